@@ -1,0 +1,33 @@
+"""nn.Module builders: ``block()``, residual units and the norm/activation/dropout registries."""
+
+from layerorder.blocks.block import Block, block, init_block
+from layerorder.blocks.registry import (
+    ActSpec,
+    BlockError,
+    ChannelLayerNorm,
+    create_act,
+    create_dropout,
+    create_norm,
+    get_activation,
+    norm_kind,
+    register_activation,
+)
+from layerorder.blocks.residual import RESIDUAL_VARIANTS, ResidualUnit, residual_unit
+
+__all__ = [
+    "ActSpec",
+    "Block",
+    "BlockError",
+    "ChannelLayerNorm",
+    "RESIDUAL_VARIANTS",
+    "ResidualUnit",
+    "block",
+    "create_act",
+    "create_dropout",
+    "create_norm",
+    "get_activation",
+    "init_block",
+    "norm_kind",
+    "register_activation",
+    "residual_unit",
+]

@@ -1,0 +1,88 @@
+"""Architectures that take an order: ``mlp``, ``cnn1d``, ``cnn2d`` and ``resnet``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from layerorder.blocks.registry import BlockError
+from layerorder.errors import did_you_mean
+from layerorder.models.base import LayerOrderNet, ModelError, check_positive, wrap_block_error
+from layerorder.models.cnn import build_cnn1d, build_cnn2d
+from layerorder.models.mlp import build_mlp
+from layerorder.models.resnet import RESIDUAL_VARIANTS, build_resnet, resolve_unit
+from layerorder.order import Order, parse_order
+
+ARCHS: dict[str, Callable[..., LayerOrderNet]] = {
+    "mlp": build_mlp,
+    "cnn1d": build_cnn1d,
+    "cnn2d": build_cnn2d,
+    "resnet": build_resnet,
+}
+ARCH_NOTES = {
+    "mlp": "linear blocks (default 2 x 128), then a linear head",
+    "cnn1d": "3 conv blocks of width 32, kernel 5, strides 1-2-2, linear head (sized for MNIST-1D)",
+    "cnn2d": "VGG-style: 3 stages of two 3x3 blocks + max-pool, widths 32-64-128, global pool",
+    "resnet": "CIFAR-style ResNet, depth 6n+2 (default 20); the order names the residual unit",
+}
+
+
+def check_arch(arch: str) -> str:
+    name = str(arch).strip().lower()
+    if name not in ARCHS:
+        raise ModelError(f"unknown architecture '{arch}'" + did_you_mean(name, ARCHS))
+    return name
+
+
+def check_order_for_arch(arch: str, order: str | Order) -> str | Order:
+    """Validate an order for an architecture without building anything."""
+    if check_arch(arch) == "resnet":
+        return resolve_unit(order.label if isinstance(order, Order) else order)
+    return parse_order(order)
+
+
+def build_model(
+    arch: str,
+    order: str | Order,
+    *,
+    in_shape: tuple[int, ...],
+    num_classes: int,
+    width: int | None = None,
+    depth: int | None = None,
+    p_drop: float | None = None,
+) -> LayerOrderNet:
+    """Build ``arch`` with every block in ``order``; Kaiming init matched to the activation.
+
+    Pre-activation orders get a final norm + activation before the head (the repr says so).
+    ``p_drop`` defaults to 0.1 (ignored by resnet, whose units have no dropout).
+    """
+    name = check_arch(arch)
+    check_positive("width", width)
+    check_positive("depth", depth)
+    check_positive("num_classes", num_classes)
+    p = 0.1 if p_drop is None else float(p_drop)
+    if not 0.0 <= p < 1.0:
+        raise ModelError(f"dropout probability must be in [0, 1), got {p_drop}")
+    resolved = check_order_for_arch(name, order)
+    try:
+        return ARCHS[name](
+            resolved,
+            in_shape=tuple(in_shape),
+            num_classes=num_classes,
+            width=width,
+            depth=depth,
+            p_drop=p,
+        )
+    except BlockError as exc:
+        raise wrap_block_error(exc, name) from exc
+
+
+__all__ = [
+    "ARCHS",
+    "ARCH_NOTES",
+    "LayerOrderNet",
+    "ModelError",
+    "RESIDUAL_VARIANTS",
+    "build_model",
+    "check_arch",
+    "check_order_for_arch",
+]

@@ -1,0 +1,85 @@
+"""Plain convolutional networks: ``cnn1d`` (sized for MNIST-1D) and a VGG-style ``cnn2d``."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from layerorder.blocks import block
+from layerorder.models.base import (
+    LayerOrderNet,
+    Reshape,
+    as_image_shape,
+    as_sequence_shape,
+    final_norm_act,
+    preact_note,
+)
+from layerorder.order import Order
+
+
+def _conv_out(length: int, kernel: int, stride: int, padding: int) -> int:
+    return (length + 2 * padding - kernel) // stride + 1
+
+
+def build_cnn1d(
+    order: Order, *, in_shape, num_classes: int, width: int | None, depth: int | None, p_drop: float
+) -> LayerOrderNet:
+    """``depth`` conv blocks (default 3) of ``width`` channels (default 32), kernel 5, strides
+    1-2-2-..., then a linear head on the flattened features. Images are read as sequences."""
+    width, depth = width or 32, depth or 3
+    channels, length = as_sequence_shape(tuple(in_shape))
+    blocks, c = [], channels
+    for i in range(depth):
+        stride = 1 if i == 0 else 2
+        blk_order = order.for_first_block() if i == 0 else order
+        blocks.append(
+            block(blk_order, c, width, ndim=1, kernel_size=5, stride=stride, p_drop=p_drop)
+        )
+        c, length = width, _conv_out(length, 5, stride, 2)
+    final = final_norm_act(order, 1, width)
+    return LayerOrderNet(
+        arch="cnn1d",
+        label=order.label,
+        reshape=Reshape((channels, _seq_len(in_shape))),
+        features=nn.Sequential(*blocks),
+        final=final,
+        pool=nn.Flatten(),
+        head=nn.Linear(width * length, num_classes),
+        note=preact_note(order, final),
+    )
+
+
+def _seq_len(in_shape) -> int:
+    return as_sequence_shape(tuple(in_shape))[1]
+
+
+def build_cnn2d(
+    order: Order, *, in_shape, num_classes: int, width: int | None, depth: int | None, p_drop: float
+) -> LayerOrderNet:
+    """VGG-style: ``depth`` stages (default 3) of two 3x3 blocks and a 2x2 max-pool, widths
+    ``width`` (default 32) doubling per stage, then global average pooling and a linear head.
+    Pooling sits between blocks, outside the order; skipped where the map is already 1 wide."""
+    width, depth = width or 32, depth or 3
+    c_in, h, w = as_image_shape(tuple(in_shape))
+    layers: list[nn.Module] = []
+    c = c_in
+    for stage in range(depth):
+        out = width * 2**stage
+        first = order.for_first_block() if stage == 0 else order
+        layers.append(block(first, c, out, ndim=2, kernel_size=3, p_drop=p_drop))
+        layers.append(block(order, out, out, ndim=2, kernel_size=3, p_drop=p_drop))
+        kh, kw = min(2, h), min(2, w)
+        if kh * kw > 1:
+            layers.append(nn.MaxPool2d((kh, kw)))
+            h, w = h // kh, w // kw
+        c = out
+    final = final_norm_act(order, 2, c)
+    return LayerOrderNet(
+        arch="cnn2d",
+        label=order.label,
+        reshape=Reshape((c_in, *as_image_shape(tuple(in_shape))[1:])),
+        features=nn.Sequential(*layers),
+        final=final,
+        pool=nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()),
+        head=nn.Linear(c, num_classes),
+        note=preact_note(order, final),
+    )

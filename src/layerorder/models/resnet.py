@@ -1,0 +1,71 @@
+"""CIFAR-style ResNet (He et al. 2016): depth 6n+2, three stages of n residual units.
+
+For ``resnet`` the order argument names the residual unit (``original``, ``bn-after-add``,
+``relu-before-add``, ``relu-only-preact``, ``full-preact``); the block presets ``standard`` and
+``preact`` are accepted as ``original`` and ``full-preact``. Residual units have no dropout.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from layerorder.blocks.registry import create_act, create_norm, create_weight
+from layerorder.blocks.residual import PREACT_VARIANTS, RESIDUAL_VARIANTS, ResidualUnit
+from layerorder.errors import did_you_mean
+from layerorder.models.base import LayerOrderNet, ModelError, Reshape
+
+PRESET_TO_UNIT = {"standard": "original", "preact": "full-preact"}
+
+
+def resolve_unit(order: str) -> str:
+    name = str(order).strip().lower()
+    name = PRESET_TO_UNIT.get(name, name)
+    if name not in RESIDUAL_VARIANTS:
+        raise ModelError(
+            f"resnet takes a residual unit as its order, not '{order}'"
+            + did_you_mean(name, RESIDUAL_VARIANTS)
+        )
+    return name
+
+
+def build_resnet(
+    order: str, *, in_shape, num_classes: int, width: int | None, depth: int | None, p_drop: float
+) -> LayerOrderNet:
+    variant = resolve_unit(order)
+    width, depth = width or 16, depth or 20
+    if depth < 8 or (depth - 2) % 6:
+        raise ModelError(
+            f"resnet depth must be 6n+2 with n >= 1 (8, 14, 20, 32, 56, 110), got {depth}"
+        )
+    n = (depth - 2) // 6
+    in_shape = tuple(in_shape)
+    ndim = 1 if len(in_shape) <= 2 else 2
+    c_in = in_shape[0] if len(in_shape) > 1 else 1
+    stem: list[nn.Module] = [
+        create_weight(ndim, c_in, width, kernel_size=3, stride=1, padding=1, groups=1, bias=False)
+    ]
+    preact = variant in PREACT_VARIANTS
+    if not preact:
+        stem += [create_norm("bn", ndim, width), create_act("relu")]
+    units, c = [], width
+    for stage in range(3):
+        out = width * 2**stage
+        for i in range(n):
+            stride = 2 if stage > 0 and i == 0 else 1
+            units.append(ResidualUnit(variant, c, out, stride=stride, ndim=ndim))
+            c = out
+    final = nn.Sequential(create_norm("bn", ndim, c), create_act("relu")) if preact else None
+    pool = nn.AdaptiveAvgPool1d(1) if ndim == 1 else nn.AdaptiveAvgPool2d(1)
+    return LayerOrderNet(
+        arch="resnet",
+        label=variant,
+        reshape=Reshape(in_shape if len(in_shape) > 1 else (1, in_shape[0])),
+        features=nn.Sequential(nn.Sequential(*stem), *units),
+        final=final,
+        pool=nn.Sequential(pool, nn.Flatten()),
+        head=nn.Linear(c, num_classes),
+        note=(
+            f"resnet-{depth}, {variant} units"
+            + ("; pre-activation: a final bn-relu follows the last unit" if preact else "")
+        ),
+    )

@@ -1,0 +1,307 @@
+"""The order-spec language: parse, validate and format layer orders.
+
+An order is a sequence of stages; each stage has a *role* (weight, norm, act, dropout) and a *kind*
+(``conv``, ``bn``, ``relu``, ``drop``, ...). Spec strings join tokens with ``-``::
+
+    conv-bn-relu-drop     Ioffe & Szegedy 2015: g(BN(Wu)), dropout last
+    conv-relu-bn-drop     activation first (fastai, Keras examples)
+    bn-relu-conv-drop     pre-activation (He et al. 2016)
+    conv-relu-drop-bn     dropout right before BN: variance shift (Li et al. 2019)
+
+This module is pure: it builds no torch modules. ``layerorder.blocks`` turns an ``Order`` into one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from layerorder.errors import LayerorderError, did_you_mean
+
+ROLES = ("weight", "norm", "act", "dropout")
+
+# canonical token -> role. Activation tokens also come from the activation registry in
+# ``layerorder.blocks``; ``register_token`` keeps the two in step.
+_TOKENS: dict[str, str] = {
+    "conv": "weight",
+    "linear": "weight",
+    "bn": "norm",
+    "gn": "norm",
+    "ln": "norm",
+    "in": "norm",
+    "none": "norm",
+    "relu": "act",
+    "leakyrelu": "act",
+    "gelu": "act",
+    "silu": "act",
+    "elu": "act",
+    "selu": "act",
+    "tanh": "act",
+    "sigmoid": "act",
+    "mish": "act",
+    "relu6": "act",
+    "prelu": "act",
+    "softplus": "act",
+    "hardswish": "act",
+    "identity": "act",
+    "drop": "dropout",
+    "dropch": "dropout",
+}
+
+_ALIASES: dict[str, str] = {
+    "batchnorm": "bn",
+    "groupnorm": "gn",
+    "layernorm": "ln",
+    "instancenorm": "in",
+    "dropout": "drop",
+    "drop2d": "dropch",
+    "dropout2d": "dropch",
+    "channeldrop": "dropch",
+    "fc": "linear",
+    "dense": "linear",
+    "leaky_relu": "leakyrelu",
+    "lrelu": "leakyrelu",
+    "swish": "silu",
+}
+
+PRESETS: dict[str, str] = {
+    "standard": "conv-bn-relu-drop",
+    "act-first": "conv-relu-bn-drop",
+    "preact": "bn-relu-conv-drop",
+    "drop-before-bn": "conv-relu-drop-bn",
+    "no-norm": "conv-relu-drop",
+}
+
+PRESET_NOTES: dict[str, str] = {
+    "standard": "BN right after the weight layer, before the activation (Ioffe & Szegedy 2015)",
+    "act-first": "activation before BN: BN sees skewed, sparse inputs (fastai, Keras examples)",
+    "preact": "pre-activation: BN and activation before the weight layer (He et al. 2016)",
+    "drop-before-bn": "dropout right before BN: train/test variance shift (Li et al. 2019)",
+    "no-norm": "control without normalisation",
+}
+
+# norm kinds that subtract a per-channel constant, so a bias right before them is wasted
+BIAS_ABSORBING_NORMS = frozenset({"bn", "in"})
+
+
+class OrderSpecError(LayerorderError, ValueError):
+    """An order spec that cannot be parsed or breaks the rules."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    role: str
+    kind: str
+
+    def __str__(self) -> str:
+        return self.kind
+
+
+@dataclass(frozen=True)
+class Order:
+    """A validated sequence of stages with exactly one weight stage."""
+
+    stages: tuple[Stage, ...]
+    preset: str | None = field(default=None, compare=False)
+
+    def __iter__(self) -> Iterator[Stage]:
+        return iter(self.stages)
+
+    def __len__(self) -> int:
+        return len(self.stages)
+
+    def __str__(self) -> str:
+        return format_order(self)
+
+    @property
+    def spec(self) -> str:
+        return format_order(self)
+
+    @property
+    def label(self) -> str:
+        """The preset name when the order came from one, else its spec string."""
+        return self.preset or self.spec
+
+    @property
+    def weight_index(self) -> int:
+        return next(i for i, s in enumerate(self.stages) if s.role == "weight")
+
+    def get(self, role: str) -> Stage | None:
+        """The stage with this role, or None."""
+        return next((s for s in self.stages if s.role == role), None)
+
+    def index(self, role: str) -> int | None:
+        return next((i for i, s in enumerate(self.stages) if s.role == role), None)
+
+    @property
+    def norm(self) -> str | None:
+        """The norm kind, or None when the order has no (real) normalisation."""
+        stage = self.get("norm")
+        return None if stage is None or stage.kind == "none" else stage.kind
+
+    @property
+    def act(self) -> str | None:
+        stage = self.get("act")
+        return None if stage is None else stage.kind
+
+    def before_weight(self) -> tuple[Stage, ...]:
+        return self.stages[: self.weight_index]
+
+    def after_weight(self) -> tuple[Stage, ...]:
+        return self.stages[self.weight_index + 1 :]
+
+    def is_preactivation(self) -> bool:
+        """True when a norm or activation comes before the weight layer."""
+        return any(s.role in ("norm", "act") and s.kind != "none" for s in self.before_weight())
+
+    def for_first_block(self) -> Order:
+        """The order for a network's first block: pre-activation stages are dropped there.
+
+        A ReLU on the raw input would discard half of the signal; PreAct-ResNet likewise starts
+        with a plain convolution. Dropout before the weight (input dropout) is kept.
+        """
+        if not self.is_preactivation():
+            return self
+        kept = [s for s in self.before_weight() if s.role == "dropout"]
+        return Order((*kept, *self.stages[self.weight_index :]), preset=self.preset)
+
+    def weight_bias(self) -> bool:
+        """The bias rule: no bias exactly when the next stage is a norm that removes it."""
+        after = self.after_weight()
+        return not (after and after[0].role == "norm" and after[0].kind in BIAS_ABSORBING_NORMS)
+
+
+def tokens(role: str | None = None) -> list[str]:
+    """Canonical tokens, all or of one role, in registry order."""
+    return [t for t, r in _TOKENS.items() if role is None or r == role]
+
+
+def aliases() -> dict[str, str]:
+    return dict(_ALIASES)
+
+
+def role_of(token: str) -> str:
+    return _TOKENS[_ALIASES.get(token, token)]
+
+
+def register_token(token: str, role: str, *, alias_of: str | None = None) -> None:
+    """Add a canonical token (or an alias) to the vocabulary."""
+    if role not in ROLES:
+        raise OrderSpecError(f"unknown role '{role}'" + did_you_mean(role, ROLES))
+    token = token.lower()
+    if alias_of is not None:
+        _ALIASES[token] = alias_of
+    else:
+        _TOKENS[token] = role
+
+
+def _normalise_token(token: str, position: int, spec: str) -> str:
+    if token == "":
+        raise OrderSpecError(
+            f"empty token at position {position} in '{spec}'; join tokens with a single '-',"
+            " e.g. 'conv-bn-relu'"
+        )
+    low = token.lower()
+    canonical = _ALIASES.get(low, low)
+    if canonical not in _TOKENS:
+        raise OrderSpecError(
+            f"unknown token '{token}' at position {position} in '{spec}'"
+            + did_you_mean(low, list(_TOKENS) + list(_ALIASES))
+        )
+    return canonical
+
+
+def _check_roles(stages: list[Stage], spec: str) -> None:
+    for role in ROLES:
+        found = [(i + 1, s.kind) for i, s in enumerate(stages) if s.role == role]
+        if role == "weight" and not found:
+            raise OrderSpecError(
+                f"order '{spec}' has no weight stage; add 'conv' or 'linear', e.g. 'conv-bn-relu'"
+            )
+        if len(found) > 1:
+            where = ", ".join(f"'{k}' at position {i}" for i, k in found)
+            limit = "exactly one" if role == "weight" else "at most one"
+            raise OrderSpecError(
+                f"order '{spec}' has {len(found)} {role} stages ({where}); a block has {limit}"
+            )
+
+
+def parse_order(spec: str | Order) -> Order:
+    """Parse a spec string (or a preset name) into an ``Order``.
+
+    Raises ``OrderSpecError`` (a ``ValueError``) naming the bad token, its 1-based position and
+    the closest valid token.
+    """
+    if isinstance(spec, Order):
+        return spec
+    if not isinstance(spec, str):
+        raise OrderSpecError(
+            f"an order spec must be a string like 'conv-bn-relu', got {type(spec).__name__}"
+        )
+    text = spec.strip()
+    if not text:
+        raise OrderSpecError("empty order spec; give a preset name or tokens like 'conv-bn-relu'")
+    preset = text.lower()
+    if preset in PRESETS:
+        return Order(parse_order(PRESETS[preset]).stages, preset=preset)
+    canonical = [_normalise_token(t, i + 1, text) for i, t in enumerate(text.split("-"))]
+    stages = [Stage(_TOKENS[t], t) for t in canonical]
+    _check_roles(stages, text)
+    return Order(tuple(stages))
+
+
+def format_order(order: Order) -> str:
+    """The canonical spec string: ``format_order(parse_order(s)) == s`` for canonical ``s``."""
+    return "-".join(s.kind for s in order.stages)
+
+
+def describe_order(order: Order) -> list[str]:
+    """Plain-language lines explaining an order: stages, norm position, bias and why."""
+    lines = [f"stages: {' -> '.join(f'{s.kind} ({s.role})' for s in order)}"]
+    norm_idx, w_idx = order.index("norm"), order.weight_index
+    if order.norm is None:
+        lines.append("normalisation: none")
+    else:
+        side = "input" if norm_idx < w_idx else "output"
+        where = "before" if norm_idx < w_idx else "after"
+        lines.append(
+            f"normalisation: '{order.norm}' {where} the weight layer, over the block's {side}"
+            " channels"
+        )
+    if order.weight_bias():
+        after = order.after_weight()
+        why = (
+            f"'{after[0].kind}' follows the weight layer and does not remove a per-channel constant"
+            if after
+            else "nothing follows the weight layer inside the block"
+        )
+        lines.append(f"weight bias: on ({why})")
+    else:
+        lines.append(
+            f"weight bias: off ('{order.after_weight()[0].kind}' right after the weight layer"
+            " subtracts the per-channel mean, so a bias would be wasted)"
+        )
+    if order.is_preactivation():
+        lines.append(
+            "pre-activation: models add a final norm + activation after the last block"
+            " (as in PreAct-ResNet)"
+        )
+    lines.extend(_dropout_warnings(order))
+    if order.preset:
+        lines.append(f"preset '{order.preset}': {PRESET_NOTES[order.preset]}")
+    return lines
+
+
+def _dropout_warnings(order: Order) -> list[str]:
+    drop_idx, norm_idx, w_idx = order.index("dropout"), order.index("norm"), order.weight_index
+    if drop_idx is None or order.norm is None:
+        return []
+    why = "shifts its variance between training and test (Li et al. 2019)"
+    if drop_idx < norm_idx and not drop_idx < w_idx < norm_idx:
+        return [f"warning: dropout feeds the norm with no weight layer between; this {why}"]
+    if drop_idx == len(order) - 1 and norm_idx == 0:
+        return [
+            "note: in a stack of these blocks, each block's dropout feeds the next block's norm"
+            f" directly; this {why}"
+        ]
+    return []

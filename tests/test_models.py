@@ -1,0 +1,72 @@
+import pytest
+import torch
+
+from layerorder.models import RESIDUAL_VARIANTS, ModelError, build_model
+from layerorder.order import PRESETS
+
+ARCH_ORDERS = [(a, o) for a in ("mlp", "cnn1d", "cnn2d") for o in PRESETS] + [
+    ("resnet", v) for v in RESIDUAL_VARIANTS
+]
+SHAPES = [(1, 40), (1, 28, 28), (1, 8, 8), (3, 8, 8)]
+
+
+@pytest.mark.parametrize("arch,order", ARCH_ORDERS)
+def test_build_forward_backward_all_shapes(arch, order):
+    torch.manual_seed(0)
+    for shape in SHAPES:
+        kwargs = {"depth": 8} if arch == "resnet" else {}
+        model = build_model(arch, order, in_shape=shape, num_classes=7, **kwargs)
+        out = model(torch.randn(4, *shape))
+        assert out.shape == (4, 7)
+        out.sum().backward()
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn1d", "cnn2d"])
+def test_preact_repr_says_final_norm(arch):
+    model = build_model(arch, "preact", in_shape=(1, 40), num_classes=10)
+    assert "final bn-relu" in repr(model)
+    assert len(model.final) == 2
+    std = build_model(arch, "standard", in_shape=(1, 40), num_classes=10)
+    assert "final" not in std.note and isinstance(std.final, torch.nn.Identity)
+
+
+def test_cnn1d_shape_matches_issue():
+    model = build_model("cnn1d", "standard", in_shape=(1, 40), num_classes=10)
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv1d)]
+    assert [c.out_channels for c in convs] == [32, 32, 32]
+    assert [c.kernel_size[0] for c in convs] == [5, 5, 5]
+    assert [c.stride[0] for c in convs] == [1, 2, 2]
+    assert model.head.in_features == 32 * 10
+
+
+def test_resnet_depth_and_presets():
+    model = build_model("resnet", "full-preact", in_shape=(3, 32, 32), num_classes=10, depth=20)
+    units = [m for m in model.modules() if type(m).__name__ == "ResidualUnit"]
+    assert len(units) == 9
+    assert build_model("resnet", "standard", in_shape=(3, 8, 8), num_classes=2, depth=8).label == (
+        "original"
+    )
+    with pytest.raises(ModelError, match="6n\\+2"):
+        build_model("resnet", "original", in_shape=(3, 8, 8), num_classes=2, depth=10)
+    with pytest.raises(ModelError, match="residual unit"):
+        build_model("resnet", "act-first", in_shape=(3, 8, 8), num_classes=2)
+
+
+@pytest.mark.parametrize(
+    "kwargs,fragment",
+    [
+        ({"arch": "cnn3d"}, "unknown architecture 'cnn3d'; did you mean"),
+        ({"width": 0}, "width must be a positive integer"),
+        ({"depth": -1}, "depth must be"),
+        ({"p_drop": 1.5}, "dropout probability"),
+    ],
+)
+def test_model_errors(kwargs, fragment):
+    args = {"arch": "cnn1d", "order": "standard", "in_shape": (1, 40), "num_classes": 10} | kwargs
+    with pytest.raises(ModelError, match=fragment):
+        build_model(**args)
+
+
+def test_model_error_wraps_block_error():
+    with pytest.raises(ModelError, match="instance norm"):
+        build_model("mlp", "linear-in-relu", in_shape=(1, 40), num_classes=3)
