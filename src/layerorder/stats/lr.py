@@ -1,0 +1,84 @@
+"""Learning-rate robustness: "BN allows larger learning rates", measured.
+
+For each order, the mean accuracy at every learning rate of a sweep, and the largest
+learning rate at which the order still trains: no diverged run and a mean within
+``tolerance`` points of its best mean.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class LrPoint:
+    """One order at one learning rate: ``mean`` over the ``n`` runs that did not diverge
+    (nan when all diverged); ``n + n_diverged`` runs in all."""
+
+    label: str
+    lr: float
+    mean: float
+    n: int
+    n_diverged: int
+
+
+@dataclass(frozen=True)
+class LrRobustness:
+    """An order over a learning-rate sweep; ``points`` are sorted by ascending lr.
+
+    ``best_lr``/``best_mean``: the lr with the highest mean (ties: the smaller lr;
+    nan when every run diverged). ``max_stable_lr``: the largest lr with no diverged
+    run and a mean within the tolerance of ``best_mean`` (None if there is none).
+    """
+
+    label: str
+    best_lr: float
+    best_mean: float
+    max_stable_lr: float | None
+    points: tuple[LrPoint, ...]
+
+
+def _is_diverged(value: float | None) -> bool:
+    return value is None or not math.isfinite(float(value))
+
+
+def lr_point(label: str, lr: float, values: Sequence[float | None]) -> LrPoint:
+    """Summarise the seeds of one (order, lr); None or nan/inf marks a diverged run."""
+    finished = [float(v) for v in values if not _is_diverged(v)]
+    mean = float(np.mean(finished)) if finished else NAN
+    return LrPoint(label, float(lr), mean, len(finished), len(values) - len(finished))
+
+
+def _robustness(label: str, points: tuple[LrPoint, ...], tolerance: float) -> LrRobustness:
+    trained = [p for p in points if p.n > 0]
+    if not trained:
+        return LrRobustness(label, NAN, NAN, None, points)
+    best = max(trained, key=lambda p: p.mean)  # max keeps the first (smallest lr) on ties
+    stable = [p.lr for p in trained if p.n_diverged == 0 and p.mean >= best.mean - tolerance]
+    return LrRobustness(label, best.lr, best.mean, max(stable) if stable else None, points)
+
+
+def lr_robustness(
+    results: Mapping[str, Mapping[float, Sequence[float | None]]],
+    *,
+    tolerance: float = 1.0,
+) -> list[LrRobustness]:
+    """One ``LrRobustness`` per order of ``results[label][lr] = per-seed accuracies``
+    (percent; None for a diverged run), in the insertion order of the labels."""
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    out = []
+    for label, sweep in results.items():
+        points = tuple(sorted((lr_point(label, lr, v) for lr, v in sweep.items()), key=_lr_of))
+        out.append(_robustness(label, points, tolerance))
+    return out
+
+
+def _lr_of(point: LrPoint) -> float:
+    return point.lr

@@ -1,0 +1,44 @@
+"""lr_robustness() on a hand-made sweep: BN stays stable at lr=1.0, no-norm diverges."""
+
+import math
+
+import pytest
+
+from layerorder.stats import LrPoint, lr_robustness
+
+SWEEP = {
+    "conv-bn-relu": {
+        1.0: [96.8, 97.0, 96.6],
+        0.01: [95.0, 95.4, 95.2],
+        0.1: [97.4, 97.6, 97.5],
+    },
+    "conv-relu": {
+        0.01: [94.0, 94.4, 94.2],
+        0.1: [95.0, None, 95.2],
+        1.0: [None, None, None],
+    },
+}
+
+
+def test_bn_stays_stable_where_no_norm_diverges():
+    bn, plain = lr_robustness(SWEEP)
+    assert (bn.label, bn.best_lr, bn.max_stable_lr) == ("conv-bn-relu", 0.1, 1.0)
+    assert bn.best_mean == pytest.approx(97.5)
+    assert (plain.best_lr, plain.max_stable_lr) == (0.1, 0.01)
+    assert plain.best_mean == pytest.approx(95.1)
+    assert [p.lr for p in bn.points] == [0.01, 0.1, 1.0]
+    assert plain.points[1] == LrPoint("conv-relu", 0.1, pytest.approx(95.1), 2, 1)
+    last = plain.points[2]
+    assert (last.n, last.n_diverged) == (0, 3) and math.isnan(last.mean)
+
+
+def test_tolerance_decides_what_counts_as_still_training():
+    bn, plain = lr_robustness(SWEEP, tolerance=0.5)
+    assert bn.max_stable_lr == 0.1  # 96.8 at lr=1.0 is 0.7 below the best
+    assert plain.max_stable_lr is None  # 0.01 is 0.9 below the best, and 0.1 diverged once
+    assert lr_robustness(SWEEP, tolerance=0.0)[0].max_stable_lr == 0.1
+
+
+def test_everything_diverged():
+    (r,) = lr_robustness({"x": {0.1: [None, float("nan")]}})
+    assert math.isnan(r.best_lr) and math.isnan(r.best_mean) and r.max_stable_lr is None
