@@ -1,0 +1,171 @@
+"""Opening a store file: validate without side effects, then connect and migrate.
+
+An existing file is checked before sqlite ever opens it for writing: first its 16-byte header is
+read as plain bytes, then it is opened read-only to look for the ``meta`` table, the app marker
+and the schema version. A rejected file is left byte-for-byte unchanged and no ``-wal``/``-shm``
+files are created next to it. A zero-byte file, or an SQLite database without any tables (what a
+store looks like for a moment while another process creates it), is treated as a new store.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from layerorder.store import migrations
+from layerorder.store.errors import StoreError
+from layerorder.store.migrations import (
+    APP_NAME,
+    has_meta,
+    migrate,
+    read_meta,
+    schema_version,
+    too_new_message,
+)
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 30_000
+_FIX = "pass --store with a new or existing store file"
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:  # SQLite may have rolled back already (e.g. disk full)
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _uri(path: Path, **params: str) -> str:
+    query = "&".join(f"{key}={value}" for key, value in params.items())
+    return f"{path.absolute().as_uri()}?{query}"
+
+
+def _cannot_write(display: str, reason: object) -> StoreError:
+    return StoreError(f"cannot write store '{display}': {reason}; choose another path with --store")
+
+
+def _read_header(path: Path, display: str) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(100)
+    except OSError as exc:
+        raise StoreError(f"cannot read store '{display}': {exc.strerror or exc}") from exc
+
+
+def _is_empty_database(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+
+
+def inspect_existing(path: Path, display: str) -> bool:
+    """Raise unless ``path`` is a usable store; returns True when it is an empty database."""
+    header = _read_header(path, display)
+    if header[:16] != SQLITE_HEADER:
+        raise StoreError(f"'{display}' is not a layerorder store (not an SQLite database); {_FIX}")
+    params = {"mode": "ro"}
+    wal_format = len(header) > 18 and header[18] == 2
+    if wal_format and not Path(f"{path}-wal").exists():
+        params["immutable"] = "1"  # all content is in the main file; opening creates no -shm
+    try:
+        conn = sqlite3.connect(_uri(path, **params), uri=True)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read store '{display}': {exc}") from exc
+    try:
+        return _check_marker(conn, display)
+    except sqlite3.OperationalError as exc:
+        raise StoreError(f"cannot read store '{display}': {exc}") from exc
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"'{display}' is not a layerorder store ({exc}); {_FIX}") from exc
+    finally:
+        conn.close()
+
+
+def _check_marker(conn: sqlite3.Connection, display: str) -> bool:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if _is_empty_database(conn):
+        return True
+    if not has_meta(conn) or read_meta(conn, "app") != APP_NAME:
+        raise StoreError(f"'{display}' is an SQLite database but not a layerorder store; {_FIX}")
+    try:
+        version = schema_version(conn)
+    except ValueError as exc:
+        raise StoreError(f"store '{display}' has a damaged schema version: {exc}") from exc
+    if version > migrations.SCHEMA_VERSION:
+        raise StoreError(too_new_message(display, version))
+    return False
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL, retrying: two openers escalating their locks at once get SQLITE_BUSY at
+    once (SQLite skips the busy handler where waiting could deadlock)."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.005, 0.05))
+
+
+def check_can_create(path: Path, display: str) -> None:
+    """Raise unless a new store file can be created at ``path``."""
+    parent = path.absolute().parent
+    if not parent.is_dir():
+        raise _cannot_write(display, f"directory '{parent}' does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise _cannot_write(display, f"directory '{parent}' is not writable")
+
+
+def connect(path: Path, display: str, *, create: bool) -> sqlite3.Connection:
+    """Open ``path`` for reading and writing, set the pragmas and bring the schema up to date."""
+    try:
+        conn = sqlite3.connect(
+            _uri(path, mode="rwc" if create else "rw"),
+            uri=True,
+            isolation_level=None,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+        )
+    except sqlite3.Error as exc:
+        raise _cannot_write(display, exc) from exc
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        _enable_wal(conn)
+        conn.execute("PRAGMA foreign_keys = ON")
+        with transaction(conn):
+            migrate(conn, display)
+    except sqlite3.Error as exc:
+        conn.close()
+        raise _cannot_write(display, exc) from exc
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def open_connection(path: Path, display: str, *, create: bool) -> sqlite3.Connection:
+    """Validate, then connect: the whole of ``Store.open`` apart from building the object."""
+    if path.is_dir():
+        raise _cannot_write(display, "it is a directory")
+    existing = path.exists() and path.stat().st_size > 0
+    empty_database = inspect_existing(path, display) if existing else True
+    if empty_database and not create:
+        raise StoreError(
+            f"store '{display}' does not exist (or is empty); run an experiment to create it, "
+            "or pass --store with an existing store file"
+        )
+    if not existing:
+        check_can_create(path, display)
+    return connect(path, display, create=create)

@@ -1,0 +1,238 @@
+"""``Store``: the SQLite store of experiments, runs, epochs and probes.
+
+Rules: every write is one ``BEGIN IMMEDIATE`` transaction, so several processes (a killed sweep
+and its restart, or parallel drivers) can share one store file; runs are claimed atomically by
+``claim_next``; a finished run is written only by the owner that claimed it.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from layerorder.store import queries
+from layerorder.store.connect import open_connection, transaction
+from layerorder.store.errors import StoreError
+from layerorder.store.owner import is_stale_owner
+from layerorder.store.records import (
+    FINISHED_STATUSES,
+    EpochRecord,
+    ExperimentRecord,
+    RunRecord,
+    RunSpec,
+    config_hash,
+    dumps,
+    experiment_from_row,
+    is_finite_epoch,
+    to_real,
+    utc_now,
+)
+
+
+class Store(queries.StoreQueries):
+    """An open store file. Use ``Store.open(path)``, preferably as a context manager."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+        self._connection: sqlite3.Connection | None = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, create: bool = True) -> Store:
+        """Open (and with ``create``, create) the store at ``path``; raises ``StoreError``."""
+        display = os.fspath(path)
+        return cls(open_connection(Path(display), display, create=create), display)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "open" if self._connection is not None else "closed"
+        return f"Store({self.path!r}, {state})"
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise StoreError(f"store '{self.path}' is closed")
+        return self._connection
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; SQLite operational errors become ``StoreError``."""
+        try:
+            with transaction(self._conn) as conn:
+                yield conn
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"cannot write store '{self.path}': {exc}") from exc
+
+    def experiment(
+        self, name: str, config: dict[str, Any], *, fresh: bool = False
+    ) -> ExperimentRecord:
+        """The latest generation of (name, config), created if missing or when ``fresh``."""
+        digest = config_hash(config)
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT * FROM experiments WHERE name = ? AND config_hash = ? "
+                "ORDER BY generation DESC LIMIT 1",
+                (name, digest),
+            ).fetchone()
+            if row is not None and not fresh:
+                return experiment_from_row(row)
+            generation = 0 if row is None else row["generation"] + 1
+            cursor = conn.execute(
+                "INSERT INTO experiments (name, config_hash, config_json, created_at, generation) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (name, digest, dumps(config), utc_now(), generation),
+            )
+            row = conn.execute("SELECT * FROM experiments WHERE id = ?", (cursor.lastrowid,))
+            return experiment_from_row(row.fetchone())
+
+    def add_runs(self, experiment_id: int, specs: Iterable[RunSpec]) -> int:
+        """Add pending runs; runs whose ``run_key`` exists already are skipped. Returns # added."""
+        rows = [
+            (experiment_id, s.run_key, s.label, int(s.seed), to_real(s.lr), dumps(s.config))
+            for s in specs
+        ]
+        with self._tx() as conn:
+            self._require_experiment(conn, experiment_id)
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO runs "
+                "(experiment_id, run_key, label, seed, lr, config_json, status) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'pending')",
+                rows,
+            )
+            return conn.total_changes - before
+
+    def claim_next(
+        self, experiment_id: int, owner: str, *, keys: Collection[str] | None = None
+    ) -> RunRecord | None:
+        """Atomically take the first pending run, or a running one whose owner is dead.
+
+        With ``keys``, only runs whose ``run_key`` is in ``keys`` are considered.
+        """
+        with self._tx() as conn:
+            candidates = conn.execute(
+                "SELECT id, run_key, status, owner FROM runs WHERE experiment_id = ? "
+                "AND status IN ('pending', 'running') ORDER BY id",
+                (experiment_id,),
+            ).fetchall()
+            chosen = next((row["id"] for row in candidates if _claimable(row, keys)), None)
+            if chosen is None:
+                return None
+            conn.execute(
+                "UPDATE runs SET status = 'running', owner = ?, started_at = ?, "
+                "attempts = attempts + 1, finished_at = NULL, error = NULL, "
+                "diverged_epoch = NULL WHERE id = ?",
+                (owner, utc_now(), chosen),
+            )
+            return self._run_row(conn, chosen)
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        status: str,
+        epochs: Sequence[EpochRecord],
+        owner: str,
+        diverged_epoch: int | None = None,
+        error: str | None = None,
+        wall_time: float | None = None,
+        provenance: dict[str, Any] | None = None,
+    ) -> bool:
+        """Record a finished run and its epochs; False (nothing written) unless ``owner`` holds it.
+
+        ``final_*`` come from the last epoch, or for diverged/failed runs the last finite one.
+        """
+        if status not in FINISHED_STATUSES:
+            raise StoreError(
+                f"cannot finish a run with status '{status}'; "
+                f"use one of: {', '.join(FINISHED_STATUSES)}"
+            )
+        ordered = sorted(epochs, key=lambda e: e.epoch)
+        with self._tx() as conn:
+            cursor = conn.execute(
+                "UPDATE runs SET status = ?, diverged_epoch = ?, error = ?, wall_time = ?, "
+                "provenance_json = ?, finished_at = ?, final_test_acc = ?, "
+                "final_test_loss = ?, final_train_loss = ? "
+                "WHERE id = ? AND owner = ? AND status = 'running'",
+                (
+                    status,
+                    None if diverged_epoch is None else int(diverged_epoch),
+                    None if error is None else str(error),
+                    to_real(wall_time),
+                    None if provenance is None else dumps(provenance),
+                    utc_now(),
+                    *_final_values(ordered, status),
+                    run_id,
+                    owner,
+                ),
+            )
+            if cursor.rowcount != 1:
+                return False
+            conn.execute("DELETE FROM epochs WHERE run_id = ?", (run_id,))
+            conn.executemany(
+                "INSERT INTO epochs (run_id, epoch, train_loss, train_acc, test_loss, test_acc, "
+                "lr, wall_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [_epoch_row(run_id, e) for e in ordered],
+            )
+            return True
+
+    def release(self, run_id: int, owner: str) -> bool:
+        """Put a run claimed by ``owner`` back to pending (after Ctrl-C); False if not held."""
+        with self._tx() as conn:
+            cursor = conn.execute(
+                "UPDATE runs SET status = 'pending', owner = NULL, started_at = NULL "
+                "WHERE id = ? AND owner = ? AND status = 'running'",
+                (run_id, owner),
+            )
+            return cursor.rowcount == 1
+
+    def add_probes(self, run_id: int, records: Iterable[tuple[int, str, str, dict]]) -> int:
+        """Insert or replace probe results ``(epoch, kind, name, data)``; returns how many."""
+        rows = [(run_id, int(ep), kind, name, dumps(data)) for ep, kind, name, data in records]
+        with self._tx() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO probes (run_id, epoch, kind, name, data_json) "
+                "VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+        return len(rows)
+
+    def _require_experiment(self, conn: sqlite3.Connection, experiment_id: int) -> None:
+        found = conn.execute("SELECT 1 FROM experiments WHERE id = ?", (experiment_id,))
+        if found.fetchone() is None:
+            raise StoreError(f"no experiment with id {experiment_id} in store '{self.path}'")
+
+
+def _claimable(row: sqlite3.Row, keys: Collection[str] | None) -> bool:
+    if keys is not None and row["run_key"] not in keys:
+        return False
+    return row["status"] == "pending" or is_stale_owner(row["owner"])
+
+
+def _final_values(ordered: Sequence[EpochRecord], status: str) -> tuple[float | None, ...]:
+    """(test_acc, test_loss, train_loss) of the last epoch; for diverged/failed runs, of the
+    last finite epoch; all None when there is none."""
+    if status != "done":
+        ordered = [e for e in ordered if is_finite_epoch(e)]
+    if not ordered:
+        return (None, None, None)
+    last = ordered[-1]
+    return (to_real(last.test_acc), to_real(last.test_loss), to_real(last.train_loss))
+
+
+def _epoch_row(run_id: int, e: EpochRecord) -> tuple[Any, ...]:
+    metrics = (e.train_loss, e.train_acc, e.test_loss, e.test_acc, e.lr, e.wall_time)
+    return (run_id, int(e.epoch), *(to_real(v) for v in metrics))

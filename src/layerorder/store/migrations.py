@@ -1,0 +1,126 @@
+"""Schema migrations as numbered functions, applied in order (after simonw/llm's migrations.py).
+
+Rules: never edit a released migration; add ``_m00N_what(conn)`` and append it to ``MIGRATIONS``.
+``meta`` holds ``schema_version`` (the number of migrations applied) and ``app = 'layerorder'``.
+``migrate`` runs inside the caller's ``BEGIN IMMEDIATE`` transaction, so concurrent openers
+serialise and each migration is applied exactly once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from layerorder.store.errors import StoreError
+
+APP_NAME = "layerorder"
+
+
+_M001_TABLES = (
+    """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)""",
+    """CREATE TABLE experiments (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        config_hash TEXT NOT NULL,
+        config_json TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        generation INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (name, config_hash, generation)
+    )""",
+    """CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+        run_key TEXT NOT NULL,
+        label TEXT NOT NULL,
+        seed INTEGER NOT NULL,
+        lr REAL,
+        config_json TEXT NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('pending', 'running', 'done', 'diverged', 'failed')),
+        owner TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        diverged_epoch INTEGER,
+        error TEXT,
+        final_test_acc REAL,
+        final_test_loss REAL,
+        final_train_loss REAL,
+        wall_time REAL,
+        provenance_json TEXT,
+        started_at TEXT,
+        finished_at TEXT,
+        UNIQUE (experiment_id, run_key)
+    )""",
+    "CREATE INDEX runs_experiment_status ON runs (experiment_id, status)",
+    """CREATE TABLE epochs (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        epoch INTEGER NOT NULL,
+        train_loss REAL,
+        train_acc REAL,
+        test_loss REAL,
+        test_acc REAL,
+        lr REAL,
+        wall_time REAL,
+        PRIMARY KEY (run_id, epoch)
+    )""",
+    """CREATE TABLE probes (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        epoch INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        data_json TEXT NOT NULL,
+        PRIMARY KEY (run_id, epoch, kind, name)
+    )""",
+)
+
+
+def _m001_initial(conn: sqlite3.Connection) -> None:
+    """meta, experiments, runs, epochs and probes."""
+    for statement in _M001_TABLES:
+        conn.execute(statement)
+    conn.execute("INSERT INTO meta (key, value) VALUES ('app', ?)", (APP_NAME,))
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def has_meta(conn: sqlite3.Connection) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    return row is not None
+
+
+def read_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else row[0]
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The number of migrations applied; 0 for a database without ``meta``."""
+    if not has_meta(conn):
+        return 0
+    value = read_meta(conn, "schema_version")
+    return int(value) if value is not None else 0
+
+
+def too_new_message(path: str, version: int) -> str:
+    return (
+        f"store '{path}' has schema version {version} but this layerorder knows only up to "
+        f"version {SCHEMA_VERSION}; upgrade layerorder (pip install -U layerorder) to use it"
+    )
+
+
+def migrate(conn: sqlite3.Connection, path: str) -> int:
+    """Apply the missing migrations inside the open transaction; returns how many ran."""
+    version = schema_version(conn)
+    if version > SCHEMA_VERSION:
+        raise StoreError(too_new_message(path, version))
+    for migration in MIGRATIONS[version:]:
+        migration(conn)
+    if version < SCHEMA_VERSION:
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
+    return SCHEMA_VERSION - version

@@ -1,0 +1,162 @@
+"""Plain records read from and written to the store, and the value conversions they need.
+
+Floats: SQLite ``REAL`` holds ``inf`` and ``-inf`` but not NaN (binding NaN stores NULL). Epoch
+metrics therefore store NaN (and ``None``) as NULL and read NULL back as ``float('nan')``;
+infinities round-trip unchanged. Run-level columns (``lr``, ``final_*``, ``wall_time``) read
+NULL back as ``None``, meaning "not known".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sqlite3
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
+from typing import Any, NamedTuple
+
+from layerorder.store.errors import StoreError
+
+STATUSES = ("pending", "running", "done", "diverged", "failed")
+FINISHED_STATUSES = ("done", "diverged", "failed")
+
+
+@dataclass(frozen=True)
+class ExperimentRecord:
+    id: int
+    name: str
+    config_hash: str
+    config: dict[str, Any] = field(hash=False)
+    created_at: str
+    generation: int
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A run to be done: ``run_key`` is unique within its experiment."""
+
+    run_key: str
+    label: str
+    seed: int
+    lr: float | None
+    config: dict[str, Any] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    experiment_id: int
+    run_key: str
+    label: str
+    seed: int
+    lr: float | None
+    config: dict[str, Any] = field(hash=False)
+    status: str
+    owner: str | None
+    attempts: int
+    diverged_epoch: int | None
+    error: str | None
+    final_test_acc: float | None
+    final_test_loss: float | None
+    final_train_loss: float | None
+    wall_time: float | None
+    provenance: dict[str, Any] | None = field(hash=False)
+    started_at: str | None
+    finished_at: str | None
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """Metrics after one epoch; produced by the training loop and read back from the store."""
+
+    epoch: int
+    train_loss: float | None
+    train_acc: float | None
+    test_loss: float | None
+    test_acc: float | None
+    lr: float | None
+    wall_time: float | None
+
+
+class ProbeRecord(NamedTuple):
+    """One probe result; a tuple, so it is also what ``Store.add_probes`` accepts."""
+
+    epoch: int
+    kind: str
+    name: str
+    data: dict[str, Any]
+
+
+_RUN_JSON = ("config", "provenance")
+EPOCH_METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "wall_time")
+
+
+def utc_now() -> str:
+    """The current time as UTC ISO-8601 with seconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def dumps(obj: Any) -> str:
+    """JSON with sorted keys, as stored in ``*_json`` columns."""
+    try:
+        return json.dumps(obj, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"cannot store value as JSON: {exc}") from exc
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """First 16 hex digits of the sha256 of the config's canonical JSON."""
+    try:
+        text = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"config is not plain JSON data: {exc}") from exc
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def to_real(value: float | None) -> float | None:
+    """A float for a REAL column: NaN and None become NULL, infinities stay."""
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def from_real(value: float | None) -> float:
+    """An epoch metric read back: NULL becomes NaN."""
+    return math.nan if value is None else float(value)
+
+
+def is_finite_epoch(epoch: EpochRecord) -> bool:
+    """True when every measured loss/accuracy is finite (None counts as not measured)."""
+    values = (epoch.train_loss, epoch.train_acc, epoch.test_loss, epoch.test_acc)
+    return all(v is None or math.isfinite(v) for v in values)
+
+
+def experiment_from_row(row: sqlite3.Row) -> ExperimentRecord:
+    return ExperimentRecord(
+        id=row["id"],
+        name=row["name"],
+        config_hash=row["config_hash"],
+        config=json.loads(row["config_json"]),
+        created_at=row["created_at"],
+        generation=row["generation"],
+    )
+
+
+def run_from_row(row: sqlite3.Row) -> RunRecord:
+    values = {f.name: row[f.name] for f in fields(RunRecord) if f.name not in _RUN_JSON}
+    provenance = row["provenance_json"]
+    return RunRecord(
+        **values,
+        config=json.loads(row["config_json"]),
+        provenance=None if provenance is None else json.loads(provenance),
+    )
+
+
+def epoch_from_row(row: sqlite3.Row) -> EpochRecord:
+    return EpochRecord(epoch=row["epoch"], **{k: from_real(row[k]) for k in EPOCH_METRICS})
+
+
+def probe_from_row(row: sqlite3.Row) -> ProbeRecord:
+    return ProbeRecord(row["epoch"], row["kind"], row["name"], json.loads(row["data_json"]))
