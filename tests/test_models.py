@@ -70,3 +70,36 @@ def test_model_errors(kwargs, fragment):
 def test_model_error_wraps_block_error():
     with pytest.raises(ModelError, match="instance norm"):
         build_model("mlp", "linear-in-relu", in_shape=(1, 40), num_classes=3)
+
+
+@pytest.fixture(scope="module")
+def embedded():
+    from layerorder.data import load_dataset
+
+    return {
+        name: load_dataset(name, **opts)
+        for name, opts in [
+            ("mnist1d", {"num_samples": 500}),
+            ("mnist5k", {}),
+            ("digits", {}),
+            ("synthetic", {}),
+        ]
+    }
+
+
+@pytest.mark.parametrize("arch,order", ARCH_ORDERS)
+def test_one_optimizer_step_on_each_embedded_dataset(arch, order, embedded):
+    for name, data in embedded.items():
+        torch.manual_seed(0)
+        kwargs = {"depth": 8} if arch == "resnet" else {}
+        model = build_model(
+            arch, order, in_shape=data.in_shape, num_classes=data.num_classes, **kwargs
+        )
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        before = [p.detach().clone() for p in model.parameters()]
+        loss = torch.nn.functional.cross_entropy(model(data.x_train[:16]), data.y_train[:16])
+        loss.backward()
+        opt.step()
+        assert torch.isfinite(loss), (arch, order, name)
+        changed = sum(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
+        assert changed == len(before), (arch, order, name)

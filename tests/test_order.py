@@ -67,7 +67,10 @@ def test_aliases_normalise(alias, canonical):
 def test_unknown_token_message():
     with pytest.raises(OrderSpecError) as info:
         parse_order("conv-bnn-relu")
-    assert str(info.value) == "unknown token 'bnn' at position 2 in 'conv-bnn-relu'; did you mean 'bn'?"
+    assert (
+        str(info.value)
+        == "unknown token 'bnn' at position 2 in 'conv-bnn-relu'; did you mean 'bn'?"
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,86 @@
+"""The ``layerorder`` command: a Typer app, one module per command, thin by design.
+
+``main`` runs the app and turns every user error into one line on stderr with exit code 2
+(``--debug`` shows the traceback instead).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from layerorder import __version__
+from layerorder.cli import commands_compare, commands_info, commands_runs
+from layerorder.cli.compat import ABORTS, USAGE_ERRORS
+from layerorder.errors import LayerorderError
+
+app = typer.Typer(
+    name="layerorder",
+    help=(
+        "Measure where BatchNorm, the activation and Dropout belong: build, probe, train and"
+        " compare layer orders on your own data and model."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"layerorder {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+) -> None:
+    """layerorder: layer orders, measured."""
+
+
+commands_compare.register(app)
+commands_runs.register(app)
+commands_info.register(app)
+
+
+def _fail(message: str, code: int) -> None:
+    sys.stderr.write(f"error: {' '.join(message.split())}\n")
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("LAYERORDER_DEBUG") == "1"
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args, prog_name="layerorder", standalone_mode=False)
+    except USAGE_ERRORS as exc:
+        if debug:
+            raise
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        _fail(exc.format_message() + where, 2)
+    except LayerorderError as exc:
+        if debug:
+            raise
+        _fail(str(exc), 2)
+    except (KeyboardInterrupt, *ABORTS):
+        code = 130
+    except Exception as exc:
+        if debug:
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)", 1)
+    if code == 130:
+        sys.stderr.write("interrupted; finished runs are kept, rerun the command to resume\n")
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

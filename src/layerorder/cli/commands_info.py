@@ -1,0 +1,78 @@
+"""``layerorder orders`` and ``layerorder datasets``: the vocabulary, explained."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from layerorder.cli.console import out
+from layerorder.data import get_dataset_info, list_datasets
+from layerorder.models import ARCH_NOTES, RESIDUAL_VARIANTS
+from layerorder.order import PRESET_NOTES, PRESETS, aliases, describe_order, parse_order, tokens
+
+
+def orders(
+    spec: str = typer.Argument(None, help="An order spec or preset to explain, e.g. conv-relu-bn."),
+) -> None:
+    """List presets, tokens and examples, or explain one order spec."""
+    if spec is not None:
+        order = parse_order(spec)
+        out.print(f"[bold]{order.label}[/bold] = {order.spec}")
+        for line in describe_order(order):
+            out.print(f"  {line}")
+        return
+    table = Table(title="Presets", show_lines=False)
+    for col in ("name", "spec", "what it tests"):
+        table.add_column(col)
+    for name, value in PRESETS.items():
+        table.add_row(name, value, PRESET_NOTES[name])
+    out.print(table)
+    tok = Table(title="Tokens (join with '-')")
+    tok.add_column("role")
+    tok.add_column("tokens")
+    for role in ("weight", "norm", "act", "dropout"):
+        tok.add_row(role, ", ".join(tokens(role)))
+    tok.add_row("aliases", ", ".join(f"{a}={c}" for a, c in aliases().items()))
+    out.print(tok)
+    out.print(f"Residual units (for --arch resnet): {', '.join(RESIDUAL_VARIANTS)}")
+    out.print("Architectures: " + "; ".join(f"{a}: {n}" for a, n in ARCH_NOTES.items()))
+    out.print(
+        "Examples: conv-bn-relu-drop, conv-relu-bn, bn-relu-conv, conv-gn-gelu-dropch."
+        " Explain one with: layerorder orders conv-relu-bn"
+    )
+
+
+def datasets(
+    name: str = typer.Argument(None, help="A data set to describe, e.g. mnist1d."),
+) -> None:
+    """List the data sets with size and source, or show one."""
+    if name is not None:
+        info = get_dataset_info(name)
+        out.print(f"[bold]{info.name}[/bold]: {info.description}")
+        out.print(f"  size: {info.size}")
+        out.print(f"  input shape: {info.in_shape or 'depends on the files'}")
+        out.print(f"  classes: {info.num_classes or 'depends on the files'}")
+        out.print(f"  source: {info.source}")
+        if info.requires:
+            out.print(f"  requires: {info.requires}")
+        opts = ", ".join(f"{k}={v}" for k, v in info.options.items()) or "none"
+        out.print(f"  options (--data-opt KEY=VALUE): {opts}")
+        return
+    table = Table(title="Data sets")
+    for col in ("name", "size", "input", "classes", "source"):
+        table.add_column(col)
+    for info in list_datasets():
+        note = f" (needs {info.requires})" if info.requires else ""
+        table.add_row(
+            info.name + note,
+            info.size,
+            str(info.in_shape or "-"),
+            str(info.num_classes or "-"),
+            info.source,
+        )
+    out.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(orders)
+    app.command()(datasets)

@@ -1,0 +1,156 @@
+"""``layerorder runs`` and ``layerorder export``: what the store holds."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from layerorder.cli.console import _clean, fmt, out, print_json
+from layerorder.errors import ConfigError
+from layerorder.store import Store, StoreError
+
+STORE_OPTION = typer.Option(Path("layerorder.db"), help="SQLite store file.")
+EPOCH_FIELDS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "wall_time")
+RUN_FIELDS = ("run_id", "experiment", "order", "seed", "lr", "status", "diverged_epoch")
+
+
+def _open(store: Path) -> Store:
+    if not store.exists():
+        raise StoreError(f"no store at '{store}'; run 'layerorder compare' first or pass --store")
+    return Store.open(store, create=False)
+
+
+def runs(
+    store: Path = STORE_OPTION,
+    experiment: str = typer.Option(None, "--experiment", "-e", help="Experiment name or id."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List experiments, or the runs of one experiment."""
+    with _open(store) as db:
+        if experiment is None:
+            exps = db.experiments()
+            rows = [(e, db.counts(e.id)) for e in exps]
+            if as_json:
+                print_json(
+                    [
+                        {
+                            "id": e.id,
+                            "name": e.name,
+                            "created_at": e.created_at,
+                            "counts": c,
+                            "config": e.config,
+                        }
+                        for e, c in rows
+                    ]
+                )
+                return
+            table = Table(title=f"Experiments in {store}")
+            for col in ("id", "name", "created", "runs", "done", "diverged", "failed", "pending"):
+                table.add_column(col)
+            for e, c in rows:
+                table.add_row(
+                    str(e.id),
+                    e.name,
+                    e.created_at,
+                    str(sum(c.values())),
+                    *(str(c.get(k, 0)) for k in ("done", "diverged", "failed")),
+                    str(c.get("pending", 0) + c.get("running", 0)),
+                )
+            out.print(table)
+            return
+        exp = db.find_experiment(experiment)
+        records = db.runs(exp.id)
+    if as_json:
+        print_json([_run_dict(r, exp.name) for r in records])
+        return
+    table = Table(title=f"Runs of experiment '{exp.name}' (id {exp.id})")
+    for col in ("id", "order", "seed", "lr", "status", "test acc %", "epochs", "wall s"):
+        table.add_column(col)
+    for r in records:
+        table.add_row(
+            str(r.id),
+            r.label,
+            str(r.seed),
+            f"{r.lr:g}",
+            r.status,
+            fmt(r.final_test_acc),
+            str(r.config.get("epochs", "")),
+            fmt(r.wall_time, 1),
+        )
+    out.print(table)
+
+
+def _run_dict(r, exp_name: str) -> dict:
+    return {
+        "run_id": r.id,
+        "experiment": exp_name,
+        "order": r.label,
+        "seed": r.seed,
+        "lr": r.lr,
+        "status": r.status,
+        "diverged_epoch": r.diverged_epoch,
+        "error": r.error,
+        "final_test_acc": r.final_test_acc,
+        "wall_time": r.wall_time,
+        "config": r.config,
+        "provenance": r.provenance,
+    }
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    json = "json"
+
+
+def export(
+    store: Path = STORE_OPTION,
+    experiment: str = typer.Option(
+        None, "--experiment", "-e", help="Experiment name or id [default: all]."
+    ),
+    fmt_: ExportFormat = typer.Option(
+        ExportFormat.csv, "--format", "-f", help="csv (one row per epoch) or json."
+    ),
+    output: Path = typer.Option(None, "--output", "-o", help="File to write [default: stdout]."),
+) -> None:
+    """Write runs with every per-epoch metric as CSV or JSON."""
+    with _open(store) as db:
+        exps = [db.find_experiment(experiment)] if experiment else db.experiments()
+        data = []
+        for exp in exps:
+            epochs = db.epochs_for_experiment(exp.id)
+            for r in db.runs(exp.id):
+                d = _run_dict(r, exp.name)
+                d["epochs"] = [
+                    {k: getattr(e, k) for k in EPOCH_FIELDS} for e in epochs.get(r.id, [])
+                ]
+                data.append(d)
+    if output is not None and output.is_dir():
+        raise ConfigError(f"--output '{output}' is a directory; give a file name")
+    fh = open(output, "w", newline="") if output else sys.stdout  # noqa: SIM115
+    try:
+        if fmt_ is ExportFormat.json:
+            json.dump(_clean(data), fh, indent=2)
+            fh.write("\n")
+        else:
+            writer = csv.writer(fh)
+            writer.writerow(RUN_FIELDS + EPOCH_FIELDS)
+            for d in data:
+                for e in d["epochs"]:
+                    writer.writerow(
+                        [d[k] if k != "order" else d["order"] for k in RUN_FIELDS]
+                        + [e[k] for k in EPOCH_FIELDS]
+                    )
+    finally:
+        if output:
+            fh.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(runs)
+    app.command()(export)

@@ -1,0 +1,41 @@
+"""Rich consoles: results on stdout, progress and notes on stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import math
+from typing import Any
+
+from rich.console import Console
+
+def _console(stderr: bool = False) -> Console:
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(stderr=stderr, highlight=False, width=120)  # logs and pipes
+    return console
+
+
+out = _console()
+err = _console(stderr=True)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def print_json(data: Any) -> None:
+    """Strict JSON on stdout (NaN becomes null)."""
+    print(json.dumps(_clean(data), indent=2, sort_keys=False))
+
+
+def fmt(value: float | None, digits: int = 2, suffix: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}{suffix}"

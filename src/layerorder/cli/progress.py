@@ -1,0 +1,92 @@
+"""The sweep's progress display: overall progress with ETA, and one line per run in flight."""
+
+from __future__ import annotations
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from layerorder.cli.console import err
+from layerorder.experiment.runner import SweepObserver
+
+
+def _run_name(task) -> str:
+    cfg = task.config
+    return f"{task.label} seed {cfg['seed']} lr {cfg['lr']:g}"
+
+
+class RichObserver(SweepObserver):
+    """Live bars on a terminal; one log line per finished run otherwise."""
+
+    def __init__(self):
+        self.live = err.is_terminal
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[note]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=not self.live,
+        )
+        self.overall = None
+        self.bars: dict[int, int] = {}
+        self.epochs_left: dict[int, int] = {}
+        self.done = 0
+        self.todo = 0
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def start(self, experiment, total, todo, plan):
+        self.todo = todo
+        skipped = total - todo
+        err.print(
+            f"experiment '{experiment.name}' (id {experiment.id}): {total} runs,"
+            f" {skipped} already stored, {todo} to train; {plan.describe()}"
+        )
+        self.overall = self.progress.add_task("all runs (epochs)", total=None, note="")
+
+    def run_started(self, task):
+        epochs = task.config["epochs"]
+        if self.progress.tasks[self.overall].total is None:
+            self.progress.update(self.overall, total=self.todo * epochs)
+        self.epochs_left[task.run_id] = epochs
+        self.bars[task.run_id] = self.progress.add_task(_run_name(task), total=epochs, note="")
+
+    def epoch(self, p):
+        bar = self.bars.get(p.run_id)
+        if bar is None:
+            return
+        self.progress.update(bar, completed=p.epoch, note=f"test {p.test_acc:.1f}%")
+        self.progress.advance(self.overall)
+        self.epochs_left[p.run_id] -= 1
+
+    def run_finished(self, task, outcome):
+        self.done += 1
+        self.progress.advance(self.overall, max(0, self.epochs_left.pop(task.run_id, 0)))
+        bar = self.bars.pop(task.run_id, None)
+        if bar is not None:
+            self.progress.remove_task(bar)
+        last = outcome.epochs[-1].test_acc if outcome.epochs else None
+        result = {
+            "done": f"test {last:.2f}%" if last is not None else "done",
+            "diverged": f"diverged at epoch {outcome.diverged_epoch}",
+            "failed": f"failed: {(outcome.error or '').splitlines()[0] if outcome.error else ''}",
+        }[outcome.status]
+        line = f"[{self.done}/{self.todo}] {_run_name(task)}: {result} ({outcome.wall_time:.1f} s)"
+        if self.live:
+            self.progress.console.print(line)
+        else:
+            err.print(line)

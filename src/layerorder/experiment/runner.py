@@ -1,0 +1,98 @@
+"""The sweep driver: store the grid, hand runs to an executor, write what comes back.
+
+A sweep that is killed and started again finishes the missing runs and never repeats a finished
+one: runs are claimed one at a time from the store (``Store.claim_next``), and a run claimed by a
+process that no longer exists is claimed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from layerorder.experiment.config import ExperimentConfig
+from layerorder.experiment.executors import Plan, make_executor, plan
+from layerorder.experiment.worker import Progress, RunOutcome, RunTask, resolve_device
+from layerorder.store import ExperimentRecord, RunSpec, Store, config_hash, make_owner
+
+
+class SweepObserver:
+    """Receives progress; the CLI draws it. Every method is optional."""
+
+    def start(self, experiment: ExperimentRecord, total: int, todo: int, plan: Plan) -> None: ...
+
+    def run_started(self, task: RunTask) -> None: ...
+
+    def epoch(self, progress: Progress) -> None: ...
+
+    def run_finished(self, task: RunTask, outcome: RunOutcome) -> None: ...
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    experiment: ExperimentRecord
+    run_ids: tuple[int, ...]  # the runs of this grid (finished earlier or now)
+    trained: int
+    plan: Plan
+
+
+def run_specs(config: ExperimentConfig) -> list[RunSpec]:
+    specs = []
+    for rc in config.runs():
+        cfg = rc.to_dict()
+        specs.append(RunSpec(config_hash(cfg), rc.order, rc.seed, rc.lr, cfg))
+    return specs
+
+
+def run_sweep(
+    config: ExperimentConfig,
+    store: Store,
+    *,
+    fresh: bool = False,
+    observer: SweepObserver | None = None,
+) -> SweepSummary:
+    """Train every run of ``config`` not yet in ``store``; return what this grid holds."""
+    observer = observer or SweepObserver()
+    grid = {k: v for k, v in config.identity().items() if k not in ("orders", "seeds", "lr")}
+    experiment = store.experiment(config.name, grid, fresh=fresh)
+    specs = run_specs(config)
+    store.add_runs(experiment.id, specs)
+    keys = {s.run_key for s in specs}
+    runs = [r for r in store.runs(experiment.id) if r.run_key in keys]
+    todo = [r for r in runs if r.status in ("pending", "running")]
+    device = resolve_device(config.device)
+    the_plan = plan(config.executor, config.workers, len(todo), device)
+    observer.start(experiment, len(runs), len(todo), the_plan)
+    owner = make_owner()
+    claimed: dict[int, RunTask] = {}
+    trained = 0
+
+    def tasks() -> Iterator[RunTask]:
+        while (run := store.claim_next(experiment.id, owner, keys=keys)) is not None:
+            task = RunTask(run.id, run.label, run.config, device)
+            claimed[run.id] = task
+            observer.run_started(task)
+            yield task
+
+    try:
+        for outcome in make_executor(the_plan).execute(tasks(), observer.epoch):
+            _write(store, outcome, owner)
+            trained += 1
+            observer.run_finished(claimed.pop(outcome.run_id), outcome)
+    finally:
+        for run_id in claimed:  # interrupted: hand unfinished runs back
+            store.release(run_id, owner)
+    return SweepSummary(experiment, tuple(r.id for r in runs), trained, the_plan)
+
+
+def _write(store: Store, outcome: RunOutcome, owner: str) -> None:
+    store.finish_run(
+        outcome.run_id,
+        status=outcome.status,
+        epochs=outcome.epochs,
+        owner=owner,
+        diverged_epoch=outcome.diverged_epoch,
+        error=outcome.error,
+        wall_time=outcome.wall_time,
+        provenance=outcome.provenance,
+    )

@@ -1,0 +1,167 @@
+"""One run, start to finish, wherever an executor places it: seed, build, train, report.
+
+Everything here is picklable and importable at module level, so process pools (and, later,
+cluster executors) can call ``execute`` in another process. Nothing here touches the store.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import socket
+import subprocess
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from layerorder import __version__
+from layerorder.experiment.config import RunConfig
+from layerorder.experiment.loop import train
+from layerorder.store import EpochRecord
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """A claimed run, as sent to an executor."""
+
+    run_id: int
+    label: str
+    config: dict
+    device: str = "cpu"
+    threads: int | None = None
+
+    @property
+    def run_config(self) -> RunConfig:
+        return RunConfig.from_dict(self.config)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What came back: the driver writes it to the store."""
+
+    run_id: int
+    status: str  # done, diverged or failed
+    epochs: tuple[EpochRecord, ...] = ()
+    diverged_epoch: int | None = None
+    error: str | None = None
+    wall_time: float = 0.0
+    provenance: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """An epoch finished inside a run (sent to the driver's progress display)."""
+
+    run_id: int
+    epoch: int
+    epochs: int
+    test_acc: float
+
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+@functools.lru_cache(maxsize=1)
+def _git_hash() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def provenance(device: str) -> dict:
+    """Versions, device and host: stored with every run."""
+    name = torch.cuda.get_device_name(0) if device.startswith("cuda") else platform.processor()
+    return {
+        "layerorder": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "device": device,
+        "device_name": name or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "git": _git_hash(),
+    }
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_dataset(name: str, options: tuple, device: str):
+    from layerorder.data import load_dataset
+
+    data = load_dataset(name, **dict(options))
+    if device == "cpu":
+        return data
+    import dataclasses
+
+    return dataclasses.replace(
+        data,
+        x_train=data.x_train.to(device),
+        y_train=data.y_train.to(device),
+        x_test=data.x_test.to(device),
+        y_test=data.y_test.to(device),
+    )
+
+
+def load_run_data(cfg: RunConfig, device: str):
+    """The run's data set on its device; cached per process, so a sweep loads it once."""
+    return _cached_dataset(cfg.dataset, tuple(sorted(cfg.data_options.items())), device)
+
+
+def execute(task: RunTask, progress=None) -> RunOutcome:
+    """Train one run; any exception becomes a ``failed`` outcome with its message."""
+    from layerorder.models import build_model
+
+    if task.threads:
+        torch.set_num_threads(task.threads)
+    start = time.perf_counter()
+    cfg = task.run_config
+    try:
+        data = load_run_data(cfg, task.device)
+        torch.manual_seed(cfg.seed)  # initialisation
+        model = build_model(
+            cfg.arch,
+            cfg.order,
+            in_shape=data.in_shape,
+            num_classes=data.num_classes,
+            width=cfg.width,
+            depth=cfg.depth,
+            p_drop=cfg.p_drop,
+        ).to(task.device)
+
+        def on_epoch(rec: EpochRecord) -> None:
+            if progress is not None:
+                progress(Progress(task.run_id, rec.epoch, cfg.epochs, rec.test_acc))
+
+        result = train(model, data, cfg, on_epoch=on_epoch)
+    except Exception as exc:  # a failing run is recorded, the sweep goes on
+        return RunOutcome(
+            run_id=task.run_id,
+            status="failed",
+            error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}",
+            wall_time=time.perf_counter() - start,
+            provenance=provenance(task.device),
+        )
+    return RunOutcome(
+        run_id=task.run_id,
+        status=result.status,
+        epochs=result.epochs,
+        diverged_epoch=result.diverged_epoch,
+        wall_time=time.perf_counter() - start,
+        provenance=provenance(task.device),
+    )

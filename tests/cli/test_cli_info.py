@@ -1,0 +1,51 @@
+from tests.cli.helpers import run_cli, run_subprocess
+
+
+def test_version_and_help(capsys):
+    code, out, _ = run_cli(capsys, "--version")
+    assert code == 0 and out.startswith("layerorder ")
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0
+    for command in ("compare", "runs", "export", "orders", "datasets"):
+        assert command in out
+
+
+def test_orders_lists_presets_and_tokens(capsys):
+    code, out, _ = run_cli(capsys, "orders")
+    assert code == 0
+    for text in ("standard", "conv-bn-relu-drop", "drop-before-bn", "leakyrelu", "full-preact"):
+        assert text in out
+
+
+def test_orders_explains_one_spec(capsys):
+    code, out, _ = run_cli(capsys, "orders", "conv-relu-bn")
+    assert code == 0
+    assert "weight bias: on" in out and "output channels" in out
+    code, out, _ = run_cli(capsys, "orders", "conv-bn-relu")
+    assert "weight bias: off" in out
+
+
+def test_datasets(capsys):
+    code, out, _ = run_cli(capsys, "datasets")
+    assert code == 0
+    for name in ("mnist1d", "mnist5k", "digits", "synthetic", "cifar10"):
+        assert name in out
+    code, out, _ = run_cli(capsys, "datasets", "mnist1d")
+    assert code == 0 and "Greydanus" in out and "num_samples" in out
+
+
+def test_wrong_spec_and_dataset_are_one_line_exit_2():
+    for args, fragment in [
+        (["orders", "conv-bnn-relu"], "did you mean 'bn'?"),
+        (["datasets", "mnsit1d"], "did you mean 'mnist1d'?"),
+    ]:
+        proc = run_subprocess(*args)
+        assert proc.returncode == 2, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
+        assert "Traceback" not in proc.stderr
+
+
+def test_debug_shows_traceback():
+    proc = run_subprocess("--debug", "orders", "conv-bnn-relu")
+    assert proc.returncode != 0 and "Traceback" in proc.stderr

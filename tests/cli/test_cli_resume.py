@@ -1,0 +1,58 @@
+"""A sweep killed with SIGKILL resumes: finished runs kept, the rest trained, none duplicated."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from layerorder.store import Store
+
+GRID = ["compare", "--dataset", "synthetic", "--data-opt", "num_samples=2000", "--arch", "mlp",
+        "--epochs", "6", "--order", "standard,act-first", "--seeds", "4"]
+
+
+def _done(db) -> int:
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            return conn.execute("SELECT count(*) FROM runs WHERE status = 'done'").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", ["sequential", "process"])
+def test_sigkill_midway_then_resume(tmp_path, executor):
+    db = tmp_path / "s.db"
+    cmd = [sys.executable, "-m", "layerorder", *GRID, "--executor", executor, "--store", str(db)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 120
+    while _done(db) < 3 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the sweep finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and any workers
+    proc.wait()
+    with Store.open(db) as store:
+        runs = store.runs(store.experiments()[0].id)
+        before = {r.run_key: r.finished_at for r in runs if r.status == "done"}
+    assert 3 <= len(before) < 8
+
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{len(before)} already stored" in rerun.stderr
+    with Store.open(db) as store:
+        assert store.integrity_check() == "ok"
+        (exp,) = store.experiments()
+        runs = store.runs(exp.id)
+        assert len(runs) == 8 and len({r.run_key for r in runs}) == 8
+        assert all(r.status == "done" for r in runs)
+        assert all(len(store.epochs(r.id)) == 6 for r in runs)
+        for r in runs:  # finished runs were kept, not trained again
+            if r.run_key in before:
+                assert r.finished_at == before[r.run_key] and r.attempts == 1

@@ -1,0 +1,18 @@
+import os
+
+import pytest
+import torch
+from hypothesis import settings
+
+settings.register_profile("layerorder", deadline=None, max_examples=200)
+settings.load_profile("layerorder")
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_dir(tmp_path_factory):
+    """Share one data cache across the test session (outside the user's home)."""
+    if "LAYERORDER_CACHE_DIR" not in os.environ:
+        os.environ["LAYERORDER_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield

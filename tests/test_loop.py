@@ -1,0 +1,139 @@
+"""The training loop against a hand-written PyTorch loop, and its divergence handling."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from layerorder.data import load_dataset
+from layerorder.experiment.config import RunConfig
+from layerorder.experiment.loop import steps_per_epoch, train
+from layerorder.models import build_model
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_dataset("synthetic", num_samples=300)
+
+
+def reference_loop(model, data, seed, epochs, batch_size, lr):
+    """What a practitioner writes by hand: Adam, one-cycle, shuffled index batches."""
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    n = len(data.x_train)
+    total = epochs * steps_per_epoch(n, batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total)
+    for _ in range(epochs):
+        model.train()
+        perm = torch.randperm(n, generator=gen)
+        batches = list(perm.split(batch_size))
+        if len(batches[-1]) == 1:
+            batches.pop()
+        for idx in batches:
+            loss = nn.functional.cross_entropy(model(data.x_train[idx]), data.y_train[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+        model.eval()
+        with torch.no_grad():
+            model(data.x_test)
+    return model
+
+
+@pytest.mark.parametrize("order", ["standard", "preact", "drop-before-bn"])
+def test_same_final_weights_as_hand_written_loop(data, order):
+    cfg = RunConfig(
+        order=order,
+        seed=3,
+        lr=0.01,
+        dataset="synthetic",
+        arch="cnn2d",
+        width=8,
+        depth=2,
+        epochs=3,
+        batch_size=32,
+        p_drop=0.2,
+    )
+
+    def make():
+        torch.manual_seed(cfg.seed)
+        return build_model(
+            "cnn2d",
+            order,
+            in_shape=data.in_shape,
+            num_classes=data.num_classes,
+            width=8,
+            depth=2,
+            p_drop=0.2,
+        )
+
+    ours = make()
+    result = train(ours, data, cfg)
+    ref = reference_loop(make(), data, cfg.seed, cfg.epochs, cfg.batch_size, cfg.lr)
+    assert result.status == "done" and len(result.epochs) == 3
+    for (name, a), b in zip(ours.state_dict().items(), ref.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+
+
+def test_epoch_records(data):
+    cfg = RunConfig(order="standard", seed=0, lr=0.01, arch="mlp", epochs=4, batch_size=50)
+    torch.manual_seed(0)
+    model = build_model("mlp", "standard", in_shape=data.in_shape, num_classes=data.num_classes)
+    result = train(model, data, cfg)
+    assert [e.epoch for e in result.epochs] == [1, 2, 3, 4]
+    last = result.epochs[-1]
+    assert 0 <= last.test_acc <= 100 and last.test_acc > 100 / data.num_classes
+    assert last.train_loss < result.epochs[0].train_loss
+    walls = [e.wall_time for e in result.epochs]
+    assert walls == sorted(walls)
+    with torch.no_grad():
+        model.eval()
+        acc = (model(data.x_test).argmax(1) == data.y_test).float().mean().item() * 100
+    assert last.test_acc == pytest.approx(acc)
+
+
+def test_divergence_stops_the_run(data):
+    cfg = RunConfig(
+        order="no-norm",
+        seed=0,
+        lr=1000.0,
+        arch="mlp",
+        epochs=5,
+        batch_size=50,
+        optimizer="sgd",
+        schedule="constant",
+    )
+    torch.manual_seed(0)
+    model = build_model("mlp", "no-norm", in_shape=data.in_shape, num_classes=data.num_classes)
+    result = train(model, data, cfg)
+    assert result.status == "diverged"
+    assert result.diverged_epoch == len(result.epochs)
+    assert not math.isfinite(result.epochs[-1].train_loss)
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam", "adamw"])
+@pytest.mark.parametrize("schedule", ["onecycle", "cosine", "step", "constant"])
+def test_optimizers_and_schedules_train(data, opt, schedule):
+    cfg = RunConfig(
+        order="standard",
+        seed=1,
+        lr=0.05 if opt == "sgd" else 0.005,
+        arch="mlp",
+        epochs=2,
+        batch_size=64,
+        optimizer=opt,
+        schedule=schedule,
+        weight_decay=1e-4,
+        label_smoothing=0.1,
+    )
+    torch.manual_seed(1)
+    model = build_model("mlp", "standard", in_shape=data.in_shape, num_classes=data.num_classes)
+    result = train(model, data, cfg)
+    assert result.status == "done"
+    if schedule == "constant":
+        assert result.epochs[-1].lr == pytest.approx(cfg.lr)
+    if schedule == "cosine":
+        assert result.epochs[-1].lr == pytest.approx(0.0, abs=1e-9)
