@@ -9,8 +9,20 @@ import pytest
 from layerorder.cli.app import main
 
 # A grid that trains in about a second: tiny data, tiny model.
-TINY = ["--dataset", "synthetic", "--arch", "mlp", "--width", "16", "--epochs", "2",
-        "--batch-size", "64", "--executor", "sequential"]
+TINY = [
+    "--dataset",
+    "synthetic",
+    "--arch",
+    "mlp",
+    "--width",
+    "16",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "64",
+    "--executor",
+    "sequential",
+]
 
 
 def run_cli(capsys, *args):
@@ -24,7 +36,10 @@ def run_cli(capsys, *args):
 def run_subprocess(*args, cwd=None, timeout=600, env=None):
     return subprocess.run(
         [sys.executable, "-m", "layerorder", *map(str, args)],
-        capture_output=True, text=True, cwd=cwd, timeout=timeout,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
 

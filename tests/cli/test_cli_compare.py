@@ -2,9 +2,9 @@ import json
 import sqlite3
 
 import pytest
+from tests.cli.helpers import TINY, run_cli, sha
 
 from layerorder.store import Store
-from tests.cli.helpers import TINY, run_cli, sha
 
 
 def test_compare_trains_stores_and_resumes(tmp_path, capsys):
@@ -27,8 +27,20 @@ def test_compare_trains_stores_and_resumes(tmp_path, capsys):
 
 def test_compare_json_and_runs_and_export(tmp_path, capsys):
     db = tmp_path / "s.db"
-    code, out, _ = run_cli(capsys, "compare", *TINY, "--order", "standard", "--order", "preact",
-                           "--seeds", "2", "--store", db, "--json")
+    code, out, _ = run_cli(
+        capsys,
+        "compare",
+        *TINY,
+        "--order",
+        "standard",
+        "--order",
+        "preact",
+        "--seeds",
+        "2",
+        "--store",
+        db,
+        "--json",
+    )
     assert code == 0
     data = json.loads(out)
     assert [r["label"] for r in data["rows"]] == ["standard", "preact"]
@@ -57,9 +69,26 @@ def test_dry_run_prints_grid_and_touches_nothing(tmp_path, capsys):
 
 def test_lr_sweep_records_divergence(tmp_path, capsys):
     db = tmp_path / "s.db"
-    code, out, err = run_cli(capsys, "compare", "--data-opt", "num_samples=500", "--epochs", "2",
-                             "--order", "standard,no-norm", "--seeds", "2", "--lr", "0.01,1000",
-                             "--optimizer", "sgd", "--executor", "sequential", "--store", db)
+    code, out, err = run_cli(
+        capsys,
+        "compare",
+        "--data-opt",
+        "num_samples=500",
+        "--epochs",
+        "2",
+        "--order",
+        "standard,no-norm",
+        "--seeds",
+        "2",
+        "--lr",
+        "0.01,1000",
+        "--optimizer",
+        "sgd",
+        "--executor",
+        "sequential",
+        "--store",
+        db,
+    )
     assert code == 0, err
     with Store.open(db) as store:
         runs = store.runs(store.experiments()[0].id)
@@ -83,8 +112,9 @@ def test_failed_run_is_stored_and_sweep_goes_on(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(worker, "train", flaky)
     db = tmp_path / "s.db"
-    code, out, err = run_cli(capsys, "compare", *TINY, "--order", "standard", "--seeds", "3",
-                             "--store", db)
+    code, out, err = run_cli(
+        capsys, "compare", *TINY, "--order", "standard", "--seeds", "3", "--store", db
+    )
     assert code == 0
     with Store.open(db) as store:
         runs = store.runs(store.experiments()[0].id)
@@ -104,8 +134,10 @@ def test_fresh_starts_a_new_experiment(tmp_path, capsys):
 
 def test_toml_config(tmp_path, capsys):
     cfg = tmp_path / "exp.toml"
-    cfg.write_text('name = "toml-exp"\ndataset = "synthetic"\narch = "mlp"\nwidth = 8\n'
-                   'orders = ["standard"]\nseeds = 2\nepochs = 5\nexecutor = "sequential"\n')
+    cfg.write_text(
+        'name = "toml-exp"\ndataset = "synthetic"\narch = "mlp"\nwidth = 8\n'
+        'orders = ["standard"]\nseeds = 2\nepochs = 5\nexecutor = "sequential"\n'
+    )
     db = tmp_path / "s.db"
     code, _, err = run_cli(capsys, "compare", "--config", cfg, "--epochs", "1", "--store", db)
     assert code == 0, err
@@ -129,8 +161,10 @@ BAD = [
     (["--epochs", "abc"], "epochs"),
     (["--config", "missing.toml"], "does not exist"),
     (["--arch", "resnet", "--order", "act-first"], "residual unit"),
-    (["--device", "cuda"] if not __import__("torch").cuda.is_available() else ["--device", "x"],
-     "device"),
+    (
+        ["--device", "cuda"] if not __import__("torch").cuda.is_available() else ["--device", "x"],
+        "device",
+    ),
 ]
 
 
@@ -144,8 +178,9 @@ def existing_store(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args,fragment", BAD)
-def test_bad_input_is_one_line_exit_2_and_store_unchanged(existing_store, capsys, args, fragment,
-                                                          monkeypatch, tmp_path):
+def test_bad_input_is_one_line_exit_2_and_store_unchanged(
+    existing_store, capsys, args, fragment, monkeypatch, tmp_path
+):
     monkeypatch.chdir(tmp_path)
     before = sha(existing_store)
     code, out, err = run_cli(capsys, "compare", "--store", existing_store, *args)

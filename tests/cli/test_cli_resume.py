@@ -11,8 +11,21 @@ import pytest
 
 from layerorder.store import Store
 
-GRID = ["compare", "--dataset", "synthetic", "--data-opt", "num_samples=2000", "--arch", "mlp",
-        "--epochs", "6", "--order", "standard,act-first", "--seeds", "4"]
+GRID = [
+    "compare",
+    "--dataset",
+    "synthetic",
+    "--data-opt",
+    "num_samples=2000",
+    "--arch",
+    "mlp",
+    "--epochs",
+    "6",
+    "--order",
+    "standard,act-first",
+    "--seeds",
+    "4",
+]
 
 
 def _done(db) -> int:
@@ -30,8 +43,9 @@ def _done(db) -> int:
 def test_sigkill_midway_then_resume(tmp_path, executor):
     db = tmp_path / "s.db"
     cmd = [sys.executable, "-m", "layerorder", *GRID, "--executor", executor, "--store", str(db)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.time() + 120
     while _done(db) < 3 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)

@@ -88,6 +88,11 @@ def compare(
     workers: int = typer.Option(
         None, help="Worker processes for --executor process [default: one per core]."
     ),
+    probe: bool = typer.Option(
+        None,
+        "--probe/--no-probe",
+        help="Record stage statistics, gradient flow and BN variance shift every epoch.",
+    ),
     store: Path = typer.Option(Path(DEFAULT_STORE), help="SQLite store file (created if missing)."),
     fresh: bool = typer.Option(
         False, "--fresh", help="Start a new experiment instead of resuming."
@@ -118,6 +123,7 @@ def compare(
         "momentum": momentum,
         "label_smoothing": label_smoothing,
         "p_drop": p_drop,
+        "probe": probe,
         "device": device,
         "executor": executor,
         "workers": workers,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import math
+import os
 from typing import Any
 
 from rich.console import Console
+
 
 def _console(stderr: bool = False) -> Console:
     console = Console(stderr=stderr, highlight=False)

@@ -45,6 +45,7 @@ class ExperimentConfig:
     momentum: float = 0.9
     label_smoothing: float = 0.0
     p_drop: float = 0.1
+    probe: bool = False
     device: str = "auto"
     executor: str = "auto"
     workers: int | None = None
@@ -90,6 +91,7 @@ class RunConfig:
     momentum: float = 0.9
     label_smoothing: float = 0.0
     p_drop: float = 0.1
+    probe: bool = False  # record stage statistics, gradient flow and variance shift per epoch
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -190,6 +192,10 @@ def _coerce(key: str, value: Any) -> Any:
     choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "device": DEVICES}
     if key in choices:
         return _choice(key, value, choices[key])
+    if key == "probe":
+        if not isinstance(value, bool):
+            raise ConfigError(f"probe must be true or false, got {value!r}")
+        return value
     if key == "executor":
         return _choice(key, value, EXECUTORS)
     raise ConfigError(f"unknown setting '{key}'" + did_you_mean(key, FIELDS))

@@ -91,10 +91,12 @@ def train(
     cfg: RunConfig,
     *,
     on_epoch: Callable[[EpochRecord], None] | None = None,
+    probe: Callable[[int, nn.Module], None] | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``data`` (a ``layerorder.data.Dataset`` already on the model's device).
 
     Stops early, as diverged, at the first epoch whose training loss is NaN or infinite.
+    ``probe(epoch, model)`` is called at init (epoch 0) and after every epoch's evaluation.
     """
     device = next(model.parameters()).device
     x, y = data.x_train, data.y_train
@@ -105,6 +107,8 @@ def train(
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     records: list[EpochRecord] = []
     start = time.perf_counter()
+    if probe is not None:
+        probe(0, model)
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         loss_sum = torch.zeros((), device=device)
@@ -131,6 +135,8 @@ def train(
         train_acc = 100.0 * correct.item() / seen
         rec = _epoch(epoch, train_loss, train_acc, test_loss, test_acc, lr_now, start)
         records.append(rec)
+        if probe is not None:
+            probe(epoch, model)
         if on_epoch is not None:
             on_epoch(rec)
     return TrainResult(tuple(records))

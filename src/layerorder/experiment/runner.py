@@ -86,6 +86,8 @@ def run_sweep(
 
 
 def _write(store: Store, outcome: RunOutcome, owner: str) -> None:
+    if outcome.probes:  # first, so a run marked done always has its probes
+        store.add_probes(outcome.run_id, outcome.probes)
     store.finish_run(
         outcome.run_id,
         status=outcome.status,

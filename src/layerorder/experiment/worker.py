@@ -50,6 +50,7 @@ class RunOutcome:
     error: str | None = None
     wall_time: float = 0.0
     provenance: dict = field(default_factory=dict)
+    probes: tuple = ()  # (epoch, kind, name, data) records when the run was probed
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ def load_run_data(cfg: RunConfig, device: str):
 def execute(task: RunTask, progress=None) -> RunOutcome:
     """Train one run; any exception becomes a ``failed`` outcome with its message."""
     from layerorder.models import build_model
+    from layerorder.probe import EpochProbe
 
     if task.threads:
         torch.set_num_threads(task.threads)
@@ -148,7 +150,8 @@ def execute(task: RunTask, progress=None) -> RunOutcome:
             if progress is not None:
                 progress(Progress(task.run_id, rec.epoch, cfg.epochs, rec.test_acc))
 
-        result = train(model, data, cfg, on_epoch=on_epoch)
+        prober = EpochProbe(data.x_train, data.y_train) if cfg.probe else None
+        result = train(model, data, cfg, on_epoch=on_epoch, probe=prober)
     except Exception as exc:  # a failing run is recorded, the sweep goes on
         return RunOutcome(
             run_id=task.run_id,
@@ -164,4 +167,5 @@ def execute(task: RunTask, progress=None) -> RunOutcome:
         diverged_epoch=result.diverged_epoch,
         wall_time=time.perf_counter() - start,
         provenance=provenance(task.device),
+        probes=tuple(prober.records) if prober is not None else (),
     )

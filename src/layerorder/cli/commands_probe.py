@@ -1,0 +1,179 @@
+"""``layerorder probe``: what each order does to activations, gradients and BN statistics."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from pathlib import Path
+
+import typer
+from rich.columns import Columns
+from rich.table import Table
+
+from layerorder.cli.commands_compare import build_config, parse_data_opts
+from layerorder.cli.console import err, fmt, out, print_json
+from layerorder.errors import ConfigError
+from layerorder.probe.grads import flagged
+from layerorder.probe.plots import write_plots
+from layerorder.probe.record import DEFAULT_BINS, DEFAULT_RANGE
+from layerorder.probe.session import OrderProbe, probe_orders
+
+DEFAULT_PROBE_ORDERS = ["standard", "act-first"]
+
+
+def _short(name: str) -> str:
+    return name.removeprefix("features.")
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def stage_table(results: list[OrderProbe], phase: str) -> Table:
+    """One row per stage position, each order's columns side by side."""
+    snaps = [(r.label, (r.init if phase == "init" else r.trained).stages) for r in results]
+    title = "at init" if phase == "init" else f"after {results[0].epochs} epochs"
+    table = Table(title=f"Stage statistics on the probe batch, {title}")
+    for label, _ in snaps:
+        table.add_column(f"{label}\nstage", style="bold")
+        for col in ("%>0", "skew", "std", "dead"):
+            table.add_column(col, justify="right")
+    for row in itertools.zip_longest(*(stages for _, stages in snaps)):
+        cells = []
+        for s in row:
+            if s is None:
+                cells += ["", "", "", "", ""]
+            else:
+                cells += [
+                    _stage_label(s),
+                    _pct(s.frac_positive),
+                    fmt(s.skewness),
+                    fmt(s.std),
+                    f"{s.dead_units}/{s.units}",
+                ]
+        table.add_row(*cells)
+    return table
+
+
+_KIND_SHORT = {"BatchNorm1d": "bn", "BatchNorm2d": "bn", "BatchNorm3d": "bn", "Dropout": "drop"}
+
+
+def _stage_label(s) -> str:
+    kind = _KIND_SHORT.get(s.kind, s.kind.lower())
+    return f"{_short(s.name)} {kind}"
+
+
+def health_table(res: OrderProbe) -> Table:
+    table = Table(title=f"{res.label}: gradient flow and BN variance shift (trained)")
+    table.add_column("layer")
+    table.add_column("|grad|/|w|", justify="right")
+    table.add_column("status")
+    for g in res.trained.grads:
+        table.add_row(_short(g.name), f"{g.ratio:.2e}", g.status)
+    for v in res.trained.varshift:
+        status = "SHIFTED" if v.flagged else "ok"
+        table.add_row(_short(v.name), f"shift {v.shift:.2f}", status)
+    return table
+
+
+def _summary_lines(results: list[OrderProbe]) -> list[str]:
+    lines = []
+    for res in results:
+        acc = f"test {res.test_acc:.2f}%" if math.isfinite(res.test_acc) else res.status
+        if res.recalibrated_acc is not None:
+            acc += f", after BN recalibration {res.recalibrated_acc:.2f}%"
+        bad = flagged(list(res.trained.grads))
+        shifted = [v.name for v in res.trained.varshift if v.flagged]
+        note = f"{res.label}: {acc} after {res.epochs} epochs"
+        if bad:
+            note += f"; gradient trouble: {', '.join(bad)}"
+        if shifted:
+            note += f"; BN variance shift in {', '.join(map(_short, shifted))}"
+        lines.append(note)
+    return lines
+
+
+def probe(
+    order: list[str] = typer.Option(
+        None,
+        "--order",
+        "-o",
+        help="Order (repeatable or comma-separated) [default: standard, act-first].",
+    ),
+    dataset: str = typer.Option(None, "--dataset", "-d", help="Data set [default: mnist1d]."),
+    data_opt: list[str] = typer.Option(None, "--data-opt", help="Data set option KEY=VALUE."),
+    arch: str = typer.Option(
+        None, "--arch", "-a", help="mlp, cnn1d, cnn2d or resnet [default: cnn1d]."
+    ),
+    width: int = typer.Option(None, help="Model width."),
+    depth: int = typer.Option(None, help="Model depth."),
+    epochs: int = typer.Option(5, help="Training epochs between the two probes."),
+    seed: int = typer.Option(0, min=0, help="Seed for init, data order and dropout."),
+    lr: float = typer.Option(None, help="Learning rate [default: 0.01]."),
+    optimizer: str = typer.Option(None, help="sgd, adam or adamw [default: adam]."),
+    batch_size: int = typer.Option(None, help="Batch size [default: 100]."),
+    p_drop: float = typer.Option(None, help="Dropout probability [default: 0.1]."),
+    device: str = typer.Option(None, help="auto, cpu or cuda."),
+    recalibrate: bool = typer.Option(
+        False,
+        "--recalibrate",
+        help="Re-estimate BN statistics with dropout off and report accuracy before and after.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the records as JSON."),
+    plot: Path = typer.Option(
+        None, "--plot", help="Write one PNG histogram per stage and order into this folder."
+    ),
+) -> None:
+    """Probe orders at init and after training: signed activation statistics per stage, dead
+    units, gradient flow and BN variance shift, side by side."""
+    flags = {
+        "dataset": dataset,
+        "data_options": parse_data_opts(data_opt),
+        "arch": arch,
+        "width": width,
+        "depth": depth,
+        "orders": order or DEFAULT_PROBE_ORDERS,
+        "seeds": 1,
+        "epochs": epochs,
+        "lr": None if lr is None else [lr],
+        "optimizer": optimizer,
+        "batch_size": batch_size,
+        "p_drop": p_drop,
+        "device": device,
+    }
+    config = build_config(None, flags)
+    if plot is not None and plot.exists() and not plot.is_dir():
+        raise ConfigError(f"--plot '{plot}' is a file; give a folder for the PNG files")
+    results = probe_orders(
+        config,
+        seed=seed,
+        recalibrate=recalibrate,
+        progress=lambda r: err.print(f"probed {r.label}"),
+    )
+    edges = [
+        DEFAULT_RANGE[0] + (DEFAULT_RANGE[1] - DEFAULT_RANGE[0]) * i / DEFAULT_BINS
+        for i in range(DEFAULT_BINS + 1)
+    ]
+    if plot is not None:
+        files = write_plots(results, edges, plot)
+        err.print(f"wrote {len(files)} charts to {plot}")
+    if as_json:
+        print_json(
+            {
+                "dataset": config.dataset,
+                "arch": config.arch,
+                "bin_edges": edges,
+                "orders": [dataclasses.asdict(r) for r in results],
+            }
+        )
+        return
+    for phase in ("init", "trained"):
+        out.print(stage_table(results, phase))
+    out.print(Columns([health_table(r) for r in results], equal=True))
+    for line in _summary_lines(results):
+        out.print(line)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(probe)

@@ -1,0 +1,113 @@
+"""Running statistics of one stage's outputs, accumulated on the tensor's device.
+
+Nothing here reads a value back to the host while accumulating; ``finish`` does, once.
+Power sums are kept in float64 around a shift (the first batch's mean), which keeps the third and
+fourth central moments accurate for activations of any scale.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class StageStats:
+    """Signed distribution of one stage's output over everything recorded."""
+
+    name: str  # module path, e.g. features.0.norm
+    kind: str  # module class name, e.g. BatchNorm1d
+    count: int
+    mean: float
+    std: float
+    skewness: float
+    kurtosis: float  # excess kurtosis (0 for a normal distribution)
+    frac_negative: float
+    frac_zero: float
+    frac_positive: float
+    min: float
+    max: float
+    hist: tuple[int, ...]  # counts over the shared signed bins (tails fall into the end bins)
+    units: int  # channels (dim 1), or features of a (N, C) output
+    dead_units: int  # units never positive over everything recorded
+
+
+class Accumulator:
+    """Moments, sign fractions, extremes, histogram and per-unit activity of one stage."""
+
+    def __init__(self, name: str, kind: str, bins: int, hist_range: tuple[float, float]):
+        self.name, self.kind = name, kind
+        self.bins, self.lo, self.hi = bins, float(hist_range[0]), float(hist_range[1])
+        self.n = 0
+        self.shift = None
+        self.sums = None  # float64: sum of d, d^2, d^3, d^4 with d = x - shift
+        self.signs = None  # int64: negative, zero, positive counts
+        self.extremes = None  # float: min, max
+        self.hist = None
+        self.alive = None  # bool per unit: ever > 0
+
+    def add(self, x: torch.Tensor) -> None:
+        x = x.detach()
+        if not x.is_floating_point() or x.numel() == 0:
+            return
+        flat = x.reshape(-1).double()
+        if self.shift is None:
+            self._start(x, flat)
+        d = flat - self.shift
+        d2 = d * d
+        self.sums += torch.stack((d.sum(), d2.sum(), (d2 * d).sum(), (d2 * d2).sum()))
+        self.signs += torch.stack(((flat < 0).sum(), (flat == 0).sum(), (flat > 0).sum()))
+        self.extremes[0] = torch.minimum(self.extremes[0], flat.min())
+        self.extremes[1] = torch.maximum(self.extremes[1], flat.max())
+        clamped = flat.float().clamp(self.lo, self.hi)
+        self.hist += torch.histc(clamped, bins=self.bins, min=self.lo, max=self.hi).long()
+        if x.dim() >= 2:
+            dims = [d for d in range(x.dim()) if d != 1]
+            self.alive |= (x > 0).any(dim=dims) if dims else (x > 0)
+        self.n += flat.numel()
+
+    def _start(self, x: torch.Tensor, flat: torch.Tensor) -> None:
+        dev = flat.device
+        self.shift = flat.mean()
+        self.sums = torch.zeros(4, dtype=torch.float64, device=dev)
+        self.signs = torch.zeros(3, dtype=torch.long, device=dev)
+        self.extremes = torch.tensor([math.inf, -math.inf], dtype=torch.float64, device=dev)
+        self.hist = torch.zeros(self.bins, dtype=torch.long, device=dev)
+        units = x.shape[1] if x.dim() >= 2 else 1
+        self.alive = torch.zeros(units, dtype=torch.bool, device=dev)
+
+    def finish(self) -> StageStats | None:
+        """The record (one host sync), or None when nothing was recorded."""
+        if self.n == 0:
+            return None
+        n = self.n
+        s1, s2, s3, s4 = (v / n for v in self.sums.tolist())
+        mean_d = s1
+        var = max(s2 - mean_d**2, 0.0)
+        m3 = s3 - 3 * mean_d * s2 + 2 * mean_d**3
+        m4 = s4 - 4 * mean_d * s3 + 6 * mean_d**2 * s2 - 3 * mean_d**4
+        std = math.sqrt(var)
+        skew = m3 / var**1.5 if var > 0 else math.nan
+        kurt = m4 / var**2 - 3.0 if var > 0 else math.nan
+        neg, zero, pos = self.signs.tolist()
+        lo, hi = self.extremes.tolist()
+        alive = self.alive.tolist()
+        return StageStats(
+            name=self.name,
+            kind=self.kind,
+            count=n,
+            mean=mean_d + float(self.shift),
+            std=std,
+            skewness=skew,
+            kurtosis=kurt,
+            frac_negative=neg / n,
+            frac_zero=zero / n,
+            frac_positive=pos / n,
+            min=lo,
+            max=hi,
+            hist=tuple(self.hist.tolist()),
+            units=len(alive),
+            dead_units=sum(not a for a in alive),
+        )

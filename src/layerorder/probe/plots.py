@@ -1,0 +1,58 @@
+"""Signed histograms per stage and order (the charts usually drawn by hand), as PNG files."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from layerorder.probe.accumulate import StageStats
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "stage"
+
+
+def plot_stage(init: StageStats, trained: StageStats | None, edges, title: str, path: Path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3), dpi=100)
+    widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
+    for stats, label, color in ((init, "init", "#999999"), (trained, "trained", "#1f77b4")):
+        if stats is None:
+            continue
+        total = max(sum(stats.hist), 1)
+        ax.bar(
+            edges[:-1],
+            [c / total for c in stats.hist],
+            width=widths,
+            align="edge",
+            alpha=0.55,
+            color=color,
+            label=f"{label}: {100 * stats.frac_positive:.0f}% > 0, skew {stats.skewness:.2f}",
+        )
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("value (tails clamped to the end bins)", fontsize=8)
+    ax.set_ylabel("fraction", fontsize=8)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_plots(results, edges, directory: str | Path) -> list[Path]:
+    """One PNG per stage and order: ``<order>__<stage>.png``. Returns the files written."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for res in results:
+        trained = {s.name: s for s in res.trained.stages}
+        for i, stage in enumerate(res.init.stages):
+            path = out / f"{_safe(res.label)}__{i:02d}_{_safe(stage.name)}.png"
+            title = f"{res.label}: {stage.name} ({stage.kind})"
+            plot_stage(stage, trained.get(stage.name), edges, title, path)
+            written.append(path)
+    return written

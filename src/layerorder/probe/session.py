@@ -1,0 +1,76 @@
+"""``probe_orders``: build each order, probe at init, train, probe again; the ``probe`` command.
+
+Every order uses the same seed, data, probe batch and training settings, so what differs between
+them is the order alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+
+from layerorder.experiment.config import ExperimentConfig
+from layerorder.experiment.loop import evaluate, train
+from layerorder.experiment.worker import load_run_data, resolve_device
+from layerorder.probe.training import EpochProbe, Snapshot
+from layerorder.probe.variance import recalibrate_bn
+
+
+@dataclass(frozen=True)
+class OrderProbe:
+    label: str
+    init: Snapshot
+    trained: Snapshot
+    epochs: int
+    test_acc: float  # after training, eval mode
+    recalibrated_acc: float | None  # after BN recalibration (when asked)
+    status: str  # done or diverged
+
+
+def probe_orders(
+    config: ExperimentConfig, *, seed: int = 0, recalibrate: bool = False, progress=None
+) -> list[OrderProbe]:
+    """Probe every order of ``config`` (its first learning rate) at init and after training."""
+    from layerorder.models import build_model
+
+    device = resolve_device(config.device)
+    results = []
+    for run in config.runs():
+        if run.seed != config.seeds[0] or run.lr != config.lr[0]:
+            continue
+        run = dataclasses.replace(run, seed=seed)
+        data = load_run_data(run, device)
+        torch.manual_seed(seed)
+        model = build_model(
+            run.arch,
+            run.order,
+            in_shape=data.in_shape,
+            num_classes=data.num_classes,
+            width=run.width,
+            depth=run.depth,
+            p_drop=run.p_drop,
+        ).to(device)
+        prober = EpochProbe(data.x_train, data.y_train)
+        result = train(model, data, run, probe=prober)
+        last = max(prober.snapshots)
+        acc = result.epochs[-1].test_acc
+        recal = None
+        if recalibrate and result.status == "done":
+            recalibrate_bn(model, data.x_train)
+            recal = evaluate(model, data.x_test, data.y_test)[1]
+        results.append(
+            OrderProbe(
+                run.order,
+                prober.snapshots[0],
+                prober.snapshots[last],
+                run.epochs,
+                acc,
+                recal,
+                result.status,
+            )
+        )
+        if progress is not None:
+            progress(results[-1])
+    return results

@@ -1,0 +1,109 @@
+"""Probing during training without changing it: a fixed probe batch, RNG and BN buffers restored.
+
+``EpochProbe`` is called at init (epoch 0) and after every epoch. It runs one train-mode forward and
+backward pass on the probe batch with every stage hooked, reads the gradient flow, then restores
+the random-number state and the BatchNorm running statistics and drops the gradients, so a probed
+run trains exactly like an unprobed one. Then it measures the variance shift in eval mode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from layerorder.probe.accumulate import StageStats
+from layerorder.probe.grads import GradFlow, grad_flow
+from layerorder.probe.record import record
+from layerorder.probe.variance import VarianceShift, variance_shift
+
+PROBE_BATCH = 256
+
+
+def probe_batch(x: torch.Tensor, y: torch.Tensor, size: int = PROBE_BATCH):
+    """The same fixed subset for every run (generator seed 0), so orders see the same inputs."""
+    idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:size]
+    idx = idx.to(x.device)
+    return x[idx], y[idx]
+
+
+class _Preserved:
+    """Restores RNG state, buffers (BN running stats) and clears gradients on exit."""
+
+    def __init__(self, model: nn.Module):
+        self.model = model
+
+    def __enter__(self):
+        self.cpu_rng = torch.get_rng_state()
+        self.cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+        self.buffers = [(b, b.detach().clone()) for b in self.model.buffers()]
+        self.mode = self.model.training
+        return self
+
+    def __exit__(self, *exc):
+        with torch.no_grad():
+            for buf, saved in self.buffers:
+                buf.copy_(saved)
+        torch.set_rng_state(self.cpu_rng)
+        if self.cuda_rng is not None:
+            torch.cuda.set_rng_state_all(self.cuda_rng)
+        for p in self.model.parameters():
+            p.grad = None
+        self.model.train(self.mode)
+        return False
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one probe pass measures."""
+
+    stages: tuple[StageStats, ...]
+    grads: tuple[GradFlow, ...]
+    varshift: tuple[VarianceShift, ...]
+
+
+def probe_once(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, bins: int = 60, hist_range=(-6.0, 6.0)
+) -> Snapshot:
+    """One train-mode pass with every stage hooked, its gradient flow, and the variance shift.
+
+    The model's RNG-visible state, BN buffers, gradients and mode are left as they were.
+    """
+    with _Preserved(model):
+        model.train()
+        with record(model, bins=bins, hist_range=hist_range) as rec:
+            loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        grads = grad_flow(model)
+    return Snapshot(tuple(rec.stages), tuple(grads), tuple(variance_shift(model, x)))
+
+
+class EpochProbe:
+    """Collects (epoch, kind, name, data) records: kinds ``stage``, ``grad`` and ``varshift``."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, *, bins: int = 60, hist_range=(-6.0, 6.0)):
+        self.x, self.y = probe_batch(x, y)
+        self.bins, self.hist_range = bins, hist_range
+        self.records: list[tuple[int, str, str, dict]] = []
+        self.snapshots: dict[int, Snapshot] = {}
+
+    def __call__(self, epoch: int, model: nn.Module) -> None:
+        snap = probe_once(model, self.x, self.y, bins=self.bins, hist_range=self.hist_range)
+        self.snapshots[epoch] = snap
+        for kind, items in (
+            ("stage", snap.stages),
+            ("grad", snap.grads),
+            ("varshift", snap.varshift),
+        ):
+            for item in items:
+                self.records.append((epoch, kind, item.name, _data(item)))
+
+
+def _data(record) -> dict:
+    d = dataclasses.asdict(record)
+    d.pop("name", None)
+    if "hist" in d:
+        d["hist"] = list(d["hist"])
+    return d

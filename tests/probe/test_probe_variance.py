@@ -1,0 +1,56 @@
+"""Variance shift (Li et al. 2019) against its analytic value, and recalibration."""
+
+import pytest
+import torch
+from torch import nn
+
+from layerorder.probe import recalibrate_bn, variance_shift
+
+
+def train_bn(model, steps=200, batch=500, channels=8, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    model.train()
+    with torch.no_grad():
+        for _ in range(steps):  # 10^5 samples
+            model(torch.randn(batch, channels, generator=gen))
+    return torch.randn(100_000, channels, generator=gen)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.3, 0.5])
+def test_dropout_before_bn_shifts_variance_by_one_over_q(p):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Dropout(p), nn.BatchNorm1d(8))
+    test = train_bn(model)
+    (shift,) = variance_shift(model, test)
+    assert shift.shift == pytest.approx(1 / (1 - p), rel=0.05)
+    assert shift.running_var == pytest.approx(1 / (1 - p), rel=0.05)
+    assert shift.eval_var == pytest.approx(1.0, rel=0.05)
+    assert shift.flagged == (1 / (1 - p) > 1.25)
+    assert model.training  # mode restored
+
+
+def test_bn_before_dropout_has_no_shift():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.BatchNorm1d(8), nn.Dropout(0.5))
+    test = train_bn(model)
+    (shift,) = variance_shift(model, test)
+    assert shift.shift == pytest.approx(1.0, rel=0.05) and not shift.flagged
+
+
+def test_shift_is_per_channel_max_ratio_averaged():
+    bn = nn.BatchNorm1d(2)
+    with torch.no_grad():
+        bn.running_var.copy_(torch.tensor([4.0, 0.25]))
+    x = torch.randn(200_000, 2, generator=torch.Generator().manual_seed(0))
+    (shift,) = variance_shift(nn.Sequential(bn), x)
+    assert shift.shift == pytest.approx(4.0, rel=0.02)  # both channels are off by 4x
+
+
+def test_recalibration_removes_the_shift():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Dropout(0.5), nn.BatchNorm1d(8))
+    test = train_bn(model)
+    assert recalibrate_bn(model, test) == 1
+    (shift,) = variance_shift(model, test)
+    assert shift.shift == pytest.approx(1.0, rel=0.02)
+    assert model[1].momentum == 0.1 and not model.training
