@@ -19,7 +19,7 @@ from layerorder.probe.grads import GradFlow, grad_flow
 from layerorder.probe.record import record
 from layerorder.probe.variance import VarianceShift, variance_shift
 
-PROBE_BATCH = 256
+PROBE_BATCH = 64
 
 
 def probe_batch(x: torch.Tensor, y: torch.Tensor, size: int = PROBE_BATCH):
