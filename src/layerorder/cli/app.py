@@ -12,7 +12,13 @@ import sys
 import typer
 
 from layerorder import __version__
-from layerorder.cli import commands_compare, commands_info, commands_probe, commands_runs
+from layerorder.cli import (
+    commands_compare,
+    commands_info,
+    commands_probe,
+    commands_report,
+    commands_runs,
+)
 from layerorder.cli.compat import ABORTS, USAGE_ERRORS
 from layerorder.errors import LayerorderError
 
@@ -48,6 +54,7 @@ def root(
 commands_compare.register(app)
 commands_runs.register(app)
 commands_probe.register(app)
+commands_report.register(app)
 commands_info.register(app)
 
 

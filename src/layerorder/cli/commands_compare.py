@@ -16,6 +16,7 @@ from layerorder.experiment.executors import plan
 from layerorder.experiment.runner import run_specs, run_sweep
 from layerorder.experiment.validate import validate
 from layerorder.experiment.worker import resolve_device
+from layerorder.report import write_report
 from layerorder.stats.analysis import analyze
 from layerorder.store import Store
 
@@ -99,6 +100,12 @@ def compare(
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the grid of runs and exit."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    report: bool = typer.Option(
+        True, "--report/--no-report", help="Write the HTML report at the end."
+    ),
+    report_path: Path = typer.Option(
+        Path("layerorder-report.html"), "--report-path", help="Where --report writes the page."
+    ),
 ) -> None:
     """Train several orders over many seeds, store every run, and give a verdict.
 
@@ -138,6 +145,9 @@ def compare(
             summary = run_sweep(config, db, fresh=fresh, observer=observer)
         runs = [r for r in db.runs(summary.experiment.id) if r.id in set(summary.run_ids)]
     analysis = analyze(runs)
+    written = None
+    if report:
+        written = write_report(store, report_path, experiment=str(summary.experiment.id))[0]
     if as_json:
         print_json(
             {
@@ -145,6 +155,7 @@ def compare(
                 "experiment_id": summary.experiment.id,
                 "store": str(store),
                 "trained_now": summary.trained,
+                "report": str(written) if written else None,
                 **analysis_dict(analysis),
             }
         )
@@ -155,6 +166,8 @@ def compare(
     err.print(
         f"stored in {store} (experiment '{summary.experiment.name}', id {summary.experiment.id})"
     )
+    if written is not None:
+        err.print(f"report: {written}")
 
 
 def _print_grid(config: ExperimentConfig) -> None:

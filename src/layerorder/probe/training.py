@@ -97,8 +97,8 @@ class EpochProbe:
             ("grad", snap.grads),
             ("varshift", snap.varshift),
         ):
-            for item in items:
-                self.records.append((epoch, kind, item.name, _data(item)))
+            for index, item in enumerate(items):  # index keeps the forward order
+                self.records.append((epoch, kind, item.name, {"index": index, **_data(item)}))
 
 
 def _data(record) -> dict:

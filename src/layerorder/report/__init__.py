@@ -1,0 +1,51 @@
+"""The report: info records computed from the store, then drawn into one HTML page (or Markdown).
+
+>>> from layerorder.report import write_report
+>>> write_report("layerorder.db", "report.html")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from layerorder.errors import LayerorderError
+from layerorder.report.info import ReportInfo, build_info
+
+
+class ReportError(LayerorderError, ValueError):
+    """A report that cannot be written."""
+
+
+def write_report(
+    store_path: str | Path,
+    output: str | Path,
+    *,
+    experiment: str | None = None,
+    fmt: str = "html",
+) -> list[Path]:
+    """Write the report of ``experiment`` (name or id; default: the latest) and return its files."""
+    from layerorder.report.html import render_html
+    from layerorder.report.markdown import render_markdown
+    from layerorder.store import Store, StoreError
+
+    out = Path(output)
+    if out.is_dir():
+        raise ReportError(f"output '{output}' is a directory; give a file name like report.html")
+    if not out.parent.exists():
+        raise ReportError(f"cannot write '{output}': folder '{out.parent}' does not exist")
+    if not Path(store_path).exists():
+        raise StoreError(f"no store at '{store_path}'; run 'layerorder compare' first")
+    with Store.open(store_path, create=False) as store:
+        exp = store.find_experiment(experiment) if experiment else store.latest_experiment()
+        if exp is None:
+            raise ReportError(f"store '{store_path}' holds no experiment yet")
+        info = build_info(store, exp)
+    if not info.runs or not any(r.status in ("done", "diverged", "failed") for r in info.runs):
+        raise ReportError(f"experiment '{exp.name}' has no finished runs to report yet")
+    if fmt == "md":
+        return render_markdown(info, out)
+    out.write_text(render_html(info), encoding="utf-8")
+    return [out]
+
+
+__all__ = ["ReportError", "ReportInfo", "build_info", "write_report"]

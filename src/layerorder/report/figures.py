@@ -1,0 +1,179 @@
+"""Draw report info records with matplotlib; ``svg`` inlines a figure, ``png`` writes a file."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+plt.rcParams.update(
+    {
+        "svg.fonttype": "none",
+        "font.size": 9,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "svg.hashsalt": "layerorder",
+    }
+)
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+
+
+def color(i: int) -> str:
+    return COLORS[i % len(COLORS)]
+
+
+def svg(fig) -> str:
+    """The figure as an inline <svg> element (no XML prolog), then closed."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buf.getvalue()
+    return re.sub(r"^.*?(<svg)", r"\1", text, count=1, flags=re.S)
+
+
+def png(fig, path) -> None:
+    fig.savefig(path, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def learning_curves(acc, loss):
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    for ax, curves, ylabel in ((axes[0], acc, "test accuracy (%)"), (axes[1], loss, "train loss")):
+        for i, c in enumerate(curves):
+            ax.plot(c.epochs, c.mean, color=color(i), label=f"{c.label} (n={c.n})", linewidth=1.6)
+            lo = [v if math.isfinite(v) else m for v, m in zip(c.low, c.mean)]
+            hi = [v if math.isfinite(v) else m for v, m in zip(c.high, c.mean)]
+            ax.fill_between(c.epochs, lo, hi, color=color(i), alpha=0.18, linewidth=0)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+    axes[1].set_yscale("log")
+    axes[0].legend(fontsize=8, loc="lower right")
+    axes[0].set_title("mean over seeds, 95% CI band", fontsize=9)
+    return fig
+
+
+def final_distribution(finals):
+    fig, ax = plt.subplots(figsize=(max(4, 1.3 * len(finals) + 1.5), 3.4))
+    data = [list(f.values) for f in finals]
+    positions = list(range(1, len(finals) + 1))
+    if any(data):
+        ax.boxplot(
+            [d if d else [math.nan] for d in data],
+            positions=positions,
+            widths=0.5,
+            showfliers=False,
+            medianprops={"color": "black"},
+        )
+    for i, f in enumerate(finals):
+        n = len(f.values)
+        xs = [positions[i] + (0.0 if n < 2 else -0.15 + 0.3 * k / (n - 1)) for k in range(n)]
+        ax.scatter(xs, f.values, color=color(i), s=18, zorder=3)
+    ax.set_xticks(positions, [f.label for f in finals], rotation=15)
+    ax.set_ylabel("final test accuracy (%)")
+    ax.set_title("one point per seed", fontsize=9)
+    return fig
+
+
+def pairwise_matrix(labels, pairs):
+    n = len(labels)
+    idx = {label: i for i, label in enumerate(labels)}
+    delta = [[math.nan] * n for _ in range(n)]
+    pval = [[math.nan] * n for _ in range(n)]
+    for p in pairs:
+        i, j = idx[p.a], idx[p.b]
+        delta[i][j], delta[j][i] = p.mean_diff, -p.mean_diff
+        pval[i][j] = pval[j][i] = p.p_holm
+    fig, ax = plt.subplots(figsize=(1.3 * n + 2.5, 1.0 * n + 1.5))
+    finite = [abs(v) for row in delta for v in row if math.isfinite(v)]
+    lim = max(finite) if finite else 1.0
+    im = ax.imshow(delta, cmap="RdBu", vmin=-lim, vmax=lim)
+    for i in range(n):
+        for j in range(n):
+            if i != j and math.isfinite(delta[i][j]):
+                star = "*" if pval[i][j] < 0.05 else ""
+                ax.text(
+                    j,
+                    i,
+                    f"{delta[i][j]:+.2f}\np={pval[i][j]:.3f}{star}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if abs(delta[i][j]) > 0.6 * lim else "black",
+                )
+    ax.set_xticks(range(n), labels, rotation=30, ha="right")
+    ax.set_yticks(range(n), labels)
+    ax.set_title("row minus column (points); Holm p, * < 0.05", fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    return fig
+
+
+def lr_robustness(series):
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for i, s in enumerate(series):
+        ax.plot(s.lrs, s.means, marker="o", color=color(i), label=s.label)
+        for lr, m, d in zip(s.lrs, s.means, s.diverged):
+            if d:
+                y = m if math.isfinite(m) else 0.0
+                ax.scatter([lr], [y], marker="x", s=60, color=color(i), zorder=3)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("mean final test accuracy (%)")
+    ax.set_title("x: at least one run diverged", fontsize=9)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def stage_histograms(order_probes, edges, max_cols: int = 5):
+    stages = order_probes.stages
+    cols = min(max_cols, max(len(stages), 1))
+    rows = max(1, math.ceil(len(stages) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(2.1 * cols, 1.6 * rows), squeeze=False)
+    widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
+    for ax, st in zip(axes.flat, stages):
+        for hist, c, a in ((st.init_hist, "#999999", 0.6), (st.trained_hist, "#1f77b4", 0.55)):
+            total = max(sum(hist), 1)
+            ax.bar(
+                edges[:-1], [h / total for h in hist], width=widths, align="edge", color=c, alpha=a
+            )
+        ax.axvline(0, color="black", linewidth=0.6)
+        ax.set_title(f"{st.name.removeprefix('features.')} ({st.kind})", fontsize=7)
+        ax.tick_params(labelsize=6)
+    for ax in list(axes.flat)[len(stages) :]:
+        ax.axis("off")
+    fig.suptitle(
+        f"{order_probes.label}: grey at init, blue after epoch {order_probes.final_epoch}",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def probe_summary(orders):
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.2))
+    for i, o in enumerate(orders):
+        c = color(i)
+        axes[0].plot(
+            [100 * s.trained_positive for s in o.stages], marker=".", color=c, label=o.label
+        )
+        axes[1].plot([s.trained_dead for s in o.stages], marker=".", color=c, label=o.label)
+        axes[2].plot([g[2] for g in o.grads], marker="o", color=c, label=o.label)
+        axes[3].plot([v[1] for v in o.varshift], marker="s", color=c, label=o.label)
+    titles = (
+        "% positive per stage (trained)",
+        "dead units per stage (trained)",
+        "|grad| / |weight| per weight layer",
+        "BN variance shift per BN layer",
+    )
+    for ax, title in zip(axes, titles):
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("position in the network")
+    axes[2].set_yscale("log")
+    axes[3].axhline(1.0, color="black", linewidth=0.6)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,231 @@
+"""One self-contained HTML page: inline CSS, inline SVG figures, no script, no network.
+
+Every user-provided string (experiment name, order labels, config values, errors) goes through
+``html.escape``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from html import escape
+
+from layerorder.report import figures
+from layerorder.report.info import ReportInfo
+
+# No script, no network: the page can only use its own inline styles and inline images.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1150px;
+padding:1.5em;color:#222;line-height:1.45}
+h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.2em;border-bottom:1px solid #ddd;
+padding-bottom:.2em;margin-top:1.8em}
+table{border-collapse:collapse;font-size:.85em;margin:.6em 0}
+th,td{border:1px solid #ddd;padding:.25em .55em;text-align:right}
+th{background:#f4f4f4}td.l,th.l{text-align:left}
+.verdict{background:#f3f8ff;border-left:4px solid #1f77b4;padding:.8em 1em}
+.muted{color:#666;font-size:.85em}figure{margin:.8em 0}figure svg{max-width:100%;height:auto}
+tr.diverged td{background:#fff6e5}tr.failed td{background:#fdecea}
+nav a{margin-right:.8em}
+"""
+
+
+def _f(v, digits: int = 2) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    return f"{v:.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list[str]], row_classes: list[str] | None = None) -> str:
+    """``header`` and ``rows`` must already be escaped."""
+    head = "".join(f'<th class="{"l" if i == 0 else ""}">{h}</th>' for i, h in enumerate(header))
+    body = []
+    for k, row in enumerate(rows):
+        cls = f' class="{row_classes[k]}"' if row_classes else ""
+        cells = "".join(f'<td class="{"l" if i == 0 else ""}">{c}</td>' for i, c in enumerate(row))
+        body.append(f"<tr{cls}>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _section(sid: str, title: str, body: str) -> str:
+    return f'<section id="{sid}"><h2>{escape(title)}</h2>{body}</section>'
+
+
+def _figure(fig, caption: str, fid: str) -> str:
+    return (
+        f'<figure id="{fid}">{figures.svg(fig)}<figcaption class="muted">{escape(caption)}'
+        "</figcaption></figure>"
+    )
+
+
+def results_section(info: ReportInfo) -> str:
+    a = info.analysis
+    several = len(a.lrs) > 1
+    header = (
+        ["order"]
+        + (["lr"] if several else [])
+        + ["mean %", "95% CI", "sd", "median", "n", "Δ vs best", "Holm p", "diverged", "failed"]
+    )
+    rows = []
+    for r in a.rows:
+        s = r.summary
+        p = "best" if r.p_holm is None else _f(r.p_holm, 4)
+        rows.append(
+            [escape(r.label)]
+            + ([f"{r.lr:g}"] if several else [])
+            + [
+                _f(s.mean),
+                f"{_f(s.ci_low)} – {_f(s.ci_high)}",
+                _f(s.sd),
+                _f(s.median),
+                str(s.n),
+                "-" if r.p_holm is None else _f(r.delta),
+                p,
+                str(s.n_diverged),
+                str(s.n_failed),
+            ]
+        )
+    note = "Each order at its own best learning rate. " if several else ""
+    note += "Paired by seed; p-values from paired t-tests, Holm-corrected over all pairs."
+    return _table(header, rows) + f'<p class="muted">{note}</p>'
+
+
+def _config_section(info: ReportInfo) -> str:
+    rows = [[escape(str(k)), escape(json.dumps(v))] for k, v in info.config.items()]
+    return _table(["setting", "value"], rows)
+
+
+def _provenance_section(info: ReportInfo) -> str:
+    rows = [[escape(str(k)), escape(str(v))] for k, v in info.provenance.items()]
+    return _table(["what", "value"], rows)
+
+
+def _runs_section(info: ReportInfo) -> str:
+    header = [
+        "run",
+        "order",
+        "seed",
+        "lr",
+        "status",
+        "test acc %",
+        "train loss",
+        "epochs",
+        "wall s",
+        "note",
+    ]
+    rows = [
+        [
+            str(r.id),
+            escape(r.label),
+            str(r.seed),
+            f"{r.lr:g}",
+            escape(r.status),
+            _f(r.test_acc),
+            _f(r.train_loss, 4),
+            str(r.epochs),
+            _f(r.wall_time, 1),
+            escape(r.note),
+        ]
+        for r in info.runs
+    ]
+    return _table(header, rows, [escape(r.status) for r in info.runs])
+
+
+def _probe_section(info: ReportInfo) -> str:
+    p = info.probes
+    parts = [
+        _figure(
+            figures.probe_summary(p.orders),
+            "Trained networks on the fixed probe batch: fraction positive and dead units "
+            "per stage, gradient flow per weight layer, BN variance shift per BN layer "
+            "(1 = none).",
+            "fig-probe-summary",
+        )
+    ]
+    for i, o in enumerate(p.orders):
+        parts.append(
+            _figure(
+                figures.stage_histograms(o, p.edges),
+                f"{o.label} (seed {o.seed}): signed histograms of every stage.",
+                f"fig-hist-{i}",
+            )
+        )
+    flagged = [
+        f"{escape(o.label)}: {escape(name)} (shift {shift:.2f})"
+        for o in p.orders
+        for name, shift, bad in o.varshift
+        if bad
+    ]
+    grads = [
+        f"{escape(o.label)}: {escape(g[0])} ({escape(g[3])})"
+        for o in p.orders
+        for g in o.grads
+        if g[3] != "ok"
+    ]
+    notes = "".join(f"<li>BN variance shift in {t}</li>" for t in flagged)
+    notes += "".join(f"<li>gradient flow: {t}</li>" for t in grads)
+    parts.append(f"<ul>{notes}</ul>" if notes else '<p class="muted">No layer flagged.</p>')
+    return "".join(parts)
+
+
+def render_html(info: ReportInfo) -> str:
+    a = info.analysis
+    exp = info.experiment
+    sections = [
+        _section("verdict", "Verdict", f'<p class="verdict">{escape(a.verdict.text)}</p>'),
+        _section("results", "Results", results_section(info)),
+        _section(
+            "curves",
+            "Learning curves",
+            _figure(
+                figures.learning_curves(info.acc_curves, info.loss_curves),
+                "Test accuracy and training loss per epoch.",
+                "fig-curves",
+            ),
+        ),
+        _section(
+            "finals",
+            "Final accuracy per seed",
+            _figure(figures.final_distribution(info.finals), "Final test accuracy.", "fig-finals"),
+        ),
+        _section(
+            "pairwise",
+            "Pairwise comparisons",
+            _figure(
+                figures.pairwise_matrix(list(a.labels), a.pairs),
+                "Mean paired difference and Holm-adjusted p.",
+                "fig-pairwise",
+            ),
+        ),
+    ]
+    if info.lr_series:
+        sections.append(
+            _section(
+                "lr",
+                "Learning-rate robustness",
+                _figure(
+                    figures.lr_robustness(info.lr_series),
+                    "Mean final accuracy per learning rate.",
+                    "fig-lr",
+                ),
+            )
+        )
+    if info.probes is not None:
+        sections.append(_section("probes", "Probes", _probe_section(info)))
+    sections += [
+        _section("config", "Configuration", _config_section(info)),
+        _section("provenance", "Provenance", _provenance_section(info)),
+        _section("runs", "All runs", _runs_section(info)),
+    ]
+    nav = "".join(f'<a href="#{sid}">{sid}</a>' for sid in [s.split('"')[1] for s in sections])
+    sub = (
+        f"experiment {escape(exp['name'])} (id {exp['id']}), created {escape(exp['created_at'])}"
+        f"; {a.n_runs} runs"
+    )
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        f"<title>{escape(info.title)}</title><style>{CSS}</style></head><body>"
+        f'<h1>{escape(info.title)}</h1><p class="muted">{sub}</p><nav>{nav}</nav>'
+        f"{''.join(sections)}</body></html>"
+    )

@@ -1,0 +1,175 @@
+"""Report info records, computed from the store; ``figures`` draws them, ``html``/``markdown`` lay
+them out. Tests check these records, not pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from layerorder import __version__
+from layerorder.stats.analysis import Analysis, analyze
+from layerorder.stats.summary import t_interval
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One order's metric per epoch: mean over seeds with a 95% t-interval band."""
+
+    label: str
+    epochs: tuple[int, ...]
+    mean: tuple[float, ...]
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+    n: int
+
+
+@dataclass(frozen=True)
+class FinalPoints:
+    label: str
+    seeds: tuple[int, ...]
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class LrSeries:
+    label: str
+    lrs: tuple[float, ...]
+    means: tuple[float, ...]  # nan where every run diverged
+    diverged: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int
+    label: str
+    seed: int
+    lr: float
+    status: str
+    test_acc: float | None
+    train_loss: float | None
+    epochs: int
+    wall_time: float | None
+    note: str  # diverged epoch or the first line of the error
+
+
+@dataclass(frozen=True)
+class ReportInfo:
+    title: str
+    experiment: dict  # name, id, created_at, generation
+    config: dict
+    provenance: dict
+    analysis: Analysis
+    acc_curves: tuple[Curve, ...]
+    loss_curves: tuple[Curve, ...]
+    finals: tuple[FinalPoints, ...]
+    lr_series: tuple[LrSeries, ...]
+    runs: tuple[RunRow, ...]
+    probes: object | None  # ProbeInfo, when probes were recorded
+
+
+def _curve(label: str, series: list[dict[int, float]]) -> Curve:
+    epochs = sorted({e for s in series for e in s})
+    mean, low, high = [], [], []
+    for e in epochs:
+        vals = [s[e] for s in series if e in s and math.isfinite(s[e])]
+        m = sum(vals) / len(vals) if vals else math.nan
+        sd = math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1)) if len(vals) > 1 else 0.0
+        lo, hi = t_interval(m, sd, len(vals), 0.95) if len(vals) > 1 else (m, m)
+        mean.append(m)
+        low.append(lo)
+        high.append(hi)
+    return Curve(label, tuple(epochs), tuple(mean), tuple(low), tuple(high), len(series))
+
+
+def curves(runs, epochs_by_run, best_lr: dict[str, float], metric: str) -> tuple[Curve, ...]:
+    """Per order at its best learning rate, finished runs only."""
+    by_label: dict[str, list[dict[int, float]]] = defaultdict(list)
+    for run in runs:
+        if run.status == "done" and run.lr == best_lr.get(run.label):
+            eps = epochs_by_run.get(run.id, [])
+            by_label[run.label].append({e.epoch: getattr(e, metric) for e in eps})
+    return tuple(_curve(label, series) for label, series in by_label.items())
+
+
+def _lr_series(analysis: Analysis) -> tuple[LrSeries, ...]:
+    return tuple(
+        LrSeries(
+            item.label,
+            tuple(p.lr for p in item.points),
+            tuple(p.mean for p in item.points),
+            tuple(p.n_diverged for p in item.points),
+        )
+        for item in analysis.lr_table
+    )
+
+
+def _run_row(run, n_epochs: int) -> RunRow:
+    note = ""
+    if run.status == "diverged":
+        note = f"diverged at epoch {run.diverged_epoch}"
+    elif run.status == "failed" and run.error:
+        note = run.error.strip().splitlines()[0]
+    return RunRow(
+        run.id,
+        run.label,
+        run.seed,
+        run.lr,
+        run.status,
+        run.final_test_acc,
+        run.final_train_loss,
+        n_epochs,
+        run.wall_time,
+        note,
+    )
+
+
+def _provenance(runs) -> dict:
+    finished = [r for r in runs if r.provenance]
+    prov = dict(finished[0].provenance) if finished else {}
+    prov.pop("pid", None)
+    devices = sorted({r.provenance.get("device", "?") for r in finished})
+    prov["devices"] = ", ".join(devices)
+    prov["report generated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    prov["report by"] = f"layerorder {__version__}"
+    total = sum(r.wall_time or 0.0 for r in runs)
+    prov["total training time"] = f"{total:.1f} s over {len(finished)} runs"
+    return prov
+
+
+def build_info(store, experiment) -> ReportInfo:
+    """Everything the report shows for one experiment (a ``ExperimentRecord``)."""
+    from layerorder.report.probes import probe_info
+
+    runs = store.runs(experiment.id)
+    epochs = store.epochs_for_experiment(experiment.id)
+    analysis = analyze(runs)
+    best_lr = {row.label: row.lr for row in analysis.rows}
+    finals = []
+    for label in analysis.labels:
+        done = [
+            r for r in runs if r.label == label and r.lr == best_lr[label] and r.status == "done"
+        ]
+        finals.append(
+            FinalPoints(label, tuple(r.seed for r in done), tuple(r.final_test_acc for r in done))
+        )
+    return ReportInfo(
+        title=f"layerorder: {experiment.name}",
+        experiment={
+            "name": experiment.name,
+            "id": experiment.id,
+            "created_at": experiment.created_at,
+            "generation": experiment.generation,
+        },
+        config=dict(experiment.config),
+        provenance=_provenance(runs),
+        analysis=analysis,
+        acc_curves=curves(runs, epochs, best_lr, "test_acc"),
+        loss_curves=curves(runs, epochs, best_lr, "train_loss"),
+        finals=tuple(finals),
+        lr_series=_lr_series(analysis),
+        runs=tuple(_run_row(r, len(epochs.get(r.id, []))) for r in runs),
+        probes=probe_info(store, runs, best_lr),
+    )

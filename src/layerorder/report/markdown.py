@@ -1,0 +1,77 @@
+"""A Markdown summary with PNG figures beside it, for a README or a paper."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from layerorder.report import figures
+from layerorder.report.info import ReportInfo
+
+
+def _f(v, digits: int = 2) -> str:
+    return (
+        "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.{digits}f}"
+    )
+
+
+def _md(text: str) -> str:
+    """Escape what Markdown would read as markup or HTML."""
+    for ch in "\\`*_[]<>|#":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def render_markdown(info: ReportInfo, path: Path) -> list[Path]:
+    """Write ``path`` and its figures (``<stem>_*.png`` beside it); return every file written."""
+    stem = path.with_suffix("")
+    written = []
+
+    def fig(f, name: str, alt: str) -> str:
+        target = Path(f"{stem}_{name}.png")
+        figures.png(f, target)
+        written.append(target)
+        return f"![{alt}]({target.name})"
+
+    a = info.analysis
+    lines = [
+        f"# {_md(info.title)}",
+        "",
+        f"**Verdict.** {_md(a.verdict.text)}",
+        "",
+        "| order | lr | mean % | 95% CI | sd | n | Δ vs best | Holm p | diverged | failed |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in a.rows:
+        s = r.summary
+        p = "best" if r.p_holm is None else _f(r.p_holm, 4)
+        lines.append(
+            f"| {_md(r.label)} | {r.lr:g} | {_f(s.mean)} | {_f(s.ci_low)} – "
+            f"{_f(s.ci_high)} | {_f(s.sd)} | {s.n} | "
+            f"{'-' if r.p_holm is None else _f(r.delta)} | {p} | {s.n_diverged} | "
+            f"{s.n_failed} |"
+        )
+    lines += [
+        "",
+        fig(
+            figures.learning_curves(info.acc_curves, info.loss_curves), "curves", "learning curves"
+        ),
+        "",
+        fig(figures.final_distribution(info.finals), "finals", "final accuracy"),
+        "",
+        fig(figures.pairwise_matrix(list(a.labels), a.pairs), "pairwise", "pairwise"),
+    ]
+    if info.lr_series:
+        lines += ["", fig(figures.lr_robustness(info.lr_series), "lr", "LR robustness")]
+    if info.probes is not None:
+        lines += ["", fig(figures.probe_summary(info.probes.orders), "probes", "probes")]
+    prov = info.provenance
+    lines += [
+        "",
+        f"Provenance: layerorder {_md(str(prov.get('layerorder', '?')))}, torch "
+        f"{_md(str(prov.get('torch', '?')))}, device {_md(str(prov.get('devices', '?')))}"
+        f", git {_md(str(prov.get('git') or '-'))}, {_md(prov['report generated'])}.",
+        "",
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return [path, *written]
