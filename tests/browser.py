@@ -49,8 +49,9 @@ PAGE_TIMEOUT_MS = 30_000
 
 # URL schemes that never touch the network: the page may use them freely and they are not recorded.
 _LOCAL_UNRECORDED = ("data:", "blob:")
-# Chromium logs this console error for every request the harness aborts; those requests are
-# already listed in PageCheck.requests, so the duplicate message is dropped from console_errors.
+# Chromium logs this console error for every request the harness aborts (located at the resource,
+# or at the calling script for a synchronous XHR); those requests are already listed in
+# PageCheck.requests, so the duplicate message is dropped from console_errors.
 _ABORTED_MESSAGE = "Failed to load resource: net::ERR_BLOCKED_BY_CLIENT"
 
 _COLLECT_JS = """() => ({
@@ -65,7 +66,7 @@ _COLLECT_JS = """() => ({
 
 @dataclass
 class PageCheck:
-    console_errors: list[str]  # console messages of type 'error', then page errors (uncaught)
+    console_errors: list[str]  # console messages of type 'error' and page errors (uncaught)
     requests: list[str]  # every request URL except the page itself and data:/blob: URLs
     section_ids: list[str]  # id of every <section>, in document order ("" where it has none)
     figures: list[dict]  # every <svg> and <img>: {"id", "tag", "width", "height"} in CSS px
@@ -131,8 +132,7 @@ def _check(
     url = path.resolve().as_uri()
     requests: list[str] = []
     aborted: set[str] = set()
-    console: list[tuple[str, str]] = []  # (text, url of the resource or script it is about)
-    page_errors: list[str] = []
+    errors: list[str] = []  # console errors and page errors, in order
 
     def on_request(request: Any) -> None:
         if request.url != url and not request.url.startswith(_LOCAL_UNRECORDED):
@@ -153,12 +153,12 @@ def _check(
 
     def on_console(message: Any) -> None:
         if message.type == "error":
-            console.append((message.text, (message.location or {}).get("url", "")))
+            errors.append(message.text)
 
     def on_page_error(error: Any) -> None:
         name = getattr(error, "name", "") or ""
         text = getattr(error, "message", None) or str(error)
-        page_errors.append(f"{name}: {text}" if name else text)
+        errors.append(f"{name}: {text}" if name else text)
 
     context = browser.new_context(
         viewport={"width": width, "height": height},
@@ -183,13 +183,10 @@ def _check(
     finally:
         context.close()
 
-    console_errors = [
-        text
-        for text, source in console
-        if not (text.startswith(_ABORTED_MESSAGE) and source in aborted)
-    ]
     return PageCheck(
-        console_errors=console_errors + page_errors,
+        console_errors=[
+            text for text in errors if not (aborted and text.startswith(_ABORTED_MESSAGE))
+        ],
         requests=requests,
         section_ids=list(found["sections"]),
         figures=list(found["figures"]),

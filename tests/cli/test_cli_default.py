@@ -20,6 +20,10 @@ def test_default_compare_then_rerun(tmp_path):
     # MNIST-1D with BN: the reference plain loop reaches about 97-98 %
     assert min(acc for _, acc in rows) > 90
 
+    report = tmp_path / "layerorder-report.html"
+    assert "report: layerorder-report.html" in first.stderr
+    assert 10_000 < report.stat().st_size < 2 * 1024 * 1024  # self-contained, under 2 MB
+
     second = run_subprocess("compare", cwd=tmp_path)
     assert second.returncode == 0
     assert "0 to train" in second.stderr

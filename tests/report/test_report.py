@@ -1,0 +1,142 @@
+import math
+import re
+
+import pytest
+import scipy.stats
+
+from layerorder.report import ReportError, build_info, write_report
+from layerorder.report.html import render_html
+from layerorder.store import Store
+from tests.cli.helpers import TINY, run_cli
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@pytest.fixture(scope="module")
+def probed_store(tmp_path_factory):
+    """Two orders x 3 seeds x 2 learning rates, probed, with one failing run."""
+    import pytest as _pytest
+
+    from layerorder.experiment import worker
+
+    db = tmp_path_factory.mktemp("rep") / "s.db"
+    real = worker.train
+
+    def flaky(model, data, cfg, **kw):
+        if cfg.seed == 2 and cfg.order == "no-norm" and cfg.lr == 0.01:
+            raise RuntimeError("simulated failure")
+        return real(model, data, cfg, **kw)
+
+    mp = _pytest.MonkeyPatch()
+    mp.setattr(worker, "train", flaky)
+    try:
+        with _pytest.raises(SystemExit) as info:
+            from layerorder.cli.app import main
+
+            main([*map(str, ["compare", "--data-opt", "num_samples=500", "--epochs", "3",
+                             "--order", "standard,no-norm", "--seeds", "3", "--lr", "0.01,1000",
+                             "--optimizer", "sgd", "--probe", "--executor", "sequential",
+                             "--name", "<script>alert(1)</script>", "--store", db,
+                             "--no-report"])])
+        assert info.value.code == 0
+    finally:
+        mp.undo()
+    return db
+
+
+def _info(db):
+    with Store.open(db) as store:
+        return build_info(store, store.latest_experiment()), store
+
+
+def test_curves_are_means_with_t_intervals(probed_store):
+    info, _ = _info(probed_store)
+    with Store.open(probed_store) as store:
+        exp = store.latest_experiment()
+        runs = [r for r in store.runs(exp.id) if r.label == "standard" and r.lr == 0.01]
+        series = [[e.test_acc for e in store.epochs(r.id)] for r in runs]
+    curve = next(c for c in info.acc_curves if c.label == "standard")
+    assert curve.epochs == (1, 2, 3) and curve.n == 3
+    for k in range(3):
+        vals = [s[k] for s in series]
+        mean = sum(vals) / 3
+        lo, hi = scipy.stats.t.interval(0.95, 2, loc=mean, scale=scipy.stats.sem(vals))
+        assert curve.mean[k] == pytest.approx(mean)
+        if scipy.stats.sem(vals) > 0:
+            assert (curve.low[k], curve.high[k]) == pytest.approx((lo, hi))
+
+
+def test_info_holds_finals_lr_probes_and_every_run(probed_store):
+    info, _ = _info(probed_store)
+    assert {f.label for f in info.finals} == {"standard", "no-norm"}
+    assert len(info.lr_series) == 2 and all(s.lrs == (0.01, 1000.0) for s in info.lr_series)
+    no_norm = next(s for s in info.lr_series if s.label == "no-norm")
+    assert no_norm.diverged[1] >= 1 and no_norm.diverged[0] == 0
+    statuses = [r.status for r in info.runs]
+    assert len(statuses) == 12 and "failed" in statuses and "diverged" in statuses
+    failed = next(r for r in info.runs if r.status == "failed")
+    assert "simulated failure" in failed.note
+    probes = info.probes
+    assert probes is not None and {o.label for o in probes.orders} == {"standard", "no-norm"}
+    std = next(o for o in probes.orders if o.label == "standard")
+    assert [s.kind for s in std.stages[:4]] == ["Conv1d", "BatchNorm1d", "ReLU", "Dropout"]
+    assert std.final_epoch == 3 and len(probes.edges) == len(std.stages[0].init_hist) + 1
+    assert len(std.varshift) == 3 and len(std.grads) == 4
+    assert info.provenance["torch"] and info.provenance["report generated"]
+
+
+def test_html_escapes_user_strings_and_lists_bad_runs(probed_store):
+    info, _ = _info(probed_store)
+    page = render_html(info)
+    assert "<script" not in page.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    for sid in ("verdict", "results", "curves", "finals", "pairwise", "lr", "probes", "config",
+                "provenance", "runs"):
+        assert f'<section id="{sid}">' in page
+    assert page.count("<svg") >= 6
+    assert 'class="diverged"' in page and 'class="failed"' in page
+    assert "simulated failure" in page
+    assert not re.search(r"(src|href)=\"(https?:)?//", page)  # nothing fetched from anywhere
+
+
+def test_markdown_with_figures_beside_it(probed_store, tmp_path):
+    files = write_report(probed_store, tmp_path / "summary.md", fmt="md")
+    md = files[0].read_text()
+    assert "**Verdict.**" in md and "\\<script\\>" in md
+    pngs = [f for f in files if f.suffix == ".png"]
+    assert len(pngs) >= 4 and all(f.read_bytes()[:4] == b"\x89PNG" for f in pngs)
+    for f in pngs:
+        assert f"]({f.name})" in md
+
+
+def test_report_cli_and_errors(probed_store, tmp_path, capsys):
+    target = tmp_path / "r.html"
+    code, _, err = run_cli(capsys, "report", "--store", probed_store, "-o", target)
+    assert code == 0 and target.exists() and "wrote" in err
+    code, _, err = run_cli(capsys, "report", "--store", tmp_path / "nope.db")
+    assert code == 2 and "no store" in err
+    code, _, err = run_cli(capsys, "report", "--store", probed_store, "-o", tmp_path)
+    assert code == 2 and "is a directory" in err
+    code, _, err = run_cli(capsys, "report", "--store", probed_store, "-e", "missing-name")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    with pytest.raises(ReportError):
+        write_report(probed_store, tmp_path / "no" / "dir" / "r.html")
+
+
+def test_compare_writes_the_report_by_default(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, "compare", *TINY, "--order", "standard", "--seeds", "2")
+    assert code == 0 and "report: layerorder-report.html" in err
+    assert (tmp_path / "layerorder-report.html").stat().st_size > 10_000
+    code, _, err = run_cli(capsys, "compare", *TINY, "--order", "standard", "--seeds", "2",
+                           "--no-report", "--report-path", "other.html")
+    assert code == 0 and not (tmp_path / "other.html").exists()
+
+
+def test_figures_draw_all_diverged_points():
+    from layerorder.report import figures
+    from layerorder.report.info import LrSeries
+
+    series = [LrSeries("a", (0.01, 1.0), (97.0, math.nan), (0, 3))]
+    svg = figures.svg(figures.lr_robustness(series))
+    assert svg.startswith("<svg") and "</svg>" in svg
