@@ -2,9 +2,9 @@ import json
 import sqlite3
 
 import pytest
-from tests.cli.helpers import TINY, run_cli, sha
 
 from layerorder.store import Store
+from tests.cli.helpers import TINY, run_cli, sha
 
 
 def test_compare_trains_stores_and_resumes(tmp_path, capsys):

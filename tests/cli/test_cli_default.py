@@ -3,6 +3,7 @@
 import sqlite3
 
 import pytest
+
 from tests.cli.helpers import run_subprocess
 
 

@@ -33,11 +33,36 @@ def probed_store(tmp_path_factory):
         with _pytest.raises(SystemExit) as info:
             from layerorder.cli.app import main
 
-            main([*map(str, ["compare", "--data-opt", "num_samples=500", "--epochs", "3",
-                             "--order", "standard,no-norm", "--seeds", "3", "--lr", "0.01,1000",
-                             "--optimizer", "sgd", "--probe", "--executor", "sequential",
-                             "--name", "<script>alert(1)</script>", "--store", db,
-                             "--no-report"])])
+            main(
+                [
+                    *map(
+                        str,
+                        [
+                            "compare",
+                            "--data-opt",
+                            "num_samples=500",
+                            "--epochs",
+                            "3",
+                            "--order",
+                            "standard,no-norm",
+                            "--seeds",
+                            "3",
+                            "--lr",
+                            "0.01,1000",
+                            "--optimizer",
+                            "sgd",
+                            "--probe",
+                            "--executor",
+                            "sequential",
+                            "--name",
+                            "<script>alert(1)</script>",
+                            "--store",
+                            db,
+                            "--no-report",
+                        ],
+                    )
+                ]
+            )
         assert info.value.code == 0
     finally:
         mp.undo()
@@ -90,8 +115,18 @@ def test_html_escapes_user_strings_and_lists_bad_runs(probed_store):
     page = render_html(info)
     assert "<script" not in page.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    for sid in ("verdict", "results", "curves", "finals", "pairwise", "lr", "probes", "config",
-                "provenance", "runs"):
+    for sid in (
+        "verdict",
+        "results",
+        "curves",
+        "finals",
+        "pairwise",
+        "lr",
+        "probes",
+        "config",
+        "provenance",
+        "runs",
+    ):
         assert f'<section id="{sid}">' in page
     assert page.count("<svg") >= 6
     assert 'class="diverged"' in page and 'class="failed"' in page
@@ -128,8 +163,18 @@ def test_compare_writes_the_report_by_default(tmp_path, capsys, monkeypatch):
     code, _, err = run_cli(capsys, "compare", *TINY, "--order", "standard", "--seeds", "2")
     assert code == 0 and "report: layerorder-report.html" in err
     assert (tmp_path / "layerorder-report.html").stat().st_size > 10_000
-    code, _, err = run_cli(capsys, "compare", *TINY, "--order", "standard", "--seeds", "2",
-                           "--no-report", "--report-path", "other.html")
+    code, _, err = run_cli(
+        capsys,
+        "compare",
+        *TINY,
+        "--order",
+        "standard",
+        "--seeds",
+        "2",
+        "--no-report",
+        "--report-path",
+        "other.html",
+    )
     assert code == 0 and not (tmp_path / "other.html").exists()
 
 
