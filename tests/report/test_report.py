@@ -12,63 +12,6 @@ from tests.cli.helpers import TINY, run_cli
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 
-@pytest.fixture(scope="module")
-def probed_store(tmp_path_factory):
-    """Two orders x 3 seeds x 2 learning rates, probed, with one failing run."""
-    import pytest as _pytest
-
-    from layerorder.experiment import worker
-
-    db = tmp_path_factory.mktemp("rep") / "s.db"
-    real = worker.train
-
-    def flaky(model, data, cfg, **kw):
-        if cfg.seed == 2 and cfg.order == "no-norm" and cfg.lr == 0.01:
-            raise RuntimeError("simulated failure")
-        return real(model, data, cfg, **kw)
-
-    mp = _pytest.MonkeyPatch()
-    mp.setattr(worker, "train", flaky)
-    try:
-        with _pytest.raises(SystemExit) as info:
-            from layerorder.cli.app import main
-
-            main(
-                [
-                    *map(
-                        str,
-                        [
-                            "compare",
-                            "--data-opt",
-                            "num_samples=500",
-                            "--epochs",
-                            "3",
-                            "--order",
-                            "standard,no-norm",
-                            "--seeds",
-                            "3",
-                            "--lr",
-                            "0.01,1000",
-                            "--optimizer",
-                            "sgd",
-                            "--probe",
-                            "--executor",
-                            "sequential",
-                            "--name",
-                            "<script>alert(1)</script>",
-                            "--store",
-                            db,
-                            "--no-report",
-                        ],
-                    )
-                ]
-            )
-        assert info.value.code == 0
-    finally:
-        mp.undo()
-    return db
-
-
 def _info(db):
     with Store.open(db) as store:
         return build_info(store, store.latest_experiment()), store
