@@ -15,6 +15,7 @@ from layerorder import __version__
 from layerorder.cli import (
     commands_compare,
     commands_info,
+    commands_lint,
     commands_probe,
     commands_report,
     commands_runs,
@@ -56,6 +57,7 @@ commands_runs.register(app)
 commands_probe.register(app)
 commands_report.register(app)
 commands_info.register(app)
+commands_lint.register(app)
 
 
 def _fail(message: str, code: int) -> None:

@@ -38,6 +38,7 @@ class RichObserver(SweepObserver):
         )
         self.overall = None
         self.bars: dict[int, int] = {}
+        self.names: dict[int, str] = {}
         self.epochs_left: dict[int, int] = {}
         self.done = 0
         self.todo = 0
@@ -63,15 +64,22 @@ class RichObserver(SweepObserver):
         if self.progress.tasks[self.overall].total is None:
             self.progress.update(self.overall, total=self.todo * epochs)
         self.epochs_left[task.run_id] = epochs
-        self.bars[task.run_id] = self.progress.add_task(_run_name(task), total=epochs, note="")
+        self.names[task.run_id] = _run_name(task)
 
     def epoch(self, p):
-        bar = self.bars.get(p.run_id)
-        if bar is None:
+        if p.run_id not in self.names:
             return
+        if p.run_id not in self.bars:  # a bar once the run is really training
+            self.bars[p.run_id] = self.progress.add_task(
+                self.names[p.run_id], total=p.epochs, note=""
+            )
+        bar = self.bars[p.run_id]
         self.progress.update(bar, completed=p.epoch, note=f"test {p.test_acc:.1f}%")
         self.progress.advance(self.overall)
         self.epochs_left[p.run_id] -= 1
+
+    def note(self, text):
+        (self.progress.console if self.live else err).print(f"note: {text}")
 
     def run_finished(self, task, outcome):
         self.done += 1

@@ -17,7 +17,7 @@ from layerorder.errors import ConfigError, did_you_mean
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
 DEVICES = ("auto", "cpu", "cuda")
-EXECUTORS = ("auto", "sequential", "process")
+EXECUTORS = ("auto", "sequential", "process", "stacked")
 DEFAULT_ORDERS = ("standard", "act-first", "preact", "drop-before-bn", "no-norm")
 
 # fields that change how runs execute, not what they compute: not part of any run key

@@ -8,6 +8,7 @@ several tasks and train them as one model; a cluster executor can keep many in f
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import queue
@@ -39,8 +40,8 @@ class Plan:
 
     def describe(self) -> str:
         threads = f"{self.threads} thread{'s' * (self.threads > 1)}"
-        if self.executor == "sequential":
-            return f"sequential, {threads}"
+        if self.executor in ("sequential", "stacked"):
+            return f"{self.executor}, {threads}"
         return f"process pool, {self.workers} workers x {threads}"
 
 
@@ -51,8 +52,8 @@ def plan(executor: str, workers: int | None, n_runs: int, device: str) -> Plan:
     if executor == "auto":
         use_pool = device == "cpu" and cores > 1 and n_runs > 1 and workers != 1
         executor = "process" if use_pool else "sequential"
-    if executor == "sequential":
-        return Plan("sequential", 1, cores if device == "cpu" else 1)
+    if executor in ("sequential", "stacked"):
+        return Plan(executor, 1, cores if device == "cpu" else 1)
     n = max(1, min(workers or cores, max(n_runs, 1)))
     return Plan("process", n, max(1, cores // n))
 
@@ -157,7 +158,46 @@ def _result(fut: Future, task: RunTask) -> RunOutcome:
         return RunOutcome(task.run_id, "failed", error=f"{type(exc).__name__}: {exc}")
 
 
-def make_executor(p: Plan) -> Executor:
+def _stack_key(task: RunTask) -> str:
+    cfg = {k: v for k, v in task.config.items() if k != "seed"}
+    return json.dumps(cfg, sort_keys=True)
+
+
+class StackedExecutor(Executor):
+    """Trains the seeds of one configuration as one wide model (see ``experiment.stacking``).
+
+    Takes every task it is offered, groups them by everything but the seed, and trains each group
+    (up to ``max_stack`` runs) at once. A group that cannot be stacked is trained run by run,
+    with a one-line reason sent to ``on_note``.
+    """
+
+    name = "stacked"
+
+    def __init__(self, threads: int | None = None, max_stack: int = 32, on_note=None):
+        self.threads, self.max_stack, self.on_note = threads, max_stack, on_note
+
+    def execute(self, tasks, progress=None):
+        from layerorder.experiment.stacked import execute_stacked
+        from layerorder.experiment.stacking import StackingError
+
+        groups: dict[str, list[RunTask]] = {}
+        for task in tasks:
+            groups.setdefault(_stack_key(task), []).append(replace(task, threads=self.threads))
+        for group in groups.values():
+            for i in range(0, len(group), self.max_stack):
+                chunk = group[i : i + self.max_stack]
+                try:
+                    yield from execute_stacked(chunk, progress)
+                except StackingError as exc:
+                    if self.on_note is not None:
+                        self.on_note(f"{chunk[0].label}: not stacked ({exc}); trained run by run")
+                    for task in chunk:
+                        yield execute(task, progress)
+
+
+def make_executor(p: Plan, on_note=None) -> Executor:
     if p.executor == "sequential":
         return SequentialExecutor(p.threads)
+    if p.executor == "stacked":
+        return StackedExecutor(p.threads, on_note=on_note)
     return ProcessExecutor(p.workers, p.threads)

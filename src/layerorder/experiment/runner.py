@@ -27,6 +27,8 @@ class SweepObserver:
 
     def run_finished(self, task: RunTask, outcome: RunOutcome) -> None: ...
 
+    def note(self, text: str) -> None: ...
+
 
 @dataclass(frozen=True)
 class SweepSummary:
@@ -75,7 +77,8 @@ def run_sweep(
             yield task
 
     try:
-        for outcome in make_executor(the_plan).execute(tasks(), observer.epoch):
+        executor = make_executor(the_plan, on_note=observer.note)
+        for outcome in executor.execute(tasks(), observer.epoch):
             _write(store, outcome, owner)
             trained += 1
             observer.run_finished(claimed.pop(outcome.run_id), outcome)

@@ -23,5 +23,5 @@ def validate(config: ExperimentConfig) -> None:
         raise ConfigError(
             "--device cuda asked for, but no CUDA device is available; use --device auto"
         )
-    if config.executor == "sequential" and config.workers not in (None, 1):
-        raise ConfigError("--workers needs --executor process (or auto), not sequential")
+    if config.executor in ("sequential", "stacked") and config.workers not in (None, 1):
+        raise ConfigError(f"--workers needs --executor process (or auto), not {config.executor}")

@@ -1,0 +1,44 @@
+"""(a) Loop overhead: layerorder's training loop vs a minimal hand-written loop, same model/data.
+
+Both do the same batches, optimizer and schedule; the ratio is the cost of layerorder's loop
+(metrics accumulated on the device, per-epoch records, divergence check). Target <= 1.03.
+
+    python benchmarks/bench_loop.py [--epochs 10] [--repeats 5] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+
+import torch
+from common import load, make_model, minimal_loop, peak_rss_mib, timed
+
+from layerorder.experiment.config import RunConfig
+from layerorder.experiment.loop import train
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    cfg = RunConfig(order="standard", seed=0, lr=0.01, epochs=args.epochs)
+    data = load(cfg)
+    timed(train, make_model(cfg, data), data, cfg)  # warm-up
+    ours, ref = [], []
+    for _ in range(args.repeats):  # interleaved, so drift hits both alike
+        ref.append(timed(minimal_loop, make_model(cfg, data), data, cfg)[0])
+        ours.append(timed(train, make_model(cfg, data), data, cfg)[0])
+    t_ref, t_ours = statistics.median(ref), statistics.median(ours)
+    print(f"mnist1d / cnn1d / standard, {args.epochs} epochs, {args.threads} thread(s)")
+    print(f"minimal hand-written loop: {t_ref:.3f} s (median of {args.repeats})")
+    print(f"layerorder loop:           {t_ours:.3f} s (median of {args.repeats})")
+    print(f"ratio layerorder/minimal:  {t_ours / t_ref:.3f}  (target <= 1.03)")
+    print(f"peak RSS of this process:  {peak_rss_mib():.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""(b) Sweep speed: the default grid through layerorder's best executor vs a plain sequential loop.
+
+The plain loop is a typical training script (DataLoader over a TensorDataset, shuffle, loss read
+every step, 2 threads), run for every order and seed one after another on the same models and
+data. layerorder runs the same grid with ``compare``'s automatic plan. Target >= 2x (stretch 3x).
+Also prints (d) the peak memory of each.
+
+    python benchmarks/bench_sweep.py            # the full default grid (about 3-4 minutes)
+    python benchmarks/bench_sweep.py --epochs 5 --seeds 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+from common import default_grid, load, make_model, peak_rss_mib, plain_loop
+
+from layerorder.experiment.runner import run_sweep
+from layerorder.store import Store
+
+
+def plain_grid(config) -> tuple[float, dict]:
+    torch.set_num_threads(2)
+    accs = defaultdict(list)
+    start = time.perf_counter()
+    for cfg in config.runs():
+        data = load(cfg)
+        accs[cfg.order].append(plain_loop(make_model(cfg, data), data, cfg))
+    return time.perf_counter() - start, accs
+
+
+def layerorder_grid(config, executor: str) -> tuple[float, dict, str]:
+    config = type(config)(**{**config.__dict__, "executor": executor})
+    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "b.db") as store:
+        start = time.perf_counter()
+        summary = run_sweep(config, store)
+        wall = time.perf_counter() - start
+        accs = defaultdict(list)
+        for run in store.runs(summary.experiment.id):
+            accs[run.label].append(run.final_test_acc)
+    return wall, accs, summary.plan.describe()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--executor", default="auto")
+    args = parser.parse_args()
+    config = default_grid(args.epochs, args.seeds)
+    load(config.runs()[0])  # data generated and cached before timing
+    t_ours, ours, plan = layerorder_grid(config, args.executor)
+    rss_children = peak_rss_mib(children=True)
+    t_plain, plain = plain_grid(config)
+    n = len(config.runs())
+    print(f"default grid: {n} runs ({len(config.orders)} orders x {len(config.seeds)} seeds),"
+          f" {config.epochs} epochs, mnist1d / cnn1d")
+    print(f"plain sequential loop (DataLoader, 2 threads): {t_plain:.1f} s")
+    print(f"layerorder ({plan}): {t_ours:.1f} s")
+    print(f"speed-up: {t_plain / t_ours:.2f}x  (target >= 2x, stretch 3x)")
+    print("mean final test accuracy per order (layerorder | plain):")
+    for order in config.orders:
+        print(f"  {order:15s} {statistics.mean(ours[order]):6.2f} | "
+              f"{statistics.mean(plain[order]):6.2f}")
+    print(f"peak RSS: driver {peak_rss_mib():.0f} MiB, largest worker {rss_children:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

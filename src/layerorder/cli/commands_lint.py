@@ -1,0 +1,251 @@
+"""``layerorder lint``, ``rewrite`` and ``fold``: read a model's layer order, change it, fold BN."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from layerorder.cli.console import err, out, print_json
+from layerorder.lint import (
+    RULES_BY_ID,
+    FoldResult,
+    LintReport,
+    RewriteResult,
+    example_input,
+    fold_model,
+    lint_model,
+    load_target,
+    parse_shape,
+    report_dict,
+    rewrite_model,
+    save_model,
+    to_sarif,
+)
+from layerorder.lint.report import MODE_NAMES
+
+TARGET_HELP = (
+    "The model: FILE.py:FACTORY, MODULE:FACTORY (a function returning an nn.Module, or a module"
+    " object), torchvision:NAME or timm:NAME (no weights are downloaded). Loading a target runs"
+    " its code: only use targets you trust."
+)
+SHAPE_HELP = (
+    "Input shape, batch first, e.g. 1,3,224,224: used to run the model when torch.fx cannot"
+    " trace it, and to check rewritten or folded models."
+)
+STYLE = {"info": "cyan", "warning": "yellow", "error": "red"}
+
+
+class LintFormat(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+class FailOn(str, Enum):
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+class Mode(str, Enum):
+    auto = "auto"
+    fx = "fx"
+    hooks = "hooks"
+
+
+def _census_table(report: LintReport, top: int) -> Table:
+    table = Table()
+    table.add_column("pattern")
+    table.add_column("count", justify="right")
+    for c in report.census[:top]:
+        table.add_row(c.pattern, str(c.count))
+    return table
+
+
+def _print_findings(report: LintReport) -> None:
+    for rule_id, findings in report.by_rule().items():
+        rule = RULES_BY_ID[rule_id]
+        style = STYLE[rule.severity]
+        out.print(
+            f"\n[{style}]{rule.severity}[/{style}] [bold]{rule.id}[/bold]: {rule.title}"
+            f" ({len(findings)})"
+        )
+        for f in findings:
+            out.print(f"  [bold]{escape(f.path)}[/bold]: {escape(f.message)}")
+        wasted = sum(f.wasted_params for f in findings)
+        if wasted:
+            out.print(f"  wasted parameters: {wasted:,}")
+        out.print(f"  [dim]why: {escape(rule.why)} ({escape(rule.reference)})[/dim]")
+        out.print(f"  [dim]fix: {escape(rule.fix)}[/dim]")
+
+
+def _print_folds(report: LintReport) -> None:
+    if not report.folds:
+        return
+    prev = sum(p.into == "previous" for p in report.folds)
+    nxt = sum(p.into == "next" for p in report.folds)
+    none = len(report.folds) - prev - nxt
+    out.print(
+        f"\nBatchNorm folding: {prev} into the layer before, {nxt} into the layer after,"
+        f" {none} not foldable"
+    )
+    for p in report.folds:
+        if p.into != "previous":
+            out.print(f"  {escape(p.norm)}: {escape(p.reason)}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _plural(n: int, severity: str) -> str:
+    return f"{n} {severity}" + ("s" if n != 1 and severity != "info" else "")
+
+
+def print_report(report: LintReport, top: int) -> None:
+    roles = ", ".join(f"{n} {r}" for r, n in report.roles)
+    out.print(f"[bold]{escape(report.target)}[/bold]: {roles}")
+    note = f"; {report.mode_note}" if report.mode_note else ""
+    out.print(f"mode: {MODE_NAMES[report.mode]}{escape(note)}")
+    if report.census:
+        out.print(f"\npatterns along the data flow (top {min(top, len(report.census))}):")
+        out.print(_census_table(report, top))
+    _print_findings(report)
+    _print_folds(report)
+    counts = report.counts()
+    summary = ", ".join(_plural(counts[s], s) for s in reversed(counts) if counts[s])
+    summary = summary or "no findings"
+    out.print(f"\n{summary}")
+
+
+def lint(
+    target: str = typer.Argument(..., help=TARGET_HELP),
+    input_shape: str = typer.Option(None, "--input-shape", "-i", help=SHAPE_HELP),
+    fmt: LintFormat = typer.Option(LintFormat.text, "--format", "-f", help="text, json or sarif."),
+    fail_on: FailOn = typer.Option(
+        None,
+        "--fail-on",
+        help="Exit with code 1 when a finding at or above this level exists (for CI).",
+    ),
+    mode: Mode = typer.Option(
+        Mode.auto, "--mode", help="auto (torch.fx, forward hooks when tracing fails), fx or hooks."
+    ),
+    top: int = typer.Option(20, "--top", min=1, help="Patterns to show in text output."),
+) -> None:
+    """Report a model's layer-order patterns and mistakes: redundant biases, dropout before BN,
+    activation before BN, repeated norms or activations, missing nonlinearities, BN folding."""
+    shape = parse_shape(input_shape)
+    loaded = load_target(target)
+    report = lint_model(loaded.model, input_shape=shape, mode=mode.value, target=target)
+    if fmt == LintFormat.json:
+        print_json(report_dict(report))
+    elif fmt == LintFormat.sarif:
+        print_json(to_sarif(report, artifact=loaded.source_file))
+    else:
+        print_report(report, top)
+    code = report.exit_code(fail_on.value if fail_on else None)
+    if code:
+        err.print(f"findings at or above '{fail_on.value}': exit code {code}")
+        raise typer.Exit(code)
+
+
+def _save(model, output: Path | None, target: str, what: str) -> None:
+    if output is None:
+        err.print(f"not written: give -o FILE.pt to save the {what} model")
+        return
+    files = save_model(model, output, source=target)
+    err.print(f"wrote {', '.join(str(f) for f in files)}")
+    err.print(f"load it with: torch.load('{files[0]}', weights_only=False)")
+
+
+def print_rewrite(result: RewriteResult) -> None:
+    out.print(f"[bold]{_count(len(result.changes), 'place')} rewritten[/bold]")
+    for c in result.changes:
+        out.print(f"  {escape(c.place)}: {c.before} -> {c.after}")
+    if result.skipped:
+        out.print(f"[bold]{_count(len(result.skipped), 'place')} skipped[/bold]")
+        for s in result.skipped:
+            out.print(f"  {escape(s.place)}: {escape(s.reason)}")
+    for note in result.notes:
+        out.print(f"note: {escape(note)}")
+    if result.checked_shape is not None:
+        shape = ",".join(map(str, result.checked_shape))
+        out.print(f"checked: the rewritten model runs on an input of shape {shape}")
+    else:
+        out.print("not run: give --input-shape to check that the rewritten model runs")
+
+
+def rewrite(
+    target: str = typer.Argument(..., help=TARGET_HELP),
+    swap: str = typer.Option(
+        None,
+        "--swap",
+        help="Two roles A,B (norm, act, dropout): every A directly before B is"
+        " swapped, e.g. norm,act turns conv-bn-relu into conv-relu-bn.",
+    ),
+    move_dropout: bool = typer.Option(
+        False,
+        "--move-dropout-after-norm",
+        help="Move every dropout that feeds a BatchNorm after it (Li et al. 2019).",
+    ),
+    to: str = typer.Option(
+        None, "--to", help="Rearrange every block whose stages match this order, e.g. preact."
+    ),
+    input_shape: str = typer.Option(None, "--input-shape", "-i", help=SHAPE_HELP),
+    output: Path = typer.Option(None, "--output", "-o", help="File to write (torch.save)."),
+) -> None:
+    """Move norm/activation/dropout stages of a model (traced with torch.fx), keeping every
+    weight, and write the result as a GraphModule (plus its code as .py)."""
+    shape = parse_shape(input_shape)
+    loaded = load_target(target)
+    result = rewrite_model(
+        loaded.model,
+        swap=swap,
+        move_dropout_after_norm=move_dropout,
+        to=to,
+        example_input=example_input(shape),
+    )
+    print_rewrite(result)
+    _save(result.model, output, target, "rewritten")
+
+
+def print_fold(result: FoldResult) -> None:
+    out.print(f"[bold]{_count(len(result.folded), 'BatchNorm')} folded[/bold]")
+    for p in result.folded:
+        side = "before" if p.into == "previous" else "after"
+        out.print(f"  {escape(p.norm)} -> {escape(p.weight or '')} (the layer {side})")
+    if result.not_folded:
+        out.print(f"[bold]{len(result.not_folded)} not folded[/bold]")
+        for p in result.not_folded:
+            out.print(f"  {escape(p.norm)}: {escape(p.reason)}")
+    out.print(
+        f"checked: outputs match within {result.tolerance:g}"
+        f" (max abs difference {result.max_abs_diff:.2e})"
+    )
+
+
+def fold(
+    target: str = typer.Argument(..., help=TARGET_HELP),
+    input_shape: str = typer.Option(
+        ..., "--input-shape", "-i", help="Input shape for the check, batch first, e.g. 1,3,32,32."
+    ),
+    output: Path = typer.Option(None, "--output", "-o", help="File to write (torch.save)."),
+    tolerance: float = typer.Option(1e-5, help="Largest allowed output difference."),
+) -> None:
+    """Fold every foldable BatchNorm into its conv/linear layer (eval mode) and check that the
+    outputs match on a random input; say why the others cannot be folded."""
+    shape = parse_shape(input_shape)
+    loaded = load_target(target)
+    result = fold_model(loaded.model, example_input(shape), tolerance=tolerance, target=target)
+    print_fold(result)
+    _save(result.model, output, target, "folded")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(lint)
+    app.command()(rewrite)
+    app.command()(fold)

@@ -1,0 +1,97 @@
+"""Build a role graph: torch.fx first, forward hooks when tracing fails and an input is known."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from layerorder.lint.errors import LintError, short_reason
+from layerorder.lint.graph import RoleGraph
+from layerorder.lint.hooks import graph_from_hooks
+from layerorder.lint.trace import graph_from_fx, trace_module
+
+MODES = ("auto", "fx", "hooks")
+
+
+def example_input(shape: Sequence[int] | None, seed: int = 0) -> torch.Tensor | None:
+    """A seeded standard-normal input of ``shape`` (None stays None)."""
+    if shape is None:
+        return None
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(tuple(shape), generator=generator)
+
+
+def parse_shape(text: str | None) -> tuple[int, ...] | None:
+    """``'1,3,224,224'`` -> ``(1, 3, 224, 224)``; every size a positive integer."""
+    if text is None or not str(text).strip():
+        return None
+    try:
+        shape = tuple(int(part) for part in str(text).replace("x", ",").split(","))
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) < 1:
+        raise LintError(
+            f"input shape '{text}' is not a list of positive integers; write it like 1,3,224,224"
+            " (batch size first)"
+        )
+    return shape
+
+
+def describe_shape(example: torch.Tensor) -> str:
+    return ",".join(str(s) for s in example.shape)
+
+
+def run_model(model: nn.Module, example: torch.Tensor, what: str) -> torch.Tensor:
+    """Run in eval mode without gradients; any failure becomes one LintError line."""
+    from layerorder.lint.hooks import eval_mode
+
+    try:
+        with torch.no_grad(), eval_mode(model):
+            return model(example)
+    except Exception as exc:
+        raise LintError(
+            f"running {what} on a random input of shape {describe_shape(example)} failed:"
+            f" {short_reason(exc)}; check --input-shape"
+        ) from exc
+
+
+def _hooks(model: nn.Module, example: torch.Tensor, name: str, note: str) -> RoleGraph:
+    try:
+        return graph_from_hooks(model, example, note)
+    except Exception as exc:
+        raise LintError(
+            f"running {name} on a random input of shape {describe_shape(example)} failed:"
+            f" {short_reason(exc)}; check --input-shape"
+        ) from exc
+
+
+def build_role_graph(
+    model: nn.Module,
+    *,
+    example: torch.Tensor | None = None,
+    mode: str = "auto",
+    name: str = "the model",
+) -> RoleGraph:
+    """The role graph of ``model``. ``mode``: 'auto' (fx, then hooks), 'fx' or 'hooks'.
+
+    The hooks mode runs the model once on ``example`` in eval mode; the graph's ``note`` says
+    which mode was used and why.
+    """
+    if mode not in MODES:
+        raise LintError(f"unknown mode '{mode}'; choose one of: {', '.join(MODES)}")
+    if mode == "hooks":
+        if example is None:
+            raise LintError("the hooks mode runs the model; give --input-shape, e.g. 1,3,224,224")
+        return _hooks(model, example, name, "")
+    try:
+        gm = trace_module(model)
+    except Exception as exc:
+        reason = short_reason(exc)
+        if mode == "fx" or example is None:
+            hint = "" if mode == "fx" else "; give --input-shape to lint it by running it once"
+            raise LintError(f"cannot trace {name} with torch.fx ({reason}){hint}") from exc
+        note = f"torch.fx could not trace it ({reason})"
+        return _hooks(model, example, name, note)
+    return graph_from_fx(gm)

@@ -1,0 +1,108 @@
+"""``lint_model``: role graph -> census, fold plans and findings, in one record."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from layerorder.lint.build import build_role_graph, example_input
+from layerorder.lint.census import PatternCount, census
+from layerorder.lint.checks import CHECKS
+from layerorder.lint.errors import LintError
+from layerorder.lint.foldplan import FoldPlan, fold_plans
+from layerorder.lint.graph import RoleGraph
+from layerorder.lint.rules import RULES, SEVERITIES, Finding, severity_rank
+
+MODE_NAMES = {"fx": "torch.fx trace", "hooks": "forward hooks (one run, in execution order)"}
+
+
+@dataclass(frozen=True)
+class LintReport:
+    target: str
+    mode: str  # 'fx' or 'hooks'
+    mode_note: str  # why the hooks mode was used ('' when it was asked for, or for fx)
+    roles: tuple[tuple[str, int], ...]  # (role, node count)
+    census: tuple[PatternCount, ...]
+    findings: tuple[Finding, ...]
+    folds: tuple[FoldPlan, ...]
+
+    def counts(self) -> dict[str, int]:
+        """Findings per severity."""
+        out = {s: 0 for s in SEVERITIES}
+        for f in self.findings:
+            out[f.severity] += 1
+        return out
+
+    def by_rule(self) -> dict[str, list[Finding]]:
+        """Findings grouped by rule, in the order of ``RULES``."""
+        groups: dict[str, list[Finding]] = {r.id: [] for r in RULES}
+        for f in self.findings:
+            groups.setdefault(f.rule, []).append(f)
+        return {rule: fs for rule, fs in groups.items() if fs}
+
+    def pattern_count(self, pattern: str) -> int:
+        return next((c.count for c in self.census if c.pattern == pattern), 0)
+
+    def exit_code(self, fail_on: str | None) -> int:
+        """1 when a finding at or above ``fail_on`` exists, else 0 (None: always 0)."""
+        if fail_on is None:
+            return 0
+        if fail_on not in SEVERITIES:
+            raise LintError(f"--fail-on must be one of {', '.join(SEVERITIES)}, got '{fail_on}'")
+        limit = severity_rank(fail_on)
+        return int(any(severity_rank(f.severity) >= limit for f in self.findings))
+
+
+def lint_graph(graph: RoleGraph, target: str = "model") -> LintReport:
+    """Run the census, the fold planner and every rule on a role graph."""
+    folds = fold_plans(graph)
+    by_index = {plan.norm_index: plan for plan in folds}
+    findings: list[Finding] = []
+    for check in CHECKS.values():
+        findings.extend(check(graph, by_index))
+    return LintReport(
+        target=target,
+        mode=graph.mode,
+        mode_note=graph.note,
+        roles=tuple(graph.role_counts().items()),
+        census=census(graph),
+        findings=tuple(findings),
+        folds=folds,
+    )
+
+
+def lint_model(
+    model: nn.Module,
+    *,
+    input_shape: Sequence[int] | None = None,
+    example: torch.Tensor | None = None,
+    mode: str = "auto",
+    target: str = "model",
+) -> LintReport:
+    """Lint a module: trace it (or, when that fails and an input is given, run it with hooks).
+
+    ``input_shape`` makes a seeded random input when ``example`` is not given.
+    """
+    if example is None:
+        example = example_input(input_shape)
+    graph = build_role_graph(model, example=example, mode=mode, name=target)
+    return lint_graph(graph, target)
+
+
+def report_dict(report: LintReport) -> dict[str, Any]:
+    """Plain JSON-ready data: the report's fields plus per-severity counts and the rules."""
+    data = dataclasses.asdict(report)
+    data["roles"] = dict(report.roles)
+    data["census"] = {c.pattern: c.count for c in report.census}
+    data["counts"] = report.counts()
+    for plan in data["folds"]:
+        plan.pop("after")
+        plan.pop("norm_index")
+        plan.pop("weight_index")
+    data["rules"] = [dataclasses.asdict(r) for r in RULES]
+    return data

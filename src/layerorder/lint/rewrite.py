@@ -1,0 +1,179 @@
+"""``rewrite_model``: move norm, activation and dropout stages of a traced model; keep every weight.
+
+The model is copied and traced with torch.fx; stages are moved by rewiring the fx graph, so a
+module that is called in several places (torchvision's shared ``relu``) moves per call. Moves are
+channel-preserving: norm/act/dropout keep the tensor's shape, and a norm only crosses a weight layer
+whose input and output channel counts agree. The result is a ``torch.fx.GraphModule`` holding the
+same (copied) modules and parameters.
+
+Operations, applied in this order when combined:
+    swap=("norm", "act")          every norm directly followed by an activation becomes act -> norm
+    move_dropout_after_norm=True  a dropout that feeds a BatchNorm moves after it (and after the
+                                  activation right after it), as Li et al. 2019 advise
+    to="bn-relu-conv-drop"        every block (stages that share the weight layer's parent module)
+                                  whose roles match the order is rearranged into it; roles decide,
+                                  the model keeps its own kinds (a gelu stays a gelu)
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.fx as fx
+from torch import nn
+
+from layerorder.errors import did_you_mean
+from layerorder.lint.build import run_model
+from layerorder.lint.errors import LintError, short_reason
+from layerorder.lint.plans import (
+    MOVABLE_ROLES,
+    RewriteChange,
+    RewriteSkip,
+    bias_notes,
+    block_plans,
+    dropout_plans,
+    swap_plans,
+)
+from layerorder.lint.trace import graph_from_fx, trace_module
+from layerorder.order import Order, parse_order
+
+
+@dataclass(frozen=True)
+class RewriteResult:
+    model: fx.GraphModule
+    changes: tuple[RewriteChange, ...]
+    skipped: tuple[RewriteSkip, ...]
+    checked_shape: tuple[int, ...] | None  # the input shape it was run on, None if not run
+    notes: tuple[str, ...] = ()  # biases that became needed or redundant
+
+    @property
+    def code(self) -> str:
+        return self.model.code
+
+
+def _detach(node: fx.Node) -> None:
+    """Take ``node`` out of its chain: its user reads the node's input instead."""
+    node.replace_all_uses_with(node.args[0])
+
+
+def _insert_after(node: fx.Node, anchor: fx.Node) -> None:
+    """anchor -> node -> (everything that read anchor)."""
+    for user in list(anchor.users):
+        if user is not node:
+            user.replace_input_with(anchor, node)
+    node.update_arg(0, anchor)
+    anchor.append(node)
+
+
+def _insert_before(node: fx.Node, target: fx.Node) -> None:
+    """(target's input) -> node -> target; other readers of that input are not touched."""
+    source = target.args[0]
+    target.replace_input_with(source, node)
+    node.update_arg(0, source)
+    target.prepend(node)
+
+
+def parse_swap(swap: str | Sequence[str]) -> tuple[str, str]:
+    """``'norm,act'`` -> ('norm', 'act'): two different roles among norm, act and dropout."""
+    parts = [p.strip().lower() for p in (swap.split(",") if isinstance(swap, str) else swap)]
+    if len(parts) != 2 or parts[0] == parts[1]:
+        raise LintError(f"--swap takes two different roles like 'norm,act', got '{swap}'")
+    for part in parts:
+        if part not in MOVABLE_ROLES:
+            raise LintError(
+                f"--swap: '{part}' is not a movable role" + did_you_mean(part, MOVABLE_ROLES)
+            )
+    return parts[0], parts[1]
+
+
+def _nodes(gm: fx.GraphModule) -> dict[str, fx.Node]:
+    return {n.name: n for n in gm.graph.nodes}
+
+
+def _swap(gm: fx.GraphModule, first: str, second: str):
+    fx_nodes = _nodes(gm)
+    plans, skips = swap_plans(graph_from_fx(gm), first, second, fx_nodes)
+    for u, v, _ in plans:
+        _detach(fx_nodes[u.ref])
+        _insert_after(fx_nodes[u.ref], fx_nodes[v.ref])
+    return [c for *_, c in plans], skips
+
+
+def _move_dropout(gm: fx.GraphModule):
+    fx_nodes = _nodes(gm)
+    plans, skips = dropout_plans(graph_from_fx(gm), fx_nodes)
+    for drop, anchor, _ in plans:
+        _detach(fx_nodes[drop.ref])
+        _insert_after(fx_nodes[drop.ref], fx_nodes[anchor.ref])
+    return [c for *_, c in plans], skips
+
+
+def _to_order(gm: fx.GraphModule, order: Order):
+    fx_nodes = _nodes(gm)
+    plans, skips = block_plans(graph_from_fx(gm), order, fx_nodes)
+    for plan in plans:
+        weight = fx_nodes[plan.weight.ref]
+        for stage in (*plan.pre, *plan.post):
+            _detach(fx_nodes[stage.ref])
+        for stage in plan.pre:
+            _insert_before(fx_nodes[stage.ref], weight)
+        tail = weight
+        for stage in plan.post:
+            _insert_after(fx_nodes[stage.ref], tail)
+            tail = fx_nodes[stage.ref]
+    return [p.change for p in plans], skips
+
+
+def _traced_copy(model: nn.Module) -> fx.GraphModule:
+    try:
+        return trace_module(copy.deepcopy(model))
+    except Exception as exc:
+        raise LintError(
+            f"rewrite needs a model torch.fx can trace; this one cannot be traced"
+            f" ({short_reason(exc)})"
+        ) from exc
+
+
+def rewrite_model(
+    model: nn.Module,
+    *,
+    swap: str | Sequence[str] | None = None,
+    move_dropout_after_norm: bool = False,
+    to: str | Order | None = None,
+    example_input: torch.Tensor | None = None,
+) -> RewriteResult:
+    """Rewrite a copy of ``model``; the original is not touched.
+
+    Returns the rewritten GraphModule, what changed and what was skipped (with reasons). With
+    ``example_input`` the result is run once (eval mode) to check that it works.
+    """
+    if swap is None and not move_dropout_after_norm and to is None:
+        raise LintError("nothing to rewrite: give --swap, --move-dropout-after-norm or --to")
+    gm = _traced_copy(model)
+    original = graph_from_fx(gm)
+    changes: list[RewriteChange] = []
+    skipped: list[RewriteSkip] = []
+    steps = []
+    if swap is not None:
+        pair = parse_swap(swap)
+        steps.append(lambda g: _swap(g, *pair))
+    if move_dropout_after_norm:
+        steps.append(_move_dropout)
+    if to is not None:
+        order = parse_order(to)
+        steps.append(lambda g: _to_order(g, order))
+    for step in steps:
+        done, skips = step(gm)
+        changes.extend(done)
+        skipped.extend(skips)
+        gm.graph.lint()
+        gm.recompile()
+    checked = None
+    if example_input is not None:
+        run_model(gm, example_input, "the rewritten model")
+        checked = tuple(example_input.shape)
+    notes = bias_notes(original, graph_from_fx(gm))
+    return RewriteResult(gm, tuple(changes), tuple(skipped), checked, notes)

@@ -1,0 +1,269 @@
+"""Which role each module class and each function plays, kept as data.
+
+Modules are matched by ``isinstance`` (so subclasses such as timm's ``BatchNormAct2d`` or
+``LayerNorm2d`` count), then by class name for a few well-known classes outside ``torch.nn``.
+Functions and tensor methods are matched by name, so ``F.relu``, ``torch.relu``, ``x.relu()`` and
+``x.relu_()`` all map to ``relu``; ``operator.add``, ``torch.add`` and ``x += y`` to ``add``.
+``None`` means transparent: the call passes its input through (Identity, getitem, contiguous).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import torch.nn.modules.activation as _activation
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.conv import _ConvNd
+from torch.nn.modules.dropout import _DropoutNd
+from torch.nn.modules.instancenorm import _InstanceNorm
+
+from layerorder.blocks.registry import ChannelLayerNorm, get_activation
+from layerorder.lint.graph import RoleNode
+
+TRANSPARENT = "transparent"
+
+# (class, role, kind), first isinstance match wins
+MODULE_TABLE: tuple[tuple[type[nn.Module], str, str], ...] = (
+    (nn.Identity, TRANSPARENT, ""),
+    (_ConvNd, "weight", "conv"),
+    (nn.Linear, "weight", "linear"),
+    (nn.Bilinear, "weight", "linear"),
+    (_InstanceNorm, "norm", "in"),
+    (_BatchNorm, "norm", "bn"),
+    (nn.GroupNorm, "norm", "gn"),
+    (nn.LayerNorm, "norm", "ln"),
+    (ChannelLayerNorm, "norm", "ln"),
+    (nn.RMSNorm, "norm", "rms"),
+    (nn.LocalResponseNorm, "norm", "lrn"),
+    (nn.Dropout, "dropout", "drop"),
+    (nn.AlphaDropout, "dropout", "drop"),
+    (_DropoutNd, "dropout", "dropch"),
+    (nn.modules.pooling._MaxPoolNd, "pool", "maxpool"),
+    (nn.modules.pooling._AdaptiveMaxPoolNd, "pool", "maxpool"),
+    (nn.modules.pooling._AvgPoolNd, "pool", "avgpool"),
+    (nn.modules.pooling._AdaptiveAvgPoolNd, "pool", "avgpool"),
+    (nn.modules.pooling._LPPoolNd, "pool", "lppool"),
+    (nn.Flatten, "reshape", "flatten"),
+    (nn.Unflatten, "reshape", "unflatten"),
+)
+
+# activation modules: torch.nn.modules.activation, minus the ones that are not element-wise
+NOT_ACTIVATIONS = frozenset(
+    {"MultiheadAttention", "Softmax", "Softmin", "Softmax2d", "LogSoftmax", "GLU"}
+)
+ACT_CLASSES: tuple[type[nn.Module], ...] = tuple(
+    getattr(_activation, name) for name in _activation.__all__ if name not in NOT_ACTIVATIONS
+)
+
+# well-known classes outside torch.nn, by lower-cased class name
+NAME_TABLE: dict[str, tuple[str, str]] = {
+    "frozenbatchnorm2d": ("norm", "bn"),  # torchvision.ops
+    "droppath": ("dropout", "droppath"),  # timm
+    "stochasticdepth": ("dropout", "droppath"),  # torchvision.ops
+    "swish": ("act", "silu"),
+    "gelutanh": ("act", "gelu"),
+    "quickgelu": ("act", "gelu"),
+    "hardswishme": ("act", "hardswish"),
+    "hardsigmoidme": ("act", "hardsigmoid"),
+    "mishme": ("act", "mish"),
+}
+
+_ACTS = (
+    "relu relu6 gelu silu elu selu celu mish hardswish hardsigmoid hardtanh sigmoid tanh"
+    " softplus prelu rrelu logsigmoid softsign tanhshrink hardshrink softshrink threshold"
+)
+_RESHAPES = (
+    "flatten unflatten view reshape permute transpose squeeze unsqueeze movedim view_as"
+    " expand expand_as chunk split t swapaxes"
+)
+FUNCTION_TABLE: dict[str, tuple[str, str]] = {
+    **{f"conv{d}d": ("weight", "conv") for d in (1, 2, 3)},
+    **{f"conv_transpose{d}d": ("weight", "conv") for d in (1, 2, 3)},
+    "linear": ("weight", "linear"),
+    "batch_norm": ("norm", "bn"),
+    "instance_norm": ("norm", "in"),
+    "group_norm": ("norm", "gn"),
+    "layer_norm": ("norm", "ln"),
+    "rms_norm": ("norm", "rms"),
+    **{name: ("act", name) for name in _ACTS.split()},
+    "leaky_relu": ("act", "leakyrelu"),
+    "dropout": ("dropout", "drop"),
+    "alpha_dropout": ("dropout", "drop"),
+    **{f"dropout{d}d": ("dropout", "dropch") for d in (1, 2, 3)},
+    "feature_alpha_dropout": ("dropout", "dropch"),
+    **{f"max_pool{d}d": ("pool", "maxpool") for d in (1, 2, 3)},
+    **{f"max_pool{d}d_with_indices": ("pool", "maxpool") for d in (1, 2, 3)},
+    **{f"adaptive_max_pool{d}d": ("pool", "maxpool") for d in (1, 2, 3)},
+    **{f"avg_pool{d}d": ("pool", "avgpool") for d in (1, 2, 3)},
+    **{f"adaptive_avg_pool{d}d": ("pool", "avgpool") for d in (1, 2, 3)},
+    "add": ("add", "add"),
+    "iadd": ("add", "add"),
+    "radd": ("add", "add"),
+    "cat": ("concat", "cat"),
+    "concat": ("concat", "cat"),
+    "concatenate": ("concat", "cat"),
+    "stack": ("concat", "stack"),
+    **{name: ("reshape", name) for name in _RESHAPES.split()},
+    **{name: (TRANSPARENT, "") for name in "getitem contiguous clone detach to float type".split()},
+    # affine in the data: linear "other" nodes (two data inputs make mul/div non-linear)
+    **{name: ("other", name) for name in "mul imul rmul div truediv sub isub rsub neg".split()},
+    "mean": ("other", "mean"),
+    "sum": ("other", "sum"),
+    "pad": ("other", "pad"),
+}
+LINEAR_OTHER = frozenset(
+    {"scale", "sub", "isub", "rsub", "neg", "mean", "sum", "pad", "div", "truediv"}
+)
+SCALE_OPS = frozenset({"add", "iadd", "radd", "mul", "imul", "rmul", "div", "truediv", "sub"})
+
+# calls that read metadata, not data (fx only: in eager mode they return no tensors)
+META_CALLS = frozenset({"size", "dim", "numel", "getattr", "len", "ndimension", "stride"})
+
+PLAIN_TYPES = frozenset(
+    {
+        nn.Conv1d,
+        nn.Conv2d,
+        nn.Conv3d,
+        nn.Linear,
+        nn.BatchNorm1d,
+        nn.BatchNorm2d,
+        nn.BatchNorm3d,
+    }
+)
+
+
+def normalise_name(name: str) -> str:
+    """``__iadd__`` -> ``iadd``, ``relu_`` -> ``relu``: dunder and in-place spellings collapse."""
+    return name.strip("_")
+
+
+def module_entry(module: nn.Module) -> tuple[str, str] | None:
+    """(role, kind) for a module class we know, or None."""
+    for cls, role, kind in MODULE_TABLE:
+        if isinstance(module, cls):
+            return role, kind
+    if isinstance(module, ACT_CLASSES):
+        return "act", get_activation(type(module)).name
+    return NAME_TABLE.get(type(module).__name__.lower())
+
+
+def is_known_module(module: nn.Module) -> bool:
+    return module_entry(module) is not None
+
+
+def _padding_is_zeros(module: nn.Module) -> bool:
+    if not isinstance(module, _ConvNd) or module.padding_mode != "zeros":
+        return False
+    if isinstance(module.padding, str):
+        return module.padding == "same" and any(k > 1 for k in module.kernel_size)
+    return any(p > 0 for p in module.padding)
+
+
+def _weight_facts(module: nn.Module) -> dict[str, Any]:
+    bias = getattr(module, "bias", None)
+    facts: dict[str, Any] = {
+        "bias": bias is not None,
+        "bias_params": int(bias.numel()) if bias is not None else 0,
+        "zero_padding": _padding_is_zeros(module),
+        "linear": True,
+    }
+    if isinstance(module, _ConvNd):
+        facts.update(in_channels=module.in_channels, out_channels=module.out_channels)
+    elif isinstance(module, nn.Linear):
+        facts.update(in_channels=module.in_features, out_channels=module.out_features)
+    return facts
+
+
+def _norm_facts(module: nn.Module, kind: str) -> dict[str, Any]:
+    channels = getattr(module, "num_features", None) or getattr(module, "num_channels", None)
+    if channels is None and isinstance(module, nn.LayerNorm):
+        channels = module.normalized_shape[-1]
+    running = getattr(module, "running_mean", None) is not None
+    return {
+        "in_channels": channels,
+        "out_channels": channels,
+        "running_stats": kind == "bn" and running,
+        "linear": kind == "bn",
+    }
+
+
+def _module_facts(module: nn.Module, role: str, kind: str) -> dict[str, Any]:
+    if role == "weight":
+        return _weight_facts(module)
+    if role == "norm":
+        return _norm_facts(module, kind)
+    if role == "dropout":
+        return {"p": float(getattr(module, "p", getattr(module, "drop_prob", 0.0)) or 0.0)}
+    if role == "pool":
+        return {"linear": kind == "avgpool"}
+    return {"linear": role == "reshape"}
+
+
+def _fused_parts(module: nn.Module, path: str) -> list[RoleNode]:
+    """The dropout and activation inside a fused norm+act module (timm ``BatchNormAct2d``)."""
+    parts = []
+    for attr in ("drop", "act"):
+        child = getattr(module, attr, None)
+        if isinstance(child, nn.Module):
+            parts.extend(classify_module(child, f"{path}.{attr}") or [])
+    return [replace(p, fused=path) for p in parts]
+
+
+def classify_module(module: nn.Module, path: str) -> list[RoleNode] | None:
+    """Role nodes for one module call: one, several for a fused norm+act, None if transparent."""
+    entry = module_entry(module)
+    type_name = type(module).__name__
+    if entry is None:
+        return [RoleNode("other", type_name.lower(), path, "module", type_name)]
+    role, kind = entry
+    if role == TRANSPARENT:
+        return None
+    facts = _module_facts(module, role, kind)
+    if role == "dropout" and not facts["p"]:
+        return None  # p == 0: an identity
+    node = RoleNode(
+        role, kind, path, "module", type_name, plain=type(module) in PLAIN_TYPES, **facts
+    )
+    if role == "norm":
+        parts = _fused_parts(module, path)
+        if parts:
+            return [replace(node, fused=path, plain=False), *parts]
+    return [node]
+
+
+def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any = None) -> Any:
+    if name in kwargs:
+        return kwargs[name]
+    return args[index] if len(args) > index else default
+
+
+def classify_call(
+    name: str, args: tuple, kwargs: dict, path: str, n_data: int
+) -> list[RoleNode] | None:
+    """Role nodes for a function or tensor-method call with ``n_data`` data inputs."""
+    short = normalise_name(name)
+    role, kind = FUNCTION_TABLE.get(short, ("other", short))
+    if role == TRANSPARENT:
+        return None
+    facts: dict[str, Any] = {}
+    if short in SCALE_OPS and n_data < 2:
+        role, kind = "other", "scale"
+    elif short in ("mul", "imul", "rmul", "div", "truediv") and n_data >= 2:
+        kind = "mul"
+    if role == "weight":
+        facts = {"bias": _arg(args, kwargs, 2, "bias") is not None, "linear": True}
+    elif role == "dropout":
+        facts = {"p": float(_arg(args, kwargs, 1, "p", 0.5))}
+        if not facts["p"]:
+            return None
+    elif role == "norm":
+        facts = {"linear": kind == "bn"}
+    elif role == "pool":
+        facts = {"linear": kind == "avgpool"}
+    elif role in ("add", "concat", "reshape"):
+        facts = {"linear": True}
+    elif role == "other":
+        facts = {"linear": kind in LINEAR_OTHER}
+    return [RoleNode(role, kind, path, "function", short, **facts)]

@@ -1,0 +1,148 @@
+"""Load a model from a target string. Loading a target runs its code: import, then call.
+
+path/to/file.py:factory     a file; ``factory`` is a callable returning an nn.Module, or one
+package.module:factory      an importable module (the current folder is searched first)
+torchvision:NAME            torchvision.models.get_model(NAME, weights=None), no download
+timm:NAME                   timm.create_model(NAME, pretrained=False), no download
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from layerorder.errors import did_you_mean
+from layerorder.lint.errors import LintError, short_reason
+
+FORMS = "FILE.py:FACTORY, MODULE:FACTORY, torchvision:NAME or timm:NAME"
+ZOOS = {"torchvision": "torchvision", "timm": "timm"}
+
+
+@dataclass(frozen=True)
+class Target:
+    spec: str
+    model: nn.Module
+    source_file: str | None = None  # the FILE.py of a file target, as given
+
+
+def _split(spec: str) -> tuple[str, str]:
+    text = str(spec).strip()
+    if ":" not in text:
+        raise LintError(f"target '{spec}' has no ':'; write it as {FORMS}")
+    where, _, attr = text.rpartition(":")
+    if not where or not attr:
+        raise LintError(f"target '{spec}' is incomplete; write it as {FORMS}")
+    return where, attr
+
+
+def _require(package: str, spec: str) -> Any:
+    try:
+        return importlib.import_module(package)
+    except ImportError as exc:
+        raise LintError(
+            f"target '{spec}' needs {package}; pip install {package}"
+            " (or pip install 'layerorder[zoo]')"
+        ) from exc
+
+
+def _zoo(zoo: str, name: str, spec: str) -> nn.Module:
+    lib = _require(zoo, spec)
+    if zoo == "torchvision":
+        names, make = lib.models.list_models(), lambda: lib.models.get_model(name, weights=None)
+    else:
+        names, make = lib.list_models(), lambda: lib.create_model(name, pretrained=False)
+    if name not in names:
+        raise LintError(f"{zoo} has no model '{name}'" + did_you_mean(name, names))
+    return _call(make, spec)
+
+
+@contextmanager
+def _cwd_on_path():
+    cwd = str(Path.cwd())
+    added = cwd not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
+    try:
+        yield
+    finally:
+        if added and cwd in sys.path:
+            sys.path.remove(cwd)
+
+
+def _load_file(path: Path, spec: str) -> Any:
+    if not path.is_file():
+        raise LintError(f"target file '{path}' does not exist")
+    name = "layerorder_target_" + re.sub(r"\W", "_", path.stem)
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise LintError(f"cannot import '{path}' as a Python file")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module  # so classes defined there can be pickled while it is loaded
+    try:
+        with _cwd_on_path():
+            module_spec.loader.exec_module(module)
+    except (Exception, SystemExit) as exc:
+        sys.modules.pop(name, None)
+        raise LintError(f"importing '{path}' failed: {short_reason(exc)}") from exc
+    return module
+
+
+def _load_module(name: str) -> Any:
+    try:
+        with _cwd_on_path():
+            return importlib.import_module(name)
+    except (Exception, SystemExit) as exc:
+        raise LintError(f"cannot import module '{name}': {short_reason(exc)}") from exc
+
+
+def _attribute(module: Any, attr: str, where: str) -> Any:
+    obj = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            public = [n for n in dir(obj) if not n.startswith("_")]
+            raise LintError(f"'{where}' has no attribute '{attr}'" + did_you_mean(part, public))
+        obj = getattr(obj, part)
+    return obj
+
+
+def _call(factory: Any, spec: str) -> nn.Module:
+    try:
+        result = factory()
+    except (Exception, SystemExit) as exc:
+        raise LintError(f"calling the factory of '{spec}' failed: {short_reason(exc)}") from exc
+    return _check_module(result, spec, "returned")
+
+
+def _check_module(obj: Any, spec: str, verb: str) -> nn.Module:
+    if not isinstance(obj, nn.Module):
+        raise LintError(
+            f"target '{spec}' {verb} a {type(obj).__name__}, not a torch.nn.Module;"
+            " point it at a module or a function that returns one"
+        )
+    return obj
+
+
+def load_target(spec: str) -> Target:
+    """Import or build the model a target string names (this runs the target's code)."""
+    where, attr = _split(spec)
+    if where in ZOOS:
+        return Target(spec, _zoo(where, attr, spec))
+    if where.endswith(".py") or "/" in where or "\\" in where:
+        module = _load_file(Path(where), spec)
+    else:
+        module = _load_module(where)
+    obj = _attribute(module, attr, where)
+    source = where if where.endswith(".py") else None
+    if isinstance(obj, nn.Module):
+        return Target(spec, obj, source)
+    if not callable(obj):
+        return Target(spec, _check_module(obj, spec, "is"), source)
+    return Target(spec, _call(obj, spec), source)

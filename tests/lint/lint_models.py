@@ -1,0 +1,240 @@
+"""Hand-built models for the lint tests; also CLI targets (tests/lint/lint_models.py:NAME)."""
+
+import operator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def seeded(make):
+    def wrapper(*args, **kwargs):
+        torch.manual_seed(0)
+        return make(*args, **kwargs)
+
+    wrapper.__name__ = make.__name__
+    return wrapper
+
+
+@seeded
+def conv_bias_bn():
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+
+
+@seeded
+def conv_bias_relu_bn():
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(8))
+
+
+@seeded
+def conv_bias_gn():
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.GroupNorm(2, 8), nn.ReLU())
+
+
+@seeded
+def conv_bias_in():
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.InstanceNorm2d(8), nn.ReLU())
+
+
+@seeded
+def linear_bias_ln():
+    return nn.Sequential(nn.Linear(6, 8), nn.LayerNorm(8), nn.ReLU())
+
+
+@seeded
+def dropout_linear_bn():
+    return nn.Sequential(nn.Dropout(0.5), nn.Linear(6, 8, bias=False), nn.BatchNorm1d(8), nn.ReLU())
+
+
+@seeded
+def linear_relu_dropout_bn():
+    return nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Dropout(0.5), nn.BatchNorm1d(8))
+
+
+@seeded
+def norm_norm():
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, bias=False), nn.BatchNorm2d(8), nn.BatchNorm2d(8), nn.ReLU()
+    )
+
+
+@seeded
+def act_act():
+    return nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.GELU())
+
+
+@seeded
+def linear_linear():
+    return nn.Sequential(nn.Linear(6, 8), nn.Linear(8, 2))
+
+
+@seeded
+def linear_bn_linear():
+    return nn.Sequential(nn.Linear(6, 8, bias=False), nn.BatchNorm1d(8), nn.Linear(8, 2))
+
+
+@seeded
+def linear_relu_linear():
+    return nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 2))
+
+
+@seeded
+def linear_ln_linear():
+    return nn.Sequential(nn.Linear(6, 8), nn.LayerNorm(8), nn.Linear(8, 2))
+
+
+@seeded
+def conv_maxpool_conv():
+    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(2), nn.Conv2d(4, 4, 3))
+
+
+@seeded
+def conv_avgpool_conv():
+    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.AvgPool2d(2), nn.Conv2d(4, 4, 3))
+
+
+@seeded
+def act_bn_linear():
+    """linear -> relu -> bn -> linear: the BN folds into the next layer (no padding)."""
+    return nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.BatchNorm1d(8), nn.Linear(8, 2))
+
+
+@seeded
+def act_bn_padded_conv():
+    """conv -> relu -> bn -> conv(padding=1): the BN folds nowhere exactly."""
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(8), nn.Conv2d(8, 4, 3, padding=1)
+    )
+
+
+class BatchNormAct2d(nn.BatchNorm2d):
+    """Like timm's fused BatchNormAct2d: a BatchNorm2d subclass with .drop and .act."""
+
+    def __init__(self, channels):
+        super().__init__(channels)
+        self.drop = nn.Identity()
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        return self.act(self.drop(super().forward(x)))
+
+
+@seeded
+def fused_norm_act():
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), BatchNormAct2d(8))
+
+
+class OutOfOrder(nn.Module):
+    """Registers relu, bn, conv but calls conv -> bn -> relu."""
+
+    def __init__(self):
+        super().__init__()
+        self.relu = nn.ReLU()
+        self.bn = nn.BatchNorm2d(8)
+        self.conv = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+
+    def forward(self, x):
+        return self.relu(self.bn(self.conv(x)))
+
+
+class Functional(nn.Module):
+    """Roles from functions and tensor methods: F.relu, x.relu(), operator.add, torch.cat, view."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 4, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+        self.fc = nn.Linear(8 * 4 * 4, 2)
+
+    def forward(self, x):
+        a = F.relu(self.bn1(self.conv1(x)))
+        b = operator.add(self.conv2(a), a).relu()
+        c = torch.cat([a, b], dim=1)
+        c = F.max_pool2d(c, 2)
+        return self.fc(c.view(c.size(0), -1))
+
+
+class DenseDrop(nn.Module):
+    """DenseNet-like: dropout output reaches the next BN through torch.cat."""
+
+    def __init__(self):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(4)
+        self.conv1 = nn.Conv2d(4, 4, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 4, 1, bias=False)
+
+    def forward(self, x):
+        new = F.dropout(self.conv1(F.relu(self.bn1(x))), 0.2, self.training)
+        x = torch.cat([x, new], 1)
+        return self.conv2(F.relu(self.bn2(x)))
+
+
+class SharedReluBlock(nn.Module):
+    """torchvision BasicBlock style: one ReLU module called twice."""
+
+    def __init__(self, channels=4):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + x)
+
+
+class Branchy(nn.Module):
+    """Data-dependent control flow: torch.fx cannot trace it, forward hooks can."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        y = self.bn(self.conv(x))
+        if y.mean() > -100:
+            y = F.relu(y)
+        return y
+
+
+def branchy():
+    torch.manual_seed(0)
+    return Branchy()
+
+
+def shared_relu_block():
+    torch.manual_seed(0)
+    return SharedReluBlock()
+
+
+def not_a_module():
+    return 42
+
+
+def raises():
+    raise RuntimeError("factory exploded")
+
+
+instance = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
+number = 7
+
+
+def randomize_bn(model, seed=1):
+    """Non-trivial running statistics and affine parameters, so folding is really tested."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                n = m.num_features
+                m.running_mean.copy_(torch.rand(n, generator=gen) * 2 - 1)
+                m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
+                if m.weight is not None:
+                    m.weight.copy_(torch.rand(n, generator=gen) + 0.5)
+                    m.bias.copy_(torch.rand(n, generator=gen) - 0.5)
+    return model
