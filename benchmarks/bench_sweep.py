@@ -59,15 +59,19 @@ def main() -> None:
     rss_children = peak_rss_mib(children=True)
     t_plain, plain = plain_grid(config)
     n = len(config.runs())
-    print(f"default grid: {n} runs ({len(config.orders)} orders x {len(config.seeds)} seeds),"
-          f" {config.epochs} epochs, mnist1d / cnn1d")
+    print(
+        f"default grid: {n} runs ({len(config.orders)} orders x {len(config.seeds)} seeds),"
+        f" {config.epochs} epochs, mnist1d / cnn1d"
+    )
     print(f"plain sequential loop (DataLoader, 2 threads): {t_plain:.1f} s")
     print(f"layerorder ({plan}): {t_ours:.1f} s")
     print(f"speed-up: {t_plain / t_ours:.2f}x  (target >= 2x, stretch 3x)")
     print("mean final test accuracy per order (layerorder | plain):")
     for order in config.orders:
-        print(f"  {order:15s} {statistics.mean(ours[order]):6.2f} | "
-              f"{statistics.mean(plain[order]):6.2f}")
+        print(
+            f"  {order:15s} {statistics.mean(ours[order]):6.2f} | "
+            f"{statistics.mean(plain[order]):6.2f}"
+        )
     print(f"peak RSS: driver {peak_rss_mib():.0f} MiB, largest worker {rss_children:.0f} MiB")
 
 

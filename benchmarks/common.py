@@ -28,8 +28,15 @@ def default_grid(epochs: int | None = None, seeds: int | None = None, orders=Non
 
 def make_model(cfg: RunConfig, data):
     torch.manual_seed(cfg.seed)
-    return build_model(cfg.arch, cfg.order, in_shape=data.in_shape, num_classes=data.num_classes,
-                       width=cfg.width, depth=cfg.depth, p_drop=cfg.p_drop)
+    return build_model(
+        cfg.arch,
+        cfg.order,
+        in_shape=data.in_shape,
+        num_classes=data.num_classes,
+        width=cfg.width,
+        depth=cfg.depth,
+        p_drop=cfg.p_drop,
+    )
 
 
 def minimal_loop(model, data, cfg: RunConfig) -> float:
@@ -42,7 +49,8 @@ def minimal_loop(model, data, cfg: RunConfig) -> float:
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     n = len(data.x_train)
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch(n, cfg.batch_size))
+        opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch(n, cfg.batch_size)
+    )
     acc = 0.0
     for _ in range(cfg.epochs):
         model.train()
@@ -64,12 +72,17 @@ def minimal_loop(model, data, cfg: RunConfig) -> float:
 def plain_loop(model, data, cfg: RunConfig) -> float:
     """A typical training script: DataLoader over a TensorDataset, loss read every step."""
     torch.manual_seed(cfg.seed)
-    loader = DataLoader(TensorDataset(data.x_train, data.y_train), batch_size=cfg.batch_size,
-                        shuffle=True, drop_last=False)
+    loader = DataLoader(
+        TensorDataset(data.x_train, data.y_train),
+        batch_size=cfg.batch_size,
+        shuffle=True,
+        drop_last=False,
+    )
     test = DataLoader(TensorDataset(data.x_test, data.y_test), batch_size=1000)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, epochs=cfg.epochs,
-                                                steps_per_epoch=len(loader))
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, epochs=cfg.epochs, steps_per_epoch=len(loader)
+    )
     acc = 0.0
     for _ in range(cfg.epochs):
         model.train()

@@ -59,6 +59,15 @@ def compare(
     arch: str = typer.Option(
         None, "--arch", "-a", help="mlp, cnn1d, cnn2d or resnet [default: cnn1d]."
     ),
+    model: str = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help=(
+            "Your own model, path/to/file.py:factory or package.module:factory, rewritten to"
+            " each --order ('as-is' keeps it unchanged). Loading it runs its code."
+        ),
+    ),
     width: int = typer.Option(None, help="Model width [default: per arch]."),
     depth: int = typer.Option(None, help="Model depth [default: per arch]."),
     order: list[str] = typer.Option(
@@ -94,6 +103,20 @@ def compare(
         "--probe/--no-probe",
         help="Record stage statistics, gradient flow and BN variance shift every epoch.",
     ),
+    ray_address: str = typer.Option(
+        None,
+        "--ray-address",
+        help="Ray cluster to use with --executor ray [default: RAY_ADDRESS, or a local Ray].",
+    ),
+    cpus_per_run: float = typer.Option(
+        None, "--cpus-per-run", help="CPUs per run on Ray (fractions allowed) [default: 1]."
+    ),
+    gpus_per_run: float = typer.Option(
+        None, "--gpus-per-run", help="GPUs per run on Ray (fractions allowed) [default: 0]."
+    ),
+    max_retries: int = typer.Option(
+        None, "--max-retries", help="Retries of a Ray task whose worker died [default: 2]."
+    ),
     store: Path = typer.Option(Path(DEFAULT_STORE), help="SQLite store file (created if missing)."),
     fresh: bool = typer.Option(
         False, "--fresh", help="Start a new experiment instead of resuming."
@@ -117,6 +140,7 @@ def compare(
         "dataset": dataset,
         "data_options": parse_data_opts(data_opt),
         "arch": arch,
+        "model": model,
         "width": width,
         "depth": depth,
         "orders": order or None,
@@ -134,6 +158,10 @@ def compare(
         "device": device,
         "executor": executor,
         "workers": workers,
+        "ray_address": ray_address,
+        "cpus_per_run": cpus_per_run,
+        "gpus_per_run": gpus_per_run,
+        "max_retries": max_retries,
     }
     config = build_config(config_file, flags)
     if dry_run:

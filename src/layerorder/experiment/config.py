@@ -17,11 +17,22 @@ from layerorder.errors import ConfigError, did_you_mean
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
 DEVICES = ("auto", "cpu", "cuda")
-EXECUTORS = ("auto", "sequential", "process", "stacked")
+EXECUTORS = ("auto", "sequential", "process", "stacked", "ray")
 DEFAULT_ORDERS = ("standard", "act-first", "preact", "drop-before-bn", "no-norm")
 
 # fields that change how runs execute, not what they compute: not part of any run key
-EXECUTION_FIELDS = frozenset({"name", "device", "executor", "workers"})
+EXECUTION_FIELDS = frozenset(
+    {
+        "name",
+        "device",
+        "executor",
+        "workers",
+        "ray_address",
+        "cpus_per_run",
+        "gpus_per_run",
+        "max_retries",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,7 @@ class ExperimentConfig:
     dataset: str = "mnist1d"
     data_options: tuple[tuple[str, Any], ...] = ()
     arch: str = "cnn1d"
+    model: str | None = None  # a user's model (target string), rewritten to each order
     width: int | None = None
     depth: int | None = None
     orders: tuple[str, ...] = DEFAULT_ORDERS
@@ -49,6 +61,10 @@ class ExperimentConfig:
     device: str = "auto"
     executor: str = "auto"
     workers: int | None = None
+    ray_address: str | None = None
+    cpus_per_run: float = 1.0
+    gpus_per_run: float = 0.0
+    max_retries: int = 2
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -81,6 +97,7 @@ class RunConfig:
     dataset: str = "mnist1d"
     data_options: dict = field(default_factory=dict)
     arch: str = "cnn1d"
+    model: str | None = None
     width: int | None = None
     depth: int | None = None
     epochs: int = 20
@@ -169,6 +186,13 @@ def _coerce(key: str, value: Any) -> Any:
         if not text or len(text) > 200:
             raise ConfigError("name must be 1-200 characters")
         return text
+    if key == "model":
+        text = None if value is None else str(value).strip()
+        if text is not None and ":" not in text:
+            raise ConfigError(
+                f"model '{value}' must look like path/to/file.py:factory or package.module:factory"
+            )
+        return text or None
     if key in ("dataset", "arch"):
         return str(value).strip().lower() if key == "arch" else str(value).strip()
     if key == "data_options":
@@ -196,6 +220,12 @@ def _coerce(key: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(f"probe must be true or false, got {value!r}")
         return value
+    if key == "ray_address":
+        return None if value is None else str(value).strip() or None
+    if key in ("cpus_per_run", "gpus_per_run"):
+        return _float(key, value, 0.0)
+    if key == "max_retries":
+        return _int(key, value, minimum=0)
     if key == "executor":
         return _choice(key, value, EXECUTORS)
     raise ConfigError(f"unknown setting '{key}'" + did_you_mean(key, FIELDS))

@@ -42,6 +42,8 @@ class Plan:
         threads = f"{self.threads} thread{'s' * (self.threads > 1)}"
         if self.executor in ("sequential", "stacked"):
             return f"{self.executor}, {threads}"
+        if self.executor == "ray":
+            return "Ray cluster, one task per run"
         return f"process pool, {self.workers} workers x {threads}"
 
 
@@ -54,6 +56,8 @@ def plan(executor: str, workers: int | None, n_runs: int, device: str) -> Plan:
         executor = "process" if use_pool else "sequential"
     if executor in ("sequential", "stacked"):
         return Plan(executor, 1, cores if device == "cpu" else 1)
+    if executor == "ray":
+        return Plan("ray", 0, 1)
     n = max(1, min(workers or cores, max(n_runs, 1)))
     return Plan("process", n, max(1, cores // n))
 

@@ -77,7 +77,7 @@ def run_sweep(
             yield task
 
     try:
-        executor = make_executor(the_plan, on_note=observer.note)
+        executor = _executor(config, the_plan, observer)
         for outcome in executor.execute(tasks(), observer.epoch):
             _write(store, outcome, owner)
             trained += 1
@@ -101,3 +101,16 @@ def _write(store: Store, outcome: RunOutcome, owner: str) -> None:
         wall_time=outcome.wall_time,
         provenance=outcome.provenance,
     )
+
+
+def _executor(config: ExperimentConfig, the_plan: Plan, observer: SweepObserver):
+    if the_plan.executor == "ray":
+        from layerorder.experiment.ray_executor import RayExecutor
+
+        return RayExecutor(
+            address=config.ray_address,
+            cpus_per_run=config.cpus_per_run,
+            gpus_per_run=config.gpus_per_run,
+            max_retries=config.max_retries,
+        )
+    return make_executor(the_plan, on_note=observer.note)

@@ -117,12 +117,14 @@ def execute_stacked(tasks, progress=None) -> list:
     Raises ``StackingError`` when the model cannot be stacked (the caller falls back).
     """
     from layerorder.experiment.stacking import StackingError
+    from layerorder.experiment.target import build_run_model
     from layerorder.experiment.worker import Progress, RunOutcome, load_run_data, provenance
-    from layerorder.models import build_model
 
     cfgs = [t.run_config for t in tasks]
     if cfgs[0].probe:
         raise StackingError("probes hook every stage of one run; stacked runs are trained apart")
+    if cfgs[0].model:
+        raise StackingError("a user's model may reshape by fixed sizes; it is trained run by run")
     device = tasks[0].device
     if tasks[0].threads:
         torch.set_num_threads(tasks[0].threads)
@@ -131,17 +133,7 @@ def execute_stacked(tasks, progress=None) -> list:
     models = []
     for c in cfgs:
         torch.manual_seed(c.seed)  # initialisation, as in a run trained alone
-        models.append(
-            build_model(
-                c.arch,
-                c.order,
-                in_shape=data.in_shape,
-                num_classes=data.num_classes,
-                width=c.width,
-                depth=c.depth,
-                p_drop=c.p_drop,
-            ).to(device)
-        )
+        models.append(build_run_model(c, data).to(device))
 
     def on_epoch(j, rec):
         if progress is not None:

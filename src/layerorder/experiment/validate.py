@@ -15,13 +15,33 @@ from layerorder.models import check_arch, check_order_for_arch
 
 def validate(config: ExperimentConfig) -> None:
     """Raise a ``LayerorderError`` naming the first problem, or return None."""
-    check_arch(config.arch)
-    for order in config.orders:
-        check_order_for_arch(config.arch, order)
-    check_dataset(config.dataset, **dict(config.data_options))
+    info = check_dataset(config.dataset, **dict(config.data_options))
+    if config.model:
+        _check_model(config, info)
+    else:
+        check_arch(config.arch)
+        for order in config.orders:
+            check_order_for_arch(config.arch, order)
     if config.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError(
             "--device cuda asked for, but no CUDA device is available; use --device auto"
         )
+    if config.executor == "ray":
+        from layerorder.experiment.ray_executor import _ray
+
+        _ray()
     if config.executor in ("sequential", "stacked") and config.workers not in (None, 1):
         raise ConfigError(f"--workers needs --executor process (or auto), not {config.executor}")
+
+
+def _check_model(config: ExperimentConfig, info) -> None:
+    """Rewrite the user's model to every order once, before anything is stored or trained."""
+    from layerorder.experiment.target import AS_IS, target_variant
+    from layerorder.order import parse_order
+
+    if info.in_shape is None or info.num_classes is None:
+        raise ConfigError(f"--model needs a data set of known input shape; '{info.name}' has none")
+    for order in config.orders:
+        if order != AS_IS:
+            parse_order(order)
+        target_variant(config.model, order, tuple(info.in_shape), info.num_classes)

@@ -105,8 +105,11 @@ def provenance(device: str) -> dict:
 def _cached_dataset(name: str, options: tuple, device: str):
     from layerorder.data import load_dataset
 
-    data = load_dataset(name, **dict(options))
-    if device == "cpu":
+    return _on_device(load_dataset(name, **dict(options)), device)
+
+
+def _on_device(data, device: str):
+    if device == "cpu" or data.x_train.device.type == device:
         return data
     import dataclasses
 
@@ -124,9 +127,12 @@ def load_run_data(cfg: RunConfig, device: str):
     return _cached_dataset(cfg.dataset, tuple(sorted(cfg.data_options.items())), device)
 
 
-def execute(task: RunTask, progress=None) -> RunOutcome:
-    """Train one run; any exception becomes a ``failed`` outcome with its message."""
-    from layerorder.models import build_model
+def execute(task: RunTask, progress=None, data=None) -> RunOutcome:
+    """Train one run; any exception becomes a ``failed`` outcome with its message.
+
+    ``data`` is the run's data set when the caller already has it (a cluster object store).
+    """
+    from layerorder.experiment.target import build_run_model
     from layerorder.probe import EpochProbe
 
     if task.threads:
@@ -134,17 +140,9 @@ def execute(task: RunTask, progress=None) -> RunOutcome:
     start = time.perf_counter()
     cfg = task.run_config
     try:
-        data = load_run_data(cfg, task.device)
+        data = load_run_data(cfg, task.device) if data is None else _on_device(data, task.device)
         torch.manual_seed(cfg.seed)  # initialisation
-        model = build_model(
-            cfg.arch,
-            cfg.order,
-            in_shape=data.in_shape,
-            num_classes=data.num_classes,
-            width=cfg.width,
-            depth=cfg.depth,
-            p_drop=cfg.p_drop,
-        ).to(task.device)
+        model = build_run_model(cfg, data).to(task.device)
 
         def on_epoch(rec: EpochRecord) -> None:
             if progress is not None:
