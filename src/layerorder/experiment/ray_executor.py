@@ -53,11 +53,18 @@ class RayExecutor(Executor):
         ray = _ray()
         if not ray.is_initialized():
             kwargs = {"include_dashboard": False, "log_to_driver": False}
-            if self.address:
-                ray.init(address=self.address, **kwargs)
-            else:
-                ray.init(num_cpus=self.local_cpus, **kwargs)
-                self.started_ray = True
+            try:
+                if self.address:
+                    ray.init(address=self.address, **kwargs)
+                else:
+                    ray.init(num_cpus=self.local_cpus, **kwargs)
+                    self.started_ray = True
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                where = f"the Ray cluster at '{self.address}'" if self.address else "a local Ray"
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise ConfigError(
+                    f"cannot start or reach {where}: {first}; check --ray-address / RAY_ADDRESS"
+                ) from None
         return ray
 
     def slots(self, ray) -> int:
