@@ -114,3 +114,24 @@ def test_two_processes_share_one_store(tmp_path):
     assert all(r.attempts == 1 for r in runs)  # claimed once, trained once
     owners = {r.provenance["pid"] for r in runs}
     assert len(owners) == 2  # both processes did part of the work
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", ["sequential", "process"])
+def test_ctrl_c_hands_unfinished_runs_back(tmp_path, executor):
+    db = tmp_path / "s.db"
+    cmd = [sys.executable, "-m", "layerorder", *GRID, "--executor", executor, "--store", str(db),
+           "--no-report"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while _done(db) < 2 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    with Store.open(db) as store:
+        assert store.integrity_check() == "ok"
+        runs = store.runs(store.experiments()[0].id)
+    assert {r.status for r in runs} <= {"done", "pending"}  # nothing left claimed
+    assert sum(r.status == "done" for r in runs) >= 2

@@ -44,7 +44,7 @@ class Accumulator:
         self.n = 0
         self.shift = None
         self.sums = None  # float64: sum of d, d^2, d^3, d^4 with d = x - shift
-        self.signs = None  # int64: negative, zero, positive counts
+        self.signs = None  # int64: sum of signs, nonzero count
         self.extremes = None  # float: min, max
         self.hist = None
         self.alive = None  # bool per unit: ever > 0
@@ -61,9 +61,8 @@ class Accumulator:
         # dot products are single fused passes; totals are kept in float64
         sums = torch.stack((d.sum(), torch.dot(d, d), torch.dot(d2, d), torch.dot(d2, d2)))
         self.sums += sums.double()
-        sign_sum, nonzero = torch.sign(flat).sum(), torch.count_nonzero(flat)
-        n_pos = (nonzero + sign_sum.long()) // 2
-        self.signs += torch.stack((nonzero - n_pos, flat.numel() - nonzero, n_pos))
+        # sum of signs = positives - negatives; nonzero = positives + negatives (split in finish)
+        self.signs += torch.stack((torch.sign(flat).sum().long(), torch.count_nonzero(flat)))
         lo, hi = torch.aminmax(flat)
         self.extremes[0] = torch.minimum(self.extremes[0], lo.double())
         self.extremes[1] = torch.maximum(self.extremes[1], hi.double())
@@ -86,7 +85,7 @@ class Accumulator:
         dev = flat.device
         self.shift = flat.mean()
         self.sums = torch.zeros(4, dtype=torch.float64, device=dev)
-        self.signs = torch.zeros(3, dtype=torch.long, device=dev)
+        self.signs = torch.zeros(2, dtype=torch.long, device=dev)
         self.extremes = torch.tensor([math.inf, -math.inf], dtype=torch.float64, device=dev)
         self.hist = torch.zeros(self.bins, dtype=torch.long, device=dev)
         units = x.shape[1] if x.dim() >= 2 else 1
@@ -105,7 +104,8 @@ class Accumulator:
         std = math.sqrt(var)
         skew = m3 / var**1.5 if var > 0 else math.nan
         kurt = m4 / var**2 - 3.0 if var > 0 else math.nan
-        neg, zero, pos = self.signs.tolist()
+        sign_sum, nonzero = self.signs.tolist()
+        pos, neg, zero = (nonzero + sign_sum) // 2, (nonzero - sign_sum) // 2, n - nonzero
         lo, hi = self.extremes.tolist()
         alive = self.alive.tolist()
         return StageStats(

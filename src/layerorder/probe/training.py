@@ -102,8 +102,8 @@ class EpochProbe:
 
 
 def _data(record) -> dict:
-    d = dataclasses.asdict(record)
-    d.pop("name", None)
+    """A plain dict of the record's fields (shallow: the fields are numbers, strings, tuples)."""
+    d = {f.name: getattr(record, f.name) for f in dataclasses.fields(record) if f.name != "name"}
     if "hist" in d:
         d["hist"] = list(d["hist"])
     return d

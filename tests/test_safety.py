@@ -1,0 +1,41 @@
+"""Project-wide rules that a grep can check."""
+
+import ast
+import re
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "layerorder"
+
+
+def _torch_load_calls(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr == "load" and getattr(node.func.value, "id", "") == "torch":
+                yield node
+
+
+def test_every_torch_load_is_weights_only():
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        for call in _torch_load_calls(ast.parse(path.read_text())):
+            ok = any(
+                k.arg == "weights_only" and isinstance(k.value, ast.Constant) and k.value.value
+                for k in call.keywords
+            )
+            if not ok:
+                offenders.append(f"{path.relative_to(SRC)}:{call.lineno}")
+    assert offenders == []
+
+
+def test_the_checker_finds_an_unsafe_load():
+    bad = ast.parse("import torch\nx = torch.load('a.pt')\ny = torch.load('b', weights_only=True)")
+    assert [c.lineno for c in _torch_load_calls(bad)] == [2, 3]
+
+
+def test_nothing_below_cli_prints():
+    offenders = [
+        str(p.relative_to(SRC))
+        for p in SRC.rglob("*.py")
+        if "cli" not in p.parts and re.search(r"^\s*print\(", p.read_text(), re.M)
+    ]
+    assert offenders == []
