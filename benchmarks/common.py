@@ -11,8 +11,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from layerorder.experiment.config import ExperimentConfig, RunConfig
 from layerorder.experiment.loop import steps_per_epoch
+from layerorder.experiment.target import build_run_model
 from layerorder.experiment.worker import load_run_data
-from layerorder.models import build_model
 
 
 def default_grid(epochs: int | None = None, seeds: int | None = None, orders=None):
@@ -28,15 +28,7 @@ def default_grid(epochs: int | None = None, seeds: int | None = None, orders=Non
 
 def make_model(cfg: RunConfig, data):
     torch.manual_seed(cfg.seed)
-    return build_model(
-        cfg.arch,
-        cfg.order,
-        in_shape=data.in_shape,
-        num_classes=data.num_classes,
-        width=cfg.width,
-        depth=cfg.depth,
-        p_drop=cfg.p_drop,
-    )
+    return build_run_model(cfg, data)
 
 
 def minimal_loop(model, data, cfg: RunConfig) -> float:

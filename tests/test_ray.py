@@ -26,8 +26,16 @@ def cluster():
 
 
 def _config(**extra):
-    values = {"dataset": "synthetic", "arch": "mlp", "width": 16, "epochs": 3, "batch_size": 64,
-              "orders": "standard,no-norm", "seeds": 2, "executor": "ray"}
+    values = {
+        "dataset": "synthetic",
+        "arch": "mlp",
+        "width": 16,
+        "epochs": 3,
+        "batch_size": 64,
+        "orders": "standard,no-norm",
+        "seeds": 2,
+        "executor": "ray",
+    }
     return make_config({**values, **extra})
 
 
@@ -86,9 +94,22 @@ def test_unreachable_cluster_is_a_clear_error(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(ray_executor._ray(), "is_initialized", lambda: False)
     monkeypatch.setattr(ray_executor._ray(), "init", refuse)
     before = tmp_path / "s.db"
-    code, _, err = run_cli(capsys, "compare", *TINY[:-2], "--executor", "ray", "--order",
-                           "standard", "--seeds", "1", "--ray-address", "10.0.0.1:6379",
-                           "--store", before, "--no-report")
+    code, _, err = run_cli(
+        capsys,
+        "compare",
+        *TINY[:-2],
+        "--executor",
+        "ray",
+        "--order",
+        "standard",
+        "--seeds",
+        "1",
+        "--ray-address",
+        "10.0.0.1:6379",
+        "--store",
+        before,
+        "--no-report",
+    )
     assert code == 2 and "cannot start or reach the Ray cluster at '10.0.0.1:6379'" in err
     lines = err.strip().splitlines()
     assert lines[-1].startswith("error: ") and sum(x.startswith("error") for x in lines) == 1

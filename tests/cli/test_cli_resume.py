@@ -120,8 +120,17 @@ def test_two_processes_share_one_store(tmp_path):
 @pytest.mark.parametrize("executor", ["sequential", "process"])
 def test_ctrl_c_hands_unfinished_runs_back(tmp_path, executor):
     db = tmp_path / "s.db"
-    cmd = [sys.executable, "-m", "layerorder", *GRID, "--executor", executor, "--store", str(db),
-           "--no-report"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "layerorder",
+        *GRID,
+        "--executor",
+        executor,
+        "--store",
+        str(db),
+        "--no-report",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while _done(db) < 2 and time.time() < deadline and proc.poll() is None:

@@ -49,15 +49,15 @@ def compare(
     config_file: Path = typer.Option(
         None, "--config", help="TOML file with settings (flags override it)."
     ),
-    name: str = typer.Option(None, help="Experiment name [default: default]."),
+    name: str = typer.Option(None, help="Experiment name (default: default)."),
     dataset: str = typer.Option(
-        None, "--dataset", "-d", help="Data set [default: mnist1d]; see 'layerorder datasets'."
+        None, "--dataset", "-d", help="Data set (default: mnist1d); see 'layerorder datasets'."
     ),
     data_opt: list[str] = typer.Option(
         None, "--data-opt", help="Data set option KEY=VALUE (repeatable)."
     ),
     arch: str = typer.Option(
-        None, "--arch", "-a", help="mlp, cnn1d, cnn2d or resnet [default: cnn1d]."
+        None, "--arch", "-a", help="mlp, cnn1d, cnn2d or resnet (default: cnn1d)."
     ),
     model: str = typer.Option(
         None,
@@ -68,35 +68,37 @@ def compare(
             " each --order ('as-is' keeps it unchanged). Loading it runs its code."
         ),
     ),
-    width: int = typer.Option(None, help="Model width [default: per arch]."),
-    depth: int = typer.Option(None, help="Model depth [default: per arch]."),
+    width: int = typer.Option(None, help="Model width (default: per arch)."),
+    depth: int = typer.Option(None, help="Model depth (default: per arch)."),
     order: list[str] = typer.Option(
         None,
         "--order",
         "-o",
         help=(
             "Order spec or preset (repeatable or comma-separated)"
-            " [default: standard, act-first, preact, drop-before-bn, no-norm]."
+            " (default: standard, act-first, preact, drop-before-bn, no-norm)."
         ),
     ),
-    seeds: str = typer.Option(None, help="Number of seeds, or a list like 0,3,7 [default: 5]."),
-    epochs: int = typer.Option(None, help="Training epochs per run [default: 20]."),
-    batch_size: int = typer.Option(None, help="Batch size [default: 100]."),
-    optimizer: str = typer.Option(None, help="sgd, adam or adamw [default: adam]."),
+    seeds: str = typer.Option(None, help="Number of seeds, or a list like 0,3,7 (default: 5)."),
+    epochs: int = typer.Option(None, help="Training epochs per run (default: 20)."),
+    batch_size: int = typer.Option(None, help="Batch size (default: 100)."),
+    optimizer: str = typer.Option(None, help="sgd, adam or adamw (default: adam)."),
     lr: str = typer.Option(
-        None, help="Learning rate, or a comma-separated LR sweep [default: 0.01]."
+        None, help="Learning rate, or a comma-separated LR sweep (default: 0.01)."
     ),
     schedule: str = typer.Option(
-        None, help="onecycle, cosine, step or constant [default: onecycle]."
+        None, help="onecycle, cosine, step or constant (default: onecycle)."
     ),
-    weight_decay: float = typer.Option(None, help="Weight decay [default: 0]."),
-    momentum: float = typer.Option(None, help="SGD momentum [default: 0.9]."),
-    label_smoothing: float = typer.Option(None, help="Label smoothing [default: 0]."),
-    p_drop: float = typer.Option(None, help="Dropout probability [default: 0.1]."),
-    device: str = typer.Option(None, help="auto, cpu or cuda [default: auto]."),
-    executor: str = typer.Option(None, help="auto, sequential or process [default: auto]."),
+    weight_decay: float = typer.Option(None, help="Weight decay (default: 0)."),
+    momentum: float = typer.Option(None, help="SGD momentum (default: 0.9)."),
+    label_smoothing: float = typer.Option(None, help="Label smoothing (default: 0)."),
+    p_drop: float = typer.Option(None, help="Dropout probability (default: 0.1)."),
+    device: str = typer.Option(None, help="auto, cpu or cuda (default: auto)."),
+    executor: str = typer.Option(
+        None, help="auto, sequential, process, stacked or ray (default: auto)."
+    ),
     workers: int = typer.Option(
-        None, help="Worker processes for --executor process [default: one per core]."
+        None, help="Worker processes for --executor process (default: one per core)."
     ),
     probe: bool = typer.Option(
         None,
@@ -106,16 +108,16 @@ def compare(
     ray_address: str = typer.Option(
         None,
         "--ray-address",
-        help="Ray cluster to use with --executor ray [default: RAY_ADDRESS, or a local Ray].",
+        help="Ray cluster to use with --executor ray (default: RAY_ADDRESS, or a local Ray).",
     ),
     cpus_per_run: float = typer.Option(
-        None, "--cpus-per-run", help="CPUs per run on Ray (fractions allowed) [default: 1]."
+        None, "--cpus-per-run", help="CPUs per run on Ray (fractions allowed) (default: 1)."
     ),
     gpus_per_run: float = typer.Option(
-        None, "--gpus-per-run", help="GPUs per run on Ray (fractions allowed) [default: 0]."
+        None, "--gpus-per-run", help="GPUs per run on Ray (fractions allowed) (default: 0)."
     ),
     max_retries: int = typer.Option(
-        None, "--max-retries", help="Retries of a Ray task whose worker died [default: 2]."
+        None, "--max-retries", help="Retries of a Ray task whose worker died (default: 2)."
     ),
     store: Path = typer.Option(Path(DEFAULT_STORE), help="SQLite store file (created if missing)."),
     fresh: bool = typer.Option(

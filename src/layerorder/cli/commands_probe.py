@@ -99,21 +99,21 @@ def probe(
         None,
         "--order",
         "-o",
-        help="Order (repeatable or comma-separated) [default: standard, act-first].",
+        help="Order (repeatable or comma-separated) (default: standard, act-first).",
     ),
-    dataset: str = typer.Option(None, "--dataset", "-d", help="Data set [default: mnist1d]."),
+    dataset: str = typer.Option(None, "--dataset", "-d", help="Data set (default: mnist1d)."),
     data_opt: list[str] = typer.Option(None, "--data-opt", help="Data set option KEY=VALUE."),
     arch: str = typer.Option(
-        None, "--arch", "-a", help="mlp, cnn1d, cnn2d or resnet [default: cnn1d]."
+        None, "--arch", "-a", help="mlp, cnn1d, cnn2d or resnet (default: cnn1d)."
     ),
     width: int = typer.Option(None, help="Model width."),
     depth: int = typer.Option(None, help="Model depth."),
     epochs: int = typer.Option(5, help="Training epochs between the two probes."),
     seed: int = typer.Option(0, min=0, help="Seed for init, data order and dropout."),
-    lr: float = typer.Option(None, help="Learning rate [default: 0.01]."),
-    optimizer: str = typer.Option(None, help="sgd, adam or adamw [default: adam]."),
-    batch_size: int = typer.Option(None, help="Batch size [default: 100]."),
-    p_drop: float = typer.Option(None, help="Dropout probability [default: 0.1]."),
+    lr: float = typer.Option(None, help="Learning rate (default: 0.01)."),
+    optimizer: str = typer.Option(None, help="sgd, adam or adamw (default: adam)."),
+    batch_size: int = typer.Option(None, help="Batch size (default: 100)."),
+    p_drop: float = typer.Option(None, help="Dropout probability (default: 0.1)."),
     device: str = typer.Option(None, help="auto, cpu or cuda."),
     recalibrate: bool = typer.Option(
         False,

@@ -19,10 +19,10 @@ class ReportFormat(str, Enum):
 def report(
     store: Path = typer.Option(Path("layerorder.db"), help="SQLite store file."),
     experiment: str = typer.Option(
-        None, "--experiment", "-e", help="Experiment name or id [default: the latest]."
+        None, "--experiment", "-e", help="Experiment name or id (default: the latest)."
     ),
     output: Path = typer.Option(
-        None, "--output", "-o", help="File to write [default: layerorder-report.html or .md]."
+        None, "--output", "-o", help="File to write (default: layerorder-report.html or .md)."
     ),
     fmt: ReportFormat = typer.Option(
         ReportFormat.html,

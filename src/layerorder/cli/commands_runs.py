@@ -111,12 +111,12 @@ class ExportFormat(str, Enum):
 def export(
     store: Path = STORE_OPTION,
     experiment: str = typer.Option(
-        None, "--experiment", "-e", help="Experiment name or id [default: all]."
+        None, "--experiment", "-e", help="Experiment name or id (default: all)."
     ),
     fmt_: ExportFormat = typer.Option(
         ExportFormat.csv, "--format", "-f", help="csv (one row per epoch) or json."
     ),
-    output: Path = typer.Option(None, "--output", "-o", help="File to write [default: stdout]."),
+    output: Path = typer.Option(None, "--output", "-o", help="File to write (default: stdout)."),
 ) -> None:
     """Write runs with every per-epoch metric as CSV or JSON."""
     with _open(store) as db:

@@ -33,7 +33,7 @@ def probe_orders(
     config: ExperimentConfig, *, seed: int = 0, recalibrate: bool = False, progress=None
 ) -> list[OrderProbe]:
     """Probe every order of ``config`` (its first learning rate) at init and after training."""
-    from layerorder.models import build_model
+    from layerorder.experiment.target import build_run_model
 
     device = resolve_device(config.device)
     results = []
@@ -43,15 +43,7 @@ def probe_orders(
         run = dataclasses.replace(run, seed=seed)
         data = load_run_data(run, device)
         torch.manual_seed(seed)
-        model = build_model(
-            run.arch,
-            run.order,
-            in_shape=data.in_shape,
-            num_classes=data.num_classes,
-            width=run.width,
-            depth=run.depth,
-            p_drop=run.p_drop,
-        ).to(device)
+        model = build_run_model(run, data).to(device)
         prober = EpochProbe(data.x_train, data.y_train)
         result = train(model, data, run, probe=prober)
         last = max(prober.snapshots)
