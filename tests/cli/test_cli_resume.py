@@ -144,3 +144,45 @@ def test_ctrl_c_hands_unfinished_runs_back(tmp_path, executor):
         runs = store.runs(store.experiments()[0].id)
     assert {r.status for r in runs} <= {"done", "pending"}  # nothing left claimed
     assert sum(r.status == "done" for r in runs) >= 2
+
+
+@pytest.mark.slow
+def test_a_killed_pool_worker_is_retried(tmp_path):
+    """SIGKILL of one worker process: its runs are retried on a fresh pool, the sweep completes."""
+    import subprocess as sp
+
+    db = tmp_path / "s.db"
+    cmd = [
+        sys.executable,
+        "-m",
+        "layerorder",
+        *GRID,
+        "--executor",
+        "process",
+        "--store",
+        str(db),
+        "--no-report",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline, killed = time.time() + 120, False
+    while not killed and time.time() < deadline and proc.poll() is None:
+        if _done(db) >= 1:
+            children = sp.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
+            workers = [int(p) for p in children.stdout.split()]
+            if len(workers) >= 3:  # the manager and two pool workers
+                os.kill(max(workers, key=_cpu_time), signal.SIGKILL)  # a busy pool worker
+                killed = True
+        time.sleep(0.05)
+    out, err = proc.communicate(timeout=300)
+    assert killed and proc.returncode == 0, err
+    with Store.open(db) as store:
+        runs = store.runs(store.experiments()[0].id)
+    assert len(runs) == 8 and all(r.status == "done" for r in runs), [r.error for r in runs]
+
+
+def _cpu_time(pid: int) -> int:
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return -1
+    return int(fields[11]) + int(fields[12])  # utime + stime

@@ -84,7 +84,7 @@ def test_markdown_with_figures_beside_it(probed_store, tmp_path):
     pngs = [f for f in files if f.suffix == ".png"]
     assert len(pngs) >= 4 and all(f.read_bytes()[:4] == b"\x89PNG" for f in pngs)
     for f in pngs:
-        assert f"]({f.name})" in md
+        assert f"](<{f.name}>)" in md
 
 
 def test_report_cli_and_errors(probed_store, tmp_path, capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from layerorder.cli.console import err, out, print_json
@@ -166,6 +167,11 @@ def compare(
         "max_retries": max_retries,
     }
     config = build_config(config_file, flags)
+    if report and (report_path.is_dir() or not report_path.parent.exists()):
+        raise ConfigError(
+            f"--report-path '{report_path}' is a folder or its folder does not exist;"
+            " give a file name like report.html"
+        )
     if dry_run:
         _print_grid(config)
         return
@@ -194,10 +200,11 @@ def compare(
     title = f"{config.dataset} / {config.arch}: final test accuracy over {n} seed{'s' * (n > 1)}"
     print_analysis(analysis, title)
     err.print(
-        f"stored in {store} (experiment '{summary.experiment.name}', id {summary.experiment.id})"
+        f"stored in {store} (experiment '{summary.experiment.name}', id {summary.experiment.id})",
+        markup=False,
     )
     if written is not None:
-        err.print(f"report: {written}")
+        err.print(f"report: {written}", markup=False)
 
 
 def _print_grid(config: ExperimentConfig) -> None:
@@ -208,7 +215,7 @@ def _print_grid(config: ExperimentConfig) -> None:
     for col in ("#", "order", "seed", "lr", "run key"):
         table.add_column(col)
     for i, spec in enumerate(specs, 1):
-        table.add_row(str(i), spec.label, str(spec.seed), f"{spec.lr:g}", spec.run_key)
+        table.add_row(str(i), escape(spec.label), str(spec.seed), f"{spec.lr:g}", spec.run_key)
     out.print(table)
     device = resolve_device(config.device)
     out.print(

@@ -149,7 +149,7 @@ def probe(
         config,
         seed=seed,
         recalibrate=recalibrate,
-        progress=lambda r: err.print(f"probed {r.label}"),
+        progress=lambda r: err.print(f"probed {r.label}", markup=False),
     )
     edges = [
         DEFAULT_RANGE[0] + (DEFAULT_RANGE[1] - DEFAULT_RANGE[0]) * i / DEFAULT_BINS
@@ -172,7 +172,7 @@ def probe(
         out.print(stage_table(results, phase))
     out.print(Columns([health_table(r) for r in results], equal=True))
     for line in _summary_lines(results):
-        out.print(line)
+        out.print(line, markup=False)
 
 
 def register(app: typer.Typer) -> None:

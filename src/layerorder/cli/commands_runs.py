@@ -9,6 +9,7 @@ from enum import Enum
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from layerorder.cli.console import _clean, fmt, out, print_json
@@ -50,13 +51,13 @@ def runs(
                     ]
                 )
                 return
-            table = Table(title=f"Experiments in {store}")
+            table = Table(title=escape(f"Experiments in {store}"))
             for col in ("id", "name", "created", "runs", "done", "diverged", "failed", "pending"):
                 table.add_column(col)
             for e, c in rows:
                 table.add_row(
                     str(e.id),
-                    e.name,
+                    escape(e.name),
                     e.created_at,
                     str(sum(c.values())),
                     *(str(c.get(k, 0)) for k in ("done", "diverged", "failed")),
@@ -69,13 +70,13 @@ def runs(
     if as_json:
         print_json([_run_dict(r, exp.name) for r in records])
         return
-    table = Table(title=f"Runs of experiment '{exp.name}' (id {exp.id})")
+    table = Table(title=escape(f"Runs of experiment '{exp.name}' (id {exp.id})"))
     for col in ("id", "order", "seed", "lr", "status", "test acc %", "epochs", "wall s"):
         table.add_column(col)
     for r in records:
         table.add_row(
             str(r.id),
-            r.label,
+            escape(r.label),
             str(r.seed),
             f"{r.lr:g}",
             r.status,
@@ -132,6 +133,8 @@ def export(
                 data.append(d)
     if output is not None and output.is_dir():
         raise ConfigError(f"--output '{output}' is a directory; give a file name")
+    if output is not None and not output.parent.exists():
+        raise ConfigError(f"cannot write '{output}': folder '{output.parent}' does not exist")
     fh = open(output, "w", newline="") if output else sys.stdout  # noqa: SIM115
     try:
         if fmt_ is ExportFormat.json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -17,7 +18,7 @@ from layerorder.experiment.runner import SweepObserver
 
 def _run_name(task) -> str:
     cfg = task.config
-    return f"{task.label} seed {cfg['seed']} lr {cfg['lr']:g}"
+    return escape(f"{task.label} seed {cfg['seed']} lr {cfg['lr']:g}")
 
 
 class RichObserver(SweepObserver):
@@ -54,7 +55,7 @@ class RichObserver(SweepObserver):
         self.todo = todo
         skipped = total - todo
         err.print(
-            f"experiment '{experiment.name}' (id {experiment.id}): {total} runs,"
+            f"experiment '{escape(experiment.name)}' (id {experiment.id}): {total} runs,"
             f" {skipped} already stored, {todo} to train; {plan.describe()}"
         )
         self.overall = self.progress.add_task("all runs (epochs)", total=None, note="")
@@ -79,7 +80,7 @@ class RichObserver(SweepObserver):
         self.epochs_left[p.run_id] -= 1
 
     def note(self, text):
-        (self.progress.console if self.live else err).print(f"note: {text}")
+        (self.progress.console if self.live else err).print(f"note: {text}", markup=False)
 
     def run_finished(self, task, outcome):
         self.done += 1
@@ -94,7 +95,5 @@ class RichObserver(SweepObserver):
             "failed": f"failed: {(outcome.error or '').splitlines()[0] if outcome.error else ''}",
         }[outcome.status]
         line = f"[{self.done}/{self.todo}] {_run_name(task)}: {result} ({outcome.wall_time:.1f} s)"
-        if self.live:
-            self.progress.console.print(line)
-        else:
-            err.print(line)
+        console = self.progress.console if self.live else err
+        console.print(line, markup=False)

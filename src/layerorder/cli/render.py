@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from rich.markup import escape
 from rich.table import Table
 
 from layerorder.cli.console import fmt, out
@@ -20,7 +21,7 @@ def _p(p: float | None) -> str:
 
 
 def results_table(analysis: Analysis, title: str) -> Table:
-    table = Table(title=title)
+    table = Table(title=escape(title))
     several_lr = len(analysis.lrs) > 1
     cols = [
         "order",
@@ -40,7 +41,7 @@ def results_table(analysis: Analysis, title: str) -> Table:
         half = (s.ci_high - s.ci_low) / 2 if math.isfinite(s.ci_high) else math.nan
         acc = f"{fmt(s.mean)} ± {fmt(half)}" if s.n else "-"
         cells = [
-            row.label,
+            escape(row.label),
             f"{row.lr:g}" if several_lr else None,
             acc,
             fmt(s.sd),
@@ -67,7 +68,7 @@ def lr_table(analysis: Analysis) -> Table:
             p = by_lr.get(lr)
             cells.append("-" if p is None else f"{fmt(p.mean)} ({p.n_diverged})")
         stable = "none" if item.max_stable_lr is None else f"{item.max_stable_lr:g}"
-        table.add_row(item.label, *cells, stable)
+        table.add_row(escape(item.label), *cells, stable)
     return table
 
 
@@ -77,7 +78,7 @@ def print_analysis(analysis: Analysis, title: str) -> None:
         out.print(lr_table(analysis))
         out.print("Each order is compared at its own best learning rate.")
     out.print()
-    out.print(f"[bold]Verdict[/bold]: {analysis.verdict.text}")
+    out.print(f"[bold]Verdict[/bold]: {escape(analysis.verdict.text)}")
 
 
 def analysis_dict(analysis: Analysis) -> dict:

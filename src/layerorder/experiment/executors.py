@@ -96,51 +96,81 @@ def _init_worker(q) -> None:
 def _pool_execute(task: RunTask) -> RunOutcome:
     def send(p: Progress) -> None:
         if _QUEUE is not None:
-            _QUEUE.put(p)
+            try:
+                _QUEUE.put(p)
+            except (OSError, EOFError, BrokenPipeError):
+                pass  # progress is best-effort; the run's result still comes back
 
     return execute(task, send)
 
 
 class ProcessExecutor(Executor):
-    """A local process pool (spawned workers, so CUDA and threads start clean)."""
+    """A local process pool (spawned workers, so CUDA and threads start clean).
+
+    When a worker process dies (killed, out of memory), the pool is rebuilt and the runs that were
+    in flight are tried again, each at most ``max_tries`` times in all; then it is stored as failed.
+    """
 
     name = "process"
+    max_tries = 3
 
     def __init__(self, workers: int, threads: int = 1):
         self.workers, self.threads = workers, threads
+
+    def _pool(self, ctx, q) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            self.workers, mp_context=ctx, initializer=_init_worker, initargs=(q,)
+        )
 
     def execute(self, tasks, progress=None):
         ctx = multiprocessing.get_context("spawn")
         manager = ctx.Manager()
         q = manager.Queue()
-        pool = ProcessPoolExecutor(
-            self.workers, mp_context=ctx, initializer=_init_worker, initargs=(q,)
-        )
+        self.pool = self._pool(ctx, q)
         running: dict[Future, RunTask] = {}
         try:
-            yield from self._loop(pool, tasks, q, running, progress)
+            yield from self._loop(ctx, tasks, q, running, progress)
         finally:
             for fut in running:
                 fut.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
+            self.pool.shutdown(wait=True, cancel_futures=True)
             manager.shutdown()
 
-    def _loop(self, pool, tasks, q, running, progress):
-        exhausted = False
+    def _loop(self, ctx, tasks, q, running, progress):
+        exhausted, retry, tries = False, [], {}
         while True:
-            while not exhausted and len(running) < self.workers:
-                task = next(tasks, None)
+            while len(running) < self.workers and (retry or not exhausted):
+                task = retry.pop(0) if retry else next(tasks, None)
                 if task is None:
                     exhausted = True
                     break
-                running[pool.submit(_pool_execute, replace(task, threads=self.threads))] = task
+                tries[task.run_id] = tries.get(task.run_id, 0) + 1
+                fut = self.pool.submit(_pool_execute, replace(task, threads=self.threads))
+                running[fut] = task
             if not running:
                 return
             done, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
             _drain(q, progress)
+            broken = False
             for fut in done:
-                task = running.pop(fut)
-                yield _result(fut, task)
+                if not fut.cancelled() and isinstance(fut.exception(), BrokenProcessPool):
+                    broken = True
+                else:
+                    yield _result(fut, running.pop(fut))
+            if broken:
+                yield from self._recover(ctx, q, running, retry, tries)
+
+    def _recover(self, ctx, q, running, retry, tries):
+        """A worker died: every run in flight is lost with the pool; try them again."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = self._pool(ctx, q)
+        for task in running.values():
+            if tries[task.run_id] >= self.max_tries:
+                error = f"worker process died {tries[task.run_id]} times running this run"
+                yield RunOutcome(task.run_id, "failed", error=error)
+            else:
+                retry.append(task)
+        running.clear()
 
 
 def _drain(q, progress: ProgressFn | None) -> None:
@@ -191,12 +221,18 @@ class StackedExecutor(Executor):
             for i in range(0, len(group), self.max_stack):
                 chunk = group[i : i + self.max_stack]
                 try:
-                    yield from execute_stacked(chunk, progress)
+                    outcomes = execute_stacked(chunk, progress)
                 except StackingError as exc:
-                    if self.on_note is not None:
-                        self.on_note(f"{chunk[0].label}: not stacked ({exc}); trained run by run")
-                    for task in chunk:
-                        yield execute(task, progress)
+                    reason = str(exc)
+                except Exception as exc:  # e.g. out of memory for K models at once
+                    reason = f"{type(exc).__name__}: {exc}"
+                else:
+                    yield from outcomes
+                    continue
+                if self.on_note is not None:
+                    self.on_note(f"{chunk[0].label}: not stacked ({reason}); trained run by run")
+                for task in chunk:
+                    yield execute(task, progress)
 
 
 def make_executor(p: Plan, on_note=None) -> Executor:

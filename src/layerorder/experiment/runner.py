@@ -79,19 +79,28 @@ def run_sweep(
     try:
         executor = _executor(config, the_plan, observer)
         for outcome in executor.execute(tasks(), observer.epoch):
-            _write(store, outcome, owner)
-            trained += 1
-            observer.run_finished(claimed.pop(outcome.run_id), outcome)
+            task = claimed.pop(outcome.run_id)
+            if _write(store, outcome, owner):
+                trained += 1
+                observer.run_finished(task, outcome)
+            else:
+                observer.note(
+                    f"run {outcome.run_id} was taken over by another process; kept theirs"
+                )
     finally:
         for run_id in claimed:  # interrupted: hand unfinished runs back
             store.release(run_id, owner)
     return SweepSummary(experiment, tuple(r.id for r in runs), trained, the_plan)
 
 
-def _write(store: Store, outcome: RunOutcome, owner: str) -> None:
+def _write(store: Store, outcome: RunOutcome, owner: str) -> bool:
+    """Store the outcome if this process still owns the run; False when it does not."""
+    current = store.run(outcome.run_id)
+    if current is None or current.owner != owner or current.status != "running":
+        return False
     if outcome.probes:  # first, so a run marked done always has its probes
         store.add_probes(outcome.run_id, outcome.probes)
-    store.finish_run(
+    return store.finish_run(
         outcome.run_id,
         status=outcome.status,
         epochs=outcome.epochs,

@@ -62,14 +62,17 @@ class Accumulator:
         sums = torch.stack((d.sum(), torch.dot(d, d), torch.dot(d2, d), torch.dot(d2, d2)))
         self.sums += sums.double()
         # sum of signs = positives - negatives; nonzero = positives + negatives (split in finish)
-        self.signs += torch.stack((torch.sign(flat).sum().long(), torch.count_nonzero(flat)))
+        signs = torch.sign(flat).sum(dtype=torch.float64).long()
+        self.signs += torch.stack((signs, torch.count_nonzero(flat)))
         lo, hi = torch.aminmax(flat)
         self.extremes[0] = torch.minimum(self.extremes[0], lo.double())
         self.extremes[1] = torch.maximum(self.extremes[1], hi.double())
         self.hist += self._histogram(flat)
-        if x.dim() >= 2:
+        if x.dim() >= 2:  # a module reused at several widths keeps one record per width
             dims = tuple(d for d in range(x.dim()) if d != 1)
-            self.alive |= (x.amax(dim=dims) if dims else x) > 0
+            active = (x.amax(dim=dims) if dims else x) > 0
+            seen = self.alive.get(active.shape[0])
+            self.alive[active.shape[0]] = active if seen is None else seen | active
         self.n += flat.numel()
 
     def _histogram(self, flat: torch.Tensor) -> torch.Tensor:
@@ -88,8 +91,7 @@ class Accumulator:
         self.signs = torch.zeros(2, dtype=torch.long, device=dev)
         self.extremes = torch.tensor([math.inf, -math.inf], dtype=torch.float64, device=dev)
         self.hist = torch.zeros(self.bins, dtype=torch.long, device=dev)
-        units = x.shape[1] if x.dim() >= 2 else 1
-        self.alive = torch.zeros(units, dtype=torch.bool, device=dev)
+        self.alive = {}
 
     def finish(self) -> StageStats | None:
         """The record (one host sync), or None when nothing was recorded."""
@@ -107,7 +109,7 @@ class Accumulator:
         sign_sum, nonzero = self.signs.tolist()
         pos, neg, zero = (nonzero + sign_sum) // 2, (nonzero - sign_sum) // 2, n - nonzero
         lo, hi = self.extremes.tolist()
-        alive = self.alive.tolist()
+        alive = [a for t in self.alive.values() for a in t.tolist()]
         return StageStats(
             name=self.name,
             kind=self.kind,
@@ -122,6 +124,6 @@ class Accumulator:
             min=lo,
             max=hi,
             hist=tuple(self.hist.tolist()),
-            units=len(alive),
+            units=len(alive) or 1,
             dead_units=sum(not a for a in alive),
         )

@@ -81,8 +81,9 @@ def variance_shift(
             continue
         real = moments[name].var().to(bn.running_var.device)
         running = bn.running_var.double()
-        ratio = torch.maximum(real / running, running / real)
-        shift = float(ratio.mean())
+        live = (real > 1e-10) & (running > 1e-10)  # a dead channel has no variance to compare
+        ratio = torch.maximum(real / running, running / real)[live]
+        shift = float(ratio.mean()) if live.any() else 1.0
         out.append(
             VarianceShift(name, float(running.mean()), float(real.mean()), shift, shift > threshold)
         )

@@ -39,9 +39,9 @@ def write_report(
         exp = store.find_experiment(experiment) if experiment else store.latest_experiment()
         if exp is None:
             raise ReportError(f"store '{store_path}' holds no experiment yet")
+        if not any(r.status in ("done", "diverged", "failed") for r in store.runs(exp.id)):
+            raise ReportError(f"experiment '{exp.name}' has no finished runs to report yet")
         info = build_info(store, exp)
-    if not info.runs or not any(r.status in ("done", "diverged", "failed") for r in info.runs):
-        raise ReportError(f"experiment '{exp.name}' has no finished runs to report yet")
     if fmt == "md":
         return render_markdown(info, out)
     out.write_text(render_html(info), encoding="utf-8")

@@ -31,7 +31,7 @@ def render_markdown(info: ReportInfo, path: Path) -> list[Path]:
         target = Path(f"{stem}_{name}.png")
         figures.png(f, target)
         written.append(target)
-        return f"![{alt}]({target.name})"
+        return f"![{alt}](<{target.name}>)"
 
     a = info.analysis
     lines = [

@@ -65,7 +65,21 @@ def _best_lrs(groups, labels) -> tuple[dict[str, float], tuple[LrRobustness, ...
     table = tuple(lr_robustness(sweep))
     best = {}
     for item in table:
-        best[item.label] = item.best_lr if math.isfinite(item.best_lr) else min(sweep[item.label])
+        # a learning rate where some runs diverged or failed is not a fair "best": its mean
+        # covers the survivors only; such rates count only when every rate lost runs
+        clean = [
+            p
+            for p in item.points
+            if p.n_diverged == 0
+            and math.isfinite(p.mean)
+            and not any(r.status == "failed" for r in groups[item.label][p.lr])
+        ]
+        if clean:
+            best[item.label] = max(clean, key=lambda p: (p.mean, -p.lr)).lr
+        else:
+            best[item.label] = (
+                item.best_lr if math.isfinite(item.best_lr) else min(sweep[item.label])
+            )
     return best, table
 
 
