@@ -99,7 +99,7 @@ def _pool_execute(task: RunTask) -> RunOutcome:
             try:
                 _QUEUE.put(p)
             except (OSError, EOFError, BrokenPipeError):
-                pass  # progress is best-effort; the run's result still comes back
+                return  # progress is best-effort; the run's result still comes back
 
     return execute(task, send)
 

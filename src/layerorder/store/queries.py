@@ -22,10 +22,7 @@ class StoreQueries:
     """Read-only queries; mixed into ``Store``, which provides ``_conn`` and ``path``."""
 
     path: str
-
-    @property
-    def _conn(self) -> sqlite3.Connection:  # pragma: no cover - provided by Store
-        raise NotImplementedError
+    _conn: sqlite3.Connection  # provided by Store
 
     def experiments(self) -> list[ExperimentRecord]:
         """All experiments, newest first."""
