@@ -49,7 +49,8 @@ class RayExecutor(Executor):
         self.max_retries, self.local_cpus = max_retries, local_cpus
         self.started_ray = False
 
-    def _connect(self):
+    def connect(self):
+        """Start or reach Ray (idempotent); raises ``ConfigError`` when that fails."""
         ray = _ray()
         if not ray.is_initialized():
             kwargs = {"include_dashboard": False, "log_to_driver": False}
@@ -81,7 +82,7 @@ class RayExecutor(Executor):
         return n
 
     def execute(self, tasks: Iterator[RunTask], progress: ProgressFn | None = None):
-        ray = self._connect()
+        ray = self.connect()
         remote = ray.remote(
             num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run, max_retries=self.max_retries
         )(_run_on_ray)

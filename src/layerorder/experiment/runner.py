@@ -55,6 +55,7 @@ def run_sweep(
 ) -> SweepSummary:
     """Train every run of ``config`` not yet in ``store``; return what this grid holds."""
     observer = observer or SweepObserver()
+    ray_executor = _connect_ray(config)  # a cluster that cannot be reached fails before storing
     grid = {k: v for k, v in config.identity().items() if k not in ("orders", "seeds", "lr")}
     experiment = store.experiment(config.name, grid, fresh=fresh)
     specs = run_specs(config)
@@ -77,7 +78,7 @@ def run_sweep(
             yield task
 
     try:
-        executor = _executor(config, the_plan, observer)
+        executor = ray_executor or make_executor(the_plan, on_note=observer.note)
         for outcome in executor.execute(tasks(), observer.epoch):
             task = claimed.pop(outcome.run_id)
             if _write(store, outcome, owner):
@@ -112,14 +113,16 @@ def _write(store: Store, outcome: RunOutcome, owner: str) -> bool:
     )
 
 
-def _executor(config: ExperimentConfig, the_plan: Plan, observer: SweepObserver):
-    if the_plan.executor == "ray":
-        from layerorder.experiment.ray_executor import RayExecutor
+def _connect_ray(config: ExperimentConfig):
+    if config.executor != "ray":
+        return None
+    from layerorder.experiment.ray_executor import RayExecutor
 
-        return RayExecutor(
-            address=config.ray_address,
-            cpus_per_run=config.cpus_per_run,
-            gpus_per_run=config.gpus_per_run,
-            max_retries=config.max_retries,
-        )
-    return make_executor(the_plan, on_note=observer.note)
+    executor = RayExecutor(
+        address=config.ray_address,
+        cpus_per_run=config.cpus_per_run,
+        gpus_per_run=config.gpus_per_run,
+        max_retries=config.max_retries,
+    )
+    executor.connect()
+    return executor

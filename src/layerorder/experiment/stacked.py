@@ -57,8 +57,10 @@ def train_stacked(
     gens = [torch.Generator().manual_seed(c.seed) for c in cfgs]
     streams = []
     for c in cfgs:  # each run's dropout stream starts where training alone would start it
-        torch.manual_seed(c.seed)
-        streams.append(torch.get_rng_state())
+        torch.manual_seed(c.seed)  # seeds the CPU and every CUDA generator
+        streams.append(
+            torch.cuda.get_rng_state() if device.type == "cuda" else torch.get_rng_state()
+        )
     wide = stack_models(models, streams).to(next(models[0].parameters()))  # device and dtype
     opt = make_optimizer(wide.parameters(), cfg, cfg.lr)
     sched = make_schedule(opt, cfg, cfg.epochs * steps_per_epoch(len(x), cfg.batch_size))

@@ -42,11 +42,23 @@ class BatchedLinear(nn.Module):
         return out.reshape(b, -1)
 
 
+def _get_state(cuda: bool) -> torch.Tensor:
+    return torch.cuda.get_rng_state() if cuda else torch.get_rng_state()
+
+
+def _set_state(state: torch.Tensor, cuda: bool) -> None:
+    if cuda:
+        torch.cuda.set_rng_state(state)
+    else:
+        torch.set_rng_state(state)
+
+
 class StackedDropout(nn.Module):
     """Dropout whose mask for replica k comes from run k's own random stream.
 
-    ``streams`` is shared by every StackedDropout of one stacked model: a list of CPU RNG states,
-    swapped into torch's default generator around each replica's draw.
+    ``streams`` is shared by every StackedDropout of one stacked model: per replica, the random
+    state of the generator dropout draws from on the tensor's device (the CPU generator, or the
+    current CUDA device's), swapped in around that replica's draw.
     """
 
     def __init__(self, p: float, k: int, channelwise: bool, streams: list):
@@ -58,14 +70,14 @@ class StackedDropout(nn.Module):
             return x
         outs = []
         for k, chunk in enumerate(x.chunk(self.k, dim=1)):
-            torch.set_rng_state(self.streams[k])
+            _set_state(self.streams[k], x.is_cuda)
             chunk = chunk.contiguous()
             if self.channelwise:
                 fn = {3: F.dropout1d, 4: F.dropout2d, 5: F.dropout3d}[chunk.dim()]
                 outs.append(fn(chunk, self.p, True))
             else:
                 outs.append(F.dropout(chunk, self.p, True))
-            self.streams[k] = torch.get_rng_state()
+            self.streams[k] = _get_state(x.is_cuda)
         return torch.cat(outs, dim=1)
 
 
