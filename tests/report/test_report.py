@@ -8,6 +8,7 @@ from layerorder.report import ReportError, build_info, write_report
 from layerorder.report.html import render_html
 from layerorder.store import Store
 from tests.cli.helpers import TINY, run_cli
+from tests.report.conftest import SECTIONS
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -58,18 +59,7 @@ def test_html_escapes_user_strings_and_lists_bad_runs(probed_store):
     page = render_html(info)
     assert "<script" not in page.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    for sid in (
-        "verdict",
-        "results",
-        "curves",
-        "finals",
-        "pairwise",
-        "lr",
-        "probes",
-        "config",
-        "provenance",
-        "runs",
-    ):
+    for sid in SECTIONS:
         assert f'<section id="{sid}">' in page
     assert page.count("<svg") >= 6
     assert 'class="diverged"' in page and 'class="failed"' in page

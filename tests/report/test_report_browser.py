@@ -7,20 +7,9 @@ import pytest
 
 from layerorder.report import write_report
 from tests.browser import chromium_available, launch_chromium
+from tests.report.conftest import SECTIONS
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-SECTIONS = [
-    "verdict",
-    "results",
-    "curves",
-    "finals",
-    "pairwise",
-    "lr",
-    "probes",
-    "config",
-    "provenance",
-    "runs",
-]
 
 
 @pytest.fixture(scope="module")

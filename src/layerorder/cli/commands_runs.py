@@ -145,10 +145,7 @@ def export(
             writer.writerow(RUN_FIELDS + EPOCH_FIELDS)
             for d in data:
                 for e in d["epochs"]:
-                    writer.writerow(
-                        [d[k] if k != "order" else d["order"] for k in RUN_FIELDS]
-                        + [e[k] for k in EPOCH_FIELDS]
-                    )
+                    writer.writerow([d[k] for k in RUN_FIELDS] + [e[k] for k in EPOCH_FIELDS])
     finally:
         if output:
             fh.close()
