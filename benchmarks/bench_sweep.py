@@ -1,12 +1,14 @@
-"""(b) Sweep speed: the default grid through layerorder's best executor vs a plain sequential loop.
+"""(b) Sweep speed: the default grid through layerorder's best executor vs plain sequential loops.
 
-The plain loop is a typical training script (DataLoader over a TensorDataset, shuffle, loss read
-every step, 2 threads), run for every order and seed one after another on the same models and
-data. layerorder runs the same grid with ``compare``'s automatic plan. Target >= 2x (stretch 3x).
-Also prints (d) the peak memory of each.
+Two references, each run for every order and seed one after another on the same models and data
+with 2 threads and plain PyTorch kernels (nn.Dropout's masks, the default Adam):
+``plain``, a typical training script (DataLoader over a TensorDataset, shuffle, loss read every
+step), and ``minimal``, the least a hand-written loop does (index batches, nothing read per
+step). layerorder runs the same grid with ``compare``'s automatic plan. Target >= 2x (stretch
+3x). Also prints (d) the peak memory of each.
 
-    python benchmarks/bench_sweep.py            # the full default grid (about 3-4 minutes)
-    python benchmarks/bench_sweep.py --epochs 5 --seeds 2
+    python benchmarks/bench_sweep.py            # the full default grid (about 6 minutes)
+    python benchmarks/bench_sweep.py --epochs 5 --seeds 2 --reference minimal
 """
 
 from __future__ import annotations
@@ -19,19 +21,24 @@ from collections import defaultdict
 from pathlib import Path
 
 import torch
-from common import default_grid, load, make_model, peak_rss_mib, plain_loop
+from common import default_grid, load, make_model, peak_rss_mib, plain_loop, plain_minimal_loop
 
 from layerorder.experiment.runner import run_sweep
 from layerorder.store import Store
 
+REFERENCES = {
+    "plain": ("plain sequential loop (DataLoader, 2 threads)", plain_loop),
+    "minimal": ("minimal sequential loop (index batches, 2 threads)", plain_minimal_loop),
+}
 
-def plain_grid(config) -> tuple[float, dict]:
+
+def reference_grid(config, loop) -> tuple[float, dict]:
     torch.set_num_threads(2)
     accs = defaultdict(list)
     start = time.perf_counter()
     for cfg in config.runs():
         data = load(cfg)
-        accs[cfg.order].append(plain_loop(make_model(cfg, data), data, cfg))
+        accs[cfg.order].append(loop(make_model(cfg, data), data, cfg))
     return time.perf_counter() - start, accs
 
 
@@ -52,26 +59,32 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--executor", default="auto")
+    parser.add_argument(
+        "--reference", default="plain,minimal", help="comma-separated: plain, minimal"
+    )
     args = parser.parse_args()
+    names = [r.strip() for r in args.reference.split(",") if r.strip()]
+    if not names or any(r not in REFERENCES for r in names):
+        parser.error(f"--reference takes plain and/or minimal, got {args.reference!r}")
     config = default_grid(args.epochs, args.seeds)
     load(config.runs()[0])  # data generated and cached before timing
     t_ours, ours, plan = layerorder_grid(config, args.executor)
     rss_children = peak_rss_mib(children=True)
-    t_plain, plain = plain_grid(config)
+    refs = {name: reference_grid(config, REFERENCES[name][1]) for name in names}
     n = len(config.runs())
     print(
         f"default grid: {n} runs ({len(config.orders)} orders x {len(config.seeds)} seeds),"
         f" {config.epochs} epochs, mnist1d / cnn1d"
     )
-    print(f"plain sequential loop (DataLoader, 2 threads): {t_plain:.1f} s")
     print(f"layerorder ({plan}): {t_ours:.1f} s")
-    print(f"speed-up: {t_plain / t_ours:.2f}x  (target >= 2x, stretch 3x)")
-    print("mean final test accuracy per order (layerorder | plain):")
+    for name, (t_ref, _) in refs.items():
+        print(f"{REFERENCES[name][0]}: {t_ref:.1f} s")
+        print(f"  speed-up vs {name}: {t_ref / t_ours:.2f}x  (target >= 2x, stretch 3x)")
+    print(f"mean final test accuracy per order (layerorder | {' | '.join(names)}):")
     for order in config.orders:
-        print(
-            f"  {order:15s} {statistics.mean(ours[order]):6.2f} | "
-            f"{statistics.mean(plain[order]):6.2f}"
-        )
+        cells = [f"{statistics.mean(ours[order]):6.2f}"]
+        cells += [f"{statistics.mean(accs[order]):6.2f}" for _, accs in refs.values()]
+        print(f"  {order:15s} " + " | ".join(cells))
     print(f"peak RSS: driver {peak_rss_mib():.0f} MiB, largest worker {rss_children:.0f} MiB")
 
 

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from layerorder.blocks import seed_dropout
 from layerorder.experiment.config import ExperimentConfig, RunConfig
 from layerorder.experiment.loop import steps_per_epoch
 from layerorder.experiment.target import build_run_model
@@ -31,14 +32,19 @@ def make_model(cfg: RunConfig, data):
     return build_run_model(cfg, data)
 
 
-def minimal_loop(model, data, cfg: RunConfig) -> float:
+def minimal_loop(model, data, cfg: RunConfig, same_kernels: bool = True) -> float:
     """The least a hand-written loop does: index batches, Adam, one-cycle, eval per epoch.
 
-    Same batches and schedule as layerorder's loop, so both do the same arithmetic.
+    Same batches and schedule as layerorder's loop. With ``same_kernels`` it also uses what
+    layerorder's loop uses (the run's dropout mask stream, fused Adam), so both do the same
+    arithmetic and the ratio is the loop's own cost; without, it is plain PyTorch (nn.Dropout's
+    masks, the default Adam).
     """
     gen = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    if same_kernels:
+        seed_dropout(model, cfg.seed)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=same_kernels or None)
     n = len(data.x_train)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch(n, cfg.batch_size)
@@ -59,6 +65,11 @@ def minimal_loop(model, data, cfg: RunConfig) -> float:
         with torch.no_grad():
             acc = (model(data.x_test).argmax(1) == data.y_test).float().mean().item()
     return 100 * acc
+
+
+def plain_minimal_loop(model, data, cfg: RunConfig) -> float:
+    """``minimal_loop`` with plain PyTorch kernels: the strictest reference for a sweep."""
+    return minimal_loop(model, data, cfg, same_kernels=False)
 
 
 def plain_loop(model, data, cfg: RunConfig) -> float:

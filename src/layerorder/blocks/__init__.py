@@ -1,6 +1,7 @@
 """nn.Module builders: ``block()``, residual units and the norm/activation/dropout registries."""
 
 from layerorder.blocks.block import Block, block, init_block
+from layerorder.blocks.dropout import Dropout, DropoutStream, dropout_streams, seed_dropout
 from layerorder.blocks.registry import (
     ActSpec,
     BlockError,
@@ -19,6 +20,9 @@ __all__ = [
     "Block",
     "BlockError",
     "ChannelLayerNorm",
+    "Dropout",
+    "DropoutStream",
+    "dropout_streams",
     "RESIDUAL_VARIANTS",
     "ResidualUnit",
     "block",
@@ -30,4 +34,5 @@ __all__ = [
     "norm_kind",
     "register_activation",
     "residual_unit",
+    "seed_dropout",
 ]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from layerorder.blocks.dropout import Dropout
 from layerorder.errors import LayerorderError, did_you_mean
 from layerorder.order import register_token, tokens
 
@@ -182,7 +183,7 @@ def create_dropout(kind: str, ndim: Ndim, p: float) -> nn.Module:
     if not 0.0 <= p < 1.0:
         raise BlockError(f"dropout probability must be in [0, 1), got {p}")
     if kind == "drop" or ndim == "linear":
-        return nn.Dropout(p)
+        return Dropout(p)
     if kind == "dropch":
         return {1: nn.Dropout1d, 2: nn.Dropout2d, 3: nn.Dropout3d}[check_ndim(ndim)](p)
     raise BlockError(f"unknown dropout '{kind}'" + did_you_mean(kind, tokens("dropout")))

@@ -106,6 +106,16 @@ def compare(
         "--probe/--no-probe",
         help="Record stage statistics, gradient flow and BN variance shift every epoch.",
     ),
+    amp: bool = typer.Option(
+        None,
+        "--amp/--no-amp",
+        help="bfloat16 autocast of forward and loss (changes results: part of the run key).",
+    ),
+    compile_model: bool = typer.Option(
+        None,
+        "--compile/--no-compile",
+        help="torch.compile each model; measure first (on small CPU models it seldom gains).",
+    ),
     ray_address: str = typer.Option(
         None,
         "--ray-address",
@@ -158,6 +168,8 @@ def compare(
         "label_smoothing": label_smoothing,
         "p_drop": p_drop,
         "probe": probe,
+        "amp": amp,
+        "compile": compile_model,
         "device": device,
         "executor": executor,
         "workers": workers,

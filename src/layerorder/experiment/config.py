@@ -31,8 +31,16 @@ EXECUTION_FIELDS = frozenset(
         "cpus_per_run",
         "gpus_per_run",
         "max_retries",
+        "compile",
     }
 )
+# fields added after stores existed: left out of run keys while at their default, so the keys of
+# runs stored before them do not change
+OMIT_AT_DEFAULT = {"amp": False}
+
+
+def _omit_defaults(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if not (k in OMIT_AT_DEFAULT and v == OMIT_AT_DEFAULT[k])}
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,8 @@ class ExperimentConfig:
     label_smoothing: float = 0.0
     p_drop: float = 0.1
     probe: bool = False
+    amp: bool = False  # bfloat16 autocast of forward and loss
+    compile: bool = False  # torch.compile the model (execution only: same arithmetic)
     device: str = "auto"
     executor: str = "auto"
     workers: int | None = None
@@ -74,7 +84,8 @@ class ExperimentConfig:
 
     def identity(self) -> dict[str, Any]:
         """What defines the experiment's results (execution knobs left out)."""
-        return {k: v for k, v in self.to_dict().items() if k not in EXECUTION_FIELDS}
+        d = {k: v for k, v in self.to_dict().items() if k not in EXECUTION_FIELDS}
+        return _omit_defaults(d)
 
     def runs(self) -> list[RunConfig]:
         """The grid, in the order it is trained: seed-major so early results pair up."""
@@ -109,9 +120,10 @@ class RunConfig:
     label_smoothing: float = 0.0
     p_drop: float = 0.1
     probe: bool = False  # record stage statistics, gradient flow and variance shift per epoch
+    amp: bool = False  # bfloat16 autocast of forward and loss
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return _omit_defaults(dataclasses.asdict(self))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
@@ -216,9 +228,9 @@ def _coerce(key: str, value: Any) -> Any:
     choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "device": DEVICES}
     if key in choices:
         return _choice(key, value, choices[key])
-    if key == "probe":
+    if key in ("probe", "amp", "compile"):
         if not isinstance(value, bool):
-            raise ConfigError(f"probe must be true or false, got {value!r}")
+            raise ConfigError(f"{key} must be true or false, got {value!r}")
         return value
     if key == "ray_address":
         return None if value is None else str(value).strip() or None

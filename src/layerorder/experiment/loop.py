@@ -3,13 +3,15 @@
 Lean by design: the data are in-memory tensors on the device, batches are taken by index, metrics
 accumulate on the device and are read once per epoch, gradients are reset to None, and the
 optimizers use their foreach implementations. A seed fixes the data order (its own generator) and
-the dropout masks (the global generator, seeded just before training); the caller seeds the
-initialisation before building the model. Runs with the same seed and different orders therefore
+the dropout masks (a ``DropoutStream`` for element dropout on the CPU, the global generator
+otherwise, both seeded just before training); the caller seeds the initialisation before building
+the model. Runs with the same seed and different orders therefore
 see the same batches in the same order: they are paired.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from layerorder.blocks.dropout import seed_dropout
 from layerorder.experiment.config import RunConfig
 from layerorder.store import EpochRecord
 
@@ -37,12 +40,17 @@ class TrainResult:
 
 
 def make_optimizer(params, cfg: RunConfig, lr: float) -> torch.optim.Optimizer:
+    """SGD, Adam or AdamW; fused (one kernel for all tensors) where this PyTorch and device
+    have it, else the foreach implementation. Both are element-wise, like the plain loop's."""
+    params = list(params)
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(
-            params, lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, foreach=True
-        )
-    cls = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
-    return cls(params, lr=lr, weight_decay=cfg.weight_decay, foreach=True)
+        cls, kwargs = torch.optim.SGD, {"momentum": cfg.momentum}
+    else:
+        cls, kwargs = (torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW), {}
+    try:
+        return cls(params, lr=lr, weight_decay=cfg.weight_decay, fused=True, **kwargs)
+    except (RuntimeError, ValueError, TypeError):  # no fused kernel for this device or version
+        return cls(params, lr=lr, weight_decay=cfg.weight_decay, foreach=True, **kwargs)
 
 
 def make_schedule(opt, cfg: RunConfig, total_steps: int):
@@ -71,14 +79,41 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
     return full + (1 if rest > 1 or (rest == 1 and full == 0) else 0)
 
 
+def autocast(device: torch.device, enabled: bool):
+    """bfloat16 autocast on ``device`` for ``--amp`` (a no-op context otherwise)."""
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def _full(out: torch.Tensor, amp: bool) -> torch.Tensor:
+    """Logits in float32 for the loss under autocast; untouched otherwise (float64 stays)."""
+    return out.float() if amp else out
+
+
+def wants_channels_last(model: nn.Module, device: torch.device) -> bool:
+    """On CUDA, 2-d convolutions are faster in the channels_last (NHWC) layout."""
+    return device.type == "cuda" and any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+
+def prepare(model: nn.Module, device: torch.device, compile_model: bool) -> nn.Module:
+    """Lay the model out for its device; the callable to train with (compiled for --compile)."""
+    if wants_channels_last(model, device):
+        model.to(memory_format=torch.channels_last)
+    return torch.compile(model) if compile_model else model
+
+
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, amp: bool = False
+) -> tuple[float, float]:
     """(mean cross-entropy, accuracy in percent) in eval mode."""
     model.eval()
     loss = torch.zeros((), device=x.device)
     correct = torch.zeros((), device=x.device, dtype=torch.long)
     for i in range(0, len(x), EVAL_BATCH):
-        out = model(x[i : i + EVAL_BATCH])
+        with autocast(x.device, amp):
+            out = _full(model(x[i : i + EVAL_BATCH]), amp)
         yb = y[i : i + EVAL_BATCH]
         loss += nn.functional.cross_entropy(out, yb, reduction="sum")
         correct += (out.argmax(1) == yb).sum()
@@ -92,16 +127,21 @@ def train(
     *,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     probe: Callable[[int, nn.Module], None] | None = None,
+    compile_model: bool = False,
 ) -> TrainResult:
     """Train ``model`` on ``data`` (a ``layerorder.data.Dataset`` already on the model's device).
 
     Stops early, as diverged, at the first epoch whose training loss is NaN or infinite.
     ``probe(epoch, model)`` is called at init (epoch 0) and after every epoch's evaluation.
+    ``cfg.amp`` runs forward and loss under bfloat16 autocast; ``compile_model`` trains through
+    ``torch.compile(model)`` (the same parameters).
     """
     device = next(model.parameters()).device
+    forward = prepare(model, device, compile_model)
     x, y = data.x_train, data.y_train
     gen = torch.Generator().manual_seed(cfg.seed)
-    torch.manual_seed(cfg.seed)  # dropout masks
+    torch.manual_seed(cfg.seed)  # dropout masks on other devices, channel dropout
+    seed_dropout(model, cfg.seed)  # element dropout masks on the CPU
     opt = make_optimizer(model.parameters(), cfg, cfg.lr)
     sched = make_schedule(opt, cfg, cfg.epochs * steps_per_epoch(len(x), cfg.batch_size))
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
@@ -117,8 +157,9 @@ def train(
         for idx in batch_indices(len(x), cfg.batch_size, gen):
             idx = idx.to(device, non_blocking=True)
             xb, yb = x[idx], y[idx]
-            out = model(xb)
-            loss = loss_fn(out, yb)
+            with autocast(device, cfg.amp):
+                out = _full(forward(xb), cfg.amp)
+                loss = loss_fn(out, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -131,7 +172,7 @@ def train(
         if not math.isfinite(train_loss):
             records.append(_epoch(epoch, train_loss, math.nan, math.nan, math.nan, lr_now, start))
             return TrainResult(tuple(records), diverged_epoch=epoch)
-        test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
+        test_loss, test_acc = evaluate(forward, data.x_test, data.y_test, cfg.amp)
         train_acc = 100.0 * correct.item() / seen
         rec = _epoch(epoch, train_loss, train_acc, test_loss, test_acc, lr_now, start)
         records.append(rec)

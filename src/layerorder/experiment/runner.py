@@ -72,7 +72,7 @@ def run_sweep(
 
     def tasks() -> Iterator[RunTask]:
         while (run := store.claim_next(experiment.id, owner, keys=keys)) is not None:
-            task = RunTask(run.id, run.label, run.config, device)
+            task = RunTask(run.id, run.label, run.config, device, compile=config.compile)
             claimed[run.id] = task
             observer.run_started(task)
             yield task

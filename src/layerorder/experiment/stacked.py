@@ -14,13 +14,17 @@ import time
 import torch
 from torch import nn
 
+from layerorder.blocks.dropout import seed_dropout
 from layerorder.experiment.config import RunConfig
 from layerorder.experiment.loop import (
     TrainResult,
     _epoch,
+    _full,
+    autocast,
     batch_indices,
     make_optimizer,
     make_schedule,
+    prepare,
     steps_per_epoch,
 )
 from layerorder.experiment.stacking import stack_models, unstack_into
@@ -33,14 +37,18 @@ def _shape(models, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _evaluate(wide, models, x, y, k: int, classes: int) -> tuple[list[float], list[float]]:
+def _evaluate(
+    wide, models, x, y, k: int, classes: int, amp: bool = False
+) -> tuple[list[float], list[float]]:
     wide.eval()
     loss = torch.zeros(k, device=x.device)
     correct = torch.zeros(k, device=x.device, dtype=torch.long)
     for i in range(0, len(x), EVAL_BATCH):
         xb = _shape(models, x[i : i + EVAL_BATCH])
         yb = y[i : i + EVAL_BATCH]
-        out = wide(xb.repeat(1, k, *([1] * (xb.dim() - 2)))).view(len(xb), k, classes)
+        with autocast(x.device, amp):
+            out = _full(wide(xb.repeat(1, k, *([1] * (xb.dim() - 2)))), amp)
+        out = out.view(len(xb), k, classes)
         for j in range(k):
             loss[j] += nn.functional.cross_entropy(out[:, j], yb, reduction="sum")
         correct += (out.argmax(2) == yb.unsqueeze(1)).sum(0)
@@ -48,9 +56,11 @@ def _evaluate(wide, models, x, y, k: int, classes: int) -> tuple[list[float], li
 
 
 def train_stacked(
-    models: list[nn.Module], data, cfgs: list[RunConfig], on_epoch=None
+    models: list[nn.Module], data, cfgs: list[RunConfig], on_epoch=None, compile_model=False
 ) -> list[TrainResult]:
-    """Train ``models`` (built under their own seeds) on ``data`` as one model; one result each."""
+    """Train ``models`` (built under their own seeds) on ``data`` as one model; one result each.
+
+    ``--amp`` and ``--compile`` apply to the wide model as they do to a single run's."""
     k, cfg = len(models), cfgs[0]
     device = next(models[0].parameters()).device
     x, y = data.x_train, data.y_train
@@ -61,7 +71,10 @@ def train_stacked(
         streams.append(
             torch.cuda.get_rng_state() if device.type == "cuda" else torch.get_rng_state()
         )
+    for model, c in zip(models, cfgs):
+        seed_dropout(model, c.seed)  # element dropout on the CPU: the run's own mask stream
     wide = stack_models(models, streams).to(next(models[0].parameters()))  # device and dtype
+    forward = prepare(wide, device, compile_model)
     opt = make_optimizer(wide.parameters(), cfg, cfg.lr)
     sched = make_schedule(opt, cfg, cfg.epochs * steps_per_epoch(len(x), cfg.batch_size))
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
@@ -78,8 +91,9 @@ def train_stacked(
             idxs = [i.to(device, non_blocking=True) for i in idxs]
             xb = torch.cat([_shape(models, x[i]) for i in idxs], dim=1)
             yb = torch.stack([y[i] for i in idxs], dim=1)  # (B, K)
-            out = wide(xb).view(len(idxs[0]), k, classes)
-            losses = torch.stack([loss_fn(out[:, j], yb[:, j]) for j in range(k)])
+            with autocast(device, cfg.amp):
+                out = _full(forward(xb), cfg.amp).view(len(idxs[0]), k, classes)
+                losses = torch.stack([loss_fn(out[:, j], yb[:, j]) for j in range(k)])
             opt.zero_grad(set_to_none=True)
             losses.sum().backward()
             opt.step()
@@ -90,7 +104,9 @@ def train_stacked(
         lr_now = opt.param_groups[0]["lr"]
         train_loss = [v / seen for v in loss_sum.tolist()]
         train_acc = [100.0 * c / seen for c in correct.tolist()]
-        test_loss, test_acc = _evaluate(wide, models, data.x_test, data.y_test, k, classes)
+        test_loss, test_acc = _evaluate(
+            forward, models, data.x_test, data.y_test, k, classes, cfg.amp
+        )
         for j in range(k):
             if diverged[j] is not None:
                 continue
@@ -141,9 +157,13 @@ def execute_stacked(tasks, progress=None) -> list:
         if progress is not None:
             progress(Progress(tasks[j].run_id, rec.epoch, cfgs[j].epochs, rec.test_acc))
 
-    results = train_stacked(models, data, cfgs, on_epoch=on_epoch)
+    results = train_stacked(models, data, cfgs, on_epoch=on_epoch, compile_model=tasks[0].compile)
     wall = (time.perf_counter() - start) / len(tasks)
-    prov = {**provenance(device), "executor": "stacked", "stacked_with": len(tasks)}
+    prov = {
+        **provenance(device, tasks[0].compile),
+        "executor": "stacked",
+        "stacked_with": len(tasks),
+    }
     return [
         RunOutcome(t.run_id, r.status, r.epochs, r.diverged_epoch, None, wall, prov)
         for t, r in zip(tasks, results)

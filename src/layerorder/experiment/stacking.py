@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from layerorder.blocks.dropout import Dropout
 from layerorder.errors import LayerorderError
 
 
@@ -56,18 +57,25 @@ def _set_state(state: torch.Tensor, cuda: bool) -> None:
 class StackedDropout(nn.Module):
     """Dropout whose mask for replica k comes from run k's own random stream.
 
-    ``streams`` is shared by every StackedDropout of one stacked model: per replica, the random
-    state of the generator dropout draws from on the tensor's device (the CPU generator, or the
-    current CUDA device's), swapped in around that replica's draw.
+    Element dropout on the CPU draws replica k's mask from ``fast[k]``, the ``DropoutStream`` that
+    run k's model had attached. Otherwise (channel dropout, other devices) ``streams`` holds, per
+    replica, the state of the generator dropout draws from on the tensor's device (the CPU
+    generator, or the current CUDA device's), swapped in around that replica's draw; it is shared
+    by every StackedDropout of one stacked model.
     """
 
-    def __init__(self, p: float, k: int, channelwise: bool, streams: list):
+    def __init__(self, p: float, k: int, channelwise: bool, streams: list, fast=None):
         super().__init__()
         self.p, self.k, self.channelwise, self.streams = p, k, channelwise, streams
+        self.fast = fast if fast and all(s is not None for s in fast) else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
+        if self.fast is not None and not self.channelwise and x.device.type == "cpu":
+            shape = (x.shape[0], x.shape[1] // self.k, *x.shape[2:])
+            masks = [s.mask(shape, self.p, x.dtype) for s in self.fast]
+            return x * torch.cat(masks, dim=1)
         outs = []
         for k, chunk in enumerate(x.chunk(self.k, dim=1)):
             _set_state(self.streams[k], x.is_cuda)
@@ -168,8 +176,9 @@ def _stack_leaf(path: str, mods: list[nn.Module], streams: list) -> nn.Module:
     if isinstance(m0, BN + IN) or isinstance(m0, nn.GroupNorm):
         return _stack_norm(mods)
     if isinstance(m0, (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)):
-        channelwise = type(m0) is not nn.Dropout
-        return StackedDropout(m0.p, len(mods), channelwise, streams)
+        channelwise = not isinstance(m0, nn.Dropout)
+        fast = [m.stream for m in mods] if isinstance(m0, Dropout) else None
+        return StackedDropout(m0.p, len(mods), channelwise, streams, fast)
     if isinstance(m0, SHARED):
         return copy.deepcopy(m0)
     if type(m0).__name__ == "Reshape":

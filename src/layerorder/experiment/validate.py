@@ -5,6 +5,9 @@ All of them run before a store is opened, so bad input never touches stored resu
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import torch
 
 from layerorder.data import check_dataset
@@ -26,12 +29,26 @@ def validate(config: ExperimentConfig) -> None:
         raise ConfigError(
             "--device cuda asked for, but no CUDA device is available; use --device auto"
         )
+    if config.compile and not _cuda(config.device) and not _cxx_compiler():
+        raise ConfigError(
+            "--compile on the CPU needs a C++ compiler (g++, c++ or clang++) on PATH;"
+            " install one or leave out --compile"
+        )
     if config.executor == "ray":
         from layerorder.experiment.ray_executor import _ray
 
         _ray()
     if config.executor in ("sequential", "stacked") and config.workers not in (None, 1):
         raise ConfigError(f"--workers needs --executor process (or auto), not {config.executor}")
+
+
+def _cuda(device: str) -> bool:
+    return device == "cuda" or (device == "auto" and torch.cuda.is_available())
+
+
+def _cxx_compiler() -> str | None:
+    names = [os.environ.get("CXX", ""), "g++", "c++", "clang++"]
+    return next((found for name in names if name and (found := shutil.which(name))), None)
 
 
 def _check_model(config: ExperimentConfig, info) -> None:

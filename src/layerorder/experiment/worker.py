@@ -33,6 +33,7 @@ class RunTask:
     config: dict
     device: str = "cpu"
     threads: int | None = None
+    compile: bool = False
 
     @property
     def run_config(self) -> RunConfig:
@@ -85,10 +86,12 @@ def _git_hash() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def provenance(device: str) -> dict:
-    """Versions, device and host: stored with every run."""
+def provenance(device: str, compiled: bool = False) -> dict:
+    """Versions, device and host: stored with every run (and whether it ran compiled)."""
     name = torch.cuda.get_device_name(0) if device.startswith("cuda") else platform.processor()
+    extra = {"compile": True} if compiled else {}
     return {
+        **extra,
         "layerorder": __version__,
         "torch": torch.__version__,
         "python": platform.python_version(),
@@ -149,7 +152,9 @@ def execute(task: RunTask, progress=None, data=None) -> RunOutcome:
                 progress(Progress(task.run_id, rec.epoch, cfg.epochs, rec.test_acc))
 
         prober = EpochProbe(data.x_train, data.y_train) if cfg.probe else None
-        result = train(model, data, cfg, on_epoch=on_epoch, probe=prober)
+        result = train(
+            model, data, cfg, on_epoch=on_epoch, probe=prober, compile_model=task.compile
+        )
     except Exception as exc:  # a failing run is recorded, the sweep goes on
         return RunOutcome(
             run_id=task.run_id,
@@ -164,6 +169,6 @@ def execute(task: RunTask, progress=None, data=None) -> RunOutcome:
         epochs=result.epochs,
         diverged_epoch=result.diverged_epoch,
         wall_time=time.perf_counter() - start,
-        provenance=provenance(task.device),
+        provenance=provenance(task.device, task.compile),
         probes=tuple(prober.records) if prober is not None else (),
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from layerorder.blocks.dropout import dropout_streams
 from layerorder.probe.accumulate import StageStats
 from layerorder.probe.grads import GradFlow, grad_flow
 from layerorder.probe.record import record
@@ -30,7 +31,7 @@ def probe_batch(x: torch.Tensor, y: torch.Tensor, size: int = PROBE_BATCH):
 
 
 class _Preserved:
-    """Restores RNG state, buffers (BN running stats) and clears gradients on exit."""
+    """Restores RNG states (dropout streams too) and buffers (BN running stats); clears grads."""
 
     def __init__(self, model: nn.Module):
         self.model = model
@@ -39,6 +40,7 @@ class _Preserved:
         self.cpu_rng = torch.get_rng_state()
         self.cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
         self.buffers = [(b, b.detach().clone()) for b in self.model.buffers()]
+        self.streams = [(s, s.state) for s in dropout_streams(self.model)]
         self.mode = self.model.training
         return self
 
@@ -47,6 +49,8 @@ class _Preserved:
             for buf, saved in self.buffers:
                 buf.copy_(saved)
         torch.set_rng_state(self.cpu_rng)
+        for stream, state in self.streams:
+            stream.state = state
         if self.cuda_rng is not None:
             torch.cuda.set_rng_state_all(self.cuda_rng)
         for p in self.model.parameters():

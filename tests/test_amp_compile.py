@@ -1,0 +1,152 @@
+"""--amp (bfloat16 autocast), --compile, channels_last on CUDA, and run keys that stay stable."""
+
+import dataclasses
+
+import pytest
+import torch
+from torch import nn
+
+from layerorder.data import load_dataset
+from layerorder.errors import ConfigError
+from layerorder.experiment.config import ExperimentConfig, RunConfig, make_config
+from layerorder.experiment.loop import train, wants_channels_last
+from layerorder.experiment.stacked import train_stacked
+from layerorder.experiment.validate import validate
+from layerorder.models import build_model
+from layerorder.store.records import config_hash
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_dataset("synthetic", num_samples=300)
+
+
+def _cfg(**kw):
+    base = dict(order="standard", seed=1, lr=0.01, dataset="synthetic", arch="cnn1d", width=8)
+    return RunConfig(**{**base, "epochs": 3, "batch_size": 50, **kw})
+
+
+def _model(data, cfg):
+    torch.manual_seed(cfg.seed)
+    return build_model(
+        cfg.arch, cfg.order, in_shape=data.in_shape, num_classes=data.num_classes, width=cfg.width
+    )
+
+
+def test_run_keys_of_runs_without_amp_did_not_change():
+    """Stores written before --amp existed keep resuming: the key is the hash of the old fields."""
+    cfg = RunConfig(order="standard", seed=0, lr=0.01)
+    old_fields = {f: v for f, v in dataclasses.asdict(cfg).items() if f != "amp"}
+    assert cfg.to_dict() == old_fields
+    assert config_hash(cfg.to_dict()) == config_hash(old_fields)
+    amp = dataclasses.replace(cfg, amp=True)
+    assert amp.to_dict()["amp"] is True
+    assert config_hash(amp.to_dict()) != config_hash(cfg.to_dict())
+    assert RunConfig.from_dict(amp.to_dict()) == amp
+    assert "amp" not in ExperimentConfig().identity()
+    assert make_config({"amp": True}).identity()["amp"] is True
+    # compile is how a run executes, not what it computes: never in a key
+    assert "compile" not in make_config({"compile": True}).identity()
+    assert all("compile" not in r.to_dict() for r in make_config({"compile": True}).runs())
+
+
+def test_amp_and_compile_are_checked_booleans():
+    with pytest.raises(ConfigError, match="amp must be true or false"):
+        make_config({"amp": "yes"})
+    with pytest.raises(ConfigError, match="compile must be true or false"):
+        make_config({"compile": 1})
+
+
+def test_amp_runs_forward_in_bfloat16_and_trains(data):
+    cfg = _cfg(amp=True)
+    model = _model(data, cfg)
+    seen = []
+    conv = next(m for m in model.modules() if isinstance(m, nn.Conv1d))
+    conv.register_forward_hook(lambda m, i, o: seen.append((m.training, o.dtype)))
+    result = train(model, data, cfg)
+    assert result.status == "done"
+    assert {dtype for training, dtype in seen if training} == {torch.bfloat16}
+    assert {dtype for training, dtype in seen if not training} == {torch.bfloat16}  # evaluation
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # weights stay float32
+    first, last = result.epochs[0], result.epochs[-1]
+    # it learns (4 classes: chance is 25%), about as well as the same run in float32
+    plain = train(_model(data, _cfg()), data, _cfg())
+    assert last.train_loss < first.train_loss and last.test_acc > 45
+    assert last.test_acc >= plain.epochs[-1].test_acc - 15
+    assert plain.epochs[-1].train_loss != last.train_loss  # and other numbers than float32
+
+
+def test_amp_in_the_stacked_executor(data):
+    cfgs = [_cfg(amp=True, seed=s) for s in (0, 1)]
+    results = train_stacked([_model(data, c) for c in cfgs], data, cfgs)
+    assert all(r.status == "done" and r.epochs[-1].test_acc > 45 for r in results)
+    assert all(r.epochs[-1].train_loss < r.epochs[0].train_loss for r in results)
+
+
+def test_channels_last_only_for_2d_convolutions_on_cuda():
+    cnn2d = build_model("cnn2d", "standard", in_shape=(1, 8, 8), num_classes=3, width=4, depth=1)
+    cnn1d = build_model("cnn1d", "standard", in_shape=(40,), num_classes=3, width=4)
+    assert wants_channels_last(cnn2d, torch.device("cuda"))
+    assert not wants_channels_last(cnn2d, torch.device("cpu"))
+    assert not wants_channels_last(cnn1d, torch.device("cuda"))
+
+
+def test_channels_last_layout_trains_like_the_default_layout():
+    """What CUDA runs get: the same arithmetic in NHWC layout (checked here on the CPU)."""
+    digits = load_dataset("digits")
+    cfg = RunConfig(
+        order="standard",
+        seed=0,
+        lr=0.01,
+        dataset="digits",
+        arch="cnn2d",
+        width=4,
+        depth=1,
+        epochs=2,
+        batch_size=100,
+        p_drop=0.0,
+    )
+
+    def make():
+        torch.manual_seed(0)
+        return build_model(
+            "cnn2d",
+            "standard",
+            in_shape=digits.in_shape,
+            num_classes=10,
+            width=4,
+            depth=1,
+            p_drop=0.0,
+        )
+
+    ref = train(make(), digits, cfg)
+    nhwc = make().to(memory_format=torch.channels_last)
+    got = train(nhwc, digits, cfg)
+    assert nhwc.features[0].weight.weight.is_contiguous(memory_format=torch.channels_last)
+    for a, b in zip(ref.epochs, got.epochs):
+        assert b.train_loss == pytest.approx(a.train_loss, rel=1e-4)
+
+
+def test_compile_needs_a_compiler_on_the_cpu(monkeypatch):
+    import layerorder.experiment.validate as v
+
+    monkeypatch.setattr(v, "_cxx_compiler", lambda: None)
+    with pytest.raises(ConfigError, match="--compile on the CPU needs a C"):
+        validate(make_config({"compile": True, "device": "cpu"}))
+    validate(make_config({"compile": False, "device": "cpu"}))
+
+
+@pytest.mark.slow
+def test_compiled_training_equals_eager_training(data):
+    from layerorder.experiment.validate import _cxx_compiler
+
+    if _cxx_compiler() is None:
+        pytest.skip("no C++ compiler for torch.compile on the CPU")
+    cfg = _cfg(p_drop=0.0, epochs=2)
+    eager = train(_model(data, cfg), data, cfg)
+    model = _model(data, cfg)
+    compiled = train(model, data, cfg, compile_model=True)
+    assert compiled.status == "done"
+    for a, b in zip(eager.epochs, compiled.epochs):
+        assert b.train_loss == pytest.approx(a.train_loss, rel=1e-4)
+        assert b.test_acc == pytest.approx(a.test_acc, abs=1.0)
