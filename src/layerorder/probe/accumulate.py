@@ -61,16 +61,22 @@ class Accumulator:
         # dot products are single fused passes; totals are kept in float64
         sums = torch.stack((d.sum(), torch.dot(d, d), torch.dot(d2, d), torch.dot(d2, d2)))
         self.sums += sums.double()
-        # sum of signs = positives - negatives; nonzero = positives + negatives (split in finish)
-        signs = torch.sign(flat).sum(dtype=torch.float64).long()
-        self.signs += torch.stack((signs, torch.count_nonzero(flat)))
+        # sum of signs = positives - negatives; nonzero = positives + negatives (split in finish).
+        # Sums of +-1 and 0 are exact in float32 below 2**24 terms, and far cheaper than
+        # count_nonzero or a float64 sum; NaN counts as zero.
+        sgn = torch.sign(flat).nan_to_num_(0.0)
+        if flat.numel() < 2**24:
+            counts = torch.stack((sgn.sum(), torch.dot(sgn, sgn)))
+        else:
+            counts = torch.stack((sgn.sum(dtype=torch.float64), sgn.abs().sum(dtype=torch.float64)))
+        self.signs += counts.double().round().long()
         lo, hi = torch.aminmax(flat)
         self.extremes[0] = torch.minimum(self.extremes[0], lo.double())
         self.extremes[1] = torch.maximum(self.extremes[1], hi.double())
         self.hist += self._histogram(flat)
         if x.dim() >= 2:  # a module reused at several widths keeps one record per width
-            dims = tuple(d for d in range(x.dim()) if d != 1)
-            active = (x.amax(dim=dims) if dims else x) > 0
+            per_unit = x.movedim(1, 0).reshape(x.shape[1], -1)  # one row per unit
+            active = per_unit.amax(dim=1) > 0
             seen = self.alive.get(active.shape[0])
             self.alive[active.shape[0]] = active if seen is None else seen | active
         self.n += flat.numel()
@@ -80,7 +86,7 @@ class Accumulator:
 
         bincount over int32 bin indices: about twice as fast as ``torch.histc`` on the CPU.
         """
-        scaled = torch.nan_to_num((flat - self.lo) * (self.bins / (self.hi - self.lo)), nan=0.0)
+        scaled = (flat - self.lo).mul_(self.bins / (self.hi - self.lo)).nan_to_num_(nan=0.0)
         idx = scaled.clamp_(0, self.bins - 1).to(torch.int32)
         return torch.bincount(idx, minlength=self.bins)
 
