@@ -108,3 +108,9 @@ def test_cuda_tensors_use_torch_dropout():
     ref = nn.functional.dropout(x, 0.5, True)
     torch.manual_seed(0)
     torch.testing.assert_close(drop(x), ref, rtol=0, atol=0)
+
+
+def test_p_next_to_one_drops_everything_and_tiny_p_nothing():
+    stream = DropoutStream(0)
+    assert torch.count_nonzero(stream.mask((1000,), 0.999999)) == 0
+    assert torch.all(stream.mask((1000,), 1e-7) == 1.0)

@@ -213,3 +213,27 @@ def test_a_file_that_is_not_a_store(tmp_path, capsys):
     assert sha(notes) == before
     code, _, err = run_cli(capsys, "runs", "--store", tmp_path / "missing.db")
     assert code == 2 and "no store" in err
+
+
+def test_amp_and_compile_flags_reach_the_runs(tmp_path, capsys):
+    """--amp is part of each run's config (a new run key); --compile reaches the worker and is
+    recorded in the provenance, not in the key."""
+    db = tmp_path / "s.db"
+    base = ["compare", *TINY, "--order", "standard", "--seeds", "1", "--store", db, "--no-report"]
+    code, _, err = run_cli(capsys, *base)
+    assert code == 0, err
+    code, _, err = run_cli(capsys, *base, "--amp")
+    assert code == 0, err
+    assert "1 to train" in err  # a new run: amp changes the key
+    with Store.open(db) as store:
+        runs = [r for e in store.experiments() for r in store.runs(e.id)]
+    assert sorted(r.config.get("amp", False) for r in runs) == [False, True]
+    assert len({r.run_key for r in runs}) == 2
+    assert all("compile" not in r.provenance for r in runs)
+    code, _, err = run_cli(capsys, *base, "--compile", "--fresh")
+    assert code == 0, err
+    with Store.open(db) as store:
+        latest = max(store.experiments(), key=lambda e: e.id)
+        (run,) = store.runs(latest.id)
+    assert run.status == "done" and run.provenance["compile"] is True
+    assert "compile" not in run.config

@@ -45,10 +45,13 @@ class DropoutStream:
     def state(self, value: dict) -> None:
         self._bits.state = value
 
+    @torch.compiler.disable  # runs eagerly under torch.compile: the same masks either way
     def mask(self, shape, p: float, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """A scaled keep-mask of ``shape``: 0 where dropped, ``1 / (1 - p')`` where kept."""
         n = math.prod(shape)
         threshold = round(p * _LEVELS)
+        if threshold >= _LEVELS:  # p within 1/131072 of 1: everything is dropped
+            return torch.zeros(tuple(shape), dtype=dtype)
         words = self._bits.random_raw((n + 3) // 4)
         keep = words.view(np.uint16)[:n] >= threshold
         np_dtype = _NP_DTYPES.get(dtype, np.float32)

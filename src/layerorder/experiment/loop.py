@@ -87,8 +87,8 @@ def autocast(device: torch.device, enabled: bool):
 
 
 def _full(out: torch.Tensor, amp: bool) -> torch.Tensor:
-    """Logits in float32 for the loss under autocast; untouched otherwise (float64 stays)."""
-    return out.float() if amp else out
+    """Logits in float32 for the loss under autocast; float32 and float64 ones stay as they are."""
+    return out.float() if amp and out.dtype in (torch.float16, torch.bfloat16) else out
 
 
 def wants_channels_last(model: nn.Module, device: torch.device) -> bool:

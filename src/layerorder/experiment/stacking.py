@@ -79,7 +79,8 @@ class StackedDropout(nn.Module):
         outs = []
         for k, chunk in enumerate(x.chunk(self.k, dim=1)):
             _set_state(self.streams[k], x.is_cuda)
-            chunk = chunk.contiguous()
+            # the layout a run alone would have (NHWC on CUDA): CUDA dropout draws in memory order
+            chunk = chunk.contiguous(memory_format=x.suggest_memory_format())
             if self.channelwise:
                 fn = {3: F.dropout1d, 4: F.dropout2d, 5: F.dropout3d}[chunk.dim()]
                 outs.append(fn(chunk, self.p, True))
