@@ -11,6 +11,8 @@ import pytest
 
 from layerorder.store import Store
 
+# Long enough (about a second a run) that a signal arrives while runs remain to be trained.
+EPOCHS = 40
 GRID = [
     "compare",
     "--dataset",
@@ -20,7 +22,7 @@ GRID = [
     "--arch",
     "mlp",
     "--epochs",
-    "6",
+    str(EPOCHS),
     "--order",
     "standard,act-first",
     "--seeds",
@@ -79,7 +81,7 @@ def test_sigkill_midway_then_resume(tmp_path, executor, kill_after):
         runs = store.runs(exp.id)
         assert len(runs) == 8 and len({r.run_key for r in runs}) == 8
         assert all(r.status == "done" for r in runs)
-        assert all(len(store.epochs(r.id)) == 6 for r in runs)
+        assert all(len(store.epochs(r.id)) == EPOCHS for r in runs)
         for r in runs:  # finished runs were kept, not trained again
             if r.run_key in before:
                 assert r.finished_at == before[r.run_key] and r.attempts == 1
