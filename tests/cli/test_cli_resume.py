@@ -133,7 +133,14 @@ def test_ctrl_c_hands_unfinished_runs_back(tmp_path, executor):
         str(db),
         "--no-report",
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a test run started in the background inherits SIGINT ignored; Ctrl-C in a terminal is not
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.time() + 120
     while _done(db) < 2 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
