@@ -29,7 +29,12 @@ def _cfg(**kw):
 def _model(data, cfg):
     torch.manual_seed(cfg.seed)
     return build_model(
-        cfg.arch, cfg.order, in_shape=data.in_shape, num_classes=data.num_classes, width=cfg.width
+        cfg.arch,
+        cfg.order,
+        in_shape=data.in_shape,
+        num_classes=data.num_classes,
+        width=cfg.width,
+        p_drop=cfg.p_drop,
     )
 
 
@@ -55,18 +60,6 @@ def test_amp_and_compile_are_checked_booleans():
         make_config({"amp": "yes"})
     with pytest.raises(ConfigError, match="compile must be true or false"):
         make_config({"compile": 1})
-
-
-def _build(data, cfg):
-    torch.manual_seed(cfg.seed)
-    return build_model(
-        cfg.arch,
-        cfg.order,
-        in_shape=data.in_shape,
-        num_classes=data.num_classes,
-        width=cfg.width,
-        p_drop=cfg.p_drop,
-    )
 
 
 def test_float64_models_keep_float64_logits_under_amp(data):
@@ -163,8 +156,8 @@ def test_compiled_training_equals_eager_training(data):
     if _cxx_compiler() is None:
         pytest.skip("no C++ compiler for torch.compile on the CPU")
     cfg = _cfg(p_drop=0.2, epochs=2)  # dropout masks are drawn eagerly: the same in both
-    eager = train(_build(data, cfg), data, cfg)
-    model = _build(data, cfg)
+    eager = train(_model(data, cfg), data, cfg)
+    model = _model(data, cfg)
     compiled = train(model, data, cfg, compile_model=True)
     assert compiled.status == "done"
     for a, b in zip(eager.epochs, compiled.epochs):
