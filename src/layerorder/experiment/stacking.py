@@ -5,6 +5,18 @@ convolutions (groups x K), linear layers become batched linear layers, and Batch
 channels is per-model BN exactly (the channels are disjoint). Element-wise layers and pooling are
 shared as they are. Dropout draws each replica's mask from that run's own random stream, in the
 same order and shape as a run trained alone, so masks are identical to sequential training.
+
+Rounding: on the CPU a stacked model reproduces its K runs trained alone bit for bit, on the
+same number of threads (tested for every built-in model and preset). Convolution libraries round
+a grouped convolution differently from K plain ones (another kernel, another summation order),
+and training amplifies one-ulp differences into different final accuracies, so on the CPU each
+replica's slice of a convolution or linear layer goes through the very call its run makes alone,
+and each replica keeps its own parameter tensors (joined into the wide tensor on each forward)
+so that the optimizer's element-wise kernels round each element as they do for the run alone.
+Stacking then saves the per-op overhead of BN, activations, dropout, loss and optimizer, not of
+the matrix products. On other devices one grouped convolution and one batched matrix product do
+all replicas at once: there speed is the point of stacking, and GPU kernels are not
+bit-reproducible across shapes anyway.
 """
 
 from __future__ import annotations
@@ -23,20 +35,106 @@ class StackingError(LayerorderError, ValueError):
     """A model that cannot be stacked; the reason names the layer."""
 
 
+def layout(t: torch.Tensor) -> torch.memory_format:
+    """The memory format ``t`` is laid out in (channels-last where it is, else contiguous)."""
+    if t.dim() in (4, 5) and not t.is_contiguous():
+        fmt = torch.channels_last if t.dim() == 4 else torch.channels_last_3d
+        if t.is_contiguous(memory_format=fmt):
+            return fmt
+    return torch.contiguous_format
+
+
+class _StackedConv:
+    """K convolutions side by side (``replicas`` is K); mixed into nn.ConvNd.
+
+    On the CPU each replica's slice goes through the very convolution call its run makes alone
+    (both passes); elsewhere one grouped convolution (groups x K) does all of them."""
+
+    replicas = 1
+
+    def _conv_forward(self, input, weight, bias):
+        if input.device.type != "cpu":
+            return super()._conv_forward(input, weight, bias)
+        k, padding = self.replicas, self.padding
+        if self.padding_mode != "zeros":
+            mode = self.padding_mode
+            input = F.pad(input, self._reversed_padding_repeated_twice, mode=mode)
+            padding = 0 if isinstance(padding, str) else (0,) * len(self.stride)
+        conv = (F.conv1d, F.conv2d, F.conv3d)[len(self.stride) - 1]
+        biases = bias.chunk(k) if bias is not None else [None] * k
+        fmt = layout(input)
+        parts = [
+            conv(
+                x.contiguous(memory_format=fmt),
+                w,
+                b,
+                self.stride,
+                padding,
+                self.dilation,
+                self.groups // k,
+            )
+            for x, w, b in zip(input.chunk(k, dim=1), weight.chunk(k), biases)
+        ]
+        return torch.cat(parts, dim=1)
+
+
+class StackedConv1d(_StackedConv, nn.Conv1d):
+    pass
+
+
+class StackedConv2d(_StackedConv, nn.Conv2d):
+    pass
+
+
+class StackedConv3d(_StackedConv, nn.Conv3d):
+    pass
+
+
+STACKED_CONV = ((nn.Conv1d, StackedConv1d), (nn.Conv2d, StackedConv2d), (nn.Conv3d, StackedConv3d))
+
+
+def _own_parameters(module: nn.Module, mods: list[nn.Module], names=("weight", "bias")) -> None:
+    """Give ``module`` each replica's own copy of its parameters ``names``.
+
+    The wide tensor is joined from them on every forward (``_join``), so the optimizer steps the
+    same tensors, of the same shapes, as it does for a run alone: its element-wise kernels then
+    round each element exactly as they do there (they treat the tail of a tensor differently
+    from its vectorised body, so a position inside one wide tensor would change the bits)."""
+    module.replica_names = []
+    for name in names:
+        if getattr(mods[0], name, None) is None:
+            continue
+        module._parameters.pop(name, None)
+        parts = [nn.Parameter(getattr(m, name).detach().clone()) for m in mods]
+        module.add_module(f"{name}_replicas", nn.ParameterList(parts))
+        module.replica_names.append(name)
+    _join(module, ())
+    module.register_forward_pre_hook(_join)
+
+
+def _join(module: nn.Module, args) -> None:
+    for name in module.replica_names:
+        parts = list(getattr(module, f"{name}_replicas"))
+        joined = torch.stack(parts) if isinstance(module, BatchedLinear) else torch.cat(parts)
+        object.__setattr__(module, name, joined)
+
+
 class BatchedLinear(nn.Module):
     """K independent linear layers on (B, K*in) inputs, giving (B, K*out)."""
 
     def __init__(self, linears: list[nn.Linear]):
         super().__init__()
         self.k = len(linears)
-        self.weight = nn.Parameter(torch.stack([m.weight.detach() for m in linears]))
-        has_bias = linears[0].bias is not None
-        self.bias = (
-            nn.Parameter(torch.stack([m.bias.detach() for m in linears])) if has_bias else None
-        )
+        self.bias = None
+        _own_parameters(self, linears)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
+        if x.device.type == "cpu":  # replica by replica, the very call a run alone makes
+            biases = self.bias if self.bias is not None else [None] * self.k
+            parts = x.reshape(b, self.k, -1).unbind(1)
+            outs = [F.linear(p.contiguous(), w, c) for p, w, c in zip(parts, self.weight, biases)]
+            return torch.cat(outs, dim=1)
         out = torch.einsum("bki,koi->bko", x.reshape(b, self.k, -1), self.weight)
         if self.bias is not None:
             out = out + self.bias
@@ -80,7 +178,7 @@ class StackedDropout(nn.Module):
         for k, chunk in enumerate(x.chunk(self.k, dim=1)):
             _set_state(self.streams[k], x.is_cuda)
             # the layout a run alone would have (NHWC on CUDA): CUDA dropout draws in memory order
-            chunk = chunk.contiguous(memory_format=x.suggest_memory_format())
+            chunk = chunk.contiguous(memory_format=layout(x))
             if self.channelwise:
                 fn = {3: F.dropout1d, 4: F.dropout2d, 5: F.dropout3d}[chunk.dim()]
                 outs.append(fn(chunk, self.p, True))
@@ -128,7 +226,8 @@ def _cat(tensors) -> torch.Tensor | None:
 
 def _stack_conv(mods) -> nn.Module:
     m0, k = mods[0], len(mods)
-    new = type(m0)(
+    stacked_type = next(new for base, new in STACKED_CONV if isinstance(m0, base))
+    new = stacked_type(
         m0.in_channels * k,
         m0.out_channels * k,
         m0.kernel_size,
@@ -139,10 +238,8 @@ def _stack_conv(mods) -> nn.Module:
         bias=m0.bias is not None,
         padding_mode=m0.padding_mode,
     )
-    with torch.no_grad():
-        new.weight.copy_(_cat([m.weight for m in mods]))
-        if m0.bias is not None:
-            new.bias.copy_(_cat([m.bias for m in mods]))
+    new.replicas = k
+    _own_parameters(new, mods)
     return new
 
 
@@ -159,12 +256,13 @@ def _stack_norm(mods) -> nn.Module:
             track_running_stats=m0.track_running_stats,
         )
     with torch.no_grad():
-        for name, _ in list(new.named_parameters()) + list(new.named_buffers()):
+        for name, _ in new.named_buffers():
             parts = [getattr(m, name) for m in mods]
             if name == "num_batches_tracked":
                 getattr(new, name).copy_(parts[0])
             elif parts[0] is not None:
                 getattr(new, name).copy_(_cat(parts))
+    _own_parameters(new, mods)
     return new
 
 
@@ -187,11 +285,14 @@ def _stack_leaf(path: str, mods: list[nn.Module], streams: list) -> nn.Module:
     raise StackingError(f"stacking does not support {type(m0).__name__} (at '{path}')")
 
 
+def _leaves(model: nn.Module) -> list[str]:
+    return [n for n, m in model.named_modules() if next(m.children(), None) is None and n]
+
+
 def stack_models(models: list[nn.Module], streams: list) -> nn.Module:
     """One wide model equal to ``models`` side by side (same architecture, separate weights)."""
     wide = copy.deepcopy(models[0])
-    leaves = [n for n, m in models[0].named_modules() if next(m.children(), None) is None and n]
-    for path in leaves:
+    for path in _leaves(models[0]):
         mods = [m.get_submodule(path) for m in models]
         parent_path, _, name = path.rpartition(".")
         parent = wide.get_submodule(parent_path) if parent_path else wide
@@ -203,17 +304,12 @@ def unstack_into(wide: nn.Module, models: list[nn.Module]) -> None:
     """Copy the wide model's weights and buffers back into the K separate models."""
     k = len(models)
     with torch.no_grad():
-        for path, mod in wide.named_modules():
-            if not path or next(mod.children(), None) is not None:
-                continue
-            for name, tensor in list(mod.named_parameters(recurse=False)) + list(
-                mod.named_buffers(recurse=False)
-            ):
+        for path in _leaves(models[0]):
+            mod = wide.get_submodule(path)
+            for name in getattr(mod, "replica_names", ()):
+                for model, part in zip(models, getattr(mod, f"{name}_replicas")):
+                    getattr(model.get_submodule(path), name).copy_(part)
+            for name, tensor in mod.named_buffers(recurse=False):
                 for i, model in enumerate(models):
                     target = getattr(model.get_submodule(path), name)
-                    if name == "num_batches_tracked":
-                        target.copy_(tensor)
-                    elif isinstance(mod, BatchedLinear):
-                        target.copy_(tensor[i])
-                    else:
-                        target.copy_(tensor.chunk(k)[i])
+                    target.copy_(tensor if name == "num_batches_tracked" else tensor.chunk(k)[i])
