@@ -14,10 +14,12 @@ step). layerorder runs the same grid with ``compare``'s automatic plan. Target >
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import statistics
 import tempfile
 import time
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
@@ -32,9 +34,11 @@ REFERENCES = {
 }
 
 
-def reference_grid(config, loop) -> tuple[float, dict]:
+def reference_grid(config, name: str) -> tuple[float, dict]:
+    loop = REFERENCES[name][1]
     torch.set_num_threads(2)
     accs = defaultdict(list)
+    load(config.runs()[0])  # read from the cache before timing, as layerorder's driver does
     start = time.perf_counter()
     for cfg in config.runs():
         data = load(cfg)
@@ -70,7 +74,13 @@ def main() -> None:
     load(config.runs()[0])  # data generated and cached before timing
     t_ours, ours, plan = layerorder_grid(config, args.executor)
     rss_children = peak_rss_mib(children=True)
-    refs = {name: reference_grid(config, REFERENCES[name][1]) for name in names}
+    # each reference in a fresh process, as a plain script runs: nothing that layerorder's
+    # sweep left in this one (thread settings, allocator state, warm caches) carries into it
+    spawn = multiprocessing.get_context("spawn")
+    refs = {}
+    for name in names:
+        with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+            refs[name] = pool.submit(reference_grid, config, name).result()
     n = len(config.runs())
     print(
         f"default grid: {n} runs ({len(config.orders)} orders x {len(config.seeds)} seeds),"
