@@ -1,4 +1,5 @@
-"""Float32 rounding: how far the stacked executor moves final accuracies, against how far
+"""Float32 rounding: how far the stacked executor moves final accuracies (on the CPU it should
+not move them at all: each replica goes through the calls its run makes alone), against how far
 sequential training moves them under other benign changes (thread count, convolution algorithm).
 
 Trains the given seeds of each order four ways on the default data (cnn1d, 20 epochs) and prints
