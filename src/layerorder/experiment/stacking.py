@@ -30,6 +30,10 @@ from torch import nn
 from layerorder.blocks.dropout import Dropout
 from layerorder.errors import LayerorderError
 
+# Devices where each replica goes through its own convolution and linear calls, so that a stacked
+# run equals its run alone bit for bit; on the others one grouped call does all replicas at once.
+PER_REPLICA_DEVICES = frozenset({"cpu"})
+
 
 class StackingError(LayerorderError, ValueError):
     """A model that cannot be stacked; the reason names the layer."""
@@ -53,7 +57,7 @@ class _StackedConv:
     replicas = 1
 
     def _conv_forward(self, input, weight, bias):
-        if input.device.type != "cpu":
+        if input.device.type not in PER_REPLICA_DEVICES:
             return super()._conv_forward(input, weight, bias)
         k, padding = self.replicas, self.padding
         if self.padding_mode != "zeros":
@@ -130,7 +134,7 @@ class BatchedLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
-        if x.device.type == "cpu":  # replica by replica, the very call a run alone makes
+        if x.device.type in PER_REPLICA_DEVICES:  # replica by replica, as a run alone calls it
             biases = self.bias if self.bias is not None else [None] * self.k
             parts = x.reshape(b, self.k, -1).unbind(1)
             outs = [F.linear(p.contiguous(), w, c) for p, w, c in zip(parts, self.weight, biases)]
