@@ -102,6 +102,28 @@ def test_amp_in_the_stacked_executor(data):
         ]
 
 
+@pytest.mark.parametrize("bias", [True, False])
+def test_grouped_linear_of_other_devices_keeps_the_amp_dtype(monkeypatch, bias):
+    """On a GPU one batched product does all replicas' linear layers: under autocast it must
+    give bfloat16 like each run's own F.linear, with the bias added before the rounding."""
+    from layerorder.experiment import stacking
+
+    monkeypatch.setattr(stacking, "PER_REPLICA_DEVICES", frozenset())
+    torch.manual_seed(0)
+    linears = [nn.Linear(16, 8, bias=bias) for _ in range(3)]
+    wide = stacking.stack_models([nn.Sequential(m) for m in linears], [])
+    x = torch.randn(5, 3 * 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = wide(x)
+        alone = torch.cat([m(p) for m, p in zip(linears, x.chunk(3, dim=1))], dim=1)
+    assert out.dtype == alone.dtype == torch.bfloat16
+    torch.testing.assert_close(out, alone, rtol=0.02, atol=0.02)
+    x64 = x.double()
+    wide64 = stacking.stack_models([nn.Sequential(m.double()) for m in linears], [])
+    alone64 = torch.cat([m(p) for m, p in zip(linears, x64.chunk(3, dim=1))], dim=1)
+    torch.testing.assert_close(wide64(x64), alone64, rtol=1e-12, atol=1e-12)
+
+
 def test_channels_last_only_for_2d_convolutions_on_cuda():
     cnn2d = build_model("cnn2d", "standard", in_shape=(1, 8, 8), num_classes=3, width=4, depth=1)
     cnn1d = build_model("cnn1d", "standard", in_shape=(40,), num_classes=3, width=4)
@@ -169,3 +191,30 @@ def test_compiled_training_equals_eager_training(data):
     for a, b in zip(eager.epochs, compiled.epochs):
         assert b.train_loss == pytest.approx(a.train_loss, rel=1e-4)
         assert b.test_acc == pytest.approx(a.test_acc, abs=1.0)
+
+
+@pytest.mark.slow
+def test_compiled_runs_keep_torch_dropout_masks_stacked_or_not(data):
+    """``nn.Dropout`` (a user's model; every dropout on CUDA) inside a compiled graph draws as in
+    eager mode, so compiled sequential runs, compiled stacked runs and eager runs agree."""
+    from layerorder.experiment.validate import _cxx_compiler
+
+    if _cxx_compiler() is None:
+        pytest.skip("no C++ compiler for torch.compile on the CPU")
+    cfgs = [_cfg(arch="mlp", p_drop=0.3, epochs=3, seed=s) for s in (0, 1)]
+
+    def plain(cfg):
+        model = _model(data, cfg)
+        for parent in list(model.modules()):
+            for name, child in parent.named_children():
+                if isinstance(child, nn.Dropout):
+                    setattr(parent, name, nn.Dropout(child.p))  # torch's own, not layerorder's
+        return model
+
+    eager = [train(plain(c), data, c) for c in cfgs]
+    compiled = [train(plain(c), data, c, compile_model=True) for c in cfgs]
+    stacked = train_stacked([plain(c) for c in cfgs], data, cfgs, compile_model=True)
+    for e, c, s in zip(eager, compiled, stacked):
+        for a, b, d in zip(e.epochs, c.epochs, s.epochs):
+            assert b.train_loss == pytest.approx(a.train_loss, rel=1e-4)
+            assert d.train_loss == pytest.approx(a.train_loss, rel=1e-4)

@@ -264,3 +264,19 @@ def test_layout_names_the_memory_format():
     x5 = torch.randn(2, 3, 4, 5, 6).contiguous(memory_format=torch.channels_last_3d)
     assert layout(x5) == torch.channels_last_3d
     assert layout(torch.randn(2, 3, 4)) == torch.contiguous_format
+
+
+def test_dropout_generator_states_are_those_of_the_tensors_device(monkeypatch):
+    """CUDA has one generator per device: the swap reads and writes the tensor's device's one.
+    (No GPU here: torch.cuda's two functions are stood in for, recording what they were given.)"""
+    seen = []
+    monkeypatch.setattr(torch.cuda, "get_rng_state", lambda d: seen.append(("get", d)) or d)
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda s, d: seen.append(("set", s, d)))
+    gpu1 = torch.device("cuda", 1)
+    assert stacking.rng_state(gpu1) == gpu1
+    stacking.set_rng_state("state", gpu1)
+    assert seen == [("get", gpu1), ("set", "state", gpu1)]
+    cpu_state = stacking.rng_state(torch.device("cpu"))
+    assert torch.equal(cpu_state, torch.get_rng_state())
+    stacking.set_rng_state(cpu_state, torch.device("cpu"))
+    assert len(seen) == 2  # the CPU generator is torch's own

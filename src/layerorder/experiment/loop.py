@@ -100,7 +100,11 @@ def prepare(model: nn.Module, device: torch.device, compile_model: bool) -> nn.M
     """Lay the model out for its device; the callable to train with (compiled for --compile)."""
     if wants_channels_last(model, device):
         model.to(memory_format=torch.channels_last)
-    return torch.compile(model) if compile_model else model
+    if not compile_model:
+        return model
+    # fallback_random: dropout inside the graph draws from torch's generators as in eager mode,
+    # so a compiled run has the masks of its eager run (and of its replica in a stacked model)
+    return torch.compile(model, options={"fallback_random": True})
 
 
 @torch.no_grad()

@@ -27,7 +27,7 @@ from layerorder.experiment.loop import (
     prepare,
     steps_per_epoch,
 )
-from layerorder.experiment.stacking import stack_models, unstack_into
+from layerorder.experiment.stacking import rng_state, stack_models, unstack_into
 
 EVAL_BATCH = 1000
 
@@ -68,9 +68,7 @@ def train_stacked(
     streams = []
     for c in cfgs:  # each run's dropout stream starts where training alone would start it
         torch.manual_seed(c.seed)  # seeds the CPU and every CUDA generator
-        streams.append(
-            torch.cuda.get_rng_state() if device.type == "cuda" else torch.get_rng_state()
-        )
+        streams.append(rng_state(device))
     for model, c in zip(models, cfgs):
         seed_dropout(model, c.seed)  # element dropout on the CPU: the run's own mask stream
     wide = stack_models(models, streams).to(next(models[0].parameters()))  # device and dtype

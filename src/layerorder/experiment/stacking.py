@@ -139,19 +139,26 @@ class BatchedLinear(nn.Module):
             parts = x.reshape(b, self.k, -1).unbind(1)
             outs = [F.linear(p.contiguous(), w, c) for p, w, c in zip(parts, self.weight, biases)]
             return torch.cat(outs, dim=1)
-        out = torch.einsum("bki,koi->bko", x.reshape(b, self.k, -1), self.weight)
-        if self.bias is not None:
-            out = out + self.bias
-        return out.reshape(b, -1)
+        xs = x.reshape(b, self.k, -1).transpose(0, 1)  # (K, B, in)
+        wt = self.weight.transpose(1, 2)  # (K, in, out)
+        # the bias goes in before the one rounding, as in F.linear (and in its dtype under amp)
+        if self.bias is None:
+            out = torch.bmm(xs, wt)
+        else:
+            out = torch.baddbmm(self.bias.unsqueeze(1), xs, wt)
+        return out.transpose(0, 1).reshape(b, -1)
 
 
-def _get_state(cuda: bool) -> torch.Tensor:
-    return torch.cuda.get_rng_state() if cuda else torch.get_rng_state()
+def rng_state(device: torch.device) -> torch.Tensor:
+    """The state of the generator that dropout on ``device`` draws from."""
+    if device.type == "cuda":
+        return torch.cuda.get_rng_state(device)
+    return torch.get_rng_state()
 
 
-def _set_state(state: torch.Tensor, cuda: bool) -> None:
-    if cuda:
-        torch.cuda.set_rng_state(state)
+def set_rng_state(state: torch.Tensor, device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.set_rng_state(state, device)
     else:
         torch.set_rng_state(state)
 
@@ -160,10 +167,10 @@ class StackedDropout(nn.Module):
     """Dropout whose mask for replica k comes from run k's own random stream.
 
     Element dropout on the CPU draws replica k's mask from ``fast[k]``, the ``DropoutStream`` that
-    run k's model had attached. Otherwise (channel dropout, other devices) ``streams`` holds, per
-    replica, the state of the generator dropout draws from on the tensor's device (the CPU
-    generator, or the current CUDA device's), swapped in around that replica's draw; it is shared
-    by every StackedDropout of one stacked model.
+    run k's model had attached. Otherwise (channel dropout, torch's own dropout, other devices)
+    ``streams`` holds, per replica, the state of the generator that dropout draws from on the
+    tensor's device (the CPU generator, or that CUDA device's), swapped in around that replica's
+    draw; it is shared by every StackedDropout of one stacked model.
     """
 
     def __init__(self, p: float, k: int, channelwise: bool, streams: list, fast=None):
@@ -180,7 +187,7 @@ class StackedDropout(nn.Module):
             return x * torch.cat(masks, dim=1)
         outs = []
         for k, chunk in enumerate(x.chunk(self.k, dim=1)):
-            _set_state(self.streams[k], x.is_cuda)
+            set_rng_state(self.streams[k], x.device)
             # the layout a run alone would have (NHWC on CUDA): CUDA dropout draws in memory order
             chunk = chunk.contiguous(memory_format=layout(x))
             if self.channelwise:
@@ -188,7 +195,7 @@ class StackedDropout(nn.Module):
                 outs.append(fn(chunk, self.p, True))
             else:
                 outs.append(F.dropout(chunk, self.p, True))
-            self.streams[k] = _get_state(x.is_cuda)
+            self.streams[k] = rng_state(x.device)
         return torch.cat(outs, dim=1)
 
 
