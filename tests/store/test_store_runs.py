@@ -231,15 +231,22 @@ def test_finish_replaces_epochs_after_reclaim(store):
     assert [e.train_loss for e in store.epochs(run.id)] == [0.3]
 
 
-def test_release_puts_a_run_back(store):
+def test_release_owned_puts_this_owners_runs_back(store):
     exp = store.experiment("sweep", {})
-    store.add_runs(exp.id, specs(1))
-    owner = make_owner()
-    run = store.claim_next(exp.id, owner)
-    assert not store.release(run.id, "someone:1:else")
-    assert store.release(run.id, owner)
-    back = store.run(run.id)
+    other_exp = store.experiment("other", {})
+    store.add_runs(exp.id, specs(3))
+    store.add_runs(other_exp.id, specs(1))
+    owner, someone = make_owner(), "someone:1:else"
+    mine = [store.claim_next(exp.id, owner) for _ in range(2)]
+    theirs = store.claim_next(exp.id, someone)
+    elsewhere = store.claim_next(other_exp.id, owner)
+    store.finish_run(mine[0].id, status="done", epochs=[epoch(0)], owner=owner)
+    assert store.release_owned(exp.id, owner) == 1  # only the unfinished run of this experiment
+    back = store.run(mine[1].id)
     assert (back.status, back.owner, back.started_at) == ("pending", None, None)
+    assert store.run(mine[0].id).status == "done"
+    assert (store.run(theirs.id).status, store.run(theirs.id).owner) == ("running", someone)
+    assert store.run(elsewhere.id).status == "running"
     assert store.claim_next(exp.id, owner).attempts == 2
 
 

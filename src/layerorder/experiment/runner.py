@@ -89,8 +89,9 @@ def run_sweep(
                     f"run {outcome.run_id} was taken over by another process; kept theirs"
                 )
     finally:
-        for run_id in claimed:  # interrupted: hand unfinished runs back
-            store.release(run_id, owner)
+        # interrupted: hand unfinished runs back, including one claimed in the store just before
+        # the interrupt arrived and not yet entered in ``claimed``
+        store.release_owned(experiment.id, owner)
     return SweepSummary(experiment, tuple(r.id for r in runs), trained, the_plan)
 
 

@@ -39,11 +39,11 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
+        conn.execute("COMMIT")  # inside the try: a Ctrl-C just before it rolls back
     except BaseException:
         if conn.in_transaction:  # SQLite may have rolled back already (e.g. disk full)
             conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
 
 
 def _uri(path: Path, **params: str) -> str:

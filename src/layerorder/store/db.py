@@ -189,15 +189,19 @@ class Store(queries.StoreQueries):
             )
             return True
 
-    def release(self, run_id: int, owner: str) -> bool:
-        """Put a run claimed by ``owner`` back to pending (after Ctrl-C); False if not held."""
+    def release_owned(self, experiment_id: int, owner: str) -> int:
+        """Put every run of ``experiment_id`` held by ``owner`` back to pending; returns how many.
+
+        Used on Ctrl-C: it also covers a run whose claim committed just before the interrupt,
+        which the caller may not have learned of yet.
+        """
         with self._tx() as conn:
             cursor = conn.execute(
                 "UPDATE runs SET status = 'pending', owner = NULL, started_at = NULL "
-                "WHERE id = ? AND owner = ? AND status = 'running'",
-                (run_id, owner),
+                "WHERE experiment_id = ? AND owner = ? AND status = 'running'",
+                (experiment_id, owner),
             )
-            return cursor.rowcount == 1
+            return cursor.rowcount
 
     def add_probes(self, run_id: int, records: Iterable[tuple[int, str, str, dict]]) -> int:
         """Insert or replace probe results ``(epoch, kind, name, data)``; returns how many."""

@@ -1,0 +1,59 @@
+"""The sweep driver hands every run it holds back to the store when interrupted."""
+
+import pytest
+
+from layerorder.experiment.config import make_config
+from layerorder.experiment.runner import run_sweep
+from layerorder.store import Store
+
+
+def _config():
+    return make_config(
+        {
+            "dataset": "synthetic",
+            "arch": "mlp",
+            "width": 8,
+            "epochs": 1,
+            "batch_size": 64,
+            "orders": "standard",
+            "seeds": 3,
+            "executor": "sequential",
+        }
+    )
+
+
+@pytest.mark.parametrize("interrupt_at", ["after_claim", "during_training"])
+def test_interrupt_leaves_no_run_claimed(tmp_path, monkeypatch, interrupt_at):
+    """Ctrl-C just after a claim commits (before the driver records it) or while a run trains."""
+    claims = []
+    real_claim = Store.claim_next
+
+    def claim_then_interrupt(self, *args, **kwargs):
+        run = real_claim(self, *args, **kwargs)
+        claims.append(run)
+        if interrupt_at == "after_claim" and len(claims) == 2:
+            raise KeyboardInterrupt  # the claim is committed; the driver never sees the run
+        return run
+
+    monkeypatch.setattr(Store, "claim_next", claim_then_interrupt)
+    if interrupt_at == "during_training":
+        import layerorder.experiment.executors as executors
+
+        real_execute = executors.execute
+
+        def execute_then_interrupt(task, *args, **kwargs):
+            if len(claims) == 2:
+                raise KeyboardInterrupt
+            return real_execute(task, *args, **kwargs)
+
+        monkeypatch.setattr(executors, "execute", execute_then_interrupt)
+    with Store.open(tmp_path / "s.db") as store:
+        with pytest.raises(KeyboardInterrupt):
+            run_sweep(_config(), store)
+        runs = store.runs(store.experiments()[0].id)
+        assert [r.status for r in runs] == ["done", "pending", "pending"]
+        assert all(r.owner is None for r in runs[1:])
+        assert store.integrity_check() == "ok"
+        summary = run_sweep(_config(), store)  # the restart trains what was handed back
+        assert summary.trained == 2
+        assert {r.status for r in store.runs(summary.experiment.id)} == {"done"}
