@@ -14,6 +14,7 @@ from layerorder.experiment.stacked import train_stacked
 from layerorder.experiment.validate import validate
 from layerorder.models import build_model
 from layerorder.store.records import config_hash
+from tests.dropout_helpers import with_torch_dropout
 
 
 @pytest.fixture(scope="module")
@@ -204,12 +205,7 @@ def test_compiled_runs_keep_torch_dropout_masks_stacked_or_not(data):
     cfgs = [_cfg(arch="mlp", p_drop=0.3, epochs=3, seed=s) for s in (0, 1)]
 
     def plain(cfg):
-        model = _model(data, cfg)
-        for parent in list(model.modules()):
-            for name, child in parent.named_children():
-                if isinstance(child, nn.Dropout):
-                    setattr(parent, name, nn.Dropout(child.p))  # torch's own, not layerorder's
-        return model
+        return with_torch_dropout(_model(data, cfg))
 
     eager = [train(plain(c), data, c) for c in cfgs]
     compiled = [train(plain(c), data, c, compile_model=True) for c in cfgs]

@@ -14,6 +14,7 @@ from layerorder.experiment.stacked import train_stacked
 from layerorder.experiment.stacking import StackingError, stack_models
 from layerorder.models import RESIDUAL_VARIANTS, build_model
 from layerorder.order import PRESETS
+from tests.dropout_helpers import with_torch_dropout
 
 CASES = [(a, o) for a in ("cnn1d", "cnn2d", "mlp") for o in PRESETS] + [
     ("resnet", u) for u in RESIDUAL_VARIANTS
@@ -32,15 +33,6 @@ def data():
     """100 samples, 80 for training: with batch 80 every epoch is one step, so the per-epoch
     training loss is the per-step loss. Float32, as in real training."""
     return load_dataset("synthetic", num_samples=100)
-
-
-def _plain_dropout(model):
-    """Swap layerorder's element dropout for ``nn.Dropout`` (a user's model; CUDA's masks)."""
-    for parent in list(model.modules()):
-        for name, child in parent.named_children():
-            if isinstance(child, Dropout):
-                setattr(parent, name, torch.nn.Dropout(child.p))
-    return model
 
 
 def _pair(data, arch, order, p_drop, steps=50, seeds=(0, 1, 2), dtype=torch.float32, plain=False):
@@ -71,7 +63,7 @@ def _pair(data, arch, order, p_drop, steps=50, seeds=(0, 1, 2), dtype=torch.floa
             depth=c.depth,
             p_drop=c.p_drop,
         )
-        return _plain_dropout(model.to(dtype)) if plain else model.to(dtype)
+        return with_torch_dropout(model.to(dtype)) if plain else model.to(dtype)
 
     if dtype != torch.float32:
         data = dataclasses.replace(
