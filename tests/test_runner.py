@@ -4,7 +4,7 @@ import pytest
 
 from layerorder.experiment.config import make_config
 from layerorder.experiment.runner import run_sweep
-from layerorder.store import Store
+from layerorder.store import Store, StoreError
 
 
 def _config():
@@ -57,3 +57,39 @@ def test_interrupt_leaves_no_run_claimed(tmp_path, monkeypatch, interrupt_at):
         summary = run_sweep(_config(), store)  # the restart trains what was handed back
         assert summary.trained == 2
         assert {r.status for r in store.runs(summary.experiment.id)} == {"done"}
+
+
+def test_a_store_that_cannot_hand_back_keeps_the_original_error(tmp_path, monkeypatch):
+    def refuse(self, *args, **kwargs):
+        raise StoreError("cannot write store: disk I/O error")
+
+    def interrupt(task, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    import layerorder.experiment.executors as executors
+
+    monkeypatch.setattr(Store, "release_owned", refuse)
+    monkeypatch.setattr(executors, "execute", interrupt)
+    with Store.open(tmp_path / "s.db") as store:
+        with pytest.raises(KeyboardInterrupt):  # not the StoreError of the hand-back
+            run_sweep(_config(), store)
+
+
+def test_runs_an_executor_never_answered_are_handed_back(tmp_path, monkeypatch):
+    import layerorder.experiment.runner as runner
+
+    class Forgetful:
+        """Takes every task and returns an outcome for the first only."""
+
+        def execute(self, tasks, progress=None):
+            from layerorder.experiment.worker import execute
+
+            first, *_ = list(tasks)
+            yield execute(first)
+
+    monkeypatch.setattr(runner, "make_executor", lambda *a, **k: Forgetful())
+    with Store.open(tmp_path / "s.db") as store:
+        summary = run_sweep(_config(), store)
+        assert summary.trained == 1
+        runs = store.runs(summary.experiment.id)
+        assert [r.status for r in runs] == ["done", "pending", "pending"]

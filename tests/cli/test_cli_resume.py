@@ -119,7 +119,7 @@ def test_two_processes_share_one_store(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("executor", ["sequential", "process"])
+@pytest.mark.parametrize("executor", ["sequential", "process", "stacked"])
 def test_ctrl_c_hands_unfinished_runs_back(tmp_path, executor):
     db = tmp_path / "s.db"
     cmd = [

@@ -7,13 +7,21 @@ process that no longer exists is claimed again.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from layerorder.experiment.config import ExperimentConfig
 from layerorder.experiment.executors import Plan, make_executor, plan
 from layerorder.experiment.worker import Progress, RunOutcome, RunTask, resolve_device
-from layerorder.store import ExperimentRecord, RunSpec, Store, config_hash, make_owner
+from layerorder.store import (
+    ExperimentRecord,
+    RunSpec,
+    Store,
+    StoreError,
+    config_hash,
+    make_owner,
+)
 
 
 class SweepObserver:
@@ -88,9 +96,15 @@ def run_sweep(
                 observer.note(
                     f"run {outcome.run_id} was taken over by another process; kept theirs"
                 )
-    finally:
-        # interrupted: hand unfinished runs back, including one claimed in the store just before
-        # the interrupt arrived and not yet entered in ``claimed``
+    except BaseException:
+        # interrupted or failed: hand unfinished runs back, including one claimed in the store
+        # just before the interrupt arrived and not yet entered in ``claimed``. A store that
+        # cannot take the write must not hide the error that stopped the sweep; its runs are
+        # claimed again once this process has exited (see ``layerorder.store.owner``).
+        with contextlib.suppress(StoreError):
+            store.release_owned(experiment.id, owner)
+        raise
+    if claimed:  # an executor that returned without an outcome for a run: hand it back
         store.release_owned(experiment.id, owner)
     return SweepSummary(experiment, tuple(r.id for r in runs), trained, the_plan)
 
