@@ -11,15 +11,14 @@ import typer
 from rich.columns import Columns
 from rich.table import Table
 
-from layerorder.cli.commands_compare import build_config, parse_data_opts
+from layerorder.cli.commands_compare import build_config
 from layerorder.cli.console import err, fmt, out, print_json
+from layerorder.cli.options import setting_options
 from layerorder.errors import ConfigError
+from layerorder.experiment.probing import PROBE_DEFAULTS, OrderProbe, probe_orders
 from layerorder.probe.grads import flagged
 from layerorder.probe.plots import write_plots
-from layerorder.probe.record import DEFAULT_BINS, DEFAULT_RANGE
-from layerorder.probe.session import OrderProbe, probe_orders
-
-DEFAULT_PROBE_ORDERS = ["standard", "act-first"]
+from layerorder.probe.record import bin_edges
 
 
 def _short(name: str) -> str:
@@ -94,27 +93,9 @@ def _summary_lines(results: list[OrderProbe]) -> list[str]:
     return lines
 
 
+@setting_options("probe", defaults=PROBE_DEFAULTS)
 def probe(
-    order: list[str] = typer.Option(
-        None,
-        "--order",
-        "-o",
-        help="Order (repeatable or comma-separated) (default: standard, act-first).",
-    ),
-    dataset: str = typer.Option(None, "--dataset", "-d", help="Data set (default: mnist1d)."),
-    data_opt: list[str] = typer.Option(None, "--data-opt", help="Data set option KEY=VALUE."),
-    arch: str = typer.Option(
-        None, "--arch", "-a", help="mlp, cnn1d, cnn2d or resnet (default: cnn1d)."
-    ),
-    width: int = typer.Option(None, help="Model width."),
-    depth: int = typer.Option(None, help="Model depth."),
-    epochs: int = typer.Option(5, help="Training epochs between the two probes."),
     seed: int = typer.Option(0, min=0, help="Seed for init, data order and dropout."),
-    lr: float = typer.Option(None, help="Learning rate (default: 0.01)."),
-    optimizer: str = typer.Option(None, help="sgd, adam or adamw (default: adam)."),
-    batch_size: int = typer.Option(None, help="Batch size (default: 100)."),
-    p_drop: float = typer.Option(None, help="Dropout probability (default: 0.1)."),
-    device: str = typer.Option(None, help="auto, cpu or cuda."),
     recalibrate: bool = typer.Option(
         False,
         "--recalibrate",
@@ -124,24 +105,12 @@ def probe(
     plot: Path = typer.Option(
         None, "--plot", help="Write one PNG histogram per stage and order into this folder."
     ),
+    settings: dict | None = None,
 ) -> None:
     """Probe orders at init and after training: signed activation statistics per stage, dead
     units, gradient flow and BN variance shift, side by side."""
-    flags = {
-        "dataset": dataset,
-        "data_options": parse_data_opts(data_opt),
-        "arch": arch,
-        "width": width,
-        "depth": depth,
-        "orders": order or DEFAULT_PROBE_ORDERS,
-        "seeds": 1,
-        "epochs": epochs,
-        "lr": None if lr is None else [lr],
-        "optimizer": optimizer,
-        "batch_size": batch_size,
-        "p_drop": p_drop,
-        "device": device,
-    }
+    given = {k: v for k, v in (settings or {}).items() if v is not None}
+    flags = {**PROBE_DEFAULTS, **given, "seeds": 1}
     config = build_config(None, flags)
     if plot is not None and plot.exists() and not plot.is_dir():
         raise ConfigError(f"--plot '{plot}' is a file; give a folder for the PNG files")
@@ -151,19 +120,15 @@ def probe(
         recalibrate=recalibrate,
         progress=lambda r: err.print(f"probed {r.label}", markup=False),
     )
-    edges = [
-        DEFAULT_RANGE[0] + (DEFAULT_RANGE[1] - DEFAULT_RANGE[0]) * i / DEFAULT_BINS
-        for i in range(DEFAULT_BINS + 1)
-    ]
     if plot is not None:
-        files = write_plots(results, edges, plot)
+        files = write_plots(results, plot)
         err.print(f"wrote {len(files)} charts to {plot}")
     if as_json:
         print_json(
             {
                 "dataset": config.dataset,
                 "arch": config.arch,
-                "bin_edges": edges,
+                "bin_edges": bin_edges(),
                 "orders": [dataclasses.asdict(r) for r in results],
             }
         )

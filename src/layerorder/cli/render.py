@@ -2,57 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
-import math
-
 from rich.markup import escape
 from rich.table import Table
 
 from layerorder.cli.console import fmt, out
 from layerorder.stats.analysis import Analysis
+from layerorder.stats.table import ResultsTable
 
 
-def _p(p: float | None) -> str:
-    if p is None:
-        return "best"
-    if math.isnan(p):
-        return "-"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def results_table(analysis: Analysis, title: str) -> Table:
-    table = Table(title=escape(title))
-    several_lr = len(analysis.lrs) > 1
-    cols = [
-        "order",
-        "lr" if several_lr else None,
-        "test acc % (mean ± 95% CI)",
-        "sd",
-        "n",
-        "Δ vs best",
-        "Holm p",
-        "diverged",
-        "failed",
-    ]
-    for col in filter(None, cols):
-        table.add_column(col, justify="left" if col == "order" else "right")
-    for row in analysis.rows:
-        s = row.summary
-        half = (s.ci_high - s.ci_low) / 2 if math.isfinite(s.ci_high) else math.nan
-        acc = f"{fmt(s.mean)} ± {fmt(half)}" if s.n else "-"
-        cells = [
-            escape(row.label),
-            f"{row.lr:g}" if several_lr else None,
-            acc,
-            fmt(s.sd),
-            str(s.n),
-            fmt(row.delta, 2) if row.p_holm is not None else "-",
-            _p(row.p_holm),
-            str(s.n_diverged),
-            str(s.n_failed),
-        ]
-        table.add_row(*[c for c in cells if c is not None])
-    return table
+def rich_table(table: ResultsTable) -> Table:
+    out_table = Table(title=escape(table.title), caption=escape(table.note))
+    for i, col in enumerate(table.columns):
+        out_table.add_column(col, justify="left" if i == 0 else "right")
+    for row in table.rows:
+        out_table.add_row(*(escape(c) for c in row))
+    return out_table
 
 
 def lr_table(analysis: Analysis) -> Table:
@@ -72,14 +36,11 @@ def lr_table(analysis: Analysis) -> Table:
     return table
 
 
-def print_analysis(analysis: Analysis, title: str) -> None:
-    out.print(results_table(analysis, title))
+def print_analysis(analysis: Analysis, table: ResultsTable) -> None:
+    out.print(rich_table(table))
     if analysis.lr_table:
         out.print(lr_table(analysis))
         out.print("Each order is compared at its own best learning rate.")
     out.print()
     out.print(f"[bold]Verdict[/bold]: {escape(analysis.verdict.text)}")
 
-
-def analysis_dict(analysis: Analysis) -> dict:
-    return dataclasses.asdict(analysis)

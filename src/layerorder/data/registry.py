@@ -96,5 +96,11 @@ def load_dataset(name: str, *, seed: int = 0, **options: Any) -> Dataset:
     return entry.loader(info, seed, values)
 
 
+def user_entries() -> list[DatasetEntry]:
+    """The entries registered after import (by the user, or for in-memory data)."""
+    return [e for key, e in _REGISTRY.items() if _BUILTIN.get(key) is not e]
+
+
 for _entry in (*BUILTIN_ENTRIES, SYNTHETIC_ENTRY, *VISION_ENTRIES):
     register_dataset(_entry)
+_BUILTIN = dict(_REGISTRY)

@@ -18,6 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
+from layerorder.experiment.shipping import install, snapshot
 from layerorder.experiment.worker import Progress, RunOutcome, RunTask, execute
 
 ProgressFn = Callable[[Progress], None]
@@ -88,9 +89,10 @@ class SequentialExecutor(Executor):
 _QUEUE = None
 
 
-def _init_worker(q) -> None:
+def _init_worker(q, shipped: bytes | None = None) -> None:
     global _QUEUE
     _QUEUE = q
+    install(shipped)
 
 
 def _pool_execute(task: RunTask) -> RunOutcome:
@@ -119,7 +121,7 @@ class ProcessExecutor(Executor):
 
     def _pool(self, ctx, q) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            self.workers, mp_context=ctx, initializer=_init_worker, initargs=(q,)
+            self.workers, mp_context=ctx, initializer=_init_worker, initargs=(q, snapshot())
         )
 
     def execute(self, tasks, progress=None):

@@ -22,6 +22,7 @@ from torch import nn
 
 from layerorder.blocks.dropout import seed_dropout
 from layerorder.experiment.config import RunConfig
+from layerorder.experiment.task import Classification, task_for
 from layerorder.store import EpochRecord
 
 EVAL_BATCH = 1000
@@ -86,7 +87,7 @@ def autocast(device: torch.device, enabled: bool):
     return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
-def _full(out: torch.Tensor, amp: bool) -> torch.Tensor:
+def full_precision(out: torch.Tensor, amp: bool) -> torch.Tensor:
     """Logits in float32 for the loss under autocast; float32 and float64 ones stay as they are."""
     return out.float() if amp and out.dtype in (torch.float16, torch.bfloat16) else out
 
@@ -107,21 +108,56 @@ def prepare(model: nn.Module, device: torch.device, compile_model: bool) -> nn.M
     return torch.compile(model, options={"fallback_random": True})
 
 
+class Replicas:
+    """How the loop feeds one model: a run trained alone (``k`` = 1, this class) or ``k`` runs
+    stacked into one wide model (``layerorder.experiment.stacked.StackedReplicas``).
+
+    ``inputs`` makes the forward's input from each replica's index batch, ``eval_inputs`` from
+    one evaluation batch that every replica sees, and ``split`` views the output as
+    (batch, k, outputs)."""
+
+    k = 1
+
+    def __init__(self, module: nn.Module):
+        self.module = module
+
+    def inputs(self, x: torch.Tensor, idxs: list[torch.Tensor]) -> torch.Tensor:
+        return x[idxs[0]]
+
+    def eval_inputs(self, xb: torch.Tensor) -> torch.Tensor:
+        return xb
+
+    def split(self, out: torch.Tensor, batch: int) -> torch.Tensor:
+        return out.view(batch, self.k, -1)
+
+
 @torch.no_grad()
-def evaluate(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, amp: bool = False
-) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy in percent) in eval mode."""
-    model.eval()
-    loss = torch.zeros((), device=x.device)
-    correct = torch.zeros((), device=x.device, dtype=torch.long)
+def evaluate_replicas(
+    forward, replicas: Replicas, x: torch.Tensor, y: torch.Tensor, task, amp: bool = False
+) -> tuple[list[float], list[float]]:
+    """Per replica, (mean evaluation loss, metric in percent) in eval mode."""
+    replicas.module.eval()
+    k = replicas.k
+    loss = torch.zeros(k, device=x.device)
+    hits = torch.zeros(k, device=x.device, dtype=torch.long)
     for i in range(0, len(x), EVAL_BATCH):
+        xb, yb = x[i : i + EVAL_BATCH], y[i : i + EVAL_BATCH]
         with autocast(x.device, amp):
-            out = _full(model(x[i : i + EVAL_BATCH]), amp)
-        yb = y[i : i + EVAL_BATCH]
-        loss += nn.functional.cross_entropy(out, yb, reduction="sum")
-        correct += (out.argmax(1) == yb).sum()
-    return loss.item() / len(x), 100.0 * correct.item() / len(x)
+            out = full_precision(forward(replicas.eval_inputs(xb)), amp)
+        out = replicas.split(out, len(xb))
+        for j in range(k):
+            loss[j] += task.eval_loss_sum(out[:, j], yb)
+        hits += task.hits(out, yb.unsqueeze(1)).sum(0)
+    return [v / len(x) for v in loss.tolist()], [100.0 * c / len(x) for c in hits.tolist()]
+
+
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, amp: bool = False, task=None
+) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy in percent) of one model in eval mode."""
+    task = task or Classification()
+    loss, acc = evaluate_replicas(model, Replicas(model), x, y, task, amp)
+    return loss[0], acc[0]
 
 
 def train(
@@ -140,54 +176,92 @@ def train(
     ``cfg.amp`` runs forward and loss under bfloat16 autocast; ``compile_model`` trains through
     ``torch.compile(model)`` (the same parameters).
     """
-    device = next(model.parameters()).device
-    forward = prepare(model, device, compile_model)
-    x, y = data.x_train, data.y_train
-    gen = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)  # dropout masks on other devices, channel dropout
     seed_dropout(model, cfg.seed)  # element dropout masks on the CPU
-    opt = make_optimizer(model.parameters(), cfg, cfg.lr)
+    each = None if on_epoch is None else (lambda _j, rec: on_epoch(rec))
+    return fit(Replicas(model), data, [cfg], on_epoch=each, probe=probe,
+               compile_model=compile_model)[0]
+
+
+def fit(
+    replicas: Replicas,
+    data,
+    cfgs: list[RunConfig],
+    *,
+    on_epoch: Callable[[int, EpochRecord], None] | None = None,
+    probe: Callable[[int, nn.Module], None] | None = None,
+    compile_model: bool = False,
+) -> list[TrainResult]:
+    """The training loop, for one run or ``replicas.k`` stacked runs (``cfgs``, one per replica,
+    differing in their seed alone). Each replica has its own data order (its generator), its own
+    loss and its own records; a replica whose training loss is not finite is diverged from that
+    epoch, and training stops once every replica has diverged. The caller seeds the
+    initialisation and the dropout streams."""
+    cfg, k = cfgs[0], replicas.k
+    module = replicas.module
+    device = next(module.parameters()).device
+    forward = prepare(module, device, compile_model)
+    task = task_for(cfg)
+    x, y = data.x_train, data.y_train
+    gens = [torch.Generator().manual_seed(c.seed) for c in cfgs]
+    opt = make_optimizer(module.parameters(), cfg, cfg.lr)
     sched = make_schedule(opt, cfg, cfg.epochs * steps_per_epoch(len(x), cfg.batch_size))
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-    records: list[EpochRecord] = []
+    loss_fn = task.loss_fn()
+    records: list[list[EpochRecord]] = [[] for _ in range(k)]
+    diverged: list[int | None] = [None] * k
     start = time.perf_counter()
     if probe is not None:
-        probe(0, model)
+        probe(0, module)
     for epoch in range(1, cfg.epochs + 1):
-        model.train()
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.long)
+        module.train()
+        loss_sum = torch.zeros(k, device=device)
+        hits = torch.zeros(k, device=device, dtype=torch.long)
         seen = 0
-        for idx in batch_indices(len(x), cfg.batch_size, gen):
-            idx = idx.to(device, non_blocking=True)
-            xb, yb = x[idx], y[idx]
+        for idxs in zip(*(batch_indices(len(x), cfg.batch_size, g) for g in gens)):
+            idxs = [i.to(device, non_blocking=True) for i in idxs]
+            yb = torch.stack([y[i] for i in idxs], dim=1)  # (B, K)
             with autocast(device, cfg.amp):
-                out = _full(forward(xb), cfg.amp)
-                loss = loss_fn(out, yb)
+                out = replicas.split(full_precision(forward(replicas.inputs(x, idxs)), cfg.amp),
+                                     len(idxs[0]))
+                losses = torch.stack([loss_fn(out[:, j], yb[:, j]) for j in range(k)])
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            losses.sum().backward()
+            if cfg.grad_clip > 0:
+                nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip, foreach=True)
             opt.step()
             sched.step()
-            loss_sum += loss.detach() * len(idx)
-            correct += (out.detach().argmax(1) == yb).sum()
-            seen += len(idx)
+            loss_sum += losses.detach() * len(idxs[0])
+            hits += task.hits(out.detach(), yb).sum(0)
+            seen += len(idxs[0])
         lr_now = opt.param_groups[0]["lr"]
-        train_loss = loss_sum.item() / seen
-        if not math.isfinite(train_loss):
-            records.append(_epoch(epoch, train_loss, math.nan, math.nan, math.nan, lr_now, start))
-            return TrainResult(tuple(records), diverged_epoch=epoch)
-        test_loss, test_acc = evaluate(forward, data.x_test, data.y_test, cfg.amp)
-        train_acc = 100.0 * correct.item() / seen
-        rec = _epoch(epoch, train_loss, train_acc, test_loss, test_acc, lr_now, start)
-        records.append(rec)
+        train_loss = [v / seen for v in loss_sum.tolist()]
+        train_acc = [100.0 * c / seen for c in hits.tolist()]
+        live = [j for j in range(k) if diverged[j] is None]
+        for j in live:
+            if not math.isfinite(train_loss[j]):
+                nan = math.nan
+                records[j].append(epoch_record(epoch, train_loss[j], nan, nan, nan, lr_now, start))
+                diverged[j] = epoch
+        live = [j for j in live if diverged[j] is None]
+        if not live:
+            break
+        test_loss, test_acc = evaluate_replicas(
+            forward, replicas, data.x_test, data.y_test, task, cfg.amp
+        )
+        for j in live:
+            rec = epoch_record(
+                epoch, train_loss[j], train_acc[j], test_loss[j], test_acc[j], lr_now, start
+            )
+            records[j].append(rec)
         if probe is not None:
-            probe(epoch, model)
+            probe(epoch, module)
         if on_epoch is not None:
-            on_epoch(rec)
-    return TrainResult(tuple(records))
+            for j in live:
+                on_epoch(j, records[j][-1])
+    return [TrainResult(tuple(r), d) for r, d in zip(records, diverged)]
 
 
-def _epoch(epoch, train_loss, train_acc, test_loss, test_acc, lr, start) -> EpochRecord:
+def epoch_record(epoch, train_loss, train_acc, test_loss, test_acc, lr, start) -> EpochRecord:
     return EpochRecord(
         epoch=epoch,
         train_loss=train_loss,

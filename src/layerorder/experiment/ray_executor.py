@@ -27,8 +27,11 @@ def _ray():
     return ray
 
 
-def _run_on_ray(task: RunTask, data) -> RunOutcome:
+def _run_on_ray(task: RunTask, data, shipped: bytes | None = None) -> RunOutcome:
     """What a Ray worker runs: the same ``execute`` as every other executor."""
+    from layerorder.experiment.shipping import install
+
+    install(shipped)
     return execute(task, data=data)
 
 
@@ -86,7 +89,9 @@ class RayExecutor(Executor):
         remote = ray.remote(
             num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run, max_retries=self.max_retries
         )(_run_on_ray)
-        slots, data_refs = self.slots(ray), {}
+        from layerorder.experiment.shipping import snapshot
+
+        slots, data_refs, shipped = self.slots(ray), {}, ray.put(snapshot())
         threads = max(1, int(self.cpus_per_run))
         inflight: dict = {}
         try:
@@ -98,7 +103,7 @@ class RayExecutor(Executor):
                         exhausted = True
                         break
                     ref = remote.remote(
-                        _with_threads(task, threads), self._data(ray, task, data_refs)
+                        _with_threads(task, threads), self._data(ray, task, data_refs), shipped
                     )
                     inflight[ref] = task
                 if not inflight:

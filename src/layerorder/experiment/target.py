@@ -16,9 +16,12 @@ AS_IS = "as-is"
 
 def target_variant(target: str, order: str, in_shape: tuple[int, ...], num_classes: int):
     """Load ``target`` and rewrite it to ``order``; raise ``ConfigError`` if it does not apply."""
+    from layerorder.experiment.shipping import factory_model
     from layerorder.lint import example_input, load_target, rewrite_model
 
-    model = load_target(target).model
+    model = factory_model(target)
+    if model is None:
+        model = load_target(target).model
     example = example_input((2, *in_shape))
     if order != AS_IS:
         result = rewrite_model(model, to=order, example_input=example)

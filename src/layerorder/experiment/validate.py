@@ -16,8 +16,9 @@ from layerorder.experiment.config import ExperimentConfig
 from layerorder.models import check_arch, check_order_for_arch
 
 
-def validate(config: ExperimentConfig) -> None:
-    """Raise a ``LayerorderError`` naming the first problem, or return None."""
+def validate(config: ExperimentConfig) -> list[str]:
+    """Raise a ``LayerorderError`` naming the first problem; else return notes (one line each)
+    on settings that have no effect here."""
     info = check_dataset(config.dataset, **dict(config.data_options))
     if config.model:
         _check_model(config, info)
@@ -40,6 +41,7 @@ def validate(config: ExperimentConfig) -> None:
         _ray()
     if config.executor in ("sequential", "stacked") and config.workers not in (None, 1):
         raise ConfigError(f"--workers needs --executor process (or auto), not {config.executor}")
+    return config.not_applied()
 
 
 def _cuda(device: str) -> bool:

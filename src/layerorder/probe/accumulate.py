@@ -33,6 +33,7 @@ class StageStats:
     hist: tuple[int, ...]  # counts over the shared signed bins (tails fall into the end bins)
     units: int  # channels (dim 1), or features of a (N, C) output
     dead_units: int  # units never positive over everything recorded
+    hist_range: tuple[float, float] = (-6.0, 6.0)  # the histogram's (low, high); equal bins
 
 
 class Accumulator:
@@ -132,4 +133,5 @@ class Accumulator:
             hist=tuple(self.hist.tolist()),
             units=len(alive) or 1,
             dead_units=sum(not a for a in alive),
+            hist_range=(self.lo, self.hi),
         )

@@ -6,19 +6,19 @@ import re
 from pathlib import Path
 
 from layerorder.probe.accumulate import StageStats
+from layerorder.probe.record import bin_edges
 
 
 def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "stage"
 
 
-def plot_stage(init: StageStats, trained: StageStats | None, edges, title: str, path: Path):
-    import matplotlib
+def plot_stage(init: StageStats, trained: StageStats | None, title: str, path: Path):
+    from matplotlib.figure import Figure  # no pyplot: the user's backend is left alone
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3), dpi=100)
+    edges = bin_edges(len(init.hist), init.hist_range)
+    fig = Figure(figsize=(5, 3), dpi=100)
+    ax = fig.subplots()
     widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
     for stats, label, color in ((init, "init", "#999999"), (trained, "trained", "#1f77b4")):
         if stats is None:
@@ -40,10 +40,9 @@ def plot_stage(init: StageStats, trained: StageStats | None, edges, title: str, 
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
 
 
-def write_plots(results, edges, directory: str | Path) -> list[Path]:
+def write_plots(results, directory: str | Path) -> list[Path]:
     """One PNG per stage and order: ``<order>__<stage>.png``. Returns the files written."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
@@ -53,6 +52,6 @@ def write_plots(results, edges, directory: str | Path) -> list[Path]:
         for i, stage in enumerate(res.init.stages):
             path = out / f"{_safe(res.label)}__{i:02d}_{_safe(stage.name)}.png"
             title = f"{res.label}: {stage.name} ({stage.kind})"
-            plot_stage(stage, trained.get(stage.name), edges, title, path)
+            plot_stage(stage, trained.get(stage.name), title, path)
             written.append(path)
     return written

@@ -20,6 +20,15 @@ DEFAULT_BINS = 60
 DEFAULT_RANGE = (-6.0, 6.0)
 
 
+def bin_edges(
+    bins: int = DEFAULT_BINS, hist_range: tuple[float, float] = DEFAULT_RANGE
+) -> list[float]:
+    """The ``bins + 1`` edges of equal bins over ``hist_range``: the one binning every probe
+    histogram, chart and table uses."""
+    lo, hi = float(hist_range[0]), float(hist_range[1])
+    return [lo + (hi - lo) * i / bins for i in range(bins + 1)]
+
+
 def stage_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """Leaf modules in registration order, reshapes and identities left out."""
     found = []
@@ -44,8 +53,7 @@ class Recording:
 
     @property
     def edges(self) -> list[float]:
-        lo, hi = self.hist_range
-        return [lo + (hi - lo) * i / self.bins for i in range(self.bins + 1)]
+        return bin_edges(self.bins, self.hist_range)
 
     @property
     def stages(self) -> list[StageStats]:

@@ -8,7 +8,6 @@ run trains exactly like an unprobed one. Then it measures the variance shift in 
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -18,6 +17,7 @@ from layerorder.blocks.dropout import dropout_streams
 from layerorder.probe.accumulate import StageStats
 from layerorder.probe.grads import GradFlow, grad_flow
 from layerorder.probe.record import record
+from layerorder.probe.stored import to_data
 from layerorder.probe.variance import VarianceShift, variance_shift
 
 PROBE_BATCH = 64
@@ -102,12 +102,4 @@ class EpochProbe:
             ("varshift", snap.varshift),
         ):
             for index, item in enumerate(items):  # index keeps the forward order
-                self.records.append((epoch, kind, item.name, {"index": index, **_data(item)}))
-
-
-def _data(record) -> dict:
-    """A plain dict of the record's fields (shallow: the fields are numbers, strings, tuples)."""
-    d = {f.name: getattr(record, f.name) for f in dataclasses.fields(record) if f.name != "name"}
-    if "hist" in d:
-        d["hist"] = list(d["hist"])
-    return d
+                self.records.append((epoch, kind, item.name, to_data(item, index)))

@@ -22,8 +22,11 @@ def write_report(
     *,
     experiment: str | None = None,
     fmt: str = "html",
+    run_ids=None,
+    analysis=None,
 ) -> list[Path]:
-    """Write the report of ``experiment`` (name or id; default: the latest) and return its files."""
+    """Write the report of ``experiment`` (name or id; default: the latest) and return its files.
+    ``run_ids`` limits it to those runs; ``analysis`` is theirs when already computed."""
     from layerorder.report.html import render_html
     from layerorder.report.markdown import render_markdown
     from layerorder.store import Store, StoreError
@@ -41,7 +44,7 @@ def write_report(
             raise ReportError(f"store '{store_path}' holds no experiment yet")
         if not any(r.status in ("done", "diverged", "failed") for r in store.runs(exp.id)):
             raise ReportError(f"experiment '{exp.name}' has no finished runs to report yet")
-        info = build_info(store, exp)
+        info = build_info(store, exp, run_ids, analysis)
     if fmt == "md":
         return render_markdown(info, out)
     out.write_text(render_html(info), encoding="utf-8")

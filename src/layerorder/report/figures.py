@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import re
 
 import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from layerorder.probe.record import bin_edges
 
-plt.rcParams.update(
-    {
-        "svg.fonttype": "none",
-        "font.size": 9,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "svg.hashsalt": "layerorder",
-    }
-)
+# Applied around each drawing and saving only: the user's rcParams and backend stay as they are
+# (figures are plain ``Figure`` objects, never pyplot's, so no backend is chosen or switched).
+STYLE = {
+    "svg.fonttype": "none",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.hashsalt": "layerorder",
+}
+
+
+def styled(draw):
+    """Run a drawing function with the report's style in force."""
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        with matplotlib.rc_context(STYLE):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
+def subplots(*args, figsize, **kwargs):
+    """A new ``Figure`` and its axes, as ``pyplot.subplots`` gives them, without pyplot."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*args, **kwargs)
+
+
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
 
@@ -30,19 +50,20 @@ def color(i: int) -> str:
 def svg(fig) -> str:
     """The figure as an inline <svg> element (no XML prolog), then closed."""
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
+    with matplotlib.rc_context(STYLE):
+        fig.savefig(buf, format="svg", bbox_inches="tight")
     text = buf.getvalue()
     return re.sub(r"^.*?(<svg)", r"\1", text, count=1, flags=re.S)
 
 
 def png(fig, path) -> None:
-    fig.savefig(path, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    with matplotlib.rc_context(STYLE):
+        fig.savefig(path, format="png", dpi=110, bbox_inches="tight")
 
 
+@styled
 def learning_curves(acc, loss):
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    fig, axes = subplots(1, 2, figsize=(10, 3.4))
     for ax, curves, ylabel in ((axes[0], acc, "test accuracy (%)"), (axes[1], loss, "train loss")):
         for i, c in enumerate(curves):
             ax.plot(c.epochs, c.mean, color=color(i), label=f"{c.label} (n={c.n})", linewidth=1.6)
@@ -57,8 +78,9 @@ def learning_curves(acc, loss):
     return fig
 
 
+@styled
 def final_distribution(finals):
-    fig, ax = plt.subplots(figsize=(max(4, 1.3 * len(finals) + 1.5), 3.4))
+    fig, ax = subplots(figsize=(max(4, 1.3 * len(finals) + 1.5), 3.4))
     data = [list(f.values) for f in finals]
     positions = list(range(1, len(finals) + 1))
     if any(data):
@@ -79,6 +101,7 @@ def final_distribution(finals):
     return fig
 
 
+@styled
 def pairwise_matrix(labels, pairs):
     n = len(labels)
     idx = {label: i for i, label in enumerate(labels)}
@@ -88,7 +111,7 @@ def pairwise_matrix(labels, pairs):
         i, j = idx[p.a], idx[p.b]
         delta[i][j], delta[j][i] = p.mean_diff, -p.mean_diff
         pval[i][j] = pval[j][i] = p.p_holm
-    fig, ax = plt.subplots(figsize=(1.3 * n + 2.5, 1.0 * n + 1.5))
+    fig, ax = subplots(figsize=(1.3 * n + 2.5, 1.0 * n + 1.5))
     finite = [abs(v) for row in delta for v in row if math.isfinite(v)]
     lim = max(finite) if finite else 1.0
     im = ax.imshow(delta, cmap="RdBu", vmin=-lim, vmax=lim)
@@ -112,8 +135,9 @@ def pairwise_matrix(labels, pairs):
     return fig
 
 
+@styled
 def lr_robustness(series):
-    fig, ax = plt.subplots(figsize=(6, 3.4))
+    fig, ax = subplots(figsize=(6, 3.4))
     for i, s in enumerate(series):
         ax.plot(s.lrs, s.means, marker="o", color=color(i), label=s.label)
         for lr, m, d in zip(s.lrs, s.means, s.diverged):
@@ -128,13 +152,16 @@ def lr_robustness(series):
     return fig
 
 
-def stage_histograms(order_probes, edges, max_cols: int = 5):
+@styled
+def stage_histograms(order_probes, max_cols: int = 5):
+    """Each stage's histogram over its own recorded range (grey at init, blue trained)."""
     stages = order_probes.stages
     cols = min(max_cols, max(len(stages), 1))
     rows = max(1, math.ceil(len(stages) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(2.1 * cols, 1.6 * rows), squeeze=False)
-    widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
+    fig, axes = subplots(rows, cols, figsize=(2.1 * cols, 1.6 * rows), squeeze=False)
     for ax, st in zip(axes.flat, stages):
+        edges = bin_edges(len(st.trained_hist), st.hist_range)
+        widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
         for hist, c, a in ((st.init_hist, "#999999", 0.6), (st.trained_hist, "#1f77b4", 0.55)):
             total = max(sum(hist), 1)
             ax.bar(
@@ -153,8 +180,9 @@ def stage_histograms(order_probes, edges, max_cols: int = 5):
     return fig
 
 
+@styled
 def probe_summary(orders):
-    fig, axes = plt.subplots(1, 4, figsize=(15, 3.2))
+    fig, axes = subplots(1, 4, figsize=(15, 3.2))
     for i, o in enumerate(orders):
         c = color(i)
         axes[0].plot(

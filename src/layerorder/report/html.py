@@ -7,11 +7,12 @@ Every user-provided string (experiment name, order labels, config values, errors
 from __future__ import annotations
 
 import json
-import math
 from html import escape
 
+from layerorder.experiment.settings import BY_NAME
 from layerorder.report import figures
 from layerorder.report.info import ReportInfo
+from layerorder.stats.table import ResultsTable, cell, results_table
 
 # No script, no network: the page can only use its own inline styles and inline images.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -28,12 +29,6 @@ th{background:#f4f4f4}td.l,th.l{text-align:left}
 tr.diverged td{background:#fff6e5}tr.failed td{background:#fdecea}
 nav a{margin-right:.8em}
 """
-
-
-def _f(v, digits: int = 2) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "-"
-    return f"{v:.{digits}f}"
 
 
 def _table(header: list[str], rows: list[list[str]], row_classes: list[str] | None = None) -> str:
@@ -58,41 +53,23 @@ def _figure(fig, caption: str, fid: str) -> str:
     )
 
 
+def table_html(table: ResultsTable) -> str:
+    """The results table as an HTML table and its note (every cell escaped)."""
+    rows = [[escape(c) for c in row] for row in table.rows]
+    body = _table([escape(c) for c in table.columns], rows, list(table.status))
+    return body + f'<p class="muted">{escape(table.note)}</p>'
+
+
 def results_section(info: ReportInfo) -> str:
-    a = info.analysis
-    several = len(a.lrs) > 1
-    header = (
-        ["order"]
-        + (["lr"] if several else [])
-        + ["mean %", "95% CI", "sd", "median", "n", "Δ vs best", "Holm p", "diverged", "failed"]
-    )
-    rows = []
-    for r in a.rows:
-        s = r.summary
-        p = "best" if r.p_holm is None else _f(r.p_holm, 4)
-        rows.append(
-            [escape(r.label)]
-            + ([f"{r.lr:g}"] if several else [])
-            + [
-                _f(s.mean),
-                f"{_f(s.ci_low)} – {_f(s.ci_high)}",
-                _f(s.sd),
-                _f(s.median),
-                str(s.n),
-                "-" if r.p_holm is None else _f(r.delta),
-                p,
-                str(s.n_diverged),
-                str(s.n_failed),
-            ]
-        )
-    note = "Each order at its own best learning rate. " if several else ""
-    note += "Paired by seed; p-values from paired t-tests, Holm-corrected over all pairs."
-    return _table(header, rows) + f'<p class="muted">{note}</p>'
+    return table_html(results_table(info.analysis, info.title))
 
 
 def _config_section(info: ReportInfo) -> str:
-    rows = [[escape(str(k)), escape(json.dumps(v))] for k, v in info.config.items()]
-    return _table(["setting", "value"], rows)
+    rows = [
+        [escape(str(k)), escape(json.dumps(v)), escape(BY_NAME[k].help if k in BY_NAME else "")]
+        for k, v in info.config.items()
+    ]
+    return _table(["setting", "value", "meaning"], rows)
 
 
 def _provenance_section(info: ReportInfo) -> str:
@@ -120,10 +97,10 @@ def _runs_section(info: ReportInfo) -> str:
             str(r.seed),
             f"{r.lr:g}",
             escape(r.status),
-            _f(r.test_acc),
-            _f(r.train_loss, 4),
+            cell(r.test_acc),
+            cell(r.train_loss, 4),
             str(r.epochs),
-            _f(r.wall_time, 1),
+            cell(r.wall_time, 1),
             escape(r.note),
         ]
         for r in info.runs
@@ -145,7 +122,7 @@ def _probe_section(info: ReportInfo) -> str:
     for i, o in enumerate(p.orders):
         parts.append(
             _figure(
-                figures.stage_histograms(o, p.edges),
+                figures.stage_histograms(o),
                 f"{o.label} (seed {o.seed}): signed histograms of every stage.",
                 f"fig-hist-{i}",
             )

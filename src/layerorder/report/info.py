@@ -139,13 +139,18 @@ def _provenance(runs) -> dict:
     return prov
 
 
-def build_info(store, experiment) -> ReportInfo:
-    """Everything the report shows for one experiment (a ``ExperimentRecord``)."""
+def build_info(store, experiment, run_ids=None, analysis=None) -> ReportInfo:
+    """Everything the report shows for one experiment (a ``ExperimentRecord``): all its runs, or
+    those of ``run_ids`` (the grid a command just ran, so page and console agree); ``analysis``
+    when the caller has already analysed exactly those runs."""
     from layerorder.report.probes import probe_info
 
     runs = store.runs(experiment.id)
+    if run_ids is not None:
+        wanted = set(run_ids)
+        runs = [r for r in runs if r.id in wanted]
     epochs = store.epochs_for_experiment(experiment.id)
-    analysis = analyze(runs)
+    analysis = analysis if analysis is not None else analyze(runs)
     best_lr = {row.label: row.lr for row in analysis.rows}
     finals = []
     for label in analysis.labels:

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from layerorder.report import figures
 from layerorder.report.info import ReportInfo
-
-
-def _f(v, digits: int = 2) -> str:
-    return (
-        "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.{digits}f}"
-    )
+from layerorder.stats.table import ResultsTable, results_table
 
 
 def _md(text: str) -> str:
@@ -20,6 +14,16 @@ def _md(text: str) -> str:
     for ch in "\\`*_[]<>|#":
         text = text.replace(ch, "\\" + ch)
     return text
+
+
+def table_markdown(table: ResultsTable) -> list[str]:
+    """The results table as Markdown lines, then its note."""
+    lines = [
+        "| " + " | ".join(_md(c) for c in table.columns) + " |",
+        "|" + "---|" * len(table.columns),
+    ]
+    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in table.rows]
+    return [*lines, "", _md(table.note)]
 
 
 def render_markdown(info: ReportInfo, path: Path) -> list[Path]:
@@ -39,18 +43,8 @@ def render_markdown(info: ReportInfo, path: Path) -> list[Path]:
         "",
         f"**Verdict.** {_md(a.verdict.text)}",
         "",
-        "| order | lr | mean % | 95% CI | sd | n | Δ vs best | Holm p | diverged | failed |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        *table_markdown(results_table(a, info.title)),
     ]
-    for r in a.rows:
-        s = r.summary
-        p = "best" if r.p_holm is None else _f(r.p_holm, 4)
-        lines.append(
-            f"| {_md(r.label)} | {r.lr:g} | {_f(s.mean)} | {_f(s.ci_low)} – "
-            f"{_f(s.ci_high)} | {_f(s.sd)} | {s.n} | "
-            f"{'-' if r.p_holm is None else _f(r.delta)} | {p} | {s.n_diverged} | "
-            f"{s.n_failed} |"
-        )
     lines += [
         "",
         fig(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from layerorder.probe.record import DEFAULT_RANGE
+from layerorder.probe.record import DEFAULT_BINS, DEFAULT_RANGE, bin_edges
+from layerorder.probe.stored import typed
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class StageRow:
     units: int
     init_dead: int
     trained_dead: int
+    hist_range: tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -40,45 +42,52 @@ class ProbeInfo:
     orders: tuple[OrderProbes, ...]
 
 
-def _by_epoch_kind(records):
+def _by_epoch_kind(records) -> dict[tuple[int, str], list]:
+    """Typed records per (epoch, kind), in forward order."""
     table = defaultdict(list)
     for r in records:
-        table[(r.epoch, r.kind)].append(r)
-    for rows in table.values():
-        rows.sort(key=lambda r: r.data.get("index", 0))
-    return table
+        table[(r.epoch, r.kind)].append((r.data.get("index", 0), typed(r.kind, r.name, r.data)))
+    return {
+        key: [item for _, item in sorted(rows, key=lambda t: t[0])] for key, rows in table.items()
+    }
+
+
+def order_probe_series(label: str, run_id: int, seed: int, snapshots: dict) -> OrderProbes:
+    """An order's probes from its first and last snapshot ({epoch: {kind: [records]}})."""
+    first, last = min(snapshots), max(snapshots)
+    init = {s.name: s for s in snapshots[first].get("stage", [])}
+    stages = tuple(
+        StageRow(
+            t.name,
+            t.kind,
+            tuple(init.get(t.name, t).hist),
+            tuple(t.hist),
+            init.get(t.name, t).frac_positive,
+            t.frac_positive,
+            t.units,
+            init.get(t.name, t).dead_units,
+            t.dead_units,
+            t.hist_range,
+        )
+        for t in snapshots[last].get("stage", [])
+    )
+    g0 = {g.name: g for g in snapshots[first].get("grad", [])}
+    grads = tuple(
+        (g.name, g0.get(g.name, g).ratio, g.ratio, g.status)
+        for g in snapshots[last].get("grad", [])
+    )
+    shifts = tuple((v.name, v.shift, v.flagged) for v in snapshots[last].get("varshift", []))
+    return OrderProbes(label, run_id, seed, last, stages, grads, shifts)
 
 
 def _order_probes(run, records) -> OrderProbes | None:
     table = _by_epoch_kind(records)
-    epochs = sorted({e for e, _ in table})
-    if not epochs:
+    if not table:
         return None
-    first, last = epochs[0], epochs[-1]
-    init = {r.name: r.data for r in table[(first, "stage")]}
-    stages = []
-    for r in table[(last, "stage")]:
-        i, t = init.get(r.name, r.data), r.data
-        stages.append(
-            StageRow(
-                r.name,
-                t["kind"],
-                tuple(i["hist"]),
-                tuple(t["hist"]),
-                i["frac_positive"],
-                t["frac_positive"],
-                t["units"],
-                i["dead_units"],
-                t["dead_units"],
-            )
-        )
-    g0 = {r.name: r.data for r in table[(first, "grad")]}
-    grads = tuple(
-        (r.name, g0.get(r.name, r.data)["ratio"], r.data["ratio"], r.data["status"])
-        for r in table[(last, "grad")]
-    )
-    shifts = tuple((r.name, r.data["shift"], r.data["flagged"]) for r in table[(last, "varshift")])
-    return OrderProbes(run.label, run.id, run.seed, last, tuple(stages), grads, shifts)
+    snapshots: dict[int, dict[str, list]] = defaultdict(dict)
+    for (epoch, kind), items in table.items():
+        snapshots[epoch][kind] = items
+    return order_probe_series(run.label, run.id, run.seed, snapshots)
 
 
 def probe_info(store, runs, best_lr: dict[str, float]) -> ProbeInfo | None:
@@ -90,7 +99,8 @@ def probe_info(store, runs, best_lr: dict[str, float]) -> ProbeInfo | None:
     orders = [o for o in (_order_probes(r, store.probes(r.id)) for r in chosen.values()) if o]
     if not orders:
         return None
-    bins = len(orders[0].stages[0].init_hist) if orders[0].stages else 60
-    lo, hi = DEFAULT_RANGE
-    edges = tuple(lo + (hi - lo) * i / bins for i in range(bins + 1))
-    return ProbeInfo(edges, tuple(orders))
+    first = orders[0].stages[0] if orders[0].stages else None
+    bins = len(first.init_hist) if first else DEFAULT_BINS
+    return ProbeInfo(
+        tuple(bin_edges(bins, first.hist_range if first else DEFAULT_RANGE)), tuple(orders)
+    )

@@ -64,12 +64,14 @@ def summarize(
     n_diverged: int = 0,
     n_failed: int = 0,
     confidence: float = 0.95,
+    bounds: tuple[float, float] = (0.0, 100.0),
 ) -> OrderSummary:
     """Summarise the finished runs of one order.
 
     ``values`` are final accuracies in percent of the runs that finished (no nan:
     diverged runs are excluded from the mean and passed as ``n_diverged``).
-    The CI is ``scipy.stats.t.interval(confidence, n-1, loc=mean, scale=sem)``.
+    The CI is ``scipy.stats.t.interval(confidence, n-1, loc=mean, scale=sem)``, clipped to
+    the metric's ``bounds`` (an accuracy cannot leave 0-100 %, however few the seeds).
     """
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
@@ -80,6 +82,8 @@ def summarize(
     mean = float(np.mean(arr)) if n else NAN
     sd = float(np.std(arr, ddof=1)) if n >= 2 else NAN
     ci_low, ci_high = t_interval(mean, sd, n, confidence)
+    if math.isfinite(ci_low):
+        ci_low, ci_high = max(ci_low, bounds[0]), min(ci_high, bounds[1])
     return OrderSummary(
         label=label,
         n=n,

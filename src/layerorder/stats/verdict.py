@@ -86,13 +86,22 @@ def _described(edges: Sequence[_Edge], alpha: float) -> str:
 
 
 def _power_sentence(
-    n: int, mdd: float, needed: int | None, power: float, target_delta: float
+    n: int, mdd: float, needed: int | None, power: float, target_delta: float, span: float
 ) -> str:
+    target = f"a {target_delta:g}-point difference"
+    more = (
+        f"more than {MAX_SEEDS} seeds per order" if needed is None else f"about {needed} seeds"
+        " per order"
+    )
+    if mdd >= span:  # no difference inside the metric's range is detectable: say so plainly
+        return (
+            f"With {n} seeds there are too few to detect any difference at {power:.0%} power;"
+            f" {more} would be needed to detect {target}."
+        )
     head = (
         f"With {n} seeds the smallest difference this comparison can detect at "
         f"{power:.0%} power is {mdd:.1f} points; "
     )
-    target = f"a {target_delta:g}-point difference"
     if needed is None:
         return head + f"more than {MAX_SEEDS} seeds per order would be needed to detect {target}."
     if needed <= n:
@@ -170,6 +179,7 @@ def make_verdict(
     alpha: float = 0.05,
     target_delta: float = 0.5,
     power: float = 0.8,
+    span: float = 100.0,
 ) -> Verdict:
     """The verdict for ``summaries`` (one per order) and ``pairs`` (from ``compare_pairs``).
 
@@ -198,7 +208,7 @@ def make_verdict(
             "there is nothing to compare it with."
         ]
     if groups["tested"] and math.isfinite(mdd):
-        sentences.append(_power_sentence(n, mdd, needed, power, target_delta))
+        sentences.append(_power_sentence(n, mdd, needed, power, target_delta, span))
     sentences.append(_excluded_sentence(summaries))
     significant = tuple(e.other.label for e in groups["significant"])
     return Verdict(
@@ -208,7 +218,7 @@ def make_verdict(
             e.other.label for e in edges if e.other.label not in significant
         ),
         text=" ".join(s for s in sentences if s),
-        min_detectable=mdd,
+        min_detectable=min(mdd, span) if math.isfinite(mdd) else mdd,
         seeds_needed_for_half_point=needed,
         alpha=alpha,
     )

@@ -80,7 +80,36 @@ def _m001_initial(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO meta (key, value) VALUES ('app', ?)", (APP_NAME,))
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial]
+def _m002_no_dropout_key(conn: sqlite3.Connection) -> None:
+    """Run keys leave out the dropout rate where the model has no dropout option (resnet, a
+    user's ``--model``): drop ``p_drop`` from those experiments' and runs' configs and rehash.
+    A rehashed key that another row already holds is left as it was (no row is merged or lost)."""
+    import json
+
+    from layerorder.store.records import config_hash
+
+    def rekey(table: str, key_column: str, scope: str) -> None:
+        rows = conn.execute(f"SELECT id, {scope}, config_json FROM {table}").fetchall()
+        for row_id, owner, text in rows:
+            cfg = json.loads(text)
+            if "p_drop" not in cfg or (cfg.get("arch") != "resnet" and cfg.get("model") is None):
+                continue
+            del cfg["p_drop"]
+            taken = conn.execute(
+                f"SELECT 1 FROM {table} WHERE {scope} IS ? AND {key_column} = ? AND id != ?",
+                (owner, config_hash(cfg), row_id),
+            ).fetchone()
+            if taken is None:
+                conn.execute(
+                    f"UPDATE {table} SET {key_column} = ?, config_json = ? WHERE id = ?",
+                    (config_hash(cfg), json.dumps(cfg, sort_keys=True), row_id),
+                )
+
+    rekey("runs", "run_key", "experiment_id")
+    rekey("experiments", "config_hash", "name || '/' || generation")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_no_dropout_key]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,4 +1,5 @@
-"""``probe_orders``: build each order, probe at init, train, probe again; the ``probe`` command.
+"""``probe_orders``: build each order, probe at init, train, probe again; the ``probe`` command
+and ``layerorder.probe``.
 
 Every order uses the same seed, data, probe batch and training settings, so what differs between
 them is the order alone.
@@ -17,6 +18,9 @@ from layerorder.experiment.worker import load_run_data, resolve_device
 from layerorder.probe.training import EpochProbe, Snapshot
 from layerorder.probe.variance import recalibrate_bn
 
+# where ``probe`` differs from ``compare``'s defaults: two orders, a short training
+PROBE_DEFAULTS = {"orders": ("standard", "act-first"), "epochs": 5}
+
 
 @dataclass(frozen=True)
 class OrderProbe:
@@ -27,6 +31,13 @@ class OrderProbe:
     test_acc: float  # after training, eval mode
     recalibrated_acc: float | None  # after BN recalibration (when asked)
     status: str  # done or diverged
+
+    def snapshots(self) -> dict[int, dict[str, list]]:
+        """{epoch: {kind: records}} at init (0) and after training."""
+        return {
+            epoch: {"stage": list(s.stages), "grad": list(s.grads), "varshift": list(s.varshift)}
+            for epoch, s in ((0, self.init), (self.epochs, self.trained))
+        }
 
 
 def probe_orders(

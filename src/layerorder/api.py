@@ -1,0 +1,188 @@
+"""The Python front door: ``compare``, ``probe`` and ``lint``, each returning typed records.
+
+``compare`` takes every setting the command line takes (by its declared name:
+``orders``, ``seeds``, ``lr``, ``p_drop``, ...; see ``layerorder.experiment.settings``), plus
+``data=`` (arrays or tensors, or a pair of torch Datasets) and ``model=`` (a callable returning
+an ``nn.Module``). In-memory data and model factories work under every executor: spawned workers
+receive them from the driver (``layerorder.experiment.shipping``).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from layerorder.errors import ConfigError
+from layerorder.experiment.config import ExperimentConfig, load_toml, merge_config
+from layerorder.results import Results
+
+DEFAULT_STORE = "layerorder.db"
+
+
+def _model_target(model: Any) -> str | None:
+    """A model setting as a config holds it: a target string; callables are registered."""
+    from layerorder.experiment.shipping import register_model_factory
+
+    if model is None:
+        return None
+    if isinstance(model, str) and model.strip().startswith("__main__:"):
+        # the driver's own __main__ (a notebook, ``python -c``): workers have another one
+        attr = model.strip().split(":", 1)[1]
+        main = sys.modules.get("__main__")
+        if main is None or not hasattr(main, attr):
+            raise ConfigError(f"model '{model}': __main__ has no attribute '{attr}'")
+        return register_model_factory(getattr(main, attr))
+    if isinstance(model, str):
+        return model
+    return register_model_factory(model)
+
+
+def make_experiment(
+    settings: dict[str, Any],
+    *,
+    data: Any = None,
+    model: Any = None,
+    config: str | Path | None = None,
+    notes: Callable[[str], None] | None = None,
+) -> ExperimentConfig:
+    """A checked config from a TOML file, then ``settings`` (keyword values win), with the
+    caller's data and model registered; notes on settings without effect go to ``notes``."""
+    from layerorder.data.memory import register_arrays
+    from layerorder.experiment.validate import validate
+
+    values = {k: v for k, v in settings.items() if v is not None}
+    if data is not None:
+        values["dataset"] = register_arrays(data)
+    if model is not None:
+        values["model"] = _model_target(model)
+    elif isinstance(values.get("model"), str) or callable(values.get("model")):
+        values["model"] = _model_target(values["model"])
+    file_values = load_toml(config) if config is not None else {}
+    source = f"'{config}'" if config is not None else "arguments"
+    cfg = merge_config(file_values, values, source)
+    for line in validate(cfg):
+        (notes or _warn)(line)
+    return cfg
+
+
+def _warn(line: str) -> None:
+    warnings.warn(line, UserWarning, stacklevel=4)
+
+
+def run_comparison(
+    config: ExperimentConfig, store: str | Path, *, fresh: bool = False, observer=None
+) -> Results:
+    """Train what ``store`` lacks of ``config``'s grid and analyse the grid's runs (once)."""
+    from layerorder.experiment.runner import run_sweep
+    from layerorder.stats.analysis import analyze
+    from layerorder.store import Store
+
+    with Store.open(store) as db:
+        summary = run_sweep(config, db, fresh=fresh, observer=observer)
+        wanted = set(summary.run_ids)
+        runs = tuple(r for r in db.runs(summary.experiment.id) if r.id in wanted)
+        every = db.epochs_for_experiment(summary.experiment.id)
+    epochs = {r.id: tuple(every.get(r.id, ())) for r in runs}
+    return Results(Path(store), summary.experiment, runs, epochs, analyze(runs), summary.trained)
+
+
+def compare(
+    *,
+    data: Any = None,
+    model: Any = None,
+    config: str | Path | None = None,
+    store: str | Path = DEFAULT_STORE,
+    fresh: bool = False,
+    progress: bool = True,
+    **settings: Any,
+) -> Results:
+    """Train several orders side by side over many seeds, store every run, and analyse them.
+
+    ``data``: ``(x_train, y_train, x_test, y_test)`` (numpy arrays or tensors; inputs
+    normalised per channel like the built-in data sets) or ``(train_dataset, test_dataset)``.
+    ``model``: a callable returning an ``nn.Module``, rewritten to each of ``orders``
+    (``"as-is"`` keeps it). ``config``: a TOML file (keywords override it). ``store``: the
+    SQLite file (runs already in it are not trained again). Other keywords are the settings
+    of ``layerorder compare`` by name, e.g. ``orders=["standard", "preact"], seeds=5``.
+    """
+    from layerorder.cli.progress import RichObserver
+
+    cfg = make_experiment(settings, data=data, model=model, config=config)
+    if not progress:
+        return run_comparison(cfg, store, fresh=fresh)
+    observer = RichObserver()
+    with observer:
+        return run_comparison(cfg, store, fresh=fresh, observer=observer)
+
+
+@dataclass(frozen=True)
+class ProbeResults:
+    """What ``probe`` measured: one ``OrderProbe`` per order (at init and after training)."""
+
+    orders: tuple
+    bin_edges: tuple[float, ...]
+
+    def to_pandas(self):
+        """One row per order, phase (init, trained) and stage: the stage's statistics."""
+        import dataclasses
+
+        import pandas as pd
+
+        rows = []
+        for o in self.orders:
+            for phase, snap in (("init", o.init), ("trained", o.trained)):
+                for position, s in enumerate(snap.stages):
+                    stats = {k: v for k, v in dataclasses.asdict(s).items() if k != "hist"}
+                    rows.append({"order": o.label, "phase": phase, "position": position, **stats})
+        return pd.DataFrame(rows)
+
+    def plot(self):
+        """Signed histograms per stage, at init and trained: one matplotlib Figure per order."""
+        from layerorder.report import figures
+        from layerorder.report.probes import order_probe_series
+
+        return [
+            figures.stage_histograms(order_probe_series(o.label, 0, 0, o.snapshots()))
+            for o in self.orders
+        ]
+
+    def _repr_html_(self) -> str:
+        frame = self.to_pandas()
+        cols = ["order", "phase", "position", "name", "frac_positive", "skewness", "std"]
+        return frame[[*cols, "dead_units", "units"]].to_html(index=False, float_format="%.3f")
+
+
+def probe(
+    *,
+    data: Any = None,
+    model: Any = None,
+    seed: int = 0,
+    recalibrate: bool = False,
+    **settings: Any,
+) -> ProbeResults:
+    """Probe each order at init and after ``epochs`` epochs of training (default: standard and
+    act-first, 5 epochs): signed stage statistics, dead units, gradient flow, variance shift."""
+    from layerorder.experiment.probing import PROBE_DEFAULTS, probe_orders
+    from layerorder.probe.record import bin_edges
+
+    cfg = make_experiment(
+        {**PROBE_DEFAULTS, **settings, "seeds": 1}, data=data, model=model
+    )
+    results = probe_orders(cfg, seed=seed, recalibrate=recalibrate)
+    return ProbeResults(tuple(results), tuple(bin_edges()))
+
+
+def lint(model: Any, input_shape=None, **kwargs: Any):
+    """Lint an ``nn.Module`` (or a target string like ``models.py:make_model``): its ordering
+    patterns, findings and BN folds, as a ``LintReport``."""
+    from torch import nn
+
+    from layerorder.lint import lint_model, load_target
+
+    if not isinstance(model, nn.Module):
+        model = load_target(model).model if isinstance(model, str) else model()
+    return lint_model(model, input_shape=input_shape, **kwargs)

@@ -1,0 +1,312 @@
+"""Every experiment setting, declared once.
+
+A ``Setting`` holds a setting's default, its check (which also brings a value to its type), its
+help text, its command-line flags and its role: part of the run key (``run``), an axis of the
+grid (``axis``: orders, seeds, learning rates), or how runs execute (``execution``: never in a
+key). ``ExperimentConfig``'s fields, the TOML keys, the ``compare`` and ``probe`` options
+(``layerorder.cli.options``), validation with did-you-mean messages, run keys and the report's
+configuration table all derive from ``SETTINGS``.
+
+Frozen dataclasses rather than pydantic: the config is already a frozen dataclass used across
+processes and stored as JSON, the checks are a handful of numeric ranges and choices, and the
+error messages must be one line naming the setting and the fix, which plain functions give
+directly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from layerorder.errors import ConfigError, did_you_mean
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("onecycle", "cosine", "step", "constant")
+DEVICES = ("auto", "cpu", "cuda")
+EXECUTORS = ("auto", "sequential", "process", "stacked", "ray")
+DEFAULT_ORDERS = ("standard", "act-first", "preact", "drop-before-bn", "no-norm")
+
+RUN, AXIS, EXECUTION = "run", "axis", "execution"
+
+
+# ---- checks: (key, raw value) -> value of the setting's type, or ConfigError ----------------
+
+
+def _int(key: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"{key} must be an integer, got {value!r}")
+    try:
+        number = int(str(value).strip()) if not isinstance(value, int) else value
+    except ValueError:
+        raise ConfigError(f"{key} must be an integer, got {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{key} must be >= {minimum}, got {number}")
+    return number
+
+
+def _float(key: str, value: Any, lo: float, hi: float | None = None, *, open_lo=False) -> float:
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    bad = not math.isfinite(number) or number < lo or (open_lo and number == lo)
+    if bad or (hi is not None and number >= hi):
+        rng = f"> {lo:g}" if open_lo else f">= {lo:g}"
+        rng += f" and < {hi:g}" if hi is not None else ""
+        raise ConfigError(f"{key} must be a number {rng}, got {value!r}")
+    return number
+
+
+def _list(value: Any) -> list:
+    if isinstance(value, (list, tuple)):
+        return [v for item in value for v in (_list(item) if isinstance(item, str) else [item])]
+    return [v.strip() for v in str(value).split(",") if v.strip() != ""]
+
+
+def _unique_nonempty(key: str, items: list) -> tuple:
+    if not items:
+        raise ConfigError(f"{key} must not be empty")
+    if len(set(items)) != len(items):
+        raise ConfigError(f"{key} must not repeat, got {items}")
+    return tuple(items)
+
+
+def integer(minimum: int = 1, optional: bool = False) -> Callable[[str, Any], Any]:
+    def check(key: str, value: Any) -> int | None:
+        return None if optional and value is None else _int(key, value, minimum)
+
+    check.metavar = "INT"
+    return check
+
+
+def number(lo: float, hi: float | None = None, *, open_lo: bool = False):
+    def check(key: str, value: Any) -> float:
+        return _float(key, value, lo, hi, open_lo=open_lo)
+
+    check.metavar = "NUM"
+    return check
+
+
+def choice(choices: tuple[str, ...]):
+    def check(key: str, value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in choices:
+            raise ConfigError(f"unknown {key} '{value}'" + did_you_mean(text, choices))
+        return text
+
+    check.metavar = "|".join(choices).upper()
+    return check
+
+
+def flag(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    return value
+
+
+def text(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{key} must be a string, got {value!r}")
+    out = value.strip()
+    if not out or len(out) > 200:
+        raise ConfigError(f"{key} must be 1-200 characters")
+    return out
+
+
+def optional_text(key: str, value: Any) -> str | None:
+    return None if value is None or str(value).strip() == "" else text(key, value)
+
+
+def lowered(key: str, value: Any) -> str:
+    return text(key, value).lower()
+
+
+def model_target(key: str, value: Any) -> str | None:
+    """A user's model as a target string ``file.py:factory`` or ``package.module:factory``."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"model must be a target string like models.py:make_model, got a"
+            f" {type(value).__name__}; pass a callable to layerorder.compare(model=...) instead"
+        )
+    out = value.strip()
+    if ":" not in out:
+        raise ConfigError(
+            f"model '{value}' must look like path/to/file.py:factory or package.module:factory"
+        )
+    return out
+
+
+def data_options(key: str, value: Any) -> tuple[tuple[str, Any], ...]:
+    """A table of option = value, or ``KEY=VALUE`` strings as ``--data-opt`` gives them."""
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        table = {}
+        for item in value:
+            name, sep, val = item.partition("=")
+            if not sep or not name.strip():
+                raise ConfigError(
+                    f"--data-opt takes KEY=VALUE, got '{item}' (e.g. num_samples=10000)"
+                )
+            table[name.strip()] = val.strip()
+        value = table
+    if not isinstance(value, dict):
+        raise ConfigError("data_options must be a table of option = value")
+    return tuple(sorted((str(k), v) for k, v in value.items()))
+
+
+def seeds(key: str, value: Any) -> tuple[int, ...]:
+    """An int n means seeds 0..n-1; a list (or "3,5,8") names the seeds."""
+    if isinstance(value, int) or (isinstance(value, str) and "," not in value):
+        return tuple(range(_int("seeds", value)))
+    out = tuple(_int("seed", v, minimum=0) for v in _list(value))
+    if not out:
+        raise ConfigError("seeds must name at least one seed")
+    if len(set(out)) != len(out):
+        raise ConfigError(f"seeds must not repeat, got {list(out)}")
+    return out
+
+
+def orders(key: str, value: Any) -> tuple[str, ...]:
+    return _unique_nonempty("orders", [str(v).strip() for v in _list(value)])
+
+
+def learning_rates(key: str, value: Any) -> tuple[float, ...]:
+    return _unique_nonempty("lr", [_float("lr", v, 0.0, open_lo=True) for v in _list(value)])
+
+
+seeds.metavar = "N|LIST"
+learning_rates.metavar = "LR[,LR...]"
+data_options.metavar = "KEY=VALUE"
+orders.metavar = "SPEC"
+
+
+# ---- the declaration ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting. ``flags`` are its command-line names (the first is the long one); ``cli`` is
+    the type the command line parses before ``check`` (``list`` for repeatable options, ``bool``
+    for ``--x/--no-x`` switches). ``applies(config)`` is False where the setting has no effect
+    (dropout for a model without dropout): it is then left out of run keys and reported.
+    ``omit_at_default``: added after stores existed, so left out of run keys at its default and
+    the keys of runs stored before it do not change."""
+
+    name: str
+    default: Any
+    check: Callable[[str, Any], Any]
+    help: str
+    role: str = RUN
+    flags: tuple[str, ...] = ()
+    cli: type = str
+    commands: tuple[str, ...] = ("compare",)
+    omit_at_default: bool = False
+    applies: Callable[[Any], bool] | None = None
+    not_applied: str = ""  # why, when ``applies`` is False
+
+    @property
+    def metavar(self) -> str:
+        return getattr(self.check, "metavar", "TEXT")
+
+    def coerce(self, value: Any) -> Any:
+        return self.check(self.name, value)
+
+    @property
+    def cli_flags(self) -> tuple[str, ...]:
+        return self.flags or ("--" + self.name.replace("_", "-"),)
+
+    def in_key(self, config: Any) -> bool:
+        if self.role != RUN:
+            return False
+        if self.omit_at_default and getattr(config, self.name) == self.default:
+            return False
+        return self.applies is None or self.applies(config)
+
+
+def _has_dropout_option(config: Any) -> bool:
+    """Our own architectures but resnet take ``p_drop``; resnet units and users' models do not."""
+    return config.model is None and config.arch != "resnet"
+
+
+S = Setting
+SETTINGS: tuple[Setting, ...] = (
+    S("name", "default", text, "Experiment name.", role=EXECUTION),
+    S("dataset", "mnist1d", text, "Data set; see 'layerorder datasets'.", flags=("--dataset", "-d"),
+      commands=("compare", "probe")),
+    S("data_options", (), data_options, "Data set option KEY=VALUE (repeatable).",
+      flags=("--data-opt",), cli=list, commands=("compare", "probe")),
+    S("arch", "cnn1d", lowered, "mlp, cnn1d, cnn2d or resnet.", flags=("--arch", "-a"),
+      commands=("compare", "probe")),
+    S("model", None, model_target,
+      "Your own model, path/to/file.py:factory or package.module:factory, rewritten to each"
+      " --order ('as-is' keeps it unchanged). Loading it runs its code.", flags=("--model", "-m")),
+    S("width", None, integer(optional=True), "Model width; none: per arch.",
+      commands=("compare", "probe")),
+    S("depth", None, integer(optional=True), "Model depth; none: per arch.",
+      commands=("compare", "probe")),
+    S("orders", DEFAULT_ORDERS, orders, "Order spec or preset (repeatable or comma-separated).",
+      role=AXIS, flags=("--order", "-o"), cli=list, commands=("compare", "probe")),
+    S("seeds", (0, 1, 2, 3, 4), seeds, "Number of seeds, or a list like 0,3,7.", role=AXIS),
+    S("epochs", 20, integer(), "Training epochs per run.", commands=("compare", "probe")),
+    S("batch_size", 100, integer(), "Batch size.", commands=("compare", "probe")),
+    S("optimizer", "adam", choice(OPTIMIZERS), "sgd, adam or adamw.",
+      commands=("compare", "probe")),
+    S("lr", (0.01,), learning_rates, "Learning rate, or a comma-separated LR sweep.", role=AXIS,
+      commands=("compare", "probe")),
+    S("schedule", "onecycle", choice(SCHEDULES), "onecycle, cosine, step or constant.",
+      commands=("compare", "probe")),
+    S("weight_decay", 0.0, number(0.0), "Weight decay.", commands=("compare", "probe")),
+    S("momentum", 0.9, number(0.0, 1.0), "SGD momentum.", commands=("compare", "probe")),
+    S("label_smoothing", 0.0, number(0.0, 1.0), "Label smoothing.",
+      commands=("compare", "probe")),
+    S("grad_clip", 0.0, number(0.0),
+      "Clip the gradients' global L2 norm to this value before each step (0: off).",
+      omit_at_default=True, commands=("compare", "probe")),
+    S("p_drop", 0.1, number(0.0, 1.0), "Dropout probability.", applies=_has_dropout_option,
+      not_applied="has no dropout option (resnet units and --model models keep their own)",
+      commands=("compare", "probe")),
+    S("probe", False, flag,
+      "Record stage statistics, gradient flow and BN variance shift every epoch.", cli=bool),
+    S("amp", False, flag,
+      "bfloat16 autocast of forward and loss (changes results: part of the run key).", cli=bool,
+      omit_at_default=True, commands=("compare", "probe")),
+    S("compile", False, flag,
+      "torch.compile each model; measure first (on small CPU models it seldom gains).",
+      role=EXECUTION, cli=bool),
+    S("device", "auto", choice(DEVICES), "auto, cpu or cuda.", role=EXECUTION,
+      commands=("compare", "probe")),
+    S("executor", "auto", choice(EXECUTORS), "auto, sequential, process, stacked or ray.",
+      role=EXECUTION),
+    S("workers", None, integer(optional=True),
+      "Worker processes for --executor process; none: one per core.", role=EXECUTION),
+    S("ray_address", None, optional_text,
+      "Ray cluster to use with --executor ray; none: RAY_ADDRESS, or a local Ray.",
+      role=EXECUTION),
+    S("cpus_per_run", 1.0, number(0.0), "CPUs per run on Ray (fractions allowed).",
+      role=EXECUTION),
+    S("gpus_per_run", 0.0, number(0.0), "GPUs per run on Ray (fractions allowed).",
+      role=EXECUTION),
+    S("max_retries", 2, integer(minimum=0), "Retries of a Ray task whose worker died.",
+      role=EXECUTION),
+)
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def setting(name: str) -> Setting:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise ConfigError(f"unknown setting '{name}'" + did_you_mean(name, BY_NAME)) from None
+
+
+def format_default(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (tuple, list)):
+        return ", ".join(format_default(v) for v in value) if value else "none"
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,182 @@
+"""``Results``: what ``layerorder.compare`` returns, with the views a notebook user wants.
+
+Every view renders records computed once (the runs, their epochs, one ``Analysis``): pandas
+frames, a matplotlib ``Figure`` (made without pyplot, so no global matplotlib state changes),
+the HTML report, and ``_repr_html_`` for Jupyter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from layerorder.stats.analysis import Analysis
+from layerorder.stats.table import ResultsTable, results_table
+from layerorder.stats.verdict import Verdict
+from layerorder.store import EpochRecord, ExperimentRecord, RunRecord
+
+RUN_COLUMNS = (
+    "run_id",
+    "order",
+    "spec",
+    "preset",
+    "seed",
+    "lr",
+    "status",
+    "final_test_acc",
+    "final_test_loss",
+    "final_train_loss",
+    "diverged_epoch",
+    "wall_time",
+)
+EPOCH_COLUMNS = tuple(f.name for f in dataclasses.fields(EpochRecord))
+
+
+def describe_order(label: str) -> tuple[str, str | None]:
+    """(canonical spec, preset name or None) of an order label; a label that is no spec (a
+    residual unit, ``as-is``) is its own spec."""
+    from layerorder.order import PRESETS, parse_order
+
+    try:
+        spec = parse_order(label).spec
+    except ValueError:
+        return label, None
+    return spec, (label if label in PRESETS else None)
+
+
+def model_title(config: dict[str, Any]) -> str:
+    """"data set / model" as the tables title a comparison: the user's model where one was used."""
+    model = config.get("model")
+    name = model.split("@")[0] if model else config.get("arch", "?")
+    return f"{config.get('dataset', '?')} / {name}"
+
+
+@dataclass(frozen=True)
+class Results:
+    """A finished comparison: every run of its grid, their epochs and the analysis."""
+
+    store: Path
+    experiment: ExperimentRecord
+    runs: tuple[RunRecord, ...]
+    epochs: dict[int, tuple[EpochRecord, ...]]
+    analysis: Analysis
+    trained: int  # runs trained by the call that made these results (the rest were stored)
+
+    @property
+    def title(self) -> str:
+        seeds = {r.seed for r in self.runs}
+        n = len(seeds)
+        head = model_title(self.experiment.config)
+        return f"{head}: final test accuracy over {n} seed{'s' * (n != 1)}"
+
+    @property
+    def table(self) -> ResultsTable:
+        return results_table(self.analysis, self.title)
+
+    @property
+    def verdict(self) -> Verdict:
+        """``.text`` is the plain-language verdict; the other fields are its parts."""
+        return self.analysis.verdict
+
+    def to_pandas(self):
+        """One row per run: order label, canonical spec and preset name, seed, lr, status and
+        final metrics."""
+        import pandas as pd
+
+        rows = []
+        for r in self.runs:
+            spec, preset = describe_order(r.label)
+            rows.append(
+                (r.id, r.label, spec, preset, r.seed, r.lr, r.status, r.final_test_acc,
+                 r.final_test_loss, r.final_train_loss, r.diverged_epoch, r.wall_time)
+            )
+        return pd.DataFrame(rows, columns=list(RUN_COLUMNS))
+
+    def curves(self):
+        """One row per run and epoch: run_id, order, seed, lr, then the epoch's metrics (the
+        scheduled learning rate of that epoch is ``epoch_lr``)."""
+        import pandas as pd
+
+        names = ["epoch_lr" if c == "lr" else c for c in EPOCH_COLUMNS]
+        rows = [
+            (r.id, r.label, r.seed, r.lr, *(getattr(e, c) for c in EPOCH_COLUMNS))
+            for r in self.runs
+            for e in self.epochs.get(r.id, ())
+        ]
+        return pd.DataFrame(rows, columns=["run_id", "order", "seed", "lr", *names])
+
+    @property
+    def summary(self):
+        """One row per order, the columns of the results table, as numbers."""
+        import pandas as pd
+
+        rows = [
+            {
+                "order": row.label,
+                "lr": row.lr,
+                "n": row.summary.n,
+                "mean": row.summary.mean,
+                "ci_low": row.summary.ci_low,
+                "ci_high": row.summary.ci_high,
+                "sd": row.summary.sd,
+                "median": row.summary.median,
+                "delta_vs_best": row.delta,
+                "p_holm": row.p_holm,
+                "diverged": row.summary.n_diverged,
+                "failed": row.summary.n_failed,
+            }
+            for row in self.analysis.rows
+        ]
+        return pd.DataFrame(rows).set_index("order")
+
+    def plot(self):
+        """Test accuracy per epoch (mean over seeds with a 95% band) and the final accuracy of
+        every seed, per order: a matplotlib ``Figure``."""
+        from layerorder.report import figures
+        from layerorder.report.info import curves
+
+        best_lr = {row.label: row.lr for row in self.analysis.rows}
+        epochs = {k: list(v) for k, v in self.epochs.items()}
+        acc = curves(self.runs, epochs, best_lr, "test_acc")
+        loss = curves(self.runs, epochs, best_lr, "train_loss")
+        return figures.learning_curves(acc, loss)
+
+    def report(self, path: str | Path = "layerorder-report.html", fmt: str = "html") -> Path:
+        """Write the report of exactly these runs; returns the page's path."""
+        from layerorder.report import write_report
+
+        return write_report(
+            self.store,
+            path,
+            experiment=str(self.experiment.id),
+            fmt=fmt,
+            run_ids=[r.id for r in self.runs],
+            analysis=self.analysis,
+        )[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "experiment": self.experiment.name,
+            "experiment_id": self.experiment.id,
+            "store": str(self.store),
+            "trained_now": self.trained,
+            **dataclasses.asdict(self.analysis),
+        }
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        from layerorder.report.html import table_html
+
+        return (
+            f"<div><strong>{escape(self.table.title)}</strong>{table_html(self.table)}"
+            f"<p><strong>Verdict</strong>: {escape(self.verdict.text)}</p></div>"
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Results({self.experiment.name!r}, {len(self.runs)} runs, best"
+            f" {self.verdict.best!r}; see .summary, .verdict.text, .to_pandas(), .plot())"
+        )
