@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from layerorder.errors import LayerorderError, did_you_mean
+from layerorder.errors import LayerorderError, closest, did_you_mean
 
 ROLES = ("weight", "norm", "act", "dropout")
 
@@ -244,7 +244,16 @@ def parse_order(spec: str | Order) -> Order:
     preset = text.lower()
     if preset in PRESETS:
         return Order(parse_order(PRESETS[preset]).stages, preset=preset)
-    canonical = [_normalise_token(t, i + 1, text) for i, t in enumerate(text.split("-"))]
+    try:
+        canonical = [_normalise_token(t, i + 1, text) for i, t in enumerate(text.split("-"))]
+    except OrderSpecError:
+        near = closest(preset, PRESETS)  # a misspelt preset ('standrd', 'pre-act')
+        if near is None:
+            raise
+        raise OrderSpecError(
+            f"unknown order '{text}'; did you mean the preset '{near}'? ('layerorder orders' lists"
+            " presets and tokens)"
+        ) from None
     stages = [Stage(_TOKENS[t], t) for t in canonical]
     _check_roles(stages, text)
     return Order(tuple(stages))

@@ -4,7 +4,7 @@ import sqlite3
 import pytest
 
 from layerorder.store import Store
-from tests.cli.helpers import TINY, run_cli, sha
+from tests.helpers import TINY, run_cli, sha
 
 
 def test_compare_trains_stores_and_resumes(tmp_path, capsys):

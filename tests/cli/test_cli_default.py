@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from tests.cli.helpers import run_subprocess
+from tests.helpers import run_subprocess
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-from tests.cli.helpers import run_cli, run_subprocess
+from tests.helpers import run_cli, run_subprocess
 
 
 def test_version_and_help(capsys):

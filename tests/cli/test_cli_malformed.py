@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from tests.cli.helpers import TINY, run_cli, sha
+from tests.helpers import TINY, run_cli, sha
 
 MODEL = "import torch.nn as nn\n\ndef make():\n    return nn.Sequential(nn.Linear(4, 2))\n"
 
@@ -74,6 +74,10 @@ CASES = [
     (["compare", "--store", "{root}/notes.txt"], "not a layerorder store"),
     (["compare", *TINY, "--store", "{root}/no/such/dir/x.db"], "cannot write store"),
     (["compare", "--bogus"], "No such option"),
+    (["compare", "--grad-clip", "-1"], "grad_clip must be a number >= 0"),
+    (["compare", "--order", "standrd"], "did you mean the preset 'standard'"),
+    (["compare", "--lr", "0.1,,0.2"], "empty entry"),
+    (["probe", "--order", "pre-act"], "did you mean the preset 'preact'"),
     (["probe", "--order", "xyz"], "unknown token 'xyz'"),
     (["probe", "--epochs", "0"], "epochs must be >= 1"),
     (["probe", "--plot", "{root}/afile", "--epochs", "1"], "is a file"),

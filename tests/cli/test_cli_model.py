@@ -1,7 +1,7 @@
 """``compare --model``: a user's own model, rewritten to each order and trained."""
 
 from layerorder.store import Store
-from tests.cli.helpers import TINY, run_cli
+from tests.helpers import TINY, run_cli
 
 MODEL = """
 import torch.nn as nn

@@ -1,7 +1,7 @@
 import json
 
 from layerorder.store import Store
-from tests.cli.helpers import TINY, run_cli
+from tests.helpers import TINY, run_cli
 
 
 def test_probe_default_shows_both_orders_side_by_side(capsys, tmp_path):

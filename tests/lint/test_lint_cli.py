@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.cli.helpers import run_cli
+from tests.helpers import run_cli
 from tests.lint import lint_models as lm
 
 MODELS = Path(__file__).with_name("lint_models.py")

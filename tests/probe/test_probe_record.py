@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from layerorder.probe import hook_count, record
+from layerorder.probe.accumulate import Accumulator
 
 N = 100_000
 
@@ -128,3 +129,16 @@ def test_paramless_stages_of_layerorder_models_are_hooked():
     assert kinds.count("ReLU") == 3 and kinds.count("Dropout") == 3
     assert kinds.count("BatchNorm1d") == 3 and kinds[-1] == "Linear"
     assert hook_count(model) == 0
+
+
+def test_a_module_reused_at_two_widths_is_recorded():
+    acc = Accumulator("relu", "ReLU", 10, (-6, 6))
+    acc.add(torch.randn(4, 8))
+    acc.add(torch.randn(4, 16).abs())
+    stats = acc.finish()
+    assert stats.units == 24 and stats.count == 96
+    shared = nn.ReLU()
+    model = nn.Sequential(nn.Linear(3, 8), shared, nn.Linear(8, 16), shared)
+    with record(model) as rec:
+        model(torch.randn(5, 3))
+    assert rec.stage("1").units == 24

@@ -1,5 +1,7 @@
 """Variance shift (Li et al. 2019) against its analytic value, and recalibration."""
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -54,3 +56,16 @@ def test_recalibration_removes_the_shift():
     (shift,) = variance_shift(model, test)
     assert shift.shift == pytest.approx(1.0, rel=0.02)
     assert model[1].momentum == 0.1 and not model.training
+
+
+def test_dead_channel_does_not_make_the_layer_look_shifted():
+    lin = nn.Linear(4, 3)
+    with torch.no_grad():
+        lin.bias[0] = -100.0
+    model = nn.Sequential(lin, nn.ReLU(), nn.BatchNorm1d(3)).train()
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for _ in range(100):
+            model(torch.randn(256, 4, generator=gen))
+    (shift,) = variance_shift(model, torch.randn(20_000, 4, generator=gen))
+    assert math.isfinite(shift.shift) and shift.shift < 1.1 and not shift.flagged

@@ -7,7 +7,7 @@ import scipy.stats
 from layerorder.report import ReportError, build_info, write_report
 from layerorder.report.html import render_html
 from layerorder.store import Store
-from tests.cli.helpers import TINY, run_cli
+from tests.helpers import TINY, run_cli
 from tests.report.conftest import SECTIONS
 
 pytestmark = pytest.mark.filterwarnings("ignore")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from layerorder.report import write_report
-from tests.browser import chromium_available, launch_chromium
+from tests.report.browser import chromium_available, launch_chromium
 from tests.report.conftest import SECTIONS
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -24,7 +24,7 @@ def browser():
 
 
 def test_report_in_chromium(probed_store, tmp_path, browser):
-    from tests.browser import check_page
+    from tests.report.browser import check_page
 
     page = tmp_path / "report.html"
     write_report(probed_store, page)

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from layerorder.cli.console import _clean, fmt, out, print_json
+from layerorder.cli.console import clean_text, fmt, out, print_json
 from layerorder.errors import ConfigError
 from layerorder.store import Store, StoreError
 
@@ -138,11 +138,14 @@ def export(
     fh = open(output, "w", newline="") if output else sys.stdout  # noqa: SIM115
     try:
         if fmt_ is ExportFormat.json:
-            json.dump(_clean(data), fh, indent=2)
+            json.dump(clean_text(data), fh, indent=2)
             fh.write("\n")
         else:
             writer = csv.writer(fh)
-            writer.writerow(RUN_FIELDS + EPOCH_FIELDS)
+            # the epoch's scheduled learning rate is 'epoch_lr': column names stay unique
+            writer.writerow(
+                RUN_FIELDS + tuple(f"epoch_{k}" if k == "lr" else k for k in EPOCH_FIELDS)
+            )
             for d in data:
                 for e in d["epochs"]:
                     writer.writerow([d[k] for k in RUN_FIELDS] + [e[k] for k in EPOCH_FIELDS])

@@ -21,19 +21,19 @@ out = _console()
 err = _console(stderr=True)
 
 
-def _clean(value: Any) -> Any:
+def clean_text(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): clean_text(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [clean_text(v) for v in value]
     return value
 
 
 def print_json(data: Any) -> None:
     """Strict JSON on stdout (NaN becomes null)."""
-    print(json.dumps(_clean(data), indent=2, sort_keys=False))
+    print(json.dumps(clean_text(data), indent=2, sort_keys=False))
 
 
 def fmt(value: float | None, digits: int = 2, suffix: str = "") -> str:

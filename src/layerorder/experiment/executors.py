@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
-from layerorder.experiment.shipping import install, snapshot
+from layerorder.experiment.shipping import install
 from layerorder.experiment.worker import Progress, RunOutcome, RunTask, execute
 
 ProgressFn = Callable[[Progress], None]
@@ -116,12 +116,12 @@ class ProcessExecutor(Executor):
     name = "process"
     max_tries = 3
 
-    def __init__(self, workers: int, threads: int = 1):
-        self.workers, self.threads = workers, threads
+    def __init__(self, workers: int, threads: int = 1, shipped: bytes | None = None):
+        self.workers, self.threads, self.shipped = workers, threads, shipped
 
     def _pool(self, ctx, q) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            self.workers, mp_context=ctx, initializer=_init_worker, initargs=(q, snapshot())
+            self.workers, mp_context=ctx, initializer=_init_worker, initargs=(q, self.shipped)
         )
 
     def execute(self, tasks, progress=None):
@@ -237,9 +237,11 @@ class StackedExecutor(Executor):
                     yield execute(task, progress)
 
 
-def make_executor(p: Plan, on_note=None) -> Executor:
+def make_executor(p: Plan, on_note=None, shipped: bytes | None = None) -> Executor:
+    """The executor of a plan; ``shipped`` is what process workers must install first
+    (``layerorder.experiment.shipping.snapshot``)."""
     if p.executor == "sequential":
         return SequentialExecutor(p.threads)
     if p.executor == "stacked":
         return StackedExecutor(p.threads, on_note=on_note)
-    return ProcessExecutor(p.workers, p.threads)
+    return ProcessExecutor(p.workers, p.threads, shipped)

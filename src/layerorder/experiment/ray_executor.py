@@ -17,7 +17,7 @@ from layerorder.experiment.executors import Executor, ProgressFn
 from layerorder.experiment.worker import RunOutcome, RunTask, execute, load_run_data
 
 
-def _ray():
+def require_ray():
     try:
         import ray
     except ImportError:
@@ -46,15 +46,17 @@ class RayExecutor(Executor):
         gpus_per_run: float = 0.0,
         max_retries: int = 2,
         local_cpus: int | None = None,
+        shipped: bytes | None = None,
     ):
         self.address = address or os.environ.get("RAY_ADDRESS") or None
         self.cpus_per_run, self.gpus_per_run = cpus_per_run, gpus_per_run
         self.max_retries, self.local_cpus = max_retries, local_cpus
         self.started_ray = False
+        self.shipped = shipped  # user data / model factory the workers install first
 
     def connect(self):
         """Start or reach Ray (idempotent); raises ``ConfigError`` when that fails."""
-        ray = _ray()
+        ray = require_ray()
         if not ray.is_initialized():
             kwargs = {"include_dashboard": False, "log_to_driver": False}
             try:
@@ -89,9 +91,8 @@ class RayExecutor(Executor):
         remote = ray.remote(
             num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run, max_retries=self.max_retries
         )(_run_on_ray)
-        from layerorder.experiment.shipping import snapshot
-
-        slots, data_refs, shipped = self.slots(ray), {}, ray.put(snapshot())
+        slots, data_refs = self.slots(ray), {}
+        shipped = None if self.shipped is None else ray.put(self.shipped)
         threads = max(1, int(self.cpus_per_run))
         inflight: dict = {}
         try:

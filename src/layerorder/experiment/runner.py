@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from layerorder.experiment.config import ExperimentConfig
 from layerorder.experiment.executors import Plan, make_executor, plan
+from layerorder.experiment.shipping import snapshot
 from layerorder.experiment.worker import Progress, RunOutcome, RunTask, resolve_device
 from layerorder.store import (
     ExperimentRecord,
@@ -63,7 +64,9 @@ def run_sweep(
 ) -> SweepSummary:
     """Train every run of ``config`` not yet in ``store``; return what this grid holds."""
     observer = observer or SweepObserver()
-    ray_executor = _connect_ray(config)  # a cluster that cannot be reached fails before storing
+    shipped = snapshot(config.dataset, config.model)
+    # a cluster that cannot be reached fails before anything is stored
+    ray_executor = _connect_ray(config, shipped)
     grid = {k: v for k, v in config.identity().items() if k not in ("orders", "seeds", "lr")}
     experiment = store.experiment(config.name, grid, fresh=fresh)
     specs = run_specs(config)
@@ -86,7 +89,9 @@ def run_sweep(
             yield task
 
     try:
-        executor = ray_executor or make_executor(the_plan, on_note=observer.note)
+        executor = ray_executor or make_executor(
+            the_plan, on_note=observer.note, shipped=shipped
+        )
         for outcome in executor.execute(tasks(), observer.epoch):
             task = claimed.pop(outcome.run_id)
             if _write(store, outcome, owner):
@@ -128,7 +133,7 @@ def _write(store: Store, outcome: RunOutcome, owner: str) -> bool:
     )
 
 
-def _connect_ray(config: ExperimentConfig):
+def _connect_ray(config: ExperimentConfig, shipped: bytes | None):
     if config.executor != "ray":
         return None
     from layerorder.experiment.ray_executor import RayExecutor
@@ -138,6 +143,7 @@ def _connect_ray(config: ExperimentConfig):
         cpus_per_run=config.cpus_per_run,
         gpus_per_run=config.gpus_per_run,
         max_retries=config.max_retries,
+        shipped=shipped,
     )
     executor.connect()
     return executor

@@ -59,10 +59,16 @@ def _float(key: str, value: Any, lo: float, hi: float | None = None, *, open_lo=
     return number
 
 
-def _list(value: Any) -> list:
+def _list(value: Any, key: str = "value") -> list:
+    """Items of a list, or of comma-separated text; an empty entry ('0.1,,0.2') is an error."""
     if isinstance(value, (list, tuple)):
-        return [v for item in value for v in (_list(item) if isinstance(item, str) else [item])]
-    return [v.strip() for v in str(value).split(",") if v.strip() != ""]
+        return [
+            v for item in value for v in (_list(item, key) if isinstance(item, str) else [item])
+        ]
+    items = [v.strip() for v in str(value).split(",")]
+    if any(v == "" for v in items):
+        raise ConfigError(f"{key} has an empty entry in '{value}'; remove the extra comma")
+    return items
 
 
 def _unique_nonempty(key: str, items: list) -> tuple:
@@ -161,7 +167,7 @@ def seeds(key: str, value: Any) -> tuple[int, ...]:
     """An int n means seeds 0..n-1; a list (or "3,5,8") names the seeds."""
     if isinstance(value, int) or (isinstance(value, str) and "," not in value):
         return tuple(range(_int("seeds", value)))
-    out = tuple(_int("seed", v, minimum=0) for v in _list(value))
+    out = tuple(_int("seed", v, minimum=0) for v in _list(value, key))
     if not out:
         raise ConfigError("seeds must name at least one seed")
     if len(set(out)) != len(out):
@@ -170,11 +176,11 @@ def seeds(key: str, value: Any) -> tuple[int, ...]:
 
 
 def orders(key: str, value: Any) -> tuple[str, ...]:
-    return _unique_nonempty("orders", [str(v).strip() for v in _list(value)])
+    return _unique_nonempty("orders", [str(v).strip() for v in _list(value, key)])
 
 
 def learning_rates(key: str, value: Any) -> tuple[float, ...]:
-    return _unique_nonempty("lr", [_float("lr", v, 0.0, open_lo=True) for v in _list(value)])
+    return _unique_nonempty("lr", [_float("lr", v, 0.0, open_lo=True) for v in _list(value, key)])
 
 
 seeds.metavar = "N|LIST"

@@ -62,11 +62,16 @@ def factory_model(target: str) -> nn.Module | None:
     return build_factory(factory, f"model '{target}'")
 
 
-def snapshot() -> bytes:
-    """Everything a worker needs that it cannot import: user data sets and model factories."""
+def snapshot(dataset: str, model: str | None) -> bytes | None:
+    """What a worker needs for runs of ``dataset`` and ``model`` and cannot import: the data
+    set when it was registered at run time, the model when it is a factory. None when nothing."""
     from layerorder.data.registry import user_entries
 
-    return cloudpickle.dumps({"datasets": user_entries(), "factories": dict(_FACTORIES)})
+    entries = [e for e in user_entries() if dataset.lower().startswith(e.key)]
+    factories = {model: _FACTORIES[model]} if model in _FACTORIES else {}
+    if not entries and not factories:
+        return None
+    return cloudpickle.dumps({"datasets": entries, "factories": factories})
 
 
 def install(blob: bytes | None) -> None:

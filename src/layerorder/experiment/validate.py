@@ -36,9 +36,9 @@ def validate(config: ExperimentConfig) -> list[str]:
             " install one or leave out --compile"
         )
     if config.executor == "ray":
-        from layerorder.experiment.ray_executor import _ray
+        from layerorder.experiment.ray_executor import require_ray
 
-        _ray()
+        require_ray()
     if config.executor in ("sequential", "stacked") and config.workers not in (None, 1):
         raise ConfigError(f"--workers needs --executor process (or auto), not {config.executor}")
     return config.not_applied()

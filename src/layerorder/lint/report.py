@@ -45,6 +45,22 @@ class LintReport:
             groups.setdefault(f.rule, []).append(f)
         return {rule: fs for rule, fs in groups.items() if fs}
 
+    def to_pandas(self):
+        """One row per finding: rule, severity, place, message, related places, wasted params."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [dataclasses.asdict(f) for f in self.findings],
+            columns=[f.name for f in dataclasses.fields(Finding)],
+        )
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        census = ", ".join(f"{c.pattern} x{c.count}" for c in self.census if c.count)
+        head = f"<p><strong>{escape(self.target)}</strong>: {escape(census or 'no blocks')}</p>"
+        return head + self.to_pandas().to_html(index=False)
+
     def pattern_count(self, pattern: str) -> int:
         return next((c.count for c in self.census if c.pattern == pattern), 0)
 

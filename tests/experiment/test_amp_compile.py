@@ -14,7 +14,7 @@ from layerorder.experiment.stacked import train_stacked
 from layerorder.experiment.validate import validate
 from layerorder.models import build_model
 from layerorder.store.records import config_hash
-from tests.dropout_helpers import with_torch_dropout
+from tests.helpers import with_torch_dropout
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +42,7 @@ def _model(data, cfg):
 def test_run_keys_of_runs_without_amp_did_not_change():
     """Stores written before --amp existed keep resuming: the key is the hash of the old fields."""
     cfg = RunConfig(order="standard", seed=0, lr=0.01)
-    old_fields = {
-        f: v for f, v in dataclasses.asdict(cfg).items() if f not in ("amp", "grad_clip")
-    }
+    old_fields = {f: v for f, v in dataclasses.asdict(cfg).items() if f not in ("amp", "grad_clip")}
     assert cfg.to_dict() == old_fields
     assert config_hash(cfg.to_dict()) == config_hash(old_fields)
     amp = dataclasses.replace(cfg, amp=True)

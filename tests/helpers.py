@@ -1,3 +1,6 @@
+"""Helpers shared by the tests: the CLI in-process and as a subprocess, a tiny grid, file
+hashes, and a model with torch's own dropout."""
+
 import hashlib
 import os
 import subprocess
@@ -5,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from torch import nn
 
 from layerorder.cli.app import main
 
@@ -46,3 +50,12 @@ def run_subprocess(*args, cwd=None, timeout=600, env=None):
 
 def sha(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def with_torch_dropout(model: nn.Module) -> nn.Module:
+    """Swap every layerorder ``Dropout`` (an ``nn.Dropout`` subclass) for a plain ``nn.Dropout``."""
+    for parent in list(model.modules()):
+        for name, child in parent.named_children():
+            if isinstance(child, nn.Dropout):
+                setattr(parent, name, nn.Dropout(child.p))
+    return model

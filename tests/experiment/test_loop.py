@@ -18,7 +18,7 @@ def data():
     return load_dataset("synthetic", num_samples=300)
 
 
-def reference_loop(model, data, seed, epochs, batch_size, lr):
+def reference_loop(model, data, seed, epochs, batch_size, lr, grad_clip=0.0):
     """What a practitioner writes by hand: Adam, one-cycle, shuffled index batches; layerorder's
     dropout seeded with the documented ``seed_dropout``; Adam's fused kernel, as layerorder uses
     where PyTorch has one (its rounding differs from the for-loop Adam's in the last bits)."""
@@ -39,6 +39,8 @@ def reference_loop(model, data, seed, epochs, batch_size, lr):
             loss = nn.functional.cross_entropy(model(data.x_train[idx]), data.y_train[idx])
             opt.zero_grad()
             loss.backward()
+            if grad_clip:
+                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
             opt.step()
             sched.step()
         model.eval()
@@ -141,3 +143,34 @@ def test_optimizers_and_schedules_train(data, opt, schedule):
         assert result.epochs[-1].lr == pytest.approx(cfg.lr)
     if schedule == "cosine":
         assert result.epochs[-1].lr == pytest.approx(0.0, abs=1e-9)
+
+
+def test_grad_clip_matches_clip_grad_norm_in_a_hand_written_loop(data):
+    """--grad-clip clips the global L2 norm before each step, as torch's clip_grad_norm_ does."""
+    clip = 0.05  # small enough to clip every step
+    cfg = RunConfig(
+        order="standard",
+        seed=2,
+        lr=0.01,
+        dataset="synthetic",
+        arch="mlp",
+        width=16,
+        epochs=2,
+        batch_size=32,
+        grad_clip=clip,
+    )
+
+    def make():
+        torch.manual_seed(cfg.seed)
+        return build_model(
+            "mlp", "standard", in_shape=data.in_shape, num_classes=data.num_classes, width=16
+        )
+
+    ours, unclipped = make(), make()
+    train(ours, data, cfg)
+    train(unclipped, data, RunConfig(**{**cfg.__dict__, "grad_clip": 0.0}))
+    ref = reference_loop(make(), data, cfg.seed, cfg.epochs, cfg.batch_size, cfg.lr, clip)
+    for (name, a), b in zip(ours.state_dict().items(), ref.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+    moved = [not torch.equal(a, b) for a, b in zip(ours.parameters(), unclipped.parameters())]
+    assert all(moved)

@@ -86,13 +86,13 @@ def test_killed_task_is_retried_and_sweep_completes(cluster, tmp_path):
 
 def test_unreachable_cluster_is_a_clear_error(monkeypatch, tmp_path, capsys):
     from layerorder.experiment import ray_executor
-    from tests.cli.helpers import TINY, run_cli
+    from tests.helpers import TINY, run_cli
 
     def refuse(*args, **kwargs):
         raise ConnectionError("could not connect to 10.0.0.1:6379")
 
-    monkeypatch.setattr(ray_executor._ray(), "is_initialized", lambda: False)
-    monkeypatch.setattr(ray_executor._ray(), "init", refuse)
+    monkeypatch.setattr(ray_executor.require_ray(), "is_initialized", lambda: False)
+    monkeypatch.setattr(ray_executor.require_ray(), "init", refuse)
     before = tmp_path / "s.db"
     code, _, err = run_cli(
         capsys,

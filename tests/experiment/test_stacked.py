@@ -14,7 +14,7 @@ from layerorder.experiment.stacked import train_stacked
 from layerorder.experiment.stacking import StackingError, stack_models
 from layerorder.models import RESIDUAL_VARIANTS, build_model
 from layerorder.order import PRESETS
-from tests.dropout_helpers import with_torch_dropout
+from tests.helpers import with_torch_dropout
 
 CASES = [(a, o) for a in ("cnn1d", "cnn2d", "mlp") for o in PRESETS] + [
     ("resnet", u) for u in RESIDUAL_VARIANTS

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import check_page, chromium_available, launch_chromium
+from tests.report.browser import check_page, chromium_available, launch_chromium
 
 _REASON = chromium_available()
 if _REASON is not None:

@@ -1,0 +1,204 @@
+"""The public Python API: ``layerorder.compare`` / ``probe`` / ``lint`` and ``Results``."""
+
+import subprocess
+import sys
+import textwrap
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import layerorder
+from layerorder.data.base import DatasetError
+from layerorder.errors import ConfigError
+
+TINY = {"epochs": 2, "batch_size": 50, "executor": "sequential", "progress": False}
+
+
+def _arrays(n=300, d=12, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d)).astype("float32")
+    y = (x @ rng.normal(size=(d, classes))).argmax(1)
+    cut = n * 4 // 5
+    return x[:cut], y[:cut], x[cut:], y[cut:]
+
+
+def make_model():
+    return nn.Sequential(
+        nn.Linear(12, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.1), nn.Linear(16, 3)
+    )
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    store = tmp_path_factory.mktemp("api") / "api.db"
+    return layerorder.compare(
+        data=_arrays(),
+        model=make_model,
+        orders=["as-is", "linear-relu-bn-drop"],
+        seeds=2,
+        store=store,
+        **TINY,
+    )
+
+
+def test_public_names():
+    assert {"compare", "probe", "lint", "Results", "SETTINGS"} <= set(layerorder.__all__)
+
+
+def test_results_views(results):
+    df = results.to_pandas()
+    assert len(df) == 4 and df.columns.is_unique
+    assert set(df["status"]) == {"done"} and sorted(df["seed"]) == [0, 0, 1, 1]
+    assert set(df["order"]) == {"as-is", "linear-relu-bn-drop"}
+    row = df[df["order"] == "linear-relu-bn-drop"].iloc[0]
+    assert row["spec"] == "linear-relu-bn-drop" and row["preset"] is None
+    curves = results.curves()
+    assert len(curves) == 4 * 2 and curves.columns.is_unique and "epoch_lr" in curves
+    summary = results.summary
+    assert list(summary.index) == ["as-is", "linear-relu-bn-drop"]
+    assert (summary["ci_low"] >= 0).all() and (summary["ci_high"] <= 100).all()
+    for order, mean in summary["mean"].items():
+        assert mean == pytest.approx(df[df["order"] == order]["final_test_acc"].mean())
+    html = results._repr_html_()
+    assert "<table" in html and "Verdict" in html and results.verdict.text[:20] in html
+    assert results.title.startswith("memory:") and "/ python:make_model" in results.title
+
+
+def test_plot_and_report_leave_matplotlib_alone(results, tmp_path):
+    backend = matplotlib.get_backend()
+    before = dict(matplotlib.rcParams)
+    fig = results.plot()
+    assert isinstance(fig, matplotlib.figure.Figure) and len(fig.axes) == 2
+    page = results.report(tmp_path / "r.html")
+    assert "linear-relu-bn-drop" in page.read_text()
+    assert matplotlib.get_backend() == backend
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_resuming_trains_nothing(results):
+    again = layerorder.compare(
+        data=_arrays(),
+        model=make_model,
+        orders=["as-is", "linear-relu-bn-drop"],
+        seeds=2,
+        store=results.store,
+        **TINY,
+    )
+    assert again.trained == 0 and [r.id for r in again.runs] == [r.id for r in results.runs]
+
+
+def test_other_data_is_another_experiment(results):
+    other = layerorder.compare(
+        data=_arrays(seed=1),
+        model=make_model,
+        orders=["as-is"],
+        seeds=1,
+        store=results.store,
+        **TINY,
+    )
+    assert other.trained == 1 and other.experiment.id != results.experiment.id
+
+
+def test_torch_datasets_as_data(tmp_path):
+    x_tr, y_tr, x_te, y_te = _arrays()
+    train = torch.utils.data.TensorDataset(torch.from_numpy(x_tr), torch.from_numpy(y_tr))
+    test = torch.utils.data.TensorDataset(torch.from_numpy(x_te), torch.from_numpy(y_te))
+    r = layerorder.compare(
+        data=(train, test),
+        arch="mlp",
+        orders=["standard"],
+        seeds=1,
+        store=tmp_path / "d.db",
+        width=8,
+        **TINY,
+    )
+    assert r.runs[0].status == "done" and r.title.startswith("memory:")
+
+
+@pytest.mark.parametrize(
+    "kwargs,error,fragment",
+    [
+        ({"data": (np.zeros((10, 3)),)}, DatasetError, "data= takes"),
+        ({"orders": ["standrd"]}, ValueError, "preset 'standard'"),
+        ({"order": ["standard"]}, ConfigError, "did you mean 'orders'"),
+        ({"model": nn.Linear(3, 3)}, ConfigError, "callable returning an nn.Module"),
+        ({"model": lambda: 3}, ConfigError, "must return an nn.Module"),
+    ],
+)
+def test_bad_arguments_are_clear(tmp_path, kwargs, error, fragment):
+    with pytest.raises(error, match=fragment):
+        layerorder.compare(store=tmp_path / "x.db", **{**TINY, **kwargs})
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_data_with_nan_names_the_sample(tmp_path):
+    x_tr, y_tr, x_te, y_te = _arrays()
+    x_tr[7, 3] = np.nan
+    with pytest.raises(DatasetError, match="train sample 7 has a NaN"):
+        layerorder.compare(data=(x_tr, y_tr, x_te, y_te), store=tmp_path / "n.db", **TINY)
+
+
+def test_probe_and_lint():
+    probed = layerorder.probe(
+        dataset="synthetic", data_options={"num_samples": 200}, arch="mlp", width=8, epochs=1
+    )
+    frame = probed.to_pandas()
+    assert set(frame["order"]) == {"standard", "act-first"}
+    assert set(frame["phase"]) == {"init", "trained"}
+    assert "<table" in probed._repr_html_()
+    figs = probed.plot()
+    assert len(figs) == 2 and all(isinstance(f, matplotlib.figure.Figure) for f in figs)
+    report = layerorder.lint(make_model(), (2, 12))
+    assert report.pattern_count("linear→bn→relu") == 1
+    assert [f.rule for f in report.findings] == ["redundant-bias"]
+    frame = report.to_pandas()
+    assert list(frame["rule"]) == ["redundant-bias"] and "redundant-bias" in report._repr_html_()
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import os
+    import numpy as np, torch, layerorder
+    from torch import nn
+    from layerorder.data import register_dataset
+    from layerorder.data.entry import DatasetEntry
+    from layerorder.data.arrays import build_dataset
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 12)).astype("float32")
+    y = (x @ rng.normal(size=(12, 3))).argmax(1)
+
+    def make_model():
+        return nn.Sequential(nn.Linear(12, 16), nn.BatchNorm1d(16), nn.ReLU(),
+                             nn.Dropout(0.1), nn.Linear(16, 3))
+
+    def load(info, seed, options):
+        return build_dataset(info, x_train=x[:240], y_train=y[:240], x_test=x[240:],
+                             y_test=y[240:], in_shape=(12,), num_classes=3, options=options)
+
+    register_dataset(DatasetEntry("mine", "registered in __main__", "here", (12,), 3, "240/60",
+                                  (), load))
+    mine = layerorder.compare(dataset="mine", model="__main__:make_model", orders=["as-is"],
+                              seeds=2, epochs=1, store="b.db", progress=False)
+    assert [x.status for x in mine.runs] == ["done", "done"], [x.error for x in mine.runs]
+    if len(os.sched_getaffinity(0)) > 1:  # the default executor is then the process pool
+        pids = {x.provenance["pid"] for x in mine.runs}
+        assert os.getpid() not in pids, pids
+    print("OK")
+    """
+)
+
+
+@pytest.mark.slow
+def test_python_c_script_registers_a_data_set_and_names_its_model(tmp_path):
+    """No __main__ file (as in Jupyter): a data set registered there and a ``__main__:factory``
+    model reach the spawned workers of the default executor (the README example, run the same
+    way in tests/test_readme.py, covers in-memory arrays and a factory callable)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "OK" in proc.stdout

@@ -1,0 +1,45 @@
+"""The README's notebook example runs as written, with ``python -c`` (no ``__main__`` file, as
+in Jupyter), under the default executor."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+CHECKS = """
+import os
+df = results.to_pandas()
+assert len(df) == 6 and set(df.status) == {"done"}, df
+assert len(curves) == 6 * 5
+html = results._repr_html_()
+assert "<table" in html and "Verdict" in html and "linear-relu-bn-drop" in html
+assert os.path.exists("notebook-report.html")
+if len(os.sched_getaffinity(0)) > 1:  # the default executor is then the process pool
+    assert os.getpid() not in {r.provenance["pid"] for r in results.runs}
+print("README-EXAMPLE-OK")
+"""
+
+
+def notebook_example() -> str:
+    text = README.read_text(encoding="utf-8")
+    match = re.search(r"<!-- notebook-example -->\s*```python\n(.*?)```", text, re.S)
+    assert match, "README.md has no python block after <!-- notebook-example -->"
+    return match.group(1)
+
+
+@pytest.mark.slow
+def test_readme_notebook_example(tmp_path):
+    code = notebook_example() + CHECKS
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "README-EXAMPLE-OK" in proc.stdout and "is best" in proc.stdout
