@@ -156,3 +156,14 @@ def test_property_any_text_raises_only_order_spec_error(spec):
 def test_property_permutations_round_trip(perm):
     spec = "-".join(perm)
     assert format_order(parse_order(spec)) == spec
+
+
+def test_misspelt_presets_suggest_presets_and_bad_tokens_suggest_tokens():
+    from layerorder.order import OrderSpecError, parse_order
+
+    with pytest.raises(OrderSpecError, match="preset 'standard'"):
+        parse_order("standrd")
+    with pytest.raises(OrderSpecError, match="preset 'preact'"):
+        parse_order("pre-act")
+    with pytest.raises(OrderSpecError, match="unknown token 'act' at position 2"):
+        parse_order("bn-act-wieght")

@@ -5,8 +5,13 @@ From Python::
     import layerorder
     results = layerorder.compare(orders=["standard", "preact"], seeds=3, epochs=5)
     results.summary, results.verdict.text, results.to_pandas(), results.plot()
+
+``layerorder.probe(...)`` and ``layerorder.lint(model, input_shape)`` are the other entry points
+(each also the subpackage of its name). Names are imported on first use, so ``import
+layerorder`` stays light.
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
 try:
@@ -14,39 +19,35 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-import types  # noqa: E402
-
-from layerorder.api import ProbeResults, compare  # noqa: E402
-from layerorder.errors import ConfigError, LayerorderError  # noqa: E402
-from layerorder.experiment.config import ExperimentConfig  # noqa: E402
-from layerorder.experiment.settings import SETTINGS  # noqa: E402
-from layerorder.results import Results  # noqa: E402
-
-
-class _CallablePackage(types.ModuleType):
-    """``layerorder.probe`` and ``layerorder.lint`` are subpackages and also the API functions
-    of the same names: calling the package calls the function, its modules stay importable."""
-
-    def __call__(self, *args, **kwargs):
-        return getattr(api, self.__name__.rsplit(".", 1)[1])(*args, **kwargs)
+# public name -> module that defines it (subpackages: the package itself)
+_LAZY = {
+    "compare": "layerorder.api",
+    "ProbeResults": "layerorder.api",
+    "Results": "layerorder.results",
+    "SETTINGS": "layerorder.experiment.settings",
+    "ExperimentConfig": "layerorder.experiment.config",
+    "ConfigError": "layerorder.errors",
+    "LayerorderError": "layerorder.errors",
+    "probe": None,
+    "lint": None,
+}
 
 
-from layerorder import api, lint, probe  # noqa: E402
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'layerorder' has no attribute '{name}'")
+    where = _LAZY[name]
+    value = (
+        import_module(f"layerorder.{name}")
+        if where is None
+        else getattr(import_module(where), name)
+    )
+    globals()[name] = value
+    return value
 
-for _package in (lint, probe):
-    _package.__class__ = _CallablePackage
-    called = getattr(api, _package.__name__.rsplit(".", 1)[1])
-    _package.__doc__ = f"{_package.__doc__}\n\nCalled as a function: {called.__doc__}"
 
-__all__ = [
-    "SETTINGS",
-    "ConfigError",
-    "ExperimentConfig",
-    "LayerorderError",
-    "ProbeResults",
-    "Results",
-    "__version__",
-    "compare",
-    "lint",
-    "probe",
-]
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+__all__ = ["__version__", *_LAZY]

@@ -57,10 +57,8 @@ def make_experiment(
     values = {k: v for k, v in settings.items() if v is not None}
     if data is not None:
         values["dataset"] = register_arrays(data)
-    if model is not None:
-        values["model"] = _model_target(model)
-    elif isinstance(values.get("model"), str) or callable(values.get("model")):
-        values["model"] = _model_target(values["model"])
+    if model is not None or "model" in values:
+        values["model"] = _model_target(values.get("model") if model is None else model)
     file_values = load_toml(config) if config is not None else {}
     source = f"'{config}'" if config is not None else "arguments"
     cfg = merge_config(file_values, values, source)
@@ -123,8 +121,7 @@ def compare(
 class ProbeResults:
     """What ``probe`` measured: one ``OrderProbe`` per order (at init and after training)."""
 
-    orders: tuple
-    bin_edges: tuple[float, ...]
+    orders: tuple  # each stage's statistics carry their histogram's range
 
     def to_pandas(self):
         """One row per order, phase (init, trained) and stage: the stage's statistics."""
@@ -166,14 +163,11 @@ def probe(
 ) -> ProbeResults:
     """Probe each order at init and after ``epochs`` epochs of training (default: standard and
     act-first, 5 epochs): signed stage statistics, dead units, gradient flow, variance shift."""
-    from layerorder.experiment.probing import PROBE_DEFAULTS, probe_orders
-    from layerorder.probe.record import bin_edges
+    from layerorder.experiment.probing import probe_orders, probe_settings
 
-    cfg = make_experiment(
-        {**PROBE_DEFAULTS, **settings, "seeds": 1}, data=data, model=model
-    )
+    cfg = make_experiment(probe_settings(settings), data=data, model=model)
     results = probe_orders(cfg, seed=seed, recalibrate=recalibrate)
-    return ProbeResults(tuple(results), tuple(bin_edges()))
+    return ProbeResults(tuple(results))
 
 
 def lint(model: Any, input_shape=None, **kwargs: Any):

@@ -247,8 +247,10 @@ def parse_order(spec: str | Order) -> Order:
     try:
         canonical = [_normalise_token(t, i + 1, text) for i, t in enumerate(text.split("-"))]
     except OrderSpecError:
-        near = closest(preset, PRESETS)  # a misspelt preset ('standrd', 'pre-act')
-        if near is None:
+        # a misspelt preset ('standrd', 'pre-act'): no token of it is valid, a preset is close
+        tokens = [t.strip().lower() for t in text.split("-")]
+        near = closest(preset, PRESETS)
+        if near is None or any(t in _TOKENS or t in _ALIASES for t in tokens):
             raise
         raise OrderSpecError(
             f"unknown order '{text}'; did you mean the preset '{near}'? ('layerorder orders' lists"

@@ -34,6 +34,12 @@ RUN_COLUMNS = (
 EPOCH_COLUMNS = tuple(f.name for f in dataclasses.fields(EpochRecord))
 
 
+def epoch_column_names() -> tuple[str, ...]:
+    """Epoch columns beside a run's: the epoch's scheduled learning rate is ``epoch_lr``, so
+    that it does not clash with the run's ``lr``."""
+    return tuple("epoch_lr" if c == "lr" else c for c in EPOCH_COLUMNS)
+
+
 def describe_order(label: str) -> tuple[str, str | None]:
     """(canonical spec, preset name or None) of an order label; a label that is no spec (a
     residual unit, ``as-is``) is its own spec."""
@@ -99,7 +105,7 @@ class Results:
         scheduled learning rate of that epoch is ``epoch_lr``)."""
         import pandas as pd
 
-        names = ["epoch_lr" if c == "lr" else c for c in EPOCH_COLUMNS]
+        names = list(epoch_column_names())
         rows = [
             (r.id, r.label, r.seed, r.lr, *(getattr(e, c) for c in EPOCH_COLUMNS))
             for r in self.runs

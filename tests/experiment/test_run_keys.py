@@ -113,3 +113,27 @@ def test_migration_rekeys_runs_stored_with_a_dropout_rate_they_never_used(tmp_pa
     stored = json.loads(conn.execute("SELECT config_json FROM runs").fetchone()[0])
     conn.close()
     assert config_hash(stored) == spec.run_key
+
+
+def test_migration_leaves_an_experiment_whose_new_key_is_taken_whole(tmp_path):
+    """Two stored resnet experiments that differed only in their (unused) dropout rate: the
+    first takes the new key, the second is kept as it was, runs and all; nothing is lost."""
+    path = tmp_path / "two.db"
+    with Store.open(path) as db:
+        from layerorder.store import RunSpec
+
+        for p in (0.1, 0.3):
+            exp = db.experiment("old", {"arch": "resnet", "p_drop": p})
+            cfg = {"arch": "resnet", "p_drop": p, "order": "original", "seed": 0, "lr": 0.01}
+            db.add_runs(exp.id, [RunSpec(config_hash(cfg), "original", 0, 0.01, cfg)])
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    with Store.open(path) as db:
+        exps = db.experiments()
+        assert len(exps) == 2 and sum(len(db.runs(e.id)) for e in exps) == 2
+        first, second = sorted(exps, key=lambda e: e.id)
+        assert "p_drop" not in first.config and second.config["p_drop"] == 0.3
+        assert "p_drop" not in db.runs(first.id)[0].config
+        assert db.runs(second.id)[0].config["p_drop"] == 0.3

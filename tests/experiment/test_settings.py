@@ -106,3 +106,12 @@ def test_grad_clip_end_to_end(tmp_path, capsys):
     assert code == 0, err
     html = page.read_text()
     assert "grad_clip" in html and escape(BY_NAME["grad_clip"].help) in html
+
+
+def test_probe_takes_one_seed_and_one_learning_rate():
+    import layerorder
+
+    with pytest.raises(ConfigError, match="one seed per order"):
+        layerorder.probe(seeds=3)
+    with pytest.raises(ConfigError, match="one learning rate"):
+        layerorder.probe(lr=[0.01, 0.1], dataset="synthetic", epochs=1)

@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from layerorder.api import make_experiment, run_comparison
+from layerorder.api import DEFAULT_STORE, make_experiment, run_comparison
 from layerorder.cli.console import err, out, print_json
 from layerorder.cli.options import setting_options
 from layerorder.cli.progress import RichObserver
@@ -19,8 +19,6 @@ from layerorder.experiment.executors import plan
 from layerorder.experiment.runner import run_specs
 from layerorder.experiment.worker import resolve_device
 from layerorder.results import model_title
-
-DEFAULT_STORE = "layerorder.db"
 
 
 def build_config(config_file: Path | None, flags: dict) -> ExperimentConfig:

@@ -15,7 +15,7 @@ from layerorder.cli.commands_compare import build_config
 from layerorder.cli.console import err, fmt, out, print_json
 from layerorder.cli.options import setting_options
 from layerorder.errors import ConfigError
-from layerorder.experiment.probing import PROBE_DEFAULTS, OrderProbe, probe_orders
+from layerorder.experiment.probing import PROBE_DEFAULTS, OrderProbe, probe_orders, probe_settings
 from layerorder.probe.grads import flagged
 from layerorder.probe.plots import write_plots
 from layerorder.probe.record import bin_edges
@@ -109,9 +109,7 @@ def probe(
 ) -> None:
     """Probe orders at init and after training: signed activation statistics per stage, dead
     units, gradient flow and BN variance shift, side by side."""
-    given = {k: v for k, v in (settings or {}).items() if v is not None}
-    flags = {**PROBE_DEFAULTS, **given, "seeds": 1}
-    config = build_config(None, flags)
+    config = build_config(None, probe_settings(settings or {}))
     if plot is not None and plot.exists() and not plot.is_dir():
         raise ConfigError(f"--plot '{plot}' is a file; give a folder for the PNG files")
     results = probe_orders(

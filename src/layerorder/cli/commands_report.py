@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from layerorder.api import DEFAULT_STORE
 from layerorder.cli.console import err
 from layerorder.report import write_report
 
@@ -17,7 +18,7 @@ class ReportFormat(str, Enum):
 
 
 def report(
-    store: Path = typer.Option(Path("layerorder.db"), help="SQLite store file."),
+    store: Path = typer.Option(Path(DEFAULT_STORE), help="SQLite store file."),
     experiment: str = typer.Option(
         None, "--experiment", "-e", help="Experiment name or id (default: the latest)."
     ),

@@ -12,12 +12,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from layerorder.api import DEFAULT_STORE
 from layerorder.cli.console import clean_text, fmt, out, print_json
 from layerorder.errors import ConfigError
+from layerorder.results import EPOCH_COLUMNS, epoch_column_names
 from layerorder.store import Store, StoreError
 
-STORE_OPTION = typer.Option(Path("layerorder.db"), help="SQLite store file.")
-EPOCH_FIELDS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "wall_time")
+STORE_OPTION = typer.Option(Path(DEFAULT_STORE), help="SQLite store file.")
 RUN_FIELDS = ("run_id", "experiment", "order", "seed", "lr", "status", "diverged_epoch")
 
 
@@ -128,7 +129,7 @@ def export(
             for r in db.runs(exp.id):
                 d = _run_dict(r, exp.name)
                 d["epochs"] = [
-                    {k: getattr(e, k) for k in EPOCH_FIELDS} for e in epochs.get(r.id, [])
+                    {k: getattr(e, k) for k in EPOCH_COLUMNS} for e in epochs.get(r.id, [])
                 ]
                 data.append(d)
     if output is not None and output.is_dir():
@@ -144,11 +145,11 @@ def export(
             writer = csv.writer(fh)
             # the epoch's scheduled learning rate is 'epoch_lr': column names stay unique
             writer.writerow(
-                RUN_FIELDS + tuple(f"epoch_{k}" if k == "lr" else k for k in EPOCH_FIELDS)
+                RUN_FIELDS + epoch_column_names()
             )
             for d in data:
                 for e in d["epochs"]:
-                    writer.writerow([d[k] for k in RUN_FIELDS] + [e[k] for k in EPOCH_FIELDS])
+                    writer.writerow([d[k] for k in RUN_FIELDS] + [e[k] for k in EPOCH_COLUMNS])
     finally:
         if output:
             fh.close()

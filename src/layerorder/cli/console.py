@@ -9,6 +9,8 @@ from typing import Any
 
 from rich.console import Console
 
+from layerorder.stats.table import cell
+
 
 def _console(stderr: bool = False) -> Console:
     console = Console(stderr=stderr, highlight=False)
@@ -37,6 +39,6 @@ def print_json(data: Any) -> None:
 
 
 def fmt(value: float | None, digits: int = 2, suffix: str = "") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:.{digits}f}{suffix}"
+    """A number as every table shows it (``stats.table.cell``), with an optional suffix."""
+    text = cell(value, digits)
+    return text if text == "-" else text + suffix

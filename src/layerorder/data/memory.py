@@ -26,6 +26,11 @@ def _tensor(value: Any, what: str) -> torch.Tensor:
         raise DatasetError(f"data: {what} is not an array or tensor ({exc})") from None
 
 
+def tensor_bytes(t: torch.Tensor) -> bytes:
+    """The raw bytes of a tensor of any dtype (for fingerprints)."""
+    return t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+
+
 def _stack(dataset: Any, what: str) -> tuple[torch.Tensor, torch.Tensor]:
     """All (x, y) pairs of a map-style torch Dataset as two tensors."""
     try:
@@ -71,7 +76,7 @@ def _check(x: torch.Tensor, y: torch.Tensor, split: str) -> None:
 
 def register_arrays(data: Any) -> str:
     """Register the caller's data; returns its data set name (``memory:<fingerprint>``)."""
-    from layerorder.data.registry import register_dataset
+    from layerorder.data.registry import register_dataset, unregister_dataset, user_entries
 
     x_train, y_train, x_test, y_test = _arrays(data)
     _check(x_train, y_train, "train")
@@ -85,7 +90,7 @@ def register_arrays(data: Any) -> str:
     digest = hashlib.sha256()
     for t in (x_train, y_train, x_test, y_test):
         digest.update(str((t.dtype, tuple(t.shape))).encode())
-        digest.update(t.contiguous().numpy().tobytes())
+        digest.update(tensor_bytes(t))
     name = PREFIX + digest.hexdigest()[:12]
     in_shape = tuple(int(d) for d in x_train.shape[1:])
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
@@ -95,6 +100,9 @@ def register_arrays(data: Any) -> str:
             info, **arrays, in_shape=in_shape, num_classes=num_classes, options=options
         )
 
+    for old in user_entries():  # the arrays of an earlier call are no longer needed
+        if old.key.startswith(PREFIX) and old.key != name:
+            unregister_dataset(old.key)
     register_dataset(
         DatasetEntry(
             name=name,

@@ -96,9 +96,25 @@ def load_dataset(name: str, *, seed: int = 0, **options: Any) -> Dataset:
     return entry.loader(info, seed, values)
 
 
+def entry_for(name: str) -> DatasetEntry:
+    """The registry entry that ``name`` selects (unknown names raise ``DatasetError``)."""
+    return _resolve(name)[0]
+
+
+def is_user_entry(entry: DatasetEntry) -> bool:
+    """True for entries registered after import (by the user, or for in-memory data)."""
+    return _BUILTIN.get(entry.key) is not entry
+
+
+def unregister_dataset(key: str) -> None:
+    """Remove a registered entry (in-memory data sets no longer needed); built-ins stay."""
+    if _REGISTRY.get(key) is not None and is_user_entry(_REGISTRY[key]):
+        del _REGISTRY[key]
+
+
 def user_entries() -> list[DatasetEntry]:
     """The entries registered after import (by the user, or for in-memory data)."""
-    return [e for key, e in _REGISTRY.items() if _BUILTIN.get(key) is not e]
+    return [e for e in _REGISTRY.values() if is_user_entry(e)]
 
 
 for _entry in (*BUILTIN_ENTRIES, SYNTHETIC_ENTRY, *VISION_ENTRIES):

@@ -130,9 +130,6 @@ RunConfig = dataclasses.make_dataclass(
 
 )
 
-FIELDS = BY_NAME
-
-
 def make_config(values: dict[str, Any], *, source: str = "options") -> ExperimentConfig:
     """Build a checked config from a mapping; unknown keys are errors."""
     checked = {}
@@ -163,10 +160,7 @@ def load_toml(path: str | Path) -> dict[str, Any]:
 
 
 def merge_config(file_values: dict[str, Any], flag_values: dict[str, Any], source: str):
-    """Defaults <- file <- flags (flags given as None are not set)."""
-    for key in file_values:
-        if key not in FIELDS:
-            raise ConfigError(f"unknown key '{key}' in {source}" + did_you_mean(key, FIELDS))
+    """Defaults <- file <- flags (flags given as None are not set); errors name ``source``."""
     merged = dict(file_values)
     merged.update({k: v for k, v in flag_values.items() if v is not None})
     return make_config(merged, source=source)

@@ -89,13 +89,24 @@ class SequentialExecutor(Executor):
 _QUEUE = None
 
 
+_INSTALL_ERROR: str | None = None
+
+
 def _init_worker(q, shipped: bytes | None = None) -> None:
-    global _QUEUE
+    """A pool worker's start: the progress queue, then what the driver shipped. An install that
+    fails is reported by every run of this worker (a failing initializer would break the pool
+    and hide the cause)."""
+    global _QUEUE, _INSTALL_ERROR
     _QUEUE = q
-    install(shipped)
+    try:
+        install(shipped)
+    except Exception as exc:  # the user's pickled objects cannot be rebuilt here
+        _INSTALL_ERROR = f"cannot load the shipped data set or model: {type(exc).__name__}: {exc}"
 
 
 def _pool_execute(task: RunTask) -> RunOutcome:
+    if _INSTALL_ERROR is not None:
+        return RunOutcome(task.run_id, "failed", error=_INSTALL_ERROR)
     def send(p: Progress) -> None:
         if _QUEUE is not None:
             try:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from layerorder.errors import ConfigError
 from layerorder.experiment.config import ExperimentConfig
 from layerorder.experiment.loop import evaluate, train
 from layerorder.experiment.worker import load_run_data, resolve_device
@@ -20,6 +21,14 @@ from layerorder.probe.variance import recalibrate_bn
 
 # where ``probe`` differs from ``compare``'s defaults: two orders, a short training
 PROBE_DEFAULTS = {"orders": ("standard", "act-first"), "epochs": 5}
+
+
+def probe_settings(given: dict) -> dict:
+    """``probe``'s settings: its defaults, then those given; one seed (the ``seed`` argument)."""
+    given = {k: v for k, v in given.items() if v is not None}
+    if "seeds" in given:
+        raise ConfigError("probe trains one seed per order: give seed=N (--seed N), not seeds")
+    return {**PROBE_DEFAULTS, **given, "seeds": 1}
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,8 @@ def probe_orders(
     """Probe every order of ``config`` (its first learning rate) at init and after training."""
     from layerorder.experiment.target import build_run_model
 
+    if len(config.lr) > 1:
+        raise ConfigError(f"probe takes one learning rate, got {list(config.lr)}")
     device = resolve_device(config.device)
     results = []
     for run in config.runs():

@@ -64,9 +64,11 @@ def run_sweep(
 ) -> SweepSummary:
     """Train every run of ``config`` not yet in ``store``; return what this grid holds."""
     observer = observer or SweepObserver()
-    shipped = snapshot(config.dataset, config.model)
-    # a cluster that cannot be reached fails before anything is stored
-    ray_executor = _connect_ray(config, shipped)
+    # a cluster that cannot be reached, or user objects that cannot be sent to worker
+    # processes (they cannot import what the user made at run time), fail before storing
+    ray_executor = _connect_ray(config)
+    pool = config.executor in ("auto", "process")
+    shipped = snapshot(config.dataset, config.model) if pool else None
     grid = {k: v for k, v in config.identity().items() if k not in ("orders", "seeds", "lr")}
     experiment = store.experiment(config.name, grid, fresh=fresh)
     specs = run_specs(config)
@@ -133,7 +135,7 @@ def _write(store: Store, outcome: RunOutcome, owner: str) -> bool:
     )
 
 
-def _connect_ray(config: ExperimentConfig, shipped: bytes | None):
+def _connect_ray(config: ExperimentConfig):
     if config.executor != "ray":
         return None
     from layerorder.experiment.ray_executor import RayExecutor
@@ -143,7 +145,8 @@ def _connect_ray(config: ExperimentConfig, shipped: bytes | None):
         cpus_per_run=config.cpus_per_run,
         gpus_per_run=config.gpus_per_run,
         max_retries=config.max_retries,
-        shipped=shipped,
+        # the data goes as loaded tensors (``RayExecutor._data``); a model factory must be sent
+        shipped=snapshot(None, config.model),
     )
     executor.connect()
     return executor

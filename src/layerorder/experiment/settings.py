@@ -301,13 +301,6 @@ SETTINGS: tuple[Setting, ...] = (
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 
 
-def setting(name: str) -> Setting:
-    try:
-        return BY_NAME[name]
-    except KeyError:
-        raise ConfigError(f"unknown setting '{name}'" + did_you_mean(name, BY_NAME)) from None
-
-
 def format_default(value: Any) -> str:
     if value is None:
         return "none"

@@ -52,3 +52,7 @@ __all__ = [
     "save_model",
     "to_sarif",
 ]
+
+from layerorder.callable_package import make_callable  # noqa: E402
+
+make_callable(__name__)

@@ -27,3 +27,7 @@ __all__ = [
     "stage_modules",
     "variance_shift",
 ]
+
+from layerorder.callable_package import make_callable  # noqa: E402
+
+make_callable(__name__)

@@ -28,8 +28,10 @@ def to_data(item: Any, index: int) -> dict[str, Any]:
 
 
 def typed(kind: str, name: str, data: dict[str, Any]):
-    """The record of a stored row. Stage rows stored before their range was kept were all
-    taken over the default range."""
+    """The record of a stored row (None for a kind this version does not know). Stage rows
+    stored before their range was kept were all taken over the default range."""
+    if kind not in PROBE_KINDS:
+        return None
     cls = PROBE_KINDS[kind]
     fields = {f.name for f in dataclasses.fields(cls)}
     values = {k: v for k, v in data.items() if k in fields}

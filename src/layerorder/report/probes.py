@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from layerorder.probe.record import DEFAULT_BINS, DEFAULT_RANGE, bin_edges
 from layerorder.probe.stored import typed
 
 
@@ -38,15 +37,16 @@ class OrderProbes:
 
 @dataclass(frozen=True)
 class ProbeInfo:
-    edges: tuple[float, ...]
-    orders: tuple[OrderProbes, ...]
+    orders: tuple[OrderProbes, ...]  # each stage row carries its own histogram range
 
 
 def _by_epoch_kind(records) -> dict[tuple[int, str], list]:
     """Typed records per (epoch, kind), in forward order."""
     table = defaultdict(list)
     for r in records:
-        table[(r.epoch, r.kind)].append((r.data.get("index", 0), typed(r.kind, r.name, r.data)))
+        item = typed(r.kind, r.name, r.data)
+        if item is not None:  # a kind written by a newer version is left out
+            table[(r.epoch, r.kind)].append((r.data.get("index", 0), item))
     return {
         key: [item for _, item in sorted(rows, key=lambda t: t[0])] for key, rows in table.items()
     }
@@ -99,8 +99,4 @@ def probe_info(store, runs, best_lr: dict[str, float]) -> ProbeInfo | None:
     orders = [o for o in (_order_probes(r, store.probes(r.id)) for r in chosen.values()) if o]
     if not orders:
         return None
-    first = orders[0].stages[0] if orders[0].stages else None
-    bins = len(first.init_hist) if first else DEFAULT_BINS
-    return ProbeInfo(
-        tuple(bin_edges(bins, first.hist_range if first else DEFAULT_RANGE)), tuple(orders)
-    )
+    return ProbeInfo(tuple(orders))

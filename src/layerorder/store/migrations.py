@@ -83,30 +83,52 @@ def _m001_initial(conn: sqlite3.Connection) -> None:
 def _m002_no_dropout_key(conn: sqlite3.Connection) -> None:
     """Run keys leave out the dropout rate where the model has no dropout option (resnet, a
     user's ``--model``): drop ``p_drop`` from those experiments' and runs' configs and rehash.
-    A rehashed key that another row already holds is left as it was (no row is merged or lost)."""
+    A rehashed key that another row already holds is left as it was (no row is merged or lost),
+    and so are the runs of an experiment left as it was."""
     import json
 
     from layerorder.store.records import config_hash
 
-    def rekey(table: str, key_column: str, scope: str) -> None:
-        rows = conn.execute(f"SELECT id, {scope}, config_json FROM {table}").fetchall()
-        for row_id, owner, text in rows:
-            cfg = json.loads(text)
-            if "p_drop" not in cfg or (cfg.get("arch") != "resnet" and cfg.get("model") is None):
-                continue
-            del cfg["p_drop"]
-            taken = conn.execute(
-                f"SELECT 1 FROM {table} WHERE {scope} IS ? AND {key_column} = ? AND id != ?",
-                (owner, config_hash(cfg), row_id),
-            ).fetchone()
-            if taken is None:
-                conn.execute(
-                    f"UPDATE {table} SET {key_column} = ?, config_json = ? WHERE id = ?",
-                    (config_hash(cfg), json.dumps(cfg, sort_keys=True), row_id),
-                )
+    def without_dropout(text: str) -> dict | None:
+        cfg = json.loads(text)
+        if "p_drop" not in cfg or (cfg.get("arch") != "resnet" and cfg.get("model") is None):
+            return None
+        del cfg["p_drop"]
+        return cfg
 
-    rekey("runs", "run_key", "experiment_id")
-    rekey("experiments", "config_hash", "name || '/' || generation")
+    kept: set[int] = set()  # experiments whose new hash another generation already holds
+    for exp_id, name, generation, text in conn.execute(
+        "SELECT id, name, generation, config_json FROM experiments"
+    ).fetchall():
+        cfg = without_dropout(text)
+        if cfg is None:
+            continue
+        taken = conn.execute(
+            "SELECT 1 FROM experiments WHERE name = ? AND generation = ? AND config_hash = ?",
+            (name, generation, config_hash(cfg)),
+        ).fetchone()
+        if taken is not None:
+            kept.add(exp_id)
+            continue
+        conn.execute(
+            "UPDATE experiments SET config_hash = ?, config_json = ? WHERE id = ?",
+            (config_hash(cfg), json.dumps(cfg, sort_keys=True), exp_id),
+        )
+    for run_id, exp_id, text in conn.execute(
+        "SELECT id, experiment_id, config_json FROM runs"
+    ).fetchall():
+        cfg = without_dropout(text)
+        if cfg is None or exp_id in kept:
+            continue
+        taken = conn.execute(
+            "SELECT 1 FROM runs WHERE experiment_id = ? AND run_key = ?",
+            (exp_id, config_hash(cfg)),
+        ).fetchone()
+        if taken is None:
+            conn.execute(
+                "UPDATE runs SET run_key = ?, config_json = ? WHERE id = ?",
+                (config_hash(cfg), json.dumps(cfg, sort_keys=True), run_id),
+            )
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_no_dropout_key]
