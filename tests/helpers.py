@@ -1,16 +1,47 @@
 """Helpers shared by the tests: the CLI in-process and as a subprocess, a tiny grid, file
-hashes, and a model with torch's own dropout."""
+hashes, a model with torch's own dropout, the report's section ids, and the headless-Chromium
+harness.
+
+The browser harness opens a local HTML file in headless Chromium (Playwright) and reports what
+a browser test needs.
+
+The browser is Debian's ``/usr/bin/chromium``; Playwright's own browser downloads are never used.
+Every request the page makes, other than the page itself and ``data:``/``blob:`` URLs, is recorded
+in ``PageCheck.requests``; every one that is not a local ``file://`` URL is aborted (WebSockets
+are closed before they connect), so nothing leaves the machine.
+
+Usage::
+
+    check = check_page(path, screenshot=tmp_path / "shot.png")
+    assert check.console_errors == [] and check.requests == []
+
+To check several pages with one browser, open it once and pass it in::
+
+    with launch_chromium() as browser:
+        a = check_page(p1, browser=browser)
+        b = check_page(p2, browser=browser)
+"""
+
+from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from torch import nn
 
 from layerorder.cli.app import main
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 # A grid that trains in about a second: tiny data, tiny model.
 TINY = [
@@ -59,3 +90,186 @@ def with_torch_dropout(model: nn.Module) -> nn.Module:
             if isinstance(child, nn.Dropout):
                 setattr(parent, name, nn.Dropout(child.p))
     return model
+
+
+# every section of the HTML report, in page order (LR and probe sections: when present)
+SECTIONS = [
+    "verdict",
+    "results",
+    "curves",
+    "finals",
+    "pairwise",
+    "lr",
+    "probes",
+    "config",
+    "provenance",
+    "runs",
+]
+
+
+# ---- the browser harness ---------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",  # CI and containers run as root, where the sandbox refuses to start
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    # Debian's launcher script adds this only when /dev/shm is small, and its check breaks when
+    # /dev/shm is mounted twice (findmnt prints two lines); containers often have a 64 MB /dev/shm.
+    "--disable-dev-shm-usage",
+]
+LAUNCH_TIMEOUT_MS = 30_000
+PAGE_TIMEOUT_MS = 30_000
+
+# URL schemes that never touch the network: the page may use them freely and they are not recorded.
+_LOCAL_UNRECORDED = ("data:", "blob:")
+# Chromium logs this console error for every request the harness aborts (located at the resource,
+# or at the calling script for a synchronous XHR); those requests are already listed in
+# PageCheck.requests, so the duplicate message is dropped from console_errors.
+_ABORTED_MESSAGE = "Failed to load resource: net::ERR_BLOCKED_BY_CLIENT"
+
+_COLLECT_JS = """() => ({
+    sections: Array.from(document.querySelectorAll("section"), (s) => s.id),
+    figures: Array.from(document.querySelectorAll("svg, img"), (e) => {
+        const r = e.getBoundingClientRect();
+        return {id: e.id || "", tag: e.tagName.toLowerCase(), width: r.width, height: r.height};
+    }),
+    text: document.body ? document.body.innerText : "",
+})"""
+
+
+@dataclass
+class PageCheck:
+    console_errors: list[str]  # console messages of type 'error' and page errors (uncaught)
+    requests: list[str]  # every request URL except the page itself and data:/blob: URLs
+    section_ids: list[str]  # id of every <section>, in document order ("" where it has none)
+    figures: list[dict]  # every <svg> and <img>: {"id", "tag", "width", "height"} in CSS px
+    title: str
+    screenshot: Path | None
+    text: str  # document.body.innerText
+
+
+def chromium_available() -> str | None:
+    """None when check_page can run here, else the reason it cannot."""
+    if importlib.util.find_spec("playwright") is None:
+        return "playwright not installed"
+    if not os.path.isfile(CHROMIUM):
+        return f"{CHROMIUM} missing"
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"{CHROMIUM} not executable"
+    return None
+
+
+@contextmanager
+def launch_chromium() -> Iterator[Browser]:
+    """Headless Debian Chromium, closed (with the Playwright driver) on exit."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            timeout=LAUNCH_TIMEOUT_MS,
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def check_page(
+    path: Path,
+    *,
+    screenshot: Path | None = None,
+    width: int = 1280,
+    height: int = 900,
+    browser: Browser | None = None,
+) -> PageCheck:
+    """Load ``path`` (until the 'load' event) and report errors, requests, sections and figures.
+
+    ``screenshot``: where to write a full-page PNG, if wanted. ``browser``: one from
+    launch_chromium() to reuse; without it a browser is launched and closed for this call.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    if browser is None:
+        with launch_chromium() as own:
+            return _check(own, path, screenshot, width, height)
+    return _check(browser, path, screenshot, width, height)
+
+
+def _check(
+    browser: Browser, path: Path, screenshot: Path | None, width: int, height: int
+) -> PageCheck:
+    url = path.resolve().as_uri()
+    requests: list[str] = []
+    aborted: set[str] = set()
+    errors: list[str] = []  # console errors and page errors, in order
+
+    def on_request(request: Any) -> None:
+        if request.url != url and not request.url.startswith(_LOCAL_UNRECORDED):
+            requests.append(request.url)
+
+    def route(route: Any) -> None:
+        target = route.request.url
+        if target.startswith(("file:",) + _LOCAL_UNRECORDED):
+            route.continue_()
+        else:
+            aborted.add(target)
+            route.abort("blockedbyclient")
+
+    def route_web_socket(ws: Any) -> None:
+        # Not connected to any server: the page sees the socket close at once.
+        requests.append(ws.url)
+        ws.close(code=1008, reason="blocked by the test harness")
+
+    def on_console(message: Any) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    def on_page_error(error: Any) -> None:
+        name = getattr(error, "name", "") or ""
+        text = getattr(error, "message", None) or str(error)
+        errors.append(f"{name}: {text}" if name else text)
+
+    context = browser.new_context(
+        viewport={"width": width, "height": height},
+        service_workers="block",
+        accept_downloads=False,
+    )
+    try:
+        context.set_default_timeout(PAGE_TIMEOUT_MS)
+        context.on("request", on_request)
+        context.route("**/*", route)
+        context.route_web_socket("**/*", route_web_socket)
+        page = context.new_page()
+        page.on("console", on_console)
+        page.on("pageerror", on_page_error)
+        page.goto(url, wait_until="load")
+        found = page.evaluate(_COLLECT_JS)
+        title = page.title()
+        if screenshot is not None:
+            screenshot = Path(screenshot)
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot), full_page=True)
+    finally:
+        context.close()
+
+    return PageCheck(
+        console_errors=[
+            text for text in errors if not (aborted and text.startswith(_ABORTED_MESSAGE))
+        ],
+        requests=requests,
+        section_ids=list(found["sections"]),
+        figures=list(found["figures"]),
+        title=title,
+        screenshot=screenshot,
+        text=found["text"],
+    )

@@ -4,20 +4,6 @@ import pytest
 
 from layerorder.cli.app import main
 
-# every section of the HTML report, in page order (LR and probe sections: when present)
-SECTIONS = [
-    "verdict",
-    "results",
-    "curves",
-    "finals",
-    "pairwise",
-    "lr",
-    "probes",
-    "config",
-    "provenance",
-    "runs",
-]
-
 
 @pytest.fixture(scope="session")
 def probed_store(tmp_path_factory):

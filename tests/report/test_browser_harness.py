@@ -1,4 +1,4 @@
-"""Tests of the headless-Chromium harness in tests/browser.py, on pages written to tmp_path."""
+"""Tests of the headless-Chromium harness in tests/helpers.py, on pages written to tmp_path."""
 
 import struct
 import subprocess
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.report.browser import check_page, chromium_available, launch_chromium
+from tests.helpers import check_page, chromium_available, launch_chromium
 
 _REASON = chromium_available()
 if _REASON is not None:
@@ -146,12 +146,12 @@ def test_check_page_launches_its_own_browser(tmp_path):
     page = write(tmp_path, '<section id="only">solo</section>', title="Solo")
     code = (
         "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]);"
-        "from browser import check_page;"
+        "from tests.helpers import check_page;"
         "c = check_page(Path(sys.argv[2]));"
         "print(c.title, c.section_ids, c.console_errors, c.requests)"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code, str(Path(__file__).parent), str(page)],
+        [sys.executable, "-c", code, str(Path(__file__).parents[2]), str(page)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -7,8 +7,7 @@ import scipy.stats
 from layerorder.report import ReportError, build_info, write_report
 from layerorder.report.html import render_html
 from layerorder.store import Store
-from tests.helpers import TINY, run_cli
-from tests.report.conftest import SECTIONS
+from tests.helpers import SECTIONS, TINY, run_cli
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

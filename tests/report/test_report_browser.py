@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 
 from layerorder.report import write_report
-from tests.report.browser import chromium_available, launch_chromium
-from tests.report.conftest import SECTIONS
+from tests.helpers import SECTIONS, chromium_available, launch_chromium
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -24,7 +23,7 @@ def browser():
 
 
 def test_report_in_chromium(probed_store, tmp_path, browser):
-    from tests.report.browser import check_page
+    from tests.helpers import check_page
 
     page = tmp_path / "report.html"
     write_report(probed_store, page)
