@@ -115,3 +115,34 @@ def test_unreachable_cluster_is_a_clear_error(monkeypatch, tmp_path, capsys):
     assert len(lines) == 1 and lines[0].startswith("error: ")
     with Store.open(before) as store:  # refused before anything was stored
         assert store.experiments() == []
+
+
+def test_in_memory_data_and_a_model_factory_on_ray(cluster, tmp_path):
+    """``layerorder.compare(data=..., model=...)`` on Ray: the data goes as loaded tensors, the
+    factory (defined here, in a module Ray workers could not import by name) is shipped."""
+    import numpy as np
+    from torch import nn
+
+    import layerorder
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 6)).astype("float32")
+    y = (x @ rng.normal(size=(6, 2))).argmax(1)
+    width = 8
+
+    def make():
+        return nn.Sequential(
+            nn.Linear(6, width), nn.BatchNorm1d(width), nn.ReLU(), nn.Linear(width, 2)
+        )
+
+    results = layerorder.compare(
+        data=(x[:160], y[:160], x[160:], y[160:]),
+        model=make,
+        orders=["as-is"],
+        seeds=2,
+        epochs=1,
+        executor="ray",
+        store=tmp_path / "r.db",
+        progress=False,
+    )
+    assert [r.status for r in results.runs] == ["done", "done"], [r.error for r in results.runs]
