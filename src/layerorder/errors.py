@@ -31,3 +31,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     if match is not None:
         return f"; did you mean '{match}'?"
     return f"; choose one of: {', '.join(choices)}"
+
+
+class EnvironmentFault(LayerorderError):
+    """The machine, not the user's input: a full disk, a locked, damaged or vanished store.
+    The CLI exits with code 3 (2 is for the user's input, 130 for an interrupt)."""

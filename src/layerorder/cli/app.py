@@ -6,8 +6,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import signal
 import sys
+import threading
 
 import typer
 
@@ -21,7 +25,8 @@ from layerorder.cli import (
     commands_runs,
 )
 from layerorder.cli.compat import ABORTS, USAGE_ERRORS
-from layerorder.errors import LayerorderError
+from layerorder.cli.console import printable
+from layerorder.errors import EnvironmentFault, LayerorderError
 
 app = typer.Typer(
     name="layerorder",
@@ -61,14 +66,37 @@ commands_lint.register(app)
 
 
 def _fail(message: str, code: int) -> None:
-    sys.stderr.write(f"error: {' '.join(message.split())}\n")
+    sys.stderr.write(f"error: {printable(' '.join(message.split()))}\n")
     sys.exit(code)
+
+
+def _terminated(signum, frame) -> None:
+    """SIGTERM ends a command as Ctrl-C does: runs in flight are handed back."""
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("LAYERORDER_DEBUG") == "1"
     command = typer.main.get_command(app)
+    with _sigterm_as_interrupt():
+        _run(command, args, debug)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM handled like Ctrl-C while a command runs; the caller's handler restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(command, args: list[str], debug: bool) -> None:
     try:
         code = command.main(args=args, prog_name="layerorder", standalone_mode=False)
     except USAGE_ERRORS as exc:
@@ -77,10 +105,20 @@ def main(argv: list[str] | None = None) -> None:
         ctx = getattr(exc, "ctx", None)
         where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         _fail(exc.format_message() + where, 2)
+    except EnvironmentFault as exc:  # the machine, not the input: disk full, store locked/damaged
+        if debug:
+            raise
+        _fail(str(exc), 3)
     except LayerorderError as exc:
         if debug:
             raise
         _fail(str(exc), 2)
+    except OSError as exc:  # a failure of the machine outside layerorder's own checks
+        if debug:
+            raise
+        reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        where = f" ({exc.filename})" if exc.filename else ""
+        _fail(f"cannot complete: {reason}{where}", 3)
     except (KeyboardInterrupt, *ABORTS):
         code = 130
     except Exception as exc:
@@ -88,7 +126,9 @@ def main(argv: list[str] | None = None) -> None:
             raise
         _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)", 1)
     if code == 130:
-        sys.stderr.write("interrupted; finished runs are kept, rerun the command to resume\n")
+        name = next((a for a in args if not a.startswith("-")), "")
+        kept = "; finished runs are kept, rerun the command to resume" if name == "compare" else ""
+        sys.stderr.write(f"interrupted{kept}\n")
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -114,7 +114,8 @@ class Replicas:
 
     ``inputs`` makes the forward's input from each replica's index batch, ``eval_inputs`` from
     one evaluation batch that every replica sees, and ``split`` views the output as
-    (batch, k, outputs)."""
+    (batch, k, outputs). ``targets`` and ``losses`` are the training step's; a run alone keeps
+    the plain single-model step (no per-replica stacking on its hot path)."""
 
     k = 1
 
@@ -123,6 +124,19 @@ class Replicas:
 
     def inputs(self, x: torch.Tensor, idxs: list[torch.Tensor]) -> torch.Tensor:
         return x[idxs[0]]
+
+    def targets(self, y: torch.Tensor, idxs: list[torch.Tensor]) -> torch.Tensor:
+        """The batch's targets: (batch,) for a run alone, (batch, k) for stacked runs."""
+        return y[idxs[0]]
+
+    def losses(self, loss_fn, out: torch.Tensor, yb: torch.Tensor):
+        """(what to backpropagate, per-replica losses): one run's loss is both."""
+        loss = loss_fn(out, yb)
+        return loss, loss
+
+    def hits(self, task, out: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        """Correct predictions per replica in the batch."""
+        return task.hits(out, yb).sum()
 
     def eval_inputs(self, xb: torch.Tensor) -> torch.Tensor:
         return xb
@@ -179,8 +193,9 @@ def train(
     torch.manual_seed(cfg.seed)  # dropout masks on other devices, channel dropout
     seed_dropout(model, cfg.seed)  # element dropout masks on the CPU
     each = None if on_epoch is None else (lambda _j, rec: on_epoch(rec))
-    return fit(Replicas(model), data, [cfg], on_epoch=each, probe=probe,
-               compile_model=compile_model)[0]
+    return fit(
+        Replicas(model), data, [cfg], on_epoch=each, probe=probe, compile_model=compile_model
+    )[0]
 
 
 def fit(
@@ -219,19 +234,18 @@ def fit(
         seen = 0
         for idxs in zip(*(batch_indices(len(x), cfg.batch_size, g) for g in gens)):
             idxs = [i.to(device, non_blocking=True) for i in idxs]
-            yb = torch.stack([y[i] for i in idxs], dim=1)  # (B, K)
+            yb = replicas.targets(y, idxs)
             with autocast(device, cfg.amp):
-                out = replicas.split(full_precision(forward(replicas.inputs(x, idxs)), cfg.amp),
-                                     len(idxs[0]))
-                losses = torch.stack([loss_fn(out[:, j], yb[:, j]) for j in range(k)])
+                out = full_precision(forward(replicas.inputs(x, idxs)), cfg.amp)
+                total, losses = replicas.losses(loss_fn, out, yb)
             opt.zero_grad(set_to_none=True)
-            losses.sum().backward()
+            total.backward()
             if cfg.grad_clip > 0:
                 nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip, foreach=True)
             opt.step()
             sched.step()
             loss_sum += losses.detach() * len(idxs[0])
-            hits += task.hits(out.detach(), yb).sum(0)
+            hits += replicas.hits(task, out.detach(), yb)
             seen += len(idxs[0])
         lr_now = opt.param_groups[0]["lr"]
         train_loss = [v / seen for v in loss_sum.tolist()]

@@ -32,6 +32,17 @@ class StackedReplicas(Replicas):
     def inputs(self, x: torch.Tensor, idxs: list[torch.Tensor]) -> torch.Tensor:
         return torch.cat([self._shape(x[i]) for i in idxs], dim=1)
 
+    def targets(self, y: torch.Tensor, idxs: list[torch.Tensor]) -> torch.Tensor:
+        return torch.stack([y[i] for i in idxs], dim=1)  # (B, K)
+
+    def losses(self, loss_fn, out: torch.Tensor, yb: torch.Tensor):
+        out = self.split(out, len(yb))
+        losses = torch.stack([loss_fn(out[:, j], yb[:, j]) for j in range(self.k)])
+        return losses.sum(), losses
+
+    def hits(self, task, out: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        return task.hits(self.split(out, len(yb)), yb).sum(0)
+
     def eval_inputs(self, xb: torch.Tensor) -> torch.Tensor:
         xb = self._shape(xb)
         return xb.repeat(1, self.k, *([1] * (xb.dim() - 2)))

@@ -16,7 +16,7 @@ from typing import Any
 
 from layerorder.store import queries
 from layerorder.store.connect import open_connection, transaction
-from layerorder.store.errors import StoreError
+from layerorder.store.errors import StoreError, StoreUnavailable, sqlite_failure
 from layerorder.store.owner import is_stale_owner
 from layerorder.store.records import (
     FINISHED_STATUSES,
@@ -39,6 +39,7 @@ class Store(queries.StoreQueries):
     def __init__(self, conn: sqlite3.Connection, path: str) -> None:
         self._connection: sqlite3.Connection | None = conn
         self.path = path
+        self._checked = False  # quick_check passed (done before the first write)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, create: bool = True) -> Store:
@@ -69,12 +70,29 @@ class Store(queries.StoreQueries):
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; SQLite operational errors become ``StoreError``."""
+        """One write transaction; SQLite errors become ``StoreError`` (``StoreUnavailable``
+        where the machine is the cause). The first write of this handle checks the file first:
+        a damaged store is never written to."""
+        if not self._checked:
+            self._check_before_writing()
         try:
             with transaction(self._conn) as conn:
                 yield conn
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"cannot write store '{self.path}': {exc}") from exc
+        except sqlite3.DatabaseError as exc:  # locked, disk full, damaged pages, ...
+            raise sqlite_failure(f"cannot write store '{self.path}'", exc) from exc
+
+    def _check_before_writing(self) -> None:
+        try:
+            rows = self._conn.execute("PRAGMA quick_check").fetchall()
+        except sqlite3.DatabaseError as exc:
+            rows = [(str(exc),)]
+        problems = [r[0] for r in rows if r[0] != "ok"]
+        if problems:
+            raise StoreUnavailable(
+                f"store '{self.path}' is damaged ({problems[0]}); nothing was written to it:"
+                " restore a copy, or start a new store with --store"
+            )
+        self._checked = True
 
     def experiment(
         self, name: str, config: dict[str, Any], *, fresh: bool = False

@@ -1,0 +1,97 @@
+"""Files layerorder writes (reports, figures, exports): checked before any work starts, and
+written atomically, so a full disk or a crash never leaves a truncated file in place of a good one
+and an output path can never overwrite the store or another file that is not ours.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+from layerorder.errors import ConfigError, EnvironmentFault
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+GENERATOR = "layerorder"  # named in every HTML report (<meta name="generator">)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def check_output(
+    path: str | os.PathLike,
+    what: str,
+    *,
+    store: str | os.PathLike | None = None,
+    ours: Callable[[bytes], bool] | None = None,
+) -> Path:
+    """Refuse, before any work, an output that would overwrite the store, a folder, something
+    that is not a regular file, an SQLite database, or an existing file that ``ours`` (given the
+    file's first 4 KiB) does not recognise as one layerorder wrote."""
+    out = Path(path)
+    same = store is not None and (
+        _same_file(out, Path(store)) or out.resolve() == Path(store).resolve()
+    )
+    if same:
+        raise ConfigError(f"{what} '{out}' is the store itself; give another file name")
+    if out.is_dir():
+        raise ConfigError(f"{what} '{out}' is a directory; give a file name")
+    if not out.parent.exists():
+        raise ConfigError(f"{what} '{out}': folder '{out.parent}' does not exist")
+    if out.exists():
+        if not out.is_file():
+            raise ConfigError(f"{what} '{out}' is not a regular file; give a file name")
+        head = out.open("rb").read(4096)
+        if head.startswith(SQLITE_HEADER) or (ours is not None and head and not ours(head)):
+            raise ConfigError(
+                f"{what} '{out}' exists and was not written by layerorder; it is left alone:"
+                " give another file name"
+            )
+    return out
+
+
+def is_html_report(head: bytes) -> bool:
+    return f'<meta name="generator" content="{GENERATOR}">'.encode() in head
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
+    """Write to a temporary file beside ``path``, then rename it into place; on any error the
+    old file stays as it was and the temporary file is removed. A full disk or another OS
+    failure is an ``EnvironmentFault``."""
+    out = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        binary = "b" in mode
+        with os.fdopen(fd, mode, **({} if binary else {"encoding": "utf-8", "newline": ""})) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    except OSError as exc:
+        _discard(tmp)
+        reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        message = f"cannot write '{out}': {reason}; the old file is unchanged"
+        raise EnvironmentFault(message) from None
+    except BaseException:
+        _discard(tmp)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    with atomic_output(path) as fh:
+        fh.write(text)
+    return Path(path)
+
+
+def _discard(tmp: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
