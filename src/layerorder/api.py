@@ -75,10 +75,11 @@ def run_comparison(
     config: ExperimentConfig, store: str | Path, *, fresh: bool = False, observer=None
 ) -> Results:
     """Train what ``store`` lacks of ``config``'s grid and analyse the grid's runs (once)."""
-    from layerorder.experiment.runner import run_sweep
+    from layerorder.experiment.runner import load_checked_data, run_sweep
     from layerorder.stats.analysis import analyze
     from layerorder.store import Store
 
+    load_checked_data(config)  # before the store is opened (or created)
     with Store.open(store) as db:
         summary = run_sweep(config, db, fresh=fresh, observer=observer)
         wanted = set(summary.run_ids)

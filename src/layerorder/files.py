@@ -59,7 +59,10 @@ def check_output(
 
 
 def is_html_report(head: bytes) -> bool:
-    return f'<meta name="generator" content="{GENERATOR}">'.encode() in head
+    """A page layerorder wrote (reports from before the generator tag carry its title)."""
+    return f'<meta name="generator" content="{GENERATOR}">'.encode() in head or (
+        b"<title>layerorder:" in head
+    )
 
 
 @contextlib.contextmanager

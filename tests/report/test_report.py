@@ -4,7 +4,8 @@ import re
 import pytest
 import scipy.stats
 
-from layerorder.report import ReportError, build_info, write_report
+from layerorder.errors import ConfigError
+from layerorder.report import build_info, write_report
 from layerorder.report.html import render_html
 from layerorder.store import Store
 from tests.helpers import SECTIONS, TINY, run_cli
@@ -86,7 +87,7 @@ def test_report_cli_and_errors(probed_store, tmp_path, capsys):
     assert code == 2 and "is a directory" in err
     code, _, err = run_cli(capsys, "report", "--store", probed_store, "-e", "missing-name")
     assert code == 2 and len(err.strip().splitlines()) == 1
-    with pytest.raises(ReportError):
+    with pytest.raises(ConfigError, match="does not exist"):
         write_report(probed_store, tmp_path / "no" / "dir" / "r.html")
 
 

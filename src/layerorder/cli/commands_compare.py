@@ -13,11 +13,11 @@ from layerorder.cli.console import err, out, print_json
 from layerorder.cli.options import setting_options
 from layerorder.cli.progress import RichObserver
 from layerorder.cli.render import print_analysis
-from layerorder.errors import ConfigError
 from layerorder.experiment.config import ExperimentConfig
 from layerorder.experiment.executors import plan
 from layerorder.experiment.runner import run_specs
 from layerorder.experiment.worker import resolve_device
+from layerorder.report import check_report_path
 from layerorder.results import model_title
 
 
@@ -53,11 +53,8 @@ def compare(
     command again trains only what is missing (a killed sweep resumes).
     """
     config = build_config(config_file, settings or {})
-    if report and (report_path.is_dir() or not report_path.parent.exists()):
-        raise ConfigError(
-            f"--report-path '{report_path}' is a folder or its folder does not exist;"
-            " give a file name like report.html"
-        )
+    if report:  # refused before any training: the store itself, a folder, a foreign file
+        check_report_path(report_path, store, what="--report-path")
     if dry_run:
         _print_grid(config)
         return

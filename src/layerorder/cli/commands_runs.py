@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import sys
@@ -14,7 +15,7 @@ from rich.table import Table
 
 from layerorder.api import DEFAULT_STORE
 from layerorder.cli.console import clean_text, fmt, out, print_json
-from layerorder.errors import ConfigError
+from layerorder.files import atomic_output, check_output
 from layerorder.results import EPOCH_COLUMNS, epoch_column_names
 from layerorder.store import Store, StoreError
 
@@ -121,6 +122,8 @@ def export(
     output: Path = typer.Option(None, "--output", "-o", help="File to write (default: stdout)."),
 ) -> None:
     """Write runs with every per-epoch metric as CSV or JSON."""
+    if output is not None:  # before reading anything: never the store, never a foreign file
+        check_output(output, "--output", store=store, ours=_is_export)
     with _open(store) as db:
         exps = [db.find_experiment(experiment)] if experiment else db.experiments()
         data = []
@@ -132,27 +135,23 @@ def export(
                     {k: getattr(e, k) for k in EPOCH_COLUMNS} for e in epochs.get(r.id, [])
                 ]
                 data.append(d)
-    if output is not None and output.is_dir():
-        raise ConfigError(f"--output '{output}' is a directory; give a file name")
-    if output is not None and not output.parent.exists():
-        raise ConfigError(f"cannot write '{output}': folder '{output.parent}' does not exist")
-    fh = open(output, "w", newline="") if output else sys.stdout  # noqa: SIM115
-    try:
+    sink = atomic_output(output) if output else contextlib.nullcontext(sys.stdout)
+    with sink as fh:
         if fmt_ is ExportFormat.json:
             json.dump(clean_text(data), fh, indent=2)
             fh.write("\n")
         else:
             writer = csv.writer(fh)
             # the epoch's scheduled learning rate is 'epoch_lr': column names stay unique
-            writer.writerow(
-                RUN_FIELDS + epoch_column_names()
-            )
+            writer.writerow(RUN_FIELDS + epoch_column_names())
             for d in data:
                 for e in d["epochs"]:
                     writer.writerow([d[k] for k in RUN_FIELDS] + [e[k] for k in EPOCH_COLUMNS])
-    finally:
-        if output:
-            fh.close()
+
+
+def _is_export(head: bytes) -> bool:
+    """An earlier export (CSV header or JSON list), which may be replaced."""
+    return head.startswith(b"run_id,") or head.lstrip().startswith(b"[")
 
 
 def register(app: typer.Typer) -> None:

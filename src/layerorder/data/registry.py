@@ -7,6 +7,8 @@ import importlib.util
 import sys
 from typing import Any
 
+import torch
+
 from layerorder.data.base import Dataset, DatasetError, DatasetInfo
 from layerorder.data.builtin import BUILTIN_ENTRIES
 from layerorder.data.entry import DatasetEntry
@@ -93,7 +95,33 @@ def load_dataset(name: str, *, seed: int = 0, **options: Any) -> Dataset:
     (mnist5k, digits, torchvision ones) ignore it but record it in ``Dataset.options``.
     """
     entry, info, seed, values = _prepare(name, seed, options)
-    return entry.loader(info, seed, values)
+    return check_loaded(entry.loader(info, seed, values))
+
+
+def check_loaded(data: Dataset) -> Dataset:
+    """Refuse data that would be blamed on the orders: a NaN or infinite input, a label outside
+    0..classes-1, inputs and labels of different lengths. The message names the first bad
+    sample, so the data can be fixed."""
+    for split in ("train", "test"):
+        x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+        if len(x) != len(y):
+            raise DatasetError(
+                f"data set '{data.name}': {len(x)} {split} inputs but {len(y)} labels"
+            )
+        bad = (~torch.isfinite(x)).reshape(len(x), -1).any(1).nonzero()
+        if len(bad):
+            raise DatasetError(
+                f"data set '{data.name}': {split} sample {int(bad[0])} has a NaN or infinite"
+                " value; fix or drop it (check options such as noise)"
+            )
+        wrong = ((y < 0) | (y >= data.num_classes)).nonzero()
+        if len(wrong):
+            i = int(wrong[0])
+            raise DatasetError(
+                f"data set '{data.name}': {split} label {int(y[i])} at index {i} is outside"
+                f" 0..{data.num_classes - 1}"
+            )
+    return data
 
 
 def entry_for(name: str) -> DatasetEntry:

@@ -17,7 +17,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
+from multiprocessing.managers import SyncManager
 
+from layerorder.experiment.lifeline import die_with_parent
 from layerorder.experiment.shipping import install
 from layerorder.experiment.worker import Progress, RunOutcome, RunTask, execute
 
@@ -92,11 +94,13 @@ _QUEUE = None
 _INSTALL_ERROR: str | None = None
 
 
-def _init_worker(q, shipped: bytes | None = None) -> None:
-    """A pool worker's start: the progress queue, then what the driver shipped. An install that
-    fails is reported by every run of this worker (a failing initializer would break the pool
-    and hide the cause)."""
+def _init_worker(q, shipped: bytes | None = None, driver: int | None = None) -> None:
+    """A pool worker's start: die with the driver, the progress queue, then what the driver
+    shipped. An install that fails is reported by every run of this worker (a failing
+    initializer would break the pool and hide the cause)."""
     global _QUEUE, _INSTALL_ERROR
+    if driver is not None:
+        die_with_parent(driver)
     _QUEUE = q
     try:
         install(shipped)
@@ -107,6 +111,7 @@ def _init_worker(q, shipped: bytes | None = None) -> None:
 def _pool_execute(task: RunTask) -> RunOutcome:
     if _INSTALL_ERROR is not None:
         return RunOutcome(task.run_id, "failed", error=_INSTALL_ERROR)
+
     def send(p: Progress) -> None:
         if _QUEUE is not None:
             try:
@@ -132,12 +137,16 @@ class ProcessExecutor(Executor):
 
     def _pool(self, ctx, q) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            self.workers, mp_context=ctx, initializer=_init_worker, initargs=(q, self.shipped)
+            self.workers,
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(q, self.shipped, os.getpid()),
         )
 
     def execute(self, tasks, progress=None):
         ctx = multiprocessing.get_context("spawn")
-        manager = ctx.Manager()
+        manager = SyncManager(ctx=ctx)
+        manager.start(die_with_parent, (os.getpid(),))
         q = manager.Queue()
         self.pool = self._pool(ctx, q)
         running: dict[Future, RunTask] = {}

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from layerorder.experiment.config import ExperimentConfig
 from layerorder.experiment.executors import Plan, make_executor, plan
 from layerorder.experiment.shipping import snapshot
-from layerorder.experiment.worker import Progress, RunOutcome, RunTask, resolve_device
+from layerorder.experiment.worker import (
+    Progress,
+    RunOutcome,
+    RunTask,
+    cached_dataset,
+    resolve_device,
+)
 from layerorder.store import (
     ExperimentRecord,
     RunSpec,
@@ -55,6 +61,12 @@ def run_specs(config: ExperimentConfig) -> list[RunSpec]:
     return specs
 
 
+def load_checked_data(config: ExperimentConfig):
+    """Load (and check) the experiment's data once in this process: bad data is the user's
+    error, not a sweep of failed runs; a sequential sweep reuses this copy."""
+    return cached_dataset(config.dataset, tuple(sorted(dict(config.data_options).items())), "cpu")
+
+
 def run_sweep(
     config: ExperimentConfig,
     store: Store,
@@ -67,6 +79,7 @@ def run_sweep(
     # a cluster that cannot be reached, or user objects that cannot be sent to worker
     # processes (they cannot import what the user made at run time), fail before storing
     ray_executor = _connect_ray(config)
+    load_checked_data(config)
     pool = config.executor in ("auto", "process")
     shipped = snapshot(config.dataset, config.model) if pool else None
     grid = {k: v for k, v in config.identity().items() if k not in ("orders", "seeds", "lr")}

@@ -163,10 +163,16 @@ def data_options(key: str, value: Any) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted((str(k), v) for k, v in value.items()))
 
 
+MAX_SEEDS = 100_000  # far above any real sweep; a typo ('10000000') must not fill the memory
+
+
 def seeds(key: str, value: Any) -> tuple[int, ...]:
     """An int n means seeds 0..n-1; a list (or "3,5,8") names the seeds."""
     if isinstance(value, int) or (isinstance(value, str) and "," not in value):
-        return tuple(range(_int("seeds", value)))
+        n = _int("seeds", value)
+        if n > MAX_SEEDS:
+            raise ConfigError(f"seeds must be <= {MAX_SEEDS:,}, got {n:,}")
+        return tuple(range(n))
     out = tuple(_int("seed", v, minimum=0) for v in _list(value, key))
     if not out:
         raise ConfigError("seeds must name at least one seed")
@@ -297,6 +303,9 @@ SETTINGS: tuple[Setting, ...] = (
       role=EXECUTION),
     S("max_retries", 2, integer(minimum=0), "Retries of a Ray task whose worker died.",
       role=EXECUTION),
+    S("max_runs", 10_000, integer(),
+      "Refuse a grid of more runs than this (orders x seeds x learning rates): a typo guard;"
+      " raise it for a sweep that big.", role=EXECUTION),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 

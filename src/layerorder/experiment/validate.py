@@ -13,12 +13,14 @@ import torch
 from layerorder.data import check_dataset
 from layerorder.errors import ConfigError
 from layerorder.experiment.config import ExperimentConfig
+from layerorder.experiment.executors import available_cores
 from layerorder.models import check_arch, check_order_for_arch
 
 
 def validate(config: ExperimentConfig) -> list[str]:
     """Raise a ``LayerorderError`` naming the first problem; else return notes (one line each)
     on settings that have no effect here."""
+    _check_size(config)
     info = check_dataset(config.dataset, **dict(config.data_options))
     if config.model:
         _check_model(config, info)
@@ -42,6 +44,22 @@ def validate(config: ExperimentConfig) -> list[str]:
     if config.executor in ("sequential", "stacked") and config.workers not in (None, 1):
         raise ConfigError(f"--workers needs --executor process (or auto), not {config.executor}")
     return config.not_applied()
+
+
+def _check_size(config: ExperimentConfig) -> None:
+    """Limits that keep a typo from planning unbounded work (checked before anything else)."""
+    n = len(config.orders) * len(config.seeds) * len(config.lr)
+    if n > config.max_runs:
+        raise ConfigError(
+            f"the grid has {n:,} runs ({len(config.orders)} orders x {len(config.seeds)} seeds x"
+            f" {len(config.lr)} learning rates), more than max_runs = {config.max_runs:,};"
+            f" raise --max-runs if you mean it"
+        )
+    cores = available_cores()
+    if config.workers is not None and config.workers > cores:
+        raise ConfigError(
+            f"--workers {config.workers} is more than the {cores} cores here; use at most {cores}"
+        )
 
 
 def _cuda(device: str) -> bool:

@@ -105,7 +105,7 @@ def provenance(device: str, compiled: bool = False) -> dict:
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_dataset(name: str, options: tuple, device: str):
+def cached_dataset(name: str, options: tuple, device: str):
     from layerorder.data import load_dataset
 
     return _on_device(load_dataset(name, **dict(options)), device)
@@ -127,7 +127,7 @@ def _on_device(data, device: str):
 
 def load_run_data(cfg: RunConfig, device: str):
     """The run's data set on its device; cached per process, so a sweep loads it once."""
-    return _cached_dataset(cfg.dataset, tuple(sorted(cfg.data_options.items())), device)
+    return cached_dataset(cfg.dataset, tuple(sorted(cfg.data_options.items())), device)
 
 
 def execute(task: RunTask, progress=None, data=None) -> RunOutcome:

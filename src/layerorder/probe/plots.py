@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from layerorder.files import atomic_output
 from layerorder.probe.accumulate import StageStats
 from layerorder.probe.record import bin_edges
 
@@ -39,7 +40,8 @@ def plot_stage(init: StageStats, trained: StageStats | None, title: str, path: P
     ax.set_ylabel("fraction", fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path)
+    with atomic_output(path, "wb") as fh:
+        fig.savefig(fh, format="png")
 
 
 def write_plots(results, directory: str | Path) -> list[Path]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from layerorder.errors import LayerorderError
+from layerorder.files import atomic_write_text, check_output, is_html_report
 from layerorder.report.info import ReportInfo, build_info
 
 
@@ -31,11 +32,7 @@ def write_report(
     from layerorder.report.markdown import render_markdown
     from layerorder.store import Store, StoreError
 
-    out = Path(output)
-    if out.is_dir():
-        raise ReportError(f"output '{output}' is a directory; give a file name like report.html")
-    if not out.parent.exists():
-        raise ReportError(f"cannot write '{output}': folder '{out.parent}' does not exist")
+    out = check_report_path(output, store_path, fmt)
     if not Path(store_path).exists():
         raise StoreError(f"no store at '{store_path}'; run 'layerorder compare' first")
     with Store.open(store_path, create=False) as store:
@@ -47,8 +44,15 @@ def write_report(
         info = build_info(store, exp, run_ids, analysis)
     if fmt == "md":
         return render_markdown(info, out)
-    out.write_text(render_html(info), encoding="utf-8")
+    atomic_write_text(out, render_html(info))
     return [out]
+
+
+def check_report_path(output, store_path, fmt: str = "html", what: str = "output") -> Path:
+    """The report's path, refused before any work when it is the store, a folder, or a file
+    that is not a layerorder report."""
+    ours = is_html_report if fmt == "html" else (lambda head: head.startswith(b"# layerorder"))
+    return check_output(output, what, store=store_path, ours=ours)
 
 
 __all__ = ["ReportError", "ReportInfo", "build_info", "write_report"]

@@ -10,6 +10,7 @@ import re
 import matplotlib
 from matplotlib.figure import Figure
 
+from layerorder.files import atomic_output
 from layerorder.probe.record import bin_edges
 
 # Applied around each drawing and saving only: the user's rcParams and backend stay as they are
@@ -57,8 +58,8 @@ def svg(fig) -> str:
 
 
 def png(fig, path) -> None:
-    with matplotlib.rc_context(STYLE):
-        fig.savefig(path, format="png", dpi=110, bbox_inches="tight")
+    with matplotlib.rc_context(STYLE), atomic_output(path, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=110, bbox_inches="tight")
 
 
 @styled

@@ -10,6 +10,7 @@ import json
 from html import escape
 
 from layerorder.experiment.settings import BY_NAME
+from layerorder.files import GENERATOR
 from layerorder.report import figures
 from layerorder.report.info import ReportInfo
 from layerorder.stats.table import ResultsTable, cell, results_table
@@ -201,6 +202,7 @@ def render_html(info: ReportInfo) -> str:
     )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="generator" content="{GENERATOR}">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         f"<title>{escape(info.title)}</title><style>{CSS}</style></head><body>"
         f'<h1>{escape(info.title)}</h1><p class="muted">{sub}</p><nav>{nav}</nav>'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from layerorder.files import atomic_write_text
 from layerorder.report import figures
 from layerorder.report.info import ReportInfo
 from layerorder.stats.table import ResultsTable, results_table
@@ -67,5 +68,5 @@ def render_markdown(info: ReportInfo, path: Path) -> list[Path]:
         f", git {_md(str(prov.get('git') or '-'))}, {_md(prov['report generated'])}.",
         "",
     ]
-    path.write_text("\n".join(lines), encoding="utf-8")
+    atomic_write_text(path, "\n".join(lines))
     return [path, *written]
