@@ -115,6 +115,12 @@ def flag(key: str, value: Any) -> bool:
 def text(key: str, value: Any) -> str:
     if not isinstance(value, str):
         raise ConfigError(f"{key} must be a string, got {value!r}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"{key} is not valid UTF-8 text") from None
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value):
+        raise ConfigError(f"{key} contains a control character; use printable text")
     out = value.strip()
     if not out or len(out) > 200:
         raise ConfigError(f"{key} must be 1-200 characters")

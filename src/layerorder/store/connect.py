@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from layerorder.store import migrations
-from layerorder.store.errors import StoreError
+from layerorder.store.errors import StoreError, StoreUnavailable
 from layerorder.store.migrations import (
     APP_NAME,
     has_meta,
@@ -85,6 +85,11 @@ def inspect_existing(path: Path, display: str) -> bool:
     except sqlite3.OperationalError as exc:
         raise StoreError(f"cannot read store '{display}': {exc}") from exc
     except sqlite3.DatabaseError as exc:
+        if "malformed" in str(exc):  # an SQLite file whose pages are damaged: the environment
+            raise StoreUnavailable(
+                f"store '{display}' is damaged ({exc}); it was left as it was: restore a copy,"
+                " or start a new store with --store"
+            ) from exc
         raise StoreError(f"'{display}' is not a layerorder store ({exc}); {_FIX}") from exc
     finally:
         conn.close()

@@ -86,10 +86,11 @@ class Store(queries.StoreQueries):
             rows = self._conn.execute("PRAGMA quick_check").fetchall()
         except sqlite3.DatabaseError as exc:
             rows = [(str(exc),)]
-        problems = [r[0] for r in rows if r[0] != "ok"]
+        problems = [line for r in rows for line in str(r[0]).splitlines()]
+        problems = [p for p in problems if p != "ok" and not p.startswith("***")]
         if problems:
             raise StoreUnavailable(
-                f"store '{self.path}' is damaged ({problems[0]}); nothing was written to it:"
+                f"store '{self.path}' is damaged ({problems[0][:120]}); nothing was written to it:"
                 " restore a copy, or start a new store with --store"
             )
         self._checked = True
