@@ -26,7 +26,7 @@ RUN_FIELDS = ("run_id", "experiment", "order", "seed", "lr", "status", "diverged
 def _open(store: Path) -> Store:
     if not store.exists():
         raise StoreError(f"no store at '{store}'; run 'layerorder compare' first or pass --store")
-    return Store.open(store, create=False)
+    return Store.open(store, create=False, read_only=True)
 
 
 def runs(

@@ -19,6 +19,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from multiprocessing.managers import SyncManager
 
+import torch
+
 from layerorder.experiment.lifeline import die_with_parent
 from layerorder.experiment.shipping import install
 from layerorder.experiment.worker import Progress, RunOutcome, RunTask, execute
@@ -246,7 +248,7 @@ class StackedExecutor(Executor):
                     outcomes = execute_stacked(chunk, progress)
                 except StackingError as exc:
                     reason = str(exc)
-                except Exception as exc:  # e.g. out of memory for K models at once
+                except (torch.cuda.OutOfMemoryError, MemoryError) as exc:  # K models at once
                     reason = f"{type(exc).__name__}: {exc}"
                 else:
                     yield from outcomes

@@ -35,7 +35,7 @@ def write_report(
     out = check_report_path(output, store_path, fmt)
     if not Path(store_path).exists():
         raise StoreError(f"no store at '{store_path}'; run 'layerorder compare' first")
-    with Store.open(store_path, create=False) as store:
+    with Store.open(store_path, create=False, read_only=True) as store:
         exp = store.find_experiment(experiment) if experiment else store.latest_experiment()
         if exp is None:
             raise ReportError(f"store '{store_path}' holds no experiment yet")

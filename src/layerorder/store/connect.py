@@ -67,17 +67,43 @@ def _is_empty_database(conn: sqlite3.Connection) -> bool:
     return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
 
 
+def _readonly_uri(path: Path, header: bytes) -> str:
+    params = {"mode": "ro"}
+    wal_format = len(header) > 18 and header[18] == 2
+    if wal_format and not Path(f"{path}-wal").exists():
+        params["immutable"] = "1"  # all content is in the main file; opening creates no -shm
+    return _uri(path, **params)
+
+
+def writable(path: Path) -> bool:
+    """Whether this process may write ``path`` and create files beside it (-wal, -shm)."""
+    parent = path.absolute().parent
+    return os.access(path, os.W_OK) and os.access(parent, os.W_OK | os.X_OK)
+
+
+def connect_readonly(path: Path, display: str) -> sqlite3.Connection:
+    """Open an existing store for reading only (a read-only mount, a file without write
+    permission): no journal change, no migration; a store that needs one says so."""
+    conn = sqlite3.connect(_readonly_uri(path, _read_header(path, display)), uri=True)
+    conn.row_factory = sqlite3.Row
+    version = schema_version(conn)
+    if version < migrations.SCHEMA_VERSION:
+        conn.close()
+        raise StoreError(
+            f"store '{display}' (schema {version}) must be upgraded to schema"
+            f" {migrations.SCHEMA_VERSION} before it can be read, and it cannot be written here;"
+            " open it once where it is writable"
+        )
+    return conn
+
+
 def inspect_existing(path: Path, display: str) -> bool:
     """Raise unless ``path`` is a usable store; returns True when it is an empty database."""
     header = _read_header(path, display)
     if header[:16] != SQLITE_HEADER:
         raise StoreError(f"'{display}' is not a layerorder store (not an SQLite database); {_FIX}")
-    params = {"mode": "ro"}
-    wal_format = len(header) > 18 and header[18] == 2
-    if wal_format and not Path(f"{path}-wal").exists():
-        params["immutable"] = "1"  # all content is in the main file; opening creates no -shm
     try:
-        conn = sqlite3.connect(_uri(path, **params), uri=True)
+        conn = sqlite3.connect(_readonly_uri(path, header), uri=True)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot read store '{display}': {exc}") from exc
     try:
@@ -160,8 +186,11 @@ def connect(path: Path, display: str, *, create: bool) -> sqlite3.Connection:
     return conn
 
 
-def open_connection(path: Path, display: str, *, create: bool) -> sqlite3.Connection:
-    """Validate, then connect: the whole of ``Store.open`` apart from building the object."""
+def open_connection(
+    path: Path, display: str, *, create: bool, read_only: bool = False
+) -> sqlite3.Connection:
+    """Validate, then connect: the whole of ``Store.open`` apart from building the object.
+    ``read_only``: an existing store that cannot be written here is opened for reading."""
     if path.is_dir():
         raise _cannot_write(display, "it is a directory")
     existing = path.exists() and path.stat().st_size > 0
@@ -173,4 +202,6 @@ def open_connection(path: Path, display: str, *, create: bool) -> sqlite3.Connec
         )
     if not existing:
         check_can_create(path, display)
+    if read_only and not writable(path):
+        return connect_readonly(path, display)
     return connect(path, display, create=create)

@@ -42,10 +42,15 @@ class Store(queries.StoreQueries):
         self._checked = False  # quick_check passed (done before the first write)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, create: bool = True) -> Store:
-        """Open (and with ``create``, create) the store at ``path``; raises ``StoreError``."""
+    def open(
+        cls, path: str | os.PathLike[str], *, create: bool = True, read_only: bool = False
+    ) -> Store:
+        """Open (and with ``create``, create) the store at ``path``; raises ``StoreError``.
+        ``read_only`` (for commands that only read): a store on a read-only mount or without
+        write permission is opened for reading instead of refused."""
         display = os.fspath(path)
-        return cls(open_connection(Path(display), display, create=create), display)
+        conn = open_connection(Path(display), display, create=create, read_only=read_only)
+        return cls(conn, display)
 
     def close(self) -> None:
         if self._connection is not None:

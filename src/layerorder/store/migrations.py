@@ -152,7 +152,10 @@ def schema_version(conn: sqlite3.Connection) -> int:
     if not has_meta(conn):
         return 0
     value = read_meta(conn, "schema_version")
-    return int(value) if value is not None else 0
+    version = int(value) if value is not None else 0
+    if version < 0:
+        raise ValueError(f"schema_version is {version}")
+    return version
 
 
 def too_new_message(path: str, version: int) -> str:

@@ -1,0 +1,52 @@
+"""Executors: what the stacked executor trains apart, and what it does not hide."""
+
+import pytest
+
+from layerorder.experiment.config import make_config
+from layerorder.experiment.runner import SweepObserver, run_sweep
+from layerorder.store import Store
+
+
+class Notes(SweepObserver):
+    def __init__(self):
+        self.lines = []
+
+    def note(self, text):
+        self.lines.append(text)
+
+
+def _config(**extra):
+    values = {
+        "dataset": "synthetic",
+        "data_options": {"num_samples": 200},
+        "arch": "mlp",
+        "width": 8,
+        "epochs": 1,
+        "orders": ["standard"],
+        "seeds": 2,
+        "executor": "stacked",
+    }
+    return make_config({**values, **extra})
+
+
+def test_gradient_clipping_is_trained_run_by_run(tmp_path):
+    notes = Notes()
+    with Store.open(tmp_path / "s.db") as store:
+        summary = run_sweep(_config(grad_clip=1.0), store, observer=notes)
+        runs = store.runs(summary.experiment.id)
+    assert [r.status for r in runs] == ["done", "done"]
+    assert any("not stacked (gradient clipping" in line for line in notes.lines)
+
+
+def test_a_bug_in_stacked_training_is_not_hidden(tmp_path, monkeypatch):
+    import layerorder.experiment.stacked as stacked
+
+    def broken(tasks, progress=None):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(stacked, "execute_stacked", broken)
+    with Store.open(tmp_path / "s.db") as store:
+        with pytest.raises(RuntimeError, match="a bug"):
+            run_sweep(_config(), store)
+        runs = store.runs(store.experiments()[0].id)
+    assert [r.status for r in runs] == ["pending", "pending"]  # handed back, not charged
