@@ -68,6 +68,22 @@ def run_cli(capsys, *args):
     return info.value.code, captured.out, captured.err
 
 
+def tiny_store(capsys, db, *extra, orders="standard", seeds=1, checkpoint=True) -> Path:
+    """A store holding one finished tiny experiment (``extra``: more compare flags; no report
+    unless they ask for one); with ``checkpoint`` its WAL folded into the main file."""
+    flags = list(extra) if "--report-path" in extra else [*extra, "--no-report"]
+    code, _, err = run_cli(
+        capsys, "compare", *TINY, "--order", orders, "--seeds", seeds, "--store", db, *flags
+    )
+    assert code == 0, err
+    if checkpoint:
+        import sqlite3
+
+        with sqlite3.connect(db) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return Path(db)
+
+
 def run_subprocess(*args, cwd=None, timeout=600, env=None):
     return subprocess.run(
         [sys.executable, "-m", "layerorder", *map(str, args)],

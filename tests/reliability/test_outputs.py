@@ -5,27 +5,12 @@ import os
 
 import pytest
 
-from tests.helpers import TINY, run_cli, sha
+from tests.helpers import TINY, run_cli, sha, tiny_store
 
 
 @pytest.fixture
 def store(tmp_path, capsys):
-    db = tmp_path / "s.db"
-    code, _, err = run_cli(
-        capsys,
-        "compare",
-        *TINY,
-        "--order",
-        "standard",
-        "--seeds",
-        "1",
-        "--store",
-        db,
-        "--report-path",
-        tmp_path / "r.html",
-    )
-    assert code == 0, err
-    return db
+    return tiny_store(capsys, tmp_path / "s.db", "--report-path", tmp_path / "r.html")
 
 
 @pytest.mark.parametrize(

@@ -5,29 +5,12 @@ import sqlite3
 import pytest
 
 from layerorder.store import connect as store_connect
-from tests.helpers import TINY, run_cli, sha
+from tests.helpers import run_cli, sha, tiny_store
 
 
 @pytest.fixture
 def store(tmp_path, capsys):
-    db = tmp_path / "s.db"
-    code, _, err = run_cli(
-        capsys,
-        "compare",
-        *TINY,
-        "--order",
-        "standard",
-        "--seeds",
-        "1",
-        "--store",
-        db,
-        "--no-report",
-    )
-    assert code == 0, err
-    conn = sqlite3.connect(db)
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    return db
+    return tiny_store(capsys, tmp_path / "s.db")
 
 
 def test_read_commands_on_a_store_that_cannot_be_written(store, tmp_path, capsys, monkeypatch):

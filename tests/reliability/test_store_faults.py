@@ -1,29 +1,12 @@
 """A damaged store is refused and left byte for byte as it was."""
 
 import random
-import sqlite3
 
-from tests.helpers import TINY, run_cli, sha
+from tests.helpers import TINY, run_cli, sha, tiny_store
 
 
 def _damaged(tmp_path, capsys):
-    db = tmp_path / "s.db"
-    code, _, err = run_cli(
-        capsys,
-        "compare",
-        *TINY,
-        "--order",
-        "standard,preact",
-        "--seeds",
-        "3",
-        "--store",
-        db,
-        "--no-report",
-    )
-    assert code == 0, err
-    conn = sqlite3.connect(db)
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
+    db = tiny_store(capsys, tmp_path / "s.db", orders="standard,preact", seeds=3)
     data = bytearray(db.read_bytes())
     rng = random.Random(0)
     for _ in range(200):  # bytes flipped in data pages (the header page is left intact)
