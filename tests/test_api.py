@@ -202,3 +202,23 @@ def test_python_c_script_registers_a_data_set_and_names_its_model(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "OK" in proc.stdout
+
+
+def test_stacked_executor_with_in_memory_data_and_a_factory(tmp_path):
+    """A user's model is trained run by run under the stacked executor (it may reshape by
+    fixed sizes); its results equal the sequential executor's."""
+    runs = {}
+    for executor in ("sequential", "stacked"):
+        r = layerorder.compare(
+            data=_arrays(),
+            model=make_model,
+            orders=["as-is"],
+            seeds=2,
+            epochs=2,
+            batch_size=50,
+            executor=executor,
+            store=tmp_path / f"{executor}.db",
+            progress=False,
+        )
+        runs[executor] = [(x.status, x.final_test_acc) for x in r.runs]
+    assert runs["stacked"] == runs["sequential"] and runs["stacked"][0][0] == "done"
