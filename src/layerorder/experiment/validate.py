@@ -56,7 +56,8 @@ def _check_size(config: ExperimentConfig) -> None:
             f" raise --max-runs if you mean it"
         )
     cores = available_cores()
-    if config.workers is not None and config.workers > cores:
+    pool = config.executor in ("auto", "process")
+    if pool and config.workers is not None and config.workers > cores:
         raise ConfigError(
             f"--workers {config.workers} is more than the {cores} cores here; use at most {cores}"
         )
