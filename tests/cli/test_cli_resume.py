@@ -12,7 +12,7 @@ import pytest
 from layerorder.store import Store
 
 # Long enough (about a second a run) that a signal arrives while runs remain to be trained.
-EPOCHS = 25
+EPOCHS = 20
 GRID = [
     "compare",
     "--dataset",
@@ -91,7 +91,7 @@ def test_sigkill_midway_then_resume(tmp_path, executor, kill_after):
 def test_two_processes_share_one_store(tmp_path):
     """Two compare processes, one store, one experiment: each run trained exactly once."""
     db = tmp_path / "s.db"
-    grid = [*GRID[: GRID.index("--epochs")], "--epochs", "12", *GRID[GRID.index("--epochs") + 2 :]]
+    grid = [*GRID[: GRID.index("--epochs")], "--epochs", "6", *GRID[GRID.index("--epochs") + 2 :]]
     cmd = [
         sys.executable,
         "-m",

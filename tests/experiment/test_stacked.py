@@ -172,7 +172,7 @@ def test_float32_final_accuracy_on_mnist1d_default_training():
     """Full-length float32 training on the default data and model: every epoch of every run is
     the same in both executors, bit for bit (and so within the 0.3-point bound)."""
     data = load_dataset("mnist1d")
-    cfgs = [RunConfig(order="standard", seed=s, lr=0.01, epochs=20) for s in (0, 1, 2)]
+    cfgs = [RunConfig(order="standard", seed=s, lr=0.01, epochs=20) for s in (0, 1)]
 
     def build(c):
         torch.manual_seed(c.seed)
