@@ -1,6 +1,6 @@
 """What the CLI prints and refuses: markup in names, unwritable paths, empty experiments."""
 
-from tests.helpers import TINY, run_cli
+from tests.helpers import TINY, run_cli, tiny_store
 
 
 def test_markup_in_names_is_printed_as_text(tmp_path, capsys):
@@ -42,18 +42,7 @@ def test_paths_that_cannot_be_written_fail_before_anything_runs(tmp_path, capsys
         tmp_path / "no" / "r.html",
     )
     assert code == 2 and "--report-path" in err and not db.exists()
-    run_cli(
-        capsys,
-        "compare",
-        *TINY,
-        "--order",
-        "standard",
-        "--seeds",
-        "1",
-        "--store",
-        db,
-        "--no-report",
-    )
+    tiny_store(capsys, db, checkpoint=False)
     code, _, err = run_cli(capsys, "export", "--store", db, "-o", tmp_path / "no" / "x.csv")
     assert code == 2 and "does not exist" in err
 

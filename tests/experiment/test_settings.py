@@ -78,7 +78,7 @@ def test_grad_clip_end_to_end(tmp_path, capsys):
     report's configuration table."""
     from layerorder.experiment.config import load_toml, merge_config
     from layerorder.experiment.runner import run_specs
-    from tests.helpers import TINY, run_cli
+    from tests.helpers import tiny_store
 
     toml = tmp_path / "exp.toml"
     toml.write_text("grad_clip = 0.5\n")
@@ -88,22 +88,7 @@ def test_grad_clip_end_to_end(tmp_path, capsys):
     assert run_specs(from_file)[0].run_key == run_specs(from_flag)[0].run_key
     assert run_specs(from_file)[0].config["grad_clip"] == 0.5
     page = tmp_path / "r.html"
-    code, out, err = run_cli(
-        capsys,
-        "compare",
-        *TINY,
-        "--order",
-        "standard",
-        "--seeds",
-        "1",
-        "--grad-clip",
-        "0.5",
-        "--store",
-        tmp_path / "s.db",
-        "--report-path",
-        page,
-    )
-    assert code == 0, err
+    tiny_store(capsys, tmp_path / "s.db", "--grad-clip", "0.5", "--report-path", page)
     html = page.read_text()
     assert "grad_clip" in html and escape(BY_NAME["grad_clip"].help) in html
 
