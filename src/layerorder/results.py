@@ -16,6 +16,7 @@ from layerorder.stats.analysis import Analysis
 from layerorder.stats.table import ResultsTable, results_table
 from layerorder.stats.verdict import Verdict
 from layerorder.store import EpochRecord, ExperimentRecord, RunRecord
+from layerorder.store.records import FINISHED_STATUSES
 
 RUN_COLUMNS = (
     "run_id",
@@ -72,10 +73,16 @@ class Results:
 
     @property
     def title(self) -> str:
-        seeds = {r.seed for r in self.runs}
-        n = len(seeds)
+        """Names the seeds the analysis covers (finished runs), and any runs not finished
+        (held by another driver, or handed back by an interrupt)."""
+        finished = [r for r in self.runs if r.status in FINISHED_STATUSES]
+        n = len({r.seed for r in finished})
         head = model_title(self.experiment.config)
-        return f"{head}: final test accuracy over {n} seed{'s' * (n != 1)}"
+        title = f"{head}: final test accuracy over {n} seed{'s' * (n != 1)}"
+        open_runs = len(self.runs) - len(finished)
+        if open_runs:
+            title += f" ({open_runs} of {len(self.runs)} runs not finished)"
+        return title
 
     @property
     def table(self) -> ResultsTable:
@@ -167,7 +174,9 @@ class Results:
             "experiment": self.experiment.name,
             "experiment_id": self.experiment.id,
             "store": str(self.store),
+            "title": self.title,
             "trained_now": self.trained,
+            "runs_not_finished": sum(r.status not in FINISHED_STATUSES for r in self.runs),
             **dataclasses.asdict(self.analysis),
         }
 

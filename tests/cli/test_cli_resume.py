@@ -179,7 +179,7 @@ def test_a_killed_pool_worker_is_retried(tmp_path):
         if _done(db) >= 1:
             children = sp.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
             workers = [int(p) for p in children.stdout.split()]
-            if len(workers) >= 3:  # the manager and two pool workers
+            if len(workers) >= 2:  # the two pool workers (and the resource tracker)
                 os.kill(max(workers, key=_cpu_time), signal.SIGKILL)  # a busy pool worker
                 killed = True
         time.sleep(0.05)

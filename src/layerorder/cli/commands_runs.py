@@ -6,6 +6,7 @@ import contextlib
 import csv
 import json
 import sys
+import time
 from enum import Enum
 from pathlib import Path
 
@@ -33,8 +34,17 @@ def runs(
     store: Path = STORE_OPTION,
     experiment: str = typer.Option(None, "--experiment", "-e", help="Experiment name or id."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    release_stale: bool = typer.Option(
+        False,
+        "--release-stale",
+        help="Hand back runs left 'running' by a driver that is gone (lease expired, or its"
+        " process on this host has ended) so the next compare trains them.",
+    ),
 ) -> None:
     """List experiments, or the runs of one experiment."""
+    if release_stale:
+        _release_stale(store, experiment, as_json)
+        return
     with _open(store) as db:
         if experiment is None:
             exps = db.experiments()
@@ -89,6 +99,41 @@ def runs(
     out.print(table)
 
 
+def _release_stale(store: Path, experiment: str | None, as_json: bool) -> None:
+    if not store.exists():
+        raise StoreError(f"no store at '{store}'; run 'layerorder compare' first or pass --store")
+    with Store.open(store, create=False) as db:
+        exp = db.find_experiment(experiment) if experiment is not None else None
+        released = db.release_stale(exp.id if exp else None)
+        held = [
+            r for e in ([exp] if exp else db.experiments()) for r in db.held_elsewhere(e.id, "")
+        ]
+    if as_json:
+        print_json(
+            {
+                "released": [_lease_dict(r) for r in released],
+                "held": [_lease_dict(r) for r in held],
+            }
+        )
+        return
+    n = len(released)
+    out.print(f"released {n} stale run{'s' * (n != 1)}; the next compare trains them", markup=False)
+    for r in released:
+        out.print(f"  run {r.id} ({r.label}, seed {r.seed}) held by {r.owner}", markup=False)
+    for r in held:
+        left = max(0.0, (r.lease_until or 0.0) - time.time())
+        out.print(
+            f"  run {r.id} ({r.label}, seed {r.seed}) is held by {r.owner}, lease renewed"
+            f" (expires in {left:.0f} s): left alone",
+            markup=False,
+        )
+
+
+def _lease_dict(r) -> dict:
+    return {"run_id": r.id, "order": r.label, "seed": r.seed, "owner": r.owner,
+            "lease_until": r.lease_until}
+
+
 def _run_dict(r, exp_name: str) -> dict:
     return {
         "run_id": r.id,
@@ -103,6 +148,8 @@ def _run_dict(r, exp_name: str) -> dict:
         "wall_time": r.wall_time,
         "config": r.config,
         "provenance": r.provenance,
+        "owner": r.owner,
+        "lease_until": r.lease_until,
     }
 
 

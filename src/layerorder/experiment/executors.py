@@ -8,16 +8,16 @@ several tasks and train them as one model; a cluster executor can keep many in f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
-import queue
+import signal
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
-from multiprocessing.managers import SyncManager
+from multiprocessing import connection
 
 import torch
 
@@ -90,45 +90,94 @@ class SequentialExecutor(Executor):
             yield execute(replace(task, threads=self.threads), progress)
 
 
-_QUEUE = None
-
-
-_INSTALL_ERROR: str | None = None
-
-
-def _init_worker(q, shipped: bytes | None = None, driver: int | None = None) -> None:
-    """A pool worker's start: die with the driver, the progress queue, then what the driver
-    shipped. An install that fails is reported by every run of this worker (a failing
-    initializer would break the pool and hide the cause)."""
-    global _QUEUE, _INSTALL_ERROR
-    if driver is not None:
-        die_with_parent(driver)
-    _QUEUE = q
+def _worker_main(conn, shipped: bytes | None, driver: int, threads: int | None) -> None:
+    """A pool worker: die with the driver, install what it shipped, then train the runs it
+    is sent one at a time, sending progress and the outcome back over its pipe. An install
+    that fails is reported by every run this worker is given."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group:
+    die_with_parent(driver)  # the driver alone decides when its workers stop
     try:
         install(shipped)
+        install_error = None
     except Exception as exc:  # the user's pickled objects cannot be rebuilt here
-        _INSTALL_ERROR = f"cannot load the shipped data set or model: {type(exc).__name__}: {exc}"
-
-
-def _pool_execute(task: RunTask) -> RunOutcome:
-    if _INSTALL_ERROR is not None:
-        return RunOutcome(task.run_id, "failed", error=_INSTALL_ERROR)
+        install_error = f"cannot load the shipped data set or model: {type(exc).__name__}: {exc}"
 
     def send(p: Progress) -> None:
-        if _QUEUE is not None:
-            try:
-                _QUEUE.put(p)
-            except (OSError, EOFError, BrokenPipeError):
-                return  # progress is best-effort; the run's result still comes back
+        conn.send(("progress", p))
 
-    return execute(task, send)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):  # the driver is gone
+            return
+        if task is None:
+            return
+        if install_error is not None:
+            outcome = RunOutcome(task.run_id, "failed", error=install_error)
+        else:
+            outcome = execute(replace(task, threads=threads), send)
+        conn.send(("done", outcome))
+
+
+class _Worker:
+    """One worker process and its pipe; ``task`` is the run it holds, or None when idle."""
+
+    def __init__(self, ctx, shipped: bytes | None, threads: int | None) -> None:
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(
+            target=_worker_main,
+            args=(child, shipped, os.getpid(), threads),
+            name="layerorder-worker",
+            daemon=True,
+        )
+        self.process.start()
+        child.close()
+        self.task: RunTask | None = None
+
+    def give(self, task: RunTask) -> None:
+        self.task = task
+        self.conn.send(task)
+
+    def messages(self) -> Iterator[tuple[str, object]]:
+        """What the worker has sent so far (none once its pipe is closed)."""
+        try:
+            while self.conn.poll():
+                yield self.conn.recv()
+        except (EOFError, OSError):
+            return
+
+    def death(self) -> str | None:
+        """Why the process ended (``killed by SIGKILL``, ``exit code 1``), or None if alive."""
+        if self.process.is_alive():
+            return None
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            try:
+                return f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"exit code {code}"
+
+    def stop(self, *, now: bool) -> None:
+        """End the process: ask it to finish (idle workers), or kill it (``now``)."""
+        if not now:
+            with contextlib.suppress(OSError):
+                self.conn.send(None)
+            self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=10)
+        self.conn.close()
 
 
 class ProcessExecutor(Executor):
-    """A local process pool (spawned workers, so CUDA and threads start clean).
+    """A local pool of spawned worker processes (so CUDA and threads start clean), one run each.
 
-    When a worker process dies (killed, out of memory), the pool is rebuilt and the runs that were
-    in flight are tried again, each at most ``max_tries`` times in all; then it is stored as failed.
+    Hand-written rather than ``concurrent.futures.ProcessPoolExecutor``: that pool is declared
+    broken when any one worker dies, failing every run in flight, and cannot say which run the dead
+    worker held. Here each worker has its own pipe and holds one run, so when a worker dies (killed,
+    out of memory) only its run is tried again, on a fresh worker, at most ``max_tries`` times in
+    all before it is stored as failed; the other workers keep training.
     """
 
     name = "process"
@@ -136,84 +185,61 @@ class ProcessExecutor(Executor):
 
     def __init__(self, workers: int, threads: int = 1, shipped: bytes | None = None):
         self.workers, self.threads, self.shipped = workers, threads, shipped
+        self._pool: list[_Worker] = []
 
-    def _pool(self, ctx, q) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            self.workers,
-            mp_context=ctx,
-            initializer=_init_worker,
-            initargs=(q, self.shipped, os.getpid()),
-        )
+    def worker_pid(self, run_id: int) -> int | None:
+        """The process id of the worker training ``run_id`` now (None when none is)."""
+        for worker in self._pool:
+            if worker.task is not None and worker.task.run_id == run_id:
+                return worker.process.pid
+        return None
 
     def execute(self, tasks, progress=None):
         ctx = multiprocessing.get_context("spawn")
-        manager = SyncManager(ctx=ctx)
-        manager.start(die_with_parent, (os.getpid(),))
-        q = manager.Queue()
-        self.pool = self._pool(ctx, q)
-        running: dict[Future, RunTask] = {}
+        self._pool = [_Worker(ctx, self.shipped, self.threads) for _ in range(self.workers)]
+        interrupted = True
         try:
-            yield from self._loop(ctx, tasks, q, running, progress)
+            yield from self._loop(ctx, tasks, progress)
+            interrupted = False
         finally:
-            for fut in running:
-                fut.cancel()
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            manager.shutdown()
+            for worker in self._pool:
+                worker.stop(now=interrupted or worker.task is not None)
+            self._pool = []
 
-    def _loop(self, ctx, tasks, q, running, progress):
-        exhausted, retry, tries = False, [], {}
+    def _loop(self, ctx, tasks, progress):
+        retry: deque[RunTask] = deque()
+        tries: dict[int, int] = {}
+        exhausted = False
         while True:
-            while len(running) < self.workers and (retry or not exhausted):
-                task = retry.pop(0) if retry else next(tasks, None)
-                if task is None:
-                    exhausted = True
-                    break
-                tries[task.run_id] = tries.get(task.run_id, 0) + 1
-                fut = self.pool.submit(_pool_execute, replace(task, threads=self.threads))
-                running[fut] = task
-            if not running:
+            for worker in self._pool:
+                if worker.task is None and (retry or not exhausted):
+                    task = retry.popleft() if retry else next(tasks, None)
+                    if task is None:
+                        exhausted = True
+                        continue
+                    tries[task.run_id] = tries.get(task.run_id, 0) + 1
+                    worker.give(task)
+            busy = [w for w in self._pool if w.task is not None]
+            if not busy:
                 return
-            done, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
-            _drain(q, progress)
-            broken = False
-            for fut in done:
-                if not fut.cancelled() and isinstance(fut.exception(), BrokenProcessPool):
-                    broken = True
+            connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy], 1.0)
+            for i, worker in enumerate(self._pool):
+                for kind, payload in worker.messages():
+                    if kind == "progress" and progress is not None:
+                        progress(payload)
+                    elif kind == "done":
+                        worker.task = None
+                        yield payload
+                task, death = worker.task, worker.death()
+                if task is None or death is None:
+                    continue
+                worker.stop(now=True)  # a worker died holding a run: only that run is charged
+                self._pool[i] = _Worker(ctx, self.shipped, self.threads)
+                if tries[task.run_id] >= self.max_tries:
+                    error = f"worker process died ({death}) {tries[task.run_id]} times running it"
+                    yield RunOutcome(task.run_id, "failed", error=error)
                 else:
-                    yield _result(fut, running.pop(fut))
-            if broken:
-                yield from self._recover(ctx, q, running, retry, tries)
-
-    def _recover(self, ctx, q, running, retry, tries):
-        """A worker died: every run in flight is lost with the pool; try them again."""
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        self.pool = self._pool(ctx, q)
-        for task in running.values():
-            if tries[task.run_id] >= self.max_tries:
-                error = f"worker process died {tries[task.run_id]} times running this run"
-                yield RunOutcome(task.run_id, "failed", error=error)
-            else:
-                retry.append(task)
-        running.clear()
-
-
-def _drain(q, progress: ProgressFn | None) -> None:
-    while True:
-        try:
-            item = q.get_nowait()
-        except (queue.Empty, EOFError, OSError):
-            return
-        if progress is not None:
-            progress(item)
-
-
-def _result(fut: Future, task: RunTask) -> RunOutcome:
-    try:
-        return fut.result()
-    except BrokenProcessPool as exc:
-        return RunOutcome(task.run_id, "failed", error=f"worker process died: {exc}")
-    except Exception as exc:  # an error outside the run itself, e.g. pickling
-        return RunOutcome(task.run_id, "failed", error=f"{type(exc).__name__}: {exc}")
+                    retry.append(task)
 
 
 def _stack_key(task: RunTask) -> str:

@@ -1,6 +1,6 @@
 """Worker processes die with their driver.
 
-A ``compare`` killed with ``kill -9`` cannot clean up; its pool workers and its manager process
+A ``compare`` killed with ``kill -9`` cannot clean up; its pool workers
 would be re-parented to PID 1 and keep training (and holding memory) for nothing. Each of them
 calls ``die_with_parent`` first: on Linux the kernel sends it SIGKILL when the driver exits
 (``prctl(PR_SET_PDEATHSIG)``), and everywhere a watchdog thread ends it within a second once its

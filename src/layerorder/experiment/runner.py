@@ -1,8 +1,9 @@
 """The sweep driver: store the grid, hand runs to an executor, write what comes back.
 
 A sweep that is killed and started again finishes the missing runs and never repeats a finished
-one: runs are claimed one at a time from the store (``Store.claim_next``), and a run claimed by a
-process that no longer exists is claimed again.
+one: runs are claimed one at a time from the store (``Store.claim_next``), and a run whose claim
+went stale (its lease expired, or its owner on this host no longer exists) is claimed again. While
+the sweep runs, a ``Heartbeat`` thread renews the leases of the runs it holds.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from layerorder.experiment.worker import (
 )
 from layerorder.store import (
     ExperimentRecord,
+    Heartbeat,
+    RunRecord,
     RunSpec,
     Store,
     StoreError,
@@ -93,11 +96,14 @@ def run_sweep(
     the_plan = plan(config.executor, config.workers, len(todo), device)
     observer.start(experiment, len(runs), len(todo), the_plan)
     owner = make_owner()
+    held = store.held_elsewhere(experiment.id, owner, keys)
+    _note_held(observer, held, config.lease, start=True)
     claimed: dict[int, RunTask] = {}
     trained = 0
 
     def tasks() -> Iterator[RunTask]:
-        while (run := store.claim_next(experiment.id, owner, keys=keys)) is not None:
+        claim = store.claim_next
+        while (run := claim(experiment.id, owner, keys=keys, lease=config.lease)) is not None:
             task = RunTask(run.id, run.label, run.config, device, compile=config.compile)
             claimed[run.id] = task
             observer.run_started(task)
@@ -107,15 +113,9 @@ def run_sweep(
         executor = ray_executor or make_executor(
             the_plan, on_note=observer.note, shipped=shipped
         )
-        for outcome in executor.execute(tasks(), observer.epoch):
-            task = claimed.pop(outcome.run_id)
-            if _write(store, outcome, owner):
-                trained += 1
-                observer.run_finished(task, outcome)
-            else:
-                observer.note(
-                    f"run {outcome.run_id} was taken over by another process; kept theirs"
-                )
+        with Heartbeat(store.path, owner, config.lease):
+            outcomes = executor.execute(tasks(), observer.epoch)
+            trained = _collect(outcomes, store, owner, claimed, observer)
     except BaseException:
         # interrupted or failed: hand unfinished runs back, including one claimed in the store
         # just before the interrupt arrived and not yet entered in ``claimed``. A store that
@@ -126,7 +126,46 @@ def run_sweep(
         raise
     if claimed:  # an executor that returned without an outcome for a run: hand it back
         store.release_owned(experiment.id, owner)
+    held = store.held_elsewhere(experiment.id, owner, keys)
+    _note_held(observer, held, config.lease, start=False)
     return SweepSummary(experiment, tuple(r.id for r in runs), trained, the_plan)
+
+
+def _collect(outcomes, store: Store, owner: str, claimed: dict, observer: SweepObserver) -> int:
+    """Write each outcome this driver still owns; returns how many were written."""
+    trained = 0
+    for outcome in outcomes:
+        task = claimed.pop(outcome.run_id)
+        if _write(store, outcome, owner):
+            trained += 1
+            observer.run_finished(task, outcome)
+        else:
+            observer.note(
+                f"run {outcome.run_id} ({task.label}) was taken over by another driver after its"
+                " lease expired; their result is kept and this one discarded"
+            )
+    return trained
+
+
+def _note_held(observer: SweepObserver, held: list[RunRecord], lease: float, *, start: bool):
+    """Say which runs another live driver holds: at the start (this sweep trains the rest) and
+    at the end (the results leave them out until they finish)."""
+    if not held:
+        return
+    owners = sorted({r.owner or "?" for r in held})
+    who = ", ".join(owners[:3]) + (f" and {len(owners) - 3} more" if len(owners) > 3 else "")
+    n = f"{len(held)} run{'s' * (len(held) != 1)}"
+    if start:
+        observer.note(
+            f"{n} of this grid are held by another driver ({who}); this sweep trains the rest"
+            f" and takes them over if their lease ({lease:g} s) runs out"
+        )
+    else:
+        observer.note(
+            f"{n} still held by another driver ({who}): the results leave them out; run this"
+            " command again once they finish (or 'layerorder runs --release-stale' if that"
+            " driver is gone)"
+        )
 
 
 def _write(store: Store, outcome: RunOutcome, owner: str) -> bool:

@@ -309,6 +309,10 @@ SETTINGS: tuple[Setting, ...] = (
       role=EXECUTION),
     S("max_retries", 2, integer(minimum=0), "Retries of a Ray task whose worker died.",
       role=EXECUTION),
+    S("lease", 60.0, number(2.0),
+      "Seconds a claimed run stays reserved without a heartbeat; the driver renews its runs'"
+      " leases every lease/4 s. Another driver (on any host) takes over a run whose lease"
+      " expired, e.g. when its machine froze or was lost.", role=EXECUTION),
     S("max_runs", 10_000, integer(),
       "Refuse a grid of more runs than this (orders x seeds x learning rates): a typo guard;"
       " raise it for a sweep that big.", role=EXECUTION),

@@ -87,7 +87,7 @@ def connect_readonly(path: Path, display: str) -> sqlite3.Connection:
     conn = sqlite3.connect(_readonly_uri(path, _read_header(path, display)), uri=True)
     conn.row_factory = sqlite3.Row
     version = schema_version(conn)
-    if version < migrations.SCHEMA_VERSION:
+    if version < migrations.READABLE_FROM:
         conn.close()
         raise StoreError(
             f"store '{display}' (schema {version}) must be upgraded to schema"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from layerorder.store import queries
 from layerorder.store.connect import open_connection, transaction
 from layerorder.store.errors import StoreError, StoreUnavailable, sqlite_failure
+from layerorder.store.leases import DEFAULT_LEASE, lease_expired
 from layerorder.store.owner import is_stale_owner
 from layerorder.store.records import (
     FINISHED_STATUSES,
@@ -28,6 +30,7 @@ from layerorder.store.records import (
     dumps,
     experiment_from_row,
     is_finite_epoch,
+    run_from_row,
     to_real,
     utc_now,
 )
@@ -140,28 +143,75 @@ class Store(queries.StoreQueries):
             return conn.total_changes - before
 
     def claim_next(
-        self, experiment_id: int, owner: str, *, keys: Collection[str] | None = None
+        self,
+        experiment_id: int,
+        owner: str,
+        *,
+        keys: Collection[str] | None = None,
+        lease: float = DEFAULT_LEASE,
     ) -> RunRecord | None:
-        """Atomically take the first pending run, or a running one whose owner is dead.
+        """Atomically take the first pending run, or a running one that is stale: its lease
+        expired, or its owner is a process on this host that is gone. The claim holds for
+        ``lease`` seconds unless renewed (``renew_leases``; see ``layerorder.store.leases``).
 
         With ``keys``, only runs whose ``run_key`` is in ``keys`` are considered.
         """
         with self._tx() as conn:
             candidates = conn.execute(
-                "SELECT id, run_key, status, owner FROM runs WHERE experiment_id = ? "
+                "SELECT id, run_key, status, owner, lease_until FROM runs WHERE experiment_id = ? "
                 "AND status IN ('pending', 'running') ORDER BY id",
                 (experiment_id,),
             ).fetchall()
-            chosen = next((row["id"] for row in candidates if _claimable(row, keys)), None)
+            now = time.time()
+            chosen = next((row["id"] for row in candidates if _claimable(row, keys, now)), None)
             if chosen is None:
                 return None
             conn.execute(
-                "UPDATE runs SET status = 'running', owner = ?, started_at = ?, "
+                "UPDATE runs SET status = 'running', owner = ?, started_at = ?, lease_until = ?, "
                 "attempts = attempts + 1, finished_at = NULL, error = NULL, "
                 "diverged_epoch = NULL WHERE id = ?",
-                (owner, utc_now(), chosen),
+                (owner, utc_now(), now + lease, chosen),
             )
             return self._run_row(conn, chosen)
+
+    def renew_leases(self, owner: str, lease: float = DEFAULT_LEASE) -> int:
+        """Extend the lease of every run ``owner`` holds to ``lease`` seconds from now."""
+        with self._tx() as conn:
+            cursor = conn.execute(
+                "UPDATE runs SET lease_until = ? WHERE owner = ? AND status = 'running'",
+                (time.time() + lease, owner),
+            )
+            return cursor.rowcount
+
+    def release_stale(self, experiment_id: int | None = None) -> list[RunRecord]:
+        """Put every stale running run (lease expired, or owner gone on this host) back to
+        pending, in one experiment or in all; returns the runs as they were."""
+        with self._tx() as conn:
+            where, args = ("AND experiment_id = ?", (experiment_id,)) if experiment_id else ("", ())
+            rows = conn.execute(
+                f"SELECT * FROM runs WHERE status = 'running' {where} ORDER BY id", args
+            ).fetchall()
+            stale = [run_from_row(r) for r in rows if _claimable(r, None, time.time())]
+            conn.executemany(
+                "UPDATE runs SET status = 'pending', owner = NULL, started_at = NULL, "
+                "lease_until = NULL WHERE id = ? AND status = 'running'",
+                [(r.id,) for r in stale],
+            )
+            return stale
+
+    def held_elsewhere(
+        self, experiment_id: int, owner: str, keys: Collection[str] | None = None
+    ) -> list[RunRecord]:
+        """Runs that another live owner holds now (running, lease not expired)."""
+        now = time.time()
+        return [
+            r
+            for r in self.runs(experiment_id, "running")
+            if r.owner != owner
+            and (keys is None or r.run_key in keys)
+            and not is_stale_owner(r.owner)
+            and not lease_expired(r.lease_until, now)
+        ]
 
     def finish_run(
         self,
@@ -188,7 +238,7 @@ class Store(queries.StoreQueries):
         with self._tx() as conn:
             cursor = conn.execute(
                 "UPDATE runs SET status = ?, diverged_epoch = ?, error = ?, wall_time = ?, "
-                "provenance_json = ?, finished_at = ?, final_test_acc = ?, "
+                "provenance_json = ?, finished_at = ?, lease_until = NULL, final_test_acc = ?, "
                 "final_test_loss = ?, final_train_loss = ? "
                 "WHERE id = ? AND owner = ? AND status = 'running'",
                 (
@@ -221,8 +271,8 @@ class Store(queries.StoreQueries):
         """
         with self._tx() as conn:
             cursor = conn.execute(
-                "UPDATE runs SET status = 'pending', owner = NULL, started_at = NULL "
-                "WHERE experiment_id = ? AND owner = ? AND status = 'running'",
+                "UPDATE runs SET status = 'pending', owner = NULL, started_at = NULL, "
+                "lease_until = NULL WHERE experiment_id = ? AND owner = ? AND status = 'running'",
                 (experiment_id, owner),
             )
             return cursor.rowcount
@@ -244,10 +294,12 @@ class Store(queries.StoreQueries):
             raise StoreError(f"no experiment with id {experiment_id} in store '{self.path}'")
 
 
-def _claimable(row: sqlite3.Row, keys: Collection[str] | None) -> bool:
+def _claimable(row: sqlite3.Row, keys: Collection[str] | None, now: float) -> bool:
     if keys is not None and row["run_key"] not in keys:
         return False
-    return row["status"] == "pending" or is_stale_owner(row["owner"])
+    if row["status"] == "pending":
+        return True
+    return lease_expired(row["lease_until"], now) or is_stale_owner(row["owner"])
 
 
 def _final_values(ordered: Sequence[EpochRecord], status: str) -> tuple[float | None, ...]:

@@ -131,8 +131,29 @@ def _m002_no_dropout_key(conn: sqlite3.Connection) -> None:
             )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_no_dropout_key]
+def _m003_run_leases(conn: sqlite3.Connection) -> None:
+    """``runs.lease_until``: when a running run's lease expires (Unix time, seconds). Runs
+    running at the upgrade get one default lease from now: their driver (an older layerorder)
+    does not renew it, so they become reclaimable once it expires."""
+    import time
+
+    from layerorder.store.leases import DEFAULT_LEASE
+
+    conn.execute("ALTER TABLE runs ADD COLUMN lease_until REAL")
+    conn.execute(
+        "UPDATE runs SET lease_until = ? WHERE status = 'running'", (time.time() + DEFAULT_LEASE,)
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _m001_initial,
+    _m002_no_dropout_key,
+    _m003_run_leases,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
+# the oldest schema read without upgrading (a read-only store): later migrations only added
+# columns, which read as None where they are missing
+READABLE_FROM = 2
 
 
 def has_meta(conn: sqlite3.Connection) -> bool:

@@ -64,6 +64,7 @@ class RunRecord:
     provenance: dict[str, Any] | None = field(hash=False)
     started_at: str | None
     finished_at: str | None
+    lease_until: float | None = None  # Unix time at which a running run's lease expires
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,12 @@ def experiment_from_row(row: sqlite3.Row) -> ExperimentRecord:
 
 
 def run_from_row(row: sqlite3.Row) -> RunRecord:
-    values = {f.name: row[f.name] for f in fields(RunRecord) if f.name not in _RUN_JSON}
+    present = set(row.keys())  # a read-only store of an older schema lacks later columns
+    values = {
+        f.name: row[f.name] if f.name in present else None
+        for f in fields(RunRecord)
+        if f.name not in _RUN_JSON
+    }
     provenance = row["provenance_json"]
     return RunRecord(
         **values,

@@ -1,0 +1,121 @@
+"""Leases end to end: a frozen driver's run is taken over once its lease expires (its late result
+is discarded), runs held by a live driver elsewhere are left alone and named, and
+``runs --release-stale`` hands back what a vanished driver left running."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from layerorder.store import Store
+from tests.helpers import TINY, run_cli, tiny_store
+
+ELSEWHERE = "another-host:4242:st1"
+
+ONE_RUN = [
+    "compare",
+    "--dataset",
+    "synthetic",
+    "--data-opt",
+    "num_samples=3000",
+    "--arch",
+    "mlp",
+    "--epochs",
+    "12",
+    "--order",
+    "standard",
+    "--seeds",
+    "1",
+    "--executor",
+    "sequential",
+    "--lease",
+    "2",
+    "--no-report",
+]
+
+
+def _hold(db, run_id: int, lease_until: float) -> None:
+    """Mark a run as held by a driver on another host (whose process cannot be checked)."""
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE runs SET status = 'running', owner = ?, lease_until = ?, final_test_acc = NULL"
+            " WHERE id = ?",
+            (ELSEWHERE, lease_until, run_id),
+        )
+
+
+@pytest.mark.slow
+def test_a_frozen_drivers_run_is_taken_over_and_its_late_result_discarded(tmp_path):
+    db = tmp_path / "s.db"
+    cmd = [sys.executable, "-m", "layerorder", *ONE_RUN, "--store", str(db)]
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not _running(db):
+            time.sleep(0.05)
+        assert _running(db), "the first driver never claimed its run"
+        os.kill(first.pid, signal.SIGSTOP)  # frozen: its heartbeat stops with it
+        time.sleep(2.5)  # the lease (2 s) runs out
+        second = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=300)
+        assert second.returncode == 0, second.stderr
+        assert json.loads(second.stdout)["trained_now"] == 1
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    assert "taken over by another driver" in " ".join(err.split())
+    with Store.open(db) as store:
+        (run,) = store.runs(store.experiments()[0].id)
+        epochs = store.epochs(run.id)
+    assert run.status == "done" and run.attempts == 2
+    assert run.provenance["pid"] != first.pid  # the second driver's result was kept
+    assert [e.epoch for e in epochs] == list(range(1, 13))  # stored once
+
+
+def _running(db) -> bool:
+    if not db.exists():
+        return False
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            return conn.execute("SELECT 1 FROM runs WHERE status = 'running'").fetchone() is not None
+    except sqlite3.Error:
+        return False
+
+
+def test_runs_held_elsewhere_are_left_alone_and_named(tmp_path, capsys):
+    db = tiny_store(capsys, tmp_path / "s.db", seeds=2)
+    _hold(db, 1, time.time() + 600)
+    code, out, err = run_cli(
+        capsys, "compare", *TINY, "--order", "standard", "--seeds", "2", "--store", db,
+        "--no-report", "--json",
+    )
+    assert code == 0, err
+    text = " ".join(err.split())
+    assert f"1 run of this grid are held by another driver ({ELSEWHERE})" in text
+    assert "1 run still held by another driver" in text and "--release-stale" in text
+    result = json.loads(out)
+    assert result["trained_now"] == 0
+    assert "(1 of 2 runs not finished)" in result["title"] and result["runs_not_finished"] == 1
+    with Store.open(db) as store:
+        assert store.run(1).owner == ELSEWHERE  # not taken over: its lease is live
+
+
+def test_release_stale_hands_back_a_vanished_drivers_runs(tmp_path, capsys):
+    db = tiny_store(capsys, tmp_path / "s.db", seeds=2)
+    _hold(db, 1, time.time() + 600)
+    _hold(db, 2, time.time() - 5)  # its driver stopped renewing
+    code, out, err = run_cli(capsys, "runs", "--store", db, "--release-stale")
+    assert code == 0, err
+    assert "released 1 stale run" in out and f"run 2 (standard, seed 1) held by {ELSEWHERE}" in out
+    assert "run 1 (standard, seed 0) is held by" in out and "left alone" in out
+    with Store.open(db) as store:
+        assert [r.status for r in store.runs(1)] == ["running", "pending"]
+    code, out, _ = run_cli(capsys, "runs", "--store", db, "--release-stale", "--json")
+    assert json.loads(out)["released"] == [] and len(json.loads(out)["held"]) == 1

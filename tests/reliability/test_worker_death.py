@@ -1,0 +1,95 @@
+"""A pool worker that dies charges only the run it held; the other workers keep training."""
+
+import os
+import signal
+
+from layerorder.experiment.config import make_config
+from layerorder.experiment.executors import ProcessExecutor
+from layerorder.experiment.worker import RunTask
+
+
+def _task(run_id: int, epochs: int) -> RunTask:
+    config = make_config(
+        {
+            "dataset": "synthetic",
+            "data_options": {"num_samples": 400},
+            "arch": "mlp",
+            "width": 8,
+            "epochs": epochs,
+            "batch_size": 16,
+            "orders": ["standard"],
+            "seeds": [run_id],
+        }
+    )
+    (run,) = config.runs()
+    return RunTask(run_id, run.order, run.to_dict())
+
+
+def test_only_the_killed_workers_run_is_charged():
+    executor = ProcessExecutor(workers=2, threads=1)
+    killed: list[int] = []
+    neighbour: list[int | None] = []  # the worker of run 2 at each kill
+
+    def progress(p):
+        if p.run_id == 1 and len(killed) < ProcessExecutor.max_tries:
+            pid = executor.worker_pid(1)
+            neighbour.append(executor.worker_pid(2))
+            killed.append(pid)
+            os.kill(pid, signal.SIGKILL)
+
+    tasks = iter([_task(1, epochs=3), _task(2, epochs=40)])
+    outcomes = {o.run_id: o for o in executor.execute(tasks, progress)}
+    assert len(set(killed)) == 3  # three different workers ran run 1
+    assert outcomes[1].status == "failed"
+    assert "died (killed by SIGKILL) 3 times" in outcomes[1].error
+    # run 2 was in flight at the first kill and finished on the worker it started on
+    assert neighbour[0] is not None and outcomes[2].status == "done", outcomes[2].error
+    assert outcomes[2].provenance["pid"] == neighbour[0]
+
+
+def test_a_worker_killed_once_is_retried_and_the_pool_leaves_no_process():
+    executor = ProcessExecutor(workers=2, threads=1)
+    pids: set[int] = set()
+
+    def progress(p):
+        pid = executor.worker_pid(p.run_id)
+        if pid is not None:
+            pids.add(pid)
+        if p.run_id == 1 and p.epoch == 1 and len(pids) <= 2:
+            os.kill(executor.worker_pid(1), signal.SIGKILL)
+
+    outcomes = list(executor.execute(iter([_task(1, 2), _task(2, 2)]), progress))
+    assert sorted(o.status for o in outcomes) == ["done", "done"]
+    for pid in pids:  # every worker has ended and been reaped
+        assert not os.path.exists(f"/proc/{pid}") or _zombie(pid) is False
+    assert not _children()
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
+
+
+def _children() -> list[int]:
+    """Live child processes, but for multiprocessing's resource tracker (one per interpreter,
+    shared by every pool; it ends when this process does)."""
+    me = os.getpid()
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == me and fields[0] != "Z" and not _tracker(entry):
+                found.append(int(entry))
+    return found
+
+
+def _tracker(pid: str) -> bool:
+    try:
+        return b"resource_tracker" in open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        return False
