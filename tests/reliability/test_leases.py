@@ -84,7 +84,8 @@ def _running(db) -> bool:
         return False
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-            return conn.execute("SELECT 1 FROM runs WHERE status = 'running'").fetchone() is not None
+            found = conn.execute("SELECT 1 FROM runs WHERE status = 'running'").fetchone()
+            return found is not None
     except sqlite3.Error:
         return False
 

@@ -26,6 +26,7 @@ from layerorder.lint import (
     to_sarif,
 )
 from layerorder.lint.report import MODE_NAMES
+from layerorder.lint.target import LOAD_TIMEOUT
 
 TARGET_HELP = (
     "The model: FILE.py:FACTORY, MODULE:FACTORY (a function returning an nn.Module, or a module"
@@ -37,6 +38,12 @@ SHAPE_HELP = (
     " trace it, and to check rewritten or folded models."
 )
 STYLE = {"info": "cyan", "warning": "yellow", "error": "red"}
+LOAD_TIMEOUT_OPTION = typer.Option(
+    LOAD_TIMEOUT,
+    "--load-timeout",
+    min=1.0,
+    help="Seconds the target may take to import and build its model.",
+)
 
 
 class LintFormat(str, Enum):
@@ -135,11 +142,12 @@ def lint(
         Mode.auto, "--mode", help="auto (torch.fx, forward hooks when tracing fails), fx or hooks."
     ),
     top: int = typer.Option(20, "--top", min=1, help="Patterns to show in text output."),
+    load_timeout: float = LOAD_TIMEOUT_OPTION,
 ) -> None:
     """Report a model's layer-order patterns and mistakes: redundant biases, dropout before BN,
     activation before BN, repeated norms or activations, missing nonlinearities, BN folding."""
     shape = parse_shape(input_shape)
-    loaded = load_target(target)
+    loaded = load_target(target, timeout=load_timeout)
     report = lint_model(loaded.model, input_shape=shape, mode=mode.value, target=target)
     if fmt == LintFormat.json:
         print_json(report_dict(report))
@@ -197,11 +205,12 @@ def rewrite(
     ),
     input_shape: str = typer.Option(None, "--input-shape", "-i", help=SHAPE_HELP),
     output: Path = typer.Option(None, "--output", "-o", help="File to write (torch.save)."),
+    load_timeout: float = LOAD_TIMEOUT_OPTION,
 ) -> None:
     """Move norm/activation/dropout stages of a model (traced with torch.fx), keeping every
     weight, and write the result as a GraphModule (plus its code as .py)."""
     shape = parse_shape(input_shape)
-    loaded = load_target(target)
+    loaded = load_target(target, timeout=load_timeout)
     result = rewrite_model(
         loaded.model,
         swap=swap,
@@ -235,11 +244,12 @@ def fold(
     ),
     output: Path = typer.Option(None, "--output", "-o", help="File to write (torch.save)."),
     tolerance: float = typer.Option(1e-5, help="Largest allowed output difference."),
+    load_timeout: float = LOAD_TIMEOUT_OPTION,
 ) -> None:
     """Fold every foldable BatchNorm into its conv/linear layer (eval mode) and check that the
     outputs match on a random input; say why the others cannot be folded."""
     shape = parse_shape(input_shape)
-    loaded = load_target(target)
+    loaded = load_target(target, timeout=load_timeout)
     result = fold_model(loaded.model, example_input(shape), tolerance=tolerance, target=target)
     print_fold(result)
     _save(result.model, output, target, "folded")

@@ -136,7 +136,10 @@ def _collect(outcomes, store: Store, owner: str, claimed: dict, observer: SweepO
     trained = 0
     for outcome in outcomes:
         task = claimed.pop(outcome.run_id)
-        if _write(store, outcome, owner):
+        written = _write(store, outcome, owner)
+        while store.notices:  # e.g. a store file deleted meanwhile and restored
+            observer.note(store.notices.pop(0))
+        if written:
             trained += 1
             observer.run_finished(task, outcome)
         else:

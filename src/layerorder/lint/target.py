@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import re
+import signal
 import sys
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +26,7 @@ from layerorder.errors import did_you_mean
 from layerorder.lint.errors import LintError, short_reason
 
 FORMS = "FILE.py:FACTORY, MODULE:FACTORY, torchvision:NAME or timm:NAME"
+LOAD_TIMEOUT = 120.0  # seconds a target may take to import and build its model (--load-timeout)
 ZOOS = {"torchvision": "torchvision", "timm": "timm"}
 
 
@@ -130,8 +134,69 @@ def _check_module(obj: Any, spec: str, verb: str) -> nn.Module:
     return obj
 
 
-def load_target(spec: str) -> Target:
-    """Import or build the model a target string names (this runs the target's code)."""
+class _LoadTimedOut(BaseException):
+    """Raised by the timer while a target's code runs; a BaseException, so that the target's own
+    ``except Exception`` (or the loader's) does not swallow it."""
+
+
+class _TargetExited(BaseException):
+    """Raised in place of ``os._exit`` called by a target's code while it loads."""
+
+    def __init__(self, code: object) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@contextmanager
+def _guarded(spec: str, timeout: float | None):
+    """While a target's code runs: ``os._exit`` raises instead of ending this process (it
+    skips every handler, so a target calling it would end layerorder with code 0 and no output),
+    and in the main thread of a Unix process a timer interrupts code that never returns. Both
+    are restored afterwards."""
+    real_exit = os._exit
+
+    def refuse_exit(code: int = 0) -> None:
+        raise _TargetExited(code)
+
+    timed = (
+        timeout is not None
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if timed:
+        def on_alarm(signum, frame):
+            raise _LoadTimedOut
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+    os._exit = refuse_exit
+    try:
+        yield
+    except _LoadTimedOut:
+        raise LintError(
+            f"loading '{spec}' took longer than {timeout:g} s (it may wait for input or never"
+            " return); fix the target, or allow more time with --load-timeout"
+        ) from None
+    except _TargetExited as exc:
+        raise LintError(
+            f"'{spec}' called os._exit({exc.code}) while loading; a target must define or return"
+            " a model, not end the process"
+        ) from None
+    finally:
+        os._exit = real_exit
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+
+def load_target(spec: str, *, timeout: float | None = LOAD_TIMEOUT) -> Target:
+    """Import or build the model a target string names (this runs the target's code, for at
+    most ``timeout`` seconds when called from the main thread on Unix; None: no limit)."""
+    with _guarded(spec, timeout):
+        return _load(spec)
+
+
+def _load(spec: str) -> Target:
     where, attr = _split(spec)
     if where in ZOOS:
         return Target(spec, _zoo(where, attr, spec))

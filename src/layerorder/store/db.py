@@ -34,6 +34,7 @@ from layerorder.store.records import (
     to_real,
     utc_now,
 )
+from layerorder.store.vanished import copy_out, file_identity, restore_at
 
 
 class Store(queries.StoreQueries):
@@ -43,6 +44,8 @@ class Store(queries.StoreQueries):
         self._connection: sqlite3.Connection | None = conn
         self.path = path
         self._checked = False  # quick_check passed (done before the first write)
+        self._identity = file_identity(path)  # the file opened (see ``store.vanished``)
+        self.notices: list[str] = []  # what the store did on its own (a restored file)
 
     @classmethod
     def open(
@@ -81,6 +84,7 @@ class Store(queries.StoreQueries):
         """One write transaction; SQLite errors become ``StoreError`` (``StoreUnavailable``
         where the machine is the cause). The first write of this handle checks the file first:
         a damaged store is never written to."""
+        self._follow_file()
         if not self._checked:
             self._check_before_writing()
         try:
@@ -88,6 +92,31 @@ class Store(queries.StoreQueries):
                 yield conn
         except sqlite3.DatabaseError as exc:  # locked, disk full, damaged pages, ...
             raise sqlite_failure(f"cannot write store '{self.path}'", exc) from exc
+
+    def _follow_file(self) -> None:
+        """Before a write: restore a store deleted from under this handle; refuse to go on with
+        one replaced by another file (``layerorder.store.vanished``)."""
+        if self._identity is None or self._connection is None:
+            return
+        now = file_identity(self.path)
+        if now == self._identity:
+            return
+        path = Path(self.path)
+        saved = path.with_name(f"{path.name}.recovered-{os.getpid()}.db")
+        copy_out(self._connection, saved)
+        self.close()
+        if now is None and restore_at(saved, path):
+            self._connection = open_connection(path, self.path, create=False)
+            self._identity = file_identity(path)
+            self.notices.append(
+                f"store '{self.path}' was deleted while this command ran; it was restored from the"
+                " open connection with everything stored so far"
+            )
+            return
+        raise StoreUnavailable(
+            f"store '{self.path}' was replaced by another file while this command ran; nothing"
+            f" more was written, and what was stored so far is in '{saved}'"
+        )
 
     def _check_before_writing(self) -> None:
         try:

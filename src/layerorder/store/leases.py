@@ -47,15 +47,11 @@ class Heartbeat:
     def _beat(self) -> None:
         from layerorder.store.db import Store
 
-        store = None
-        try:
-            while not self._stop.wait(self.lease / RENEWALS_PER_LEASE):
-                # a store that is busy or briefly unreachable is tried again at the next beat;
-                # three missed beats in a row let the lease expire, as they should
-                with contextlib.suppress(StoreError):
-                    store = store or Store.open(self.path, create=False)
+        while not self._stop.wait(self.lease / RENEWALS_PER_LEASE):
+            # a connection per beat: none is left open on a store file that is deleted or
+            # replaced meanwhile (``store.vanished``). A store that is busy or unreachable is
+            # tried again at the next beat; three missed beats let the lease expire, as they should
+            with contextlib.suppress(StoreError):
+                with Store.open(self.path, create=False) as store:
                     store.renew_leases(self.owner, self.lease)
-                    self.renewals += 1
-        finally:
-            if store is not None:
-                store.close()
+                self.renewals += 1
