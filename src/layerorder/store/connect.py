@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from layerorder.store import migrations
-from layerorder.store.errors import StoreError, StoreUnavailable
+from layerorder.store.errors import StoreError, StoreUnavailable, sqlite_failure
 from layerorder.store.migrations import (
     APP_NAME,
     has_meta,
@@ -52,6 +52,12 @@ def _uri(path: Path, **params: str) -> str:
 
 
 def _cannot_write(display: str, reason: object) -> StoreError:
+    """A store that cannot be opened for writing: the input's fault (a folder, a missing
+    directory), or, for an SQLite failure such as a full disk or a lock, the environment's."""
+    if isinstance(reason, sqlite3.Error):
+        failure = sqlite_failure(f"cannot write store '{display}'", reason)
+        if isinstance(failure, StoreUnavailable):
+            return failure
     return StoreError(f"cannot write store '{display}': {reason}; choose another path with --store")
 
 

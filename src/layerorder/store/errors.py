@@ -6,8 +6,17 @@ import sqlite3
 
 from layerorder.errors import EnvironmentFault, LayerorderError
 
-# SQLite errors that come from the machine (another writer, the disk, damage), not from the input
-_ENVIRONMENT = ("locked", "busy", "full", "disk i/o", "malformed", "not a database", "readonly")
+# SQLite errors that come from the machine (another writer, the disk, damage), not from the
+# input, and what to do about each
+_ENVIRONMENT = {
+    "locked": "another process is writing the store; try again when it is done",
+    "busy": "another process is writing the store; try again when it is done",
+    "full": "free some disk space and run the command again (finished runs are kept)",
+    "disk i/o": "check the disk (full, removed or failing) and run the command again",
+    "malformed": "the store is damaged; restore a copy, or start a new one with --store",
+    "not a database": "the store is damaged; restore a copy, or start a new one with --store",
+    "readonly": "the store cannot be written here; check its permissions and its mount",
+}
 
 
 class StoreError(LayerorderError, ValueError):
@@ -21,5 +30,7 @@ class StoreUnavailable(StoreError, EnvironmentFault):
 def sqlite_failure(message: str, exc: sqlite3.Error) -> StoreError:
     """The error for an SQLite failure: ``StoreUnavailable`` where the machine is the cause."""
     text = str(exc).lower()
-    cls = StoreUnavailable if any(word in text for word in _ENVIRONMENT) else StoreError
-    return cls(f"{message}: {exc}")
+    hint = next((fix for word, fix in _ENVIRONMENT.items() if word in text), None)
+    if hint is None:
+        return StoreError(f"{message}: {exc}")
+    return StoreUnavailable(f"{message}: {exc}; {hint}")
