@@ -90,6 +90,7 @@ def _old_store(path, cfg_with_dropout):
         db.add_runs(exp.id, [RunSpec(key, "original", 0, 0.01, cfg_with_dropout)])
     conn = sqlite3.connect(path)
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.execute("ALTER TABLE runs DROP COLUMN lease_until")  # schema 1 had none
     conn.commit()
     conn.close()
 
@@ -128,6 +129,7 @@ def test_migration_leaves_an_experiment_whose_new_key_is_taken_whole(tmp_path):
             db.add_runs(exp.id, [RunSpec(config_hash(cfg), "original", 0, 0.01, cfg)])
     conn = sqlite3.connect(path)
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.execute("ALTER TABLE runs DROP COLUMN lease_until")  # schema 1 had none
     conn.commit()
     conn.close()
     with Store.open(path) as db:
