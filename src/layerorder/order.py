@@ -1,24 +1,30 @@
 """The order-spec language: parse, validate and format layer orders.
 
-An order is a sequence of stages; each stage has a *role* (weight, norm, act, dropout) and a *kind*
-(``conv``, ``bn``, ``relu``, ``drop``, ...). Spec strings join tokens with ``-``::
+An order is a sequence of stages; each stage has a *role* (weight, norm, act, dropout, pool) and
+a *kind* (``conv``, ``bn``, ``relu``, ``drop``, ``maxpool``, ...). Spec strings join tokens
+with ``-``::
 
     conv-bn-relu-drop     Ioffe & Szegedy 2015: g(BN(Wu)), dropout last
     conv-relu-bn-drop     activation first (fastai, Keras examples)
     bn-relu-conv-drop     pre-activation (He et al. 2016)
     conv-relu-drop-bn     dropout right before BN: variance shift (Li et al. 2019)
+    conv-bn-relu-maxpool  pooling last (ResNet's stem; VGG without BN)
+
+Pool tokens carry their window: ``maxpool`` (alias ``pool``) and ``avgpool`` are 2x2 with
+stride 2; ``maxpool3`` is 3x3 with stride 3; ``maxpool3s2`` is 3x3 with stride 2 (ResNet's stem).
 
 This module is pure: it builds no torch modules. ``layerorder.blocks`` turns an ``Order`` into one.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from layerorder.errors import LayerorderError, closest, did_you_mean
 
-ROLES = ("weight", "norm", "act", "dropout")
+ROLES = ("weight", "norm", "act", "dropout", "pool")
 
 # canonical token -> role. Activation tokens also come from the activation registry in
 # ``layerorder.blocks``; ``register_token`` keeps the two in step.
@@ -46,6 +52,8 @@ _TOKENS: dict[str, str] = {
     "identity": "act",
     "drop": "dropout",
     "dropch": "dropout",
+    "maxpool": "pool",
+    "avgpool": "pool",
 }
 
 _ALIASES: dict[str, str] = {
@@ -62,6 +70,21 @@ _ALIASES: dict[str, str] = {
     "leaky_relu": "leakyrelu",
     "lrelu": "leakyrelu",
     "swish": "silu",
+    "pool": "maxpool",
+    "meanpool": "avgpool",
+}
+
+# a pool token with its window: maxpool, maxpool3 (3x3, stride 3), maxpool3s2 (3x3, stride 2)
+_POOL_TOKEN = re.compile(r"^([a-z]+?)(\d+)?(?:s(\d+))?$")
+POOL_DEFAULT = 2  # kernel and stride of a bare pool token
+POOL_MAX = 16
+
+# where pooling goes: the placements people use, with what each does (``layerorder orders``)
+POOL_EXAMPLES: dict[str, str] = {
+    "conv-bn-relu-maxpool": "pool last: ResNet's stem; VGG's conv-relu-pool with BN added",
+    "conv-relu-maxpool-bn": "activation, pool, then BN over the pooled map",
+    "conv-maxpool-bn-relu": "pool right after the conv: BN and ReLU work on 4x fewer elements",
+    "conv-relu-bn-maxpool": "activation first, pool last (the article's ReLU -> BN -> max-pool)",
 }
 
 PRESETS: dict[str, str] = {
@@ -90,11 +113,20 @@ class OrderSpecError(LayerorderError, ValueError):
 
 @dataclass(frozen=True)
 class Stage:
+    """One stage: its role, its kind and, for a pool, its window (kernel and stride)."""
+
     role: str
     kind: str
+    kernel: int | None = None  # pool stages only
+    stride: int | None = None
 
     def __str__(self) -> str:
-        return self.kind
+        """The stage's token: the kind, and a pool's window where it is not the default."""
+        if self.role != "pool" or (self.kernel, self.stride) == (POOL_DEFAULT, POOL_DEFAULT):
+            return self.kind
+        if self.stride == self.kernel:
+            return f"{self.kind}{self.kernel}"
+        return f"{self.kind}{self.kernel}s{self.stride}"
 
 
 @dataclass(frozen=True)
@@ -144,6 +176,17 @@ class Order:
         stage = self.get("act")
         return None if stage is None else stage.kind
 
+    @property
+    def pool(self) -> Stage | None:
+        """The pool stage (kind, kernel, stride), or None."""
+        return self.get("pool")
+
+    def without_pool(self) -> Order:
+        """The same order with its pool stage left out (for blocks that must not downsample)."""
+        if self.pool is None:
+            return self
+        return Order(tuple(s for s in self.stages if s.role != "pool"), preset=self.preset)
+
     def before_weight(self) -> tuple[Stage, ...]:
         return self.stages[: self.weight_index]
 
@@ -162,12 +205,14 @@ class Order:
         """
         if not self.is_preactivation():
             return self
-        kept = [s for s in self.before_weight() if s.role == "dropout"]
+        kept = [s for s in self.before_weight() if s.role in ("dropout", "pool")]
         return Order((*kept, *self.stages[self.weight_index :]), preset=self.preset)
 
     def weight_bias(self) -> bool:
-        """The bias rule: no bias exactly when the next stage is a norm that removes it."""
-        after = self.after_weight()
+        """The bias rule: no bias exactly when the next stage is a norm that removes it. A pool
+        between them does not save the bias: max- and average-pooling commute with adding a
+        per-channel constant."""
+        after = [s for s in self.after_weight() if s.role != "pool"]
         return not (after and after[0].role == "norm" and after[0].kind in BIAS_ABSORBING_NORMS)
 
 
@@ -195,7 +240,26 @@ def register_token(token: str, role: str, *, alias_of: str | None = None) -> Non
         _TOKENS[token] = role
 
 
-def _normalise_token(token: str, position: int, spec: str) -> str:
+def _pool_stage(low: str, token: str, position: int, spec: str) -> Stage | None:
+    """A pool token with its window (``maxpool3s2``), or None when ``low`` is not one."""
+    match = _POOL_TOKEN.match(low)
+    if match is None or not (match.group(2) or match.group(3)):
+        return None
+    kind = _ALIASES.get(match.group(1), match.group(1))
+    if _TOKENS.get(kind) != "pool":
+        return None
+    kernel = int(match.group(2)) if match.group(2) else POOL_DEFAULT
+    stride = int(match.group(3)) if match.group(3) else kernel
+    if not (2 <= kernel <= POOL_MAX and 1 <= stride <= kernel):
+        raise OrderSpecError(
+            f"pool token '{token}' at position {position} in '{spec}' has kernel {kernel} and"
+            f" stride {stride}; use a kernel of 2-{POOL_MAX} and a stride of 1 up to the kernel,"
+            " e.g. 'maxpool3s2'"
+        )
+    return Stage("pool", kind, kernel, stride)
+
+
+def _normalise_token(token: str, position: int, spec: str) -> Stage:
     if token == "":
         raise OrderSpecError(
             f"empty token at position {position} in '{spec}'; join tokens with a single '-',"
@@ -204,11 +268,17 @@ def _normalise_token(token: str, position: int, spec: str) -> str:
     low = token.lower()
     canonical = _ALIASES.get(low, low)
     if canonical not in _TOKENS:
+        pool = _pool_stage(low, token, position, spec)
+        if pool is not None:
+            return pool
         raise OrderSpecError(
             f"unknown token '{token}' at position {position} in '{spec}'"
             + did_you_mean(low, list(_TOKENS) + list(_ALIASES))
         )
-    return canonical
+    role = _TOKENS[canonical]
+    if role == "pool":
+        return Stage(role, canonical, POOL_DEFAULT, POOL_DEFAULT)
+    return Stage(role, canonical)
 
 
 def _check_roles(stages: list[Stage], spec: str) -> None:
@@ -245,30 +315,30 @@ def parse_order(spec: str | Order) -> Order:
     if preset in PRESETS:
         return Order(parse_order(PRESETS[preset]).stages, preset=preset)
     try:
-        canonical = [_normalise_token(t, i + 1, text) for i, t in enumerate(text.split("-"))]
+        stages = [_normalise_token(t, i + 1, text) for i, t in enumerate(text.split("-"))]
     except OrderSpecError:
         # a misspelt preset ('standrd', 'pre-act'): no token of it is valid, a preset is close
         tokens = [t.strip().lower() for t in text.split("-")]
         near = closest(preset, PRESETS)
-        if near is None or any(t in _TOKENS or t in _ALIASES for t in tokens):
+        if near is None or any(t in _TOKENS or t in _ALIASES or _POOL_TOKEN.match(t) and
+                               _TOKENS.get(_ALIASES.get(t, t)) for t in tokens):
             raise
         raise OrderSpecError(
             f"unknown order '{text}'; did you mean the preset '{near}'? ('layerorder orders' lists"
             " presets and tokens)"
         ) from None
-    stages = [Stage(_TOKENS[t], t) for t in canonical]
     _check_roles(stages, text)
     return Order(tuple(stages))
 
 
 def format_order(order: Order) -> str:
     """The canonical spec string: ``format_order(parse_order(s)) == s`` for canonical ``s``."""
-    return "-".join(s.kind for s in order.stages)
+    return "-".join(str(s) for s in order.stages)
 
 
 def describe_order(order: Order) -> list[str]:
     """Plain-language lines explaining an order: stages, norm position, bias and why."""
-    lines = [f"stages: {' -> '.join(f'{s.kind} ({s.role})' for s in order)}"]
+    lines = [f"stages: {' -> '.join(f'{s} ({s.role})' for s in order)}"]
     norm_idx, w_idx = order.index("norm"), order.weight_index
     if order.norm is None:
         lines.append("normalisation: none")
@@ -279,27 +349,75 @@ def describe_order(order: Order) -> list[str]:
             f"normalisation: '{order.norm}' {where} the weight layer, over the block's {side}"
             " channels"
         )
+    after = [s for s in order.after_weight() if s.role != "pool"]
+    through = " (through the pool, which keeps a per-channel constant)" if (
+        order.after_weight() and order.after_weight()[0].role == "pool"
+    ) else ""
     if order.weight_bias():
-        after = order.after_weight()
         why = (
-            f"'{after[0].kind}' follows the weight layer and does not remove a per-channel constant"
+            f"'{after[0].kind}' follows the weight layer and does not remove a per-channel"
+            " constant"
             if after
+            else "nothing follows the weight layer inside the block but pooling"
+            if order.after_weight()
             else "nothing follows the weight layer inside the block"
         )
         lines.append(f"weight bias: on ({why})")
     else:
         lines.append(
-            f"weight bias: off ('{order.after_weight()[0].kind}' right after the weight layer"
-            " subtracts the per-channel mean, so a bias would be wasted)"
+            f"weight bias: off ('{after[0].kind}' after the weight layer{through} subtracts the"
+            " per-channel mean, so a bias would be wasted)"
         )
     if order.is_preactivation():
         lines.append(
             "pre-activation: models add a final norm + activation after the last block"
             " (as in PreAct-ResNet)"
         )
+    lines.extend(_pool_lines(order))
     lines.extend(_dropout_warnings(order))
     if order.preset:
         lines.append(f"preset '{order.preset}': {PRESET_NOTES[order.preset]}")
+    return lines
+
+
+# non-decreasing activations: max-pooling commutes with them exactly (the same output with the
+# pool first). GELU, SiLU, Mish and hard-swish dip below zero and are not monotone.
+# (LeakyReLU and PReLU only with a slope >= 0, which the lint checks on the module)
+MONOTONE_ACTS = frozenset(
+    {"relu", "leakyrelu", "elu", "selu", "tanh", "sigmoid", "relu6", "softplus", "identity",
+     "celu", "hardtanh", "hardsigmoid", "logsigmoid", "softsign", "tanhshrink", "hardshrink",
+     "softshrink", "rrelu", "prelu"}
+)
+
+
+def _pool_lines(order: Order) -> list[str]:
+    pool = order.pool
+    if pool is None:
+        return []
+    where = order.index("pool")
+    name = "max-pool" if pool.kind == "maxpool" else "average-pool"
+    lines = [
+        f"pooling: {name} {pool.kernel}x{pool.kernel}, stride {pool.stride}, at stage"
+        f" {where + 1} of {len(order)}"
+    ]
+    before = order.stages[where - 1] if where > 0 else None
+    if before is not None and before.role == "act" and pool.kind == "maxpool":
+        if before.kind in MONOTONE_ACTS:
+            lines.append(
+                f"note: max-pool commutes with '{before.kind}' (non-decreasing), so pooling first"
+                f" gives the same output with the activation on {pool.stride**2}x fewer elements"
+                " (layerorder rewrite --pool-first)"
+            )
+        else:
+            lines.append(
+                f"note: '{before.kind}' is not monotone, so max-pool before or after it differ"
+            )
+    norm_idx = order.index("norm")
+    if order.norm is not None and norm_idx is not None and where < norm_idx:
+        lines.append(
+            "note: the norm computes its statistics over the pooled map"
+            f" ({pool.stride**2}x fewer elements; after a max-pool, a higher mean)"
+        )
     return lines
 
 

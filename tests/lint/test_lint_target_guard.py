@@ -54,3 +54,39 @@ def test_the_guard_restores_what_it_replaced(tmp_path):
     (tmp_path / "ok").mkdir()
     assert load_target(_target(tmp_path / "ok", ""), timeout=5).model is not None
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_a_timer_set_by_the_caller_keeps_running(tmp_path):
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *a: fired.append(1))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 2.0)
+        load_target(_target(tmp_path, ""), timeout=10)
+        left = signal.getitimer(signal.ITIMER_REAL)[0]
+        assert 0 < left <= 2.0
+        time.sleep(left + 0.3)
+        assert fired == [1]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_target_that_swallows_the_first_interrupt_is_stopped_by_the_next(tmp_path, capsys):
+    stubborn = (
+        "try:\n    while True:\n        pass\nexcept BaseException:\n    pass\n"
+        "while True:\n    pass"
+    )
+    code, _, err = run_cli(capsys, "lint", _target(tmp_path, stubborn), "--load-timeout", "1")
+    assert code == 2 and "took longer than 1 s" in err
+
+
+def test_a_child_forked_by_the_target_still_exits(tmp_path):
+    forks = (
+        "import multiprocessing as mp\n"
+        "ctx = mp.get_context('fork')\n"
+        "child = ctx.Process(target=int)\n"
+        "child.start()\n"
+        "child.join()\n"
+        "assert child.exitcode == 0, child.exitcode\n"
+    )
+    assert load_target(_target(tmp_path, forks), timeout=30).model is not None

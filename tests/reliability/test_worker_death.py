@@ -93,3 +93,17 @@ def _tracker(pid: str) -> bool:
         return b"resource_tracker" in open(f"/proc/{pid}/cmdline", "rb").read()
     except OSError:
         return False
+
+
+def test_a_worker_that_dies_idle_costs_no_run():
+    executor = ProcessExecutor(workers=2, threads=1)
+
+    def tasks():
+        yield _task(1, 2)
+        idle = executor._pool[1]  # the first task went to worker 0; worker 1 is idle
+        os.kill(idle.process.pid, signal.SIGKILL)
+        idle.process.join()
+        yield _task(2, 2)
+
+    outcomes = {o.run_id: o for o in executor.execute(tasks(), None)}
+    assert [outcomes[i].status for i in (1, 2)] == ["done", "done"], outcomes

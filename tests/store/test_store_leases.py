@@ -3,6 +3,7 @@ holder's late result is discarded."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 
@@ -125,3 +126,38 @@ def test_an_older_schema_is_read_without_upgrading(tmp_path, monkeypatch):
         (run,) = store.runs(store.experiments()[0].id)
         assert store.schema_version() == 2
     assert run.owner == ELSEWHERE and run.lease_until is None
+
+
+def test_release_stale_hands_back_unleased_runs_of_other_hosts(store):
+    exp = _grid(store, 2)
+    run = store.claim_next(exp, ELSEWHERE)
+    store._conn.execute("UPDATE runs SET lease_until = NULL WHERE id = ?", (run.id,))
+    assert [r.id for r in store.release_stale(exp)] == [run.id]
+
+
+def test_a_taken_over_run_keeps_its_new_owners_probes(store):
+    exp = _grid(store, 1)
+    first = store.claim_next(exp, ELSEWHERE, lease=0.05)
+    time.sleep(0.1)
+    store.claim_next(exp, "me:1:st1")
+    late = [(1, "stage", "features.0", {"mean": 1.0})]
+    assert not store.finish_run(first.id, status="done", epochs=[], owner=ELSEWHERE, probes=late)
+    assert store.probes(first.id) == []
+    mine = [(1, "stage", "features.0", {"mean": 2.0})]
+    assert store.finish_run(first.id, status="done", epochs=[], owner="me:1:st1", probes=mine)
+    assert [p.data for p in store.probes(first.id)] == [{"mean": 2.0}]
+
+
+def test_the_heartbeat_follows_a_restored_store(tmp_path):
+    path = tmp_path / "s.db"
+    with Store.open(path) as store:
+        exp = _grid(store, 2)
+        run = store.claim_next(exp, ELSEWHERE, lease=0.4)
+        with Heartbeat(str(path), ELSEWHERE, lease=0.4):
+            time.sleep(0.3)
+            os.unlink(path)
+            store.add_runs(exp, [RunSpec("late", "standard", 9, 0.1, {"seed": 9})])  # restores
+            assert store.notices
+            time.sleep(1.0)  # more than a lease: only renewals in the restored file keep it
+            assert store.claim_next(exp, "me:1:st1", keys={"k0"}) is None
+        assert store.run(run.id).owner == ELSEWHERE

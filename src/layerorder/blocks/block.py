@@ -11,13 +11,14 @@ from layerorder.blocks.registry import (
     create_act,
     create_dropout,
     create_norm,
+    create_pool,
     create_weight,
     get_activation,
 )
 from layerorder.order import Order, Stage, parse_order
 
 # Child names by role, so module paths read like the order: block.weight, block.norm, ...
-ROLE_NAMES = {"weight": "weight", "norm": "norm", "act": "act", "dropout": "drop"}
+ROLE_NAMES = {"weight": "weight", "norm": "norm", "act": "act", "dropout": "drop", "pool": "pool"}
 
 
 class Block(nn.Sequential):
@@ -48,6 +49,8 @@ def _stage_module(
         return create_act(stage.kind, **act_kwargs)
     if stage.role == "dropout":
         return create_dropout(stage.kind, ndim, p_drop)
+    if stage.role == "pool":
+        return create_pool(stage.kind, ndim, stage.kernel, stage.stride)
     raise BlockError(f"unexpected stage {stage}")
 
 
@@ -71,6 +74,8 @@ def block(
     Bias rule: the weight layer has no bias exactly when the stage right after it is a batch or
     instance norm (which subtracts a per-channel constant); an explicit ``bias=`` wins.
     Channel rule: a norm before the weight stage normalises ``in_ch`` channels, after it ``out_ch``.
+    A pool stage (``maxpool``, ``avgpool3s2``, ...) downsamples where it stands; it changes no
+    channel count, and a pool between the weight layer and a batch norm does not save the bias.
     ``padding=None`` means ``kernel_size // 2`` ("same" for odd kernels at stride 1).
     """
     order = parse_order(order)

@@ -189,6 +189,36 @@ def create_dropout(kind: str, ndim: Ndim, p: float) -> nn.Module:
     raise BlockError(f"unknown dropout '{kind}'" + did_you_mean(kind, tokens("dropout")))
 
 
+_POOLS: dict[str, dict[int, type[nn.Module]]] = {
+    "maxpool": {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d},
+    "avgpool": {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d},
+}
+
+
+def pool_padding(kernel: int, stride: int) -> int:
+    """Overlapping windows (kernel > stride, e.g. ResNet's 3x3 stride 2) pad by (kernel-1)//2,
+    as torchvision's ResNet stem does; tiling windows (kernel == stride) do not pad."""
+    return (kernel - 1) // 2 if kernel > stride else 0
+
+
+def create_pool(kind: str, ndim: Ndim, kernel: int = 2, stride: int | None = None) -> nn.Module:
+    """``maxpool`` or ``avgpool`` over 1, 2 or 3 spatial dimensions. Average pools divide by
+    the number of real (not padded) elements."""
+    if kind not in _POOLS:
+        raise BlockError(f"unknown pool '{kind}'" + did_you_mean(kind, list(_POOLS)))
+    if check_ndim(ndim) == "linear":
+        raise BlockError(
+            f"a '{kind}' stage needs a convolution block (ndim 1, 2 or 3); linear blocks have"
+            " no spatial dimensions to pool: leave it out of the order"
+        )
+    stride = kernel if stride is None else stride
+    padding = pool_padding(kernel, stride)
+    cls = _POOLS[kind][ndim]
+    if kind == "avgpool":
+        return cls(kernel, stride=stride, padding=padding, count_include_pad=False)
+    return cls(kernel, stride=stride, padding=padding)
+
+
 def create_weight(
     ndim: Ndim, in_ch: int, out_ch: int, *, kernel_size, stride, padding, groups, bias: bool
 ) -> nn.Module:

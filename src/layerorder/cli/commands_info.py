@@ -8,7 +8,16 @@ from rich.table import Table
 from layerorder.cli.console import out
 from layerorder.data import get_dataset_info, list_datasets
 from layerorder.models import ARCH_NOTES, RESIDUAL_VARIANTS
-from layerorder.order import PRESET_NOTES, PRESETS, aliases, describe_order, parse_order, tokens
+from layerorder.order import (
+    POOL_EXAMPLES,
+    PRESET_NOTES,
+    PRESETS,
+    ROLES,
+    aliases,
+    describe_order,
+    parse_order,
+    tokens,
+)
 
 
 def orders(
@@ -30,10 +39,19 @@ def orders(
     tok = Table(title="Tokens (join with '-')")
     tok.add_column("role")
     tok.add_column("tokens")
-    for role in ("weight", "norm", "act", "dropout"):
+    for role in ROLES:
         tok.add_row(role, ", ".join(tokens(role)))
     tok.add_row("aliases", ", ".join(f"{a}={c}" for a, c in aliases().items()))
     out.print(tok)
+    pools = Table(
+        title="Pooling placements (maxpool and avgpool are 2x2, stride 2; maxpool3 is 3x3,"
+        " stride 3; maxpool3s2 is 3x3, stride 2)"
+    )
+    pools.add_column("spec")
+    pools.add_column("what it does")
+    for spec_text, note in POOL_EXAMPLES.items():
+        pools.add_row(spec_text, note)
+    out.print(pools)
     out.print(f"Residual units (for --arch resnet): {', '.join(RESIDUAL_VARIANTS)}")
     out.print("Architectures: " + "; ".join(f"{a}: {n}" for a, n in ARCH_NOTES.items()))
     out.print(

@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import os
 import signal
+import threading
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -119,6 +120,19 @@ def _worker_main(conn, shipped: bytes | None, driver: int, threads: int | None) 
         conn.send(("done", outcome))
 
 
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored while a worker process is started (from the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class _Worker:
     """One worker process and its pipe; ``task`` is the run it holds, or None when idle."""
 
@@ -130,13 +144,19 @@ class _Worker:
             name="layerorder-worker",
             daemon=True,
         )
-        self.process.start()
+        with _sigint_ignored():  # inherited through exec: a Ctrl-C while the worker imports
+            self.process.start()  # torch must not print its traceback
         child.close()
         self.task: RunTask | None = None
 
-    def give(self, task: RunTask) -> None:
+    def give(self, task: RunTask) -> bool:
+        """Send ``task``; False (and nothing held) when the worker has died meanwhile."""
+        try:
+            self.conn.send(task)
+        except OSError:  # BrokenPipeError: it died while idle
+            return False
         self.task = task
-        self.conn.send(task)
+        return True
 
     def messages(self) -> Iterator[tuple[str, object]]:
         """What the worker has sent so far (none once its pipe is closed)."""
@@ -196,9 +216,10 @@ class ProcessExecutor(Executor):
 
     def execute(self, tasks, progress=None):
         ctx = multiprocessing.get_context("spawn")
-        self._pool = [_Worker(ctx, self.shipped, self.threads) for _ in range(self.workers)]
         interrupted = True
         try:
+            for _ in range(self.workers):
+                self._pool.append(_Worker(ctx, self.shipped, self.threads))
             yield from self._loop(ctx, tasks, progress)
             interrupted = False
         finally:
@@ -209,16 +230,28 @@ class ProcessExecutor(Executor):
     def _loop(self, ctx, tasks, progress):
         retry: deque[RunTask] = deque()
         tries: dict[int, int] = {}
-        exhausted = False
+        exhausted, idle_deaths = False, 0
         while True:
-            for worker in self._pool:
+            for i, worker in enumerate(self._pool):
                 if worker.task is None and (retry or not exhausted):
                     task = retry.popleft() if retry else next(tasks, None)
                     if task is None:
                         exhausted = True
                         continue
+                    if worker.death() is not None or not worker.give(task):
+                        # died while idle (after its last run, or while starting): no run is
+                        # charged, and a fresh worker takes the task, unless workers keep dying
+                        # before they can start one (a crash at import)
+                        idle_deaths += 1
+                        worker.stop(now=True)
+                        self._pool[i] = _Worker(ctx, self.shipped, self.threads)
+                        if idle_deaths > self.max_tries * self.workers:
+                            error = f"worker processes died {idle_deaths} times before a run began"
+                            yield RunOutcome(task.run_id, "failed", error=error)
+                        else:
+                            retry.appendleft(task)
+                        continue
                     tries[task.run_id] = tries.get(task.run_id, 0) + 1
-                    worker.give(task)
             busy = [w for w in self._pool if w.task is not None]
             if not busy:
                 return

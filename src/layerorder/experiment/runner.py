@@ -176,8 +176,6 @@ def _write(store: Store, outcome: RunOutcome, owner: str) -> bool:
     current = store.run(outcome.run_id)
     if current is None or current.owner != owner or current.status != "running":
         return False
-    if outcome.probes:  # first, so a run marked done always has its probes
-        store.add_probes(outcome.run_id, outcome.probes)
     return store.finish_run(
         outcome.run_id,
         status=outcome.status,
@@ -187,6 +185,7 @@ def _write(store: Store, outcome: RunOutcome, owner: str) -> bool:
         error=outcome.error,
         wall_time=outcome.wall_time,
         provenance=outcome.provenance,
+        probes=outcome.probes,  # in the same owner-checked transaction
     )
 
 

@@ -15,6 +15,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,13 +150,16 @@ class _TargetExited(BaseException):
 
 @contextmanager
 def _guarded(spec: str, timeout: float | None):
-    """While a target's code runs: ``os._exit`` raises instead of ending this process (it
-    skips every handler, so a target calling it would end layerorder with code 0 and no output),
-    and in the main thread of a Unix process a timer interrupts code that never returns. Both
-    are restored afterwards."""
-    real_exit = os._exit
+    """While a target's code runs: ``os._exit`` in this process raises instead of ending it (it
+    skips every handler, so a target calling it would end layerorder with code 0 and no output;
+    forked children still exit), and in the main thread of a Unix process a timer interrupts code
+    that never returns, once a second after ``timeout`` in case the target swallows the first.
+    The previous ``os._exit``, SIGALRM handler and timer are restored afterwards."""
+    real_exit, me = os._exit, os.getpid()
 
     def refuse_exit(code: int = 0) -> None:
+        if os.getpid() != me:  # a child forked by the target (a DataLoader worker) exits
+            real_exit(code)
         raise _TargetExited(code)
 
     timed = (
@@ -164,11 +168,13 @@ def _guarded(spec: str, timeout: float | None):
         and threading.current_thread() is threading.main_thread()
     )
     if timed:
+
         def on_alarm(signum, frame):
             raise _LoadTimedOut
 
         previous = signal.signal(signal.SIGALRM, on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, timeout)
+        outer = signal.setitimer(signal.ITIMER_REAL, timeout, 1.0)  # (delay, interval) it had
+        started = time.monotonic()
     os._exit = refuse_exit
     try:
         yield
@@ -183,10 +189,13 @@ def _guarded(spec: str, timeout: float | None):
             " a model, not end the process"
         ) from None
     finally:
-        os._exit = real_exit
         if timed:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+            if outer[0] > 0:  # a timer someone else had set keeps running, less the time spent
+                left = max(outer[0] - (time.monotonic() - started), 1e-3)
+                signal.setitimer(signal.ITIMER_REAL, left, outer[1])
+        os._exit = real_exit
 
 
 def load_target(spec: str, *, timeout: float | None = LOAD_TIMEOUT) -> Target:

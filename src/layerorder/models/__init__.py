@@ -20,8 +20,10 @@ ARCHS: dict[str, Callable[..., LayerOrderNet]] = {
 }
 ARCH_NOTES = {
     "mlp": "linear blocks (default 2 x 128), then a linear head",
-    "cnn1d": "3 conv blocks of width 32, kernel 5, strides 1-2-2, linear head (sized for MNIST-1D)",
-    "cnn2d": "VGG-style: 3 stages of two 3x3 blocks + max-pool, widths 32-64-128, global pool",
+    "cnn1d": "3 conv blocks of width 32, kernel 5, strides 1-2-2 (with a pool in the order:"
+    " stride 1 and the order's pool), linear head (sized for MNIST-1D)",
+    "cnn2d": "VGG-style: 3 stages of two 3x3 blocks + max-pool (the order's pool, in the second"
+    " block, when it has one), widths 32-64-128, global pool",
     "resnet": "CIFAR-style ResNet, depth 6n+2 (default 20); the order names the residual unit",
 }
 
@@ -35,9 +37,16 @@ def check_arch(arch: str) -> str:
 
 def check_order_for_arch(arch: str, order: str | Order) -> str | Order:
     """Validate an order for an architecture without building anything."""
-    if check_arch(arch) == "resnet":
+    name = check_arch(arch)
+    if name == "resnet":
         return resolve_unit(order.label if isinstance(order, Order) else order)
-    return parse_order(order)
+    parsed = parse_order(order)
+    if name == "mlp" and parsed.pool is not None:
+        raise ModelError(
+            f"order '{parsed.spec}' has a pool stage, but mlp has no spatial dimensions to pool;"
+            " use --arch cnn1d or cnn2d, or leave the pool out"
+        )
+    return parsed
 
 
 def build_model(

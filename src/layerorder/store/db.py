@@ -19,7 +19,7 @@ from layerorder.store import queries
 from layerorder.store.connect import open_connection, transaction
 from layerorder.store.errors import StoreError, StoreUnavailable, sqlite_failure
 from layerorder.store.leases import DEFAULT_LEASE, lease_expired
-from layerorder.store.owner import is_stale_owner
+from layerorder.store.owner import is_local_owner, is_stale_owner
 from layerorder.store.records import (
     FINISHED_STATUSES,
     EpochRecord,
@@ -49,14 +49,24 @@ class Store(queries.StoreQueries):
 
     @classmethod
     def open(
-        cls, path: str | os.PathLike[str], *, create: bool = True, read_only: bool = False
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        create: bool = True,
+        read_only: bool = False,
+        restore: bool = True,
     ) -> Store:
         """Open (and with ``create``, create) the store at ``path``; raises ``StoreError``.
         ``read_only`` (for commands that only read): a store on a read-only mount or without
-        write permission is opened for reading instead of refused."""
+        write permission is opened for reading instead of refused. ``restore``: put the file
+        back if it is deleted while open (``store.vanished``); a helper connection beside the
+        main one (the lease heartbeat) leaves that to the main one."""
         display = os.fspath(path)
         conn = open_connection(Path(display), display, create=create, read_only=read_only)
-        return cls(conn, display)
+        store = cls(conn, display)
+        if not restore:
+            store._identity = None
+        return store
 
     def close(self) -> None:
         if self._connection is not None:
@@ -102,10 +112,17 @@ class Store(queries.StoreQueries):
         if now == self._identity:
             return
         path = Path(self.path)
-        saved = path.with_name(f"{path.name}.recovered-{os.getpid()}.db")
-        copy_out(self._connection, saved)
-        self.close()
-        if now is None and restore_at(saved, path):
+        try:
+            saved = copy_out(self._connection, path)
+            self.close()
+            restored = now is None and restore_at(saved, path)
+        except (OSError, sqlite3.Error) as exc:  # the folder is gone too, or the disk is full
+            self.close()
+            raise StoreUnavailable(
+                f"store '{self.path}' was deleted or replaced while this command ran and cannot"
+                f" be written back ({exc}); finished runs stored before that are lost with it"
+            ) from exc
+        if restored:
             self._connection = open_connection(path, self.path, create=False)
             self._identity = file_identity(path)
             self.notices.append(
@@ -213,14 +230,16 @@ class Store(queries.StoreQueries):
             return cursor.rowcount
 
     def release_stale(self, experiment_id: int | None = None) -> list[RunRecord]:
-        """Put every stale running run (lease expired, or owner gone on this host) back to
-        pending, in one experiment or in all; returns the runs as they were."""
+        """Put every stale running run back to pending, in one experiment or in all: lease
+        expired, owner gone on this host, or no lease and an owner on another host (claimed
+        before leases existed). Returns the runs as they were."""
         with self._tx() as conn:
             where, args = ("AND experiment_id = ?", (experiment_id,)) if experiment_id else ("", ())
             rows = conn.execute(
                 f"SELECT * FROM runs WHERE status = 'running' {where} ORDER BY id", args
             ).fetchall()
-            stale = [run_from_row(r) for r in rows if _claimable(r, None, time.time())]
+            now = time.time()
+            stale = [run_from_row(r) for r in rows if _claimable(r, None, now) or _unleased(r)]
             conn.executemany(
                 "UPDATE runs SET status = 'pending', owner = NULL, started_at = NULL, "
                 "lease_until = NULL WHERE id = ? AND status = 'running'",
@@ -253,8 +272,10 @@ class Store(queries.StoreQueries):
         error: str | None = None,
         wall_time: float | None = None,
         provenance: dict[str, Any] | None = None,
+        probes: Iterable[tuple[int, str, str, dict]] = (),
     ) -> bool:
-        """Record a finished run and its epochs; False (nothing written) unless ``owner`` holds it.
+        """Record a finished run, its epochs and its probes ``(epoch, kind, name, data)``;
+        False (nothing written) unless ``owner`` holds it.
 
         ``final_*`` come from the last epoch, or for diverged/failed runs the last finite one.
         """
@@ -290,6 +311,7 @@ class Store(queries.StoreQueries):
                 "lr, wall_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [_epoch_row(run_id, e) for e in ordered],
             )
+            _insert_probes(conn, run_id, probes)
             return True
 
     def release_owned(self, experiment_id: int, owner: str) -> int:
@@ -308,19 +330,23 @@ class Store(queries.StoreQueries):
 
     def add_probes(self, run_id: int, records: Iterable[tuple[int, str, str, dict]]) -> int:
         """Insert or replace probe results ``(epoch, kind, name, data)``; returns how many."""
-        rows = [(run_id, int(ep), kind, name, dumps(data)) for ep, kind, name, data in records]
         with self._tx() as conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO probes (run_id, epoch, kind, name, data_json) "
-                "VALUES (?, ?, ?, ?, ?)",
-                rows,
-            )
-        return len(rows)
+            return _insert_probes(conn, run_id, records)
 
     def _require_experiment(self, conn: sqlite3.Connection, experiment_id: int) -> None:
         found = conn.execute("SELECT 1 FROM experiments WHERE id = ?", (experiment_id,))
         if found.fetchone() is None:
             raise StoreError(f"no experiment with id {experiment_id} in store '{self.path}'")
+
+
+def _insert_probes(conn: sqlite3.Connection, run_id: int, records) -> int:
+    rows = [(run_id, int(ep), kind, name, dumps(data)) for ep, kind, name, data in records]
+    conn.executemany(
+        "INSERT OR REPLACE INTO probes (run_id, epoch, kind, name, data_json) "
+        "VALUES (?, ?, ?, ?, ?)",
+        rows,
+    )
+    return len(rows)
 
 
 def _claimable(row: sqlite3.Row, keys: Collection[str] | None, now: float) -> bool:
@@ -329,6 +355,12 @@ def _claimable(row: sqlite3.Row, keys: Collection[str] | None, now: float) -> bo
     if row["status"] == "pending":
         return True
     return lease_expired(row["lease_until"], now) or is_stale_owner(row["owner"])
+
+
+def _unleased(row: sqlite3.Row) -> bool:
+    """Running without a lease (claimed by a version before leases) and owned on another host:
+    nothing will ever show it is alive, so an explicit ``release_stale`` hands it back."""
+    return row["lease_until"] is None and not is_local_owner(row["owner"])
 
 
 def _final_values(ordered: Sequence[EpochRecord], status: str) -> tuple[float | None, ...]:

@@ -15,8 +15,6 @@ import contextlib
 import threading
 import time
 
-from layerorder.store.errors import StoreError
-
 DEFAULT_LEASE = 60.0  # seconds; the ``lease`` setting of ``layerorder compare``
 RENEWALS_PER_LEASE = 4  # a lease survives three missed heartbeats
 
@@ -46,12 +44,29 @@ class Heartbeat:
 
     def _beat(self) -> None:
         from layerorder.store.db import Store
+        from layerorder.store.vanished import file_identity
 
+        store, opened = None, None
         while not self._stop.wait(self.lease / RENEWALS_PER_LEASE):
-            # a connection per beat: none is left open on a store file that is deleted or
-            # replaced meanwhile (``store.vanished``). A store that is busy or unreachable is
-            # tried again at the next beat; three missed beats let the lease expire, as they should
-            with contextlib.suppress(StoreError):
-                with Store.open(self.path, create=False) as store:
-                    store.renew_leases(self.owner, self.lease)
+            # A store that is busy, unreachable or briefly missing is tried again at the next
+            # beat; three missed beats let the lease expire, as they should. Nothing may end
+            # this thread early: that would let every lease run out under a live driver.
+            try:
+                now = file_identity(self.path)
+                if store is not None and now != opened:  # deleted or restored: follow the path
+                    store.close()
+                    store = None
+                if now is None:
+                    continue
+                if store is None:  # the main connection restores a deleted file, not this one
+                    store = Store.open(self.path, create=False, restore=False)
+                    opened = now
+                store.renew_leases(self.owner, self.lease)
                 self.renewals += 1
+            except Exception:  # noqa: BLE001 - see above; the next beat tries again
+                if store is not None:
+                    with contextlib.suppress(Exception):
+                        store.close()
+                store = None
+        if store is not None:
+            store.close()

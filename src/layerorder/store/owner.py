@@ -62,6 +62,11 @@ def is_stale_owner(owner: str | None) -> bool:
     return False
 
 
+def is_local_owner(owner: str | None) -> bool:
+    """True when ``owner`` names a process on this host."""
+    return owner is not None and _split(owner)[0] == socket.gethostname()
+
+
 def _split(owner: str) -> tuple[str, str, str]:
     parts = owner.rsplit(":", 2)
     if len(parts) != 3:

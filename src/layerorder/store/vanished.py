@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 Identity = tuple[int, int]
@@ -27,10 +29,13 @@ def file_identity(path: str | os.PathLike[str]) -> Identity | None:
     return (st.st_dev, st.st_ino)
 
 
-def copy_out(conn: sqlite3.Connection, target: Path) -> None:
-    """Write the whole database behind ``conn`` to a new file ``target`` (rollback journal, so
-    no -wal file is needed to read it), through a temporary file renamed into place."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+def copy_out(conn: sqlite3.Connection, path: Path) -> Path:
+    """Write the whole database behind ``conn`` to a new file beside ``path``
+    (``NAME.recovered-<time>-<pid>.db``, rollback journal, so no -wal file is needed to read
+    it), through a temporary file renamed into place; returns the new file."""
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{threading.get_ident() % 10000}"
+    target = path.with_name(f"{path.name}.recovered-{stamp}.db")
+    tmp = target.with_name(f".{target.name}.tmp")
     dest = sqlite3.connect(tmp)
     try:
         conn.backup(dest)
@@ -42,6 +47,7 @@ def copy_out(conn: sqlite3.Connection, target: Path) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+    return target
 
 
 def restore_at(saved: Path, path: Path) -> bool:
