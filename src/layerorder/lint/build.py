@@ -57,6 +57,26 @@ def run_model(model: nn.Module, example: torch.Tensor, what: str) -> torch.Tenso
         ) from exc
 
 
+def module_output_sizes(model: nn.Module, example: torch.Tensor) -> dict[str, int]:
+    """Elements of each leaf module's output on one eval-mode run (first call only)."""
+    sizes: dict[str, int] = {}
+    handles = []
+    for name, module in model.named_modules():
+        if name and next(module.children(), None) is None:
+
+            def hook(mod, args, output, name=name):
+                if isinstance(output, torch.Tensor) and name not in sizes:
+                    sizes[name] = output.numel()
+
+            handles.append(module.register_forward_hook(hook))
+    try:
+        run_model(model, example, "the model")
+    finally:
+        for handle in handles:
+            handle.remove()
+    return sizes
+
+
 def _hooks(model: nn.Module, example: torch.Tensor, name: str, note: str) -> RoleGraph:
     try:
         return graph_from_hooks(model, example, note)

@@ -7,7 +7,9 @@ excluded). Counted are:
   ``bn→relu→conv``, ``conv→relu→bn``), and
 - every 4-chain ``a→b→c→d`` that starts at a weight or norm node and has an add or concat as its
   second or third node, so residual and dense connections show where the sum sits
-  (``conv→bn→add→relu`` in an original ResNet unit, ``conv→add→bn→relu`` in a pre-activation one).
+  (``conv→bn→add→relu`` in an original ResNet unit, ``conv→add→bn→relu`` in a pre-activation one),
+- every 4-chain that starts at a weight or norm node and has a pool after its start, so a block's
+  pooling shows where it sits (``conv→bn→relu→maxpool``, ``conv→maxpool→bn→relu``).
 
 A node with two successors starts or continues one chain per successor, so branches are counted
 separately. A module called twice (torchvision's shared ``relu``) is two nodes.
@@ -22,6 +24,7 @@ from layerorder.lint.graph import ENDPOINT_ROLES, RoleGraph
 ARROW = "→"
 START_ROLES = frozenset({"weight", "norm"})
 JOIN_ROLES = frozenset({"add", "concat"})
+BLOCK_ROLES = frozenset({"weight", "norm", "act", "dropout", "pool"})
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,13 @@ def chains(graph: RoleGraph) -> list[tuple[int, ...]]:
         for b in _inner(graph, a.index):
             for c in _inner(graph, b):
                 found.append((a.index, b, c))
-                if graph.nodes[b].role in JOIN_ROLES or graph.nodes[c].role in JOIN_ROLES:
-                    found.extend((a.index, b, c, d) for d in _inner(graph, c))
+                roles = (graph.nodes[b].role, graph.nodes[c].role)
+                joined = any(r in JOIN_ROLES for r in roles)
+                for d in _inner(graph, c):
+                    last = graph.nodes[d].role
+                    pooled = last == "pool" or ("pool" in roles and last in BLOCK_ROLES)
+                    if joined or pooled:
+                        found.append((a.index, b, c, d))
     return found
 
 

@@ -116,6 +116,38 @@ def act_before_norm(graph: RoleGraph, folds: dict[int, FoldPlan]) -> list[Findin
     return out
 
 
+def pool_first_pairs(graph: RoleGraph) -> list[tuple[RoleNode, RoleNode]]:
+    """(activation, max-pool): a non-decreasing activation whose only reader is a max-pool that
+    reads nothing else, so the pool can go first with the same output."""
+    pairs = []
+    for act in graph.of_role("act"):
+        succ = graph.succ_nodes(act)
+        if not act.monotone or act.fused or len(succ) != 1:
+            continue
+        pool = succ[0]
+        if pool.role == "pool" and pool.kind == "maxpool" and graph.preds[pool.index] == (
+            act.index,
+        ):
+            pairs.append((act, pool))
+    return pairs
+
+
+def act_before_maxpool(graph: RoleGraph, folds: dict[int, FoldPlan]) -> list[Finding]:
+    out = []
+    for act, pool in pool_first_pairs(graph):
+        saved = ""
+        if act.numel is not None and pool.numel is not None:
+            saved = f"; {act.numel - pool.numel:,} fewer activation evaluations per forward pass"
+        elif pool.shrink:
+            saved = f"; {pool.shrink}x fewer activation evaluations"
+        msg = (
+            f"{act.type_name} ({act.kind}) feeds max-pool {pool.label}: pooling first gives the"
+            f" same output{saved}"
+        )
+        out.append(finding("act-before-maxpool", act.label, msg, related=(pool.label,)))
+    return out
+
+
 def _repeats(graph: RoleGraph, role: str, rule: str, noun: str) -> list[Finding]:
     out = []
     for node in graph.of_role(role):
@@ -195,6 +227,7 @@ CHECKS: dict[str, Check] = {
     "dropout-before-norm": dropout_before_norm,
     "redundant-bias": redundant_bias,
     "act-before-norm": act_before_norm,
+    "act-before-maxpool": act_before_maxpool,
     "norm-after-norm": norm_after_norm,
     "act-after-act": act_after_act,
     "no-nonlinearity": no_nonlinearity,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from layerorder.order import ROLES
 
-GRAPH_ROLES = (*ROLES, "pool", "add", "concat", "reshape", "other")
+GRAPH_ROLES = (*ROLES, "add", "concat", "reshape", "other")  # ROLES includes "pool"
 ENDPOINT_ROLES = ("input", "output")
 
 
@@ -40,6 +40,9 @@ class RoleNode:
     running_stats: bool = False  # a BatchNorm that uses running statistics in eval mode
     plain: bool = False  # exactly torch's Conv1d/2d/3d, Linear or BatchNorm1d/2d/3d class
     fused: str = ""  # the fused module (e.g. BatchNormAct2d) this node was expanded from
+    monotone: bool = False  # an activation that is non-decreasing (max-pooling commutes with it)
+    shrink: int | None = None  # a pool: input elements per output element (product of strides)
+    numel: int | None = None  # output elements per forward pass, when the model was run
 
     @property
     def label(self) -> str:
@@ -75,6 +78,15 @@ class RoleGraph:
 
     def succ_nodes(self, node: RoleNode) -> list[RoleNode]:
         return [self.nodes[i] for i in self.succs[node.index]]
+
+    def with_sizes(self, sizes: dict[str, int]) -> RoleGraph:
+        """The graph with each module node's output size (elements per forward pass) filled in
+        from ``sizes`` (module path -> elements), where the path was measured once."""
+        nodes = tuple(
+            replace(n, numel=sizes[n.path]) if n.calls == 1 and n.path in sizes else n
+            for n in self.nodes
+        )
+        return replace(self, nodes=nodes)
 
     def role_counts(self) -> dict[str, int]:
         counts = {role: 0 for role in GRAPH_ROLES}

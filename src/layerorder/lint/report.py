@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from layerorder.lint.build import build_role_graph, example_input
+from layerorder.lint.build import build_role_graph, example_input, module_output_sizes
 from layerorder.lint.census import PatternCount, census
 from layerorder.lint.checks import CHECKS
 from layerorder.lint.errors import LintError
@@ -107,6 +107,8 @@ def lint_model(
     if example is None:
         example = example_input(input_shape)
     graph = build_role_graph(model, example=example, mode=mode, name=target)
+    if example is not None:  # sizes per stage: what a rule's fix saves per forward pass
+        graph = graph.with_sizes(module_output_sizes(model, example))
     return lint_graph(graph, target)
 
 

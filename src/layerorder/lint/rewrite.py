@@ -13,6 +13,9 @@ Operations, applied in this order when combined:
     to="bn-relu-conv-drop"        every block (stages that share the weight layer's parent module)
                                   whose roles match the order is rearranged into it; roles decide,
                                   the model keeps its own kinds (a gelu stays a gelu)
+    pool_first=True               every non-decreasing activation that feeds a max-pool moves after
+                                  it (the ``act-before-maxpool`` rule); alone, the output is checked
+                                  to be equal bit for bit
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from torch import nn
 
 from layerorder.errors import did_you_mean
 from layerorder.lint.build import run_model
+from layerorder.lint.census import ARROW
+from layerorder.lint.checks import pool_first_pairs
 from layerorder.lint.errors import LintError, short_reason
 from layerorder.lint.plans import (
     MOVABLE_ROLES,
@@ -48,6 +53,7 @@ class RewriteResult:
     skipped: tuple[RewriteSkip, ...]
     checked_shape: tuple[int, ...] | None  # the input shape it was run on, None if not run
     notes: tuple[str, ...] = ()  # biases that became needed or redundant
+    same_output: bool | None = None  # --pool-first alone: output equal to the original's
 
     @property
     def code(self) -> str:
@@ -127,6 +133,28 @@ def _to_order(gm: fx.GraphModule, order: Order):
     return [p.change for p in plans], skips
 
 
+def _pool_first(gm: fx.GraphModule):
+    """Move each max-pool before the non-decreasing activation that feeds it (the pairs the
+    ``act-before-maxpool`` rule reports)."""
+    fx_nodes = _nodes(gm)
+    changes, skips = [], []
+    for act, pool in pool_first_pairs(graph_from_fx(gm)):
+        problem = ""
+        for node in (act, pool):
+            fx_node = fx_nodes.get(node.ref)
+            inputs = fx_node.all_input_nodes if fx_node is not None else []
+            if fx_node is None or len(inputs) != 1 or fx_node.args[0] is not inputs[0]:
+                problem = problem or f"{node.label} is not a single-input call in the traced graph"
+        if problem:
+            skips.append(RewriteSkip(act.label, problem))
+            continue
+        _detach(fx_nodes[pool.ref])
+        _insert_before(fx_nodes[pool.ref], fx_nodes[act.ref])
+        before, after = f"{act.token}{ARROW}{pool.token}", f"{pool.token}{ARROW}{act.token}"
+        changes.append(RewriteChange(act.label, before, after))
+    return changes, skips
+
+
 def _traced_copy(model: nn.Module) -> fx.GraphModule:
     try:
         return trace_module(copy.deepcopy(model))
@@ -143,15 +171,19 @@ def rewrite_model(
     swap: str | Sequence[str] | None = None,
     move_dropout_after_norm: bool = False,
     to: str | Order | None = None,
+    pool_first: bool = False,
     example_input: torch.Tensor | None = None,
 ) -> RewriteResult:
     """Rewrite a copy of ``model``; the original is not touched.
 
     Returns the rewritten GraphModule, what changed and what was skipped (with reasons). With
-    ``example_input`` the result is run once (eval mode) to check that it works.
+    ``example_input`` the result is run once (eval mode) to check that it works; with
+    ``pool_first`` alone, also that its output equals the original's bit for bit.
     """
-    if swap is None and not move_dropout_after_norm and to is None:
-        raise LintError("nothing to rewrite: give --swap, --move-dropout-after-norm or --to")
+    if swap is None and not move_dropout_after_norm and to is None and not pool_first:
+        raise LintError(
+            "nothing to rewrite: give --swap, --move-dropout-after-norm, --to or --pool-first"
+        )
     gm = _traced_copy(model)
     original = graph_from_fx(gm)
     changes: list[RewriteChange] = []
@@ -165,15 +197,25 @@ def rewrite_model(
     if to is not None:
         order = parse_order(to)
         steps.append(lambda g: _to_order(g, order))
+    if pool_first:
+        steps.append(_pool_first)
     for step in steps:
         done, skips = step(gm)
         changes.extend(done)
         skipped.extend(skips)
         gm.graph.lint()
         gm.recompile()
-    checked = None
+    checked, same = None, None
     if example_input is not None:
-        run_model(gm, example_input, "the rewritten model")
+        after = run_model(gm, example_input, "the rewritten model")
         checked = tuple(example_input.shape)
+        if pool_first and len(steps) == 1:
+            before = run_model(model, example_input, "the original model")
+            same = isinstance(after, torch.Tensor) and torch.equal(before, after)
+            if not same:
+                raise LintError(
+                    "pooling first changed the model's output on a random input; the model was"
+                    " not rewritten (please report this model)"
+                )
     notes = bias_notes(original, graph_from_fx(gm))
-    return RewriteResult(gm, tuple(changes), tuple(skipped), checked, notes)
+    return RewriteResult(gm, tuple(changes), tuple(skipped), checked, notes, same)

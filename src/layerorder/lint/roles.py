@@ -9,6 +9,8 @@ Functions and tensor methods are matched by name, so ``F.relu``, ``torch.relu``,
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -21,6 +23,7 @@ from torch.nn.modules.instancenorm import _InstanceNorm
 
 from layerorder.blocks.registry import ChannelLayerNorm, get_activation
 from layerorder.lint.graph import RoleNode
+from layerorder.order import MONOTONE_ACTS
 
 TRANSPARENT = "transparent"
 
@@ -197,8 +200,34 @@ def _module_facts(module: nn.Module, role: str, kind: str) -> dict[str, Any]:
     if role == "dropout":
         return {"p": float(getattr(module, "p", getattr(module, "drop_prob", 0.0)) or 0.0)}
     if role == "pool":
-        return {"linear": kind == "avgpool"}
+        return {"linear": kind == "avgpool", "shrink": _pool_shrink(module)}
+    if role == "act":
+        return {"monotone": _monotone(module, kind)}
     return {"linear": role == "reshape"}
+
+
+def _pool_shrink(module: nn.Module) -> int | None:
+    """Input elements per output element of a fixed-window pool (None for adaptive pools)."""
+    stride = getattr(module, "stride", None)
+    if stride is None:
+        return None
+    dims = int(type(module).__name__[-2]) if type(module).__name__[-2:-1].isdigit() else 1
+    strides = stride if isinstance(stride, (tuple, list)) else (stride,) * dims
+    return math.prod(int(x) for x in strides)
+
+
+def _monotone(module: nn.Module, kind: str) -> bool:
+    """Non-decreasing for every input: the kinds in ``MONOTONE_ACTS``, with a slope >= 0 where
+    the slope is a setting (LeakyReLU) or a parameter (PReLU, checked now)."""
+    if kind not in MONOTONE_ACTS:
+        return False
+    if isinstance(module, nn.LeakyReLU):
+        return module.negative_slope >= 0
+    if isinstance(module, nn.PReLU):
+        return bool((module.weight.detach() >= 0).all())
+    if isinstance(module, nn.Threshold):
+        return module.value <= module.threshold
+    return True
 
 
 def _fused_parts(module: nn.Module, path: str) -> list[RoleNode]:
@@ -239,6 +268,20 @@ def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any = None) 
     return args[index] if len(args) > index else default
 
 
+def _call_shrink(name: str, args: tuple, kwargs: dict) -> int | None:
+    """``F.max_pool2d(x, kernel, stride)``: the product of the strides, when they are numbers."""
+    match = re.search(r"pool(\d)d", name)
+    if match is None or name.startswith("adaptive"):
+        return None
+    kernel = _arg(args, kwargs, 1, "kernel_size")
+    stride = _arg(args, kwargs, 2, "stride") or kernel
+    if isinstance(stride, int):
+        return stride ** int(match.group(1))
+    if isinstance(stride, (tuple, list)) and all(isinstance(x, int) for x in stride):
+        return math.prod(stride)
+    return None
+
+
 def classify_call(
     name: str, args: tuple, kwargs: dict, path: str, n_data: int
 ) -> list[RoleNode] | None:
@@ -261,7 +304,11 @@ def classify_call(
     elif role == "norm":
         facts = {"linear": kind == "bn"}
     elif role == "pool":
-        facts = {"linear": kind == "avgpool"}
+        facts = {"linear": kind == "avgpool", "shrink": _call_shrink(short, args, kwargs)}
+    elif role == "act":
+        slope = _arg(args, kwargs, 1, "negative_slope", 0.01) if kind == "leakyrelu" else 0
+        monotone = kind in MONOTONE_ACTS and kind not in ("prelu", "threshold")
+        facts = {"monotone": monotone and isinstance(slope, (int, float)) and slope >= 0}
     elif role in ("add", "concat", "reshape"):
         facts = {"linear": True}
     elif role == "other":

@@ -99,6 +99,19 @@ RULES: tuple[Rule, ...] = (
         fix="Add an activation between the layers if the bottleneck is not intended.",
     ),
     Rule(
+        id="act-before-maxpool",
+        severity="info",
+        title="Non-decreasing activation right before max-pooling",
+        why="Max-pooling commutes with every non-decreasing element-wise function (ReLU,"
+        " LeakyReLU with a slope >= 0, ReLU6, ELU, tanh, sigmoid, hardtanh): pooling first gives"
+        " the same output, bit for bit, with the activation applied to k-squared times fewer"
+        " elements. Not so for GELU, SiLU or Mish, which are not monotone.",
+        reference="VGG (Simonyan & Zisserman 2015) pools after the ReLU; the identity"
+        " max(f(a), f(b)) = f(max(a, b)) holds for any non-decreasing f",
+        fix="Pool first: layerorder rewrite TARGET --pool-first (the output is checked to be"
+        " equal).",
+    ),
+    Rule(
         id="bn-not-foldable",
         severity="info",
         title="BatchNorm that cannot be folded into a weight layer",

@@ -45,10 +45,19 @@ def plot_stage(init: StageStats, trained: StageStats | None, title: str, path: P
 
 
 def write_plots(results, directory: str | Path) -> list[Path]:
-    """One PNG per stage and order: ``<order>__<stage>.png``. Returns the files written."""
+    """One PNG per stage and order (``<order>__<stage>.png``), and ``stage-chains.png``: one
+    block stage by stage in every order, on shared axes. Returns the files written."""
+    from layerorder.probe.chain import chain_from_stats
+    from layerorder.report import figures
+
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     written = []
+    chains = [c for c in (chain_from_stats(r.label, r.trained.stages) for r in results) if c]
+    if chains:
+        path = out / "stage-chains.png"
+        figures.png(figures.stage_chains(chains), path)
+        written.append(path)
     for res in results:
         trained = {s.name: s for s in res.trained.stages}
         for i, stage in enumerate(res.init.stages):

@@ -186,6 +186,40 @@ def stage_histograms(order_probes, max_cols: int = 5):
 
 
 @styled
+def stage_chains(chains):
+    """One row per order: the signed histogram after each stage of the same block, in the
+    block's order (weight, norm, activation, pool, ...), every panel on the same axes."""
+    cols = max(len(c.steps) for c in chains)
+    fig, axes = subplots(
+        len(chains), cols, figsize=(2.2 * cols, 1.7 * len(chains)), squeeze=False,
+        sharex=True, sharey=True,
+    )
+    for row, (chain, line) in enumerate(zip(chains, axes)):
+        for k, (ax, step) in enumerate(zip(line, chain.steps)):
+            edges = bin_edges(len(step.hist), step.hist_range)
+            widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
+            total = max(sum(step.hist), 1)
+            ax.bar(edges[:-1], [h / total for h in step.hist], width=widths, align="edge",
+                   color=color(row), alpha=0.7)
+            ax.axvline(0, color="black", linewidth=0.6)
+            stage = step.name.rpartition(".")[2]
+            ax.set_title(
+                f"{k + 1}. after {stage} ({step.kind}): {100 * step.frac_positive:.0f}% > 0",
+                fontsize=7,
+            )
+            ax.tick_params(labelsize=6)
+        for ax in list(line)[len(chain.steps):]:
+            ax.axis("off")
+        line[0].set_ylabel(f"{chain.label}\n({chain.block})", fontsize=7)
+    fig.suptitle(
+        "One block, stage by stage in each order (trained; tails clamped to the end bins)",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    return fig
+
+
+@styled
 def probe_summary(orders):
     fig, axes = subplots(1, 4, figsize=(15, 3.2))
     for i, o in enumerate(orders):

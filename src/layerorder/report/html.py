@@ -11,6 +11,7 @@ from html import escape
 
 from layerorder.experiment.settings import BY_NAME
 from layerorder.files import GENERATOR
+from layerorder.probe.chain import chain_from_rows
 from layerorder.report import figures
 from layerorder.report.info import ReportInfo
 from layerorder.stats.table import ResultsTable, cell, results_table
@@ -120,6 +121,17 @@ def _probe_section(info: ReportInfo) -> str:
             "fig-probe-summary",
         )
     ]
+    chains = [c for c in (chain_from_rows(o.label, o.stages) for o in p.orders) if c]
+    if chains:
+        parts.append(
+            _figure(
+                figures.stage_chains(chains),
+                "The same block in each order, stage by stage: the signed distribution after"
+                " the weight layer, the norm, the activation and the pool, in the order's own"
+                " sequence, on shared axes.",
+                "fig-stage-chains",
+            )
+        )
     for i, o in enumerate(p.orders):
         parts.append(
             _figure(

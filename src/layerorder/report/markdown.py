@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from layerorder.files import atomic_write_text
+from layerorder.probe.chain import chain_from_rows
 from layerorder.report import figures
 from layerorder.report.info import ReportInfo
 from layerorder.stats.table import ResultsTable, results_table
@@ -60,6 +61,10 @@ def render_markdown(info: ReportInfo, path: Path) -> list[Path]:
         lines += ["", fig(figures.lr_robustness(info.lr_series), "lr", "LR robustness")]
     if info.probes is not None:
         lines += ["", fig(figures.probe_summary(info.probes.orders), "probes", "probes")]
+        orders = info.probes.orders
+        chains = [c for c in (chain_from_rows(o.label, o.stages) for o in orders) if c]
+        if chains:
+            lines += ["", fig(figures.stage_chains(chains), "chains", "stage by stage")]
     prov = info.provenance
     lines += [
         "",

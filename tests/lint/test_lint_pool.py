@@ -1,0 +1,141 @@
+"""Pooling in the lint: ``act-before-maxpool`` fires where pooling first gives the same output
+(never for GELU, SiLU or Mish), ``rewrite --pool-first`` applies it with an equal output, and the
+census counts patterns that include pooling."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from layerorder.lint import lint_model, rewrite_model
+from layerorder.models import build_model
+from tests.helpers import run_cli
+
+
+def vgg(act: nn.Module | None = None) -> nn.Module:
+    """VGG-style: conv -> ReLU -> max-pool, twice."""
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        act or nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * 8 * 8, 10),
+    )
+
+
+class Functional(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        return F.max_pool2d(F.relu(self.conv(x)), 2)
+
+
+class Branching(nn.Module):
+    """The ReLU's output is also read elsewhere: the pool cannot simply go first."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.relu, self.pool = nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)
+
+    def forward(self, x):
+        y = self.relu(self.conv(x))
+        return self.pool(y).sum() + y.mean()
+
+
+def _found(model, shape=None):
+    report = lint_model(model, input_shape=shape)
+    return [f for f in report.findings if f.rule == "act-before-maxpool"]
+
+
+def test_fires_on_vgg_style_with_the_elements_saved():
+    found = _found(vgg(), (1, 3, 32, 32))
+    assert [f.path for f in found] == ["1", "4"]
+    # ReLU on 8x32x32 = 8192 elements, max-pool output 8x16x16 = 2048: 6144 saved
+    assert "6,144 fewer activation evaluations per forward pass" in found[0].message
+    assert "3,072 fewer" in found[1].message
+    assert "4x fewer" in _found(vgg())[0].message  # without a shape: the pool's factor
+
+
+@pytest.mark.parametrize(
+    "act,fires",
+    [
+        (nn.GELU(), False),
+        (nn.SiLU(), False),
+        (nn.Mish(), False),
+        (nn.LeakyReLU(-0.2), False),
+        (nn.LeakyReLU(0.1), True),
+        (nn.Tanh(), True),
+        (nn.ReLU6(), True),
+        (nn.ELU(), True),
+    ],
+)
+def test_only_non_decreasing_activations(act, fires):
+    paths = [f.path for f in _found(vgg(act))]
+    assert ("1" in paths) is fires and "4" in paths
+
+
+def test_prelu_fires_only_while_its_slopes_are_non_negative():
+    model = vgg(nn.PReLU(8))
+    assert "1" in [f.path for f in _found(model)]
+    with torch.no_grad():
+        model[1].weight[3] = -0.5
+    assert "1" not in [f.path for f in _found(model)]
+
+
+def test_functional_calls_and_branches():
+    assert len(_found(Functional())) == 1
+    assert _found(Branching()) == []
+
+
+def test_pool_first_rewrite_gives_the_same_output():
+    model = vgg(nn.LeakyReLU(0.1)).eval()
+    x = torch.randn(4, 3, 32, 32)
+    result = rewrite_model(model, pool_first=True, example_input=x)
+    assert len(result.changes) == 2 and result.same_output is True
+    assert torch.equal(result.model(x), model(x))
+    assert _found(result.model) == []  # nothing left to move
+
+
+def test_pool_first_from_the_command_line(tmp_path, capsys):
+    target = tmp_path / "net.py"
+    target.write_text(
+        "from torch import nn\n"
+        "def make():\n"
+        "    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))\n"
+    )
+    code, out, err = run_cli(
+        capsys,
+        "rewrite",
+        f"{target}:make",
+        "--pool-first",
+        "-i",
+        "2,3,16,16",
+        "-o",
+        tmp_path / "pf.pt",
+    )
+    assert code == 0, err
+    assert "relu→maxpool -> maxpool→relu" in out and "bit for bit" in out
+    rewritten = torch.load(tmp_path / "pf.pt", weights_only=False)
+    assert [type(m).__name__ for m in rewritten.children()] == ["Conv2d", "ReLU", "MaxPool2d"]
+    assert [n.op for n in rewritten.graph.nodes][1:4] == ["call_module"] * 3
+    assert str(list(rewritten.graph.nodes)[2].target) == "2"  # the pool now comes second
+
+
+def test_the_census_counts_patterns_with_pooling():
+    for spec, pattern, rule in [
+        ("conv-bn-relu-maxpool", "conv→bn→relu→maxpool", True),
+        ("conv-relu-maxpool-bn", "conv→relu→maxpool→bn", True),
+        ("conv-maxpool-bn-relu", "conv→maxpool→bn→relu", False),
+        ("conv-relu-bn-maxpool", "conv→relu→bn→maxpool", False),
+    ]:
+        model = build_model("cnn2d", spec, in_shape=(1, 28, 28), num_classes=10)
+        report = lint_model(model)
+        assert report.pattern_count(pattern) == 3, (spec, report.census)
+        assert bool(_found(model)) is rule
