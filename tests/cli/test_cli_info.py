@@ -49,3 +49,17 @@ def test_wrong_spec_and_dataset_are_one_line_exit_2():
 def test_debug_shows_traceback():
     proc = run_subprocess("--debug", "orders", "conv-bnn-relu")
     assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_orders_lists_pool_tokens_and_placements(capsys):
+    code, out, _ = run_cli(capsys, "orders")
+    assert code == 0
+    text = " ".join(out.split())
+    assert "pool │ maxpool, avgpool" in text and "pool=maxpool" in text
+    for spec in ("conv-bn-relu-maxpool", "conv-relu-maxpool-bn", "conv-maxpool-bn-relu",
+                 "conv-relu-bn-maxpool"):
+        assert spec in text
+    code, out, _ = run_cli(capsys, "orders", "conv-relu-maxpool3s2-bn")
+    text = " ".join(out.split())
+    assert code == 0 and "max-pool 3x3, stride 2" in text
+    assert "max-pool commutes with 'relu'" in text and "statistics over the pooled map" in text
