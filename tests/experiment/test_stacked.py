@@ -16,9 +16,11 @@ from layerorder.models import RESIDUAL_VARIANTS, build_model
 from layerorder.order import PRESETS
 from tests.helpers import with_torch_dropout
 
-CASES = [(a, o) for a in ("cnn1d", "cnn2d", "mlp") for o in PRESETS] + [
-    ("resnet", u) for u in RESIDUAL_VARIANTS
-]
+CASES = (
+    [(a, o) for a in ("cnn1d", "cnn2d", "mlp") for o in PRESETS]
+    + [("resnet", u) for u in RESIDUAL_VARIANTS]
+    + [("cnn1d", "conv-maxpool-bn-relu"), ("cnn1d", "conv-bn-relu-avgpool")]  # pool stages
+)
 
 
 METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr")
