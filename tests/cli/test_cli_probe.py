@@ -45,8 +45,9 @@ def test_probe_plots_and_recalibration(capsys, tmp_path):
         "--recalibrate",
     )
     assert code == 0, err
-    files = sorted(plots.glob("*.png"))
+    files = sorted(plots.glob("*__*.png"))
     assert len(files) == 9  # mlp: 2 blocks x 4 stages, plus the head
+    assert (plots / "stage-chains.png").exists()  # and one block stage by stage
     assert all(f.stat().st_size > 1000 for f in files)
     assert files[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "after BN recalibration" in out
