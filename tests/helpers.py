@@ -95,6 +95,20 @@ def run_subprocess(*args, cwd=None, timeout=600, env=None):
     )
 
 
+def count_runs(db: Path, status: str) -> int:
+    """Runs of ``status`` in a store, read without writing (0 while it cannot be read)."""
+    import sqlite3
+
+    if not Path(db).exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            query = "SELECT count(*) FROM runs WHERE status = ?"
+            return conn.execute(query, (status,)).fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
 def sha(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 

@@ -2,7 +2,6 @@
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -10,6 +9,7 @@ import time
 import pytest
 
 from layerorder.store import Store
+from tests.helpers import count_runs
 
 # Long enough (about a second a run) that a signal arrives while runs remain to be trained.
 EPOCHS = 20
@@ -30,24 +30,6 @@ GRID = [
 ]
 
 
-def _done(db) -> int:
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
-            return conn.execute("SELECT count(*) FROM runs WHERE status = 'done'").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-
-
-def _running(db) -> int:
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
-            return conn.execute("SELECT count(*) FROM runs WHERE status = 'running'").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "executor,kill_after",
@@ -62,7 +44,7 @@ def test_sigkill_midway_then_resume(tmp_path, executor, kill_after):
     )
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
-        if _done(db) >= kill_after and (kill_after or _running(db)):
+        if count_runs(db, "done") >= kill_after and (kill_after or count_runs(db, "running")):
             break
         time.sleep(0.05)
     assert proc.poll() is None, "the sweep finished before it could be killed"
@@ -144,7 +126,7 @@ def test_ctrl_c_hands_unfinished_runs_back(tmp_path, executor):
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 120
-    while _done(db) < 2 and time.time() < deadline and proc.poll() is None:
+    while count_runs(db, "done") < 2 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
@@ -177,7 +159,7 @@ def test_a_killed_pool_worker_is_retried(tmp_path):
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline, killed = time.time() + 120, False
     while not killed and time.time() < deadline and proc.poll() is None:
-        if _done(db) >= 1:
+        if count_runs(db, "done") >= 1:
             children = sp.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
             workers = [int(p) for p in children.stdout.split()]
             if len(workers) >= 2:  # the two pool workers (and the resource tracker)

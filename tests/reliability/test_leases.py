@@ -15,7 +15,7 @@ import time
 import pytest
 
 from layerorder.store import Store
-from tests.helpers import TINY, run_cli, tiny_store
+from tests.helpers import TINY, count_runs, run_cli, tiny_store
 
 ELSEWHERE = "another-host:4242:st1"
 
@@ -58,9 +58,9 @@ def test_a_frozen_drivers_run_is_taken_over_and_its_late_result_discarded(tmp_pa
     first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 120
-        while time.time() < deadline and not _running(db):
+        while time.time() < deadline and not count_runs(db, "running"):
             time.sleep(0.05)
-        assert _running(db), "the first driver never claimed its run"
+        assert count_runs(db, "running"), "the first driver never claimed its run"
         os.kill(first.pid, signal.SIGSTOP)  # frozen: its heartbeat stops with it
         time.sleep(2.5)  # the lease (2 s) runs out
         second = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=300)
@@ -77,17 +77,6 @@ def test_a_frozen_drivers_run_is_taken_over_and_its_late_result_discarded(tmp_pa
     assert run.status == "done" and run.attempts == 2
     assert run.provenance["pid"] != first.pid  # the second driver's result was kept
     assert [e.epoch for e in epochs] == list(range(1, 13))  # stored once
-
-
-def _running(db) -> bool:
-    if not db.exists():
-        return False
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-            found = conn.execute("SELECT 1 FROM runs WHERE status = 'running'").fetchone()
-            return found is not None
-    except sqlite3.Error:
-        return False
 
 
 def test_runs_held_elsewhere_are_left_alone_and_named(tmp_path, capsys):

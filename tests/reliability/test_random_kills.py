@@ -13,6 +13,7 @@ import time
 import pytest
 
 from layerorder.store import Store
+from tests.reliability.processes import alive, descendants
 
 pytestmark = pytest.mark.slow
 
@@ -23,30 +24,6 @@ GRID = [
     "--epochs", "3", "--order", "standard,preact", "--seeds", "4", "--executor", "process",
     "--workers", "2", "--no-report",
 ]
-
-
-def _descendants(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True).stdout
-    pairs = [tuple(map(int, line.split())) for line in out.splitlines() if line.strip()]
-    found, frontier = [], [pid]
-    while frontier:
-        parent = frontier.pop()
-        kids = [c for c, p in pairs if p == parent]
-        found += kids
-        frontier += kids
-    return found
-
-
-def _alive(pids: list[int]) -> list[int]:
-    alive = []
-    for pid in pids:
-        try:
-            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            alive.append(pid)
-    return alive
 
 
 def _finished(db) -> dict[int, tuple]:
@@ -71,13 +48,13 @@ def test_random_kills_lose_and_repeat_nothing(tmp_path):
     for _ in range(KILLS):
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         time.sleep(rng.uniform(1.0, 9.0))
-        family = _descendants(proc.pid)
+        family = descendants(proc.pid)
         proc.kill()
         proc.communicate(timeout=30)
         deadline = time.time() + 10
-        while _alive(family) and time.time() < deadline:
+        while alive(family) and time.time() < deadline:
             time.sleep(0.2)
-        assert _alive(family) == [], "processes of the killed sweep outlived it by 10 s"
+        assert alive(family) == [], "processes of the killed sweep outlived it by 10 s"
         now = _finished(db)
         assert {k: now[k] for k in seen} == seen  # a finished run is never trained again
         seen = now

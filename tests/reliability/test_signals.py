@@ -1,6 +1,5 @@
 """Signals to the driver: SIGTERM hands runs back like Ctrl-C; after SIGKILL no worker lives on."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -9,6 +8,7 @@ import time
 import pytest
 
 from layerorder.store import Store
+from tests.reliability.processes import alive, children
 
 pytestmark = pytest.mark.slow
 
@@ -54,23 +54,6 @@ def _start(tmp_path):
     pytest.fail("the sweep did not start")
 
 
-def _alive(pids) -> list[int]:
-    alive = []
-    for pid in pids:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            continue
-        alive.append(pid)
-    return alive
-
-
-def _workers_of(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True).stdout
-    pairs = [tuple(map(int, line.split())) for line in out.splitlines() if line.strip()]
-    return [child for child, parent in pairs if parent == pid]
-
-
 def test_sigterm_hands_runs_back(tmp_path):
     proc, db = _start(tmp_path)
     proc.send_signal(signal.SIGTERM)
@@ -84,11 +67,11 @@ def test_sigterm_hands_runs_back(tmp_path):
 
 def test_no_process_outlives_a_killed_driver(tmp_path):
     proc, db = _start(tmp_path)
-    workers = _workers_of(proc.pid)
+    workers = children(proc.pid)
     assert len(workers) >= 2  # the pool's workers (and multiprocessing's resource tracker)
     proc.kill()
     proc.communicate(timeout=30)
     deadline = time.time() + 10
-    while _alive(workers) and time.time() < deadline:
+    while alive(workers) and time.time() < deadline:
         time.sleep(0.2)
-    assert _alive(workers) == []
+    assert alive(workers) == []

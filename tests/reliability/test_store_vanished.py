@@ -12,7 +12,7 @@ import pytest
 
 from layerorder.store import RunSpec, Store
 from layerorder.store.errors import StoreUnavailable
-from tests.helpers import sha
+from tests.helpers import count_runs, sha
 
 
 def _specs(n: int, prefix: str = "k") -> list[RunSpec]:
@@ -76,7 +76,7 @@ def test_deleting_the_store_mid_sweep_loses_nothing(tmp_path):
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
-        if db.exists() and _done(db) >= 1:
+        if db.exists() and count_runs(db, "done") >= 1:
             os.unlink(db)
             break
         time.sleep(0.05)
@@ -86,13 +86,3 @@ def test_deleting_the_store_mid_sweep_loses_nothing(tmp_path):
     with Store.open(db, create=False) as store:
         runs = store.runs(store.experiments()[0].id)
     assert len(runs) == 6 and all(r.status == "done" for r in runs)
-
-
-def _done(db) -> int:
-    import sqlite3
-
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-            return conn.execute("SELECT count(*) FROM runs WHERE status = 'done'").fetchone()[0]
-    except sqlite3.Error:
-        return 0

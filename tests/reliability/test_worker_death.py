@@ -6,6 +6,7 @@ import signal
 from layerorder.experiment.config import make_config
 from layerorder.experiment.executors import ProcessExecutor
 from layerorder.experiment.worker import RunTask
+from tests.reliability.processes import children, zombie
 
 
 def _task(run_id: int, epochs: int) -> RunTask:
@@ -61,38 +62,8 @@ def test_a_worker_killed_once_is_retried_and_the_pool_leaves_no_process():
     outcomes = list(executor.execute(iter([_task(1, 2), _task(2, 2)]), progress))
     assert sorted(o.status for o in outcomes) == ["done", "done"]
     for pid in pids:  # every worker has ended and been reaped
-        assert not os.path.exists(f"/proc/{pid}") or _zombie(pid) is False
-    assert not _children()
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return False
-
-
-def _children() -> list[int]:
-    """Live child processes, but for multiprocessing's resource tracker (one per interpreter,
-    shared by every pool; it ends when this process does)."""
-    me = os.getpid()
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == me and fields[0] != "Z" and not _tracker(entry):
-                found.append(int(entry))
-    return found
-
-
-def _tracker(pid: str) -> bool:
-    try:
-        return b"resource_tracker" in open(f"/proc/{pid}/cmdline", "rb").read()
-    except OSError:
-        return False
+        assert not os.path.exists(f"/proc/{pid}") or zombie(pid) is False
+    assert not children(os.getpid(), tracker=False)
 
 
 def test_a_worker_that_dies_idle_costs_no_run():

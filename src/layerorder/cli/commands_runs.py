@@ -24,10 +24,10 @@ STORE_OPTION = typer.Option(Path(DEFAULT_STORE), help="SQLite store file.")
 RUN_FIELDS = ("run_id", "experiment", "order", "seed", "lr", "status", "diverged_epoch")
 
 
-def _open(store: Path) -> Store:
+def _open(store: Path, *, read_only: bool = True) -> Store:
     if not store.exists():
         raise StoreError(f"no store at '{store}'; run 'layerorder compare' first or pass --store")
-    return Store.open(store, create=False, read_only=True)
+    return Store.open(store, create=False, read_only=read_only)
 
 
 def runs(
@@ -100,9 +100,7 @@ def runs(
 
 
 def _release_stale(store: Path, experiment: str | None, as_json: bool) -> None:
-    if not store.exists():
-        raise StoreError(f"no store at '{store}'; run 'layerorder compare' first or pass --store")
-    with Store.open(store, create=False) as db:
+    with _open(store, read_only=False) as db:
         exp = db.find_experiment(experiment) if experiment is not None else None
         released = db.release_stale(exp.id if exp else None)
         held = [

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from layerorder.files import atomic_output
 from layerorder.probe.accumulate import StageStats
-from layerorder.probe.record import bin_edges
 
 
 def _safe(text: str) -> str:
@@ -17,19 +16,17 @@ def _safe(text: str) -> str:
 def plot_stage(init: StageStats, trained: StageStats | None, title: str, path: Path):
     from matplotlib.figure import Figure  # no pyplot: the user's backend is left alone
 
-    edges = bin_edges(len(init.hist), init.hist_range)
+    from layerorder.report.figures import signed_bars
+
     fig = Figure(figsize=(5, 3), dpi=100)
     ax = fig.subplots()
-    widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
     for stats, label, color in ((init, "init", "#999999"), (trained, "trained", "#1f77b4")):
         if stats is None:
             continue
-        total = max(sum(stats.hist), 1)
-        ax.bar(
-            edges[:-1],
-            [c / total for c in stats.hist],
-            width=widths,
-            align="edge",
+        signed_bars(
+            ax,
+            stats.hist,
+            stats.hist_range,
             alpha=0.55,
             color=color,
             label=f"{label}: {100 * stats.frac_positive:.0f}% > 0, skew {stats.skewness:.2f}",

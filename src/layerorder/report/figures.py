@@ -157,6 +157,14 @@ def lr_robustness(series):
     return fig
 
 
+def signed_bars(ax, hist, hist_range, **style) -> None:
+    """A probe histogram as bars over its equal bins, as fractions of all values."""
+    edges = bin_edges(len(hist), hist_range)
+    widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
+    total = max(sum(hist), 1)
+    ax.bar(edges[:-1], [h / total for h in hist], width=widths, align="edge", **style)
+
+
 @styled
 def stage_histograms(order_probes, max_cols: int = 5):
     """Each stage's histogram over its own recorded range (grey at init, blue trained)."""
@@ -165,13 +173,8 @@ def stage_histograms(order_probes, max_cols: int = 5):
     rows = max(1, math.ceil(len(stages) / cols))
     fig, axes = subplots(rows, cols, figsize=(2.1 * cols, 1.6 * rows), squeeze=False)
     for ax, st in zip(axes.flat, stages):
-        edges = bin_edges(len(st.trained_hist), st.hist_range)
-        widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
         for hist, c, a in ((st.init_hist, "#999999", 0.6), (st.trained_hist, "#1f77b4", 0.55)):
-            total = max(sum(hist), 1)
-            ax.bar(
-                edges[:-1], [h / total for h in hist], width=widths, align="edge", color=c, alpha=a
-            )
+            signed_bars(ax, hist, st.hist_range, color=c, alpha=a)
         ax.axvline(0, color="black", linewidth=0.6)
         ax.set_title(f"{st.name.removeprefix('features.')} ({st.kind})", fontsize=7)
         ax.tick_params(labelsize=6)
@@ -196,11 +199,7 @@ def stage_chains(chains):
     )
     for row, (chain, line) in enumerate(zip(chains, axes)):
         for k, (ax, step) in enumerate(zip(line, chain.steps)):
-            edges = bin_edges(len(step.hist), step.hist_range)
-            widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
-            total = max(sum(step.hist), 1)
-            ax.bar(edges[:-1], [h / total for h in step.hist], width=widths, align="edge",
-                   color=color(row), alpha=0.7)
+            signed_bars(ax, step.hist, step.hist_range, color=color(row), alpha=0.7)
             ax.axvline(0, color="black", linewidth=0.6)
             stage = step.name.rpartition(".")[2]
             ax.set_title(

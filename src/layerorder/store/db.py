@@ -257,8 +257,7 @@ class Store(queries.StoreQueries):
             for r in self.runs(experiment_id, "running")
             if r.owner != owner
             and (keys is None or r.run_key in keys)
-            and not is_stale_owner(r.owner)
-            and not lease_expired(r.lease_until, now)
+            and not _stale(r.owner, r.lease_until, now)
         ]
 
     def finish_run(
@@ -352,9 +351,13 @@ def _insert_probes(conn: sqlite3.Connection, run_id: int, records) -> int:
 def _claimable(row: sqlite3.Row, keys: Collection[str] | None, now: float) -> bool:
     if keys is not None and row["run_key"] not in keys:
         return False
-    if row["status"] == "pending":
-        return True
-    return lease_expired(row["lease_until"], now) or is_stale_owner(row["owner"])
+    return row["status"] == "pending" or _stale(row["owner"], row["lease_until"], now)
+
+
+def _stale(owner: str | None, lease_until: float | None, now: float) -> bool:
+    """A running run nobody holds any more: its lease expired, or its owner is a process on
+    this host that is gone."""
+    return lease_expired(lease_until, now) or is_stale_owner(owner)
 
 
 def _unleased(row: sqlite3.Row) -> bool:

@@ -1,0 +1,56 @@
+"""Processes as the fault tests see them (Linux ``/proc``): children, descendants, liveness."""
+
+from __future__ import annotations
+
+import os
+
+
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after the command name (state first), or None."""
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def zombie(pid: int) -> bool:
+    fields = _stat(pid)
+    return fields is not None and fields[0] == "Z"
+
+
+def alive(pids) -> list[int]:
+    """The processes of ``pids`` that still run (zombies count as ended)."""
+    return [pid for pid in pids if (fields := _stat(pid)) is not None and fields[0] != "Z"]
+
+
+def is_resource_tracker(pid: int | str) -> bool:
+    """multiprocessing's resource tracker: one per interpreter, shared by every pool; it ends
+    when its parent does."""
+    try:
+        return b"resource_tracker" in open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        return False
+
+
+def children(pid: int, *, tracker: bool = True) -> list[int]:
+    """Live children of ``pid`` (without the resource tracker unless ``tracker``)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        fields = _stat(entry)
+        if fields is None or int(fields[1]) != pid or fields[0] == "Z":
+            continue
+        if tracker or not is_resource_tracker(entry):
+            found.append(int(entry))
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Live children of ``pid``, their children, and so on."""
+    found, frontier = [], [pid]
+    while frontier:
+        kids = children(frontier.pop())
+        found += kids
+        frontier += kids
+    return found
