@@ -128,6 +128,8 @@ SECTIONS = [
     "results",
     "curves",
     "finals",
+    "decisions",
+    "reliability",
     "pairwise",
     "lr",
     "probes",

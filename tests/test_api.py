@@ -67,6 +67,26 @@ def test_results_views(results):
     assert results.title.startswith("memory:") and "/ python:make_model" in results.title
 
 
+def test_vary_baseline_and_margin_from_python(tmp_path):
+    results = layerorder.compare(
+        data=_arrays(), orders=["standard", "no-norm"], arch="mlp", width=16, seeds=2,
+        vary={"batch_size": [25, 50]}, baseline="standard", margin=100.0,
+        store=tmp_path / "v.db", **{k: v for k, v in TINY.items() if k != "batch_size"},
+    )
+    decisions = results.decisions
+    assert list(decisions["condition"]) == ["batch_size=25", "batch_size=50"]
+    runs = results.to_pandas()
+    assert sorted(runs["batch_size"]) == [25, 25, 25, 25, 50, 50, 50, 50]
+    assert set(decisions["decision"]) == {"equivalent"}  # every difference is inside 100 points
+    assert list(decisions["b"]) == ["standard", "standard"]
+    assert [c.name for c in results.analysis.conditions] == list(decisions["condition"])
+    assert results.analysis.interactions[0].factor == "batch_size"
+    assert "Against the baseline" not in results.verdict.text  # the conditional verdict
+    assert "At batch_size=25: no-norm is equivalent to standard within ±100 points" in (
+        results.verdict.text
+    )
+
+
 def test_plot_and_report_leave_matplotlib_alone(results, tmp_path):
     backend = matplotlib.get_backend()
     before = dict(matplotlib.rcParams)

@@ -74,19 +74,45 @@ def _warn(line: str) -> None:
 def run_comparison(
     config: ExperimentConfig, store: str | Path, *, fresh: bool = False, observer=None
 ) -> Results:
-    """Train what ``store`` lacks of ``config``'s grid and analyse the grid's runs (once)."""
+    """Train what ``store`` lacks of ``config``'s grid and analyse the grid's runs (once). With
+    ``until_decided``, seeds are trained in rounds until every pair is decided."""
+    from layerorder.experiment.rounds import analysis_options, rounds
     from layerorder.experiment.runner import load_checked_data, run_sweep
     from layerorder.stats.analysis import analyze
     from layerorder.store import Store
 
     load_checked_data(config)  # before the store is opened (or created)
+    options = analysis_options(config)
+    trained = 0
     with Store.open(store) as db:
-        summary = run_sweep(config, db, fresh=fresh, observer=observer)
-        wanted = set(summary.run_ids)
-        runs = tuple(r for r in db.runs(summary.experiment.id) if r.id in wanted)
+        plan = rounds(config)
+        for i, round_config in enumerate(plan):
+            summary = run_sweep(
+                round_config, db, fresh=fresh and i == 0, observer=observer, grid=config.grid()
+            )
+            trained += summary.trained
+            wanted = set(summary.run_ids)
+            runs = tuple(r for r in db.runs(summary.experiment.id) if r.id in wanted)
+            analysis = analyze(runs, **options)
+            if len(plan) > 1 and observer is not None:
+                observer.note(_round_note(analysis, len(round_config.seeds), i == len(plan) - 1))
+            if analysis.decided:
+                break
         every = db.epochs_for_experiment(summary.experiment.id)
     epochs = {r.id: tuple(every.get(r.id, ())) for r in runs}
-    return Results(Path(store), summary.experiment, runs, epochs, analyze(runs), summary.trained)
+    return Results(Path(store), summary.experiment, runs, epochs, analysis, trained)
+
+
+def _round_note(analysis, seeds: int, last: bool) -> str:
+    """What a look of ``--until-decided`` found: decided pairs, and whether another round comes."""
+    open_ = [d for d in analysis.decisions if d.decision == "undecided"]
+    total = len(analysis.decisions)
+    head = f"look at {seeds} seeds: {total - len(open_)} of {total} pairs decided"
+    if not open_:
+        return head + "; stopping"
+    if last:
+        return head + "; --max-seeds reached, the rest stay undecided"
+    return head + "; training another round"
 
 
 def compare(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from layerorder.stats.analysis import Analysis
+from layerorder.stats.decisions import PairDecision
 from layerorder.stats.table import ResultsTable, results_table
 from layerorder.stats.verdict import Verdict
 from layerorder.store import EpochRecord, ExperimentRecord, RunRecord
@@ -95,17 +96,21 @@ class Results:
 
     def to_pandas(self):
         """One row per run: order label, canonical spec and preset name, seed, lr, status and
-        final metrics."""
+        final metrics, then one column per varied factor (its level)."""
         import pandas as pd
 
+        from layerorder.stats.analysis import level_of
+
+        factors = self.analysis.factors
         rows = []
         for r in self.runs:
             spec, preset = describe_order(r.label)
             rows.append(
                 (r.id, r.label, spec, preset, r.seed, r.lr, r.status, r.final_test_acc,
-                 r.final_test_loss, r.final_train_loss, r.diverged_epoch, r.wall_time)
+                 r.final_test_loss, r.final_train_loss, r.diverged_epoch, r.wall_time,
+                 *(level_of(r, f) for f in factors))
             )
-        return pd.DataFrame(rows, columns=list(RUN_COLUMNS))
+        return pd.DataFrame(rows, columns=[*RUN_COLUMNS, *factors])
 
     def curves(self):
         """One row per run and epoch: run_id, order, seed, lr, then the epoch's metrics (the
@@ -143,6 +148,15 @@ class Results:
             for row in self.analysis.rows
         ]
         return pd.DataFrame(rows).set_index("order")
+
+    @property
+    def decisions(self):
+        """One row per pair of the family (and condition): difference, CI, Holm p, TOST Holm p,
+        'different' / 'equivalent' / 'undecided', and the seeds that would decide it."""
+        import pandas as pd
+
+        rows = [dataclasses.asdict(d) for d in self.analysis.decisions]
+        return pd.DataFrame(rows, columns=[f.name for f in dataclasses.fields(PairDecision)])
 
     def plot(self):
         """Test accuracy per epoch (mean over seeds with a 95% band) and the final accuracy of

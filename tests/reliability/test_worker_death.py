@@ -32,7 +32,10 @@ def test_only_the_killed_workers_run_is_charged():
     neighbour: list[int | None] = []  # the worker of run 2 at each kill
 
     def progress(p):
-        if p.run_id == 1 and len(killed) < ProcessExecutor.max_tries:
+        # kill only once run 2 is in flight (on a busy machine run 1's first epoch can end
+        # before run 2 has been handed to the other worker)
+        started = executor.worker_pid(2) is not None or killed
+        if p.run_id == 1 and started and len(killed) < ProcessExecutor.max_tries:
             pid = executor.worker_pid(1)
             neighbour.append(executor.worker_pid(2))
             killed.append(pid)

@@ -118,3 +118,45 @@ def test_figures_draw_all_diverged_points():
     series = [LrSeries("a", (0.01, 1.0), (97.0, math.nan), (0, 3))]
     svg = figures.svg(figures.lr_robustness(series))
     assert svg.startswith("<svg") and "</svg>" in svg
+
+
+def _factor_runs(effects, seeds=4):
+    """Runs of two orders over the conditions in ``effects`` ({(batch_size, p_drop): effect})."""
+    import numpy as np
+
+    from layerorder.store import RunRecord
+
+    rng = np.random.default_rng(0)
+    runs, i = [], 0
+    for (bs, p), effect in effects.items():
+        for seed in range(seeds):
+            shared = rng.normal(95, 0.5)
+            for label, shift in (("standard", 0.0), ("act-first", effect)):
+                i += 1
+                acc = shared + shift + rng.normal(0, 0.2)
+                runs.append(RunRecord(i, 1, f"k{i}", label, seed, 0.01,
+                                      {"batch_size": bs, "p_drop": p}, "done", None, 1, None,
+                                      None, acc, None, None, None, None, None, None))
+    return runs
+
+
+def test_effect_by_condition_panels_and_heatmaps():
+    from layerorder.report import figures
+    from layerorder.stats.analysis import analyze
+
+    one = analyze(_factor_runs({(8, 0.1): -2.0, (128, 0.1): 0.0}), factors=["batch_size"],
+                  baseline="standard")
+    assert [c.name for c in one.conditions] == ["batch_size=8", "batch_size=128"]
+    assert one.interactions[0].p < 0.05 and "depends on batch_size" in one.verdict.text
+    assert "At batch_size=8: act-first is 2.0 points worse than standard" in one.verdict.text
+    fig = figures.effect_by_condition(one, "standard")
+    assert len(fig.axes) == 1 and fig.axes[0].get_xlabel() == "batch_size"
+    two = analyze(
+        _factor_runs({(8, 0.1): -2.0, (8, 0.5): -3.0, (128, 0.1): 0.0, (128, 0.5): -0.1}),
+        factors=["batch_size", "p_drop"],
+    )
+    assert {i.factor for i in two.interactions} == {"batch_size", "p_drop"}
+    heat = figures.effect_by_condition(two, "standard")
+    image = heat.axes[0].images[0].get_array()  # rows: p_drop levels, columns: batch sizes
+    assert image.shape == (2, 2) and image[1][0] < image[0][0] < -1.5 < image[0][1]
+    assert figures.svg(figures.differences(two.decisions, two.margin)).startswith("<svg")

@@ -21,7 +21,9 @@ from layerorder.results import EPOCH_COLUMNS, epoch_column_names
 from layerorder.store import Store, StoreError
 
 STORE_OPTION = typer.Option(Path(DEFAULT_STORE), help="SQLite store file.")
-RUN_FIELDS = ("run_id", "experiment", "order", "seed", "lr", "status", "diverged_epoch")
+RUN_FIELDS = (
+    "run_id", "experiment", "order", "seed", "lr", "status", "diverged_epoch", "condition"
+)
 
 
 def _open(store: Path, *, read_only: bool = True) -> Store:
@@ -132,13 +134,16 @@ def _lease_dict(r) -> dict:
             "lease_until": r.lease_until}
 
 
-def _run_dict(r, exp_name: str) -> dict:
+def _run_dict(r, exp_name: str, factors=()) -> dict:
+    from layerorder.stats.analysis import condition_name, level_of
+
     return {
         "run_id": r.id,
         "experiment": exp_name,
         "order": r.label,
         "seed": r.seed,
         "lr": r.lr,
+        "condition": condition_name([(f, level_of(r, f)) for f in factors]),  # --vary levels
         "status": r.status,
         "diverged_epoch": r.diverged_epoch,
         "error": r.error,
@@ -175,7 +180,7 @@ def export(
         for exp in exps:
             epochs = db.epochs_for_experiment(exp.id)
             for r in db.runs(exp.id):
-                d = _run_dict(r, exp.name)
+                d = _run_dict(r, exp.name, exp.config.get("vary", ()))
                 d["epochs"] = [
                     {k: getattr(e, k) for k in EPOCH_COLUMNS} for e in epochs.get(r.id, [])
                 ]

@@ -52,7 +52,11 @@ class RichObserver(SweepObserver):
         return self.progress.__exit__(*exc)
 
     def start(self, experiment, total, todo, plan):
+        """Called once per sweep; ``--until-decided`` runs one sweep per round."""
+        if self.overall is not None:
+            self.progress.remove_task(self.overall)
         self.todo = todo
+        self.done = 0
         skipped = total - todo
         err.print(
             f"experiment '{escape(experiment.name)}' (id {experiment.id}): {total} runs,"
@@ -62,7 +66,8 @@ class RichObserver(SweepObserver):
 
     def run_started(self, task):
         epochs = task.config["epochs"]
-        if self.progress.tasks[self.overall].total is None:
+        overall = next(t for t in self.progress.tasks if t.id == self.overall)
+        if overall.total is None:
             self.progress.update(self.overall, total=self.todo * epochs)
         self.epochs_left[task.run_id] = epochs
         self.names[task.run_id] = _run_name(task)

@@ -37,7 +37,15 @@ def lr_table(analysis: Analysis) -> Table:
 
 
 def print_analysis(analysis: Analysis, table: ResultsTable) -> None:
+    from layerorder.stats.table import decisions_table, interaction_table, reliability_table
+
     out.print(rich_table(table))
+    if analysis.decisions:
+        out.print(rich_table(decisions_table(analysis)))
+    if any(c.less_reliable for c in analysis.reliability):
+        out.print(rich_table(reliability_table(analysis)))
+    if analysis.interactions:
+        out.print(rich_table(interaction_table(analysis)))
     if analysis.lr_table:
         out.print(lr_table(analysis))
         out.print("Each order is compared at its own best learning rate.")

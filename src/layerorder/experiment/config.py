@@ -7,6 +7,8 @@ is checked here, before a store is opened or anything is trained.
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import math
 from dataclasses import field
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from layerorder.errors import ConfigError, did_you_mean
 from layerorder.experiment.settings import (
     AXIS,
     BY_NAME,
+    DATA_OPTION,
     DEFAULT_ORDERS,
     DEVICES,
     EXECUTORS,
@@ -62,15 +65,64 @@ def _identity(self) -> dict[str, Any]:
     }
 
 
+def _grid(self) -> dict[str, Any]:
+    """What names the experiment in the store: its identity without the axes that grow (orders,
+    seeds, learning rates, factor levels), so that more seeds or another level of a factor add
+    runs to the same experiment. The varied fields are named (``vary``), their levels are not."""
+    varied = {f for f, _ in self.vary}
+    grid = {
+        k: v
+        for k, v in self.identity().items()
+        if k not in ("orders", "seeds", "lr", "vary") and k not in varied
+    }
+    options = {f[len(DATA_OPTION):] for f in varied if f.startswith(DATA_OPTION)}
+    if options and "data_options" in grid:
+        grid["data_options"] = {k: v for k, v in grid["data_options"].items() if k not in options}
+    if varied:
+        grid["vary"] = sorted(varied)
+    if self.until_decided:  # a sequential design is its own experiment: its looks and seeds
+        from layerorder.experiment.rounds import design_of, seed_order
+
+        grid["sequential"] = {"looks": list(design_of(self).looks), "seeds": list(seed_order(self))}
+    return grid
+
+
+def _levels(self) -> list[dict[str, Any]]:
+    """Every condition as the settings it overrides ([{}] when nothing varies); a data set
+    option's level is merged into ``data_options``."""
+    names = [f for f, _ in self.vary]
+    out = []
+    for combo in itertools.product(*(v for _, v in self.vary)):
+        level = dict(zip(names, combo))
+        options = {k[len(DATA_OPTION):]: v for k, v in level.items() if k.startswith(DATA_OPTION)}
+        level = {k: v for k, v in level.items() if not k.startswith(DATA_OPTION)}
+        if options:
+            level["data_options"] = {**dict(self.data_options), **options}
+        out.append(level)
+    return out
+
+
 def _runs(self) -> list[RunConfig]:
-    """The grid, in the order it is trained: seed-major so early results pair up."""
+    """The grid, in the order it is trained: seed-major so early results pair up (every
+    condition of a seed before the next seed)."""
     base = {s.name: _plain(s.name, getattr(self, s.name)) for s in RUN_SETTINGS}
+    lrs = (None,) if "lr" in self.factors else self.lr
     return [
-        RunConfig(order=o, seed=s, lr=lr, **base)
-        for lr in self.lr
+        RunConfig(order=o, seed=s, lr=level.get("lr", lr),
+                  **{**base, **{k: v for k, v in level.items() if k != "lr"}})
+        for lr in lrs
         for s in self.seeds
+        for level in _levels(self)
         for o in self.orders
     ]
+
+
+def _factors(self) -> tuple[str, ...]:
+    return tuple(f for f, _ in self.vary)
+
+
+def _n_conditions(self) -> int:
+    return math.prod(len(v) for _, v in self.vary)
 
 
 def _not_applied(self) -> list[str]:
@@ -88,10 +140,14 @@ ExperimentConfig = dataclasses.make_dataclass(
     [(s.name, Any, field(default=s.default)) for s in SETTINGS],
     frozen=True,
     namespace={
-        "__doc__": "One experiment: a grid of orders x seeds x learning rates, all else fixed.",
+        "__doc__": "One experiment: a grid of orders x seeds x learning rates x the levels of"
+        " the varied factors, all else fixed.",
         "to_dict": _to_dict,
         "identity": _identity,
         "runs": _runs,
+        "grid": _grid,
+        "factors": property(_factors),
+        "n_conditions": property(_n_conditions),
         "not_applied": _not_applied,
         "__module__": __name__,
     },

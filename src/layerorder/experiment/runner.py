@@ -76,8 +76,10 @@ def run_sweep(
     *,
     fresh: bool = False,
     observer: SweepObserver | None = None,
+    grid: dict | None = None,
 ) -> SweepSummary:
-    """Train every run of ``config`` not yet in ``store``; return what this grid holds."""
+    """Train every run of ``config`` not yet in ``store``; return what this grid holds.
+    ``grid``: the experiment's identity when ``config`` is one round of a larger design."""
     observer = observer or SweepObserver()
     # a cluster that cannot be reached, or user objects that cannot be sent to worker
     # processes (they cannot import what the user made at run time), fail before storing
@@ -85,8 +87,7 @@ def run_sweep(
     load_checked_data(config)
     pool = config.executor in ("auto", "process")
     shipped = snapshot(config.dataset, config.model) if pool else None
-    grid = {k: v for k, v in config.identity().items() if k not in ("orders", "seeds", "lr")}
-    experiment = store.experiment(config.name, grid, fresh=fresh)
+    experiment = store.experiment(config.name, grid or config.grid(), fresh=fresh)
     specs = run_specs(config)
     store.add_runs(experiment.id, specs)
     keys = {s.run_key for s in specs}

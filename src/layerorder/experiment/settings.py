@@ -3,7 +3,8 @@
 A ``Setting`` holds a setting's default, its check (which also brings a value to its type), its
 help text, its command-line flags and its role: part of the run key (``run``), an axis of the
 grid (``axis``: orders, seeds, learning rates), or how runs execute (``execution``: never in a
-key). ``ExperimentConfig``'s fields, the TOML keys, the ``compare`` and ``probe`` options
+key), or how runs are analysed (``analysis``: never in a key either). ``ExperimentConfig``'s
+fields, the TOML keys, the ``compare`` and ``probe`` options
 (``layerorder.cli.options``), validation with did-you-mean messages, run keys and the report's
 configuration table all derive from ``SETTINGS``.
 
@@ -28,7 +29,7 @@ DEVICES = ("auto", "cpu", "cuda")
 EXECUTORS = ("auto", "sequential", "process", "stacked", "ray")
 DEFAULT_ORDERS = ("standard", "act-first", "preact", "drop-before-bn", "no-norm")
 
-RUN, AXIS, EXECUTION = "run", "axis", "execution"
+RUN, AXIS, EXECUTION, ANALYSIS = "run", "axis", "execution", "analysis"
 
 
 # ---- checks: (key, raw value) -> value of the setting's type, or ConfigError ----------------
@@ -195,7 +196,61 @@ def learning_rates(key: str, value: Any) -> tuple[float, ...]:
     return _unique_nonempty("lr", [_float("lr", v, 0.0, open_lo=True) for v in _list(value, key)])
 
 
+def vary(key: str, value: Any) -> tuple[tuple[str, tuple], ...]:
+    """Factors: ``FIELD=V1,V2,...`` strings (``--vary``, repeatable) or a table
+    ``{field = [v1, v2]}`` (TOML ``[vary]``). Each level is checked by the field's own setting."""
+    if isinstance(value, dict):
+        items = [(str(k), v if isinstance(v, (list, tuple)) else [v]) for k, v in value.items()]
+    elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        items = []
+        for item in value:
+            name, sep, levels = item.partition("=")
+            if not sep or not name.strip():
+                raise ConfigError(f"--vary takes FIELD=V1,V2,..., got '{item}' (e.g."
+                                  " batch_size=8,32,128)")
+            items.append((name.strip(), _list(levels, f"--vary {name.strip()}")))
+    elif isinstance(value, (list, tuple)) and all(
+        isinstance(v, (list, tuple)) and len(v) == 2 for v in value
+    ):
+        items = [(str(k), list(v)) for k, v in value]
+    else:
+        raise ConfigError("vary must be a table of field = [levels] (or --vary FIELD=V1,V2)")
+    out, seen = [], set()
+    for name, levels in items:
+        field = name.strip().lower().replace("-", "_")
+        if field in seen:
+            raise ConfigError(f"vary names {field} twice; give all its levels in one --vary")
+        seen.add(field)
+        if field in ("orders", "seeds", "order", "seed"):
+            raise ConfigError(f"{field} is already an axis of every grid; vary another setting")
+        if field.startswith(DATA_OPTION) and len(field) > len(DATA_OPTION):
+            # a data set option, e.g. data_options.num_samples=1000,10000 (checked by the data
+            # set's own options when the config is validated)
+            out.append((field, tuple(_unique_nonempty(f"--vary {field}", list(levels)))))
+            seen.add(field)
+            continue
+        if field != "lr" and (field not in BY_NAME or BY_NAME[field].role != RUN):
+            factors = [s.name for s in SETTINGS if s.role == RUN and s.name not in _NOT_FACTORS]
+            raise ConfigError(f"cannot vary '{name}': not a setting of the run key"
+                              + did_you_mean(field, [*factors, "lr"]))
+        if field in _NOT_FACTORS:
+            hint = " (vary one option: data_options.NAME=V1,V2)" if field == "data_options" else ""
+            raise ConfigError(f"cannot vary {field}{hint}; run one comparison per {field}"
+                              " instead")
+        check = BY_NAME[field].check if field != "lr" else number(0.0, open_lo=True)
+        checked = [check(field, v) for v in levels]
+        if len(checked) < 2:
+            raise ConfigError(f"--vary {field} needs at least two levels, got {checked}")
+        if len(set(map(str, checked))) != len(checked):
+            raise ConfigError(f"--vary {field} repeats a level: {checked}")
+        out.append((field, tuple(checked)))
+    return tuple(out)
+
+
+_NOT_FACTORS = ("data_options", "model", "probe")  # tables, user code, and what is recorded
+DATA_OPTION = "data_options."  # a factor over one data set option: data_options.num_samples
 seeds.metavar = "N|LIST"
+vary.metavar = "FIELD=V1,V2"
 learning_rates.metavar = "LR[,LR...]"
 data_options.metavar = "KEY=VALUE"
 orders.metavar = "SPEC"
@@ -267,7 +322,13 @@ SETTINGS: tuple[Setting, ...] = (
       commands=("compare", "probe")),
     S("orders", DEFAULT_ORDERS, orders, "Order spec or preset (repeatable or comma-separated).",
       role=AXIS, flags=("--order", "-o"), cli=list, commands=("compare", "probe")),
-    S("seeds", (0, 1, 2, 3, 4), seeds, "Number of seeds, or a list like 0,3,7.", role=AXIS),
+    S("seeds", (0, 1, 2, 3, 4), seeds,
+      "Number of seeds, or a list like 0,3,7 (with --until-decided: the first round).",
+      role=AXIS),
+    S("vary", (), vary,
+      "A factor FIELD=V1,V2,... (repeatable): train the grid at every level of that run-key"
+      " setting (batch_size=8,32,128; p_drop=0.1,0.5; depth; lr; dataset ...) and test where"
+      " the effect of the order changes.", role=AXIS, cli=list),
     S("epochs", 20, integer(), "Training epochs per run.", commands=("compare", "probe")),
     S("batch_size", 100, integer(), "Batch size.", commands=("compare", "probe")),
     S("optimizer", "adam", choice(OPTIMIZERS), "sgd, adam or adamw.",
@@ -313,8 +374,24 @@ SETTINGS: tuple[Setting, ...] = (
       "Seconds a claimed run stays reserved without a heartbeat; the driver renews its runs'"
       " leases every lease/4 s. Another driver (on any host) takes over a run whose lease"
       " expired, e.g. when its machine froze or was lost.", role=EXECUTION),
+    S("margin", 0.5, number(0.0, open_lo=True),
+      "Equivalence margin in points of accuracy: a pair whose paired TOST puts the difference"
+      " inside +-margin is 'equivalent'. Half a point is about the seed-to-seed SD of the"
+      " built-in setups and less than most readers would act on; set your own.",
+      role=ANALYSIS, commands=("compare", "report")),
+    S("baseline", None, optional_text,
+      "Compare each order with this one only (k-1 tests: more power for 'is my order better"
+      " than the standard one?'); none: every pair.", role=ANALYSIS,
+      commands=("compare", "report")),
+    S("until_decided", False, flag,
+      "Train seeds in rounds (the --seeds count each) and stop once every pair is different or"
+      " equivalent, or at --max-seeds; O'Brien-Fleming alpha spending keeps the false-positive"
+      " rate at 0.05 over the looks.", role=ANALYSIS, cli=bool),
+    S("max_seeds", 20, integer(minimum=2), "Most seeds per order with --until-decided.",
+      role=ANALYSIS),
     S("max_runs", 10_000, integer(),
-      "Refuse a grid of more runs than this (orders x seeds x learning rates): a typo guard;"
+      "Refuse a grid of more runs than this (orders x seeds x learning rates x factor levels):"
+      " a typo guard;"
       " raise it for a sweep that big.", role=EXECUTION),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -5,15 +5,18 @@ All of them run before a store is opened, so bad input never touches stored resu
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import os
 import shutil
 
 import torch
 
 from layerorder.data import check_dataset
-from layerorder.errors import ConfigError
+from layerorder.errors import ConfigError, did_you_mean
 from layerorder.experiment.config import ExperimentConfig
 from layerorder.experiment.executors import available_cores
+from layerorder.experiment.settings import BY_NAME, DATA_OPTION
 from layerorder.models import check_arch, check_order_for_arch
 
 
@@ -21,13 +24,18 @@ def validate(config: ExperimentConfig) -> list[str]:
     """Raise a ``LayerorderError`` naming the first problem; else return notes (one line each)
     on settings that have no effect here."""
     _check_size(config)
-    info = check_dataset(config.dataset, **dict(config.data_options))
-    if config.model:
-        _check_model(config, info)
-    else:
-        check_arch(config.arch)
-        for order in config.orders:
-            check_order_for_arch(config.arch, order)
+    _check_analysis(config)
+    for level in _conditions_to_check(config):
+        if "data_options" in level:
+            level = {**level, "data_options": tuple(sorted(level["data_options"].items()))}
+        cfg = dataclasses.replace(config, **level, vary=())
+        info = check_dataset(cfg.dataset, **dict(cfg.data_options))
+        if cfg.model:
+            _check_model(cfg, info)
+        else:
+            check_arch(cfg.arch)
+            for order in cfg.orders:
+                check_order_for_arch(cfg.arch, order)
     if config.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError(
             "--device cuda asked for, but no CUDA device is available; use --device auto"
@@ -46,14 +54,58 @@ def validate(config: ExperimentConfig) -> list[str]:
     return config.not_applied()
 
 
+def _conditions_to_check(config: ExperimentConfig) -> list[dict]:
+    """Every combination of the levels of the factors that the registries check (data set and
+    its options, arch, width, depth), the rest at the config's value; [{}] when none varies."""
+    checked = ("dataset", "arch", "width", "depth")
+    relevant = [
+        (f, levels) for f, levels in config.vary if f in checked or f.startswith(DATA_OPTION)
+    ]
+    out = []
+    for combo in itertools.product(*(levels for _, levels in relevant)):
+        level, options = {}, {}
+        for (field, _), value in zip(relevant, combo):
+            if field.startswith(DATA_OPTION):
+                options[field[len(DATA_OPTION):]] = value
+            else:
+                level[field] = value
+        if options:
+            level["data_options"] = {**dict(config.data_options), **options}
+        out.append(level)
+    return out
+
+
+def _check_analysis(config: ExperimentConfig) -> None:
+    for field, _ in config.vary:
+        setting = BY_NAME.get(field)
+        if setting is not None and setting.applies is not None and not setting.applies(config):
+            raise ConfigError(f"--vary {field}: {field} {setting.not_applied}; vary another"
+                              " setting")
+    if "lr" in config.factors and len(config.lr) > 1:
+        raise ConfigError("--vary lr and an --lr sweep together are ambiguous; give one --lr"
+                          " (each order is then compared at every varied lr)")
+    if config.baseline is not None and config.baseline not in config.orders:
+        raise ConfigError(f"--baseline '{config.baseline}' is not one of the orders"
+                          f" {list(config.orders)}" + did_you_mean(config.baseline, config.orders))
+    if config.until_decided:
+        if len(config.seeds) < 2:
+            raise ConfigError("--until-decided needs rounds of at least 2 seeds; use --seeds 3"
+                              " or more")
+        if config.max_seeds < len(config.seeds):
+            raise ConfigError(f"--max-seeds {config.max_seeds} is less than the first round's"
+                              f" {len(config.seeds)} seeds; raise --max-seeds")
+
+
 def _check_size(config: ExperimentConfig) -> None:
     """Limits that keep a typo from planning unbounded work (checked before anything else)."""
-    n = len(config.orders) * len(config.seeds) * len(config.lr)
+    seeds = config.max_seeds if config.until_decided else len(config.seeds)
+    n = len(config.orders) * seeds * len(config.lr) * config.n_conditions
     if n > config.max_runs:
+        levels = f" x {config.n_conditions} factor levels" if config.vary else ""
         raise ConfigError(
-            f"the grid has {n:,} runs ({len(config.orders)} orders x {len(config.seeds)} seeds x"
-            f" {len(config.lr)} learning rates), more than max_runs = {config.max_runs:,};"
-            f" raise --max-runs if you mean it"
+            f"the grid has {n:,} runs ({len(config.orders)} orders x {seeds} seeds x"
+            f" {len(config.lr)} learning rates{levels}), more than max_runs ="
+            f" {config.max_runs:,}; raise --max-runs if you mean it"
         )
     cores = available_cores()
     pool = config.executor in ("auto", "process")

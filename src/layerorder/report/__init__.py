@@ -25,9 +25,11 @@ def write_report(
     fmt: str = "html",
     run_ids=None,
     analysis=None,
+    options: dict | None = None,
 ) -> list[Path]:
     """Write the report of ``experiment`` (name or id; default: the latest) and return its files.
-    ``run_ids`` limits it to those runs; ``analysis`` is theirs when already computed."""
+    ``run_ids`` limits it to those runs; ``analysis`` is theirs when already computed, else
+    ``options`` (``margin``, ``baseline``) are the analysis options."""
     from layerorder.report.html import render_html
     from layerorder.report.markdown import render_markdown
     from layerorder.store import Store, StoreError
@@ -41,7 +43,10 @@ def write_report(
             raise ReportError(f"store '{store_path}' holds no experiment yet")
         if not any(r.status in ("done", "diverged", "failed") for r in store.runs(exp.id)):
             raise ReportError(f"experiment '{exp.name}' has no finished runs to report yet")
-        info = build_info(store, exp, run_ids, analysis)
+        try:
+            info = build_info(store, exp, run_ids, analysis, options)
+        except ValueError as exc:  # e.g. a --baseline that is not among the stored orders
+            raise ReportError(str(exc)) from None
     if fmt == "md":
         return render_markdown(info, out)
     atomic_write_text(out, render_html(info))

@@ -243,3 +243,96 @@ def probe_summary(orders):
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+DECISION_COLORS = {"different": "#d62728", "equivalent": "#2ca02c", "undecided": "#7f7f7f"}
+
+
+def oriented(d, ref: str):
+    """(other order, difference other - ref, CI low, CI high) of a ``PairDecision``."""
+    if d.b == ref:
+        return d.a, d.mean_diff, d.ci_low, d.ci_high
+    return d.b, -d.mean_diff, -d.ci_high, -d.ci_low
+
+
+@styled
+def differences(decisions, margin: float):
+    """Each pair's mean paired difference with its 95% CI, coloured by decision, over the
+    equivalence band +-margin (grey)."""
+    n = max(1, len(decisions))
+    fig, ax = subplots(figsize=(7, 0.38 * n + 1.3))
+    ax.axvspan(-margin, margin, color="#dddddd", alpha=0.7, linewidth=0,
+               label=f"equivalence band ±{margin:g}")
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    names = []
+    for i, d in enumerate(decisions):
+        y = n - 1 - i
+        c = DECISION_COLORS.get(d.decision, "black")
+        if math.isfinite(d.ci_low):
+            ax.plot([d.ci_low, d.ci_high], [y, y], color=c, linewidth=2)
+        ax.scatter([d.mean_diff], [y], color=c, s=22, zorder=3)
+        cond = f" [{d.condition}]" if d.condition else ""
+        names.append((y, f"{d.a} − {d.b}{cond}: {d.decision}"))
+    ax.set_yticks([y for y, _ in names], [t for _, t in names], fontsize=7)
+    ax.set_xlabel("mean paired difference (points), 95% CI")
+    ax.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+@styled
+def effect_by_condition(analysis, ref: str):
+    """The effect of each order against ``ref`` at every level of the varied factors: one panel
+    per factor (one factor), or a heatmap of the difference per compared order (two factors)."""
+    points = [(c, d) for c in analysis.conditions for d in c.decisions if ref in (d.a, d.b)]
+    others = list(dict.fromkeys(oriented(d, ref)[0] for _, d in points))
+    factors = analysis.factors
+    margin = analysis.margin
+    if len(factors) == 2:
+        f1, f2 = factors
+        lv1 = list(dict.fromkeys(dict(c.levels)[f1] for c in analysis.conditions))
+        lv2 = list(dict.fromkeys(dict(c.levels)[f2] for c in analysis.conditions))
+        fig, axes = subplots(1, max(1, len(others)), figsize=(3.6 * max(1, len(others)) + 1, 3.2),
+                             squeeze=False)
+        for ax, other in zip(axes[0], others):
+            grid = [[math.nan] * len(lv1) for _ in lv2]
+            for c, d in points:
+                if oriented(d, ref)[0] == other:
+                    lev = dict(c.levels)
+                    grid[lv2.index(lev[f2])][lv1.index(lev[f1])] = oriented(d, ref)[1]
+            finite = [abs(v) for row in grid for v in row if math.isfinite(v)]
+            lim = max([*finite, margin])
+            im = ax.imshow(grid, cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
+            for i, row in enumerate(grid):
+                for j, v in enumerate(row):
+                    if math.isfinite(v):
+                        ax.text(j, i, f"{v:+.2f}", ha="center", va="center", fontsize=7)
+            ax.set_xticks(range(len(lv1)), [str(v) for v in lv1])
+            ax.set_yticks(range(len(lv2)), [str(v) for v in lv2])
+            ax.set_xlabel(f1)
+            ax.set_ylabel(f2)
+            ax.set_title(f"{other} − {ref} (points)", fontsize=9)
+            fig.colorbar(im, ax=ax, fraction=0.046)
+        return fig
+    fig, axes = subplots(1, max(1, len(factors)), figsize=(5 * max(1, len(factors)), 3.4),
+                         squeeze=False)
+    for ax, factor in zip(axes[0], factors):
+        levels = list(dict.fromkeys(dict(c.levels)[factor] for c in analysis.conditions))
+        ax.axhspan(-margin, margin, color="#dddddd", alpha=0.7, linewidth=0,
+                   label=f"±{margin:g} (equivalent)")
+        ax.axhline(0.0, color="black", linewidth=0.8)
+        for k, other in enumerate(others):
+            xs, ys, lo, hi = [], [], [], []
+            for c, d in points:
+                name, diff, low, high = oriented(d, ref)
+                if name == other:
+                    xs.append(levels.index(dict(c.levels)[factor]) + 0.06 * (k - len(others) / 2))
+                    ys.append(diff)
+                    lo.append(diff - low if math.isfinite(low) else 0.0)
+                    hi.append(high - diff if math.isfinite(high) else 0.0)
+            ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", color=color(k), capsize=3,
+                        label=f"{other} − {ref}")
+        ax.set_xticks(range(len(levels)), [str(v) for v in levels])
+        ax.set_xlabel(factor)
+        ax.set_ylabel("paired difference (points), 95% CI")
+        ax.legend(fontsize=7)
+    return fig

@@ -14,7 +14,15 @@ from layerorder.files import GENERATOR
 from layerorder.probe.chain import chain_from_rows
 from layerorder.report import figures
 from layerorder.report.info import ReportInfo
-from layerorder.stats.table import ResultsTable, cell, results_table
+from layerorder.stats.table import (
+    ResultsTable,
+    cell,
+    decisions_table,
+    effect_reference,
+    interaction_table,
+    reliability_table,
+    results_table,
+)
 
 # No script, no network: the page can only use its own inline styles and inline images.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -158,6 +166,43 @@ def _probe_section(info: ReportInfo) -> str:
     return "".join(parts)
 
 
+def _decision_sections(a) -> list[str]:
+    """Decisions (with the differences over the equivalence band), reliability, and the effect
+    of the order by condition with the interaction tests."""
+    if not a.decisions:
+        return []
+    out = [
+        _section(
+            "decisions",
+            "Different, equivalent or undecided",
+            _figure(
+                figures.differences(a.decisions, a.margin),
+                f"Mean paired difference and 95% CI of each pair; grey: the equivalence band"
+                f" ±{a.margin:g} points. Red: different, green: equivalent, grey: undecided.",
+                "fig-differences",
+            )
+            + table_html(decisions_table(a)),
+        ),
+        _section("reliability", "Reliability", table_html(reliability_table(a))),
+    ]
+    if len(a.conditions) > 1:
+        ref = effect_reference(a)
+        out.append(
+            _section(
+                "conditions",
+                "Effect of the order by condition",
+                _figure(
+                    figures.effect_by_condition(a, ref),
+                    f"Each order minus {ref} at every level of the varied factors (95% CI;"
+                    f" grey band: ±{a.margin:g} points).",
+                    "fig-conditions",
+                )
+                + table_html(interaction_table(a)),
+            )
+        )
+    return out
+
+
 def render_html(info: ReportInfo) -> str:
     a = info.analysis
     exp = info.experiment
@@ -178,16 +223,20 @@ def render_html(info: ReportInfo) -> str:
             "Final accuracy per seed",
             _figure(figures.final_distribution(info.finals), "Final test accuracy.", "fig-finals"),
         ),
-        _section(
-            "pairwise",
-            "Pairwise comparisons",
-            _figure(
-                figures.pairwise_matrix(list(a.labels), a.pairs),
-                "Mean paired difference and Holm-adjusted p.",
-                "fig-pairwise",
-            ),
-        ),
     ]
+    sections += _decision_sections(a)
+    if a.pairs:
+        sections.append(
+            _section(
+                "pairwise",
+                "Pairwise comparisons",
+                _figure(
+                    figures.pairwise_matrix(list(a.labels), a.pairs),
+                    "Mean paired difference and Holm-adjusted p.",
+                    "fig-pairwise",
+                ),
+            )
+        )
     if info.lr_series:
         sections.append(
             _section(

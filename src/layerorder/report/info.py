@@ -4,6 +4,7 @@ them out. Tests check these records, not pixels.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -106,6 +107,19 @@ def _lr_series(analysis: Analysis) -> tuple[LrSeries, ...]:
     )
 
 
+def _shown_runs(analysis: Analysis, runs) -> list:
+    """The runs as the curves and finals group them: with several conditions each run's label
+    names its condition too ('standard · batch_size=8')."""
+    if len(analysis.conditions) <= 1:
+        return list(runs)
+    from layerorder.stats.analysis import condition_name, level_of
+
+    def name(run) -> str:
+        return condition_name([(f, level_of(run, f)) for f in analysis.factors])
+
+    return [dataclasses.replace(r, label=f"{r.label} · {name(r)}") for r in runs]
+
+
 def _run_row(run, n_epochs: int) -> RunRow:
     note = ""
     if run.status == "diverged":
@@ -139,10 +153,26 @@ def _provenance(runs) -> dict:
     return prov
 
 
-def build_info(store, experiment, run_ids=None, analysis=None) -> ReportInfo:
+def stored_analysis_options(config: dict, **given) -> dict:
+    """``analyze`` options of a stored experiment: its factors and sequential design from its
+    config, then ``given`` (margin, baseline) where not None."""
+    from layerorder.stats.sequential import Design
+
+    sequential = config.get("sequential") or {}
+    options = {
+        "factors": tuple(config.get("vary", ())),
+        "design": Design(tuple(sequential.get("looks", ()))),
+        "seed_order": tuple(sequential["seeds"]) if "seeds" in sequential else None,
+    }
+    options.update({k: v for k, v in given.items() if v is not None})
+    return options
+
+
+def build_info(store, experiment, run_ids=None, analysis=None, options=None) -> ReportInfo:
     """Everything the report shows for one experiment (a ``ExperimentRecord``): all its runs, or
     those of ``run_ids`` (the grid a command just ran, so page and console agree); ``analysis``
-    when the caller has already analysed exactly those runs."""
+    when the caller has already analysed exactly those runs, else ``analyze`` with ``options``
+    (margin, baseline; the factors and design come from the experiment)."""
     from layerorder.report.probes import probe_info
 
     runs = store.runs(experiment.id)
@@ -150,12 +180,16 @@ def build_info(store, experiment, run_ids=None, analysis=None) -> ReportInfo:
         wanted = set(run_ids)
         runs = [r for r in runs if r.id in wanted]
     epochs = store.epochs_for_experiment(experiment.id)
-    analysis = analysis if analysis is not None else analyze(runs)
+    if analysis is None:
+        analysis = analyze(runs, **stored_analysis_options(experiment.config, **(options or {})))
+    shown = _shown_runs(analysis, runs)
     best_lr = {row.label: row.lr for row in analysis.rows}
+    if len(analysis.conditions) > 1:
+        best_lr = {f"{row.label} · {row.condition}": row.lr for row in analysis.rows}
     finals = []
-    for label in analysis.labels:
+    for label in best_lr:
         done = [
-            r for r in runs if r.label == label and r.lr == best_lr[label] and r.status == "done"
+            r for r in shown if r.label == label and r.lr == best_lr[label] and r.status == "done"
         ]
         finals.append(
             FinalPoints(label, tuple(r.seed for r in done), tuple(r.final_test_acc for r in done))
@@ -171,8 +205,8 @@ def build_info(store, experiment, run_ids=None, analysis=None) -> ReportInfo:
         config=dict(experiment.config),
         provenance=_provenance(runs),
         analysis=analysis,
-        acc_curves=curves(runs, epochs, best_lr, "test_acc"),
-        loss_curves=curves(runs, epochs, best_lr, "train_loss"),
+        acc_curves=curves(shown, epochs, best_lr, "test_acc"),
+        loss_curves=curves(shown, epochs, best_lr, "train_loss"),
         finals=tuple(finals),
         lr_series=_lr_series(analysis),
         runs=tuple(_run_row(r, len(epochs.get(r.id, []))) for r in runs),

@@ -8,7 +8,14 @@ from layerorder.files import atomic_write_text
 from layerorder.probe.chain import chain_from_rows
 from layerorder.report import figures
 from layerorder.report.info import ReportInfo
-from layerorder.stats.table import ResultsTable, results_table
+from layerorder.stats.table import (
+    ResultsTable,
+    decisions_table,
+    effect_reference,
+    interaction_table,
+    reliability_table,
+    results_table,
+)
 
 
 def _md(text: str) -> str:
@@ -54,9 +61,22 @@ def render_markdown(info: ReportInfo, path: Path) -> list[Path]:
         ),
         "",
         fig(figures.final_distribution(info.finals), "finals", "final accuracy"),
-        "",
-        fig(figures.pairwise_matrix(list(a.labels), a.pairs), "pairwise", "pairwise"),
     ]
+    if a.pairs:
+        lines += ["", fig(figures.pairwise_matrix(list(a.labels), a.pairs), "pairwise", "pairwise")]
+    if a.decisions:
+        lines += [
+            "", fig(figures.differences(a.decisions, a.margin), "differences", "differences"),
+            "", *table_markdown(decisions_table(a)),
+            "", *table_markdown(reliability_table(a)),
+        ]
+    if len(a.conditions) > 1:
+        lines += [
+            "",
+            fig(figures.effect_by_condition(a, effect_reference(a)), "conditions",
+                "effect of the order by condition"),
+            "", *table_markdown(interaction_table(a)),
+        ]
     if info.lr_series:
         lines += ["", fig(figures.lr_robustness(info.lr_series), "lr", "LR robustness")]
     if info.probes is not None:

@@ -1,7 +1,9 @@
 """From stored runs to the comparison that ``compare`` prints and the report draws.
 
 With several learning rates, each order is compared at its own best learning rate (pairing by
-seed still holds), and the LR-robustness table shows the rest of the sweep.
+seed still holds), and the LR-robustness table shows the rest of the sweep. With factors varied
+(``--vary``), each condition is analysed on its own and the order x factor interaction is
+tested across them.
 """
 
 from __future__ import annotations
@@ -9,12 +11,17 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
+from layerorder.stats.decisions import DEFAULT_MARGIN, PairDecision, decide_pairs, family_of
+from layerorder.stats.interaction import Interaction, Observation, interaction_tests
 from layerorder.stats.lr import LrRobustness, lr_robustness
 from layerorder.stats.paired import PairComparison, compare_pairs
+from layerorder.stats.reliability import Outcomes, SpreadComparison, compare_spread
+from layerorder.stats.sequential import Design
 from layerorder.stats.summary import OrderSummary, summarize
-from layerorder.stats.verdict import Verdict, make_verdict
+from layerorder.stats.verdict import Verdict, conditional_verdict, make_verdict
 
 
 @dataclass(frozen=True)
@@ -26,10 +33,39 @@ class OrderRow:
     summary: OrderSummary
     delta: float  # mean minus the best order's mean, in points
     p_holm: float | None  # Holm-adjusted paired t-test against the best order (None for best)
+    condition: str = ""  # the factors' levels, 'batch_size=8'; '' when nothing is varied
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One level of every varied factor (the whole grid when nothing is varied), analysed on
+    its own: the rows, every pair's comparison, the family's decisions and reliability, and the
+    verdict. ``levels``: ((factor, level), ...); ``name``: 'batch_size=8, p_drop=0.5'."""
+
+    levels: tuple[tuple[str, Any], ...]
+    name: str
+    labels: tuple[str, ...]
+    rows: tuple[OrderRow, ...]
+    pairs: tuple[PairComparison, ...]
+    decisions: tuple[PairDecision, ...]
+    reliability: tuple[SpreadComparison, ...]
+    verdict: Verdict
+    lr_table: tuple[LrRobustness, ...]
+    n_seeds: int  # seeds with a finished run
+
+    @property
+    def decided(self) -> bool:
+        return all(d.decision != "undecided" for d in self.decisions)
 
 
 @dataclass(frozen=True)
 class Analysis:
+    """The whole comparison. With one condition ``rows``, ``pairs``, ``decisions``,
+    ``reliability`` and ``lr_table`` are that condition's and ``verdict`` is its verdict; with
+    several (``--vary``) they hold every condition's records (each names its ``condition``,
+    ``pairs`` excepted: see ``conditions``), ``interactions`` the order x factor tests, and
+    ``verdict.text`` the conditional verdict."""
+
     labels: tuple[str, ...]
     lrs: tuple[float, ...]
     rows: tuple[OrderRow, ...]
@@ -38,6 +74,20 @@ class Analysis:
     lr_table: tuple[LrRobustness, ...]
     counts: dict  # status -> number of runs
     n_runs: int
+    decisions: tuple[PairDecision, ...] = ()
+    reliability: tuple[SpreadComparison, ...] = ()
+    conditions: tuple[Condition, ...] = ()
+    factors: tuple[str, ...] = ()
+    interactions: tuple[Interaction, ...] = ()
+    margin: float = DEFAULT_MARGIN
+    baseline: str | None = None
+    alpha: float = 0.05
+    looks: tuple[int, ...] = ()  # seeds per order at each look of a sequential design
+
+    @property
+    def decided(self) -> bool:
+        """Every pair of every condition is decided (different or equivalent)."""
+        return all(c.decided for c in self.conditions)
 
 
 def _acc(run) -> float | None:
@@ -83,34 +133,173 @@ def _best_lrs(groups, labels) -> tuple[dict[str, float], tuple[LrRobustness, ...
     return best, table
 
 
-def analyze(runs: Sequence, *, alpha: float = 0.05) -> Analysis:
-    """Summaries, paired comparisons, the verdict and the LR table for a set of ``RunRecord``."""
-    groups = _grouped(runs)
-    labels = tuple(groups)
+def level_of(run, factor: str) -> Any:
+    """A run's level of ``factor``: its learning rate, or the setting in its stored config (a
+    setting left out of run keys at its default has its default)."""
+    if factor == "lr":
+        return run.lr
+    if factor.startswith("data_options."):
+        return dict(run.config.get("data_options") or {}).get(factor.split(".", 1)[1])
+    if factor in run.config:
+        return run.config[factor]
+    from layerorder.experiment.settings import BY_NAME
+
+    return BY_NAME[factor].default if factor in BY_NAME else None
+
+
+def condition_name(levels) -> str:
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in levels)
+
+
+def analyze(
+    runs: Sequence,
+    *,
+    alpha: float = 0.05,
+    margin: float = DEFAULT_MARGIN,
+    baseline: str | None = None,
+    factors: Sequence[str] = (),
+    design: Design = Design(),
+    seed_order: Sequence[int] | None = None,
+) -> Analysis:
+    """Summaries, paired comparisons, decisions, reliability, the verdict and the LR table for a
+    set of ``RunRecord``, per condition of ``factors`` (settings varied with ``--vary``), with
+    the order x factor interaction tests across them. ``baseline``: compare each order with
+    this one only; ``margin``: the equivalence margin in points; ``design``/``seed_order``: a
+    sequential design's looks and the order its seeds were added in."""
+    factors = tuple(factors)
+    by_condition: dict[tuple, list] = defaultdict(list)
+    for run in runs:
+        by_condition[tuple((f, level_of(run, f)) for f in factors)].append(run)
+    keys = sorted(by_condition, key=lambda k: tuple(_sort_key(v) for _, v in k))
+    conditions = tuple(
+        _condition(key, by_condition[key], alpha, margin, baseline, design, seed_order)
+        for key in keys
+    ) or (_condition((), [], alpha, margin, baseline, design, seed_order),)
+    labels = tuple(dict.fromkeys(label for c in conditions for label in c.labels))
     lrs = tuple(sorted({r.lr for r in runs}))
-    best_lr, lr_table = _best_lrs(groups, labels)
-    summaries, by_seed = [], {}
-    for label in labels:
-        chosen = groups[label][best_lr[label]]
-        done = [r for r in chosen if r.status == "done" and r.final_test_acc is not None]
-        summaries.append(
-            summarize(
-                label,
-                [r.final_test_acc for r in done],
-                n_diverged=sum(r.status == "diverged" for r in chosen),
-                n_failed=sum(r.status == "failed" for r in chosen),
-            )
-        )
-        by_seed[label] = {r.seed: r.final_test_acc for r in done}
-    pairs = tuple(compare_pairs(by_seed))
-    verdict = make_verdict(summaries, pairs, alpha=alpha)
-    rows = tuple(_row(s, best_lr[s.label], verdict.best, summaries, pairs) for s in summaries)
     counts: dict[str, int] = defaultdict(int)
     for run in runs:
         counts[run.status] += 1
-    return Analysis(
-        labels, lrs, rows, pairs, verdict, lr_table if len(lrs) > 1 else (), dict(counts), len(runs)
+    one = len(conditions) == 1
+    interactions = () if one else interaction_tests(_observations(conditions, runs), factors)
+    verdict = conditions[0].verdict if one else conditional_verdict(
+        conditions, interactions, alpha=alpha, baseline=baseline
     )
+    if design.sequential:
+        verdict = replace(verdict, text=f"{verdict.text} {_design_sentence(design, conditions)}")
+    return Analysis(
+        labels=labels,
+        lrs=lrs,
+        rows=tuple(r for c in conditions for r in c.rows),
+        pairs=conditions[0].pairs if one else (),
+        verdict=verdict,
+        lr_table=tuple(t for c in conditions for t in c.lr_table) if one else (),
+        counts=dict(counts),
+        n_runs=len(runs),
+        decisions=tuple(d for c in conditions for d in c.decisions),
+        reliability=tuple(r for c in conditions for r in c.reliability),
+        conditions=conditions,
+        factors=factors if not one or factors else (),
+        interactions=interactions,
+        margin=margin,
+        baseline=baseline,
+        alpha=alpha,
+        looks=design.looks,
+    )
+
+
+def _design_sentence(design: Design, conditions) -> str:
+    looks = ", ".join(map(str, design.looks))
+    reached = max((c.n_seeds for c in conditions), default=0)
+    undecided = sum(d.decision == "undecided" for c in conditions for d in c.decisions)
+    end = (
+        "every pair was decided"
+        if not undecided
+        else f"{undecided} pair{'s' * (undecided != 1)} undecided"
+    )
+    return (
+        f"Seeds were added in rounds (looks at {looks} seeds per order, O'Brien-Fleming alpha"
+        f" spending over the looks); this analysis has {reached} seeds: {end}."
+    )
+
+
+def _sort_key(value):
+    """Levels in numeric order where they are numbers (data set options arrive as text)."""
+    try:
+        return (0, float(value), "")
+    except (TypeError, ValueError):
+        return (1, 0.0, str(value))
+
+
+def _observations(conditions, runs) -> list[Observation]:
+    """Finished runs at each order's chosen learning rate, for the interaction tests."""
+    chosen = {(c.levels, row.label): row.lr for c in conditions for row in c.rows}
+    out = []
+    for c in conditions:
+        factors = [f for f, _ in c.levels]
+        for run in runs:
+            levels = tuple((f, level_of(run, f)) for f in factors)
+            if levels != c.levels or chosen.get((c.levels, run.label)) != run.lr:
+                continue
+            if run.status == "done" and run.final_test_acc is not None:
+                out.append(Observation(run.label, levels, run.seed, run.final_test_acc))
+    return out
+
+
+def _condition(levels, runs, alpha, margin, baseline, design, seed_order) -> Condition:
+    name = condition_name(levels)
+    groups = _grouped(runs)
+    labels = tuple(groups)
+    lrs = {r.lr for r in runs}
+    best_lr, lr_table = _best_lrs(groups, labels)
+    summaries, by_seed, outcomes = [], {}, {}
+    for label in labels:
+        chosen = groups[label][best_lr[label]]
+        done = [r for r in chosen if r.status == "done" and r.final_test_acc is not None]
+        n_diverged = sum(r.status == "diverged" for r in chosen)
+        n_failed = sum(r.status == "failed" for r in chosen)
+        summaries.append(
+            summarize(label, [r.final_test_acc for r in done], n_diverged=n_diverged,
+                      n_failed=n_failed)
+        )
+        by_seed[label] = {r.seed: r.final_test_acc for r in done}
+        outcomes[label] = Outcomes(tuple(r.final_test_acc for r in done), n_diverged + n_failed)
+    if baseline is not None and labels and baseline not in labels:
+        raise ValueError(
+            f"baseline '{baseline}' is not among the orders {list(labels)}; name one of them"
+        )
+    pairs = tuple(compare_pairs(by_seed))
+    family = family_of(labels, baseline)
+    decisions = tuple(
+        replace(d, condition=name)
+        for d in decide_pairs(by_seed, family, margin=margin, alpha=alpha, design=design,
+                              seed_order=_seeds(seed_order, by_seed))
+    )
+    reliability = tuple(
+        replace(r, condition=name) for r in compare_spread(outcomes, alpha=alpha)
+    )
+    verdict = make_verdict(
+        summaries, pairs, alpha=alpha, decisions=decisions, reliability=reliability,
+        baseline=baseline,
+    )
+    rows = tuple(
+        replace(_row(s, best_lr[s.label], verdict.best, summaries, pairs), condition=name)
+        for s in summaries
+    )
+    seeds = {seed for v in by_seed.values() for seed in v}
+    return Condition(
+        levels, name, labels, rows, pairs, decisions, reliability, verdict,
+        lr_table if len(lrs) > 1 else (), len(seeds),
+    )
+
+
+def _seeds(seed_order, by_seed) -> list[int] | None:
+    """The seeds present, in the order they were added (``seed_order`` first, then the rest)."""
+    present = {s for v in by_seed.values() for s in v}
+    if seed_order is None:
+        return None
+    first = [s for s in seed_order if s in present]
+    return first + sorted(present - set(first))
 
 
 def _row(summary, lr, best, summaries, pairs) -> OrderRow:

@@ -91,8 +91,10 @@ def compare_pair(
     y: np.ndarray,
     *,
     confidence: float = 0.95,
+    wilcoxon: bool = True,
 ) -> PairComparison:
-    """One paired comparison of already-aligned values (``p_holm`` left equal to ``p_t``)."""
+    """One paired comparison of already-aligned values (``p_holm`` left equal to ``p_t``;
+    ``wilcoxon=False`` leaves ``p_wilcoxon`` nan, for callers that do not show it)."""
     diff = x - y
     n = int(diff.size)
     mean_diff = float(np.mean(diff)) if n else NAN
@@ -108,7 +110,7 @@ def compare_pair(
         ci_high=ci_high,
         t_stat=t_stat,
         p_t=p_t,
-        p_wilcoxon=_wilcoxon(x, y, diff),
+        p_wilcoxon=_wilcoxon(x, y, diff) if wilcoxon else NAN,
         effect_size=_effect_size(mean_diff, sd_diff),
         p_holm=p_t,
         sd_diff=sd_diff,

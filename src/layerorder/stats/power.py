@@ -95,6 +95,14 @@ def seeds_needed(
     def enough(n: int) -> bool:
         return paired_power(delta, sd_diff, n, alpha) >= power
 
+    return smallest_n(enough, max_n)
+
+
+def smallest_n(enough, max_n: int = 10_000) -> int | None:
+    """Smallest n >= 2 with ``enough(n)`` for a condition that, once true, stays true as n
+    grows; None when even ``max_n`` is not enough. Doubles n, then bisects."""
+    if max_n < 2:
+        return None
     if enough(2):
         return 2
     low, high = 2, 4  # invariant: enough(low) is False
@@ -107,3 +115,22 @@ def seeds_needed(
         middle = (low + high) // 2
         low, high = (low, middle) if enough(middle) else (middle, high)
     return high
+
+
+def tost_power(delta: float, sd_diff: float, n: int, margin: float, alpha: float = 0.05) -> float:
+    """Probability that a paired TOST at level ``alpha`` with ``n`` pairs shows equivalence
+    within +-``margin`` when the true mean difference is ``delta``. The two one-sided t
+    statistics share their denominator; this uses the usual lower bound
+    ``P(lower rejects) + P(upper rejects) - 1`` from their noncentral t distributions (exact
+    as n grows; it slightly understates the power of very small designs). nan when n < 2."""
+    _check_levels(alpha)
+    if n < 2 or math.isnan(delta) or math.isnan(sd_diff) or margin <= 0:
+        return NAN
+    if sd_diff == 0.0:
+        return 1.0 if abs(delta) < margin else 0.0
+    df = n - 1
+    t_crit = stats.t.ppf(1.0 - alpha, df)
+    root = math.sqrt(n) / sd_diff
+    lower = stats.nct.sf(t_crit, df, (delta + margin) * root)  # (mean + margin)/se > t_crit
+    upper = stats.nct.sf(t_crit, df, (margin - delta) * root)  # (margin - mean)/se > t_crit
+    return float(max(0.0, lower + upper - 1.0))

@@ -37,9 +37,19 @@ class ResultsTable:
     note: str
 
 
+def _condition(analysis: Analysis, record=None) -> tuple[str, ...]:
+    """The 'condition' column (its header without ``record``, else the record's cell) when the
+    analysis has several conditions; nothing otherwise."""
+    if len(analysis.conditions) <= 1:
+        return ()
+    return ("condition",) if record is None else (record.condition,)
+
+
 def results_table(analysis: Analysis, title: str) -> ResultsTable:
-    several_lr = len(analysis.lrs) > 1
+    several_lr = len(analysis.lrs) > 1 and "lr" not in analysis.factors
+    several = len(analysis.conditions) > 1
     columns = (
+        *_condition(analysis),
         "order",
         *(("lr",) if several_lr else ()),
         "mean %",
@@ -57,6 +67,7 @@ def results_table(analysis: Analysis, title: str) -> ResultsTable:
         ci = "-" if not math.isfinite(s.ci_low) else f"{cell(s.ci_low)} – {cell(s.ci_high)}"
         rows.append(
             (
+                *_condition(analysis, row),
                 row.label,
                 *((f"{row.lr:g}",) if several_lr else ()),
                 cell(s.mean),
@@ -72,7 +83,129 @@ def results_table(analysis: Analysis, title: str) -> ResultsTable:
         status.append("failed" if s.n_failed else "diverged" if s.n_diverged else "")
     note = "Each order at its own best learning rate. " if several_lr else ""
     note += (
-        "Paired by seed; p-values from paired t-tests, Holm-corrected over all pairs;"
-        " 95% CI of the mean (t), clipped to 0-100 %."
+        "Paired by seed; p-values from paired t-tests against the best order, Holm-corrected"
+        f" over all pairs{' of each condition' if several else ''}; 95% CI of the mean (t),"
+        " clipped to 0-100 %."
     )
     return ResultsTable(title, columns, tuple(rows), tuple(status), note)
+
+
+def decisions_table(analysis: Analysis) -> ResultsTable:
+    """One row per pair of the family: difference, CI, both tests and the decision."""
+    columns = (
+        *_condition(analysis),
+        "pair",
+        "Δ (points)",
+        "95% CI",
+        "Holm p",
+        "TOST Holm p",
+        "decision",
+        *(("decided at",) if analysis.looks else ()),
+        "seeds to decide",
+    )
+    rows = []
+    for d in analysis.decisions:
+        ci = "-" if not math.isfinite(d.ci_low) else f"{cell(d.ci_low)} – {cell(d.ci_high)}"
+        decision = d.decision if d.decision != "equivalent" else f"equivalent (±{d.margin:g})"
+        rows.append(
+            (
+                *_condition(analysis, d),
+                f"{d.a} − {d.b}",
+                cell(d.mean_diff),
+                ci,
+                p_cell(d.p_holm),
+                p_cell(d.p_tost_holm),
+                decision,
+                *((str(d.decided_at or "-"),) if analysis.looks else ()),
+                "-" if d.decision != "undecided" else str(d.seeds_to_decide or "> 10000"),
+            )
+        )
+    family = (
+        f"each order against {analysis.baseline}" if analysis.baseline else "every pair"
+    )
+    note = (
+        f"Family: {family}; Holm over the family. Different: paired t-test; equivalent: paired"
+        f" TOST within ±{analysis.margin:g} points. Seeds to decide: per order, for 80 % power"
+        " if the difference and its SD stay as measured."
+    )
+    if analysis.looks:
+        looks = ", ".join(str(n) for n in analysis.looks)
+        note += (
+            f" Sequential: looks at {looks} seeds, O'Brien-Fleming alpha spending; a pair"
+            " stays decided from the look that decided it."
+        )
+    status = tuple("" if d.decision != "undecided" else "diverged" for d in analysis.decisions)
+    return ResultsTable("Decisions per pair", columns, tuple(rows), status, note)
+
+
+def reliability_table(analysis: Analysis) -> ResultsTable:
+    columns = (
+        *_condition(analysis),
+        "order",
+        "sd",
+        "sd of the others",
+        "Brown-Forsythe Holm p",
+        "failed/collapsed",
+        "the others",
+        "Fisher Holm p",
+        "less reliable",
+    )
+    rows = tuple(
+        (
+            *_condition(analysis, c),
+            c.label,
+            cell(c.sd),
+            cell(c.sd_others),
+            p_cell(c.p_spread_holm),
+            f"{c.bad}/{c.total}",
+            f"{c.bad_others}/{c.total_others}",
+            p_cell(c.p_failures_holm),
+            "yes" if c.less_reliable else "-",
+        )
+        for c in analysis.reliability
+    )
+    note = (
+        "Each order against the others: spread of final accuracy over seeds (Brown-Forsythe on"
+        " absolute deviations from each order's median) and runs that failed, diverged or"
+        " finished more than 10 points below their order's median (Fisher's exact test);"
+        " Holm over the orders."
+    )
+    status = tuple("diverged" if c.less_reliable else "" for c in analysis.reliability)
+    return ResultsTable("Reliability", columns, rows, status, note)
+
+
+def interaction_table(analysis: Analysis) -> ResultsTable:
+    columns = ("factor", "F", "df", "p (ANOVA)", "p (aligned ranks)", "Shapiro p", "used")
+    rows = tuple(
+        (
+            i.factor,
+            cell(i.f_anova),
+            f"{i.df_num:g}, {i.df_den:g}",
+            p_cell(i.p_anova),
+            p_cell(i.p_rank),
+            p_cell(i.p_normal),
+            i.test,
+        )
+        for i in analysis.interactions
+    )
+    note = (
+        "Order x factor interaction: nested linear models with seeds as blocks (statsmodels);"
+        " the aligned-rank version is used when the residuals are not normal (Shapiro p < 0.05)."
+    )
+    status = tuple("" for _ in rows)
+    return ResultsTable("Does the effect of the order depend on the factor?", columns, rows,
+                        status, note)
+
+
+def effect_reference(analysis: Analysis) -> str:
+    """The order the others are measured against across conditions: the baseline, else the
+    order with the highest mean over all conditions."""
+    if analysis.baseline:
+        return analysis.baseline
+    means: dict[str, list[float]] = {}
+    for row in analysis.rows:
+        if math.isfinite(row.summary.mean):
+            means.setdefault(row.label, []).append(row.summary.mean)
+    if not means:
+        return analysis.labels[0] if analysis.labels else ""
+    return max(means, key=lambda k: sum(means[k]) / len(means[k]))

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from layerorder.stats.decisions import PairDecision
 from layerorder.stats.paired import PairComparison
 from layerorder.stats.power import min_detectable_difference, seeds_needed
+from layerorder.stats.reliability import SpreadComparison
 from layerorder.stats.summary import NAN, OrderSummary
 from layerorder.stats.text import format_accuracy, format_p, format_points, join_names
 
@@ -153,7 +155,12 @@ def _comparison_sentences(
     return sentences
 
 
-def _group(best: OrderSummary, edges: Sequence[_Edge], alpha: float) -> dict[str, list[_Edge]]:
+def _group(
+    best: OrderSummary, edges: Sequence[_Edge], alpha: float, decided: dict | None = None
+) -> dict[str, list[_Edge]]:
+    """Edges by outcome. ``decided``: other label -> that pair's ``PairDecision``; a pair counts
+    as significant when it was decided 'different' (a sequential design's looks) or is inside
+    the margin with a Holm p below alpha, rather than by its final Holm p alone."""
     groups: dict[str, list[_Edge]] = {
         "significant": [],
         "tested": [],
@@ -161,9 +168,15 @@ def _group(best: OrderSummary, edges: Sequence[_Edge], alpha: float) -> dict[str
         "untested": [],
     }
     for e in edges:
+        d = (decided or {}).get(e.other.label)
+        different = (
+            e.p_holm < alpha
+            if d is None
+            else d.decision == "different" or (d.decision == "equivalent" and e.p_holm < alpha)
+        )
         if e.n_pairs < 2 or math.isnan(e.p_holm):
             groups["untested"].append(e)
-        elif e.p_holm >= alpha:
+        elif not different:
             groups["tested"].append(e)
         elif e.diff > 0 and best.mean > e.other.mean:
             groups["significant"].append(e)
@@ -180,6 +193,9 @@ def make_verdict(
     target_delta: float = 0.5,
     power: float = 0.8,
     span: float = 100.0,
+    decisions: Sequence[PairDecision] = (),
+    reliability: Sequence[SpreadComparison] = (),
+    baseline: str | None = None,
 ) -> Verdict:
     """The verdict for ``summaries`` (one per order) and ``pairs`` (from ``compare_pairs``).
 
@@ -188,6 +204,10 @@ def make_verdict(
     difference) is higher. ``min_detectable`` and ``seeds_needed_for_half_point`` use
     the median SD of the paired differences between best and the other orders, and the
     median number of pairs (a typical comparison, not the luckiest or unluckiest one).
+    ``decisions`` (from ``decide_pairs``) add which pairs are equivalent within the margin or
+    undecided, and how many seeds would decide them; ``reliability`` (from ``compare_spread``)
+    adds which orders train less reliably; with ``baseline`` the comparisons are each order
+    against that one.
     """
     if not summaries:
         raise ValueError("make_verdict needs at least one OrderSummary")
@@ -196,19 +216,34 @@ def make_verdict(
         text = "No order has a finished run yet; there is nothing to compare."
         return Verdict("", (), (), text, NAN, None, alpha)
     edges = [_edge(best, s, pairs) for s in summaries if s.label != best.label]
-    groups = _group(best, edges, alpha)
+    decided = {
+        (d.b if d.a == best.label else d.a): d for d in decisions if best.label in (d.a, d.b)
+    }
+    groups = _group(best, edges, alpha, decided if decisions else None)
     n, _, mdd, needed = _power_numbers(edges, alpha, power, target_delta)
-    any_significant = any(p.p_holm < alpha for p in pairs)
-    if edges:
+    any_significant = (
+        any(d.decision == "different" for d in decisions)
+        if decisions
+        else any(p.p_holm < alpha for p in pairs)
+    )
+    if baseline is not None and edges:
+        sentences = [] if best.label == baseline else [
+            f"{best.label} has the highest mean: {format_accuracy(best.mean, best.sd, best.n)}."
+        ]
+        sentences.append(baseline_sentence(decisions, baseline, summaries, alpha))
+    elif edges:
         sentences = [f"{best.label} is best: {format_accuracy(best.mean, best.sd, best.n)}."]
         sentences += _comparison_sentences(best, groups, any_significant, alpha)
+        sentences += _decision_sentences(best.label, decided, alpha)
+        sentences += _other_pairs_sentence(best.label, decisions, alpha)
     else:
         sentences = [
             f"Only one order was run: {best.label}, {format_accuracy(best.mean, best.sd, best.n)}; "
             "there is nothing to compare it with."
         ]
-    if groups["tested"] and math.isfinite(mdd):
+    if groups["tested"] and math.isfinite(mdd) and baseline is None:
         sentences.append(_power_sentence(n, mdd, needed, power, target_delta, span))
+    sentences += reliability_sentences(reliability, alpha)
     sentences.append(_excluded_sentence(summaries))
     significant = tuple(e.other.label for e in groups["significant"])
     return Verdict(
@@ -222,3 +257,129 @@ def make_verdict(
         seeds_needed_for_half_point=needed,
         alpha=alpha,
     )
+
+
+def _oriented(d: PairDecision, ref: str) -> tuple[str, float]:
+    """(the other order, its difference from ``ref`` in points)."""
+    return (d.a, d.mean_diff) if d.b == ref else (d.b, -d.mean_diff)
+
+
+def _more(d: PairDecision) -> str:
+    if d.seeds_to_decide is None:
+        return f"more than {MAX_SEEDS} seeds per order would be needed to decide it"
+    return f"about {d.seeds_to_decide} seeds per order would decide it"
+
+
+def pair_phrase(d: PairDecision, ref: str, alpha: float) -> str:
+    """One pair against ``ref`` in words: 'act-first is 0.9 points worse than standard (Holm
+    p = 0.003)', '... equivalent to standard within ±0.5 points', '... undecided ...'."""
+    other, diff = _oriented(d, ref)
+    if d.decision == "different":
+        side = "better" if diff > 0 else "worse"
+        p = format_p(d.p_holm, alpha)
+        return f"{other} is {abs(diff):.1f} points {side} than {ref} (Holm p {p})"
+    if d.decision == "equivalent":
+        return (
+            f"{other} is equivalent to {ref} within ±{d.margin:g} points ({format_points(diff)},"
+            f" TOST Holm p {format_p(d.p_tost_holm, alpha)})"
+        )
+    if d.n_pairs < 2:
+        return f"{other} vs {ref} is untested (fewer than 2 common seeds)"
+    return f"{other} vs {ref} is undecided ({format_points(diff)}; {_more(d)})"
+
+
+def baseline_sentence(
+    decisions: Sequence[PairDecision], baseline: str, summaries: Sequence[OrderSummary],
+    alpha: float,
+) -> str:
+    base = next((s for s in summaries if s.label == baseline), None)
+    head = f"Against the baseline {baseline}"
+    if base is not None and math.isfinite(base.mean):
+        head += f", {format_accuracy(base.mean, base.sd, base.n)}"
+    phrases = [pair_phrase(d, baseline, alpha) for d in decisions if baseline in (d.a, d.b)]
+    return f"{head}: {'; '.join(phrases)}." if phrases else ""
+
+
+def _decision_sentences(best: str, decided: dict, alpha: float) -> list[str]:
+    """Which orders are equivalent to the best one within the margin, and which are undecided
+    (and what would decide them)."""
+    out = []
+    same = [d for d in decided.values() if d.decision == "equivalent"]
+    if same:
+        out.append(f"{join_names([pair_phrase(d, best, alpha) for d in same])}.")
+    open_ = [d for d in decided.values() if d.decision == "undecided" and d.n_pairs >= 2]
+    if open_:
+        parts = [pair_phrase(d, best, alpha) for d in open_]
+        out.append(f"Neither different nor equivalent within ±{open_[0].margin:g} points: "
+                   f"{'; '.join(parts)}.")
+    return out
+
+
+def _other_pairs_sentence(best: str, decisions: Sequence[PairDecision], alpha: float) -> list[str]:
+    """The pairs without the best order that were decided (different or equivalent)."""
+    decided = [d for d in decisions if best not in (d.a, d.b) and d.decision != "undecided"]
+    if not decided:
+        return []
+    return [f"Among the other pairs: {'; '.join(pair_phrase(d, d.b, alpha) for d in decided)}."]
+
+
+def reliability_sentences(comparisons: Sequence[SpreadComparison], alpha: float) -> list[str]:
+    """'X trains less reliably than the other orders: SD 4.0 vs 0.3 points (Brown-Forsythe Holm
+    p = 0.001)', one sentence per order found less reliable."""
+    out = []
+    for c in comparisons:
+        if not c.less_reliable:
+            continue
+        reasons = []
+        if c.p_spread_holm < alpha and c.sd > c.sd_others:
+            reasons.append(f"SD {c.sd:.1f} vs {c.sd_others:.1f} points (median of the others;"
+                           f" Brown-Forsythe Holm p {format_p(c.p_spread_holm, alpha)})")
+        if c.p_failures_holm < alpha:
+            reasons.append(f"{c.bad} of {c.total} runs failed, diverged or collapsed against"
+                           f" {c.bad_others} of {c.total_others} (Fisher Holm p"
+                           f" {format_p(c.p_failures_holm, alpha)})")
+        out.append(f"{c.label} trains less reliably than the other orders: "
+                   f"{'; '.join(reasons)}.")
+    return out
+
+
+def conditional_verdict(conditions, interactions, *, alpha: float, baseline: str | None) -> Verdict:
+    """The verdict across the levels of the varied factors: per condition, each order against
+    the baseline (or the condition's best order), then whether the effect of the order depends
+    on each factor (the interaction test)."""
+    sentences = []
+    for c in conditions:
+        ref = baseline or c.verdict.best
+        phrases = [pair_phrase(d, ref, alpha) for d in c.decisions if ref in (d.a, d.b)]
+        if not ref or not phrases:
+            sentences.append(f"At {c.name}: {c.verdict.text}")
+            continue
+        lead = "" if baseline else f"{ref} is best at {_mean_of(c, ref)}; "
+        sentences.append(f"At {c.name}: {lead}{'; '.join(phrases)}.")
+        sentences += [f"At {c.name}: {t}" for t in reliability_sentences(c.reliability, alpha)]
+    for i in interactions:
+        test = ("F-test on aligned ranks (residuals not normal)" if i.test == "aligned ranks"
+                else "two-way ANOVA, seeds as blocks")
+        if i.p < alpha:
+            sentences.append(f"The effect of the order depends on {i.factor} (interaction p"
+                             f" {format_p(i.p, alpha)}, {test}).")
+        else:
+            sentences.append(f"No evidence that the effect of the order depends on {i.factor}"
+                             f" (interaction p {format_p(i.p, alpha)}, {test}).")
+    best = {c.verdict.best for c in conditions}
+    return Verdict(
+        best=best.pop() if len(best) == 1 else "",
+        significant_over=(),
+        not_significant_over=(),
+        text=" ".join(sentences),
+        min_detectable=NAN,
+        seeds_needed_for_half_point=None,
+        alpha=alpha,
+    )
+
+
+def _mean_of(condition, label: str) -> str:
+    row = next((r for r in condition.rows if r.label == label), None)
+    if row is None:
+        return ""
+    return format_accuracy(row.summary.mean, row.summary.sd, row.summary.n)

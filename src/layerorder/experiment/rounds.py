@@ -1,0 +1,54 @@
+"""Seeds in rounds until every pair is decided (``--until-decided``), and the analysis options
+that a config implies (margin, baseline, factors, the sequential design).
+
+Each round is an ordinary sweep of the first n seeds, so a killed round resumes like any sweep,
+and running the command again replays the same looks on the stored runs and stops where it
+stopped before (or trains on where it was cut off).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from layerorder.experiment.config import ExperimentConfig
+from layerorder.stats.sequential import Design, look_schedule
+
+
+def design_of(config: ExperimentConfig) -> Design:
+    """The looks of ``--until-decided`` (the seeds count, then rounds of it, up to
+    ``--max-seeds``), or the fixed design of one look."""
+    if not config.until_decided:
+        return Design()
+    return Design(look_schedule(len(config.seeds), config.max_seeds))
+
+
+def seed_order(config: ExperimentConfig) -> tuple[int, ...]:
+    """The seeds in the order rounds add them: the given ones, then the smallest unused."""
+    seeds = list(config.seeds)
+    most = design_of(config).looks[-1] if config.until_decided else len(seeds)
+    taken, n = set(seeds), 0
+    while len(seeds) < most:
+        if n not in taken:
+            seeds.append(n)
+        n += 1
+    return tuple(seeds)
+
+
+def analysis_options(config: ExperimentConfig) -> dict[str, Any]:
+    """Keyword arguments of ``layerorder.stats.analysis.analyze`` for this config."""
+    return {
+        "margin": config.margin,
+        "baseline": config.baseline,
+        "factors": config.factors,
+        "design": design_of(config),
+        "seed_order": seed_order(config),
+    }
+
+
+def rounds(config: ExperimentConfig) -> list[ExperimentConfig]:
+    """The config of each round (one for a fixed design)."""
+    if not config.until_decided:
+        return [config]
+    order = seed_order(config)
+    return [dataclasses.replace(config, seeds=order[:n]) for n in design_of(config).looks]

@@ -1,0 +1,209 @@
+"""Each pair of orders decided: different, equivalent within a margin, or undecided.
+
+"No significant difference" is not "the same": equivalence needs its own test. For each pair of
+the family this runs the paired t-test (is there a difference?) and the paired TOST, two
+one-sided tests of ``H0: |difference| >= margin`` (statsmodels ``ttost_paired``), and Holm's
+step-down over the family for each. With a sequential ``Design`` the decisions are replayed look
+by look on the first seeds of each look, each look at its nominal level (alpha spent so far,
+``layerorder.stats.sequential``); a pair decided at one look stays decided, and the Holm step-down
+recycles the alpha of the hypotheses already rejected (Maurer and Bretz 2013).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from layerorder.stats.holm import holm
+from layerorder.stats.paired import compare_pair, paired_values
+from layerorder.stats.power import seeds_needed, smallest_n, tost_power
+from layerorder.stats.sequential import Design
+from layerorder.stats.summary import NAN
+
+DEFAULT_MARGIN = 0.5  # points of accuracy; see the ``margin`` setting
+DECISIONS = ("different", "equivalent", "undecided")
+MAX_SEEDS = 10_000
+
+
+@dataclass(frozen=True)
+class PairDecision:
+    """Order ``a`` against order ``b`` (differences a - b, in points) on their common seeds.
+
+    ``p_t``/``p_holm``: paired t-test, raw and Holm-adjusted over the family. ``p_tost`` /
+    ``p_tost_holm``: the TOST's p (the larger one-sided p), raw and Holm-adjusted. ``decision``:
+    'different', 'equivalent' (within +-``margin``; a difference that is both significant and
+    inside the margin is 'equivalent', with ``p_holm`` telling the rest) or 'undecided'.
+    ``decided_at``: seeds per order at the look that decided it (None: undecided).
+    ``seeds_to_decide``: for an undecided pair, about how many seeds per order would decide it
+    at 80 % power if the difference and its SD stay as measured (None: more than 10,000).
+    """
+
+    a: str
+    b: str
+    n_pairs: int
+    mean_diff: float
+    ci_low: float
+    ci_high: float
+    sd_diff: float
+    p_t: float
+    p_holm: float
+    p_tost: float
+    p_tost_holm: float
+    margin: float
+    decision: str
+    decided_at: int | None
+    seeds_to_decide: int | None
+    condition: str = ""  # the factors' levels, when some are varied
+
+
+def tost_p(x: np.ndarray, y: np.ndarray, margin: float) -> float:
+    """p-value of the paired TOST of ``|mean(x - y)| < margin``; nan with fewer than 2 pairs.
+    A constant difference (SD 0) is certain: 0 inside the margin, 1 outside it."""
+    from statsmodels.stats.weightstats import ttost_paired
+
+    diff = x - y
+    if diff.size < 2:
+        return NAN
+    if np.all(diff == diff[0]):
+        return 0.0 if abs(diff[0]) < margin else 1.0
+    return float(ttost_paired(x, y, -margin, margin)[0])
+
+
+def seeds_to_decide(mean_diff: float, sd_diff: float, margin: float, alpha: float) -> int | None:
+    """Seeds per order at which either test would most likely decide (80 % power), taking the
+    measured difference and SD as true: the difference test for a nonzero difference, the TOST
+    for one inside the margin, whichever needs fewer."""
+    if not (math.isfinite(mean_diff) and math.isfinite(sd_diff)):
+        return None
+    options = []
+    if mean_diff != 0.0:
+        options.append(seeds_needed(sd_diff, abs(mean_diff), alpha=alpha, max_n=MAX_SEEDS))
+    if abs(mean_diff) < margin:
+        options.append(
+            smallest_n(lambda n: tost_power(mean_diff, sd_diff, n, margin, alpha) >= 0.8,
+                       MAX_SEEDS)
+        )
+    found = [n for n in options if n is not None]
+    return min(found) if found else None
+
+
+def _step_down(pvalues: dict[int, float], design: Design, alpha: float, look: int,
+               sides: int) -> set[int]:
+    """Holm's step-down at one look among the hypotheses still open (``pvalues`` by index)."""
+    ranked = sorted((p, i) for i, p in pvalues.items() if math.isfinite(p))
+    m = len(ranked)  # as ``holm``: an untestable pair (fewer than 2 seeds) does not count
+    rejected = set()
+    for r, (p, i) in enumerate(ranked):
+        if p > design.level(alpha / (m - r), look, sides):
+            break
+        rejected.add(i)
+    return rejected
+
+
+def look_pvalues(diff: np.ndarray, margin: float) -> tuple[float, float]:
+    """(paired t-test p, TOST p) of the differences ``diff`` at one look. The same values as
+    ``scipy.stats.ttest_rel`` and statsmodels' ``ttost_paired`` (the tests check it), computed
+    from ``scipy.special.stdtr`` directly: a look runs once per pair and round, and thousands of
+    times in the simulations that check the sequential procedure, where the general functions'
+    overhead dominates."""
+    n = diff.size
+    if n < 2:
+        return NAN, NAN
+    mean = float(np.mean(diff))
+    sd = float(np.std(diff, ddof=1))
+    if sd == 0.0:
+        return (1.0 if mean == 0.0 else 0.0), (0.0 if abs(mean) < margin else 1.0)
+    se = sd / math.sqrt(n)
+    p_t = 2.0 * float(special.stdtr(n - 1, -abs(mean) / se))
+    p_tost = float(max(special.stdtr(n - 1, -(mean + margin) / se),
+                       special.stdtr(n - 1, -(margin - mean) / se)))
+    return min(p_t, 1.0), p_tost
+
+
+def _looked(values, family, seeds: Sequence[int], margin: float):
+    """(t-test p, TOST p) of each pair on ``seeds``."""
+    out = []
+    for a, b in family:
+        x, y = paired_values(
+            {s: values[a].get(s) for s in seeds}, {s: values[b].get(s) for s in seeds}
+        )
+        out.append(look_pvalues(x - y, margin))
+    return out
+
+
+def decide_pairs(
+    values: Mapping[str, Mapping[int, float | None]],
+    family: Sequence[tuple[str, str]],
+    *,
+    margin: float = DEFAULT_MARGIN,
+    alpha: float = 0.05,
+    design: Design = Design(),
+    seed_order: Sequence[int] | None = None,
+    estimate_seeds: bool = True,
+) -> tuple[PairDecision, ...]:
+    """Decide every pair of ``family`` from ``values[label][seed] = accuracy`` (None or nan: a
+    diverged or missing run). ``seed_order``: the order the seeds were added in (default:
+    ascending), so that each look of a sequential ``design`` sees the seeds it saw then.
+    ``estimate_seeds=False`` skips ``seeds_to_decide`` (simulations that need only the
+    decisions)."""
+    if margin <= 0:
+        raise ValueError(f"margin must be > 0, got {margin}")
+    seeds = list(seed_order) if seed_order is not None else sorted(
+        {s for v in values.values() for s in v}
+    )
+    decided: dict[int, tuple[str, int]] = {}
+    # each family (difference nulls, equivalence nulls) keeps its own rejections: a pair found
+    # different has not had its equivalence null rejected, so it still counts in that family
+    rejected: dict[str, set[int]] = {"different": set(), "equivalent": set()}
+    for look, n in enumerate(design.looks_within(len(seeds))):
+        tested = _looked(values, family, seeds[:n], margin)
+        found: dict[int, set[str]] = {}
+        for kind, column, sides in (("different", 0, 2), ("equivalent", 1, 1)):
+            open_ = {i: tested[i][column] for i in range(len(family)) if i not in rejected[kind]}
+            for i in _step_down(open_, design, alpha, look, sides):
+                rejected[kind].add(i)
+                found.setdefault(i, set()).add(kind)
+        for i, kinds in found.items():
+            if i not in decided:  # a decision stands from the look that made it
+                # inside the margin wins over a tiny real difference
+                decided[i] = ("equivalent" if "equivalent" in kinds else "different", n)
+        if len(decided) == len(family):
+            break
+    final = [_final(values, a, b, seeds, margin) for a, b in family]
+    p_holm = holm([c.p_t for c, _ in final])
+    p_tost_holm = holm([p for _, p in final])
+    out = []
+    for i, (c, p_tost) in enumerate(final):
+        decision, at = decided.get(i, ("undecided", None))
+        out.append(
+            PairDecision(
+                c.a, c.b, c.n_pairs, c.mean_diff, c.ci_low, c.ci_high, c.sd_diff, c.p_t,
+                p_holm[i], p_tost, p_tost_holm[i], margin, decision, at,
+                None if at is not None or not estimate_seeds
+                else _more_than(seeds_to_decide(c.mean_diff, c.sd_diff, margin, alpha),
+                                c.n_pairs),
+            )
+        )
+    return tuple(out)
+
+
+def _more_than(n: int | None, have: int) -> int | None:
+    """An undecided pair needs more seeds than it has, whatever the 80 %-power estimate says
+    (the estimate is met by some designs of that size, not by every draw)."""
+    return None if n is None else max(n, have + 1)
+
+
+def _final(values, a: str, b: str, seeds: Sequence[int], margin: float):
+    x, y = paired_values({s: values[a].get(s) for s in seeds}, {s: values[b].get(s) for s in seeds})
+    return compare_pair(a, b, x, y, wilcoxon=False), tost_p(x, y, margin)
+
+
+def family_of(labels: Sequence[str], baseline: str | None) -> tuple[tuple[str, str], ...]:
+    """Every pair of orders, or each order against ``baseline`` (differences order - baseline)."""
+    if baseline is None:
+        return tuple((a, b) for i, a in enumerate(labels) for b in labels[i + 1:])
+    return tuple((label, baseline) for label in labels if label != baseline)
