@@ -4,7 +4,6 @@ import pytest
 
 from layerorder.errors import ConfigError
 from layerorder.experiment.config import make_config
-from layerorder.experiment.rounds import analysis_options, rounds, seed_order
 from layerorder.experiment.runner import run_specs
 from layerorder.experiment.validate import validate
 
@@ -87,13 +86,3 @@ def test_checks_that_need_the_whole_config():
         validate(make_config({"until_decided": True, "seeds": 5, "max_seeds": 3}))
     with pytest.raises(ConfigError, match="factor levels"):
         validate(make_config({"vary": ["depth=1,2,3,4,5"], "max_runs": 100}))
-
-
-def test_until_decided_rounds_and_seed_order():
-    cfg = make_config({"until_decided": True, "seeds": "3,7", "max_seeds": 5})
-    assert seed_order(cfg) == (3, 7, 0, 1, 2)
-    assert [r.seeds for r in rounds(cfg)] == [(3, 7), (3, 7, 0, 1), (3, 7, 0, 1, 2)]
-    options = analysis_options(cfg)
-    assert options["design"].looks == (2, 4, 5) and options["seed_order"] == (3, 7, 0, 1, 2)
-    assert rounds(make_config({})) == [make_config({})]
-    assert cfg.grid()["sequential"] == {"looks": [2, 4, 5], "seeds": [3, 7, 0, 1, 2]}

@@ -160,3 +160,16 @@ def test_effect_by_condition_panels_and_heatmaps():
     image = heat.axes[0].images[0].get_array()  # rows: p_drop levels, columns: batch sizes
     assert image.shape == (2, 2) and image[1][0] < image[0][0] < -1.5 < image[0][1]
     assert figures.svg(figures.differences(two.decisions, two.margin)).startswith("<svg")
+
+
+def test_a_condition_without_the_baseline_is_left_without_comparisons():
+    from layerorder.stats.analysis import analyze
+
+    runs = _factor_runs({(8, 0.1): -2.0, (128, 0.1): 0.0})
+    runs = [r for r in runs if not (r.config["batch_size"] == 128 and r.label == "standard")]
+    analysis = analyze(runs, factors=["batch_size"], baseline="standard")
+    by_name = {c.name: c for c in analysis.conditions}
+    assert by_name["batch_size=128"].decisions == ()
+    assert by_name["batch_size=8"].decisions[0].decision == "different"
+    with pytest.raises(ValueError, match="baseline 'preact' is not among the orders"):
+        analyze(runs, factors=["batch_size"], baseline="preact")

@@ -39,3 +39,8 @@ def test_no_interaction_is_not_reported_and_ranks_stand_in_when_not_normal():
     outlier[1] = Observation("b", outlier[1].levels, outlier[1].seed, outlier[1].value - 30.0)
     (j,) = interaction_tests(outlier, ["batch_size"])
     assert j.p_normal < 0.05 and j.test == "aligned ranks" and j.p == j.p_rank
+
+
+def test_one_seed_per_condition_is_not_testable():
+    (i,) = interaction_tests(_observations({8: -1.0, 128: 0.0}, n=1), ["batch_size"])
+    assert np.isnan(i.p) and np.isnan(i.p_anova)

@@ -27,6 +27,13 @@ def test_failures_count_collapsed_runs():
     assert c_bad.less_reliable and not c_good.less_reliable
 
 
+def test_an_order_collapsing_on_most_seeds_is_less_reliable():
+    fine = {k: Outcomes((95.0, 95.3, 94.8, 95.1, 95.2)) for k in ("a", "b", "c")}
+    fine["mostly-collapsed"] = Outcomes((95.0, 95.2, 60.0, 61.0, 59.0))
+    flagged = {c.label: c for c in compare_spread(fine)}["mostly-collapsed"]
+    assert flagged.bad == 3 and flagged.less_reliable
+
+
 def test_the_measured_resnet_spread_is_called_less_reliable():
     """MNIST-1D ResNet-56, 5 seeds: one unit at 91.4 +- 4.0 against 98.1-98.7 +- 0.2-0.5."""
     units = {

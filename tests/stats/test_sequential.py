@@ -106,3 +106,10 @@ def test_looking_at_every_round_at_level_alpha_would_not_hold():
                             design=Naive(LOOKS), estimate_seeds=False)
         hits += d.decision == "different"
     assert hits / (SIMS // 2) > _bound(sims=SIMS // 2)
+
+
+def test_small_family_levels_over_many_looks_stay_finite():
+    """alpha / 10 pairs over ten looks: the first looks spend (almost) nothing."""
+    levels = nominal_levels(0.005, tuple(n / 50 for n in look_schedule(5, 50)))
+    assert all(0.0 <= p < 0.005 for p in levels) and levels[0] < 1e-12
+    assert boundaries(0.05, (0.05, 1.0))[0] <= 10.0

@@ -167,6 +167,11 @@ def analyze(
     this one only; ``margin``: the equivalence margin in points; ``design``/``seed_order``: a
     sequential design's looks and the order its seeds were added in."""
     factors = tuple(factors)
+    if baseline is not None and runs and baseline not in {r.label for r in runs}:
+        labels = list(dict.fromkeys(r.label for r in runs))
+        raise ValueError(
+            f"baseline '{baseline}' is not among the orders {labels}; name one of them"
+        )
     by_condition: dict[tuple, list] = defaultdict(list)
     for run in runs:
         by_condition[tuple((f, level_of(run, f)) for f in factors)].append(run)
@@ -264,23 +269,21 @@ def _condition(levels, runs, alpha, margin, baseline, design, seed_order) -> Con
         )
         by_seed[label] = {r.seed: r.final_test_acc for r in done}
         outcomes[label] = Outcomes(tuple(r.final_test_acc for r in done), n_diverged + n_failed)
-    if baseline is not None and labels and baseline not in labels:
-        raise ValueError(
-            f"baseline '{baseline}' is not among the orders {list(labels)}; name one of them"
-        )
     pairs = tuple(compare_pairs(by_seed))
-    family = family_of(labels, baseline)
+    # a condition whose baseline has no runs (yet) has nothing to compare against
+    family = family_of(labels, baseline) if baseline is None or baseline in labels else ()
+    trained = {r.seed for r in runs if r.status in ("done", "diverged", "failed")}
     decisions = tuple(
         replace(d, condition=name)
         for d in decide_pairs(by_seed, family, margin=margin, alpha=alpha, design=design,
-                              seed_order=_seeds(seed_order, by_seed))
+                              seed_order=_seeds(seed_order, trained))
     )
     reliability = tuple(
         replace(r, condition=name) for r in compare_spread(outcomes, alpha=alpha)
     )
     verdict = make_verdict(
         summaries, pairs, alpha=alpha, decisions=decisions, reliability=reliability,
-        baseline=baseline,
+        baseline=baseline, sequential=design.sequential,
     )
     rows = tuple(
         replace(_row(s, best_lr[s.label], verdict.best, summaries, pairs), condition=name)
@@ -293,9 +296,9 @@ def _condition(levels, runs, alpha, margin, baseline, design, seed_order) -> Con
     )
 
 
-def _seeds(seed_order, by_seed) -> list[int] | None:
-    """The seeds present, in the order they were added (``seed_order`` first, then the rest)."""
-    present = {s for v in by_seed.values() for s in v}
+def _seeds(seed_order, present: set[int]) -> list[int] | None:
+    """The seeds trained, in the order they were added (``seed_order`` first, then the rest).
+    A seed whose runs all diverged still counts: each look covers the seeds of its round."""
     if seed_order is None:
         return None
     first = [s for s in seed_order if s in present]

@@ -80,6 +80,8 @@ def _f_test(frame, column: str, factors, factor):
         reduced = ols(f"{column} ~ {_terms(factors, factor)}", frame).fit()
         table = anova_lm(reduced, full)
     row = table.iloc[1]
+    if full.df_resid < 1 or not math.isfinite(float(row["F"])):
+        return full, reduced, float(row["df_diff"]), NAN, NAN  # one seed per condition
     # a reduction of the residual sum of squares at rounding level can come out negative
     f_value = max(0.0, float(row["F"]))
     p_value = min(1.0, float(row["Pr(>F)"])) if f_value > 0 else 1.0
@@ -111,8 +113,8 @@ def interaction_tests(
             continue
         full, reduced, df_num, f_value, p_value = _f_test(frame, "y", factors, factor)
         resid = full.resid.to_numpy()
-        p_normal = float(stats.shapiro(resid).pvalue) if len(resid) >= 3 and resid.std() > 0 \
-            else NAN
+        testable = math.isfinite(p_value) and len(resid) >= 3 and resid.std() > 0
+        p_normal = float(stats.shapiro(resid).pvalue) if testable else NAN
         frame["aligned"] = stats.rankdata(reduced.resid.to_numpy())
         p_rank = _f_test(frame, "aligned", factors, factor)[4]
         rank_test = math.isfinite(p_normal) and p_normal < NORMALITY_ALPHA

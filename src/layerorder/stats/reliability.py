@@ -4,14 +4,15 @@
 For each order against the others: the Brown-Forsythe test of equal spread (absolute deviations
 from the median, robust to the skewed accuracy distributions a collapsed seed gives) and
 Fisher's exact test of the share of runs that failed, diverged or collapsed (finished more than
-``COLLAPSE_POINTS`` below their order's median), each Holm-adjusted over the orders.
+``COLLAPSE_POINTS`` below the median of all finished runs of the condition), each Holm-adjusted
+over the orders.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats
@@ -19,7 +20,8 @@ from scipy import stats
 from layerorder.stats.holm import holm
 from layerorder.stats.summary import NAN
 
-COLLAPSE_POINTS = 10.0  # a run this far below its order's median accuracy counts as collapsed
+COLLAPSE_POINTS = 10.0  # a run this far below the condition's median accuracy counts as collapsed
+MIN_WIDER = 0.1  # points: a less reliable order's SD exceeds the others' by at least this
 
 
 @dataclass(frozen=True)
@@ -29,12 +31,13 @@ class Outcomes:
 
     values: tuple[float, ...]
     not_finished: int = 0
+    reference: float = NAN  # the median a collapse is measured from (nan: this order's own)
 
     @property
     def collapsed(self) -> int:
         if not self.values:
             return 0
-        median = float(np.median(self.values))
+        median = self.reference if math.isfinite(self.reference) else np.median(self.values)
         return sum(v < median - COLLAPSE_POINTS for v in self.values)
 
     @property
@@ -56,7 +59,8 @@ class SpreadComparison:
     median SD of the others, the Brown-Forsythe p of its spread against theirs (raw and Holm over
     the orders), its runs failed/diverged/collapsed out of all and the others', Fisher's exact p
     (raw and Holm), and whether it is less reliable at level alpha (a larger spread or more
-    failures, significant after Holm)."""
+    failures, significant after Holm; a larger spread must also be at least 1.5 times and 0.1
+    points wider than the others' median SD)."""
 
     label: str
     sd: float
@@ -106,6 +110,11 @@ def compare_spread(
     labels = list(outcomes)
     if len(labels) < 2:
         return ()
+    # collapse is measured from the median of every finished run of the condition: an order
+    # that collapses on most seeds would drag its own median down with it
+    pooled = [v for o in outcomes.values() for v in o.values]
+    reference = float(np.median(pooled)) if pooled else NAN
+    outcomes = {k: replace(o, reference=reference) for k, o in outcomes.items()}
     raw = []
     for label in labels:
         mine, rest = outcomes[label], [outcomes[k] for k in labels if k != label]
@@ -125,7 +134,12 @@ def compare_spread(
     for i, label in enumerate(labels):
         o = outcomes[label]
         p_b, p_f, bad_rest, total_rest, sd_rest = raw[i]
-        wider = math.isfinite(o.sd) and math.isfinite(sd_rest) and o.sd > sd_rest
+        # a spread that matters, not only a detectable one (constant accuracies make tiny
+        # spreads "significant"): at least 1.5 times and 0.1 points wider than the others'
+        wider = (
+            math.isfinite(o.sd) and math.isfinite(sd_rest)
+            and o.sd >= 1.5 * sd_rest and o.sd - sd_rest >= MIN_WIDER
+        )
         worse_rate = o.total and total_rest and o.bad / o.total > bad_rest / total_rest
         less = bool((p_spread[i] < alpha and wider) or (p_fail[i] < alpha and worse_rate))
         out.append(

@@ -117,7 +117,8 @@ def decisions_table(analysis: Analysis) -> ResultsTable:
                 p_cell(d.p_tost_holm),
                 decision,
                 *((str(d.decided_at or "-"),) if analysis.looks else ()),
-                "-" if d.decision != "undecided" else str(d.seeds_to_decide or "> 10000"),
+                "-" if d.decision != "undecided" or d.n_pairs < 2
+                else str(d.seeds_to_decide or "> 10000"),
             )
         )
     family = (
@@ -167,7 +168,7 @@ def reliability_table(analysis: Analysis) -> ResultsTable:
     note = (
         "Each order against the others: spread of final accuracy over seeds (Brown-Forsythe on"
         " absolute deviations from each order's median) and runs that failed, diverged or"
-        " finished more than 10 points below their order's median (Fisher's exact test);"
+        " finished more than 10 points below the median of all runs (Fisher's exact test);"
         " Holm over the orders."
     )
     status = tuple("diverged" if c.less_reliable else "" for c in analysis.reliability)

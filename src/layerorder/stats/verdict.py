@@ -123,23 +123,32 @@ def _excluded_sentence(summaries: Sequence[OrderSummary]) -> str:
 
 
 def _comparison_sentences(
-    best: OrderSummary, groups: dict[str, list[_Edge]], any_significant: bool, alpha: float
+    best: OrderSummary, groups: dict[str, list[_Edge]], any_significant: bool, alpha: float,
+    sequential: bool = False,
 ) -> list[str]:
+    """In a sequential design a pair is decided at its look's level, not by its Holm p over all
+    seeds (which is still shown), and the wording says so."""
     sentences = []
     if groups["significant"]:
-        sentences.append(
-            f"It is significantly better than {_described(groups['significant'], alpha)}."
-        )
+        better = "was decided better" if sequential else "is significantly better"
+        sentences.append(f"It {better} than {_described(groups['significant'], alpha)}.")
+    rule = (
+        "at the sequential design's levels; Holm p over all seeds shown"
+        if sequential
+        else f"every Holm-adjusted p >= {alpha:g}"
+    )
     if groups["tested"] and not any_significant:
         sentences.append(
-            f"There is no significant difference between the orders (every Holm-adjusted "
-            f"p >= {alpha:g}): {best.label} vs {_described(groups['tested'], alpha)}."
+            f"There is no {'decided' if sequential else 'significant'} difference between the"
+            f" orders ({rule}): {best.label} vs {_described(groups['tested'], alpha)}."
         )
     elif groups["tested"]:
-        sentences.append(
-            f"No significant difference (Holm p >= {alpha:g}) from "
-            f"{_described(groups['tested'], alpha)}."
+        head = (
+            "Not decided different (sequential design)"
+            if sequential
+            else f"No significant difference (Holm p >= {alpha:g})"
         )
+        sentences.append(f"{head} from {_described(groups['tested'], alpha)}.")
     for e in groups["contradictory"]:
         sentences.append(
             f"The paired test against {e.other.label} ({format_points(e.diff)} on "
@@ -196,6 +205,7 @@ def make_verdict(
     decisions: Sequence[PairDecision] = (),
     reliability: Sequence[SpreadComparison] = (),
     baseline: str | None = None,
+    sequential: bool = False,
 ) -> Verdict:
     """The verdict for ``summaries`` (one per order) and ``pairs`` (from ``compare_pairs``).
 
@@ -222,7 +232,10 @@ def make_verdict(
     groups = _group(best, edges, alpha, decided if decisions else None)
     n, _, mdd, needed = _power_numbers(edges, alpha, power, target_delta)
     any_significant = (
-        any(d.decision == "different" for d in decisions)
+        any(
+            d.decision == "different" or (d.decision == "equivalent" and d.p_holm < alpha)
+            for d in decisions
+        )
         if decisions
         else any(p.p_holm < alpha for p in pairs)
     )
@@ -233,7 +246,7 @@ def make_verdict(
         sentences.append(baseline_sentence(decisions, baseline, summaries, alpha))
     elif edges:
         sentences = [f"{best.label} is best: {format_accuracy(best.mean, best.sd, best.n)}."]
-        sentences += _comparison_sentences(best, groups, any_significant, alpha)
+        sentences += _comparison_sentences(best, groups, any_significant, alpha, sequential)
         sentences += _decision_sentences(best.label, decided, alpha)
         sentences += _other_pairs_sentence(best.label, decisions, alpha)
     else:
@@ -277,7 +290,9 @@ def pair_phrase(d: PairDecision, ref: str, alpha: float) -> str:
     if d.decision == "different":
         side = "better" if diff > 0 else "worse"
         p = format_p(d.p_holm, alpha)
-        return f"{other} is {abs(diff):.1f} points {side} than {ref} (Holm p {p})"
+        early = d.decided_at and d.decided_at < d.n_pairs
+        at = f", decided at {d.decided_at} seeds" if early else ""
+        return f"{other} is {abs(diff):.1f} points {side} than {ref} (Holm p {p}{at})"
     if d.decision == "equivalent":
         return (
             f"{other} is equivalent to {ref} within ±{d.margin:g} points ({format_points(diff)},"
@@ -358,6 +373,10 @@ def conditional_verdict(conditions, interactions, *, alpha: float, baseline: str
         sentences.append(f"At {c.name}: {lead}{'; '.join(phrases)}.")
         sentences += [f"At {c.name}: {t}" for t in reliability_sentences(c.reliability, alpha)]
     for i in interactions:
+        if math.isnan(i.p):
+            sentences.append(f"The interaction with {i.factor} cannot be tested: it needs at"
+                             " least 2 seeds per condition.")
+            continue
         test = ("F-test on aligned ranks (residuals not normal)" if i.test == "aligned ranks"
                 else "two-way ANOVA, seeds as blocks")
         if i.p < alpha:
