@@ -92,3 +92,16 @@ def test_a_pair_found_different_still_counts_in_the_equivalence_family():
     assert 0.01 < fixed["close"].p_tost < 0.03 and fixed["close"].p_tost_holm > 0.05
     assert fixed["close"].decision == seq["close"].decision == "undecided"
     assert max(seq[k].decided_at for k in ("w1", "w2", "w3")) < 20  # decided before the end
+
+
+def test_seeds_to_decide_counts_the_family_it_is_tested_in():
+    values = _values({"a": 95.0, "b": 94.8, "c": 95.1, "d": 94.9, "e": 95.2}, n=6, sd=0.5)
+    alone = decide_pairs({k: values[k] for k in ("a", "b")}, [("a", "b")])[0]
+    among = next(d for d in decide_pairs(values, family_of(list(values), None))
+                 if (d.a, d.b) == ("a", "b"))
+    assert alone.decision == among.decision == "undecided"
+    assert among.seeds_to_decide > alone.seeds_to_decide
+    level = 0.05 / sum(d.decision != "different" for d in decide_pairs(
+        values, family_of(list(values), None)))
+    expected = seeds_to_decide(among.mean_diff, among.sd_diff, 0.5, level)
+    assert among.seeds_to_decide == max(expected, among.n_pairs + 1)

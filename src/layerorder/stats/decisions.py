@@ -39,7 +39,9 @@ class PairDecision:
     inside the margin is 'equivalent', with ``p_holm`` telling the rest) or 'undecided'.
     ``decided_at``: seeds per order at the look that decided it (None: undecided).
     ``seeds_to_decide``: for an undecided pair, about how many seeds per order would decide it
-    at 80 % power if the difference and its SD stay as measured (None: more than 10,000).
+    at 80 % power if the difference and its SD stay as measured, at the level its family leaves
+    it (alpha over the family's open pairs; a sequential design's last look) (None: more than
+    10,000).
     """
 
     a: str
@@ -73,10 +75,14 @@ def tost_p(x: np.ndarray, y: np.ndarray, margin: float) -> float:
     return float(ttost_paired(x, y, -margin, margin)[0])
 
 
-def seeds_to_decide(mean_diff: float, sd_diff: float, margin: float, alpha: float) -> int | None:
+def seeds_to_decide(
+    mean_diff: float, sd_diff: float, margin: float, alpha: float, alpha_tost: float | None = None
+) -> int | None:
     """Seeds per order at which either test would most likely decide (80 % power), taking the
-    measured difference and SD as true: the difference test for a nonzero difference, the TOST
-    for one inside the margin, whichever needs fewer."""
+    measured difference and SD as true: the difference test (two-sided, level ``alpha``) for a
+    nonzero difference, the TOST (level ``alpha_tost``, default ``alpha``) for one inside the
+    margin, whichever needs fewer."""
+    alpha_tost = alpha if alpha_tost is None else alpha_tost
     if not (math.isfinite(mean_diff) and math.isfinite(sd_diff)):
         return None
     options = []
@@ -84,7 +90,7 @@ def seeds_to_decide(mean_diff: float, sd_diff: float, margin: float, alpha: floa
         options.append(seeds_needed(sd_diff, abs(mean_diff), alpha=alpha, max_n=MAX_SEEDS))
     if abs(mean_diff) < margin:
         options.append(
-            smallest_n(lambda n: tost_power(mean_diff, sd_diff, n, margin, alpha) >= 0.8,
+            smallest_n(lambda n: tost_power(mean_diff, sd_diff, n, margin, alpha_tost) >= 0.8,
                        MAX_SEEDS)
         )
     found = [n for n in options if n is not None]
@@ -174,6 +180,13 @@ def decide_pairs(
         if len(decided) == len(family):
             break
     final = [_final(values, a, b, seeds, margin) for a, b in family]
+    # what an undecided pair would be tested at: its family's open hypotheses share alpha
+    # (Bonferroni, which Holm never needs more than), at a sequential design's last look
+    last = len(design.looks) - 1 if design.sequential else 0
+    open_diff = max(1, len(family) - len(rejected["different"]))
+    open_eq = max(1, len(family) - len(rejected["equivalent"]))
+    level_diff = design.level(alpha / open_diff, last, 2)
+    level_eq = design.level(alpha / open_eq, last, 1)
     p_holm = holm([c.p_t for c, _ in final])
     p_tost_holm = holm([p for _, p in final])
     out = []
@@ -184,8 +197,10 @@ def decide_pairs(
                 c.a, c.b, c.n_pairs, c.mean_diff, c.ci_low, c.ci_high, c.sd_diff, c.p_t,
                 p_holm[i], p_tost, p_tost_holm[i], margin, decision, at,
                 None if at is not None or not estimate_seeds
-                else _more_than(seeds_to_decide(c.mean_diff, c.sd_diff, margin, alpha),
-                                c.n_pairs),
+                else _more_than(
+                    seeds_to_decide(c.mean_diff, c.sd_diff, margin, level_diff, level_eq),
+                    c.n_pairs,
+                ),
             )
         )
     return tuple(out)
