@@ -145,6 +145,7 @@ ExperimentConfig = dataclasses.make_dataclass(
         "to_dict": _to_dict,
         "identity": _identity,
         "runs": _runs,
+        "levels": _levels,
         "grid": _grid,
         "factors": property(_factors),
         "n_conditions": property(_n_conditions),

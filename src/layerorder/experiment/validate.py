@@ -6,7 +6,6 @@ All of them run before a store is opened, so bad input never touches stored resu
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import os
 import shutil
 
@@ -16,7 +15,7 @@ from layerorder.data import check_dataset
 from layerorder.errors import ConfigError, did_you_mean
 from layerorder.experiment.config import ExperimentConfig
 from layerorder.experiment.executors import available_cores
-from layerorder.experiment.settings import BY_NAME, DATA_OPTION
+from layerorder.experiment.settings import BY_NAME
 from layerorder.models import check_arch, check_order_for_arch
 
 
@@ -55,23 +54,14 @@ def validate(config: ExperimentConfig) -> list[str]:
 
 
 def _conditions_to_check(config: ExperimentConfig) -> list[dict]:
-    """Every combination of the levels of the factors that the registries check (data set and
-    its options, arch, width, depth), the rest at the config's value; [{}] when none varies."""
-    checked = ("dataset", "arch", "width", "depth")
-    relevant = [
-        (f, levels) for f, levels in config.vary if f in checked or f.startswith(DATA_OPTION)
-    ]
-    out = []
-    for combo in itertools.product(*(levels for _, levels in relevant)):
-        level, options = {}, {}
-        for (field, _), value in zip(relevant, combo):
-            if field.startswith(DATA_OPTION):
-                options[field[len(DATA_OPTION):]] = value
-            else:
-                level[field] = value
-        if options:
-            level["data_options"] = {**dict(config.data_options), **options}
-        out.append(level)
+    """The distinct settings the registries check (data set and its options, arch, width,
+    depth) over every condition of the grid; [{}] when none of them varies."""
+    checked = ("dataset", "data_options", "arch", "width", "depth")
+    out: list[dict] = []
+    for level in config.levels():
+        part = {k: v for k, v in level.items() if k in checked}
+        if part not in out:
+            out.append(part)
     return out
 
 
