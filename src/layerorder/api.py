@@ -98,9 +98,30 @@ def run_comparison(
                 observer.note(_round_note(analysis, len(round_config.seeds), i == len(plan) - 1))
             if analysis.decided:
                 break
-        every = db.epochs_for_experiment(summary.experiment.id)
+        return _results(db, summary.experiment, runs, analysis, trained)
+
+
+def _results(db, experiment, runs, analysis, trained: int) -> Results:
+    every = db.epochs_for_experiment(experiment.id)
     epochs = {r.id: tuple(every.get(r.id, ())) for r in runs}
-    return Results(Path(store), summary.experiment, runs, epochs, analysis, trained)
+    return Results(Path(db.path), experiment, runs, epochs, analysis, trained)
+
+
+def stored_comparison(config: ExperimentConfig, store) -> Results | None:
+    """The results of ``config``'s grid as ``store`` (an open ``Store``) holds them, training
+    nothing; None when the experiment is not stored or none of its runs has finished."""
+    from layerorder.experiment.rounds import analysis_options, rounds
+    from layerorder.experiment.runner import run_specs
+    from layerorder.stats.analysis import analyze
+
+    experiment = store.stored_experiment(config.name, config.grid())
+    if experiment is None:
+        return None
+    keys = {s.run_key for r in rounds(config) for s in run_specs(r)}
+    runs = tuple(r for r in store.runs(experiment.id) if r.run_key in keys)
+    if not any(r.status in ("done", "diverged", "failed") for r in runs):
+        return None
+    return _results(store, experiment, runs, analyze(runs, **analysis_options(config)), 0)
 
 
 def _round_note(analysis, seeds: int, last: bool) -> str:

@@ -142,3 +142,43 @@ def test_a_module_reused_at_two_widths_is_recorded():
     with record(model) as rec:
         model(torch.randn(5, 3))
     assert rec.stage("1").units == 24
+
+
+def test_unit_skewness_is_the_median_of_scipys_per_channel_skewness_and_bn_keeps_it():
+    gen = torch.Generator().manual_seed(2)
+    # channels of different means, scales and shapes, over several batches of (N, C, L)
+    shape = torch.linspace(0.3, 1.5, 6).view(1, 6, 1)
+    batches = [(torch.randn(40, 6, 9, generator=gen) * shape).exp() * 3 + torch.arange(6.0)
+               .view(1, 6, 1) * 5 for _ in range(4)]
+    every = torch.cat(batches).movedim(1, 0).reshape(6, -1)
+    bn = nn.BatchNorm1d(6).eval()  # statistics of each channel: it aligns the channels
+    bn.running_mean.copy_(every.mean(1))
+    bn.running_var.copy_(every.var(1))
+    model = nn.Sequential(nn.ReLU(), bn)  # the data are positive: ReLU passes them unchanged
+    with record(model) as rec:
+        for b in batches:
+            model(b)
+    data = torch.cat(batches).movedim(1, 0).reshape(6, -1).double().numpy()
+    expected = float(np.median(scipy.stats.skew(data, axis=1)))
+    assert rec.stage("0").unit_skewness == pytest.approx(expected, rel=1e-5)
+    # eval-mode BN is an affine map per channel: each channel keeps its skewness, while the
+    # whole layer's skewness (channels of different means mixed) changes
+    assert rec.stage("1").unit_skewness == pytest.approx(expected, rel=1e-4)
+    assert abs(rec.stage("1").skewness - rec.stage("0").skewness) > 0.1
+
+
+def test_stages_come_in_forward_order_not_registration_order():
+    class Unit(nn.Module):  # registers both convs before the norms, as residual units do
+        def __init__(self):
+            super().__init__()
+            self.conv1, self.conv2 = nn.Conv1d(2, 2, 1), nn.Conv1d(2, 2, 1)
+            self.norm1, self.norm2 = nn.BatchNorm1d(2), nn.BatchNorm1d(2)
+            self.act = nn.ReLU()
+
+        def forward(self, x):
+            return self.norm2(self.conv2(self.act(self.norm1(self.conv1(x)))))
+
+    model = Unit()
+    with record(model) as rec:
+        model(torch.randn(4, 2, 3))
+    assert [s.name for s in rec.stages] == ["conv1", "norm1", "act", "conv2", "norm2"]

@@ -69,3 +69,36 @@ def test_dead_channel_does_not_make_the_layer_look_shifted():
             model(torch.randn(256, 4, generator=gen))
     (shift,) = variance_shift(model, torch.randn(20_000, 4, generator=gen))
     assert math.isfinite(shift.shift) and shift.shift < 1.1 and not shift.flagged
+
+
+def test_probed_runs_store_the_recalibrated_accuracy(tmp_path):
+    """A probed run's last epoch holds its test accuracy before and after BN recalibration,
+    computed as ``recalibrate_bn`` and ``evaluate`` give them on the same trained model."""
+    import dataclasses
+
+    from layerorder.experiment.config import make_config
+    from layerorder.experiment.loop import evaluate, train
+    from layerorder.experiment.target import build_run_model
+    from layerorder.experiment.worker import load_run_data, recalibration_records
+    from layerorder.probe.stored import typed
+
+    cfg = make_config({"dataset": "synthetic", "arch": "mlp", "width": 16, "epochs": 1,
+                       "orders": ["drop-before-bn"], "seeds": 1, "p_drop": 0.5, "probe": True})
+    (rc,) = cfg.runs()
+    data = load_run_data(rc, "cpu")
+    torch.manual_seed(0)
+    model = build_run_model(rc, data)
+    train(model, data, rc)
+    before = evaluate(model, data.x_test, data.y_test)[1]
+    twin = build_run_model(rc, data)
+    twin.load_state_dict(model.state_dict())
+    recalibrate_bn(twin, data.x_train)
+    after = evaluate(twin, data.x_test, data.y_test)[1]
+    (row,) = recalibration_records(model, data, rc)
+    epoch, kind, name, stored = row
+    rec = typed(kind, name, stored)
+    assert (epoch, kind) == (1, "recal") and rec.bn_layers >= 1
+    assert (rec.test_acc, rec.recalibrated_acc) == (before, after)
+    no_bn = dataclasses.replace(rc, order="linear-relu")
+    plain = build_run_model(no_bn, data)
+    assert recalibration_records(plain, data, no_bn) == []

@@ -53,3 +53,16 @@ def test_the_measured_resnet_spread_is_called_less_reliable():
         analysis.verdict.text
     )
     assert [c.label for c in analysis.reliability if c.less_reliable] == ["relu-before-add"]
+
+
+def test_two_runs_per_order_give_no_spread_verdict():
+    # two values have identical deviations from their median: Brown-Forsythe would divide by a
+    # zero within-group variance and call any difference in spread significant
+    from layerorder.stats.reliability import Outcomes, compare_spread
+
+    outcomes = {
+        "a": Outcomes((90.0, 94.0)),
+        "b": Outcomes((95.0, 95.2)),
+        "c": Outcomes((95.1, 95.3)),
+    }
+    assert not any(r.less_reliable for r in compare_spread(outcomes))

@@ -23,6 +23,7 @@ from layerorder.cli import (
     commands_probe,
     commands_report,
     commands_runs,
+    commands_study,
 )
 from layerorder.cli.compat import ABORTS, USAGE_ERRORS
 from layerorder.cli.console import printable
@@ -63,6 +64,7 @@ commands_probe.register(app)
 commands_report.register(app)
 commands_info.register(app)
 commands_lint.register(app)
+commands_study.register(app)
 
 
 def _fail(message: str, code: int) -> None:

@@ -130,6 +130,24 @@ def load_run_data(cfg: RunConfig, device: str):
     return cached_dataset(cfg.dataset, tuple(sorted(cfg.data_options.items())), device)
 
 
+def recalibration_records(model, data, cfg: RunConfig) -> list[tuple[int, str, str, dict]]:
+    """The probe record of a trained model's accuracy before and after BN recalibration
+    (none without BatchNorm). Changes the model's BN statistics: call it last."""
+    from layerorder.experiment.loop import evaluate
+    from layerorder.experiment.task import task_for
+    from layerorder.probe.stored import to_data
+    from layerorder.probe.variance import BN_TYPES, Recalibration, recalibrate_bn
+
+    if not any(isinstance(m, BN_TYPES) for m in model.modules()):
+        return []
+    task = task_for(cfg)
+    before = evaluate(model, data.x_test, data.y_test, cfg.amp, task)[1]
+    layers = recalibrate_bn(model, data.x_train)
+    after = evaluate(model, data.x_test, data.y_test, cfg.amp, task)[1]
+    record = Recalibration("model", layers, before, after)
+    return [(cfg.epochs, "recal", record.name, to_data(record, 0))]
+
+
 def execute(task: RunTask, progress=None, data=None) -> RunOutcome:
     """Train one run; any exception becomes a ``failed`` outcome with its message.
 
@@ -155,6 +173,8 @@ def execute(task: RunTask, progress=None, data=None) -> RunOutcome:
         result = train(
             model, data, cfg, on_epoch=on_epoch, probe=prober, compile_model=task.compile
         )
+        if prober is not None and result.status == "done":
+            prober.records.extend(recalibration_records(model, data, cfg))
     except Exception as exc:  # a failing run is recorded, the sweep goes on
         return RunOutcome(
             run_id=task.run_id,

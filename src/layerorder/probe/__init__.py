@@ -7,7 +7,12 @@ from layerorder.probe.accumulate import StageStats
 from layerorder.probe.grads import GradFlow, flagged, grad_flow
 from layerorder.probe.record import Recording, hook_count, record, stage_modules
 from layerorder.probe.training import PROBE_BATCH, EpochProbe, Snapshot, probe_batch, probe_once
-from layerorder.probe.variance import VarianceShift, recalibrate_bn, variance_shift
+from layerorder.probe.variance import (
+    Recalibration,
+    VarianceShift,
+    recalibrate_bn,
+    variance_shift,
+)
 
 __all__ = [
     "PROBE_BATCH",
@@ -22,6 +27,7 @@ __all__ = [
     "hook_count",
     "probe_batch",
     "probe_once",
+    "Recalibration",
     "recalibrate_bn",
     "record",
     "stage_modules",

@@ -34,6 +34,10 @@ class StageStats:
     units: int  # channels (dim 1), or features of a (N, C) output
     dead_units: int  # units never positive over everything recorded
     hist_range: tuple[float, float] = (-6.0, 6.0)  # the histogram's (low, high); equal bins
+    # median over units of each unit's own skewness (nan: no unit varies, or stored before it
+    # was kept). Unlike ``skewness`` it does not mix channels of different means: BN, an affine
+    # map per channel, leaves it unchanged (in eval mode exactly)
+    unit_skewness: float = math.nan
 
 
 class Accumulator:
@@ -49,6 +53,7 @@ class Accumulator:
         self.extremes = None  # float: min, max
         self.hist = None
         self.alive = None  # bool per unit: ever > 0
+        self.units = None  # per-unit float64 power sums (n, d, d^2, d^3) around a shift, by width
 
     def add(self, x: torch.Tensor) -> None:
         x = x.detach()
@@ -80,7 +85,35 @@ class Accumulator:
             active = per_unit.amax(dim=1) > 0
             seen = self.alive.get(active.shape[0])
             self.alive[active.shape[0]] = active if seen is None else seen | active
+            self._add_units(per_unit)
         self.n += flat.numel()
+
+    def _add_units(self, per_unit: torch.Tensor) -> None:
+        width = per_unit.shape[0]
+        rows = per_unit.float()
+        if width not in self.units:
+            shift = rows.mean(dim=1, keepdim=True).nan_to_num_(0.0)
+            zeros = torch.zeros(width, 4, dtype=torch.float64, device=rows.device)
+            self.units[width] = (shift, zeros)
+        shift, sums = self.units[width]
+        d = rows - shift
+        d2 = d * d
+        cols = (torch.full_like(d[:, 0], d.shape[1]), d.sum(1), d2.sum(1), (d2 * d).sum(1))
+        sums += torch.stack(cols, dim=1).double()
+
+    def _unit_skewness(self) -> float:
+        skews = []
+        for _shift, sums in self.units.values():
+            n, s1, s2, s3 = sums.unbind(1)
+            m1, m2, m3 = s1 / n, s2 / n, s3 / n
+            var = m2 - m1**2
+            cm3 = m3 - 3 * m1 * m2 + 2 * m1**3
+            ok = var > 1e-12 * torch.clamp(m2, min=1e-30)
+            skews.append(cm3[ok] / var[ok] ** 1.5)
+        every = torch.cat(skews) if skews else torch.empty(0)
+        every = every[torch.isfinite(every)]
+        # quantile, not median: torch.median returns the lower of the two middle values
+        return float(every.double().quantile(0.5)) if every.numel() else math.nan
 
     def _histogram(self, flat: torch.Tensor) -> torch.Tensor:
         """Exact counts per bin; values outside the range go to the end bins (NaN to bin 0).
@@ -99,6 +132,7 @@ class Accumulator:
         self.extremes = torch.tensor([math.inf, -math.inf], dtype=torch.float64, device=dev)
         self.hist = torch.zeros(self.bins, dtype=torch.long, device=dev)
         self.alive = {}
+        self.units = {}
 
     def finish(self) -> StageStats | None:
         """The record (one host sync), or None when nothing was recorded."""
@@ -134,4 +168,5 @@ class Accumulator:
             units=len(alive) or 1,
             dead_units=sum(not a for a in alive),
             hist_range=(self.lo, self.hi),
+            unit_skewness=self._unit_skewness(),
         )

@@ -50,6 +50,7 @@ class Recording:
     every: int
     accumulators: dict[str, Accumulator] = field(default_factory=dict)
     calls: int = 0
+    first_call: dict[Accumulator, int] = field(default_factory=dict)  # forward position
 
     @property
     def edges(self) -> list[float]:
@@ -57,7 +58,10 @@ class Recording:
 
     @property
     def stages(self) -> list[StageStats]:
-        return [s for s in (a.finish() for a in self.accumulators.values()) if s is not None]
+        """In forward order: the order of each stage's first call (registration order, which
+        differs in modules such as residual units, only breaks ties of stages never called)."""
+        ordered = sorted(self.accumulators.values(), key=lambda a: self.first_call.get(a, 1e18))
+        return [s for s in (a.finish() for a in ordered) if s is not None]
 
     def stage(self, name: str) -> StageStats:
         return next(s for s in self.stages if s.name == name)
@@ -88,6 +92,8 @@ def record(
 
     def make_hook(acc: Accumulator):
         def hook(module, args, output):
+            if acc not in rec.first_call:
+                rec.first_call[acc] = len(rec.first_call)
             if (rec.calls - 1) % rec.every == 0 and isinstance(output, torch.Tensor):
                 acc.add(output)
 

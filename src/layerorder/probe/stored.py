@@ -12,9 +12,14 @@ from typing import Any
 from layerorder.probe.accumulate import StageStats
 from layerorder.probe.grads import GradFlow
 from layerorder.probe.record import DEFAULT_RANGE
-from layerorder.probe.variance import VarianceShift
+from layerorder.probe.variance import Recalibration, VarianceShift
 
-PROBE_KINDS: dict[str, type] = {"stage": StageStats, "grad": GradFlow, "varshift": VarianceShift}
+PROBE_KINDS: dict[str, type] = {
+    "stage": StageStats,
+    "grad": GradFlow,
+    "varshift": VarianceShift,
+    "recal": Recalibration,  # once per run, at its last epoch
+}
 _TUPLES = ("hist", "hist_range")
 
 

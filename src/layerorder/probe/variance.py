@@ -27,6 +27,17 @@ class VarianceShift:
     flagged: bool  # shift above the threshold
 
 
+@dataclass(frozen=True)
+class Recalibration:
+    """Test accuracy of a trained model before and after ``recalibrate_bn`` (BN statistics
+    re-estimated with dropout off): how much of a dropout-induced variance shift costs."""
+
+    name: str  # "model"
+    bn_layers: int
+    test_acc: float
+    recalibrated_acc: float
+
+
 def _batches(inputs, batch_size: int) -> Iterable[torch.Tensor]:
     if isinstance(inputs, torch.Tensor):
         yield from inputs.split(batch_size)

@@ -336,3 +336,31 @@ def effect_by_condition(analysis, ref: str):
         ax.set_ylabel("paired difference (points), 95% CI")
         ax.legend(fontsize=7)
     return fig
+
+
+@styled
+def claim_estimates(estimates, reference, axis: str):
+    """A claim's evidence: one row per estimate, its per-seed values as dots, its mean and 90 %
+    interval as a bar; the claim's band (or threshold) shaded. None when there is nothing."""
+    rows = [e for e in estimates if math.isfinite(e.mean)]
+    if not rows:
+        return None
+    fig, ax = subplots(figsize=(6.4, 0.45 * len(rows) + 0.9))
+    for i, e in enumerate(reversed(rows)):
+        if e.values:
+            ax.plot(e.values, [i] * len(e.values), "o", ms=3.5, alpha=0.45, color=color(0))
+        if math.isfinite(e.low):
+            ax.plot([e.low, e.high], [i, i], "-", lw=2.2, color=color(1))
+        ax.plot([e.mean], [i], "D", ms=5, color=color(1))
+    if reference is not None:
+        lo, hi = reference
+        if lo == hi:
+            ax.axvline(lo, color="#888", ls="--", lw=1)
+        else:
+            left, right = ax.get_xlim()
+            ax.axvspan(lo if math.isfinite(lo) else left, hi if math.isfinite(hi) else right,
+                       color="#2ca02c", alpha=0.12, lw=0)
+            ax.set_xlim(left, right)
+    ax.set_yticks(range(len(rows)), [e.label for e in reversed(rows)])
+    ax.set_xlabel(axis + " (dots: seeds; bar: mean and CI; green: the claim's band)")
+    return fig

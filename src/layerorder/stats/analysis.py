@@ -175,7 +175,7 @@ def analyze(
     by_condition: dict[tuple, list] = defaultdict(list)
     for run in runs:
         by_condition[tuple((f, level_of(run, f)) for f in factors)].append(run)
-    keys = sorted(by_condition, key=lambda k: tuple(_sort_key(v) for _, v in k))
+    keys = sorted(by_condition, key=lambda k: tuple(sort_key(v) for _, v in k))
     conditions = tuple(
         _condition(key, by_condition[key], alpha, margin, baseline, design, seed_order)
         for key in keys
@@ -228,7 +228,7 @@ def _design_sentence(design: Design, conditions) -> str:
     )
 
 
-def _sort_key(value):
+def sort_key(value):
     """Levels in numeric order where they are numbers (data set options arrive as text)."""
     try:
         return (0, float(value), "")

@@ -21,6 +21,9 @@ from layerorder.stats.holm import holm
 from layerorder.stats.summary import NAN
 
 COLLAPSE_POINTS = 10.0  # a run this far below the condition's median accuracy counts as collapsed
+# runs an order needs for the spread test: with two, both deviations from their median are
+# |a - b| / 2, so the group has no within-group variance and the F test degenerates
+MIN_SPREAD_RUNS = 3
 MIN_WIDER = 0.1  # points: a less reliable order's SD exceeds the others' by at least this
 
 
@@ -85,8 +88,8 @@ def _brown_forsythe(mine: Sequence[float], others: Sequence[Sequence[float]]) ->
     """Brown-Forsythe of one group against the rest: the one-way ANOVA of absolute deviations,
     each from its own order's median (the others keep their own medians, so a difference in
     means between them does not pass for spread)."""
-    rest = [v for v in others if len(v) >= 2]
-    if len(mine) < 2 or not rest:
+    rest = [v for v in others if len(v) >= MIN_SPREAD_RUNS]
+    if len(mine) < MIN_SPREAD_RUNS or not rest:
         return NAN
     z_mine = _deviations(mine)
     z_rest = np.concatenate([_deviations(v) for v in rest])

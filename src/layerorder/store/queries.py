@@ -11,6 +11,7 @@ from layerorder.store.records import (
     ExperimentRecord,
     ProbeRecord,
     RunRecord,
+    config_hash,
     epoch_from_row,
     experiment_from_row,
     probe_from_row,
@@ -31,6 +32,16 @@ class StoreQueries:
 
     def latest_experiment(self) -> ExperimentRecord | None:
         row = self._conn.execute("SELECT * FROM experiments ORDER BY id DESC LIMIT 1").fetchone()
+        return None if row is None else experiment_from_row(row)
+
+    def stored_experiment(self, name: str, config: dict) -> ExperimentRecord | None:
+        """The latest generation of (name, config), as ``Store.experiment`` finds it, without
+        creating it: None when it is not stored."""
+        row = self._conn.execute(
+            "SELECT * FROM experiments WHERE name = ? AND config_hash = ? "
+            "ORDER BY generation DESC LIMIT 1",
+            (name, config_hash(config)),
+        ).fetchone()
         return None if row is None else experiment_from_row(row)
 
     def find_experiment(self, name_or_id: str) -> ExperimentRecord:

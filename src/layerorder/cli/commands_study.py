@@ -1,0 +1,187 @@
+"""``layerorder study``: the claims of the debate as studies; list, show, run and report them."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from layerorder.cli.console import err, out
+from layerorder.cli.options import setting_options
+from layerorder.errors import ConfigError
+from layerorder.files import atomic_write_text, check_output, is_html_report
+from layerorder.studies import (
+    DEFAULT_STUDY_STORE,
+    builtin_names,
+    evaluate_study,
+    load_study,
+    run_study,
+)
+
+study_app = typer.Typer(
+    help="The claims of the BN/activation/dropout/pooling debate, each tested by a built-in"
+    " study: list them, show one, run it (resumable), and report a verdict per claim.",
+    no_args_is_help=True,
+)
+STORE = typer.Option(Path(DEFAULT_STUDY_STORE), help="SQLite store for every study's runs.")
+NAMES = typer.Argument(None, help="Built-in studies or study .toml files.")
+EVERY = typer.Option(False, "--all", help="Every built-in study.")
+SCALE = typer.Option("quick", "--scale", help="quick (a CPU in minutes) or full (a GPU).")
+STYLE = {"supported": "green", "contradicted": "red", "undecided": "yellow"}
+
+
+class FindingsFormat(str, Enum):
+    html = "html"
+    md = "md"
+
+
+def _studies(names: list[str] | None, every: bool):
+    if every and names:
+        raise ConfigError("give study names or --all, not both")
+    if every:
+        return [load_study(n) for n in builtin_names()]
+    if not names:
+        raise ConfigError("name a study (see 'layerorder study list') or pass --all")
+    return [load_study(n) for n in names]
+
+
+def _runs(study, scale: str) -> int:
+    total = 0
+    for e in study.experiments:
+        c = study.config(e.id, scale)
+        total += len(c.orders) * len(c.seeds) * len(c.lr) * c.n_conditions
+    return total
+
+
+def _time(study, scale: str) -> str:
+    sc = study.scales.get(scale)
+    if sc is None:
+        return "-"
+    if sc.minutes is not None:
+        return f"{sc.minutes:g} min ({sc.measured_on or 'measured'})"
+    if sc.gpu_hours is not None:
+        return f"about {sc.gpu_hours:g} GPU-h (expected)"
+    return "not measured"
+
+
+@study_app.command("list")
+def list_studies() -> None:
+    """The built-in studies: claims, runs and time at the quick scale."""
+    table = Table(title="Built-in studies")
+    for col in ("name", "title", "claims", "quick runs", "quick time", "full"):
+        table.add_column(col)
+    for name in builtin_names():
+        s = load_study(name)
+        table.add_row(s.name, escape(s.title), str(len(s.claims)), str(_runs(s, "quick")),
+                      _time(s, "quick"), _time(s, "full"))
+    out.print(table)
+
+
+@study_app.command("show")
+def show(name: str = typer.Argument(..., help="A built-in study or a study .toml file.")) -> None:
+    """A study's question, experiments at each scale, estimated time, and its claims."""
+    s = load_study(name)
+    out.print(f"[bold]{escape(s.title)}[/bold] ({s.name}, version {s.version}, {s.path})")
+    out.print(escape(s.question))
+    for scale in s.scales:
+        sc = s.scales[scale]
+        out.print(f"\n[bold]scale {scale}[/bold]: {_runs(s, scale)} runs, {_time(s, scale)}"
+                  + (f"; {escape(sc.note)}" if sc.note else ""))
+        for e in s.experiments:
+            c = s.config(e.id, scale)
+            vary = "".join(f", {f} in {list(v)}" for f, v in c.vary)
+            out.print(f"  {e.id}: {escape(e.title)}: {c.dataset}/{c.arch}, orders "
+                      f"{', '.join(c.orders)}, {len(c.seeds)} seeds, {c.epochs} epochs, "
+                      f"{c.optimizer} lr {list(c.lr)}{vary}{', probed' if c.probe else ''}")
+    table = Table(title="Claims")
+    for col in ("id", "test", "claim", "source"):
+        table.add_column(col)
+    for c in s.claims:
+        table.add_row(c.id, c.test.kind, escape(c.statement), escape(c.source))
+    out.print(table)
+
+
+@study_app.command("run")
+@setting_options("study")
+def run(
+    names: list[str] = NAMES,
+    every: bool = EVERY,
+    scale: str = SCALE,
+    store: Path = STORE,
+    settings: dict | None = None,
+) -> None:
+    """Train what the store lacks of each study (a second run trains nothing), then print a
+    verdict per claim."""
+    from layerorder.cli.progress import RichObserver
+
+    studies = _studies(names, every)
+    execution = dict(settings or {})  # where runs happen: never part of a run's key
+    for s in studies:
+        s.scale(scale)  # every study has the scale before anything trains
+    for s in studies:
+        err.print(f"[bold]study {s.name}[/bold] at scale {scale}: {_runs(s, scale)} runs")
+        observer = RichObserver()
+        with observer:
+            run_study(s, scale, store, execution=execution, observer=observer)
+        _print_verdicts(evaluate_study(s, scale, store))
+
+
+def _print_verdicts(result) -> None:
+    table = Table(title=f"{result.study.name} ({result.scale})")
+    for col in ("claim", "verdict", "evidence"):
+        table.add_column(col)
+    for c in result.claims:
+        o = c.verdict.outcome
+        table.add_row(c.claim.id, f"[{STYLE[o]}]{o}[/{STYLE[o]}]", escape(c.verdict.evidence))
+    out.print(table)
+
+
+@study_app.command("report")
+def report(
+    names: list[str] = NAMES,
+    every: bool = EVERY,
+    scale: str = SCALE,
+    store: Path = STORE,
+    fmt: FindingsFormat = typer.Option(FindingsFormat.html, "--format", "-f",
+                                       help="html (one file) or md (PNG figures beside it)."),
+    output: Path = typer.Option(None, "--output", "-o",
+                                help="File to write (default: layerorder-findings.html or .md)."),
+) -> None:
+    """A verdict per claim (supported, contradicted or undecided at this scale) with its
+    numbers, a figure, its source and the command that reproduces it; training nothing."""
+    from layerorder.report.findings import (
+        FINDINGS_HEAD,
+        render_findings_html,
+        render_findings_markdown,
+    )
+
+    studies = _studies(names, every)
+    for s in studies:
+        s.scale(scale)
+    if not store.exists():
+        raise ConfigError(
+            f"no store at '{store}'; run 'layerorder study run' first or pass --store"
+        )
+    target = output or Path(f"layerorder-findings.{fmt.value}")
+    ours = is_html_report if fmt == FindingsFormat.html else (
+        lambda head: head.startswith(FINDINGS_HEAD.encode()))
+    check_output(target, "output", store=store, ours=ours)
+    results = [evaluate_study(s, scale, store) for s in studies]
+    which = "--all" if every else " ".join(names)
+    command = (f"layerorder study report {which} --scale {scale} --store {store} "
+               f"--format {fmt.value} -o {target}")
+    if fmt == FindingsFormat.md:
+        files = render_findings_markdown(results, target, command)
+    else:
+        atomic_write_text(target, render_findings_html(results, command))
+        files = [target]
+    for r in results:
+        _print_verdicts(r)
+    err.print(f"wrote {files[0]}" + (f" and {len(files) - 1} figures" if len(files) > 1 else ""))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(study_app, name="study")

@@ -1,0 +1,208 @@
+"""What a study experiment left in the store, read back without training anything: its
+comparison (runs, analysis) and, for probed runs, their probe records by run.
+
+Probe values are picked by ``Measure``: an order (and condition), a probe kind, the stages by
+their role in the order (``norm``; ``input:norm`` is the stage that feeds the norm), a statistic,
+an epoch (0 is initialisation) and which layers (first, last, all: their mean; ``first/last``:
+the ratio of the first to the last). One number per seed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import nn
+
+from layerorder.errors import ConfigError, did_you_mean
+from layerorder.lint.roles import ACT_CLASSES, MODULE_TABLE
+from layerorder.probe.stored import PROBE_KINDS, typed
+from layerorder.results import Results
+from layerorder.stats.analysis import level_of
+from layerorder.stats.analysis import sort_key as level_order
+
+ROLES = ("weight", "norm", "act", "dropout", "pool")
+EPOCHS = ("init", "last")
+LAYERS = ("all", "first", "last", "first/last")
+
+
+def role_of_kind(kind: str) -> str | None:
+    """The role of a stored stage's module class name (``BatchNorm1d`` -> ``norm``), from the
+    lint's table of module roles; None for a class outside ``torch.nn`` or without a role."""
+    cls = getattr(nn, kind, None)
+    if not isinstance(cls, type):
+        return None
+    for base, role, _kind in MODULE_TABLE:
+        if issubclass(cls, base):
+            return role if role in ROLES else None
+    return "act" if issubclass(cls, ACT_CLASSES) else None
+
+
+@dataclass(frozen=True)
+class Measure:
+    """Which probe number a claim reads, one per seed (see the module docstring)."""
+
+    order: str
+    statistic: str
+    kind: str = "stage"  # stage, grad, varshift or recal
+    stage: str = ""  # stage kind only: a role, or input:ROLE
+    epoch: str = "last"
+    layers: str = "all"
+    condition: Mapping[str, Any] = field(default_factory=dict)
+    module: str = ""  # only records whose module class starts with this (grad: "Conv")
+
+    def describe(self) -> str:
+        where = f" {self.stage}" if self.stage else ""
+        layers = "" if self.layers == "all" else f", {self.layers} layer"
+        cond = "".join(f", {k}={v}" for k, v in self.condition.items())
+        when = "at init" if self.epoch == "init" else "trained"
+        return f"{self.order}:{where} {self.statistic} ({when}{layers}{cond})"
+
+
+def parse_measure(table: Mapping[str, Any], where: str) -> Measure:
+    names = [f for f in Measure.__dataclass_fields__]
+    for key in table:
+        if key not in names:
+            raise ConfigError(f"{where}: unknown key '{key}'" + did_you_mean(key, names))
+    for key in ("order", "statistic"):
+        if not isinstance(table.get(key), str):
+            raise ConfigError(f"{where}: '{key}' must be a string")
+    m = Measure(**{k: v for k, v in table.items()})
+    if m.kind not in PROBE_KINDS:
+        raise ConfigError(f"{where}: kind '{m.kind}' is not one of {', '.join(PROBE_KINDS)}")
+    fields = [f for f in PROBE_KINDS[m.kind].__dataclass_fields__ if f not in ("name", "kind")]
+    if m.statistic not in fields:
+        raise ConfigError(f"{where}: {m.kind} records have no statistic '{m.statistic}'"
+                          + did_you_mean(m.statistic, fields))
+    if m.epoch not in EPOCHS:
+        raise ConfigError(f"{where}: epoch must be one of {', '.join(EPOCHS)}")
+    if m.layers not in LAYERS:
+        raise ConfigError(f"{where}: layers must be one of {', '.join(LAYERS)}")
+    role = m.stage.removeprefix("input:")
+    if m.kind == "stage" and role not in ROLES:
+        raise ConfigError(f"{where}: stage must be a role ({', '.join(ROLES)}) or input:ROLE")
+    if not isinstance(m.condition, Mapping):
+        raise ConfigError(f"{where}: condition must be a table of factor = level")
+    return m
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One stored study experiment: the comparison's results and the probe rows of its runs
+    ((epoch, kind, record) in forward order, by run id)."""
+
+    name: str
+    results: Results
+    probes: Mapping[int, tuple[tuple[int, str, Any], ...]]
+
+    def resolve(self, condition: Mapping[str, Any] | None) -> dict[str, Any]:
+        """A condition with ``"min"``/``"max"`` replaced by the factor's lowest/highest level
+        (so one claim reads 'the deepest network' at every scale)."""
+        out = {}
+        for factor, level in (condition or {}).items():
+            if level in ("min", "max"):
+                conditions = self.results.analysis.conditions
+                levels = sorted({dict(c.levels).get(factor) for c in conditions} - {None},
+                                key=level_order)
+                level = (levels[0] if level == "min" else levels[-1]) if levels else level
+            out[factor] = level
+        return out
+
+    def runs(self, order: str, condition: Mapping[str, Any] | None = None) -> list:
+        """The finished runs of ``order`` at ``condition`` (every level when not given)."""
+        wanted = self.resolve(condition)
+        out = []
+        for run in self.results.runs:
+            if run.label != order or run.status not in ("done", "diverged"):
+                continue
+            if any(str(level_of(run, f)) != str(v) for f, v in wanted.items()):
+                continue
+            out.append(run)
+        return out
+
+    def values(self, m: Measure) -> dict[int, float]:
+        """Seed -> the measure's value in that seed's run (runs without it are left out)."""
+        out = {}
+        runs = [r for r in self.runs(m.order, m.condition) if r.status == "done"]
+        if len({r.seed for r in runs}) < len(runs):
+            raise ConfigError(
+                f"measure {m.describe()} matches several runs per seed (conditions or learning"
+                " rates); name the condition in the claim's measure"
+            )
+        for run in runs:  # diverged runs' last probes predate their divergence: left out
+            value = _run_value(self.probes.get(run.id, ()), m)
+            if value is not None and math.isfinite(value):
+                out[run.seed] = value
+        return out
+
+
+    def chains(self) -> tuple:
+        """Each order's chain of stage distributions in one block (``probe.chain``), trained,
+        from its first seed's run; empty without probes."""
+        from layerorder.probe.chain import chain_from_stats
+
+        out = []
+        for label in self.results.analysis.labels:
+            runs = sorted(self.runs(label), key=lambda r: r.seed)
+            rows = self.probes.get(runs[0].id, ()) if runs else ()
+            stages = [(e, rec) for e, kind, rec in rows if kind == "stage"]
+            if not stages:
+                continue
+            last = max(e for e, _ in stages)
+            chain = chain_from_stats(label, [rec for e, rec in stages if e == last])
+            if chain is not None:
+                out.append(chain)
+        return tuple(out)
+
+
+def _run_value(rows, m: Measure) -> float | None:
+    mine = [(e, rec) for e, kind, rec in rows if kind == m.kind]
+    if not mine:
+        return None
+    epoch = 0 if m.epoch == "init" else max(e for e, _ in mine)
+    records = [rec for e, rec in mine if e == epoch]
+    if m.kind == "stage":
+        records = _stages(records, m.stage)
+    if m.module:
+        records = [r for r in records if getattr(r, "kind", "").startswith(m.module)]
+    values = [float(getattr(r, m.statistic)) for r in records]
+    values = [v for v in values if math.isfinite(v)]
+    if not values:
+        return None
+    if m.layers == "first":
+        return values[0]
+    if m.layers == "last":
+        return values[-1]
+    if m.layers == "first/last":
+        return values[0] / values[-1] if values[-1] else None
+    return sum(values) / len(values)
+
+
+def _stages(records, stage: str) -> list:
+    """The stages of a role, or (input:ROLE) the stage right before each one of that role in
+    the same block (none for a role that opens its block)."""
+    want = stage.removeprefix("input:")
+    if stage == want:
+        return [r for r in records if role_of_kind(r.kind) == want]
+    out = []
+    for before, r in zip(records, records[1:]):
+        same_block = before.name.rpartition(".")[0] == r.name.rpartition(".")[0]
+        if role_of_kind(r.kind) == want and same_block:
+            out.append(before)
+    return out
+
+
+def load_evidence(name: str, results: Results, store) -> Evidence:
+    """The evidence of one stored experiment (probe rows read for its probed runs)."""
+    probes = {}
+    for run in results.runs:
+        rows = []
+        for row in store.probes(run.id):
+            record = typed(row.kind, row.name, row.data)
+            if record is not None:
+                rows.append((row.epoch, row.data.get("index", 0), row.kind, record))
+        rows.sort(key=lambda r: (r[0], r[2], r[1]))
+        probes[run.id] = tuple((e, k, rec) for e, _i, k, rec in rows)
+    return Evidence(name, results, probes)

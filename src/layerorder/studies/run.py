@@ -1,0 +1,143 @@
+"""Running a study (every experiment through ``run_comparison``: resumable, any executor) and
+evaluating its claims from the store alone.
+
+Each experiment is stored under its own name (``study:NAME/vVERSION/EXPERIMENT@SCALE``), so a
+second run trains nothing, a killed run finishes only what is missing, and one store can hold
+every study at every scale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from layerorder.studies.claims import Verdict, not_run
+from layerorder.studies.evidence import Evidence, load_evidence
+from layerorder.studies.spec import ClaimSpec, Study
+
+DEFAULT_STUDY_STORE = "layerorder-studies.db"
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class ExperimentRun:
+    """What one experiment of a study holds in the store after a run."""
+
+    experiment: str  # the stored name
+    runs: int
+    trained: int
+    finished: int
+    wall_seconds: float  # summed run wall time (the work, not the elapsed time)
+    chains: tuple = ()  # probed experiments: each order's stage chain (``probe.chain``)
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    study: str
+    claim: ClaimSpec
+    experiment: str  # the stored experiment's name
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """A study's claims evaluated at one scale, with what the store held for it."""
+
+    study: Study
+    scale: str
+    store: str
+    claims: tuple[ClaimResult, ...]
+    experiments: tuple[ExperimentRun, ...]
+    machine: str  # the device and host its runs name (the first run's provenance)
+    finished_at: str  # when the last of its runs finished ('' when none)
+
+    @property
+    def command(self) -> str:
+        return study_command(self.study, self.scale, self.store)
+
+
+def study_command(study: Study, scale: str, store: str) -> str:
+    name = study.name if study.path.parent.name == "builtin" else str(study.path)
+    return f"layerorder study run {name} --scale {scale} --store {store}"
+
+
+def _summary(name: str, results, trained: int, chains: tuple = ()) -> ExperimentRun:
+    finished = [r for r in results.runs if r.status in ("done", "diverged", "failed")]
+    wall = sum(r.wall_time or 0.0 for r in finished)
+    return ExperimentRun(name, len(results.runs), trained, len(finished), wall, chains)
+
+
+def run_study(
+    study: Study,
+    scale: str,
+    store: str | Path,
+    *,
+    execution: dict[str, Any] | None = None,
+    observer=None,
+    on_experiment: Callable[[str, int, int], None] | None = None,
+) -> tuple[ExperimentRun, ...]:
+    """Train what the store lacks of every experiment of ``study`` at ``scale``.
+    ``execution``: settings that do not change results (executor, workers, device, ...).
+    ``on_experiment(name, i, n)`` is called before each experiment."""
+    from layerorder.api import run_comparison
+    from layerorder.experiment.validate import validate
+
+    out = []
+    for i, spec in enumerate(study.experiments):
+        config = study.config(spec.id, scale, **(execution or {}))
+        notes = validate(config)  # the data set, device and executor, before anything trains
+        if observer is not None:
+            for line in notes:
+                observer.note(line)
+        if on_experiment is not None:
+            on_experiment(config.name, i + 1, len(study.experiments))
+        results = run_comparison(config, store, observer=observer)
+        out.append(_summary(config.name, results, results.trained))
+    return tuple(out)
+
+
+def evaluate_study(study: Study, scale: str, store: str | Path, *, alpha: float = ALPHA
+                   ) -> StudyResult:
+    """Every claim of ``study`` at ``scale`` from what ``store`` holds; claims whose experiment
+    is not stored are undecided ('not run')."""
+    from layerorder.api import stored_comparison
+    from layerorder.store import Store
+
+    evidence: dict[str, Evidence | None] = {}
+    summaries, machine, finished_at = [], "", ""
+    exists = Path(store).exists()
+    with Store.open(store, create=False, read_only=True) if exists else _Nothing() as db:
+        for spec in study.experiments:
+            config = study.config(spec.id, scale)
+            results = stored_comparison(config, db) if db is not None else None
+            if results is None:
+                evidence[spec.id] = None
+                continue
+            evidence[spec.id] = ev = load_evidence(config.name, results, db)
+            summaries.append(_summary(config.name, results, 0, ev.chains()))
+            done = [r for r in results.runs if r.finished_at]
+            finished_at = max([finished_at, *(r.finished_at for r in done)])
+            if not machine and done and done[0].provenance:
+                p = done[0].provenance
+                machine = f"{p.get('device_name') or p.get('device')} ({p.get('host', '?')})"
+    claims = []
+    for claim in study.claims:
+        ev = evidence[claim.experiment]
+        name = study.experiment_name(claim.experiment, scale)
+        verdict = (not_run(f"experiment '{claim.experiment}' at scale '{scale}'") if ev is None
+                   else claim.test.evaluate(ev, alpha))
+        claims.append(ClaimResult(study.name, claim, name, verdict))
+    return StudyResult(study, scale, str(store), tuple(claims), tuple(summaries), machine,
+                       finished_at)
+
+
+class _Nothing:
+    """Stands in for a store that does not exist yet: every claim is 'not run'."""
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False

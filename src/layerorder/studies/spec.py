@@ -1,0 +1,273 @@
+"""A study file, read once into typed records: its scales, its experiments and its claims.
+
+A study is a TOML file (the built-in ones live in ``layerorder/studies/builtin``)::
+
+    name = "bn-placement"            # how commands name it
+    version = 1                      # part of every experiment's name: a new version trains anew
+    title = "..."
+    question = "..."
+
+    [scales.quick]                   # settings every experiment takes at this scale
+    dataset = "mnist1d"
+    seeds = 5
+    minutes = 6.5                    # measured wall time of this scale, and where it was measured
+    measured_on = "2-core CPU"
+    [scales.full]
+    dataset = "cifar10"
+    gpu_hours = 3.0                  # expected, for a scale not run where the file was written
+
+    [[experiments]]                  # one comparison: any setting of 'layerorder compare'
+    id = "order"
+    orders = ["conv-bn-relu", "conv-relu-bn"]
+    probe = true
+    full = { epochs = 60 }           # per-scale overrides
+
+    [[claims]]                       # a measurable statement, its test and threshold
+    id = "half-positive"
+    statement = "Conv-BN-ReLU gives the activation zero-centred input, about half positive"
+    source = "Ioffe & Szegedy 2015, section 3.2"
+    experiment = "order"
+    test = "value"                   # see layerorder.studies.claims.TESTS
+    ...
+
+Settings go through the same declarations as ``layerorder compare`` (``make_config``), so a
+study accepts exactly what the command line accepts, checked the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from layerorder.errors import ConfigError, did_you_mean
+from layerorder.experiment.config import ExperimentConfig, make_config
+
+SCALES = ("quick", "full")
+# keys of a [scales.X] table that describe the scale rather than set a setting
+SCALE_KEYS = ("minutes", "measured_on", "gpu_hours", "note")
+
+
+@dataclass(frozen=True)
+class Scale:
+    """One scale of a study: the settings it gives every experiment, and how long it takes
+    (``minutes`` measured on ``measured_on``; ``gpu_hours`` expected on one GPU)."""
+
+    name: str
+    settings: dict[str, Any]
+    minutes: float | None = None
+    measured_on: str = ""
+    gpu_hours: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """One comparison of a study: its settings, and its overrides per scale."""
+
+    id: str
+    title: str
+    settings: dict[str, Any]
+    overrides: dict[str, dict[str, Any]]  # scale name -> settings
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    """A measurable statement, the experiment that tests it and its test (a record of
+    ``layerorder.studies.claims.TESTS``)."""
+
+    id: str
+    statement: str
+    source: str
+    experiment: str
+    test: Any  # a frozen test record; its ``kind`` names it
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    version: int
+    title: str
+    question: str
+    path: Path
+    scales: dict[str, Scale]
+    experiments: tuple[ExperimentSpec, ...]
+    claims: tuple[ClaimSpec, ...]
+
+    def experiment(self, experiment_id: str) -> ExperimentSpec:
+        for e in self.experiments:
+            if e.id == experiment_id:
+                return e
+        raise ConfigError(f"study '{self.name}' has no experiment '{experiment_id}'")
+
+    def scale(self, name: str) -> Scale:
+        if name not in self.scales:
+            raise ConfigError(
+                f"study '{self.name}' has no scale '{name}'; it has {', '.join(self.scales)}"
+            )
+        return self.scales[name]
+
+    def experiment_name(self, experiment_id: str, scale: str) -> str:
+        """The stored experiment's name: study, version, experiment and scale."""
+        return f"study:{self.name}/v{self.version}/{experiment_id}@{scale}"
+
+    def config(self, experiment_id: str, scale: str, **execution: Any) -> ExperimentConfig:
+        """The checked config of one experiment at one scale; ``execution`` adds settings that
+        do not change results (executor, workers, device, ...)."""
+        spec, sc = self.experiment(experiment_id), self.scale(scale)
+        values = {**sc.settings, **spec.settings, **spec.overrides.get(scale, {})}
+        values.update({k: v for k, v in execution.items() if v is not None})
+        values["name"] = self.experiment_name(experiment_id, scale)
+        where = f"study '{self.name}', experiment '{experiment_id}' at scale '{scale}'"
+        return make_config(values, source=where)
+
+
+def _text(table: dict, key: str, where: str, default: str | None = None) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: '{key}' must be a non-empty string")
+    return value.strip()
+
+
+def _unknown(table: dict, allowed, where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown key '{key}'" + did_you_mean(key, list(allowed)))
+
+
+def _scale(name: str, table: dict, where: str) -> Scale:
+    if name not in SCALES:
+        raise ConfigError(f"{where}: unknown scale '{name}'" + did_you_mean(name, SCALES))
+    settings = {k: v for k, v in table.items() if k not in SCALE_KEYS}
+    minutes, gpu_hours = table.get("minutes"), table.get("gpu_hours")
+    for key, value in (("minutes", minutes), ("gpu_hours", gpu_hours)):
+        if value is not None and (not isinstance(value, (int, float)) or value <= 0):
+            raise ConfigError(f"{where}: '{key}' must be a positive number")
+    return Scale(
+        name,
+        settings,
+        None if minutes is None else float(minutes),
+        str(table.get("measured_on", "")),
+        None if gpu_hours is None else float(gpu_hours),
+        str(table.get("note", "")),
+    )
+
+
+def _experiment(table: dict, where: str) -> ExperimentSpec:
+    eid = _text(table, "id", where)
+    overrides = {s: dict(table[s]) for s in SCALES if isinstance(table.get(s), dict)}
+    settings = {k: v for k, v in table.items() if k not in ("id", "title", *SCALES)}
+    return ExperimentSpec(eid, str(table.get("title", eid)), settings, overrides)
+
+
+def parse_study(data: dict, path: Path) -> Study:
+    """A study from its TOML mapping; every experiment is checked at every scale, and every
+    claim's test is parsed (so a typo fails when the file is read, not hours later)."""
+    from layerorder.studies.claims import parse_test
+
+    where = f"study file '{path}'"
+    _unknown(data, ("name", "version", "title", "question", "scales", "experiments", "claims"),
+             where)
+    name = _text(data, "name", where)
+    version = data.get("version", 1)
+    if not isinstance(version, int) or version < 1:
+        raise ConfigError(f"{where}: 'version' must be a positive integer")
+    scales = {k: _scale(k, v, f"{where} [scales.{k}]") for k, v in data.get("scales", {}).items()}
+    if "quick" not in scales:
+        raise ConfigError(f"{where}: a study needs a [scales.quick] table")
+    experiments = tuple(
+        _experiment(t, f"{where} experiment {i + 1}")
+        for i, t in enumerate(data.get("experiments", []))
+    )
+    ids = [e.id for e in experiments]
+    if not ids or len(set(ids)) != len(ids):
+        raise ConfigError(f"{where}: needs experiments with distinct ids, got {ids}")
+    claims = []
+    for i, table in enumerate(data.get("claims", [])):
+        cw = f"{where} claim {table.get('id', i + 1)}"
+        common = ("id", "statement", "source", "experiment", "test")
+        exp = _text(table, "experiment", cw)
+        if exp not in ids:
+            raise ConfigError(f"{cw}: no experiment '{exp}'" + did_you_mean(exp, ids))
+        params = {k: v for k, v in table.items() if k not in common}
+        claims.append(
+            ClaimSpec(
+                _text(table, "id", cw),
+                _text(table, "statement", cw),
+                _text(table, "source", cw),
+                exp,
+                parse_test(_text(table, "test", cw), params, cw),
+            )
+        )
+    if not claims or len({c.id for c in claims}) != len(claims):
+        raise ConfigError(f"{where}: needs claims with distinct ids")
+    study = Study(
+        name, version, _text(data, "title", where), str(data.get("question", "")).strip(),
+        path, scales, experiments, tuple(claims),
+    )
+    for e in experiments:
+        for s in scales:
+            _check_orders(study.config(e.id, s), f"{where}, experiment '{e.id}' at scale '{s}'")
+    for c in claims:
+        for s in scales:
+            _check_references(c, study.config(c.experiment, s),
+                              f"{where} claim {c.id} at scale '{s}'")
+    return study
+
+
+def _references(test) -> tuple[list[str], list[dict], list[str]]:
+    """The orders, conditions and factors a claim's test names (read from its fields: orders
+    in better/than/higher/less_reliable/equivalent/ranking and in measures)."""
+    orders, conditions, factors = [], [], []
+    for f in fields(test):
+        value = getattr(test, f.name)
+        if hasattr(value, "order") and hasattr(value, "condition"):  # a Measure
+            orders.append(value.order)
+            conditions.append(dict(value.condition))
+        elif f.name in ("better", "than", "higher", "less_reliable") and value:
+            orders.append(value)
+        elif f.name in ("equivalent", "ranking"):
+            orders.extend(value)
+        elif f.name == "condition":
+            conditions.append(dict(value))
+        elif f.name == "factor":
+            factors.append(value)
+    return orders, conditions, factors
+
+
+def _check_references(claim: ClaimSpec, config: ExperimentConfig, where: str) -> None:
+    orders, conditions, factors = _references(claim.test)
+    for order in orders:
+        if order not in config.orders:
+            raise ConfigError(f"{where}: order '{order}' is not one of the experiment's orders"
+                              + did_you_mean(order, config.orders))
+    levels = dict(config.vary)
+    for factor in factors + [k for c in conditions for k in c]:
+        if factor not in levels:
+            raise ConfigError(f"{where}: '{factor}' is not a varied factor of experiment "
+                              f"'{claim.experiment}'" + did_you_mean(factor, list(levels)))
+    for condition in conditions:
+        for factor, level in condition.items():
+            known = {str(v) for v in levels[factor]}
+            if level not in ("min", "max") and str(level) not in known:
+                raise ConfigError(f"{where}: {factor} = {level} is not a level ({', '.join(known)}"
+                                  "; or 'min', 'max')")
+
+
+def _check_orders(config: ExperimentConfig, where: str) -> None:
+    """Every order is valid for the architecture of every condition (the data set is checked
+    when the study runs: a full-scale one may need a package this machine lacks)."""
+    from layerorder.errors import LayerorderError
+    from layerorder.models import check_arch, check_order_for_arch
+
+    if config.model:
+        return
+    try:
+        for level in config.levels():
+            arch = level.get("arch", config.arch)
+            check_arch(arch)
+            for order in config.orders:
+                check_order_for_arch(arch, order)
+    except (LayerorderError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+

@@ -1,0 +1,124 @@
+"""``layerorder study`` end to end on a user's own tiny study file: run (a second run trains
+nothing), report in both formats, show, list; bad input exits 2 with one line."""
+
+from tests.helpers import check_page, chromium_available, run_cli
+
+STUDY = """
+name = "tiny"
+version = 1
+title = "Tiny study"
+question = "Does the order matter on a toy problem?"
+
+[scales.quick]
+dataset = "synthetic"
+arch = "mlp"
+width = 16
+epochs = 1
+seeds = 3
+batch_size = 64
+minutes = 0.1
+measured_on = "test"
+
+[scales.full]
+dataset = "synthetic"
+arch = "mlp"
+gpu_hours = 0.1
+
+[[experiments]]
+id = "pair"
+orders = ["linear-bn-relu", "linear-relu-bn"]
+probe = true
+
+[[claims]]
+id = "half-positive"
+statement = "BN before ReLU: about half positive"
+source = "Ioffe & Szegedy 2015"
+experiment = "pair"
+test = "value"
+measure = { order = "linear-bn-relu", stage = "input:act", statistic = "frac_positive" }
+between = [0.3, 0.7]
+
+[[claims]]
+id = "same-accuracy"
+statement = "the two orders are equally accurate"
+source = "forum"
+experiment = "pair"
+test = "accuracy"
+equivalent = ["linear-bn-relu", "linear-relu-bn"]
+"""
+
+
+def test_study_run_twice_then_report(tmp_path, capsys):
+    path, db = tmp_path / "tiny.toml", tmp_path / "s.db"
+    path.write_text(STUDY)
+    run = ["study", "run", path, "--store", db, "--executor", "sequential"]
+    code, out, err = run_cli(capsys, *run)
+    assert code == 0, err
+    assert "6 to train" in err and "half-positive" in out
+    code, out, err = run_cli(capsys, *run)
+    assert code == 0 and "0 to train" in err  # the second run trains nothing
+
+    md = tmp_path / "findings.md"
+    code, out, err = run_cli(capsys, "study", "report", path, "--store", db, "--format", "md",
+                             "-o", md)
+    assert code == 0, err
+    text = md.read_text()
+    assert "## Tiny study" in text and "### half-positive: " in text and "stage chain" in text
+    assert f"layerorder study run {path} --scale quick --store {db}" in text
+    assert any(p.suffix == ".png" for p in tmp_path.iterdir())
+    page = tmp_path / "findings.html"
+    code, _, err = run_cli(capsys, "study", "report", path, "--store", db, "-o", page)
+    assert code == 0, err
+    html = page.read_text()
+    assert "<svg" in html and "half-positive" in html and "<script" not in html
+    if chromium_available() is None:  # the page as a reader's browser shows it
+        check = check_page(page)
+        assert not check.console_errors and not check.requests
+        assert {"tiny-half-positive", "tiny-same-accuracy"} <= set(check.section_ids)
+        assert all(f["width"] > 100 and f["height"] > 50 for f in check.figures)
+        assert "Headline answers" in check.text
+    code, _, err = run_cli(capsys, "study", "report", path, "--store", db, "--format", "md",
+                           "-o", tmp_path / "tiny.toml")
+    assert code == 2 and "was not written by layerorder" in err  # never overwrites others
+    assert path.read_text() == STUDY
+
+    code, out, _ = run_cli(capsys, "study", "show", path)
+    assert code == 0 and "half-positive" in out and "scale quick" in out
+
+
+def test_study_list_names_the_builtin_studies(capsys):
+    code, out, _ = run_cli(capsys, "study", "list")
+    assert code == 0
+    for name in ("bn-activation", "dropout-bn", "learning-rate", "pooling", "residual-units"):
+        assert name in out
+
+
+def test_report_before_any_run_and_bad_input_exit_2(tmp_path, capsys):
+    db = tmp_path / "none.db"
+    cases = [
+        (["study", "report", "pooling", "--store", db], "no store"),
+        (["study", "run", "poolin", "--store", db], "did you mean 'pooling'"),
+        (["study", "run", "pooling", "--all", "--store", db], "not both"),
+        (["study", "run", "--store", db], "pass --all"),
+        (["study", "run", "pooling", "--scale", "huge", "--store", db], "no scale 'huge'"),
+    ]
+    for args, message in cases:
+        code, _, err = run_cli(capsys, *args)
+        assert code == 2 and message in err and "Traceback" not in err, (args, err)
+    assert not db.exists()  # nothing was created by a refused command
+
+
+def test_study_run_takes_the_execution_settings_as_declared():
+    import typer
+
+    from layerorder.cli.app import app
+    from layerorder.experiment.settings import EXECUTION, SETTINGS
+
+    group = typer.main.get_command(app).commands["study"]
+    options = {p.name: p for p in group.commands["run"].params}
+    shown = [s for s in SETTINGS if "study" in s.commands]
+    assert {s.name for s in shown} >= {"executor", "workers", "device", "ray_address"}
+    for s in shown:  # nothing that changes a run's result: a study's settings are its file's
+        assert s.role == EXECUTION, s.name
+        assert options[s.name].opts[0] == s.cli_flags[0] and s.help.rstrip(".") in (
+            options[s.name].help)

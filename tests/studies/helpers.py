@@ -1,0 +1,53 @@
+"""Stored results prepared for each claim outcome, without training: run records with planted
+accuracies and probe records with planted statistics, analysed by the comparison's own code."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from layerorder.probe.accumulate import StageStats
+from layerorder.probe.variance import VarianceShift
+from layerorder.results import Results
+from layerorder.stats.analysis import analyze
+from layerorder.store import RunRecord
+from layerorder.studies.evidence import Evidence
+
+
+def run(i, label, seed, acc, *, lr=0.01, status="done", config=None):
+    return RunRecord(i, 1, f"k{i}", label, seed, lr, dict(config or {}), status, None, 1, None,
+                     None, acc, None, None, 1.0, None, None, None)
+
+
+def stage(name, kind, **values):
+    base = dict(count=100, mean=0.0, std=1.0, skewness=0.0, kurtosis=0.0, frac_negative=0.5,
+                frac_zero=0.0, frac_positive=0.5, min=-3.0, max=3.0, hist=(1,), units=4,
+                dead_units=0, unit_skewness=math.nan)
+    base.update(values)
+    return StageStats(name=name, kind=kind, **base)
+
+
+def evidence(runs, probes=None, factors=()):
+    """Evidence over ``runs`` (analysed as ``layerorder compare`` would) and ``probes``:
+    run id -> [(epoch, kind, record), ...]."""
+    analysis = analyze(tuple(runs), factors=list(factors)) if factors else analyze(tuple(runs))
+    results = Results(Path("planted.db"), None, tuple(runs), {}, analysis, 0)
+    return Evidence("planted", results, {k: tuple(v) for k, v in (probes or {}).items()})
+
+
+def probed(label_values, kind="ReLU", stat="frac_positive", epoch=3):
+    """One run per (label, seed, value): a conv, a BN and a ``kind`` stage in one block whose
+    ``stat`` at ``epoch`` is the value (the BN's input is the conv)."""
+    runs, probes, i = [], {}, 0
+    for label, values in label_values.items():
+        for seed, v in enumerate(values):
+            i += 1
+            runs.append(run(i, label, seed, 95.0 + 0.1 * seed))
+            rows = [(e, "stage", rec) for e in (0, epoch) for rec in (
+                stage("f.0.conv", "Conv1d"),
+                stage("f.0.norm", "BatchNorm1d"),
+                stage("f.0.act", kind, **({stat: v} if e == epoch else {})),
+            )]
+            rows.append((epoch, "varshift", VarianceShift("f.0.norm", 1.0, v, v, v > 1.25)))
+            probes[i] = rows
+    return runs, probes

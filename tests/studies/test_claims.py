@@ -1,0 +1,263 @@
+"""Claim evaluation on stored results prepared for each outcome: supported, contradicted,
+undecided, for every test kind; intervals against scipy."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from layerorder.errors import ConfigError
+from layerorder.studies.claims import TESTS, estimate, parse_test
+from tests.studies.helpers import evidence, probed, run
+
+
+def _test(kind, **params):
+    return parse_test(kind, params, "test claim")
+
+
+def test_interval_is_scipys_90_percent_t_interval():
+    values = [0.41, 0.52, 0.47, 0.55, 0.49]
+    e = estimate("x", values)
+    lo, hi = stats.t.interval(0.90, len(values) - 1, loc=np.mean(values), scale=stats.sem(values))
+    assert (e.low, e.high) == pytest.approx((lo, hi))
+
+
+@pytest.mark.parametrize(
+    "values,outcome",
+    [
+        ([0.50, 0.51, 0.49, 0.50, 0.50], "supported"),  # inside [0.45, 0.55]
+        ([0.70, 0.71, 0.69, 0.70, 0.72], "contradicted"),  # wholly above the band
+        ([0.40, 0.60, 0.52, 0.48, 0.66], "undecided"),  # straddles the edge
+    ],
+)
+def test_value_between(values, outcome):
+    runs, probes = probed({"conv-bn-relu": values})
+    t = _test("value", measure={"order": "conv-bn-relu", "stage": "act",
+                                "statistic": "frac_positive"}, between=[0.45, 0.55])
+    v = t.evaluate(evidence(runs, probes), 0.05)
+    assert v.outcome == outcome
+    assert (v.decide != "") == (outcome == "undecided")
+
+
+def test_value_reads_the_stage_that_feeds_a_role_and_the_chosen_epoch():
+    runs, probes = probed({"a": [0.9, 0.9, 0.9]}, stat="skewness")
+    ev = evidence(runs, probes)
+    trained = {"order": "a", "stage": "act", "statistic": "skewness"}
+    assert _test("value", measure=trained, above=0.5).evaluate(ev, 0.05).outcome == "supported"
+    at_init = {**trained, "epoch": "init"}  # planted values are at the last epoch only
+    assert _test("value", measure=at_init, above=0.5).evaluate(ev, 0.05).outcome == "contradicted"
+    # the BN's input is the conv (the stage before it), whose skewness is 0
+    feed = {"order": "a", "stage": "input:norm", "statistic": "skewness"}
+    assert _test("value", measure=feed, below=0.5).evaluate(ev, 0.05).outcome == "supported"
+
+
+@pytest.mark.parametrize(
+    "a,b,expect,outcome",
+    [
+        ([0.6, 0.62, 0.61, 0.6], [0.5, 0.51, 0.5, 0.52], "greater", "supported"),
+        ([0.4, 0.42, 0.41, 0.4], [0.5, 0.51, 0.5, 0.52], "greater", "contradicted"),
+        ([0.5, 0.7, 0.3, 0.6], [0.5, 0.5, 0.5, 0.5], "greater", "undecided"),
+    ],
+)
+def test_difference_between_orders_paired_by_seed(a, b, expect, outcome):
+    runs, probes = probed({"x": a, "y": b})
+    t = _test("difference", expect=expect,
+              a={"order": "x", "stage": "act", "statistic": "frac_positive"}, b={"order": "y"})
+    assert t.evaluate(evidence(runs, probes), 0.05).outcome == outcome
+
+
+def test_difference_on_the_log_scale_reads_as_a_ratio():
+    runs, probes = probed({"x": [2.0, 2.1, 1.9, 2.0], "y": [1.0, 1.02, 0.98, 1.0]})
+    t = _test("difference", expect="greater", log=True,
+              a={"order": "x", "kind": "varshift", "statistic": "shift"}, b={"order": "y"})
+    v = t.evaluate(evidence(runs, probes), 0.05)
+    assert v.outcome == "supported" and "= 2" in v.evidence and "geometric mean" in v.evidence
+
+
+def test_equivalence_needs_a_margin_and_uses_it():
+    with pytest.raises(ConfigError, match="margin"):
+        _test("difference", expect="equivalent",
+              a={"order": "x", "stage": "act", "statistic": "mean"})
+    runs, probes = probed({"x": [0.5, 0.52, 0.51, 0.5], "y": [0.5, 0.51, 0.5, 0.52]})
+    t = _test("difference", expect="equivalent", margin=0.05,
+              a={"order": "x", "stage": "act", "statistic": "frac_positive"}, b={"order": "y"})
+    assert t.evaluate(evidence(runs, probes), 0.05).outcome == "supported"
+
+
+def _acc_runs(shifts, seeds=8, sd=0.1, config=None, start=0):
+    rng = np.random.default_rng(1)
+    runs, i = [], start
+    for seed in range(seeds):
+        shared = rng.normal(95, 0.5)
+        for label, shift in shifts.items():
+            i += 1
+            runs.append(run(i, label, seed, shared + shift + rng.normal(0, sd), config=config))
+    return runs
+
+
+@pytest.mark.parametrize(
+    "shifts,seeds,outcome",
+    [
+        ({"a": 2.0, "b": 0.0}, 8, "supported"),
+        ({"a": -2.0, "b": 0.0}, 8, "contradicted"),
+        ({"a": 0.0, "b": 0.0}, 8, "undecided"),  # equivalent within 0.5: a smaller gain may be
+        (None, 3, "undecided"),
+    ],
+)
+def test_accuracy_better(shifts, seeds, outcome):
+    if shifts is None:  # three noisy pairs: differences -0.2, +1.5, -0.3
+        runs = [run(i * 2 + j, label, i, acc) for i, pair in enumerate(
+            [(95.0, 95.2), (96.5, 95.0), (94.8, 95.1)]) for j, (label, acc) in
+            enumerate(zip("ab", pair))]
+    else:
+        runs = _acc_runs(shifts, seeds)
+    v = _test("accuracy", better="a", than="b").evaluate(evidence(runs), 0.05)
+    assert v.outcome == outcome
+    if shifts is None:
+        assert "seeds per order" in v.decide
+
+
+def test_equivalence_contradicts_a_claimed_advantage_larger_than_the_margin():
+    ev = evidence(_acc_runs({"a": 0.0, "b": 0.0}))
+    big = _test("accuracy", better="a", than="b", by=2.5).evaluate(ev, 0.05)
+    assert big.outcome == "contradicted"
+    small = _test("accuracy", better="a", than="b", by=0.2).evaluate(ev, 0.05)
+    assert small.outcome == "undecided" and "smaller margin" in small.decide
+
+
+def test_a_measure_matching_several_conditions_is_refused():
+    runs, probes = probed({"x": [0.5, 0.5]})
+    runs += [run(10 + i, "x", i, 95.0) for i in range(2)]  # a second run per seed
+    probes.update({10 + i: probes[1 + i] for i in range(2)})
+    t = _test("value", measure={"order": "x", "stage": "act", "statistic": "frac_positive"},
+              above=0.1)
+    with pytest.raises(ConfigError, match="name the condition"):
+        t.evaluate(evidence(runs, probes), 0.05)
+
+
+@pytest.mark.parametrize(
+    "shift,outcome", [(0.0, "supported"), (3.0, "contradicted")]
+)
+def test_accuracy_equivalent(shift, outcome):
+    ev = evidence(_acc_runs({"a": shift, "b": 0.0}))
+    assert _test("accuracy", equivalent=["a", "b"]).evaluate(ev, 0.05).outcome == outcome
+
+
+def test_accuracy_at_a_condition_and_at_every_condition():
+    runs = (_acc_runs({"a": 2.0, "b": 0.0}, config={"depth": 8})
+            + _acc_runs({"a": -2.0, "b": 0.0}, config={"depth": 32}, start=100))
+    ev = evidence(runs, factors=["depth"])
+    better = {"better": "a", "than": "b"}
+    assert _test("accuracy", **better, condition={"depth": "min"}).evaluate(ev, 0.05).outcome \
+        == "supported"
+    assert _test("accuracy", **better, condition={"depth": 32}).evaluate(ev, 0.05).outcome \
+        == "contradicted"
+    # without a condition the claim must hold in each: it does not
+    assert _test("accuracy", **better).evaluate(ev, 0.05).outcome == "contradicted"
+
+
+@pytest.mark.parametrize(
+    "shifts,outcome",
+    [
+        ({"a": 4.0, "b": 2.0, "c": 0.0}, "supported"),
+        ({"a": 0.0, "b": 2.0, "c": 4.0}, "contradicted"),
+        ({"a": 0.1, "b": 0.05, "c": 0.0}, "undecided"),
+    ],
+)
+def test_ranking(shifts, outcome):
+    seeds, sd = (8, 0.1) if outcome != "undecided" else (3, 0.5)
+    ev = evidence(_acc_runs(shifts, seeds, sd))
+    v = _test("ranking", ranking=["a", "b", "c"]).evaluate(ev, 0.05)
+    assert v.outcome == outcome and "Kendall" in v.evidence
+
+
+def test_reliability():
+    rng = np.random.default_rng(3)
+    runs, i = [], 0
+    for seed in range(12):
+        for label, sd in (("wild", 4.0), ("calm1", 0.2), ("calm2", 0.2)):
+            i += 1
+            runs.append(run(i, label, seed, 95 + rng.normal(0, sd)))
+    ev = evidence(runs)
+    assert _test("reliability", less_reliable="wild").evaluate(ev, 0.05).outcome == "supported"
+    # the calm orders are more reliable than the rest (which includes the wild one)
+    v = _test("reliability", less_reliable="calm1").evaluate(ev, 0.05)
+    assert v.outcome in ("contradicted", "undecided")
+    few = evidence(runs[:9])  # three seeds: no test can tell
+    assert _test("reliability", less_reliable="wild").evaluate(few, 0.05).outcome == "undecided"
+
+
+def _lr_runs(limits, lrs=(0.01, 0.1, 1.0)):
+    """Each order diverges above its limit (None: never)."""
+    runs, i = [], 0
+    for label, limit in limits.items():
+        for lr in lrs:
+            for seed in range(3):
+                i += 1
+                bad = limit is not None and lr > limit
+                runs.append(run(i, label, seed, None if bad else 95.0 + 0.1 * seed, lr=lr,
+                                status="diverged" if bad else "done"))
+    return runs
+
+
+@pytest.mark.parametrize(
+    "limits,outcome",
+    [
+        ({"bn": 1.0, "plain": 0.01}, "supported"),
+        ({"bn": 0.01, "plain": 0.1}, "contradicted"),
+        ({"bn": 0.1, "plain": 0.1}, "contradicted"),  # the same limit, reached within the sweep
+        ({"bn": None, "plain": None}, "undecided"),  # both stable at the top: extend the sweep
+        ({"bn": 0.001, "plain": 0.001}, "undecided"),  # neither stable anywhere
+    ],
+)
+def test_stable_lr(limits, outcome):
+    ev = evidence(_lr_runs(limits))
+    v = _test("stable-lr", higher="bn", than="plain").evaluate(ev, 0.05)
+    assert v.outcome == outcome
+
+
+def test_interaction():
+    strong = (_acc_runs({"a": 3.0, "b": 0.0}, config={"depth": 8})
+              + _acc_runs({"a": -3.0, "b": 0.0}, config={"depth": 32}, start=100))
+    t = _test("interaction", factor="depth")
+    assert t.evaluate(evidence(strong, factors=["depth"]), 0.05).outcome == "supported"
+    flat = (_acc_runs({"a": 0.0, "b": 0.0}, config={"depth": 8})
+            + _acc_runs({"a": 0.0, "b": 0.0}, config={"depth": 32}, start=100))
+    v = t.evaluate(evidence(flat, factors=["depth"]), 0.05)
+    assert v.outcome == "undecided" and "not evidence of its absence" in v.evidence
+
+
+def test_a_claim_without_runs_is_undecided_not_run():
+    ev = evidence(_acc_runs({"a": 0.0, "b": 0.0}))
+    v = _test("accuracy", better="a", than="missing").evaluate(ev, 0.05)
+    assert v.outcome == "undecided" and "no finished runs" in v.evidence
+
+
+def test_every_registered_kind_is_covered_here():
+    assert set(TESTS) == {"value", "difference", "accuracy", "ranking", "reliability",
+                          "stable-lr", "interaction"}
+
+
+@pytest.mark.parametrize(
+    "kind,params,message",
+    [
+        ("valu", {}, "did you mean 'value'"),
+        ("value", {"measure": {"order": "a", "statistic": "frac_postive"}, "above": 1},
+         "frac_positive"),
+        ("value", {"measure": {"order": "a", "statistic": "mean", "stage": "norm"}},
+         "exactly one of"),
+        ("value", {"measure": {"order": "a", "statistic": "mean", "stage": "bogus"}, "above": 1},
+         "stage must be a role"),
+        ("accuracy", {"better": "a", "than": "b", "margin": 1}, "takes no key 'margin'"),
+        ("ranking", {"ranking": ["a"]}, "two or more"),
+    ],
+)
+def test_bad_claims_fail_with_one_clear_line(kind, params, message):
+    with pytest.raises(ConfigError, match=message):
+        _test(kind, **params)
+
+
+def test_nan_values_are_left_out():
+    e = estimate("x", [1.0, math.nan, 2.0])
+    assert e.n == 2
