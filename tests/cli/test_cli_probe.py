@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from layerorder.store import Store
 from tests.helpers import TINY, run_cli
 
@@ -64,4 +66,6 @@ def test_compare_probe_stores_probe_records(capsys, tmp_path):
         probes = store.probes(run.id)
     epochs = {p.epoch for p in probes}
     kinds = {p.kind for p in probes}
-    assert epochs == {0, 1, 2} and kinds == {"stage", "grad", "varshift"}
+    assert epochs == {0, 1, 2} and kinds == {"stage", "grad", "varshift", "recal"}
+    (recal,) = [p for p in probes if p.kind == "recal"]  # once, at the last epoch
+    assert recal.epoch == 2 and recal.data["test_acc"] == pytest.approx(run.final_test_acc)

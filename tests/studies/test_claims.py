@@ -67,6 +67,14 @@ def test_difference_between_orders_paired_by_seed(a, b, expect, outcome):
     assert t.evaluate(evidence(runs, probes), 0.05).outcome == outcome
 
 
+def test_no_difference_at_all_is_not_a_difference():
+    runs, probes = probed({"x": [0.0] * 5, "y": [0.0] * 5}, stat="dead_units")
+    t = _test("difference", expect="less",
+              a={"order": "x", "stage": "act", "statistic": "dead_units"}, b={"order": "y"})
+    v = t.evaluate(evidence(runs, probes), 0.05)
+    assert v.outcome == "undecided" and "at the threshold" in v.decide
+
+
 def test_difference_on_the_log_scale_reads_as_a_ratio():
     runs, probes = probed({"x": [2.0, 2.1, 1.9, 2.0], "y": [1.0, 1.02, 0.98, 1.0]})
     t = _test("difference", expect="greater", log=True,

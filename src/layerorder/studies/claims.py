@@ -90,7 +90,7 @@ def interval_verdict(e: Estimate, lo: float, hi: float, what: str, unit: str = "
                        "run more seeds", (e,), (lo, hi))
     shown = f"{what} = {_num(e.mean)}{unit} (90% CI {_num(e.low)} to {_num(e.high)}, {e.n} seeds)"
     band = _band(lo, hi, unit)
-    if lo <= e.low and e.high <= hi:
+    if lo < e.low and e.high < hi:  # strict: no difference at all does not show 'greater'
         return Verdict("supported", f"{shown}: inside {band}", "", (e,), (lo, hi))
     if e.high < lo or e.low > hi:
         return Verdict("contradicted", f"{shown}: outside {band}", "", (e,), (lo, hi))
