@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from layerorder.blocks.sublayer import placement_specs
 from layerorder.cli.console import out
 from layerorder.data import get_dataset_info, list_datasets
 from layerorder.models import ARCH_NOTES, RESIDUAL_VARIANTS
@@ -53,6 +54,12 @@ def orders(
         pools.add_row(spec_text, note)
     out.print(pools)
     out.print(f"Residual units (for --arch resnet): {', '.join(RESIDUAL_VARIANTS)}")
+    out.print(
+        "Norm placements (for --arch transformer, every attention and MLP sublayer): post-NORM"
+        " x = norm(x + f(x)) (original Transformer); pre-NORM x = x + f(norm(x)) with a final"
+        " norm; sandwich-NORM x = x + norm(f(norm(x))); no-norm; NORM is ln, rmsnorm or bn:"
+        f" {', '.join(placement_specs())}"
+    )
     out.print("Architectures: " + "; ".join(f"{a}: {n}" for a, n in ARCH_NOTES.items()))
     out.print(
         "Examples: conv-bn-relu-drop, conv-relu-bn, bn-relu-conv, conv-gn-gelu-dropch."

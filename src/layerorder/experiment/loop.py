@@ -55,7 +55,10 @@ def make_optimizer(params, cfg: RunConfig, lr: float) -> torch.optim.Optimizer:
 
 
 def make_schedule(opt, cfg: RunConfig, total_steps: int):
-    """A per-step schedule: onecycle, cosine (to zero), step (x0.1 at 50% and 75%), constant."""
+    """A per-step schedule: onecycle, cosine (to zero), step (x0.1 at 50% and 75%), constant;
+    with ``cfg.warmup`` the learning rate first rises linearly from 0 over the warmup steps."""
+    if cfg.warmup > 0:
+        return warmed_up(opt, cfg.schedule, total_steps, warmup_steps(cfg.warmup, total_steps))
     if cfg.schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps)
     if cfg.schedule == "cosine":
@@ -64,6 +67,28 @@ def make_schedule(opt, cfg: RunConfig, total_steps: int):
         marks = [int(total_steps * 0.5), int(total_steps * 0.75)]
         return torch.optim.lr_scheduler.MultiStepLR(opt, milestones=marks, gamma=0.1)
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+
+
+def warmup_steps(warmup: float, total_steps: int) -> int:
+    """Steps of warmup: ``warmup`` itself from 1 up, else that fraction of all steps."""
+    return int(warmup) if warmup >= 1 else max(1, round(warmup * total_steps))
+
+
+def warmed_up(opt, schedule: str, total_steps: int, warm: int):
+    """One LambdaLR: a linear rise over ``warm`` steps times the schedule's own factor (the
+    closed forms of CosineAnnealingLR to zero, MultiStepLR x0.1 at 50 % and 75 %, constant)."""
+
+    marks = (int(total_steps * 0.5), int(total_steps * 0.75))
+
+    def factor(step: int) -> float:
+        rise = min(1.0, (step + 1) / warm)
+        if schedule == "cosine":
+            return rise * 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
+        if schedule == "step":
+            return rise * 0.1 ** sum(step >= m for m in marks)
+        return rise
+
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
 def batch_indices(n: int, batch_size: int, gen: torch.Generator) -> list[torch.Tensor]:

@@ -299,6 +299,10 @@ class Setting:
         return self.applies is None or self.applies(config)
 
 
+def _is_transformer(config: Any) -> bool:
+    return config.model is None and config.arch == "transformer"
+
+
 def _has_dropout_option(config: Any) -> bool:
     """Our own architectures but resnet take ``p_drop``; resnet units and users' models do not."""
     return config.model is None and config.arch != "resnet"
@@ -311,12 +315,17 @@ SETTINGS: tuple[Setting, ...] = (
       commands=("compare", "probe")),
     S("data_options", (), data_options, "Data set option KEY=VALUE (repeatable).",
       flags=("--data-opt",), cli=list, commands=("compare", "probe")),
-    S("arch", "cnn1d", lowered, "mlp, cnn1d, cnn2d or resnet.", flags=("--arch", "-a"),
+    S("arch", "cnn1d", lowered, "mlp, cnn1d, cnn2d, resnet or transformer.",
+      flags=("--arch", "-a"),
       commands=("compare", "probe")),
     S("model", None, model_target,
       "Your own model, path/to/file.py:factory or package.module:factory, rewritten to each"
       " --order ('as-is' keeps it unchanged). Loading it runs its code.", flags=("--model", "-m")),
     S("width", None, integer(optional=True), "Model width; none: per arch.",
+      commands=("compare", "probe")),
+    S("heads", None, integer(optional=True), "Attention heads of --arch transformer; none: 4.",
+      omit_at_default=True, applies=_is_transformer,
+      not_applied="has no attention heads (only --arch transformer has)",
       commands=("compare", "probe")),
     S("depth", None, integer(optional=True), "Model depth; none: per arch.",
       commands=("compare", "probe")),
@@ -335,6 +344,11 @@ SETTINGS: tuple[Setting, ...] = (
       commands=("compare", "probe")),
     S("lr", (0.01,), learning_rates, "Learning rate, or a comma-separated LR sweep.", role=AXIS,
       commands=("compare", "probe")),
+    S("warmup", 0.0, number(0.0),
+      "Linear learning-rate warmup before --schedule cosine, step or constant: a number of"
+      " steps (>= 1) or a fraction of all steps (< 1); 0: none (onecycle warms up by itself)."
+      " Post-LN Transformers are said to need it (Xiong et al. 2020).",
+      omit_at_default=True, commands=("compare", "probe")),
     S("schedule", "onecycle", choice(SCHEDULES), "onecycle, cosine, step or constant.",
       commands=("compare", "probe")),
     S("weight_decay", 0.0, number(0.0), "Weight decay.", commands=("compare", "probe")),

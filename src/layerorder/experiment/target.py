@@ -79,4 +79,5 @@ def build_run_model(cfg, data) -> nn.Module:
         width=cfg.width,
         depth=cfg.depth,
         p_drop=cfg.p_drop,
+        heads=cfg.heads,
     )

@@ -17,6 +17,7 @@ from layerorder.experiment.config import ExperimentConfig
 from layerorder.experiment.executors import available_cores
 from layerorder.experiment.settings import BY_NAME
 from layerorder.models import check_arch, check_order_for_arch
+from layerorder.models.transformer import check_heads
 
 
 def validate(config: ExperimentConfig) -> list[str]:
@@ -35,6 +36,13 @@ def validate(config: ExperimentConfig) -> list[str]:
             check_arch(cfg.arch)
             for order in cfg.orders:
                 check_order_for_arch(cfg.arch, order)
+            if cfg.arch == "transformer":
+                check_heads(cfg.width, cfg.heads)
+    if config.warmup > 0 and config.schedule == "onecycle":
+        raise ConfigError(
+            "--warmup needs --schedule cosine, step or constant: onecycle has its own warmup"
+            " (its first 30 % of steps)"
+        )
     if config.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError(
             "--device cuda asked for, but no CUDA device is available; use --device auto"
@@ -56,7 +64,7 @@ def validate(config: ExperimentConfig) -> list[str]:
 def _conditions_to_check(config: ExperimentConfig) -> list[dict]:
     """The distinct settings the registries check (data set and its options, arch, width,
     depth) over every condition of the grid; [{}] when none of them varies."""
-    checked = ("dataset", "data_options", "arch", "width", "depth")
+    checked = ("dataset", "data_options", "arch", "width", "depth", "heads")
     out: list[dict] = []
     for level in config.levels():
         part = {k: v for k, v in level.items() if k in checked}

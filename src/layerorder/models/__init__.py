@@ -1,4 +1,4 @@
-"""Architectures that take an order: ``mlp``, ``cnn1d``, ``cnn2d`` and ``resnet``."""
+"""Architectures that take an order: mlp, cnn1d, cnn2d, resnet and transformer."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from layerorder.models.base import LayerOrderNet, ModelError, check_positive, wr
 from layerorder.models.cnn import build_cnn1d, build_cnn2d
 from layerorder.models.mlp import build_mlp
 from layerorder.models.resnet import RESIDUAL_VARIANTS, build_resnet, resolve_unit
+from layerorder.models.transformer import build_transformer
 from layerorder.order import Order, parse_order
 
 ARCHS: dict[str, Callable[..., LayerOrderNet]] = {
@@ -17,6 +18,7 @@ ARCHS: dict[str, Callable[..., LayerOrderNet]] = {
     "cnn1d": build_cnn1d,
     "cnn2d": build_cnn2d,
     "resnet": build_resnet,
+    "transformer": build_transformer,
 }
 ARCH_NOTES = {
     "mlp": "linear blocks (default 2 x 128), then a linear head",
@@ -25,6 +27,9 @@ ARCH_NOTES = {
     "cnn2d": "VGG-style: 3 stages of two 3x3 blocks + max-pool (the order's pool, in the second"
     " block, when it has one), widths 32-64-128, global pool",
     "resnet": "CIFAR-style ResNet, depth 6n+2 (default 20); the order names the residual unit",
+    "transformer": "encoder over the input's positions as tokens (default 2 layers, width 64,"
+    " 4 heads); the order names the norm placement of every sublayer (post-ln, pre-ln,"
+    " sandwich-ln, pre-rmsnorm, post-bn, no-norm, ...)",
 }
 
 
@@ -40,6 +45,13 @@ def check_order_for_arch(arch: str, order: str | Order) -> str | Order:
     name = check_arch(arch)
     if name == "resnet":
         return resolve_unit(order.label if isinstance(order, Order) else order)
+    if name == "transformer":
+        from layerorder.blocks.sublayer import parse_placement
+
+        try:
+            return parse_placement(order.label if isinstance(order, Order) else order).spec
+        except BlockError as exc:
+            raise ModelError(str(exc)) from None
     parsed = parse_order(order)
     if name == "mlp" and parsed.pool is not None:
         raise ModelError(
@@ -58,6 +70,7 @@ def build_model(
     width: int | None = None,
     depth: int | None = None,
     p_drop: float | None = None,
+    heads: int | None = None,
 ) -> LayerOrderNet:
     """Build ``arch`` with every block in ``order``; Kaiming init matched to the activation.
 
@@ -80,6 +93,7 @@ def build_model(
             width=width,
             depth=depth,
             p_drop=p,
+            **({"heads": heads} if name == "transformer" else {}),
         )
     except BlockError as exc:
         raise wrap_block_error(exc, name) from exc
