@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from layerorder.blocks.recurrent import recurrent_specs
 from layerorder.blocks.sublayer import placement_specs
 from layerorder.cli.console import out
 from layerorder.data import get_dataset_info, list_datasets
@@ -60,6 +61,7 @@ def orders(
         " norm; sandwich-NORM x = x + norm(f(norm(x))); no-norm; NORM is ln, rmsnorm or bn:"
         f" {', '.join(placement_specs())}"
     )
+    out.print(f"Recurrent cells and norms (for --arch rnn): {', '.join(recurrent_specs())}")
     out.print("Architectures: " + "; ".join(f"{a}: {n}" for a, n in ARCH_NOTES.items()))
     out.print(
         "Examples: conv-bn-relu-drop, conv-relu-bn, bn-relu-conv, conv-gn-gelu-dropch."

@@ -13,6 +13,7 @@ from layerorder.data.base import Dataset, DatasetError, DatasetInfo
 from layerorder.data.builtin import BUILTIN_ENTRIES
 from layerorder.data.entry import DatasetEntry
 from layerorder.data.options import coerce_options, coerce_seed
+from layerorder.data.sequences import SEQUENCE_ENTRIES
 from layerorder.data.synthetic import SYNTHETIC_ENTRY
 from layerorder.data.vision import VISION_ENTRIES
 from layerorder.errors import did_you_mean
@@ -145,6 +146,6 @@ def user_entries() -> list[DatasetEntry]:
     return [e for e in _REGISTRY.values() if is_user_entry(e)]
 
 
-for _entry in (*BUILTIN_ENTRIES, SYNTHETIC_ENTRY, *VISION_ENTRIES):
+for _entry in (*BUILTIN_ENTRIES, SYNTHETIC_ENTRY, *SEQUENCE_ENTRIES, *VISION_ENTRIES):
     register_dataset(_entry)
 _BUILTIN = dict(_REGISTRY)

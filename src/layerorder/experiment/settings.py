@@ -315,7 +315,7 @@ SETTINGS: tuple[Setting, ...] = (
       commands=("compare", "probe")),
     S("data_options", (), data_options, "Data set option KEY=VALUE (repeatable).",
       flags=("--data-opt",), cli=list, commands=("compare", "probe")),
-    S("arch", "cnn1d", lowered, "mlp, cnn1d, cnn2d, resnet or transformer.",
+    S("arch", "cnn1d", lowered, "mlp, cnn1d, cnn2d, resnet, transformer or rnn.",
       flags=("--arch", "-a"),
       commands=("compare", "probe")),
     S("model", None, model_target,

@@ -1,4 +1,4 @@
-"""Architectures that take an order: mlp, cnn1d, cnn2d, resnet and transformer."""
+"""Architectures that take an order: mlp, cnn1d, cnn2d, resnet, transformer and rnn."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from layerorder.models.base import LayerOrderNet, ModelError, check_positive, wr
 from layerorder.models.cnn import build_cnn1d, build_cnn2d
 from layerorder.models.mlp import build_mlp
 from layerorder.models.resnet import RESIDUAL_VARIANTS, build_resnet, resolve_unit
+from layerorder.models.rnn import build_rnn
 from layerorder.models.transformer import build_transformer
 from layerorder.order import Order, parse_order
 
@@ -19,6 +20,7 @@ ARCHS: dict[str, Callable[..., LayerOrderNet]] = {
     "cnn2d": build_cnn2d,
     "resnet": build_resnet,
     "transformer": build_transformer,
+    "rnn": build_rnn,
 }
 ARCH_NOTES = {
     "mlp": "linear blocks (default 2 x 128), then a linear head",
@@ -30,6 +32,9 @@ ARCH_NOTES = {
     "transformer": "encoder over the input's positions as tokens (default 2 layers, width 64,"
     " 4 heads); the order names the norm placement of every sublayer (post-ln, pre-ln,"
     " sandwich-ln, pre-rmsnorm, post-bn, no-norm, ...)",
+    "rnn": "LSTM or GRU over the input's positions as steps (default 1 layer of 64); the order"
+    " names the cell and its norm (lstm-none, lstm-ln-ih, lstm-ln-hh, lstm-ln, lstm-bn-ih,"
+    " gru-...)",
 }
 
 
@@ -45,11 +50,13 @@ def check_order_for_arch(arch: str, order: str | Order) -> str | Order:
     name = check_arch(arch)
     if name == "resnet":
         return resolve_unit(order.label if isinstance(order, Order) else order)
-    if name == "transformer":
+    if name in ("transformer", "rnn"):
+        from layerorder.blocks.recurrent import parse_recurrent
         from layerorder.blocks.sublayer import parse_placement
 
+        parse = parse_placement if name == "transformer" else parse_recurrent
         try:
-            return parse_placement(order.label if isinstance(order, Order) else order).spec
+            return parse(order.label if isinstance(order, Order) else order).spec
         except BlockError as exc:
             raise ModelError(str(exc)) from None
     parsed = parse_order(order)

@@ -1,4 +1,4 @@
-"""The transformer architecture: every placement builds and runs; final norm where it belongs."""
+"""Sequence models: every transformer placement and rnn cell builds and runs; final norms."""
 
 import pytest
 import torch
@@ -31,3 +31,12 @@ def test_bad_transformer_settings_are_model_errors():
         build_model("transformer", "pre-ln", in_shape=(1, 40), num_classes=10, width=16, heads=3)
     with pytest.raises(ModelError, match="norm placement"):
         check_order_for_arch("transformer", "conv-bn-relu")
+
+
+@pytest.mark.parametrize("spec", ["lstm-none", "lstm-ln", "gru-bn-ih", "gru-ln-ih"])
+def test_rnn_specs_build_and_classify(spec):
+    torch.manual_seed(0)
+    model = build_model("rnn", spec, in_shape=(2, 12), num_classes=3, width=8, depth=2)
+    assert model(torch.randn(4, 2, 12)).shape == (4, 3) and spec in repr(model)
+    with pytest.raises(ModelError, match="CELL-NORMS"):
+        check_order_for_arch("rnn", "post-ln")

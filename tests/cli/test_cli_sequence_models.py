@@ -1,7 +1,8 @@
-"""--arch transformer through compare: every norm placement trains; --warmup and --heads."""
+"""--arch transformer and --arch rnn through compare: every placement trains; --warmup, --heads."""
 
 import json
 
+from layerorder.blocks.recurrent import recurrent_specs
 from layerorder.blocks.sublayer import placement_specs
 from layerorder.store import Store
 from tests.helpers import run_cli
@@ -22,6 +23,21 @@ def test_every_placement_trains_through_compare(tmp_path, capsys):
     assert {r.label for r in runs} == set(placement_specs())
     assert {r.status for r in runs} == {"done"}
     assert {r.config["warmup"] for r in runs} == {0.2} and {r.config["heads"] for r in runs} == {2}
+
+
+def test_every_recurrent_spec_trains_through_compare(tmp_path, capsys):
+    db = tmp_path / "r.db"
+    code, _, err = run_cli(
+        capsys, "compare", "--dataset", "modsum", "--data-opt", "num_samples=200",
+        "--data-opt", "length=6", "--arch", "rnn", "--width", "8", "--epochs", "1",
+        "--seeds", "2", "--batch-size", "64", "--executor", "sequential",
+        "--order", ",".join(recurrent_specs()), "--store", db, "--no-report",
+    )
+    assert code == 0, err
+    with Store.open(db) as store:
+        runs = store.runs(store.experiments()[0].id)
+    assert {r.label for r in runs} == set(recurrent_specs())
+    assert {r.status for r in runs} == {"done"}
 
 
 def test_transformer_mistakes_exit_2(tmp_path, capsys):
