@@ -182,3 +182,27 @@ def test_stages_come_in_forward_order_not_registration_order():
     with record(model) as rec:
         model(torch.randn(4, 2, 3))
     assert [s.name for s in rec.stages] == ["conv1", "norm1", "act", "conv2", "norm2"]
+
+
+def test_transformer_sublayers_record_the_residual_stream():
+    from layerorder.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("transformer", "pre-ln", in_shape=(1, 12), num_classes=3, width=8,
+                        depth=2, heads=2)
+    x = torch.randn(5, 1, 12)
+    seen = {}
+    handle = model.features[1].attention.register_forward_hook(
+        lambda m, a, out: seen.setdefault("stream", out.detach()))
+    with record(model) as rec:
+        model(x)
+    handle.remove()
+    names = [s.name for s in rec.stages]
+    streams = [n for n in names if n.endswith((".attention", ".mlp"))]
+    assert streams == ["features.0.attention", "features.0.mlp", "features.1.attention",
+                       "features.1.mlp"]
+    assert names.index("features.0.attention.norm_in") < names.index("features.0.attention")
+    stream = rec.stage("features.1.attention")
+    assert stream.kind == "Residual"
+    assert stream.std == pytest.approx(seen["stream"].double().std(unbiased=False).item(),
+                                       rel=1e-5)

@@ -266,6 +266,28 @@ def test_bad_claims_fail_with_one_clear_line(kind, params, message):
         _test(kind, **params)
 
 
+def test_run_measures_read_final_metrics_and_within_filters_module_paths():
+    runs = [run(i + 1, "a", i, 90.0 + i) for i in range(3)]
+    ev = evidence(runs)
+    acc = _test("value", measure={"order": "a", "kind": "run", "statistic": "final_test_acc"},
+                above=85.0)
+    v = acc.evaluate(ev, 0.05)
+    assert v.outcome == "supported" and "= 91" in v.evidence
+    with pytest.raises(ConfigError, match="final_test_acc"):
+        _test("value", measure={"order": "a", "kind": "run", "statistic": "final_acc"}, above=1)
+    grads, probes = probed({"b": [1.0, 1.0]})
+    from layerorder.probe.grads import GradFlow
+
+    for rid in probes:  # a head layer after the encoder's: 'within' leaves it out
+        probes[rid] += [(3, "grad", GradFlow("features.0.w", "Linear", 2.0, 1.0, 2.0, "ok")),
+                        (3, "grad", GradFlow("head", "Linear", 9.0, 1.0, 9.0, "ok"))]
+    last = {"order": "b", "kind": "grad", "statistic": "grad_norm", "layers": "last"}
+    ev = evidence(grads, probes)
+    assert ev.values(_test("value", measure=last, above=0).measure) == {0: 9.0, 1: 9.0}
+    inside = {**last, "within": "features."}
+    assert ev.values(_test("value", measure=inside, above=0).measure) == {0: 2.0, 1: 2.0}
+
+
 def test_nan_values_are_left_out():
     e = estimate("x", [1.0, math.nan, 2.0])
     assert e.n == 2

@@ -89,7 +89,10 @@ def create_token_norm(kind: str, dim: int) -> nn.Module:
 
 
 class Residual(nn.Module):
-    """One residual sublayer ``branch`` with its norm(s) where ``placement`` puts them."""
+    """One residual sublayer ``branch`` with its norm(s) where ``placement`` puts them. Probes
+    record its output, the residual stream after this sublayer (``stream_stage``)."""
+
+    stream_stage = True
 
     def __init__(self, branch: nn.Module, placement: Placement, dim: int, p_drop: float):
         super().__init__()

@@ -17,6 +17,11 @@ from layerorder.lint.errors import LintError
 from layerorder.lint.foldplan import FoldPlan, fold_plans
 from layerorder.lint.graph import RoleGraph
 from layerorder.lint.rules import RULES, SEVERITIES, Finding, severity_rank
+from layerorder.lint.transformer import (
+    pre_norm_no_final_norm,
+    transformer_blocks,
+    transformer_census,
+)
 
 MODE_NAMES = {"fx": "torch.fx trace", "hooks": "forward hooks (one run, in execution order)"}
 
@@ -109,7 +114,15 @@ def lint_model(
     graph = build_role_graph(model, example=example, mode=mode, name=target)
     if example is not None:  # sizes per stage: what a rule's fix saves per forward pass
         graph = graph.with_sizes(module_output_sizes(model, example))
-    return lint_graph(graph, target)
+    report = lint_graph(graph, target)
+    blocks = transformer_blocks(model)  # read from the modules: a block's placement is data
+    if not blocks:
+        return report
+    return dataclasses.replace(
+        report,
+        census=transformer_census(blocks) + report.census,
+        findings=report.findings + tuple(pre_norm_no_final_norm(model, blocks)),
+    )
 
 
 def report_dict(report: LintReport) -> dict[str, Any]:

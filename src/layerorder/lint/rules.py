@@ -121,6 +121,17 @@ RULES: tuple[Rule, ...] = (
         reference="Ioffe & Szegedy 2015; torch.fx's conv-bn fuser",
         fix="Put the BatchNorm right after a weight layer whose output only it reads.",
     ),
+    Rule(
+        id="pre-norm-no-final-norm",
+        severity="warning",
+        title="A pre-norm Transformer stack with no norm after its last block",
+        why="Pre-norm blocks (x + f(norm(x))) never normalise the residual stream itself, which"
+        " grows with depth; pre-norm Transformers end with one more norm before the head.",
+        reference="Xiong et al. 2020, On Layer Normalization in the Transformer Architecture;"
+        " nn.TransformerEncoder(norm=...)",
+        fix="Add a final LayerNorm after the last block (nn.TransformerEncoder(layer, n,"
+        " norm=nn.LayerNorm(d))).",
+    ),
 )
 
 RULES_BY_ID = {rule.id: rule for rule in RULES}

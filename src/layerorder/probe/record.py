@@ -30,9 +30,14 @@ def bin_edges(
 
 
 def stage_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """Leaf modules in registration order, reshapes and identities left out."""
+    """Leaf modules in registration order, reshapes and identities left out; and containers
+    that mark themselves ``stream_stage`` (a Transformer's residual sublayers: their output is
+    the residual stream after that sublayer)."""
     found = []
     for name, module in model.named_modules():
+        if getattr(module, "stream_stage", False):
+            found.append((name, module))
+            continue
         if next(module.children(), None) is not None or isinstance(module, SKIP):
             continue
         if type(module).__name__ == "Reshape":

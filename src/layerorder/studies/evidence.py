@@ -24,6 +24,8 @@ from layerorder.stats.analysis import level_of
 from layerorder.stats.analysis import sort_key as level_order
 
 ROLES = ("weight", "norm", "act", "dropout", "pool")
+RUN_KIND = "run"  # a measure of the run record: its final metrics, one value per run
+RUN_STATISTICS = ("final_test_acc", "final_test_loss", "final_train_loss", "wall_time")
 EPOCHS = ("init", "last")
 LAYERS = ("all", "first", "last", "first/last")
 
@@ -46,12 +48,13 @@ class Measure:
 
     order: str
     statistic: str
-    kind: str = "stage"  # stage, grad, varshift or recal
+    kind: str = "stage"  # stage, grad, varshift, recal, or run (the run record itself)
     stage: str = ""  # stage kind only: a role, or input:ROLE
     epoch: str = "last"
     layers: str = "all"
     condition: Mapping[str, Any] = field(default_factory=dict)
     module: str = ""  # only records whose module class starts with this (grad: "Conv")
+    within: str = ""  # only records whose module path starts with this ("features.")
 
     def describe(self) -> str:
         where = f" {self.stage}" if self.stage else ""
@@ -70,9 +73,11 @@ def parse_measure(table: Mapping[str, Any], where: str) -> Measure:
         if not isinstance(table.get(key), str):
             raise ConfigError(f"{where}: '{key}' must be a string")
     m = Measure(**{k: v for k, v in table.items()})
-    if m.kind not in PROBE_KINDS:
-        raise ConfigError(f"{where}: kind '{m.kind}' is not one of {', '.join(PROBE_KINDS)}")
-    fields = [f for f in PROBE_KINDS[m.kind].__dataclass_fields__ if f not in ("name", "kind")]
+    kinds = [*PROBE_KINDS, RUN_KIND]
+    if m.kind not in kinds:
+        raise ConfigError(f"{where}: kind '{m.kind}' is not one of {', '.join(kinds)}")
+    fields = (list(RUN_STATISTICS) if m.kind == RUN_KIND else
+              [f for f in PROBE_KINDS[m.kind].__dataclass_fields__ if f not in ("name", "kind")])
     if m.statistic not in fields:
         raise ConfigError(f"{where}: {m.kind} records have no statistic '{m.statistic}'"
                           + did_you_mean(m.statistic, fields))
@@ -132,7 +137,11 @@ class Evidence:
                 " rates); name the condition in the claim's measure"
             )
         for run in runs:  # diverged runs' last probes predate their divergence: left out
-            value = _run_value(self.probes.get(run.id, ()), m)
+            if m.kind == RUN_KIND:
+                value = getattr(run, m.statistic)
+                value = None if value is None else float(value)
+            else:
+                value = _run_value(self.probes.get(run.id, ()), m)
             if value is not None and math.isfinite(value):
                 out[run.seed] = value
         return out
@@ -167,6 +176,8 @@ def _run_value(rows, m: Measure) -> float | None:
         records = _stages(records, m.stage)
     if m.module:
         records = [r for r in records if getattr(r, "kind", "").startswith(m.module)]
+    if m.within:
+        records = [r for r in records if r.name.startswith(m.within)]
     values = [float(getattr(r, m.statistic)) for r in records]
     values = [v for v in values if math.isfinite(v)]
     if not values:
