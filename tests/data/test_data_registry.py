@@ -29,6 +29,8 @@ ALL_NAMES = [
     "mnist5k",
     "digits",
     "synthetic",
+    "brackets",
+    "modsum",
     "cifar10",
     "mnist",
     "fashion-mnist",

@@ -76,3 +76,20 @@ def test_lint_command_shows_the_blocks_and_the_finding(tmp_path, capsys):
     code, out, err = run_cli(capsys, "lint", f"{src}:make", "--input-shape", "2,5,16")
     assert code == 0, err
     assert "transformer block: pre-ln" in out and "pre-norm-no-final-norm" in out
+
+
+def test_torchvision_vit_b_16_is_pre_ln_with_a_final_norm():
+    import pytest
+
+    models = pytest.importorskip("torchvision.models", reason="torchvision is not installed")
+    report = lint_model(models.vit_b_16(), input_shape=(1, 3, 224, 224))
+    assert report.pattern_count("transformer block: pre-ln") == 12 and not _rules(report)
+
+
+def test_timm_vit_blocks_are_pre_ln_with_a_final_norm():
+    import pytest
+
+    timm = pytest.importorskip("timm", reason="timm is not installed")
+    model = timm.create_model("vit_tiny_patch16_224", pretrained=False)
+    report = lint_model(model, input_shape=(1, 3, 224, 224))
+    assert report.pattern_count("transformer block: pre-ln") == 12 and not _rules(report)

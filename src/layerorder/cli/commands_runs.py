@@ -16,14 +16,19 @@ from rich.table import Table
 
 from layerorder.api import DEFAULT_STORE
 from layerorder.cli.console import clean_text, fmt, out, print_json
+from layerorder.errors import LayerorderError
+from layerorder.export import (
+    epoch_rows,
+    probe_header,
+    probe_rows,
+    run_fields,
+    runs_with_epochs,
+    write_parquet,
+)
 from layerorder.files import atomic_output, check_output
-from layerorder.results import EPOCH_COLUMNS, epoch_column_names
 from layerorder.store import Store, StoreError
 
 STORE_OPTION = typer.Option(Path(DEFAULT_STORE), help="SQLite store file.")
-RUN_FIELDS = (
-    "run_id", "experiment", "order", "seed", "lr", "status", "diverged_epoch", "condition"
-)
 
 
 def _open(store: Path, *, read_only: bool = True) -> Store:
@@ -82,7 +87,7 @@ def runs(
         exp = db.find_experiment(experiment)
         records = db.runs(exp.id)
     if as_json:
-        print_json([_run_dict(r, exp.name) for r in records])
+        print_json([run_fields(r, exp.name) for r in records])
         return
     table = Table(title=escape(f"Runs of experiment '{exp.name}' (id {exp.id})"))
     for col in ("id", "order", "seed", "lr", "status", "test acc %", "epochs", "wall s"):
@@ -134,31 +139,15 @@ def _lease_dict(r) -> dict:
             "lease_until": r.lease_until}
 
 
-def _run_dict(r, exp_name: str, factors=()) -> dict:
-    from layerorder.stats.analysis import condition_name, level_of
-
-    return {
-        "run_id": r.id,
-        "experiment": exp_name,
-        "order": r.label,
-        "seed": r.seed,
-        "lr": r.lr,
-        "condition": condition_name([(f, level_of(r, f)) for f in factors]),  # --vary levels
-        "status": r.status,
-        "diverged_epoch": r.diverged_epoch,
-        "error": r.error,
-        "final_test_acc": r.final_test_acc,
-        "wall_time": r.wall_time,
-        "config": r.config,
-        "provenance": r.provenance,
-        "owner": r.owner,
-        "lease_until": r.lease_until,
-    }
-
-
 class ExportFormat(str, Enum):
     csv = "csv"
     json = "json"
+    parquet = "parquet"
+
+
+class ExportWhat(str, Enum):
+    epochs = "epochs"
+    probes = "probes"
 
 
 def export(
@@ -167,41 +156,56 @@ def export(
         None, "--experiment", "-e", help="Experiment name or id (default: all)."
     ),
     fmt_: ExportFormat = typer.Option(
-        ExportFormat.csv, "--format", "-f", help="csv (one row per epoch) or json."
+        ExportFormat.csv, "--format", "-f",
+        help="csv (one row per epoch or probe record), json, or parquet (needs -o and pyarrow).",
+    ),
+    what: ExportWhat = typer.Option(
+        ExportWhat.epochs, "--what",
+        help="epochs: every run with its per-epoch metrics; probes: every probe record of every"
+        " probed run (stage statistics with histograms, gradient flow, variance shift, BN"
+        " recalibration).",
     ),
     output: Path = typer.Option(None, "--output", "-o", help="File to write (default: stdout)."),
 ) -> None:
-    """Write runs with every per-epoch metric as CSV or JSON."""
+    """Write runs with every per-epoch metric, or every probe record, as CSV, JSON or Parquet."""
+    if fmt_ is ExportFormat.parquet and output is None:
+        raise LayerorderError("--format parquet writes a binary file: give -o FILE.parquet")
     if output is not None:  # before reading anything: never the store, never a foreign file
         check_output(output, "--output", store=store, ours=_is_export)
     with _open(store) as db:
         exps = [db.find_experiment(experiment)] if experiment else db.experiments()
-        data = []
-        for exp in exps:
-            epochs = db.epochs_for_experiment(exp.id)
-            for r in db.runs(exp.id):
-                d = _run_dict(r, exp.name, exp.config.get("vary", ()))
-                d["epochs"] = [
-                    {k: getattr(e, k) for k in EPOCH_COLUMNS} for e in epochs.get(r.id, [])
-                ]
-                data.append(d)
-    sink = atomic_output(output) if output else contextlib.nullcontext(sys.stdout)
+        if what is ExportWhat.probes:
+            records = probe_rows(db, exps)
+            header = probe_header(records)
+        else:
+            records = runs_with_epochs(db, exps)
+            header, rows = epoch_rows(records)
+    binary = fmt_ is ExportFormat.parquet
+    sink = atomic_output(output, "wb" if binary else "w") if output else (
+        contextlib.nullcontext(sys.stdout))
     with sink as fh:
-        if fmt_ is ExportFormat.json:
-            json.dump(clean_text(data), fh, indent=2)
+        if binary:
+            write_parquet(header, records if what is ExportWhat.probes else rows, fh)
+        elif fmt_ is ExportFormat.json:
+            json.dump(clean_text(records), fh, indent=2)
             fh.write("\n")
         else:
             writer = csv.writer(fh)
-            # the epoch's scheduled learning rate is 'epoch_lr': column names stay unique
-            writer.writerow(RUN_FIELDS + epoch_column_names())
-            for d in data:
-                for e in d["epochs"]:
-                    writer.writerow([d[k] for k in RUN_FIELDS] + [e[k] for k in EPOCH_COLUMNS])
+            writer.writerow(header)
+            if what is ExportWhat.probes:
+                for r in records:
+                    writer.writerow([_csv_cell(r.get(k)) for k in header])
+            else:
+                writer.writerows(rows)
+
+
+def _csv_cell(value):
+    return ";".join(str(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 def _is_export(head: bytes) -> bool:
-    """An earlier export (CSV header or JSON list), which may be replaced."""
-    return head.startswith(b"run_id,") or head.lstrip().startswith(b"[")
+    """An earlier export (CSV header, JSON list or Parquet file), which may be replaced."""
+    return head.startswith((b"run_id,", b"PAR1")) or head.lstrip().startswith(b"[")
 
 
 def register(app: typer.Typer) -> None:

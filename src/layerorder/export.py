@@ -1,0 +1,103 @@
+"""What ``layerorder export`` writes, as rows: every run with its epochs, or every probe record
+of every probed run; then CSV, JSON or Parquet (pyarrow, through pandas).
+
+Epoch rows are the run's fields (``RUN_FIELDS``) and the epoch's metrics (``epoch_lr`` is the
+epoch's scheduled learning rate). Probe rows are the run's fields, the probe's epoch, its kind
+(``probe``: stage, grad, varshift, recal) and module path, and the record's fields (``kind`` is
+then the module class) (``StageStats``, ``GradFlow``, ``VarianceShift``,
+``Recalibration``): columns a kind does not have are empty. Histograms are lists (JSON, Parquet)
+or ``;``-joined counts (CSV).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from layerorder.results import EPOCH_COLUMNS, epoch_column_names
+
+RUN_FIELDS = (
+    "run_id", "experiment", "order", "seed", "lr", "status", "diverged_epoch", "condition"
+)
+WHAT = ("epochs", "probes")
+PROBE_FIELDS = ("probe_epoch", "probe", "name")  # probe: stage, grad, varshift or recal
+
+
+def run_fields(r, exp_name: str, factors=()) -> dict[str, Any]:
+    from layerorder.stats.analysis import condition_name, level_of
+
+    return {
+        "run_id": r.id,
+        "experiment": exp_name,
+        "order": r.label,
+        "seed": r.seed,
+        "lr": r.lr,
+        "condition": condition_name([(f, level_of(r, f)) for f in factors]),  # --vary levels
+        "status": r.status,
+        "diverged_epoch": r.diverged_epoch,
+        "error": r.error,
+        "final_test_acc": r.final_test_acc,
+        "wall_time": r.wall_time,
+        "config": r.config,
+        "provenance": r.provenance,
+        "owner": r.owner,
+        "lease_until": r.lease_until,
+    }
+
+
+def runs_with_epochs(db, experiments) -> list[dict[str, Any]]:
+    """One dict per run: its fields and ``epochs`` (a list of metric dicts)."""
+    data = []
+    for exp in experiments:
+        epochs = db.epochs_for_experiment(exp.id)
+        for r in db.runs(exp.id):
+            d = run_fields(r, exp.name, exp.config.get("vary", ()))
+            d["epochs"] = [{k: getattr(e, k) for k in EPOCH_COLUMNS} for e in epochs.get(r.id, [])]
+            data.append(d)
+    return data
+
+
+def epoch_rows(runs: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    """Flat (header, rows): one row per run and epoch."""
+    header = list(RUN_FIELDS + epoch_column_names())
+    rows = [[d[k] for k in RUN_FIELDS] + [e[k] for k in EPOCH_COLUMNS]
+            for d in runs for e in d["epochs"]]
+    return header, rows
+
+
+def probe_rows(db, experiments) -> list[dict[str, Any]]:
+    """One dict per stored probe record: the run's fields, the probe's and the record's."""
+    out = []
+    for exp in experiments:
+        for r in db.runs(exp.id):
+            base = {k: v for k, v in run_fields(r, exp.name, exp.config.get("vary", ())).items()
+                    if k in RUN_FIELDS}
+            for p in db.probes(r.id):
+                out.append({**base, "probe_epoch": p.epoch, "probe": p.kind, "name": p.name,
+                            **p.data})
+    return out
+
+
+def probe_header(rows: list[dict[str, Any]]) -> list[str]:
+    header = list(RUN_FIELDS + PROBE_FIELDS)
+    for row in rows:
+        header += [k for k in row if k not in header]
+    return header
+
+
+def write_parquet(header: list[str], rows: list[list[Any]] | list[dict[str, Any]], fh) -> None:
+    """A Parquet file (pyarrow through pandas) with the given columns."""
+    import pandas as pd
+
+    from layerorder.errors import LayerorderError
+
+    try:
+        import pyarrow  # noqa: F401
+    except ModuleNotFoundError:
+        raise LayerorderError(
+            "--format parquet needs pyarrow: pip install pyarrow (or 'layerorder[export]')"
+        ) from None
+    if rows and isinstance(rows[0], dict):
+        frame = pd.DataFrame([{k: row.get(k) for k in header} for row in rows], columns=header)
+    else:
+        frame = pd.DataFrame(rows, columns=header)
+    frame.to_parquet(fh, index=False)
