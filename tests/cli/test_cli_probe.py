@@ -69,3 +69,20 @@ def test_compare_probe_stores_probe_records(capsys, tmp_path):
     assert epochs == {0, 1, 2} and kinds == {"stage", "grad", "varshift", "recal"}
     (recal,) = [p for p in probes if p.kind == "recal"]  # once, at the last epoch
     assert recal.epoch == 2 and recal.data["test_acc"] == pytest.approx(run.final_test_acc)
+
+
+def test_probe_takes_a_users_model_with_keyword_arguments(capsys, tmp_path):
+    src = tmp_path / "net.py"
+    src.write_text(
+        "from torch import nn\n"
+        "def make(width=4, classes=3):\n"
+        "    return nn.Sequential(nn.Flatten(), nn.Linear(64, width), nn.BatchNorm1d(width),\n"
+        "                         nn.ReLU(), nn.Linear(width, classes))\n"
+    )
+    code, out, err = run_cli(capsys, "probe", "--dataset", "synthetic", "--model",
+                             f"{src}:make(width=16, classes=4)", "--order",
+                             "as-is,linear-relu-bn", "--epochs", "1", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert [o["label"] for o in data["orders"]] == ["as-is", "linear-relu-bn"]
+    assert {o["status"] for o in data["orders"]} == {"done"}

@@ -150,6 +150,11 @@ def model_target(key: str, value: Any) -> str | None:
         raise ConfigError(
             f"model '{value}' must look like path/to/file.py:factory or package.module:factory"
         )
+    if "(" in out:  # keyword arguments: one spelling, so one run key per model
+        from layerorder.lint.target import split_kwargs
+
+        base, kwargs = split_kwargs(out)
+        out = f"{base}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})" if kwargs else base
     return out
 
 
@@ -320,7 +325,9 @@ SETTINGS: tuple[Setting, ...] = (
       commands=("compare", "probe")),
     S("model", None, model_target,
       "Your own model, path/to/file.py:factory or package.module:factory, rewritten to each"
-      " --order ('as-is' keeps it unchanged). Loading it runs its code.", flags=("--model", "-m")),
+      " --order ('as-is' keeps it unchanged); keyword arguments for the factory in parentheses:"
+      " 'timm:resnet18(in_chans=1, num_classes=10)'. Loading it runs its code.",
+      flags=("--model", "-m"), commands=("compare", "probe")),
     S("width", None, integer(optional=True), "Model width; none: per arch.",
       commands=("compare", "probe")),
     S("heads", None, integer(optional=True), "Attention heads of --arch transformer; none: 4.",

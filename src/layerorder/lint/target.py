@@ -4,10 +4,15 @@ path/to/file.py:factory     a file; ``factory`` is a callable returning an nn.Mo
 package.module:factory      an importable module (the current folder is searched first)
 torchvision:NAME            torchvision.models.get_model(NAME, weights=None), no download
 timm:NAME                   timm.create_model(NAME, pretrained=False), no download
+
+Any form takes keyword arguments for the factory after it, as in a Python call, with literal
+values: ``timm:resnet18(in_chans=1, num_classes=10)``, ``models.py:make(width=32)``. The target
+string carries them everywhere a target goes (compare, probe, lint, rewrite, fold, run keys).
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.util
 import os
@@ -38,6 +43,30 @@ class Target:
     source_file: str | None = None  # the FILE.py of a file target, as given
 
 
+def split_kwargs(spec: str) -> tuple[str, dict[str, Any]]:
+    """``TARGET(key=value, ...)`` -> (TARGET, {key: value}); literal values only."""
+    text = str(spec).strip()
+    head, paren, rest = text.partition("(")
+    if not paren or ":" not in head:
+        return text, {}
+    if not rest.endswith(")"):
+        raise LintError(f"target '{spec}': keyword arguments go in one pair of parentheses at"
+                        " the end, e.g. timm:resnet18(in_chans=1, num_classes=10)")
+    try:
+        call = ast.parse(f"f({rest}", mode="eval").body
+        if not isinstance(call, ast.Call) or call.args:
+            raise ValueError("give keyword arguments only (name=value)")
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg}
+        if len(kwargs) != len(call.keywords):
+            raise ValueError("give keyword arguments only (name=value)")
+    except (SyntaxError, ValueError) as exc:
+        reason = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+        raise LintError(f"target '{spec}': cannot read its keyword arguments ({reason});"
+                        " write them as in Python, with literal values:"
+                        " timm:resnet18(in_chans=1, num_classes=10)") from None
+    return head.strip(), kwargs
+
+
 def _split(spec: str) -> tuple[str, str]:
     text = str(spec).strip()
     if ":" not in text:
@@ -58,12 +87,18 @@ def _require(package: str, spec: str) -> Any:
         ) from exc
 
 
-def _zoo(zoo: str, name: str, spec: str) -> nn.Module:
+def _zoo(zoo: str, name: str, spec: str, kwargs: dict[str, Any]) -> nn.Module:
     lib = _require(zoo, spec)
     if zoo == "torchvision":
-        names, make = lib.models.list_models(), lambda: lib.models.get_model(name, weights=None)
+        names = lib.models.list_models()
+
+        def make():
+            return lib.models.get_model(name, weights=None, **kwargs)
     else:
-        names, make = lib.list_models(), lambda: lib.create_model(name, pretrained=False)
+        names = lib.list_models()
+
+        def make():
+            return lib.create_model(name, pretrained=False, **kwargs)
     if name not in names:
         raise LintError(f"{zoo} has no model '{name}'" + did_you_mean(name, names))
     return _call(make, spec)
@@ -118,9 +153,9 @@ def _attribute(module: Any, attr: str, where: str) -> Any:
     return obj
 
 
-def _call(factory: Any, spec: str) -> nn.Module:
+def _call(factory: Any, spec: str, kwargs: dict[str, Any] | None = None) -> nn.Module:
     try:
-        result = factory()
+        result = factory(**(kwargs or {}))
     except (Exception, SystemExit) as exc:
         raise LintError(f"calling the factory of '{spec}' failed: {short_reason(exc)}") from exc
     return _check_module(result, spec, "returned")
@@ -206,17 +241,20 @@ def load_target(spec: str, *, timeout: float | None = LOAD_TIMEOUT) -> Target:
 
 
 def _load(spec: str) -> Target:
-    where, attr = _split(spec)
+    base, kwargs = split_kwargs(spec)
+    where, attr = _split(base)
     if where in ZOOS:
-        return Target(spec, _zoo(where, attr, spec))
+        return Target(spec, _zoo(where, attr, spec, kwargs))
     if where.endswith(".py") or "/" in where or "\\" in where:
         module = _load_file(Path(where), spec)
     else:
         module = _load_module(where)
     obj = _attribute(module, attr, where)
     source = where if where.endswith(".py") else None
-    if isinstance(obj, nn.Module):
-        return Target(spec, obj, source)
-    if not callable(obj):
-        return Target(spec, _check_module(obj, spec, "is"), source)
-    return Target(spec, _call(obj, spec), source)
+    if isinstance(obj, nn.Module) or not callable(obj):
+        if kwargs:
+            raise LintError(f"target '{spec}': '{attr}' is not a factory, so it takes no"
+                            " keyword arguments")
+        return Target(spec, _check_module(obj, spec, "is") if not isinstance(obj, nn.Module)
+                      else obj, source)
+    return Target(spec, _call(obj, spec, kwargs), source)
