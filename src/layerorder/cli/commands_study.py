@@ -49,11 +49,7 @@ def _studies(names: list[str] | None, every: bool):
 
 
 def _runs(study, scale: str) -> int:
-    total = 0
-    for e in study.experiments:
-        c = study.config(e.id, scale)
-        total += len(c.orders) * len(c.seeds) * len(c.lr) * c.n_conditions
-    return total
+    return sum(len(study.config(e.id, scale).runs()) for e in study.experiments)
 
 
 def _time(study, scale: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+from collections.abc import Iterator
 
 import torch
 
@@ -25,19 +26,12 @@ def validate(config: ExperimentConfig) -> list[str]:
     on settings that have no effect here."""
     _check_size(config)
     _check_analysis(config)
-    for level in _conditions_to_check(config):
-        if "data_options" in level:
-            level = {**level, "data_options": tuple(sorted(level["data_options"].items()))}
-        cfg = dataclasses.replace(config, **level, vary=())
+    for cfg in condition_configs(config):
         info = check_dataset(cfg.dataset, **dict(cfg.data_options))
         if cfg.model:
             _check_model(cfg, info)
         else:
-            check_arch(cfg.arch)
-            for order in cfg.orders:
-                check_order_for_arch(cfg.arch, order)
-            if cfg.arch == "transformer":
-                check_heads(cfg.width, cfg.heads)
+            check_architecture(cfg)
     if config.warmup > 0 and config.schedule == "onecycle":
         raise ConfigError(
             "--warmup needs --schedule cosine, step or constant: onecycle has its own warmup"
@@ -59,6 +53,26 @@ def validate(config: ExperimentConfig) -> list[str]:
     if config.executor in ("sequential", "stacked") and config.workers not in (None, 1):
         raise ConfigError(f"--workers needs --executor process (or auto), not {config.executor}")
     return config.not_applied()
+
+
+def condition_configs(config: ExperimentConfig) -> Iterator[ExperimentConfig]:
+    """The config of each distinct condition the registries check (see below), unvaried."""
+    for level in _conditions_to_check(config):
+        if "data_options" in level:
+            level = {**level, "data_options": tuple(sorted(level["data_options"].items()))}
+        yield dataclasses.replace(config, **level, vary=())
+
+
+def check_architecture(cfg: ExperimentConfig) -> None:
+    """One condition's architecture takes each of its orders (and its heads); nothing is
+    built. A user's model is checked by loading it instead."""
+    if cfg.model:
+        return
+    check_arch(cfg.arch)
+    for order in cfg.orders:
+        check_order_for_arch(cfg.arch, order)
+    if cfg.arch == "transformer":
+        check_heads(cfg.width, cfg.heads)
 
 
 def _conditions_to_check(config: ExperimentConfig) -> list[dict]:

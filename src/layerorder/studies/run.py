@@ -9,6 +9,7 @@ every study at every scale.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,8 @@ def evaluate_study(study: Study, scale: str, store: str | Path, *, alpha: float 
     evidence: dict[str, Evidence | None] = {}
     summaries, machine, finished_at = [], "", ""
     exists = Path(store).exists()
-    with Store.open(store, create=False, read_only=True) if exists else _Nothing() as db:
+    opened = Store.open(store, create=False, read_only=True) if exists else nullcontext()
+    with opened as db:  # no store yet: every claim is 'not run'
         for spec in study.experiments:
             config = study.config(spec.id, scale)
             results = stored_comparison(config, db) if db is not None else None
@@ -132,12 +134,3 @@ def evaluate_study(study: Study, scale: str, store: str | Path, *, alpha: float 
     return StudyResult(study, scale, str(store), tuple(claims), tuple(summaries), machine,
                        finished_at)
 
-
-class _Nothing:
-    """Stands in for a store that does not exist yet: every claim is 'not run'."""
-
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False

@@ -255,19 +255,15 @@ def _check_references(claim: ClaimSpec, config: ExperimentConfig, where: str) ->
 
 
 def _check_orders(config: ExperimentConfig, where: str) -> None:
-    """Every order is valid for the architecture of every condition (the data set is checked
-    when the study runs: a full-scale one may need a package this machine lacks)."""
+    """Every order is valid for the architecture of every condition, as ``compare`` checks it
+    (the data set is checked when the study runs: a full-scale one may need a package this
+    machine lacks)."""
     from layerorder.errors import LayerorderError
-    from layerorder.models import check_arch, check_order_for_arch
+    from layerorder.experiment.validate import check_architecture, condition_configs
 
-    if config.model:
-        return
     try:
-        for level in config.levels():
-            arch = level.get("arch", config.arch)
-            check_arch(arch)
-            for order in config.orders:
-                check_order_for_arch(arch, order)
+        for cfg in condition_configs(config):
+            check_architecture(cfg)
     except (LayerorderError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
 
