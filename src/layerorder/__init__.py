@@ -7,7 +7,8 @@ From Python::
     results.summary, results.verdict.text, results.to_pandas(), results.plot()
 
 ``layerorder.probe(...)`` and ``layerorder.lint(model, input_shape)`` are the other entry points
-(each also the subpackage of its name). Names are imported on first use, so ``import
+(each also the subpackage of its name); ``layerorder.studies`` runs and evaluates the built-in
+studies of the debate's claims. Names are imported on first use, so ``import
 layerorder`` stays light.
 """
 
@@ -30,6 +31,7 @@ _LAZY = {
     "LayerorderError": "layerorder.errors",
     "probe": None,
     "lint": None,
+    "studies": None,
 }
 
 

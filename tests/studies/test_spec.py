@@ -88,3 +88,15 @@ def test_the_version_names_the_stored_experiment():
     one = _with()()
     two = _with(version=2)()
     assert one.experiment_name("e", "quick") != two.experiment_name("e", "quick")
+
+
+def test_studies_are_reachable_from_import_layerorder():
+    import subprocess
+    import sys
+
+    code = ("import layerorder; s = layerorder.studies.load_study('pooling');"
+            " print(s.name, len(s.claims))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["pooling", "4"]
