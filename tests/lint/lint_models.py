@@ -238,3 +238,97 @@ def randomize_bn(model, seed=1):
                     m.weight.copy_(torch.rand(n, generator=gen) + 0.5)
                     m.bias.copy_(torch.rand(n, generator=gen) - 0.5)
     return model
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """timm's LayerNorm2d: LayerNorm over the channels of an NCHW tensor."""
+
+    def forward(self, x):
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class ConvNeXtBlock(nn.Module):
+    """timm's ConvNeXt block: depthwise conv, LayerNorm, MLP, layer scale, residual sum."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.conv_dw = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim)
+        self.fc1, self.act, self.fc2 = nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim)
+        self.gamma = nn.Parameter(torch.full((dim,), 1e-6))
+
+    def forward(self, x):
+        y = self.norm(self.conv_dw(x).permute(0, 2, 3, 1))
+        y = self.fc2(self.act(self.fc1(y))) * self.gamma
+        return y.permute(0, 3, 1, 2) + x
+
+
+@seeded
+def convnext_like():
+    """Before residual additions stopped the search, fc2 -> add -> next conv_dw was reported
+    as a missing nonlinearity in every block (28 times in timm's convnext_tiny)."""
+    return nn.Sequential(
+        nn.Conv2d(3, 16, 4, stride=4),
+        LayerNorm2d(16),
+        ConvNeXtBlock(16),
+        ConvNeXtBlock(16),
+        ConvNeXtBlock(16),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.LayerNorm(16),
+        nn.Linear(16, 10),
+    )
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2's block: expand 1x1, depthwise 3x3, linear projection 1x1 (no activation)."""
+
+    def __init__(self, cin, cout, expand=6, stride=1):
+        super().__init__()
+        hidden = cin * expand
+        self.conv = nn.Sequential(
+            nn.Conv2d(cin, hidden, 1, bias=False),
+            nn.BatchNorm2d(hidden),
+            nn.ReLU6(),
+            nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False),
+            nn.BatchNorm2d(hidden),
+            nn.ReLU6(),
+            nn.Conv2d(hidden, cout, 1, bias=False),
+            nn.BatchNorm2d(cout),
+        )
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        return x + self.conv(x) if self.residual else self.conv(x)
+
+
+@seeded
+def mobilenet_like():
+    """Linear bottlenecks: each projection (96 -> 8 channels) feeds the next expansion (8 -> 48)
+    with no activation, through a residual sum or directly."""
+    return nn.Sequential(
+        nn.Conv2d(3, 16, 3, 2, 1, bias=False),
+        nn.BatchNorm2d(16),
+        nn.ReLU6(),
+        InvertedResidual(16, 8),
+        InvertedResidual(8, 8),
+        InvertedResidual(8, 16, stride=2),
+        nn.Conv2d(16, 64, 1, bias=False),
+        nn.BatchNorm2d(64),
+        nn.ReLU6(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(64, 10),
+    )
+
+
+@seeded
+def linear_widen_narrow():
+    """6 -> 16 -> 4 with nothing between: no bottleneck (the middle is the widest), one map."""
+    return nn.Sequential(nn.Linear(6, 16), nn.Linear(16, 4))
+
+
+@seeded
+def linear_bottleneck():
+    """16 -> 4 -> 16: a deliberate low-rank factorisation, not reported."""
+    return nn.Sequential(nn.Linear(16, 4), nn.Linear(4, 16))

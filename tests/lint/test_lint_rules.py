@@ -35,6 +35,11 @@ def found(model, **kwargs):
         (lm.linear_relu_linear, set()),
         (lm.linear_ln_linear, set()),
         (lm.conv_maxpool_conv, set()),
+        # ... but not across a residual sum, nor through a bottleneck narrower than both ends
+        (lm.convnext_like, set()),
+        (lm.mobilenet_like, set()),
+        (lm.linear_widen_narrow, {("no-nonlinearity", "0")}),
+        (lm.linear_bottleneck, set()),
         # act-before-norm
         (lm.act_bn_linear, {("act-before-norm", "2")}),
         (lm.act_bn_padded_conv, {("act-before-norm", "2")}),

@@ -64,3 +64,22 @@ def test_timm_fused_norm_act():
     assert [p.into for p in report.folds] == ["previous"]
     report = lint_model(load_target("timm:resnet18").model, input_shape=SHAPE)
     assert report.counts()["warning"] == 0
+
+
+NO_FALSE_NOTES = {
+    "torchvision": ["resnet18", "resnet50", "vgg11", "vgg11_bn", "mobilenet_v2",
+                    "mobilenet_v3_small", "densenet121", "vit_b_16"],
+    "timm": ["convnext_atto", "vit_tiny_patch16_224", "efficientnet_b0", "resnet18"],
+}
+
+
+@pytest.mark.parametrize(
+    "target", [f"{zoo}:{name}" for zoo, names in NO_FALSE_NOTES.items() for name in names]
+)
+def test_no_missing_nonlinearity_in_zoo_models(target):
+    """Residual sums and MobileNet-style linear bottlenecks are not missing nonlinearities."""
+    zoo = target.split(":")[0]
+    pytest.importorskip(zoo, reason=f"{zoo} is not installed (pip install 'layerorder[zoo]')")
+    report = lint_model(load_target(target).model, input_shape=SHAPE)
+    notes = [f.message for f in report.findings if f.rule == "no-nonlinearity"]
+    assert notes == [], notes

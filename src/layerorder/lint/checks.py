@@ -167,8 +167,27 @@ def act_after_act(graph: RoleGraph, folds: dict[int, FoldPlan]) -> list[Finding]
     return _repeats(graph, "act", "act-after-act", "activation")
 
 
+# Where the search for two weight layers with nothing nonlinear between them stops, besides
+# nonlinear nodes: a join of two paths (a residual addition, a dense or U-Net concatenation) is
+# structure, not a missing activation: conv_dw(fc2(h) + x) composes fc2 with the sum, not with
+# fc2 alone, in every pre-norm residual block (ConvNeXt, ViT, MobileNet's inverted residuals).
+STOP_ROLES = frozenset({"weight", "input", "output", "add", "concat"})
+
+
 def _is_linear_step(node: RoleNode) -> bool:
-    return node.linear and node.role not in ("weight", "input", "output")
+    return node.linear and node.role not in STOP_ROLES
+
+
+def _bottleneck(first: RoleNode, second: RoleNode) -> bool:
+    """A deliberate linear bottleneck: the first layer narrows and the second widens again, so the
+    pair is a low-rank factorisation (MobileNetV2 and EfficientNet project 96 -> 24 channels with
+    no activation, then expand 24 -> 144), not two layers that collapse into one of the same
+    cost."""
+    widths = (first.in_channels, first.out_channels, second.out_channels)
+    if any(w is None for w in widths):
+        return False
+    into, middle, out = widths
+    return middle < into and middle < out
 
 
 def _linear_reach(graph: RoleGraph, start: RoleNode) -> list[tuple[RoleNode, list[RoleNode]]]:
@@ -199,6 +218,8 @@ def no_nonlinearity(graph: RoleGraph, folds: dict[int, FoldPlan]) -> list[Findin
     out = []
     for w in graph.of_role("weight"):
         for hit, path in _linear_reach(graph, w):
+            if _bottleneck(w, hit):
+                continue
             chain = ARROW.join(n.token for n in path)
             msg = (
                 f"{w.label} and {hit.label} have nothing nonlinear between them ({chain}): they"

@@ -92,9 +92,10 @@ RULES: tuple[Rule, ...] = (
         id="no-nonlinearity",
         severity="info",
         title="Two weight layers with nothing nonlinear between",
-        why="Without a nonlinearity the two layers compose to one linear map. Linear"
-        " bottlenecks are often deliberate (MobileNetV2's projection layers, residual"
-        " shortcuts), so this is only a note.",
+        why="Without a nonlinearity the two layers compose to one linear map. Not reported: a"
+        " path through a residual addition or a concatenation (a join, not a missing"
+        " activation), and a linear bottleneck whose middle is narrower than both ends"
+        " (MobileNetV2's projection layers), which is a low-rank factorisation.",
         reference="Sandler et al. 2018, MobileNetV2: Inverted Residuals and Linear Bottlenecks",
         fix="Add an activation between the layers if the bottleneck is not intended.",
     ),
