@@ -219,12 +219,15 @@ def probe(
 
 
 def lint(model: Any, input_shape=None, **kwargs: Any):
-    """Lint an ``nn.Module`` (or a target string like ``models.py:make_model``): its ordering
-    patterns, findings and BN folds, as a ``LintReport``."""
-    from torch import nn
+    """Lint an ``nn.Module``, a ``keras.Model``, an ``onnx.ModelProto``, a zero-argument factory
+    of one, or a target string (``models.py:make_model``, ``model.keras``, ``net.onnx``): its
+    ordering patterns, findings and BN folds, as a ``LintReport``."""
+    from layerorder.lint import lint_any
+    from layerorder.lint.formats import format_of_object
 
-    from layerorder.lint import lint_model, load_target
+    if not isinstance(model, str) and format_of_object(model) is None and callable(model):
+        from torch import nn
 
-    if not isinstance(model, nn.Module):
-        model = load_target(model).model if isinstance(model, str) else model()
-    return lint_model(model, input_shape=input_shape, **kwargs)
+        if not isinstance(model, nn.Module):
+            model = model()
+    return lint_any(model, input_shape=input_shape, **kwargs)

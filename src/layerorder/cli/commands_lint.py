@@ -17,7 +17,7 @@ from layerorder.lint import (
     RewriteResult,
     example_input,
     fold_model,
-    lint_model,
+    lint_any,
     load_target,
     parse_shape,
     report_dict,
@@ -32,6 +32,10 @@ TARGET_HELP = (
     "The model: FILE.py:FACTORY, MODULE:FACTORY (a function returning an nn.Module, or a module"
     " object), torchvision:NAME or timm:NAME (no weights are downloaded). Loading a target runs"
     " its code: only use targets you trust."
+)
+LINT_TARGET_HELP = TARGET_HELP + (
+    " lint also reads Keras 3 and ONNX models: model.keras, model.h5, model.onnx, or a factory"
+    " returning a keras.Model."
 )
 SHAPE_HELP = (
     "Input shape, batch first, e.g. 1,3,224,224: used to run the model when torch.fx cannot"
@@ -130,7 +134,7 @@ def print_report(report: LintReport, top: int) -> None:
 
 
 def lint(
-    target: str = typer.Argument(..., help=TARGET_HELP),
+    target: str = typer.Argument(..., help=LINT_TARGET_HELP),
     input_shape: str = typer.Option(None, "--input-shape", "-i", help=SHAPE_HELP),
     fmt: LintFormat = typer.Option(LintFormat.text, "--format", "-f", help="text, json or sarif."),
     fail_on: FailOn = typer.Option(
@@ -147,8 +151,8 @@ def lint(
     """Report a model's layer-order patterns and mistakes: redundant biases, dropout before BN,
     activation before BN, repeated norms or activations, missing nonlinearities, BN folding."""
     shape = parse_shape(input_shape)
-    loaded = load_target(target, timeout=load_timeout)
-    report = lint_model(loaded.model, input_shape=shape, mode=mode.value, target=target)
+    loaded = load_target(target, timeout=load_timeout, foreign=True)
+    report = lint_any(loaded.model, input_shape=shape, mode=mode.value, target=target)
     if fmt == LintFormat.json:
         print_json(report_dict(report))
     elif fmt == LintFormat.sarif:

@@ -1,6 +1,7 @@
 """Read any nn.Module's layer order: role graph, pattern census, rules, rewrite and BN folding.
 
     report = lint_model(model)                      # census, findings, fold plans
+    report = lint_any("model.keras")                # also Keras 3 and ONNX models (lint only)
     result = rewrite_model(model, to="conv-relu-bn", example_input=x)   # fx GraphModule
     folded = fold_model(model, x)                   # BN folded, outputs checked
 
@@ -12,9 +13,10 @@ from layerorder.lint.census import PatternCount, census
 from layerorder.lint.errors import LintError
 from layerorder.lint.fold import FoldResult, fold_model
 from layerorder.lint.foldplan import FoldPlan, fold_plans
+from layerorder.lint.formats import FORMATS, ModelFormat
 from layerorder.lint.graph import RoleGraph, RoleNode
 from layerorder.lint.plans import RewriteChange, RewriteSkip
-from layerorder.lint.report import LintReport, lint_graph, lint_model, report_dict
+from layerorder.lint.report import LintReport, lint_any, lint_graph, lint_model, report_dict
 from layerorder.lint.rewrite import RewriteResult, rewrite_model
 from layerorder.lint.rules import RULES, RULES_BY_ID, SEVERITIES, Finding, Rule
 from layerorder.lint.sarif import to_sarif
@@ -22,6 +24,7 @@ from layerorder.lint.save import save_model
 from layerorder.lint.target import Target, load_target
 
 __all__ = [
+    "FORMATS",
     "RULES",
     "RULES_BY_ID",
     "SEVERITIES",
@@ -30,6 +33,7 @@ __all__ = [
     "FoldResult",
     "LintError",
     "LintReport",
+    "ModelFormat",
     "PatternCount",
     "RewriteChange",
     "RewriteResult",
@@ -43,6 +47,7 @@ __all__ = [
     "example_input",
     "fold_model",
     "fold_plans",
+    "lint_any",
     "lint_graph",
     "lint_model",
     "load_target",

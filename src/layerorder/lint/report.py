@@ -15,15 +15,21 @@ from layerorder.lint.census import PatternCount, census
 from layerorder.lint.checks import CHECKS
 from layerorder.lint.errors import LintError
 from layerorder.lint.foldplan import FoldPlan, fold_plans
+from layerorder.lint.formats import FORMATS, format_of_object
 from layerorder.lint.graph import RoleGraph
 from layerorder.lint.rules import RULES, SEVERITIES, Finding, severity_rank
+from layerorder.lint.target import load_target
 from layerorder.lint.transformer import (
     pre_norm_no_final_norm,
     transformer_blocks,
     transformer_census,
 )
 
-MODE_NAMES = {"fx": "torch.fx trace", "hooks": "forward hooks (one run, in execution order)"}
+MODE_NAMES = {
+    "fx": "torch.fx trace",
+    "hooks": "forward hooks (one run, in execution order)",
+    **{f.name: f.mode_name for f in FORMATS.values()},
+}
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,37 @@ def lint_model(
         census=transformer_census(blocks) + report.census,
         findings=report.findings + tuple(pre_norm_no_final_norm(model, blocks)),
     )
+
+
+def lint_any(
+    model: Any,
+    *,
+    input_shape: Sequence[int] | None = None,
+    mode: str = "auto",
+    target: str | None = None,
+    timeout: float | None = None,
+) -> LintReport:
+    """Lint a PyTorch, Keras 3 or ONNX model: an object (``nn.Module``, ``keras.Model``,
+    ``onnx.ModelProto``) or a target string (``models.py:make``, ``model.keras``, ``net.onnx``,
+    ``timm:resnet18``). Keras and ONNX models are read from their own layer graphs, so
+    ``input_shape`` and ``mode`` apply to PyTorch models only."""
+    name = target or (model if isinstance(model, str) else "model")
+    if isinstance(model, str):
+        model = load_target(model, timeout=timeout, foreign=True).model
+    fmt = format_of_object(model)
+    if fmt is None:
+        if not isinstance(model, nn.Module):
+            raise LintError(
+                f"cannot lint a {type(model).__name__}: give an nn.Module, a keras.Model, an"
+                " onnx.ModelProto or a target string"
+            )
+        return lint_model(model, input_shape=input_shape, mode=mode, target=name)
+    if mode not in ("auto", fmt.name):
+        raise LintError(
+            f"--mode {mode} traces PyTorch models; a {fmt.title} model is read from its own"
+            " graph, so leave --mode at auto"
+        )
+    return lint_graph(fmt.graph(model), name)
 
 
 def report_dict(report: LintReport) -> dict[str, Any]:

@@ -4,6 +4,8 @@ path/to/file.py:factory     a file; ``factory`` is a callable returning an nn.Mo
 package.module:factory      an importable module (the current folder is searched first)
 torchvision:NAME            torchvision.models.get_model(NAME, weights=None), no download
 timm:NAME                   timm.create_model(NAME, pretrained=False), no download
+model.keras, model.onnx     (lint only) a saved Keras 3 or ONNX model; a factory may also return
+                            a keras.Model or an onnx.ModelProto when ``foreign=True``
 
 Any form takes keyword arguments for the factory after it, as in a Python call, with literal
 values: ``timm:resnet18(in_chans=1, num_classes=10)``, ``models.py:make(width=32)``. The target
@@ -30,6 +32,7 @@ from torch import nn
 
 from layerorder.errors import did_you_mean
 from layerorder.lint.errors import LintError, short_reason
+from layerorder.lint.formats import format_of_file, format_of_object, lint_only
 
 FORMS = "FILE.py:FACTORY, MODULE:FACTORY, torchvision:NAME or timm:NAME"
 LOAD_TIMEOUT = 120.0  # seconds a target may take to import and build its model (--load-timeout)
@@ -39,8 +42,14 @@ ZOOS = {"torchvision": "torchvision", "timm": "timm"}
 @dataclass(frozen=True)
 class Target:
     spec: str
-    model: nn.Module
-    source_file: str | None = None  # the FILE.py of a file target, as given
+    model: Any  # an nn.Module; with foreign=True also a keras.Model or an onnx.ModelProto
+    source_file: str | None = None  # the FILE.py (or model file) of a file target, as given
+
+    @property
+    def format(self) -> str:
+        """'torch', or the name of a foreign format (``layerorder.lint.formats.FORMATS``)."""
+        fmt = format_of_object(self.model)
+        return fmt.name if fmt is not None else "torch"
 
 
 def split_kwargs(spec: str) -> tuple[str, dict[str, Any]]:
@@ -153,15 +162,22 @@ def _attribute(module: Any, attr: str, where: str) -> Any:
     return obj
 
 
-def _call(factory: Any, spec: str, kwargs: dict[str, Any] | None = None) -> nn.Module:
+def _call(
+    factory: Any, spec: str, kwargs: dict[str, Any] | None = None, foreign: bool = False
+) -> Any:
     try:
         result = factory(**(kwargs or {}))
     except (Exception, SystemExit) as exc:
         raise LintError(f"calling the factory of '{spec}' failed: {short_reason(exc)}") from exc
-    return _check_module(result, spec, "returned")
+    return _check_module(result, spec, "returned", foreign)
 
 
-def _check_module(obj: Any, spec: str, verb: str) -> nn.Module:
+def _check_module(obj: Any, spec: str, verb: str, foreign: bool = False) -> Any:
+    fmt = format_of_object(obj)
+    if fmt is not None:
+        if foreign:
+            return obj
+        raise LintError(lint_only(fmt, spec))
     if not isinstance(obj, nn.Module):
         raise LintError(
             f"target '{spec}' {verb} a {type(obj).__name__}, not a torch.nn.Module;"
@@ -233,14 +249,30 @@ def _guarded(spec: str, timeout: float | None):
         os._exit = real_exit
 
 
-def load_target(spec: str, *, timeout: float | None = LOAD_TIMEOUT) -> Target:
+def load_target(
+    spec: str, *, timeout: float | None = LOAD_TIMEOUT, foreign: bool = False
+) -> Target:
     """Import or build the model a target string names (this runs the target's code, for at
-    most ``timeout`` seconds when called from the main thread on Unix; None: no limit)."""
+    most ``timeout`` seconds when called from the main thread on Unix; None: no limit).
+
+    ``foreign=True`` (lint) also accepts Keras and ONNX models: a saved file or a factory's
+    result; otherwise they are refused with a one-line error."""
     with _guarded(spec, timeout):
-        return _load(spec)
+        return _load(spec, foreign)
 
 
-def _load(spec: str) -> Target:
+def _load(spec: str, foreign: bool = False) -> Target:
+    fmt = format_of_file(spec)
+    if fmt is not None:
+        if not foreign:
+            raise LintError(lint_only(fmt, spec))
+        if not Path(spec).is_file():
+            raise LintError(f"{fmt.title} model file '{spec}' does not exist")
+        return Target(spec, fmt.load_file(spec), spec)
+    if foreign:
+        from layerorder.lint.keras_graph import choose_backend
+
+        choose_backend()  # before the target's code imports Keras
     base, kwargs = split_kwargs(spec)
     where, attr = _split(base)
     if where in ZOOS:
@@ -251,10 +283,10 @@ def _load(spec: str) -> Target:
         module = _load_module(where)
     obj = _attribute(module, attr, where)
     source = where if where.endswith(".py") else None
-    if isinstance(obj, nn.Module) or not callable(obj):
+    model_object = isinstance(obj, nn.Module) or format_of_object(obj) is not None
+    if model_object or not callable(obj):
         if kwargs:
             raise LintError(f"target '{spec}': '{attr}' is not a factory, so it takes no"
                             " keyword arguments")
-        return Target(spec, _check_module(obj, spec, "is") if not isinstance(obj, nn.Module)
-                      else obj, source)
-    return Target(spec, _call(obj, spec, kwargs), source)
+        return Target(spec, _check_module(obj, spec, "is", foreign), source)
+    return Target(spec, _call(obj, spec, kwargs, foreign), source)

@@ -1,0 +1,304 @@
+"""The role graph of a Keras 3 model, so the same census and rules read Keras layer orders.
+
+Sequential and functional models (nested ones included) are read from Keras's own node graph:
+each layer call is a node whose input and output tensors give the edges. An ``activation=``
+argument inside ``Conv*``/``Dense`` becomes its own activation node after the weight node, so
+``Conv2D(activation="relu") -> BatchNormalization`` is an activation before the norm, exactly as
+``Conv2D -> ReLU -> BatchNormalization`` is.
+
+Keras runs on any backend; with neither TensorFlow nor JAX installed, ``import_keras`` selects the
+PyTorch backend (``KERAS_BACKEND=torch``) unless the user already chose one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import math
+import os
+import sys
+from collections.abc import Hashable
+from dataclasses import replace
+from typing import Any
+
+from layerorder.lint.errors import LintError, short_reason
+from layerorder.lint.graph import GraphBuilder, RoleGraph, RoleNode
+from layerorder.order import MONOTONE_ACTS
+
+TRANSPARENT = "transparent"
+CONV_CLASSES = ("Conv1D", "Conv2D", "Conv3D")
+OTHER_CONVS = (
+    "Conv1DTranspose Conv2DTranspose Conv3DTranspose SeparableConv1D SeparableConv2D"
+    " DepthwiseConv1D DepthwiseConv2D"
+)
+
+# (role, kind) per Keras layer class name; a subclass matches through its class hierarchy
+LAYER_TABLE: dict[str, tuple[str, str]] = {
+    **{name: ("weight", "conv") for name in CONV_CLASSES},
+    **{name: ("weight", "conv") for name in OTHER_CONVS.split()},
+    "Dense": ("weight", "linear"),
+    "EinsumDense": ("weight", "linear"),
+    "BatchNormalization": ("norm", "bn"),
+    "LayerNormalization": ("norm", "ln"),
+    "GroupNormalization": ("norm", "gn"),
+    "RMSNormalization": ("norm", "rms"),
+    "ReLU": ("act", "relu"),
+    "LeakyReLU": ("act", "leakyrelu"),
+    "PReLU": ("act", "prelu"),
+    "ELU": ("act", "elu"),
+    "Softmax": ("other", "softmax"),
+    "Activation": ("act", ""),  # the kind is its activation function's name
+    "Dropout": ("dropout", "drop"),
+    "AlphaDropout": ("dropout", "drop"),
+    "GaussianDropout": ("dropout", "drop"),
+    **{f"SpatialDropout{d}D": ("dropout", "dropch") for d in (1, 2, 3)},
+    **{f"MaxPooling{d}D": ("pool", "maxpool") for d in (1, 2, 3)},
+    **{f"GlobalMaxPooling{d}D": ("pool", "maxpool") for d in (1, 2, 3)},
+    **{f"AveragePooling{d}D": ("pool", "avgpool") for d in (1, 2, 3)},
+    **{f"GlobalAveragePooling{d}D": ("pool", "avgpool") for d in (1, 2, 3)},
+    "Add": ("add", "add"),
+    "Concatenate": ("concat", "cat"),
+    "Subtract": ("other", "sub"),
+    "Average": ("other", "mean"),
+    "Multiply": ("other", "mul"),
+    **{name: ("reshape", name.lower()) for name in ("Flatten", "Reshape", "Permute")},
+    **{f"ZeroPadding{d}D": ("other", "pad") for d in (1, 2, 3)},
+    **{f"Cropping{d}D": ("reshape", "crop") for d in (1, 2, 3)},
+    "Identity": (TRANSPARENT, ""),
+    "InputLayer": (TRANSPARENT, ""),
+}
+LINEAR_OTHER = frozenset({"sub", "mean", "pad"})
+
+# Keras activation names -> layerorder kinds (order-spec tokens where one exists)
+ACTIVATION_KINDS = {
+    "relu": "relu",
+    "relu6": "relu6",
+    "leaky_relu": "leakyrelu",
+    "elu": "elu",
+    "selu": "selu",
+    "celu": "celu",
+    "gelu": "gelu",
+    "silu": "silu",
+    "swish": "silu",
+    "mish": "mish",
+    "tanh": "tanh",
+    "sigmoid": "sigmoid",
+    "hard_sigmoid": "hardsigmoid",
+    "hard_silu": "hardswish",
+    "hard_swish": "hardswish",
+    "softplus": "softplus",
+    "softsign": "softsign",
+    "exponential": "exp",
+    "log_sigmoid": "logsigmoid",
+}
+NOT_ELEMENTWISE = frozenset({"softmax", "log_softmax"})
+
+
+def choose_backend() -> None:
+    """Before Keras is first imported: the PyTorch backend when no backend was chosen and neither
+    TensorFlow nor JAX is installed (the Keras default, TensorFlow, would fail to import)."""
+    if "keras" in sys.modules or "KERAS_BACKEND" in os.environ:
+        return
+    if not any(importlib.util.find_spec(name) for name in ("tensorflow", "jax")):
+        os.environ["KERAS_BACKEND"] = "torch"
+
+
+def import_keras() -> Any:
+    """Import Keras 3 (see ``choose_backend``)."""
+    choose_backend()
+    try:
+        keras = importlib.import_module("keras")
+    except ImportError as exc:
+        raise LintError(
+            f"linting a Keras model needs Keras 3: pip install 'layerorder[keras]'"
+            f" ({short_reason(exc)})"
+        ) from exc
+    if not str(getattr(keras, "__version__", "0")).startswith("3"):
+        raise LintError(f"Keras {keras.__version__} is installed; layerorder reads Keras 3 models")
+    return keras
+
+
+def is_keras_model(obj: Any) -> bool:
+    keras = sys.modules.get("keras")
+    return keras is not None and isinstance(obj, keras.Model)
+
+
+def load_keras_file(path: str) -> Any:
+    keras = import_keras()
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as exc:
+        raise LintError(
+            f"cannot load Keras model '{path}': {short_reason(exc)} (custom layers must be"
+            " importable, or lint the factory that builds the model: FILE.py:FACTORY)"
+        ) from exc
+
+
+def _entry(layer: Any) -> tuple[str, str]:
+    for cls in type(layer).__mro__:
+        if cls.__name__ in LAYER_TABLE:
+            return LAYER_TABLE[cls.__name__]
+    return "other", type(layer).__name__.lower()
+
+
+def _activation_name(function: Any) -> str:
+    name = getattr(function, "__name__", None) or type(function).__name__
+    return str(name).lower()
+
+
+def _act_spec(name: str, path: str, type_name: str, fused: str = "", slope: float = 0.0):
+    if name in ("linear", "identity"):
+        return None
+    if name in NOT_ELEMENTWISE:
+        return RoleNode("other", name, path, "module", type_name, fused=fused)
+    kind = ACTIVATION_KINDS.get(name, name)
+    monotone = kind in MONOTONE_ACTS and (kind != "leakyrelu" or slope >= 0)
+    return RoleNode("act", kind, path, "module", type_name, fused=fused, monotone=monotone)
+
+
+def _shape(tensor: Any) -> tuple[int | None, ...] | None:
+    shape = getattr(tensor, "shape", None)
+    return None if shape is None else tuple(shape)
+
+
+def _channels(shape: tuple[int | None, ...] | None, layer: Any) -> int | None:
+    if not shape or len(shape) < 2:
+        return None
+    axis = 1 if getattr(layer, "data_format", "channels_last") == "channels_first" else -1
+    return shape[axis]
+
+
+def _numel(shape: tuple[int | None, ...] | None) -> int | None:
+    """Elements per sample (batch size 1), when every other size is known."""
+    if not shape or any(s is None for s in shape[1:]):
+        return None
+    return math.prod(shape[1:])
+
+
+def _weight_facts(layer: Any, in_shape, out_shape) -> dict[str, Any]:
+    bias = getattr(layer, "bias", None)
+    kernel = getattr(layer, "kernel_size", None) or ()
+    padding = str(getattr(layer, "padding", "valid")).lower()
+    return {
+        "linear": True,
+        "bias": bool(getattr(layer, "use_bias", bias is not None)),
+        "bias_params": int(math.prod(bias.shape)) if bias is not None else 0,
+        "in_channels": _channels(in_shape, layer),
+        "out_channels": _channels(out_shape, layer),
+        "zero_padding": padding == "same" and any(k > 1 for k in kernel),
+        "plain": type(layer).__name__ in (*CONV_CLASSES, "Dense"),
+    }
+
+
+def _strides(layer: Any) -> int | None:
+    strides = getattr(layer, "strides", None)
+    if strides is None:
+        return None  # a global pool
+    strides = strides if isinstance(strides, (tuple, list)) else (strides,)
+    return math.prod(int(s) for s in strides)
+
+
+def classify_layer(layer: Any, path: str, in_shape=None, out_shape=None) -> list[RoleNode] | None:
+    """Role nodes for one layer call: a weight layer with ``activation=`` gives two; None when
+    the layer passes its input through."""
+    role, kind = _entry(layer)
+    type_name = type(layer).__name__
+    if role == TRANSPARENT:
+        return None
+    numel = _numel(out_shape)
+    if role == "act":
+        if not kind:
+            kind = _activation_name(layer.activation)
+        slope = float(getattr(layer, "negative_slope", 0.0) or 0.0)
+        spec = _act_spec(kind, path, type_name, slope=slope)
+        return None if spec is None else [replace(spec, numel=numel)]
+    facts: dict[str, Any] = {"numel": numel}
+    if role == "weight":
+        facts.update(_weight_facts(layer, in_shape, out_shape))
+    elif role == "norm":
+        channels = _channels(out_shape, layer)
+        facts.update(
+            in_channels=channels,
+            out_channels=channels,
+            linear=kind == "bn",
+            running_stats=kind == "bn",
+            plain=type_name == "BatchNormalization",
+        )
+    elif role == "dropout":
+        facts["p"] = float(getattr(layer, "rate", 0.0))
+        if not facts["p"]:
+            return None
+    elif role == "pool":
+        facts.update(linear=kind == "avgpool", shrink=_strides(layer))
+    elif role in ("add", "concat", "reshape"):
+        facts["linear"] = True
+    else:
+        facts["linear"] = kind in LINEAR_OTHER
+    node = RoleNode(role, kind, path, "module", type_name, **facts)
+    nodes = [node]
+    activation = getattr(layer, "activation", None) if role == "weight" else None
+    if activation is not None:
+        act = _act_spec(_activation_name(activation), path + ".activation", type_name, path)
+        if act is not None:
+            nodes.append(replace(act, numel=numel))
+    return nodes
+
+
+def _key(tensor: Any) -> Hashable:
+    return id(tensor)
+
+
+def _walk(builder: GraphBuilder, model: Any, prefix: str, inputs: list[Hashable]) -> list:
+    """Add ``model``'s layer calls; its inputs alias ``inputs`` (keys in the outer graph).
+    Returns the keys of its outputs."""
+    functional = getattr(model, "_functional", None) or model
+    by_depth = getattr(functional, "_nodes_by_depth", None)
+    if by_depth is None:  # an unbuilt Sequential: its layers in order, no shapes
+        return _walk_layers(builder, model, prefix, inputs)
+    for tensor, outer in zip(functional.inputs, inputs):
+        builder.add_call(_key(tensor), None, [outer])
+    for depth in sorted(by_depth, reverse=True):
+        for node in by_depth[depth]:
+            layer = node.operation
+            ins = [_key(t) for t in node.input_tensors]
+            outs = node.output_tensors
+            if getattr(node, "is_input", False) or not ins:
+                continue
+            path = prefix + layer.name
+            if hasattr(layer, "layers") and hasattr(layer, "inputs"):  # a nested model
+                results = _walk(builder, layer, path + "/", ins)
+                for tensor, result in zip(outs, results):
+                    builder.add_call(_key(tensor), None, [result])
+                continue
+            in_shape = _shape(node.input_tensors[0])
+            specs = classify_layer(layer, path, in_shape, _shape(outs[0]) if outs else None)
+            for tensor in outs:
+                builder.add_call(_key(tensor), specs, ins)
+    return [_key(t) for t in functional.outputs]
+
+
+def _walk_layers(builder: GraphBuilder, model: Any, prefix: str, inputs: list) -> list:
+    current = inputs
+    for i, layer in enumerate(model.layers):
+        key = (prefix, i)
+        if hasattr(layer, "layers"):
+            current = _walk(builder, layer, f"{prefix}{layer.name}/", current)
+            continue
+        builder.add_call(key, classify_layer(layer, prefix + layer.name), current)
+        current = [key]
+    return current
+
+
+def graph_from_keras(model: Any) -> RoleGraph:
+    """The role graph of a Keras 3 ``Model`` (Sequential or functional, built or not)."""
+    builder = GraphBuilder()
+    functional = getattr(model, "_functional", None) or model
+    built = getattr(functional, "_nodes_by_depth", None) is not None
+    n_inputs = len(functional.inputs) if built else 1
+    inputs = []
+    for i in range(n_inputs):
+        builder.add_input(("input", i), f"input{i}" if n_inputs > 1 else "input")
+        inputs.append(("input", i))
+    builder.add_output(_walk(builder, model, "", inputs))
+    note = "" if built else "not built, so channel counts are unknown (give it a keras.Input)"
+    return builder.build("keras", note)

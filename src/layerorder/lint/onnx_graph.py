@@ -1,0 +1,273 @@
+"""The role graph of an ONNX model (any framework's export), for the same census and rules.
+
+ONNX nodes are already in topological order. Data flows from the graph's inputs; initializers,
+``Constant`` nodes and anything computed only from them (shapes, reshape targets) are constants,
+not data, so ``Add(x, bias)`` is an affine step while ``Add(x, y)`` is a residual sum. A
+``MatMul`` whose only reader adds a constant is one linear layer with a bias, as ``nn.Linear``
+exports without ``Gemm``.
+
+An export keeps the layers only if it does not fold them: in eval mode ``torch.onnx.export``
+(dynamo) folds BatchNorm into the convolution before it and drops Dropout. Export with
+``optimize=False`` to keep BatchNorm, or with the TorchScript exporter in training mode
+(``dynamo=False, training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False``) to keep
+Dropout too.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import math
+from dataclasses import replace
+from typing import Any
+
+from layerorder.lint.errors import LintError, short_reason
+from layerorder.lint.graph import GraphBuilder, RoleGraph, RoleNode
+from layerorder.order import MONOTONE_ACTS
+
+TRANSPARENT = "transparent"
+CONSTANT_OPS = frozenset({"Constant", "ConstantOfShape", "Shape", "Size", "Range", "EyeLike"})
+
+# (role, kind) per ONNX operator type
+OP_TABLE: dict[str, tuple[str, str]] = {
+    "Conv": ("weight", "conv"),
+    "ConvTranspose": ("weight", "conv"),
+    "Gemm": ("weight", "linear"),
+    "MatMul": ("weight", "linear"),  # with a constant second input; two data inputs: 'other'
+    "BatchNormalization": ("norm", "bn"),
+    "LayerNormalization": ("norm", "ln"),
+    "GroupNormalization": ("norm", "gn"),
+    "InstanceNormalization": ("norm", "in"),
+    "RMSNormalization": ("norm", "rms"),
+    "LpNormalization": ("other", "lpnorm"),
+    "Relu": ("act", "relu"),
+    "LeakyRelu": ("act", "leakyrelu"),
+    "PRelu": ("act", "prelu"),
+    "Elu": ("act", "elu"),
+    "Selu": ("act", "selu"),
+    "Celu": ("act", "celu"),
+    "Gelu": ("act", "gelu"),
+    "Sigmoid": ("act", "sigmoid"),
+    "Tanh": ("act", "tanh"),
+    "Softplus": ("act", "softplus"),
+    "Softsign": ("act", "softsign"),
+    "HardSigmoid": ("act", "hardsigmoid"),
+    "HardSwish": ("act", "hardswish"),
+    "Mish": ("act", "mish"),
+    "ThresholdedRelu": ("act", "threshold"),
+    "Clip": ("act", "hardtanh"),  # ReLU6 exports as Clip(0, 6)
+    "Dropout": ("dropout", "drop"),
+    "MaxPool": ("pool", "maxpool"),
+    "GlobalMaxPool": ("pool", "maxpool"),
+    "AveragePool": ("pool", "avgpool"),
+    "GlobalAveragePool": ("pool", "avgpool"),
+    "LpPool": ("pool", "lppool"),
+    "Add": ("add", "add"),
+    "Sum": ("add", "add"),
+    "Concat": ("concat", "cat"),
+    **{op: ("reshape", op.lower()) for op in (
+        "Flatten", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Expand", "Split", "Slice",
+        "Gather", "Tile", "DepthToSpace", "SpaceToDepth")},
+    **{op: (TRANSPARENT, "") for op in ("Identity", "Cast", "CastLike")},
+    "Sub": ("other", "sub"),
+    "Neg": ("other", "neg"),
+    "Mul": ("other", "mul"),
+    "Div": ("other", "div"),
+    "Pad": ("other", "pad"),
+    "ReduceMean": ("other", "mean"),
+    "ReduceSum": ("other", "sum"),
+}
+SCALE_OPS = frozenset({"Add", "Sub", "Mul", "Div"})  # one data input: an affine step
+# operators whose inputs after the first are parameters or settings, never data, even when
+# computed (CastLike reads its second input's type only; a Conv's bias may be built by Expand)
+FIRST_INPUT_ONLY = frozenset(
+    {"Conv", "ConvTranspose", "Gemm", "BatchNormalization", "LayerNormalization",
+     "GroupNormalization", "InstanceNormalization", "RMSNormalization", "Dropout", "PRelu",
+     "Clip", "CastLike", "Reshape", "Expand", "Pad", "Slice", "Tile", "Gather", "Squeeze",
+     "Unsqueeze", "Split", "ReduceMean", "ReduceSum", "LeakyRelu"}
+)
+# operators that keep a constant's values (so a zero bias built by Expand is still zero)
+VALUE_KEEPING = frozenset({"Cast", "CastLike", "Expand", "Identity"})
+LINEAR_OTHER = frozenset({"scale", "sub", "neg", "pad", "mean", "sum"})
+
+
+def import_onnx() -> Any:
+    try:
+        return importlib.import_module("onnx")
+    except ImportError as exc:
+        raise LintError(
+            f"linting an ONNX model needs the onnx package: pip install 'layerorder[onnx]'"
+            f" ({short_reason(exc)})"
+        ) from exc
+
+
+def load_onnx_file(path: str) -> Any:
+    onnx = import_onnx()
+    try:
+        return onnx.load(path)
+    except Exception as exc:
+        raise LintError(f"cannot read ONNX model '{path}': {short_reason(exc)}") from exc
+
+
+def _attrs(node: Any) -> dict[str, Any]:
+    from onnx import helper
+
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _path(node: Any, index: int) -> str:
+    """The exporting module's path where the exporter recorded it, else the node's name."""
+    meta = {p.key: p.value for p in node.metadata_props}
+    scopes = meta.get("pkg.torch.onnx.name_scopes")
+    if scopes:
+        try:
+            parts = [s for s in ast.literal_eval(scopes)[:-1] if s]
+        except (ValueError, SyntaxError):
+            parts = []
+        if parts:  # qualified names per level: ['features', 'features.4', 'features.4.act']
+            return parts[-1]
+    name = node.name.strip("/")
+    if "/" in name:  # TorchScript exporter: '/layer1/layer1.0/conv1/Conv'
+        return name.rsplit("/", 1)[0].split("/")[-1]
+    return name or f"{node.op_type}_{index}"
+
+
+class _Constants:
+    """Initializers and constant-folded values: shapes, for channel counts and biases."""
+
+    def __init__(self, graph: Any) -> None:
+        from onnx import numpy_helper
+
+        self.values: dict[str, Any] = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+        self.names: set[str] = set(self.values)
+        for node in graph.node:
+            if node.op_type == "Constant":
+                value = _attrs(node).get("value")
+                if value is not None:
+                    self.values[node.output[0]] = numpy_helper.to_array(value)
+            elif node.op_type in VALUE_KEEPING and node.input[0] in self.values:
+                self.values[node.output[0]] = self.values[node.input[0]]
+
+    def zero(self, name: str) -> bool:
+        """A value known to be all zeros (the exporter's stand-in for a missing bias)."""
+        value = self.values.get(name)
+        return value is not None and not value.any()
+
+    def shape(self, name: str) -> tuple[int, ...] | None:
+        value = self.values.get(name)
+        return None if value is None else tuple(value.shape)
+
+    def scalar(self, name: str) -> float | None:
+        value = self.values.get(name)
+        return float(value.reshape(-1)[0]) if value is not None and value.size == 1 else None
+
+
+def _weight_facts(node: Any, consts: _Constants, attrs: dict[str, Any]) -> dict[str, Any]:
+    inputs = list(node.input)
+    shape = consts.shape(inputs[1]) if len(inputs) > 1 else None
+    has_bias = len(inputs) > 2 and bool(inputs[2]) and not consts.zero(inputs[2])
+    c_in = c_out = None
+    if shape is not None and len(shape) >= 2:
+        if node.op_type == "Conv":
+            c_out, c_in = shape[0], shape[1] * int(attrs.get("group", 1))
+        elif node.op_type == "ConvTranspose":
+            c_in, c_out = shape[0], shape[1] * int(attrs.get("group", 1))
+        elif node.op_type == "Gemm" and attrs.get("transB", 0):
+            c_out, c_in = shape[0], shape[1]
+        else:
+            c_in, c_out = shape[-2], shape[-1]
+    pads = attrs.get("pads") or ()
+    auto_pad = attrs.get("auto_pad", b"NOTSET")
+    auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else str(auto_pad)
+    return {
+        "linear": True,
+        "bias": has_bias,
+        "bias_params": int(c_out or 0) if has_bias else 0,
+        "in_channels": c_in,
+        "out_channels": c_out,
+        "zero_padding": node.op_type.startswith("Conv")
+        and (any(p > 0 for p in pads) or auto_pad.startswith("SAME")),
+        "plain": node.op_type in ("Conv", "Gemm", "MatMul"),
+    }
+
+
+def classify_node(node: Any, path: str, consts: _Constants, n_data: int) -> list[RoleNode] | None:
+    """Role nodes for one ONNX node with ``n_data`` data inputs (None: passes its input on)."""
+    op = node.op_type
+    role, kind = OP_TABLE.get(op, ("other", op.lower()))
+    if role == TRANSPARENT:
+        return None
+    attrs = _attrs(node)
+    facts: dict[str, Any] = {}
+    if op in SCALE_OPS and n_data < 2:
+        role, kind = "other", "scale"
+    if op == "MatMul" and n_data >= 2:
+        role, kind = "other", "matmul"
+    if role == "weight":
+        facts = _weight_facts(node, consts, attrs)
+    elif role == "norm":
+        scale = consts.shape(node.input[1]) if len(node.input) > 1 else None
+        channels = scale[0] if scale else None
+        facts = {"linear": kind == "bn", "running_stats": kind == "bn", "plain": kind == "bn",
+                 "in_channels": channels, "out_channels": channels}
+    elif role == "dropout":
+        ratio = consts.scalar(node.input[1]) if len(node.input) > 1 and node.input[1] else None
+        facts = {"p": float(attrs.get("ratio", 0.5) if ratio is None else ratio)}
+        if not facts["p"]:
+            return None
+    elif role == "pool":
+        strides = attrs.get("strides")
+        facts = {"linear": kind == "avgpool", "shrink": math.prod(strides) if strides else None}
+    elif role == "act":
+        slope = float(attrs.get("alpha", 0.01)) if kind == "leakyrelu" else 0.0
+        facts = {"monotone": kind in MONOTONE_ACTS and kind != "prelu" and slope >= 0}
+    elif role in ("add", "concat", "reshape"):
+        facts = {"linear": True}
+    else:
+        facts = {"linear": kind in LINEAR_OTHER}
+    return [RoleNode(role, kind, path, "module", op, **facts)]
+
+
+def _biased_matmuls(graph: Any, consts: _Constants) -> dict[str, str]:
+    """MatMul output -> the Add that only adds a constant bias to it (the pair is one layer)."""
+    readers: dict[str, list[Any]] = {}
+    for node in graph.node:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    pairs = {}
+    for node in graph.node:
+        if node.op_type != "MatMul" or len(node.input) < 2 or node.input[1] not in consts.names:
+            continue
+        (reader, *more) = readers.get(node.output[0], [None])
+        if reader is not None and not more and reader.op_type == "Add":
+            other = [i for i in reader.input if i != node.output[0]]
+            if len(other) == 1 and other[0] in consts.names:
+                pairs[node.output[0]] = reader.output[0]
+    return pairs
+
+
+def graph_from_onnx(model: Any) -> RoleGraph:
+    """The role graph of an ``onnx.ModelProto``."""
+    graph = model.graph
+    consts = _Constants(graph)
+    builder = GraphBuilder()
+    for value in graph.input:
+        if value.name not in consts.names:
+            builder.add_input(value.name, value.name)
+    biased = _biased_matmuls(graph, consts)
+    bias_adds = set(biased.values())
+    for index, node in enumerate(graph.node):
+        inputs = node.input[:1] if node.op_type in FIRST_INPUT_ONLY else node.input
+        data = [name for name in inputs if name and builder.has(name)]
+        if node.op_type in CONSTANT_OPS or not data:
+            continue  # a constant (or a value computed from constants only)
+        if node.output[0] in bias_adds:  # the bias of the MatMul before it
+            builder.add_call(node.output[0], None, data)
+            continue
+        specs = classify_node(node, _path(node, index), consts, len(data))
+        if specs and node.output[0] in biased:
+            specs = [replace(specs[0], bias=True, bias_params=specs[0].out_channels or 0)]
+        for name in node.output[:1]:
+            builder.add_call(name, specs, data)
+    builder.add_output([value.name for value in graph.output])
+    return builder.build("onnx")

@@ -1,0 +1,88 @@
+"""Lint of Keras 3 models (PyTorch backend, no TensorFlow): the same census and rules."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from layerorder.lint import lint_any
+from layerorder.lint.keras_graph import choose_backend
+from tests.helpers import run_cli
+
+choose_backend()
+pytest.importorskip("keras", reason="Keras 3 is not installed (pip install 'layerorder[keras]')")
+from tests.lint import keras_models as km  # noqa: E402
+
+MODELS = Path(__file__).with_name("keras_models.py")
+
+
+def found(model):
+    report = lint_any(model)
+    return {(f.rule, f.path) for f in report.findings}, report
+
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        # the article's conv2d -> BN -> relu -> dropout: only the conv's bias is wasted
+        (km.article, {("redundant-bias", "conv")}),
+        (km.dropout_bn, {("dropout-before-norm", "drop"), ("act-before-norm", "bn")}),
+        # the fused activation sits between: its bias moves the ReLU threshold, not redundant
+        (km.conv_activation_bn, {("act-before-norm", "bn")}),
+        (km.residual, {("act-before-maxpool", "relu")}),  # the ReLU after the sum
+        (km.nested, {("redundant-bias", "block/conv")}),
+        (km.unbuilt, {("redundant-bias", "conv")}),  # channel counts unknown: assumed to match
+    ],
+    ids=lambda v: getattr(v, "__name__", None),
+)
+def test_exact_findings(make, expected):
+    assert found(make())[0] == expected
+
+
+def test_census_reads_keras_layer_orders():
+    report = lint_any(km.article())
+    assert report.mode == "keras" and report.pattern_count("conv→bn→relu") == 1
+    assert report.pattern_count("bn→relu→drop") == 1
+    (finding,) = report.findings
+    assert finding.wasted_params == 8 and "BatchNormalization bn" in finding.message
+    assert [(p.norm, p.into, p.weight) for p in report.folds] == [("bn", "previous", "conv")]
+    report = lint_any(km.conv_activation_bn())
+    assert report.pattern_count("conv→relu→bn") == 1
+    assert "conv.activation (relu)" in report.findings[0].message
+
+
+def test_residual_sum_and_pool():
+    report = lint_any(km.residual())
+    assert report.pattern_count("conv→bn→add→relu") == 1
+    assert report.pattern_count("bn→add→relu→maxpool") == 1
+    # the ReLU after the sum is read by the pool only: pooling first is the same output
+    (finding,) = report.findings
+    assert "1,536 fewer activation evaluations" in finding.message  # 16*16*8 - 8*8*8
+
+
+def test_saved_keras_file_from_the_cli(capsys, tmp_path):
+    path = tmp_path / "article.keras"
+    km.article().save(path)
+    code, out, _ = run_cli(capsys, "lint", str(path), "-f", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["mode"] == "keras" and data["census"]["conv→bn→relu"] == 1
+    assert [f["rule"] for f in data["findings"]] == ["redundant-bias"]
+    code, out, _ = run_cli(capsys, "lint", str(path))
+    assert "mode: Keras layer graph" in out and "redundant-bias" in out
+
+
+def test_factory_target_from_the_cli(capsys):
+    code, out, _ = run_cli(capsys, "lint", f"{MODELS}:dropout_bn", "--fail-on", "warning")
+    assert code == 1 and "dropout-before-norm" in out
+
+
+def test_keras_refused_where_only_pytorch_works(capsys, tmp_path):
+    path = tmp_path / "m.keras"
+    km.article().save(path)
+    code, _, err = run_cli(capsys, "rewrite", str(path), "--to", "conv-relu-bn")
+    assert code == 2 and "is a Keras model" in err and "Traceback" not in err
+    code, _, err = run_cli(capsys, "lint", f"{MODELS}:article", "--mode", "fx")
+    assert code == 2 and "leave --mode at auto" in err
+    code, _, err = run_cli(capsys, "lint", str(tmp_path / "missing.keras"))
+    assert code == 2 and "does not exist" in err
