@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from layerorder.api import DEFAULT_STORE
-from layerorder.cli.console import clean_text, fmt, out, print_json
+from layerorder.cli.console import clean_text, err, fmt, out, print_json
 from layerorder.errors import LayerorderError
 from layerorder.export import (
     epoch_rows,
@@ -143,6 +143,8 @@ class ExportFormat(str, Enum):
     csv = "csv"
     json = "json"
     parquet = "parquet"
+    tensorboard = "tensorboard"
+    mlflow = "mlflow"
 
 
 class ExportWhat(str, Enum):
@@ -157,7 +159,10 @@ def export(
     ),
     fmt_: ExportFormat = typer.Option(
         ExportFormat.csv, "--format", "-f",
-        help="csv (one row per epoch or probe record), json, or parquet (needs -o and pyarrow).",
+        help="csv (one row per epoch or probe record), json, parquet (needs -o and pyarrow),"
+        " tensorboard (-o DIR: event files, one directory per run, epochs and probes) or mlflow"
+        " (-o TRACKING_URI or folder, default ./mlruns: one MLflow run per run, the report as an"
+        " artifact).",
     ),
     what: ExportWhat = typer.Option(
         ExportWhat.epochs, "--what",
@@ -165,9 +170,18 @@ def export(
         " probed run (stage statistics with histograms, gradient flow, variance shift, BN"
         " recalibration).",
     ),
-    output: Path = typer.Option(None, "--output", "-o", help="File to write (default: stdout)."),
+    output: str = typer.Option(
+        None, "--output", "-o",
+        help="File to write (default: stdout); a folder for tensorboard; a tracking URI or folder"
+        " for mlflow.",
+    ),
 ) -> None:
-    """Write runs with every per-epoch metric, or every probe record, as CSV, JSON or Parquet."""
+    """Write runs with every per-epoch metric, or every probe record, as CSV, JSON or Parquet;
+    or both into TensorBoard event files or MLflow runs."""
+    if fmt_ is ExportFormat.tensorboard or fmt_ is ExportFormat.mlflow:
+        _export_to_tool(store, experiment, fmt_, output)
+        return
+    output = Path(output) if output is not None else None
     if fmt_ is ExportFormat.parquet and output is None:
         raise LayerorderError("--format parquet writes a binary file: give -o FILE.parquet")
     if output is not None:  # before reading anything: never the store, never a foreign file
@@ -197,6 +211,34 @@ def export(
                     writer.writerow([_csv_cell(r.get(k)) for k in header])
             else:
                 writer.writerows(rows)
+
+
+def _export_to_tool(store: Path, experiment: str | None, fmt_: ExportFormat, output) -> None:
+    """TensorBoard event files or MLflow runs: epochs and probe records together."""
+    if fmt_ is ExportFormat.tensorboard:
+        if output is None:
+            raise LayerorderError("--format tensorboard writes a folder of event files: give"
+                                  " -o DIR (then: tensorboard --logdir DIR)")
+        root = Path(output)
+        if root.exists() and not root.is_dir():
+            raise LayerorderError(f"--output '{root}' is a file; tensorboard writes a folder")
+    with _open(store) as db:
+        exps = [db.find_experiment(experiment)] if experiment else db.experiments()
+        runs = runs_with_epochs(db, exps)
+        if fmt_ is ExportFormat.tensorboard:
+            probes = {r["run_id"]: db.probes(r["run_id"]) for r in runs}
+    if fmt_ is ExportFormat.tensorboard:
+        from layerorder.export.tensorboard import write_tensorboard
+
+        n = write_tensorboard(root, runs, probes)
+        err.print(f"wrote {n} run folders under {root} (view: tensorboard --logdir {root})")
+        return
+    from layerorder.export.mlflow import write_mlflow
+
+    added, skipped, uri = write_mlflow(store, exps, runs, output)
+    again = f", {skipped} already there" if skipped else ""
+    err.print(f"exported {added} runs to MLflow at {uri}{again} (view: mlflow ui"
+              f" --backend-store-uri {uri})")
 
 
 def _csv_cell(value):

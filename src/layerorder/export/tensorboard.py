@@ -1,0 +1,99 @@
+"""``export --format tensorboard``: TensorBoard event files, one run directory per run.
+
+Layout: ``DIR/<experiment>/<order>[/<condition>]/seed<seed>-run<id>``, so TensorBoard's run
+selector groups runs by experiment and order. Per run:
+
+- scalars ``epoch/<metric>`` at step = epoch (train/test loss and accuracy, learning rate, time);
+- each probe record's numbers as scalars ``probe/<kind>/<module>/<field>`` at step = the probe's
+  epoch (0: at initialisation);
+- each stage's signed activation histogram as a TensorBoard histogram ``stage/<module>`` (its
+  stored counts over equal bins, with count, sum and sum of squares from the stored moments);
+- the run's settings as a text summary ``config``.
+
+Written with ``torch.utils.tensorboard`` (it needs the ``tensorboard`` package).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from layerorder.errors import LayerorderError
+from layerorder.results import EPOCH_COLUMNS
+
+
+def _writer_class():
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise LayerorderError(
+            "--format tensorboard needs the tensorboard package: pip install tensorboard"
+            " (or 'layerorder[tensorboard]')"
+        ) from None
+    return SummaryWriter
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^\w.=+-]+", "_", str(text)).strip("_") or "_"
+
+
+def run_dir(root: Path, experiment: str, run: dict[str, Any]) -> Path:
+    parts = [_safe(experiment), _safe(run["order"])]
+    if run.get("condition"):
+        parts.append(_safe(run["condition"]))
+    parts.append(f"seed{run['seed']}-run{run['run_id']}")
+    return root.joinpath(*parts)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _histogram(writer, tag: str, data: dict[str, Any], step: int) -> None:
+    counts = data.get("hist") or ()
+    count = int(data.get("count") or 0)
+    if not counts or not count:
+        return
+    low, high = data.get("hist_range") or (-6.0, 6.0)
+    width = (high - low) / len(counts)
+    mean, std = float(data["mean"]), float(data["std"])
+    writer.add_histogram_raw(
+        tag,
+        min=float(data["min"]),
+        max=float(data["max"]),
+        num=count,
+        sum=mean * count,
+        sum_squares=(std * std + mean * mean) * count,
+        bucket_limits=[low + (i + 1) * width for i in range(len(counts))],
+        bucket_counts=[int(c) for c in counts],
+        global_step=step,
+    )
+
+
+def write_tensorboard(root: Path, runs: list[dict[str, Any]], probes: dict[int, list]) -> int:
+    """Write event files under ``root`` for ``runs`` (``export.runs_with_epochs`` rows) and their
+    probe records (run id -> ``ProbeRecord`` list). Returns the number of run directories."""
+    writer_class = _writer_class()
+    for run in runs:
+        with writer_class(log_dir=str(run_dir(root, run["experiment"], run))) as writer:
+            for epoch in run["epochs"]:
+                for column in EPOCH_COLUMNS:
+                    value = _number(epoch.get(column))
+                    if column != "epoch" and value is not None:
+                        writer.add_scalar(f"epoch/{column}", value, int(epoch["epoch"]))
+            for record in probes.get(run["run_id"], ()):
+                for field, raw in record.data.items():
+                    value = _number(raw)
+                    if value is not None:
+                        writer.add_scalar(f"probe/{record.kind}/{record.name}/{field}", value,
+                                          record.epoch)
+                if record.kind == "stage":
+                    _histogram(writer, f"stage/{record.name}", record.data, record.epoch)
+            config = json.dumps(run.get("config") or {}, indent=2, sort_keys=True, default=str)
+            writer.add_text("config", f"```\n{config}\n```", 0)
+    return len(runs)
