@@ -43,3 +43,30 @@ def test_readme_notebook_example(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "README-EXAMPLE-OK" in proc.stdout and "is best" in proc.stdout
+
+
+def readme_block(marker: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    match = re.search(rf"<!-- {marker} -->\s*```python\n(.*?)```", text, re.S)
+    assert match, f"README.md has no python block after <!-- {marker} -->"
+    return match.group(1)
+
+
+def run_block(code: str, cwd) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def test_readme_probe_loop_example(tmp_path):
+    out = run_block(readme_block("probe-loop-example"), tmp_path).stdout
+    assert "positive" in out and "dead" in out and "running var" in out
+
+
+def test_readme_lightning_example(tmp_path):
+    pytest.importorskip("lightning", reason="lightning is not installed")
+    out = run_block(readme_block("lightning-example"), tmp_path).stdout
+    assert "frac_positive" in out and "dead_units" in out
+    assert not (tmp_path / "lightning_logs").exists()
