@@ -2,6 +2,7 @@
 ``export --format mlflow`` read back with MLflow's client from a local file store."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -69,7 +70,7 @@ def test_mlflow_runs_read_back_with_the_client(tmp_path, capsys, monkeypatch):
     from mlflow import MlflowClient
 
     db = _store(tmp_path, capsys)
-    exp, runs, epochs, _ = _stored(db)
+    exp, runs, epochs, probes = _stored(db)
     target = tmp_path / "mlruns"
     code, _, err = run_cli(capsys, "export", "--store", db, "--format", "mlflow", "-o", target)
     assert code == 0, err
@@ -96,6 +97,15 @@ def test_mlflow_runs_read_back_with_the_client(tmp_path, capsys, monkeypatch):
         assert [m.step for m in history] == [e.epoch for e in stored]
         assert [m.value for m in history] == pytest.approx([e.test_acc for e in stored])
         assert child.info.status == "FINISHED"
+        grad = next(p for p in probes[run.id] if p.kind == "grad" and p.epoch == 0)
+        (at_init,) = [m for m in client.get_metric_history(
+            child.info.run_id, f"probe/grad/{grad.name}/grad_norm") if m.step == 0]
+        assert at_init.value == pytest.approx(grad.data["grad_norm"])
+        saved = json.loads(Path(client.download_artifacts(
+            child.info.run_id, "probes.json", str(tmp_path))).read_text())
+        assert len(saved) == len(probes[run.id])
+        stage = next(p for p in probes[run.id] if p.kind == "stage")
+        assert any(r["name"] == stage.name and r["hist"] == stage.data["hist"] for r in saved)
     # exporting again adds nothing
     code, _, err = run_cli(capsys, "export", "--store", db, "--format", "mlflow", "-o", target)
     err = " ".join(err.split())  # the console wraps long lines

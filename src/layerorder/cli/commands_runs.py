@@ -168,7 +168,7 @@ def export(
         ExportWhat.epochs, "--what",
         help="epochs: every run with its per-epoch metrics; probes: every probe record of every"
         " probed run (stage statistics with histograms, gradient flow, variance shift, BN"
-        " recalibration).",
+        " recalibration). tensorboard and mlflow always write both.",
     ),
     output: str = typer.Option(
         None, "--output", "-o",
@@ -225,8 +225,7 @@ def _export_to_tool(store: Path, experiment: str | None, fmt_: ExportFormat, out
     with _open(store) as db:
         exps = [db.find_experiment(experiment)] if experiment else db.experiments()
         runs = runs_with_epochs(db, exps)
-        if fmt_ is ExportFormat.tensorboard:
-            probes = {r["run_id"]: db.probes(r["run_id"]) for r in runs}
+        probes = {r["run_id"]: db.probes(r["run_id"]) for r in runs}
     if fmt_ is ExportFormat.tensorboard:
         from layerorder.export.tensorboard import write_tensorboard
 
@@ -235,7 +234,7 @@ def _export_to_tool(store: Path, experiment: str | None, fmt_: ExportFormat, out
         return
     from layerorder.export.mlflow import write_mlflow
 
-    added, skipped, uri = write_mlflow(store, exps, runs, output)
+    added, skipped, uri = write_mlflow(store, exps, runs, output, probes)
     again = f", {skipped} already there" if skipped else ""
     err.print(f"exported {added} runs to MLflow at {uri}{again} (view: mlflow ui"
               f" --backend-store-uri {uri})")

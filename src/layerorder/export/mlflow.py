@@ -3,7 +3,9 @@
 Per experiment, one parent run named after it holds the experiment's settings as params and its
 HTML report as an artifact (``report/layerorder-report.html``); each training run is a child run
 (tag ``mlflow.parentRunId``) with its settings as params (order, seed, lr, condition and every
-config value), its per-epoch metrics at step = epoch, and ``final_test_acc``.
+config value), its per-epoch metrics at step = epoch, ``final_test_acc``, and for a probed run
+each probe record's numbers as metrics ``probe/<kind>/<module>/<field>`` at step = the probe's
+epoch plus every record (histograms included) as the artifact ``probes.json``.
 
 Exporting again adds only runs not exported before: each MLflow run is tagged with the store's
 path and the layerorder run id. The tracking URI defaults to a local file store (``./mlruns``);
@@ -85,11 +87,18 @@ def run_params(run: dict[str, Any]) -> dict[str, str]:
     return params
 
 
-def _metrics(run: dict[str, Any]):
+def _metrics(run: dict[str, Any], probes=()):
+    """Per-epoch metrics at step = epoch, ``final_test_acc``, and each probe record's numbers as
+    ``probe/<kind>/<module>/<field>`` at step = the probe's epoch (0: at initialisation)."""
     from mlflow.entities import Metric
 
     now = int(time.time() * 1000)
     metrics = []
+    for record in probes:
+        for field, value in record.data.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
+                key = f"probe/{record.kind}/{record.name}/{field}"
+                metrics.append(Metric(key, float(value), now, record.epoch))
     for epoch in run["epochs"]:
         for column in EPOCH_COLUMNS:
             value = epoch.get(column)
@@ -144,10 +153,12 @@ def _parent(client, experiment_id: str, exp, store: str, store_path: Path) -> st
     return run.info.run_id
 
 
-def write_mlflow(store_path: Path, experiments, runs: list[dict[str, Any]], target: str | None
-                 ) -> tuple[int, int, str]:
-    """Export finished ``runs`` (``export.runs_with_epochs`` rows) of ``experiments``.
-    Returns (runs exported now, runs already there, the tracking URI)."""
+def write_mlflow(store_path: Path, experiments, runs: list[dict[str, Any]], target: str | None,
+                 probes: dict[int, list] | None = None) -> tuple[int, int, str]:
+    """Export finished ``runs`` (``export.runs_with_epochs`` rows) of ``experiments``, with their
+    probe records (run id -> ``ProbeRecord`` list). Returns (runs exported now, runs already
+    there, the tracking URI)."""
+    probes = probes or {}
     uri = tracking_uri(target)
     store = str(Path(store_path).resolve())
     added = skipped = 0
@@ -169,7 +180,12 @@ def write_mlflow(store_path: Path, experiments, runs: list[dict[str, Any]], targ
                 tags = {TAG_STORE: store, TAG_RUN: str(r["run_id"]),
                         "mlflow.parentRunId": parent}
                 child = client.create_run(experiment_id, run_name=name, tags=tags)
-                _log(client, child.info.run_id, run_params(r), _metrics(r))
+                records = probes.get(r["run_id"], ())
+                _log(client, child.info.run_id, run_params(r), _metrics(r, records))
+                if records:  # every record, histograms included, as export --what probes
+                    client.log_dict(child.info.run_id, [
+                        {"probe_epoch": p.epoch, "probe": p.kind, "name": p.name, **p.data}
+                        for p in records], "probes.json")
                 client.set_terminated(child.info.run_id, MLFLOW_STATUS[r["status"]])
                 added += 1
     return added, skipped, uri
