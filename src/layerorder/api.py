@@ -230,4 +230,4 @@ def lint(model: Any, input_shape=None, **kwargs: Any):
 
         if not isinstance(model, nn.Module):
             model = model()
-    return lint_any(model, input_shape=input_shape, **kwargs)
+    return lint_any(model, input_shape=input_shape, **kwargs)  # example=, mode=, target=, timeout=

@@ -54,6 +54,11 @@ def test_tensorboard_event_files_read_back(tmp_path, capsys):
         scalars = acc.Scalars(f"probe/grad/{grad.name}/grad_norm")
         assert any(s.value == pytest.approx(grad.data["grad_norm"]) for s in scalars)
         assert "config/text_summary" in tags["tensors"]
+    # exporting again writes nothing twice
+    code, _, err = run_cli(capsys, "export", "--store", db, "--format", "tensorboard", "-o", out)
+    assert code == 0 and "wrote 0 run folders" in err
+    assert all(len(list(f.glob("events.out.tfevents.*"))) == 1
+               for f in out.glob("*/*/seed*-run*"))
 
 
 def test_tensorboard_needs_a_folder(tmp_path, capsys):
@@ -111,3 +116,15 @@ def test_mlflow_runs_read_back_with_the_client(tmp_path, capsys, monkeypatch):
     err = " ".join(err.split())  # the console wraps long lines
     assert code == 0 and "exported 0 runs" in err and f"{len(runs)} already there" in err
     assert len(client.search_runs([experiment.experiment_id])) == len(runs) + 1
+
+
+def test_mlflow_refuses_a_file_or_the_store(tmp_path, capsys):
+    pytest.importorskip("mlflow", reason="mlflow is not installed")
+    db = _store(tmp_path, capsys)
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    code, _, err = run_cli(capsys, "export", "--store", db, "--format", "mlflow", "-o", taken)
+    assert code == 2 and "is a file" in err and taken.read_text() == "mine"
+    code, _, err = run_cli(capsys, "export", "--store", db, "--format", "mlflow", "-o",
+                           f"sqlite:///{db}")
+    assert code == 2 and "the layerorder store itself" in err

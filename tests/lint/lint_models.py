@@ -332,3 +332,10 @@ def linear_widen_narrow():
 def linear_bottleneck():
     """16 -> 4 -> 16: a deliberate low-rank factorisation, not reported."""
     return nn.Sequential(nn.Linear(16, 4), nn.Linear(4, 16))
+
+
+@seeded
+def conv_flatten_linear():
+    """conv 8 -> 2 channels, flatten (2*4*4 = 32 features), linear 32 -> 16: the middle is 32
+    wide, not 2, so this is no bottleneck and is reported."""
+    return nn.Sequential(nn.Conv2d(8, 2, 1), nn.Flatten(), nn.Linear(32, 16))

@@ -5,13 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from layerorder.lint import lint_any
-from layerorder.lint.keras_graph import choose_backend
+from layerorder.lint import LintError, lint_any
 from tests.helpers import run_cli
 
-choose_backend()
-pytest.importorskip("keras", reason="Keras 3 is not installed (pip install 'layerorder[keras]')")
-from tests.lint import keras_models as km  # noqa: E402
+try:
+    from tests.lint import keras_models as km
+except LintError:  # Keras 3 is not installed
+    pytest.skip("Keras 3 is not installed (pip install 'layerorder[keras]')",
+                allow_module_level=True)
 
 MODELS = Path(__file__).with_name("keras_models.py")
 
@@ -83,6 +84,54 @@ def test_keras_refused_where_only_pytorch_works(capsys, tmp_path):
     code, _, err = run_cli(capsys, "rewrite", str(path), "--to", "conv-relu-bn")
     assert code == 2 and "is a Keras model" in err and "Traceback" not in err
     code, _, err = run_cli(capsys, "lint", f"{MODELS}:article", "--mode", "fx")
-    assert code == 2 and "leave --mode at auto" in err
+    assert code == 2 and "leave them out" in err
     code, _, err = run_cli(capsys, "lint", str(tmp_path / "missing.keras"))
     assert code == 2 and "does not exist" in err
+
+
+def test_channels_first_norm_and_instance_norm():
+    keras, layers = km.keras, km.layers
+    model = keras.Sequential([
+        keras.Input((3, 12, 12)),
+        layers.Conv2D(8, 3, data_format="channels_first", name="conv"),
+        layers.BatchNormalization(axis=1, name="bn"),
+        layers.ReLU(name="relu"),
+        layers.Conv2D(8, 3, data_format="channels_first", name="conv2"),
+        layers.GroupNormalization(groups=-1, axis=1, name="inorm"),
+    ])
+    report = lint_any(model)
+    bn = next(n for n in report.folds if n.norm == "bn")
+    assert bn.into == "previous"  # 8 channels on axis 1, as the conv writes them
+    # GroupNormalization(groups=-1) is an instance norm: it subtracts the conv's bias too
+    assert {(f.rule, f.path) for f in report.findings} == {
+        ("redundant-bias", "conv"), ("redundant-bias", "conv2")}
+    assert report.pattern_count("conv→bn→relu") == 1
+
+
+def test_subclassed_model_is_refused(capsys):
+    keras, layers = km.keras, km.layers
+
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = layers.Dense(4), layers.Dense(4)
+
+        def call(self, x):
+            return self.a(x) + self.b(x)
+
+    net = Net()
+    net(km.keras.ops.ones((1, 4)))
+    with pytest.raises(LintError, match="subclassed keras.Model"):
+        lint_any(net)
+
+
+def test_loading_keras_leaves_the_environment_alone(monkeypatch):
+    import os
+
+    from layerorder.lint.keras_graph import keras_backend
+
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.delitem(__import__("sys").modules, "keras")  # as if Keras were not imported
+    with keras_backend():
+        assert os.environ.get("KERAS_BACKEND") in ("torch", None)
+    assert "KERAS_BACKEND" not in os.environ

@@ -93,3 +93,43 @@ def test_onnx_from_the_cli(capsys, act_first):
     assert data["mode"] == "onnx" and data["census"]["conv→relu→bn"] == 4
     code, _, err = run_cli(capsys, "fold", path, "-i", "1,1,8,8")
     assert code == 2 and "is a ONNX model" not in err and "is an ONNX model" in err
+
+
+def test_split_embedding_and_relu6(tmp_path):
+    """Every output of a Split is data; a Gather from a constant table is an embedding lookup;
+    Clip(0, 6) is ReLU6."""
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(10, 8)
+            self.fc_a, self.fc_b = torch.nn.Linear(4, 4), torch.nn.Linear(4, 4)
+            self.act = torch.nn.ReLU6()
+
+        def forward(self, ids):
+            a, b = self.emb(ids).chunk(2, dim=-1)
+            return self.act(self.fc_a(a)) + self.fc_b(b)
+
+    path = str(tmp_path / "split.onnx")
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Net().eval(), (torch.randint(0, 10, (2, 3)),), path, dynamo=True,
+                          optimize=False)
+    report = lint_any(path)
+    roles = dict(report.roles)
+    assert roles["weight"] == 2 and roles["add"] == 1, report.roles
+    assert report.pattern_count("linear→relu6→add") == 1
+    kinds = {n for n, _ in report.roles}
+    assert "other" in kinds  # the embedding lookup
+
+
+def test_unreadable_or_empty_files_exit_2(tmp_path, capsys):
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")
+    code, _, err = run_cli(capsys, "lint", str(empty))
+    assert code == 2 and "no ONNX layers" in err and "Traceback" not in err
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"\x08\x07garbage that is not a protobuf \xff\xfe")
+    code, _, err = run_cli(capsys, "lint", str(broken))
+    assert code == 2 and "Traceback" not in err

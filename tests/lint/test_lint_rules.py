@@ -40,6 +40,7 @@ def found(model, **kwargs):
         (lm.mobilenet_like, set()),
         (lm.linear_widen_narrow, {("no-nonlinearity", "0")}),
         (lm.linear_bottleneck, set()),
+        (lm.conv_flatten_linear, {("no-nonlinearity", "0")}),
         # act-before-norm
         (lm.act_bn_linear, {("act-before-norm", "2")}),
         (lm.act_bn_padded_conv, {("act-before-norm", "2")}),

@@ -60,7 +60,7 @@ def test_callback_probes_every_epoch_without_changing_training():
     assert {e for e, *_ in callback.records} == {0, 1, 2}
     assert {k for _, k, *_ in callback.records} == {"stage", "grad", "varshift"}
     frame = callback.frame()
-    stage = frame[(frame.probe == "stage") & (frame.epoch == 2)].iloc[0]
+    stage = frame[(frame.probe == "stage") & (frame.probe_epoch == 2)].iloc[0]
     snap = callback.snapshots[2].stages[0]
     assert stage["frac_positive"] == pytest.approx(snap.frac_positive)
     logged = trainer.callback_metrics

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from layerorder.cli.console import err, out, print_json
 from layerorder.lint import (
+    FORMATS,
     RULES_BY_ID,
     FoldResult,
     LintReport,
@@ -33,10 +34,10 @@ TARGET_HELP = (
     " object), torchvision:NAME or timm:NAME (no weights are downloaded). Loading a target runs"
     " its code: only use targets you trust."
 )
-LINT_TARGET_HELP = TARGET_HELP + (
-    " lint also reads Keras 3 and ONNX models: model.keras, model.h5, model.onnx, or a factory"
-    " returning a keras.Model."
-)
+LINT_TARGET_HELP = TARGET_HELP + " lint also reads " + "; ".join(
+    f"{f.title} models ({', '.join('model' + x for x in f.suffixes)}, or a factory returning one)"
+    for f in FORMATS.values()
+) + "."
 SHAPE_HELP = (
     "Input shape, batch first, e.g. 1,3,224,224: used to run the model when torch.fx cannot"
     " trace it, and to check rewritten or folded models."

@@ -229,8 +229,10 @@ def _export_to_tool(store: Path, experiment: str | None, fmt_: ExportFormat, out
     if fmt_ is ExportFormat.tensorboard:
         from layerorder.export.tensorboard import write_tensorboard
 
-        n = write_tensorboard(root, runs, probes)
-        err.print(f"wrote {n} run folders under {root} (view: tensorboard --logdir {root})")
+        written, kept = write_tensorboard(root, runs, probes)
+        again = f", {kept} already there" if kept else ""
+        err.print(f"wrote {written} run folders under {root}{again} (view: tensorboard --logdir"
+                  f" {root})")
         return
     from layerorder.export.mlflow import write_mlflow
 

@@ -1,7 +1,8 @@
 """``export --format mlflow``: every finished run as an MLflow run, read back by any MLflow UI.
 
 Per experiment, one parent run named after it holds the experiment's settings as params and its
-HTML report as an artifact (``report/layerorder-report.html``); each training run is a child run
+HTML report as an artifact (``report/layerorder-report.html``, replaced when an export adds
+runs); each training run is a child run
 (tag ``mlflow.parentRunId``) with its settings as params (order, seed, lr, condition and every
 config value), its per-epoch metrics at step = epoch, ``final_test_acc``, and for a probed run
 each probe record's numbers as metrics ``probe/<kind>/<module>/<field>`` at step = the probe's
@@ -25,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from layerorder.errors import LayerorderError
+from layerorder.export.rows import finite_number, probe_row
 from layerorder.results import EPOCH_COLUMNS
 
-FINISHED = ("done", "diverged", "failed")
-MLFLOW_STATUS = {"done": "FINISHED", "diverged": "FINISHED", "failed": "FAILED"}
+MLFLOW_STATUS = {"done": "FINISHED", "diverged": "FINISHED", "failed": "FAILED"}  # finished runs
 PARAM_LIMIT = 500  # characters of a param value (MLflow servers accept 6000; keep them readable)
 TAG_STORE, TAG_RUN, TAG_PARENT = "layerorder.store", "layerorder.run_id", "layerorder.parent"
 
@@ -95,17 +96,19 @@ def _metrics(run: dict[str, Any], probes=()):
     now = int(time.time() * 1000)
     metrics = []
     for record in probes:
-        for field, value in record.data.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
+        for field, raw in record.data.items():
+            value = finite_number(raw)
+            if value is not None:
                 key = f"probe/{record.kind}/{record.name}/{field}"
-                metrics.append(Metric(key, float(value), now, record.epoch))
+                metrics.append(Metric(key, value, now, record.epoch))
     for epoch in run["epochs"]:
         for column in EPOCH_COLUMNS:
-            value = epoch.get(column)
-            if column != "epoch" and isinstance(value, (int, float)) and value == value:
-                metrics.append(Metric(column, float(value), now, int(epoch["epoch"])))
-    if run.get("final_test_acc") is not None:
-        metrics.append(Metric("final_test_acc", float(run["final_test_acc"]), now, 0))
+            value = finite_number(epoch.get(column))
+            if column != "epoch" and value is not None:
+                metrics.append(Metric(column, value, now, int(epoch["epoch"])))
+    final = finite_number(run.get("final_test_acc"))
+    if final is not None:
+        metrics.append(Metric("final_test_acc", final, now, 0))
     return metrics
 
 
@@ -124,7 +127,9 @@ def _experiment_id(client, name: str) -> str:
 
 
 def _existing(client, experiment_id: str, store: str) -> tuple[set[str], str | None]:
-    """(layerorder run ids already exported from ``store``, the parent run's id or None)."""
+    """(layerorder run ids already exported from ``store``, the parent run's id or None).
+    A child run without its run-id tag was left half-written by an interrupted export: it is
+    deleted (MLflow keeps deleted runs until garbage collection) and exported again."""
     done, parent = set(), None
     for run in client.search_runs([experiment_id], max_results=50000):
         tags = run.data.tags
@@ -134,23 +139,30 @@ def _existing(client, experiment_id: str, store: str) -> tuple[set[str], str | N
             parent = run.info.run_id
         elif TAG_RUN in tags:
             done.add(tags[TAG_RUN])
+        else:
+            client.delete_run(run.info.run_id)
     return done, parent
 
 
-def _parent(client, experiment_id: str, exp, store: str, store_path: Path) -> str:
-    from layerorder.report import write_report
-
+def _parent(client, experiment_id: str, exp, store: str) -> str:
     run = client.create_run(experiment_id, run_name=exp.name,
                             tags={TAG_STORE: store, TAG_PARENT: "true"})
     params: dict[str, str] = {}
     _flat("", exp.config, params)
     _log(client, run.info.run_id, params)
+    client.set_terminated(run.info.run_id, "FINISHED")
+    return run.info.run_id
+
+
+def _attach_report(client, parent: str, exp, store_path: Path) -> None:
+    """The experiment's HTML report, of every run the store holds now (replaced when an export
+    adds runs)."""
+    from layerorder.report import write_report
+
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "layerorder-report.html"
         write_report(store_path, report, experiment=str(exp.id))
-        client.log_artifact(run.info.run_id, str(report), artifact_path="report")
-    client.set_terminated(run.info.run_id, "FINISHED")
-    return run.info.run_id
+        client.log_artifact(parent, str(report), artifact_path="report")
 
 
 def write_mlflow(store_path: Path, experiments, runs: list[dict[str, Any]], target: str | None,
@@ -161,31 +173,60 @@ def write_mlflow(store_path: Path, experiments, runs: list[dict[str, Any]], targ
     probes = probes or {}
     uri = tracking_uri(target)
     store = str(Path(store_path).resolve())
+    _check_target(uri, store)
+    try:
+        with _file_store_allowed(uri):
+            return _write(_client(uri), uri, store, store_path, experiments, runs, probes)
+    except LayerorderError:
+        raise
+    except Exception as exc:  # MlflowException, OSError: one line, the store is only read
+        from layerorder.lint.errors import short_reason
+
+        raise LayerorderError(f"MLflow export to {uri} failed: {short_reason(exc)}") from exc
+
+
+def _check_target(uri: str, store: str) -> None:
+    local = uri[len("sqlite:///"):] if uri.startswith("sqlite:///") else None
+    if uri.startswith("file:"):
+        from urllib.parse import unquote, urlparse
+
+        local = unquote(urlparse(uri).path)
+        if Path(local).is_file():
+            raise LayerorderError(f"--output '{local}' is a file; an MLflow file store is a"
+                                  " folder (default ./mlruns), or give a tracking URI")
+    if local is not None and Path(local).resolve() == Path(store):
+        raise LayerorderError("--output is the layerorder store itself; give MLflow its own"
+                              " folder or database")
+
+
+def _write(client, uri, store, store_path, experiments, runs, probes) -> tuple[int, int, str]:
     added = skipped = 0
-    with _file_store_allowed(uri):
-        client = _client(uri)
-        for exp in experiments:
-            mine = [r for r in runs if r["experiment"] == exp.name and r["status"] in FINISHED]
-            if not mine:
-                continue
-            experiment_id = _experiment_id(client, exp.name)
-            done, parent = _existing(client, experiment_id, store)
-            todo = [r for r in mine if str(r["run_id"]) not in done]
-            skipped += len(mine) - len(todo)
-            if todo and parent is None:
-                parent = _parent(client, experiment_id, exp, store, store_path)
-            for r in todo:
-                name = f"{r['order']} seed {r['seed']}" + (
-                    f" {r['condition']}" if r.get("condition") else "")
-                tags = {TAG_STORE: store, TAG_RUN: str(r["run_id"]),
-                        "mlflow.parentRunId": parent}
-                child = client.create_run(experiment_id, run_name=name, tags=tags)
-                records = probes.get(r["run_id"], ())
-                _log(client, child.info.run_id, run_params(r), _metrics(r, records))
-                if records:  # every record, histograms included, as export --what probes
-                    client.log_dict(child.info.run_id, [
-                        {"probe_epoch": p.epoch, "probe": p.kind, "name": p.name, **p.data}
-                        for p in records], "probes.json")
-                client.set_terminated(child.info.run_id, MLFLOW_STATUS[r["status"]])
-                added += 1
+    for exp in experiments:
+        mine = [r for r in runs
+                if r["experiment"] == exp.name and r["status"] in MLFLOW_STATUS]
+        if not mine:
+            continue
+        experiment_id = _experiment_id(client, exp.name)
+        done, parent = _existing(client, experiment_id, store)
+        todo = [r for r in mine if str(r["run_id"]) not in done]
+        skipped += len(mine) - len(todo)
+        if not todo:
+            continue
+        if parent is None:
+            parent = _parent(client, experiment_id, exp, store)
+        _attach_report(client, parent, exp, store_path)
+        for r in todo:
+            name = f"{r['order']} seed {r['seed']}" + (
+                f" {r['condition']}" if r.get("condition") else "")
+            tags = {TAG_STORE: store, "mlflow.parentRunId": parent}
+            child = client.create_run(experiment_id, run_name=name, tags=tags)
+            records = probes.get(r["run_id"], ())
+            _log(client, child.info.run_id, run_params(r), _metrics(r, records))
+            if records:  # every record, histograms included, as export --what probes
+                client.log_dict(child.info.run_id, [probe_row(p) for p in records],
+                                "probes.json")
+            # tagged last: a run an interrupted export left half-written is exported again
+            client.set_tag(child.info.run_id, TAG_RUN, str(r["run_id"]))
+            client.set_terminated(child.info.run_id, MLFLOW_STATUS[r["status"]])
+            added += 1
     return added, skipped, uri

@@ -11,6 +11,7 @@ or ``;``-joined counts (CSV).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from layerorder.results import EPOCH_COLUMNS, epoch_column_names
@@ -64,6 +65,21 @@ def epoch_rows(runs: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
     return header, rows
 
 
+def probe_row(record) -> dict[str, Any]:
+    """One probe record (``ProbeRecord`` or an ``EpochProbe`` tuple) as an export row's probe
+    part: ``probe_epoch``, ``probe`` (stage, grad, varshift, recal), ``name`` and its fields."""
+    epoch, kind, name, data = record
+    return {"probe_epoch": epoch, "probe": kind, "name": name, **data}
+
+
+def finite_number(value: Any) -> float | None:
+    """A finite int or float as a float (bools, strings, NaN and infinities: None), for the
+    formats that hold numbers only (TensorBoard scalars, MLflow metrics)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
 def probe_rows(db, experiments) -> list[dict[str, Any]]:
     """One dict per stored probe record: the run's fields, the probe's and the record's."""
     out = []
@@ -72,8 +88,7 @@ def probe_rows(db, experiments) -> list[dict[str, Any]]:
             base = {k: v for k, v in run_fields(r, exp.name, exp.config.get("vary", ())).items()
                     if k in RUN_FIELDS}
             for p in db.probes(r.id):
-                out.append({**base, "probe_epoch": p.epoch, "probe": p.kind, "name": p.name,
-                            **p.data})
+                out.append({**base, **probe_row(p)})
     return out
 
 

@@ -1,7 +1,8 @@
 """``export --format tensorboard``: TensorBoard event files, one run directory per run.
 
 Layout: ``DIR/<experiment>/<order>[/<condition>]/seed<seed>-run<id>``, so TensorBoard's run
-selector groups runs by experiment and order. Per run:
+selector groups runs by experiment and order; exporting again writes only runs not there yet.
+Per run:
 
 - scalars ``epoch/<metric>`` at step = epoch (train/test loss and accuracy, learning rate, time);
 - each probe record's numbers as scalars ``probe/<kind>/<module>/<field>`` at step = the probe's
@@ -16,12 +17,12 @@ Written with ``torch.utils.tensorboard`` (it needs the ``tensorboard`` package).
 from __future__ import annotations
 
 import json
-import math
 import re
 from pathlib import Path
 from typing import Any
 
 from layerorder.errors import LayerorderError
+from layerorder.export.rows import finite_number
 from layerorder.results import EPOCH_COLUMNS
 
 
@@ -48,12 +49,6 @@ def run_dir(root: Path, experiment: str, run: dict[str, Any]) -> Path:
     return root.joinpath(*parts)
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 def _histogram(writer, tag: str, data: dict[str, Any], step: int) -> None:
     counts = data.get("hist") or ()
     count = int(data.get("count") or 0)
@@ -75,20 +70,29 @@ def _histogram(writer, tag: str, data: dict[str, Any], step: int) -> None:
     )
 
 
-def write_tensorboard(root: Path, runs: list[dict[str, Any]], probes: dict[int, list]) -> int:
+def write_tensorboard(root: Path, runs: list[dict[str, Any]], probes: dict[int, list]
+                      ) -> tuple[int, int]:
     """Write event files under ``root`` for ``runs`` (``export.runs_with_epochs`` rows) and their
-    probe records (run id -> ``ProbeRecord`` list). Returns the number of run directories."""
+    probe records (run id -> ``ProbeRecord`` list). A run whose folder already holds event files
+    is left alone (exporting again would show every point twice). Returns (run folders written,
+    run folders already there)."""
     writer_class = _writer_class()
+    written = kept = 0
     for run in runs:
-        with writer_class(log_dir=str(run_dir(root, run["experiment"], run))) as writer:
+        folder = run_dir(root, run["experiment"], run)
+        if any(folder.glob("events.out.tfevents.*")):
+            kept += 1
+            continue
+        written += 1
+        with writer_class(log_dir=str(folder)) as writer:
             for epoch in run["epochs"]:
                 for column in EPOCH_COLUMNS:
-                    value = _number(epoch.get(column))
+                    value = finite_number(epoch.get(column))
                     if column != "epoch" and value is not None:
                         writer.add_scalar(f"epoch/{column}", value, int(epoch["epoch"]))
             for record in probes.get(run["run_id"], ()):
                 for field, raw in record.data.items():
-                    value = _number(raw)
+                    value = finite_number(raw)
                     if value is not None:
                         writer.add_scalar(f"probe/{record.kind}/{record.name}/{field}", value,
                                           record.epoch)
@@ -96,4 +100,4 @@ def write_tensorboard(root: Path, runs: list[dict[str, Any]], probes: dict[int, 
                     _histogram(writer, f"stage/{record.name}", record.data, record.epoch)
             config = json.dumps(run.get("config") or {}, indent=2, sort_keys=True, default=str)
             writer.add_text("config", f"```\n{config}\n```", 0)
-    return len(runs)
+    return written, kept

@@ -183,11 +183,12 @@ def _bottleneck(first: RoleNode, second: RoleNode) -> bool:
     pair is a low-rank factorisation (MobileNetV2 and EfficientNet project 96 -> 24 channels with
     no activation, then expand 24 -> 144), not two layers that collapse into one of the same
     cost."""
-    widths = (first.in_channels, first.out_channels, second.out_channels)
+    widths = (first.in_channels, first.out_channels, second.in_channels, second.out_channels)
     if any(w is None for w in widths):
         return False
-    into, middle, out = widths
-    return middle < into and middle < out
+    into, middle, read, out = widths
+    # the second reads what the first wrote (no flatten between widening the middle)
+    return middle == read and middle < into and middle < out
 
 
 def _linear_reach(graph: RoleGraph, start: RoleNode) -> list[tuple[RoleNode, list[RoleNode]]]:

@@ -7,25 +7,29 @@ argument inside ``Conv*``/``Dense`` becomes its own activation node after the we
 ``Conv2D -> ReLU -> BatchNormalization`` is.
 
 Keras runs on any backend; with neither TensorFlow nor JAX installed, ``import_keras`` selects the
-PyTorch backend (``KERAS_BACKEND=torch``) unless the user already chose one.
+PyTorch backend (``KERAS_BACKEND=torch``) while Keras is first imported, unless the user already
+chose one; the environment is restored afterwards.
+
+Subclassed models (``call()`` written in Python) have no layer graph to read and are refused.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import math
 import os
 import sys
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from dataclasses import replace
 from typing import Any
 
 from layerorder.lint.errors import LintError, short_reason
 from layerorder.lint.graph import GraphBuilder, RoleGraph, RoleNode
+from layerorder.lint.roles import TRANSPARENT
 from layerorder.order import MONOTONE_ACTS
 
-TRANSPARENT = "transparent"
 CONV_CLASSES = ("Conv1D", "Conv2D", "Conv3D")
 OTHER_CONVS = (
     "Conv1DTranspose Conv2DTranspose Conv3DTranspose SeparableConv1D SeparableConv2D"
@@ -94,24 +98,35 @@ ACTIVATION_KINDS = {
 NOT_ELEMENTWISE = frozenset({"softmax", "log_softmax"})
 
 
-def choose_backend() -> None:
-    """Before Keras is first imported: the PyTorch backend when no backend was chosen and neither
-    TensorFlow nor JAX is installed (the Keras default, TensorFlow, would fail to import)."""
+@contextlib.contextmanager
+def keras_backend() -> Iterator[None]:
+    """While Keras may be first imported (by ``import_keras`` or a target's own code): the PyTorch
+    backend when no backend was chosen and neither TensorFlow nor JAX is installed (the Keras
+    default, TensorFlow, would fail to import). ``KERAS_BACKEND`` is restored afterwards."""
     if "keras" in sys.modules or "KERAS_BACKEND" in os.environ:
+        yield
         return
-    if not any(importlib.util.find_spec(name) for name in ("tensorflow", "jax")):
-        os.environ["KERAS_BACKEND"] = "torch"
+    if any(importlib.util.find_spec(name) for name in ("tensorflow", "jax")):
+        yield
+        return
+    os.environ["KERAS_BACKEND"] = "torch"
+    try:
+        yield
+    finally:
+        os.environ.pop("KERAS_BACKEND", None)
 
 
 def import_keras() -> Any:
-    """Import Keras 3 (see ``choose_backend``)."""
-    choose_backend()
+    """Import Keras 3 (see ``keras_backend``)."""
+    from layerorder.lint.formats import FORMATS
+
     try:
-        keras = importlib.import_module("keras")
+        with keras_backend():
+            keras = importlib.import_module("keras")
     except ImportError as exc:
         raise LintError(
-            f"linting a Keras model needs Keras 3: pip install 'layerorder[keras]'"
-            f" ({short_reason(exc)})"
+            "linting a Keras model needs Keras 3:"
+            f" pip install 'layerorder[{FORMATS['keras'].extra}]' ({short_reason(exc)})"
         ) from exc
     if not str(getattr(keras, "__version__", "0")).startswith("3"):
         raise LintError(f"Keras {keras.__version__} is installed; layerorder reads Keras 3 models")
@@ -162,10 +177,19 @@ def _shape(tensor: Any) -> tuple[int | None, ...] | None:
 
 
 def _channels(shape: tuple[int | None, ...] | None, layer: Any) -> int | None:
+    """Channels of a weight layer's input or output (its ``data_format``), or of a norm (its
+    ``axis``: BatchNormalization(axis=1) normalises channels-first data)."""
     if not shape or len(shape) < 2:
         return None
-    axis = 1 if getattr(layer, "data_format", "channels_last") == "channels_first" else -1
-    return shape[axis]
+    axis = getattr(layer, "axis", None)
+    if isinstance(axis, (list, tuple)):
+        axis = axis[0] if len(axis) == 1 else None
+    if axis is None:
+        axis = 1 if getattr(layer, "data_format", "channels_last") == "channels_first" else -1
+    try:
+        return shape[axis]
+    except IndexError:
+        return None
 
 
 def _numel(shape: tuple[int | None, ...] | None) -> int | None:
@@ -217,6 +241,8 @@ def classify_layer(layer: Any, path: str, in_shape=None, out_shape=None) -> list
         facts.update(_weight_facts(layer, in_shape, out_shape))
     elif role == "norm":
         channels = _channels(out_shape, layer)
+        if kind == "gn" and getattr(layer, "groups", None) in (-1, channels):
+            kind = "in"  # GroupNormalization(groups=-1): one group per channel
         facts.update(
             in_channels=channels,
             out_channels=channels,
@@ -248,13 +274,32 @@ def _key(tensor: Any) -> Hashable:
     return id(tensor)
 
 
+def _is_sequential(model: Any) -> bool:
+    return any(cls.__name__ == "Sequential" for cls in type(model).__mro__)
+
+
+def _graph_of(model: Any, name: str) -> Any:
+    """The functional graph of a model, None for an unbuilt Sequential; a subclassed model has
+    none and is refused."""
+    functional = getattr(model, "_functional", None) or model
+    if getattr(functional, "_nodes_by_depth", None) is not None:
+        return functional
+    if _is_sequential(model):
+        return None
+    raise LintError(
+        f"{name} is a subclassed keras.Model ({type(model).__name__}): its call() is Python code,"
+        " not a layer graph layerorder can read; build it with the functional API or"
+        " keras.Sequential, or export it to ONNX and lint that"
+    )
+
+
 def _walk(builder: GraphBuilder, model: Any, prefix: str, inputs: list[Hashable]) -> list:
     """Add ``model``'s layer calls; its inputs alias ``inputs`` (keys in the outer graph).
     Returns the keys of its outputs."""
-    functional = getattr(model, "_functional", None) or model
-    by_depth = getattr(functional, "_nodes_by_depth", None)
-    if by_depth is None:  # an unbuilt Sequential: its layers in order, no shapes
+    functional = _graph_of(model, f"'{prefix.rstrip('/')}'" if prefix else "the model")
+    if functional is None:  # an unbuilt Sequential: its layers in order, no shapes
         return _walk_layers(builder, model, prefix, inputs)
+    by_depth = functional._nodes_by_depth
     for tensor, outer in zip(functional.inputs, inputs):
         builder.add_call(_key(tensor), None, [outer])
     for depth in sorted(by_depth, reverse=True):
@@ -272,8 +317,10 @@ def _walk(builder: GraphBuilder, model: Any, prefix: str, inputs: list[Hashable]
                 continue
             in_shape = _shape(node.input_tensors[0])
             specs = classify_layer(layer, path, in_shape, _shape(outs[0]) if outs else None)
-            for tensor in outs:
-                builder.add_call(_key(tensor), specs, ins)
+            if outs:  # the layer's nodes once; further outputs are the same call's
+                builder.add_call(_key(outs[0]), specs, ins)
+                for tensor in outs[1:]:
+                    builder.add_call(_key(tensor), None, [_key(outs[0])])
     return [_key(t) for t in functional.outputs]
 
 
@@ -292,8 +339,8 @@ def _walk_layers(builder: GraphBuilder, model: Any, prefix: str, inputs: list) -
 def graph_from_keras(model: Any) -> RoleGraph:
     """The role graph of a Keras 3 ``Model`` (Sequential or functional, built or not)."""
     builder = GraphBuilder()
-    functional = getattr(model, "_functional", None) or model
-    built = getattr(functional, "_nodes_by_depth", None) is not None
+    functional = _graph_of(model, "the model")
+    built = functional is not None
     n_inputs = len(functional.inputs) if built else 1
     inputs = []
     for i in range(n_inputs):

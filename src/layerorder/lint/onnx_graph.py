@@ -22,10 +22,11 @@ from dataclasses import replace
 from typing import Any
 
 from layerorder.lint.errors import LintError, short_reason
+from layerorder.lint.formats import FORMATS
 from layerorder.lint.graph import GraphBuilder, RoleGraph, RoleNode
+from layerorder.lint.roles import TRANSPARENT
 from layerorder.order import MONOTONE_ACTS
 
-TRANSPARENT = "transparent"
 CONSTANT_OPS = frozenset({"Constant", "ConstantOfShape", "Shape", "Size", "Range", "EyeLike"})
 
 # (role, kind) per ONNX operator type
@@ -55,7 +56,7 @@ OP_TABLE: dict[str, tuple[str, str]] = {
     "HardSwish": ("act", "hardswish"),
     "Mish": ("act", "mish"),
     "ThresholdedRelu": ("act", "threshold"),
-    "Clip": ("act", "hardtanh"),  # ReLU6 exports as Clip(0, 6)
+    "Clip": ("act", "hardtanh"),  # Clip(0, 6) is ReLU6, Clip(0, none) ReLU: see _clip_kind
     "Dropout": ("dropout", "drop"),
     "MaxPool": ("pool", "maxpool"),
     "GlobalMaxPool": ("pool", "maxpool"),
@@ -68,7 +69,9 @@ OP_TABLE: dict[str, tuple[str, str]] = {
     **{op: ("reshape", op.lower()) for op in (
         "Flatten", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Expand", "Split", "Slice",
         "Gather", "Tile", "DepthToSpace", "SpaceToDepth")},
-    **{op: (TRANSPARENT, "") for op in ("Identity", "Cast", "CastLike")},
+    **{op: (TRANSPARENT, "") for op in ("Identity", "Cast", "CastLike", "SequenceAt")},
+    "SplitToSequence": ("reshape", "split"),
+    "ConcatFromSequence": ("concat", "cat"),
     "Sub": ("other", "sub"),
     "Neg": ("other", "neg"),
     "Mul": ("other", "mul"),
@@ -83,11 +86,11 @@ SCALE_OPS = frozenset({"Add", "Sub", "Mul", "Div"})  # one data input: an affine
 FIRST_INPUT_ONLY = frozenset(
     {"Conv", "ConvTranspose", "Gemm", "BatchNormalization", "LayerNormalization",
      "GroupNormalization", "InstanceNormalization", "RMSNormalization", "Dropout", "PRelu",
-     "Clip", "CastLike", "Reshape", "Expand", "Pad", "Slice", "Tile", "Gather", "Squeeze",
+     "Clip", "CastLike", "Reshape", "Expand", "Pad", "Slice", "Tile", "Squeeze",
      "Unsqueeze", "Split", "ReduceMean", "ReduceSum", "LeakyRelu"}
 )
 # operators that keep a constant's values (so a zero bias built by Expand is still zero)
-VALUE_KEEPING = frozenset({"Cast", "CastLike", "Expand", "Identity"})
+VALUE_KEEPING = frozenset({"Cast", "CastLike", "Expand", "Identity", "Transpose"})
 LINEAR_OTHER = frozenset({"scale", "sub", "neg", "pad", "mean", "sum"})
 
 
@@ -96,7 +99,8 @@ def import_onnx() -> Any:
         return importlib.import_module("onnx")
     except ImportError as exc:
         raise LintError(
-            f"linting an ONNX model needs the onnx package: pip install 'layerorder[onnx]'"
+            "linting an ONNX model needs the onnx package:"
+            f" pip install 'layerorder[{FORMATS['onnx'].extra}]'"
             f" ({short_reason(exc)})"
         ) from exc
 
@@ -132,6 +136,17 @@ def _path(node: Any, index: int) -> str:
     return name or f"{node.op_type}_{index}"
 
 
+def _constant_value(attrs: dict[str, Any], numpy_helper: Any) -> Any:
+    import numpy as np
+
+    if attrs.get("value") is not None:
+        return numpy_helper.to_array(attrs["value"])
+    for key in ("value_float", "value_int", "value_floats", "value_ints"):
+        if key in attrs:
+            return np.asarray(attrs[key])
+    return None
+
+
 class _Constants:
     """Initializers and constant-folded values: shapes, for channel counts and biases."""
 
@@ -142,11 +157,15 @@ class _Constants:
         self.names: set[str] = set(self.values)
         for node in graph.node:
             if node.op_type == "Constant":
-                value = _attrs(node).get("value")
+                value = _constant_value(_attrs(node), numpy_helper)
                 if value is not None:
-                    self.values[node.output[0]] = numpy_helper.to_array(value)
+                    self.values[node.output[0]] = value
             elif node.op_type in VALUE_KEEPING and node.input[0] in self.values:
-                self.values[node.output[0]] = self.values[node.input[0]]
+                value = self.values[node.input[0]]
+                if node.op_type == "Transpose":  # nn.Linear's weight as MatMul reads it
+                    value = value.transpose(_attrs(node).get("perm") or None)
+                self.values[node.output[0]] = value
+        self.names |= set(self.values)
 
     def zero(self, name: str) -> bool:
         """A value known to be all zeros (the exporter's stand-in for a missing bias)."""
@@ -219,6 +238,8 @@ def classify_node(node: Any, path: str, consts: _Constants, n_data: int) -> list
         strides = attrs.get("strides")
         facts = {"linear": kind == "avgpool", "shrink": math.prod(strides) if strides else None}
     elif role == "act":
+        if op == "Clip":
+            kind = _clip_kind(node, consts, attrs)
         slope = float(attrs.get("alpha", 0.01)) if kind == "leakyrelu" else 0.0
         facts = {"monotone": kind in MONOTONE_ACTS and kind != "prelu" and slope >= 0}
     elif role in ("add", "concat", "reshape"):
@@ -226,6 +247,20 @@ def classify_node(node: Any, path: str, consts: _Constants, n_data: int) -> list
     else:
         facts = {"linear": kind in LINEAR_OTHER}
     return [RoleNode(role, kind, path, "module", op, **facts)]
+
+
+def _clip_kind(node: Any, consts: _Constants, attrs: dict[str, Any]) -> str:
+    """Clip's bounds are inputs since opset 11 (attributes before): (0, 6) is ReLU6, (0, none)
+    ReLU, anything else a hard tanh."""
+    low = consts.scalar(node.input[1]) if len(node.input) > 1 and node.input[1] else None
+    high = consts.scalar(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    low = attrs.get("min", low)
+    high = attrs.get("max", high)
+    if low == 0 and high == 6:
+        return "relu6"
+    if low == 0 and high is None:
+        return "relu"
+    return "hardtanh"
 
 
 def _biased_matmuls(graph: Any, consts: _Constants) -> dict[str, str]:
@@ -261,13 +296,21 @@ def graph_from_onnx(model: Any) -> RoleGraph:
         data = [name for name in inputs if name and builder.has(name)]
         if node.op_type in CONSTANT_OPS or not data:
             continue  # a constant (or a value computed from constants only)
+        if node.op_type == "Gather" and not builder.has(node.input[0]):
+            # rows of a constant table picked by data indices: an embedding lookup (like
+            # nn.Embedding, an 'other' node, not affine in the indices)
+            spec = RoleNode("other", "embedding", _path(node, index), "module", "Gather")
+            builder.add_call(node.output[0], [spec], data)
+            continue
         if node.output[0] in bias_adds:  # the bias of the MatMul before it
             builder.add_call(node.output[0], None, data)
             continue
         specs = classify_node(node, _path(node, index), consts, len(data))
         if specs and node.output[0] in biased:
             specs = [replace(specs[0], bias=True, bias_params=specs[0].out_channels or 0)]
-        for name in node.output[:1]:
-            builder.add_call(name, specs, data)
+        builder.add_call(node.output[0], specs, data)
+        for name in node.output[1:]:  # Split's pieces, Dropout's mask: the same call's values
+            if name:
+                builder.add_call(name, None, [node.output[0]])
     builder.add_output([value.name for value in graph.output])
     return builder.build("onnx")

@@ -13,12 +13,12 @@ from torch import nn
 from layerorder.lint.build import build_role_graph, example_input, module_output_sizes
 from layerorder.lint.census import PatternCount, census
 from layerorder.lint.checks import CHECKS
-from layerorder.lint.errors import LintError
+from layerorder.lint.errors import LintError, short_reason
 from layerorder.lint.foldplan import FoldPlan, fold_plans
 from layerorder.lint.formats import FORMATS, format_of_object
-from layerorder.lint.graph import RoleGraph
+from layerorder.lint.graph import ENDPOINT_ROLES, RoleGraph
 from layerorder.lint.rules import RULES, SEVERITIES, Finding, severity_rank
-from layerorder.lint.target import load_target
+from layerorder.lint.target import LOAD_TIMEOUT, load_target
 from layerorder.lint.transformer import (
     pre_norm_no_final_norm,
     transformer_blocks,
@@ -135,14 +135,15 @@ def lint_any(
     model: Any,
     *,
     input_shape: Sequence[int] | None = None,
+    example: torch.Tensor | None = None,
     mode: str = "auto",
     target: str | None = None,
-    timeout: float | None = None,
+    timeout: float | None = LOAD_TIMEOUT,
 ) -> LintReport:
     """Lint a PyTorch, Keras 3 or ONNX model: an object (``nn.Module``, ``keras.Model``,
     ``onnx.ModelProto``) or a target string (``models.py:make``, ``model.keras``, ``net.onnx``,
     ``timm:resnet18``). Keras and ONNX models are read from their own layer graphs, so
-    ``input_shape`` and ``mode`` apply to PyTorch models only."""
+    ``input_shape``, ``example`` and ``mode`` apply to PyTorch models only."""
     name = target or (model if isinstance(model, str) else "model")
     if isinstance(model, str):
         model = load_target(model, timeout=timeout, foreign=True).model
@@ -153,13 +154,25 @@ def lint_any(
                 f"cannot lint a {type(model).__name__}: give an nn.Module, a keras.Model, an"
                 " onnx.ModelProto or a target string"
             )
-        return lint_model(model, input_shape=input_shape, mode=mode, target=name)
-    if mode not in ("auto", fmt.name):
+        return lint_model(model, input_shape=input_shape, example=example, mode=mode, target=name)
+    if mode != "auto" or input_shape is not None or example is not None:
         raise LintError(
-            f"--mode {mode} traces PyTorch models; a {fmt.title} model is read from its own"
-            " graph, so leave --mode at auto"
+            f"--mode and --input-shape are for PyTorch models; a {fmt.title} model is read from"
+            " its own graph: leave them out"
         )
-    return lint_graph(fmt.graph(model), name)
+    try:
+        graph = fmt.graph(model)
+    except LintError:
+        raise
+    except Exception as exc:
+        reason = short_reason(exc)
+        raise LintError(f"cannot read the {fmt.title} graph of {name}: {reason}") from exc
+    if all(n.role in ENDPOINT_ROLES for n in graph.nodes):
+        raise LintError(
+            f"{name} has no {fmt.title} layers on the path from its input to its output;"
+            " check that the file is a complete model"
+        )
+    return lint_graph(graph, name)
 
 
 def report_dict(report: LintReport) -> dict[str, Any]:

@@ -15,6 +15,7 @@ string carries them everywhere a target goes (compare, probe, lint, rewrite, fol
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
 import importlib.util
 import os
@@ -44,12 +45,6 @@ class Target:
     spec: str
     model: Any  # an nn.Module; with foreign=True also a keras.Model or an onnx.ModelProto
     source_file: str | None = None  # the FILE.py (or model file) of a file target, as given
-
-    @property
-    def format(self) -> str:
-        """'torch', or the name of a foreign format (``layerorder.lint.formats.FORMATS``)."""
-        fmt = format_of_object(self.model)
-        return fmt.name if fmt is not None else "torch"
 
 
 def split_kwargs(spec: str) -> tuple[str, dict[str, Any]]:
@@ -257,7 +252,9 @@ def load_target(
 
     ``foreign=True`` (lint) also accepts Keras and ONNX models: a saved file or a factory's
     result; otherwise they are refused with a one-line error."""
-    with _guarded(spec, timeout):
+    from layerorder.lint.keras_graph import keras_backend
+
+    with _guarded(spec, timeout), keras_backend() if foreign else contextlib.nullcontext():
         return _load(spec, foreign)
 
 
@@ -269,10 +266,6 @@ def _load(spec: str, foreign: bool = False) -> Target:
         if not Path(spec).is_file():
             raise LintError(f"{fmt.title} model file '{spec}' does not exist")
         return Target(spec, fmt.load_file(spec), spec)
-    if foreign:
-        from layerorder.lint.keras_graph import choose_backend
-
-        choose_backend()  # before the target's code imports Keras
     base, kwargs = split_kwargs(spec)
     where, attr = _split(base)
     if where in ZOOS:

@@ -11,7 +11,8 @@ It calls ``EpochProbe`` at the start of fit (epoch 0) and after every training e
 LightningModule itself: one train-mode forward and backward pass on the probe batch with every
 stage hooked, then the variance shift in eval mode. RNG state, BatchNorm buffers, gradients and
 the mode are restored, so a probed fit trains exactly like an unprobed one. The loss is
-cross-entropy on the module's output (a classifier). With ``log=True`` the fraction of positive
+cross-entropy on the module's output (a classifier). Under several processes (DDP) only the
+first probes. With ``log=True`` the fraction of positive
 outputs per stage, its dead units and each weight layer's gradient-to-weight ratio go to the
 Trainer's logger as ``probe/...`` metrics.
 """
@@ -65,6 +66,8 @@ class ProbeCallback(Callback):
             self._run(0, pl_module)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
+        if not trainer.is_global_zero:  # one probe per fit, on the first process
+            return
         epoch = trainer.current_epoch + 1
         self._run(epoch, pl_module)
         if not self.log:
@@ -80,10 +83,11 @@ class ProbeCallback(Callback):
         pl_module.log_dict({k: float(v) for k, v in metrics.items()}, on_epoch=True)
 
     def frame(self):
-        """The records as a pandas DataFrame: ``epoch``, ``probe`` (stage, grad, varshift),
-        ``name`` (module path) and the record's fields (its ``kind`` is the module class), as
-        ``layerorder export --what probes`` writes them."""
+        """The records as a pandas DataFrame: ``probe_epoch``, ``probe`` (stage, grad, varshift),
+        ``name`` (module path) and the record's fields (its ``kind`` is the module class), the
+        columns ``layerorder export --what probes`` writes."""
         import pandas as pd
 
-        return pd.DataFrame([{"epoch": e, "probe": k, "name": n, **d}
-                             for e, k, n, d in self.probe.records])
+        from layerorder.export.rows import probe_row
+
+        return pd.DataFrame([probe_row(record) for record in self.probe.records])
