@@ -339,3 +339,10 @@ def conv_flatten_linear():
     """conv 8 -> 2 channels, flatten (2*4*4 = 32 features), linear 32 -> 16: the middle is 32
     wide, not 2, so this is no bottleneck and is reported."""
     return nn.Sequential(nn.Conv2d(8, 2, 1), nn.Flatten(), nn.Linear(32, 16))
+
+
+@seeded
+def dense_then_depthwise():
+    """ConvNeXt's downsampling: a dense 2x2 stride-2 conv, then a 7x7 depthwise conv with nothing
+    between: a factorisation (one dense 14x14 conv would cost far more), not reported."""
+    return nn.Sequential(nn.Conv2d(8, 16, 2, stride=2), nn.Conv2d(16, 16, 7, padding=3, groups=16))

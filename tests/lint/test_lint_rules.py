@@ -41,6 +41,7 @@ def found(model, **kwargs):
         (lm.linear_widen_narrow, {("no-nonlinearity", "0")}),
         (lm.linear_bottleneck, set()),
         (lm.conv_flatten_linear, {("no-nonlinearity", "0")}),
+        (lm.dense_then_depthwise, set()),
         # act-before-norm
         (lm.act_bn_linear, {("act-before-norm", "2")}),
         (lm.act_bn_padded_conv, {("act-before-norm", "2")}),

@@ -178,17 +178,25 @@ def _is_linear_step(node: RoleNode) -> bool:
     return node.linear and node.role not in STOP_ROLES
 
 
+def _factorised(first: RoleNode, second: RoleNode) -> bool:
+    """A deliberate factorisation rather than two layers that collapse into one of the same
+    cost: a linear bottleneck, or a grouped (depthwise) convolution next to a dense one, as in
+    Xception's separable convolutions and ConvNeXt's downsampling conv before a 7x7 depthwise
+    conv (one dense conv with the combined kernel would cost far more)."""
+    return _bottleneck(first, second) or first.groups > 1 or second.groups > 1
+
+
 def _bottleneck(first: RoleNode, second: RoleNode) -> bool:
-    """A deliberate linear bottleneck: the first layer narrows and the second widens again, so the
-    pair is a low-rank factorisation (MobileNetV2 and EfficientNet project 96 -> 24 channels with
-    no activation, then expand 24 -> 144), not two layers that collapse into one of the same
-    cost."""
+    """A deliberate linear bottleneck: the first layer does not widen and the second widens, so
+    the pair is a low-rank factorisation or a block boundary (MobileNetV2 and EfficientNet
+    project 96 -> 24 channels with no activation, then expand 24 -> 144; MobileNetV3's first
+    block projects 16 -> 16 before the next expands 16 -> 72)."""
     widths = (first.in_channels, first.out_channels, second.in_channels, second.out_channels)
     if any(w is None for w in widths):
         return False
     into, middle, read, out = widths
     # the second reads what the first wrote (no flatten between widening the middle)
-    return middle == read and middle < into and middle < out
+    return middle == read and middle <= into and middle < out
 
 
 def _linear_reach(graph: RoleGraph, start: RoleNode) -> list[tuple[RoleNode, list[RoleNode]]]:
@@ -219,7 +227,7 @@ def no_nonlinearity(graph: RoleGraph, folds: dict[int, FoldPlan]) -> list[Findin
     out = []
     for w in graph.of_role("weight"):
         for hit, path in _linear_reach(graph, w):
-            if _bottleneck(w, hit):
+            if _factorised(w, hit):
                 continue
             chain = ARROW.join(n.token for n in path)
             msg = (

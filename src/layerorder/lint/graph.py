@@ -36,6 +36,7 @@ class RoleNode:
     in_channels: int | None = None
     out_channels: int | None = None
     zero_padding: bool = False  # a convolution that pads with zeros
+    groups: int = 1  # a grouped convolution's groups (depthwise: one per channel)
     p: float | None = None  # dropout probability
     running_stats: bool = False  # a BatchNorm that uses running statistics in eval mode
     plain: bool = False  # exactly torch's Conv1d/2d/3d, Linear or BatchNorm1d/2d/3d class

@@ -211,7 +211,15 @@ def _weight_facts(layer: Any, in_shape, out_shape) -> dict[str, Any]:
         "out_channels": _channels(out_shape, layer),
         "zero_padding": padding == "same" and any(k > 1 for k in kernel),
         "plain": type(layer).__name__ in (*CONV_CLASSES, "Dense"),
+        "groups": _groups(layer, in_shape),
     }
+
+
+def _groups(layer: Any, in_shape) -> int:
+    """Depthwise and separable convolutions are grouped per channel; Conv*D(groups=g)."""
+    if type(layer).__name__.startswith(("DepthwiseConv", "SeparableConv")):
+        return _channels(in_shape, layer) or 2  # grouped, channel count unknown
+    return int(getattr(layer, "groups", 1) or 1)
 
 
 def _strides(layer: Any) -> int | None:

@@ -207,6 +207,7 @@ def _weight_facts(node: Any, consts: _Constants, attrs: dict[str, Any]) -> dict[
         "zero_padding": node.op_type.startswith("Conv")
         and (any(p > 0 for p in pads) or auto_pad.startswith("SAME")),
         "plain": node.op_type in ("Conv", "Gemm", "MatMul"),
+        "groups": int(attrs.get("group", 1)),
     }
 
 

@@ -173,7 +173,8 @@ def _weight_facts(module: nn.Module) -> dict[str, Any]:
         "linear": True,
     }
     if isinstance(module, _ConvNd):
-        facts.update(in_channels=module.in_channels, out_channels=module.out_channels)
+        facts.update(in_channels=module.in_channels, out_channels=module.out_channels,
+                     groups=module.groups)
     elif isinstance(module, nn.Linear):
         facts.update(in_channels=module.in_features, out_channels=module.out_features)
     return facts

@@ -94,8 +94,9 @@ RULES: tuple[Rule, ...] = (
         title="Two weight layers with nothing nonlinear between",
         why="Without a nonlinearity the two layers compose to one linear map. Not reported: a"
         " path through a residual addition or a concatenation (a join, not a missing"
-        " activation), and a linear bottleneck whose middle is narrower than both ends"
-        " (MobileNetV2's projection layers), which is a low-rank factorisation.",
+        " activation), a linear bottleneck (the first layer does not widen, the second"
+        " widens: MobileNet's projection layers) and a grouped or depthwise convolution next to"
+        " a dense one (separable convolutions, ConvNeXt's downsampling): factorisations.",
         reference="Sandler et al. 2018, MobileNetV2: Inverted Residuals and Linear Bottlenecks",
         fix="Add an activation between the layers if the bottleneck is not intended.",
     ),
