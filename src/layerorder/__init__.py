@@ -32,6 +32,7 @@ _LAZY = {
     "probe": None,
     "lint": None,
     "studies": None,
+    "search": None,
 }
 
 

@@ -390,6 +390,11 @@ MONOTONE_ACTS = frozenset(
 )
 
 
+# positively homogeneous activations: f(c*x) = c*f(x) for c >= 0, so a dropout mask (0 or
+# 1/(1-p), per element or per channel) gives the same output before or after them
+POSITIVELY_HOMOGENEOUS_ACTS = frozenset({"relu", "leakyrelu", "identity"})
+
+
 def _pool_lines(order: Order) -> list[str]:
     pool = order.pool
     if pool is None:

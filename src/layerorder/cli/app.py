@@ -23,6 +23,7 @@ from layerorder.cli import (
     commands_probe,
     commands_report,
     commands_runs,
+    commands_search,
     commands_study,
 )
 from layerorder.cli.compat import ABORTS, USAGE_ERRORS
@@ -65,6 +66,7 @@ commands_report.register(app)
 commands_info.register(app)
 commands_lint.register(app)
 commands_study.register(app)
+commands_search.register(app)
 
 
 def _fail(message: str, code: int) -> None:

@@ -31,7 +31,17 @@ def _option(s: Setting, default: Any) -> typer.models.OptionInfo:
     return typer.Option(None, *flags, help=help_text, metavar=metavar)
 
 
+# commands that take another command's settings, less the ones they decide themselves
+INHERITS: dict[str, tuple[str, frozenset[str]]] = {
+    "search": ("compare", frozenset({"orders", "seeds", "until_decided", "max_seeds", "vary",
+                                     "baseline", "name"})),
+}
+
+
 def settings_for(command: str) -> tuple[Setting, ...]:
+    if command in INHERITS:
+        base, own = INHERITS[command]
+        return tuple(s for s in SETTINGS if base in s.commands and s.name not in own)
     return tuple(s for s in SETTINGS if command in s.commands)
 
 

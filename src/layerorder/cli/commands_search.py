@@ -1,0 +1,146 @@
+"""``layerorder search``: which order should this model use, under a compute budget?"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from layerorder.api import DEFAULT_STORE
+from layerorder.cli.commands_compare import build_config
+from layerorder.cli.console import err, out, print_json
+from layerorder.cli.options import setting_options
+from layerorder.cli.progress import RichObserver
+from layerorder.cli.render import print_analysis
+from layerorder.errors import ConfigError
+from layerorder.search import SearchPlan, SearchResult, order_space, plan_search, run_search
+
+FULL_SEEDS = 5  # the default budget is a third of training every candidate on this many seeds
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(t.strip() for t in (text or "").split(",") if t.strip())
+
+
+def _print_space(space, plan: SearchPlan) -> None:
+    merged = f", {space.merged} spellings merged as the same function" if space.merged else ""
+    out.print(f"[bold]{len(space.candidates)} candidate orders[/bold] from {space.base}{merged}")
+    for c in space.candidates:
+        same = f"  (= {', '.join(c.same_as)})" if c.same_as else ""
+        out.print(f"  {escape(c.spec)}{escape(same)}")
+    table = Table(title="plan (cost in full runs)")
+    for col in ("stage", "orders", "epochs", "seeds", "keeps", "cost"):
+        table.add_column(col)
+    for r in plan.rounds:
+        table.add_row(f"round {r.index + 1}", str(r.candidates), str(r.epochs),
+                      str(len(r.seeds)), str(r.keep), f"{r.cost / plan.epochs:.1f}")
+    table.add_row("final", str(plan.finalists), str(plan.epochs),
+                  f"{plan.final_seeds}..{plan.max_seeds}", "", f"≤ {plan.final_cost():.1f}")
+    out.print(table)
+    full = len(space.candidates) * FULL_SEEDS
+    out.print(f"at most {plan.cost():.1f} of a {plan.budget:g}-run budget; training every"
+              f" candidate to the end on {FULL_SEEDS} seeds would take {full} runs")
+
+
+def _print_rounds(result: SearchResult) -> None:
+    for r in result.rounds:
+        table = Table(title=f"round {r.plan.index + 1}: {r.plan.epochs} epochs,"
+                            f" {len(r.plan.seeds)} selection seed(s)")
+        for col in ("rank", "order", "mean acc %", ""):
+            table.add_column(col)
+        for i, s in enumerate(r.scores, 1):
+            table.add_row(str(i), escape(s.order), f"{s.mean_acc:.2f}",
+                          "kept" if s.order in r.kept else "dropped")
+        out.print(table)
+
+
+def _summary(result: SearchResult) -> str:
+    parts = [f"search picks {result.best}"]
+    margin = result.final.analysis.margin
+    if result.equivalent:
+        parts.append(f"equivalent to it within ±{margin:g} points: {', '.join(result.equivalent)}")
+    if result.worse:
+        parts.append(f"significantly worse: {', '.join(result.worse)}")
+    if result.undecided:
+        parts.append(f"undecided at {result.plan.max_seeds} seeds: {', '.join(result.undecided)}")
+    parts.append(f"final verdict on {len({r.seed for r in result.final.runs})} fresh seeds only;"
+                 f" {result.spent:.1f} full runs spent of a {result.plan.budget:g}-run budget")
+    return "; ".join(parts)
+
+
+@setting_options("search")
+def search(
+    base: str = typer.Option(
+        None, "--base",
+        help="The block order whose stages are arranged (default: the standard preset,"
+        " conv-bn-relu-drop; add a pool stage to place pooling too).",
+    ),
+    norms: str = typer.Option(None, "--norms", help="Norm kinds to try, e.g. bn,gn,ln."),
+    acts: str = typer.Option(None, "--acts", help="Activations to try, e.g. relu,gelu."),
+    weight_first: bool = typer.Option(
+        False, "--weight-first", help="Only orders that start with the weight layer."
+    ),
+    budget: float = typer.Option(
+        None, "--budget", min=1.0,
+        help="Full training runs to spend (default: a third of training every candidate on 5"
+        " seeds).",
+    ),
+    eta: int = typer.Option(3, "--eta", min=2, help="Each round keeps the best 1/eta."),
+    finalists: int = typer.Option(3, "--finalists", min=1, help="Orders in the final stage."),
+    selection_seeds: int = typer.Option(
+        2, "--selection-seeds", min=1, help="Seeds per candidate in the selection rounds."
+    ),
+    config_file: Path = typer.Option(None, "--config", help="TOML file with settings."),
+    store: Path = typer.Option(Path(DEFAULT_STORE), help="SQLite store file."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the space and the plan."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    settings: dict | None = None,
+) -> None:
+    """Find the best order for a model: every arrangement of its block's stages, pruned by
+    successive halving on short runs, the finalists compared on fresh seeds until decided."""
+    values = {k: v for k, v in (settings or {}).items() if v is not None}
+    if values.get("model") and base is None:
+        raise ConfigError("with --model, give --base ORDER: the stages of your model's blocks in"
+                          " their order, e.g. --base linear-bn-relu-drop")
+    config = build_config(config_file, values)
+    space = order_space(base or "standard", config.arch, norms=_names(norms), acts=_names(acts),
+                        weight_first=weight_first)
+    full = len(space.candidates) * FULL_SEEDS
+    plan = plan_search(len(space.candidates), epochs=config.epochs,
+                       budget=budget if budget is not None else full / 3, eta=eta,
+                       finalists=finalists, selection_seeds=selection_seeds)
+    if dry_run:
+        _print_space(space, plan)
+        return
+    observer = RichObserver()
+    with observer:
+        result = run_search({**config.to_dict(), **values}, space, plan, store,
+                            name=f"search-{config.name}", observer=observer)
+    if as_json:
+        print_json({
+            "space": dataclasses.asdict(space),
+            "plan": dataclasses.asdict(plan),
+            "rounds": [dataclasses.asdict(r) for r in result.rounds],
+            "final": result.final.to_dict(),
+            "best": result.best,
+            "equivalent": list(result.equivalent),
+            "worse": list(result.worse),
+            "undecided": list(result.undecided),
+            "spent": result.spent,
+        })
+        return
+    _print_rounds(result)
+    print_analysis(result.final.analysis, result.final.table)
+    out.print(escape(_summary(result)))
+    if config.model:
+        out.print(escape(f"apply it to your model: layerorder rewrite '{config.model}' --to"
+                         f" {result.best} -o best.pt"))
+    err.print(f"stored in {store} (experiments 'search-{config.name}-round*' and"
+              f" 'search-{config.name}-final')", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(search)

@@ -1,0 +1,29 @@
+"""``layerorder search``: which order should this model use? The order space of a block, a
+budgeted successive-halving search over it, and a comparison of the finalists on fresh seeds."""
+
+from layerorder.search.run import (
+    SELECTION_SEED,
+    RoundPlan,
+    RoundResult,
+    Score,
+    SearchPlan,
+    SearchResult,
+    plan_search,
+    run_search,
+)
+from layerorder.search.space import Candidate, OrderSpace, canonical, order_space
+
+__all__ = [
+    "SELECTION_SEED",
+    "Candidate",
+    "OrderSpace",
+    "RoundPlan",
+    "RoundResult",
+    "Score",
+    "SearchPlan",
+    "SearchResult",
+    "canonical",
+    "order_space",
+    "plan_search",
+    "run_search",
+]

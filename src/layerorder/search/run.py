@@ -1,0 +1,207 @@
+"""``layerorder search``: successive halving over the order space, then a comparison of the
+finalists on fresh seeds.
+
+Why not Optuna's pruners: they prune one trial on its own intermediate values, sampled from a
+distribution; here every candidate of a fixed, small set is trained on the same seeds, each round
+is a stored, resumable comparison (``run_comparison``), and the final stage needs the comparison's
+own statistics. Successive halving (Jamieson and Talwalkar 2016) over that set is a few lines on
+top of it.
+
+Budget unit: one full run (all ``epochs``). A round that trains n candidates for e epochs on s
+seeds costs n*s*e/epochs. Rounds keep the best 1/eta of the candidates (by mean final test
+accuracy over the selection seeds) until ``finalists`` are left; the first round is the
+shortest, and each is longer than the one before (rounds that would be as short are one round
+that keeps fewer). The finalists then go to ``compare --until-decided`` on seeds the selection never used
+(selection seeds start at ``SELECTION_SEED``), with ``max_seeds`` capped so the whole search
+stays within the budget; the verdict reads only those final runs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from layerorder.errors import ConfigError
+from layerorder.results import Results
+
+SELECTION_SEED = 10_000  # selection rounds use seeds from here; the final stage starts at 0
+FINAL_SEEDS = 3  # seeds per finalist at the final stage's first look
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    index: int
+    candidates: int  # trained this round
+    keep: int  # kept for the next round (the finalists after the last one)
+    epochs: int
+    seeds: tuple[int, ...]
+
+    @property
+    def cost(self) -> float:
+        """In full runs."""
+        return self.candidates * len(self.seeds) * self.epochs
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    rounds: tuple[RoundPlan, ...]
+    finalists: int
+    epochs: int  # of a full run
+    final_seeds: int  # at the first look
+    max_seeds: int  # the final stage's cap, from what the budget leaves
+    budget: float  # in full runs
+
+    def round_cost(self) -> float:
+        return sum(r.cost for r in self.rounds) / self.epochs
+
+    def final_cost(self) -> float:
+        """The final stage's worst case (every look), in full runs."""
+        return float(self.finalists * self.max_seeds)
+
+    def cost(self) -> float:
+        return self.round_cost() + self.final_cost()
+
+
+def plan_search(
+    n_candidates: int,
+    *,
+    epochs: int,
+    budget: float,
+    eta: int = 3,
+    finalists: int = 3,
+    selection_seeds: int = 2,
+) -> SearchPlan:
+    """Rounds of successive halving for ``n_candidates`` within ``budget`` full runs."""
+    if eta < 2:
+        raise ConfigError(f"--eta must be at least 2, got {eta}")
+    finalists = max(1, min(finalists, n_candidates))
+    n, sizes = n_candidates, []
+    while n > finalists:
+        keep = max(finalists, math.ceil(n / eta))
+        sizes.append((n, keep))
+        n = keep
+    seeds = tuple(SELECTION_SEED + i for i in range(selection_seeds))
+    steps = [(n, keep, max(1, round(epochs / eta ** (len(sizes) - i))))
+             for i, (n, keep) in enumerate(sizes)]
+    merged: list[tuple[int, int, int]] = []
+    for n, keep, e in steps:  # a round no longer than the one before would rerun its runs
+        if merged and e <= merged[-1][2]:
+            merged[-1] = (merged[-1][0], keep, merged[-1][2])
+        else:
+            merged.append((n, keep, e))
+    rounds = [RoundPlan(i, n, keep, e, seeds) for i, (n, keep, e) in enumerate(merged)]
+    spent = sum(r.cost for r in rounds) / epochs
+    left = budget - spent
+    max_seeds = int(left // finalists) if finalists > 1 else FINAL_SEEDS
+    if finalists > 1 and max_seeds < FINAL_SEEDS:
+        need = spent + finalists * FINAL_SEEDS
+        raise ConfigError(
+            f"a budget of {budget:g} runs is too small for {n_candidates} candidates: the"
+            f" selection rounds take {spent:.1f} and the final comparison of {finalists}"
+            f" finalists at least {finalists * FINAL_SEEDS}; give --budget {math.ceil(need)} or"
+            " more, or fewer candidates (--weight-first, fewer --norms/--acts)"
+        )
+    return SearchPlan(tuple(rounds), finalists, epochs, FINAL_SEEDS, max(max_seeds, 2), budget)
+
+
+@dataclass(frozen=True)
+class Score:
+    order: str
+    mean_acc: float  # mean final test accuracy over the round's seeds (diverged/failed: 0)
+    runs: int
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    plan: RoundPlan
+    experiment: str
+    scores: tuple[Score, ...]  # best first
+    kept: tuple[str, ...]
+    dropped: tuple[str, ...]
+
+    def evidence(self, order: str) -> str:
+        """Why ``order`` was dropped: its rank and its gap to the round's best."""
+        rank = next(i for i, s in enumerate(self.scores) if s.order == order) + 1
+        score = self.scores[rank - 1]
+        best = self.scores[0]
+        return (f"round {self.plan.index + 1} ({self.plan.epochs} epochs, {score.runs} seeds):"
+                f" rank {rank} of {len(self.scores)}, {score.mean_acc:.2f}%,"
+                f" {best.mean_acc - score.mean_acc:.2f} points below {best.order}")
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    space: Any  # OrderSpace
+    plan: SearchPlan
+    rounds: tuple[RoundResult, ...]
+    final: Results  # the finalists on fresh seeds: the only runs the verdict reads
+    best: str
+    equivalent: tuple[str, ...]  # finalists equivalent to the best within the margin
+    worse: tuple[str, ...]  # finalists significantly worse than the best
+    undecided: tuple[str, ...]
+
+    @property
+    def spent(self) -> float:
+        """Full runs actually trained or found stored, at their length."""
+        rounds = sum(r.plan.cost for r in self.rounds) / self.plan.epochs
+        return rounds + len(self.final.runs)
+
+
+def _score(results: Results) -> tuple[Score, ...]:
+    by_order: dict[str, list[float]] = {}
+    for run in results.runs:
+        acc = run.final_test_acc if run.status == "done" and run.final_test_acc else 0.0
+        by_order.setdefault(run.label, []).append(acc)
+    scores = [Score(o, sum(v) / len(v), len(v)) for o, v in by_order.items()]
+    return tuple(sorted(scores, key=lambda s: (-s.mean_acc, s.order)))
+
+
+def run_search(
+    settings: dict[str, Any],
+    space,
+    plan: SearchPlan,
+    store: str | Path,
+    *,
+    name: str = "search",
+    data: Any = None,
+    model: Any = None,
+    observer=None,
+) -> SearchResult:
+    """Train the plan's rounds and its final stage (each a stored, resumable comparison).
+    ``settings`` are any of ``compare``'s (not orders, seeds or until_decided); ``data`` and
+    ``model`` as ``layerorder.compare`` takes them."""
+    from layerorder.api import make_experiment, run_comparison
+
+    def config(values: dict[str, Any]):
+        return make_experiment({**settings, **values}, data=data, model=model,
+                               notes=lambda line: None)
+
+    alive = list(space.specs)
+    done = []
+    for round_plan in plan.rounds:
+        experiment = f"{name}-round{round_plan.index + 1}"
+        results = run_comparison(
+            config({"name": experiment, "orders": tuple(alive), "seeds": round_plan.seeds,
+                    "epochs": round_plan.epochs}),
+            store, observer=observer)
+        scores = _score(results)
+        kept = tuple(s.order for s in scores[: round_plan.keep])
+        dropped = tuple(s.order for s in scores[round_plan.keep:])
+        done.append(RoundResult(round_plan, experiment, scores, kept, dropped))
+        alive = list(kept)
+    final_config = config({"name": f"{name}-final", "orders": tuple(alive),
+                           "seeds": tuple(range(plan.final_seeds)), "epochs": plan.epochs,
+                           "until_decided": len(alive) > 1, "max_seeds": plan.max_seeds})
+    final = run_comparison(final_config, store, observer=observer)
+    rows = final.analysis.rows
+    best = max(rows, key=lambda r: r.summary.mean).label if rows else alive[0]
+    equivalent, worse, undecided = [], [], []
+    for d in final.analysis.decisions:
+        if best not in (d.a, d.b):
+            continue
+        other = d.b if d.a == best else d.a
+        {"equivalent": equivalent, "different": worse}.get(d.decision, undecided).append(other)
+    return SearchResult(space, plan, tuple(done), final, best, tuple(equivalent), tuple(worse),
+                        tuple(undecided))

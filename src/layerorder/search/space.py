@@ -1,0 +1,146 @@
+"""The candidate orders of a block: every placement of its stages, with exact duplicates merged.
+
+From a base order (``conv-bn-relu-drop-maxpool``) the space is every arrangement of its stages,
+optionally with each norm kind and activation from lists the user gives, that the architecture
+accepts. Two arrangements that compute the same function, in training and at inference, given
+the same weights and random numbers, are one candidate; the merged spellings are kept:
+
+- a non-decreasing activation next to a max-pool (``relu-maxpool`` = ``maxpool-relu``): max
+  commutes with a monotone function;
+- a positively homogeneous activation (ReLU, LeakyReLU) next to dropout (``relu-drop`` =
+  ``drop-relu``): dropout multiplies by 0 or 1/(1-p) >= 0, and f(c x) = c f(x) for c >= 0.
+
+Nothing else is merged: BatchNorm next to average pooling, for example, sees other batch
+statistics in training, so those orders differ.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from layerorder.errors import LayerorderError
+from layerorder.order import (
+    MONOTONE_ACTS,
+    POSITIVELY_HOMOGENEOUS_ACTS,
+    Order,
+    Stage,
+    format_order,
+    parse_order,
+)
+
+MAX_CANDIDATES = 500  # arrangements tried before the space is called too large
+
+
+@dataclass(frozen=True)
+class Candidate:
+    spec: str  # the order spec trained, e.g. conv-bn-relu-drop
+    same_as: tuple[str, ...] = ()  # other spellings that compute the same function
+
+
+@dataclass(frozen=True)
+class OrderSpace:
+    base: str
+    arch: str
+    candidates: tuple[Candidate, ...]
+    rejected: tuple[tuple[str, str], ...] = ()  # (spec, why the architecture refuses it)
+
+    @property
+    def specs(self) -> tuple[str, ...]:
+        return tuple(c.spec for c in self.candidates)
+
+    @property
+    def merged(self) -> int:
+        return sum(len(c.same_as) for c in self.candidates)
+
+
+def _commute(a: Stage, b: Stage) -> bool:
+    """Whether adjacent stages ``a`` then ``b`` give the same output in either order."""
+    pair = {a.role, b.role}
+    act = a if a.role == "act" else b if b.role == "act" else None
+    if act is None:
+        return False
+    other = b if act is a else a
+    if pair == {"act", "pool"}:
+        return other.kind == "maxpool" and act.kind in MONOTONE_ACTS
+    if pair == {"act", "dropout"}:
+        return act.kind in POSITIVELY_HOMOGENEOUS_ACTS
+    return False
+
+
+def canonical(stages: tuple[Stage, ...]) -> tuple[Stage, ...]:
+    """One representative per class of orders that compute the same function: adjacent
+    commuting stages sorted (pool and dropout before the activation), repeatedly."""
+    rank = {"pool": 0, "dropout": 1, "act": 2}
+    out = list(stages)
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(out) - 1):
+            a, b = out[i], out[i + 1]
+            if _commute(a, b) and rank.get(a.role, 9) > rank.get(b.role, 9):
+                out[i], out[i + 1] = b, a
+                changed = True
+    return tuple(out)
+
+
+def _variants(stages: tuple[Stage, ...], norms: tuple[str, ...], acts: tuple[str, ...]):
+    """The base stages with each norm kind and activation from the lists (none: as given)."""
+    choices = []
+    for stage in stages:
+        if stage.role == "norm" and norms:
+            choices.append([Stage("norm", kind) for kind in norms])
+        elif stage.role == "act" and acts:
+            choices.append([Stage("act", kind) for kind in acts])
+        else:
+            choices.append([stage])
+    return itertools.product(*choices)
+
+
+def order_space(
+    base: str | Order,
+    arch: str,
+    *,
+    norms: tuple[str, ...] = (),
+    acts: tuple[str, ...] = (),
+    weight_first: bool = False,
+) -> OrderSpace:
+    """Every arrangement of ``base``'s stages (``weight_first``: only those that start with the
+    weight layer) that ``arch`` accepts, duplicates merged, the base's own order first."""
+    from layerorder.models import ModelError, check_order_for_arch
+
+    order = parse_order(base)
+    norms = tuple(parse_order(f"conv-{k}").stages[1].kind for k in norms)  # checks each kind
+    acts = tuple(parse_order(f"conv-{k}").stages[1].kind for k in acts)
+    seen: dict[tuple[Stage, ...], list[str]] = {}
+    rejected: list[tuple[str, str]] = []
+    tried = 0
+    for variant in _variants(order.stages, norms, acts):
+        for arrangement in itertools.permutations(variant):
+            if weight_first and arrangement[0].role != "weight":
+                continue
+            tried += 1
+            if tried > MAX_CANDIDATES:
+                raise LayerorderError(
+                    f"the order space of '{order.spec}' has more than {MAX_CANDIDATES}"
+                    " arrangements; give fewer --norms/--acts or --weight-first"
+                )
+            spec = format_order(Order(tuple(arrangement)))
+            if any(spec in specs for specs in seen.values()):
+                continue  # a stage repeated in the base gives the same arrangement twice
+            try:
+                check_order_for_arch(arch, spec)
+            except (ModelError, LayerorderError) as exc:
+                rejected.append((spec, str(exc)))
+                continue
+            seen.setdefault(canonical(tuple(arrangement)), []).append(spec)
+    base_key = canonical(order.stages)
+    keys = sorted(seen, key=lambda k: k != base_key)  # the base first, then enumeration order
+    candidates = []
+    for key in keys:
+        specs = seen[key]
+        first = format_order(Order(key)) if format_order(Order(key)) in specs else specs[0]
+        if key == base_key and order.spec in specs:
+            first = order.spec
+        candidates.append(Candidate(first, tuple(s for s in specs if s != first)))
+    return OrderSpace(order.spec, arch, tuple(candidates), tuple(rejected))

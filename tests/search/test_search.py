@@ -1,0 +1,76 @@
+"""The search on a task with a planted winner, and the final verdict read from fresh seeds only."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from layerorder.search import SELECTION_SEED, order_space, plan_search, run_search
+from tests.helpers import run_cli
+
+
+def xor_data(n=1200, seed=0):
+    """The label is the sign of x0*x1: no linear model beats chance, a ReLU network does."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 6)).astype("float32")
+    y = (x[:, 0] * x[:, 1] > 0).astype("int64")
+    cut = n * 5 // 6
+    return x[:cut], y[:cut], x[cut:], y[cut:]
+
+
+SETTINGS = {"arch": "mlp", "width": 32, "depth": 2, "optimizer": "adam", "lr": 0.01,
+            "executor": "sequential", "batch_size": 50}
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    # identity activations make the network linear: the two ReLU orders are the planted winners
+    space = order_space("linear-relu", "mlp", acts=("relu", "identity"))
+    assert set(space.specs) == {"linear-relu", "relu-linear", "linear-identity",
+                                "identity-linear"}
+    plan = plan_search(len(space.candidates), epochs=8, budget=20, eta=2, finalists=2,
+                       selection_seeds=2)
+    store = tmp_path_factory.mktemp("search") / "s.db"
+    return run_search(SETTINGS, space, plan, store, data=xor_data()), store
+
+
+def test_search_finds_the_planted_winner(planted):
+    result, _ = planted
+    (first,) = result.rounds
+    assert set(first.dropped) == {"linear-identity", "identity-linear"}
+    assert set(first.kept) == {"linear-relu", "relu-linear"}
+    assert "points below" in first.evidence("linear-identity")
+    assert result.best in ("linear-relu", "relu-linear")
+    best_row = next(r for r in result.final.analysis.rows if r.label == result.best)
+    assert best_row.summary.mean > 75  # the linear candidates sit near 50 %
+
+
+def test_final_verdict_reads_only_fresh_seeds(planted):
+    result, _ = planted
+    selection = {s for r in result.rounds for s in r.plan.seeds}
+    final_seeds = {r.seed for r in result.final.runs}
+    assert selection and all(s >= SELECTION_SEED for s in selection)
+    assert final_seeds.isdisjoint(selection)
+    assert {r.experiment_id for r in result.final.runs} == {result.final.experiment.id}
+    # the table's means are the final runs' own, selection runs excluded
+    for row in result.final.analysis.rows:
+        accs = [r.final_test_acc for r in result.final.runs if r.label == row.label]
+        assert row.summary.mean == pytest.approx(sum(accs) / len(accs))
+        assert row.summary.n == len(accs)
+
+
+def test_search_resumes_and_the_cli_plans(planted, capsys, tmp_path):
+    result, store = planted
+    space = result.space
+    again = run_search(SETTINGS, space, result.plan, store, data=xor_data())
+    assert again.final.trained == 0 and again.best == result.best
+    code, out, err = run_cli(capsys, "search", "--arch", "cnn2d", "--dataset", "mnist5k",
+                             "--dry-run")
+    assert code == 0, err
+    assert "18 candidate orders" in out and "6 spellings merged" in out
+    assert "conv-bn-relu-drop  (= conv-bn-drop-relu)" in out
+    code, _, err = run_cli(capsys, "search", "--budget", "2", "--dry-run")
+    assert code == 2 and "give --budget" in err
+    model = Path(__file__).parents[1] / "lint" / "lint_models.py"
+    code, _, err = run_cli(capsys, "search", "--model", f"{model}:linear_bn_linear", "--dry-run")
+    assert code == 2 and "--base" in err
