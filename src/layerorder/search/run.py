@@ -11,9 +11,9 @@ Budget unit: one full run (all ``epochs``). A round that trains n candidates for
 seeds costs n*s*e/epochs. Rounds keep the best 1/eta of the candidates (by mean final test
 accuracy over the selection seeds) until ``finalists`` are left; the first round is the
 shortest, and each is longer than the one before (rounds that would be as short are one round
-that keeps fewer). The finalists then go to ``compare --until-decided`` on seeds the selection never used
-(selection seeds start at ``SELECTION_SEED``), with ``max_seeds`` capped so the whole search
-stays within the budget; the verdict reads only those final runs.
+that keeps fewer). The finalists then go to ``compare --until-decided`` on seeds the selection
+never used (selection seeds start at ``SELECTION_SEED``), with ``max_seeds`` capped so the whole
+search stays within the budget; the verdict reads only those final runs.
 """
 
 from __future__ import annotations
