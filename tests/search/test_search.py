@@ -9,7 +9,7 @@ from layerorder.search import SELECTION_SEED, order_space, plan_search, run_sear
 from tests.helpers import run_cli
 
 
-def xor_data(n=1200, seed=0):
+def xor_data(n=900, seed=0):
     """The label is the sign of x0*x1: no linear model beats chance, a ReLU network does."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 6)).astype("float32")
@@ -28,7 +28,7 @@ def planted(tmp_path_factory):
     space = order_space("linear-relu", "mlp", acts=("relu", "identity"))
     assert set(space.specs) == {"linear-relu", "relu-linear", "linear-identity",
                                 "identity-linear"}
-    plan = plan_search(len(space.candidates), epochs=8, budget=20, eta=2, finalists=2,
+    plan = plan_search(len(space.candidates), epochs=4, budget=16, eta=2, finalists=2,
                        selection_seeds=2)
     store = tmp_path_factory.mktemp("search") / "s.db"
     return run_search(SETTINGS, space, plan, store, data=xor_data()), store
@@ -74,3 +74,23 @@ def test_search_resumes_and_the_cli_plans(planted, capsys, tmp_path):
     model = Path(__file__).parents[1] / "lint" / "lint_models.py"
     code, _, err = run_cli(capsys, "search", "--model", f"{model}:linear_bn_linear", "--dry-run")
     assert code == 2 and "--base" in err
+
+
+def test_search_over_a_users_model(tmp_path, capsys):
+    """--model with --base: arrangements the model cannot take are listed as refused; the winner
+    comes with the rewrite command that applies it."""
+    (tmp_path / "net.py").write_text(
+        "from torch import nn\n"
+        "def make():\n"
+        "    return nn.Sequential(nn.Flatten(), nn.Linear(64, 16, bias=False),"
+        " nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 10))\n"
+    )
+    target = f"{tmp_path / 'net.py'}:make"
+    code, out, err = run_cli(capsys, "search", "--model", target, "--base", "linear-bn-relu",
+                             "--dataset", "digits", "--epochs", "1", "--budget", "12",
+                             "--finalists", "2", "--selection-seeds", "1", "--executor",
+                             "sequential", "--store", str(tmp_path / "s.db"))
+    assert code == 0, err
+    out = " ".join(out.split())
+    assert "refused by the model" in out and "pre-activation on the raw input" in out
+    assert "search picks" in out and f"layerorder rewrite '{target}' --to" in out

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from layerorder.api import DEFAULT_STORE
+from layerorder.api import DEFAULT_STORE, make_experiment
 from layerorder.cli.commands_compare import build_config
 from layerorder.cli.console import err, out, print_json
 from layerorder.cli.options import setting_options
@@ -28,6 +28,7 @@ def _names(text: str | None) -> tuple[str, ...]:
 def _print_space(space, plan: SearchPlan) -> None:
     merged = f", {space.merged} spellings merged as the same function" if space.merged else ""
     out.print(f"[bold]{len(space.candidates)} candidate orders[/bold] from {space.base}{merged}")
+    _print_refused(space)
     for c in space.candidates:
         same = f"  (= {', '.join(c.same_as)})" if c.same_as else ""
         out.print(f"  {escape(c.spec)}{escape(same)}")
@@ -43,6 +44,13 @@ def _print_space(space, plan: SearchPlan) -> None:
     full = len(space.candidates) * FULL_SEEDS
     out.print(f"at most {plan.cost():.1f} of a {plan.budget:g}-run budget; training every"
               f" candidate to the end on {FULL_SEEDS} seeds would take {full} runs")
+
+
+def _print_refused(space) -> None:
+    if space.rejected:
+        out.print(f"{len(space.rejected)} arrangements refused by the model:")
+        for spec, why in space.rejected:
+            out.print(f"  {escape(spec)}: {escape(why)}")
 
 
 def _print_rounds(result: SearchResult) -> None:
@@ -105,9 +113,16 @@ def search(
     if values.get("model") and base is None:
         raise ConfigError("with --model, give --base ORDER: the stages of your model's blocks in"
                           " their order, e.g. --base linear-bn-relu-drop")
-    config = build_config(config_file, values)
+    config = build_config(config_file, {**values, "orders": (base or "standard",)})
+
+    def model_takes(spec: str) -> None:  # compare --model's own check of an order on the model
+        make_experiment({**values, "orders": (spec,)}, config=config_file, notes=lambda _: None)
+
     space = order_space(base or "standard", config.arch, norms=_names(norms), acts=_names(acts),
-                        weight_first=weight_first)
+                        weight_first=weight_first, check=model_takes if config.model else None)
+    if not space.candidates:
+        raise ConfigError(f"no arrangement of '{space.base}' applies to this model; check"
+                          " --base against `layerorder lint` of the model")
     full = len(space.candidates) * FULL_SEEDS
     plan = plan_search(len(space.candidates), epochs=config.epochs,
                        budget=budget if budget is not None else full / 3, eta=eta,
@@ -132,6 +147,7 @@ def search(
             "spent": result.spent,
         })
         return
+    _print_refused(space)
     _print_rounds(result)
     print_analysis(result.final.analysis, result.final.table)
     out.print(escape(_summary(result)))

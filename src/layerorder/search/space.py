@@ -17,6 +17,7 @@ statistics in training, so those orders differ.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from layerorder.errors import LayerorderError
@@ -104,9 +105,12 @@ def order_space(
     norms: tuple[str, ...] = (),
     acts: tuple[str, ...] = (),
     weight_first: bool = False,
+    check: Callable[[str], object] | None = None,
 ) -> OrderSpace:
     """Every arrangement of ``base``'s stages (``weight_first``: only those that start with the
-    weight layer) that ``arch`` accepts, duplicates merged, the base's own order first."""
+    weight layer) that ``arch`` accepts, duplicates merged, the base's own order first.
+    ``check(spec)`` raises for an order the user's model cannot take (``compare --model``'s own
+    check); those are rejected with its reason."""
     from layerorder.models import ModelError, check_order_for_arch
 
     order = parse_order(base)
@@ -130,6 +134,8 @@ def order_space(
                 continue  # a stage repeated in the base gives the same arrangement twice
             try:
                 check_order_for_arch(arch, spec)
+                if check is not None:
+                    check(spec)
             except (ModelError, LayerorderError) as exc:
                 rejected.append((spec, str(exc)))
                 continue
