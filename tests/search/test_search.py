@@ -89,8 +89,13 @@ def test_search_over_a_users_model(tmp_path, capsys):
     code, out, err = run_cli(capsys, "search", "--model", target, "--base", "linear-bn-relu",
                              "--dataset", "digits", "--epochs", "1", "--budget", "12",
                              "--finalists", "2", "--selection-seeds", "1", "--executor",
-                             "sequential", "--store", str(tmp_path / "s.db"))
+                             "sequential", "--store", str(tmp_path / "s.db"), "--report-path",
+                             str(tmp_path / "layerorder-search.html"))
     assert code == 0, err
     out = " ".join(out.split())
     assert "refused by the model" in out and "pre-activation on the raw input" in out
     assert "search picks" in out and f"layerorder rewrite '{target}' --to" in out
+    page = (tmp_path / "layerorder-search.html").read_text()
+    for part in ("Search: candidate orders", "Search: pruning history", "dropped: round 1",
+                 "never the runs that selected them", "Verdict"):
+        assert part in page, part

@@ -16,7 +16,10 @@ from layerorder.cli.options import setting_options
 from layerorder.cli.progress import RichObserver
 from layerorder.cli.render import print_analysis
 from layerorder.errors import ConfigError
+from layerorder.report import check_report_path, write_report
+from layerorder.report.search import search_sections
 from layerorder.search import SearchPlan, SearchResult, order_space, plan_search, run_search
+from layerorder.search.run import epochs
 
 FULL_SEEDS = 5  # the default budget is a third of training every candidate on this many seeds
 
@@ -55,7 +58,7 @@ def _print_refused(space) -> None:
 
 def _print_rounds(result: SearchResult) -> None:
     for r in result.rounds:
-        table = Table(title=f"round {r.plan.index + 1}: {r.plan.epochs} epochs,"
+        table = Table(title=f"round {r.plan.index + 1}: {epochs(r.plan.epochs)},"
                             f" {len(r.plan.seeds)} selection seed(s)")
         for col in ("rank", "order", "mean acc %", ""):
             table.add_column(col)
@@ -104,6 +107,13 @@ def search(
     config_file: Path = typer.Option(None, "--config", help="TOML file with settings."),
     store: Path = typer.Option(Path(DEFAULT_STORE), help="SQLite store file."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the space and the plan."),
+    report: bool = typer.Option(
+        True, "--report/--no-report",
+        help="Write the HTML report: space, plan, pruning history and the final comparison.",
+    ),
+    report_path: Path = typer.Option(
+        Path("layerorder-search.html"), "--report-path", help="Where --report writes the page."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     settings: dict | None = None,
 ) -> None:
@@ -130,12 +140,21 @@ def search(
     if dry_run:
         _print_space(space, plan)
         return
+    if report:  # refused before any training: the store itself, a folder, a foreign file
+        check_report_path(report_path, store, what="--report-path")
     observer = RichObserver()
     with observer:
         result = run_search({**config.to_dict(), **values}, space, plan, store,
                             name=f"search-{config.name}", observer=observer)
+    written = None
+    if report:
+        final = result.final
+        written = write_report(store, report_path, experiment=str(final.experiment.id),
+                               run_ids=[r.id for r in final.runs], analysis=final.analysis,
+                               lead=search_sections(result, FULL_SEEDS))[0]
     if as_json:
         print_json({
+            "report": str(written) if written else None,
             "space": dataclasses.asdict(space),
             "plan": dataclasses.asdict(plan),
             "rounds": [dataclasses.asdict(r) for r in result.rounds],
@@ -156,6 +175,8 @@ def search(
                          f" {result.best} -o best.pt"))
     err.print(f"stored in {store} (experiments 'search-{config.name}-round*' and"
               f" 'search-{config.name}-final')", markup=False)
+    if written is not None:
+        err.print(f"report: {written}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -26,10 +26,12 @@ def write_report(
     run_ids=None,
     analysis=None,
     options: dict | None = None,
+    lead: tuple[tuple[str, str, str], ...] = (),
 ) -> list[Path]:
     """Write the report of ``experiment`` (name or id; default: the latest) and return its files.
     ``run_ids`` limits it to those runs; ``analysis`` is theirs when already computed, else
-    ``options`` (``margin``, ``baseline``) are the analysis options."""
+    ``options`` (``margin``, ``baseline``) are the analysis options. ``lead``: HTML sections
+    (id, title, body) put before the verdict."""
     from layerorder.report.html import render_html
     from layerorder.report.markdown import render_markdown
     from layerorder.store import Store, StoreError
@@ -49,7 +51,7 @@ def write_report(
             raise ReportError(str(exc)) from None
     if fmt == "md":
         return render_markdown(info, out)
-    atomic_write_text(out, render_html(info))
+    atomic_write_text(out, render_html(info, lead))
     return [out]
 
 

@@ -203,10 +203,13 @@ def _decision_sections(a) -> list[str]:
     return out
 
 
-def render_html(info: ReportInfo) -> str:
+def render_html(info: ReportInfo, lead: tuple[tuple[str, str, str], ...] = ()) -> str:
+    """The page; ``lead``: (id, title, HTML body) sections put before the verdict (a search's
+    space, plan and pruning history before its final comparison)."""
     a = info.analysis
     exp = info.experiment
     sections = [
+        *(_section(sid, title, body) for sid, title, body in lead),
         _section("verdict", "Verdict", f'<p class="verdict">{escape(a.verdict.text)}</p>'),
         _section("results", "Results", results_section(info)),
         _section(

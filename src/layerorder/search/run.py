@@ -30,6 +30,10 @@ SELECTION_SEED = 10_000  # selection rounds use seeds from here; the final stage
 FINAL_SEEDS = 3  # seeds per finalist at the final stage's first look
 
 
+def epochs(n: int) -> str:
+    return f"{n} epoch" + "s" * (n != 1)
+
+
 @dataclass(frozen=True)
 class RoundPlan:
     index: int
@@ -126,7 +130,7 @@ class RoundResult:
         rank = next(i for i, s in enumerate(self.scores) if s.order == order) + 1
         score = self.scores[rank - 1]
         best = self.scores[0]
-        return (f"round {self.plan.index + 1} ({self.plan.epochs} epochs, {score.runs} seeds):"
+        return (f"round {self.plan.index + 1} ({epochs(self.plan.epochs)}, {score.runs} seeds):"
                 f" rank {rank} of {len(self.scores)}, {score.mean_acc:.2f}%,"
                 f" {best.mean_acc - score.mean_acc:.2f} points below {best.order}")
 

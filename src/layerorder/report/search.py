@@ -1,0 +1,58 @@
+"""The HTML sections of a ``layerorder search``: the space, the plan and the pruning history, put
+before the final comparison's own report (which reads the final runs only)."""
+
+from __future__ import annotations
+
+from html import escape
+
+from layerorder.search.run import epochs
+
+
+def _table(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    th = "".join(f"<th>{escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
+                   for row in rows)
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def search_sections(result, full_seeds: int = 5) -> tuple[tuple[str, str, str], ...]:
+    """(id, title, HTML body) for the space, the plan and every round of ``result``."""
+    space, plan = result.space, result.plan
+    merged = [(c.spec, ", ".join(c.same_as)) for c in space.candidates]
+    space_html = (
+        f"<p>{len(space.candidates)} candidate orders from <code>{escape(space.base)}</code>;"
+        f" {space.merged} spellings merged because they compute the same function (a monotone"
+        " activation next to max-pooling, a positively homogeneous one next to dropout).</p>"
+        + _table(("candidate", "same function as"), merged)
+    )
+    if space.rejected:
+        space_html += "<p>Refused by the model:</p>" + _table(
+            ("order", "why"), [(spec, why) for spec, why in space.rejected])
+    full = len(space.candidates) * full_seeds
+    rows = [(f"round {r.index + 1}", str(r.candidates), str(r.epochs), str(len(r.seeds)),
+             str(r.keep), f"{r.cost / plan.epochs:.1f}") for r in plan.rounds]
+    rows.append(("final (fresh seeds)", str(plan.finalists), str(plan.epochs),
+                 f"{plan.final_seeds} to {plan.max_seeds}", "", f"≤ {plan.final_cost():.1f}"))
+    plan_html = (
+        f"<p>Budget {plan.budget:g} full runs; spent {result.spent:.1f}. Training every"
+        f" candidate to the end on {full_seeds} seeds would take {full}.</p>"
+        + _table(("stage", "orders", "epochs", "seeds", "keeps", "cost (full runs)"), rows)
+    )
+    history = ""
+    for r in result.rounds:
+        ranked = [(str(i), s.order, f"{s.mean_acc:.2f}", str(s.runs),
+                   "kept" if s.order in r.kept else "dropped: " + r.evidence(s.order))
+                  for i, s in enumerate(r.scores, 1)]
+        history += (f"<h3>Round {r.plan.index + 1}: {epochs(r.plan.epochs)}, selection seeds"
+                    f" {', '.join(map(str, r.plan.seeds))}</h3>"
+                    + _table(("rank", "order", "mean acc %", "seeds", ""), ranked))
+    history += (
+        "<p>The verdict below reads only the finalists' runs on fresh seeds"
+        f" ({', '.join(str(s) for s in sorted({r.seed for r in result.final.runs}))}), never"
+        " the runs that selected them.</p>"
+    )
+    return (
+        ("search-space", "Search: candidate orders", space_html),
+        ("search-plan", "Search: plan and budget", plan_html),
+        ("search-rounds", "Search: pruning history", history),
+    )
