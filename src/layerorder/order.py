@@ -390,9 +390,10 @@ MONOTONE_ACTS = frozenset(
 )
 
 
-# positively homogeneous activations: f(c*x) = c*f(x) for c >= 0, so a dropout mask (0 or
-# 1/(1-p), per element or per channel) gives the same output before or after them
-POSITIVELY_HOMOGENEOUS_ACTS = frozenset({"relu", "leakyrelu", "identity"})
+# activations that commute with a dropout mask (0 or 1/(1-p), per element or per channel) bit for
+# bit: max(0, c*x) = c*max(0, x). LeakyReLU is positively homogeneous too, but its slope
+# multiplication rounds differently in the two orders, so it is not listed.
+POSITIVELY_HOMOGENEOUS_ACTS = frozenset({"relu", "identity"})
 
 
 def _pool_lines(order: Order) -> list[str]:

@@ -33,3 +33,16 @@ def test_rounds_never_repeat_a_length():
     plan = plan_search(18, epochs=3, budget=30, eta=3, finalists=3, selection_seeds=2)
     assert [(r.candidates, r.keep, r.epochs) for r in plan.rounds] == [(18, 3, 1)]
     assert plan.max_seeds == 6  # (30 - 12) / 3
+
+
+def test_every_plan_checks_its_budget():
+    with pytest.raises(ConfigError, match="too small"):
+        plan_search(24, epochs=3, budget=1, finalists=1)
+    with pytest.raises(ConfigError, match="positive number"):
+        plan_search(4, epochs=3, budget=float("nan"))
+
+
+def test_default_budget_is_a_third_or_what_the_plan_needs():
+    assert plan_search(18, epochs=20, budget=None).budget == 30  # 18 x 5 / 3
+    small = plan_search(4, epochs=3, budget=None, finalists=3)  # 4 x 5 / 3 would be too small
+    assert small.cost() <= small.budget and small.max_seeds >= 3

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from layerorder.errors import ConfigError
 from layerorder.search import SELECTION_SEED, order_space, plan_search, run_search
 from tests.helpers import run_cli
 
@@ -99,3 +100,18 @@ def test_search_over_a_users_model(tmp_path, capsys):
     for part in ("Search: candidate orders", "Search: pruning history", "dropped: round 1",
                  "never the runs that selected them", "Verdict"):
         assert part in page, part
+
+
+def test_settings_the_search_decides_cannot_leak_in(tmp_path):
+    """until_decided, max_seeds or seeds from a TOML file or the caller do not reach the
+    selection rounds: they train the selection seeds only, once."""
+    space = order_space("linear-relu", "mlp", acts=("relu", "identity"))
+    plan = plan_search(len(space.candidates), epochs=2, budget=12, eta=2, finalists=2,
+                       selection_seeds=1)
+    leaky = {**SETTINGS, "until_decided": True, "max_seeds": 6, "seeds": (0, 1, 2)}
+    result = run_search(leaky, space, plan, tmp_path / "s.db", data=xor_data(n=300))
+    (first,) = result.rounds
+    assert all(s.runs == 1 for s in first.scores)  # one selection seed, no rounds of seeds
+    with pytest.raises(ConfigError, match="one learning rate"):
+        run_search({**SETTINGS, "lr": (0.01, 0.1)}, space, plan, tmp_path / "t.db",
+                   data=xor_data(n=300))

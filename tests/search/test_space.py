@@ -68,3 +68,18 @@ def test_norm_and_activation_lists_and_limits():
     with pytest.raises(LayerorderError, match="more than 500"):
         order_space("conv-bn-relu-drop-maxpool", "cnn2d", norms=("bn", "gn", "ln"),
                     acts=("relu", "gelu", "silu"))
+
+
+def test_learned_slopes_and_leaky_relu_are_not_merged():
+    """PReLU may learn a negative slope (then max-pooling does not commute); LeakyReLU's slope
+    rounds differently before and after a dropout mask."""
+    assert order_space("conv-prelu-maxpool", "cnn2d", weight_first=True).merged == 0
+    assert order_space("conv-leakyrelu-drop", "cnn2d", weight_first=True).merged == 0
+    assert order_space("conv-relu-maxpool", "cnn2d", weight_first=True).merged == 1
+
+
+def test_norm_and_act_lists_must_name_their_role():
+    with pytest.raises(LayerorderError, match="'maxpool' is pool, not norm"):
+        order_space("conv-bn-relu", "cnn2d", norms=("maxpool",))
+    with pytest.raises(LayerorderError, match="has none; add one to --base"):
+        order_space("conv-relu", "cnn2d", norms=("bn",))

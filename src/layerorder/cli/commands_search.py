@@ -19,9 +19,7 @@ from layerorder.errors import ConfigError
 from layerorder.report import check_report_path, write_report
 from layerorder.report.search import search_sections
 from layerorder.search import SearchPlan, SearchResult, order_space, plan_search, run_search
-from layerorder.search.run import epochs
-
-FULL_SEEDS = 5  # the default budget is a third of training every candidate on this many seeds
+from layerorder.search.run import FULL_SEEDS, epochs
 
 
 def _names(text: str | None) -> tuple[str, ...]:
@@ -97,7 +95,7 @@ def search(
     budget: float = typer.Option(
         None, "--budget", min=1.0,
         help="Full training runs to spend (default: a third of training every candidate on 5"
-        " seeds).",
+        " seeds, or the least the plan needs).",
     ),
     eta: int = typer.Option(3, "--eta", min=2, help="Each round keeps the best 1/eta."),
     finalists: int = typer.Option(3, "--finalists", min=1, help="Orders in the final stage."),
@@ -124,6 +122,10 @@ def search(
         raise ConfigError("with --model, give --base ORDER: the stages of your model's blocks in"
                           " their order, e.g. --base linear-bn-relu-drop")
     config = build_config(config_file, {**values, "orders": (base or "standard",)})
+    taken = [k for k in ("vary", "baseline") if getattr(config, k)]
+    if taken:
+        raise ConfigError(f"search decides {' and '.join(taken)} itself; leave "
+                          f"{', '.join(taken)} out of {config_file or 'the settings'}")
 
     def model_takes(spec: str) -> None:  # compare --model's own check of an order on the model
         make_experiment({**values, "orders": (spec,)}, config=config_file, notes=lambda _: None)
@@ -133,9 +135,7 @@ def search(
     if not space.candidates:
         raise ConfigError(f"no arrangement of '{space.base}' applies to this model; check"
                           " --base against `layerorder lint` of the model")
-    full = len(space.candidates) * FULL_SEEDS
-    plan = plan_search(len(space.candidates), epochs=config.epochs,
-                       budget=budget if budget is not None else full / 3, eta=eta,
+    plan = plan_search(len(space.candidates), epochs=config.epochs, budget=budget, eta=eta,
                        finalists=finalists, selection_seeds=selection_seeds)
     if dry_run:
         _print_space(space, plan)

@@ -17,6 +17,7 @@ from typing import Any
 import typer
 
 from layerorder.experiment.settings import SETTINGS, Setting, format_default
+from layerorder.search.run import OWN_SETTINGS
 
 _CLI_TYPES = {str: str | None, list: list[str] | None, bool: bool | None}
 
@@ -33,8 +34,7 @@ def _option(s: Setting, default: Any) -> typer.models.OptionInfo:
 
 # commands that take another command's settings, less the ones they decide themselves
 INHERITS: dict[str, tuple[str, frozenset[str]]] = {
-    "search": ("compare", frozenset({"orders", "seeds", "until_decided", "max_seeds", "vary",
-                                     "baseline", "name"})),
+    "search": ("compare", frozenset(OWN_SETTINGS)),
 }
 
 

@@ -28,6 +28,9 @@ from layerorder.results import Results
 
 SELECTION_SEED = 10_000  # selection rounds use seeds from here; the final stage starts at 0
 FINAL_SEEDS = 3  # seeds per finalist at the final stage's first look
+FULL_SEEDS = 5  # the default budget is a third of training every candidate on this many seeds
+# settings the search decides itself, whatever the TOML file or the caller says
+OWN_SETTINGS = ("orders", "seeds", "until_decided", "max_seeds", "vary", "baseline", "name")
 
 
 def epochs(n: int) -> str:
@@ -44,7 +47,7 @@ class RoundPlan:
 
     @property
     def cost(self) -> float:
-        """In full runs."""
+        """In epochs trained (divide by a full run's epochs for full runs)."""
         return self.candidates * len(self.seeds) * self.epochs
 
 
@@ -72,14 +75,17 @@ def plan_search(
     n_candidates: int,
     *,
     epochs: int,
-    budget: float,
+    budget: float | None,
     eta: int = 3,
     finalists: int = 3,
     selection_seeds: int = 2,
 ) -> SearchPlan:
-    """Rounds of successive halving for ``n_candidates`` within ``budget`` full runs."""
+    """Rounds of successive halving for ``n_candidates`` within ``budget`` full runs (None: a
+    third of training every candidate on ``FULL_SEEDS`` seeds, or the least the plan needs)."""
     if eta < 2:
         raise ConfigError(f"--eta must be at least 2, got {eta}")
+    if budget is not None and not (math.isfinite(budget) and budget > 0):
+        raise ConfigError(f"--budget must be a positive number of full runs, got {budget}")
     finalists = max(1, min(finalists, n_candidates))
     n, sizes = n_candidates, []
     while n > finalists:
@@ -97,10 +103,13 @@ def plan_search(
             merged.append((n, keep, e))
     rounds = [RoundPlan(i, n, keep, e, seeds) for i, (n, keep, e) in enumerate(merged)]
     spent = sum(r.cost for r in rounds) / epochs
+    need = spent + finalists * FINAL_SEEDS
+    if budget is None:
+        budget = max(n_candidates * FULL_SEEDS / 3, float(math.ceil(need)))
     left = budget - spent
     max_seeds = int(left // finalists) if finalists > 1 else FINAL_SEEDS
-    if finalists > 1 and max_seeds < FINAL_SEEDS:
-        need = spent + finalists * FINAL_SEEDS
+    max_seeds = min(max_seeds, SELECTION_SEED - 1)  # final seeds 0.. never reach selection's
+    if budget < need or max_seeds < FINAL_SEEDS:
         raise ConfigError(
             f"a budget of {budget:g} runs is too small for {n_candidates} candidates: the"
             f" selection rounds take {spent:.1f} and the final comparison of {finalists}"
@@ -178,9 +187,21 @@ def run_search(
     ``model`` as ``layerorder.compare`` takes them."""
     from layerorder.api import make_experiment, run_comparison
 
+    common = {k: v for k, v in settings.items() if k not in OWN_SETTINGS}
+
     def config(values: dict[str, Any]):
-        return make_experiment({**settings, **values}, data=data, model=model,
-                               notes=lambda line: None)
+        cfg = make_experiment({**common, "until_decided": False, **values}, data=data,
+                              model=model, notes=lambda line: None)
+        if len(cfg.lr) > 1:
+            raise ConfigError("search trains one learning rate; give --lr a single value (sweep"
+                              " it with compare --lr once the order is chosen)")
+        return cfg
+
+    final_settings = {"name": f"{name}-final", "seeds": tuple(range(plan.final_seeds)),
+                      "epochs": plan.epochs, "max_seeds": plan.max_seeds}
+    # checked before any training (a too-large grid fails now, not after the rounds)
+    config({**final_settings, "orders": tuple(space.specs[:max(plan.finalists, 1)]),
+            "until_decided": plan.finalists > 1})
 
     alive = list(space.specs)
     done = []
@@ -195,9 +216,8 @@ def run_search(
         dropped = tuple(s.order for s in scores[round_plan.keep:])
         done.append(RoundResult(round_plan, experiment, scores, kept, dropped))
         alive = list(kept)
-    final_config = config({"name": f"{name}-final", "orders": tuple(alive),
-                           "seeds": tuple(range(plan.final_seeds)), "epochs": plan.epochs,
-                           "until_decided": len(alive) > 1, "max_seeds": plan.max_seeds})
+    final_config = config({**final_settings, "orders": tuple(alive),
+                           "until_decided": len(alive) > 1})
     final = run_comparison(final_config, store, observer=observer)
     rows = final.analysis.rows
     best = max(rows, key=lambda r: r.summary.mean).label if rows else alive[0]

@@ -7,8 +7,11 @@ the same weights and random numbers, are one candidate; the merged spellings are
 
 - a non-decreasing activation next to a max-pool (``relu-maxpool`` = ``maxpool-relu``): max
   commutes with a monotone function;
-- a positively homogeneous activation (ReLU, LeakyReLU) next to dropout (``relu-drop`` =
-  ``drop-relu``): dropout multiplies by 0 or 1/(1-p) >= 0, and f(c x) = c f(x) for c >= 0.
+- ReLU next to dropout (``relu-drop`` = ``drop-relu``): dropout multiplies by 0 or
+  1/(1-p) >= 0, and max(0, c x) = c max(0, x) bit for bit.
+
+Activations with a learned or random slope (PReLU, RReLU) are not merged with max-pooling: a
+negative slope learned in training would break the identity.
 
 Nothing else is merged: BatchNorm next to average pooling, for example, sees other batch
 statistics in training, so those orders differ.
@@ -31,6 +34,7 @@ from layerorder.order import (
 )
 
 MAX_CANDIDATES = 500  # arrangements tried before the space is called too large
+LEARNED_SLOPE = frozenset({"prelu", "rrelu"})  # monotone only while the slope stays >= 0
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ def _commute(a: Stage, b: Stage) -> bool:
         return False
     other = b if act is a else a
     if pair == {"act", "pool"}:
-        return other.kind == "maxpool" and act.kind in MONOTONE_ACTS
+        return other.kind == "maxpool" and act.kind in MONOTONE_ACTS - LEARNED_SLOPE
     if pair == {"act", "dropout"}:
         return act.kind in POSITIVELY_HOMOGENEOUS_ACTS
     return False
@@ -82,6 +86,24 @@ def canonical(stages: tuple[Stage, ...]) -> tuple[Stage, ...]:
             if _commute(a, b) and rank.get(a.role, 9) > rank.get(b.role, 9):
                 out[i], out[i + 1] = b, a
                 changed = True
+    return tuple(out)
+
+
+def _kinds(kinds: tuple[str, ...], role: str, flag: str, order: Order) -> tuple[str, ...]:
+    """Each kind checked to be a stage of ``role``; the base must have such a stage."""
+    if not kinds:
+        return ()
+    if not any(s.role == role for s in order.stages):
+        raise LayerorderError(f"{flag} replaces the {role} stage, but '{order.spec}' has none;"
+                              f" add one to --base")
+    out = []
+    for kind in kinds:
+        stage = next((s for s in parse_order(f"conv-{kind}").stages if s.role != "weight"), None)
+        if stage is None or stage.role != role:
+            found = stage.role if stage is not None else "a weight layer"
+            raise LayerorderError(f"{flag}: '{kind}' is {found}, not {role}; see layerorder"
+                                  " orders for the tokens of each role")
+        out.append(stage.kind)
     return tuple(out)
 
 
@@ -114,8 +136,8 @@ def order_space(
     from layerorder.models import ModelError, check_order_for_arch
 
     order = parse_order(base)
-    norms = tuple(parse_order(f"conv-{k}").stages[1].kind for k in norms)  # checks each kind
-    acts = tuple(parse_order(f"conv-{k}").stages[1].kind for k in acts)
+    norms = _kinds(norms, "norm", "--norms", order)
+    acts = _kinds(acts, "act", "--acts", order)
     seen: dict[tuple[Stage, ...], list[str]] = {}
     rejected: list[tuple[str, str]] = []
     tried = 0
