@@ -46,3 +46,9 @@ def test_default_budget_is_a_third_or_what_the_plan_needs():
     assert plan_search(18, epochs=20, budget=None).budget == 30  # 18 x 5 / 3
     small = plan_search(4, epochs=3, budget=None, finalists=3)  # 4 x 5 / 3 would be too small
     assert small.cost() <= small.budget and small.max_seeds >= 3
+
+
+def test_a_huge_budget_still_caps_the_final_seeds():
+    from layerorder.search.run import MAX_FINAL_SEEDS
+
+    assert plan_search(18, epochs=20, budget=100_000).max_seeds == MAX_FINAL_SEEDS

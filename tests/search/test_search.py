@@ -5,8 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from layerorder.api import make_experiment
 from layerorder.errors import ConfigError
 from layerorder.search import SELECTION_SEED, order_space, plan_search, run_search
+from layerorder.search.run import MAX_FINAL_SEEDS, _cap_for_time
 from tests.helpers import run_cli
 
 
@@ -115,3 +117,28 @@ def test_settings_the_search_decides_cannot_leak_in(tmp_path):
     with pytest.raises(ConfigError, match="one learning rate"):
         run_search({**SETTINGS, "lr": (0.01, 0.1)}, space, plan, tmp_path / "t.db",
                    data=xor_data(n=300))
+
+
+def test_a_time_budget_caps_the_final_stage(tmp_path):
+    space = order_space("linear-relu", "mlp", acts=("relu", "identity"))
+    plan = plan_search(len(space.candidates), epochs=2, budget=None, eta=2, finalists=2,
+                       selection_seeds=1)
+    tight = run_search(SETTINGS, space, plan, tmp_path / "s.db", data=xor_data(n=300),
+                       seconds=0.001)
+    assert tight.plan.max_seeds == 3  # no time left: only the final stage's first look
+    assert len(tight.final.runs) == 2 * 3
+    # an hour for runs of a fraction of a second: the cap, not thousands of seeds
+    rounds = [r for r in tight.rounds]
+    runs = [r for rr in rounds for r in _round_runs(tmp_path / "s.db", rr.experiment)]
+    final_config = make_experiment({**SETTINGS, "orders": tight.final.analysis.labels},
+                                   data=xor_data(n=300), notes=lambda line: None)
+    roomy = _cap_for_time(tight.plan, 3600, runs, final_config)
+    assert roomy.max_seeds == MAX_FINAL_SEEDS
+
+
+def _round_runs(store, name):
+    from layerorder.store import Store
+
+    with Store.open(store, create=False, read_only=True) as db:
+        exp = db.find_experiment(name)
+        return db.runs(exp.id)

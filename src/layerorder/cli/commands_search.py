@@ -19,6 +19,7 @@ from layerorder.errors import ConfigError
 from layerorder.report import check_report_path, write_report
 from layerorder.report.search import search_sections
 from layerorder.search import SearchPlan, SearchResult, order_space, plan_search, run_search
+from layerorder.search.budget import parse_budget
 from layerorder.search.run import FULL_SEEDS, epochs
 
 
@@ -92,10 +93,10 @@ def search(
     weight_first: bool = typer.Option(
         False, "--weight-first", help="Only orders that start with the weight layer."
     ),
-    budget: float = typer.Option(
-        None, "--budget", min=1.0,
-        help="Full training runs to spend (default: a third of training every candidate on 5"
-        " seeds, or the least the plan needs).",
+    budget: str = typer.Option(
+        None, "--budget",
+        help="Full training runs to spend (30), or wall-clock time (45m, 2h, 900s). Default: a"
+        " third of training every candidate on 5 seeds, or the least the plan needs.",
     ),
     eta: int = typer.Option(3, "--eta", min=2, help="Each round keeps the best 1/eta."),
     finalists: int = typer.Option(3, "--finalists", min=1, help="Orders in the final stage."),
@@ -135,17 +136,22 @@ def search(
     if not space.candidates:
         raise ConfigError(f"no arrangement of '{space.base}' applies to this model; check"
                           " --base against `layerorder lint` of the model")
-    plan = plan_search(len(space.candidates), epochs=config.epochs, budget=budget, eta=eta,
+    limit = parse_budget(budget)
+    plan = plan_search(len(space.candidates), epochs=config.epochs, budget=limit.runs, eta=eta,
                        finalists=finalists, selection_seeds=selection_seeds)
     if dry_run:
         _print_space(space, plan)
+        if limit.seconds is not None:
+            out.print(f"time budget {limit}: the final stage's seeds are set after the selection"
+                      " rounds, from their measured time")
         return
     if report:  # refused before any training: the store itself, a folder, a foreign file
         check_report_path(report_path, store, what="--report-path")
     observer = RichObserver()
     with observer:
         result = run_search({**config.to_dict(), **values}, space, plan, store,
-                            name=f"search-{config.name}", observer=observer)
+                            name=f"search-{config.name}", seconds=limit.seconds,
+                            observer=observer)
     written = None
     if report:
         final = result.final

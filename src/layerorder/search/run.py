@@ -29,6 +29,9 @@ from layerorder.results import Results
 SELECTION_SEED = 10_000  # selection rounds use seeds from here; the final stage starts at 0
 FINAL_SEEDS = 3  # seeds per finalist at the final stage's first look
 FULL_SEEDS = 5  # the default budget is a third of training every candidate on this many seeds
+# the final stage's most seeds per finalist, whatever the budget: past it, orders this close are
+# called undecided (with the seeds that would decide them) rather than trained on and on
+MAX_FINAL_SEEDS = 50
 # settings the search decides itself, whatever the TOML file or the caller says
 OWN_SETTINGS = ("orders", "seeds", "until_decided", "max_seeds", "vary", "baseline", "name")
 
@@ -108,7 +111,7 @@ def plan_search(
         budget = max(n_candidates * FULL_SEEDS / 3, float(math.ceil(need)))
     left = budget - spent
     max_seeds = int(left // finalists) if finalists > 1 else FINAL_SEEDS
-    max_seeds = min(max_seeds, SELECTION_SEED - 1)  # final seeds 0.. never reach selection's
+    max_seeds = min(max_seeds, MAX_FINAL_SEEDS)  # < SELECTION_SEED: never the selection's
     if budget < need or max_seeds < FINAL_SEEDS:
         raise ConfigError(
             f"a budget of {budget:g} runs is too small for {n_candidates} candidates: the"
@@ -171,6 +174,23 @@ def _score(results: Results) -> tuple[Score, ...]:
     return tuple(sorted(scores, key=lambda s: (-s.mean_acc, s.order)))
 
 
+def _cap_for_time(plan: SearchPlan, seconds: float, runs, final_config) -> SearchPlan:
+    """The plan with the final stage's seeds set by the time the rounds left: each run's own
+    wall time per epoch, divided by the parallel workers the executor uses."""
+    from layerorder.experiment.executors import plan as execution_plan
+    from layerorder.experiment.worker import resolve_device
+    from layerorder.search.budget import capped_for_time
+
+    epochs = sum(rp.cost for rp in plan.rounds)  # epochs the rounds trained, in total
+    run_seconds = sum(r.wall_time or 0.0 for r in runs)
+    workers = execution_plan(final_config.executor, final_config.workers,
+                             len(final_config.orders) * plan.max_seeds,
+                             resolve_device(final_config.device)).workers
+    per_epoch = run_seconds / epochs / max(workers, 1) if epochs else 0.0
+    most = final_config.max_runs // max(len(final_config.orders), 1)  # the grid's own limit
+    return capped_for_time(plan, seconds, run_seconds / max(workers, 1), per_epoch, most)
+
+
 def run_search(
     settings: dict[str, Any],
     space,
@@ -180,11 +200,13 @@ def run_search(
     name: str = "search",
     data: Any = None,
     model: Any = None,
+    seconds: float | None = None,
     observer=None,
 ) -> SearchResult:
     """Train the plan's rounds and its final stage (each a stored, resumable comparison).
     ``settings`` are any of ``compare``'s (not orders, seeds or until_decided); ``data`` and
-    ``model`` as ``layerorder.compare`` takes them."""
+    ``model`` as ``layerorder.compare`` takes them. ``seconds``: a wall-clock budget; the final
+    stage's seed cap is then set from the rounds' measured time (``search.budget``)."""
     from layerorder.api import make_experiment, run_comparison
 
     common = {k: v for k, v in settings.items() if k not in OWN_SETTINGS}
@@ -204,7 +226,8 @@ def run_search(
             "until_decided": plan.finalists > 1})
 
     alive = list(space.specs)
-    done = []
+    done: list[RoundResult] = []
+    round_runs: list = []
     for round_plan in plan.rounds:
         experiment = f"{name}-round{round_plan.index + 1}"
         results = run_comparison(
@@ -216,6 +239,11 @@ def run_search(
         dropped = tuple(s.order for s in scores[round_plan.keep:])
         done.append(RoundResult(round_plan, experiment, scores, kept, dropped))
         alive = list(kept)
+        round_runs.extend(results.runs)
+    if seconds is not None:
+        plan = _cap_for_time(plan, seconds, round_runs, config(final_settings | {
+            "orders": tuple(alive), "until_decided": len(alive) > 1}))
+        final_settings["max_seeds"] = plan.max_seeds
     final_config = config({**final_settings, "orders": tuple(alive),
                            "until_decided": len(alive) > 1})
     final = run_comparison(final_config, store, observer=observer)

@@ -1,0 +1,59 @@
+"""A search budget: full training runs (``30``) or wall-clock time (``45m``, ``2h``, ``900s``).
+
+A time budget cannot be turned into runs before anything has trained. The selection rounds are
+planned as for the default run budget; once they have trained, the seconds an epoch costs on
+this machine (the rounds' own run times, divided by the executor's parallel workers) set how
+many seeds the final stage may add within the time left.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+
+from layerorder.errors import ConfigError
+
+UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+@dataclass(frozen=True)
+class Budget:
+    runs: float | None = None  # full training runs
+    seconds: float | None = None  # wall-clock time
+
+    def __str__(self) -> str:
+        if self.seconds is not None:
+            return f"{self.seconds:g} s"
+        return f"{self.runs:g} runs" if self.runs is not None else "default"
+
+
+def parse_budget(text: str | float | None) -> Budget:
+    """``None`` -> the default; ``30`` -> 30 full runs; ``45m`` / ``2h`` / ``900s`` -> time."""
+    if text is None:
+        return Budget()
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([smh]?)\s*", str(text))
+    value = float(match.group(1)) if match else math.nan
+    if not match or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"--budget '{text}' is neither a number of full runs (30) nor a time"
+                          " (45m, 2h, 900s)")
+    unit = match.group(2)
+    return Budget(seconds=value * UNITS[unit]) if unit else Budget(runs=value)
+
+
+def seeds_for_time(plan, seconds_left: float, seconds_per_epoch: float) -> int:
+    """Seeds per finalist the time left pays for (the final stage's worst case)."""
+    per_seed = seconds_per_epoch * plan.epochs * max(plan.finalists, 1)
+    return int(seconds_left // per_seed) if per_seed > 0 else plan.max_seeds
+
+
+def capped_for_time(plan, seconds: float, spent_seconds: float, seconds_per_epoch: float,
+                    most: int | None = None):
+    """``plan`` with the final stage's seed cap set by the time left (at least its first look,
+    at most ``most`` and ``MAX_FINAL_SEEDS``), and the budget restated in full runs."""
+    from layerorder.search.run import FINAL_SEEDS, MAX_FINAL_SEEDS
+
+    seeds = seeds_for_time(plan, seconds - spent_seconds, seconds_per_epoch)
+    seeds = min(max(seeds, FINAL_SEEDS), MAX_FINAL_SEEDS, most or MAX_FINAL_SEEDS)
+    runs = plan.round_cost() + plan.finalists * seeds
+    return replace(plan, max_seeds=seeds, budget=runs)
