@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from html import escape
 
+from layerorder.report.html import _table as html_table
 from layerorder.search.run import epochs
 
 
 def _table(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    th = "".join(f"<th>{escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
-                   for row in rows)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+    """The report's own table markup (``html._table``), with every cell escaped here."""
+    return html_table([escape(h) for h in head], [[escape(c) for c in row] for row in rows])
 
 
 def search_sections(result, full_seeds: int = 5) -> tuple[tuple[str, str, str], ...]:
