@@ -1,5 +1,6 @@
 """The search on a task with a planted winner, and the final verdict read from fresh seeds only."""
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ from layerorder.api import make_experiment
 from layerorder.errors import ConfigError
 from layerorder.search import SELECTION_SEED, order_space, plan_search, run_search
 from layerorder.search.run import MAX_FINAL_SEEDS, _cap_for_time
+from layerorder.store import Store
 from tests.helpers import run_cli
 
 
@@ -76,7 +78,47 @@ def test_search_resumes_and_the_cli_plans(planted, capsys, tmp_path):
     assert code == 2 and "give --budget" in err
     model = Path(__file__).parents[1] / "lint" / "lint_models.py"
     code, _, err = run_cli(capsys, "search", "--model", f"{model}:linear_bn_linear", "--dry-run")
-    assert code == 2 and "--base" in err
+    assert "--base linear-bn: the order of 1 of the model's 2 blocks" in err  # read from it
+    assert code == 2 and "shapes cannot be multiplied" in err  # 6 inputs, mnist1d has 40
+
+
+def test_the_history_is_in_the_store(planted, capsys, tmp_path):
+    """Every candidate at every stage, with its outcome and evidence, stored as the search went;
+    exported by the CLI; a rerun replaces it rather than adding to it."""
+    result, store = planted
+    with Store.open(store) as db:
+        stored = db.search_steps("search")
+    assert tuple(stored) == result.history
+    space = [s for s in stored if s.kind == "space"]
+    assert {s.spec for s in space if s.outcome == "candidate"} == set(result.space.specs)
+    (first,) = result.rounds
+    dropped = {s.spec: s for s in stored if s.stage == 1 and s.outcome == "dropped"}
+    assert set(dropped) == set(first.dropped)
+    assert all(s.experiment_id == first.experiment_id and s.evidence == first.evidence(s.spec)
+               for s in dropped.values())
+    final = [s for s in stored if s.kind == "final"]
+    assert [s.stage for s in final] == [2, 2]
+    assert {s.experiment_id for s in final} == {result.final.experiment.id}
+    best = next(s for s in final if s.outcome == "best")
+    assert best.spec == result.best and best.rank == 1
+    other = next(s for s in final if s.outcome != "best")
+    assert other.outcome in ("equivalent", "worse", "undecided") and "Holm p" in other.evidence
+    rows = {r.label: r.summary for r in result.final.analysis.rows}
+    assert all(s.mean_acc == pytest.approx(rows[s.spec].mean) and s.runs == rows[s.spec].n
+               for s in final)
+    out_file = tmp_path / "history.csv"
+    code, _, err = run_cli(capsys, "export", "--store", store, "--what", "search", "-e", "search",
+                           "-o", out_file)
+    assert code == 0, err
+    exported = list(csv.DictReader(out_file.open()))
+    assert len(exported) == len(stored)
+    assert {(r["stage"], r["spec"], r["outcome"]) for r in exported} == {
+        (str(s.stage), s.spec, s.outcome) for s in stored}
+    code, _, err = run_cli(capsys, "export", "--store", store, "--what", "search", "-e", "nope")
+    assert code == 2 and "no search named 'nope'" in err and "searches here: search" in err
+    run_search(SETTINGS, result.space, result.plan, store, data=xor_data())  # trains nothing
+    with Store.open(store) as db:
+        assert db.search_steps("search") == stored
 
 
 def test_search_over_a_users_model(tmp_path, capsys):

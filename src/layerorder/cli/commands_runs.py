@@ -17,14 +17,7 @@ from rich.table import Table
 from layerorder.api import DEFAULT_STORE
 from layerorder.cli.console import clean_text, err, fmt, out, print_json
 from layerorder.errors import LayerorderError
-from layerorder.export import (
-    epoch_rows,
-    probe_header,
-    probe_rows,
-    run_fields,
-    runs_with_epochs,
-    write_parquet,
-)
+from layerorder.export import WHAT, run_fields, runs_with_epochs, write_parquet
 from layerorder.files import atomic_output, check_output
 from layerorder.store import Store, StoreError
 
@@ -147,15 +140,14 @@ class ExportFormat(str, Enum):
     mlflow = "mlflow"
 
 
-class ExportWhat(str, Enum):
-    epochs = "epochs"
-    probes = "probes"
+ExportWhat = Enum("ExportWhat", {name: name for name in WHAT}, type=str)
 
 
 def export(
     store: Path = STORE_OPTION,
     experiment: str = typer.Option(
-        None, "--experiment", "-e", help="Experiment name or id (default: all)."
+        None, "--experiment", "-e",
+        help="Experiment name or id (default: all); with --what search, a search's name.",
     ),
     fmt_: ExportFormat = typer.Option(
         ExportFormat.csv, "--format", "-f",
@@ -168,7 +160,9 @@ def export(
         ExportWhat.epochs, "--what",
         help="epochs: every run with its per-epoch metrics; probes: every probe record of every"
         " probed run (stage statistics with histograms, gradient flow, variance shift, BN"
-        " recalibration). tensorboard and mlflow always write both.",
+        " recalibration); search: every layerorder search's history (each order at each stage:"
+        " candidate, merged, refused, kept, dropped, best, equivalent, worse, undecided, and"
+        " why). tensorboard and mlflow always write epochs and probes.",
     ),
     output: str = typer.Option(
         None, "--output", "-o",
@@ -187,30 +181,20 @@ def export(
     if output is not None:  # before reading anything: never the store, never a foreign file
         check_output(output, "--output", store=store, ours=_is_export)
     with _open(store) as db:
-        exps = [db.find_experiment(experiment)] if experiment else db.experiments()
-        if what is ExportWhat.probes:
-            records = probe_rows(db, exps)
-            header = probe_header(records)
-        else:
-            records = runs_with_epochs(db, exps)
-            header, rows = epoch_rows(records)
+        table = WHAT[what.value](db, experiment)
     binary = fmt_ is ExportFormat.parquet
     sink = atomic_output(output, "wb" if binary else "w") if output else (
         contextlib.nullcontext(sys.stdout))
     with sink as fh:
         if binary:
-            write_parquet(header, records if what is ExportWhat.probes else rows, fh)
+            write_parquet(table.header, table.rows, fh)
         elif fmt_ is ExportFormat.json:
-            json.dump(clean_text(records), fh, indent=2)
+            json.dump(clean_text(table.records), fh, indent=2)
             fh.write("\n")
         else:
             writer = csv.writer(fh)
-            writer.writerow(header)
-            if what is ExportWhat.probes:
-                for r in records:
-                    writer.writerow([_csv_cell(r.get(k)) for k in header])
-            else:
-                writer.writerows(rows)
+            writer.writerow(table.header)
+            writer.writerows([_csv_cell(v) for v in row] for row in table.rows)
 
 
 def _export_to_tool(store: Path, experiment: str | None, fmt_: ExportFormat, output) -> None:
@@ -248,7 +232,7 @@ def _csv_cell(value):
 
 def _is_export(head: bytes) -> bool:
     """An earlier export (CSV header, JSON list or Parquet file), which may be replaced."""
-    return head.startswith((b"run_id,", b"PAR1")) or head.lstrip().startswith(b"[")
+    return head.startswith((b"run_id,", b"search,", b"PAR1")) or head.lstrip().startswith(b"[")
 
 
 def register(app: typer.Typer) -> None:

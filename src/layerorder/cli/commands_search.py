@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from layerorder.api import DEFAULT_STORE, make_experiment
+from layerorder.api import DEFAULT_STORE
 from layerorder.cli.commands_compare import build_config
 from layerorder.cli.console import err, out, print_json
 from layerorder.cli.options import setting_options
@@ -18,8 +18,9 @@ from layerorder.cli.render import print_analysis
 from layerorder.errors import ConfigError
 from layerorder.report import check_report_path, write_report
 from layerorder.report.search import search_sections
-from layerorder.search import SearchPlan, SearchResult, order_space, plan_search, run_search
+from layerorder.search import SearchPlan, SearchResult, plan_search, run_search
 from layerorder.search.budget import parse_budget
+from layerorder.search.model_space import experiment_space, model_base
 from layerorder.search.run import FULL_SEEDS, epochs
 
 
@@ -86,10 +87,15 @@ def search(
     base: str = typer.Option(
         None, "--base",
         help="The block order whose stages are arranged (default: the standard preset,"
-        " conv-bn-relu-drop; add a pool stage to place pooling too).",
+        " conv-bn-relu-drop, or with --model the order of most of the model's blocks; add a pool"
+        " stage to place pooling too).",
     ),
-    norms: str = typer.Option(None, "--norms", help="Norm kinds to try, e.g. bn,gn,ln."),
-    acts: str = typer.Option(None, "--acts", help="Activations to try, e.g. relu,gelu."),
+    norms: str = typer.Option(
+        None, "--norms", help="Norm kinds to try, e.g. bn,gn,ln (a built-in --arch only)."
+    ),
+    acts: str = typer.Option(
+        None, "--acts", help="Activations to try, e.g. relu,gelu (a built-in --arch only)."
+    ),
     weight_first: bool = typer.Option(
         False, "--weight-first", help="Only orders that start with the weight layer."
     ),
@@ -119,20 +125,17 @@ def search(
     """Find the best order for a model: every arrangement of its block's stages, pruned by
     successive halving on short runs, the finalists compared on fresh seeds until decided."""
     values = {k: v for k, v in (settings or {}).items() if v is not None}
-    if values.get("model") and base is None:
-        raise ConfigError("with --model, give --base ORDER: the stages of your model's blocks in"
-                          " their order, e.g. --base linear-bn-relu-drop")
+    if base is None and values.get("model"):
+        base, count, total = model_base(values["model"])
+        err.print(f"--base {base}: the order of {count} of the model's {total} blocks",
+                  markup=False)
     config = build_config(config_file, {**values, "orders": (base or "standard",)})
     taken = [k for k in ("vary", "baseline") if getattr(config, k)]
     if taken:
         raise ConfigError(f"search decides {' and '.join(taken)} itself; leave "
                           f"{', '.join(taken)} out of {config_file or 'the settings'}")
-
-    def model_takes(spec: str) -> None:  # compare --model's own check of an order on the model
-        make_experiment({**values, "orders": (spec,)}, config=config_file, notes=lambda _: None)
-
-    space = order_space(base or "standard", config.arch, norms=_names(norms), acts=_names(acts),
-                        weight_first=weight_first, check=model_takes if config.model else None)
+    space = experiment_space(config, base=base, norms=_names(norms), acts=_names(acts),
+                             weight_first=weight_first)
     if not space.candidates:
         raise ConfigError(f"no arrangement of '{space.base}' applies to this model; check"
                           " --base against `layerorder lint` of the model")
@@ -170,6 +173,7 @@ def search(
             "worse": list(result.worse),
             "undecided": list(result.undecided),
             "spent": result.spent,
+            "history": [dataclasses.asdict(step) for step in result.history],
         })
         return
     _print_refused(space)
@@ -179,8 +183,10 @@ def search(
     if config.model:
         out.print(escape(f"apply it to your model: layerorder rewrite '{config.model}' --to"
                          f" {result.best} -o best.pt"))
-    err.print(f"stored in {store} (experiments 'search-{config.name}-round*' and"
-              f" 'search-{config.name}-final')", markup=False)
+    name = f"search-{config.name}"
+    err.print(f"stored in {store}: experiments '{name}-round*' and '{name}-final', and the"
+              f" history (layerorder export --store {store} --what search -e {name})",
+              markup=False)
     if written is not None:
         err.print(f"report: {written}", markup=False)
 

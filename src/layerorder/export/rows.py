@@ -1,17 +1,19 @@
-"""What ``layerorder export`` writes, as rows: every run with its epochs, or every probe record
-of every probed run; then CSV, JSON or Parquet (pyarrow, through pandas).
+"""What ``layerorder export`` writes, as rows: every run with its epochs, every probe record of
+every probed run, or every search's history; then CSV, JSON or Parquet (pyarrow, through pandas).
 
 Epoch rows are the run's fields (``RUN_FIELDS``) and the epoch's metrics (``epoch_lr`` is the
 epoch's scheduled learning rate). Probe rows are the run's fields, the probe's epoch, its kind
 (``probe``: stage, grad, varshift, recal) and module path, and the record's fields (``kind`` is
 then the module class) (``StageStats``, ``GradFlow``, ``VarianceShift``,
 ``Recalibration``): columns a kind does not have are empty. Histograms are lists (JSON, Parquet)
-or ``;``-joined counts (CSV).
+or ``;``-joined counts (CSV). Search rows are ``SearchStep`` records, one per order and stage.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from layerorder.results import EPOCH_COLUMNS, epoch_column_names
@@ -19,7 +21,6 @@ from layerorder.results import EPOCH_COLUMNS, epoch_column_names
 RUN_FIELDS = (
     "run_id", "experiment", "order", "seed", "lr", "status", "diverged_epoch", "condition"
 )
-WHAT = ("epochs", "probes")
 PROBE_FIELDS = ("probe_epoch", "probe", "name")  # probe: stage, grad, varshift or recal
 
 
@@ -116,3 +117,49 @@ def write_parquet(header: list[str], rows: list[list[Any]] | list[dict[str, Any]
     else:
         frame = pd.DataFrame(rows, columns=header)
     frame.to_parquet(fh, index=False)
+
+
+@dataclass(frozen=True)
+class ExportTable:
+    header: list[str]
+    rows: list[list[Any]]  # flat, for CSV and Parquet
+    records: list[dict[str, Any]]  # for JSON (runs keep their epochs as a list)
+
+
+def _experiments(db, experiment: str | None):
+    return [db.find_experiment(experiment)] if experiment else db.experiments()
+
+
+def _epoch_table(db, experiment: str | None) -> ExportTable:
+    records = runs_with_epochs(db, _experiments(db, experiment))
+    header, rows = epoch_rows(records)
+    return ExportTable(header, rows, records)
+
+
+def _probe_table(db, experiment: str | None) -> ExportTable:
+    records = probe_rows(db, _experiments(db, experiment))
+    header = probe_header(records)
+    return ExportTable(header, [[r.get(k) for k in header] for r in records], records)
+
+
+def _search_table(db, search: str | None) -> ExportTable:
+    from layerorder.errors import LayerorderError
+    from layerorder.store.records import SEARCH_STEP_FIELDS
+
+    steps = db.search_steps(search)
+    if not steps:
+        names = sorted({s.search for s in db.search_steps()})
+        known = f"; searches here: {', '.join(names)}" if names else ""
+        what = f"no search named '{search}'" if search else "no search"
+        raise LayerorderError(f"{what} in {db.path}{known} (layerorder search stores one)")
+    records = [asdict(s) for s in steps]
+    header = list(SEARCH_STEP_FIELDS)
+    return ExportTable(header, [[r[k] for k in header] for r in records], records)
+
+
+# --what: what each choice exports (``-e`` names an experiment, or for search a search)
+WHAT: dict[str, Callable[[Any, str | None], ExportTable]] = {
+    "epochs": _epoch_table,
+    "probes": _probe_table,
+    "search": _search_table,
+}

@@ -17,7 +17,7 @@ from layerorder.lint.formats import FORMATS, ModelFormat
 from layerorder.lint.graph import RoleGraph, RoleNode
 from layerorder.lint.plans import RewriteChange, RewriteSkip
 from layerorder.lint.report import LintReport, lint_any, lint_graph, lint_model, report_dict
-from layerorder.lint.rewrite import RewriteResult, rewrite_model
+from layerorder.lint.rewrite import RewriteResult, block_orders, rewrite_model
 from layerorder.lint.rules import RULES, RULES_BY_ID, SEVERITIES, Finding, Rule
 from layerorder.lint.sarif import to_sarif
 from layerorder.lint.save import save_model
@@ -42,6 +42,7 @@ __all__ = [
     "RoleNode",
     "Rule",
     "Target",
+    "block_orders",
     "build_role_graph",
     "census",
     "example_input",

@@ -161,18 +161,27 @@ def _arrange(stages: list[RoleNode], order: Order, first: bool) -> tuple[tuple, 
     return tuple(by_role[r] for r in before), tuple(by_role[r] for r in after)
 
 
-def block_plans(graph: RoleGraph, order: Order, fx_nodes: dict[str, fx.Node]):
-    """One plan per weight layer whose block (stages in its parent module) can take ``order``."""
+def blocks(graph: RoleGraph, fx_nodes: dict[str, fx.Node]):
+    """(weight, stages before it, stages after it) per weight layer: the chain of norm, act and
+    dropout stages next to it in its parent module, up to a branch or a residual sum."""
     weights = graph.of_role("weight")
     posts, claimed = {}, set()
     for w in weights:
         posts[w.index] = _chain_from(graph, w, True, claimed, fx_nodes)
         claimed.update(n.index for n in posts[w.index])
-    plans, skips = [], []
+    found = []
     for w in weights:
         pre = _chain_from(graph, w, False, claimed, fx_nodes)[::-1]
         claimed.update(n.index for n in pre)
-        stages = [*pre, *posts[w.index]]
+        found.append((w, pre, posts[w.index]))
+    return found
+
+
+def block_plans(graph: RoleGraph, order: Order, fx_nodes: dict[str, fx.Node]):
+    """One plan per weight layer whose block (stages in its parent module) can take ``order``."""
+    plans, skips = [], []
+    for w, pre, post in blocks(graph, fx_nodes):
+        stages = [*pre, *post]
         if not stages:
             continue
         arranged = _arrange(stages, order, _from_input(graph, pre[0] if pre else w))
@@ -184,7 +193,7 @@ def block_plans(graph: RoleGraph, order: Order, fx_nodes: dict[str, fx.Node]):
         if problem:
             skips.append(RewriteSkip(w.label, problem))
             continue
-        before, after = _chain([*pre, w, *posts[w.index]]), _chain([*new_pre, w, *new_post])
+        before, after = _chain([*pre, w, *post]), _chain([*new_pre, w, *new_post])
         if before != after:
             plans.append(BlockPlan(w, new_pre, new_post, RewriteChange(w.label, before, after)))
     return plans, skips

@@ -39,6 +39,7 @@ from layerorder.lint.plans import (
     RewriteSkip,
     bias_notes,
     block_plans,
+    blocks,
     dropout_plans,
     swap_plans,
 )
@@ -163,6 +164,18 @@ def _traced_copy(model: nn.Module) -> fx.GraphModule:
             f"rewrite needs a model torch.fx can trace; this one cannot be traced"
             f" ({short_reason(exc)})"
         ) from exc
+
+
+def block_orders(model: nn.Module) -> tuple[tuple[str, int], ...]:
+    """The order of each block ``rewrite --to`` can arrange (a weight layer and the norm,
+    activation and dropout stages next to it in its parent module), as order specs with how many
+    blocks have it, most frequent first: ``(('linear-bn-relu-drop', 3), ('linear', 1))``."""
+    gm = _traced_copy(model)
+    counts: dict[str, int] = {}
+    for w, pre, post in blocks(graph_from_fx(gm), _nodes(gm)):
+        spec = "-".join(n.token for n in (*pre, w, *post))
+        counts[spec] = counts.get(spec, 0) + 1
+    return tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def rewrite_model(

@@ -1,6 +1,7 @@
 """``layerorder search``: which order should this model use? The order space of a block, a
 budgeted successive-halving search over it, and a comparison of the finalists on fresh seeds."""
 
+from layerorder.search.model_space import SameFunction, experiment_space, model_base
 from layerorder.search.run import (
     SELECTION_SEED,
     RoundPlan,
@@ -19,10 +20,13 @@ __all__ = [
     "OrderSpace",
     "RoundPlan",
     "RoundResult",
+    "SameFunction",
     "Score",
     "SearchPlan",
     "SearchResult",
     "canonical",
+    "experiment_space",
+    "model_base",
     "order_space",
     "plan_search",
     "run_search",

@@ -133,6 +133,7 @@ class Score:
 class RoundResult:
     plan: RoundPlan
     experiment: str
+    experiment_id: int
     scores: tuple[Score, ...]  # best first
     kept: tuple[str, ...]
     dropped: tuple[str, ...]
@@ -157,6 +158,7 @@ class SearchResult:
     equivalent: tuple[str, ...]  # finalists equivalent to the best within the margin
     worse: tuple[str, ...]  # finalists significantly worse than the best
     undecided: tuple[str, ...]
+    history: tuple = ()  # SearchStep records, as stored: the space, each round, the final stage
 
     @property
     def spent(self) -> float:
@@ -208,6 +210,15 @@ def run_search(
     ``model`` as ``layerorder.compare`` takes them. ``seconds``: a wall-clock budget; the final
     stage's seed cap is then set from the rounds' measured time (``search.budget``)."""
     from layerorder.api import make_experiment, run_comparison
+    from layerorder.search.history import final_steps, round_steps, space_steps
+    from layerorder.store import Store
+
+    history: list = []
+
+    def record(steps, start: bool = False) -> None:  # the history, stage by stage
+        with Store.open(store) as db:
+            db.record_search(steps, start=start)
+        history.extend(steps)
 
     common = {k: v for k, v in settings.items() if k not in OWN_SETTINGS}
 
@@ -225,6 +236,7 @@ def run_search(
     config({**final_settings, "orders": tuple(space.specs[:max(plan.finalists, 1)]),
             "until_decided": plan.finalists > 1})
 
+    record(space_steps(name, space), start=True)
     alive = list(space.specs)
     done: list[RoundResult] = []
     round_runs: list = []
@@ -237,7 +249,9 @@ def run_search(
         scores = _score(results)
         kept = tuple(s.order for s in scores[: round_plan.keep])
         dropped = tuple(s.order for s in scores[round_plan.keep:])
-        done.append(RoundResult(round_plan, experiment, scores, kept, dropped))
+        done.append(RoundResult(round_plan, experiment, results.experiment.id, scores, kept,
+                                dropped))
+        record(round_steps(name, done[-1]))
         alive = list(kept)
         round_runs.extend(results.runs)
     if seconds is not None:
@@ -255,5 +269,6 @@ def run_search(
             continue
         other = d.b if d.a == best else d.a
         {"equivalent": equivalent, "different": worse}.get(d.decision, undecided).append(other)
+    record(final_steps(name, len(done) + 1, final, best))
     return SearchResult(space, plan, tuple(done), final, best, tuple(equivalent), tuple(worse),
-                        tuple(undecided))
+                        tuple(undecided), tuple(history))

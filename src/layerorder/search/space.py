@@ -13,8 +13,15 @@ the same weights and random numbers, are one candidate; the merged spellings are
 Activations with a learned or random slope (PReLU, RReLU) are not merged with max-pooling: a
 negative slope learned in training would break the identity.
 
-Nothing else is merged: BatchNorm next to average pooling, for example, sees other batch
+Nothing else is merged by rule: BatchNorm next to average pooling, for example, sees other batch
 statistics in training, so those orders differ.
+
+With ``same(a, b)`` (``search.model_space.SameFunction``: both built from one seed and run on real
+inputs), every merge is confirmed on the model itself instead of trusted to the stage kinds, and
+no-op stages (the ``identity`` activation, the ``none`` norm) are proposed to merge wherever they
+sit: a spelling the check does not confirm (a user's AlphaDropout is spelt ``drop``; a no-op
+stage between a convolution and BatchNorm gives the convolution a bias) stays a candidate of its
+own.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from layerorder.order import (
 
 MAX_CANDIDATES = 500  # arrangements tried before the space is called too large
 LEARNED_SLOPE = frozenset({"prelu", "rrelu"})  # monotone only while the slope stays >= 0
+NO_OPS = frozenset({("act", "identity"), ("norm", "none")})  # stages that compute x -> x
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,28 @@ def canonical(stages: tuple[Stage, ...]) -> tuple[Stage, ...]:
     return tuple(out)
 
 
+def _key(stages: tuple[Stage, ...], no_ops: bool) -> tuple[Stage, ...]:
+    """The merge proposal: the canonical order, without no-op stages when ``no_ops``."""
+    if no_ops:
+        stages = tuple(s for s in stages if (s.role, s.kind) not in NO_OPS)
+    return canonical(stages)
+
+
+def _confirmed(specs: list[str], same: Callable[[str, str], bool] | None) -> list[list[str]]:
+    """``specs`` (one proposal, its representative first) split into groups that ``same``
+    confirms compute the function of the group's first spelling."""
+    if same is None:
+        return [specs]
+    groups: list[list[str]] = []
+    for spec in specs:
+        group = next((g for g in groups if same(g[0], spec)), None)
+        if group is None:
+            groups.append([spec])
+        else:
+            group.append(spec)
+    return groups
+
+
 def _kinds(kinds: tuple[str, ...], role: str, flag: str, order: Order) -> tuple[str, ...]:
     """Each kind checked to be a stage of ``role``; the base must have such a stage."""
     if not kinds:
@@ -128,11 +158,13 @@ def order_space(
     acts: tuple[str, ...] = (),
     weight_first: bool = False,
     check: Callable[[str], object] | None = None,
+    same: Callable[[str, str], bool] | None = None,
 ) -> OrderSpace:
     """Every arrangement of ``base``'s stages (``weight_first``: only those that start with the
     weight layer) that ``arch`` accepts, duplicates merged, the base's own order first.
     ``check(spec)`` raises for an order the user's model cannot take (``compare --model``'s own
-    check); those are rejected with its reason."""
+    check); those are rejected with its reason. ``same(a, b)``: whether two spellings compute
+    the same function; with it every merge is confirmed and no-op stages merge too."""
     from layerorder.models import ModelError, check_order_for_arch
 
     order = parse_order(base)
@@ -161,14 +193,16 @@ def order_space(
             except (ModelError, LayerorderError) as exc:
                 rejected.append((spec, str(exc)))
                 continue
-            seen.setdefault(canonical(tuple(arrangement)), []).append(spec)
-    base_key = canonical(order.stages)
+            seen.setdefault(_key(tuple(arrangement), same is not None), []).append(spec)
+    base_key = _key(order.stages, same is not None)
     keys = sorted(seen, key=lambda k: k != base_key)  # the base first, then enumeration order
     candidates = []
     for key in keys:
         specs = seen[key]
-        first = format_order(Order(key)) if format_order(Order(key)) in specs else specs[0]
-        if key == base_key and order.spec in specs:
-            first = order.spec
-        candidates.append(Candidate(first, tuple(s for s in specs if s != first)))
+        sorted_spelling = [s for s in specs if canonical(parse_order(s).stages)
+                           == parse_order(s).stages]
+        first = order.spec if order.spec in specs else (sorted_spelling or specs)[0]
+        ordered = [first, *(s for s in specs if s != first)]
+        for group in _confirmed(ordered, same):
+            candidates.append(Candidate(group[0], tuple(group[1:])))
     return OrderSpace(order.spec, arch, tuple(candidates), tuple(rejected))

@@ -17,6 +17,7 @@ from layerorder.store.records import (
     ProbeRecord,
     RunRecord,
     RunSpec,
+    SearchStep,
     config_hash,
 )
 
@@ -30,6 +31,7 @@ __all__ = [
     "ProbeRecord",
     "RunRecord",
     "RunSpec",
+    "SearchStep",
     "Store",
     "StoreError",
     "config_hash",

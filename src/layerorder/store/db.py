@@ -22,10 +22,12 @@ from layerorder.store.leases import DEFAULT_LEASE, lease_expired
 from layerorder.store.owner import is_local_owner, is_stale_owner
 from layerorder.store.records import (
     FINISHED_STATUSES,
+    SEARCH_STEP_FIELDS,
     EpochRecord,
     ExperimentRecord,
     RunRecord,
     RunSpec,
+    SearchStep,
     config_hash,
     dumps,
     experiment_from_row,
@@ -326,6 +328,25 @@ class Store(queries.StoreQueries):
                 (experiment_id, owner),
             )
             return cursor.rowcount
+
+    def record_search(self, steps: Iterable[SearchStep], *, start: bool = False) -> int:
+        """Store search steps (one stage's, as the search goes); ``start``: the search begins
+        again, so its earlier history (under the same name) is replaced. Returns # stored."""
+        steps = list(steps)
+        names = ", ".join(SEARCH_STEP_FIELDS)
+        marks = ", ".join("?" for _ in SEARCH_STEP_FIELDS)
+        with self._tx() as conn:
+            if start:
+                for search in {s.search for s in steps}:
+                    conn.execute("DELETE FROM search_steps WHERE search = ?", (search,))
+            rows = [[getattr(s, k) for k in SEARCH_STEP_FIELDS] for s in steps]
+            mean = SEARCH_STEP_FIELDS.index("mean_acc")
+            for row in rows:
+                row[mean] = to_real(row[mean])
+            conn.executemany(
+                f"INSERT OR REPLACE INTO search_steps ({names}) VALUES ({marks})", rows
+            )
+        return len(steps)
 
     def add_probes(self, run_id: int, records: Iterable[tuple[int, str, str, dict]]) -> int:
         """Insert or replace probe results ``(epoch, kind, name, data)``; returns how many."""

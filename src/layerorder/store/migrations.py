@@ -145,14 +145,34 @@ def _m003_run_leases(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m004_search_steps(conn: sqlite3.Connection) -> None:
+    """``search_steps``: a ``layerorder search``'s history, one row per order and stage (stage 0:
+    the space, 1..n: the selection rounds, n+1: the final comparison), with its outcome and the
+    evidence for it. Its runs stay in ``runs``, under the stage's experiment."""
+    conn.execute("""CREATE TABLE search_steps (
+        search TEXT NOT NULL,
+        stage INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('space', 'round', 'final')),
+        spec TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        evidence TEXT NOT NULL,
+        experiment_id INTEGER REFERENCES experiments(id),
+        rank INTEGER,
+        mean_acc REAL,
+        runs INTEGER NOT NULL,
+        PRIMARY KEY (search, stage, spec)
+    )""")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_initial,
     _m002_no_dropout_key,
     _m003_run_leases,
+    _m004_search_steps,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # the oldest schema read without upgrading (a read-only store): later migrations only added
-# columns, which read as None where they are missing
+# columns, which read as None where they are missing, and tables, which read as empty
 READABLE_FROM = 2
 
 

@@ -11,11 +11,13 @@ from layerorder.store.records import (
     ExperimentRecord,
     ProbeRecord,
     RunRecord,
+    SearchStep,
     config_hash,
     epoch_from_row,
     experiment_from_row,
     probe_from_row,
     run_from_row,
+    search_step_from_row,
 )
 
 
@@ -114,6 +116,23 @@ class StoreQueries:
             "SELECT * FROM probes WHERE run_id = ? ORDER BY epoch, kind, name", (run_id,)
         )
         return [probe_from_row(row) for row in rows]
+
+    def search_steps(self, search: str | None = None) -> list[SearchStep]:
+        """The history of every ``layerorder search`` (or of the one named ``search``), by
+        search, stage, then rank (the space in enumeration order). Empty for a store older than
+        the table."""
+        if not self._has_table("search_steps"):
+            return []
+        where, args = ("WHERE search = ?", (search,)) if search is not None else ("", ())
+        rows = self._conn.execute(
+            f"SELECT * FROM search_steps {where} ORDER BY search, stage,"
+            " COALESCE(rank, 1 << 30), rowid", args)
+        return [search_step_from_row(row) for row in rows]
+
+    def _has_table(self, name: str) -> bool:
+        row = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
+        return row is not None
 
     def counts(self, experiment_id: int) -> dict[str, int]:
         """Number of runs per status; every status is present (0 when none)."""

@@ -89,6 +89,40 @@ class ProbeRecord(NamedTuple):
     data: dict[str, Any]
 
 
+SEARCH_OUTCOMES = {  # stage kind -> the outcomes an order can have there
+    "space": ("candidate", "merged", "refused"),
+    "round": ("kept", "dropped"),
+    "final": ("best", "equivalent", "worse", "undecided"),
+}
+
+
+@dataclass(frozen=True)
+class SearchStep:
+    """One order at one stage of a ``layerorder search``: in the space (stage 0: a candidate, a
+    spelling merged into one, or refused by the model), in a selection round (kept or dropped),
+    or in the final comparison on fresh seeds (the best, equivalent to it, worse, undecided).
+    ``evidence`` says why; ``experiment_id`` is the stage's stored comparison."""
+
+    search: str
+    stage: int
+    kind: str  # a key of SEARCH_OUTCOMES
+    spec: str
+    outcome: str
+    evidence: str
+    experiment_id: int | None = None
+    rank: int | None = None
+    mean_acc: float | None = None
+    runs: int = 0
+
+    def __post_init__(self) -> None:
+        if self.outcome not in SEARCH_OUTCOMES.get(self.kind, ()):
+            raise StoreError(f"search step outcome '{self.outcome}' is not one of a"
+                             f" {self.kind} stage's {SEARCH_OUTCOMES.get(self.kind)}")
+
+
+SEARCH_STEP_FIELDS = tuple(f.name for f in fields(SearchStep))
+
+
 _RUN_JSON = ("config", "provenance")
 EPOCH_METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "wall_time")
 
@@ -166,3 +200,7 @@ def epoch_from_row(row: sqlite3.Row) -> EpochRecord:
 
 def probe_from_row(row: sqlite3.Row) -> ProbeRecord:
     return ProbeRecord(row["epoch"], row["kind"], row["name"], json.loads(row["data_json"]))
+
+
+def search_step_from_row(row: sqlite3.Row) -> SearchStep:
+    return SearchStep(**{k: row[k] for k in SEARCH_STEP_FIELDS})

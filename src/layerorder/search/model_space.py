@@ -1,0 +1,121 @@
+"""The order space of an experiment's own model, a built-in architecture or a user's ``--model``:
+the base read from the model's blocks, refusals from ``compare --model``'s own check, and every
+merge confirmed by building and running the model.
+
+A rule about stage kinds cannot see a user's modules: the rewrite keeps the model's own layers and
+only moves them, and lint spells ``nn.AlphaDropout`` as ``drop``, which does not commute with a
+ReLU as dropout does. So ``SameFunction`` builds each spelling from one seed and calls two
+spellings the same function only when their parameters have the same names and shapes and their
+outputs on real inputs are bit-equal in training (under the same random numbers) and in eval.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from layerorder.errors import ConfigError
+from layerorder.search.space import OrderSpace, order_space
+
+CHECK_BATCH = 8  # training rows each spelling runs on
+CHECK_SEED = 0  # the weights of every spelling (the run's own seeds are not touched)
+
+
+@dataclasses.dataclass(frozen=True)
+class Outputs:
+    parameters: tuple[tuple[str, tuple[int, ...]], ...]
+    train: torch.Tensor
+    evaluated: torch.Tensor
+
+
+class SameFunction:
+    """``same(a, b)``: whether orders ``a`` and ``b`` of ``run``'s model compute the same function
+    (see the module docstring). Each spelling is built and run once."""
+
+    def __init__(self, run: Any, data: Any) -> None:
+        self.run, self.data = run, data
+        self._seen: dict[str, Outputs] = {}
+
+    def outputs(self, spec: str) -> Outputs:
+        if spec not in self._seen:
+            from layerorder.experiment.target import build_run_model
+
+            x = self.data.x_train[:CHECK_BATCH]
+            with torch.random.fork_rng(devices=[]), torch.no_grad():  # the caller's RNG untouched
+                torch.manual_seed(CHECK_SEED)
+                model = build_run_model(dataclasses.replace(self.run, order=spec), self.data)
+                shapes = tuple((k, tuple(v.shape)) for k, v in model.state_dict().items())
+                torch.manual_seed(CHECK_SEED + 1)  # the same dropout masks for every spelling
+                train = model.train()(x)
+                evaluated = model.eval()(x)
+            self._seen[spec] = Outputs(shapes, train, evaluated)
+        return self._seen[spec]
+
+    def __call__(self, a: str, b: str) -> bool:
+        first, second = self.outputs(a), self.outputs(b)
+        return (first.parameters == second.parameters
+                and torch.equal(first.train, second.train)
+                and torch.equal(first.evaluated, second.evaluated))
+
+
+def model_base(target: str) -> tuple[str, int, int]:
+    """The most common block order of a user's model that is an order spec with stages besides
+    the weight layer: (spec, blocks with it, blocks in all)."""
+    from layerorder.experiment.shipping import factory_model
+    from layerorder.lint import block_orders, load_target
+    from layerorder.order import OrderSpecError, parse_order
+
+    model = factory_model(target)
+    if model is None:
+        model = load_target(target).model
+    found = block_orders(model)
+    total = sum(n for _, n in found)
+    for spec, n in found:
+        try:
+            order = parse_order(spec)
+        except OrderSpecError:
+            continue
+        if len(order.stages) > 1:
+            return order.spec, n, total
+    seen = ", ".join(f"{spec} x{n}" for spec, n in found) or "no weight layers"
+    raise ConfigError(f"no block of '{target}' has norm, activation or dropout stages next to its"
+                      f" weight layer that rewrite can move ({seen}); give --base ORDER")
+
+
+def experiment_space(
+    config: Any,
+    *,
+    base: str | None = None,
+    norms: tuple[str, ...] = (),
+    acts: tuple[str, ...] = (),
+    weight_first: bool = False,
+    data: Any = None,
+) -> OrderSpace:
+    """The order space of ``config``'s model (``make_experiment``'s config): ``base`` defaults to
+    the standard block, or with ``config.model`` to the model's most common block order; every
+    arrangement the model cannot take is refused with its reason, and every merge is confirmed
+    by running the model (``SameFunction``). ``data``: the loaded data set (default: loaded from
+    the config)."""
+    from layerorder.experiment.runner import load_checked_data
+
+    if config.model and (norms or acts):
+        flag = "--norms" if norms else "--acts"
+        raise ConfigError(f"{flag} cannot change the layers of --model: a rewrite only moves the"
+                          " model's own layers; change them in the model's code, or search a"
+                          " built-in --arch")
+    if base is None:
+        base = model_base(config.model)[0] if config.model else "standard"
+    data = data if data is not None else load_checked_data(config)
+    run = next(iter(config.runs()))
+    check: Callable[[str], object] | None = None
+    if config.model:
+        from layerorder.experiment.target import target_variant
+
+        def check(spec: str) -> None:  # compare --model's own check of an order on the model
+            target_variant(config.model, spec, tuple(data.in_shape), data.num_classes)
+
+    return order_space(base, config.arch, norms=norms, acts=acts, weight_first=weight_first,
+                       check=check, same=SameFunction(run, data))

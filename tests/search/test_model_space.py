@@ -1,0 +1,121 @@
+"""The order space of an experiment's own model: the base read from a user's model, merges
+confirmed by running the model (a user's AlphaDropout is not merged with ReLU as dropout is),
+no-op stages merged where the model computes the same function, the caller's RNG untouched."""
+
+import pytest
+import torch
+from torch import nn
+
+from layerorder.api import make_experiment
+from layerorder.errors import ConfigError
+from layerorder.models import build_model
+from layerorder.search import SameFunction, experiment_space, model_base
+from tests.helpers import run_cli
+
+MODELS = '''
+from torch import nn
+
+def block(drop):
+    return [nn.Linear(32, 32), nn.BatchNorm1d(32), nn.ReLU(), drop(0.3)]
+
+def alpha():
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.BatchNorm1d(32), nn.ReLU(),
+                         nn.AlphaDropout(0.3), *block(nn.AlphaDropout), nn.Linear(32, 10))
+
+def plain():
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.BatchNorm1d(32), nn.ReLU(),
+                         nn.Dropout(0.3), *block(nn.Dropout), nn.Linear(32, 10))
+
+def linear_only():
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.Linear(32, 10))
+'''
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    path = tmp_path_factory.mktemp("models") / "nets.py"
+    path.write_text(MODELS)
+    return lambda name: f"{path}:{name}"
+
+
+def model_config(target: str, base: str):
+    return make_experiment({"model": target, "dataset": "digits", "orders": (base,)},
+                           notes=lambda _: None)
+
+
+def test_the_base_is_the_models_own_block_order(models):
+    assert model_base(models("plain")) == ("linear-bn-relu-drop", 2, 3)
+    with pytest.raises(ConfigError, match="give --base"):
+        model_base(models("linear_only"))
+
+
+def test_alpha_dropout_is_not_merged_with_relu(models):
+    """Lint spells AlphaDropout 'drop'; the rule would merge relu-drop with drop-relu. Running
+    the model keeps them apart, and plain torch agrees that they differ."""
+    plain = experiment_space(model_config(models("plain"), "linear-bn-relu-drop"))
+    alpha = experiment_space(model_config(models("alpha"), "linear-bn-relu-drop"))
+    assert plain.base == alpha.base == "linear-bn-relu-drop"
+    assert len(plain.candidates) == 18 and plain.merged == 6
+    assert len(alpha.candidates) == 24 and alpha.merged == 0
+    assert ("linear-bn-drop-relu",) == next(c for c in plain.candidates
+                                            if c.spec == "linear-bn-relu-drop").same_as
+    x = torch.randn(64, 32)
+    drop = nn.AlphaDropout(0.3).train()
+    torch.manual_seed(1)
+    relu_first = drop(torch.relu(x))
+    torch.manual_seed(1)
+    assert not torch.equal(relu_first, torch.relu(drop(x)))
+
+
+def reference(spec: str, x: torch.Tensor):
+    """The plain model builder's parameters and outputs, independent of ``SameFunction``."""
+    torch.manual_seed(0)
+    model = build_model("cnn2d", spec, in_shape=(1, 8, 8), num_classes=10, width=8, depth=1,
+                        p_drop=0.3)
+    torch.manual_seed(1)
+    return list(model.state_dict()), model.train()(x), model.eval()(x)
+
+
+def test_no_op_stages_merge_only_where_the_model_is_the_same():
+    config = make_experiment({"arch": "cnn2d", "dataset": "digits", "width": 8, "depth": 1,
+                              "p_drop": 0.3, "orders": ("standard",)}, notes=lambda _: None)
+    space = experiment_space(config, acts=("relu", "identity"))
+    by_spec = {c.spec: c for c in space.candidates}
+    merged = {other: c.spec for c in space.candidates for other in c.same_as}
+    # identity before the conv or after the norm: the same network
+    assert merged["identity-conv-bn-drop"] == "conv-bn-drop-identity"
+    # identity between conv and BatchNorm gives the conv a bias: another network
+    assert "conv-identity-bn-drop" in by_spec and "conv-identity-bn-drop" not in merged
+    x = torch.randn(4, 1, 8, 8)
+    for candidate in space.candidates:
+        keys, train, evaluated = reference(candidate.spec, x)
+        for other in candidate.same_as:
+            k, t, e = reference(other, x)
+            assert k == keys and torch.equal(t, train) and torch.equal(e, evaluated), other
+    keys, *_ = reference("conv-identity-bn-drop", x)
+    assert keys != reference("conv-bn-drop-identity", x)[0]
+
+
+def test_the_check_leaves_the_callers_rng_alone():
+    config = make_experiment({"arch": "mlp", "dataset": "digits", "width": 8, "depth": 1,
+                              "orders": ("linear-relu",)}, notes=lambda _: None)
+    from layerorder.experiment.runner import load_checked_data
+
+    same = SameFunction(config.runs()[0], load_checked_data(config))
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    assert same("linear-relu", "linear-relu")
+    assert not same("linear-relu", "relu-linear")
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_model_layers_cannot_be_swapped_for_other_kinds(models, capsys):
+    code, out, err = run_cli(capsys, "search", "--model", models("plain"), "--dataset", "digits",
+                             "--norms", "bn,gn", "--dry-run")
+    assert code == 2 and "--norms cannot change the layers of --model" in err
+    code, out, err = run_cli(capsys, "search", "--model", models("plain"), "--dataset", "digits",
+                             "--epochs", "2", "--dry-run")
+    assert code == 0, err
+    assert "--base linear-bn-relu-drop: the order of 2 of the model's 3 blocks" in err
+    assert "18 candidate orders from linear-bn-relu-drop, 6 spellings merged" in " ".join(
+        out.split())
