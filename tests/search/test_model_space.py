@@ -26,6 +26,19 @@ def plain():
     return nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.BatchNorm1d(32), nn.ReLU(),
                          nn.Dropout(0.3), *block(nn.Dropout), nn.Linear(32, 10))
 
+def alpha_zero_head():
+    """A zero-initialised head makes every spelling output zeros at init."""
+    model = alpha()
+    nn.init.zeros_(model[-1].weight)
+    nn.init.zeros_(model[-1].bias)
+    return model
+
+def drawn():
+    """A factory that draws from the global RNG."""
+    import torch
+    torch.rand(1)
+    return plain()
+
 def linear_only():
     return nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.Linear(32, 10))
 '''
@@ -57,6 +70,9 @@ def test_alpha_dropout_is_not_merged_with_relu(models):
     assert plain.base == alpha.base == "linear-bn-relu-drop"
     assert len(plain.candidates) == 18 and plain.merged == 6
     assert len(alpha.candidates) == 24 and alpha.merged == 0
+    # the check draws its own weights: a zero head (equal outputs at init) hides nothing
+    zero = experiment_space(model_config(models("alpha_zero_head"), "linear-bn-relu-drop"))
+    assert zero.merged == 0
     assert ("linear-bn-drop-relu",) == next(c for c in plain.candidates
                                             if c.spec == "linear-bn-relu-drop").same_as
     x = torch.randn(64, 32)
@@ -96,20 +112,25 @@ def test_no_op_stages_merge_only_where_the_model_is_the_same():
     assert keys != reference("conv-bn-drop-identity", x)[0]
 
 
-def test_the_check_leaves_the_callers_rng_alone():
+def test_the_check_leaves_the_callers_rng_alone(models):
     config = make_experiment({"arch": "mlp", "dataset": "digits", "width": 8, "depth": 1,
                               "orders": ("linear-relu",)}, notes=lambda _: None)
     from layerorder.experiment.runner import load_checked_data
 
     same = SameFunction(config.runs()[0], load_checked_data(config))
+    user = model_config(models("drawn"), "linear-bn-relu-drop")
     torch.manual_seed(123)
     before = torch.get_rng_state()
-    assert same("linear-relu", "linear-relu")
-    assert not same("linear-relu", "relu-linear")
+    assert not same("linear-relu", "linear-tanh")
+    # a pre-activation MLP starts its first block at the weight layer and ends with a ReLU:
+    # with no other stage, relu-linear builds the very network linear-relu does
+    assert same("linear-relu", "relu-linear")
+    model_base(models("drawn"))
+    experiment_space(user)
     assert torch.equal(torch.get_rng_state(), before)
 
 
-def test_model_layers_cannot_be_swapped_for_other_kinds(models, capsys):
+def test_model_layers_cannot_be_swapped_for_other_kinds(models, capsys, tmp_path):
     code, out, err = run_cli(capsys, "search", "--model", models("plain"), "--dataset", "digits",
                              "--norms", "bn,gn", "--dry-run")
     assert code == 2 and "--norms cannot change the layers of --model" in err
@@ -119,3 +140,8 @@ def test_model_layers_cannot_be_swapped_for_other_kinds(models, capsys):
     assert "--base linear-bn-relu-drop: the order of 2 of the model's 3 blocks" in err
     assert "18 candidate orders from linear-bn-relu-drop, 6 spellings merged" in " ".join(
         out.split())
+    toml = tmp_path / "search.toml"  # the model from a settings file: the base is still its own
+    toml.write_text(f'model = "{models("plain")}"\ndataset = "digits"\nepochs = 2\n')
+    code, out, err = run_cli(capsys, "search", "--config", toml, "--dry-run")
+    assert code == 0, err
+    assert "--base linear-bn-relu-drop" in err and "18 candidate orders" in out

@@ -44,6 +44,7 @@ def test_every_plan_checks_its_budget():
 
 def test_default_budget_is_a_third_or_what_the_plan_needs():
     assert plan_search(18, epochs=20, budget=None).budget == 30  # 18 x 5 / 3
+    assert plan_search(35, epochs=20, budget=None).budget == 58  # whole runs, at most a third
     small = plan_search(4, epochs=3, budget=None, finalists=3)  # 4 x 5 / 3 would be too small
     assert small.cost() <= small.budget and small.max_seeds >= 3
 

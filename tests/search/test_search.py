@@ -8,7 +8,14 @@ import pytest
 
 from layerorder.api import make_experiment
 from layerorder.errors import ConfigError
-from layerorder.search import SELECTION_SEED, order_space, plan_search, run_search
+from layerorder.search import (
+    SELECTION_SEED,
+    Candidate,
+    OrderSpace,
+    order_space,
+    plan_search,
+    run_search,
+)
 from layerorder.search.run import MAX_FINAL_SEEDS, _cap_for_time
 from layerorder.store import Store
 from tests.helpers import run_cli
@@ -116,9 +123,34 @@ def test_the_history_is_in_the_store(planted, capsys, tmp_path):
         (str(s.stage), s.spec, s.outcome) for s in stored}
     code, _, err = run_cli(capsys, "export", "--store", store, "--what", "search", "-e", "nope")
     assert code == 2 and "no search named 'nope'" in err and "searches here: search" in err
+    # starting again with another space and plan replaces the history: no stale round or order
+    kept = OrderSpace(result.space.base, "mlp", tuple(Candidate(s) for s in first.kept))
+    short = plan_search(2, epochs=4, budget=16, eta=2, finalists=2, selection_seeds=2)
+    run_search(SETTINGS, kept, short, store, data=xor_data())
+    with Store.open(store) as db:
+        replaced = db.search_steps("search")
+    assert {(s.stage, s.kind) for s in replaced} == {(0, "space"), (1, "final")}
+    assert not {s.spec for s in replaced} & set(first.dropped)
     run_search(SETTINGS, result.space, result.plan, store, data=xor_data())  # trains nothing
     with Store.open(store) as db:
         assert db.search_steps("search") == stored
+
+
+def test_history_order_and_merges_as_stored(tmp_path):
+    """A space with merged spellings: the history read back is the one recorded, each merged
+    spelling after the candidate it stands for."""
+    from layerorder.search.history import space_steps
+
+    space = order_space("conv-bn-relu-drop", "cnn2d")
+    steps = space_steps("s", space)
+    with Store.open(tmp_path / "s.db") as db:
+        db.record_search(steps, start=True)
+        assert db.search_steps("s") == steps
+    merged = [(i, s) for i, s in enumerate(steps) if s.outcome == "merged"]
+    assert len(merged) == space.merged
+    for i, step in merged:
+        owner = next(s for s in reversed(steps[:i]) if s.outcome == "candidate")
+        assert step.evidence == f"computes the same function as {owner.spec}"
 
 
 def test_search_over_a_users_model(tmp_path, capsys):

@@ -182,6 +182,11 @@ def export(
         check_output(output, "--output", store=store, ours=_is_export)
     with _open(store) as db:
         table = WHAT[what.value](db, experiment)
+    if what is ExportWhat.search:
+        finished = {r["search"] for r in table.records if r["kind"] == "final"}
+        for name in sorted({r["search"] for r in table.records} - finished):
+            err.print(f"note: search '{name}' has no final stage: it was interrupted or is still"
+                      " running; its command, run again, finishes it", markup=False)
     binary = fmt_ is ExportFormat.parquet
     sink = atomic_output(output, "wb" if binary else "w") if output else (
         contextlib.nullcontext(sys.stdout))

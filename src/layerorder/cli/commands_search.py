@@ -16,6 +16,7 @@ from layerorder.cli.options import setting_options
 from layerorder.cli.progress import RichObserver
 from layerorder.cli.render import print_analysis
 from layerorder.errors import ConfigError
+from layerorder.experiment.config import load_toml
 from layerorder.report import check_report_path, write_report
 from layerorder.report.search import search_sections
 from layerorder.search import SearchPlan, SearchResult, plan_search, run_search
@@ -125,8 +126,9 @@ def search(
     """Find the best order for a model: every arrangement of its block's stages, pruned by
     successive halving on short runs, the finalists compared on fresh seeds until decided."""
     values = {k: v for k, v in (settings or {}).items() if v is not None}
-    if base is None and values.get("model"):
-        base, count, total = model_base(values["model"])
+    model = values.get("model") or (load_toml(config_file).get("model") if config_file else None)
+    if base is None and model:
+        base, count, total = model_base(model)
         err.print(f"--base {base}: the order of {count} of the model's {total} blocks",
                   markup=False)
     config = build_config(config_file, {**values, "orders": (base or "standard",)})

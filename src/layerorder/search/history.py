@@ -1,9 +1,12 @@
 """A search's history as store records (``SearchStep``, table ``search_steps``): the space, each
 selection round, and the final comparison, each order with its outcome and the evidence for it.
-``run_search`` stores each stage as it finishes; ``layerorder export --what search`` reads them
-back."""
+``run_search`` stores each stage as it finishes (a search's earlier history is replaced when it
+starts again), so a search without final-stage rows was interrupted or is still running;
+``layerorder export --what search`` reads them back."""
 
 from __future__ import annotations
+
+import math
 
 from layerorder.store.records import SearchStep
 
@@ -76,4 +79,4 @@ def _evidence(d, other: str, best: str, margin: float) -> str:
 
 
 def _p(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3g}"
+    return f"{value:.3g}" if value is not None and math.isfinite(value) else "n/a"

@@ -5,14 +5,18 @@ merge confirmed by building and running the model.
 A rule about stage kinds cannot see a user's modules: the rewrite keeps the model's own layers and
 only moves them, and lint spells ``nn.AlphaDropout`` as ``drop``, which does not commute with a
 ReLU as dropout does. So ``SameFunction`` builds each spelling from one seed and calls two
-spellings the same function only when their parameters have the same names and shapes and their
-outputs on real inputs are bit-equal in training (under the same random numbers) and in eval.
+spellings the same function only when their parameters have the same names and shapes and, with
+the same random values loaded into both, their outputs on real inputs are bit-equal in training
+(under the same random numbers) and in eval. Weights are drawn by parameter name, so two
+spellings whose builders create the same parameters in another order (and so draw other initial
+weights from a run's seed, from the same distribution) are one candidate.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -22,6 +26,28 @@ from layerorder.search.space import OrderSpace, order_space
 
 CHECK_BATCH = 8  # training rows each spelling runs on
 CHECK_SEED = 0  # the weights of every spelling (the run's own seeds are not touched)
+
+
+@contextlib.contextmanager
+def own_rng(seed: int) -> Iterator[None]:
+    """The CPU generator seeded with ``seed`` inside, the caller's state restored after. Only
+    the CPU generator: ``torch.manual_seed`` would also reseed every GPU's, which ``fork_rng``
+    does not restore here (the check builds and runs models on the CPU)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(seed)
+        yield
+
+
+def _random_state(model: torch.nn.Module) -> None:
+    """Every float parameter and buffer drawn at random from one seed (running variances
+    positive), so that two spellings with the same parameter names and shapes get the same
+    weights, and no init (a zero-initialised head) hides a difference between them."""
+    generator = torch.Generator().manual_seed(CHECK_SEED)
+    for name, tensor in model.state_dict().items():
+        if not tensor.is_floating_point():
+            continue
+        values = torch.randn(tensor.shape, generator=generator, dtype=tensor.dtype)
+        tensor.copy_(values.abs() + 0.5 if name.endswith("running_var") else values)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,11 +70,11 @@ class SameFunction:
             from layerorder.experiment.target import build_run_model
 
             x = self.data.x_train[:CHECK_BATCH]
-            with torch.random.fork_rng(devices=[]), torch.no_grad():  # the caller's RNG untouched
-                torch.manual_seed(CHECK_SEED)
+            with own_rng(CHECK_SEED), torch.no_grad():  # the caller's RNG untouched
                 model = build_run_model(dataclasses.replace(self.run, order=spec), self.data)
                 shapes = tuple((k, tuple(v.shape)) for k, v in model.state_dict().items())
-                torch.manual_seed(CHECK_SEED + 1)  # the same dropout masks for every spelling
+                _random_state(model)
+                torch.default_generator.manual_seed(CHECK_SEED + 1)  # the same dropout masks
                 train = model.train()(x)
                 evaluated = model.eval()(x)
             self._seen[spec] = Outputs(shapes, train, evaluated)
@@ -68,9 +94,10 @@ def model_base(target: str) -> tuple[str, int, int]:
     from layerorder.lint import block_orders, load_target
     from layerorder.order import OrderSpecError, parse_order
 
-    model = factory_model(target)
-    if model is None:
-        model = load_target(target).model
+    with own_rng(CHECK_SEED):  # a factory that draws its weights leaves the caller's RNG alone
+        model = factory_model(target)
+        if model is None:
+            model = load_target(target).model
     found = block_orders(model)
     total = sum(n for _, n in found)
     for spec, n in found:
@@ -115,7 +142,8 @@ def experiment_space(
         from layerorder.experiment.target import target_variant
 
         def check(spec: str) -> None:  # compare --model's own check of an order on the model
-            target_variant(config.model, spec, tuple(data.in_shape), data.num_classes)
+            with own_rng(CHECK_SEED):
+                target_variant(config.model, spec, tuple(data.in_shape), data.num_classes)
 
     return order_space(base, config.arch, norms=norms, acts=acts, weight_first=weight_first,
                        check=check, same=SameFunction(run, data))

@@ -108,7 +108,8 @@ def plan_search(
     spent = sum(r.cost for r in rounds) / epochs
     need = spent + finalists * FINAL_SEEDS
     if budget is None:
-        budget = max(n_candidates * FULL_SEEDS / 3, float(math.ceil(need)))
+        # whole runs, at most a third (unless the plan needs more)
+        budget = float(max(n_candidates * FULL_SEEDS // 3, math.ceil(need)))
     left = budget - spent
     max_seeds = int(left // finalists) if finalists > 1 else FINAL_SEEDS
     max_seeds = min(max_seeds, MAX_FINAL_SEEDS)  # < SELECTION_SEED: never the selection's
@@ -213,12 +214,9 @@ def run_search(
     from layerorder.search.history import final_steps, round_steps, space_steps
     from layerorder.store import Store
 
-    history: list = []
-
     def record(steps, start: bool = False) -> None:  # the history, stage by stage
         with Store.open(store) as db:
             db.record_search(steps, start=start)
-        history.extend(steps)
 
     common = {k: v for k, v in settings.items() if k not in OWN_SETTINGS}
 
@@ -270,5 +268,7 @@ def run_search(
         other = d.b if d.a == best else d.a
         {"equivalent": equivalent, "different": worse}.get(d.decision, undecided).append(other)
     record(final_steps(name, len(done) + 1, final, best))
+    with Store.open(store) as db:  # as stored (NaN means read back as None)
+        history = db.search_steps(name)
     return SearchResult(space, plan, tuple(done), final, best, tuple(equivalent), tuple(worse),
                         tuple(undecided), tuple(history))

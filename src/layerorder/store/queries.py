@@ -119,14 +119,13 @@ class StoreQueries:
 
     def search_steps(self, search: str | None = None) -> list[SearchStep]:
         """The history of every ``layerorder search`` (or of the one named ``search``), by
-        search, stage, then rank (the space in enumeration order). Empty for a store older than
+        search and stage, each stage in the order it was recorded. Empty for a store older than
         the table."""
         if not self._has_table("search_steps"):
             return []
         where, args = ("WHERE search = ?", (search,)) if search is not None else ("", ())
         rows = self._conn.execute(
-            f"SELECT * FROM search_steps {where} ORDER BY search, stage,"
-            " COALESCE(rank, 1 << 30), rowid", args)
+            f"SELECT * FROM search_steps {where} ORDER BY search, stage, rowid", args)
         return [search_step_from_row(row) for row in rows]
 
     def _has_table(self, name: str) -> bool:
