@@ -145,3 +145,21 @@ def test_model_layers_cannot_be_swapped_for_other_kinds(models, capsys, tmp_path
     code, out, err = run_cli(capsys, "search", "--config", toml, "--dry-run")
     assert code == 0, err
     assert "--base linear-bn-relu-drop" in err and "18 candidate orders" in out
+
+
+def test_a_transformer_searches_its_norm_placements(capsys):
+    """Every placement of the transformer is a candidate; none is merged (each is another
+    network, checked by running it); arranging stages is refused."""
+    config = make_experiment({"arch": "transformer", "dataset": "brackets", "width": 16,
+                              "depth": 1, "heads": 2, "orders": ("pre-ln",)},
+                             notes=lambda _: None)
+    space = experiment_space(config)
+    assert len(space.candidates) == 10 and space.merged == 0
+    code, out, err = run_cli(capsys, "search", "--arch", "transformer", "--dataset", "brackets",
+                             "--width", "16", "--depth", "1", "--heads", "2", "--norms",
+                             "ln,rmsnorm", "--dry-run")
+    assert code == 0, err
+    assert "6 candidate orders from transformer" in out and "sandwich-rmsnorm" in out
+    code, _, err = run_cli(capsys, "search", "--arch", "transformer", "--dataset", "brackets",
+                           "--base", "pre-ln", "--dry-run")
+    assert code == 2 and "takes a named order" in err

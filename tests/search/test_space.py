@@ -83,3 +83,18 @@ def test_norm_and_act_lists_must_name_their_role():
         order_space("conv-bn-relu", "cnn2d", norms=("maxpool",))
     with pytest.raises(LayerorderError, match="has none; add one to --base"):
         order_space("conv-relu", "cnn2d", norms=("bn",))
+
+
+def test_named_orders_are_the_space_of_their_architecture():
+    from layerorder.blocks.sublayer import placement_specs
+    from layerorder.search import named_space
+
+    space = named_space("transformer")
+    assert space.specs == tuple(placement_specs()) and space.merged == 0
+    assert named_space("transformer", norms=("ln", "none")).specs == (
+        "post-ln", "pre-ln", "sandwich-ln", "no-norm")
+    assert len(named_space("resnet").specs) == 5
+    with pytest.raises(LayerorderError, match="residual units fix their norms"):
+        named_space("resnet", norms=("gn",))
+    with pytest.raises(LayerorderError, match="has no norm 'gn'"):
+        named_space("transformer", norms=("gn",))

@@ -17,12 +17,19 @@ from layerorder.cli.progress import RichObserver
 from layerorder.cli.render import print_analysis
 from layerorder.errors import ConfigError
 from layerorder.experiment.config import load_toml
+from layerorder.models import named_orders
 from layerorder.report import check_report_path, write_report
 from layerorder.report.search import search_sections
 from layerorder.search import SearchPlan, SearchResult, plan_search, run_search
 from layerorder.search.budget import parse_budget
 from layerorder.search.model_space import experiment_space, model_base
 from layerorder.search.run import FULL_SEEDS, epochs
+
+
+def _toml_arch(config_file: Path | None) -> str:
+    from layerorder.experiment.settings import BY_NAME
+
+    return (load_toml(config_file).get("arch") if config_file else None) or BY_NAME["arch"].default
 
 
 def _names(text: str | None) -> tuple[str, ...]:
@@ -131,7 +138,9 @@ def search(
         base, count, total = model_base(model)
         err.print(f"--base {base}: the order of {count} of the model's {total} blocks",
                   markup=False)
-    config = build_config(config_file, {**values, "orders": (base or "standard",)})
+    named = None if model else named_orders(values.get("arch") or _toml_arch(config_file))
+    first = named[0] if named else (base or "standard")
+    config = build_config(config_file, {**values, "orders": (first,)})
     taken = [k for k in ("vary", "baseline") if getattr(config, k)]
     if taken:
         raise ConfigError(f"search decides {' and '.join(taken)} itself; leave "

@@ -38,6 +38,21 @@ ARCH_NOTES = {
 }
 
 
+def _named_orders() -> dict[str, Callable[[], list[str]]]:
+    from layerorder.blocks.recurrent import recurrent_specs
+    from layerorder.blocks.sublayer import placement_specs
+
+    return {"resnet": lambda: list(RESIDUAL_VARIANTS), "transformer": placement_specs,
+            "rnn": recurrent_specs}
+
+
+def named_orders(arch: str) -> tuple[str, ...] | None:
+    """Every order of an architecture whose order is a name (resnet's residual units, the
+    transformer's norm placements, the rnn's cells and norms); None for block orders."""
+    family = _named_orders().get(check_arch(arch))
+    return None if family is None else tuple(family())
+
+
 def check_arch(arch: str) -> str:
     name = str(arch).strip().lower()
     if name not in ARCHS:

@@ -12,7 +12,13 @@ from layerorder.search.run import (
     plan_search,
     run_search,
 )
-from layerorder.search.space import Candidate, OrderSpace, canonical, order_space
+from layerorder.search.space import (
+    Candidate,
+    OrderSpace,
+    canonical,
+    named_space,
+    order_space,
+)
 
 __all__ = [
     "SELECTION_SEED",
@@ -27,6 +33,7 @@ __all__ = [
     "canonical",
     "experiment_space",
     "model_base",
+    "named_space",
     "order_space",
     "plan_search",
     "run_search",

@@ -22,7 +22,8 @@ from typing import Any
 import torch
 
 from layerorder.errors import ConfigError
-from layerorder.search.space import OrderSpace, order_space
+from layerorder.models import named_orders
+from layerorder.search.space import OrderSpace, named_space, order_space
 
 CHECK_BATCH = 8  # training rows each spelling runs on
 CHECK_SEED = 0  # the weights of every spelling (the run's own seeds are not touched)
@@ -122,7 +123,8 @@ def experiment_space(
     data: Any = None,
 ) -> OrderSpace:
     """The order space of ``config``'s model (``make_experiment``'s config): ``base`` defaults to
-    the standard block, or with ``config.model`` to the model's most common block order; every
+    the standard block, or with ``config.model`` to the model's most common block order (resnet,
+    transformer and rnn: every named order of the architecture, ``named_space``); every
     arrangement the model cannot take is refused with its reason, and every merge is confirmed
     by running the model (``SameFunction``). ``data``: the loaded data set (default: loaded from
     the config)."""
@@ -133,10 +135,18 @@ def experiment_space(
         raise ConfigError(f"{flag} cannot change the layers of --model: a rewrite only moves the"
                           " model's own layers; change them in the model's code, or search a"
                           " built-in --arch")
-    if base is None:
-        base = model_base(config.model)[0] if config.model else "standard"
     data = data if data is not None else load_checked_data(config)
     run = next(iter(config.runs()))
+    if not config.model and named_orders(config.arch) is not None:
+        given = [flag for flag, value in (("--base", base), ("--acts", acts),
+                                          ("--weight-first", weight_first)) if value]
+        if given:
+            raise ConfigError(f"{given[0]} arranges block stages, but {config.arch} takes a"
+                              f" named order: its space is every one of them (layerorder"
+                              f" orders lists them; --norms narrows a transformer's)")
+        return named_space(config.arch, norms=norms, same=SameFunction(run, data))
+    if base is None:
+        base = model_base(config.model)[0] if config.model else "standard"
     check: Callable[[str], object] | None = None
     if config.model:
         from layerorder.experiment.target import target_variant

@@ -150,6 +150,36 @@ def _variants(stages: tuple[Stage, ...], norms: tuple[str, ...], acts: tuple[str
     return itertools.product(*choices)
 
 
+def named_space(
+    arch: str,
+    *,
+    norms: tuple[str, ...] = (),
+    same: Callable[[str, str], bool] | None = None,
+) -> OrderSpace:
+    """The space of an architecture whose orders are names (``models.named_orders``): every one
+    of them (``norms``: only those whose norm is listed; ``none`` keeps the norm-free ones),
+    merged where ``same`` finds the same function."""
+    from layerorder.models import named_orders
+
+    names = named_orders(arch)
+    if names is None:
+        raise LayerorderError(f"{arch} takes block orders; use order_space")
+    if norms:
+        if arch == "resnet":
+            raise LayerorderError("--norms: resnet's residual units fix their norms; search"
+                                  " --arch cnn2d, or compare the units as they are")
+        known = {part for name in names for part in name.split("-")[1:]} | {"none"}
+        unknown = [n for n in norms if n not in known]
+        if unknown:
+            raise LayerorderError(f"--norms: {arch} has no norm '{unknown[0]}'; its norms are"
+                                  f" {', '.join(sorted(known))}")
+        names = tuple(n for n in names
+                      if set(n.split("-")[1:]) & set(norms) or n == "no-norm" and "none" in norms)
+    groups = _confirmed(list(names), same) if same is not None else [[n] for n in names]
+    candidates = [Candidate(g[0], tuple(g[1:])) for g in groups]
+    return OrderSpace(arch, arch, tuple(candidates))
+
+
 def order_space(
     base: str | Order,
     arch: str,
