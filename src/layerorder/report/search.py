@@ -21,7 +21,9 @@ def search_sections(result, full_seeds: int = 5) -> tuple[tuple[str, str, str], 
     space_html = (
         f"<p>{len(space.candidates)} candidate orders from <code>{escape(space.base)}</code>;"
         f" {space.merged} spellings merged because they compute the same function (a monotone"
-        " activation next to max-pooling, a positively homogeneous one next to dropout).</p>"
+        " activation next to max-pooling, ReLU next to dropout, a no-op stage anywhere it"
+        " changes nothing), each merge confirmed by building both spellings from one seed and"
+        " running them on the data set's inputs in training and in eval.</p>"
         + _table(("candidate", "same function as"), merged)
     )
     if space.rejected:
@@ -46,7 +48,9 @@ def search_sections(result, full_seeds: int = 5) -> tuple[tuple[str, str, str], 
                     f" {', '.join(map(str, r.plan.seeds))}</h3>"
                     + _table(("rank", "order", "mean acc %", "seeds", ""), ranked))
     history += (
-        "<p>The verdict below reads only the finalists' runs on fresh seeds"
+        "<p>Every row of this history is in the store (table <code>search_steps</code>;"
+        " <code>layerorder export --what search</code>). The verdict below reads only the"
+        " finalists' runs on fresh seeds"
         f" ({', '.join(str(s) for s in sorted({r.seed for r in result.final.runs}))}), never"
         " the runs that selected them.</p>"
     )
