@@ -83,13 +83,17 @@ def test_alpha_dropout_is_not_merged_with_relu(models):
     assert not torch.equal(relu_first, torch.relu(drop(x)))
 
 
-def reference(spec: str, x: torch.Tensor):
-    """The plain model builder's parameters and outputs, independent of ``SameFunction``."""
+def reference(spec: str, x: torch.Tensor, state=None):
+    """The plain model builder's parameters and outputs (with the weights ``state`` when given),
+    independent of ``SameFunction``."""
     torch.manual_seed(0)
     model = build_model("cnn2d", spec, in_shape=(1, 8, 8), num_classes=10, width=8, depth=1,
                         p_drop=0.3)
+    if state is not None:
+        model.load_state_dict(state)
+    weights = {k: v.clone() for k, v in model.state_dict().items()}  # before BN updates them
     torch.manual_seed(1)
-    return list(model.state_dict()), model.train()(x), model.eval()(x)
+    return weights, model.train()(x), model.eval()(x)
 
 
 def test_no_op_stages_merge_only_where_the_model_is_the_same():
@@ -102,14 +106,21 @@ def test_no_op_stages_merge_only_where_the_model_is_the_same():
     assert merged["identity-conv-bn-drop"] == "conv-bn-drop-identity"
     # identity between conv and BatchNorm gives the conv a bias: another network
     assert "conv-identity-bn-drop" in by_spec and "conv-identity-bn-drop" not in merged
+    # pre-activation is post-activation here: the first block starts at its conv, a final ReLU
+    # follows the last, and ReLU commutes with dropout and max-pooling in between
+    assert merged["relu-conv-bn-drop"] == "conv-bn-relu-drop"
     x = torch.randn(4, 1, 8, 8)
     for candidate in space.candidates:
-        keys, train, evaluated = reference(candidate.spec, x)
-        for other in candidate.same_as:
-            k, t, e = reference(other, x)
-            assert k == keys and torch.equal(t, train) and torch.equal(e, evaluated), other
-    keys, *_ = reference("conv-identity-bn-drop", x)
-    assert keys != reference("conv-bn-drop-identity", x)[0]
+        state, train, evaluated = reference(candidate.spec, x)
+        for other in candidate.same_as:  # the same weights give the same outputs, bit for bit
+            _, t, e = reference(other, x, state)
+            assert torch.equal(t, train) and torch.equal(e, evaluated), other
+    for a, b in [("conv-relu-bn-drop", "conv-drop-relu-bn"), ("bn-relu-conv-drop",
+                                                             "bn-drop-relu-conv")]:
+        state, train, _ = reference(a, x)  # unmerged: other outputs from the same weights
+        assert not torch.equal(reference(b, x, state)[1], train)
+    state = reference("conv-identity-bn-drop", x)[0]
+    assert list(state) != list(reference("conv-bn-drop-identity", x)[0])  # the conv's bias
 
 
 def test_the_check_leaves_the_callers_rng_alone(models):

@@ -81,11 +81,15 @@ class SameFunction:
             self._seen[spec] = Outputs(shapes, train, evaluated)
         return self._seen[spec]
 
+    def fingerprint(self, spec: str) -> tuple:
+        """Equal exactly for spellings that compute the same function: the parameter names and
+        shapes, and the outputs' shapes, types and bits."""
+        o = self.outputs(spec)
+        return (o.parameters, *((tuple(t.shape), str(t.dtype), t.numpy().tobytes())
+                                for t in (o.train, o.evaluated)))
+
     def __call__(self, a: str, b: str) -> bool:
-        first, second = self.outputs(a), self.outputs(b)
-        return (first.parameters == second.parameters
-                and torch.equal(first.train, second.train)
-                and torch.equal(first.evaluated, second.evaluated))
+        return self.fingerprint(a) == self.fingerprint(b)
 
 
 def model_base(target: str) -> tuple[str, int, int]:
@@ -125,8 +129,8 @@ def experiment_space(
     """The order space of ``config``'s model (``make_experiment``'s config): ``base`` defaults to
     the standard block, or with ``config.model`` to the model's most common block order (resnet,
     transformer and rnn: every named order of the architecture, ``named_space``); every
-    arrangement the model cannot take is refused with its reason, and every merge is confirmed
-    by running the model (``SameFunction``). ``data``: the loaded data set (default: loaded from
+    arrangement the model cannot take is refused with its reason, and the model decides every
+    merge (``SameFunction.fingerprint``). ``data``: the loaded data set (default: loaded from
     the config)."""
     from layerorder.experiment.runner import load_checked_data
 
@@ -144,7 +148,8 @@ def experiment_space(
             raise ConfigError(f"{given[0]} arranges block stages, but {config.arch} takes a"
                               f" named order: its space is every one of them (layerorder"
                               f" orders lists them; --norms narrows a transformer's)")
-        return named_space(config.arch, norms=norms, same=SameFunction(run, data))
+        return named_space(config.arch, norms=norms,
+                           fingerprint=SameFunction(run, data).fingerprint)
     if base is None:
         base = model_base(config.model)[0] if config.model else "standard"
     check: Callable[[str], object] | None = None
@@ -156,4 +161,4 @@ def experiment_space(
                 target_variant(config.model, spec, tuple(data.in_shape), data.num_classes)
 
     return order_space(base, config.arch, norms=norms, acts=acts, weight_first=weight_first,
-                       check=check, same=SameFunction(run, data))
+                       check=check, fingerprint=SameFunction(run, data).fingerprint)

@@ -16,18 +16,20 @@ negative slope learned in training would break the identity.
 Nothing else is merged by rule: BatchNorm next to average pooling, for example, sees other batch
 statistics in training, so those orders differ.
 
-With ``same(a, b)`` (``search.model_space.SameFunction``: both built from one seed and run on real
-inputs), every merge is confirmed on the model itself instead of trusted to the stage kinds, and
-no-op stages (the ``identity`` activation, the ``none`` norm) are proposed to merge wherever they
-sit: a spelling the check does not confirm (a user's AlphaDropout is spelt ``drop``; a no-op
-stage between a convolution and BatchNorm gives the convolution a bias) stays a candidate of its
-own.
+With ``fingerprint(spec)`` (``search.model_space.SameFunction.fingerprint``: the model built and
+run on real inputs), the rules are not used: spellings merge exactly when the model itself
+computes the same function. That finds what no rule about kinds can (an ``identity`` activation
+or a ``none`` norm is the same network wherever it sits, unless it changes a bias; a
+pre-activation MLP whose only stage is its activation is the post-activation one, since its
+first block starts at the weight layer and a final activation follows the last), and refuses
+what a rule would wrongly claim (a user's AlphaDropout, spelt ``drop``, does not commute with
+ReLU).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from layerorder.errors import LayerorderError
@@ -42,7 +44,6 @@ from layerorder.order import (
 
 MAX_CANDIDATES = 500  # arrangements tried before the space is called too large
 LEARNED_SLOPE = frozenset({"prelu", "rrelu"})  # monotone only while the slope stays >= 0
-NO_OPS = frozenset({("act", "identity"), ("norm", "none")})  # stages that compute x -> x
 
 
 @dataclass(frozen=True)
@@ -97,26 +98,22 @@ def canonical(stages: tuple[Stage, ...]) -> tuple[Stage, ...]:
     return tuple(out)
 
 
-def _key(stages: tuple[Stage, ...], no_ops: bool) -> tuple[Stage, ...]:
-    """The merge proposal: the canonical order, without no-op stages when ``no_ops``."""
-    if no_ops:
-        stages = tuple(s for s in stages if (s.role, s.kind) not in NO_OPS)
-    return canonical(stages)
-
-
-def _confirmed(specs: list[str], same: Callable[[str, str], bool] | None) -> list[list[str]]:
-    """``specs`` (one proposal, its representative first) split into groups that ``same``
-    confirms compute the function of the group's first spelling."""
-    if same is None:
-        return [specs]
-    groups: list[list[str]] = []
+def _candidates(specs: list[str], key: Callable[[str], Hashable], first: str | None = None,
+                blocks: bool = True) -> tuple[Candidate, ...]:
+    """``specs`` grouped by ``key``, in order of first appearance (the group of ``first``
+    first). Each group is named by ``first``, else (``blocks``: order specs) its sorted spelling
+    (dropout and pooling before the activation they commute with), else its first."""
+    groups: dict[Hashable, list[str]] = {}
     for spec in specs:
-        group = next((g for g in groups if same(g[0], spec)), None)
-        if group is None:
-            groups.append([spec])
-        else:
-            group.append(spec)
-    return groups
+        groups.setdefault(key(spec), []).append(spec)
+    ordered = sorted(groups.values(), key=lambda g: first not in g)
+    out = []
+    for group in ordered:
+        sorted_spelling = [s for s in group if canonical(parse_order(s).stages)
+                           == parse_order(s).stages] if blocks else []
+        name = first if first in group else (sorted_spelling or group)[0]
+        out.append(Candidate(name, tuple(s for s in group if s != name)))
+    return tuple(out)
 
 
 def _kinds(kinds: tuple[str, ...], role: str, flag: str, order: Order) -> tuple[str, ...]:
@@ -154,11 +151,11 @@ def named_space(
     arch: str,
     *,
     norms: tuple[str, ...] = (),
-    same: Callable[[str, str], bool] | None = None,
+    fingerprint: Callable[[str], Hashable] | None = None,
 ) -> OrderSpace:
     """The space of an architecture whose orders are names (``models.named_orders``): every one
     of them (``norms``: only those whose norm is listed; ``none`` keeps the norm-free ones),
-    merged where ``same`` finds the same function."""
+    merged where ``fingerprint`` finds the same function."""
     from layerorder.models import named_orders
 
     names = named_orders(arch)
@@ -175,9 +172,8 @@ def named_space(
                                   f" {', '.join(sorted(known))}")
         names = tuple(n for n in names
                       if set(n.split("-")[1:]) & set(norms) or n == "no-norm" and "none" in norms)
-    groups = _confirmed(list(names), same) if same is not None else [[n] for n in names]
-    candidates = [Candidate(g[0], tuple(g[1:])) for g in groups]
-    return OrderSpace(arch, arch, tuple(candidates))
+    return OrderSpace(arch, arch, _candidates(list(names), fingerprint or (lambda n: n),
+                                              blocks=False))
 
 
 def order_space(
@@ -188,19 +184,20 @@ def order_space(
     acts: tuple[str, ...] = (),
     weight_first: bool = False,
     check: Callable[[str], object] | None = None,
-    same: Callable[[str, str], bool] | None = None,
+    fingerprint: Callable[[str], Hashable] | None = None,
 ) -> OrderSpace:
     """Every arrangement of ``base``'s stages (``weight_first``: only those that start with the
     weight layer) that ``arch`` accepts, duplicates merged, the base's own order first.
     ``check(spec)`` raises for an order the user's model cannot take (``compare --model``'s own
-    check); those are rejected with its reason. ``same(a, b)``: whether two spellings compute
-    the same function; with it every merge is confirmed and no-op stages merge too."""
+    check); those are rejected with its reason. ``fingerprint(spec)``: equal exactly for
+    spellings that compute the same function; with it, the model decides every merge (see the
+    module docstring), without it the rules do."""
     from layerorder.models import ModelError, check_order_for_arch
 
     order = parse_order(base)
     norms = _kinds(norms, "norm", "--norms", order)
     acts = _kinds(acts, "act", "--acts", order)
-    seen: dict[tuple[Stage, ...], list[str]] = {}
+    accepted: list[str] = []
     rejected: list[tuple[str, str]] = []
     tried = 0
     for variant in _variants(order.stages, norms, acts):
@@ -214,7 +211,7 @@ def order_space(
                     " arrangements; give fewer --norms/--acts or --weight-first"
                 )
             spec = format_order(Order(tuple(arrangement)))
-            if any(spec in specs for specs in seen.values()):
+            if spec in accepted:
                 continue  # a stage repeated in the base gives the same arrangement twice
             try:
                 check_order_for_arch(arch, spec)
@@ -223,16 +220,10 @@ def order_space(
             except (ModelError, LayerorderError) as exc:
                 rejected.append((spec, str(exc)))
                 continue
-            seen.setdefault(_key(tuple(arrangement), same is not None), []).append(spec)
-    base_key = _key(order.stages, same is not None)
-    keys = sorted(seen, key=lambda k: k != base_key)  # the base first, then enumeration order
-    candidates = []
-    for key in keys:
-        specs = seen[key]
-        sorted_spelling = [s for s in specs if canonical(parse_order(s).stages)
-                           == parse_order(s).stages]
-        first = order.spec if order.spec in specs else (sorted_spelling or specs)[0]
-        ordered = [first, *(s for s in specs if s != first)]
-        for group in _confirmed(ordered, same):
-            candidates.append(Candidate(group[0], tuple(group[1:])))
-    return OrderSpace(order.spec, arch, tuple(candidates), tuple(rejected))
+            accepted.append(spec)
+    rule = lambda spec: canonical(parse_order(spec).stages)  # noqa: E731
+    base = order.spec if order.spec in accepted else None
+    if base is None:  # the base itself refused: its group, if any, still comes first
+        base = next((s for s in accepted if rule(s) == rule(order.spec)), None)
+    space = _candidates(accepted, fingerprint or rule, first=base)
+    return OrderSpace(order.spec, arch, space, tuple(rejected))
