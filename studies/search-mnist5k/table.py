@@ -54,3 +54,22 @@ for r in rounds:
     print(f"round {r['plan']['index'] + 1} ({r['plan']['epochs']} epochs) vs full: Spearman rho ="
           f" {rho:.2f} (p = {p:.2g}) over {len(orders)} orders; dropped from the full top 3:"
           f" {', '.join(lost) or 'none'}.")
+
+# Spellings the current layerorder merges (the model built and run: the same network) that this
+# run still trained as separate orders: their full-comparison differences are seed noise alone.
+from layerorder.api import make_experiment  # noqa: E402
+from layerorder.search import experiment_space  # noqa: E402
+
+config = make_experiment({"arch": "cnn2d", "dataset": "mnist5k", "epochs": epochs, "width": 16,
+                          "orders": ("standard",)}, notes=lambda _: None)
+trained = {c["spec"] for c in search["space"]["candidates"]}
+pairs = [(c.spec, other) for c in experiment_space(config).candidates for other in c.same_as
+         if c.spec in trained and other in trained]
+if pairs:
+    print()
+    print("Trained as separate orders, one network (the current space merges them):")
+    for a, b in pairs:
+        d = next(d for d in full["decisions"] if {d["a"], d["b"]} == {a, b})
+        print(f"- {a} and {b}: full comparison {d['a']} - {d['b']} = {d['mean_diff']:+.2f}"
+              f" points (95% CI {d['ci_low']:+.2f} to {d['ci_high']:+.2f}), Holm p ="
+              f" {d['p_holm']:.3g}, {d['decision']}.")

@@ -170,7 +170,9 @@ def test_search_over_a_users_model(tmp_path, capsys):
                              "--dataset", "digits", "--epochs", "1", "--dry-run")
     assert code == 0, err
     out = " ".join(out.split())
-    assert "3 arrangements refused by the model" in out
+    # every pre-activation order is refused, bn-relu-linear too: bn→relu→linear runs across the
+    # block and the head, but no block has that order
+    assert "4 arrangements refused by the model" in out and "bn-relu-linear:" in out
     assert "pre-activation on the raw input" in out
     target = f"{tmp_path / 'net.py'}:two"
     code, out, err = run_cli(capsys, "search", "--model", target, "--dataset", "digits",

@@ -38,12 +38,20 @@ def target_variant(target: str, order: str, in_shape: tuple[int, ...], num_class
 
 
 def _already(model: nn.Module, order: str) -> bool:
-    """True when the model's blocks are already in ``order`` (the rewrite had nothing to do)."""
-    from layerorder.lint import lint_model
-    from layerorder.order import parse_order
+    """True when a block of the model is already in ``order`` (the rewrite had nothing to do):
+    a weight layer with exactly those stages around it. (Not a census pattern: ``bn→relu→linear``
+    also runs across a block and the head, and would pass for a pre-activation order.)"""
+    from layerorder.lint import block_orders
+    from layerorder.order import OrderSpecError, parse_order
 
-    spec = parse_order(order).spec.replace("-", "→")
-    return any(spec.startswith(p.pattern) for p in lint_model(model).census if p.count)
+    spec = parse_order(order).spec
+    for found, _ in block_orders(model):
+        try:
+            if parse_order(found).spec == spec:
+                return True
+        except OrderSpecError:
+            continue
+    return False
 
 
 def _check_output(model, example, num_classes: int, target: str) -> None:
