@@ -2,7 +2,7 @@
 # The search against the full comparison it replaces: cnn2d on mnist5k, every candidate order of
 # the standard block (conv-bn-relu-drop), at a scale a 2-core CPU runs: EPOCHS epochs per full run
 # (first argument, default 3), width 16. Outputs in epochs-EPOCHS/ beside this file; run from
-# anywhere. epochs-3 took about 17 minutes, epochs-10 about an hour.
+# anywhere. epochs-3 took about 17 minutes, epochs-10 about 75 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ep=${1:-3}
