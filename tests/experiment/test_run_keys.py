@@ -91,6 +91,7 @@ def _old_store(path, cfg_with_dropout):
     conn = sqlite3.connect(path)
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     conn.execute("ALTER TABLE runs DROP COLUMN lease_until")  # schema 1 had none
+    conn.execute("DROP TABLE search_steps")  # nor this
     conn.commit()
     conn.close()
 
@@ -130,6 +131,7 @@ def test_migration_leaves_an_experiment_whose_new_key_is_taken_whole(tmp_path):
     conn = sqlite3.connect(path)
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     conn.execute("ALTER TABLE runs DROP COLUMN lease_until")  # schema 1 had none
+    conn.execute("DROP TABLE search_steps")  # nor this
     conn.commit()
     conn.close()
     with Store.open(path) as db:

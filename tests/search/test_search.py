@@ -77,7 +77,7 @@ def test_search_resumes_and_the_cli_plans(planted, capsys, tmp_path):
     again = run_search(SETTINGS, space, result.plan, store, data=xor_data())
     assert again.final.trained == 0 and again.best == result.best
     code, out, err = run_cli(capsys, "search", "--arch", "cnn2d", "--dataset", "mnist5k",
-                             "--dry-run")
+                             "--width", 8, "--dry-run")
     assert code == 0, err
     assert "15 candidate orders" in out and "9 spellings merged" in out
     assert "conv-bn-relu-drop  (= conv-bn-drop-relu, relu-conv-bn-drop)" in out
