@@ -17,6 +17,7 @@ from layerorder.cli.progress import RichObserver
 from layerorder.cli.render import print_analysis
 from layerorder.errors import ConfigError
 from layerorder.experiment.config import load_toml
+from layerorder.experiment.settings import BY_NAME
 from layerorder.models import named_orders
 from layerorder.report import check_report_path, write_report
 from layerorder.report.search import search_sections
@@ -24,12 +25,6 @@ from layerorder.search import SearchPlan, SearchResult, plan_search, run_search
 from layerorder.search.budget import parse_budget
 from layerorder.search.model_space import experiment_space, model_base
 from layerorder.search.run import FULL_SEEDS, epochs
-
-
-def _toml_arch(config_file: Path | None) -> str:
-    from layerorder.experiment.settings import BY_NAME
-
-    return (load_toml(config_file).get("arch") if config_file else None) or BY_NAME["arch"].default
 
 
 def _names(text: str | None) -> tuple[str, ...]:
@@ -133,12 +128,14 @@ def search(
     """Find the best order for a model: every arrangement of its block's stages, pruned by
     successive halving on short runs, the finalists compared on fresh seeds until decided."""
     values = {k: v for k, v in (settings or {}).items() if v is not None}
-    model = values.get("model") or (load_toml(config_file).get("model") if config_file else None)
+    file_values = load_toml(config_file) if config_file else {}
+    model = values.get("model") or file_values.get("model")
     if base is None and model:
         base, count, total = model_base(model)
         err.print(f"--base {base}: the order of {count} of the model's {total} blocks",
                   markup=False)
-    named = None if model else named_orders(values.get("arch") or _toml_arch(config_file))
+    arch = values.get("arch") or file_values.get("arch") or BY_NAME["arch"].default
+    named = None if model else named_orders(arch)
     first = named[0] if named else (base or "standard")
     config = build_config(config_file, {**values, "orders": (first,)})
     taken = [k for k in ("vary", "baseline") if getattr(config, k)]

@@ -152,13 +152,10 @@ def experiment_space(
                            fingerprint=SameFunction(run, data).fingerprint)
     if base is None:
         base = model_base(config.model)[0] if config.model else "standard"
-    check: Callable[[str], object] | None = None
-    if config.model:
-        from layerorder.experiment.target import target_variant
-
-        def check(spec: str) -> None:  # compare --model's own check of an order on the model
-            with own_rng(CHECK_SEED):
-                target_variant(config.model, spec, tuple(data.in_shape), data.num_classes)
-
+    same = SameFunction(run, data)
+    # a user's model is built through compare --model's own check (``target_variant`` raises
+    # for an order the model cannot take), so building each spelling once both checks it and
+    # gives its fingerprint
+    check: Callable[[str], object] | None = same.outputs if config.model else None
     return order_space(base, config.arch, norms=norms, acts=acts, weight_first=weight_first,
-                       check=check, fingerprint=SameFunction(run, data).fingerprint)
+                       check=check, fingerprint=same.fingerprint)
