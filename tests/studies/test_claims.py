@@ -72,7 +72,7 @@ def test_no_difference_at_all_is_not_a_difference():
     t = _test("difference", expect="less",
               a={"order": "x", "stage": "act", "statistic": "dead_units"}, b={"order": "y"})
     v = t.evaluate(evidence(runs, probes), 0.05)
-    assert v.outcome == "undecided" and "at the threshold" in v.decide
+    assert v.outcome == "undecided" and "sign test" in v.evidence and "differ at all" in v.decide
 
 
 def test_difference_on_the_log_scale_reads_as_a_ratio():
@@ -214,7 +214,8 @@ def _lr_runs(limits, lrs=(0.01, 0.1, 1.0)):
     [
         ({"bn": 1.0, "plain": 0.01}, "supported"),
         ({"bn": 0.01, "plain": 0.1}, "contradicted"),
-        ({"bn": 0.1, "plain": 0.1}, "contradicted"),  # the same limit, reached within the sweep
+        # the same limit within the sweep: a tie on the grid is never a contradiction
+        ({"bn": 0.1, "plain": 0.1}, "undecided"),
         ({"bn": None, "plain": None}, "undecided"),  # both stable at the top: extend the sweep
         ({"bn": 0.001, "plain": 0.001}, "undecided"),  # neither stable anywhere
     ],
@@ -223,6 +224,8 @@ def test_stable_lr(limits, outcome):
     ev = evidence(_lr_runs(limits))
     v = _test("stable-lr", higher="bn", than="plain").evaluate(ev, 0.05)
     assert v.outcome == outcome
+    if limits["bn"] == limits["plain"] == 0.1:
+        assert "finer grid" in v.decide and "bootstrap interval +0 to +0" in v.evidence
 
 
 def test_interaction():
@@ -244,7 +247,7 @@ def test_a_claim_without_runs_is_undecided_not_run():
 
 def test_every_registered_kind_is_covered_here():
     assert set(TESTS) == {"value", "difference", "accuracy", "ranking", "reliability",
-                          "stable-lr", "interaction"}
+                          "stable-lr", "interaction", "trend", "shift-formula"}
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ def test_builtin_studies_parse_at_both_scales_with_time_estimates():
 def test_builtin_claims_use_every_test_kind():
     kinds = {c.test.kind for s in builtin_studies() for c in s.claims}
     assert kinds == {"value", "difference", "accuracy", "ranking", "reliability", "stable-lr",
-                     "interaction"}
+                     "interaction", "trend", "shift-formula"}
     for s in builtin_studies():
         for c in s.claims:
             assert c.source and c.statement

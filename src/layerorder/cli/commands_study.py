@@ -20,6 +20,7 @@ from layerorder.studies import (
     load_study,
     run_study,
 )
+from layerorder.studies.family import evaluate_findings
 
 study_app = typer.Typer(
     help="The claims of the BN/activation/dropout/pooling debate, each tested by a built-in"
@@ -30,7 +31,8 @@ STORE = typer.Option(Path(DEFAULT_STUDY_STORE), help="SQLite store for every stu
 NAMES = typer.Argument(None, help="Built-in studies or study .toml files.")
 EVERY = typer.Option(False, "--all", help="Every built-in study.")
 SCALE = typer.Option("quick", "--scale", help="quick (a CPU in minutes) or full (a GPU).")
-STYLE = {"supported": "green", "contradicted": "red", "undecided": "yellow"}
+STYLE = {"supported": "green", "contradicted": "red", "undecided": "yellow",
+         "agrees outside regime": "cyan", "not reproduced": "magenta"}
 
 
 class FindingsFormat(str, Enum):
@@ -127,11 +129,14 @@ def run(
 
 def _print_verdicts(result) -> None:
     table = Table(title=f"{result.study.name} ({result.scale})")
-    for col in ("claim", "verdict", "evidence"):
+    for col in ("claim", "kind", "verdict", "evidence"):
         table.add_column(col)
     for c in result.claims:
         o = c.verdict.outcome
-        table.add_row(c.claim.id, f"[{STYLE[o]}]{o}[/{STYLE[o]}]", escape(c.verdict.evidence))
+        kind = c.claim.kind + (" (primary)" if c.claim.primary else "") + (
+            f" (shares {c.claim.shares})" if c.claim.shares else "")
+        table.add_row(c.claim.id, kind, f"[{STYLE[o]}]{o}[/{STYLE[o]}]",
+                      escape(c.verdict.evidence))
     out.print(table)
 
 
@@ -146,8 +151,10 @@ def report(
     output: Path = typer.Option(None, "--output", "-o",
                                 help="File to write (default: layerorder-findings.html or .md)."),
 ) -> None:
-    """A verdict per claim (supported, contradicted or undecided at this scale) with its
-    numbers, a figure, its source and the command that reproduces it; training nothing."""
+    """A verdict per claim (supported, contradicted or undecided where the scale meets the
+    source's regime; agrees outside it, or not reproduced, where it does not) with its numbers,
+    the source's number, a figure and the command that reproduces it; checks apart; the primary
+    claims Holm-corrected together; training nothing."""
     from layerorder.report.findings import (
         FINDINGS_HEAD,
         render_findings_html,
@@ -165,16 +172,16 @@ def report(
     ours = is_html_report if fmt == FindingsFormat.html else (
         lambda head: head.startswith(FINDINGS_HEAD.encode()))
     check_output(target, "output", store=store, ours=ours)
-    results = [evaluate_study(s, scale, store) for s in studies]
+    findings = evaluate_findings(studies, scale, store)
     which = "--all" if every else " ".join(names)
     command = (f"layerorder study report {which} --scale {scale} --store {store} "
                f"--format {fmt.value} -o {target}")
     if fmt == FindingsFormat.md:
-        files = render_findings_markdown(results, target, command)
+        files = render_findings_markdown(findings, target, command)
     else:
-        atomic_write_text(target, render_findings_html(results, command))
+        atomic_write_text(target, render_findings_html(findings, command))
         files = [target]
-    for r in results:
+    for r in findings.results:
         _print_verdicts(r)
     err.print(f"wrote {files[0]}" + (f" and {len(files) - 1} figures" if len(files) > 1 else ""))
 

@@ -11,6 +11,7 @@ from layerorder.data.cache import CACHE_ENV_VAR, cache_dir
 from layerorder.data.entry import DatasetEntry
 from layerorder.data.options import OptionSpec
 from layerorder.data.registry import (
+    chance_level,
     check_dataset,
     get_dataset_info,
     list_datasets,
@@ -29,6 +30,7 @@ __all__ = [
     "check_dataset",
     "get_dataset_info",
     "list_datasets",
+    "chance_level",
     "load_dataset",
     "register_dataset",
 ]

@@ -80,6 +80,15 @@ class Dataset:
     def num_test(self) -> int:
         return len(self.y_test)
 
+    @property
+    def chance(self) -> float:
+        """The chance level in points: the test split's share of its most frequent class (what
+        always answering that class scores)."""
+        if self.num_test == 0:
+            return float("nan")
+        counts = torch.bincount(self.y_test.long())
+        return 100.0 * float(counts.max()) / self.num_test
+
     def summary(self) -> str:
         """One line, e.g. "mnist1d: 4,000 train / 1,000 test, input (1, 40), 10 classes"."""
         size = format_size(self.num_train, self.num_test)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.util
 import sys
 from typing import Any
@@ -149,3 +150,10 @@ def user_entries() -> list[DatasetEntry]:
 for _entry in (*BUILTIN_ENTRIES, SYNTHETIC_ENTRY, *SEQUENCE_ENTRIES, *VISION_ENTRIES):
     register_dataset(_entry)
 _BUILTIN = dict(_REGISTRY)
+
+
+@functools.lru_cache(maxsize=16)
+def chance_level(name: str, options: tuple = ()) -> float:
+    """The chance level (points) of a data set with ``options`` ((key, value), ...): the share
+    of its most frequent test class (``Dataset.chance``); cached, as analyses ask repeatedly."""
+    return load_dataset(name, **dict(options)).chance

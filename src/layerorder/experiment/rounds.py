@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from layerorder.data import chance_level
 from layerorder.experiment.config import ExperimentConfig
 from layerorder.stats.sequential import Design, look_schedule
 
@@ -43,7 +44,13 @@ def analysis_options(config: ExperimentConfig) -> dict[str, Any]:
         "factors": config.factors,
         "design": design_of(config),
         "seed_order": seed_order(config),
+        "chance": config_chance(config),
     }
+
+
+def config_chance(config: ExperimentConfig) -> float:
+    """The chance level of the experiment's data set (points), for the reliability tests."""
+    return chance_level(config.dataset, tuple(sorted(dict(config.data_options).items())))
 
 
 def rounds(config: ExperimentConfig) -> list[ExperimentConfig]:

@@ -4,10 +4,15 @@ During training a BN layer's running variance tracks the variance of its input *
 active; at test time dropout is off, so the input variance differs. For zero-mean unit-variance
 x, ``Dropout(p)`` gives Var_train = 1/q (q = 1 - p) and Var_test = 1: the running variance is off
 by 1/q. Li et al. measure max(real/moving, moving/real) per BN layer; so does ``variance_shift``.
+
+For an input of mean c and variance v (per channel) their formula gives Var_train / Var_test =
+1/q + (c^2 / v)(1/q - 1), larger than 1/q; ``VarianceShift.mean_sq_ratio`` records the mean over
+channels of c^2 / v measured in eval mode, so a study can test the measured shift against it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -25,6 +30,14 @@ class VarianceShift:
     eval_var: float  # mean over channels of the input variance in eval mode
     shift: float  # mean over channels of max(eval/running, running/eval)
     flagged: bool  # shift above the threshold
+    # mean over the same channels of c^2 / v, the eval-mode input's squared mean over its
+    # variance (nan in records stored before it was kept)
+    mean_sq_ratio: float = math.nan
+
+    def predicted_shift(self, q: float) -> float:
+        """Li et al.'s train/test variance ratio for dropout with retain ratio ``q`` right before
+        this BN: 1/q + (c^2/v)(1/q - 1), averaged over channels (linear in c^2/v)."""
+        return 1.0 / q + self.mean_sq_ratio * (1.0 / q - 1.0)
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,9 @@ class _ChannelMoments:
         self.s1 = s1 if self.s1 is None else self.s1 + s1
         self.s2 = s2 if self.s2 is None else self.s2 + s2
         self.n += count
+
+    def mean(self) -> torch.Tensor:
+        return self.s1 / self.n
 
     def var(self) -> torch.Tensor:
         mean = self.s1 / self.n
@@ -95,8 +111,11 @@ def variance_shift(
         live = (real > 1e-10) & (running > 1e-10)  # a dead channel has no variance to compare
         ratio = torch.maximum(real / running, running / real)[live]
         shift = float(ratio.mean()) if live.any() else 1.0
+        mean = moments[name].mean().to(real.device)
+        msq = float((mean * mean / real)[live].mean()) if live.any() else math.nan
         out.append(
-            VarianceShift(name, float(running.mean()), float(real.mean()), shift, shift > threshold)
+            VarianceShift(name, float(running.mean()), float(real.mean()), shift, shift > threshold,
+                          msq)
         )
     return out
 

@@ -1,9 +1,15 @@
 """Study results drawn: a findings page in Markdown (figures as PNG files beside it) or one
-self-contained HTML file. Everything shown comes from ``StudyResult`` records
-(``layerorder.studies.evaluate_study``); nothing here computes a verdict."""
+self-contained HTML file. Everything shown comes from a ``Findings`` record
+(``layerorder.studies.family.evaluate_findings``); nothing here computes a verdict.
+
+The page: the debated claims' headline table (claim, the source's number, the measured effect
+with its interval, seeds, the scale's regime against the source's, the verdict), the checks in a
+table of their own, the primary claims with their family-wise adjusted p, each study's cell means
+and 'it depends' figure for every varied experiment, each claim in full, and the caveats."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
@@ -12,17 +18,23 @@ from layerorder import __version__
 from layerorder.files import GENERATOR, atomic_write_text
 from layerorder.report import figures
 from layerorder.report.html import CSP, CSS
+from layerorder.studies.claims import OUTCOMES, Estimate
 
 FINDINGS_HEAD = "# layerorder findings"  # how a findings page starts (never overwrite others)
-MARK = {"supported": "supported", "contradicted": "CONTRADICTED", "undecided": "undecided"}
+MARK = {"supported": "supported", "contradicted": "CONTRADICTED", "undecided": "undecided",
+        "agrees outside regime": "agrees, outside the source's regime",
+        "not reproduced": "not reproduced at this scale"}
+CHECK_MARK = {"supported": "reproduced", "contradicted": "FAILED", "undecided": "undecided",
+              "agrees outside regime": "reproduced", "not reproduced": "not reproduced"}
 
 
-def _counts(results) -> str:
-    every = [c.verdict.outcome for r in results for c in r.claims]
-    return ", ".join(f"{every.count(o)} {o}" for o in ("supported", "contradicted", "undecided"))
+def _counts(findings) -> str:
+    every = [c.verdict.outcome for c in findings.counted()]
+    return ", ".join(f"{every.count(o)} {MARK[o]}" for o in OUTCOMES if every.count(o))
 
 
-def _provenance(results) -> list[str]:
+def _provenance(findings) -> list[str]:
+    results = findings.results
     machines = sorted({r.machine for r in results if r.machine})
     ends = [r.finished_at for r in results if r.finished_at]
     runs = sum(e.runs for r in results for e in r.experiments)
@@ -36,102 +48,257 @@ def _provenance(results) -> list[str]:
     ]
 
 
-def _figure(claim_result):
-    v = claim_result.verdict
-    return figures.claim_estimates(v.estimates, v.reference, v.axis or "value")
+def _regime_cell(c) -> str:
+    m = c.verdict.regime
+    if m is None:
+        return "-"
+    if not m.needs:
+        return f"{m.describe()}; the claim assumes no regime"
+    if m.meets:
+        return f"meets ({'; '.join(n.describe() for n in m.needs)}): {m.describe()}"
+    return f"differs: {'; '.join(m.unmet)}"
 
 
-def render_findings_markdown(results, path: Path, command: str) -> list[Path]:
+def _n(c) -> str:
+    ns = sorted({e.n for e in c.verdict.estimates if e.n})
+    return "/".join(map(str, ns)) or "-"
+
+
+def _effect(c) -> str:
+    return c.verdict.effect or "-"
+
+
+def _lead(findings) -> str:
+    n_checks = len(findings.checks())
+    m = len(findings.family)
+    return (
+        f"Verdicts of the {len(findings.counted())} debated claims (each comparison counted "
+        f"once): {_counts(findings)}. {n_checks} checks (identities and sanity facts the probes "
+        "must reproduce) are listed apart and counted as no evidence. A claim is *supported* "
+        "when a one-sided test at 5 % (a 90 % interval on the claim's side of its threshold) "
+        "accepts it, *contradicted* when the same test accepts its opposite, and *undecided* "
+        "otherwise, but only where the scale meets the regime the claim's source measured in; "
+        "elsewhere a result in the claim's direction *agrees, outside the source's regime* and "
+        "anything else is *not reproduced at this scale*. Accuracy claims use the comparison's "
+        "paired tests with Holm's correction over its pairs, TOST within the margin, "
+        "simultaneous intervals, and the exact sign test where seeds failed. The "
+        f"{m} primary claims are corrected together ({findings.method} over all of them); the "
+        f"others are not, so about {findings.expected_false():.1f} of their verdicts could be "
+        "wrong by chance alone.")
+
+
+def _headline_rows(findings) -> list[tuple[str, ...]]:
+    rows = []
+    for r in findings.results:
+        for c in r.claims:
+            if not c.claim.counted:
+                continue
+            primary = " (primary)" if c.claim.primary else ""
+            rows.append((r.study.name, c.claim.statement + primary, c.claim.literature or "-",
+                         _effect(c), _n(c), _regime_cell(c), MARK[c.verdict.outcome]))
+    return rows
+
+
+HEADLINE = ("study", "claim", "the source's number", "measured (interval)", "n", "regime",
+            "verdict")
+
+
+def _check_rows(findings) -> list[tuple[str, ...]]:
+    return [(r.study.name, c.claim.statement, c.claim.source, CHECK_MARK[c.verdict.outcome],
+             c.verdict.evidence) for r in findings.results for c in r.claims
+            if c.claim.kind == "check"]
+
+
+def _family_rows(findings) -> list[tuple[str, ...]]:
+    out = []
+    by = {(c.study, c.claim.id): c for r in findings.results for c in r.claims}
+    for study, cid, p, q in findings.family:
+        c = by[(study, cid)]
+        out.append((study, cid, f"{p:.3g}", f"{q:.3g}", MARK[c.verdict.outcome]))
+    return out
+
+
+def _cell_rows(e) -> list[tuple[str, ...]]:
+    rows = []
+    for cell in e.cells:
+        diff = ("-" if cell.order == e.reference or not math.isfinite(cell.diff) else
+                f"{cell.diff:+.2f} ({cell.diff_low:+.2f} to {cell.diff_high:+.2f})")
+        ci = (f"{cell.low:.2f} to {cell.high:.2f}" if math.isfinite(cell.low) else "-")
+        rows.append((cell.condition, cell.order, f"{cell.mean:.2f}", ci, str(cell.n), diff))
+    return rows
+
+
+CELLS = ("condition", "order", "mean accuracy (%)", "95% CI", "n",
+         "minus the reference (simultaneous CI)")
+
+
+def _depends(e):
+    """The order's effect across the factor's levels (each order minus the reference)."""
+    ests = [Estimate(f"{c.order} @ {c.condition}", (), c.diff, c.diff_low, c.diff_high)
+            for c in e.cells if c.order != e.reference and math.isfinite(c.diff)]
+    axis = f"minus {e.reference}, points (simultaneous CI)"
+    return figures.claim_estimates(ests, (0.0, 0.0), axis) if ests else None
+
+
+CAVEATS = (
+    "**Ceiling.** The quick scale trains on MNIST-1D, where the convolutional networks reach "
+    "95-98 %: a 0.5-point margin is a quarter of the remaining error, every order can look "
+    "equivalent, and a published gain of 1.5-2.5 points cannot show. Claims whose sources "
+    "measured at 50-93 % are marked by their regime instead of being decided here.",
+    "**Optimizer.** The quick scale trains with Adam and a one-cycle schedule except the "
+    "learning-rate study (SGD); He et al. and Ioffe & Szegedy used SGD with momentum and step "
+    "schedules over far longer training. Effects that depend on SGD's dynamics are marked as "
+    "outside the regime.",
+    "**Depth.** The residual units are compared at depths 8 and 32 (He et al.: 110 and 164) and "
+    "the Transformers at depths 2 and 4 (Xiong et al.: 6 and more) on 40 scalar tokens, where the "
+    "Transformer reaches about 45 %.",
+    "**Max-pool commutes with ReLU.** Conv-BN-ReLU-max-pool and Conv-BN-max-pool-ReLU are the "
+    "same function; so are several pre-activation spellings of the built-in CNN. Equivalence "
+    "between such spellings is an identity, not a finding.",
+    "**Multiple testing.** Each claim is tested one-sided at 5 %. The primary claims are "
+    "corrected together (Holm); the secondary ones are not, so a few of their verdicts are "
+    "expected to be wrong by chance. Accuracy claims are Holm-corrected over the pairs of their "
+    "comparison, and their intervals are simultaneous over those pairs.",
+    "**Reliability.** A run has failed when it diverged or ended within 5 points of chance (the "
+    "test split's most frequent class); a collapse is measured against the same order's other "
+    "seeds. An order that learns more slowly is not counted as less reliable.",
+)
+
+
+def render_findings_markdown(findings, path: Path, command: str) -> list[Path]:
     """Write ``path`` and one PNG per claim with a figure (``<stem>_<study>_<claim>.png``)."""
     stem = path.with_suffix("")
     written = [path]
-    lines = [
-        f"{FINDINGS_HEAD}: the claims of the debate, tested",
-        "",
-        f"Generated by `{command}` from the runs its studies stored. Verdicts: "
-        f"{_counts(results)}. A claim is *supported* when a one-sided test at 5 % (a 90 % "
-        "interval on the claim's side of its threshold) accepts it, *contradicted* when the same "
-        "test accepts its opposite, and *undecided* otherwise; accuracy claims use the "
-        "comparison's own paired tests with Holm's correction and TOST within the margin.",
-        "",
-        *[f"- {line}" for line in _provenance(results)],
-        "",
-        "## Headline answers",
-        "",
-        "| study | claim | verdict | evidence |",
-        "|---|---|---|---|",
-    ]
-    for r in results:
-        for c in r.claims:
-            lines.append(f"| {r.study.name} | {_cell(c.claim.statement)} | "
-                         f"**{MARK[c.verdict.outcome]}** | {_cell(c.verdict.evidence)} |")
-    for r in results:
+    lines = [f"{FINDINGS_HEAD}: the claims of the debate, tested", "",
+             f"Generated by `{command}` from the runs its studies stored. {_lead(findings)}", "",
+             *[f"- {line}" for line in _provenance(findings)], "",
+             "## Headline answers: the debated claims", "", *_md_table(HEADLINE,
+                                                                  _headline_rows(findings)),
+             "", "## Checks (identities the probes must reproduce; not evidence)", "",
+             *_md_table(("study", "check", "why it must hold", "result", "measured"),
+                        _check_rows(findings)),
+             "", f"## Primary claims, corrected together ({findings.method})", "",
+             *_md_table(("study", "claim", "p", f"{findings.method}-adjusted p", "verdict"),
+                        _family_rows(findings))]
+    for r in findings.results:
         lines += ["", f"## {r.study.title}", "", r.study.question, "",
                   f"Reproduce: `{r.command}` then `layerorder study report {r.study.name} "
                   f"--scale {r.scale} --store {r.store} --format md`.", ""]
         for e in r.experiments:
             lines.append(f"- `{e.experiment}`: {e.finished} of {e.runs} runs finished, "
                          f"{e.wall_seconds / 60:.1f} min of run time")
+            short = e.experiment.split("/")[-1].replace("@", "-")
             if e.chains:
-                short = e.experiment.split("/")[-1].replace("@", "-")
                 target = Path(f"{stem}_{r.study.name}_{short}_chain.png")
                 figures.png(figures.stage_chains(e.chains), target)
                 written.append(target)
                 lines += ["", f"![stage chain](<{target.name}>)", ""]
+            if e.cells:
+                lines += ["", f"Cell means over {', '.join(e.factors)} (reference order: "
+                          f"{e.reference}):", "", *_md_table(CELLS, _cell_rows(e))]
+                fig = _depends(e)
+                if fig is not None:
+                    target = Path(f"{stem}_{r.study.name}_{short}_depends.png")
+                    figures.png(fig, target)
+                    written.append(target)
+                    lines += ["", f"![it depends](<{target.name}>)", ""]
         for c in r.claims:
-            v = c.verdict
-            lines += ["", f"### {c.claim.id}: {MARK[v.outcome]}", "",
-                      f"**Claim.** {c.claim.statement}", "", f"**Source.** {c.claim.source}", "",
-                      f"**Evidence.** {v.evidence}"]
-            if v.decide:
-                lines += ["", f"**What would decide it.** {v.decide}"]
+            lines += ["", *_md_claim(r, c)]
             fig = _figure(c)
             if fig is not None:
                 target = Path(f"{stem}_{r.study.name}_{c.claim.id}.png")
                 figures.png(fig, target)
                 written.append(target)
                 lines += ["", f"![{c.claim.id}](<{target.name}>)"]
+    lines += ["", "## Caveats", "", *[f"- {c}" for c in CAVEATS]]
     atomic_write_text(path, "\n".join(lines) + "\n")
     return written
+
+
+def _md_claim(r, c) -> list[str]:
+    v = c.verdict
+    mark = CHECK_MARK[v.outcome] if c.claim.kind == "check" else MARK[v.outcome]
+    kind = ("check" if c.claim.kind == "check" else "primary claim" if c.claim.primary
+            else "claim")
+    out = [f"### {c.claim.id}: {mark} ({kind})", "", f"**Claim.** {c.claim.statement}", "",
+           f"**Source.** {c.claim.source}"]
+    if c.claim.literature:
+        out += ["", f"**The source's number.** {c.claim.literature}"]
+    if c.claim.regime.source:
+        out += ["", f"**The source's regime.** {c.claim.regime.describe()}"]
+    if v.regime is not None:
+        out += ["", f"**This scale.** {_regime_cell(c)}"]
+    if c.claim.shares:
+        out += ["", f"**Same comparison as** `{c.claim.shares}`: tested once, counted once."]
+    out += ["", f"**Evidence.** {v.evidence}" + (f" (decided by {v.decided_by})"
+                                                 if v.decided_by else "")]
+    if c.p_family is not None:
+        out += ["", f"**Family.** p {v.p:.3g}; {'Holm'}-adjusted over the primary claims "
+                f"{c.p_family:.3g}"]
+    if v.decide:
+        out += ["", f"**What would decide it.** {v.decide}"]
+    return out
+
+
+def _md_table(columns, rows) -> list[str]:
+    if not rows:
+        return ["(none)"]
+    return [" | ".join(["", *columns, ""]).strip(), "|" + "---|" * len(columns),
+            *(" | ".join(["", *(_cell(x) for x in row), ""]).strip() for row in rows)]
+
+
+def _figure(claim_result):
+    v = claim_result.verdict
+    return figures.claim_estimates(v.estimates, v.reference, v.axis or "value")
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_findings_html(results, command: str) -> str:
+def _html_table(columns, rows) -> str:
+    head = "".join(f"<th class=\"l\">{escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td class=\"l\">{escape(x)}</td>" for x in row) + "</tr>"
+                   for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def render_findings_html(findings, command: str) -> str:
     parts = [f"<h1>layerorder findings</h1><p class=\"muted\">Generated by <code>"
-             f"{escape(command)}</code>. Verdicts: {escape(_counts(results))}.</p>"]
+             f"{escape(command)}</code>. {escape(_lead(findings).replace('*', ''))}</p>"]
     parts += [f"<p class=\"muted\">{escape(line.replace('`', ''))}</p>"
-              for line in _provenance(results)]
-    rows = "".join(
-        f"<tr><td class=\"l\">{escape(r.study.name)}</td><td class=\"l\">"
-        f"{escape(c.claim.statement)}</td>"
-        f"<td class=\"l\"><b>{MARK[c.verdict.outcome]}</b></td></tr>"
-        for r in results for c in r.claims
-    )
-    parts.append(f"<h2>Headline answers</h2><table><thead><tr><th class=\"l\">study</th>"
-                 f"<th class=\"l\">claim</th><th class=\"l\">verdict</th></tr></thead>"
-                 f"<tbody>{rows}</tbody></table>")
-    for r in results:
+              for line in _provenance(findings)]
+    parts.append("<h2>Headline answers: the debated claims</h2>"
+                 + _html_table(HEADLINE, _headline_rows(findings)))
+    parts.append("<h2>Checks (identities the probes must reproduce; not evidence)</h2>"
+                 + _html_table(("study", "check", "why it must hold", "result", "measured"),
+                               _check_rows(findings)))
+    parts.append(f"<h2>Primary claims, corrected together ({findings.method})</h2>"
+                 + _html_table(("study", "claim", "p", "adjusted p", "verdict"),
+                               _family_rows(findings)))
+    for r in findings.results:
         parts.append(f"<h2>{escape(r.study.title)}</h2><p>{escape(r.study.question)}</p>"
                      f"<p class=\"muted\">Reproduce: <code>{escape(r.command)}</code></p>")
         for e in r.experiments:
             if e.chains:
                 parts.append(f"<figure>{figures.svg(figures.stage_chains(e.chains))}</figure>")
+            if e.cells:
+                parts.append(f"<p>Cell means over {escape(', '.join(e.factors))} (reference: "
+                             f"{escape(e.reference)})</p>" + _html_table(CELLS, _cell_rows(e)))
+                fig = _depends(e)
+                if fig is not None:
+                    parts.append(f"<figure>{figures.svg(fig)}</figure>")
         for c in r.claims:
-            v = c.verdict
+            body = "".join(f"<p>{escape(line.replace('**', '').replace('`', ''))}</p>"
+                           for line in _md_claim(r, c)[1:] if line)
+            head = _md_claim(r, c)[0].removeprefix("### ")
             fig = _figure(c)
-            body = (f"<h3>{escape(c.claim.id)}: {MARK[v.outcome]}</h3>"
-                    f"<p><b>Claim.</b> {escape(c.claim.statement)}</p>"
-                    f"<p class=\"muted\"><b>Source.</b> {escape(c.claim.source)}</p>"
-                    f"<div class=\"verdict\"><b>Evidence.</b> {escape(v.evidence)}"
-                    + (f"<br><b>What would decide it.</b> {escape(v.decide)}" if v.decide else "")
-                    + "</div>")
             if fig is not None:
                 body += f"<figure>{figures.svg(fig)}</figure>"
             parts.append(f"<section id=\"{escape(r.study.name)}-{escape(c.claim.id)}\">"
-                         f"{body}</section>")
+                         f"<h3>{escape(head)}</h3>{body}</section>")
+    parts.append("<h2>Caveats</h2><ul>" + "".join(
+        f"<li>{escape(c.replace('**', ''))}</li>" for c in CAVEATS) + "</ul>")
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"generator\" content=\"{GENERATOR}\">"
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"

@@ -160,12 +160,14 @@ def analyze(
     factors: Sequence[str] = (),
     design: Design = Design(),
     seed_order: Sequence[int] | None = None,
+    chance: float | None = None,
 ) -> Analysis:
     """Summaries, paired comparisons, decisions, reliability, the verdict and the LR table for a
     set of ``RunRecord``, per condition of ``factors`` (settings varied with ``--vary``), with
     the order x factor interaction tests across them. ``baseline``: compare each order with
     this one only; ``margin``: the equivalence margin in points; ``design``/``seed_order``: a
-    sequential design's looks and the order its seeds were added in."""
+    sequential design's looks and the order its seeds were added in; ``chance``: the data set's
+    chance level in points (runs ending there count as failed in the reliability tests)."""
     factors = tuple(factors)
     if baseline is not None and runs and baseline not in {r.label for r in runs}:
         labels = list(dict.fromkeys(r.label for r in runs))
@@ -177,9 +179,9 @@ def analyze(
         by_condition[tuple((f, level_of(run, f)) for f in factors)].append(run)
     keys = sorted(by_condition, key=lambda k: tuple(sort_key(v) for _, v in k))
     conditions = tuple(
-        _condition(key, by_condition[key], alpha, margin, baseline, design, seed_order)
+        _condition(key, by_condition[key], alpha, margin, baseline, design, seed_order, chance)
         for key in keys
-    ) or (_condition((), [], alpha, margin, baseline, design, seed_order),)
+    ) or (_condition((), [], alpha, margin, baseline, design, seed_order, chance),)
     labels = tuple(dict.fromkeys(label for c in conditions for label in c.labels))
     lrs = tuple(sorted({r.lr for r in runs}))
     counts: dict[str, int] = defaultdict(int)
@@ -251,7 +253,7 @@ def _observations(conditions, runs) -> list[Observation]:
     return out
 
 
-def _condition(levels, runs, alpha, margin, baseline, design, seed_order) -> Condition:
+def _condition(levels, runs, alpha, margin, baseline, design, seed_order, chance) -> Condition:
     name = condition_name(levels)
     groups = _grouped(runs)
     labels = tuple(groups)
@@ -279,7 +281,7 @@ def _condition(levels, runs, alpha, margin, baseline, design, seed_order) -> Con
                               seed_order=_seeds(seed_order, trained))
     )
     reliability = tuple(
-        replace(r, condition=name) for r in compare_spread(outcomes, alpha=alpha)
+        replace(r, condition=name) for r in compare_spread(outcomes, alpha=alpha, chance=chance)
     )
     verdict = make_verdict(
         summaries, pairs, alpha=alpha, decisions=decisions, reliability=reliability,

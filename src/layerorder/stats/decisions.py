@@ -38,6 +38,11 @@ class PairDecision:
     'different', 'equivalent' (within +-``margin``; a difference that is both significant and
     inside the margin is 'equivalent', with ``p_holm`` telling the rest) or 'undecided'.
     ``decided_at``: seeds per order at the look that decided it (None: undecided).
+    ``sim_low``/``sim_high``: the interval of the difference at confidence ``sim_level``, the
+    level each pair's difference test gets when alpha is split over the family (Bonferroni:
+    1 - alpha/m; a sequential design's last look is smaller still), so simultaneous over the
+    family: an interval that excludes zero is a pair Holm calls different, and an undecided
+    pair's interval never excludes zero (``ci_low``/``ci_high`` are the unadjusted 95 %).
     ``seeds_to_decide``: for an undecided pair, about how many seeds per order would decide it
     at 80 % power if the difference and its SD stay as measured, at the level its family leaves
     it (alpha over the family's open pairs; a sequential design's last look) (None: more than
@@ -60,6 +65,17 @@ class PairDecision:
     decided_at: int | None
     seeds_to_decide: int | None
     condition: str = ""  # the factors' levels, when some are varied
+    sim_low: float = NAN
+    sim_high: float = NAN
+    sim_level: float = NAN
+
+
+def simultaneous_interval(mean: float, sd: float, n: int, level: float) -> tuple[float, float]:
+    """The paired t interval of a mean difference at confidence ``level``."""
+    if n < 2 or not (math.isfinite(mean) and math.isfinite(sd)):
+        return NAN, NAN
+    half = float(special.stdtrit(n - 1, 0.5 + level / 2)) * sd / math.sqrt(n)
+    return mean - half, mean + half
 
 
 def tost_p(x: np.ndarray, y: np.ndarray, margin: float) -> float:
@@ -189,9 +205,12 @@ def decide_pairs(
     level_eq = design.level(alpha / open_eq, last, 1)
     p_holm = holm([c.p_t for c, _ in final])
     p_tost_holm = holm([p for _, p in final])
+    testable = max(1, sum(math.isfinite(c.p_t) for c, _ in final))
+    sim_level = 1.0 - design.level(alpha / testable, last, 2)
     out = []
     for i, (c, p_tost) in enumerate(final):
         decision, at = decided.get(i, ("undecided", None))
+        sim = simultaneous_interval(c.mean_diff, c.sd_diff, c.n_pairs, sim_level)
         out.append(
             PairDecision(
                 c.a, c.b, c.n_pairs, c.mean_diff, c.ci_low, c.ci_high, c.sd_diff, c.p_t,
@@ -201,6 +220,7 @@ def decide_pairs(
                     seeds_to_decide(c.mean_diff, c.sd_diff, margin, level_diff, level_eq),
                     c.n_pairs,
                 ),
+                sim_low=sim[0], sim_high=sim[1], sim_level=sim_level,
             )
         )
     return tuple(out)

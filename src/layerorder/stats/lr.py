@@ -82,3 +82,60 @@ def lr_robustness(
 
 def _lr_of(point: LrPoint) -> float:
     return point.lr
+
+
+@dataclass(frozen=True)
+class StableLrDifference:
+    """How much larger ``a``'s largest stable learning rate is than ``b``'s, in steps of log2
+    (1.0: twice as large; an order stable nowhere counts one grid step below the sweep), with a
+    percentile bootstrap interval over seeds and the bootstrap shares of resamples in which
+    a's is larger and smaller. A tie on the grid leaves the interval across zero."""
+
+    a: str
+    b: str
+    diff: float
+    low: float
+    high: float
+    share_greater: float
+    share_less: float
+    level: float
+    n_boot: int
+
+
+def _log2_stable(sweep: Mapping[float, Sequence[float | None]], floor: float,
+                 tolerance: float) -> float:
+    r = _robustness("", tuple(lr_point("", lr, v) for lr, v in sorted(sweep.items())), tolerance)
+    return math.log2(r.max_stable_lr) if r.max_stable_lr is not None else floor
+
+
+def stable_lr_difference(
+    a: str,
+    b: str,
+    sweeps: Mapping[str, Mapping[float, Mapping[int, float | None]]],
+    *,
+    level: float = 0.90,
+    n_boot: int = 2000,
+    tolerance: float = 1.0,
+    seed: int = 0,
+) -> StableLrDifference:
+    """``sweeps[label][lr][seed]`` = final accuracy (None: diverged). Seeds are resampled with
+    replacement, the same draw for every order and learning rate (a seed's runs stay together);
+    the generator is local, so no global random state changes."""
+    lrs = sorted({lr for s in sweeps.values() for lr in s})
+    floor = math.log2(lrs[0]) - math.log2(lrs[1] / lrs[0]) if len(lrs) > 1 else 0.0
+    seeds = sorted({s for sw in sweeps.values() for cell in sw.values() for s in cell})
+
+    def diff(draw: Sequence[int]) -> float:
+        out = []
+        for label in (a, b):
+            sweep = {lr: [cell[s] for s in draw if s in cell] for lr, cell in sweeps[label].items()}
+            out.append(_log2_stable({lr: v for lr, v in sweep.items() if v}, floor, tolerance))
+        return out[0] - out[1]
+
+    observed = diff(seeds)
+    rng = np.random.default_rng(seed)
+    boots = np.array([diff(rng.choice(seeds, size=len(seeds))) for _ in range(n_boot)])
+    tail = (1 - level) / 2
+    low, high = (float(np.quantile(boots, q)) for q in (tail, 1 - tail))
+    return StableLrDifference(a, b, observed, low, high, float(np.mean(boots > 0)),
+                              float(np.mean(boots < 0)), level, n_boot)

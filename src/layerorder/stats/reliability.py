@@ -1,11 +1,16 @@
 """Reliability as its own question: seed-to-seed spread and the rate of failed runs.
 
 "Conv->ReLU->BN trains less reliably" is a claim about spread and failures, not about the mean.
-For each order against the others: the Brown-Forsythe test of equal spread (absolute deviations
-from the median, robust to the skewed accuracy distributions a collapsed seed gives) and
-Fisher's exact test of the share of runs that failed, diverged or collapsed (finished more than
-``COLLAPSE_POINTS`` below the median of all finished runs of the condition), each Holm-adjusted
-over the orders.
+A run has **failed** when it diverged, did not finish, or ended at chance (within
+``CHANCE_POINTS`` of the data set's chance level, the share of its most frequent test class); it
+has **collapsed** when it finished more than ``COLLAPSE_POINTS`` below the median of the same
+order's other seeds (never the condition's median: a median at chance makes every run look
+healthy, and an order that learns slowly is not unreliable). Being slower is a separate
+statistic (``layerorder.stats.speed``), never counted here.
+
+For each order against the others: the Brown-Forsythe test of equal spread over the runs that did
+not fail (absolute deviations from each order's median) and Fisher's exact test of the share of
+runs that failed or collapsed, each Holm-adjusted over the orders.
 """
 
 from __future__ import annotations
@@ -20,32 +25,54 @@ from scipy import stats
 from layerorder.stats.holm import holm
 from layerorder.stats.summary import NAN
 
-COLLAPSE_POINTS = 10.0  # a run this far below the condition's median accuracy counts as collapsed
+COLLAPSE_POINTS = 10.0  # this far below the median of the order's other seeds: collapsed
+CHANCE_POINTS = 5.0  # a run ending within this of the chance level has failed
 # runs an order needs for the spread test: with two, both deviations from their median are
 # |a - b| / 2, so the group has no within-group variance and the F test degenerates
 MIN_SPREAD_RUNS = 3
 MIN_WIDER = 0.1  # points: a less reliable order's SD exceeds the others' by at least this
 
 
+def at_chance(value: float, chance: float) -> bool:
+    """Whether a final accuracy (points) ended at chance (nan chance: unknown, never)."""
+    return math.isfinite(chance) and value <= chance + CHANCE_POINTS
+
+
 @dataclass(frozen=True)
 class Outcomes:
-    """One order's runs in one condition: final accuracies of the finished runs and how many
-    runs did not finish (failed or diverged)."""
+    """One order's runs in one condition: final accuracies of the finished runs, how many runs
+    did not finish (failed or diverged), and the data set's chance level in points (nan when
+    unknown: then only runs that did not finish count as failed)."""
 
     values: tuple[float, ...]
     not_finished: int = 0
-    reference: float = NAN  # the median a collapse is measured from (nan: this order's own)
+    chance: float = NAN
+
+    @property
+    def trained(self) -> tuple[float, ...]:
+        """The finished runs that did not end at chance."""
+        return tuple(v for v in self.values if not at_chance(v, self.chance))
+
+    @property
+    def failed(self) -> int:
+        return self.not_finished + len(self.values) - len(self.trained)
 
     @property
     def collapsed(self) -> int:
-        if not self.values:
+        """Trained runs far below the median of this order's other trained seeds (at least two
+        others are needed to have a median to fall below)."""
+        kept = self.trained
+        if len(kept) < 3:
             return 0
-        median = self.reference if math.isfinite(self.reference) else np.median(self.values)
-        return sum(v < median - COLLAPSE_POINTS for v in self.values)
+        out = 0
+        for i, v in enumerate(kept):
+            others = kept[:i] + kept[i + 1:]
+            out += v < float(np.median(others)) - COLLAPSE_POINTS
+        return out
 
     @property
     def bad(self) -> int:
-        return self.not_finished + self.collapsed
+        return self.failed + self.collapsed
 
     @property
     def total(self) -> int:
@@ -53,7 +80,8 @@ class Outcomes:
 
     @property
     def sd(self) -> float:
-        return float(np.std(self.values, ddof=1)) if len(self.values) >= 2 else NAN
+        kept = self.trained
+        return float(np.std(kept, ddof=1)) if len(kept) >= 2 else NAN
 
 
 @dataclass(frozen=True)
@@ -78,6 +106,8 @@ class SpreadComparison:
     p_failures_holm: float
     less_reliable: bool
     condition: str = ""  # the factors' levels, when some are varied
+    failed: int = 0  # of ``bad``: diverged, not finished or at chance (the rest collapsed)
+    chance: float = NAN  # the chance level the failures were counted against (points)
 
 
 def _deviations(values: Sequence[float]) -> np.ndarray:
@@ -105,26 +135,24 @@ def _fisher(bad: int, total: int, bad_rest: int, total_rest: int) -> float:
 
 
 def compare_spread(
-    outcomes: Mapping[str, Outcomes], *, alpha: float = 0.05
+    outcomes: Mapping[str, Outcomes], *, alpha: float = 0.05, chance: float | None = None
 ) -> tuple[SpreadComparison, ...]:
     """Each order's spread and failures against the other orders'. Against the rest rather than
     pair by pair: five orders make ten pairs but five such tests, and a pooled rest gives a
-    5-seed comparison the power to see a spread like 4.0 against 0.3 points (Holm over orders)."""
+    5-seed comparison the power to see a spread like 4.0 against 0.3 points (Holm over orders).
+    ``chance``: the data set's chance level in points, given to every order's ``Outcomes``."""
     labels = list(outcomes)
     if len(labels) < 2:
         return ()
-    # collapse is measured from the median of every finished run of the condition: an order
-    # that collapses on most seeds would drag its own median down with it
-    pooled = [v for o in outcomes.values() for v in o.values]
-    reference = float(np.median(pooled)) if pooled else NAN
-    outcomes = {k: replace(o, reference=reference) for k, o in outcomes.items()}
+    if chance is not None:
+        outcomes = {k: replace(o, chance=chance) for k, o in outcomes.items()}
     raw = []
     for label in labels:
         mine, rest = outcomes[label], [outcomes[k] for k in labels if k != label]
         bad_rest, total_rest = sum(o.bad for o in rest), sum(o.total for o in rest)
         raw.append(
             (
-                _brown_forsythe(mine.values, [o.values for o in rest]),
+                _brown_forsythe(mine.trained, [o.trained for o in rest]),
                 _fisher(mine.bad, mine.total, bad_rest, total_rest),
                 bad_rest,
                 total_rest,
@@ -148,7 +176,7 @@ def compare_spread(
         out.append(
             SpreadComparison(
                 label, o.sd, sd_rest, p_b, p_spread[i], o.bad, o.total, bad_rest, total_rest,
-                p_f, p_fail[i], less,
+                p_f, p_fail[i], less, failed=o.failed, chance=o.chance,
             )
         )
     return tuple(out)

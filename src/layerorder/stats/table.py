@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass
 
 from layerorder.stats.analysis import Analysis
+from layerorder.stats.reliability import CHANCE_POINTS, COLLAPSE_POINTS
+from layerorder.stats.summary import NAN
 
 
 def cell(value: float | None, digits: int = 2) -> str:
@@ -96,17 +98,20 @@ def decisions_table(analysis: Analysis) -> ResultsTable:
         *_condition(analysis),
         "pair",
         "Δ (points)",
-        "95% CI",
+        "simultaneous CI",
         "Holm p",
         "TOST Holm p",
         "decision",
         *(("decided at",) if analysis.looks else ()),
         "seeds to decide",
     )
-    rows = []
+    rows, odd = [], []
     for d in analysis.decisions:
-        ci = "-" if not math.isfinite(d.ci_low) else f"{cell(d.ci_low)} – {cell(d.ci_high)}"
+        ci = "-" if not math.isfinite(d.sim_low) else f"{cell(d.sim_low)} – {cell(d.sim_high)}"
         decision = d.decision if d.decision != "equivalent" else f"equivalent (±{d.margin:g})"
+        if d.decision == "undecided" and (d.sim_low > 0 or d.sim_high < 0):
+            odd.append(f"{d.a} − {d.b}")
+            decision += " *"
         rows.append(
             (
                 *_condition(analysis, d),
@@ -124,11 +129,20 @@ def decisions_table(analysis: Analysis) -> ResultsTable:
     family = (
         f"each order against {analysis.baseline}" if analysis.baseline else "every pair"
     )
+    levels = sorted({d.sim_level for d in analysis.decisions if math.isfinite(d.sim_level)})
+    shown = "/".join(f"{100 * v:.3g}%" for v in levels) or "-"
     note = (
         f"Family: {family}; Holm over the family. Different: paired t-test; equivalent: paired"
-        f" TOST within ±{analysis.margin:g} points. Seeds to decide: per order, for 80 % power"
+        f" TOST within ±{analysis.margin:g} points. Simultaneous CI: the paired t interval at"
+        f" {shown} confidence (alpha split over the family's pairs, Bonferroni), so it excludes"
+        " zero only for a pair Holm calls different. Seeds to decide: per order, for 80 % power"
         " if the difference and its SD stay as measured."
     )
+    if odd:
+        note += (
+            f" * {', '.join(odd)}: undecided although the interval excludes zero, because the"
+            " sequential design decides only at its looks and these seeds lie past the last one."
+        )
     if analysis.looks:
         looks = ", ".join(str(n) for n in analysis.looks)
         note += (
@@ -165,11 +179,15 @@ def reliability_table(analysis: Analysis) -> ResultsTable:
         )
         for c in analysis.reliability
     )
+    chance = next((c.chance for c in analysis.reliability if math.isfinite(c.chance)), NAN)
+    at = (f"ended within {CHANCE_POINTS:g} points of chance ({chance:.1f} %)"
+          if math.isfinite(chance) else "(chance level unknown: not counted)")
     note = (
-        "Each order against the others: spread of final accuracy over seeds (Brown-Forsythe on"
-        " absolute deviations from each order's median) and runs that failed, diverged or"
-        " finished more than 10 points below the median of all runs (Fisher's exact test);"
-        " Holm over the orders."
+        "Each order against the others: spread of final accuracy over the seeds that did not"
+        " fail (Brown-Forsythe on absolute deviations from each order's median) and runs that"
+        f" failed (diverged, did not finish or {at}) or collapsed (more than"
+        f" {COLLAPSE_POINTS:g} points below the median of the same order's other seeds),"
+        " Fisher's exact test; Holm over the orders. A slower order is not a less reliable one."
     )
     status = tuple("diverged" if c.less_reliable else "" for c in analysis.reliability)
     return ResultsTable("Reliability", columns, rows, status, note)

@@ -6,11 +6,15 @@ runs to supported, contradicted or undecided.
 >>> run_study(study, "quick", "layerorder-studies.db")
 >>> result = evaluate_study(study, "quick", "layerorder-studies.db")
 >>> [(c.claim.id, c.verdict.outcome) for c in result.claims]
+>>> findings = evaluate_findings(builtin_studies(), "quick", "layerorder-studies.db")
+>>> findings.family   # (study, claim, p, Holm-adjusted p) of every primary claim
 """
 
 from layerorder.studies.catalog import builtin_names, builtin_studies, load_study
 from layerorder.studies.claims import TESTS, Estimate, Verdict
 from layerorder.studies.evidence import Evidence, Measure
+from layerorder.studies.family import Findings, control_primary, evaluate_findings
+from layerorder.studies.regime import Regime, RegimeMatch, in_regime, scale_regime
 from layerorder.studies.run import (
     DEFAULT_STUDY_STORE,
     ClaimResult,
@@ -31,6 +35,9 @@ __all__ = [
     "Evidence",
     "ExperimentRun",
     "ExperimentSpec",
+    "Findings",
+    "Regime",
+    "RegimeMatch",
     "Measure",
     "Scale",
     "Study",
@@ -38,6 +45,10 @@ __all__ = [
     "Verdict",
     "builtin_names",
     "builtin_studies",
+    "control_primary",
+    "evaluate_findings",
+    "in_regime",
+    "scale_regime",
     "evaluate_study",
     "load_study",
     "parse_study",

@@ -17,15 +17,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
+import numpy as np
 from scipy import stats
 
 from layerorder.errors import ConfigError
-from layerorder.stats.lr import lr_robustness
-from layerorder.stats.reliability import MIN_WIDER
-from layerorder.studies.claims import Estimate, Verdict, estimate, not_run, register
+from layerorder.stats.exact import sign_test
+from layerorder.stats.lr import lr_robustness, stable_lr_difference
+from layerorder.stats.reliability import CHANCE_POINTS, COLLAPSE_POINTS, MIN_WIDER, at_chance
+from layerorder.studies.claims import (
+    Estimate,
+    Verdict,
+    estimate,
+    interval_verdict,
+    not_run,
+    register,
+    sided_p,
+)
 from layerorder.studies.evidence import Evidence
 
 
@@ -74,9 +84,14 @@ def _combine(verdicts: list[Verdict]) -> Verdict:
     outcome = ("contradicted" if "contradicted" in outcomes
                else "supported" if outcomes == {"supported"} else "undecided")
     decide = "; ".join(v.decide for v in verdicts if v.decide)
+    ps = [v.p for v in verdicts if v.outcome == outcome] or [v.p for v in verdicts]
+    # every condition must hold (intersection-union): the largest p; a contradiction in any
+    # one suffices: the smallest
+    p = (min(ps) if outcome == "contradicted" else max(ps)) if ps else math.nan
     return Verdict(outcome, "; ".join(v.evidence for v in verdicts), decide,
                    tuple(e for v in verdicts for e in v.estimates), verdicts[0].reference,
-                   verdicts[0].axis)
+                   verdicts[0].axis, p=p, decided_by=verdicts[0].decided_by,
+                   effect="; ".join(v.effect for v in verdicts if v.effect))
 
 
 def _decision(cond, a: str, b: str):
@@ -89,13 +104,38 @@ def _decision(cond, a: str, b: str):
     return None
 
 
+def _chance(cond) -> float:
+    """The chance level the comparison counted failures against (nan when unknown)."""
+    return next((r.chance for r in cond.reliability if math.isfinite(r.chance)), math.nan)
+
+
+def _failed(ev: Evidence, cond, label: str) -> dict[int, bool]:
+    """Seed -> whether the order's run at its chosen rate failed (diverged, did not finish or
+    ended at chance)."""
+    lr = next((r.lr for r in cond.rows if r.label == label), None)
+    chance = _chance(cond)
+    out = {}
+    for run in ev.runs(label, dict(cond.levels)):
+        if lr is not None and run.lr != lr:
+            continue
+        acc = run.final_test_acc if run.status == "done" else None
+        out[run.seed] = acc is None or at_chance(float(acc), chance)
+    return out
+
+
+def _shown_ci(d, diff: float, lo: float, hi: float) -> str:
+    level = f"{100 * d.sim_level:.3g}% simultaneous" if math.isfinite(d.sim_level) else "95%"
+    return f"{diff:+.2f} points ({level} CI {lo:+.2f} to {hi:+.2f})"
+
+
 @register
 @dataclass(frozen=True)
 class AccuracyTest:
     kind: ClassVar[str] = "accuracy"
+    family: ClassVar[str] = "accuracy"
     better: str = ""
     than: str = ""
-    equivalent: tuple[str, str] = ()
+    equivalent: tuple[str, ...] = ()
     condition: Mapping[str, Any] = field(default_factory=dict)
     by: float = 0.0  # the advantage the claim states, in points: equivalence within a smaller
     # margin contradicts it; equivalence alone does not contradict a smaller advantage
@@ -104,36 +144,49 @@ class AccuracyTest:
     def parse(cls, params: dict[str, Any], where: str) -> AccuracyTest:
         cond = _condition(params, where)
         if "equivalent" in params:
-            pair = params["equivalent"]
-            if not (isinstance(pair, list) and len(pair) == 2
-                    and all(isinstance(p, str) for p in pair)):
-                raise ConfigError(f"{where}: 'equivalent' takes two orders")
-            return cls(equivalent=tuple(pair), condition=cond)
+            orders = params["equivalent"]
+            if not (isinstance(orders, list) and len(orders) >= 2
+                    and all(isinstance(p, str) for p in orders)):
+                raise ConfigError(f"{where}: 'equivalent' takes two or more orders")
+            return cls(equivalent=tuple(orders), condition=cond)
         by = params.get("by", 0.0)
         if not isinstance(by, (int, float)) or by < 0:
             raise ConfigError(f"{where}: 'by' takes the claimed advantage in points (>= 0)")
         return cls(_text(params, "better", where), _text(params, "than", where), (), cond,
                    float(by))
 
+    def pairs(self) -> list[tuple[str, str]]:
+        if self.equivalent:
+            return [(a, b) for i, a in enumerate(self.equivalent)
+                    for b in self.equivalent[i + 1:]]
+        return [(self.better, self.than)]
+
     def evaluate(self, ev: Evidence, alpha: float) -> Verdict:
-        a, b = self.equivalent or (self.better, self.than)
         conds = _conditions(ev, self.condition)
         if not conds:
-            return not_run(f"{a} and {b}")
-        return _combine([self._one(ev, c, a, b) for c in conds])
+            return not_run(" and ".join(self.equivalent or (self.better, self.than)))
+        verdicts = [self._one(ev, c, a, b, alpha) for c in conds for a, b in self.pairs()]
+        return _combine(verdicts)
 
-    def _one(self, ev: Evidence, cond, a: str, b: str) -> Verdict:
+    def _one(self, ev: Evidence, cond, a: str, b: str, alpha: float) -> Verdict:
         found = _decision(cond, a, b)
         if found is None:
             return not_run(f"the pair {a} / {b}{_at(cond.name)}")
         decision, diff, lo, hi, d = found
+        if d.a != a:  # the simultaneous interval, oriented as a - b
+            slo, shi = -d.sim_high, -d.sim_low
+        else:
+            slo, shi = d.sim_low, d.sim_high
         xa, xb = _accs(ev, cond, a), _accs(ev, cond, b)
         seeds = sorted(set(xa) & set(xb))
         diffs = tuple(xa[s] - xb[s] for s in seeds)
-        e = Estimate(f"{a} - {b}{_at(cond.name)}", diffs, diff, lo, hi)
-        shown = (f"{a} - {b}{_at(cond.name)} = {diff:+.2f} points (CI {lo:+.2f} to {hi:+.2f}, "
-                 f"{d.n_pairs} seeds; Holm p {d.p_holm:.3g}, TOST p {d.p_tost_holm:.3g}): "
+        e = Estimate(f"{a} - {b}{_at(cond.name)}", diffs, diff, slo, shi)
+        shown = (f"{a} - {b}{_at(cond.name)} = {_shown_ci(d, diff, slo, shi)}, "
+                 f"{d.n_pairs} seeds; Holm p {d.p_holm:.3g}, TOST p {d.p_tost_holm:.3g}: "
                  f"{decision}" + (f" within +-{d.margin:g}" if decision == "equivalent" else ""))
+        fa, fb = _failed(ev, cond, a), _failed(ev, cond, b)
+        if not self.equivalent and (any(fa.values()) or any(fb.values())):
+            return self._with_failures(ev, cond, a, b, fa, fb, e, shown, alpha)
         if decision == "undecided":
             outcome = "undecided"
         elif self.equivalent:
@@ -150,8 +203,45 @@ class AccuracyTest:
             n = d.seeds_to_decide
             decide = (f"about {n} seeds per order would decide it" if n
                       else "no practical number of seeds decides it at this scale")
+        if self.equivalent:
+            p_for, p_against = d.p_tost_holm, d.p_holm
+        else:
+            p_for = d.p_holm if diff > 0 else 1.0
+            p_against = d.p_holm if diff < 0 else (d.p_tost_holm if d.margin <= self.by else 1.0)
         band = (-d.margin, d.margin) if self.equivalent else (0.0, math.inf)
-        return Verdict(outcome, shown, decide, (e,), band, "difference in points of accuracy")
+        how = "paired TOST, Holm over the pairs" if self.equivalent else (
+            "paired t-test, Holm over the pairs")
+        return Verdict(outcome, shown, decide, (e,), band, "difference in points of accuracy",
+                       p=sided_p(outcome, p_for, p_against), decided_by=how,
+                       effect=_shown_ci(d, diff, slo, shi))
+
+    def _with_failures(self, ev, cond, a, b, fa, fb, e, shown, alpha) -> Verdict:
+        """Failed seeds make the outcome bimodal: the direction is decided by the exact sign
+        test on the paired seeds (a failed run loses to one that trained, two failed runs tie),
+        with Fisher's test of the failure rates beside it; the t-test is shown, not used."""
+        xa, xb = _accs(ev, cond, a), _accs(ev, cond, b)
+        seeds = sorted(set(fa) & set(fb))
+        diffs = []
+        for s in seeds:
+            va = -math.inf if fa[s] else xa.get(s, -math.inf)
+            vb = -math.inf if fb[s] else xb.get(s, -math.inf)
+            diffs.append(0.0 if va == vb else (1.0 if va > vb else -1.0))
+        test, against = sign_test(diffs, "greater"), sign_test(diffs, "less")
+        na, nb = sum(fa.values()), sum(fb.values())
+        fisher = stats.fisher_exact([[nb, len(fb) - nb], [na, len(fa) - na]],
+                                    alternative="greater").pvalue
+        outcome = ("supported" if test.p < alpha else "contradicted" if against.p < alpha
+                   else "undecided")
+        text = (f"{shown}. Failed seeds (diverged or at chance): {a} {na}/{len(fa)}, {b} "
+                f"{nb}/{len(fb)}, Fisher one-sided p {fisher:.3g}; decided by the {test.describe()}"
+                " (a failed run ranks below any trained one)")
+        decide = "" if outcome != "undecided" else (
+            "more seeds: a one-sided sign test needs at least 5 untied seeds all one way")
+        return Verdict(outcome, text, decide, (e,), (0.0, math.inf),
+                       "difference in points of accuracy",
+                       p=sided_p(outcome, test.p, against.p), decided_by="exact sign test",
+                       effect=f"{test.above} of {test.n} seeds favour {a}, {test.below} {b}; "
+                       f"failed {na} vs {nb}")
 
 
 @register
@@ -176,14 +266,16 @@ class RankingTest:
 
     def _one(self, ev: Evidence, cond) -> Verdict:
         counts = {"agree": 0, "reversed": 0, "equivalent": 0, "undecided": 0}
+        p_agree, p_reversed = [], []
         for i, a in enumerate(self.ranking):
             for b in self.ranking[i + 1:]:
                 found = _decision(cond, a, b)
                 if found is None:
                     return not_run(f"the pair {a} / {b}{_at(cond.name)}")
-                decision, diff = found[0], found[1]
+                decision, diff, d = found[0], found[1], found[4]
                 key = ("agree" if diff > 0 else "reversed") if decision == "different" else decision
                 counts[key] += 1
+                (p_agree if diff > 0 else p_reversed).append(d.p_holm)
         accs = {label: _accs(ev, cond, label) for label in self.ranking}
         ests = tuple(estimate(f"{k}{_at(cond.name)}", list(v.values())) for k, v in accs.items())
         means = [e.mean for e in ests]
@@ -202,7 +294,14 @@ class RankingTest:
             outcome = "undecided"
         decide = "" if outcome != "undecided" else (
             "a larger scale (deeper networks, more seeds): the published gaps are 0.1-1.8 points")
-        return Verdict(outcome, text, decide, ests, None, "final test accuracy (%)")
+        # supported needs every pair (the largest p); a contradiction needs one (the smallest)
+        p_for = max(p_agree) if len(p_agree) == total else 1.0
+        p_against = min(p_reversed) if p_reversed else 1.0
+        return Verdict(outcome, text, decide, ests, None, "final test accuracy (%)",
+                       p=sided_p(outcome, p_for, p_against),
+                       decided_by="paired t-tests, Holm over the pairs",
+                       effect=f"{counts['agree']} of {total} pairs in the stated direction, "
+                       f"{counts['reversed']} reversed; tau {tau:+.2f}")
 
 
 @register
@@ -222,22 +321,24 @@ class ReliabilityTest:
         if not records:
             return not_run(self.less_reliable)
         m = len(records)  # Bonferroni over the conditions, on the per-condition Holm p-values
-        worse, better, parts, ests = [], [], [], []
+        worse, better, parts, ests, p_worse, p_better = [], [], [], [], [], []
         for cond, r in records:
             wider = r.sd >= 1.5 * r.sd_others and r.sd - r.sd_others >= MIN_WIDER
             narrower = r.sd_others >= 1.5 * r.sd and r.sd_others - r.sd >= MIN_WIDER
             rate, rate_others = r.bad / max(r.total, 1), r.bad_others / max(r.total_others, 1)
-            spread_sig = min(1.0, r.p_spread_holm * m) < alpha
-            fail_sig = min(1.0, r.p_failures_holm * m) < alpha
-            if (spread_sig and wider) or (fail_sig and rate > rate_others):
+            p_spread, p_fail = (min(1.0, x * m) for x in (r.p_spread_holm, r.p_failures_holm))
+            if (p_spread < alpha and wider) or (p_fail < alpha and rate > rate_others):
                 worse.append(cond.name)
-            if (spread_sig and narrower) or (fail_sig and rate < rate_others):
+            if (p_spread < alpha and narrower) or (p_fail < alpha and rate < rate_others):
                 better.append(cond.name)
+            for p, mine, theirs in ((p_spread, wider, narrower), (p_fail, rate > rate_others,
+                                                                   rate < rate_others)):
+                if math.isfinite(p):
+                    (p_worse if mine else p_better if theirs else []).append(p)
             sds = " vs ".join(f"{x:.2f}" if math.isfinite(x) else "n/a"
                               for x in (r.sd, r.sd_others))
-            parts.append(f"{cond.name or 'overall'}: SD {sds}, "
-                         f"{r.bad}/{r.total} failed/diverged/collapsed vs "
-                         f"{r.bad_others}/{r.total_others}")
+            parts.append(f"{cond.name or 'overall'}: SD {sds}, {r.bad}/{r.total} failed or "
+                         f"collapsed ({r.failed} failed) vs {r.bad_others}/{r.total_others}")
             mine = _accs(ev, cond, self.less_reliable)
             ests.append(estimate(f"{self.less_reliable}{_at(cond.name)}", list(mine.values())))
             rest = [v for lab in cond.labels if lab != self.less_reliable
@@ -258,15 +359,38 @@ class ReliabilityTest:
             outcome = "undecided"
         decide = "" if outcome != "undecided" else (
             "more seeds per condition (spread tests need many: about 20 for a 2x SD ratio)")
-        how = ("collapsed: more than 10 points below the condition's median; Holm over orders, "
-               f"Bonferroni over {m} conditions")
-        return Verdict(outcome, f"{text} ({how})",
-                       decide, tuple(ests), None, "final test accuracy (%)")
+        chance = next((r.chance for _, r in records if math.isfinite(r.chance)), math.nan)
+        how = (f"failed: diverged, not finished or within {CHANCE_POINTS:g} points of chance"
+               f" ({chance:.1f} %); collapsed: more than {COLLAPSE_POINTS:g} points below the"
+               " median of the same order's other seeds; spread over the seeds that did not"
+               f" fail; Holm over orders, Bonferroni over {m} conditions; slower training is"
+               " not counted")
+        return Verdict(outcome, f"{text} ({how})", decide, tuple(ests), None,
+                       "final test accuracy (%)",
+                       p=sided_p(outcome, min(p_worse, default=1.0), min(p_better, default=1.0)),
+                       decided_by="Brown-Forsythe and Fisher's exact test",
+                       effect=f"less reliable at {len(worse)} of {m} conditions, more at "
+                       f"{len(better)}")
+
+
+def _sweeps(ev: Evidence, labels) -> dict[str, dict[float, dict[int, float | None]]]:
+    """label -> lr -> seed -> final accuracy (None: diverged), over every learning rate."""
+    out: dict[str, dict[float, dict[int, float | None]]] = {k: {} for k in labels}
+    for run in ev.results.runs:
+        if run.label in out and run.status in ("done", "diverged"):
+            acc = run.final_test_acc if run.status == "done" else None
+            out[run.label].setdefault(run.lr, {})[run.seed] = acc
+    return out
 
 
 @register
 @dataclass(frozen=True)
 class StableLrTest:
+    """``higher``'s largest stable learning rate exceeds ``than``'s: the difference in log2
+    steps with a percentile bootstrap interval over seeds (``stats.lr.stable_lr_difference``).
+    Supported when the 90 % interval lies above zero, contradicted when below; a tie on the
+    grid leaves it across zero, which is undecided: never a contradiction."""
+
     kind: ClassVar[str] = "stable-lr"
     higher: str = ""
     than: str = ""
@@ -276,19 +400,16 @@ class StableLrTest:
         return cls(_text(params, "higher", where), _text(params, "than", where))
 
     def evaluate(self, ev: Evidence, alpha: float) -> Verdict:
-        sweep: dict[str, dict[float, list]] = {self.higher: {}, self.than: {}}
-        for run in ev.results.runs:  # every lr, whether lr is an axis or a varied factor
-            if run.label in sweep and run.status in ("done", "diverged"):
-                acc = run.final_test_acc if run.status == "done" else None
-                sweep[run.label].setdefault(run.lr, []).append(acc)
-        if not sweep[self.higher] or not sweep[self.than]:
+        sweeps = _sweeps(ev, (self.higher, self.than))
+        if not sweeps[self.higher] or not sweeps[self.than]:
             return not_run(f"{self.higher} and {self.than} over a learning-rate sweep")
-        a, b = lr_robustness(sweep)
+        plain = {k: {lr: list(v.values()) for lr, v in sw.items()} for k, sw in sweeps.items()}
+        a, b = lr_robustness(plain)
         lrs = sorted({p.lr for p in a.points} | {p.lr for p in b.points})
         if len(lrs) < 2:
             return Verdict("undecided", "one learning rate: no sweep to read a limit from",
                            "sweep the learning rate (lr = [...])")
-        la, lb = (r.max_stable_lr if r.max_stable_lr is not None else 0.0 for r in (a, b))
+        boot = stable_lr_difference(self.higher, self.than, sweeps, level=1 - 2 * alpha)
 
         def show(r) -> str:
             pts = ", ".join(
@@ -298,30 +419,45 @@ class StableLrTest:
             )
             return f"{r.label} largest stable lr {r.max_stable_lr or 'none'} ({pts})"
 
-        text = (f"{show(a)}; {show(b)} (stable: no run diverged, mean within 1 point of the "
-                "best)")
+        interval = (f"difference {boot.diff:+.2g} log2 steps, {100 * boot.level:g}% bootstrap"
+                    f" interval {boot.low:+.2g} to {boot.high:+.2g} over seeds ({boot.n_boot}"
+                    " resamples)")
+        text = (f"{show(a)}; {show(b)}; {interval} (stable: no run diverged, mean within 1 point"
+                " of the best)")
         if a.max_stable_lr is None and b.max_stable_lr is None:
             outcome, decide = "undecided", "neither is stable anywhere in the sweep: lower it"
-        elif la > lb:
+        elif boot.low > 0:
             outcome, decide = "supported", ""
-        elif la < lb:
+        elif boot.high < 0:
             outcome, decide = "contradicted", ""
-        elif la == lrs[-1]:
-            outcome, decide = "undecided", "both are stable at the top of the sweep: extend it"
+        elif a.max_stable_lr == b.max_stable_lr:
+            top = a.max_stable_lr == lrs[-1]
+            outcome = "undecided"
+            decide = ("both are stable at the top of the sweep: extend it" if top else
+                      f"both are stable up to {a.max_stable_lr:g} and not at the next rate: a "
+                      "finer grid between them would decide it (a tie on the grid is not a "
+                      "contradiction)")
         else:
-            outcome, decide = "contradicted", ""
+            outcome, decide = "undecided", "more seeds per learning rate"
         ests = tuple(
             Estimate(f"{r.label} lr={p.lr:g}",
-                     tuple(v for v in sweep[r.label][p.lr] if v is not None), p.mean,
+                     tuple(v for v in plain[r.label][p.lr] if v is not None), p.mean,
                      math.nan, math.nan)
             for r in (a, b) for p in r.points
         )
-        return Verdict(outcome, text, decide, ests, None, "mean final test accuracy (%)")
+        return Verdict(outcome, text, decide, ests, None, "mean final test accuracy (%)",
+                       p=sided_p(outcome, 1 - boot.share_greater, 1 - boot.share_less),
+                       decided_by="bootstrap over seeds",
+                       effect=f"{a.max_stable_lr or 'none'} vs {b.max_stable_lr or 'none'}; "
+                       f"{interval}")
 
 
 @register
 @dataclass(frozen=True)
 class InteractionTest:
+    """The effect of the order depends on ``factor`` (non-directional: 'depth changes the
+    answer'); a directional claim takes the ``trend`` test instead."""
+
     kind: ClassVar[str] = "interaction"
     factor: str = ""
 
@@ -336,6 +472,52 @@ class InteractionTest:
         i = found[0]
         text = f"order x {self.factor} interaction p = {i.p:.3g} ({i.test})"
         if i.p < alpha:
-            return Verdict("supported", text)
+            return Verdict("supported", text, p=i.p, decided_by=f"interaction ({i.test})",
+                           effect=f"p = {i.p:.3g}")
         return Verdict("undecided", text + ": no evidence of an interaction, which is not evidence"
-                       " of its absence", "more seeds per condition, or levels further apart")
+                       " of its absence", "more seeds per condition, or levels further apart",
+                       p=i.p, decided_by=f"interaction ({i.test})", effect=f"p = {i.p:.3g}")
+
+
+@register
+@dataclass(frozen=True)
+class TrendTest:
+    """A directional interaction: the advantage of ``better`` over ``than`` grows with
+    ``factor``. Per seed, the least-squares slope of the paired difference over the factor's
+    levels; the claim holds when the mean slope is above zero (one-sided t on the seeds'
+    slopes, its 90 % interval). The estimates are the difference at each level (cell means)."""
+
+    kind: ClassVar[str] = "trend"
+    better: str = ""
+    than: str = ""
+    factor: str = ""
+
+    @classmethod
+    def parse(cls, params: dict[str, Any], where: str) -> TrendTest:
+        return cls(_text(params, "better", where), _text(params, "than", where),
+                   _text(params, "factor", where))
+
+    def evaluate(self, ev: Evidence, alpha: float) -> Verdict:
+        conds = sorted(ev.results.analysis.conditions,
+                       key=lambda c: float(dict(c.levels)[self.factor]))
+        if len(conds) < 2:
+            return not_run(f"{self.better} and {self.than} over levels of {self.factor}")
+        per_level = []
+        for c in conds:
+            xa, xb = _accs(ev, c, self.better), _accs(ev, c, self.than)
+            per_level.append((float(dict(c.levels)[self.factor]),
+                              {s: xa[s] - xb[s] for s in set(xa) & set(xb)}))
+        seeds = sorted(set.intersection(*(set(d) for _, d in per_level)))
+        if len(seeds) < 2:
+            return not_run(f"paired seeds of {self.better} and {self.than} at every level")
+        x = np.array([lv for lv, _ in per_level])
+        slopes = [float(np.polyfit(x, [d[s] for _, d in per_level], 1)[0]) for s in seeds]
+        e = estimate(f"slope of {self.better} - {self.than} per unit of {self.factor}", slopes)
+        v = interval_verdict(e, 0.0, math.inf, f"slope per unit of {self.factor}")
+        cells = tuple(estimate(f"{self.factor}={lv:g}", [d[s] for s in seeds])
+                      for lv, d in per_level)
+        means = ", ".join(f"{c.label}: {c.mean:+.2f}" for c in cells)
+        text = (f"{self.better} - {self.than} by {self.factor} ({means} points); {v.evidence}")
+        return replace(v, evidence=text, estimates=cells, reference=(0.0, 0.0),
+                       axis=f"{self.better} - {self.than} (points)",
+                       decided_by="one-sided t on per-seed slopes")

@@ -9,6 +9,12 @@ Every test is a frozen record parsed from a claim's TOML keys and registered in 
   the other side; or a pair the claim calls different is equivalent within the margin);
 - ``undecided``: neither, with what would decide it (about how many seeds, or which scale).
 
+Each verdict carries ``p``, the one-sided p-value of the test it rests on (for an undecided one,
+the smaller of the two directions), so that a family of primary claims can be corrected together
+(``studies.multiplicity``). Where the scale does not meet the regime the claim's source measured
+in, ``studies.regime.in_regime`` turns supported into *agrees outside regime* and contradicted or
+undecided into *not reproduced*.
+
 Probe claims are in ``studies.probe_claims``, accuracy claims in ``studies.accuracy_claims``.
 """
 
@@ -17,14 +23,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from layerorder.errors import ConfigError, did_you_mean
 
-OUTCOMES = ("supported", "contradicted", "undecided")
+if TYPE_CHECKING:
+    from layerorder.studies.regime import RegimeMatch
+
+OUTCOMES = ("supported", "contradicted", "undecided", "agrees outside regime", "not reproduced")
 LEVEL = 0.90  # two-sided interval whose ends are one-sided tests at 5 %
 
 
@@ -65,6 +74,41 @@ class Verdict:
     estimates: tuple[Estimate, ...] = ()
     reference: tuple[float, float] | None = None  # the claim's band (or line: low == high)
     axis: str = ""  # what the estimates measure
+    p: float = math.nan  # one-sided p of the deciding test (undecided: the smaller direction)
+    decided_by: str = ""  # the test the verdict rests on, in words
+    regime: RegimeMatch | None = None  # the scale's regime against the claim's needs
+    effect: str = ""  # the measured effect with its interval, for the headline table
+
+
+def sided_p(outcome: str, p_for: float, p_against: float) -> float:
+    """The p a verdict rests on: the test of its direction; undecided: the smaller one."""
+    if outcome == "supported":
+        return p_for
+    if outcome == "contradicted":
+        return p_against
+    return min(p_for, p_against)
+
+
+def band_pvalues(e: Estimate, lo: float, hi: float) -> tuple[float, float]:
+    """One-sided t p-values that the mean lies inside [lo, hi] (the larger of the finite edges'
+    tests: both must hold) and that it lies outside (the smaller of the two sides)."""
+    v = np.asarray(e.values, dtype=float)
+    n, mean = len(v), float(v.mean())
+    sd = float(v.std(ddof=1)) if n > 1 else math.nan
+    if not math.isfinite(sd):
+        return math.nan, math.nan
+    p_in, p_out = 0.0, 1.0
+    for edge, side in ((lo, 1.0), (hi, -1.0)):
+        if not math.isfinite(edge):
+            continue
+        if sd == 0.0:  # a constant value is certain: on the claim's side, the other, or at the edge
+            gap = side * (mean - edge)
+            p_edge_in, p_edge_out = (0.0, 1.0) if gap > 0 else (1.0, 0.0) if gap < 0 else (1.0, 1.0)
+        else:
+            t = side * (mean - edge) / (sd / math.sqrt(n))
+            p_edge_in, p_edge_out = float(special.stdtr(n - 1, -t)), float(special.stdtr(n - 1, t))
+        p_in, p_out = max(p_in, p_edge_in), min(p_out, p_edge_out)
+    return p_in, p_out
 
 
 def not_run(what: str) -> Verdict:
@@ -89,17 +133,23 @@ def interval_verdict(e: Estimate, lo: float, hi: float, what: str, unit: str = "
         return Verdict("undecided", f"{what}: {e.n} value(s), too few for an interval",
                        "run more seeds", (e,), (lo, hi))
     shown = f"{what} = {_num(e.mean)}{unit} (90% CI {_num(e.low)} to {_num(e.high)}, {e.n} seeds)"
+    effect = f"{_num(e.mean)}{unit} (90% CI {_num(e.low)} to {_num(e.high)})"
     band = _band(lo, hi, unit)
+    p_in, p_out = band_pvalues(e, lo, hi)
+    how = "one-sided t test"
     if lo < e.low and e.high < hi:  # strict: no difference at all does not show 'greater'
-        return Verdict("supported", f"{shown}: inside {band}", "", (e,), (lo, hi))
+        return Verdict("supported", f"{shown}: inside {band}", "", (e,), (lo, hi), p=p_in,
+                       decided_by=how, effect=effect)
     if e.high < lo or e.low > hi:
-        return Verdict("contradicted", f"{shown}: outside {band}", "", (e,), (lo, hi))
+        return Verdict("contradicted", f"{shown}: outside {band}", "", (e,), (lo, hi), p=p_out,
+                       decided_by=how, effect=effect)
     inside = lo <= e.mean <= hi
     room = min(e.mean - lo, hi - e.mean) if inside else max(lo - e.mean, e.mean - hi)
     n = seeds_for_interval(e, room)
     decide = (f"about {n} seeds would decide it if the mean and SD stay as measured" if n
               else "the mean lies at the threshold: more seeds alone will not decide it")
-    return Verdict("undecided", f"{shown}: overlaps the edge of {band}", decide, (e,), (lo, hi))
+    return Verdict("undecided", f"{shown}: overlaps the edge of {band}", decide, (e,), (lo, hi),
+                   p=min(p_in, p_out), decided_by=how, effect=effect)
 
 
 def _num(x: float) -> str:

@@ -2,29 +2,38 @@
 
 ``value``: one measure (see ``studies.evidence.Measure``) lies in a band, above or below a
 threshold. ``difference``: measure ``a`` minus measure ``b``, paired by seed (two orders, two
-stages or two epochs of one order), is greater or less than zero, or within ``margin`` of it;
-with ``log = true`` the ratio a/b is tested on the log scale and reported as a ratio.
+stages or two epochs of one order), is greater or less than zero, different from zero
+(two-sided), or within ``margin`` of it; with ``log = true`` the ratio a/b is tested on the log
+scale and reported as a ratio. ``method = "sign"`` tests the direction with the exact sign test
+instead of a t interval: for counts pinned at a floor (dead units that are 0 for most seeds),
+where a t interval is meaningless; a side that is the same value for every seed switches to it
+too. ``shift-formula``: a BN layer's measured train/test variance shift against Li et al.'s
+formula from the input's measured mean and variance.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from layerorder.errors import ConfigError
+from layerorder.stats.exact import sign_test
 from layerorder.studies.claims import (
     Estimate,
     Verdict,
+    band_pvalues,
     estimate,
     interval_verdict,
     not_run,
     register,
+    sided_p,
 )
 from layerorder.studies.evidence import Evidence, Measure, parse_measure
 
 INF = math.inf
-EXPECT = ("greater", "less", "equivalent")
+EXPECT = ("greater", "less", "equivalent", "different")
+METHODS = ("t", "sign")
 
 
 def _number(params: dict, key: str, where: str) -> float | None:
@@ -80,6 +89,7 @@ class DifferenceTest:
     expect: str = "greater"
     margin: float | None = None
     log: bool = False
+    method: str = "t"
 
     @classmethod
     def parse(cls, params: dict[str, Any], where: str) -> DifferenceTest:
@@ -92,7 +102,12 @@ class DifferenceTest:
         margin = _number(params, "margin", where)
         if expect == "equivalent" and not (margin and margin > 0):
             raise ConfigError(f"{where}: expect = 'equivalent' needs a positive margin")
-        return cls(a, b, expect, margin, bool(params.get("log", False)))
+        method = params.get("method", "t")
+        if method not in METHODS:
+            raise ConfigError(f"{where}: method must be one of {', '.join(METHODS)}")
+        if method == "sign" and expect not in ("greater", "less"):
+            raise ConfigError(f"{where}: the sign test takes expect = 'greater' or 'less'")
+        return cls(a, b, expect, margin, bool(params.get("log", False)), method)
 
     def evaluate(self, ev: Evidence, alpha: float) -> Verdict:
         va, vb = ev.values(self.a), ev.values(self.b)
@@ -106,6 +121,11 @@ class DifferenceTest:
             diffs = [va[s] - vb[s] for s in seeds]
         what = f"{self.a.describe()} {'/' if self.log else '-'} {self.b.describe()}"
         e = estimate("log ratio" if self.log else "difference", diffs)
+        constant = any(len({v[s] for s in seeds}) == 1 for v in (va, vb)) and len(seeds) > 1
+        if self.expect in ("greater", "less") and (self.method == "sign" or constant):
+            return self._sign(diffs, e, what, va, vb, seeds, alpha)
+        if self.expect == "different":
+            return self._different(e, what, alpha)
         m = self.margin
         if self.expect == "equivalent":
             lo, hi = (-m, m)
@@ -119,8 +139,93 @@ class DifferenceTest:
         ma = sum(va[s] for s in seeds) / len(seeds)
         mb = sum(vb[s] for s in seeds) / len(seeds)
         text = f"{v.evidence} (means {ma:.3g} and {mb:.3g})"
-        v = Verdict(v.outcome, text, v.decide, v.estimates, v.reference)
+        v = replace(v, evidence=text)
         return _with_axis(v, "log ratio a/b" if self.log else f"difference of {self.a.statistic}")
+
+    def _sign(self, diffs, e: Estimate, what: str, va, vb, seeds, alpha: float) -> Verdict:
+        """The direction by the exact sign test (ties dropped)."""
+        side = self.expect  # greater or less
+        other = "less" if side == "greater" else "greater"
+        test, against = sign_test(diffs, side), sign_test(diffs, other)
+        outcome = ("supported" if test.p < alpha else "contradicted" if against.p < alpha
+                   else "undecided")
+        ma = sum(va[s] for s in seeds) / len(seeds)
+        mb = sum(vb[s] for s in seeds) / len(seeds)
+        why = ("the sign test (declared)" if self.method == "sign"
+               else "the sign test (one side is the same value for every seed, so a t interval"
+               " says nothing)")
+        text = (f"{what}: {test.describe()} for '{side}' (means {ma:.3g} and {mb:.3g}); decided"
+                f" by {why}")
+        untied = test.above + test.below
+        decide = "" if outcome != "undecided" else (
+            f"{untied} of {test.n} seeds differ at all; a one-sided sign test needs at least 5"
+            " untied seeds all in one direction, so more seeds (or a deeper network, where the"
+            " count is not pinned at its floor)")
+        v = Verdict(outcome, text, decide, (e,), (0.0, INF) if side == "greater" else (-INF, 0.0),
+                    p=sided_p(outcome, test.p, against.p), decided_by="exact sign test",
+                    effect=f"{test.above} seeds one way, {test.below} the other, {test.ties} tied")
+        return _with_axis(v, f"difference of {self.a.statistic}")
+
+    def _different(self, e: Estimate, what: str, alpha: float) -> Verdict:
+        """Two-sided: the 1 - alpha interval excludes zero (or the difference is equivalent
+        within the margin, when one is given: contradicted)."""
+        lo95 = estimate(e.label, e.values, level=1 - alpha)
+        shown = (f"{what} = {lo95.mean:.3g} ({100 * (1 - alpha):g}% CI {lo95.low:.3g} to "
+                 f"{lo95.high:.3g}, {e.n} seeds)")
+        p_pos, _ = band_pvalues(e, 0.0, INF)
+        p_neg, _ = band_pvalues(e, -INF, 0.0)
+        p_two = min(1.0, 2 * min(p_pos, p_neg))
+        if lo95.low > 0 or lo95.high < 0:
+            return _with_axis(Verdict("supported", f"{shown}: excludes zero", "", (lo95,),
+                                      (0.0, 0.0), p=p_two, decided_by="two-sided t test",
+                                      effect=f"{lo95.mean:.3g} ({100 * (1 - alpha):g}% CI "
+                                      f"{lo95.low:.3g} to {lo95.high:.3g})"), "difference")
+        return _with_axis(Verdict("undecided", f"{shown}: includes zero",
+                                  "more seeds, if a difference exists", (lo95,), (0.0, 0.0),
+                                  p=p_two, decided_by="two-sided t test"), "difference")
+
+
+@register
+@dataclass(frozen=True)
+class ShiftFormulaTest:
+    """A BN layer's measured variance shift over Li et al.'s prediction 1/q + (c^2/v)(1/q - 1),
+    with c^2/v measured in the same records (``VarianceShift.mean_sq_ratio``) and q = 1 - p_drop
+    from the measure's condition; the ratio lies within ``within`` of 1 (tested on logs)."""
+
+    kind: ClassVar[str] = "shift-formula"
+    measure: Measure
+    within: float = 0.1
+
+    @classmethod
+    def parse(cls, params: dict[str, Any], where: str) -> ShiftFormulaTest:
+        m = parse_measure(params.get("measure") or {}, f"{where} measure")
+        if m.kind != "varshift" or m.statistic != "shift":
+            raise ConfigError(f"{where}: the measure must be kind = 'varshift', statistic = "
+                              "'shift'")
+        if "p_drop" not in m.condition:
+            raise ConfigError(f"{where}: the measure's condition must name p_drop")
+        within = _number(params, "within", where)
+        if within is None or not 0 < within < 1:
+            raise ConfigError(f"{where}: 'within' takes the relative tolerance (0 < within < 1)")
+        return cls(m, within)
+
+    def evaluate(self, ev: Evidence, alpha: float) -> Verdict:
+        shift = ev.values(self.measure)
+        msq = ev.values(replace(self.measure, statistic="mean_sq_ratio"))
+        seeds = sorted(set(shift) & set(msq))
+        if not seeds:
+            return not_run(f"{self.measure.describe()} with its input's mean and variance")
+        q = 1.0 - float(ev.resolve(self.measure.condition)["p_drop"])
+        predicted = {s: 1.0 / q + msq[s] * (1.0 / q - 1.0) for s in seeds}
+        logs = [math.log(shift[s] / predicted[s]) for s in seeds]
+        e = estimate("log measured/predicted", logs)
+        lo, hi = math.log(1 - self.within), math.log(1 + self.within)
+        what = f"measured / predicted shift ({self.measure.describe()})"
+        v = _as_ratio(interval_verdict(e, lo, hi, what), e, lo, hi, what)
+        mean = lambda d: sum(d[s] for s in seeds) / len(seeds)  # noqa: E731
+        text = (f"{v.evidence}; measured {mean(shift):.3g}, predicted {mean(predicted):.3g} "
+                f"from c^2/v = {mean(msq):.3g} and q = {q:g} (1/q = {1 / q:.3g})")
+        return _with_axis(replace(v, evidence=text), "log ratio measured / predicted")
 
 
 def _as_ratio(v: Verdict, e: Estimate, lo: float, hi: float, what: str) -> Verdict:
@@ -134,8 +239,9 @@ def _as_ratio(v: Verdict, e: Estimate, lo: float, hi: float, what: str) -> Verdi
         f"ratio {r(lo) if math.isfinite(lo) else r(hi)}")
     text = (f"{what} = {r(e.mean)} (geometric mean; 90% CI {r(e.low)} to {r(e.high)}, "
             f"{e.n} seeds): {side} {band}")
-    return Verdict(v.outcome, text, v.decide, v.estimates, v.reference)
+    return replace(v, evidence=text, effect=f"ratio {r(e.mean)} (90% CI {r(e.low)} to "
+                   f"{r(e.high)})")
 
 
 def _with_axis(v: Verdict, axis: str) -> Verdict:
-    return Verdict(v.outcome, v.evidence, v.decide, v.estimates, v.reference, axis)
+    return replace(v, axis=axis)

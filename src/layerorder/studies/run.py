@@ -8,6 +8,7 @@ every study at every scale.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -16,15 +17,36 @@ from typing import Any
 
 from layerorder.studies.claims import Verdict, not_run
 from layerorder.studies.evidence import Evidence, load_evidence
-from layerorder.studies.spec import ClaimSpec, Study
+from layerorder.studies.regime import RegimeMatch, in_regime, scale_regime
+from layerorder.studies.spec import ClaimSpec, Study, references
 
 DEFAULT_STUDY_STORE = "layerorder-studies.db"
 ALPHA = 0.05
 
 
 @dataclass(frozen=True)
+class Cell:
+    """One order at one condition of a varied experiment: mean final accuracy and its 95 % t
+    interval over the seeds that finished (``n``), and the order's difference from the
+    experiment's reference order there with the decisions' simultaneous interval."""
+
+    order: str
+    condition: str
+    mean: float
+    low: float
+    high: float
+    n: int
+    diff: float = math.nan
+    diff_low: float = math.nan
+    diff_high: float = math.nan
+
+
+@dataclass(frozen=True)
 class ExperimentRun:
-    """What one experiment of a study holds in the store after a run."""
+    """What one experiment of a study holds in the store after a run. ``cells``: for an
+    experiment with varied factors, every order at every condition (the cell means of each
+    interaction, and the order's effect across the levels); ``reference`` is the order the
+    effects are measured from."""
 
     experiment: str  # the stored name
     runs: int
@@ -32,14 +54,21 @@ class ExperimentRun:
     finished: int
     wall_seconds: float  # summed run wall time (the work, not the elapsed time)
     chains: tuple = ()  # probed experiments: each order's stage chain (``probe.chain``)
+    cells: tuple[Cell, ...] = ()
+    reference: str = ""
+    factors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ClaimResult:
+    """A claim's verdict at one scale. ``p_family``: for a primary claim, its p adjusted over
+    every primary claim on the page (``studies.family``); None otherwise."""
+
     study: str
     claim: ClaimSpec
     experiment: str  # the stored experiment's name
     verdict: Verdict
+    p_family: float | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +96,20 @@ def study_command(study: Study, scale: str, store: str) -> str:
 def _summary(name: str, results, trained: int, chains: tuple = ()) -> ExperimentRun:
     finished = [r for r in results.runs if r.status in ("done", "diverged", "failed")]
     wall = sum(r.wall_time or 0.0 for r in finished)
-    return ExperimentRun(name, len(results.runs), trained, len(finished), wall, chains)
+    analysis = results.analysis
+    reference, cells = (analysis.labels[0] if analysis.labels else ""), []
+    if len(analysis.conditions) > 1:
+        for c in analysis.conditions:
+            for row in c.rows:
+                d = next((d for d in c.decisions if {d.a, d.b} == {row.label, reference}), None)
+                sign = 1.0 if d is None or d.a == row.label else -1.0
+                lo, hi = ((math.nan, math.nan) if d is None else
+                          sorted((sign * d.sim_low, sign * d.sim_high)))
+                s = row.summary
+                cells.append(Cell(row.label, c.name, s.mean, s.ci_low, s.ci_high, s.n,
+                                  math.nan if d is None else sign * d.mean_diff, lo, hi))
+    return ExperimentRun(name, len(results.runs), trained, len(finished), wall, chains,
+                         tuple(cells), reference, tuple(analysis.factors))
 
 
 def run_study(
@@ -99,6 +141,21 @@ def run_study(
     return tuple(out)
 
 
+def claim_regime(claim: ClaimSpec, ev: Evidence, config) -> RegimeMatch:
+    """The scale's regime for one claim: the conditions it reads (all of them when it names
+    none) and the best mean final accuracy among its orders there."""
+    orders, conditions, _factors = references(claim.test)
+    wanted = [ev.resolve(c) for c in conditions if c]
+    conds = [c for c in ev.results.analysis.conditions
+             if not wanted or any(all(str(dict(c.levels).get(k)) == str(v) for k, v in w.items())
+                                  for w in wanted)]
+    levels = [dict(c.levels) for c in conds]
+    names = set(orders) or set(ev.results.analysis.labels)
+    means = [row.summary.mean for c in conds for row in c.rows
+             if row.label in names and math.isfinite(row.summary.mean)]
+    return scale_regime(claim.regime, config, levels, max(means) if means else None)
+
+
 def evaluate_study(study: Study, scale: str, store: str | Path, *, alpha: float = ALPHA
                    ) -> StudyResult:
     """Every claim of ``study`` at ``scale`` from what ``store`` holds; claims whose experiment
@@ -128,8 +185,12 @@ def evaluate_study(study: Study, scale: str, store: str | Path, *, alpha: float 
     for claim in study.claims:
         ev = evidence[claim.experiment]
         name = study.experiment_name(claim.experiment, scale)
-        verdict = (not_run(f"experiment '{claim.experiment}' at scale '{scale}'") if ev is None
-                   else claim.test.evaluate(ev, alpha))
+        if ev is None:
+            verdict = not_run(f"experiment '{claim.experiment}' at scale '{scale}'")
+        else:
+            verdict = claim.test.evaluate(ev, alpha)
+            match = claim_regime(claim, ev, study.config(claim.experiment, scale))
+            verdict = in_regime(verdict, match)
         claims.append(ClaimResult(study.name, claim, name, verdict))
     return StudyResult(study, scale, str(store), tuple(claims), tuple(summaries), machine,
                        finished_at)

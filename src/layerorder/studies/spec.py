@@ -36,12 +36,13 @@ study accepts exactly what the command line accepts, checked the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from layerorder.errors import ConfigError, did_you_mean
 from layerorder.experiment.config import ExperimentConfig, make_config
+from layerorder.studies.regime import Regime, parse_regime
 
 SCALES = ("quick", "full")
 # keys of a [scales.X] table that describe the scale rather than set a setting
@@ -71,16 +72,36 @@ class ExperimentSpec:
     overrides: dict[str, dict[str, Any]]  # scale name -> settings
 
 
+CLAIM_KINDS = ("claim", "check")
+
+
 @dataclass(frozen=True)
 class ClaimSpec:
     """A measurable statement, the experiment that tests it and its test (a record of
-    ``layerorder.studies.claims.TESTS``)."""
+    ``layerorder.studies.claims.TESTS``).
+
+    ``kind``: ``claim`` (a statement of the debate, counted in the verdicts) or ``check`` (an
+    identity or sanity fact the probe must reproduce: true by construction, so never counted as
+    evidence). ``primary``: one of the study's primary claims, whose error is controlled across
+    every primary claim on a page. ``shares``: the id of the claim whose comparison this one
+    reads too (tested once, counted once). ``literature``: the source's own number;
+    ``regime``: what the source measured in and what a scale needs (``studies.regime``)."""
 
     id: str
     statement: str
     source: str
     experiment: str
     test: Any  # a frozen test record; its ``kind`` names it
+    kind: str = "claim"
+    primary: bool = False
+    shares: str = ""
+    literature: str = ""
+    regime: Regime = field(default_factory=Regime)
+
+    @property
+    def counted(self) -> bool:
+        """Counted in the page's verdicts: a debated claim that does not repeat another's test."""
+        return self.kind == "claim" and not self.shares
 
 
 @dataclass(frozen=True)
@@ -182,25 +203,11 @@ def parse_study(data: dict, path: Path) -> Study:
     ids = [e.id for e in experiments]
     if not ids or len(set(ids)) != len(ids):
         raise ConfigError(f"{where}: needs experiments with distinct ids, got {ids}")
-    claims = []
-    for i, table in enumerate(data.get("claims", [])):
-        cw = f"{where} claim {table.get('id', i + 1)}"
-        common = ("id", "statement", "source", "experiment", "test")
-        exp = _text(table, "experiment", cw)
-        if exp not in ids:
-            raise ConfigError(f"{cw}: no experiment '{exp}'" + did_you_mean(exp, ids))
-        params = {k: v for k, v in table.items() if k not in common}
-        claims.append(
-            ClaimSpec(
-                _text(table, "id", cw),
-                _text(table, "statement", cw),
-                _text(table, "source", cw),
-                exp,
-                parse_test(_text(table, "test", cw), params, cw),
-            )
-        )
+    claims = [_claim(table, i, ids, where, parse_test)
+              for i, table in enumerate(data.get("claims", []))]
     if not claims or len({c.id for c in claims}) != len(claims):
         raise ConfigError(f"{where}: needs claims with distinct ids")
+    _check_shared(claims, where)
     study = Study(
         name, version, _text(data, "title", where), str(data.get("question", "")).strip(),
         path, scales, experiments, tuple(claims),
@@ -210,12 +217,77 @@ def parse_study(data: dict, path: Path) -> Study:
             _check_orders(study.config(e.id, s), f"{where}, experiment '{e.id}' at scale '{s}'")
     for c in claims:
         for s in scales:
-            _check_references(c, study.config(c.experiment, s),
+            _checkreferences(c, study.config(c.experiment, s),
                               f"{where} claim {c.id} at scale '{s}'")
     return study
 
 
-def _references(test) -> tuple[list[str], list[dict], list[str]]:
+CLAIM_KEYS = ("id", "statement", "source", "experiment", "test", "kind", "primary", "shares",
+              "literature", "regime", "needs")
+
+
+def _claim(table: dict, i: int, ids: list[str], where: str, parse_test) -> ClaimSpec:
+    cw = f"{where} claim {table.get('id', i + 1)}"
+    exp = _text(table, "experiment", cw)
+    if exp not in ids:
+        raise ConfigError(f"{cw}: no experiment '{exp}'" + did_you_mean(exp, ids))
+    kind = table.get("kind", "claim")
+    if kind not in CLAIM_KINDS:
+        raise ConfigError(f"{cw}: kind must be one of {', '.join(CLAIM_KINDS)}, got '{kind}'")
+    primary = table.get("primary", False)
+    if not isinstance(primary, bool) or (primary and kind == "check"):
+        raise ConfigError(f"{cw}: 'primary' takes true or false, and a check is never primary")
+    for key in ("shares", "literature"):
+        if not isinstance(table.get(key, ""), str):
+            raise ConfigError(f"{cw}: '{key}' must be a string")
+    params = {k: v for k, v in table.items() if k not in CLAIM_KEYS}
+    return ClaimSpec(
+        _text(table, "id", cw), _text(table, "statement", cw), _text(table, "source", cw), exp,
+        parse_test(_text(table, "test", cw), params, cw), kind, primary,
+        table.get("shares", ""), table.get("literature", ""),
+        parse_regime(table.get("regime"), table.get("needs"), cw),
+    )
+
+
+def comparison_key(claim: ClaimSpec) -> tuple:
+    """What a claim compares: its experiment, its test's family (``accuracy`` for every claim
+    read from the pair decisions), the orders, conditions and probe measures it names. Two claims
+    with the same key test one comparison."""
+    orders, conditions, factors = references(claim.test)
+    stats = sorted(repr(getattr(claim.test, f.name)) for f in fields(claim.test)
+                   if hasattr(getattr(claim.test, f.name), "statistic"))
+    family = getattr(claim.test, "family", claim.test.kind)
+    return (claim.experiment, family, tuple(sorted(set(orders))),
+            tuple(sorted(str(sorted(c.items())) for c in conditions)), tuple(factors),
+            tuple(stats))
+
+
+def _check_shared(claims: list[ClaimSpec], where: str) -> None:
+    """A claim that reads another's comparison says so (``shares``), and names a real one."""
+    by_id = {c.id: c for c in claims}
+    first: dict[tuple, str] = {}
+    for c in claims:
+        if c.shares:
+            if c.shares not in by_id or c.shares == c.id:
+                raise ConfigError(f"{where} claim {c.id}: shares names no other claim"
+                                  + did_you_mean(c.shares, list(by_id)))
+            if comparison_key(by_id[c.shares]) != comparison_key(c):
+                raise ConfigError(f"{where} claim {c.id}: shares '{c.shares}', but the two "
+                                  "claims test different comparisons")
+            if c.primary:
+                raise ConfigError(f"{where} claim {c.id}: a claim that shares another's "
+                                  "comparison is not primary (the other one counts)")
+            continue
+        if c.kind != "claim":
+            continue
+        key = comparison_key(c)
+        if key in first:
+            raise ConfigError(f"{where} claims {first[key]} and {c.id} test the same comparison;"
+                              f" add shares = \"{first[key]}\" to {c.id}")
+        first[key] = c.id
+
+
+def references(test) -> tuple[list[str], list[dict], list[str]]:
     """The orders, conditions and factors a claim's test names (read from its fields: orders
     in better/than/higher/less_reliable/equivalent/ranking and in measures)."""
     orders, conditions, factors = [], [], []
@@ -235,8 +307,8 @@ def _references(test) -> tuple[list[str], list[dict], list[str]]:
     return orders, conditions, factors
 
 
-def _check_references(claim: ClaimSpec, config: ExperimentConfig, where: str) -> None:
-    orders, conditions, factors = _references(claim.test)
+def _checkreferences(claim: ClaimSpec, config: ExperimentConfig, where: str) -> None:
+    orders, conditions, factors = references(claim.test)
     for order in orders:
         if order not in config.orders:
             raise ConfigError(f"{where}: order '{order}' is not one of the experiment's orders"

@@ -1,0 +1,218 @@
+"""The regime a claim's source measured in, the regime a study's scale runs in, and whether the
+one meets the other.
+
+A claim declares two tables. ``regime`` is what its source reported (shown beside the verdict;
+free values under the field names below, plus ``note``). ``needs`` names the conditions under
+which the source's effect is expected to show at all, field by field::
+
+    needs = { depth = { min = 56 }, optimizer = ["sgd"], accuracy = { max = 95 } }
+
+The scale's regime is read, never declared: from the claim's experiment at that scale (its
+config; a varied setting counts at its largest level among the conditions the claim reads) and,
+for ``accuracy``, the highest mean final accuracy among the claim's orders there.
+
+**How "meets" is decided.** A scale meets a claim when every entry of ``needs`` holds: a number
+with ``min`` (``max``) holds when the scale's value is at least (at most) it; a list of choices
+holds when the scale's value is one of them; a value the scale does not have (a depth left to the
+architecture's default) does not hold. A claim without ``needs`` assumes no regime and meets
+every scale. Where a scale does not meet the claim, a result in the claim's direction is
+reported as *agrees outside the source's regime* and anything else as *not reproduced at this
+scale*; neither is called supported or contradicted (``in_regime``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from layerorder.errors import ConfigError, did_you_mean
+from layerorder.experiment.config import ExperimentConfig
+
+V = TypeVar("V")  # a ``studies.claims.Verdict`` (not imported: claims names RegimeMatch)
+
+
+@dataclass(frozen=True)
+class RegimeField:
+    """One condition a regime names: how to read it from a config and the levels a claim reads
+    (None when the config does not fix it), and whether it is a number."""
+
+    name: str
+    numeric: bool
+    read: Callable[[ExperimentConfig, Sequence[Mapping[str, Any]]], Any]
+    help: str
+
+
+def _setting(name: str, numeric: bool):
+    def read(config: ExperimentConfig, levels: Sequence[Mapping[str, Any]]):
+        values = [lv[name] for lv in levels if name in lv]
+        if values:
+            return max(float(v) for v in values) if numeric else values[-1]
+        value = getattr(config, name, None)
+        if name == "lr" and isinstance(value, tuple):
+            value = max(value) if value else None
+        return None if value is None else (float(value) if numeric else str(value))
+
+    return read
+
+
+def _train_size(config: ExperimentConfig, levels) -> float:
+    from layerorder.experiment.runner import load_checked_data  # loads torch data: on demand
+
+    return float(load_checked_data(config).num_train)
+
+
+def _measured(config, levels):  # filled in by ``scale_regime`` from the runs
+    return None
+
+
+FIELDS: dict[str, RegimeField] = {
+    f.name: f
+    for f in (
+        RegimeField("dataset", False, _setting("dataset", False), "the data set"),
+        RegimeField("arch", False, _setting("arch", False), "the architecture"),
+        RegimeField("depth", True, _setting("depth", True), "layers or residual depth"),
+        RegimeField("optimizer", False, _setting("optimizer", False), "the optimizer"),
+        RegimeField("schedule", False, _setting("schedule", False), "the learning-rate schedule"),
+        RegimeField("epochs", True, _setting("epochs", True), "training epochs"),
+        RegimeField("lr", True, _setting("lr", True), "the (largest) learning rate"),
+        RegimeField("warmup", True, _setting("warmup", True), "warmup share of training"),
+        RegimeField("train_size", True, _train_size, "training samples"),
+        RegimeField("accuracy", True, _measured,
+                    "the best mean final test accuracy among the claim's orders (%)"),
+    )
+}
+NOTE = "note"  # a free-text entry of a source's regime
+
+
+@dataclass(frozen=True)
+class Need:
+    """One condition a scale must meet: ``low``/``high`` for a number, ``choices`` otherwise."""
+
+    field: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def holds(self, value: Any) -> bool:
+        if value is None:
+            return False
+        if self.choices:
+            return str(value).lower() in {c.lower() for c in self.choices}
+        v = float(value)
+        return (self.low is None or v >= self.low) and (self.high is None or v <= self.high)
+
+    def describe(self) -> str:
+        if self.choices:
+            return f"{self.field} {' or '.join(self.choices)}"
+        parts = ([f">= {self.low:g}"] if self.low is not None else []) + (
+            [f"<= {self.high:g}"] if self.high is not None else [])
+        return f"{self.field} {' and '.join(parts)}"
+
+
+@dataclass(frozen=True)
+class Regime:
+    """What a claim's source measured in (``source``: field -> value as reported) and what a
+    scale needs for its effect to show."""
+
+    source: tuple[tuple[str, Any], ...] = ()
+    needs: tuple[Need, ...] = ()
+
+    def describe(self) -> str:
+        return "; ".join(f"{k} {v}" if k != NOTE else str(v) for k, v in self.source)
+
+
+@dataclass(frozen=True)
+class RegimeMatch:
+    """A scale's regime for one claim (field -> value) and the needs it does not meet."""
+
+    values: tuple[tuple[str, Any], ...]
+    unmet: tuple[str, ...]
+    needs: tuple[Need, ...]
+
+    @property
+    def meets(self) -> bool:
+        return not self.unmet
+
+    def describe(self) -> str:
+        return ", ".join(f"{k} {_shown(v)}" for k, v in self.values if v is not None)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.1f}" if not value.is_integer() else f"{value:g}"
+    return str(value)
+
+
+def parse_regime(source: Any, needs: Any, where: str) -> Regime:
+    if source is None and needs is None:
+        return Regime()
+    if not isinstance(source or {}, Mapping) or not isinstance(needs or {}, Mapping):
+        raise ConfigError(f"{where}: 'regime' and 'needs' must be tables")
+    known = [*FIELDS, NOTE]
+    for key in (source or {}):
+        if key not in known:
+            raise ConfigError(f"{where}: regime has no field '{key}'" + did_you_mean(key, known))
+    out = []
+    for key, value in (needs or {}).items():
+        if key not in FIELDS:
+            raise ConfigError(f"{where}: needs has no field '{key}'"
+                              + did_you_mean(key, list(FIELDS)))
+        out.append(_need(FIELDS[key], value, where))
+    return Regime(tuple((source or {}).items()), tuple(out))
+
+
+def _need(field: RegimeField, value: Any, where: str) -> Need:
+    if field.numeric:
+        if not isinstance(value, Mapping) or not set(value) <= {"min", "max"} or not value:
+            raise ConfigError(f"{where}: needs.{field.name} takes {{ min = N }} and/or "
+                              "{ max = N }")
+        for k, v in value.items():
+            if not isinstance(v, (int, float)):
+                raise ConfigError(f"{where}: needs.{field.name}.{k} must be a number")
+        return Need(field.name, value.get("min"), value.get("max"))
+    if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
+        raise ConfigError(f"{where}: needs.{field.name} takes a list of choices")
+    return Need(field.name, choices=tuple(value))
+
+
+def scale_regime(regime: Regime, config: ExperimentConfig,
+                 levels: Sequence[Mapping[str, Any]], accuracy: float | None) -> RegimeMatch:
+    """The scale's regime for a claim that reads the conditions ``levels`` of ``config``, and
+    which of ``regime.needs`` it does not meet."""
+    wanted = {n.field for n in regime.needs} | {"dataset", "arch", "depth", "optimizer",
+                                                  "epochs", "accuracy"}
+    values = []
+    for name, field in FIELDS.items():
+        if name not in wanted:
+            continue
+        if name == "accuracy":
+            value = accuracy if accuracy is not None and math.isfinite(accuracy) else None
+        else:
+            value = field.read(config, levels)
+        values.append((name, value))
+    got = dict(values)
+    unmet = tuple(
+        f"{n.describe()} needed, this scale has "
+        + (_shown(got[n.field]) if got.get(n.field) is not None else "none set")
+        for n in regime.needs if not n.holds(got.get(n.field))
+    )
+    return RegimeMatch(tuple(values), unmet, regime.needs)
+
+
+OUTSIDE = {"supported": "agrees outside regime", "contradicted": "not reproduced",
+           "undecided": "not reproduced"}
+
+
+def in_regime(verdict: V, match: RegimeMatch) -> V:
+    """The verdict as the regime allows it: unchanged where the scale meets the claim; else
+    'agrees outside regime' for a result in the claim's direction and 'not reproduced' for
+    anything else, with the needs that would decide it."""
+    if match.meets or verdict.outcome not in OUTSIDE:
+        return replace(verdict, regime=match)
+    needed = "; ".join(match.unmet)
+    decide = f"a scale in the source's regime ({needed})"
+    return replace(verdict, outcome=OUTSIDE[verdict.outcome], regime=match,
+                   decide=decide + (f"; and at this scale: {verdict.decide}" if verdict.decide
+                                    else ""))
