@@ -19,6 +19,21 @@ def run(i, label, seed, acc, *, lr=0.01, status="done", config=None):
                      None, acc, None, None, 1.0, None, None, None)
 
 
+def paired_runs(shifts, seeds=8, sd=0.1, config=None, start=0, *, center=95.0, rng_seed=1):
+    """One run per (seed, order): a shared per-seed level near ``center``, the order's shift and
+    noise of SD ``sd`` (the pairing by seed that the comparisons use)."""
+    import numpy as np
+
+    rng = np.random.default_rng(rng_seed)
+    runs, i = [], start
+    for seed in range(seeds):
+        shared = rng.normal(center, 0.5)
+        for label, shift in shifts.items():
+            i += 1
+            runs.append(run(i, label, seed, shared + shift + rng.normal(0, sd), config=config))
+    return runs
+
+
 def stage(name, kind, **values):
     base = dict(count=100, mean=0.0, std=1.0, skewness=0.0, kurtosis=0.0, frac_negative=0.5,
                 frac_zero=0.0, frac_positive=0.5, min=-3.0, max=3.0, hist=(1,), units=4,

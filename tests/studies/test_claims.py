@@ -9,7 +9,7 @@ from scipy import stats
 
 from layerorder.errors import ConfigError
 from layerorder.studies.claims import TESTS, estimate, parse_test
-from tests.studies.helpers import evidence, probed, run
+from tests.studies.helpers import evidence, paired_runs, probed, run
 
 
 def _test(kind, **params):
@@ -94,14 +94,7 @@ def test_equivalence_needs_a_margin_and_uses_it():
 
 
 def _acc_runs(shifts, seeds=8, sd=0.1, config=None, start=0):
-    rng = np.random.default_rng(1)
-    runs, i = [], start
-    for seed in range(seeds):
-        shared = rng.normal(95, 0.5)
-        for label, shift in shifts.items():
-            i += 1
-            runs.append(run(i, label, seed, shared + shift + rng.normal(0, sd), config=config))
-    return runs
+    return paired_runs(shifts, seeds, sd, config, start)
 
 
 @pytest.mark.parametrize(
