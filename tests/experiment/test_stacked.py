@@ -120,8 +120,9 @@ def test_grouped_path_of_other_devices_equals_sequential_in_float64(
 ):
     """The path GPUs take (one grouped convolution, one batched matrix product for all
     replicas), driven on the CPU: it sums in another order, so in float64 the runs agree to
-    rounding, not bit for bit; and a broken grouping would not agree at all."""
+    rounding, not necessarily bit for bit; and a broken grouping would not agree at all."""
     monkeypatch.setattr(stacking, "PER_REPLICA_DEVICES", frozenset())
+    grouped = _count_grouped_calls(monkeypatch)
     sequential, stacked, seq_models, stk_models = _pair(
         data, arch, order, p_drop, steps=10, dtype=torch.float64
     )
@@ -133,12 +134,35 @@ def test_grouped_path_of_other_devices_equals_sequential_in_float64(
         sa, sb = a.state_dict(), b.state_dict()
         for name in sa:
             torch.testing.assert_close(sb[name], sa[name], rtol=1e-8, atol=1e-10, msg=name)
-    # the grouped calls really ran: the outputs differ in the last bits somewhere
-    assert any(_metrics(a) != _metrics(b) for a, b in zip(sequential, stacked)) or any(
-        not torch.equal(a.state_dict()[n], b.state_dict()[n])
-        for a, b in zip(seq_models, stk_models)
-        for n in a.state_dict()
-    )
+    # the grouped calls really ran, all replicas in one call (whether their sums round alike
+    # depends on the CPU's kernels, so the bits are not what shows it)
+    assert grouped["bmm"] > 0
+    if arch != "mlp":
+        assert grouped["conv"] > 0
+
+
+def _count_grouped_calls(monkeypatch) -> dict[str, int]:
+    """Count the one-call-for-all-replicas kernels the stacked layers make: convolutions of a
+    stacked layer through nn.ConvNd's own forward, and batched matrix products of 3 replicas."""
+    counts = {"conv": 0, "bmm": 0}
+    for plain in (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d):
+        original = plain._conv_forward
+
+        def conv_forward(self, input, weight, bias, _original=original):
+            if isinstance(self, stacking._StackedConv) and self.replicas > 1:
+                counts["conv"] += 1
+            return _original(self, input, weight, bias)
+
+        monkeypatch.setattr(plain, "_conv_forward", conv_forward)
+    for name in ("bmm", "baddbmm"):
+        original = getattr(torch, name)
+
+        def batched(*args, _original=original, **kwargs):
+            counts["bmm"] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(torch, name, batched)
+    return counts
 
 
 @pytest.mark.parametrize("conv", [torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d])
