@@ -1,6 +1,10 @@
 """``layerorder study`` end to end on a user's own tiny study file: run (a second run trains
 nothing), report in both formats, show, list; bad input exits 2 with one line."""
 
+import json
+
+from layerorder.studies import load_study
+from layerorder.studies.family import evaluate_findings
 from tests.helpers import check_page, chromium_available, run_cli
 
 STUDY = """
@@ -77,6 +81,28 @@ def test_study_run_twice_then_report(tmp_path, capsys):
         assert {"tiny-half-positive", "tiny-same-accuracy"} <= set(check.section_ids)
         assert all(f["width"] > 100 and f["height"] > 50 for f in check.figures)
         assert "Headline answers" in check.text
+    # the compact JSON: each claim's verdict with the per-seed values it rests on
+    doc_path = tmp_path / "findings.json"
+    code, _, err = run_cli(capsys, "study", "report", path, "--store", db, "--format", "json",
+                           "-o", doc_path)
+    assert code == 0, err
+    doc = json.loads(doc_path.read_text())
+    findings = evaluate_findings([load_study(path)], "quick", db)
+    by_id = {c["id"]: c for c in doc["claims"]}
+    assert set(by_id) == {"half-positive", "same-accuracy"}
+    for c in findings.results[0].claims:
+        rec = by_id[c.claim.id]
+        assert rec["outcome"] == c.verdict.outcome and rec["kind"] == c.claim.kind
+        assert f"### {c.claim.id}: " in text and rec["scale_regime"]["dataset"] == "synthetic"
+        assert [e["values"] for e in rec["estimates"]] == [list(e.values)
+                                                          for e in c.verdict.estimates]
+    assert by_id["half-positive"]["estimates"][0]["n"] == 3  # one value per seed
+    code, _, err = run_cli(capsys, "study", "report", path, "--store", db, "--format", "json",
+                           "-o", doc_path)
+    assert code == 0, err  # its own earlier output is overwritten, as the other formats are
+    code, _, err = run_cli(capsys, "study", "report", path, "--store", db, "--format", "json",
+                           "-o", md)
+    assert code == 2 and "was not written by layerorder" in err
     code, _, err = run_cli(capsys, "study", "report", path, "--store", db, "--format", "md",
                            "-o", tmp_path / "tiny.toml")
     assert code == 2 and "was not written by layerorder" in err  # never overwrites others

@@ -42,3 +42,26 @@ def test_tolerance_decides_what_counts_as_still_training():
 def test_everything_diverged():
     (r,) = lr_robustness({"x": {0.1: [None, float("nan")]}})
     assert math.isnan(r.best_lr) and math.isnan(r.best_mean) and r.max_stable_lr is None
+
+
+def _sweeps(limit_a: float, limit_b: float, seeds: int = 8):
+    """Two orders over lrs 0.1..1.6; each trains (90 %) up to its limit and diverges above."""
+    lrs = (0.1, 0.2, 0.4, 0.8, 1.6)
+    return {
+        label: {lr: {s: (90.0 + 0.01 * s if lr <= limit else None) for s in range(seeds)}
+                for lr in lrs}
+        for label, limit in (("a", limit_a), ("b", limit_b))
+    }
+
+
+def test_stable_lr_difference_reads_log2_steps_and_a_bounded_bootstrap_p():
+    from layerorder.stats.lr import stable_lr_difference
+
+    boot = stable_lr_difference("a", "b", _sweeps(0.8, 0.2), n_boot=500)
+    assert boot.diff == pytest.approx(2.0) and boot.low == boot.high == pytest.approx(2.0)
+    assert boot.share_greater == 1.0
+    # every resample agrees, yet B resamples cannot show a p below 1 / (B + 1)
+    assert boot.p_greater() == pytest.approx(1 / 501)
+    assert boot.p_less() == pytest.approx(1.0)
+    tie = stable_lr_difference("a", "b", _sweeps(0.4, 0.4), n_boot=200)
+    assert tie.diff == 0 and tie.p_greater() == pytest.approx(1.0)

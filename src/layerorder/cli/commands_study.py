@@ -38,6 +38,7 @@ STYLE = {"supported": "green", "contradicted": "red", "undecided": "yellow",
 class FindingsFormat(str, Enum):
     html = "html"
     md = "md"
+    json = "json"
 
 
 def _studies(names: list[str] | None, every: bool):
@@ -147,7 +148,8 @@ def report(
     scale: str = SCALE,
     store: Path = STORE,
     fmt: FindingsFormat = typer.Option(FindingsFormat.html, "--format", "-f",
-                                       help="html (one file) or md (PNG figures beside it)."),
+                                       help="html (one file), md (PNG figures beside it) or json"
+                                       " (each claim's verdict and evidence)."),
     output: Path = typer.Option(None, "--output", "-o",
                                 help="File to write (default: layerorder-findings.html or .md)."),
 ) -> None:
@@ -160,6 +162,7 @@ def report(
         render_findings_html,
         render_findings_markdown,
     )
+    from layerorder.report.findings_json import is_findings_json, render_findings_json
 
     studies = _studies(names, every)
     for s in studies:
@@ -169,8 +172,8 @@ def report(
             f"no store at '{store}'; run 'layerorder study run' first or pass --store"
         )
     target = output or Path(f"layerorder-findings.{fmt.value}")
-    ours = is_html_report if fmt == FindingsFormat.html else (
-        lambda head: head.startswith(FINDINGS_HEAD.encode()))
+    ours = {FindingsFormat.html: is_html_report, FindingsFormat.json: is_findings_json,
+            FindingsFormat.md: lambda head: head.startswith(FINDINGS_HEAD.encode())}[fmt]
     check_output(target, "output", store=store, ours=ours)
     findings = evaluate_findings(studies, scale, store)
     which = "--all" if every else " ".join(names)
@@ -179,7 +182,8 @@ def report(
     if fmt == FindingsFormat.md:
         files = render_findings_markdown(findings, target, command)
     else:
-        atomic_write_text(target, render_findings_html(findings, command))
+        render = render_findings_json if fmt == FindingsFormat.json else render_findings_html
+        atomic_write_text(target, render(findings, command))
         files = [target]
     for r in findings.results:
         _print_verdicts(r)

@@ -101,6 +101,15 @@ class StableLrDifference:
     level: float
     n_boot: int
 
+    def p_greater(self) -> float:
+        """Bootstrap p for 'a is larger': the share of resamples where it is not, counted as
+        (k + 1) / (B + 1) so that B resamples never give a p below 1 / (B + 1)."""
+        return (round((1 - self.share_greater) * self.n_boot) + 1) / (self.n_boot + 1)
+
+    def p_less(self) -> float:
+        """Bootstrap p for 'a is smaller', bounded below as ``p_greater``."""
+        return (round((1 - self.share_less) * self.n_boot) + 1) / (self.n_boot + 1)
+
 
 def _log2_stable(sweep: Mapping[float, Sequence[float | None]], floor: float,
                  tolerance: float) -> float:

@@ -446,7 +446,7 @@ class StableLrTest:
             for r in (a, b) for p in r.points
         )
         return Verdict(outcome, text, decide, ests, None, "mean final test accuracy (%)",
-                       p=sided_p(outcome, 1 - boot.share_greater, 1 - boot.share_less),
+                       p=sided_p(outcome, boot.p_greater(), boot.p_less()),
                        decided_by="bootstrap over seeds",
                        effect=f"{a.max_stable_lr or 'none'} vs {b.max_stable_lr or 'none'}; "
                        f"{interval}")
