@@ -130,6 +130,7 @@ SECTIONS = [
     "finals",
     "decisions",
     "reliability",
+    "speed",
     "pairwise",
     "lr",
     "probes",

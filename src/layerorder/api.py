@@ -93,7 +93,8 @@ def run_comparison(
             trained += summary.trained
             wanted = set(summary.run_ids)
             runs = tuple(r for r in db.runs(summary.experiment.id) if r.id in wanted)
-            analysis = analyze(runs, **options)
+            epochs = db.epochs_for_experiment(summary.experiment.id)
+            analysis = analyze(runs, **options, epochs=epochs)
             if len(plan) > 1 and observer is not None:
                 observer.note(_round_note(analysis, len(round_config.seeds), i == len(plan) - 1))
             if analysis.decided:
@@ -121,7 +122,9 @@ def stored_comparison(config: ExperimentConfig, store) -> Results | None:
     runs = tuple(r for r in store.runs(experiment.id) if r.run_key in keys)
     if not any(r.status in ("done", "diverged", "failed") for r in runs):
         return None
-    return _results(store, experiment, runs, analyze(runs, **analysis_options(config)), 0)
+    epochs = store.epochs_for_experiment(experiment.id)
+    analysis = analyze(runs, **analysis_options(config), epochs=epochs)
+    return _results(store, experiment, runs, analysis, 0)
 
 
 def _round_note(analysis, seeds: int, last: bool) -> str:

@@ -13,6 +13,7 @@ def test_compare_trains_stores_and_resumes(tmp_path, capsys):
     code, out, err = run_cli(capsys, *args)
     assert code == 0, err
     assert "Verdict" in out and "standard" in out and "no-norm" in out
+    assert "Speed (not reliability): median epochs to reach" in out  # its own verdict line
     assert "6 to train" in err
     with Store.open(db) as store:
         (exp,) = store.experiments()
@@ -45,6 +46,9 @@ def test_compare_json_and_runs_and_export(tmp_path, capsys):
     data = json.loads(out)
     assert [r["label"] for r in data["rows"]] == ["standard", "preact"]
     assert data["verdict"]["best"] in ("standard", "preact")
+    (speed,) = data["speed"]
+    assert speed["pairs"][0]["a"] == "standard" and speed["pairs"][0]["b"] == "preact"
+    assert {o["label"] for o in speed["orders"]} == {"standard", "preact"}
     code, out, _ = run_cli(capsys, "runs", "--store", db)
     assert code == 0 and "default" in out
     code, out, _ = run_cli(capsys, "runs", "--store", db, "--experiment", "default", "--json")

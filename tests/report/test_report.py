@@ -71,6 +71,7 @@ def test_markdown_with_figures_beside_it(probed_store, tmp_path):
     files = write_report(probed_store, tmp_path / "summary.md", fmt="md")
     md = files[0].read_text()
     assert "**Verdict.**" in md and "\\<script\\>" in md
+    assert "a first / b first / tied" in md and "the question is when" in md  # speed table
     pngs = [f for f in files if f.suffix == ".png"]
     assert len(pngs) >= 4 and all(f.read_bytes()[:4] == b"\x89PNG" for f in pngs)
     for f in pngs:

@@ -77,3 +77,80 @@ def test_claims_of_an_experiment_not_stored_are_not_run(tmp_path):
     assert all(c.verdict.outcome == "undecided" and "no finished runs" in c.verdict.evidence
                for c in result.claims)
     assert not (tmp_path / "missing.db").exists()
+
+
+PLANTED_OUTSIDE_TOML = """
+name = "planted"
+version = 1
+title = "Planted"
+question = "q"
+
+[scales.quick]
+dataset = "synthetic"
+arch = "mlp"
+seeds = 6
+epochs = 1
+minutes = 0.1
+measured_on = "test"
+
+[[experiments]]
+id = "pair"
+orders = ["linear-bn-relu", "linear-relu-bn"]
+probe = true
+
+[[claims]]
+id = "half"
+statement = "s"
+source = "t"
+experiment = "pair"
+test = "value"
+measure = { order = "linear-bn-relu", stage = "input:act", statistic = "frac_positive" }
+between = [0.45, 0.55]
+regime = { depth = 110, optimizer = "sgd" }
+needs = { depth = { min = 56 }, optimizer = ["sgd"] }
+
+[[claims]]
+id = "better"
+statement = "s"
+source = "t"
+literature = "6.37 vs 6.61 % error"
+experiment = "pair"
+test = "accuracy"
+better = "linear-bn-relu"
+than = "linear-relu-bn"
+regime = { depth = 110, optimizer = "sgd" }
+needs = { depth = { min = 56 }, optimizer = ["sgd"] }
+"""
+
+
+def test_a_stored_contradiction_outside_the_regime_is_not_reproduced_on_the_page(
+        tmp_path, capsys):
+    """The planted store that contradicts both claims, read with the claims' sources measured
+    at depth 110 with SGD: the CLI's page and JSON say 'not reproduced', never 'contradicted'."""
+    import json
+
+    from layerorder.studies import load_study
+    from tests.helpers import run_cli
+
+    path, db = tmp_path / "planted.toml", tmp_path / "s.db"
+    path.write_text(PLANTED_OUTSIDE_TOML)
+    study = load_study(path)
+    _plant(db, study, "contradicted")
+    inside = evaluate_study(parse_study(STUDY, Path("planted.toml")), "quick", db)
+    assert {c.verdict.outcome for c in inside.claims} == {"contradicted"}  # same runs, no regime
+    result = evaluate_study(study, "quick", db)
+    assert {c.verdict.outcome for c in result.claims} == {"not reproduced"}
+    assert all("depth >= 56 needed, this scale has none set" in c.verdict.decide
+               for c in result.claims)
+    page, doc = tmp_path / "f.md", tmp_path / "f.json"
+    for fmt, out in (("md", page), ("json", doc)):
+        code, _, err = run_cli(capsys, "study", "report", path, "--store", db, "--format", fmt,
+                               "-o", out)
+        assert code == 0, err
+    text = page.read_text()
+    assert "CONTRADICTED" not in text and "### better: not reproduced at this scale" in text
+    assert "6.37 vs 6.61 % error" in text  # the source's number beside the measured effect
+    claims = json.loads(doc.read_text())["claims"]
+    assert {c["outcome"] for c in claims} == {"not reproduced"}
+    assert all(c["unmet"] and c["source_regime"] == {"depth": 110, "optimizer": "sgd"}
+               for c in claims)

@@ -124,12 +124,17 @@ def _cell_rows(e) -> list[tuple[str, ...]]:
         diff = ("-" if cell.order == e.reference or not math.isfinite(cell.diff) else
                 f"{cell.diff:+.2f} ({cell.diff_low:+.2f} to {cell.diff_high:+.2f})")
         ci = (f"{cell.low:.2f} to {cell.high:.2f}" if math.isfinite(cell.low) else "-")
-        rows.append((cell.condition, cell.order, f"{cell.mean:.2f}", ci, str(cell.n), diff))
+        speed = ("-" if not math.isfinite(cell.target) else
+                 f"{cell.epochs_to_target:g} (to {cell.target:.1f} %)"
+                 if cell.epochs_to_target is not None else f"never (to {cell.target:.1f} %)")
+        rows.append((cell.condition, cell.order, f"{cell.mean:.2f}", ci, str(cell.n), diff,
+                     speed))
     return rows
 
 
 CELLS = ("condition", "order", "mean accuracy (%)", "95% CI", "n",
-         "minus the reference (simultaneous CI)")
+         "minus the reference (simultaneous CI)",
+         "median epochs to target (speed, not reliability)")
 
 
 def _depends(e):

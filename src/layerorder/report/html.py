@@ -22,6 +22,7 @@ from layerorder.stats.table import (
     interaction_table,
     reliability_table,
     results_table,
+    speed_table,
 )
 
 # No script, no network: the page can only use its own inline styles and inline images.
@@ -185,6 +186,8 @@ def _decision_sections(a) -> list[str]:
         ),
         _section("reliability", "Reliability", table_html(reliability_table(a))),
     ]
+    if a.speed:
+        out.append(_section("speed", "Speed", table_html(speed_table(a))))
     if len(a.conditions) > 1:
         ref = effect_reference(a)
         out.append(

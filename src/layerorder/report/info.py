@@ -181,7 +181,8 @@ def build_info(store, experiment, run_ids=None, analysis=None, options=None) -> 
         runs = [r for r in runs if r.id in wanted]
     epochs = store.epochs_for_experiment(experiment.id)
     if analysis is None:
-        analysis = analyze(runs, **stored_analysis_options(experiment.config, **(options or {})))
+        analysis = analyze(runs, **stored_analysis_options(experiment.config, **(options or {})),
+                           epochs=epochs)
     shown = _shown_runs(analysis, runs)
     best_lr = {row.label: row.lr for row in analysis.rows}
     if len(analysis.conditions) > 1:

@@ -15,6 +15,7 @@ from layerorder.stats.table import (
     interaction_table,
     reliability_table,
     results_table,
+    speed_table,
 )
 
 
@@ -69,6 +70,7 @@ def render_markdown(info: ReportInfo, path: Path) -> list[Path]:
             "", fig(figures.differences(a.decisions, a.margin), "differences", "differences"),
             "", *table_markdown(decisions_table(a)),
             "", *table_markdown(reliability_table(a)),
+            *(["", *table_markdown(speed_table(a))] if a.speed else []),
         ]
     if len(a.conditions) > 1:
         lines += [

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,8 +18,9 @@ from layerorder.stats.decisions import DEFAULT_MARGIN, PairDecision, decide_pair
 from layerorder.stats.interaction import Interaction, Observation, interaction_tests
 from layerorder.stats.lr import LrRobustness, lr_robustness
 from layerorder.stats.paired import PairComparison, compare_pairs
-from layerorder.stats.reliability import Outcomes, SpreadComparison, compare_spread
+from layerorder.stats.reliability import Outcomes, SpreadComparison, at_chance, compare_spread
 from layerorder.stats.sequential import Design
+from layerorder.stats.speed import Speed, compare_speed
 from layerorder.stats.summary import OrderSummary, summarize
 from layerorder.stats.verdict import Verdict, conditional_verdict, make_verdict
 
@@ -52,6 +53,7 @@ class Condition:
     verdict: Verdict
     lr_table: tuple[LrRobustness, ...]
     n_seeds: int  # seeds with a finished run
+    speed: Speed | None = None  # epochs to a target accuracy (None: no epochs given)
 
     @property
     def decided(self) -> bool:
@@ -83,6 +85,7 @@ class Analysis:
     baseline: str | None = None
     alpha: float = 0.05
     looks: tuple[int, ...] = ()  # seeds per order at each look of a sequential design
+    speed: tuple[Speed, ...] = ()  # each condition's epochs to a target (when epochs are given)
 
     @property
     def decided(self) -> bool:
@@ -161,13 +164,16 @@ def analyze(
     design: Design = Design(),
     seed_order: Sequence[int] | None = None,
     chance: float | None = None,
+    epochs: Mapping[int, Sequence] | None = None,
 ) -> Analysis:
     """Summaries, paired comparisons, decisions, reliability, the verdict and the LR table for a
     set of ``RunRecord``, per condition of ``factors`` (settings varied with ``--vary``), with
     the order x factor interaction tests across them. ``baseline``: compare each order with
     this one only; ``margin``: the equivalence margin in points; ``design``/``seed_order``: a
     sequential design's looks and the order its seeds were added in; ``chance``: the data set's
-    chance level in points (runs ending there count as failed in the reliability tests)."""
+    chance level in points (runs ending there count as failed in the reliability tests);
+    ``epochs``: run id -> its ``EpochRecord``s, for the speed of each order (``stats.speed``:
+    epochs to a target accuracy, never counted as reliability)."""
     factors = tuple(factors)
     if baseline is not None and runs and baseline not in {r.label for r in runs}:
         labels = list(dict.fromkeys(r.label for r in runs))
@@ -179,9 +185,10 @@ def analyze(
         by_condition[tuple((f, level_of(run, f)) for f in factors)].append(run)
     keys = sorted(by_condition, key=lambda k: tuple(sort_key(v) for _, v in k))
     conditions = tuple(
-        _condition(key, by_condition[key], alpha, margin, baseline, design, seed_order, chance)
+        _condition(key, by_condition[key], alpha, margin, baseline, design, seed_order, chance,
+                   epochs)
         for key in keys
-    ) or (_condition((), [], alpha, margin, baseline, design, seed_order, chance),)
+    ) or (_condition((), [], alpha, margin, baseline, design, seed_order, chance, None),)
     labels = tuple(dict.fromkeys(label for c in conditions for label in c.labels))
     lrs = tuple(sorted({r.lr for r in runs}))
     counts: dict[str, int] = defaultdict(int)
@@ -212,6 +219,7 @@ def analyze(
         baseline=baseline,
         alpha=alpha,
         looks=design.looks,
+        speed=tuple(c.speed for c in conditions if c.speed is not None),
     )
 
 
@@ -253,7 +261,8 @@ def _observations(conditions, runs) -> list[Observation]:
     return out
 
 
-def _condition(levels, runs, alpha, margin, baseline, design, seed_order, chance) -> Condition:
+def _condition(levels, runs, alpha, margin, baseline, design, seed_order, chance,
+               epochs) -> Condition:
     name = condition_name(levels)
     groups = _grouped(runs)
     labels = tuple(groups)
@@ -292,10 +301,28 @@ def _condition(levels, runs, alpha, margin, baseline, design, seed_order, chance
         for s in summaries
     )
     seeds = {seed for v in by_seed.values() for seed in v}
+    speed = None
+    if epochs is not None and family:
+        curves = {label: {r.seed: [e.test_acc for e in sorted(epochs.get(r.id, ()),
+                                                              key=_epoch_of)]
+                          for r in groups[label][best_lr[label]]
+                          if r.status == "done" and r.final_test_acc is not None
+                          and not at_chance(r.final_test_acc, _chance(chance))
+                          and epochs.get(r.id)}
+                  for label in labels}
+        speed = compare_speed(curves, family, alpha=alpha, condition=name)
     return Condition(
         levels, name, labels, rows, pairs, decisions, reliability, verdict,
-        lr_table if len(lrs) > 1 else (), len(seeds),
+        lr_table if len(lrs) > 1 else (), len(seeds), speed,
     )
+
+
+def _epoch_of(record) -> int:
+    return record.epoch
+
+
+def _chance(chance: float | None) -> float:
+    return math.nan if chance is None else chance
 
 
 def _seeds(seed_order, present: set[int]) -> list[int] | None:

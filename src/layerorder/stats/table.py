@@ -193,6 +193,37 @@ def reliability_table(analysis: Analysis) -> ResultsTable:
     return ResultsTable("Reliability", columns, rows, status, note)
 
 
+def speed_table(analysis: Analysis) -> ResultsTable:
+    """Epochs to a target accuracy, pair by pair (``stats.speed``): its own table, never read
+    as reliability."""
+    columns = (*_condition(analysis), "target (%)", "order a", "median epochs a", "order b",
+               "median epochs b", "a first / b first / tied", "sign test Holm p", "faster")
+    rows, status = [], []
+    for s in analysis.speed:
+        medians = {o.label: o.median_epochs for o in s.orders}
+        for p in s.pairs:
+            winner = p.faster(s.alpha)
+            rows.append((
+                *_condition(analysis, s),
+                f"{s.target:.1f}", p.a, _epochs_cell(medians.get(p.a)), p.b,
+                _epochs_cell(medians.get(p.b)), f"{p.a_first} / {p.b_first} / {p.ties}",
+                p_cell(p.p_holm), winner or "-",
+            ))
+            status.append("")
+    note = (
+        "Epochs each order needs to reach the target: the lowest final accuracy of a run that"
+        " did not fail or collapse in that condition, so every such run gets there and the"
+        " question is when. Seeds paired; the exact sign test on which order got there first"
+        " (ties dropped), Holm over the pairs. A slower order is not a less reliable one."
+    )
+    return ResultsTable("Speed: epochs to a target accuracy", columns, tuple(rows),
+                        tuple(status), note)
+
+
+def _epochs_cell(median: float | None) -> str:
+    return "never" if median is None else f"{median:g}"
+
+
 def interaction_table(analysis: Analysis) -> ResultsTable:
     columns = ("factor", "F", "df", "p (ANOVA)", "p (aligned ranks)", "Shapiro p", "used")
     rows = tuple(

@@ -39,6 +39,8 @@ class Cell:
     diff: float = math.nan
     diff_low: float = math.nan
     diff_high: float = math.nan
+    epochs_to_target: float | None = None  # median epochs to the condition's speed target
+    target: float = math.nan  # that target (``stats.speed``): the question is when, not whether
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,12 @@ def _summary(name: str, results, trained: int, chains: tuple = ()) -> Experiment
                 lo, hi = ((math.nan, math.nan) if d is None else
                           sorted((sign * d.sim_low, sign * d.sim_high)))
                 s = row.summary
+                speed = next((o for o in c.speed.orders if o.label == row.label),
+                             None) if c.speed else None
                 cells.append(Cell(row.label, c.name, s.mean, s.ci_low, s.ci_high, s.n,
-                                  math.nan if d is None else sign * d.mean_diff, lo, hi))
+                                  math.nan if d is None else sign * d.mean_diff, lo, hi,
+                                  speed.median_epochs if speed else None,
+                                  c.speed.target if c.speed else math.nan))
     return ExperimentRun(name, len(results.runs), trained, len(finished), wall, chains,
                          tuple(cells), reference, tuple(analysis.factors))
 
