@@ -88,3 +88,16 @@ def test_an_order_whose_runs_all_failed_is_left_out_of_speed():
     assert [o.label for o in speed.orders] == ["a", "b"]
     assert [(p.a, p.b) for p in speed.pairs] == [("a", "b")]
     assert compare_speed({"a": curves["a"], "gone": {}}, [("a", "gone")]) is None
+
+
+def test_an_order_that_mostly_failed_has_no_speed_in_the_analysis():
+    runs, epochs, i = [], {}, 0
+    for seed in range(4):
+        for label, final in (("ok", 95.0), ("bad", 95.0 if seed == 0 else 10.0)):
+            i += 1
+            curve = _curve(final, 2, n=4)
+            runs.append(run(i, label, seed, curve[-1]))
+            epochs[i] = tuple(EpochRecord(e, 0.1, a, 0.1, a, 0.01, 1.0)
+                              for e, a in enumerate(curve, start=1))
+    a = analyze(tuple(runs), epochs=epochs, chance=10.0)
+    assert a.speed == ()  # 'bad' trained on 1 of 4 seeds: only 'ok' is left, nothing to pair

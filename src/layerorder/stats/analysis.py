@@ -310,6 +310,9 @@ def _condition(levels, runs, alpha, margin, baseline, design, seed_order, chance
                           and not at_chance(r.final_test_acc, _chance(chance))
                           and epochs.get(r.id)}
                   for label in labels}
+        # an order most of whose runs failed has no speed worth reading (reliability's question)
+        curves = {label: c for label, c in curves.items()
+                  if 2 * len(c) >= len(groups[label][best_lr[label]])}
         speed = compare_speed(curves, family, alpha=alpha, condition=name)
     return Condition(
         levels, name, labels, rows, pairs, decisions, reliability, verdict,
