@@ -50,3 +50,26 @@ def test_a_bug_in_stacked_training_is_not_hidden(tmp_path, monkeypatch):
             run_sweep(_config(), store)
         runs = store.runs(store.experiments()[0].id)
     assert [r.status for r in runs] == ["pending", "pending"]  # handed back, not charged
+
+
+@pytest.mark.parametrize("executor", ["sequential", "stacked"])
+def test_runs_in_the_callers_process_leave_its_random_state_and_threads(tmp_path, executor):
+    """A run seeds torch's generator and may set its threads; in the caller's own process (a
+    notebook with the sequential or stacked executor) both are the caller's again afterwards."""
+    import torch
+
+    original = torch.get_num_threads()
+    torch.set_num_threads(3)  # not what a sweep on this machine picks (one per core, at most)
+    try:
+        torch.manual_seed(1234)
+        torch.rand(3)  # a state that no seed alone gives
+        state = torch.get_rng_state()
+        expected = torch.rand(4)
+        torch.set_rng_state(state)
+        with Store.open(tmp_path / "s.db") as store:
+            summary = run_sweep(_config(executor=executor), store)
+            assert {r.status for r in store.runs(summary.experiment.id)} == {"done"}
+        assert torch.get_num_threads() == 3
+        assert torch.equal(torch.rand(4), expected)
+    finally:
+        torch.set_num_threads(original)

@@ -72,8 +72,16 @@ def train_stacked(
 def execute_stacked(tasks, progress=None) -> list:
     """Train ``tasks`` (same config but the seed) as one stacked model; one outcome each.
 
-    Raises ``StackingError`` when the model cannot be stacked (the caller falls back).
+    Raises ``StackingError`` when the model cannot be stacked (the caller falls back). The
+    caller's random state and thread count are left as they were (``worker.run_scope``).
     """
+    from layerorder.experiment.worker import run_scope
+
+    with run_scope(tasks[0].threads, tasks[0].device):
+        return _execute_stacked(tasks, progress)
+
+
+def _execute_stacked(tasks, progress) -> list:
     from layerorder.experiment.target import build_run_model
     from layerorder.experiment.worker import Progress, RunOutcome, load_run_data, provenance
 
@@ -85,8 +93,6 @@ def execute_stacked(tasks, progress=None) -> list:
     if cfgs[0].grad_clip > 0:
         raise StackingError("gradient clipping takes each run's own norm; trained run by run")
     device = tasks[0].device
-    if tasks[0].threads:
-        torch.set_num_threads(tasks[0].threads)
     start = time.perf_counter()
     data = load_run_data(cfgs[0], device)
     models = []

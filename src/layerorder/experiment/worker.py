@@ -6,6 +6,7 @@ cluster executors) can call ``execute`` in another process. Nothing here touches
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import platform
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,16 +150,38 @@ def recalibration_records(model, data, cfg: RunConfig) -> list[tuple[int, str, s
     return [(cfg.epochs, "recal", record.name, to_data(record, 0))]
 
 
+@contextlib.contextmanager
+def run_scope(threads: int | None, device: str) -> Iterator[None]:
+    """A run's own thread count and random state, the caller's again afterwards: a run trained
+    in the user's own process (the sequential executor, a notebook) seeds torch's generators and
+    may set its threads, and must leave neither changed."""
+    dev = torch.device(device)
+    forked = ([dev.index if dev.index is not None else torch.cuda.current_device()]
+              if dev.type == "cuda" else [])
+    before = torch.get_num_threads()
+    with torch.random.fork_rng(devices=forked):
+        try:
+            if threads:
+                torch.set_num_threads(threads)
+            yield
+        finally:
+            torch.set_num_threads(before)
+
+
 def execute(task: RunTask, progress=None, data=None) -> RunOutcome:
     """Train one run; any exception becomes a ``failed`` outcome with its message.
 
     ``data`` is the run's data set when the caller already has it (a cluster object store).
+    The caller's random state and thread count are left as they were (``run_scope``).
     """
+    with run_scope(task.threads, task.device):
+        return _execute(task, progress, data)
+
+
+def _execute(task: RunTask, progress, data) -> RunOutcome:
     from layerorder.experiment.target import build_run_model
     from layerorder.probe import EpochProbe
 
-    if task.threads:
-        torch.set_num_threads(task.threads)
     start = time.perf_counter()
     cfg = task.run_config
     try:
