@@ -1,5 +1,7 @@
 """Executors: what the stacked executor trains apart, and what it does not hide."""
 
+import os
+
 import pytest
 
 from layerorder.experiment.config import make_config
@@ -59,7 +61,8 @@ def test_runs_in_the_callers_process_leave_its_random_state_and_threads(tmp_path
     import torch
 
     original = torch.get_num_threads()
-    torch.set_num_threads(3)  # not what a sweep on this machine picks (one per core, at most)
+    mine = (os.cpu_count() or 1) + 1  # never what a sweep picks (one thread per core at most)
+    torch.set_num_threads(mine)
     try:
         torch.manual_seed(1234)
         torch.rand(3)  # a state that no seed alone gives
@@ -69,7 +72,7 @@ def test_runs_in_the_callers_process_leave_its_random_state_and_threads(tmp_path
         with Store.open(tmp_path / "s.db") as store:
             summary = run_sweep(_config(executor=executor), store)
             assert {r.status for r in store.runs(summary.experiment.id)} == {"done"}
-        assert torch.get_num_threads() == 3
+        assert torch.get_num_threads() == mine
         assert torch.equal(torch.rand(4), expected)
     finally:
         torch.set_num_threads(original)

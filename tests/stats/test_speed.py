@@ -28,9 +28,9 @@ def _curve(final: float, epochs_to_final: int, n: int = 10) -> list[float]:
 def test_speed_pairs_are_sign_tests_with_holm_over_the_family():
     rng = np.random.default_rng(0)
     curves = {
-        "fast": {s: _curve(95 + rng.normal(0, 0.2), 3) for s in range(8)},
-        "slow": {s: _curve(95 + rng.normal(0, 0.2), 7 if s < 7 else 2) for s in range(8)},
-        "same": {s: _curve(95 + rng.normal(0, 0.2), 3) for s in range(8)},
+        "fast": {s: _curve(95 + rng.normal(0, 0.2), 3) for s in range(12)},
+        "slow": {s: _curve(95 + rng.normal(0, 0.2), 7 if s < 11 else 2) for s in range(12)},
+        "same": {s: _curve(95 + rng.normal(0, 0.2), 3) for s in range(12)},
     }
     family = [("fast", "slow"), ("fast", "same"), ("slow", "same")]
     speed = compare_speed(curves, family)
@@ -38,15 +38,31 @@ def test_speed_pairs_are_sign_tests_with_holm_over_the_family():
     assert speed.target == pytest.approx(min(min(v) for v in finals.values()))
     by = {(p.a, p.b): p for p in speed.pairs}
     fs = by[("fast", "slow")]
-    assert (fs.a_first, fs.b_first) == (7, 1)
-    assert fs.p == pytest.approx(stats.binomtest(7, 8, 0.5).pvalue)
+    assert (fs.a_first, fs.b_first) == (11, 1)
+    assert fs.p == pytest.approx(stats.binomtest(11, 12, 0.5).pvalue)
     raw = [p.p for p in speed.pairs]
     assert [p.p_holm for p in speed.pairs] == pytest.approx(
         list(multipletests(raw, method="holm")[1]))
     medians = {o.label: o.median_epochs for o in speed.orders}
     assert medians["slow"] > medians["fast"]
-    assert fs.faster(0.05) is None or fs.faster(0.05) == "fast"
+    assert fs.faster(0.05) == "fast" and fs.p_holm < 0.05  # 11 of 12, Holm over 3 pairs
+    assert by[("fast", "same")].faster(0.05) is None  # every seed ties
     assert "Speed (not reliability)" in speed.text() and "slow" in speed.text()
+
+
+def test_epochs_to_reads_epoch_numbers_when_given():
+    assert epochs_to([50.0, 95.0], 90.0, epochs=[2, 5]) == 5
+
+
+def test_a_collapsed_run_does_not_set_the_target_and_a_median_at_half_is_reached():
+    """Two of a's four runs collapse at 60 %: the target stays at the others' level (95 %), so
+    those two never reach it, and a's median is the lower middle run, one that got there."""
+    curves = {"a": {0: [80.0, 95.0], 1: [80.0, 95.0], 2: [50.0, 60.0], 3: [50.0, 60.0]},
+              "b": {0: [95.0, 96.0], 1: [96.0, 96.0], 2: [80.0, 97.0], 3: [95.0, 95.5]}}
+    speed = compare_speed(curves, [("a", "b")])
+    assert speed.target == 95.0
+    medians = {o.label: (o.median_epochs, o.reached) for o in speed.orders}
+    assert medians == {"a": (2.0, 2), "b": (1.0, 4)}
 
 
 def test_a_run_that_never_reaches_the_target_is_slower_and_two_such_runs_tie():

@@ -151,7 +151,8 @@ def report(
                                        help="html (one file), md (PNG figures beside it) or json"
                                        " (each claim's verdict and evidence)."),
     output: Path = typer.Option(None, "--output", "-o",
-                                help="File to write (default: layerorder-findings.html or .md)."),
+                                help="File to write (default: layerorder-findings.html, .md"
+                                " or .json)."),
 ) -> None:
     """A verdict per claim (supported, contradicted or undecided where the scale meets the
     source's regime; agrees outside it, or not reproduced, where it does not) with its numbers,

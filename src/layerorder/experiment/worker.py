@@ -155,10 +155,14 @@ def run_scope(threads: int | None, device: str) -> Iterator[None]:
     """A run's own thread count and random state, the caller's again afterwards: a run trained
     in the user's own process (the sequential executor, a notebook) seeds torch's generators and
     may set its threads, and must leave neither changed."""
-    dev = torch.device(device)
-    forked = ([dev.index if dev.index is not None else torch.cuda.current_device()]
-              if dev.type == "cuda" else [])
     before = torch.get_num_threads()
+    # torch.manual_seed reseeds every CUDA device, so every one in use is saved and restored;
+    # a device that cannot be read (a bad 'cuda:N') fails inside the run, as a failed outcome
+    try:
+        in_use = torch.cuda.is_initialized() or torch.device(device).type == "cuda"
+        forked = list(range(torch.cuda.device_count())) if in_use else []
+    except (RuntimeError, AssertionError):
+        forked = []
     with torch.random.fork_rng(devices=forked):
         try:
             if threads:

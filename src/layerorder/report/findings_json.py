@@ -46,7 +46,7 @@ class ClaimRecord:
     effect: str
     evidence: str
     decided_by: str
-    p: float | None  # one-sided p of the deciding test
+    p: float | None  # one-sided p of the verdict's direction (undecided: the smaller one)
     p_family: float | None  # Holm-adjusted over the page's primary claims (primary only)
     decide: str  # what would decide it
     axis: str
@@ -58,6 +58,8 @@ def _num(x: Any) -> float | None:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
     return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
 
 

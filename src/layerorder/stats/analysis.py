@@ -303,8 +303,7 @@ def _condition(levels, runs, alpha, margin, baseline, design, seed_order, chance
     seeds = {seed for v in by_seed.values() for seed in v}
     speed = None
     if epochs is not None and family:
-        curves = {label: {r.seed: [e.test_acc for e in sorted(epochs.get(r.id, ()),
-                                                              key=_epoch_of)]
+        curves = {label: {r.seed: _by_epoch(epochs.get(r.id, ()))
                           for r in groups[label][best_lr[label]]
                           if r.status == "done" and r.final_test_acc is not None
                           and not at_chance(r.final_test_acc, _chance(chance))
@@ -320,8 +319,13 @@ def _condition(levels, runs, alpha, margin, baseline, design, seed_order, chance
     )
 
 
-def _epoch_of(record) -> int:
-    return record.epoch
+def _by_epoch(records) -> list[float | None]:
+    """Test accuracy per epoch, position e - 1 for epoch e (None where none is stored)."""
+    out: list[float | None] = [None] * max((r.epoch for r in records), default=0)
+    for r in records:
+        if r.epoch >= 1:
+            out[r.epoch - 1] = r.test_acc
+    return out
 
 
 def _chance(chance: float | None) -> float:

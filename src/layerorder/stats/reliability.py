@@ -38,6 +38,17 @@ def at_chance(value: float, chance: float) -> bool:
     return math.isfinite(chance) and value <= chance + CHANCE_POINTS
 
 
+def collapsed_mask(values: Sequence[float]) -> tuple[bool, ...]:
+    """Which of one order's trained runs collapsed: more than ``COLLAPSE_POINTS`` below the
+    median of the order's other runs (at least two others are needed to have a median)."""
+    if len(values) < 3:
+        return tuple(False for _ in values)
+    return tuple(
+        v < float(np.median([*values[:i], *values[i + 1:]])) - COLLAPSE_POINTS
+        for i, v in enumerate(values)
+    )
+
+
 @dataclass(frozen=True)
 class Outcomes:
     """One order's runs in one condition: final accuracies of the finished runs, how many runs
@@ -59,16 +70,8 @@ class Outcomes:
 
     @property
     def collapsed(self) -> int:
-        """Trained runs far below the median of this order's other trained seeds (at least two
-        others are needed to have a median to fall below)."""
-        kept = self.trained
-        if len(kept) < 3:
-            return 0
-        out = 0
-        for i, v in enumerate(kept):
-            others = kept[:i] + kept[i + 1:]
-            out += v < float(np.median(others)) - COLLAPSE_POINTS
-        return out
+        """Trained runs far below the median of this order's other trained seeds."""
+        return sum(collapsed_mask(self.trained))
 
     @property
     def bad(self) -> int:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from layerorder.stats.exact import sign_test
 from layerorder.stats.holm import holm
-from layerorder.stats.reliability import COLLAPSE_POINTS
+from layerorder.stats.reliability import collapsed_mask
 
 NEVER = math.inf  # epochs to target of a run that never reached it
 
@@ -103,10 +103,13 @@ def _epochs(median: float | None) -> str:
     return f"{median:g}"
 
 
-def epochs_to(accuracies: Sequence[float | None], target: float) -> float:
-    """The first epoch (1-based) whose accuracy is at least ``target``; ``NEVER`` if none is."""
-    for epoch, acc in enumerate(accuracies, start=1):
-        if acc is not None and math.isfinite(acc) and acc >= target:
+def epochs_to(accuracies: Sequence[float | None], target: float,
+              epochs: Sequence[int] | None = None) -> float:
+    """The first epoch whose accuracy is at least ``target`` (``epochs``: each accuracy's epoch
+    number; default 1, 2, ...); ``NEVER`` if none is."""
+    numbers = epochs if epochs is not None else range(1, len(accuracies) + 1)
+    for epoch, acc in zip(numbers, accuracies):
+        if _finite(acc) and acc >= target:
             return float(epoch)
     return NEVER
 
@@ -121,13 +124,13 @@ def compare_speed(
     """``curves[label][seed]`` = the test accuracy after each epoch of a run that did not fail;
     ``family``: the pairs to test. Orders without such a run are left out (every run failed:
     reliability's question); None when fewer than two orders are left."""
-    finals = {label: [c[-1] for c in by_seed.values() if c and c[-1] is not None]
+    finals = {label: [c[-1] for c in by_seed.values() if c and _finite(c[-1])]
               for label, by_seed in curves.items()}
     finals = {label: v for label, v in finals.items() if v}
-    if len(finals) < 2:
+    family = [(a, b) for a, b in family if a in finals and b in finals]
+    if len(finals) < 2 or not family:
         return None
     curves = {label: curves[label] for label in finals}
-    family = [(a, b) for a, b in family if a in finals and b in finals]
     target = min(min(_kept(v)) for v in finals.values())
     times = {label: {seed: epochs_to(c, target) for seed, c in by_seed.items()}
              for label, by_seed in curves.items()}
@@ -150,17 +153,19 @@ def compare_speed(
 
 
 def _kept(finals: list[float]) -> list[float]:
-    """The final accuracies of one order's runs that did not collapse (each against the median
-    of the others, as ``stats.reliability`` reads a collapse)."""
-    kept = [f for i, f in enumerate(finals)
-            if len(finals) < 2
-            or f >= statistics.median(finals[:i] + finals[i + 1:]) - COLLAPSE_POINTS]
-    return kept or finals
+    """The final accuracies of one order's runs that did not collapse (as
+    ``stats.reliability`` reads a collapse)."""
+    return [f for f, gone in zip(finals, collapsed_mask(finals)) if not gone] or finals
+
+
+def _finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)
 
 
 def _median(times: list[float]) -> float | None:
-    """The median of epochs with censored runs at the top; None when it is censored."""
+    """The median of epochs with censored runs at the top (the lower median, so that a run
+    that got there decides a tie at exactly half); None when fewer than half got there."""
     if not times:
         return None
-    m = statistics.median(times)
+    m = statistics.median_low(times)
     return None if m == NEVER else float(m)

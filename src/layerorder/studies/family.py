@@ -2,10 +2,13 @@
 debated claims once.
 
 Each study names its primary claims (``primary = true``): the few it exists to answer. A findings
-page tests many claims, each one-sided at 5 %, so some verdicts among the secondary claims are
-expected to be wrong by chance alone (about 0.05 per claim whose negation is true); the page says
-so. For the primary claims the family-wise error is controlled: Holm's step-down over the primary
-claims of every study on the page, on the one-sided p each verdict rests on. Holm rather than
+page tests many claims, each one-sided at 5 % in either direction (supported or contradicted), so
+some verdicts among the secondary claims are expected to be wrong by chance alone (up to 0.10 per
+claim with no effect); the page says so. For the primary claims the family-wise error is
+controlled: Holm's step-down at alpha over the primary claims of every study on the page, on the
+one-sided p each verdict rests on (the smaller direction's when undecided). Each p then has
+P(p <= t) <= 2t under no effect, so the chance of any wrong primary verdict is at most 2 alpha,
+as the page states. Holm rather than
 Benjamini-Hochberg because the primary claims are few and each is read as a finding on its own,
 so the chance of any false one (not the expected share) is what a reader needs bounded. A primary
 claim keeps supported or contradicted only when its adjusted p is below alpha; otherwise it is
@@ -45,9 +48,9 @@ class Findings:
         return [c for r in self.results for c in r.claims if c.claim.kind == "check"]
 
     def expected_false(self) -> float:
-        """About how many secondary verdicts would be wrong by chance if every one of their
-        negations held: alpha per secondary debated claim."""
-        return self.alpha * sum(1 for c in self.counted() if not c.claim.primary)
+        """About how many secondary verdicts would be wrong by chance if none of their effects
+        existed: alpha per direction (supported or contradicted) per secondary debated claim."""
+        return 2 * self.alpha * sum(1 for c in self.counted() if not c.claim.primary)
 
 
 def control_primary(results: Sequence[StudyResult], alpha: float = ALPHA) -> Findings:

@@ -113,7 +113,7 @@ def _summary(name: str, results, trained: int, chains: tuple = ()) -> Experiment
                 cells.append(Cell(row.label, c.name, s.mean, s.ci_low, s.ci_high, s.n,
                                   math.nan if d is None else sign * d.mean_diff, lo, hi,
                                   speed.median_epochs if speed else None,
-                                  c.speed.target if c.speed else math.nan))
+                                  c.speed.target if speed else math.nan))
     return ExperimentRun(name, len(results.runs), trained, len(finished), wall, chains,
                          tuple(cells), reference, tuple(analysis.factors))
 
