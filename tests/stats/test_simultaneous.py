@@ -48,4 +48,29 @@ def test_the_decisions_table_labels_its_intervals():
                                             for s in range(5))]
     table = decisions_table(analyze(tuple(runs)))
     assert "simultaneous CI" in table.columns
-    assert "95% confidence (alpha split over the family's pairs, Bonferroni)" in table.note
+    assert ("95% confidence (alpha split over the family's pairs, Bonferroni: 1 - alpha/m"
+            in table.note)
+
+
+def test_equivalent_pairs_show_the_tost_interval_inside_the_margin():
+    """A pair called equivalent shows the interval TOST reads (1 - 2 alpha / m, scipy's t
+    interval), inside the margin unless Holm's step-down decided it (then footnoted)."""
+    from layerorder.stats.decisions import DEFAULT_MARGIN
+
+    rng = np.random.default_rng(11)
+    labels = ["a", "b", "c", "d"]
+    family = family_of(labels, None)
+    m, seen, footnoted = len(family), 0, 0
+    for _ in range(200):
+        values = {lab: {s: 90 + rng.normal(0, 0.15) for s in range(10)} for lab in labels}
+        for d in decide_pairs(values, family):
+            if d.decision != "equivalent":
+                continue
+            seen += 1
+            assert d.sim_level == 1 - 2 * 0.05 / m
+            diff = np.array([values[d.a][s] - values[d.b][s] for s in range(10)])
+            lo, hi = stats.t.interval(1 - 2 * 0.05 / m, 9, loc=diff.mean(),
+                                      scale=stats.sem(diff))
+            assert np.allclose((d.sim_low, d.sim_high), (lo, hi))
+            footnoted += d.sim_low < -DEFAULT_MARGIN or d.sim_high > DEFAULT_MARGIN
+    assert seen > 100 and footnoted < seen / 10

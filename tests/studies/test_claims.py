@@ -189,12 +189,12 @@ def test_reliability():
     assert _test("reliability", less_reliable="wild").evaluate(few, 0.05).outcome == "undecided"
 
 
-def _lr_runs(limits, lrs=(0.01, 0.1, 1.0)):
+def _lr_runs(limits, lrs=(0.01, 0.1, 1.0), seeds=5):
     """Each order diverges above its limit (None: never)."""
     runs, i = [], 0
     for label, limit in limits.items():
         for lr in lrs:
-            for seed in range(3):
+            for seed in range(seeds):
                 i += 1
                 bad = limit is not None and lr > limit
                 runs.append(run(i, label, seed, None if bad else 95.0 + 0.1 * seed, lr=lr,
@@ -219,6 +219,15 @@ def test_stable_lr(limits, outcome):
     assert v.outcome == outcome
     if limits["bn"] == limits["plain"] == 0.1:
         assert "finer grid" in v.decide and "bootstrap interval +0 to +0" in v.evidence
+    if outcome == "supported":  # 5 of 5 seeds: the exact sign test's p, not the bootstrap's
+        assert v.p == pytest.approx(1 / 32) and "higher on 5, lower on 0" in v.evidence
+
+
+def test_stable_lr_with_three_seeds_cannot_be_decided_however_clear():
+    ev = evidence(_lr_runs({"bn": 1.0, "plain": 0.01}, seeds=3))
+    v = _test("stable-lr", higher="bn", than="plain").evaluate(ev, 0.05)
+    assert v.outcome == "undecided" and v.p == pytest.approx(1 / 8)
+    assert "at least 5 untied seeds" in v.decide
 
 
 def test_interaction():

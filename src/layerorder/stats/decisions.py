@@ -206,10 +206,14 @@ def decide_pairs(
     p_holm = holm([c.p_t for c, _ in final])
     p_tost_holm = holm([p for _, p in final])
     testable = max(1, sum(math.isfinite(c.p_t) for c, _ in final))
-    sim_level = 1.0 - design.level(alpha / testable, last, 2)
+    diff_level = 1.0 - design.level(alpha / testable, last, 2)
+    # an equivalent pair shows the interval TOST reads (each side at alpha/m: 1 - 2 alpha/m),
+    # which lies inside the margin exactly when Bonferroni TOST would call it equivalent
+    eq_level = 1.0 - 2 * design.level(alpha / testable, last, 1)
     out = []
     for i, (c, p_tost) in enumerate(final):
         decision, at = decided.get(i, ("undecided", None))
+        sim_level = eq_level if decision == "equivalent" else diff_level
         sim = simultaneous_interval(c.mean_diff, c.sd_diff, c.n_pairs, sim_level)
         out.append(
             PairDecision(

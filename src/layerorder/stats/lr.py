@@ -12,6 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
+
+from layerorder.stats.exact import SignTest, sign_test
 
 NAN = float("nan")
 
@@ -84,6 +87,25 @@ def _lr_of(point: LrPoint) -> float:
     return point.lr
 
 
+def seed_limits(sweep: Mapping[float, Mapping[int, float | None]], floor: float,
+                tolerance: float = 1.0) -> dict[int, float]:
+    """Each seed's own largest stable learning rate, in log2: the largest lr whose run did not
+    diverge and ended within ``tolerance`` points of that seed's best accuracy over the sweep
+    (``floor`` when none did; a seed missing at some lr is read where it ran)."""
+    seeds = sorted({s for cell in sweep.values() for s in cell})
+    out = {}
+    for seed in seeds:
+        runs = {lr: cell[seed] for lr, cell in sweep.items() if seed in cell}
+        trained = {lr: v for lr, v in runs.items() if not _is_diverged(v)}
+        if not trained:
+            out[seed] = floor
+            continue
+        best = max(trained.values())
+        stable = [lr for lr, v in trained.items() if v >= best - tolerance]
+        out[seed] = math.log2(max(stable))
+    return out
+
+
 @dataclass(frozen=True)
 class StableLrDifference:
     """How much larger ``a``'s largest stable learning rate is than ``b``'s, in steps of log2
@@ -100,6 +122,17 @@ class StableLrDifference:
     share_less: float
     level: float
     n_boot: int
+    sign: SignTest | None = None  # each seed's own limit, a against b (``seed_limits``)
+
+    def exact_p(self, alternative: str) -> float:
+        """The exact sign test over seeds of each seed's own limit (a - b), one-sided:
+        'greater' or 'less'. Unlike the bootstrap's, its smallest p is set by the seeds
+        (1/2^n), not by the number of resamples."""
+        s = self.sign
+        if s is None or s.above + s.below == 0:
+            return 1.0
+        k = s.above if alternative == "greater" else s.below
+        return float(stats.binomtest(k, s.above + s.below, 0.5, alternative="greater").pvalue)
 
     def p_greater(self) -> float:
         """Bootstrap p for 'a is larger': the share of resamples where it is not, counted as
@@ -146,5 +179,8 @@ def stable_lr_difference(
     boots = np.array([diff(rng.choice(seeds, size=len(seeds))) for _ in range(n_boot)])
     tail = (1 - level) / 2
     low, high = (float(np.quantile(boots, q)) for q in (tail, 1 - tail))
+    la, lb = (seed_limits(sweeps[label], floor, tolerance) for label in (a, b))
+    paired = sorted(set(la) & set(lb))
+    sign = sign_test([la[s] - lb[s] for s in paired], "two-sided")
     return StableLrDifference(a, b, observed, low, high, float(np.mean(boots > 0)),
-                              float(np.mean(boots < 0)), level, n_boot)
+                              float(np.mean(boots < 0)), level, n_boot, sign)

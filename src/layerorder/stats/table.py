@@ -105,13 +105,16 @@ def decisions_table(analysis: Analysis) -> ResultsTable:
         *(("decided at",) if analysis.looks else ()),
         "seeds to decide",
     )
-    rows, odd = [], []
+    rows, odd, wide = [], [], []
     for d in analysis.decisions:
         ci = "-" if not math.isfinite(d.sim_low) else f"{cell(d.sim_low)} – {cell(d.sim_high)}"
         decision = d.decision if d.decision != "equivalent" else f"equivalent (±{d.margin:g})"
         if d.decision == "undecided" and (d.sim_low > 0 or d.sim_high < 0):
             odd.append(f"{d.a} − {d.b}")
             decision += " *"
+        if d.decision == "equivalent" and (d.sim_low < -d.margin or d.sim_high > d.margin):
+            wide.append(f"{d.a} − {d.b}")
+            decision += " †"
         rows.append(
             (
                 *_condition(analysis, d),
@@ -134,10 +137,17 @@ def decisions_table(analysis: Analysis) -> ResultsTable:
     note = (
         f"Family: {family}; Holm over the family. Different: paired t-test; equivalent: paired"
         f" TOST within ±{analysis.margin:g} points. Simultaneous CI: the paired t interval at"
-        f" {shown} confidence (alpha split over the family's pairs, Bonferroni), so it excludes"
-        " zero only for a pair Holm calls different. Seeds to decide: per order, for 80 % power"
-        " if the difference and its SD stay as measured."
+        f" {shown} confidence (alpha split over the family's pairs, Bonferroni: 1 - alpha/m, and"
+        " for a pair called equivalent the interval TOST reads, 1 - 2 alpha/m), so it excludes"
+        " zero only for a pair Holm calls different and lies inside the margin for a pair called"
+        " equivalent. Seeds to decide: per order, for 80 % power if the difference and its SD"
+        " stay as measured."
     )
+    if wide:
+        note += (
+            f" † {', '.join(wide)}: equivalent by Holm's step-down, which decides some pairs that"
+            " Bonferroni (and so this interval) would not."
+        )
     if odd:
         note += (
             f" * {', '.join(odd)}: undecided although the interval excludes zero, because the"

@@ -387,9 +387,10 @@ def _sweeps(ev: Evidence, labels) -> dict[str, dict[float, dict[int, float | Non
 @dataclass(frozen=True)
 class StableLrTest:
     """``higher``'s largest stable learning rate exceeds ``than``'s: the difference in log2
-    steps with a percentile bootstrap interval over seeds (``stats.lr.stable_lr_difference``).
-    Supported when the 90 % interval lies above zero, contradicted when below; a tie on the
-    grid leaves it across zero, which is undecided: never a contradiction."""
+    steps with a percentile bootstrap interval over seeds (``stats.lr.stable_lr_difference``),
+    decided by the exact sign test over seeds of each seed's own largest stable rate
+    (``stats.lr.seed_limits``): supported when its one-sided p is below alpha, contradicted
+    when the opposite one is. A tie on the grid is undecided: never a contradiction."""
 
     kind: ClassVar[str] = "stable-lr"
     higher: str = ""
@@ -422,13 +423,17 @@ class StableLrTest:
         interval = (f"difference {boot.diff:+.2g} log2 steps, {100 * boot.level:g}% bootstrap"
                     f" interval {boot.low:+.2g} to {boot.high:+.2g} over seeds ({boot.n_boot}"
                     " resamples)")
+        sign = boot.sign
+        p_for, p_against = boot.exact_p("greater"), boot.exact_p("less")
         text = (f"{show(a)}; {show(b)}; {interval} (stable: no run diverged, mean within 1 point"
-                " of the best)")
+                f" of the best); each seed's own largest stable rate, {self.higher} against "
+                f"{self.than}: higher on {sign.above}, lower on {sign.below}, tied on "
+                f"{sign.ties} seeds (exact one-sided sign-test p {min(p_for, p_against):.3g})")
         if a.max_stable_lr is None and b.max_stable_lr is None:
             outcome, decide = "undecided", "neither is stable anywhere in the sweep: lower it"
-        elif boot.low > 0:
+        elif p_for < alpha:
             outcome, decide = "supported", ""
-        elif boot.high < 0:
+        elif p_against < alpha:
             outcome, decide = "contradicted", ""
         elif a.max_stable_lr == b.max_stable_lr:
             top = a.max_stable_lr == lrs[-1]
@@ -438,7 +443,8 @@ class StableLrTest:
                       "finer grid between them would decide it (a tie on the grid is not a "
                       "contradiction)")
         else:
-            outcome, decide = "undecided", "more seeds per learning rate"
+            outcome, decide = "undecided", ("more seeds per learning rate (the sign test needs "
+                                            "at least 5 untied seeds, all one way)")
         ests = tuple(
             Estimate(f"{r.label} lr={p.lr:g}",
                      tuple(v for v in plain[r.label][p.lr] if v is not None), p.mean,
@@ -446,8 +452,8 @@ class StableLrTest:
             for r in (a, b) for p in r.points
         )
         return Verdict(outcome, text, decide, ests, None, "mean final test accuracy (%)",
-                       p=sided_p(outcome, boot.p_greater(), boot.p_less()),
-                       decided_by="bootstrap over seeds",
+                       p=sided_p(outcome, p_for, p_against),
+                       decided_by="exact sign test over seeds' own limits",
                        effect=f"{a.max_stable_lr or 'none'} vs {b.max_stable_lr or 'none'}; "
                        f"{interval}")
 
