@@ -5,6 +5,7 @@
    seeds) against sequential training of the same seeds on CUDA: per-epoch training losses and
    final accuracies, and the wall-time ratio measured in the same process.
 3. ``--amp`` (bfloat16 autocast) on CUDA: finite, and its accuracy and time beside float32.
+4. Runs trained in this process leave the caller's CPU and CUDA generators as they were.
 Each comparison trains through ``layerorder.compare`` into a store of its own under ``--out``.
 """
 
@@ -46,6 +47,11 @@ def main() -> None:
     report["gpu"] = torch.cuda.get_device_name()
     report["auto_device"] = resolve_device("auto")
     base = dict(dataset="mnist1d", epochs=args.epochs, seeds=args.seeds, workers=1)
+    # runs in this process (sequential and stacked executors) must leave the caller's
+    # generators as they were, on the CPU and on every GPU in use
+    torch.manual_seed(4321)
+    torch.cuda.manual_seed_all(4321)
+    cpu_state, gpu_states = torch.get_rng_state(), torch.cuda.get_rng_state_all()
     for arch, orders in (("cnn1d", ["standard", "act-first", "preact"]),
                          ("resnet", ["original", "full-preact"])):
         seq, t_seq = _compare(args.out, f"{arch}-seq", arch=arch, orders=orders,
@@ -63,6 +69,9 @@ def main() -> None:
             "device_in_provenance": sorted({str(r.provenance.get("device"))
                                             for r in stk.runs if r.provenance}),
         }
+    report["caller_rng_unchanged"] = bool(
+        torch.equal(torch.get_rng_state(), cpu_state)
+        and all(torch.equal(a, b) for a, b in zip(torch.cuda.get_rng_state_all(), gpu_states)))
     amp, t_amp = _compare(args.out, "amp", arch="cnn2d", dataset="mnist5k",
                           orders=["standard", "preact"], device="cuda", amp=True,
                           epochs=args.epochs, seeds=2, executor="sequential")
