@@ -202,7 +202,7 @@ class Results:
         return (
             f"<div><strong>{escape(self.table.title)}</strong>{table_html(self.table)}"
             f"<p><strong>Verdict</strong>: {escape(self.verdict.text)}</p>"
-            + "".join(f"<p><strong>Speed</strong>: {escape(s.text())}</p>"
+            + "".join(f"<p><strong>Speed</strong> (not reliability): {escape(s.text())}</p>"
                       for s in self.analysis.speed)
             + "</div>"
         )

@@ -53,5 +53,5 @@ def print_analysis(analysis: Analysis, table: ResultsTable) -> None:
     out.print(f"[bold]Verdict[/bold]: {escape(analysis.verdict.text)}")
     for speed in analysis.speed:  # its own line: a slower order is not a less reliable one
         where = f" [{speed.condition}]" if speed.condition else ""
-        out.print(f"[bold]Speed[/bold]{escape(where)}: {escape(speed.text())}")
+        out.print(f"[bold]Speed[/bold] (not reliability){escape(where)}: {escape(speed.text())}")
 

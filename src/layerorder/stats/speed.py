@@ -76,8 +76,9 @@ class Speed:
     alpha: float = 0.05
 
     def text(self) -> str:
-        """One verdict line: each order's median epochs to the target, and the pairs where one
-        order is faster (or that none is)."""
+        """The verdict line's text (renderers put "Speed (not reliability):" before it): each
+        order's median epochs to the target, and the pairs where one order is faster (or that
+        none is)."""
         if not self.orders:
             return ""
         medians = ", ".join(
@@ -92,9 +93,8 @@ class Speed:
                  for p, w in faster if w is not None]
         tail = ("; ".join(found) if found else
                 "no order reaches it first on more seeds than chance allows")
-        return (f"Speed (not reliability): median epochs to reach {self.target:.1f} %, the "
-                f"lowest final accuracy of a run that did not fail or collapse: {medians}; "
-                f"{tail}.")
+        return (f"median epochs to reach {self.target:.1f} %, the lowest final accuracy of a "
+                f"run that did not fail or collapse: {medians}; {tail}.")
 
 
 def _epochs(median: float | None) -> str:
