@@ -42,11 +42,11 @@ def stage(name, kind, **values):
     return StageStats(name=name, kind=kind, **base)
 
 
-def evidence(runs, probes=None, factors=()):
+def evidence(runs, probes=None, factors=(), epochs=None):
     """Evidence over ``runs`` (analysed as ``layerorder compare`` would) and ``probes``:
-    run id -> [(epoch, kind, record), ...]."""
-    analysis = analyze(tuple(runs), factors=list(factors)) if factors else analyze(tuple(runs))
-    results = Results(Path("planted.db"), None, tuple(runs), {}, analysis, 0)
+    run id -> [(epoch, kind, record), ...]; ``epochs``: run id -> its ``EpochRecord``s."""
+    analysis = analyze(tuple(runs), factors=list(factors), epochs=epochs)
+    results = Results(Path("planted.db"), None, tuple(runs), dict(epochs or {}), analysis, 0)
     return Evidence("planted", results, {k: tuple(v) for k, v in (probes or {}).items()})
 
 

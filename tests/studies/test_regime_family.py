@@ -107,6 +107,32 @@ def test_slower_but_stable_orders_are_not_called_less_reliable():
                                                    if r.label == "a"))})[0].less_reliable
 
 
+def test_a_wider_spread_where_the_order_is_the_slowest_is_not_read_as_unreliability():
+    """'wide' ends with four times the others' spread. Where it reaches the speed target as
+    fast as the others that spread is read (supported); where it is the slowest order, still
+    learning, it is not (undecided), and the evidence says so."""
+    from layerorder.store import EpochRecord
+
+    def planted(wide_needs: int):
+        rng = np.random.default_rng(5)
+        runs, epochs, i = [], {}, 0
+        for seed in range(16):
+            for label, sd, needs in (("wide", 2.0, wide_needs), ("a", 0.5, 3), ("b", 0.5, 3)):
+                i += 1
+                final = 90.0 + rng.normal(0, sd)
+                curve = [10.0 + (final - 10.0) * min(1.0, e / needs) for e in range(1, 11)]
+                runs.append(run(i, label, seed, curve[-1]))
+                epochs[i] = tuple(EpochRecord(e, 0.1, a, 0.1, a, 0.01, 1.0)
+                                  for e, a in enumerate(curve, start=1))
+        return evidence(runs, epochs=epochs)
+
+    claim = _test("reliability", less_reliable="wide")
+    same_speed = claim.evaluate(planted(3), 0.05)
+    assert same_speed.outcome == "supported"
+    slowest = claim.evaluate(planted(9), 0.05)
+    assert slowest.outcome == "undecided" and "here overall (slowest)" in slowest.evidence
+
+
 def test_a_bimodal_outcome_is_decided_by_the_sign_test():
     runs, i = [], 0
     chance_runs = {1, 3}  # "b" fails (ends at chance) on two of five seeds

@@ -75,6 +75,23 @@ class Speed:
     pairs: tuple[SpeedPair, ...]
     alpha: float = 0.05
 
+    def rank(self, label: str) -> str:
+        """'slowest' when ``label``'s median epochs to the target exceed every other order's
+        (a median of never counts as the most), 'fastest' when they are below every other's,
+        '' otherwise or when the order has no speed here."""
+        def key(o: OrderSpeed) -> float:
+            return NEVER if o.median_epochs is None else o.median_epochs
+
+        mine = next((o for o in self.orders if o.label == label), None)
+        others = [key(o) for o in self.orders if o.label != label]
+        if mine is None or not others:
+            return ""
+        if key(mine) > max(others):
+            return "slowest"
+        if key(mine) < min(others):
+            return "fastest"
+        return ""
+
     def text(self) -> str:
         """The verdict line's text (renderers put "Speed (not reliability):" before it): each
         order's median epochs to the target, and the pairs where one order is faster (or that
