@@ -99,11 +99,12 @@ def run_comparison(
                 observer.note(_round_note(analysis, len(round_config.seeds), i == len(plan) - 1))
             if analysis.decided:
                 break
-        return _results(db, summary.experiment, runs, analysis, trained)
+        return _results(db, summary.experiment, runs, analysis, trained, epochs)
 
 
-def _results(db, experiment, runs, analysis, trained: int) -> Results:
-    every = db.epochs_for_experiment(experiment.id)
+def _results(db, experiment, runs, analysis, trained: int, every) -> Results:
+    """``every``: the experiment's epochs as ``Store.epochs_for_experiment`` returns them (read
+    once, for the analysis and the results alike)."""
     epochs = {r.id: tuple(every.get(r.id, ())) for r in runs}
     return Results(Path(db.path), experiment, runs, epochs, analysis, trained)
 
@@ -124,7 +125,7 @@ def stored_comparison(config: ExperimentConfig, store) -> Results | None:
         return None
     epochs = store.epochs_for_experiment(experiment.id)
     analysis = analyze(runs, **analysis_options(config), epochs=epochs)
-    return _results(store, experiment, runs, analysis, 0)
+    return _results(store, experiment, runs, analysis, 0, epochs)
 
 
 def _round_note(analysis, seeds: int, last: bool) -> str:
