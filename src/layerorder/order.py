@@ -440,3 +440,9 @@ def _dropout_warnings(order: Order) -> list[str]:
             f" directly; this {why}"
         ]
     return []
+
+
+# Where a residual network puts dropout (``--dropout-at``): none (He et al. 2016's units have
+# none), before each BN of every unit's branch (Li et al. 2019's placement), or once before the
+# classifier. Declared here, torch-free, for the settings and the resnet builder alike.
+RESNET_DROPOUT_AT = ("none", "branch", "head")

@@ -37,7 +37,8 @@ def fresh_cache(tmp_path, monkeypatch):
 
 def test_default_equals_published_mnist1d(default_pair):
     reference, data, _ = default_pair
-    assert data.options == {"num_samples": 5000, "seed": 0, "mnist1d_seed": 42}
+    assert data.options == {"num_samples": 5000, "corr_noise": 0.25, "iid_noise": 0.02,
+                            "patch": 1, "seed": 0, "mnist1d_seed": 42}
     assert torch.equal(data.y_train, torch.from_numpy(reference["y"]))
     assert torch.equal(data.y_test, torch.from_numpy(reference["y_test"]))
     x_train = torch.from_numpy(reference["x"]).float().unsqueeze(1)
@@ -60,7 +61,8 @@ def test_info_matches_default_load(default_pair):
     info = get_dataset_info("mnist1d")
     assert info.in_shape == data.in_shape == (1, 40)
     assert info.size == format_size(data.num_train, data.num_test) == "4,000 train / 1,000 test"
-    assert info.options == {"num_samples": 5000}
+    assert info.options == {"num_samples": 5000, "corr_noise": 0.25, "iid_noise": 0.02,
+                            "patch": 1}
 
 
 def test_second_load_reads_the_disk_cache(fresh_cache, monkeypatch):
@@ -119,3 +121,75 @@ def test_seed_picks_the_generation_seed_and_keeps_global_rngs(fresh_cache):
 def test_bad_num_samples(value, message):
     with pytest.raises(DatasetError, match=message):
         load_dataset("mnist1d", num_samples=value)
+
+
+def test_noise_options_equal_the_package_generator_at_those_scales(fresh_cache):
+    """corr_noise and iid_noise are mnist1d's own corr_noise_scale and iid_noise_scale: the data
+    equal make_dataset's at those arguments, and are cached apart from the default data."""
+    args = mnist1d.data.get_dataset_args()
+    args.num_samples, args.corr_noise_scale, args.iid_noise_scale = 500, 0.45, 0.05
+    reference = mnist1d.data.make_dataset(args)
+    data = load_dataset("mnist1d", num_samples=500, corr_noise=0.45, iid_noise="0.05")
+    x_train = torch.from_numpy(reference["x"]).float().unsqueeze(1)
+    mean, std = channel_stats(x_train)
+    assert torch.allclose(data.x_train, (x_train - mean) / std, atol=1e-5)
+    assert torch.equal(data.y_test, torch.from_numpy(reference["y_test"]))
+    default = load_dataset("mnist1d", num_samples=500)
+    assert not torch.allclose(default.x_train, data.x_train)  # a separate cache entry
+    names = sorted(p.name for p in fresh_cache.glob("mnist1d-*.npz"))
+    assert len(names) == 2 and any("-c0.45-i0.05-" in n for n in names)
+
+
+def test_more_correlated_noise_is_harder_for_a_linear_read_out(fresh_cache):
+    """The noisier variant is off the ceiling: a least-squares read-out on the raw signals loses
+    accuracy as corr_noise grows (an analytic stand-in for 'harder', no training)."""
+
+    def linear_accuracy(data) -> float:
+        x = torch.cat([data.x_train.flatten(1), torch.ones(data.num_train, 1)], 1)
+        target = torch.nn.functional.one_hot(data.y_train, 10).float()
+        w = torch.linalg.lstsq(x, target).solution
+        xt = torch.cat([data.x_test.flatten(1), torch.ones(data.num_test, 1)], 1)
+        return float(((xt @ w).argmax(1) == data.y_test).float().mean())
+
+    clean = linear_accuracy(load_dataset("mnist1d", num_samples=2000, corr_noise=0.0))
+    noisy = linear_accuracy(load_dataset("mnist1d", num_samples=2000, corr_noise=0.9))
+    assert noisy < clean - 0.03
+
+
+def test_patch_makes_tokens_of_consecutive_samples(fresh_cache):
+    flat = load_dataset("mnist1d", num_samples=200)
+    patched = load_dataset("mnist1d", num_samples=200, patch=5)
+    assert tuple(patched.x_train.shape[1:]) == (5, 8) and patched.in_shape == (5, 8)
+    raw = builtin._mnist1d_arrays(200, 42, 0.25, 0.02, str(fresh_cache))["x"]
+    tokens = builtin.as_patches(raw, 5)
+    # token t of sample i holds samples 5t .. 5t+4 of the signal
+    np.testing.assert_array_equal(tokens[3, :, 2], raw[3, 10:15])
+    assert torch.equal(patched.y_train, flat.y_train)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"patch": 3}, "patch must divide the signal's 40 samples, got 3; use one of 1, 2, 4, 5"),
+     ({"corr_noise": -0.1}, "corr_noise"), ({"iid_noise": "loud"}, "must be a number")],
+)
+def test_bad_variant_options(options, message):
+    with pytest.raises(DatasetError, match=message):
+        load_dataset("mnist1d", num_samples=200, **options)
+
+
+def test_patched_mnist1d_is_a_token_task_a_pre_ln_transformer_learns(fresh_cache):
+    """The cpu scale's token task: 8 tokens of 5 samples. A small pre-LN encoder learns it well
+    above chance within a few epochs on a CPU (the cpu scale trains depth 6 and 12 for 12)."""
+    from layerorder.experiment.config import RunConfig
+    from layerorder.experiment.loop import train
+    from layerorder.models import build_model
+
+    data = load_dataset("mnist1d", num_samples=1500, patch=5)
+    cfg = RunConfig(order="pre-ln", seed=0, lr=0.003, dataset="mnist1d", arch="transformer",
+                    width=32, depth=2, epochs=6, batch_size=100, schedule="constant")
+    torch.manual_seed(0)
+    model = build_model("transformer", "pre-ln", in_shape=data.in_shape, num_classes=10,
+                        width=32, depth=2)
+    result = train(model, data, cfg)
+    assert result.status == "done"
+    assert result.epochs[-1].test_acc > 3 * data.chance  # chance is about 10 %

@@ -18,14 +18,14 @@ def data():
     return load_dataset("synthetic", num_samples=300)
 
 
-def reference_loop(model, data, seed, epochs, batch_size, lr, grad_clip=0.0):
+def reference_loop(model, data, seed, epochs, batch_size, lr, grad_clip=0.0, make_opt=None):
     """What a practitioner writes by hand: Adam, one-cycle, shuffled index batches; layerorder's
     dropout seeded with the documented ``seed_dropout``; Adam's fused kernel, as layerorder uses
     where PyTorch has one (its rounding differs from the for-loop Adam's in the last bits)."""
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     seed_dropout(model, seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    opt = (make_opt or (lambda ps: torch.optim.Adam(ps, lr=lr, fused=True)))(model.parameters())
     n = len(data.x_train)
     total = epochs * steps_per_epoch(n, batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total)
@@ -174,3 +174,38 @@ def test_grad_clip_matches_clip_grad_norm_in_a_hand_written_loop(data):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
     moved = [not torch.equal(a, b) for a, b in zip(ours.parameters(), unclipped.parameters())]
     assert all(moved)
+
+
+@pytest.mark.parametrize(
+    ("settings", "make_opt"),
+    [
+        ({"optimizer": "sgd", "lr": 0.05, "nesterov": True, "weight_decay": 5e-4},
+         lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4,
+                                    fused=True)),
+        ({"optimizer": "adam", "lr": 0.01, "beta2": 0.98},
+         lambda ps: torch.optim.Adam(ps, lr=0.01, betas=(0.9, 0.98), fused=True)),
+    ],
+    ids=["sgd-nesterov", "adam-beta2"],
+)
+def test_nesterov_and_beta2_match_the_hand_written_optimizer(data, settings, make_opt):
+    """--nesterov and --beta2 reach the optimizer as torch's own arguments: same final weights as
+    a hand-written loop with torch.optim.SGD(nesterov=True) / Adam(betas=(0.9, beta2)), and not
+    the same as without them."""
+    cfg = RunConfig(order="standard", seed=4, dataset="synthetic", arch="mlp", width=16,
+                    epochs=2, batch_size=32, **settings)
+
+    def make():
+        torch.manual_seed(cfg.seed)
+        return build_model(
+            "mlp", "standard", in_shape=data.in_shape, num_classes=data.num_classes, width=16
+        )
+
+    ours = make()
+    train(ours, data, cfg)
+    ref = reference_loop(make(), data, cfg.seed, cfg.epochs, cfg.batch_size, cfg.lr,
+                         make_opt=make_opt)
+    for (name, a), b in zip(ours.state_dict().items(), ref.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+    plain = make()
+    train(plain, data, RunConfig(**{**cfg.__dict__, "nesterov": False, "beta2": 0.999}))
+    assert any(not torch.equal(a, b) for a, b in zip(ours.parameters(), plain.parameters()))

@@ -103,3 +103,26 @@ def test_one_optimizer_step_on_each_embedded_dataset(arch, order, embedded):
         assert torch.isfinite(loss), (arch, order, name)
         changed = sum(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
         assert changed == len(before), (arch, order, name)
+
+
+def test_resnet_dropout_at_places_dropout_in_the_branches_or_before_the_head():
+    from layerorder.blocks.dropout import Dropout
+    from layerorder.blocks.residual import ResidualUnit
+    from layerorder.experiment.config import make_config
+
+    kw = {"in_shape": (1, 40), "num_classes": 10, "depth": 14, "p_drop": 0.3}
+    none = build_model("resnet", "original", **kw)
+    branch = build_model("resnet", "original", dropout_at="branch", **kw)
+    head = build_model("resnet", "original", dropout_at="head", **kw)
+    count = lambda m: sum(isinstance(x, Dropout) for x in m.modules())  # noqa: E731
+    units = [u for u in branch.modules() if isinstance(u, ResidualUnit)]
+    assert count(none) == 0 and count(head) == 1 and count(branch) == 2 * len(units) == 12
+    assert isinstance(head.head[0], Dropout) and head.head[0].p == 0.3
+    assert "dropout 0.3 at the branch" in branch.note
+    with pytest.raises(ModelError, match="dropout_at must be one of none, branch, head"):
+        build_model("resnet", "original", dropout_at="everywhere", **kw)
+    # the run key of a resnet without dropout is what it was before dropout_at existed
+    plain = make_config({"arch": "resnet"}).runs()[0].to_dict()
+    assert "p_drop" not in plain and "dropout_at" not in plain
+    dropped = make_config({"arch": "resnet", "dropout_at": "head", "p_drop": 0.3}).runs()[0]
+    assert dropped.to_dict()["dropout_at"] == "head" and dropped.to_dict()["p_drop"] == 0.3

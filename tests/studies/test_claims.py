@@ -249,7 +249,8 @@ def test_a_claim_without_runs_is_undecided_not_run():
 
 def test_every_registered_kind_is_covered_here():
     assert set(TESTS) == {"value", "difference", "accuracy", "ranking", "reliability",
-                          "stable-lr", "interaction", "trend", "shift-formula"}
+                          "stable-lr", "interaction", "trend", "shift-formula", "same-function",
+                          "init-grad"}
 
 
 @pytest.mark.parametrize(

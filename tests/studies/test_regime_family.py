@@ -254,3 +254,40 @@ def test_trend_reads_the_direction_of_an_interaction():
     assert [e.mean for e in v.estimates] == pytest.approx([0.0, 1.0, 2.0], abs=0.2)
     flipped = _test("trend", better="before", than="after", factor="p_drop")
     assert flipped.evaluate(evidence(runs, factors=["p_drop"]), 0.05).outcome == "contradicted"
+
+
+def test_li_formula_reads_the_experiments_p_drop_where_it_is_not_varied():
+    """A fixed p_drop (the ResNet arm: 0.5 at every condition) comes from the experiment's
+    config; without a config and without a named p_drop the claim says what is missing."""
+    import dataclasses
+
+    from layerorder.experiment.config import make_config
+
+    t = _test("shift-formula", within=0.1,
+              measure={"order": "x", "kind": "varshift", "statistic": "shift", "layers": "first"})
+    msq = [0.6, 0.62, 0.58, 0.61, 0.59]
+    formula = [2.0 + m + d for m, d in zip(msq, (0.01, -0.02, 0.0, 0.015, -0.01))]
+    runs, probes = _varshift_runs(formula, msq)
+    ev = evidence(runs, probes)
+    assert "name p_drop" in t.evaluate(ev, 0.05).evidence
+    ev = dataclasses.replace(ev, config=make_config({"p_drop": 0.5}))
+    v = t.evaluate(ev, 0.05)
+    assert v.outcome == "supported" and "q = 0.5" in v.evidence
+
+
+def test_train_test_gap_is_read_from_the_last_epoch():
+    from layerorder.store.records import EpochRecord
+
+    t = _test("difference", expect="less",
+              a={"order": "bn", "kind": "run", "statistic": "train_test_gap"},
+              b={"order": "plain"})
+    runs, epochs = [], {}
+    for seed in range(6):
+        for k, (label, gap) in enumerate((("bn", 2.0), ("plain", 6.0))):
+            i = 2 * seed + k + 1
+            runs.append(run(i, label, seed, 90.0))
+            last = 90.0 + gap + 0.1 * seed
+            epochs[i] = (EpochRecord(1, 0.5, 50.0, 0.4, 60.0, 0.01, 1.0),
+                         EpochRecord(2, 0.1, last, 0.3, 90.0, 0.01, 2.0))
+    v = t.evaluate(evidence(runs, epochs=epochs), 0.05)
+    assert v.outcome == "supported" and "means 2.25 and 6.25" in v.evidence  # + 0.1 * seed

@@ -8,23 +8,42 @@ from layerorder.studies import builtin_names, builtin_studies, load_study, parse
 from layerorder.studies.catalog import builtin_dir
 
 
-def test_builtin_studies_parse_at_both_scales_with_time_estimates():
+def test_builtin_studies_parse_at_every_scale_with_measured_cpu_minutes():
     studies = builtin_studies()
     assert {s.name for s in studies} == set(builtin_names())
     for s in studies:
-        assert set(s.scales) == {"quick", "full"}
+        assert set(s.scales) == {"quick", "cpu", "full"}
         assert s.scales["quick"].minutes and s.scales["quick"].measured_on
+        assert s.scales["cpu"].minutes and "2-core CPU" in s.scales["cpu"].measured_on
+        assert s.scales["cpu"].note  # why this regime
         assert s.scales["full"].gpu_hours
-        for e in s.experiments:
+        for e in s.experiments_at("quick"):
             quick, full = s.config(e.id, "quick"), s.config(e.id, "full")
             assert full.epochs > quick.epochs  # the full scale is the larger one
             assert quick.name == f"study:{s.name}/v{s.version}/{e.id}@quick"
+    # the cpu scale of every study together fits in 2 hours of this 2-core machine
+    assert sum(s.scales["cpu"].minutes for s in studies) <= 120
+
+
+def test_cpu_scale_is_off_the_ceiling_and_in_the_deep_regimes():
+    """What the cpu scale exists for: the harder MNIST-1D, He et al.'s depths with SGD, deeper
+    Transformers with Adam's beta2 = 0.98 on a token sequence."""
+    by = {s.name: s for s in builtin_studies()}
+    units = by["residual-units"].config("units", "cpu")
+    assert dict(units.vary)["depth"] == (20, 56, 110)
+    assert (units.optimizer, units.nesterov, units.batch_size) == ("sgd", True, 128)
+    warm = by["transformer-warmup"].config("warmup", "cpu")
+    assert dict(warm.vary)["depth"] == (6, 12) and warm.beta2 == 0.98 and warm.width == 64
+    assert dict(warm.data_options) == {"patch": 5}
+    for name in ("bn-activation", "pooling", "dropout-bn", "learning-rate"):
+        config = by[name].config(by[name].experiments[0].id, "cpu")
+        assert dict(config.data_options) == {"corr_noise": 0.45}
 
 
 def test_builtin_claims_use_every_test_kind():
     kinds = {c.test.kind for s in builtin_studies() for c in s.claims}
     assert kinds == {"value", "difference", "accuracy", "ranking", "reliability", "stable-lr",
-                     "interaction", "trend", "shift-formula"}
+                     "interaction", "trend", "shift-formula", "same-function", "init-grad"}
     for s in builtin_studies():
         for c in s.claims:
             assert c.source and c.statement
@@ -99,4 +118,35 @@ def test_studies_are_reachable_from_import_layerorder():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["pooling", "4"]
+    assert out.stdout.split() == ["pooling", "6"]
+
+
+def test_an_experiment_can_run_at_some_scales_only(tmp_path):
+    data = {
+        "name": "partial", "title": "t",
+        "scales": {"quick": {"epochs": 1, "seeds": 2}, "cpu": {"epochs": 2, "seeds": 2}},
+        "experiments": [
+            {"id": "everywhere", "orders": ["conv-bn-relu", "conv-relu-bn"]},
+            {"id": "deep", "orders": ["conv-bn-relu", "conv-relu-bn"], "scales": ["cpu"],
+             "vary": {"depth": [6, 8]}},
+        ],
+        "claims": [
+            {"id": "a", "statement": "s", "source": "s", "experiment": "everywhere",
+             "test": "accuracy", "better": "conv-bn-relu", "than": "conv-relu-bn"},
+            # names a level only the cpu scale has: checked there alone
+            {"id": "b", "statement": "s", "source": "s", "experiment": "deep",
+             "test": "accuracy", "better": "conv-bn-relu", "than": "conv-relu-bn",
+             "condition": {"depth": 8}},
+        ],
+    }
+    study = parse_study(data, tmp_path / "partial.toml")
+    assert [e.id for e in study.experiments_at("quick")] == ["everywhere"]
+    assert [e.id for e in study.experiments_at("cpu")] == ["everywhere", "deep"]
+    assert [c.id for c in study.claims_at("quick")] == ["a"]
+    assert [c.id for c in study.claims_at("cpu")] == ["a", "b"]
+    with pytest.raises(ConfigError, match="does not run at scale 'quick' \\(only at cpu\\)"):
+        study.config("deep", "quick")
+    bad = {**data, "experiments": [{**data["experiments"][1], "scales": ["gpu"]}],
+           "claims": data["claims"][1:]}
+    with pytest.raises(ConfigError, match="'scales' takes a list of the study's scales"):
+        parse_study(bad, tmp_path / "bad.toml")

@@ -21,6 +21,7 @@ from layerorder.studies import (
     run_study,
 )
 from layerorder.studies.family import evaluate_findings
+from layerorder.studies.regime import experiment_regime
 
 study_app = typer.Typer(
     help="The claims of the BN/activation/dropout/pooling debate, each tested by a built-in"
@@ -30,7 +31,9 @@ study_app = typer.Typer(
 STORE = typer.Option(Path(DEFAULT_STUDY_STORE), help="SQLite store for every study's runs.")
 NAMES = typer.Argument(None, help="Built-in studies or study .toml files.")
 EVERY = typer.Option(False, "--all", help="Every built-in study.")
-SCALE = typer.Option("quick", "--scale", help="quick (a CPU in minutes) or full (a GPU).")
+SCALE = typer.Option("quick", "--scale",
+                     help="quick (tests, minutes), cpu (each claim's regime on a 2-core CPU, about"
+                     " 2 h for all) or full (a GPU).")
 STYLE = {"supported": "green", "contradicted": "red", "undecided": "yellow",
          "agrees outside regime": "cyan", "not reproduced": "magenta"}
 
@@ -52,7 +55,7 @@ def _studies(names: list[str] | None, every: bool):
 
 
 def _runs(study, scale: str) -> int:
-    return sum(len(study.config(e.id, scale).runs()) for e in study.experiments)
+    return sum(len(study.config(e.id, scale).runs()) for e in study.experiments_at(scale))
 
 
 def _time(study, scale: str) -> str:
@@ -68,14 +71,16 @@ def _time(study, scale: str) -> str:
 
 @study_app.command("list")
 def list_studies() -> None:
-    """The built-in studies: claims, runs and time at the quick scale."""
+    """The built-in studies: claims, and runs and time at the quick and cpu scales."""
     table = Table(title="Built-in studies")
-    for col in ("name", "title", "claims", "quick runs", "quick time", "full"):
+    for col in ("name", "title", "claims", "quick runs", "quick time", "cpu runs", "cpu time",
+                "full"):
         table.add_column(col)
     for name in builtin_names():
         s = load_study(name)
+        cpu_runs = str(_runs(s, "cpu")) if "cpu" in s.scales else "-"
         table.add_row(s.name, escape(s.title), str(len(s.claims)), str(_runs(s, "quick")),
-                      _time(s, "quick"), _time(s, "full"))
+                      _time(s, "quick"), cpu_runs, _time(s, "cpu"), _time(s, "full"))
     out.print(table)
 
 
@@ -89,17 +94,21 @@ def show(name: str = typer.Argument(..., help="A built-in study or a study .toml
         sc = s.scales[scale]
         out.print(f"\n[bold]scale {scale}[/bold]: {_runs(s, scale)} runs, {_time(s, scale)}"
                   + (f"; {escape(sc.note)}" if sc.note else ""))
-        for e in s.experiments:
+        for e in s.experiments_at(scale):
             c = s.config(e.id, scale)
             vary = "".join(f", {f} in {list(v)}" for f, v in c.vary)
-            out.print(f"  {e.id}: {escape(e.title)}: {c.dataset}/{c.arch}, orders "
-                      f"{', '.join(c.orders)}, {len(c.seeds)} seeds, {c.epochs} epochs, "
-                      f"{c.optimizer} lr {list(c.lr)}{vary}{', probed' if c.probe else ''}")
+            out.print(f"  {e.id}: {escape(e.title)}: {len(c.runs())} runs, orders "
+                      f"{', '.join(c.orders)}, {len(c.seeds)} seeds{vary}"
+                      f"{', probed' if c.probe else ''}")
+            out.print("    regime: " + escape("; ".join(f"{k} {v}"
+                                                     for k, v in experiment_regime(c))))
     table = Table(title="Claims")
-    for col in ("id", "test", "claim", "source"):
+    for col in ("id", "test", "scales", "claim", "source"):
         table.add_column(col)
     for c in s.claims:
-        table.add_row(c.id, c.test.kind, escape(c.statement), escape(c.source))
+        only = [x for x in s.scales if c in s.claims_at(x)]
+        table.add_row(c.id, c.test.kind, "all" if len(only) == len(s.scales) else ", ".join(only),
+                      escape(c.statement), escape(c.source))
     out.print(table)
 
 
@@ -153,6 +162,10 @@ def report(
     output: Path = typer.Option(None, "--output", "-o",
                                 help="File to write (default: layerorder-findings.html, .md"
                                 " or .json)."),
+    sources: list[Path] = typer.Option(None, "--from",
+                                       help="Draw the page from findings JSON files (written by"
+                                       " --format json; repeatable) instead of a store: no"
+                                       " store, nothing trained or evaluated again."),
 ) -> None:
     """A verdict per claim (supported, contradicted or undecided where the scale meets the
     source's regime; agrees outside it, or not reproduced, where it does not) with its numbers,
@@ -163,23 +176,42 @@ def report(
         render_findings_html,
         render_findings_markdown,
     )
-    from layerorder.report.findings_json import is_findings_json, render_findings_json
+    from layerorder.report.findings_json import (
+        findings_from_json,
+        is_findings_json,
+        render_findings_json,
+    )
 
-    studies = _studies(names, every)
-    for s in studies:
-        s.scale(scale)
-    if not store.exists():
-        raise ConfigError(
-            f"no store at '{store}'; run 'layerorder study run' first or pass --store"
-        )
     target = output or Path(f"layerorder-findings.{fmt.value}")
     ours = {FindingsFormat.html: is_html_report, FindingsFormat.json: is_findings_json,
             FindingsFormat.md: lambda head: head.startswith(FINDINGS_HEAD.encode())}[fmt]
-    check_output(target, "output", store=store, ours=ours)
-    findings = evaluate_findings(studies, scale, store)
-    which = "--all" if every else " ".join(names)
-    command = (f"layerorder study report {which} --scale {scale} --store {store} "
-               f"--format {fmt.value} -o {target}")
+    if sources:
+        if names or every:
+            raise ConfigError("--from draws the studies its files hold: give no study names "
+                              "or --all with it")
+        texts = []
+        for src in sources:
+            if not src.is_file():
+                raise ConfigError(f"--from: no file '{src}'")
+            texts.append((str(src), src.read_text(encoding="utf-8")))
+        for src in sources:
+            check_output(target, "output", store=src, ours=ours)
+        findings = findings_from_json(texts)
+        command = (f"layerorder study report {' '.join(f'--from {x}' for x in sources)} "
+                   f"--format {fmt.value} -o {target}")
+    else:
+        studies = _studies(names, every)
+        for s in studies:
+            s.scale(scale)
+        if not store.exists():
+            raise ConfigError(
+                f"no store at '{store}'; run 'layerorder study run' first or pass --store"
+            )
+        check_output(target, "output", store=store, ours=ours)
+        findings = evaluate_findings(studies, scale, store)
+        which = "--all" if every else " ".join(names)
+        command = (f"layerorder study report {which} --scale {scale} --store {store} "
+                   f"--format {fmt.value} -o {target}")
     if fmt == FindingsFormat.md:
         files = render_findings_markdown(findings, target, command)
     else:

@@ -15,13 +15,16 @@ from typing import Any
 import numpy as np
 
 from layerorder.data.arrays import build_dataset, stratified_split
-from layerorder.data.base import Dataset, DatasetInfo, format_size
+from layerorder.data.base import Dataset, DatasetError, DatasetInfo, format_size
 from layerorder.data.cache import Arrays, cache_dir, cached_arrays
 from layerorder.data.entry import DatasetEntry
 from layerorder.data.options import OptionSpec
 
 MNIST1D_DEFAULT_SEED = 42  # mnist1d's own default: seed 0 reproduces the published data
 MNIST1D_MIN_SAMPLES = 100
+MNIST1D_LENGTH = 40  # mnist1d's final_seq_length
+# mnist1d's own defaults (get_dataset_args): the published data set
+MNIST1D_CORR_NOISE, MNIST1D_IID_NOISE = 0.25, 0.02
 FIXED_SPLIT_SEED = 0  # mnist5k and digits: the split never depends on ``seed``
 _CACHE_FORMAT = 1
 
@@ -32,8 +35,14 @@ def mnist1d_seed(seed: int) -> int:
     return MNIST1D_DEFAULT_SEED if seed == 0 else seed
 
 
-def generate_mnist1d(num_samples: int, seed: int) -> Arrays:
-    """mnist1d's ``make_dataset`` at its default arguments but ``num_samples`` and ``seed``.
+def generate_mnist1d(
+    num_samples: int,
+    seed: int,
+    corr_noise: float = MNIST1D_CORR_NOISE,
+    iid_noise: float = MNIST1D_IID_NOISE,
+) -> Arrays:
+    """mnist1d's ``make_dataset`` at its default arguments but ``num_samples``, ``seed`` and
+    the two noise scales (``corr_noise_scale``, ``iid_noise_scale``).
 
     ``make_dataset`` seeds Python's and NumPy's global generators; their states are restored.
     """
@@ -42,6 +51,8 @@ def generate_mnist1d(num_samples: int, seed: int) -> Arrays:
     args = get_dataset_args()
     args.num_samples = num_samples
     args.seed = seed
+    args.corr_noise_scale = corr_noise
+    args.iid_noise_scale = iid_noise
     python_state, numpy_state = random.getstate(), np.random.get_state()
     try:
         data = make_dataset(args)
@@ -59,23 +70,51 @@ def _package_version(name: str) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _mnist1d_arrays(num_samples: int, seed: int, directory: str) -> Arrays:
-    key = f"mnist1d-{_package_version('mnist1d')}-n{num_samples}-s{seed}-v{_CACHE_FORMAT}"
+def _mnist1d_arrays(
+    num_samples: int, seed: int, corr_noise: float, iid_noise: float, directory: str
+) -> Arrays:
+    key = f"mnist1d-{_package_version('mnist1d')}-n{num_samples}-s{seed}"
+    if (corr_noise, iid_noise) != (MNIST1D_CORR_NOISE, MNIST1D_IID_NOISE):
+        key += f"-c{corr_noise:g}-i{iid_noise:g}"
+    key += f"-v{_CACHE_FORMAT}"
     return cached_arrays(
-        key, lambda: generate_mnist1d(num_samples, seed), directory=Path(directory)
+        key,
+        lambda: generate_mnist1d(num_samples, seed, corr_noise, iid_noise),
+        directory=Path(directory),
     )
 
 
+def as_patches(x: np.ndarray, patch: int) -> np.ndarray:
+    """(N, L) signals -> (N, patch, L // patch): ``L // patch`` tokens of ``patch`` consecutive
+    samples each (the layout ``--arch transformer`` reads as tokens: (C, L) is L tokens of C)."""
+    n, length = x.shape
+    return x.reshape(n, length // patch, patch).transpose(0, 2, 1)
+
+
+def _check_mnist1d(info: DatasetInfo, options: dict[str, Any]) -> None:
+    if MNIST1D_LENGTH % options["patch"]:
+        divisors = [d for d in range(1, MNIST1D_LENGTH + 1) if MNIST1D_LENGTH % d == 0]
+        raise DatasetError(
+            f"data set 'mnist1d': patch must divide the signal's {MNIST1D_LENGTH} samples, "
+            f"got {options['patch']}; use one of {', '.join(map(str, divisors))}"
+        )
+
+
 def _load_mnist1d(info: DatasetInfo, seed: int, options: dict[str, Any]) -> Dataset:
+    _check_mnist1d(info, options)
     generation_seed = mnist1d_seed(seed)
-    raw = _mnist1d_arrays(options["num_samples"], generation_seed, str(cache_dir()))
+    raw = _mnist1d_arrays(
+        options["num_samples"], generation_seed, float(options["corr_noise"]),
+        float(options["iid_noise"]), str(cache_dir()),
+    )
+    patch = options["patch"]
     return build_dataset(
         info,
-        x_train=raw["x"],
+        x_train=as_patches(raw["x"], patch),
         y_train=raw["y"],
-        x_test=raw["x_test"],
+        x_test=as_patches(raw["x_test"], patch),
         y_test=raw["y_test"],
-        in_shape=(1, raw["x"].shape[-1]),
+        in_shape=(patch, raw["x"].shape[-1] // patch),
         num_classes=10,
         options={**options, "seed": seed, "mnist1d_seed": generation_seed},
     )
@@ -153,8 +192,30 @@ BUILTIN_ENTRIES = (
                 "samples generated (rounded down to a multiple of 10), split 80/20",
                 minimum=MNIST1D_MIN_SAMPLES,
             ),
+            OptionSpec(
+                "corr_noise",
+                MNIST1D_CORR_NOISE,
+                float,
+                "scale of the correlated (smooth) noise added to each signal",
+                minimum=0.0,
+            ),
+            OptionSpec(
+                "iid_noise",
+                MNIST1D_IID_NOISE,
+                float,
+                "scale of the independent per-sample noise",
+                minimum=0.0,
+            ),
+            OptionSpec(
+                "patch",
+                1,
+                int,
+                "samples per token: (1, 40) becomes (patch, 40 / patch), e.g. 5 -> 8 tokens",
+                minimum=1,
+            ),
         ),
         loader=_load_mnist1d,
+        check=_check_mnist1d,
     ),
     DatasetEntry(
         name="mnist5k",

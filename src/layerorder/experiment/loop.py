@@ -45,9 +45,11 @@ def make_optimizer(params, cfg: RunConfig, lr: float) -> torch.optim.Optimizer:
     have it, else the foreach implementation. Both are element-wise, like the plain loop's."""
     params = list(params)
     if cfg.optimizer == "sgd":
-        cls, kwargs = torch.optim.SGD, {"momentum": cfg.momentum}
+        cls = torch.optim.SGD
+        kwargs = {"momentum": cfg.momentum, "nesterov": cfg.nesterov and cfg.momentum > 0}
     else:
-        cls, kwargs = (torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW), {}
+        cls = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
+        kwargs = {"betas": (0.9, cfg.beta2)}
     try:
         return cls(params, lr=lr, weight_decay=cfg.weight_decay, fused=True, **kwargs)
     except (RuntimeError, ValueError, TypeError):  # no fused kernel for this device or version

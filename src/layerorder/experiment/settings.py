@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from layerorder.errors import ConfigError, did_you_mean
+from layerorder.order import RESNET_DROPOUT_AT
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
@@ -308,9 +309,24 @@ def _is_transformer(config: Any) -> bool:
     return config.model is None and config.arch == "transformer"
 
 
+def _is_sgd(config: Any) -> bool:
+    return config.optimizer == "sgd"
+
+
+def _is_adam(config: Any) -> bool:
+    return config.optimizer in ("adam", "adamw")
+
+
+def _is_resnet(config: Any) -> bool:
+    return config.model is None and config.arch == "resnet"
+
+
 def _has_dropout_option(config: Any) -> bool:
-    """Our own architectures but resnet take ``p_drop``; resnet units and users' models do not."""
-    return config.model is None and config.arch != "resnet"
+    """Our own architectures take ``p_drop``; resnet only where ``dropout_at`` places dropout;
+    users' models keep their own."""
+    if config.model is not None:
+        return False
+    return config.arch != "resnet" or config.dropout_at != "none"
 
 
 S = Setting
@@ -360,13 +376,25 @@ SETTINGS: tuple[Setting, ...] = (
       commands=("compare", "probe")),
     S("weight_decay", 0.0, number(0.0), "Weight decay.", commands=("compare", "probe")),
     S("momentum", 0.9, number(0.0, 1.0), "SGD momentum.", commands=("compare", "probe")),
+    S("nesterov", False, flag, "Nesterov momentum for SGD (He et al. 2016's ResNets use it).",
+      cli=bool, omit_at_default=True, applies=_is_sgd, not_applied="applies to SGD only",
+      commands=("compare", "probe")),
+    S("beta2", 0.999, number(0.0, 1.0),
+      "Adam's second-moment decay (0.98 in Transformer training, Vaswani et al. 2017).",
+      omit_at_default=True, applies=_is_adam, not_applied="applies to Adam and AdamW only",
+      commands=("compare", "probe")),
     S("label_smoothing", 0.0, number(0.0, 1.0), "Label smoothing.",
       commands=("compare", "probe")),
     S("grad_clip", 0.0, number(0.0),
       "Clip the gradients' global L2 norm to this value before each step (0: off).",
       omit_at_default=True, commands=("compare", "probe")),
     S("p_drop", 0.1, number(0.0, 1.0), "Dropout probability.", applies=_has_dropout_option,
-      not_applied="has no dropout option (resnet units and --model models keep their own)",
+      not_applied="has no dropout option (resnet without --dropout-at, and --model models keep"
+      " their own)", commands=("compare", "probe")),
+    S("dropout_at", "none", choice(RESNET_DROPOUT_AT),
+      "Where --arch resnet puts dropout: none (He et al.'s units), branch (before each BN of"
+      " every unit's branch, Li et al. 2019's placement) or head (before the classifier).",
+      omit_at_default=True, applies=_is_resnet, not_applied="applies to --arch resnet only",
       commands=("compare", "probe")),
     S("probe", False, flag,
       "Record stage statistics, gradient flow and BN variance shift every epoch.", cli=bool),

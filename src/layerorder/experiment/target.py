@@ -88,4 +88,5 @@ def build_run_model(cfg, data) -> nn.Module:
         depth=cfg.depth,
         p_drop=cfg.p_drop,
         heads=cfg.heads,
+        dropout_at=cfg.dropout_at,
     )

@@ -93,11 +93,13 @@ def build_model(
     depth: int | None = None,
     p_drop: float | None = None,
     heads: int | None = None,
+    dropout_at: str = "none",
 ) -> LayerOrderNet:
     """Build ``arch`` with every block in ``order``; Kaiming init matched to the activation.
 
     Pre-activation orders get a final norm + activation before the head (the repr says so).
-    ``p_drop`` defaults to 0.1 (ignored by resnet, whose units have no dropout).
+    ``p_drop`` defaults to 0.1; resnet uses it only where ``dropout_at`` places dropout
+    (``branch`` or ``head``; ``none`` by default: He et al.'s units have none).
     """
     name = check_arch(arch)
     check_positive("width", width)
@@ -116,6 +118,7 @@ def build_model(
             depth=depth,
             p_drop=p,
             **({"heads": heads} if name == "transformer" else {}),
+            **({"dropout_at": dropout_at} if name == "resnet" else {}),
         )
     except BlockError as exc:
         raise wrap_block_error(exc, name) from exc

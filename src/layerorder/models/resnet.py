@@ -2,19 +2,26 @@
 
 For ``resnet`` the order argument names the residual unit (``original``, ``bn-after-add``,
 ``relu-before-add``, ``relu-only-preact``, ``full-preact``); the block presets ``standard`` and
-``preact`` are accepted as ``original`` and ``full-preact``. Residual units have no dropout.
+``preact`` are accepted as ``original`` and ``full-preact``.
+
+Dropout (``dropout_at``, one of ``DROPOUT_AT``): ``none`` (He et al.'s units have none), ``branch``
+(before each BN in the branch of every original unit: Li et al. 2019's placement, with many BN
+layers each shifted) or ``head`` (once, before the classifier: after the last BN, as Li et al.
+advise).
 """
 
 from __future__ import annotations
 
 from torch import nn
 
-from layerorder.blocks.registry import create_act, create_norm, create_weight
+from layerorder.blocks.registry import create_act, create_dropout, create_norm, create_weight
 from layerorder.blocks.residual import PREACT_VARIANTS, RESIDUAL_VARIANTS, ResidualUnit
 from layerorder.errors import did_you_mean
 from layerorder.models.base import LayerOrderNet, ModelError, Reshape
+from layerorder.order import RESNET_DROPOUT_AT
 
 PRESET_TO_UNIT = {"standard": "original", "preact": "full-preact"}
+DROPOUT_AT = RESNET_DROPOUT_AT
 
 
 def resolve_unit(order: str) -> str:
@@ -29,9 +36,13 @@ def resolve_unit(order: str) -> str:
 
 
 def build_resnet(
-    order: str, *, in_shape, num_classes: int, width: int | None, depth: int | None, p_drop: float
+    order: str, *, in_shape, num_classes: int, width: int | None, depth: int | None, p_drop: float,
+    dropout_at: str = "none",
 ) -> LayerOrderNet:
     variant = resolve_unit(order)
+    if dropout_at not in DROPOUT_AT:
+        raise ModelError(f"dropout_at must be one of {', '.join(DROPOUT_AT)}, got '{dropout_at}'")
+    branch_p = p_drop if dropout_at == "branch" else 0.0
     width, depth = width or 16, depth or 20
     if depth < 8 or (depth - 2) % 6:
         raise ModelError(
@@ -52,7 +63,7 @@ def build_resnet(
         out = width * 2**stage
         for i in range(n):
             stride = 2 if stage > 0 and i == 0 else 1
-            units.append(ResidualUnit(variant, c, out, stride=stride, ndim=ndim))
+            units.append(ResidualUnit(variant, c, out, stride=stride, ndim=ndim, p_drop=branch_p))
             c = out
     final = nn.Sequential(create_norm("bn", ndim, c), create_act("relu")) if preact else None
     pool = nn.AdaptiveAvgPool1d(1) if ndim == 1 else nn.AdaptiveAvgPool2d(1)
@@ -63,9 +74,11 @@ def build_resnet(
         features=nn.Sequential(nn.Sequential(*stem), *units),
         final=final,
         pool=nn.Sequential(pool, nn.Flatten()),
-        head=nn.Linear(c, num_classes),
+        head=(nn.Sequential(create_dropout("drop", "linear", p_drop), nn.Linear(c, num_classes))
+              if dropout_at == "head" else nn.Linear(c, num_classes)),
         note=(
             f"resnet-{depth}, {variant} units"
             + ("; pre-activation: a final bn-relu follows the last unit" if preact else "")
+            + (f"; dropout {p_drop:g} at the {dropout_at}" if dropout_at != "none" else "")
         ),
     )

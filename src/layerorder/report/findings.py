@@ -97,13 +97,14 @@ def _headline_rows(findings) -> list[tuple[str, ...]]:
             if not c.claim.counted:
                 continue
             primary = " (primary)" if c.claim.primary else ""
-            rows.append((r.study.name, c.claim.statement + primary, c.claim.literature or "-",
-                         _effect(c), _n(c), _regime_cell(c), MARK[c.verdict.outcome]))
+            rows.append((r.study.name, r.scale, c.claim.statement + primary,
+                         c.claim.literature or "-", _effect(c), _n(c), _regime_cell(c),
+                         MARK[c.verdict.outcome]))
     return rows
 
 
-HEADLINE = ("study", "claim", "the source's number", "measured (interval)", "n", "regime",
-            "verdict")
+HEADLINE = ("study", "scale", "claim", "the source's number", "measured (interval)", "n",
+            "regime", "verdict")
 
 
 def _check_rows(findings) -> list[tuple[str, ...]]:
@@ -152,7 +153,9 @@ def _depends(e):
     return figures.claim_estimates(ests, (0.0, 0.0), axis) if ests else None
 
 
-CAVEATS = (
+# what a scale's runs cannot show, said once per scale on a page holding results of that scale;
+# other scales are described by their studies' own notes (``[scales.X] note``)
+SCALE_CAVEATS = {"quick": (
     "**Ceiling.** The quick scale trains on MNIST-1D, where the convolutional networks reach "
     "95-98 %: a 0.5-point margin is a quarter of the remaining error, every order can look "
     "equivalent, and a published gain of 1.5-2.5 points cannot show. Claims whose sources "
@@ -165,9 +168,12 @@ CAVEATS = (
     "the Transformers at depths 2 and 4 (Xiong et al.: 6 and more) on 40 scalar tokens, far "
     "below the accuracy of the sources' tasks (each claim's regime column gives the accuracy "
     "measured here).",
-    "**Max-pool commutes with ReLU.** Conv-BN-ReLU-max-pool and Conv-BN-max-pool-ReLU are the "
-    "same function; so are several pre-activation spellings of the built-in CNN. Equivalence "
-    "between such spellings is an identity, not a finding.",
+)}
+CAVEATS = (
+    "**Identities are not findings.** Conv-BN-ReLU-max-pool and Conv-BN-max-pool-ReLU are the "
+    "same function, and so are dropout right before and right after ReLU (the checks show both "
+    "bit for bit); so are several pre-activation spellings of the built-in CNN. Equivalence "
+    "between such spellings is an identity, not evidence.",
     "**Multiple testing.** Each claim is tested one-sided at 5 % in each direction (supported "
     "or contradicted), so a claim with no effect at all is decided wrongly 10 % of the time. "
     "The primary claims are corrected together (Holm), which bounds the chance of any wrong "
@@ -178,6 +184,22 @@ CAVEATS = (
     "test split's most frequent class); a collapse is measured against the same order's other "
     "seeds. An order that learns more slowly is not counted as less reliable.",
 )
+
+
+def caveats(findings) -> list[str]:
+    """The page's caveats: each scale's (its fixed text, or every study's note on why that
+    scale's regime was chosen), then those of every page."""
+    out = []
+    for scale in sorted({r.scale for r in findings.results}):
+        if scale in SCALE_CAVEATS:
+            out += SCALE_CAVEATS[scale]
+            continue
+        notes = [f"{r.study.name}: {r.study.scales[scale].note}" for r in findings.results
+                 if r.scale == scale and r.study.scales[scale].note]
+        if notes:
+            out.append(f"**The {scale} scale.** " + "; ".join(notes) + ". Each claim's regime "
+                       "column says whether this scale meets what its source measured in.")
+    return out + list(CAVEATS)
 
 
 def render_findings_markdown(findings, path: Path, command: str) -> list[Path]:
@@ -224,7 +246,7 @@ def render_findings_markdown(findings, path: Path, command: str) -> list[Path]:
                 figures.png(fig, target)
                 written.append(target)
                 lines += ["", f"![{c.claim.id}](<{target.name}>)"]
-    lines += ["", "## Caveats", "", *[f"- {c}" for c in CAVEATS]]
+    lines += ["", "## Caveats", "", *[f"- {c}" for c in caveats(findings)]]
     atomic_write_text(path, "\n".join(lines) + "\n")
     return written
 
@@ -311,7 +333,7 @@ def render_findings_html(findings, command: str) -> str:
             parts.append(f"<section id=\"{escape(r.study.name)}-{escape(c.claim.id)}\">"
                          f"<h3>{escape(head)}</h3>{body}</section>")
     parts.append("<h2>Caveats</h2><ul>" + "".join(
-        f"<li>{escape(c.replace('**', ''))}</li>" for c in CAVEATS) + "</ul>")
+        f"<li>{escape(c.replace('**', ''))}</li>" for c in caveats(findings)) + "</ul>")
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"generator\" content=\"{GENERATOR}\">"
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"

@@ -1,6 +1,11 @@
 """Study results as compact JSON: one record per claim with its verdict and the evidence behind
 it (the per-seed values each estimate rests on), so a page's verdicts can be checked, or tested
-again, without the store. Like the Markdown and HTML pages, it only renders a ``Findings``."""
+again, without the store. Like the Markdown and HTML pages, it only renders a ``Findings``.
+
+It also keeps each study's results as evaluated before the page's primary claims were corrected
+together (``studies``: every claim's own verdict, the experiments' cell means and stage chains),
+so that ``findings_from_json`` can rebuild the ``Findings`` of one or several such files and a
+page can be drawn again without the store, and without training anything."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from typing import Any
 
 from layerorder import __version__
 
-SCHEMA = 1  # bump when a field's meaning changes
+SCHEMA = 2  # bump when a field's meaning changes (2: the studies' results before correction)
 
 
 @dataclass(frozen=True)
@@ -51,10 +56,18 @@ class ClaimRecord:
     decide: str  # what would decide it
     axis: str
     estimates: tuple[EstimateRecord, ...]
+    # the claim's band as drawn: numbers, "inf"/"-inf" for an open side (JSON has no infinity)
+    reference: tuple[float | str | None, float | str | None] | None = None
 
 
 def _num(x: Any) -> float | None:
     return float(x) if isinstance(x, (int, float)) and math.isfinite(x) else None
+
+
+def _bound(x: float) -> float | str | None:
+    if isinstance(x, float) and math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return _num(x)
 
 
 def _plain(value: Any) -> Any:
@@ -64,27 +77,27 @@ def _plain(value: Any) -> Any:
 
 
 def claim_records(findings) -> list[ClaimRecord]:
-    out = []
-    for r in findings.results:
-        for c in r.claims:
-            v, spec = c.verdict, c.claim
-            m = v.regime
-            out.append(ClaimRecord(
-                study=r.study.name, version=r.study.version, scale=r.scale,
-                experiment=c.experiment, id=spec.id, kind=spec.kind, primary=spec.primary,
-                counted=spec.counted, shares=spec.shares, statement=spec.statement,
-                source=spec.source, literature=spec.literature,
-                source_regime={k: _plain(x) for k, x in spec.regime.source},
-                needs=tuple(n.describe() for n in spec.regime.needs),
-                scale_regime={k: _plain(x) for k, x in m.values} if m else {},
-                unmet=m.unmet if m else (), outcome=v.outcome, effect=v.effect,
-                evidence=v.evidence, decided_by=v.decided_by, p=_num(v.p),
-                p_family=_num(c.p_family), decide=v.decide, axis=v.axis,
-                estimates=tuple(EstimateRecord(e.label, e.n, _num(e.mean), _num(e.low),
-                                               _num(e.high),
-                                               tuple(_num(x) for x in e.values))
-                                for e in v.estimates)))
-    return out
+    return [_record(r, c) for r in findings.results for c in r.claims]
+
+
+def _record(r, c) -> ClaimRecord:
+    """One claim of one study result."""
+    v, spec, m = c.verdict, c.claim, c.verdict.regime
+    return ClaimRecord(
+        study=r.study.name, version=r.study.version, scale=r.scale,
+        experiment=c.experiment, id=spec.id, kind=spec.kind, primary=spec.primary,
+        counted=spec.counted, shares=spec.shares, statement=spec.statement,
+        source=spec.source, literature=spec.literature,
+        source_regime={k: _plain(x) for k, x in spec.regime.source},
+        needs=tuple(n.describe() for n in spec.regime.needs),
+        scale_regime={k: _plain(x) for k, x in m.values} if m else {},
+        unmet=m.unmet if m else (), outcome=v.outcome, effect=v.effect,
+        evidence=v.evidence, decided_by=v.decided_by, p=_num(v.p),
+        p_family=_num(c.p_family), decide=v.decide, axis=v.axis,
+        estimates=tuple(EstimateRecord(e.label, e.n, _num(e.mean), _num(e.low), _num(e.high),
+                                       tuple(_num(x) for x in e.values))
+                        for e in v.estimates),
+        reference=None if v.reference is None else tuple(_bound(x) for x in v.reference))
 
 
 def is_findings_json(head: bytes) -> bool:
@@ -105,5 +118,111 @@ def render_findings_json(findings, command: str) -> str:
         "family": [{"study": s, "claim": cid, "p": _num(p), "adjusted_p": _num(q)}
                    for s, cid, p, q in findings.family],
         "claims": [asdict(c) for c in claim_records(findings)],
+        "studies": [_study(r) for r in findings.raw],
     }
     return json.dumps(doc, indent=1, allow_nan=False) + "\n"
+
+
+def _clean(value: Any) -> Any:
+    """A dataclass dict made JSON-safe: NaN and infinities become null."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _study(r) -> dict[str, Any]:
+    return {"study": r.study.name, "path": str(r.study.path), "version": r.study.version,
+            "scale": r.scale,
+            "store": r.store, "machine": r.machine, "finished_at": r.finished_at,
+            "experiments": [_clean(asdict(e)) for e in r.experiments],
+            "claims": [_clean(asdict(_record(r, c))) for c in r.claims]}
+
+
+def _nan(x: Any) -> float:
+    """A JSON number back: null is NaN; "inf"/"-inf" (an open band) are infinities."""
+    return math.nan if x is None else float(x)
+
+
+def findings_from_json(texts: list[tuple[str, str]], alpha: float | None = None):
+    """The ``Findings`` of one or more files written by ``render_findings_json`` (each given as
+    (where, text)): every study's results as they were evaluated, the primary claims of all of
+    them corrected together again. Studies are the built-in ones (or study files) named in the
+    JSON, at the version it names; a claim the study no longer has is an error."""
+    from layerorder.errors import ConfigError
+    from layerorder.studies import load_study
+    from layerorder.studies.family import control_primary
+
+    results, seen, alphas = [], set(), set()
+    for where, text in texts:
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{where}: not JSON ({exc.msg} at line {exc.lineno}); give a file "
+                              "written by 'layerorder study report --format json'") from None
+        if not isinstance(doc, dict) or doc.get("schema") != SCHEMA or "studies" not in doc:
+            raise ConfigError(f"{where}: not a findings JSON of schema {SCHEMA}; write it again "
+                              "with 'layerorder study report --format json'")
+        alphas.add(doc.get("alpha"))
+        for entry in doc["studies"]:
+            key = (entry["study"], entry["scale"])
+            if key in seen:
+                raise ConfigError(f"{where}: study '{key[0]}' at scale '{key[1]}' is given twice")
+            seen.add(key)
+            results.append(_study_result(entry, where, load_study))
+    if len(alphas) > 1:
+        raise ConfigError(f"the files were tested at different alphas ({sorted(alphas)})")
+    level = alpha if alpha is not None else (alphas.pop() if alphas else None)
+    from layerorder.studies.run import ALPHA
+
+    return control_primary(results, level if isinstance(level, float) else ALPHA)
+
+
+def _study_result(entry: dict[str, Any], where: str, load_study):
+    from layerorder.errors import ConfigError
+    from layerorder.probe.chain import ChainStep, StageChain
+    from layerorder.studies.claims import Estimate, Verdict
+    from layerorder.studies.regime import RegimeMatch
+    from layerorder.studies.run import Cell, ClaimResult, ExperimentRun, StudyResult
+
+    from layerorder.studies import builtin_names
+
+    # a built-in study by its name (wherever the package lives now), a user's by its file
+    study = load_study(entry["study"] if entry["study"] in builtin_names() else entry["path"])
+    if study.version != entry["version"]:
+        raise ConfigError(f"{where}: '{study.name}' was evaluated at version {entry['version']},"
+                          f" the study file is version {study.version}; report it again from "
+                          "its store")
+    by_id = {c.id: c for c in study.claims}
+    claims = []
+    for rec in entry["claims"]:
+        spec = by_id.get(rec["id"])
+        if spec is None:
+            raise ConfigError(f"{where}: study '{study.name}' has no claim '{rec['id']}' any "
+                              "more; report it again from its store")
+        regime = (RegimeMatch(tuple(rec["scale_regime"].items()), tuple(rec["unmet"]),
+                              spec.regime.needs) if rec["scale_regime"] else None)
+        estimates = tuple(Estimate(e["label"], tuple(_nan(x) for x in e["values"]),
+                                   _nan(e["mean"]), _nan(e["low"]), _nan(e["high"]))
+                          for e in rec["estimates"])
+        ref = rec.get("reference")
+        verdict = Verdict(rec["outcome"], rec["evidence"], rec["decide"], estimates,
+                          None if ref is None else (_nan(ref[0]), _nan(ref[1])), rec["axis"],
+                          _nan(rec["p"]), rec["decided_by"], regime, rec["effect"])
+        claims.append(ClaimResult(study.name, spec, rec["experiment"], verdict))
+    experiments = []
+    for e in entry["experiments"]:
+        cells = tuple(Cell(**{k: (_nan(v) if k not in ("order", "condition", "n",
+                                                        "epochs_to_target") else v)
+                              for k, v in c.items()}) for c in e["cells"])
+        chains = tuple(StageChain(ch["label"], ch["block"], tuple(
+            ChainStep(st["name"], st["kind"], tuple(st["hist"]), tuple(st["hist_range"]),
+                      _nan(st["frac_positive"])) for st in ch["steps"])) for ch in e["chains"])
+        experiments.append(ExperimentRun(e["experiment"], e["runs"], e["trained"], e["finished"],
+                                         _nan(e["wall_seconds"]), chains, cells, e["reference"],
+                                         tuple(e["factors"])))
+    return StudyResult(study, entry["scale"], entry["store"], tuple(claims), tuple(experiments),
+                       entry["machine"], entry["finished_at"])

@@ -179,7 +179,11 @@ def register(cls: type) -> type:
 
 def parse_test(kind: str, params: dict[str, Any], where: str):
     """The test record of a claim: ``kind`` names it, ``params`` are its keys."""
-    from layerorder.studies import accuracy_claims, probe_claims  # noqa: F401  (they register)
+    from layerorder.studies import (  # noqa: F401  (they register)
+        accuracy_claims,
+        function_claims,
+        probe_claims,
+    )
 
     if kind not in TESTS:
         raise ConfigError(f"{where}: unknown test '{kind}'" + did_you_mean(kind, TESTS))

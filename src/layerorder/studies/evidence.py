@@ -17,6 +17,7 @@ from typing import Any
 from torch import nn
 
 from layerorder.errors import ConfigError, did_you_mean
+from layerorder.experiment.config import ExperimentConfig
 from layerorder.lint.roles import ACT_CLASSES, MODULE_TABLE
 from layerorder.probe.stored import PROBE_KINDS, typed
 from layerorder.results import Results
@@ -25,7 +26,12 @@ from layerorder.stats.analysis import sort_key as level_order
 
 ROLES = ("weight", "norm", "act", "dropout", "pool")
 RUN_KIND = "run"  # a measure of the run record: its final metrics, one value per run
-RUN_STATISTICS = ("final_test_acc", "final_test_loss", "final_train_loss", "wall_time")
+RUN_STATISTICS = ("final_test_acc", "final_test_loss", "final_train_loss", "wall_time",
+                  "train_test_gap")
+# read from the run's last epoch record rather than the run record: the accuracy on the batches
+# of its last epoch (train mode, as the loop measures it) minus the final test accuracy, points
+EPOCH_STATISTICS = {"train_test_gap": lambda e: None if e.train_acc is None or e.test_acc is None
+                    else e.train_acc - e.test_acc}
 EPOCHS = ("init", "last")
 LAYERS = ("all", "first", "last", "first/last")
 
@@ -101,6 +107,7 @@ class Evidence:
     name: str
     results: Results
     probes: Mapping[int, tuple[tuple[int, str, Any], ...]]
+    config: ExperimentConfig | None = None  # the study's config of the experiment, when known
 
     def resolve(self, condition: Mapping[str, Any] | None) -> dict[str, Any]:
         """A condition with ``"min"``/``"max"`` replaced by the factor's lowest/highest level
@@ -137,7 +144,10 @@ class Evidence:
                 " rates); name the condition in the claim's measure"
             )
         for run in runs:  # diverged runs' last probes predate their divergence: left out
-            if m.kind == RUN_KIND:
+            if m.kind == RUN_KIND and m.statistic in EPOCH_STATISTICS:
+                epochs = self.results.epochs.get(run.id, ())
+                value = EPOCH_STATISTICS[m.statistic](epochs[-1]) if epochs else None
+            elif m.kind == RUN_KIND:
                 value = getattr(run, m.statistic)
                 value = None if value is None else float(value)
             else:
@@ -205,7 +215,8 @@ def _stages(records, stage: str) -> list:
     return out
 
 
-def load_evidence(name: str, results: Results, store) -> Evidence:
+def load_evidence(name: str, results: Results, store,
+                  config: ExperimentConfig | None = None) -> Evidence:
     """The evidence of one stored experiment (probe rows read for its probed runs)."""
     probes = {}
     for run in results.runs:
@@ -216,4 +227,4 @@ def load_evidence(name: str, results: Results, store) -> Evidence:
                 rows.append((row.epoch, row.data.get("index", 0), row.kind, record))
         rows.sort(key=lambda r: (r[0], r[2], r[1]))
         probes[run.id] = tuple((e, k, rec) for e, _i, k, rec in rows)
-    return Evidence(name, results, probes)
+    return Evidence(name, results, probes, config)

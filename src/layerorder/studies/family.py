@@ -39,6 +39,7 @@ class Findings:
     family: tuple[tuple[str, str, float, float], ...]
     alpha: float = ALPHA
     method: str = METHOD
+    raw: tuple[StudyResult, ...] = ()  # the results before the correction (what JSON keeps)
 
     def counted(self) -> list[ClaimResult]:
         """The debated claims, each comparison once (checks and shared comparisons left out)."""
@@ -66,7 +67,7 @@ def control_primary(results: Sequence[StudyResult], alpha: float = ALPHA) -> Fin
         out[i][j] = replace(c, p_family=q, verdict=_adjusted(c, q, len(primary), alpha))
         family.append((c.study, c.claim.id, p, q))
     return Findings(tuple(replace(r, claims=tuple(out[i])) for i, r in enumerate(results)),
-                    tuple(family), alpha)
+                    tuple(family), alpha, raw=tuple(results))
 
 
 def _p(p: float) -> float:

@@ -190,7 +190,8 @@ class DifferenceTest:
 class ShiftFormulaTest:
     """A BN layer's measured variance shift over Li et al.'s prediction 1/q + (c^2/v)(1/q - 1),
     with c^2/v measured in the same records (``VarianceShift.mean_sq_ratio``) and q = 1 - p_drop
-    from the measure's condition; the ratio lies within ``within`` of 1 (tested on logs)."""
+    from the measure's condition (or the experiment's p_drop where it is not varied); the ratio
+    lies within ``within`` of 1 (tested on logs)."""
 
     kind: ClassVar[str] = "shift-formula"
     measure: Measure
@@ -202,8 +203,6 @@ class ShiftFormulaTest:
         if m.kind != "varshift" or m.statistic != "shift":
             raise ConfigError(f"{where}: the measure must be kind = 'varshift', statistic = "
                               "'shift'")
-        if "p_drop" not in m.condition:
-            raise ConfigError(f"{where}: the measure's condition must name p_drop")
         within = _number(params, "within", where)
         if within is None or not 0 < within < 1:
             raise ConfigError(f"{where}: 'within' takes the relative tolerance (0 < within < 1)")
@@ -215,7 +214,10 @@ class ShiftFormulaTest:
         seeds = sorted(set(shift) & set(msq))
         if not seeds:
             return not_run(f"{self.measure.describe()} with its input's mean and variance")
-        q = 1.0 - float(ev.resolve(self.measure.condition)["p_drop"])
+        named = ev.resolve(self.measure.condition).get("p_drop")
+        if named is None and ev.config is None:
+            return not_run(f"{self.measure.describe()}: name p_drop in the measure's condition")
+        q = 1.0 - float(named if named is not None else ev.config.p_drop)
         predicted = {s: 1.0 / q + msq[s] * (1.0 / q - 1.0) for s in seeds}
         logs = [math.log(shift[s] / predicted[s]) for s in seeds]
         e = estimate("log measured/predicted", logs)

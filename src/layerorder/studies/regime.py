@@ -57,6 +57,16 @@ def _setting(name: str, numeric: bool):
     return read
 
 
+def _dataset(config: ExperimentConfig, levels: Sequence[Mapping[str, Any]]) -> str:
+    """The data set with the options that make it a variant (``mnist1d (corr_noise=0.45)``)."""
+    options = dict(config.data_options)
+    for lv in levels:
+        options.update(lv.get("data_options", {}))
+    name = str(levels[-1]["dataset"]) if levels and "dataset" in levels[-1] else config.dataset
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
+    return f"{name} ({shown})" if shown else name
+
+
 def _train_size(config: ExperimentConfig, levels) -> float:
     from layerorder.experiment.runner import load_checked_data  # loads torch data: on demand
 
@@ -70,7 +80,7 @@ def _measured(config, levels):  # filled in by ``scale_regime`` from the runs
 FIELDS: dict[str, RegimeField] = {
     f.name: f
     for f in (
-        RegimeField("dataset", False, _setting("dataset", False), "the data set"),
+        RegimeField("dataset", False, _dataset, "the data set and its options"),
         RegimeField("arch", False, _setting("arch", False), "the architecture"),
         RegimeField("depth", True, _setting("depth", True), "layers or residual depth"),
         RegimeField("optimizer", False, _setting("optimizer", False), "the optimizer"),
@@ -141,7 +151,9 @@ class RegimeMatch:
 
 def _shown(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.1f}" if not value.is_integer() else f"{value:g}"
+        if value.is_integer():
+            return f"{value:g}"
+        return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3g}"  # accuracy 88.2; lr 0.003
     return str(value)
 
 
@@ -199,6 +211,26 @@ def scale_regime(regime: Regime, config: ExperimentConfig,
         for n in regime.needs if not n.holds(got.get(n.field))
     )
     return RegimeMatch(tuple(values), unmet, regime.needs)
+
+
+SHOWN_FIELDS = ("dataset", "arch", "depth", "optimizer", "schedule", "epochs", "lr", "warmup")
+
+
+def experiment_regime(config: ExperimentConfig) -> tuple[tuple[str, str], ...]:
+    """An experiment's regime over all its conditions, as ``study show`` lists it: each field of
+    ``FIELDS`` that needs no data or runs, a varied one as its levels (``depth 20, 56, 110``)."""
+    levels = [dict(lv) for lv in config.levels()] or [{}]
+    out = []
+    for name in SHOWN_FIELDS:
+        read = FIELDS[name].read
+        shown = []
+        for lv in levels:
+            value = read(config, [lv])
+            text = "default" if value is None else _shown(value)
+            if text not in shown:
+                shown.append(text)
+        out.append((name, ", ".join(shown)))
+    return tuple(out)
 
 
 OUTSIDE = {"supported": "agrees outside regime", "contradicted": "not reproduced",

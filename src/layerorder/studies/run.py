@@ -133,15 +133,15 @@ def run_study(
     from layerorder.api import run_comparison
     from layerorder.experiment.validate import validate
 
-    out = []
-    for i, spec in enumerate(study.experiments):
+    out, experiments = [], study.experiments_at(scale)
+    for i, spec in enumerate(experiments):
         config = study.config(spec.id, scale, **(execution or {}))
         notes = validate(config)  # the data set, device and executor, before anything trains
         if observer is not None:
             for line in notes:
                 observer.note(line)
         if on_experiment is not None:
-            on_experiment(config.name, i + 1, len(study.experiments))
+            on_experiment(config.name, i + 1, len(experiments))
         results = run_comparison(config, store, observer=observer)
         out.append(_summary(config.name, results, results.trained))
     return tuple(out)
@@ -174,13 +174,13 @@ def evaluate_study(study: Study, scale: str, store: str | Path, *, alpha: float 
     exists = Path(store).exists()
     opened = Store.open(store, create=False, read_only=True) if exists else nullcontext()
     with opened as db:  # no store yet: every claim is 'not run'
-        for spec in study.experiments:
+        for spec in study.experiments_at(scale):
             config = study.config(spec.id, scale)
             results = stored_comparison(config, db) if db is not None else None
             if results is None:
                 evidence[spec.id] = None
                 continue
-            evidence[spec.id] = ev = load_evidence(config.name, results, db)
+            evidence[spec.id] = ev = load_evidence(config.name, results, db, config)
             summaries.append(_summary(config.name, results, 0, ev.chains()))
             done = [r for r in results.runs if r.finished_at]
             finished_at = max([finished_at, *(r.finished_at for r in done)])
@@ -188,7 +188,7 @@ def evaluate_study(study: Study, scale: str, store: str | Path, *, alpha: float 
                 p = done[0].provenance
                 machine = f"{p.get('device_name') or p.get('device')} ({p.get('host', '?')})"
     claims = []
-    for claim in study.claims:
+    for claim in study.claims_at(scale):
         ev = evidence[claim.experiment]
         name = study.experiment_name(claim.experiment, scale)
         if ev is None:

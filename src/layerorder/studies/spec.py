@@ -21,6 +21,8 @@ A study is a TOML file (the built-in ones live in ``layerorder/studies/builtin``
     orders = ["conv-bn-relu", "conv-relu-bn"]
     probe = true
     full = { epochs = 60 }           # per-scale overrides
+    scales = ["cpu", "full"]         # only at these scales (default: every scale); its claims
+                                     # are tested where it runs and left off the other pages
 
     [[claims]]                       # a measurable statement, its test and threshold
     id = "half-positive"
@@ -44,7 +46,7 @@ from layerorder.errors import ConfigError, did_you_mean
 from layerorder.experiment.config import ExperimentConfig, make_config
 from layerorder.studies.regime import Regime, parse_regime
 
-SCALES = ("quick", "full")
+SCALES = ("quick", "cpu", "full")  # tests in minutes; each claim's regime on a 2-core CPU; a GPU
 # keys of a [scales.X] table that describe the scale rather than set a setting
 SCALE_KEYS = ("minutes", "measured_on", "gpu_hours", "note")
 
@@ -70,9 +72,14 @@ class ExperimentSpec:
     title: str
     settings: dict[str, Any]
     overrides: dict[str, dict[str, Any]]  # scale name -> settings
+    scales: tuple[str, ...] = ()  # the scales it runs at; empty: every scale of the study
+
+    def runs_at(self, scale: str) -> bool:
+        return not self.scales or scale in self.scales
 
 
 CLAIM_KINDS = ("claim", "check")
+IDENTITY_TESTS = ("same-function",)  # true by construction: only ever a check
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,7 @@ class ClaimSpec:
     shares: str = ""
     literature: str = ""
     regime: Regime = field(default_factory=Regime)
+    scales: tuple[str, ...] = ()  # tested only at these scales (and where its experiment runs)
 
     @property
     def counted(self) -> bool:
@@ -114,6 +122,15 @@ class Study:
     scales: dict[str, Scale]
     experiments: tuple[ExperimentSpec, ...]
     claims: tuple[ClaimSpec, ...]
+
+    def experiments_at(self, scale: str) -> tuple[ExperimentSpec, ...]:
+        """The experiments that run at ``scale``."""
+        return tuple(e for e in self.experiments if e.runs_at(scale))
+
+    def claims_at(self, scale: str) -> tuple[ClaimSpec, ...]:
+        """The claims tested at ``scale``: those whose experiment runs there."""
+        return tuple(c for c in self.claims if self.experiment(c.experiment).runs_at(scale)
+                     and (not c.scales or scale in c.scales))
 
     def experiment(self, experiment_id: str) -> ExperimentSpec:
         for e in self.experiments:
@@ -136,6 +153,9 @@ class Study:
         """The checked config of one experiment at one scale; ``execution`` adds settings that
         do not change results (executor, workers, device, ...)."""
         spec, sc = self.experiment(experiment_id), self.scale(scale)
+        if not spec.runs_at(scale):
+            raise ConfigError(f"study '{self.name}': experiment '{experiment_id}' does not run at "
+                              f"scale '{scale}' (only at {', '.join(spec.scales)})")
         values = {**sc.settings, **spec.settings, **spec.overrides.get(scale, {})}
         values.update({k: v for k, v in execution.items() if v is not None})
         values["name"] = self.experiment_name(experiment_id, scale)
@@ -174,11 +194,15 @@ def _scale(name: str, table: dict, where: str) -> Scale:
     )
 
 
-def _experiment(table: dict, where: str) -> ExperimentSpec:
+def _experiment(table: dict, where: str, scales: dict[str, Scale]) -> ExperimentSpec:
     eid = _text(table, "id", where)
     overrides = {s: dict(table[s]) for s in SCALES if isinstance(table.get(s), dict)}
-    settings = {k: v for k, v in table.items() if k not in ("id", "title", *SCALES)}
-    return ExperimentSpec(eid, str(table.get("title", eid)), settings, overrides)
+    settings = {k: v for k, v in table.items() if k not in ("id", "title", "scales", *SCALES)}
+    only = table.get("scales", [])
+    if not isinstance(only, list) or not all(isinstance(x, str) and x in scales for x in only):
+        raise ConfigError(f"{where}: 'scales' takes a list of the study's scales "
+                          f"({', '.join(scales)}), got {only!r}")
+    return ExperimentSpec(eid, str(table.get("title", eid)), settings, overrides, tuple(only))
 
 
 def parse_study(data: dict, path: Path) -> Study:
@@ -197,13 +221,13 @@ def parse_study(data: dict, path: Path) -> Study:
     if "quick" not in scales:
         raise ConfigError(f"{where}: a study needs a [scales.quick] table")
     experiments = tuple(
-        _experiment(t, f"{where} experiment {i + 1}")
+        _experiment(t, f"{where} experiment {i + 1}", scales)
         for i, t in enumerate(data.get("experiments", []))
     )
     ids = [e.id for e in experiments]
     if not ids or len(set(ids)) != len(ids):
         raise ConfigError(f"{where}: needs experiments with distinct ids, got {ids}")
-    claims = [_claim(table, i, ids, where, parse_test)
+    claims = [_claim(table, i, ids, where, parse_test, scales)
               for i, table in enumerate(data.get("claims", []))]
     if not claims or len({c.id for c in claims}) != len(claims):
         raise ConfigError(f"{where}: needs claims with distinct ids")
@@ -213,20 +237,21 @@ def parse_study(data: dict, path: Path) -> Study:
         path, scales, experiments, tuple(claims),
     )
     for e in experiments:
-        for s in scales:
+        for s in filter(e.runs_at, scales):
             _check_orders(study.config(e.id, s), f"{where}, experiment '{e.id}' at scale '{s}'")
     for c in claims:
-        for s in scales:
+        for s in [s for s in scales if c in study.claims_at(s)]:
             _checkreferences(c, study.config(c.experiment, s),
                               f"{where} claim {c.id} at scale '{s}'")
     return study
 
 
 CLAIM_KEYS = ("id", "statement", "source", "experiment", "test", "kind", "primary", "shares",
-              "literature", "regime", "needs")
+              "literature", "regime", "needs", "scales")
 
 
-def _claim(table: dict, i: int, ids: list[str], where: str, parse_test) -> ClaimSpec:
+def _claim(table: dict, i: int, ids: list[str], where: str, parse_test,
+           scales: dict[str, Scale]) -> ClaimSpec:
     cw = f"{where} claim {table.get('id', i + 1)}"
     exp = _text(table, "experiment", cw)
     if exp not in ids:
@@ -241,11 +266,18 @@ def _claim(table: dict, i: int, ids: list[str], where: str, parse_test) -> Claim
         if not isinstance(table.get(key, ""), str):
             raise ConfigError(f"{cw}: '{key}' must be a string")
     params = {k: v for k, v in table.items() if k not in CLAIM_KEYS}
+    only = table.get("scales", [])
+    if not isinstance(only, list) or not all(isinstance(x, str) and x in scales for x in only):
+        raise ConfigError(f"{cw}: 'scales' takes a list of the study's scales "
+                          f"({', '.join(scales)}), got {only!r}")
+    if table.get("test") in IDENTITY_TESTS and kind != "check":
+        raise ConfigError(f"{cw}: test '{table['test']}' shows an identity: it is a check "
+                          "(kind = \"check\"), never evidence for a claim")
     return ClaimSpec(
         _text(table, "id", cw), _text(table, "statement", cw), _text(table, "source", cw), exp,
         parse_test(_text(table, "test", cw), params, cw), kind, primary,
         table.get("shares", ""), table.get("literature", ""),
-        parse_regime(table.get("regime"), table.get("needs"), cw),
+        parse_regime(table.get("regime"), table.get("needs"), cw), tuple(only),
     )
 
 
@@ -253,6 +285,8 @@ def comparison_key(claim: ClaimSpec) -> tuple:
     """What a claim compares: its experiment, its test's family (``accuracy`` for every claim
     read from the pair decisions), the orders, conditions and probe measures it names. Two claims
     with the same key test one comparison."""
+    if hasattr(claim.test, "built_orders"):  # measured on models built for it: its own record
+        return (claim.experiment, claim.test.kind, repr(claim.test))
     orders, conditions, factors = references(claim.test)
     stats = sorted(repr(getattr(claim.test, f.name)) for f in fields(claim.test)
                    if hasattr(getattr(claim.test, f.name), "statistic"))
@@ -308,6 +342,14 @@ def references(test) -> tuple[list[str], list[dict], list[str]]:
 
 
 def _checkreferences(claim: ClaimSpec, config: ExperimentConfig, where: str) -> None:
+    from layerorder.errors import LayerorderError
+    from layerorder.models import check_order_for_arch
+
+    for order in getattr(claim.test, "built_orders", ()):  # built from settings, not trained
+        try:
+            check_order_for_arch(config.arch, order)
+        except (LayerorderError, ValueError) as exc:
+            raise ConfigError(f"{where}: {exc}") from None
     orders, conditions, factors = references(claim.test)
     for order in orders:
         if order not in config.orders:

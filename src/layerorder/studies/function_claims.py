@@ -1,0 +1,297 @@
+"""Claims read from models built from an experiment's settings, with no training: identities
+(two orders that compute the same function, shown bit for bit) and gradients at initialisation
+at the depths and widths of the literature (``init-grad``).
+
+Some placements the debate argues about are one order written two ways. Dropout right before or
+right after ReLU is the example: with an inverted-dropout mask m in {0, 1/q}, ReLU(m x) =
+m ReLU(x) exactly, because ReLU is positively homogeneous and IEEE multiplication by a
+non-negative number rounds the same either side of zero. ``same-function`` builds both orders
+from the same seed, draws the same dropout masks (one stream per model, in forward order), runs a
+training-mode forward and backward pass on a batch of the experiment's data, and compares the
+outputs and every gradient with ``torch.equal``. It trains nothing (seconds, at any scale), and
+is only ever a check: an identity is never evidence for a claim of the debate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from layerorder.errors import ConfigError
+from layerorder.studies.claims import Estimate, Verdict, estimate, register, sided_p
+from layerorder.studies.evidence import Evidence
+
+BATCH = 256  # samples of the experiment's training split in the checked batch
+INIT_LAYERS = ("first", "last", "first/last")
+INIT_EXPECT = ("greater", "grows")
+
+
+def _orders(params: dict[str, Any], where: str) -> None:
+    for key in ("a", "b"):
+        value = params.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{where}: '{key}' must be an order spec string")
+
+
+def _outputs(config, order: str, seed: int, x: torch.Tensor, y: torch.Tensor, in_shape,
+             num_classes: int) -> list[torch.Tensor]:
+    """The logits and every parameter's gradient of ``order`` built and run from ``seed``
+    (the global RNG is forked: the caller's state is left as it was)."""
+    from layerorder.blocks import seed_dropout
+    from layerorder.models import build_model
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_model(config.arch, order, in_shape=in_shape, num_classes=num_classes,
+                            width=config.width, depth=config.depth, p_drop=config.p_drop,
+                            heads=config.heads, dropout_at=config.dropout_at)
+    seed_dropout(model, seed)
+    model.train()
+    logits = model(x)
+    nn.functional.cross_entropy(logits, y).backward()
+    return [logits.detach(), *(p.grad for p in model.parameters() if p.grad is not None)]
+
+
+@register
+@dataclass(frozen=True)
+class SameFunction:
+    """Orders ``a`` and ``b`` give bit-identical logits and gradients for ``seeds`` seeds, in the
+    experiment's model at ``condition`` (its first level where none is named); with
+    ``same = false`` the check is that they differ (two placements that are not one function,
+    such as average pooling around ReLU)."""
+
+    kind: ClassVar[str] = "same-function"
+    a: str
+    b: str
+    seeds: int = 5
+    condition: Mapping[str, Any] = field(default_factory=dict)
+    same: bool = True
+
+    @property
+    def built_orders(self) -> tuple[str, ...]:
+        """The orders it builds (checked against the experiment's architecture by the study)."""
+        return (self.a, self.b)
+
+    @classmethod
+    def parse(cls, params: dict[str, Any], where: str) -> SameFunction:
+        _orders(params, where)
+        seeds = params.get("seeds", 5)
+        if not isinstance(seeds, int) or seeds < 1:
+            raise ConfigError(f"{where}: 'seeds' must be a positive integer")
+        condition = params.get("condition", {})
+        if not isinstance(condition, dict):
+            raise ConfigError(f"{where}: 'condition' must be a table of factor = level")
+        same = params.get("same", True)
+        if not isinstance(same, bool):
+            raise ConfigError(f"{where}: 'same' takes true or false")
+        return cls(params["a"], params["b"], seeds, condition, same)
+
+    def evaluate(self, ev: Evidence, alpha: float) -> Verdict:
+        from layerorder.experiment.runner import load_checked_data
+
+        if ev.config is None:
+            return Verdict("undecided", "the experiment's settings are not known here",
+                           "evaluate the study from its study file")
+        levels = {k: v for k, v in ev.resolve(self.condition).items()
+                  if k in {f.name for f in dataclasses.fields(ev.config)}}
+        config = dataclasses.replace(ev.config, **levels, vary=())
+        data = load_checked_data(config)
+        x, y = data.x_train[:BATCH], data.y_train[:BATCH]
+        where = ", ".join(f"{k}={v}" for k, v in levels.items())
+        differ = []
+        for seed in range(self.seeds):
+            outs = [_outputs(config, order, seed, x, y, data.in_shape, data.num_classes)
+                    for order in (self.a, self.b)]
+            same = len(outs[0]) == len(outs[1]) and all(
+                u.shape == v.shape and torch.equal(u, v) for u, v in zip(*outs))
+            if not same:
+                differ.append(seed)
+        what = (f"{self.a} and {self.b} ({config.arch}, {where or 'default settings'}; "
+                f"a training-mode forward and backward pass on {len(x)} samples, "
+                f"{self.seeds} seeds)")
+        how = "torch.equal, bit for bit"
+        if differ:
+            found = f"{what}: logits or gradients differ for seeds {differ}"
+            effect = "different" if len(differ) == self.seeds else "differ for some seeds"
+        else:
+            found, effect = f"{what}: logits and every gradient equal bit for bit", "bit-identical"
+        holds = not differ if self.same else len(differ) == self.seeds
+        return Verdict("supported" if holds else "contradicted", found, decided_by=how,
+                       effect=effect)
+
+
+def _init_grads(config, order: str, depth: int, seed: int, x, y, in_shape, num_classes,
+                width, heads) -> list:
+    """``GradFlow`` of every weight layer after one train-mode forward and backward pass of
+    ``order`` built at ``depth`` from ``seed``, without dropout (the setting of Xiong et al.'s
+    Theorem 1 and of He et al.'s argument); the caller's RNG state is left as it was."""
+    from layerorder.models import build_model
+    from layerorder.probe.grads import grad_flow
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_model(config.arch, order, in_shape=in_shape, num_classes=num_classes,
+                            width=width, depth=depth, p_drop=0.0, heads=heads)
+    model.train()
+    nn.functional.cross_entropy(model(x), y).backward()
+    return grad_flow(model)
+
+
+def _pick(grads, module: str, within: str, layers: str) -> float:
+    values = [g.grad_norm for g in grads if g.kind.startswith(module) and g.name.startswith(within)]
+    if not values:
+        return math.nan
+    if layers == "first":
+        return values[0]
+    if layers == "last":
+        return values[-1]
+    return values[0] / values[-1] if values[-1] else math.nan
+
+
+@register
+@dataclass(frozen=True)
+class InitGradient:
+    """Gradient norms at initialisation, no training: for each depth in ``depths`` and each of
+    ``seeds`` seeds, orders ``a`` and ``b`` are built (``width``/``heads`` override the
+    experiment's), one training-mode pass runs on the probe batch, and the ``layers`` statistic
+    of the weight layers whose class starts with ``module`` and name with ``within`` is read
+    (``first/last``: the first layer's gradient norm over the last's). Per seed the log ratio
+    log(a / b) is taken. ``expect = "greater"``: a > b at the deepest depth (one-sided t on the
+    log ratios); ``"grows"``: the log ratio rises with log depth (least-squares slope over every
+    depth and seed, one-sided t on the slope; Xiong et al.'s Theorem 1 predicts 0.5)."""
+
+    kind: ClassVar[str] = "init-grad"
+    a: str
+    b: str
+    depths: tuple[int, ...]
+    layers: str = "last"
+    module: str = ""
+    within: str = ""
+    width: int | None = None
+    heads: int | None = None
+    seeds: int = 5
+    expect: str = "greater"
+
+    @property
+    def built_orders(self) -> tuple[str, ...]:
+        return (self.a, self.b)
+
+    @classmethod
+    def parse(cls, params: dict[str, Any], where: str) -> InitGradient:
+        _orders(params, where)
+        depths = params.get("depths")
+        if not (isinstance(depths, list) and depths
+                and all(isinstance(d, int) and d > 0 for d in depths)):
+            raise ConfigError(f"{where}: 'depths' takes a list of positive integers")
+        layers, expect = params.get("layers", "last"), params.get("expect", "greater")
+        if layers not in INIT_LAYERS:
+            raise ConfigError(f"{where}: layers must be one of {', '.join(INIT_LAYERS)}")
+        if expect not in INIT_EXPECT:
+            raise ConfigError(f"{where}: expect must be one of {', '.join(INIT_EXPECT)}")
+        if expect == "grows" and len(set(depths)) < 2:
+            raise ConfigError(f"{where}: expect = 'grows' needs at least two depths")
+        for key in ("width", "heads", "seeds"):
+            value = params.get(key)
+            if value is not None and not (isinstance(value, int) and value > 0):
+                raise ConfigError(f"{where}: '{key}' must be a positive integer")
+        for key in ("module", "within"):
+            if not isinstance(params.get(key, ""), str):
+                raise ConfigError(f"{where}: '{key}' must be a string")
+        return cls(params["a"], params["b"], tuple(sorted(depths)), layers,
+                   params.get("module", ""), params.get("within", ""), params.get("width"),
+                   params.get("heads"), params.get("seeds", 5), expect)
+
+    def log_ratios(self, config) -> dict[int, list[float]]:
+        """depth -> log(a / b) per seed. The measurement is deterministic given the settings, so
+        it is kept in layerorder's data cache (``LAYERORDER_CACHE_DIR``), keyed by this test,
+        the experiment's settings and the PyTorch version: a report re-reads it instead of
+        building a 998-layer ResNet again."""
+        import hashlib
+        import json
+
+        import numpy as np
+
+        from layerorder.data.cache import cached_arrays
+
+        measured = dataclasses.replace(self, expect="greater")  # what is measured, not tested
+        identity = json.dumps([repr(measured), config.identity(), torch.__version__],
+                              sort_keys=True, default=str)
+        key = "initgrad-" + hashlib.sha256(identity.encode()).hexdigest()[:20]
+        arrays = cached_arrays(key, lambda: {str(d): np.asarray(v, dtype=float)
+                                             for d, v in self._measure(config).items()})
+        return {d: [float(v) for v in arrays[str(d)]] for d in self.depths}
+
+    def _measure(self, config) -> dict[int, list[float]]:
+        from layerorder.experiment.runner import load_checked_data
+        from layerorder.probe import probe_batch
+
+        data = load_checked_data(config)
+        x, y = probe_batch(data.x_train, data.y_train)
+        width = self.width or config.width
+        heads = self.heads or config.heads
+        out: dict[int, list[float]] = {}
+        for depth in self.depths:
+            values = []
+            for seed in range(self.seeds):
+                pair = [_pick(_init_grads(config, order, depth, seed, x, y, data.in_shape,
+                                          data.num_classes, width, heads),
+                              self.module, self.within, self.layers)
+                        for order in (self.a, self.b)]
+                ok = all(math.isfinite(v) and v > 0 for v in pair)
+                values.append(math.log(pair[0] / pair[1]) if ok else math.nan)
+            out[depth] = values
+        return out
+
+    def evaluate(self, ev: Evidence, alpha: float) -> Verdict:
+        from scipy import stats
+
+        if ev.config is None:
+            return Verdict("undecided", "the experiment's settings are not known here",
+                           "evaluate the study from its study file")
+        config = dataclasses.replace(ev.config, vary=())
+        ratios = self.log_ratios(config)
+        per_depth = "; ".join(
+            f"depth {d}: ratio {math.exp(e.mean):.3g} (90% CI {math.exp(e.low):.3g} to "
+            f"{math.exp(e.high):.3g})" if math.isfinite(e.low) else f"depth {d}: n/a"
+            for d, e in ((d, estimate(str(d), v)) for d, v in ratios.items()))
+        what = (f"{self.layers} gradient norm of {self.a} over {self.b} at initialisation "
+                f"({self.seeds} seeds, width {self.width or config.width or 'default'})")
+        estimates = tuple(_ratio_estimate(f"depth {d}", v) for d, v in ratios.items())
+        if self.expect == "greater":
+            deepest = [v for v in ratios[self.depths[-1]] if math.isfinite(v)]
+            if len(deepest) < 2:
+                return Verdict("undecided", f"{what}: too few finite values", "more seeds")
+            t = stats.ttest_1samp(deepest, 0.0)
+            p_for = float(t.pvalue / 2 if t.statistic > 0 else 1 - t.pvalue / 2)
+            p_against = 1.0 - p_for
+            e = estimate("log ratio", deepest)
+            effect = f"x{math.exp(e.mean):.3g} at depth {self.depths[-1]}"
+        else:
+            xs, ys = zip(*[(math.log(d), v) for d, vs in ratios.items() for v in vs
+                           if math.isfinite(v)])
+            fit = stats.linregress(xs, ys)
+            df = len(xs) - 2
+            tval = fit.slope / fit.stderr if fit.stderr > 0 else math.inf
+            p_for = float(stats.t.sf(tval, df))
+            p_against = float(stats.t.cdf(tval, df))
+            half = float(stats.t.ppf(0.95, df) * fit.stderr)
+            e = Estimate("slope", (), fit.slope, fit.slope - half, fit.slope + half)
+            effect = (f"slope {fit.slope:.3g} (90% CI {e.low:.3g} to {e.high:.3g}) of the log "
+                      "ratio on log depth")
+        outcome = ("supported" if p_for < alpha else "contradicted" if p_against < alpha
+                   else "undecided")
+        decide = "" if outcome != "undecided" else "more seeds or a wider range of depths"
+        return Verdict(outcome, f"{what}: {per_depth}; {effect}", decide, estimates,
+                       (0.0, 0.0), "log gradient-norm ratio", sided_p(outcome, p_for, p_against),
+                       "one-sided t test" + (" on the slope" if self.expect == "grows" else ""),
+                       effect=effect)
+
+
+def _ratio_estimate(label: str, values) -> Estimate:
+    return estimate(label, [v for v in values if math.isfinite(v)])
