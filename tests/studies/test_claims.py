@@ -8,7 +8,8 @@ import pytest
 from scipy import stats
 
 from layerorder.errors import ConfigError
-from layerorder.studies.claims import TESTS, estimate, parse_test
+from layerorder.studies.claim_tests import parse_test
+from layerorder.studies.claims import TESTS, estimate
 from tests.studies.helpers import evidence, paired_runs, probed, run
 
 

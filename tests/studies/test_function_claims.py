@@ -13,7 +13,7 @@ from layerorder.errors import ConfigError
 from layerorder.experiment.config import make_config
 from layerorder.order import parse_order
 from layerorder.studies import load_study
-from layerorder.studies.claims import parse_test
+from layerorder.studies.claim_tests import parse_test
 from layerorder.studies.evidence import Evidence
 from layerorder.studies.function_claims import InitGradient
 from layerorder.studies.spec import parse_study
@@ -150,7 +150,8 @@ def test_init_grad_log_ratios_equal_a_hand_computation(tmp_path, monkeypatch):
 
     for depth in (1, 3):
         for seed in range(2):
-            expected = math.log(last_grad("post-ln", depth, seed) / last_grad("pre-ln", depth, seed))
+            post, pre = last_grad("post-ln", depth, seed), last_grad("pre-ln", depth, seed)
+            expected = math.log(post / pre)
             assert ratios[depth][seed] == pytest.approx(expected, rel=1e-5)
     # the measurement is cached: a second read builds nothing
     monkeypatch.setattr(type(test), "_measure", lambda self, config: 1 / 0)

@@ -19,7 +19,8 @@ from layerorder.probe.variance import VarianceShift, variance_shift
 from layerorder.stats.analysis import analyze
 from layerorder.stats.reliability import Outcomes, compare_spread
 from layerorder.studies import load_study
-from layerorder.studies.claims import Verdict, parse_test
+from layerorder.studies.claim_tests import parse_test
+from layerorder.studies.claims import Verdict
 from layerorder.studies.family import control_primary
 from layerorder.studies.regime import in_regime, parse_regime, scale_regime
 from layerorder.studies.run import ClaimResult, StudyResult
@@ -291,3 +292,17 @@ def test_train_test_gap_is_read_from_the_last_epoch():
                          EpochRecord(2, 0.1, last, 0.3, 90.0, 0.01, 2.0))
     v = t.evaluate(evidence(runs, epochs=epochs), 0.05)
     assert v.outcome == "supported" and "means 2.25 and 6.25" in v.evidence  # + 0.1 * seed
+
+
+def test_a_claim_on_untrained_models_reads_only_data_arch_and_its_depth():
+    from layerorder.experiment.config import make_config
+    from layerorder.studies.regime import Need, Regime, untrained_regime
+
+    config = make_config({"arch": "resnet", "epochs": 12, "optimizer": "sgd",
+                          "data_options": {"corr_noise": 0.45}})
+    m = untrained_regime(Regime(needs=(Need("depth", low=56),)), config, 998.0)
+    assert dict(m.values) == {"dataset": "mnist1d (corr_noise=0.45)", "arch": "resnet",
+                              "depth": 998.0}
+    assert m.meets
+    shallow = untrained_regime(Regime(needs=(Need("depth", low=56),)), config, 20.0)
+    assert shallow.unmet == ("depth >= 56 needed, this claim has 20",)

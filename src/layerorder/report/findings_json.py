@@ -184,11 +184,10 @@ def findings_from_json(texts: list[tuple[str, str]], alpha: float | None = None)
 def _study_result(entry: dict[str, Any], where: str, load_study):
     from layerorder.errors import ConfigError
     from layerorder.probe.chain import ChainStep, StageChain
+    from layerorder.studies import builtin_names
     from layerorder.studies.claims import Estimate, Verdict
     from layerorder.studies.regime import RegimeMatch
     from layerorder.studies.run import Cell, ClaimResult, ExperimentRun, StudyResult
-
-    from layerorder.studies import builtin_names
 
     # a built-in study by its name (wherever the package lives now), a user's by its file
     study = load_study(entry["study"] if entry["study"] in builtin_names() else entry["path"])

@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import special, stats
-
-from layerorder.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
     from layerorder.studies.regime import RegimeMatch
@@ -168,29 +166,11 @@ def _band(lo: float, hi: float, unit: str) -> str:
     return f"the claim's band [{_num(lo)}, {_num(hi)}]{unit}"
 
 
-# kind -> test record class; filled by the modules that define tests
+# kind -> test record class; filled by the modules that define tests (all of them imported by
+# ``studies.claim_tests``, which parses a claim's test)
 TESTS: dict[str, type] = {}
 
 
 def register(cls: type) -> type:
     TESTS[cls.kind] = cls
     return cls
-
-
-def parse_test(kind: str, params: dict[str, Any], where: str):
-    """The test record of a claim: ``kind`` names it, ``params`` are its keys."""
-    from layerorder.studies import (  # noqa: F401  (they register)
-        accuracy_claims,
-        function_claims,
-        probe_claims,
-    )
-
-    if kind not in TESTS:
-        raise ConfigError(f"{where}: unknown test '{kind}'" + did_you_mean(kind, TESTS))
-    cls = TESTS[kind]
-    names = [f.name for f in fields(cls)]
-    for key in params:
-        if key not in names:
-            raise ConfigError(f"{where}: test '{kind}' takes no key '{key}'"
-                              + did_you_mean(key, names))
-    return cls.parse(params, where)

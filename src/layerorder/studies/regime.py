@@ -213,6 +213,23 @@ def scale_regime(regime: Regime, config: ExperimentConfig,
     return RegimeMatch(tuple(values), unmet, regime.needs)
 
 
+UNTRAINED = ("dataset", "arch", "depth")  # what a claim on models built but never trained reads
+
+
+def untrained_regime(regime: Regime, config: ExperimentConfig,
+                     depth: float | None) -> RegimeMatch:
+    """The regime of a claim measured on models built from ``config`` and never trained (at
+    ``depth``, its deepest): the data set, architecture and depth only, since the scale's
+    training settings and accuracy say nothing about it."""
+    values = [("dataset", FIELDS["dataset"].read(config, [])), ("arch", config.arch),
+              ("depth", depth)]
+    got = dict(values)
+    unmet = tuple(f"{n.describe()} needed, this claim has "
+                  + (_shown(got[n.field]) if got.get(n.field) is not None else "none set")
+                  for n in regime.needs if not n.holds(got.get(n.field)))
+    return RegimeMatch(tuple(values), unmet, regime.needs)
+
+
 SHOWN_FIELDS = ("dataset", "arch", "depth", "optimizer", "schedule", "epochs", "lr", "warmup")
 
 

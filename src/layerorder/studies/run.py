@@ -17,7 +17,7 @@ from typing import Any
 
 from layerorder.studies.claims import Verdict, not_run
 from layerorder.studies.evidence import Evidence, load_evidence
-from layerorder.studies.regime import RegimeMatch, in_regime, scale_regime
+from layerorder.studies.regime import RegimeMatch, in_regime, scale_regime, untrained_regime
 from layerorder.studies.spec import ClaimSpec, Study, references
 
 DEFAULT_STUDY_STORE = "layerorder-studies.db"
@@ -150,6 +150,10 @@ def run_study(
 def claim_regime(claim: ClaimSpec, ev: Evidence, config) -> RegimeMatch:
     """The scale's regime for one claim: the conditions it reads (all of them when it names
     none) and the best mean final accuracy among its orders there."""
+    if hasattr(claim.test, "built_orders"):  # built from the settings, never trained
+        depths = getattr(claim.test, "depths", ()) or [config.depth]
+        deepest = max((d for d in depths if d is not None), default=None)
+        return untrained_regime(claim.regime, config, None if deepest is None else float(deepest))
     orders, conditions, _factors = references(claim.test)
     wanted = [ev.resolve(c) for c in conditions if c]
     conds = [c for c in ev.results.analysis.conditions

@@ -208,7 +208,7 @@ def _experiment(table: dict, where: str, scales: dict[str, Scale]) -> Experiment
 def parse_study(data: dict, path: Path) -> Study:
     """A study from its TOML mapping; every experiment is checked at every scale, and every
     claim's test is parsed (so a typo fails when the file is read, not hours later)."""
-    from layerorder.studies.claims import parse_test
+    from layerorder.studies.claim_tests import parse_test
 
     where = f"study file '{path}'"
     _unknown(data, ("name", "version", "title", "question", "scales", "experiments", "claims"),
