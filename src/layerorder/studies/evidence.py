@@ -65,6 +65,7 @@ class Measure:
     def describe(self) -> str:
         where = f" {self.stage}" if self.stage else ""
         layers = "" if self.layers == "all" else f", {self.layers} layer"
+        layers += f" of {self.within}*" if self.within else ""
         cond = "".join(f", {k}={v}" for k, v in self.condition.items())
         when = "at init" if self.epoch == "init" else "trained"
         return f"{self.order}:{where} {self.statistic} ({when}{layers}{cond})"
