@@ -182,3 +182,18 @@ def test_report_from_json_bad_input_exit_2(tmp_path, capsys):
         code, _, err = run_cli(capsys, "study", "report", *args, "-o", tmp_path / "x.md",
                                "--format", "md")
         assert code == 2 and message in err and "Traceback" not in err, err
+
+
+def test_show_lists_the_cpu_scale_with_minutes_and_regime(capsys):
+    code, out, err = run_cli(capsys, "study", "show", "residual-units")
+    assert code == 0, err
+    text = " ".join(out.split())  # the console wraps long lines
+    assert "scale cpu: 75 runs, 32.5 min (2-core CPU, 2 workers, 2026-12-04)" in text
+    assert "regime: dataset mnist1d (corr_noise=0.45); arch resnet; depth 20, 56, 110;" in text
+    assert "optimizer sgd; schedule step; epochs 12; lr 0.1" in text
+    code, out, _ = run_cli(capsys, "study", "show", "transformer-warmup")
+    text = " ".join(out.split())
+    assert code == 0 and "dataset mnist1d (patch=5)" in text and "depth 6, 12" in text
+    assert "init-grad" in text and "cpu, full" in text  # a claim at some scales only
+    code, out, _ = run_cli(capsys, "study", "list")
+    assert code == 0 and "cpu" in out and "37" in out  # columns wrap on a narrow terminal

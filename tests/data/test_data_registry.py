@@ -191,7 +191,10 @@ def test_check_dataset_validates_without_loading(monkeypatch):
         registry._REGISTRY, "mnist1d", dataclasses.replace(entry, loader=no_loading)
     )
     info = check_dataset("MNIST1D", num_samples="2000")
-    assert info.name == "mnist1d" and info.options == {"num_samples": 2000}
+    assert info.name == "mnist1d"
+    assert info.options == {"num_samples": 2000, "corr_noise": 0.25, "iid_noise": 0.02, "patch": 1}
+    with pytest.raises(DatasetError, match="patch must divide the signal's 40 samples"):
+        check_dataset("mnist1d", patch=7)  # the check runs without loading too
     with pytest.raises(DatasetError, match="did you mean 'num_samples'"):
         check_dataset("mnist1d", num_sample=2000)
     with pytest.raises(DatasetError, match="too few for 10 classes"):
