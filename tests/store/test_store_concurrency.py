@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 import time
+from pathlib import Path
 
-from layerorder.store import EpochRecord, RunSpec, Store, make_owner
+from layerorder.store import EpochRecord, Heartbeat, RunSpec, Store, make_owner
 
 N_RUNS = 40
 
@@ -75,3 +77,40 @@ def test_two_processes_claim_disjoint_runs(tmp_path):
 def test_processes_create_the_same_store_at_once(tmp_path):
     outputs = run_workers(open_new, (str(tmp_path / "new.db"),), n=4)
     assert outputs == [(1, "ok")] * 4
+
+
+def read_and_close(path: str) -> int:
+    """Another process opens the store, reads it and closes: the last to close a WAL database
+    checkpoints it and deletes its -wal file when it sees no other connection."""
+    with Store.open(path, create=False, read_only=True) as store:
+        return len(store.runs(1))
+
+
+def test_a_driver_keeps_its_locks_when_its_heartbeat_opens_the_store(tmp_path):
+    """The lease heartbeat opens the store a second time in the driver's process. Reading the
+    file outside SQLite there would drop the driver's POSIX locks; a reader in another process
+    that closed afterwards then deleted the -wal under the driver, and the driver's next commits
+    were lost or failed with a disk I/O error."""
+    path = str(tmp_path / "s.db")
+    owner = make_owner()
+    with Store.open(path) as store:
+        exp = store.experiment("lost", {"a": 1})
+        store.add_runs(exp.id, [RunSpec(f"k{i}", "x", i, 0.1, {"i": i}) for i in range(3)])
+        run = store.claim_next(exp.id, owner)
+        with Heartbeat(path, owner, lease=0.2) as beat:
+            deadline = time.monotonic() + 30
+            while beat.renewals < 1 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert beat.renewals >= 1  # the heartbeat's own connection is open
+            ctx = multiprocessing.get_context("spawn")
+            with ctx.Pool(1) as pool:
+                assert pool.apply(read_and_close, (path,)) == 3
+            assert Path(f"{path}-wal").exists()  # still this driver's
+            epochs = [EpochRecord(0, 1.0, 0.5, 1.0, 0.5, 0.1, 0.0)]
+            assert store.finish_run(run.id, status="done", epochs=epochs, owner=owner)
+            second = store.claim_next(exp.id, owner)
+            with sqlite3.connect(path) as fresh:  # what any other process sees now
+                rows = dict(fresh.execute("SELECT id, status FROM runs").fetchall())
+            assert rows[run.id] == "done" and rows[second.id] == "running"
+    with sqlite3.connect(path) as fresh:
+        assert dict(fresh.execute("SELECT id, status FROM runs").fetchall())[run.id] == "done"

@@ -5,6 +5,9 @@ read as plain bytes, then it is opened read-only to look for the ``meta`` table,
 and the schema version. A rejected file is left byte-for-byte unchanged and no ``-wal``/``-shm``
 files are created next to it. A zero-byte file, or an SQLite database without any tables (what a
 store looks like for a moment while another process creates it), is treated as a new store.
+
+A file this process already holds open through SQLite is never opened outside SQLite again (see
+``_HELD``): the check above then goes through SQLite alone.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,10 +32,22 @@ from layerorder.store.migrations import (
     schema_version,
     too_new_message,
 )
+from layerorder.store.vanished import Identity, file_identity
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
 _FIX = "pass --store with a new or existing store file"
+
+# The store files this process holds open through SQLite, by (device, inode). SQLite's locks are
+# POSIX advisory locks, which belong to the process: closing *any* descriptor of the file drops
+# every lock the process holds on it ("How To Corrupt An SQLite Database File", section 2.2).
+# A connection that has lost its locks looks closed to other processes; the last of those to
+# close then checkpoints and deletes the -wal file under it, and what it commits afterwards is
+# lost. So the plain read of the header happens only while no connection to the file is open
+# here (a second opener, such as the lease heartbeat, checks the file through SQLite), and
+# ``_HELD_LOCK`` keeps another thread from connecting while that read is under way.
+_HELD: Counter[Identity] = Counter()
+_HELD_LOCK = threading.RLock()
 
 
 @contextmanager
@@ -73,9 +90,10 @@ def _is_empty_database(conn: sqlite3.Connection) -> bool:
     return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
 
 
-def _readonly_uri(path: Path, header: bytes) -> str:
+def _readonly_uri(path: Path, header: bytes | None) -> str:
+    """``header`` None: the file is open here already, read-only without ``immutable``."""
     params = {"mode": "ro"}
-    wal_format = len(header) > 18 and header[18] == 2
+    wal_format = header is not None and len(header) > 18 and header[18] == 2
     if wal_format and not Path(f"{path}-wal").exists():
         params["immutable"] = "1"  # all content is in the main file; opening creates no -shm
     return _uri(path, **params)
@@ -87,10 +105,12 @@ def writable(path: Path) -> bool:
     return os.access(path, os.W_OK) and os.access(parent, os.W_OK | os.X_OK)
 
 
-def connect_readonly(path: Path, display: str) -> sqlite3.Connection:
+def connect_readonly(path: Path, display: str, *, held: bool = False) -> sqlite3.Connection:
     """Open an existing store for reading only (a read-only mount, a file without write
-    permission): no journal change, no migration; a store that needs one says so."""
-    conn = sqlite3.connect(_readonly_uri(path, _read_header(path, display)), uri=True)
+    permission): no journal change, no migration; a store that needs one says so.
+    ``held``: this process has the file open already (its header is not read again)."""
+    header = None if held else _read_header(path, display)
+    conn = sqlite3.connect(_readonly_uri(path, header), uri=True)
     conn.row_factory = sqlite3.Row
     version = schema_version(conn)
     if version < migrations.READABLE_FROM:
@@ -103,10 +123,12 @@ def connect_readonly(path: Path, display: str) -> sqlite3.Connection:
     return conn
 
 
-def inspect_existing(path: Path, display: str) -> bool:
-    """Raise unless ``path`` is a usable store; returns True when it is an empty database."""
-    header = _read_header(path, display)
-    if header[:16] != SQLITE_HEADER:
+def inspect_existing(path: Path, display: str, *, held: bool = False) -> bool:
+    """Raise unless ``path`` is a usable store; returns True when it is an empty database.
+    ``held``: this process has the file open through SQLite already, so it is checked through
+    SQLite alone (see ``_HELD``)."""
+    header = None if held else _read_header(path, display)
+    if header is not None and header[:16] != SQLITE_HEADER:
         raise StoreError(f"'{display}' is not a layerorder store (not an SQLite database); {_FIX}")
     try:
         conn = sqlite3.connect(_readonly_uri(path, header), uri=True)
@@ -194,20 +216,39 @@ def connect(path: Path, display: str, *, create: bool) -> sqlite3.Connection:
 
 def open_connection(
     path: Path, display: str, *, create: bool, read_only: bool = False
-) -> sqlite3.Connection:
+) -> tuple[sqlite3.Connection, Identity | None]:
     """Validate, then connect: the whole of ``Store.open`` apart from building the object.
-    ``read_only``: an existing store that cannot be written here is opened for reading."""
+    ``read_only``: an existing store that cannot be written here is opened for reading.
+    Returns the connection and the file it holds, to hand to ``release`` when it is closed."""
     if path.is_dir():
         raise _cannot_write(display, "it is a directory")
-    existing = path.exists() and path.stat().st_size > 0
-    empty_database = inspect_existing(path, display) if existing else True
-    if empty_database and not create:
-        raise StoreError(
-            f"store '{display}' does not exist (or is empty); run an experiment to create it, "
-            "or pass --store with an existing store file"
-        )
-    if not existing:
-        check_can_create(path, display)
-    if read_only and not writable(path):
-        return connect_readonly(path, display)
-    return connect(path, display, create=create)
+    with _HELD_LOCK:
+        identity = file_identity(path)
+        held = identity is not None and _HELD[identity] > 0
+        existing = path.exists() and path.stat().st_size > 0
+        empty_database = inspect_existing(path, display, held=held) if existing else True
+        if empty_database and not create:
+            raise StoreError(
+                f"store '{display}' does not exist (or is empty); run an experiment to create it,"
+                " or pass --store with an existing store file"
+            )
+        if not existing:
+            check_can_create(path, display)
+        if read_only and not writable(path):
+            conn = connect_readonly(path, display, held=held)
+        else:
+            conn = connect(path, display, create=create)
+        identity = file_identity(path)
+        if identity is not None:
+            _HELD[identity] += 1
+        return conn, identity
+
+
+def release(identity: Identity | None) -> None:
+    """The connection opened on ``identity`` (by ``open_connection``) was closed."""
+    if identity is None:
+        return
+    with _HELD_LOCK:
+        _HELD[identity] -= 1
+        if _HELD[identity] <= 0:
+            del _HELD[identity]

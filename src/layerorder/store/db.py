@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from layerorder.store import queries
-from layerorder.store.connect import open_connection, transaction
+from layerorder.store.connect import open_connection, release, transaction
 from layerorder.store.errors import StoreError, StoreUnavailable, sqlite_failure
 from layerorder.store.leases import DEFAULT_LEASE, lease_expired
 from layerorder.store.owner import is_local_owner, is_stale_owner
@@ -42,9 +42,12 @@ from layerorder.store.vanished import copy_out, file_identity, restore_at
 class Store(queries.StoreQueries):
     """An open store file. Use ``Store.open(path)``, preferably as a context manager."""
 
-    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, path: str, held: tuple[int, int] | None = None
+    ) -> None:
         self._connection: sqlite3.Connection | None = conn
         self.path = path
+        self._held = held  # the file ``conn`` holds, released on close (``store.connect``)
         self._checked = False  # quick_check passed (done before the first write)
         self._identity = file_identity(path)  # the file opened (see ``store.vanished``)
         self.notices: list[str] = []  # what the store did on its own (a restored file)
@@ -64,8 +67,8 @@ class Store(queries.StoreQueries):
         back if it is deleted while open (``store.vanished``); a helper connection beside the
         main one (the lease heartbeat) leaves that to the main one."""
         display = os.fspath(path)
-        conn = open_connection(Path(display), display, create=create, read_only=read_only)
-        store = cls(conn, display)
+        conn, held = open_connection(Path(display), display, create=create, read_only=read_only)
+        store = cls(conn, display, held)
         if not restore:
             store._identity = None
         return store
@@ -74,6 +77,8 @@ class Store(queries.StoreQueries):
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+            release(self._held)
+            self._held = None
 
     def __enter__(self) -> Store:
         return self
@@ -125,7 +130,7 @@ class Store(queries.StoreQueries):
                 f" be written back ({exc}); finished runs stored before that are lost with it"
             ) from exc
         if restored:
-            self._connection = open_connection(path, self.path, create=False)
+            self._connection, self._held = open_connection(path, self.path, create=False)
             self._identity = file_identity(path)
             self.notices.append(
                 f"store '{self.path}' was deleted while this command ran; it was restored from the"
