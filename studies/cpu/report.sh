@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/../.."
 store=studies/cpu/cpu.db
-studies=${*:-bn-activation pooling dropout-bn learning-rate transformer-warmup residual-units}
+studies=${*:-bn-activation pooling dropout-bn learning-rate transformer-warmup residual-units rnn-norm}
 for s in $studies; do
     mkdir -p "studies/cpu/$s"
     rm -f "studies/cpu/$s"/findings*.png

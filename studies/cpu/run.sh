@@ -6,7 +6,7 @@ set -u
 if [ -n "${LAYERORDER_SRC:-}" ]; then export PYTHONPATH="$LAYERORDER_SRC"; fi
 cd "$(dirname "$0")/../.."
 store=studies/cpu/cpu.db
-studies=${*:-bn-activation pooling dropout-bn learning-rate transformer-warmup residual-units}
+studies=${*:-bn-activation pooling dropout-bn learning-rate transformer-warmup residual-units rnn-norm}
 for s in $studies; do
     start=$(date +%s)
     echo "=== $s start $(date -u +%FT%TZ)"

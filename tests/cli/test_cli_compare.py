@@ -241,3 +241,21 @@ def test_amp_and_compile_flags_reach_the_runs(tmp_path, capsys):
         (run,) = store.runs(latest.id)
     assert run.status == "done" and run.provenance["compile"] is True
     assert "compile" not in run.config
+
+
+def test_no_final_norm_reaches_the_runs_and_varies(tmp_path, capsys):
+    """--no-final-norm builds the pre-activation stack without its final BN-ReLU (a new run key);
+    --vary final_norm=true,false trains both; for a resnet it is noted and left out."""
+    db = tmp_path / "s.db"
+    base = ["compare", *TINY, "--order", "bn-relu-conv", "--seeds", "1", "--store", db,
+            "--no-report"]
+    code, _, err = run_cli(capsys, *base, "--no-final-norm")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, *base, "--vary", "final_norm=true,false", "--name", "v")
+    assert code == 0, err
+    with Store.open(db) as store:
+        runs = [r for e in store.experiments() for r in store.runs(e.id)]
+    assert sorted(r.config.get("final_norm", True) for r in runs) == [False, False, True]
+    assert len({r.run_key for r in runs}) == 2  # the off level has one key in both experiments
+    code, _, err = run_cli(capsys, *base, "--vary", "final_norm=maybe")
+    assert code == 2 and "final_norm must be true or false" in err

@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 
+from layerorder.errors import ConfigError
 from layerorder.experiment.config import RunConfig, make_config
 from layerorder.experiment.runner import run_specs
 from layerorder.store import Store, config_hash
@@ -78,6 +79,23 @@ def test_dropout_rate_is_left_out_where_the_model_has_no_dropout():
     assert make_config(resnet).not_applied() == []  # at its default: nothing to say
     mlp = run_specs(make_config({"arch": "mlp", "p_drop": 0.3}))[0]
     assert mlp.config["p_drop"] == 0.3
+
+
+def test_final_norm_is_in_the_key_only_when_off_and_for_plain_stacks():
+    """``--no-final-norm`` changes what a plain stack computes (for a pre-activation order), so it
+    is part of the key there; at its default and for other architectures it is left out (with a
+    note), and ``--vary final_norm=true,false`` reads the words as booleans."""
+    preact = {"arch": "cnn1d", "orders": ["bn-relu-conv"], "seeds": [0]}
+    on, off = (run_specs(make_config({**preact, "final_norm": v}))[0] for v in (True, False))
+    assert "final_norm" not in on.config and off.config["final_norm"] is False
+    assert on.run_key == run_specs(make_config(preact))[0].run_key != off.run_key
+    resnet = make_config({"arch": "resnet", "orders": ["original"], "final_norm": False})
+    assert "final_norm" not in run_specs(resnet)[0].config
+    assert any("final_norm" in n and "mlp, cnn1d and cnn2d" in n for n in resnet.not_applied())
+    varied = make_config({**preact, "vary": ["final_norm=true,false"]})
+    assert sorted(r.final_norm for r in varied.runs()) == [False, True]
+    with pytest.raises(ConfigError, match="final_norm must be true or false"):
+        make_config({**preact, "vary": ["final_norm=yes"]})
 
 
 def _old_store(path, cfg_with_dropout):

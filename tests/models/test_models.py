@@ -30,6 +30,27 @@ def test_preact_repr_says_final_norm(arch):
     assert "final" not in std.note and isinstance(std.final, torch.nn.Identity)
 
 
+@pytest.mark.parametrize("arch", ["mlp", "cnn1d", "cnn2d"])
+def test_preact_without_final_norm_feeds_the_head_the_last_weight_layer(arch):
+    """``final_norm=False``: the same weights (same seed), no final BN-ReLU; the output is the
+    head applied to the pooled features, computed here by hand."""
+    torch.manual_seed(0)
+    with_final = build_model(arch, "bn-relu-conv", in_shape=(1, 40), num_classes=10)
+    torch.manual_seed(0)
+    without = build_model(arch, "bn-relu-conv", in_shape=(1, 40), num_classes=10,
+                          final_norm=False)
+    assert len(with_final.final) == 2 and isinstance(without.final, torch.nn.Identity)
+    assert "without its final norm" in without.note
+    without.eval()
+    x = torch.randn(3, 1, 40)
+    by_hand = without.head(without.pool(without.features(without.reshape(x))))
+    assert torch.equal(without(x), by_hand)
+    shared = {k for k in with_final.state_dict() if not k.startswith("final.")}
+    assert shared == set(without.state_dict())
+    std = build_model(arch, "conv-bn-relu", in_shape=(1, 40), num_classes=10, final_norm=False)
+    assert isinstance(std.final, torch.nn.Identity) and std.note == ""
+
+
 def test_cnn1d_shape_matches_issue():
     model = build_model("cnn1d", "standard", in_shape=(1, 40), num_classes=10)
     convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv1d)]

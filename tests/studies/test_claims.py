@@ -251,7 +251,7 @@ def test_a_claim_without_runs_is_undecided_not_run():
 def test_every_registered_kind_is_covered_here():
     assert set(TESTS) == {"value", "difference", "accuracy", "ranking", "reliability",
                           "stable-lr", "interaction", "trend", "shift-formula", "same-function",
-                          "init-grad"}
+                          "init-grad", "first-update"}
 
 
 @pytest.mark.parametrize(
@@ -298,3 +298,44 @@ def test_run_measures_read_final_metrics_and_within_filters_module_paths():
 def test_nan_values_are_left_out():
     e = estimate("x", [1.0, math.nan, 2.0])
     assert e.n == 2
+
+
+@pytest.mark.parametrize("shift,outcome", [(0.0, "supported"), (3.0, "contradicted"),
+                                           (1.0, "undecided")])
+def test_not_greater_is_non_superiority_within_the_margin(shift, outcome):
+    """'a does not improve on b': the 90 % t interval of a - b (scipy's) lies below the margin
+    (supported), above it (contradicted), or across it (undecided)."""
+    runs = _acc_runs({"a": shift, "b": 0.0}, seeds=8, sd=0.3)
+    t = _test("difference", expect="not-greater", margin=1.0,
+              a={"order": "a", "kind": "run", "statistic": "final_test_acc"}, b={"order": "b"})
+    v = t.evaluate(evidence(runs), 0.05)
+    acc = {(r.label, r.seed): r.final_test_acc for r in runs}
+    diffs = [acc["a", s] - acc["b", s] for s in range(8)]
+    low, high = stats.t.interval(0.9, 7, loc=np.mean(diffs), scale=stats.sem(diffs))
+    assert v.outcome == outcome
+    assert (high < 1.0) == (outcome == "supported") and (low > 1.0) == (outcome == "contradicted")
+    with pytest.raises(ConfigError, match="'not-greater' needs a positive margin"):
+        _test("difference", expect="not-greater",
+              a={"order": "a", "kind": "run", "statistic": "final_test_acc"})
+
+
+def test_run_measures_read_a_numbered_epoch():
+    """``epoch = N`` reads the N-th epoch's record (the training loss over its batches);
+    ``last`` the last one; a run without that epoch is left out."""
+    from layerorder.store import EpochRecord
+
+    runs = [run(i + 1, "a", i, 90.0) for i in range(3)]
+    epochs = {r.id: [EpochRecord(e, 2.0 / e + r.seed, 50.0, 1.0, 90.0, 0.01, 1.0)
+                     for e in range(1, 5 if r.seed < 2 else 3)] for r in runs}
+    ev = evidence(runs, epochs=epochs)
+    measure = {"order": "a", "kind": "run", "statistic": "train_loss"}
+    at = _test("value", measure={**measure, "epoch": 2}, above=0).measure
+    assert ev.values(at) == {0: 1.0, 1: 2.0, 2: 3.0} and "epoch 2" in at.describe()
+    assert ev.values(_test("value", measure={**measure, "epoch": 4}, above=0).measure) == {
+        0: 0.5, 1: 1.5}  # seed 2's run has 2 epochs
+    assert ev.values(_test("value", measure=measure, above=0).measure) == {
+        0: 0.5, 1: 1.5, 2: 3.0}
+    for bad in ({**measure, "epoch": 0}, {**measure, "statistic": "final_test_acc", "epoch": 2},
+                {"order": "a", "statistic": "mean", "stage": "act", "epoch": 2}):
+        with pytest.raises(ConfigError, match="an epoch number"):
+            _test("value", measure=bad, above=0)

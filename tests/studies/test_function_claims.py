@@ -191,3 +191,71 @@ def test_init_grad_verdicts(monkeypatch):
 def test_bad_init_grad_keys(params, message):
     with pytest.raises(ConfigError, match=message):
         _init_test(**params)
+
+
+def _update_test(**params):
+    base = {"a": "post-ln", "b": "pre-ln", "depths": [1, 3], "width": 16, "heads": 2,
+            "seeds": 2, "lr": 0.001}
+    return parse_test("first-update", {**base, **params}, "here")
+
+
+def test_first_update_output_change_equals_a_hand_computation(tmp_path, monkeypatch):
+    """Liu et al.'s output change, log(post-LN / pre-LN) per seed, against plain PyTorch: build
+    from the seed without dropout, logits on the probe batch, one torch.optim.Adam step (betas
+    0.9 and the experiment's beta2) on their cross-entropy, logits again; the mean over samples
+    of the squared L2 change. The caller's RNG is left as it was."""
+    from layerorder.data import CACHE_ENV_VAR, load_dataset
+    from layerorder.models import build_model
+    from layerorder.probe import probe_batch
+
+    monkeypatch.setenv(CACHE_ENV_VAR, str(tmp_path))
+    config = _transformer_evidence().config
+    state = torch.random.get_rng_state()
+    ratios = _update_test().log_ratios(config)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    data = load_dataset("mnist1d", num_samples=200, patch=5)
+    x, y = probe_batch(data.x_train, data.y_train)
+
+    def change(order, depth, seed):
+        torch.manual_seed(seed)
+        model = build_model("transformer", order, in_shape=data.in_shape, num_classes=10,
+                            width=16, depth=depth, heads=2, p_drop=0.0)
+        opt = torch.optim.Adam(model.parameters(), lr=0.001, betas=(0.9, config.beta2))
+        before = model(x)
+        torch.nn.functional.cross_entropy(before, y).backward()
+        opt.step()
+        with torch.no_grad():
+            after = model(x)
+        return float(((after - before.detach()) ** 2).sum(dim=1).mean())
+
+    for depth in (1, 3):
+        for seed in range(2):
+            expected = math.log(change("post-ln", depth, seed) / change("pre-ln", depth, seed))
+            assert ratios[depth][seed] == pytest.approx(expected, rel=1e-5)
+    # another learning rate is another measurement; without one, the experiment's first rate
+    assert _update_test(lr=0.01).log_ratios(config) != ratios
+    assert _update_test(lr=None).log_ratios(config) == _update_test(
+        lr=float(config.lr[0])).log_ratios(config)
+    # never the init-grad cache entry
+    assert _init_test(seeds=2).log_ratios(config) != ratios
+
+
+def test_first_update_verdict_reads_like_init_grad(monkeypatch):
+    from layerorder.studies.function_claims import FirstUpdate
+
+    planted = {1: [0.10, 0.12, 0.08, 0.11], 3: [0.30, 0.35, 0.28, 0.33]}
+    monkeypatch.setattr(FirstUpdate, "log_ratios", lambda self, config: planted)
+    verdict = _update_test(seeds=4, expect="grows").evaluate(_transformer_evidence(), 0.05)
+    assert verdict.outcome == "supported"
+    assert "output change" in verdict.evidence and verdict.axis == "log output-change ratio"
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"lr": 0}, "'lr' must be a positive number"),
+    ({"lr": "fast"}, "'lr' must be a positive number"),
+    ({"depths": [6], "expect": "grows"}, "needs at least two depths"),
+    ({"b": ""}, "'b' must be an order spec string"),
+])
+def test_bad_first_update_keys(params, message):
+    with pytest.raises(ConfigError, match=message):
+        _update_test(**params)

@@ -43,7 +43,8 @@ def test_cpu_scale_is_off_the_ceiling_and_in_the_deep_regimes():
 def test_builtin_claims_use_every_test_kind():
     kinds = {c.test.kind for s in builtin_studies() for c in s.claims}
     assert kinds == {"value", "difference", "accuracy", "ranking", "reliability", "stable-lr",
-                     "interaction", "trend", "shift-formula", "same-function", "init-grad"}
+                     "interaction", "trend", "shift-formula", "same-function", "init-grad",
+                     "first-update"}
     for s in builtin_studies():
         for c in s.claims:
             assert c.source and c.statement
@@ -118,7 +119,7 @@ def test_studies_are_reachable_from_import_layerorder():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["pooling", "6"]
+    assert out.stdout.split() == ["pooling", "7"]
 
 
 def test_an_experiment_can_run_at_some_scales_only(tmp_path):

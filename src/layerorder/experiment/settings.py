@@ -108,7 +108,13 @@ def choice(choices: tuple[str, ...]):
     return check
 
 
+_FLAG_WORDS = {"true": True, "false": False}
+
+
 def flag(key: str, value: Any) -> bool:
+    """A boolean; the words ``true`` and ``false`` too (the levels of ``--vary FIELD=true,false``)."""
+    if isinstance(value, str) and value.strip().lower() in _FLAG_WORDS:
+        return _FLAG_WORDS[value.strip().lower()]
     if not isinstance(value, bool):
         raise ConfigError(f"{key} must be true or false, got {value!r}")
     return value
@@ -321,6 +327,10 @@ def _is_resnet(config: Any) -> bool:
     return config.model is None and config.arch == "resnet"
 
 
+def _is_plain_net(config: Any) -> bool:
+    return config.model is None and config.arch in ("mlp", "cnn1d", "cnn2d")
+
+
 def _has_dropout_option(config: Any) -> bool:
     """Our own architectures take ``p_drop``; resnet only where ``dropout_at`` places dropout;
     users' models keep their own."""
@@ -396,6 +406,12 @@ SETTINGS: tuple[Setting, ...] = (
       " every unit's branch, Li et al. 2019's placement) or head (before the classifier).",
       omit_at_default=True, applies=_is_resnet, not_applied="applies to --arch resnet only",
       commands=("compare", "probe")),
+    S("final_norm", True, flag,
+      "The final norm and activation a pre-activation order (bn-relu-conv) gets after the last"
+      " block of --arch mlp, cnn1d or cnn2d, as in PreAct-ResNet; --no-final-norm: the head"
+      " reads the last weight layer's raw output. Post-activation orders have none either way.",
+      cli=bool, omit_at_default=True, applies=_is_plain_net,
+      not_applied="applies to --arch mlp, cnn1d and cnn2d only", commands=("compare", "probe")),
     S("probe", False, flag,
       "Record stage statistics, gradient flow and BN variance shift every epoch.", cli=bool),
     S("amp", False, flag,

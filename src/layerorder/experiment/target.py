@@ -89,4 +89,5 @@ def build_run_model(cfg, data) -> nn.Module:
         p_drop=cfg.p_drop,
         heads=cfg.heads,
         dropout_at=cfg.dropout_at,
+        final_norm=cfg.final_norm,
     )

@@ -22,6 +22,8 @@ ARCHS: dict[str, Callable[..., LayerOrderNet]] = {
     "transformer": build_transformer,
     "rnn": build_rnn,
 }
+# the plain stacks, where a pre-activation order gets a final norm and activation (``final_norm``)
+PLAIN_ARCHS = ("mlp", "cnn1d", "cnn2d")
 ARCH_NOTES = {
     "mlp": "linear blocks (default 2 x 128), then a linear head",
     "cnn1d": "3 conv blocks of width 32, kernel 5, strides 1-2-2 (with a pool in the order:"
@@ -94,10 +96,12 @@ def build_model(
     p_drop: float | None = None,
     heads: int | None = None,
     dropout_at: str = "none",
+    final_norm: bool = True,
 ) -> LayerOrderNet:
     """Build ``arch`` with every block in ``order``; Kaiming init matched to the activation.
 
-    Pre-activation orders get a final norm + activation before the head (the repr says so).
+    Pre-activation orders in mlp, cnn1d and cnn2d get a final norm + activation before the head
+    unless ``final_norm`` is False (the repr says which).
     ``p_drop`` defaults to 0.1; resnet uses it only where ``dropout_at`` places dropout
     (``branch`` or ``head``; ``none`` by default: He et al.'s units have none).
     """
@@ -119,6 +123,7 @@ def build_model(
             p_drop=p,
             **({"heads": heads} if name == "transformer" else {}),
             **({"dropout_at": dropout_at} if name == "resnet" else {}),
+            **({"final_norm": final_norm} if name in PLAIN_ARCHS else {}),
         )
     except BlockError as exc:
         raise wrap_block_error(exc, name) from exc

@@ -50,13 +50,16 @@ def as_image_shape(in_shape: tuple[int, ...]) -> tuple[int, int, int]:
     raise ModelError(f"cnn2d takes (C, L) or (C, H, W) inputs, got shape {in_shape}")
 
 
-def final_norm_act(order: Order, ndim: Ndim, channels: int) -> nn.Sequential | None:
+def final_norm_act(
+    order: Order, ndim: Ndim, channels: int, enabled: bool = True
+) -> nn.Sequential | None:
     """The tail a pre-activation stack needs before the head: its norm and act, applied once more.
 
     As in PreAct-ResNet: the last block of ``bn-relu-conv`` ends with a raw convolution, so a final
-    ``bn-relu`` is added. Returns None for post-activation orders.
+    ``bn-relu`` is added. Returns None for post-activation orders, and when not ``enabled`` (the
+    ``final_norm`` setting: the head then reads the last weight layer's raw output).
     """
-    if not order.is_preactivation():
+    if not order.is_preactivation() or not enabled:
         return None
     modules = []
     for stage in order.before_weight():
@@ -108,9 +111,14 @@ def wrap_block_error(exc: BlockError, arch: str) -> ModelError:
 
 
 def preact_note(order: Order, final: nn.Module | None) -> str:
-    if final is None:
+    if not order.is_preactivation():
         return ""
     tail = "-".join(s.kind for s in order.before_weight() if s.role in ("norm", "act"))
+    if final is None:
+        return (
+            "pre-activation order without its final norm: the first block starts at its weight"
+            f" layer and the head reads the last block's weight layer directly (no final {tail})"
+        )
     return (
         f"pre-activation order: the first block starts at its weight layer and a final {tail}"
         " follows the last block (as in PreAct-ResNet)"

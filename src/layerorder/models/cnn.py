@@ -22,7 +22,8 @@ def _conv_out(length: int, kernel: int, stride: int, padding: int) -> int:
 
 
 def build_cnn1d(
-    order: Order, *, in_shape, num_classes: int, width: int | None, depth: int | None, p_drop: float
+    order: Order, *, in_shape, num_classes: int, width: int | None, depth: int | None, p_drop: float,
+    final_norm: bool = True,
 ) -> LayerOrderNet:
     """``depth`` conv blocks (default 3) of ``width`` channels (default 32), kernel 5, strides
     1-2-2-..., then a linear head on the flattened features. Images are read as sequences.
@@ -43,7 +44,7 @@ def build_cnn1d(
         c, length = width, _conv_out(length, 5, stride, 2)
         if blk_order.pool is not None:
             length = _pool_out(length, blk_order.pool)
-    final = final_norm_act(order, 1, width)
+    final = final_norm_act(order, 1, width, final_norm)
     return LayerOrderNet(
         arch="cnn1d",
         label=order.label,
@@ -65,7 +66,8 @@ def _seq_len(in_shape) -> int:
 
 
 def build_cnn2d(
-    order: Order, *, in_shape, num_classes: int, width: int | None, depth: int | None, p_drop: float
+    order: Order, *, in_shape, num_classes: int, width: int | None, depth: int | None, p_drop: float,
+    final_norm: bool = True,
 ) -> LayerOrderNet:
     """VGG-style: ``depth`` stages (default 3) of two 3x3 blocks and a 2x2 max-pool, widths
     ``width`` (default 32) doubling per stage, then global average pooling and a linear head.
@@ -98,7 +100,7 @@ def build_cnn2d(
             layers.append(nn.MaxPool2d((kh, kw)))
             h, w = h // kh, w // kw
         c = out
-    final = final_norm_act(order, 2, c)
+    final = final_norm_act(order, 2, c, final_norm)
     return LayerOrderNet(
         arch="cnn2d",
         label=order.label,

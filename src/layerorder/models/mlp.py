@@ -12,7 +12,8 @@ from layerorder.order import Order
 
 
 def build_mlp(
-    order: Order, *, in_shape, num_classes: int, width: int | None, depth: int | None, p_drop: float
+    order: Order, *, in_shape, num_classes: int, width: int | None, depth: int | None, p_drop: float,
+    final_norm: bool = True,
 ) -> LayerOrderNet:
     width, depth = width or 128, depth or 2
     in_features = math.prod(in_shape)
@@ -21,7 +22,7 @@ def build_mlp(
         blk_order = order.for_first_block() if i == 0 else order
         blocks.append(block(blk_order, channels, width, ndim="linear", p_drop=p_drop))
         channels = width
-    final = final_norm_act(order, "linear", width)
+    final = final_norm_act(order, "linear", width, final_norm)
     return LayerOrderNet(
         arch="mlp",
         label=order.label,

@@ -3,7 +3,8 @@ comparison (runs, analysis) and, for probed runs, their probe records by run.
 
 Probe values are picked by ``Measure``: an order (and condition), a probe kind, the stages by
 their role in the order (``norm``; ``input:norm`` is the stage that feeds the norm), a statistic,
-an epoch (0 is initialisation) and which layers (first, last, all: their mean; ``first/last``:
+an epoch (0 is initialisation; ``kind = "run"`` reads an epoch's training and test metrics at
+its number, from 1) and which layers (first, last, all: their mean; ``first/last``:
 the ratio of the first to the last). One number per seed.
 """
 
@@ -33,6 +34,9 @@ RUN_STATISTICS = ("final_test_acc", "final_test_loss", "final_train_loss", "wall
 EPOCH_STATISTICS = {"train_test_gap": lambda e: None if e.train_acc is None or e.test_acc is None
                     else e.train_acc - e.test_acc}
 EPOCHS = ("init", "last")
+# an epoch record's metrics, read by a run measure at ``epoch = N`` (or at the last epoch): the
+# training loss over the N-th epoch's batches, the test metrics after it
+EPOCH_FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc")
 LAYERS = ("all", "first", "last", "first/last")
 
 
@@ -56,7 +60,7 @@ class Measure:
     statistic: str
     kind: str = "stage"  # stage, grad, varshift, recal, or run (the run record itself)
     stage: str = ""  # stage kind only: a role, or input:ROLE
-    epoch: str = "last"
+    epoch: str | int = "last"  # init, last, or (run kind) an epoch number from 1
     layers: str = "all"
     condition: Mapping[str, Any] = field(default_factory=dict)
     module: str = ""  # only records whose module class starts with this (grad: "Conv")
@@ -67,7 +71,8 @@ class Measure:
         layers = "" if self.layers == "all" else f", {self.layers} layer"
         layers += f" of {self.within}*" if self.within else ""
         cond = "".join(f", {k}={v}" for k, v in self.condition.items())
-        when = "at init" if self.epoch == "init" else "trained"
+        when = ("at init" if self.epoch == "init" else f"epoch {self.epoch}"
+                if isinstance(self.epoch, int) else "trained")
         return f"{self.order}:{where} {self.statistic} ({when}{layers}{cond})"
 
 
@@ -83,13 +88,18 @@ def parse_measure(table: Mapping[str, Any], where: str) -> Measure:
     kinds = [*PROBE_KINDS, RUN_KIND]
     if m.kind not in kinds:
         raise ConfigError(f"{where}: kind '{m.kind}' is not one of {', '.join(kinds)}")
-    fields = (list(RUN_STATISTICS) if m.kind == RUN_KIND else
+    fields = ([*RUN_STATISTICS, *EPOCH_FIELDS] if m.kind == RUN_KIND else
               [f for f in PROBE_KINDS[m.kind].__dataclass_fields__ if f not in ("name", "kind")])
     if m.statistic not in fields:
         raise ConfigError(f"{where}: {m.kind} records have no statistic '{m.statistic}'"
                           + did_you_mean(m.statistic, fields))
-    if m.epoch not in EPOCHS:
-        raise ConfigError(f"{where}: epoch must be one of {', '.join(EPOCHS)}")
+    numbered = isinstance(m.epoch, int) and not isinstance(m.epoch, bool)
+    if numbered and (m.kind != RUN_KIND or m.statistic not in EPOCH_FIELDS or m.epoch < 1):
+        raise ConfigError(f"{where}: an epoch number (from 1) is read only by kind = \"run\""
+                          f" measures of {', '.join(EPOCH_FIELDS)}")
+    if not numbered and m.epoch not in EPOCHS:
+        raise ConfigError(f"{where}: epoch must be one of {', '.join(EPOCHS)}, or a number"
+                          " for a run measure")
     if m.layers not in LAYERS:
         raise ConfigError(f"{where}: layers must be one of {', '.join(LAYERS)}")
     role = m.stage.removeprefix("input:")
@@ -98,6 +108,16 @@ def parse_measure(table: Mapping[str, Any], where: str) -> Measure:
     if not isinstance(m.condition, Mapping):
         raise ConfigError(f"{where}: condition must be a table of factor = level")
     return m
+
+
+def _epoch_value(epochs, m: Measure) -> float | None:
+    """``m.statistic`` of the epoch numbered ``m.epoch`` (the last one for ``"last"``)."""
+    if not epochs:
+        return None
+    record = epochs[-1] if m.epoch == "last" else next(
+        (e for e in epochs if e.epoch == m.epoch), None)
+    value = None if record is None else getattr(record, m.statistic)
+    return None if value is None else float(value)
 
 
 @dataclass(frozen=True)
@@ -148,6 +168,8 @@ class Evidence:
             if m.kind == RUN_KIND and m.statistic in EPOCH_STATISTICS:
                 epochs = self.results.epochs.get(run.id, ())
                 value = EPOCH_STATISTICS[m.statistic](epochs[-1]) if epochs else None
+            elif m.kind == RUN_KIND and m.statistic in EPOCH_FIELDS:
+                value = _epoch_value(self.results.epochs.get(run.id, ()), m)
             elif m.kind == RUN_KIND:
                 value = getattr(run, m.statistic)
                 value = None if value is None else float(value)

@@ -1,6 +1,7 @@
 """Claims read from models built from an experiment's settings, with no training: identities
 (two orders that compute the same function, shown bit for bit) and gradients at initialisation
-at the depths and widths of the literature (``init-grad``).
+at the depths and widths of the literature (``init-grad``), and how much one optimiser step from
+initialisation changes the output (``first-update``, Liu et al. 2020).
 
 Some placements the debate argues about are one order written two ways. Dropout right before or
 right after ReLU is the example: with an inverted-dropout mask m in {0, 1/q}, ReLU(m x) =
@@ -50,7 +51,8 @@ def _outputs(config, order: str, seed: int, x: torch.Tensor, y: torch.Tensor, in
         torch.manual_seed(seed)
         model = build_model(config.arch, order, in_shape=in_shape, num_classes=num_classes,
                             width=config.width, depth=config.depth, p_drop=config.p_drop,
-                            heads=config.heads, dropout_at=config.dropout_at)
+                            heads=config.heads, dropout_at=config.dropout_at,
+                            final_norm=config.final_norm)
     seed_dropout(model, seed)
     model.train()
     logits = model(x)
@@ -143,6 +145,28 @@ def _init_grads(config, order: str, depth: int, seed: int, x, y, in_shape, num_c
     return grad_flow(model)
 
 
+def _output_change(config, order: str, depth: int, seed: int, x, y, in_shape, num_classes,
+                   width, heads, lr: float) -> float:
+    """Liu et al. 2020's output change: the mean over the batch of |F(x, W) - F(x, W*)|^2, where
+    F is the logits of ``order`` built at ``depth`` from ``seed`` (no dropout) and W* its
+    weights after one Adam step (the experiment's betas) on the batch's cross-entropy. At the
+    first step Adam moves every weight by about ``lr`` (m / sqrt(v) = g / |g|), so the change
+    measures how strongly the network amplifies a small perturbation of all its weights."""
+    from layerorder.models import build_model
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_model(config.arch, order, in_shape=in_shape, num_classes=num_classes,
+                            width=width, depth=depth, p_drop=0.0, heads=heads)
+    model.train()
+    before = model(x)
+    nn.functional.cross_entropy(before, y).backward()
+    torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, config.beta2)).step()
+    with torch.no_grad():
+        after = model(x)
+    return float(((after - before.detach()) ** 2).sum(dim=1).mean())
+
+
 def _pick(grads, module: str, within: str, layers: str) -> float:
     values = [g.grad_norm for g in grads if g.kind.startswith(module) and g.name.startswith(within)]
     if not values:
@@ -177,6 +201,7 @@ class InitGradient:
     heads: int | None = None
     seeds: int = 5
     expect: str = "greater"
+    scale_name: ClassVar[str] = "log gradient-norm ratio"
 
     @property
     def built_orders(self) -> tuple[str, ...]:
@@ -184,28 +209,26 @@ class InitGradient:
 
     @classmethod
     def parse(cls, params: dict[str, Any], where: str) -> InitGradient:
-        _orders(params, where)
-        depths = params.get("depths")
-        if not (isinstance(depths, list) and depths
-                and all(isinstance(d, int) and d > 0 for d in depths)):
-            raise ConfigError(f"{where}: 'depths' takes a list of positive integers")
-        layers, expect = params.get("layers", "last"), params.get("expect", "greater")
+        common = _depth_test_params(params, where)
+        layers = params.get("layers", "last")
         if layers not in INIT_LAYERS:
             raise ConfigError(f"{where}: layers must be one of {', '.join(INIT_LAYERS)}")
-        if expect not in INIT_EXPECT:
-            raise ConfigError(f"{where}: expect must be one of {', '.join(INIT_EXPECT)}")
-        if expect == "grows" and len(set(depths)) < 2:
-            raise ConfigError(f"{where}: expect = 'grows' needs at least two depths")
-        for key in ("width", "heads", "seeds"):
-            value = params.get(key)
-            if value is not None and not (isinstance(value, int) and value > 0):
-                raise ConfigError(f"{where}: '{key}' must be a positive integer")
         for key in ("module", "within"):
             if not isinstance(params.get(key, ""), str):
                 raise ConfigError(f"{where}: '{key}' must be a string")
-        return cls(params["a"], params["b"], tuple(sorted(depths)), layers,
-                   params.get("module", ""), params.get("within", ""), params.get("width"),
-                   params.get("heads"), params.get("seeds", 5), expect)
+        return cls(**common, layers=layers, module=params.get("module", ""),
+                   within=params.get("within", ""))
+
+    def describe(self, config) -> str:
+        """What one value is, for the verdict's text."""
+        return (f"{self.layers} gradient norm of {self.a} over {self.b} at initialisation "
+                f"({self.seeds} seeds, width {self.width or config.width or 'default'})")
+
+    def value(self, config, order: str, depth: int, seed: int, x, y, data) -> float:
+        """The measured quantity of ``order`` at ``depth`` and ``seed``."""
+        grads = _init_grads(config, order, depth, seed, x, y, data.in_shape, data.num_classes,
+                            self.width or config.width, self.heads or config.heads)
+        return _pick(grads, self.module, self.within, self.layers)
 
     def log_ratios(self, config) -> dict[int, list[float]]:
         """depth -> log(a / b) per seed. The measurement is deterministic given the settings, so
@@ -233,15 +256,11 @@ class InitGradient:
 
         data = load_checked_data(config)
         x, y = probe_batch(data.x_train, data.y_train)
-        width = self.width or config.width
-        heads = self.heads or config.heads
         out: dict[int, list[float]] = {}
         for depth in self.depths:
             values = []
             for seed in range(self.seeds):
-                pair = [_pick(_init_grads(config, order, depth, seed, x, y, data.in_shape,
-                                          data.num_classes, width, heads),
-                              self.module, self.within, self.layers)
+                pair = [self.value(config, order, depth, seed, x, y, data)
                         for order in (self.a, self.b)]
                 ok = all(math.isfinite(v) and v > 0 for v in pair)
                 values.append(math.log(pair[0] / pair[1]) if ok else math.nan)
@@ -260,8 +279,7 @@ class InitGradient:
             f"depth {d}: ratio {math.exp(e.mean):.3g} (90% CI {math.exp(e.low):.3g} to "
             f"{math.exp(e.high):.3g})" if math.isfinite(e.low) else f"depth {d}: n/a"
             for d, e in ((d, estimate(str(d), v)) for d, v in ratios.items()))
-        what = (f"{self.layers} gradient norm of {self.a} over {self.b} at initialisation "
-                f"({self.seeds} seeds, width {self.width or config.width or 'default'})")
+        what = self.describe(config)
         estimates = tuple(_ratio_estimate(f"depth {d}", v) for d, v in ratios.items())
         if self.expect == "greater":
             deepest = [v for v in ratios[self.depths[-1]] if math.isfinite(v)]
@@ -288,10 +306,69 @@ class InitGradient:
                    else "undecided")
         decide = "" if outcome != "undecided" else "more seeds or a wider range of depths"
         return Verdict(outcome, f"{what}: {per_depth}; {effect}", decide, estimates,
-                       (0.0, 0.0), "log gradient-norm ratio", sided_p(outcome, p_for, p_against),
+                       (0.0, 0.0), self.scale_name, sided_p(outcome, p_for, p_against),
                        "one-sided t test" + (" on the slope" if self.expect == "grows" else ""),
                        effect=effect)
 
 
 def _ratio_estimate(label: str, values) -> Estimate:
     return estimate(label, [v for v in values if math.isfinite(v)])
+
+
+def _depth_test_params(params: dict[str, Any], where: str) -> dict[str, Any]:
+    """The settings ``init-grad`` and ``first-update`` share: orders, depths, width, heads,
+    seeds and what is expected of the ratio."""
+    _orders(params, where)
+    depths = params.get("depths")
+    if not (isinstance(depths, list) and depths
+            and all(isinstance(d, int) and d > 0 for d in depths)):
+        raise ConfigError(f"{where}: 'depths' takes a list of positive integers")
+    expect = params.get("expect", "greater")
+    if expect not in INIT_EXPECT:
+        raise ConfigError(f"{where}: expect must be one of {', '.join(INIT_EXPECT)}")
+    if expect == "grows" and len(set(depths)) < 2:
+        raise ConfigError(f"{where}: expect = 'grows' needs at least two depths")
+    for key in ("width", "heads", "seeds"):
+        value = params.get(key)
+        if value is not None and not (isinstance(value, int) and value > 0):
+            raise ConfigError(f"{where}: '{key}' must be a positive integer")
+    return {"a": params["a"], "b": params["b"], "depths": tuple(sorted(depths)),
+            "width": params.get("width"), "heads": params.get("heads"),
+            "seeds": params.get("seeds", 5), "expect": expect}
+
+
+@register
+@dataclass(frozen=True)
+class FirstUpdate(InitGradient):
+    """Liu et al. 2020's output change after one update, no further training: for each depth and
+    seed, orders ``a`` and ``b`` are built, one Adam step of learning rate ``lr`` (the
+    experiment's first rate where none is given) is taken on the probe batch, and the mean
+    squared change of the logits on that batch is read (``_output_change``). The log ratio
+    log(a / b) per seed is tested as ``init-grad`` tests it: ``greater`` at the deepest depth,
+    or ``grows`` with log depth."""
+
+    kind: ClassVar[str] = "first-update"
+    scale_name: ClassVar[str] = "log output-change ratio"
+    lr: float | None = None
+
+    @classmethod
+    def parse(cls, params: dict[str, Any], where: str) -> FirstUpdate:
+        common = _depth_test_params(params, where)
+        lr = params.get("lr")
+        if lr is not None and not (isinstance(lr, (int, float)) and not isinstance(lr, bool)
+                                   and lr > 0):
+            raise ConfigError(f"{where}: 'lr' must be a positive number")
+        return cls(**common, lr=None if lr is None else float(lr))
+
+    def _lr(self, config) -> float:
+        return self.lr if self.lr is not None else float(config.lr[0])
+
+    def describe(self, config) -> str:
+        return (f"output change |F(x, W) - F(x, W*)|^2 after one Adam step (lr {self._lr(config):g})"
+                f" from initialisation, {self.a} over {self.b} ({self.seeds} seeds, width"
+                f" {self.width or config.width or 'default'})")
+
+    def value(self, config, order: str, depth: int, seed: int, x, y, data) -> float:
+        return _output_change(config, order, depth, seed, x, y, data.in_shape, data.num_classes,
+                              self.width or config.width, self.heads or config.heads,
+                              self._lr(config))

@@ -32,7 +32,8 @@ from layerorder.studies.claims import (
 from layerorder.studies.evidence import Evidence, Measure, parse_measure
 
 INF = math.inf
-EXPECT = ("greater", "less", "equivalent", "different")
+# ``not-greater``: a exceeds b by less than the margin (non-superiority: "does not improve")
+EXPECT = ("greater", "less", "equivalent", "different", "not-greater")
 METHODS = ("t", "sign")
 
 
@@ -100,8 +101,8 @@ class DifferenceTest:
         if expect not in EXPECT:
             raise ConfigError(f"{where}: expect must be one of {', '.join(EXPECT)}")
         margin = _number(params, "margin", where)
-        if expect == "equivalent" and not (margin and margin > 0):
-            raise ConfigError(f"{where}: expect = 'equivalent' needs a positive margin")
+        if expect in ("equivalent", "not-greater") and not (margin and margin > 0):
+            raise ConfigError(f"{where}: expect = '{expect}' needs a positive margin")
         method = params.get("method", "t")
         if method not in METHODS:
             raise ConfigError(f"{where}: method must be one of {', '.join(METHODS)}")
@@ -129,6 +130,8 @@ class DifferenceTest:
         m = self.margin
         if self.expect == "equivalent":
             lo, hi = (-m, m)
+        elif self.expect == "not-greater":
+            lo, hi = (-INF, m)
         elif self.expect == "greater":
             lo, hi = (m or 0.0, INF)
         else:
