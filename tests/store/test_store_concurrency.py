@@ -114,3 +114,29 @@ def test_a_driver_keeps_its_locks_when_its_heartbeat_opens_the_store(tmp_path):
             assert rows[run.id] == "done" and rows[second.id] == "running"
     with sqlite3.connect(path) as fresh:
         assert dict(fresh.execute("SELECT id, status FROM runs").fetchall())[run.id] == "done"
+
+
+def held_in_child(path: str) -> tuple[int, int]:
+    """In a forked child: what it believes it holds, and whether it can open the store."""
+    from layerorder.store import connect
+    from layerorder.store.vanished import file_identity
+
+    before = connect._HELD[file_identity(path)]
+    with Store.open(path, create=False) as store:
+        return before, len(store.runs(1))
+
+
+def test_a_forked_child_holds_nothing_of_its_parents(tmp_path):
+    """A child process inherits the parent's memory but none of its POSIX locks: it must not
+    believe it holds the parent's open store (nor inherit a held lock)."""
+    from layerorder.store import connect
+    from layerorder.store.vanished import file_identity
+
+    path = str(tmp_path / "s.db")
+    with Store.open(path) as store:
+        exp = store.experiment("fork", {"a": 1})
+        store.add_runs(exp.id, [RunSpec("k", "x", 0, 0.1, {})])
+        assert connect._HELD[file_identity(path)] == 1
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            assert pool.apply(held_in_child, (path,)) == (0, 1)
+    assert file_identity(path) not in connect._HELD  # released on close

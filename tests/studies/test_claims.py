@@ -335,6 +335,16 @@ def test_run_measures_read_a_numbered_epoch():
         0: 0.5, 1: 1.5}  # seed 2's run has 2 epochs
     assert ev.values(_test("value", measure=measure, above=0).measure) == {
         0: 0.5, 1: 1.5, 2: 3.0}
+    # a run that diverged at epoch 3 is read at epoch 2, never at 3 or as its last epoch
+    late = run(9, "b", 0, None, status="diverged")
+    ev = evidence([*runs, late], epochs={**epochs, 9: [
+        EpochRecord(1, 2.0, 50.0, 1.0, 60.0, 0.01, 1.0),
+        EpochRecord(2, 1.5, 50.0, 1.0, 60.0, 0.01, 1.0),
+        EpochRecord(3, math.nan, None, math.nan, None, 0.01, 1.0)]})
+    on_b = {"order": "b", "kind": "run", "statistic": "train_loss"}
+    assert ev.values(_test("value", measure={**on_b, "epoch": 2}, above=0).measure) == {0: 1.5}
+    assert ev.values(_test("value", measure={**on_b, "epoch": 3}, above=0).measure) == {}
+    assert ev.values(_test("value", measure=on_b, above=0).measure) == {}
     for bad in ({**measure, "epoch": 0}, {**measure, "statistic": "final_test_acc", "epoch": 2},
                 {"order": "a", "statistic": "mean", "stage": "act", "epoch": 2}):
         with pytest.raises(ConfigError, match="an epoch number"):

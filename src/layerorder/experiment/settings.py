@@ -108,13 +108,10 @@ def choice(choices: tuple[str, ...]):
     return check
 
 
-_FLAG_WORDS = {"true": True, "false": False}
+_FLAG_WORDS = {"true": True, "false": False}  # the levels of --vary FIELD=true,false
 
 
 def flag(key: str, value: Any) -> bool:
-    """A boolean; the words ``true`` and ``false`` too (the levels of ``--vary FIELD=true,false``)."""
-    if isinstance(value, str) and value.strip().lower() in _FLAG_WORDS:
-        return _FLAG_WORDS[value.strip().lower()]
     if not isinstance(value, bool):
         raise ConfigError(f"{key} must be true or false, got {value!r}")
     return value
@@ -250,6 +247,9 @@ def vary(key: str, value: Any) -> tuple[tuple[str, tuple], ...]:
             raise ConfigError(f"cannot vary {field}{hint}; run one comparison per {field}"
                               " instead")
         check = BY_NAME[field].check if field != "lr" else number(0.0, open_lo=True)
+        if check is flag:  # --vary final_norm=true,false arrives as words
+            levels = [_FLAG_WORDS.get(v.strip().lower(), v) if isinstance(v, str) else v
+                      for v in levels]
         checked = [check(field, v) for v in levels]
         if len(checked) < 2:
             raise ConfigError(f"--vary {field} needs at least two levels, got {checked}")

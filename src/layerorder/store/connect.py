@@ -44,10 +44,25 @@ _FIX = "pass --store with a new or existing store file"
 # A connection that has lost its locks looks closed to other processes; the last of those to
 # close then checkpoints and deletes the -wal file under it, and what it commits afterwards is
 # lost. So the plain read of the header happens only while no connection to the file is open
-# here (a second opener, such as the lease heartbeat, checks the file through SQLite), and
-# ``_HELD_LOCK`` keeps another thread from connecting while that read is under way.
+# here (a second opener, such as the lease heartbeat, checks the file through SQLite and reuses
+# the header read by the first), and ``_HELD_LOCK`` keeps another thread from connecting while
+# that read is under way. Connections opened with ``sqlite3`` directly are not counted.
 _HELD: Counter[Identity] = Counter()
+_HEADERS: dict[Identity, bytes] = {}
 _HELD_LOCK = threading.RLock()
+
+
+def _forget_held() -> None:
+    """In a forked child: it holds none of its parent's locks (they are not inherited), and a
+    lock another thread held at the fork would never be released there."""
+    global _HELD_LOCK
+    _HELD_LOCK = threading.RLock()
+    _HELD.clear()
+    _HEADERS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_held)
 
 
 @contextmanager
@@ -105,11 +120,12 @@ def writable(path: Path) -> bool:
     return os.access(path, os.W_OK) and os.access(parent, os.W_OK | os.X_OK)
 
 
-def connect_readonly(path: Path, display: str, *, held: bool = False) -> sqlite3.Connection:
+def connect_readonly(path: Path, display: str, header: bytes | None = None) -> sqlite3.Connection:
     """Open an existing store for reading only (a read-only mount, a file without write
     permission): no journal change, no migration; a store that needs one says so.
-    ``held``: this process has the file open already (its header is not read again)."""
-    header = None if held else _read_header(path, display)
+    ``header``: the file's first bytes, when already read (see ``_HELD``)."""
+    if header is None:
+        header = _read_header(path, display)
     conn = sqlite3.connect(_readonly_uri(path, header), uri=True)
     conn.row_factory = sqlite3.Row
     version = schema_version(conn)
@@ -123,12 +139,12 @@ def connect_readonly(path: Path, display: str, *, held: bool = False) -> sqlite3
     return conn
 
 
-def inspect_existing(path: Path, display: str, *, held: bool = False) -> bool:
+def inspect_existing(path: Path, display: str, header: bytes | None = None) -> bool:
     """Raise unless ``path`` is a usable store; returns True when it is an empty database.
-    ``held``: this process has the file open through SQLite already, so it is checked through
-    SQLite alone (see ``_HELD``)."""
-    header = None if held else _read_header(path, display)
-    if header is not None and header[:16] != SQLITE_HEADER:
+    ``header``: the file's first bytes, when already read (see ``_HELD``)."""
+    if header is None:
+        header = _read_header(path, display)
+    if header[:16] != SQLITE_HEADER:
         raise StoreError(f"'{display}' is not a layerorder store (not an SQLite database); {_FIX}")
     try:
         conn = sqlite3.connect(_readonly_uri(path, header), uri=True)
@@ -224,9 +240,12 @@ def open_connection(
         raise _cannot_write(display, "it is a directory")
     with _HELD_LOCK:
         identity = file_identity(path)
-        held = identity is not None and _HELD[identity] > 0
         existing = path.exists() and path.stat().st_size > 0
-        empty_database = inspect_existing(path, display, held=held) if existing else True
+        header = None
+        if existing:  # read once, and never again while a connection to the file is open here
+            held = identity is not None and _HELD[identity] > 0
+            header = _HEADERS[identity] if held else _read_header(path, display)
+        empty_database = inspect_existing(path, display, header) if existing else True
         if empty_database and not create:
             raise StoreError(
                 f"store '{display}' does not exist (or is empty); run an experiment to create it,"
@@ -235,13 +254,17 @@ def open_connection(
         if not existing:
             check_can_create(path, display)
         if read_only and not writable(path):
-            conn = connect_readonly(path, display, held=held)
+            conn = connect_readonly(path, display, header)
         else:
             conn = connect(path, display, create=create)
-        identity = file_identity(path)
-        if identity is not None:
-            _HELD[identity] += 1
-        return conn, identity
+        now = file_identity(path)
+        if now is not None:
+            _HELD[now] += 1
+            if now == identity and header is not None:
+                _HEADERS.setdefault(now, header)
+            else:  # a new file: its header as SQLite wrote it, read through SQLite's own view
+                _HEADERS.setdefault(now, SQLITE_HEADER)
+        return conn, now
 
 
 def release(identity: Identity | None) -> None:
@@ -252,3 +275,4 @@ def release(identity: Identity | None) -> None:
         _HELD[identity] -= 1
         if _HELD[identity] <= 0:
             del _HELD[identity]
+            _HEADERS.pop(identity, None)

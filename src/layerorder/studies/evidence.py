@@ -158,7 +158,10 @@ class Evidence:
     def values(self, m: Measure) -> dict[int, float]:
         """Seed -> the measure's value in that seed's run (runs without it are left out)."""
         out = {}
-        runs = [r for r in self.runs(m.order, m.condition) if r.status == "done"]
+        # a run that diverged later still has its earlier epochs: an epoch-N measure reads them
+        numbered = m.kind == RUN_KIND and isinstance(m.epoch, int)
+        runs = [r for r in self.runs(m.order, m.condition)
+                if r.status == "done" or (numbered and r.status == "diverged")]
         if len({r.seed for r in runs}) < len(runs):
             raise ConfigError(
                 f"measure {m.describe()} matches several runs per seed (conditions or learning"

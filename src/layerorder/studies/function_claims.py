@@ -139,7 +139,8 @@ def _init_grads(config, order: str, depth: int, seed: int, x, y, in_shape, num_c
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = build_model(config.arch, order, in_shape=in_shape, num_classes=num_classes,
-                            width=width, depth=depth, p_drop=0.0, heads=heads)
+                            width=width, depth=depth, p_drop=0.0, heads=heads,
+                            final_norm=config.final_norm)
     model.train()
     nn.functional.cross_entropy(model(x), y).backward()
     return grad_flow(model)
@@ -157,7 +158,8 @@ def _output_change(config, order: str, depth: int, seed: int, x, y, in_shape, nu
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = build_model(config.arch, order, in_shape=in_shape, num_classes=num_classes,
-                            width=width, depth=depth, p_drop=0.0, heads=heads)
+                            width=width, depth=depth, p_drop=0.0, heads=heads,
+                            final_norm=config.final_norm)
     model.train()
     before = model(x)
     nn.functional.cross_entropy(before, y).backward()
