@@ -162,7 +162,7 @@ def test_data_with_nan_names_the_sample(tmp_path):
 
 
 def test_probe_and_lint():
-    probed = layerorder.probe(
+    probed = layerorder.probe_orders(
         dataset="synthetic", data_options={"num_samples": 200}, arch="mlp", width=8, epochs=1
     )
     frame = probed.to_pandas()
@@ -171,11 +171,43 @@ def test_probe_and_lint():
     assert "<table" in probed._repr_html_()
     figs = probed.plot()
     assert len(figs) == 2 and all(isinstance(f, matplotlib.figure.Figure) for f in figs)
-    report = layerorder.lint(make_model(), (2, 12))
+    report = layerorder.lint_model(make_model(), (2, 12))
     assert report.pattern_count("linear→bn→relu") == 1
     assert [f.rule for f in report.findings] == ["redundant-bias"]
     frame = report.to_pandas()
     assert list(frame["rule"]) == ["redundant-bias"] and "redundant-bias" in report._repr_html_()
+
+
+
+def test_calling_the_packages_still_works_for_one_release_with_a_warning():
+    """``layerorder.lint(...)`` and ``layerorder.probe(...)`` (the packages) forward to
+    ``lint_model`` and ``probe_orders`` and say so."""
+    with pytest.warns(DeprecationWarning, match=r"call layerorder\.lint_model\(\.\.\.\)"):
+        report = layerorder.lint(make_model(), (2, 12))
+    assert [f.rule for f in report.findings] == ["redundant-bias"]
+    with pytest.warns(DeprecationWarning, match="probe_orders"):
+        probed = layerorder.probe(dataset="synthetic", data_options={"num_samples": 200},
+                                  arch="mlp", width=8, epochs=1, orders=["standard"])
+    assert set(probed.to_pandas()["order"]) == {"standard"}
+    from layerorder.probe import EpochProbe  # the package's own names are untouched
+
+    assert EpochProbe.__module__ == "layerorder.probe.training"
+
+
+def test_importing_the_probe_package_loads_probes_only():
+    """What a user's own training loop imports (``from layerorder.probe import EpochProbe``)
+    loads neither the store, the statistics nor scipy (``python -X importtime`` lists them)."""
+    code = "from layerorder.probe import EpochProbe"
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines()
+              if line.startswith("import time:")}
+    assert "layerorder.probe.training" in loaded
+    heavy = {m for m in loaded if m.split(".")[0] == "scipy"
+             or m.startswith(("layerorder.stats", "layerorder.store", "layerorder.api",
+                              "layerorder.experiment", "layerorder.cli"))}
+    assert not heavy, sorted(heavy)[:10]
 
 
 SCRIPT = textwrap.dedent(

@@ -6,8 +6,9 @@ From Python::
     results = layerorder.compare(orders=["standard", "preact"], seeds=3, epochs=5)
     results.summary, results.verdict.text, results.to_pandas(), results.plot()
 
-``layerorder.probe(...)`` and ``layerorder.lint(model, input_shape)`` are the other entry points
-(each also the subpackage of its name); ``layerorder.studies`` runs and evaluates the built-in
+``layerorder.probe_orders(...)`` and ``layerorder.lint_model(model, input_shape)`` are the other
+entry points (``layerorder.probe`` and ``layerorder.lint`` are the subpackages; calling them still
+works for one release, with a deprecation warning); ``layerorder.studies`` runs and evaluates the built-in
 studies of the debate's claims. Names are imported on first use, so ``import
 layerorder`` stays light.
 """
@@ -23,6 +24,8 @@ except PackageNotFoundError:  # running from a source tree without installation
 # public name -> module that defines it (subpackages: the package itself)
 _LAZY = {
     "compare": "layerorder.api",
+    "probe_orders": "layerorder.api",
+    "lint_model": "layerorder.api",
     "ProbeResults": "layerorder.api",
     "Results": "layerorder.results",
     "SETTINGS": "layerorder.experiment.settings",

@@ -159,7 +159,7 @@ def compare(
     SQLite file (runs already in it are not trained again). Other keywords are the settings
     of ``layerorder compare`` by name, e.g. ``orders=["standard", "preact"], seeds=5``.
     """
-    from layerorder.cli.progress import RichObserver
+    from layerorder.experiment.progress import RichObserver
 
     cfg = make_experiment(settings, data=data, model=model, config=config)
     if not progress:
@@ -205,7 +205,7 @@ class ProbeResults:
         return frame[[*cols, "dead_units", "units"]].to_html(index=False, float_format="%.3f")
 
 
-def probe(
+def probe_orders(
     *,
     data: Any = None,
     model: Any = None,
@@ -215,14 +215,14 @@ def probe(
 ) -> ProbeResults:
     """Probe each order at init and after ``epochs`` epochs of training (default: standard and
     act-first, 5 epochs): signed stage statistics, dead units, gradient flow, variance shift."""
-    from layerorder.experiment.probing import probe_orders, probe_settings
+    from layerorder.experiment import probing
 
-    cfg = make_experiment(probe_settings(settings), data=data, model=model)
-    results = probe_orders(cfg, seed=seed, recalibrate=recalibrate)
+    cfg = make_experiment(probing.probe_settings(settings), data=data, model=model)
+    results = probing.probe_orders(cfg, seed=seed, recalibrate=recalibrate)
     return ProbeResults(tuple(results))
 
 
-def lint(model: Any, input_shape=None, **kwargs: Any):
+def lint_model(model: Any, input_shape=None, **kwargs: Any):
     """Lint an ``nn.Module``, a ``keras.Model``, an ``onnx.ModelProto``, a zero-argument factory
     of one, or a target string (``models.py:make_model``, ``model.keras``, ``net.onnx``): its
     ordering patterns, findings and BN folds, as a ``LintReport``."""

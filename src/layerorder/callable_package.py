@@ -1,25 +1,35 @@
-"""``layerorder.probe`` and ``layerorder.lint`` are subpackages and also the API functions of
-the same names: calling the package calls ``layerorder.api.<name>``, its modules stay
-importable (``from layerorder.probe import record`` keeps working)."""
+"""``layerorder.probe`` and ``layerorder.lint`` are subpackages; before 0.2 calling them ran
+``layerorder.probe_orders`` and ``layerorder.lint_model``. Calling the package still does that
+for one release, with a ``DeprecationWarning``. Nothing here is imported until a package is
+called: importing ``layerorder.probe`` loads the probes alone.
+"""
 
 from __future__ import annotations
 
 import sys
 import types
+import warnings
+
+# the package's last name -> the function that calling it runs (in ``layerorder.api``)
+RENAMED = {"probe": "probe_orders", "lint": "lint_model"}
 
 
 class CallablePackage(types.ModuleType):
     def __call__(self, *args, **kwargs):
-        from layerorder import api
+        short = self.__name__.rsplit(".", 1)[1]
+        warnings.warn(
+            f"calling layerorder.{short}(...) is deprecated and will stop working in the next"
+            f" release; call layerorder.{RENAMED[short]}(...) instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        from layerorder import api  # on a call only: importing the package stays light
 
-        return getattr(api, self.__name__.rsplit(".", 1)[1])(*args, **kwargs)
+        return getattr(api, RENAMED[short])(*args, **kwargs)
 
 
 def make_callable(name: str) -> None:
-    """Make the package ``name`` (``layerorder.probe``) callable; call from its ``__init__``."""
-    from layerorder import api
-
+    """Keep the package ``name`` (``layerorder.probe``) callable for one release; call from its
+    ``__init__``."""
     module = sys.modules[name]
     module.__class__ = CallablePackage
-    function = getattr(api, name.rsplit(".", 1)[1])
-    module.__doc__ = f"{module.__doc__}\n\nCalled as a function: {function.__doc__}"

@@ -97,6 +97,6 @@ def test_probe_takes_one_seed_and_one_learning_rate():
     import layerorder
 
     with pytest.raises(ConfigError, match="one seed per order"):
-        layerorder.probe(seeds=3)
+        layerorder.probe_orders(seeds=3)
     with pytest.raises(ConfigError, match="one learning rate"):
-        layerorder.probe(lr=[0.01, 0.1], dataset="synthetic", epochs=1)
+        layerorder.probe_orders(lr=[0.01, 0.1], dataset="synthetic", epochs=1)

@@ -11,7 +11,7 @@ from rich.table import Table
 from layerorder.api import DEFAULT_STORE, make_experiment, run_comparison
 from layerorder.cli.console import err, out, print_json
 from layerorder.cli.options import setting_options
-from layerorder.cli.progress import RichObserver
+from layerorder.experiment.progress import RichObserver
 from layerorder.cli.render import print_analysis
 from layerorder.experiment.config import ExperimentConfig
 from layerorder.experiment.executors import plan
@@ -58,7 +58,7 @@ def compare(
     if dry_run:
         _print_grid(config)
         return
-    observer = RichObserver()
+    observer = RichObserver(err)
     with observer:
         results = run_comparison(config, store, fresh=fresh, observer=observer)
     written = results.report(report_path) if report else None

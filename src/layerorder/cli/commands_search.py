@@ -13,7 +13,7 @@ from layerorder.api import DEFAULT_STORE
 from layerorder.cli.commands_compare import build_config
 from layerorder.cli.console import err, out, print_json
 from layerorder.cli.options import setting_options
-from layerorder.cli.progress import RichObserver
+from layerorder.experiment.progress import RichObserver
 from layerorder.cli.render import print_analysis
 from layerorder.errors import ConfigError
 from layerorder.experiment.config import load_toml
@@ -158,7 +158,7 @@ def search(
         return
     if report:  # refused before any training: the store itself, a folder, a foreign file
         check_report_path(report_path, store, what="--report-path")
-    observer = RichObserver()
+    observer = RichObserver(err)
     with observer:
         result = run_search({**config.to_dict(), **values}, space, plan, store,
                             name=f"search-{config.name}", seconds=limit.seconds,

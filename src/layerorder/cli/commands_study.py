@@ -123,7 +123,7 @@ def run(
 ) -> None:
     """Train what the store lacks of each study (a second run trains nothing), then print a
     verdict per claim."""
-    from layerorder.cli.progress import RichObserver
+    from layerorder.experiment.progress import RichObserver
 
     studies = _studies(names, every)
     execution = dict(settings or {})  # where runs happen: never part of a run's key
@@ -131,7 +131,7 @@ def run(
         s.scale(scale)  # every study has the scale before anything trains
     for s in studies:
         err.print(f"[bold]study {s.name}[/bold] at scale {scale}: {_runs(s, scale)} runs")
-        observer = RichObserver()
+        observer = RichObserver(err)
         with observer:
             run_study(s, scale, store, execution=execution, observer=observer)
         _print_verdicts(evaluate_study(s, scale, store))

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from typing import Any
 
-from rich.console import Console
-
+from layerorder.experiment.progress import terminal_console
 from layerorder.stats.table import cell
 
-
-def _console(stderr: bool = False) -> Console:
-    console = Console(stderr=stderr, highlight=False)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(stderr=stderr, highlight=False, width=120)  # logs and pipes
-    return console
-
-
-out = _console()
-err = _console(stderr=True)
+out = terminal_console()
+err = terminal_console(stderr=True)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

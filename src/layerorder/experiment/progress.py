@@ -1,7 +1,13 @@
-"""The sweep's progress display: overall progress with ETA, and one line per run in flight."""
+"""The sweep's progress display, beside the observer protocol it implements
+(``runner.SweepObserver``): overall progress with ETA, and one line per run in flight. Used by
+``layerorder.compare()`` (``progress=True``) and by the CLI, on stderr.
+"""
 
 from __future__ import annotations
 
+import os
+
+from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -12,8 +18,15 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from layerorder.cli.console import err
 from layerorder.experiment.runner import SweepObserver
+
+
+def terminal_console(stderr: bool = False) -> Console:
+    """A rich console; 120 columns where the output is a log or a pipe (no COLUMNS set)."""
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(stderr=stderr, highlight=False, width=120)  # logs and pipes
+    return console
 
 
 def _run_name(task) -> str:
@@ -24,7 +37,8 @@ def _run_name(task) -> str:
 class RichObserver(SweepObserver):
     """Live bars on a terminal; one log line per finished run otherwise."""
 
-    def __init__(self):
+    def __init__(self, console: Console | None = None):
+        self.err = err = console if console is not None else terminal_console(stderr=True)
         self.live = err.is_terminal
         self.progress = Progress(
             TextColumn("{task.description}"),
@@ -58,7 +72,7 @@ class RichObserver(SweepObserver):
         self.todo = todo
         self.done = 0
         skipped = total - todo
-        err.print(
+        self.err.print(
             f"experiment '{escape(experiment.name)}' (id {experiment.id}): {total} runs,"
             f" {skipped} already stored, {todo} to train; {plan.describe()}"
         )
@@ -85,7 +99,7 @@ class RichObserver(SweepObserver):
         self.epochs_left[p.run_id] -= 1
 
     def note(self, text):
-        (self.progress.console if self.live else err).print(f"note: {text}", markup=False)
+        (self.progress.console if self.live else self.err).print(f"note: {text}", markup=False)
 
     def run_finished(self, task, outcome):
         self.done += 1
@@ -100,5 +114,5 @@ class RichObserver(SweepObserver):
             "failed": f"failed: {(outcome.error or '').splitlines()[0] if outcome.error else ''}",
         }[outcome.status]
         line = f"[{self.done}/{self.todo}] {_run_name(task)}: {result} ({outcome.wall_time:.1f} s)"
-        console = self.progress.console if self.live else err
+        console = self.progress.console if self.live else self.err
         console.print(line, markup=False)
