@@ -8,8 +8,8 @@ From Python::
 
 ``layerorder.probe_orders(...)`` and ``layerorder.lint_model(model, input_shape)`` are the other
 entry points (``layerorder.probe`` and ``layerorder.lint`` are the subpackages; calling them still
-works for one release, with a deprecation warning); ``layerorder.studies`` runs and evaluates the built-in
-studies of the debate's claims. Names are imported on first use, so ``import
+works for one release, with a deprecation warning); ``layerorder.studies`` runs and evaluates
+the built-in studies of the debate's claims. Names are imported on first use, so ``import
 layerorder`` stays light.
 """
 

@@ -23,9 +23,9 @@ class CallablePackage(types.ModuleType):
             DeprecationWarning,
             stacklevel=2,
         )
-        from layerorder import api  # on a call only: importing the package stays light
-
-        return getattr(api, RENAMED[short])(*args, **kwargs)
+        # the public name, resolved by the root package on first use: this file imports none of
+        # the layers above the package it serves
+        return getattr(sys.modules["layerorder"], RENAMED[short])(*args, **kwargs)
 
 
 def make_callable(name: str) -> None:

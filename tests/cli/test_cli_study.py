@@ -194,6 +194,7 @@ def test_show_lists_the_cpu_scale_with_minutes_and_regime(capsys):
     code, out, _ = run_cli(capsys, "study", "show", "transformer-warmup")
     text = " ".join(out.split())
     assert code == 0 and "dataset mnist1d (patch=5)" in text and "depth 6, 12" in text
-    assert "init-grad" in text and "first-update" in text and "cpu, full" in text  # a claim at some scales only
+    # claims at some scales only
+    assert "init-grad" in text and "first-update" in text and "cpu, full" in text
     code, out, _ = run_cli(capsys, "study", "list")
     assert code == 0 and "cpu" in out and "38.5" in out  # columns wrap on a narrow terminal

@@ -50,6 +50,6 @@ def test_default_budget_is_a_third_or_what_the_plan_needs():
 
 
 def test_a_huge_budget_still_caps_the_final_seeds():
-    from layerorder.search.run import MAX_FINAL_SEEDS
+    from layerorder.search.budget import MAX_FINAL_SEEDS
 
     assert plan_search(18, epochs=20, budget=100_000).max_seeds == MAX_FINAL_SEEDS

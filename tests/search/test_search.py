@@ -16,7 +16,8 @@ from layerorder.search import (
     plan_search,
     run_search,
 )
-from layerorder.search.run import MAX_FINAL_SEEDS, _cap_for_time
+from layerorder.search.budget import MAX_FINAL_SEEDS
+from layerorder.search.run import _cap_for_time
 from layerorder.store import Store
 from tests.helpers import run_cli
 

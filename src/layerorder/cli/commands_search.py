@@ -13,10 +13,10 @@ from layerorder.api import DEFAULT_STORE
 from layerorder.cli.commands_compare import build_config
 from layerorder.cli.console import err, out, print_json
 from layerorder.cli.options import setting_options
-from layerorder.experiment.progress import RichObserver
 from layerorder.cli.render import print_analysis
 from layerorder.errors import ConfigError
 from layerorder.experiment.config import load_toml
+from layerorder.experiment.progress import RichObserver
 from layerorder.experiment.settings import BY_NAME
 from layerorder.models import named_orders
 from layerorder.report import check_report_path, write_report

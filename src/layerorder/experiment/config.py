@@ -11,7 +11,7 @@ import itertools
 import math
 from dataclasses import field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from layerorder.errors import ConfigError, did_you_mean
 from layerorder.experiment.settings import (
@@ -27,6 +27,9 @@ from layerorder.experiment.settings import (
     SETTINGS,
     Setting,
 )
+
+if TYPE_CHECKING:
+    from layerorder.stats.sequential import Design
 
 __all__ = [
     "DEFAULT_ORDERS",
@@ -81,10 +84,31 @@ def _grid(self) -> dict[str, Any]:
     if varied:
         grid["vary"] = sorted(varied)
     if self.until_decided:  # a sequential design is its own experiment: its looks and seeds
-        from layerorder.experiment.rounds import design_of, seed_order
-
         grid["sequential"] = {"looks": list(design_of(self).looks), "seeds": list(seed_order(self))}
     return grid
+
+
+def design_of(config: ExperimentConfig) -> Design:
+    """The looks of ``--until-decided`` (the seeds count, then rounds of it, up to
+    ``--max-seeds``), or the fixed design of one look."""
+    # imported here for start-up time: the statistics load scipy, which reading a config never needs
+    from layerorder.stats.sequential import Design, look_schedule
+
+    if not config.until_decided:
+        return Design()
+    return Design(look_schedule(len(config.seeds), config.max_seeds))
+
+
+def seed_order(config: ExperimentConfig) -> tuple[int, ...]:
+    """The seeds in the order rounds add them: the given ones, then the smallest unused."""
+    seeds = list(config.seeds)
+    most = design_of(config).looks[-1] if config.until_decided else len(seeds)
+    taken, n = set(seeds), 0
+    while len(seeds) < most:
+        if n not in taken:
+            seeds.append(n)
+        n += 1
+    return tuple(seeds)
 
 
 def _levels(self) -> list[dict[str, Any]]:

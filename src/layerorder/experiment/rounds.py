@@ -12,28 +12,7 @@ import dataclasses
 from typing import Any
 
 from layerorder.data import chance_level
-from layerorder.experiment.config import ExperimentConfig
-from layerorder.stats.sequential import Design, look_schedule
-
-
-def design_of(config: ExperimentConfig) -> Design:
-    """The looks of ``--until-decided`` (the seeds count, then rounds of it, up to
-    ``--max-seeds``), or the fixed design of one look."""
-    if not config.until_decided:
-        return Design()
-    return Design(look_schedule(len(config.seeds), config.max_seeds))
-
-
-def seed_order(config: ExperimentConfig) -> tuple[int, ...]:
-    """The seeds in the order rounds add them: the given ones, then the smallest unused."""
-    seeds = list(config.seeds)
-    most = design_of(config).looks[-1] if config.until_decided else len(seeds)
-    taken, n = set(seeds), 0
-    while len(seeds) < most:
-        if n not in taken:
-            seeds.append(n)
-        n += 1
-    return tuple(seeds)
+from layerorder.experiment.config import ExperimentConfig, design_of, seed_order
 
 
 def analysis_options(config: ExperimentConfig) -> dict[str, Any]:

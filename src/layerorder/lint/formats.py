@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from layerorder.lint.extras import EXTRAS
 from layerorder.lint.graph import RoleGraph
 
 
@@ -67,9 +68,9 @@ FORMATS: dict[str, ModelFormat] = {
     f.name: f
     for f in (
         ModelFormat("keras", "Keras", (".keras", ".h5"), _keras_file, _keras_graph, _is_keras,
-                    "Keras layer graph", "keras"),
+                    "Keras layer graph", EXTRAS["keras"]),
         ModelFormat("onnx", "ONNX", (".onnx",), _onnx_file, _onnx_graph, _is_onnx,
-                    "ONNX graph", "onnx"),
+                    "ONNX graph", EXTRAS["onnx"]),
     )
 }
 

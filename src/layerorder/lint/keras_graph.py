@@ -26,6 +26,7 @@ from dataclasses import replace
 from typing import Any
 
 from layerorder.lint.errors import LintError, short_reason
+from layerorder.lint.extras import install_hint
 from layerorder.lint.graph import GraphBuilder, RoleGraph, RoleNode
 from layerorder.lint.roles import TRANSPARENT
 from layerorder.order import MONOTONE_ACTS
@@ -118,15 +119,13 @@ def keras_backend() -> Iterator[None]:
 
 def import_keras() -> Any:
     """Import Keras 3 (see ``keras_backend``)."""
-    from layerorder.lint.formats import FORMATS
-
     try:
         with keras_backend():
             keras = importlib.import_module("keras")
     except ImportError as exc:
         raise LintError(
             "linting a Keras model needs Keras 3:"
-            f" pip install 'layerorder[{FORMATS['keras'].extra}]' ({short_reason(exc)})"
+            f" {install_hint('keras')} ({short_reason(exc)})"
         ) from exc
     if not str(getattr(keras, "__version__", "0")).startswith("3"):
         raise LintError(f"Keras {keras.__version__} is installed; layerorder reads Keras 3 models")

@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from layerorder.lint.errors import LintError, short_reason
-from layerorder.lint.formats import FORMATS
+from layerorder.lint.extras import install_hint
 from layerorder.lint.graph import GraphBuilder, RoleGraph, RoleNode
 from layerorder.lint.roles import TRANSPARENT
 from layerorder.order import MONOTONE_ACTS
@@ -100,7 +100,7 @@ def import_onnx() -> Any:
     except ImportError as exc:
         raise LintError(
             "linting an ONNX model needs the onnx package:"
-            f" pip install 'layerorder[{FORMATS['onnx'].extra}]'"
+            f" {install_hint('onnx')}"
             f" ({short_reason(exc)})"
         ) from exc
 

@@ -22,7 +22,13 @@ def _conv_out(length: int, kernel: int, stride: int, padding: int) -> int:
 
 
 def build_cnn1d(
-    order: Order, *, in_shape, num_classes: int, width: int | None, depth: int | None, p_drop: float,
+    order: Order,
+    *,
+    in_shape,
+    num_classes: int,
+    width: int | None,
+    depth: int | None,
+    p_drop: float,
     final_norm: bool = True,
 ) -> LayerOrderNet:
     """``depth`` conv blocks (default 3) of ``width`` channels (default 32), kernel 5, strides
@@ -66,7 +72,13 @@ def _seq_len(in_shape) -> int:
 
 
 def build_cnn2d(
-    order: Order, *, in_shape, num_classes: int, width: int | None, depth: int | None, p_drop: float,
+    order: Order,
+    *,
+    in_shape,
+    num_classes: int,
+    width: int | None,
+    depth: int | None,
+    p_drop: float,
     final_norm: bool = True,
 ) -> LayerOrderNet:
     """VGG-style: ``depth`` stages (default 3) of two 3x3 blocks and a 2x2 max-pool, widths

@@ -12,7 +12,13 @@ from layerorder.order import Order
 
 
 def build_mlp(
-    order: Order, *, in_shape, num_classes: int, width: int | None, depth: int | None, p_drop: float,
+    order: Order,
+    *,
+    in_shape,
+    num_classes: int,
+    width: int | None,
+    depth: int | None,
+    p_drop: float,
     final_norm: bool = True,
 ) -> LayerOrderNet:
     width, depth = width or 128, depth or 2

@@ -14,6 +14,11 @@ from dataclasses import dataclass, replace
 
 from layerorder.errors import ConfigError
 
+FINAL_SEEDS = 3  # seeds per finalist at the final stage's first look
+# the final stage's most seeds per finalist, whatever the budget: past it, orders this close are
+# called undecided (with the seeds that would decide them) rather than trained on and on
+MAX_FINAL_SEEDS = 50
+
 UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -51,8 +56,6 @@ def capped_for_time(plan, seconds: float, spent_seconds: float, seconds_per_epoc
                     most: int | None = None):
     """``plan`` with the final stage's seed cap set by the time left (at least its first look,
     at most ``most`` and ``MAX_FINAL_SEEDS``), and the budget restated in full runs."""
-    from layerorder.search.run import FINAL_SEEDS, MAX_FINAL_SEEDS
-
     seeds = seeds_for_time(plan, seconds - spent_seconds, seconds_per_epoch)
     seeds = min(max(seeds, FINAL_SEEDS), MAX_FINAL_SEEDS, most or MAX_FINAL_SEEDS)
     runs = plan.round_cost() + plan.finalists * seeds

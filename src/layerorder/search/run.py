@@ -25,13 +25,10 @@ from typing import Any
 
 from layerorder.errors import ConfigError
 from layerorder.results import Results
+from layerorder.search.budget import FINAL_SEEDS, MAX_FINAL_SEEDS, capped_for_time
 
 SELECTION_SEED = 10_000  # selection rounds use seeds from here; the final stage starts at 0
-FINAL_SEEDS = 3  # seeds per finalist at the final stage's first look
 FULL_SEEDS = 5  # the default budget is a third of training every candidate on this many seeds
-# the final stage's most seeds per finalist, whatever the budget: past it, orders this close are
-# called undecided (with the seeds that would decide them) rather than trained on and on
-MAX_FINAL_SEEDS = 50
 # settings the search decides itself, whatever the TOML file or the caller says
 OWN_SETTINGS = ("orders", "seeds", "until_decided", "max_seeds", "vary", "baseline", "name")
 
@@ -182,7 +179,6 @@ def _cap_for_time(plan: SearchPlan, seconds: float, runs, final_config) -> Searc
     wall time per epoch, divided by the parallel workers the executor uses."""
     from layerorder.experiment.executors import plan as execution_plan
     from layerorder.experiment.worker import resolve_device
-    from layerorder.search.budget import capped_for_time
 
     epochs = sum(rp.cost for rp in plan.rounds)  # epochs the rounds trained, in total
     run_seconds = sum(r.wall_time or 0.0 for r in runs)

@@ -7,7 +7,8 @@ handed out by ``Store.claim_next``. See ``records`` for how NaN and infinities a
 
 from layerorder.store.db import Store
 from layerorder.store.errors import StoreError
-from layerorder.store.leases import DEFAULT_LEASE, Heartbeat
+from layerorder.store.heartbeat import Heartbeat
+from layerorder.store.leases import DEFAULT_LEASE
 from layerorder.store.migrations import SCHEMA_VERSION
 from layerorder.store.owner import is_stale_owner, make_owner
 from layerorder.store.records import (

@@ -12,6 +12,8 @@ import sqlite3
 from collections.abc import Callable
 
 from layerorder.store.errors import StoreError
+from layerorder.store.leases import DEFAULT_LEASE
+from layerorder.store.records import config_hash
 
 APP_NAME = "layerorder"
 
@@ -87,8 +89,6 @@ def _m002_no_dropout_key(conn: sqlite3.Connection) -> None:
     and so are the runs of an experiment left as it was."""
     import json
 
-    from layerorder.store.records import config_hash
-
     def without_dropout(text: str) -> dict | None:
         cfg = json.loads(text)
         if "p_drop" not in cfg or (cfg.get("arch") != "resnet" and cfg.get("model") is None):
@@ -136,8 +136,6 @@ def _m003_run_leases(conn: sqlite3.Connection) -> None:
     running at the upgrade get one default lease from now: their driver (an older layerorder)
     does not renew it, so they become reclaimable once it expires."""
     import time
-
-    from layerorder.store.leases import DEFAULT_LEASE
 
     conn.execute("ALTER TABLE runs ADD COLUMN lease_until REAL")
     conn.execute(

@@ -366,7 +366,8 @@ class FirstUpdate(InitGradient):
         return self.lr if self.lr is not None else float(config.lr[0])
 
     def describe(self, config) -> str:
-        return (f"output change |F(x, W) - F(x, W*)|^2 after one Adam step (lr {self._lr(config):g})"
+        lr = self._lr(config)
+        return (f"output change |F(x, W) - F(x, W*)|^2 after one Adam step (lr {lr:g})"
                 f" from initialisation, {self.a} over {self.b} ({self.seeds} seeds, width"
                 f" {self.width or config.width or 'default'})")
 
