@@ -446,3 +446,7 @@ def _dropout_warnings(order: Order) -> list[str]:
 # none), before each BN of every unit's branch (Li et al. 2019's placement), or once before the
 # classifier. Declared here, torch-free, for the settings and the resnet builder alike.
 RESNET_DROPOUT_AT = ("none", "branch", "head")
+
+# The rate of a ``drop`` stage when none is given: the ``p_drop`` setting's default and the
+# block and model builders' (declared once, here, torch-free).
+DEFAULT_P_DROP = 0.1

@@ -15,7 +15,7 @@ from layerorder.blocks.registry import (
     create_weight,
     get_activation,
 )
-from layerorder.order import Order, Stage, parse_order
+from layerorder.order import DEFAULT_P_DROP, Order, Stage, parse_order
 
 # Child names by role, so module paths read like the order: block.weight, block.norm, ...
 ROLE_NAMES = {"weight": "weight", "norm": "norm", "act": "act", "dropout": "drop", "pool": "pool"}
@@ -63,7 +63,7 @@ def block(
     kernel_size: int | tuple[int, ...] = 3,
     stride: int | tuple[int, ...] = 1,
     padding: int | tuple[int, ...] | str | None = None,
-    p_drop: float = 0.1,
+    p_drop: float = DEFAULT_P_DROP,
     groups: int = 1,
     bias: bool | None = None,
     norm_kwargs: dict | None = None,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from layerorder.errors import ConfigError, did_you_mean
-from layerorder.order import RESNET_DROPOUT_AT
+from layerorder.order import DEFAULT_P_DROP, RESNET_DROPOUT_AT
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
@@ -398,7 +398,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("grad_clip", 0.0, number(0.0),
       "Clip the gradients' global L2 norm to this value before each step (0: off).",
       omit_at_default=True, commands=("compare", "probe")),
-    S("p_drop", 0.1, number(0.0, 1.0), "Dropout probability.", applies=_has_dropout_option,
+    S("p_drop", DEFAULT_P_DROP, number(0.0, 1.0), "Dropout probability.", applies=_has_dropout_option,
       not_applied="has no dropout option (resnet without --dropout-at, and --model models keep"
       " their own)", commands=("compare", "probe")),
     S("dropout_at", "none", choice(RESNET_DROPOUT_AT),

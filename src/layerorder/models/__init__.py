@@ -12,7 +12,7 @@ from layerorder.models.mlp import build_mlp
 from layerorder.models.resnet import RESIDUAL_VARIANTS, build_resnet, resolve_unit
 from layerorder.models.rnn import build_rnn
 from layerorder.models.transformer import build_transformer
-from layerorder.order import Order, parse_order
+from layerorder.order import DEFAULT_P_DROP, Order, parse_order
 
 ARCHS: dict[str, Callable[..., LayerOrderNet]] = {
     "mlp": build_mlp,
@@ -102,14 +102,14 @@ def build_model(
 
     Pre-activation orders in mlp, cnn1d and cnn2d get a final norm + activation before the head
     unless ``final_norm`` is False (the repr says which).
-    ``p_drop`` defaults to 0.1; resnet uses it only where ``dropout_at`` places dropout
+    ``p_drop`` defaults to ``DEFAULT_P_DROP`` (0.1); resnet uses it only where ``dropout_at`` places dropout
     (``branch`` or ``head``; ``none`` by default: He et al.'s units have none).
     """
     name = check_arch(arch)
     check_positive("width", width)
     check_positive("depth", depth)
     check_positive("num_classes", num_classes)
-    p = 0.1 if p_drop is None else float(p_drop)
+    p = DEFAULT_P_DROP if p_drop is None else float(p_drop)
     if not 0.0 <= p < 1.0:
         raise ModelError(f"dropout probability must be in [0, 1), got {p_drop}")
     resolved = check_order_for_arch(name, order)
