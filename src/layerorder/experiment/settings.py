@@ -398,7 +398,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("grad_clip", 0.0, number(0.0),
       "Clip the gradients' global L2 norm to this value before each step (0: off).",
       omit_at_default=True, commands=("compare", "probe")),
-    S("p_drop", DEFAULT_P_DROP, number(0.0, 1.0), "Dropout probability.", applies=_has_dropout_option,
+    S("p_drop", DEFAULT_P_DROP, number(0.0, 1.0), "Dropout probability.",
+      applies=_has_dropout_option,
       not_applied="has no dropout option (resnet without --dropout-at, and --model models keep"
       " their own)", commands=("compare", "probe")),
     S("dropout_at", "none", choice(RESNET_DROPOUT_AT),

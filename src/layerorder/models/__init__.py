@@ -102,8 +102,8 @@ def build_model(
 
     Pre-activation orders in mlp, cnn1d and cnn2d get a final norm + activation before the head
     unless ``final_norm`` is False (the repr says which).
-    ``p_drop`` defaults to ``DEFAULT_P_DROP`` (0.1); resnet uses it only where ``dropout_at`` places dropout
-    (``branch`` or ``head``; ``none`` by default: He et al.'s units have none).
+    ``p_drop`` defaults to ``DEFAULT_P_DROP`` (0.1); resnet uses it only where ``dropout_at``
+    places dropout (``branch`` or ``head``; ``none`` by default: He et al.'s units have none).
     """
     name = check_arch(arch)
     check_positive("width", width)
