@@ -128,20 +128,27 @@ class SameFunction:
                        effect=effect)
 
 
-def _init_grads(config, order: str, depth: int, seed: int, x, y, in_shape, num_classes,
-                width, heads) -> list:
-    """``GradFlow`` of every weight layer after one train-mode forward and backward pass of
-    ``order`` built at ``depth`` from ``seed``, without dropout (the setting of Xiong et al.'s
-    Theorem 1 and of He et al.'s argument); the caller's RNG state is left as it was."""
+def _untrained(config, order: str, depth: int, seed: int, in_shape, num_classes, width,
+               heads) -> nn.Module:
+    """``order`` built at ``depth`` from ``seed`` without dropout (the setting of Xiong et al.'s
+    Theorem 1, He et al.'s argument and Liu et al.'s output change), in training mode; the
+    caller's RNG state is left as it was."""
     from layerorder.models import build_model
-    from layerorder.probe.grads import grad_flow
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = build_model(config.arch, order, in_shape=in_shape, num_classes=num_classes,
                             width=width, depth=depth, p_drop=0.0, heads=heads,
                             final_norm=config.final_norm)
-    model.train()
+    return model.train()
+
+
+def _init_grads(config, order: str, depth: int, seed: int, x, y, in_shape, num_classes,
+                width, heads) -> list:
+    """``GradFlow`` of every weight layer after one train-mode forward and backward pass."""
+    from layerorder.probe.grads import grad_flow
+
+    model = _untrained(config, order, depth, seed, in_shape, num_classes, width, heads)
     nn.functional.cross_entropy(model(x), y).backward()
     return grad_flow(model)
 
@@ -149,18 +156,11 @@ def _init_grads(config, order: str, depth: int, seed: int, x, y, in_shape, num_c
 def _output_change(config, order: str, depth: int, seed: int, x, y, in_shape, num_classes,
                    width, heads, lr: float) -> float:
     """Liu et al. 2020's output change: the mean over the batch of |F(x, W) - F(x, W*)|^2, where
-    F is the logits of ``order`` built at ``depth`` from ``seed`` (no dropout) and W* its
-    weights after one Adam step (the experiment's betas) on the batch's cross-entropy. At the
-    first step Adam moves every weight by about ``lr`` (m / sqrt(v) = g / |g|), so the change
-    measures how strongly the network amplifies a small perturbation of all its weights."""
-    from layerorder.models import build_model
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = build_model(config.arch, order, in_shape=in_shape, num_classes=num_classes,
-                            width=width, depth=depth, p_drop=0.0, heads=heads,
-                            final_norm=config.final_norm)
-    model.train()
+    F is the logits of the untrained ``order`` and W* its weights after one Adam step (the
+    experiment's betas) on the batch's cross-entropy. At the first step Adam moves every weight
+    by about ``lr`` (m / sqrt(v) = g / |g|), so the change measures how strongly the network
+    amplifies a small perturbation of all its weights."""
+    model = _untrained(config, order, depth, seed, in_shape, num_classes, width, heads)
     before = model(x)
     nn.functional.cross_entropy(before, y).backward()
     torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, config.beta2)).step()
