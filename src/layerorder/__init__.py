@@ -14,12 +14,8 @@ layerorder`` stays light.
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("layerorder")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
+from layerorder.version import __version__
 
 # public name -> module that defines it (subpackages: the package itself)
 _LAZY = {

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import torch
 
-from layerorder import __version__
 from layerorder.experiment.config import RunConfig
 from layerorder.experiment.loop import train
 from layerorder.store import EpochRecord
+from layerorder.version import __version__
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from layerorder import __version__
 from layerorder.lint.report import LintReport
 from layerorder.lint.rules import RULES
+from layerorder.version import __version__
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -14,11 +14,11 @@ from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 
-from layerorder import __version__
 from layerorder.files import GENERATOR, atomic_write_text
 from layerorder.report import figures
 from layerorder.report.html import CSP, CSS
 from layerorder.studies.claims import OUTCOMES, Estimate
+from layerorder.version import __version__
 
 FINDINGS_HEAD = "# layerorder findings"  # how a findings page starts (never overwrite others)
 MARK = {"supported": "supported", "contradicted": "CONTRADICTED", "undecided": "undecided",

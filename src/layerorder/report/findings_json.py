@@ -14,7 +14,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from layerorder import __version__
+from layerorder.version import __version__
 
 SCHEMA = 2  # bump when a field's meaning changes (2: the studies' results before correction)
 

@@ -10,9 +10,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from layerorder import __version__
 from layerorder.stats.analysis import Analysis, analyze
 from layerorder.stats.summary import t_interval
+from layerorder.version import __version__
 
 
 @dataclass(frozen=True)
