@@ -76,17 +76,18 @@ def run_comparison(
 ) -> Results:
     """Train what ``store`` lacks of ``config``'s grid and analyse the grid's runs (once). With
     ``until_decided``, seeds are trained in rounds until every pair is decided."""
-    from layerorder.experiment.rounds import analysis_options, rounds
+    from layerorder.experiment.plan import analysis_plan
+    from layerorder.experiment.rounds import rounds
     from layerorder.experiment.runner import load_checked_data, run_sweep
     from layerorder.stats.analysis import analyze
     from layerorder.store import Store
 
     load_checked_data(config)  # before the store is opened (or created)
-    options = analysis_options(config)
+    plan = analysis_plan(config)
     trained = 0
     with Store.open(store) as db:
-        plan = rounds(config)
-        for i, round_config in enumerate(plan):
+        looks = rounds(config)
+        for i, round_config in enumerate(looks):
             summary = run_sweep(
                 round_config, db, fresh=fresh and i == 0, observer=observer, grid=config.grid()
             )
@@ -94,11 +95,12 @@ def run_comparison(
             wanted = set(summary.run_ids)
             runs = tuple(r for r in db.runs(summary.experiment.id) if r.id in wanted)
             epochs = db.epochs_for_experiment(summary.experiment.id)
-            analysis = analyze(runs, **options, epochs=epochs)
-            if len(plan) > 1 and observer is not None:
-                observer.note(_round_note(analysis, len(round_config.seeds), i == len(plan) - 1))
+            analysis = analyze(runs, plan, epochs=epochs)
+            if len(looks) > 1 and observer is not None:
+                observer.note(_round_note(analysis, len(round_config.seeds), i == len(looks) - 1))
             if analysis.decided:
                 break
+        db.save_plan(summary.experiment.id, plan.to_stored())
         return _results(db, summary.experiment, runs, analysis, trained, epochs)
 
 
@@ -112,7 +114,8 @@ def _results(db, experiment, runs, analysis, trained: int, every) -> Results:
 def stored_comparison(config: ExperimentConfig, store) -> Results | None:
     """The results of ``config``'s grid as ``store`` (an open ``Store``) holds them, training
     nothing; None when the experiment is not stored or none of its runs has finished."""
-    from layerorder.experiment.rounds import analysis_options, rounds
+    from layerorder.experiment.plan import analysis_plan
+    from layerorder.experiment.rounds import rounds
     from layerorder.experiment.runner import run_specs
     from layerorder.stats.analysis import analyze
 
@@ -124,7 +127,7 @@ def stored_comparison(config: ExperimentConfig, store) -> Results | None:
     if not any(r.status in ("done", "diverged", "failed") for r in runs):
         return None
     epochs = store.epochs_for_experiment(experiment.id)
-    analysis = analyze(runs, **analysis_options(config), epochs=epochs)
+    analysis = analyze(runs, analysis_plan(config), epochs=epochs)
     return _results(store, experiment, runs, analysis, 0, epochs)
 
 

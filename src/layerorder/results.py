@@ -99,8 +99,6 @@ class Results:
         final metrics, then one column per varied factor (its level)."""
         import pandas as pd
 
-        from layerorder.stats.analysis import level_of
-
         factors = self.analysis.factors
         rows = []
         for r in self.runs:
@@ -108,7 +106,7 @@ class Results:
             rows.append(
                 (r.id, r.label, spec, preset, r.seed, r.lr, r.status, r.final_test_acc,
                  r.final_test_loss, r.final_train_loss, r.diverged_epoch, r.wall_time,
-                 *(level_of(r, f) for f in factors))
+                 *(self.analysis.plan.level_of(r, f) for f in factors))
             )
         return pd.DataFrame(rows, columns=[*RUN_COLUMNS, *factors])
 
@@ -192,6 +190,8 @@ class Results:
             "trained_now": self.trained,
             "runs_not_finished": sum(r.status not in FINISHED_STATUSES for r in self.runs),
             **dataclasses.asdict(self.analysis),
+            # the plan's fields the JSON has always had at the top
+            **{k: getattr(self.analysis, k) for k in ("factors", "margin", "baseline", "looks")},
         }
 
     def _repr_html_(self) -> str:

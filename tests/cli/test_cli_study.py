@@ -157,15 +157,16 @@ def test_study_run_takes_the_execution_settings_as_declared():
     import typer
 
     from layerorder.cli.app import app
-    from layerorder.experiment.settings import EXECUTION, SETTINGS
+    from layerorder.cli.options import cli_flags, settings_for
+    from layerorder.experiment.settings import EXECUTION
 
     group = typer.main.get_command(app).commands["study"]
     options = {p.name: p for p in group.commands["run"].params}
-    shown = [s for s in SETTINGS if "study" in s.commands]
+    shown = settings_for("study")
     assert {s.name for s in shown} >= {"executor", "workers", "device", "ray_address"}
     for s in shown:  # nothing that changes a run's result: a study's settings are its file's
         assert s.role == EXECUTION, s.name
-        assert options[s.name].opts[0] == s.cli_flags[0] and s.help.rstrip(".") in (
+        assert options[s.name].opts[0] == cli_flags(s)[0] and s.help.rstrip(".") in (
             options[s.name].help)
 
 

@@ -40,7 +40,8 @@ ALL_NAMES = [
 
 def test_list_datasets_has_every_name_and_requirements():
     infos = {info.name: info for info in list_datasets()}
-    assert list(infos) == ALL_NAMES
+    # arrays another test registered in this process come after the built-in sets
+    assert [n for n in infos if not n.startswith("memory:")] == ALL_NAMES
     assert infos["mnist1d"].requires is None
     for name in ("cifar10", "mnist", "fashion-mnist", "imagefolder:PATH"):
         assert infos[name].requires == "torchvision"

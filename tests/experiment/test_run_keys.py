@@ -110,6 +110,7 @@ def _old_store(path, cfg_with_dropout):
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     conn.execute("ALTER TABLE runs DROP COLUMN lease_until")  # schema 1 had none
     conn.execute("DROP TABLE search_steps")  # nor this
+    conn.execute("ALTER TABLE experiments DROP COLUMN plan_json")  # nor this
     conn.commit()
     conn.close()
 
@@ -150,6 +151,7 @@ def test_migration_leaves_an_experiment_whose_new_key_is_taken_whole(tmp_path):
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     conn.execute("ALTER TABLE runs DROP COLUMN lease_until")  # schema 1 had none
     conn.execute("DROP TABLE search_steps")  # nor this
+    conn.execute("ALTER TABLE experiments DROP COLUMN plan_json")  # nor this
     conn.commit()
     conn.close()
     with Store.open(path) as db:

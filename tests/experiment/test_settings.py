@@ -1,20 +1,26 @@
 """Each setting is declared once; the CLI options, TOML keys, checks and keys derive from it."""
 
 import dataclasses
+import typing
 from html import escape
 
 import pytest
-import typer
 
-from layerorder.cli.app import app
 from layerorder.errors import ConfigError
-from layerorder.experiment.config import ExperimentConfig, make_config
-from layerorder.experiment.settings import BY_NAME, SETTINGS, format_default
-
-
-def _options(command: str) -> dict[str, object]:
-    click = typer.main.get_command(app).commands[command]
-    return {p.name: p for p in click.params}
+from layerorder.experiment.config import ExperimentConfig, RunConfig, make_config
+from layerorder.experiment.settings import (
+    ANALYSIS,
+    AXIS,
+    BY_NAME,
+    EXECUTION,
+    RUN,
+    SETTINGS,
+    Analysis,
+    Execution,
+    Grid,
+    RunSettings,
+    format_default,
+)
 
 
 def test_config_fields_are_the_settings_in_order():
@@ -24,22 +30,28 @@ def test_config_fields_are_the_settings_in_order():
     assert all(getattr(cfg, s.name) == s.default for s in SETTINGS)
 
 
-@pytest.mark.parametrize("command", ["compare", "probe"])
-def test_every_setting_of_a_command_is_an_option_with_its_help(command):
-    options = _options(command)
-    shown = [s for s in SETTINGS if command in s.commands]
-    assert shown
-    for s in shown:
-        opt = options[s.name]
-        assert opt.opts[0] == s.cli_flags[0], s.name
-        assert s.help.rstrip(".") in opt.help and "default:" in opt.help
-
-
-def test_probe_shows_its_own_defaults():
-    options = _options("probe")
-    assert "default: standard, act-first" in options["orders"].help
-    assert "default: 5" in options["epochs"].help
-    assert "default: 20" in _options("compare")["epochs"].help
+def test_the_config_is_its_four_typed_parts():
+    """Each field is declared once, in one part, with a real type; the role comes from the part
+    and the config splits back into the parts it is made of."""
+    parts = {RunSettings: RUN, Grid: AXIS, Execution: EXECUTION, Analysis: ANALYSIS}
+    seen = []
+    for part, role in parts.items():
+        hints = typing.get_type_hints(part)
+        for f in dataclasses.fields(part):
+            assert hints[f.name] is not typing.Any, f.name
+            assert BY_NAME[f.name].role == role and BY_NAME[f.name].help == (
+                f.metadata["setting"].help)
+            seen.append(f.name)
+    assert sorted(seen) == sorted(s.name for s in SETTINGS)  # every setting in exactly one part
+    cfg = make_config({"epochs": 3, "workers": 1, "margin": 0.3, "seeds": 2})
+    assert cfg.part(RunSettings).epochs == 3 and cfg.part(Grid).seeds == (0, 1)
+    assert cfg.part(Execution) == Execution(workers=1)
+    assert cfg.part(Analysis) == Analysis(margin=0.3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.epochs = 4
+    run = cfg.runs()[0]
+    assert isinstance(run, RunSettings) and not isinstance(run, Grid)
+    assert typing.get_type_hints(RunConfig)["seed"] is int
 
 
 def test_every_setting_is_a_toml_key_and_checked():

@@ -14,7 +14,7 @@ def probed_store(tmp_path_factory):
     real = worker.train
 
     def flaky(model, data, cfg, **kw):
-        if cfg.seed == 2 and cfg.order == "no-norm" and cfg.lr == 0.01:
+        if cfg.seed == 2 and cfg.order == "no-norm" and cfg.lr == 0.1:
             raise RuntimeError("simulated failure")
         return real(model, data, cfg, **kw)
 
@@ -37,7 +37,7 @@ def probed_store(tmp_path_factory):
                             "--seeds",
                             "3",
                             "--lr",
-                            "0.01,1000",
+                            "0.1,1000",
                             "--optimizer",
                             "sgd",
                             "--probe",

@@ -22,7 +22,7 @@ def test_curves_are_means_with_t_intervals(probed_store):
     info, _ = _info(probed_store)
     with Store.open(probed_store) as store:
         exp = store.latest_experiment()
-        runs = [r for r in store.runs(exp.id) if r.label == "standard" and r.lr == 0.01]
+        runs = [r for r in store.runs(exp.id) if r.label == "standard" and r.lr == 0.1]
         series = [[e.test_acc for e in store.epochs(r.id)] for r in runs]
     curve = next(c for c in info.acc_curves if c.label == "standard")
     assert curve.epochs == (1, 2, 3) and curve.n == 3
@@ -38,7 +38,7 @@ def test_curves_are_means_with_t_intervals(probed_store):
 def test_info_holds_finals_lr_probes_and_every_run(probed_store):
     info, _ = _info(probed_store)
     assert {f.label for f in info.finals} == {"standard", "no-norm"}
-    assert len(info.lr_series) == 2 and all(s.lrs == (0.01, 1000.0) for s in info.lr_series)
+    assert len(info.lr_series) == 2 and all(s.lrs == (0.1, 1000.0) for s in info.lr_series)
     no_norm = next(s for s in info.lr_series if s.label == "no-norm")
     assert no_norm.diverged[1] >= 1 and no_norm.diverged[0] == 0
     statuses = [r.status for r in info.runs]

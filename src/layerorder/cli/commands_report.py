@@ -10,7 +10,6 @@ import typer
 from layerorder.api import DEFAULT_STORE
 from layerorder.cli.console import err
 from layerorder.cli.options import setting_options
-from layerorder.experiment.config import make_config
 from layerorder.report import write_report
 
 
@@ -39,11 +38,7 @@ def report(
     """Write the report of an experiment: verdict, tables, learning curves, accuracy
     distributions, pairwise tests, LR robustness, probes, configuration, provenance, all runs."""
     target = output or Path(f"layerorder-report.{fmt.value}")
-    options = make_config({k: v for k, v in (settings or {}).items() if v is not None})
-    files = write_report(
-        store, target, experiment=experiment, fmt=fmt.value,
-        options={"margin": options.margin, "baseline": options.baseline},
-    )
+    files = write_report(store, target, experiment=experiment, fmt=fmt.value, options=settings)
     size = sum(f.stat().st_size for f in files)
     beside = ", with figures beside it" if len(files) > 1 else ""
     err.print(f"wrote {files[0]} ({size / 1024:.0f} KiB{beside})")

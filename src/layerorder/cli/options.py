@@ -1,9 +1,11 @@
-"""Command-line options derived from ``layerorder.experiment.settings.SETTINGS``.
+"""Command-line options derived from the settings' declaration
+(``layerorder.experiment.settings``), and the facts only the command line has: each setting's
+flags, which command shows which settings, and which options repeat.
 
-``@setting_options("compare")`` adds one Typer option per setting that the command shows (flags,
-type and help from the declaration, the default named in the help) and hands the command the
-values given on the command line as one mapping, ``settings``; options not given are None, so a
-TOML file or the declared default fills them.
+``@setting_options("compare")`` adds one Typer option per setting that the command shows (flags
+from ``FLAGS`` or the name, the help from the declaration with the default named in it) and hands
+the command the values given on the command line as one mapping, ``settings``; options not given
+are None, so a TOML file or the declared default fills them.
 """
 
 from __future__ import annotations
@@ -16,33 +18,66 @@ from typing import Any
 
 import typer
 
-from layerorder.experiment.settings import SETTINGS, Setting, format_default
+from layerorder.experiment.settings import (
+    EXECUTION,
+    RUN,
+    SETTINGS,
+    Setting,
+    flag,
+    format_default,
+)
 from layerorder.search.run import OWN_SETTINGS
 
-_CLI_TYPES = {str: str | None, list: list[str] | None, bool: bool | None}
-
-
-def _option(s: Setting, default: Any) -> typer.models.OptionInfo:
-    flags = s.cli_flags
-    if s.cli is bool:
-        long = flags[0]
-        flags = (f"{long}/--no-{long[2:]}", *flags[1:])
-    help_text = f"{s.help.rstrip('.')} (default: {format_default(default)})."
-    metavar = None if s.cli is bool else s.metavar
-    return typer.Option(None, *flags, help=help_text, metavar=metavar)
-
-
-# commands that take another command's settings, less the ones they decide themselves
-INHERITS: dict[str, tuple[str, frozenset[str]]] = {
-    "search": ("compare", frozenset(OWN_SETTINGS)),
+# flags other than --NAME (the first is the long one)
+FLAGS: dict[str, tuple[str, ...]] = {
+    "dataset": ("--dataset", "-d"),
+    "data_options": ("--data-opt",),
+    "arch": ("--arch", "-a"),
+    "model": ("--model", "-m"),
+    "orders": ("--order", "-o"),
 }
+REPEATABLE = frozenset({"data_options", "orders", "vary"})  # given once per value
+
+
+def cli_flags(s: Setting) -> tuple[str, ...]:
+    return FLAGS.get(s.name, ("--" + s.name.replace("_", "-"),))
+
+
+def _names(keep: Callable[[Setting], bool]) -> frozenset[str]:
+    return frozenset(s.name for s in SETTINGS if keep(s))
+
+
+# the settings each command shows; search shows compare's less the ones it decides itself
+COMMANDS: dict[str, frozenset[str]] = {
+    "compare": _names(lambda s: True),
+    # one training per order: the run's settings, the orders and one lr, where to run
+    "probe": _names(lambda s: s.role == RUN and s.name != "probe") | {"orders", "lr", "device"},
+    # a study's file fixes its runs; the command says only how they execute
+    "study": _names(lambda s: s.role == EXECUTION and s.name not in ("name", "compile",
+                                                                      "max_runs")),
+    "report": frozenset({"margin", "baseline"}),
+}
+COMMANDS["search"] = COMMANDS["compare"] - frozenset(OWN_SETTINGS)
 
 
 def settings_for(command: str) -> tuple[Setting, ...]:
-    if command in INHERITS:
-        base, own = INHERITS[command]
-        return tuple(s for s in SETTINGS if base in s.commands and s.name not in own)
-    return tuple(s for s in SETTINGS if command in s.commands)
+    return tuple(s for s in SETTINGS if s.name in COMMANDS[command])
+
+
+def _cli_type(s: Setting) -> Any:
+    if s.check is flag:
+        return bool | None
+    return list[str] | None if s.name in REPEATABLE else str | None
+
+
+def _option(s: Setting, default: Any) -> typer.models.OptionInfo:
+    flags = cli_flags(s)
+    if s.check is flag:
+        long = flags[0]
+        flags = (f"{long}/--no-{long[2:]}", *flags[1:])
+    help_text = f"{s.help.rstrip('.')} (default: {format_default(default)})."
+    metavar = None if s.check is flag else s.metavar
+    return typer.Option(None, *flags, help=help_text, metavar=metavar)
 
 
 def setting_options(command: str, defaults: dict[str, Any] | None = None) -> Callable:
@@ -60,7 +95,7 @@ def setting_options(command: str, defaults: dict[str, Any] | None = None) -> Cal
                 s.name,
                 inspect.Parameter.KEYWORD_ONLY,
                 default=_option(s, own.get(s.name, s.default)),
-                annotation=_CLI_TYPES[s.cli],
+                annotation=_cli_type(s),
             )
             for s in shown
         ]

@@ -1,7 +1,12 @@
-"""Experiment configuration: typed frozen dataclasses, parsed and validated once at the boundary.
+"""Experiment configuration: one typed frozen dataclass made of the settings' parts, parsed and
+validated once at the boundary.
 
-Values come from defaults, then a TOML file, then command-line flags (later ones win). Every value
-is checked here, before a store is opened or anything is trained.
+``ExperimentConfig`` is ``RunSettings`` + ``Grid`` + ``Execution`` + ``Analysis``
+(``layerorder.experiment.settings``), flat to read (``config.epochs``) and split by ``part``.
+``RunConfig`` is one run of its grid: ``RunSettings`` with an order, a seed and a learning rate;
+its run key is taken over ``to_dict()``. Values come from defaults, then a TOML file, then
+command-line flags or keywords (later ones win). Every value is checked here, before a store is
+opened or anything is trained.
 """
 
 from __future__ import annotations
@@ -9,9 +14,9 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from dataclasses import field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from layerorder.errors import ConfigError, did_you_mean
 from layerorder.experiment.settings import (
@@ -25,6 +30,10 @@ from layerorder.experiment.settings import (
     RUN,
     SCHEDULES,
     SETTINGS,
+    Analysis,
+    Execution,
+    Grid,
+    RunSettings,
     Setting,
 )
 
@@ -45,6 +54,7 @@ __all__ = [
 ]
 
 RUN_SETTINGS: tuple[Setting, ...] = tuple(s for s in SETTINGS if s.role == RUN)
+Part = TypeVar("Part", RunSettings, Grid, Execution, Analysis)
 
 
 def _plain(name: str, value: Any) -> Any:
@@ -54,38 +64,99 @@ def _plain(name: str, value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _to_dict(self) -> dict[str, Any]:
-    return {s.name: _plain(s.name, getattr(self, s.name)) for s in SETTINGS}
+# The bases' fields come in reverse order of the bases: RunSettings, Grid, Execution, Analysis.
+@dataclass(frozen=True, kw_only=True)
+class ExperimentConfig(Analysis, Execution, Grid, RunSettings):
+    """One experiment: a grid of orders x seeds x learning rates x the levels of the varied
+    factors, all else fixed."""
 
+    def part(self, kind: type[Part]) -> Part:
+        """The config's settings of one part (``RunSettings``, ``Grid``, ``Execution`` or
+        ``Analysis``) as that part's own record."""
+        return kind(**{f.name: getattr(self, f.name) for f in dataclasses.fields(kind)})
 
-def _identity(self) -> dict[str, Any]:
-    """What defines the experiment's results: the grid's axes and the settings of its run keys
-    (execution knobs, settings that do not apply, and new settings at their default left out)."""
-    return {
-        s.name: _plain(s.name, getattr(self, s.name))
-        for s in SETTINGS
-        if s.role == AXIS or s.in_key(self)
-    }
+    def to_dict(self) -> dict[str, Any]:
+        return {s.name: _plain(s.name, getattr(self, s.name)) for s in SETTINGS}
 
+    def identity(self) -> dict[str, Any]:
+        """What defines the experiment's results: the grid's axes and the settings of its run
+        keys (execution knobs, settings that do not apply, and new settings at their default
+        left out)."""
+        return {
+            s.name: _plain(s.name, getattr(self, s.name))
+            for s in SETTINGS
+            if s.role == AXIS or s.in_key(self)
+        }
 
-def _grid(self) -> dict[str, Any]:
-    """What names the experiment in the store: its identity without the axes that grow (orders,
-    seeds, learning rates, factor levels), so that more seeds or another level of a factor add
-    runs to the same experiment. The varied fields are named (``vary``), their levels are not."""
-    varied = {f for f, _ in self.vary}
-    grid = {
-        k: v
-        for k, v in self.identity().items()
-        if k not in ("orders", "seeds", "lr", "vary") and k not in varied
-    }
-    options = {f[len(DATA_OPTION):] for f in varied if f.startswith(DATA_OPTION)}
-    if options and "data_options" in grid:
-        grid["data_options"] = {k: v for k, v in grid["data_options"].items() if k not in options}
-    if varied:
-        grid["vary"] = sorted(varied)
-    if self.until_decided:  # a sequential design is its own experiment: its looks and seeds
-        grid["sequential"] = {"looks": list(design_of(self).looks), "seeds": list(seed_order(self))}
-    return grid
+    def grid(self) -> dict[str, Any]:
+        """What names the experiment in the store: its identity without the axes that grow
+        (orders, seeds, learning rates, factor levels), so that more seeds or another level of a
+        factor add runs to the same experiment. The varied fields are named (``vary``), their
+        levels are not."""
+        varied = {f for f, _ in self.vary}
+        grid = {
+            k: v
+            for k, v in self.identity().items()
+            if k not in ("orders", "seeds", "lr", "vary") and k not in varied
+        }
+        options = {f[len(DATA_OPTION):] for f in varied if f.startswith(DATA_OPTION)}
+        if options and "data_options" in grid:
+            grid["data_options"] = {
+                k: v for k, v in grid["data_options"].items() if k not in options
+            }
+        if varied:
+            grid["vary"] = sorted(varied)
+        if self.until_decided:  # a sequential design is its own experiment: its looks and seeds
+            grid["sequential"] = {
+                "looks": list(design_of(self).looks), "seeds": list(seed_order(self))
+            }
+        return grid
+
+    def levels(self) -> list[dict[str, Any]]:
+        """Every condition as the settings it overrides ([{}] when nothing varies); a data set
+        option's level is merged into ``data_options``."""
+        names = [f for f, _ in self.vary]
+        out = []
+        for combo in itertools.product(*(v for _, v in self.vary)):
+            level = dict(zip(names, combo))
+            options = {
+                k[len(DATA_OPTION):]: v for k, v in level.items() if k.startswith(DATA_OPTION)
+            }
+            level = {k: v for k, v in level.items() if not k.startswith(DATA_OPTION)}
+            if options:
+                level["data_options"] = {**dict(self.data_options), **options}
+            out.append(level)
+        return out
+
+    def runs(self) -> list[RunConfig]:
+        """The grid, in the order it is trained: seed-major so early results pair up (every
+        condition of a seed before the next seed)."""
+        base = {s.name: _plain(s.name, getattr(self, s.name)) for s in RUN_SETTINGS}
+        lrs = (None,) if "lr" in self.factors else self.lr
+        return [
+            RunConfig(order=o, seed=s, lr=level.get("lr", lr),
+                      **{**base, **{k: v for k, v in level.items() if k != "lr"}})
+            for lr in lrs
+            for s in self.seeds
+            for level in self.levels()
+            for o in self.orders
+        ]
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        return tuple(f for f, _ in self.vary)
+
+    @property
+    def n_conditions(self) -> int:
+        return math.prod(len(v) for _, v in self.vary)
+
+    def not_applied(self) -> list[str]:
+        """One line per setting given a value that has no effect on this experiment."""
+        return [
+            f"{s.name} = {getattr(self, s.name)} {s.not_applied}; left out of the run key"
+            for s in SETTINGS
+            if s.applies is not None and not s.applies(self) and getattr(self, s.name) != s.default
+        ]
 
 
 def design_of(config: ExperimentConfig) -> Design:
@@ -111,105 +182,26 @@ def seed_order(config: ExperimentConfig) -> tuple[int, ...]:
     return tuple(seeds)
 
 
-def _levels(self) -> list[dict[str, Any]]:
-    """Every condition as the settings it overrides ([{}] when nothing varies); a data set
-    option's level is merged into ``data_options``."""
-    names = [f for f, _ in self.vary]
-    out = []
-    for combo in itertools.product(*(v for _, v in self.vary)):
-        level = dict(zip(names, combo))
-        options = {k[len(DATA_OPTION):]: v for k, v in level.items() if k.startswith(DATA_OPTION)}
-        level = {k: v for k, v in level.items() if not k.startswith(DATA_OPTION)}
-        if options:
-            level["data_options"] = {**dict(self.data_options), **options}
-        out.append(level)
-    return out
+@dataclass(frozen=True, kw_only=True)
+class RunConfig(RunSettings):
+    """Everything that determines one run's result; its hash is the run key. The settings are
+    held in their JSON form (data options as a table), as the store holds them."""
 
+    order: str
+    seed: int
+    lr: float
+    data_options: dict[str, Any] = field(default_factory=dict)
 
-def _runs(self) -> list[RunConfig]:
-    """The grid, in the order it is trained: seed-major so early results pair up (every
-    condition of a seed before the next seed)."""
-    base = {s.name: _plain(s.name, getattr(self, s.name)) for s in RUN_SETTINGS}
-    lrs = (None,) if "lr" in self.factors else self.lr
-    return [
-        RunConfig(order=o, seed=s, lr=level.get("lr", lr),
-                  **{**base, **{k: v for k, v in level.items() if k != "lr"}})
-        for lr in lrs
-        for s in self.seeds
-        for level in _levels(self)
-        for o in self.orders
-    ]
+    def to_dict(self) -> dict[str, Any]:
+        """The run's key fields: what its hash (the run key) is taken over."""
+        out = {"order": self.order, "seed": self.seed, "lr": self.lr}
+        out.update({s.name: getattr(self, s.name) for s in RUN_SETTINGS if s.in_key(self)})
+        return out
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
+        return cls(**d)
 
-def _factors(self) -> tuple[str, ...]:
-    return tuple(f for f, _ in self.vary)
-
-
-def _n_conditions(self) -> int:
-    return math.prod(len(v) for _, v in self.vary)
-
-
-def _not_applied(self) -> list[str]:
-    """One line per setting given a value that has no effect on this experiment."""
-    return [
-        f"{s.name} = {getattr(self, s.name)} {s.not_applied}; left out of the run key"
-        for s in SETTINGS
-        if s.applies is not None and not s.applies(self) and getattr(self, s.name) != s.default
-    ]
-
-
-# One field per setting, in declaration order; the methods above are the config's behaviour.
-ExperimentConfig = dataclasses.make_dataclass(
-    "ExperimentConfig",
-    [(s.name, Any, field(default=s.default)) for s in SETTINGS],
-    frozen=True,
-    namespace={
-        "__doc__": "One experiment: a grid of orders x seeds x learning rates x the levels of"
-        " the varied factors, all else fixed.",
-        "to_dict": _to_dict,
-        "identity": _identity,
-        "runs": _runs,
-        "levels": _levels,
-        "grid": _grid,
-        "factors": property(_factors),
-        "n_conditions": property(_n_conditions),
-        "not_applied": _not_applied,
-        "__module__": __name__,
-    },
-
-)
-
-
-def _run_to_dict(self) -> dict[str, Any]:
-    """The run's key fields: what its hash (the run key) is taken over."""
-    out = {"order": self.order, "seed": self.seed, "lr": self.lr}
-    out.update({s.name: getattr(self, s.name) for s in RUN_SETTINGS if s.in_key(self)})
-    return out
-
-
-def _run_from_dict(cls, d: dict[str, Any]):
-    return cls(**d)
-
-
-def _run_field(s: Setting):
-    if s.name == "data_options":
-        return (s.name, Any, field(default_factory=dict))
-    return (s.name, Any, field(default=_plain(s.name, s.default)))
-
-
-# Everything that determines one run's result; its hash is the run key.
-RunConfig = dataclasses.make_dataclass(
-    "RunConfig",
-    [("order", str), ("seed", int), ("lr", float), *(_run_field(s) for s in RUN_SETTINGS)],
-    frozen=True,
-    namespace={
-        "__doc__": "Everything that determines one run's result; its hash is the run key.",
-        "to_dict": _run_to_dict,
-        "from_dict": classmethod(_run_from_dict),
-        "__module__": __name__,
-    },
-
-)
 
 def make_config(values: dict[str, Any], *, source: str = "options") -> ExperimentConfig:
     """Build a checked config from a mapping; unknown keys are errors."""

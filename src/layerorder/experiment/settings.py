@@ -1,28 +1,31 @@
-"""Every experiment setting, declared once.
+"""Every experiment setting, declared once, as a typed field of one of the config's parts.
 
-A ``Setting`` holds a setting's default, its check (which also brings a value to its type), its
-help text, its command-line flags and its role: part of the run key (``run``), an axis of the
-grid (``axis``: orders, seeds, learning rates), or how runs execute (``execution``: never in a
-key), or how runs are analysed (``analysis``: never in a key either). ``ExperimentConfig``'s
-fields, the TOML keys, the ``compare`` and ``probe`` options
-(``layerorder.cli.options``), validation with did-you-mean messages, run keys and the report's
-configuration table all derive from ``SETTINGS``.
+``RunSettings`` is what a run is (data, model and training: its run key), ``Grid`` the axes of a
+comparison (orders, seeds, learning rates, varied factors), ``Execution`` how runs execute and
+``Analysis`` how they are analysed (neither ever in a key). Each field carries its default and,
+as its metadata (``setting(...)``), its check (which also brings a value to its type), its help
+and, where it has no effect for some configs, the predicate that says so. ``SETTINGS`` reads them
+back from ``dataclasses.fields()``; ``ExperimentConfig`` (the parts together), the TOML keys, the
+Python keywords, validation with did-you-mean messages, run keys and the report's configuration
+table derive from it, and the command line's options from it and the flag facts in
+``layerorder.cli.options``.
 
-Frozen dataclasses rather than pydantic: the config is already a frozen dataclass used across
-processes and stored as JSON, the checks are a handful of numeric ranges and choices, and the
-error messages must be one line naming the setting and the fix, which plain functions give
-directly.
+Frozen dataclasses rather than pydantic: the config is used across processes and stored as JSON,
+the checks are a handful of numeric ranges and choices, and the error messages must be one line
+naming the setting and the fix, which plain functions give directly.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
+from layerorder.archs import takes_option, uses_dropout
 from layerorder.errors import ConfigError, did_you_mean
 from layerorder.order import DEFAULT_P_DROP, RESNET_DROPOUT_AT
+from layerorder.stats.plan import DEFAULT_MARGIN
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
@@ -272,47 +275,26 @@ orders.metavar = "SPEC"
 
 
 @dataclass(frozen=True)
-class Setting:
-    """One setting. ``flags`` are its command-line names (the first is the long one); ``cli`` is
-    the type the command line parses before ``check`` (``list`` for repeatable options, ``bool``
-    for ``--x/--no-x`` switches). ``applies(config)`` is False where the setting has no effect
-    (dropout for a model without dropout): it is then left out of run keys and reported.
-    ``omit_at_default``: added after stores existed, so left out of run keys at its default and
-    the keys of runs stored before it do not change."""
+class Meta:
+    """What a field's metadata holds besides its default: its check, its help and, where it has
+    no effect for some configs, the predicate that says so (``applies``) and why
+    (``not_applied``). ``omit_at_default``: added after stores existed, so left out of run keys at
+    its default and the keys of runs stored before it do not change."""
 
-    name: str
-    default: Any
     check: Callable[[str, Any], Any]
     help: str
-    role: str = RUN
-    flags: tuple[str, ...] = ()
-    cli: type = str
-    commands: tuple[str, ...] = ("compare",)
     omit_at_default: bool = False
     applies: Callable[[Any], bool] | None = None
-    not_applied: str = ""  # why, when ``applies`` is False
+    not_applied: str = ""
 
-    @property
-    def metavar(self) -> str:
-        return getattr(self.check, "metavar", "TEXT")
 
-    def coerce(self, value: Any) -> Any:
-        return self.check(self.name, value)
-
-    @property
-    def cli_flags(self) -> tuple[str, ...]:
-        return self.flags or ("--" + self.name.replace("_", "-"),)
-
-    def in_key(self, config: Any) -> bool:
-        if self.role != RUN:
-            return False
-        if self.omit_at_default and getattr(config, self.name) == self.default:
-            return False
-        return self.applies is None or self.applies(config)
+def setting(default: Any, check: Callable[[str, Any], Any], help: str, **meta: Any) -> Any:
+    """A field of a settings part: its default, and its ``Meta`` as the field's metadata."""
+    return field(default=default, metadata={"setting": Meta(check, help, **meta)})
 
 
 def _is_transformer(config: Any) -> bool:
-    return config.model is None and config.arch == "transformer"
+    return config.model is None and takes_option(config.arch, "heads")
 
 
 def _is_sgd(config: Any) -> bool:
@@ -323,144 +305,212 @@ def _is_adam(config: Any) -> bool:
     return config.optimizer in ("adam", "adamw")
 
 
-def _is_resnet(config: Any) -> bool:
-    return config.model is None and config.arch == "resnet"
+def _takes_dropout_at(config: Any) -> bool:
+    return config.model is None and takes_option(config.arch, "dropout_at")
 
 
-def _is_plain_net(config: Any) -> bool:
-    return config.model is None and config.arch in ("mlp", "cnn1d", "cnn2d")
+def _takes_final_norm(config: Any) -> bool:
+    return config.model is None and takes_option(config.arch, "final_norm")
 
 
-def _has_dropout_option(config: Any) -> bool:
-    """Our own architectures take ``p_drop``; resnet only where ``dropout_at`` places dropout;
-    users' models keep their own."""
-    if config.model is not None:
-        return False
-    return config.arch != "resnet" or config.dropout_at != "none"
+def _has_dropout(config: Any) -> bool:
+    """Built-in architectures take ``p_drop`` where they have dropout; users' models keep
+    their own."""
+    return config.model is None and uses_dropout(config.arch, config.dropout_at)
 
 
-S = Setting
-SETTINGS: tuple[Setting, ...] = (
-    S("name", "default", text, "Experiment name.", role=EXECUTION),
-    S("dataset", "mnist1d", text, "Data set; see 'layerorder datasets'.", flags=("--dataset", "-d"),
-      commands=("compare", "probe")),
-    S("data_options", (), data_options, "Data set option KEY=VALUE (repeatable).",
-      flags=("--data-opt",), cli=list, commands=("compare", "probe")),
-    S("arch", "cnn1d", lowered, "mlp, cnn1d, cnn2d, resnet, transformer or rnn.",
-      flags=("--arch", "-a"),
-      commands=("compare", "probe")),
-    S("model", None, model_target,
-      "Your own model, path/to/file.py:factory or package.module:factory, rewritten to each"
-      " --order ('as-is' keeps it unchanged); keyword arguments for the factory in parentheses:"
-      " 'timm:resnet18(in_chans=1, num_classes=10)'. Loading it runs its code.",
-      flags=("--model", "-m"), commands=("compare", "probe")),
-    S("width", None, integer(optional=True), "Model width; none: per arch.",
-      commands=("compare", "probe")),
-    S("heads", None, integer(optional=True), "Attention heads of --arch transformer; none: 4.",
-      omit_at_default=True, applies=_is_transformer,
-      not_applied="has no attention heads (only --arch transformer has)",
-      commands=("compare", "probe")),
-    S("depth", None, integer(optional=True), "Model depth; none: per arch.",
-      commands=("compare", "probe")),
-    S("orders", DEFAULT_ORDERS, orders, "Order spec or preset (repeatable or comma-separated).",
-      role=AXIS, flags=("--order", "-o"), cli=list, commands=("compare", "probe")),
-    S("seeds", (0, 1, 2, 3, 4), seeds,
-      "Number of seeds, or a list like 0,3,7 (with --until-decided: the first round).",
-      role=AXIS),
-    S("vary", (), vary,
-      "A factor FIELD=V1,V2,... (repeatable): train the grid at every level of that run-key"
-      " setting (batch_size=8,32,128; p_drop=0.1,0.5; depth; lr; dataset ...) and test where"
-      " the effect of the order changes.", role=AXIS, cli=list),
-    S("epochs", 20, integer(), "Training epochs per run.", commands=("compare", "probe")),
-    S("batch_size", 100, integer(), "Batch size.", commands=("compare", "probe")),
-    S("optimizer", "adam", choice(OPTIMIZERS), "sgd, adam or adamw.",
-      commands=("compare", "probe")),
-    S("lr", (0.01,), learning_rates, "Learning rate, or a comma-separated LR sweep.", role=AXIS,
-      commands=("compare", "probe")),
-    S("warmup", 0.0, number(0.0),
-      "Linear learning-rate warmup before --schedule cosine, step or constant: a number of"
-      " steps (>= 1) or a fraction of all steps (< 1); 0: none (onecycle warms up by itself)."
-      " Post-LN Transformers are said to need it (Xiong et al. 2020).",
-      omit_at_default=True, commands=("compare", "probe")),
-    S("schedule", "onecycle", choice(SCHEDULES), "onecycle, cosine, step or constant.",
-      commands=("compare", "probe")),
-    S("weight_decay", 0.0, number(0.0), "Weight decay.", commands=("compare", "probe")),
-    S("momentum", 0.9, number(0.0, 1.0), "SGD momentum.", commands=("compare", "probe")),
-    S("nesterov", False, flag, "Nesterov momentum for SGD (He et al. 2016's ResNets use it).",
-      cli=bool, omit_at_default=True, applies=_is_sgd, not_applied="applies to SGD only",
-      commands=("compare", "probe")),
-    S("beta2", 0.999, number(0.0, 1.0),
-      "Adam's second-moment decay (0.98 in Transformer training, Vaswani et al. 2017).",
-      omit_at_default=True, applies=_is_adam, not_applied="applies to Adam and AdamW only",
-      commands=("compare", "probe")),
-    S("label_smoothing", 0.0, number(0.0, 1.0), "Label smoothing.",
-      commands=("compare", "probe")),
-    S("grad_clip", 0.0, number(0.0),
-      "Clip the gradients' global L2 norm to this value before each step (0: off).",
-      omit_at_default=True, commands=("compare", "probe")),
-    S("p_drop", DEFAULT_P_DROP, number(0.0, 1.0), "Dropout probability.",
-      applies=_has_dropout_option,
-      not_applied="has no dropout option (resnet without --dropout-at, and --model models keep"
-      " their own)", commands=("compare", "probe")),
-    S("dropout_at", "none", choice(RESNET_DROPOUT_AT),
-      "Where --arch resnet puts dropout: none (He et al.'s units), branch (before each BN of"
-      " every unit's branch, Li et al. 2019's placement) or head (before the classifier).",
-      omit_at_default=True, applies=_is_resnet, not_applied="applies to --arch resnet only",
-      commands=("compare", "probe")),
-    S("final_norm", True, flag,
-      "The final norm and activation a pre-activation order (bn-relu-conv) gets after the last"
-      " block of --arch mlp, cnn1d or cnn2d, as in PreAct-ResNet; --no-final-norm: the head"
-      " reads the last weight layer's raw output. Post-activation orders have none either way.",
-      cli=bool, omit_at_default=True, applies=_is_plain_net,
-      not_applied="applies to --arch mlp, cnn1d and cnn2d only", commands=("compare", "probe")),
-    S("probe", False, flag,
-      "Record stage statistics, gradient flow and BN variance shift every epoch.", cli=bool),
-    S("amp", False, flag,
-      "bfloat16 autocast of forward and loss (changes results: part of the run key).", cli=bool,
-      omit_at_default=True, commands=("compare", "probe")),
-    S("compile", False, flag,
-      "torch.compile each model; measure first (on small CPU models it seldom gains).",
-      role=EXECUTION, cli=bool),
-    S("device", "auto", choice(DEVICES), "auto, cpu or cuda.", role=EXECUTION,
-      commands=("compare", "probe", "study")),
-    S("executor", "auto", choice(EXECUTORS), "auto, sequential, process, stacked or ray.",
-      role=EXECUTION, commands=("compare", "study")),
-    S("workers", None, integer(optional=True),
-      "Worker processes for --executor process; none: one per core.", role=EXECUTION,
-      commands=("compare", "study")),
-    S("ray_address", None, optional_text,
-      "Ray cluster to use with --executor ray; none: RAY_ADDRESS, or a local Ray.",
-      role=EXECUTION, commands=("compare", "study")),
-    S("cpus_per_run", 1.0, number(0.0), "CPUs per run on Ray (fractions allowed).",
-      role=EXECUTION, commands=("compare", "study")),
-    S("gpus_per_run", 0.0, number(0.0), "GPUs per run on Ray (fractions allowed).",
-      role=EXECUTION, commands=("compare", "study")),
-    S("max_retries", 2, integer(minimum=0), "Retries of a Ray task whose worker died.",
-      role=EXECUTION, commands=("compare", "study")),
-    S("lease", 60.0, number(2.0),
-      "Seconds a claimed run stays reserved without a heartbeat; the driver renews its runs'"
-      " leases every lease/4 s. Another driver (on any host) takes over a run whose lease"
-      " expired, e.g. when its machine froze or was lost.", role=EXECUTION,
-      commands=("compare", "study")),
-    S("margin", 0.5, number(0.0, open_lo=True),
-      "Equivalence margin in points of accuracy: a pair whose paired TOST puts the difference"
-      " inside +-margin is 'equivalent'. Half a point is about the seed-to-seed SD of the"
-      " built-in setups and less than most readers would act on; set your own.",
-      role=ANALYSIS, commands=("compare", "report")),
-    S("baseline", None, optional_text,
-      "Compare each order with this one only (k-1 tests: more power for 'is my order better"
-      " than the standard one?'); none: every pair.", role=ANALYSIS,
-      commands=("compare", "report")),
-    S("until_decided", False, flag,
-      "Train seeds in rounds (the --seeds count each) and stop once every pair is different or"
-      " equivalent, or at --max-seeds; O'Brien-Fleming alpha spending keeps the false-positive"
-      " rate at 0.05 over the looks.", role=ANALYSIS, cli=bool),
-    S("max_seeds", 20, integer(minimum=2), "Most seeds per order with --until-decided.",
-      role=ANALYSIS),
-    S("max_runs", 10_000, integer(),
-      "Refuse a grid of more runs than this (orders x seeds x learning rates x factor levels):"
-      " a typo guard;"
-      " raise it for a sweep that big.", role=EXECUTION),
+@dataclass(frozen=True, kw_only=True)
+class RunSettings:
+    """What a run is, besides its order, seed and learning rate: data, model and training. Each
+    field is part of the run key wherever it has an effect."""
+
+    dataset: str = setting("mnist1d", text, "Data set; see 'layerorder datasets'.")
+    data_options: tuple[tuple[str, Any], ...] = setting(
+        (), data_options, "Data set option KEY=VALUE (repeatable).")
+    arch: str = setting("cnn1d", lowered, "mlp, cnn1d, cnn2d, resnet, transformer or rnn.")
+    model: str | None = setting(
+        None, model_target,
+        "Your own model, path/to/file.py:factory or package.module:factory, rewritten to each"
+        " --order ('as-is' keeps it unchanged); keyword arguments for the factory in parentheses:"
+        " 'timm:resnet18(in_chans=1, num_classes=10)'. Loading it runs its code.")
+    width: int | None = setting(None, integer(optional=True), "Model width; none: per arch.")
+    heads: int | None = setting(
+        None, integer(optional=True), "Attention heads of --arch transformer; none: 4.",
+        omit_at_default=True, applies=_is_transformer,
+        not_applied="has no attention heads (only --arch transformer has)")
+    depth: int | None = setting(None, integer(optional=True), "Model depth; none: per arch.")
+    epochs: int = setting(20, integer(), "Training epochs per run.")
+    batch_size: int = setting(100, integer(), "Batch size.")
+    optimizer: str = setting("adam", choice(OPTIMIZERS), "sgd, adam or adamw.")
+    warmup: float = setting(
+        0.0, number(0.0),
+        "Linear learning-rate warmup before --schedule cosine, step or constant: a number of"
+        " steps (>= 1) or a fraction of all steps (< 1); 0: none (onecycle warms up by itself)."
+        " Post-LN Transformers are said to need it (Xiong et al. 2020).", omit_at_default=True)
+    schedule: str = setting("onecycle", choice(SCHEDULES), "onecycle, cosine, step or constant.")
+    weight_decay: float = setting(0.0, number(0.0), "Weight decay.")
+    momentum: float = setting(0.9, number(0.0, 1.0), "SGD momentum.")
+    nesterov: bool = setting(
+        False, flag, "Nesterov momentum for SGD (He et al. 2016's ResNets use it).",
+        omit_at_default=True, applies=_is_sgd, not_applied="applies to SGD only")
+    beta2: float = setting(
+        0.999, number(0.0, 1.0),
+        "Adam's second-moment decay (0.98 in Transformer training, Vaswani et al. 2017).",
+        omit_at_default=True, applies=_is_adam, not_applied="applies to Adam and AdamW only")
+    label_smoothing: float = setting(0.0, number(0.0, 1.0), "Label smoothing.")
+    grad_clip: float = setting(
+        0.0, number(0.0),
+        "Clip the gradients' global L2 norm to this value before each step (0: off).",
+        omit_at_default=True)
+    p_drop: float = setting(
+        DEFAULT_P_DROP, number(0.0, 1.0), "Dropout probability.", applies=_has_dropout,
+        not_applied="has no dropout option (resnet without --dropout-at, and --model models keep"
+        " their own)")
+    dropout_at: str = setting(
+        "none", choice(RESNET_DROPOUT_AT),
+        "Where --arch resnet puts dropout: none (He et al.'s units), branch (before each BN of"
+        " every unit's branch, Li et al. 2019's placement) or head (before the classifier).",
+        omit_at_default=True, applies=_takes_dropout_at,
+        not_applied="applies to --arch resnet only")
+    final_norm: bool = setting(
+        True, flag,
+        "The final norm and activation a pre-activation order (bn-relu-conv) gets after the last"
+        " block of --arch mlp, cnn1d or cnn2d, as in PreAct-ResNet; --no-final-norm: the head"
+        " reads the last weight layer's raw output. Post-activation orders have none either way.",
+        omit_at_default=True, applies=_takes_final_norm,
+        not_applied="applies to --arch mlp, cnn1d and cnn2d only")
+    probe: bool = setting(
+        False, flag, "Record stage statistics, gradient flow and BN variance shift every epoch.")
+    amp: bool = setting(
+        False, flag,
+        "bfloat16 autocast of forward and loss (changes results: part of the run key).",
+        omit_at_default=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Grid:
+    """The axes of a comparison's grid: orders x seeds x learning rates x the varied factors'
+    levels."""
+
+    orders: tuple[str, ...] = setting(
+        DEFAULT_ORDERS, orders, "Order spec or preset (repeatable or comma-separated).")
+    seeds: tuple[int, ...] = setting(
+        (0, 1, 2, 3, 4), seeds,
+        "Number of seeds, or a list like 0,3,7 (with --until-decided: the first round).")
+    vary: tuple[tuple[str, tuple[Any, ...]], ...] = setting(
+        (), vary,
+        "A factor FIELD=V1,V2,... (repeatable): train the grid at every level of that run-key"
+        " setting (batch_size=8,32,128; p_drop=0.1,0.5; depth; lr; dataset ...) and test where"
+        " the effect of the order changes.")
+    lr: tuple[float, ...] = setting(
+        (0.01,), learning_rates, "Learning rate, or a comma-separated LR sweep.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Execution:
+    """How runs execute: never part of a run key."""
+
+    name: str = setting("default", text, "Experiment name.")
+    compile: bool = setting(
+        False, flag, "torch.compile each model; measure first (on small CPU models it seldom"
+        " gains).")
+    device: str = setting("auto", choice(DEVICES), "auto, cpu or cuda.")
+    executor: str = setting(
+        "auto", choice(EXECUTORS), "auto, sequential, process, stacked or ray.")
+    workers: int | None = setting(
+        None, integer(optional=True),
+        "Worker processes for --executor process; none: one per core.")
+    ray_address: str | None = setting(
+        None, optional_text,
+        "Ray cluster to use with --executor ray; none: RAY_ADDRESS, or a local Ray.")
+    cpus_per_run: float = setting(
+        1.0, number(0.0), "CPUs per run on Ray (fractions allowed).")
+    gpus_per_run: float = setting(
+        0.0, number(0.0), "GPUs per run on Ray (fractions allowed).")
+    max_retries: int = setting(
+        2, integer(minimum=0), "Retries of a Ray task whose worker died.")
+    lease: float = setting(
+        60.0, number(2.0),
+        "Seconds a claimed run stays reserved without a heartbeat; the driver renews its runs'"
+        " leases every lease/4 s. Another driver (on any host) takes over a run whose lease"
+        " expired, e.g. when its machine froze or was lost.")
+    max_runs: int = setting(
+        10_000, integer(),
+        "Refuse a grid of more runs than this (orders x seeds x learning rates x factor levels):"
+        " a typo guard; raise it for a sweep that big.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Analysis:
+    """How a grid's runs are analysed: never part of a run key."""
+
+    margin: float = setting(
+        DEFAULT_MARGIN, number(0.0, open_lo=True),
+        "Equivalence margin in points of accuracy: a pair whose paired TOST puts the difference"
+        " inside +-margin is 'equivalent'. Half a point is about the seed-to-seed SD of the"
+        " built-in setups and less than most readers would act on; set your own.")
+    baseline: str | None = setting(
+        None, optional_text,
+        "Compare each order with this one only (k-1 tests: more power for 'is my order better"
+        " than the standard one?'); none: every pair.")
+    until_decided: bool = setting(
+        False, flag,
+        "Train seeds in rounds (the --seeds count each) and stop once every pair is different or"
+        " equivalent, or at --max-seeds; O'Brien-Fleming alpha spending keeps the false-positive"
+        " rate at 0.05 over the looks.")
+    max_seeds: int = setting(20, integer(minimum=2), "Most seeds per order with --until-decided.")
+
+
+# the parts of a config and the role of their fields, in the order the config lists them
+PARTS: tuple[tuple[type, str], ...] = (
+    (RunSettings, RUN), (Grid, AXIS), (Execution, EXECUTION), (Analysis, ANALYSIS))
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One field of a part, read back from its declaration: its name, default, role and
+    ``Meta``."""
+
+    name: str
+    default: Any
+    role: str
+    meta: Meta
+
+    @property
+    def check(self) -> Callable[[str, Any], Any]:
+        return self.meta.check
+
+    @property
+    def help(self) -> str:
+        return self.meta.help
+
+    @property
+    def applies(self) -> Callable[[Any], bool] | None:
+        return self.meta.applies
+
+    @property
+    def not_applied(self) -> str:
+        return self.meta.not_applied
+
+    @property
+    def metavar(self) -> str:
+        return getattr(self.check, "metavar", "TEXT")
+
+    def coerce(self, value: Any) -> Any:
+        return self.check(self.name, value)
+
+    def in_key(self, config: Any) -> bool:
+        if self.role != RUN:
+            return False
+        if self.meta.omit_at_default and getattr(config, self.name) == self.default:
+            return False
+        return self.applies is None or self.applies(config)
+
+
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(f.name, f.default, role, f.metadata["setting"])
+    for part, role in PARTS
+    for f in fields(part)
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 

@@ -16,7 +16,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from layerorder.experiment.plan import stored_plan
+from layerorder.probe.training import probe_row
 from layerorder.results import EPOCH_COLUMNS, epoch_column_names
+from layerorder.stats.plan import AnalysisPlan
 
 RUN_FIELDS = (
     "run_id", "experiment", "order", "seed", "lr", "status", "diverged_epoch", "condition"
@@ -24,8 +27,9 @@ RUN_FIELDS = (
 PROBE_FIELDS = ("probe_epoch", "probe", "name")  # probe: stage, grad, varshift or recal
 
 
-def run_fields(r, exp_name: str, factors=()) -> dict[str, Any]:
-    from layerorder.stats.analysis import condition_name, level_of
+def run_fields(r, exp_name: str, plan: AnalysisPlan = AnalysisPlan()) -> dict[str, Any]:
+    """``plan``: the experiment's analysis plan, whose factors name the run's condition."""
+    from layerorder.stats.analysis import condition_name
 
     return {
         "run_id": r.id,
@@ -33,7 +37,7 @@ def run_fields(r, exp_name: str, factors=()) -> dict[str, Any]:
         "order": r.label,
         "seed": r.seed,
         "lr": r.lr,
-        "condition": condition_name([(f, level_of(r, f)) for f in factors]),  # --vary levels
+        "condition": condition_name([(f, plan.level_of(r, f)) for f in plan.factors]),
         "status": r.status,
         "diverged_epoch": r.diverged_epoch,
         "error": r.error,
@@ -50,9 +54,9 @@ def runs_with_epochs(db, experiments) -> list[dict[str, Any]]:
     """One dict per run: its fields and ``epochs`` (a list of metric dicts)."""
     data = []
     for exp in experiments:
-        epochs = db.epochs_for_experiment(exp.id)
+        epochs, plan = db.epochs_for_experiment(exp.id), stored_plan(exp)
         for r in db.runs(exp.id):
-            d = run_fields(r, exp.name, exp.config.get("vary", ()))
+            d = run_fields(r, exp.name, plan)
             d["epochs"] = [{k: getattr(e, k) for k in EPOCH_COLUMNS} for e in epochs.get(r.id, [])]
             data.append(d)
     return data
@@ -64,13 +68,6 @@ def epoch_rows(runs: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
     rows = [[d[k] for k in RUN_FIELDS] + [e[k] for k in EPOCH_COLUMNS]
             for d in runs for e in d["epochs"]]
     return header, rows
-
-
-def probe_row(record) -> dict[str, Any]:
-    """One probe record (``ProbeRecord`` or an ``EpochProbe`` tuple) as an export row's probe
-    part: ``probe_epoch``, ``probe`` (stage, grad, varshift, recal), ``name`` and its fields."""
-    epoch, kind, name, data = record
-    return {"probe_epoch": epoch, "probe": kind, "name": name, **data}
 
 
 def finite_number(value: Any) -> float | None:
@@ -85,8 +82,9 @@ def probe_rows(db, experiments) -> list[dict[str, Any]]:
     """One dict per stored probe record: the run's fields, the probe's and the record's."""
     out = []
     for exp in experiments:
+        plan = stored_plan(exp)
         for r in db.runs(exp.id):
-            base = {k: v for k, v in run_fields(r, exp.name, exp.config.get("vary", ())).items()
+            base = {k: v for k, v in run_fields(r, exp.name, plan).items()
                     if k in RUN_FIELDS}
             for p in db.probes(r.id):
                 out.append({**base, **probe_row(p)})

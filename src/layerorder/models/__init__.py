@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from layerorder.archs import ARCH_NOTES, ARCH_OPTIONS
 from layerorder.blocks.registry import BlockError
 from layerorder.errors import did_you_mean
 from layerorder.models.base import LayerOrderNet, ModelError, check_positive, wrap_block_error
@@ -21,22 +22,6 @@ ARCHS: dict[str, Callable[..., LayerOrderNet]] = {
     "resnet": build_resnet,
     "transformer": build_transformer,
     "rnn": build_rnn,
-}
-# the plain stacks, where a pre-activation order gets a final norm and activation (``final_norm``)
-PLAIN_ARCHS = ("mlp", "cnn1d", "cnn2d")
-ARCH_NOTES = {
-    "mlp": "linear blocks (default 2 x 128), then a linear head",
-    "cnn1d": "3 conv blocks of width 32, kernel 5, strides 1-2-2 (with a pool in the order:"
-    " stride 1 and the order's pool), linear head (sized for MNIST-1D)",
-    "cnn2d": "VGG-style: 3 stages of two 3x3 blocks + max-pool (the order's pool, in the second"
-    " block, when it has one), widths 32-64-128, global pool",
-    "resnet": "CIFAR-style ResNet, depth 6n+2 (default 20); the order names the residual unit",
-    "transformer": "encoder over the input's positions as tokens (default 2 layers, width 64,"
-    " 4 heads); the order names the norm placement of every sublayer (post-ln, pre-ln,"
-    " sandwich-ln, pre-rmsnorm, post-bn, no-norm, ...)",
-    "rnn": "LSTM or GRU over the input's positions as steps (default 1 layer of 64); the order"
-    " names the cell and its norm (lstm-none, lstm-ln-ih, lstm-ln-hh, lstm-ln, lstm-bn-ih,"
-    " gru-...)",
 }
 
 
@@ -113,6 +98,7 @@ def build_model(
     if not 0.0 <= p < 1.0:
         raise ModelError(f"dropout probability must be in [0, 1), got {p_drop}")
     resolved = check_order_for_arch(name, order)
+    options = {"heads": heads, "dropout_at": dropout_at, "final_norm": final_norm}
     try:
         return ARCHS[name](
             resolved,
@@ -121,9 +107,7 @@ def build_model(
             width=width,
             depth=depth,
             p_drop=p,
-            **({"heads": heads} if name == "transformer" else {}),
-            **({"dropout_at": dropout_at} if name == "resnet" else {}),
-            **({"final_norm": final_norm} if name in PLAIN_ARCHS else {}),
+            **{k: v for k, v in options.items() if k in ARCH_OPTIONS[name]},
         )
     except BlockError as exc:
         raise wrap_block_error(exc, name) from exc

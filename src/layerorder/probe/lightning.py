@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from layerorder.errors import LayerorderError
-from layerorder.probe.training import EpochProbe
+from layerorder.probe.training import EpochProbe, probe_row
 
 try:
     from lightning.pytorch.callbacks import Callback
@@ -87,7 +87,5 @@ class ProbeCallback(Callback):
         ``name`` (module path) and the record's fields (its ``kind`` is the module class), the
         columns ``layerorder export --what probes`` writes."""
         import pandas as pd
-
-        from layerorder.export.rows import probe_row
 
         return pd.DataFrame([probe_row(record) for record in self.probe.records])

@@ -9,6 +9,7 @@ run trains exactly like an unprobed one. Then it measures the variance shift in 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -82,6 +83,13 @@ def probe_once(
         loss.backward()
         grads = grad_flow(model)
     return Snapshot(tuple(rec.stages), tuple(grads), tuple(variance_shift(model, x)))
+
+
+def probe_row(record) -> dict[str, Any]:
+    """One probe record (``ProbeRecord`` or an ``EpochProbe`` tuple) as an export row's probe
+    part: ``probe_epoch``, ``probe`` (stage, grad, varshift, recal), ``name`` and its fields."""
+    epoch, kind, name, data = record
+    return {"probe_epoch": epoch, "probe": kind, "name": name, **data}
 
 
 class EpochProbe:

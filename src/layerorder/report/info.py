@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from layerorder.experiment.plan import stored_plan
 from layerorder.stats.analysis import Analysis, analyze
 from layerorder.stats.summary import t_interval
 from layerorder.version import __version__
@@ -112,10 +113,10 @@ def _shown_runs(analysis: Analysis, runs) -> list:
     names its condition too ('standard · batch_size=8')."""
     if len(analysis.conditions) <= 1:
         return list(runs)
-    from layerorder.stats.analysis import condition_name, level_of
+    from layerorder.stats.analysis import condition_name
 
     def name(run) -> str:
-        return condition_name([(f, level_of(run, f)) for f in analysis.factors])
+        return condition_name([(f, analysis.plan.level_of(run, f)) for f in analysis.factors])
 
     return [dataclasses.replace(r, label=f"{r.label} · {name(r)}") for r in runs]
 
@@ -153,21 +154,6 @@ def _provenance(runs) -> dict:
     return prov
 
 
-def stored_analysis_options(config: dict, **given) -> dict:
-    """``analyze`` options of a stored experiment: its factors and sequential design from its
-    config, then ``given`` (margin, baseline) where not None."""
-    from layerorder.stats.sequential import Design
-
-    sequential = config.get("sequential") or {}
-    options = {
-        "factors": tuple(config.get("vary", ())),
-        "design": Design(tuple(sequential.get("looks", ()))),
-        "seed_order": tuple(sequential["seeds"]) if "seeds" in sequential else None,
-    }
-    options.update({k: v for k, v in given.items() if v is not None})
-    return options
-
-
 def build_info(store, experiment, run_ids=None, analysis=None, options=None) -> ReportInfo:
     """Everything the report shows for one experiment (a ``ExperimentRecord``): all its runs, or
     those of ``run_ids`` (the grid a command just ran, so page and console agree); ``analysis``
@@ -181,8 +167,7 @@ def build_info(store, experiment, run_ids=None, analysis=None, options=None) -> 
         runs = [r for r in runs if r.id in wanted]
     epochs = store.epochs_for_experiment(experiment.id)
     if analysis is None:
-        analysis = analyze(runs, **stored_analysis_options(experiment.config, **(options or {})),
-                           epochs=epochs)
+        analysis = analyze(runs, stored_plan(experiment, **(options or {})), epochs=epochs)
     shown = _shown_runs(analysis, runs)
     best_lr = {row.label: row.lr for row in analysis.rows}
     if len(analysis.conditions) > 1:

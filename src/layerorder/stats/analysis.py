@@ -14,10 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from layerorder.stats.decisions import DEFAULT_MARGIN, PairDecision, decide_pairs, family_of
+from layerorder.stats.decisions import PairDecision, decide_pairs, family_of
 from layerorder.stats.interaction import Interaction, Observation, interaction_tests
 from layerorder.stats.lr import LrRobustness, lr_robustness
 from layerorder.stats.paired import PairComparison, compare_pairs
+from layerorder.stats.plan import AnalysisPlan
 from layerorder.stats.reliability import Outcomes, SpreadComparison, at_chance, compare_spread
 from layerorder.stats.sequential import Design
 from layerorder.stats.speed import Speed, compare_speed
@@ -79,13 +80,27 @@ class Analysis:
     decisions: tuple[PairDecision, ...] = ()
     reliability: tuple[SpreadComparison, ...] = ()
     conditions: tuple[Condition, ...] = ()
-    factors: tuple[str, ...] = ()
     interactions: tuple[Interaction, ...] = ()
-    margin: float = DEFAULT_MARGIN
-    baseline: str | None = None
+    plan: AnalysisPlan = AnalysisPlan()
     alpha: float = 0.05
-    looks: tuple[int, ...] = ()  # seeds per order at each look of a sequential design
     speed: tuple[Speed, ...] = ()  # each condition's epochs to a target (when epochs are given)
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        return self.plan.factors
+
+    @property
+    def margin(self) -> float:
+        return self.plan.margin
+
+    @property
+    def baseline(self) -> str | None:
+        return self.plan.baseline
+
+    @property
+    def looks(self) -> tuple[int, ...]:
+        """Seeds per order at each look of a sequential design (empty: a fixed design)."""
+        return self.plan.looks
 
     @property
     def decided(self) -> bool:
@@ -136,45 +151,29 @@ def _best_lrs(groups, labels) -> tuple[dict[str, float], tuple[LrRobustness, ...
     return best, table
 
 
-def level_of(run, factor: str) -> Any:
-    """A run's level of ``factor``: its learning rate, or the setting in its stored config (a
-    setting left out of run keys at its default has its default)."""
-    if factor == "lr":
-        return run.lr
-    if factor.startswith("data_options."):
-        return dict(run.config.get("data_options") or {}).get(factor.split(".", 1)[1])
-    if factor in run.config:
-        return run.config[factor]
-    from layerorder.experiment.settings import BY_NAME
-
-    return BY_NAME[factor].default if factor in BY_NAME else None
-
-
 def condition_name(levels) -> str:
     return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in levels)
 
 
 def analyze(
     runs: Sequence,
+    plan: AnalysisPlan | None = None,
     *,
     alpha: float = 0.05,
-    margin: float = DEFAULT_MARGIN,
-    baseline: str | None = None,
-    factors: Sequence[str] = (),
-    design: Design = Design(),
-    seed_order: Sequence[int] | None = None,
-    chance: float | None = None,
     epochs: Mapping[int, Sequence] | None = None,
+    **plan_fields: Any,
 ) -> Analysis:
     """Summaries, paired comparisons, decisions, reliability, the verdict and the LR table for a
-    set of ``RunRecord``, per condition of ``factors`` (settings varied with ``--vary``), with
-    the order x factor interaction tests across them. ``baseline``: compare each order with
-    this one only; ``margin``: the equivalence margin in points; ``design``/``seed_order``: a
-    sequential design's looks and the order its seeds were added in; ``chance``: the data set's
-    chance level in points (runs ending there count as failed in the reliability tests);
-    ``epochs``: run id -> its ``EpochRecord``s, for the speed of each order (``stats.speed``:
-    epochs to a target accuracy, never counted as reliability)."""
-    factors = tuple(factors)
+    set of ``RunRecord``, as ``plan`` says (an ``AnalysisPlan``; or its fields as keywords:
+    ``analyze(runs, factors=["batch_size"], margin=0.3)``): per condition of its ``factors``
+    (settings varied with ``--vary``), with the order x factor interaction tests across them,
+    each order against ``baseline`` only when one is named, at the looks of its sequential
+    design. ``epochs``: run id -> its ``EpochRecord``s, for the speed of each order
+    (``stats.speed``: epochs to a target accuracy, never counted as reliability)."""
+    if plan is not None and plan_fields:
+        raise TypeError("give analyze() a plan or its fields as keywords, not both")
+    plan = plan or AnalysisPlan.of(**plan_fields)
+    factors, baseline = plan.factors, plan.baseline
     if baseline is not None and runs and baseline not in {r.label for r in runs}:
         labels = list(dict.fromkeys(r.label for r in runs))
         raise ValueError(
@@ -182,23 +181,23 @@ def analyze(
         )
     by_condition: dict[tuple, list] = defaultdict(list)
     for run in runs:
-        by_condition[tuple((f, level_of(run, f)) for f in factors)].append(run)
+        by_condition[tuple((f, plan.level_of(run, f)) for f in factors)].append(run)
     keys = sorted(by_condition, key=lambda k: tuple(sort_key(v) for _, v in k))
     conditions = tuple(
-        _condition(key, by_condition[key], alpha, margin, baseline, design, seed_order, chance,
-                   epochs)
-        for key in keys
-    ) or (_condition((), [], alpha, margin, baseline, design, seed_order, chance, None),)
+        _condition(key, by_condition[key], alpha, plan, epochs) for key in keys
+    ) or (_condition((), [], alpha, plan, None),)
     labels = tuple(dict.fromkeys(label for c in conditions for label in c.labels))
     lrs = tuple(sorted({r.lr for r in runs}))
     counts: dict[str, int] = defaultdict(int)
     for run in runs:
         counts[run.status] += 1
     one = len(conditions) == 1
-    interactions = () if one else interaction_tests(_observations(conditions, runs), factors)
+    interactions = () if one else interaction_tests(
+        _observations(conditions, runs, plan), factors)
     verdict = conditions[0].verdict if one else conditional_verdict(
         conditions, interactions, alpha=alpha, baseline=baseline
     )
+    design = Design(plan.looks)
     if design.sequential:
         verdict = replace(verdict, text=f"{verdict.text} {_design_sentence(design, conditions)}")
     return Analysis(
@@ -213,12 +212,9 @@ def analyze(
         decisions=tuple(d for c in conditions for d in c.decisions),
         reliability=tuple(r for c in conditions for r in c.reliability),
         conditions=conditions,
-        factors=factors if not one or factors else (),
         interactions=interactions,
-        margin=margin,
-        baseline=baseline,
+        plan=plan,
         alpha=alpha,
-        looks=design.looks,
         speed=tuple(c.speed for c in conditions if c.speed is not None),
     )
 
@@ -246,14 +242,14 @@ def sort_key(value):
         return (1, 0.0, str(value))
 
 
-def _observations(conditions, runs) -> list[Observation]:
+def _observations(conditions, runs, plan: AnalysisPlan) -> list[Observation]:
     """Finished runs at each order's chosen learning rate, for the interaction tests."""
     chosen = {(c.levels, row.label): row.lr for c in conditions for row in c.rows}
     out = []
     for c in conditions:
         factors = [f for f, _ in c.levels]
         for run in runs:
-            levels = tuple((f, level_of(run, f)) for f in factors)
+            levels = tuple((f, plan.level_of(run, f)) for f in factors)
             if levels != c.levels or chosen.get((c.levels, run.label)) != run.lr:
                 continue
             if run.status == "done" and run.final_test_acc is not None:
@@ -261,9 +257,9 @@ def _observations(conditions, runs) -> list[Observation]:
     return out
 
 
-def _condition(levels, runs, alpha, margin, baseline, design, seed_order, chance,
-               epochs) -> Condition:
+def _condition(levels, runs, alpha, plan: AnalysisPlan, epochs) -> Condition:
     name = condition_name(levels)
+    baseline, chance, design = plan.baseline, plan.chance, Design(plan.looks)
     groups = _grouped(runs)
     labels = tuple(groups)
     lrs = {r.lr for r in runs}
@@ -286,8 +282,8 @@ def _condition(levels, runs, alpha, margin, baseline, design, seed_order, chance
     trained = {r.seed for r in runs if r.status in ("done", "diverged", "failed")}
     decisions = tuple(
         replace(d, condition=name)
-        for d in decide_pairs(by_seed, family, margin=margin, alpha=alpha, design=design,
-                              seed_order=_seeds(seed_order, trained))
+        for d in decide_pairs(by_seed, family, margin=plan.margin, alpha=alpha, design=design,
+                              seed_order=_seeds(plan.seed_order, trained))
     )
     reliability = tuple(
         replace(r, condition=name) for r in compare_spread(outcomes, alpha=alpha, chance=chance)

@@ -20,11 +20,11 @@ from scipy import special
 
 from layerorder.stats.holm import holm
 from layerorder.stats.paired import compare_pair, paired_values
+from layerorder.stats.plan import DEFAULT_MARGIN
 from layerorder.stats.power import seeds_needed, smallest_n, tost_power
 from layerorder.stats.sequential import Design
 from layerorder.stats.summary import NAN
 
-DEFAULT_MARGIN = 0.5  # points of accuracy; see the ``margin`` setting
 DECISIONS = ("different", "equivalent", "undecided")
 MAX_SEEDS = 10_000
 

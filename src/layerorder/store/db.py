@@ -178,6 +178,13 @@ class Store(queries.StoreQueries):
             row = conn.execute("SELECT * FROM experiments WHERE id = ?", (cursor.lastrowid,))
             return experiment_from_row(row.fetchone())
 
+    def save_plan(self, experiment_id: int, plan: dict[str, Any]) -> None:
+        """Store the analysis plan ``experiment_id`` was analysed with (its JSON form)."""
+        with self._tx() as conn:
+            self._require_experiment(conn, experiment_id)
+            conn.execute("UPDATE experiments SET plan_json = ? WHERE id = ?",
+                         (dumps(plan), experiment_id))
+
     def add_runs(self, experiment_id: int, specs: Iterable[RunSpec]) -> int:
         """Add pending runs; runs whose ``run_key`` exists already are skipped. Returns # added."""
         rows = [

@@ -162,11 +162,19 @@ def _m004_search_steps(conn: sqlite3.Connection) -> None:
     )""")
 
 
+def _m005_analysis_plans(conn: sqlite3.Connection) -> None:
+    """``experiments.plan_json``: the analysis plan (``layerorder.stats.plan.AnalysisPlan``)
+    the experiment was last analysed with, so that a report reads the comparison's margin,
+    baseline, design and chance level back; NULL until then."""
+    conn.execute("ALTER TABLE experiments ADD COLUMN plan_json TEXT")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_initial,
     _m002_no_dropout_key,
     _m003_run_leases,
     _m004_search_steps,
+    _m005_analysis_plans,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # the oldest schema read without upgrading (a read-only store): later migrations only added

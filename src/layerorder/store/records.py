@@ -30,6 +30,7 @@ class ExperimentRecord:
     config: dict[str, Any] = field(hash=False)
     created_at: str
     generation: int
+    plan: dict[str, Any] | None = field(default=None, hash=False)  # its analysis plan, stored
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,9 @@ def experiment_from_row(row: sqlite3.Row) -> ExperimentRecord:
         config=json.loads(row["config_json"]),
         created_at=row["created_at"],
         generation=row["generation"],
+        # a read-only store of an older schema lacks the column
+        plan=json.loads(row["plan_json"]) if "plan_json" in row.keys() and row["plan_json"]
+        else None,
     )
 
 

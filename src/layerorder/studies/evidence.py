@@ -22,7 +22,6 @@ from layerorder.experiment.config import ExperimentConfig
 from layerorder.lint.roles import ACT_CLASSES, MODULE_TABLE
 from layerorder.probe.stored import PROBE_KINDS, typed
 from layerorder.results import Results
-from layerorder.stats.analysis import level_of
 from layerorder.stats.analysis import sort_key as level_order
 
 ROLES = ("weight", "norm", "act", "dropout", "pool")
@@ -150,7 +149,8 @@ class Evidence:
         for run in self.results.runs:
             if run.label != order or run.status not in ("done", "diverged"):
                 continue
-            if any(str(level_of(run, f)) != str(v) for f, v in wanted.items()):
+            level = self.results.analysis.plan.level_of
+            if any(str(level(run, f)) != str(v) for f, v in wanted.items()):
                 continue
             out.append(run)
         return out

@@ -1,0 +1,46 @@
+"""The built-in architectures as names and facts, torch-free: which settings each one takes.
+
+``layerorder.models`` builds them; the experiment settings read from here which settings have an
+effect on which architecture (so that a setting with none is left out of run keys and reported),
+without importing torch.
+"""
+
+from __future__ import annotations
+
+ARCH_NAMES = ("mlp", "cnn1d", "cnn2d", "resnet", "transformer", "rnn")
+# the plain stacks, where a pre-activation order gets a final norm and activation (``final_norm``)
+PLAIN_ARCHS = ("mlp", "cnn1d", "cnn2d")
+
+# the options each architecture's builder takes beyond width, depth and the dropout rate
+ARCH_OPTIONS: dict[str, tuple[str, ...]] = {
+    **{arch: ("final_norm",) for arch in PLAIN_ARCHS},
+    "resnet": ("dropout_at",),
+    "transformer": ("heads",),
+    "rnn": (),
+}
+
+ARCH_NOTES = {
+    "mlp": "linear blocks (default 2 x 128), then a linear head",
+    "cnn1d": "3 conv blocks of width 32, kernel 5, strides 1-2-2 (with a pool in the order:"
+    " stride 1 and the order's pool), linear head (sized for MNIST-1D)",
+    "cnn2d": "VGG-style: 3 stages of two 3x3 blocks + max-pool (the order's pool, in the second"
+    " block, when it has one), widths 32-64-128, global pool",
+    "resnet": "CIFAR-style ResNet, depth 6n+2 (default 20); the order names the residual unit",
+    "transformer": "encoder over the input's positions as tokens (default 2 layers, width 64,"
+    " 4 heads); the order names the norm placement of every sublayer (post-ln, pre-ln,"
+    " sandwich-ln, pre-rmsnorm, post-bn, no-norm, ...)",
+    "rnn": "LSTM or GRU over the input's positions as steps (default 1 layer of 64); the order"
+    " names the cell and its norm (lstm-none, lstm-ln-ih, lstm-ln-hh, lstm-ln, lstm-bn-ih,"
+    " gru-...)",
+}
+
+
+def takes_option(arch: str, option: str) -> bool:
+    """Whether built-in ``arch`` takes ``option`` (one of ``ARCH_OPTIONS``'s)."""
+    return option in ARCH_OPTIONS.get(arch, ())
+
+
+def uses_dropout(arch: str, dropout_at: str) -> bool:
+    """Whether built-in ``arch`` has dropout layers: all do, except a ResNet whose units have
+    none (He et al.'s; ``dropout_at = "none"``)."""
+    return arch != "resnet" or dropout_at != "none"

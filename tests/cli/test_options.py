@@ -1,0 +1,41 @@
+"""The command line's options derive from the settings' declaration and the flag facts in
+``layerorder.cli.options``."""
+
+import pytest
+import typer
+
+from layerorder.cli.app import app
+from layerorder.cli.options import COMMANDS, cli_flags, settings_for
+from layerorder.experiment.settings import BY_NAME, SETTINGS
+
+
+def _options(command: str) -> dict[str, object]:
+    click = typer.main.get_command(app).commands[command]
+    return {p.name: p for p in click.params}
+
+
+@pytest.mark.parametrize("command", ["compare", "probe"])
+def test_every_setting_of_a_command_is_an_option_with_its_help(command):
+    options = _options(command)
+    shown = settings_for(command)
+    assert shown
+    for s in shown:
+        opt = options[s.name]
+        assert opt.opts[0] == cli_flags(s)[0], s.name
+        assert s.help.rstrip(".") in opt.help and "default:" in opt.help
+
+
+def test_probe_shows_its_own_defaults():
+    options = _options("probe")
+    assert "default: standard, act-first" in options["orders"].help
+    assert "default: 5" in options["epochs"].help
+    assert "default: 20" in _options("compare")["epochs"].help
+
+
+def test_each_command_shows_the_settings_it_decides():
+    assert set(COMMANDS["compare"]) == {s.name for s in SETTINGS}
+    assert COMMANDS["report"] == {"margin", "baseline"}
+    assert "seeds" not in COMMANDS["probe"] and "probe" not in COMMANDS["probe"]
+    assert {"orders", "lr", "device", "epochs"} <= COMMANDS["probe"]
+    assert "orders" not in COMMANDS["search"] and "epochs" in COMMANDS["search"]
+    assert all(BY_NAME[n].role == "execution" for n in COMMANDS["study"])
