@@ -184,8 +184,10 @@ def test_grad_clip_matches_clip_grad_norm_in_a_hand_written_loop(data):
                                     fused=True)),
         ({"optimizer": "adam", "lr": 0.01, "beta2": 0.98},
          lambda ps: torch.optim.Adam(ps, lr=0.01, betas=(0.9, 0.98), fused=True)),
+        ({"optimizer": "adamw", "lr": 0.01, "adam_eps": 1e-2},
+         lambda ps: torch.optim.AdamW(ps, lr=0.01, eps=1e-2, weight_decay=0.0, fused=True)),
     ],
-    ids=["sgd-nesterov", "adam-beta2"],
+    ids=["sgd-nesterov", "adam-beta2", "adamw-eps"],
 )
 def test_nesterov_and_beta2_match_the_hand_written_optimizer(data, settings, make_opt):
     """--nesterov and --beta2 reach the optimizer as torch's own arguments: same final weights as
@@ -207,5 +209,6 @@ def test_nesterov_and_beta2_match_the_hand_written_optimizer(data, settings, mak
     for (name, a), b in zip(ours.state_dict().items(), ref.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
     plain = make()
-    train(plain, data, RunConfig(**{**cfg.__dict__, "nesterov": False, "beta2": 0.999}))
+    train(plain, data, RunConfig(**{**cfg.__dict__, "nesterov": False, "beta2": 0.999,
+                                    "adam_eps": 1e-8}))
     assert any(not torch.equal(a, b) for a, b in zip(ours.parameters(), plain.parameters()))

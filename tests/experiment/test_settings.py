@@ -112,3 +112,36 @@ def test_probe_takes_one_seed_and_one_learning_rate():
         layerorder.probe_orders(seeds=3)
     with pytest.raises(ConfigError, match="one learning rate"):
         layerorder.probe_orders(lr=[0.01, 0.1], dataset="synthetic", epochs=1)
+
+
+def test_adam_eps_end_to_end(tmp_path, capsys):
+    """A setting added by one field of ``RunSettings`` (and its one use in the optimizer): the
+    ``compare`` and ``probe`` flag, the TOML key, the Python keyword, its check, the note where
+    it has no effect, the run key (unchanged at its default) and the report's table."""
+    import layerorder
+    from layerorder.cli.options import settings_for
+    from layerorder.experiment.config import load_toml, merge_config
+    from layerorder.experiment.runner import run_specs
+    from tests.helpers import TINY, run_cli
+
+    assert all("adam_eps" in {s.name for s in settings_for(c)} for c in ("compare", "probe"))
+    toml = tmp_path / "exp.toml"
+    toml.write_text("adam_eps = 1e-6\n")
+    from_file = merge_config(load_toml(toml), {}, "'exp.toml'")
+    assert from_file.adam_eps == make_config({"adam_eps": "1e-6"}).adam_eps == 1e-6
+    assert run_specs(from_file)[0].config["adam_eps"] == 1e-6
+    assert "adam_eps" not in run_specs(ExperimentConfig())[0].config  # old keys unchanged
+    with pytest.raises(ConfigError, match="adam_eps must be a number > 0"):
+        make_config({"adam_eps": 0})
+    sgd = make_config({"adam_eps": 1e-6, "optimizer": "sgd"})
+    assert "adam_eps" not in run_specs(sgd)[0].config
+    assert any(n.startswith("adam_eps = 1e-06 applies to Adam") for n in sgd.not_applied())
+    db, page = tmp_path / "s.db", tmp_path / "r.html"
+    code, _, err = run_cli(capsys, "compare", *TINY, "--order", "standard", "--seeds", "1",
+                           "--adam-eps", "1e-6", "--store", db, "--report-path", page)
+    assert code == 0, err
+    assert "adam_eps" in page.read_text() and escape(BY_NAME["adam_eps"].help) in page.read_text()
+    again = layerorder.compare(dataset="synthetic", arch="mlp", width=16, epochs=2,
+                               batch_size=64, executor="sequential", orders="standard", seeds=1,
+                               adam_eps=1e-6, store=db, progress=False)
+    assert again.trained == 0 and again.runs[0].config["adam_eps"] == 1e-6

@@ -49,7 +49,7 @@ def make_optimizer(params, cfg: RunConfig, lr: float) -> torch.optim.Optimizer:
         kwargs = {"momentum": cfg.momentum, "nesterov": cfg.nesterov and cfg.momentum > 0}
     else:
         cls = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
-        kwargs = {"betas": (0.9, cfg.beta2)}
+        kwargs = {"betas": (0.9, cfg.beta2), "eps": cfg.adam_eps}
     try:
         return cls(params, lr=lr, weight_decay=cfg.weight_decay, fused=True, **kwargs)
     except (RuntimeError, ValueError, TypeError):  # no fused kernel for this device or version

@@ -357,6 +357,11 @@ class RunSettings:
         0.999, number(0.0, 1.0),
         "Adam's second-moment decay (0.98 in Transformer training, Vaswani et al. 2017).",
         omit_at_default=True, applies=_is_adam, not_applied="applies to Adam and AdamW only")
+    adam_eps: float = setting(
+        1e-8, number(0.0, open_lo=True),
+        "Adam's epsilon, added to the root of the second moment (1e-9 in Vaswani et al. 2017,"
+        " §5.3).", omit_at_default=True, applies=_is_adam,
+        not_applied="applies to Adam and AdamW only")
     label_smoothing: float = setting(0.0, number(0.0, 1.0), "Label smoothing.")
     grad_clip: float = setting(
         0.0, number(0.0),
