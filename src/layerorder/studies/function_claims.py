@@ -158,8 +158,8 @@ def _output_change(config, order: str, depth: int, seed: int, x, y, in_shape, nu
     """Liu et al. 2020's output change: the mean over the batch of |F(x, W) - F(x, W*)|^2, where
     F is the logits of the untrained ``order`` and W* its weights after one Adam step (the
     experiment's betas and epsilon) on the batch's cross-entropy. At the first step Adam moves
-    every weight by about ``lr`` (m / sqrt(v) = g / |g|), so the change measures how strongly the network
-    amplifies a small perturbation of all its weights."""
+    every weight by about ``lr`` (m / sqrt(v) = g / |g|), so the change measures how strongly the
+    network amplifies a small perturbation of all its weights."""
     model = _untrained(config, order, depth, seed, in_shape, num_classes, width, heads)
     before = model(x)
     nn.functional.cross_entropy(before, y).backward()
