@@ -27,14 +27,6 @@ LAYERS = {
 KNOWN_UPWARD = {
     ("layerorder.experiment.settings", "layerorder.lint.target"),  # model loading lives in lint
     ("layerorder.experiment.target", "layerorder.lint"),
-    ("layerorder.export.mlflow", "layerorder.results"),
-    ("layerorder.export.rows", "layerorder.results"),
-    ("layerorder.export.tensorboard", "layerorder.results"),
-    ("layerorder.probe.plots", "layerorder.report.figures"),
-    ("layerorder.search.run", "layerorder.api"),
-    ("layerorder.search.run", "layerorder.results"),
-    ("layerorder.studies.evidence", "layerorder.results"),
-    ("layerorder.studies.run", "layerorder.api"),
 }
 
 

@@ -6,11 +6,12 @@ From Python::
     results = layerorder.compare(orders=["standard", "preact"], seeds=3, epochs=5)
     results.summary, results.verdict.text, results.to_pandas(), results.plot()
 
-``layerorder.probe_orders(...)`` and ``layerorder.lint_model(model, input_shape)`` are the other
-entry points (``layerorder.probe`` and ``layerorder.lint`` are the subpackages; calling them still
-works for one release, with a deprecation warning); ``layerorder.studies`` runs and evaluates
-the built-in studies of the debate's claims. Names are imported on first use, so ``import
-layerorder`` stays light.
+``layerorder.probe_orders(...)``, ``layerorder.search_orders(...)`` (``search_plan``: what it
+would do) and ``layerorder.lint_model(model, input_shape)`` are the other entry points
+(``layerorder.probe``, ``layerorder.lint`` and ``layerorder.search`` are subpackages; calling
+the first two still works for one release, with a deprecation warning); ``layerorder.studies``
+runs and evaluates the built-in studies of the debate's claims. Names are imported on first use,
+so ``import layerorder`` stays light.
 """
 
 from importlib import import_module
@@ -22,6 +23,8 @@ _LAZY = {
     "compare": "layerorder.api",
     "probe_orders": "layerorder.api",
     "lint_model": "layerorder.api",
+    "search_orders": "layerorder.api",
+    "search_plan": "layerorder.api",
     "ProbeResults": "layerorder.api",
     "Results": "layerorder.results",
     "SETTINGS": "layerorder.experiment.settings",

@@ -1,4 +1,5 @@
-"""The Python front door: ``compare``, ``probe`` and ``lint``, each returning typed records.
+"""The Python front door: ``compare``, ``probe_orders``, ``search_orders`` (and ``search_plan``)
+and ``lint_model``, each returning typed records.
 
 ``compare`` takes every setting the command line takes (by its declared name:
 ``orders``, ``seeds``, ``lr``, ``p_drop``, ...; see ``layerorder.experiment.settings``), plus
@@ -9,138 +10,25 @@ receive them from the driver (``layerorder.experiment.shipping``).
 
 from __future__ import annotations
 
-import sys
-import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from layerorder.errors import ConfigError
-from layerorder.experiment.config import ExperimentConfig, load_toml, merge_config
+from layerorder.experiment.config import ExperimentConfig
+from layerorder.experiment.setup import make_experiment
 from layerorder.results import Results
 
 DEFAULT_STORE = "layerorder.db"
 
 
-def _model_target(model: Any) -> str | None:
-    """A model setting as a config holds it: a target string; callables are registered."""
-    from layerorder.experiment.shipping import register_model_factory
-
-    if model is None:
-        return None
-    if isinstance(model, str) and model.strip().startswith("__main__:"):
-        # the driver's own __main__ (a notebook, ``python -c``): workers have another one
-        attr = model.strip().split(":", 1)[1]
-        main = sys.modules.get("__main__")
-        if main is None or not hasattr(main, attr):
-            raise ConfigError(f"model '{model}': __main__ has no attribute '{attr}'")
-        return register_model_factory(getattr(main, attr))
-    if isinstance(model, str):
-        return model
-    return register_model_factory(model)
-
-
-def make_experiment(
-    settings: dict[str, Any],
-    *,
-    data: Any = None,
-    model: Any = None,
-    config: str | Path | None = None,
-    notes: Callable[[str], None] | None = None,
-) -> ExperimentConfig:
-    """A checked config from a TOML file, then ``settings`` (keyword values win), with the
-    caller's data and model registered; notes on settings without effect go to ``notes``."""
-    from layerorder.data.memory import register_arrays
-    from layerorder.experiment.validate import validate
-
-    values = {k: v for k, v in settings.items() if v is not None}
-    if data is not None:
-        values["dataset"] = register_arrays(data)
-    if model is not None or "model" in values:
-        values["model"] = _model_target(values.get("model") if model is None else model)
-    file_values = load_toml(config) if config is not None else {}
-    source = f"'{config}'" if config is not None else "arguments"
-    cfg = merge_config(file_values, values, source)
-    for line in validate(cfg):
-        (notes or _warn)(line)
-    return cfg
-
-
-def _warn(line: str) -> None:
-    warnings.warn(line, UserWarning, stacklevel=4)
-
-
 def run_comparison(
     config: ExperimentConfig, store: str | Path, *, fresh: bool = False, observer=None
 ) -> Results:
-    """Train what ``store`` lacks of ``config``'s grid and analyse the grid's runs (once). With
-    ``until_decided``, seeds are trained in rounds until every pair is decided."""
-    from layerorder.experiment.plan import analysis_plan
-    from layerorder.experiment.rounds import rounds
-    from layerorder.experiment.runner import load_checked_data, run_sweep
-    from layerorder.stats.analysis import analyze
-    from layerorder.store import Store
+    """``layerorder.experiment.comparison.run_comparison``'s comparison, with its views."""
+    from layerorder.experiment.comparison import run_comparison as run
 
-    load_checked_data(config)  # before the store is opened (or created)
-    plan = analysis_plan(config)
-    trained = 0
-    with Store.open(store) as db:
-        looks = rounds(config)
-        for i, round_config in enumerate(looks):
-            summary = run_sweep(
-                round_config, db, fresh=fresh and i == 0, observer=observer, grid=config.grid()
-            )
-            trained += summary.trained
-            wanted = set(summary.run_ids)
-            runs = tuple(r for r in db.runs(summary.experiment.id) if r.id in wanted)
-            epochs = db.epochs_for_experiment(summary.experiment.id)
-            analysis = analyze(runs, plan, epochs=epochs)
-            if len(looks) > 1 and observer is not None:
-                observer.note(_round_note(analysis, len(round_config.seeds), i == len(looks) - 1))
-            if analysis.decided:
-                break
-        db.save_plan(summary.experiment.id, plan.to_stored())
-        return _results(db, summary.experiment, runs, analysis, trained, epochs)
-
-
-def _results(db, experiment, runs, analysis, trained: int, every) -> Results:
-    """``every``: the experiment's epochs as ``Store.epochs_for_experiment`` returns them (read
-    once, for the analysis and the results alike)."""
-    epochs = {r.id: tuple(every.get(r.id, ())) for r in runs}
-    return Results(Path(db.path), experiment, runs, epochs, analysis, trained)
-
-
-def stored_comparison(config: ExperimentConfig, store) -> Results | None:
-    """The results of ``config``'s grid as ``store`` (an open ``Store``) holds them, training
-    nothing; None when the experiment is not stored or none of its runs has finished."""
-    from layerorder.experiment.plan import analysis_plan
-    from layerorder.experiment.rounds import rounds
-    from layerorder.experiment.runner import run_specs
-    from layerorder.stats.analysis import analyze
-
-    experiment = store.stored_experiment(config.name, config.grid())
-    if experiment is None:
-        return None
-    keys = {s.run_key for r in rounds(config) for s in run_specs(r)}
-    runs = tuple(r for r in store.runs(experiment.id) if r.run_key in keys)
-    if not any(r.status in ("done", "diverged", "failed") for r in runs):
-        return None
-    epochs = store.epochs_for_experiment(experiment.id)
-    analysis = analyze(runs, analysis_plan(config), epochs=epochs)
-    return _results(store, experiment, runs, analysis, 0, epochs)
-
-
-def _round_note(analysis, seeds: int, last: bool) -> str:
-    """What a look of ``--until-decided`` found: decided pairs, and whether another round comes."""
-    open_ = [d for d in analysis.decisions if d.decision == "undecided"]
-    total = len(analysis.decisions)
-    head = f"look at {seeds} seeds: {total - len(open_)} of {total} pairs decided"
-    if not open_:
-        return head + "; stopping"
-    if last:
-        return head + "; --max-seeds reached, the rest stay undecided"
-    return head + "; training another round"
+    return Results.of(run(config, store, fresh=fresh, observer=observer))
 
 
 def compare(
@@ -170,6 +58,77 @@ def compare(
     observer = RichObserver()
     with observer:
         return run_comparison(cfg, store, fresh=fresh, observer=observer)
+
+
+def search_plan(
+    *,
+    data: Any = None,
+    model: Any = None,
+    config: str | Path | None = None,
+    base: str | None = None,
+    norms: str | tuple[str, ...] | None = None,
+    acts: str | tuple[str, ...] | None = None,
+    weight_first: bool = False,
+    budget: str | float | None = None,
+    eta: int = 3,
+    finalists: int = 3,
+    selection_seeds: int = 2,
+    notes: Callable[[str], None] | None = None,
+    **settings: Any,
+):
+    """What ``search_orders`` would do, training nothing: a ``SearchSetup`` with the checked
+    config, the order space (every candidate, the merged spellings, the arrangements the model
+    refused) and the plan of rounds and its cost.
+
+    ``base``: the block order whose stages are arranged (default: the standard block, or with
+    ``model`` the order of most of its blocks); ``norms``/``acts``: kinds to try;
+    ``weight_first``: only orders that start with the weight layer; ``budget``: full runs (30)
+    or wall-clock time ("45m"); ``eta``: each round keeps the best 1/eta; ``finalists``: orders
+    in the final stage; ``selection_seeds``: seeds per candidate in the rounds. ``data``,
+    ``model``, ``config`` and the other keywords (``compare``'s settings, less orders, seeds,
+    vary, baseline, until_decided and max_seeds, which the search decides) as ``compare`` takes
+    them."""
+    from layerorder.search.setup import prepare_search
+
+    return prepare_search(settings, base=base, norms=norms, acts=acts,
+                          weight_first=weight_first, budget=budget, eta=eta,
+                          finalists=finalists, selection_seeds=selection_seeds, config=config,
+                          data=data, model=model, notes=notes)
+
+
+def search_orders(
+    *,
+    data: Any = None,
+    model: Any = None,
+    config: str | Path | None = None,
+    store: str | Path = DEFAULT_STORE,
+    progress: bool = True,
+    observer=None,
+    notes: Callable[[str], None] | None = None,
+    **options: Any,
+):
+    """Find the best order for a model: every arrangement of its block's stages, pruned by
+    successive halving on short runs, the finalists compared on fresh seeds until decided.
+    Returns a ``SearchResult`` (``best``, ``equivalent``, ``worse``, ``undecided``, the rounds,
+    the final ``Results`` and the stored history), its runs kept in ``store`` (a rerun resumes).
+    ``options``: ``search_plan``'s keywords (``base``, ``budget``, ``finalists``, ... and the
+    settings). ``observer``: a ``SweepObserver`` to report progress to (default: a progress
+    display, unless ``progress`` is False)."""
+    from layerorder.experiment.progress import RichObserver
+    from layerorder.search.run import run_search
+
+    setup = search_plan(data=data, model=model, config=config, notes=notes, **options)
+
+    def run(observer=None):
+        result = run_search(setup.settings, setup.space, setup.plan, store, name=setup.name,
+                            data=data, model=model, seconds=setup.budget.seconds,
+                            observer=observer)
+        return replace(result, final=Results.of(result.final))  # with its views
+
+    if observer is not None or not progress:
+        return run(observer)
+    with RichObserver() as shown:
+        return run(shown)
 
 
 @dataclass(frozen=True)

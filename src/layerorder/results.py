@@ -10,89 +10,30 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from layerorder.stats.analysis import Analysis
-from layerorder.stats.decisions import PairDecision
-from layerorder.stats.table import ResultsTable, results_table
-from layerorder.stats.verdict import Verdict
-from layerorder.store import EpochRecord, ExperimentRecord, RunRecord
-from layerorder.store.records import FINISHED_STATUSES
-
-RUN_COLUMNS = (
-    "run_id",
-    "order",
-    "spec",
-    "preset",
-    "seed",
-    "lr",
-    "status",
-    "final_test_acc",
-    "final_test_loss",
-    "final_train_loss",
-    "diverged_epoch",
-    "wall_time",
+from layerorder.experiment.comparison import (
+    EPOCH_COLUMNS,
+    RUN_COLUMNS,
+    Comparison,
+    describe_order,
+    epoch_column_names,
+    model_title,
 )
-EPOCH_COLUMNS = tuple(f.name for f in dataclasses.fields(EpochRecord))
+from layerorder.stats.decisions import PairDecision
 
-
-def epoch_column_names() -> tuple[str, ...]:
-    """Epoch columns beside a run's: the epoch's scheduled learning rate is ``epoch_lr``, so
-    that it does not clash with the run's ``lr``."""
-    return tuple("epoch_lr" if c == "lr" else c for c in EPOCH_COLUMNS)
-
-
-def describe_order(label: str) -> tuple[str, str | None]:
-    """(canonical spec, preset name or None) of an order label; a label that is no spec (a
-    residual unit, ``as-is``) is its own spec."""
-    from layerorder.order import PRESETS, parse_order
-
-    try:
-        spec = parse_order(label).spec
-    except ValueError:
-        return label, None
-    return spec, (label if label in PRESETS else None)
-
-
-def model_title(config: dict[str, Any]) -> str:
-    """"data set / model" as the tables title a comparison: the user's model where one was used."""
-    model = config.get("model")
-    name = model.split("@")[0] if model else config.get("arch", "?")
-    return f"{config.get('dataset', '?')} / {name}"
+__all__ = ["EPOCH_COLUMNS", "RUN_COLUMNS", "Results", "describe_order", "epoch_column_names",
+           "model_title"]
 
 
 @dataclass(frozen=True)
-class Results:
-    """A finished comparison: every run of its grid, their epochs and the analysis."""
+class Results(Comparison):
+    """A finished comparison (``Comparison``: every run of its grid, their epochs and the
+    analysis) with its views."""
 
-    store: Path
-    experiment: ExperimentRecord
-    runs: tuple[RunRecord, ...]
-    epochs: dict[int, tuple[EpochRecord, ...]]
-    analysis: Analysis
-    trained: int  # runs trained by the call that made these results (the rest were stored)
-
-    @property
-    def title(self) -> str:
-        """Names the seeds the analysis covers (finished runs), and any runs not finished
-        (held by another driver, or handed back by an interrupt)."""
-        finished = [r for r in self.runs if r.status in FINISHED_STATUSES]
-        n = len({r.seed for r in finished})
-        head = model_title(self.experiment.config)
-        title = f"{head}: final test accuracy over {n} seed{'s' * (n != 1)}"
-        open_runs = len(self.runs) - len(finished)
-        if open_runs:
-            title += f" ({open_runs} of {len(self.runs)} runs not finished)"
-        return title
-
-    @property
-    def table(self) -> ResultsTable:
-        return results_table(self.analysis, self.title)
-
-    @property
-    def verdict(self) -> Verdict:
-        """``.text`` is the plain-language verdict; the other fields are its parts."""
-        return self.analysis.verdict
+    @classmethod
+    def of(cls, comparison: Comparison) -> Results:
+        return cls(**{f.name: getattr(comparison, f.name)
+                      for f in dataclasses.fields(comparison)})
 
     def to_pandas(self):
         """One row per run: order label, canonical spec and preset name, seed, lr, status and
@@ -180,19 +121,6 @@ class Results:
             run_ids=[r.id for r in self.runs],
             analysis=self.analysis,
         )[0]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "experiment": self.experiment.name,
-            "experiment_id": self.experiment.id,
-            "store": str(self.store),
-            "title": self.title,
-            "trained_now": self.trained,
-            "runs_not_finished": sum(r.status not in FINISHED_STATUSES for r in self.runs),
-            **dataclasses.asdict(self.analysis),
-            # the plan's fields the JSON has always had at the top
-            **{k: getattr(self.analysis, k) for k in ("factors", "margin", "baseline", "looks")},
-        }
 
     def _repr_html_(self) -> str:
         from html import escape

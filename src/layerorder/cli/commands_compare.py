@@ -12,13 +12,13 @@ from layerorder.api import DEFAULT_STORE, make_experiment, run_comparison
 from layerorder.cli.console import err, out, print_json
 from layerorder.cli.options import setting_options
 from layerorder.cli.render import print_analysis
+from layerorder.experiment.comparison import model_title
 from layerorder.experiment.config import ExperimentConfig
 from layerorder.experiment.executors import plan
 from layerorder.experiment.progress import RichObserver
 from layerorder.experiment.runner import run_specs
 from layerorder.experiment.worker import resolve_device
 from layerorder.report import check_report_path
-from layerorder.results import model_title
 
 
 def build_config(config_file: Path | None, flags: dict) -> ExperimentConfig:

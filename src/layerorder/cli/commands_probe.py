@@ -17,8 +17,8 @@ from layerorder.cli.options import setting_options
 from layerorder.errors import ConfigError
 from layerorder.experiment.probing import PROBE_DEFAULTS, OrderProbe, probe_orders, probe_settings
 from layerorder.probe.grads import flagged
-from layerorder.probe.plots import write_plots
 from layerorder.probe.record import bin_edges
+from layerorder.report.probe_plots import write_plots
 
 
 def _short(name: str) -> str:

@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from layerorder.api import DEFAULT_STORE
-from layerorder.cli.commands_compare import build_config
+from layerorder.api import DEFAULT_STORE, search_orders, search_plan
 from layerorder.cli.console import err, out, print_json
 from layerorder.cli.options import setting_options
 from layerorder.cli.render import print_analysis
-from layerorder.errors import ConfigError
-from layerorder.experiment.config import load_toml
 from layerorder.experiment.progress import RichObserver
-from layerorder.experiment.settings import BY_NAME
-from layerorder.models import named_orders
-from layerorder.report import check_report_path, write_report
-from layerorder.report.search import search_sections
-from layerorder.search import SearchPlan, SearchResult, plan_search, run_search
-from layerorder.search.budget import parse_budget
-from layerorder.search.model_space import experiment_space, model_base
+from layerorder.report import check_report_path
+from layerorder.report.search import write_search_report
+from layerorder.search import SearchPlan, SearchResult
 from layerorder.search.run import FULL_SEEDS, epochs
-
-
-def _names(text: str | None) -> tuple[str, ...]:
-    return tuple(t.strip() for t in (text or "").split(",") if t.strip())
 
 
 def _print_space(space, plan: SearchPlan) -> None:
@@ -127,71 +115,34 @@ def search(
 ) -> None:
     """Find the best order for a model: every arrangement of its block's stages, pruned by
     successive halving on short runs, the finalists compared on fresh seeds until decided."""
-    values = {k: v for k, v in (settings or {}).items() if v is not None}
-    file_values = load_toml(config_file) if config_file else {}
-    model = values.get("model") or file_values.get("model")
-    if base is None and model:
-        base, count, total = model_base(model)
-        err.print(f"--base {base}: the order of {count} of the model's {total} blocks",
-                  markup=False)
-    arch = values.get("arch") or file_values.get("arch") or BY_NAME["arch"].default
-    named = None if model else named_orders(arch)
-    first = named[0] if named else (base or "standard")
-    config = build_config(config_file, {**values, "orders": (first,)})
-    taken = [k for k in ("vary", "baseline") if getattr(config, k)]
-    if taken:
-        raise ConfigError(f"search decides {' and '.join(taken)} itself; leave "
-                          f"{', '.join(taken)} out of {config_file or 'the settings'}")
-    space = experiment_space(config, base=base, norms=_names(norms), acts=_names(acts),
-                             weight_first=weight_first)
-    if not space.candidates:
-        raise ConfigError(f"no arrangement of '{space.base}' applies to this model; check"
-                          " --base against `layerorder lint` of the model")
-    limit = parse_budget(budget)
-    plan = plan_search(len(space.candidates), epochs=config.epochs, budget=limit.runs, eta=eta,
-                       finalists=finalists, selection_seeds=selection_seeds)
+    options = {"base": base, "norms": norms, "acts": acts, "weight_first": weight_first,
+               "budget": budget, "eta": eta, "finalists": finalists,
+               "selection_seeds": selection_seeds, "config": config_file,
+               "notes": lambda line: err.print(f"note: {line}", markup=False)}
     if dry_run:
-        _print_space(space, plan)
-        if limit.seconds is not None:
-            out.print(f"time budget {limit}: the final stage's seeds are set after the selection"
-                      " rounds, from their measured time")
+        setup = search_plan(**options, **(settings or {}))
+        _print_space(setup.space, setup.plan)
+        if setup.budget.seconds is not None:
+            out.print(f"time budget {setup.budget}: the final stage's seeds are set after the"
+                      " selection rounds, from their measured time")
         return
     if report:  # refused before any training: the store itself, a folder, a foreign file
         check_report_path(report_path, store, what="--report-path")
-    observer = RichObserver(err)
-    with observer:
-        result = run_search({**config.to_dict(), **values}, space, plan, store,
-                            name=f"search-{config.name}", seconds=limit.seconds,
-                            observer=observer)
-    written = None
-    if report:
-        final = result.final
-        written = write_report(store, report_path, experiment=str(final.experiment.id),
-                               run_ids=[r.id for r in final.runs], analysis=final.analysis,
-                               lead=search_sections(result, FULL_SEEDS))[0]
+    with RichObserver(err) as observer:
+        result = search_orders(**options, **(settings or {}), store=store, observer=observer)
+    written = write_search_report(result, store, report_path) if report else None
     if as_json:
-        print_json({
-            "report": str(written) if written else None,
-            "space": dataclasses.asdict(space),
-            "plan": dataclasses.asdict(plan),
-            "rounds": [dataclasses.asdict(r) for r in result.rounds],
-            "final": result.final.to_dict(),
-            "best": result.best,
-            "equivalent": list(result.equivalent),
-            "worse": list(result.worse),
-            "undecided": list(result.undecided),
-            "spent": result.spent,
-            "history": [dataclasses.asdict(step) for step in result.history],
-        })
+        print_json({"report": str(written) if written else None, **result.to_dict()})
         return
-    _print_refused(space)
+    _print_refused(result.space)
     _print_rounds(result)
     print_analysis(result.final.analysis, result.final.table)
     out.print(escape(_summary(result)))
-    if config.model:
-        out.print(escape(f"apply it to your model: layerorder rewrite '{config.model}' --to"
+    model = result.final.experiment.config.get("model")
+    if model:
+        out.print(escape(f"apply it to your model: layerorder rewrite '{model}' --to"
                          f" {result.best} -o best.pt"))
-    name = f"search-{config.name}"
+    name = result.name
     err.print(f"stored in {store}: experiments '{name}-round*' and '{name}-final', and the"
               f" history (layerorder export --store {store} --what search -e {name})",
               markup=False)

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from layerorder.experiment.comparison import EPOCH_COLUMNS, epoch_column_names
 from layerorder.experiment.plan import stored_plan
 from layerorder.probe.training import probe_row
-from layerorder.results import EPOCH_COLUMNS, epoch_column_names
 from layerorder.stats.plan import AnalysisPlan
 
 RUN_FIELDS = (

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from layerorder.errors import LayerorderError
+from layerorder.experiment.comparison import EPOCH_COLUMNS
 from layerorder.export.rows import finite_number
-from layerorder.results import EPOCH_COLUMNS
 
 
 def _writer_class():

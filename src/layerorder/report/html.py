@@ -42,8 +42,9 @@ nav a{margin-right:.8em}
 """
 
 
-def _table(header: list[str], rows: list[list[str]], row_classes: list[str] | None = None) -> str:
-    """``header`` and ``rows`` must already be escaped."""
+def escaped_table(header: list[str], rows: list[list[str]],
+                  row_classes: list[str] | None = None) -> str:
+    """The report's table markup; ``header`` and ``rows`` must already be escaped."""
     head = "".join(f'<th class="{"l" if i == 0 else ""}">{h}</th>' for i, h in enumerate(header))
     body = []
     for k, row in enumerate(rows):
@@ -67,7 +68,7 @@ def _figure(fig, caption: str, fid: str) -> str:
 def table_html(table: ResultsTable) -> str:
     """The results table as an HTML table and its note (every cell escaped)."""
     rows = [[escape(c) for c in row] for row in table.rows]
-    body = _table([escape(c) for c in table.columns], rows, list(table.status))
+    body = escaped_table([escape(c) for c in table.columns], rows, list(table.status))
     return body + f'<p class="muted">{escape(table.note)}</p>'
 
 
@@ -80,12 +81,12 @@ def _config_section(info: ReportInfo) -> str:
         [escape(str(k)), escape(json.dumps(v)), escape(BY_NAME[k].help if k in BY_NAME else "")]
         for k, v in info.config.items()
     ]
-    return _table(["setting", "value", "meaning"], rows)
+    return escaped_table(["setting", "value", "meaning"], rows)
 
 
 def _provenance_section(info: ReportInfo) -> str:
     rows = [[escape(str(k)), escape(str(v))] for k, v in info.provenance.items()]
-    return _table(["what", "value"], rows)
+    return escaped_table(["what", "value"], rows)
 
 
 def _runs_section(info: ReportInfo) -> str:
@@ -116,7 +117,7 @@ def _runs_section(info: ReportInfo) -> str:
         ]
         for r in info.runs
     ]
-    return _table(header, rows, [escape(r.status) for r in info.runs])
+    return escaped_table(header, rows, [escape(r.status) for r in info.runs])
 
 
 def _probe_section(info: ReportInfo) -> str:

@@ -4,14 +4,26 @@ before the final comparison's own report (which reads the final runs only)."""
 from __future__ import annotations
 
 from html import escape
+from pathlib import Path
 
-from layerorder.report.html import _table as html_table
-from layerorder.search.run import epochs
+from layerorder.report.html import escaped_table
+from layerorder.search.run import FULL_SEEDS, epochs
+
+
+def write_search_report(result, store: str | Path, path: str | Path) -> Path:
+    """The page of a search (``SearchResult``): its space, plan and pruning history, then the
+    final comparison's report of the final runs only."""
+    from layerorder.report import write_report
+
+    final = result.final
+    return write_report(store, path, experiment=str(final.experiment.id),
+                        run_ids=[r.id for r in final.runs], analysis=final.analysis,
+                        lead=search_sections(result, FULL_SEEDS))[0]
 
 
 def _table(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    """The report's own table markup (``html._table``), with every cell escaped here."""
-    return html_table([escape(h) for h in head], [[escape(c) for c in row] for row in rows])
+    """The report's own table markup, with every cell escaped here."""
+    return escaped_table([escape(h) for h in head], [[escape(c) for c in row] for row in rows])
 
 
 def search_sections(result, full_seeds: int = 5) -> tuple[tuple[str, str, str], ...]:

@@ -19,12 +19,12 @@ search stays within the budget; the verdict reads only those final runs.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from layerorder.errors import ConfigError
-from layerorder.results import Results
+from layerorder.experiment.comparison import Comparison
 from layerorder.search.budget import FINAL_SEEDS, MAX_FINAL_SEEDS, capped_for_time
 
 SELECTION_SEED = 10_000  # selection rounds use seeds from here; the final stage starts at 0
@@ -151,12 +151,13 @@ class SearchResult:
     space: Any  # OrderSpace
     plan: SearchPlan
     rounds: tuple[RoundResult, ...]
-    final: Results  # the finalists on fresh seeds: the only runs the verdict reads
+    final: Comparison  # the finalists on fresh seeds: the only runs the verdict reads
     best: str
     equivalent: tuple[str, ...]  # finalists equivalent to the best within the margin
     worse: tuple[str, ...]  # finalists significantly worse than the best
     undecided: tuple[str, ...]
     history: tuple = ()  # SearchStep records, as stored: the space, each round, the final stage
+    name: str = "search"  # as the store names it: experiments NAME-round1.., NAME-final
 
     @property
     def spent(self) -> float:
@@ -164,8 +165,24 @@ class SearchResult:
         rounds = sum(r.plan.cost for r in self.rounds) / self.plan.epochs
         return rounds + len(self.final.runs)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The search as ``layerorder search --json`` prints it."""
+        return {
+            "space": asdict(self.space),
+            "plan": asdict(self.plan),
+            "rounds": [asdict(r) for r in self.rounds],
+            "final": self.final.to_dict(),
+            "best": self.best,
+            "equivalent": list(self.equivalent),
+            "worse": list(self.worse),
+            "undecided": list(self.undecided),
+            "spent": self.spent,
+            "history": [asdict(step) for step in self.history],
+            "name": self.name,
+        }
 
-def _score(results: Results) -> tuple[Score, ...]:
+
+def _score(results: Comparison) -> tuple[Score, ...]:
     by_order: dict[str, list[float]] = {}
     for run in results.runs:
         acc = run.final_test_acc if run.status == "done" and run.final_test_acc else 0.0
@@ -206,7 +223,8 @@ def run_search(
     ``settings`` are any of ``compare``'s (not orders, seeds or until_decided); ``data`` and
     ``model`` as ``layerorder.compare`` takes them. ``seconds``: a wall-clock budget; the final
     stage's seed cap is then set from the rounds' measured time (``search.budget``)."""
-    from layerorder.api import make_experiment, run_comparison
+    from layerorder.experiment.comparison import run_comparison
+    from layerorder.experiment.setup import make_experiment
     from layerorder.search.history import final_steps, round_steps, space_steps
     from layerorder.store import Store
 
@@ -267,4 +285,4 @@ def run_search(
     with Store.open(store) as db:  # as stored (NaN means read back as None)
         history = db.search_steps(name)
     return SearchResult(space, plan, tuple(done), final, best, tuple(equivalent), tuple(worse),
-                        tuple(undecided), tuple(history))
+                        tuple(undecided), tuple(history), name)

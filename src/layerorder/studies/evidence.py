@@ -18,10 +18,10 @@ from typing import Any
 from torch import nn
 
 from layerorder.errors import ConfigError, did_you_mean
+from layerorder.experiment.comparison import Comparison
 from layerorder.experiment.config import ExperimentConfig
 from layerorder.lint.roles import ACT_CLASSES, MODULE_TABLE
 from layerorder.probe.stored import PROBE_KINDS, typed
-from layerorder.results import Results
 from layerorder.stats.analysis import sort_key as level_order
 
 ROLES = ("weight", "norm", "act", "dropout", "pool")
@@ -125,7 +125,7 @@ class Evidence:
     ((epoch, kind, record) in forward order, by run id)."""
 
     name: str
-    results: Results
+    results: Comparison
     probes: Mapping[int, tuple[tuple[int, str, Any], ...]]
     config: ExperimentConfig | None = None  # the study's config of the experiment, when known
 
@@ -241,7 +241,7 @@ def _stages(records, stage: str) -> list:
     return out
 
 
-def load_evidence(name: str, results: Results, store,
+def load_evidence(name: str, results: Comparison, store,
                   config: ExperimentConfig | None = None) -> Evidence:
     """The evidence of one stored experiment (probe rows read for its probed runs)."""
     probes = {}

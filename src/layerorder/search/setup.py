@@ -1,0 +1,103 @@
+"""What a search will do before it trains anything: its settings checked, the order space, the
+budget and the plan of rounds (``prepare_search``). ``layerorder search --dry-run`` prints it;
+``layerorder.search`` runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from layerorder.errors import ConfigError
+from layerorder.experiment.config import ExperimentConfig, load_toml
+from layerorder.experiment.settings import BY_NAME
+from layerorder.experiment.setup import make_experiment, model_target
+from layerorder.search.budget import Budget, parse_budget
+from layerorder.search.run import OWN_SETTINGS, SearchPlan, plan_search
+from layerorder.search.space import OrderSpace
+
+
+@dataclass(frozen=True)
+class SearchSetup:
+    """A search ready to run: ``config`` holds its checked settings (its orders: the base
+    only), ``settings`` them as a mapping (every stage's config is made from it, with the
+    caller's data and model), ``base_note`` how the base order was read from the
+    user's model (None when given or built-in)."""
+
+    config: ExperimentConfig
+    settings: dict[str, Any]
+    space: OrderSpace
+    plan: SearchPlan
+    budget: Budget
+    name: str
+    base_note: str | None = None
+
+
+def _names(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = value.split(",") if isinstance(value, str) else value
+    return tuple(t.strip() for t in items if t.strip())
+
+
+def prepare_search(
+    settings: dict[str, Any],
+    *,
+    base: str | None = None,
+    norms: str | tuple[str, ...] | None = None,
+    acts: str | tuple[str, ...] | None = None,
+    weight_first: bool = False,
+    budget: str | float | None = None,
+    eta: int = 3,
+    finalists: int = 3,
+    selection_seeds: int = 2,
+    config: str | Path | None = None,
+    data: Any = None,
+    model: Any = None,
+    notes: Callable[[str], None] | None = None,
+) -> SearchSetup:
+    """Check a search's settings (``compare``'s, less the ones it decides itself: orders,
+    seeds, vary, baseline, until_decided, max_seeds) with the TOML file ``config``, the caller's
+    ``data`` and ``model`` (as ``layerorder.compare`` takes them), and make its space and plan.
+    ``base``: the block order whose stages are arranged (default: the standard block, or the
+    order of most of the model's blocks); ``norms``/``acts``: kinds to try (comma-separated or a
+    sequence); ``budget``: full runs (30) or time (45m); ``eta``, ``finalists``,
+    ``selection_seeds``: the successive-halving plan (``plan_search``). Nothing is trained.
+    ``notes`` receives the notes on settings without effect and, where the base order was read
+    from the model, which it is (``SearchSetup.base_note``)."""
+    from layerorder.models import named_orders
+    from layerorder.search.model_space import experiment_space, model_base
+
+    values = {k: v for k, v in settings.items() if v is not None}
+    own = [k for k in values if k in OWN_SETTINGS and k != "name"]
+    if own:
+        raise ConfigError(f"search decides {', '.join(own)} itself; leave it out")
+    file_values = load_toml(config) if config is not None else {}
+    target = model_target(model) if model is not None else (values.get("model")
+                                                             or file_values.get("model"))
+    note = None
+    if base is None and target is not None:
+        # read from the model before the config's checks build it, so the note comes first
+        base, count, total = model_base(target)
+        note = f"--base {base}: the order of {count} of the model's {total} blocks"
+        if notes is not None:
+            notes(note)
+    arch = values.get("arch") or file_values.get("arch") or BY_NAME["arch"].default
+    named = None if target is not None else named_orders(arch)
+    first = base or (named[0] if named else "standard")
+    cfg = make_experiment({**values, "orders": (first,)}, data=data, model=model,
+                          config=config, notes=notes)
+    taken = [k for k in ("vary", "baseline") if getattr(cfg, k)]
+    if taken:
+        raise ConfigError(f"search decides {' and '.join(taken)} itself; leave "
+                          f"{', '.join(taken)} out of {config or 'the settings'}")
+    space = experiment_space(cfg, base=base, norms=_names(norms), acts=_names(acts),
+                             weight_first=weight_first)
+    if not space.candidates:
+        raise ConfigError(f"no arrangement of '{space.base}' applies to this model; check"
+                          " --base against `layerorder lint` of the model")
+    limit = parse_budget(budget)
+    plan = plan_search(len(space.candidates), epochs=cfg.epochs, budget=limit.runs, eta=eta,
+                       finalists=finalists, selection_seeds=selection_seeds)
+    return SearchSetup(cfg, cfg.to_dict(), space, plan, limit, f"search-{cfg.name}", note)
