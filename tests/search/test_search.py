@@ -228,3 +228,30 @@ def _round_runs(store, name):
     with Store.open(store, create=False, read_only=True) as db:
         exp = db.find_experiment(name)
         return db.runs(exp.id)
+
+
+def test_search_orders_from_python_is_the_command(tmp_path):
+    """``layerorder.search_plan`` is the dry run and ``layerorder.search_orders`` the search, as
+    the command does them: the plan is the space and plan built from their parts, and the
+    search is ``run_search`` of that plan (run again on its store, it trains nothing)."""
+    import layerorder
+    from layerorder.results import Results
+    from layerorder.search import experiment_space
+
+    options = {"base": "linear-relu", "acts": "relu,identity", "budget": 6, "eta": 2,
+               "finalists": 2, "selection_seeds": 1, "epochs": 2}
+    setup = layerorder.search_plan(data=xor_data(), **options, **SETTINGS)
+    space = experiment_space(setup.config, base="linear-relu", acts=("relu", "identity"))
+    assert setup.space == space and setup.plan == plan_search(
+        len(space.candidates), epochs=2, budget=6, eta=2, finalists=2, selection_seeds=1)
+    assert setup.name == "search-default" and setup.base_note is None
+    store = tmp_path / "s.db"
+    result = layerorder.search_orders(data=xor_data(), store=store, progress=False, **options,
+                                      **SETTINGS)
+    assert isinstance(result.final, Results) and not result.final.to_pandas().empty
+    assert result.to_dict()["best"] == result.best and result.name == setup.name
+    again = run_search(setup.settings, setup.space, setup.plan, store, name=setup.name,
+                       data=xor_data())
+    assert again.final.trained == 0 and again.best == result.best
+    with pytest.raises(ConfigError, match="search decides seeds itself"):
+        layerorder.search_plan(data=xor_data(), seeds=3, **SETTINGS)
