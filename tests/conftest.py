@@ -1,8 +1,12 @@
 import os
 
-import pytest
-import torch
-from hypothesis import settings
+# pytest-xdist's workers get COLUMNS=80; the CLI's tables are read at the width a log or pipe
+# gets without it (120), as in a run without xdist
+os.environ.pop("COLUMNS", None)
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 settings.register_profile("layerorder", deadline=None, max_examples=200)
 settings.load_profile("layerorder")
