@@ -17,6 +17,7 @@ executor gives each replica its run's stream, so its masks equal the run trained
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -45,9 +46,12 @@ class DropoutStream:
     def state(self, value: dict) -> None:
         self._bits.state = value
 
-    @torch.compiler.disable  # runs eagerly under torch.compile: the same masks either way
     def mask(self, shape, p: float, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """A scaled keep-mask of ``shape``: 0 where dropped, ``1 / (1 - p')`` where kept."""
+        """A scaled keep-mask of ``shape``: 0 where dropped, ``1 / (1 - p')`` where kept; run
+        eagerly under torch.compile, so the masks are the same either way."""
+        return _eager_mask()(self, shape, p, dtype)
+
+    def _mask(self, shape, p: float, dtype: torch.dtype) -> torch.Tensor:
         n = math.prod(shape)
         threshold = round(p * _LEVELS)
         if threshold >= _LEVELS:  # p within 1/131072 of 1: everything is dropped
@@ -59,6 +63,14 @@ class DropoutStream:
         scaled *= _LEVELS / (_LEVELS - threshold)
         out = torch.from_numpy(scaled).view(tuple(shape))
         return out if out.dtype == dtype else out.to(dtype)
+
+
+@functools.cache
+def _eager_mask():
+    """``DropoutStream._mask`` under ``torch.compiler.disable``, wrapped at the first mask rather
+    than at import: the decorator imports ``torch._dynamo``, about a second of every process's
+    start (the CLI's and each pool worker's) that eager training never needs."""
+    return torch.compiler.disable(DropoutStream._mask)
 
 
 class Dropout(nn.Dropout):
