@@ -34,16 +34,16 @@ def test_datasets(capsys):
     assert code == 0 and "Greydanus" in out and "num_samples" in out
 
 
-def test_wrong_spec_and_dataset_are_one_line_exit_2():
+def test_wrong_spec_and_dataset_are_one_line_exit_2(capsys):
     for args, fragment in [
         (["orders", "conv-bnn-relu"], "did you mean 'bn'?"),
         (["datasets", "mnsit1d"], "did you mean 'mnist1d'?"),
     ]:
-        proc = run_subprocess(*args)
-        assert proc.returncode == 2, proc.stderr
-        lines = proc.stderr.strip().splitlines()
+        code, _, err = run_cli(capsys, *args)
+        assert code == 2, err
+        lines = err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
-        assert "Traceback" not in proc.stderr
+        assert "Traceback" not in err
 
 
 def test_debug_shows_traceback():
