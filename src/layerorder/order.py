@@ -22,12 +22,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from layerorder.activations import MONOTONE_ACTS, SPEC_TOKENS
 from layerorder.errors import LayerorderError, closest, did_you_mean
 
 ROLES = ("weight", "norm", "act", "dropout", "pool")
 
-# canonical token -> role. Activation tokens also come from the activation registry in
-# ``layerorder.blocks``; ``register_token`` keeps the two in step.
+# canonical token -> role. The activations are ``layerorder.activations``'; one registered later
+# with ``layerorder.blocks.register_activation`` is added by ``register_token``.
 _TOKENS: dict[str, str] = {
     "conv": "weight",
     "linear": "weight",
@@ -36,20 +37,7 @@ _TOKENS: dict[str, str] = {
     "ln": "norm",
     "in": "norm",
     "none": "norm",
-    "relu": "act",
-    "leakyrelu": "act",
-    "gelu": "act",
-    "silu": "act",
-    "elu": "act",
-    "selu": "act",
-    "tanh": "act",
-    "sigmoid": "act",
-    "mish": "act",
-    "relu6": "act",
-    "prelu": "act",
-    "softplus": "act",
-    "hardswish": "act",
-    "identity": "act",
+    **{token: "act" for token in SPEC_TOKENS},
     "drop": "dropout",
     "dropch": "dropout",
     "maxpool": "pool",
@@ -378,22 +366,6 @@ def describe_order(order: Order) -> list[str]:
     if order.preset:
         lines.append(f"preset '{order.preset}': {PRESET_NOTES[order.preset]}")
     return lines
-
-
-# non-decreasing activations: max-pooling commutes with them exactly (the same output with the
-# pool first). GELU, SiLU, Mish and hard-swish dip below zero and are not monotone.
-# (LeakyReLU and PReLU only with a slope >= 0, which the lint checks on the module)
-MONOTONE_ACTS = frozenset(
-    {"relu", "leakyrelu", "elu", "selu", "tanh", "sigmoid", "relu6", "softplus", "identity",
-     "celu", "hardtanh", "hardsigmoid", "logsigmoid", "softsign", "tanhshrink", "hardshrink",
-     "softshrink", "rrelu", "prelu"}
-)
-
-
-# activations that commute with a dropout mask (0 or 1/(1-p), per element or per channel) bit for
-# bit: max(0, c*x) = c*max(0, x). LeakyReLU is positively homogeneous too, but its slope
-# multiplication rounds differently in the two orders, so it is not listed.
-POSITIVELY_HOMOGENEOUS_ACTS = frozenset({"relu", "identity"})
 
 
 def _pool_lines(order: Order) -> list[str]:

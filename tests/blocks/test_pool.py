@@ -7,10 +7,11 @@ import pytest
 import torch
 from torch import nn
 
+from layerorder.activations import MONOTONE_ACTS
 from layerorder.blocks import block, create_pool
 from layerorder.blocks.registry import BlockError
 from layerorder.models import ModelError, build_model, check_order_for_arch
-from layerorder.order import MONOTONE_ACTS, OrderSpecError, parse_order
+from layerorder.order import OrderSpecError, parse_order
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from layerorder.activations import ACTIVATIONS
 from layerorder.blocks.dropout import Dropout
 from layerorder.errors import LayerorderError, did_you_mean
 from layerorder.order import register_token, tokens
@@ -64,23 +65,10 @@ def register_activation(
     register_token(spec.name, "act")
 
 
-for _name, _cls, _init, _kw in [
-    ("relu", nn.ReLU, "relu", {}),
-    ("leakyrelu", nn.LeakyReLU, "leaky_relu", {"negative_slope": 0.01}),
-    ("gelu", nn.GELU, "relu", {}),
-    ("silu", nn.SiLU, "relu", {}),
-    ("elu", nn.ELU, "relu", {}),
-    ("selu", nn.SELU, "selu", {}),
-    ("tanh", nn.Tanh, "tanh", {}),
-    ("sigmoid", nn.Sigmoid, "sigmoid", {}),
-    ("mish", nn.Mish, "relu", {}),
-    ("relu6", nn.ReLU6, "relu", {}),
-    ("prelu", nn.PReLU, "leaky_relu", {"init": 0.25}),
-    ("softplus", nn.Softplus, "relu", {}),
-    ("hardswish", nn.Hardswish, "relu", {}),
-    ("identity", nn.Identity, "linear", {}),
-]:
-    register_activation(_name, _cls, nonlinearity=_init, kwargs=_kw)
+for _act in ACTIVATIONS:
+    if _act.in_specs:
+        register_activation(_act.token, getattr(nn, _act.nn_class), nonlinearity=_act.init,
+                            kwargs=dict(_act.defaults))
 
 
 def get_activation(kind: str | type[nn.Module]) -> ActSpec:

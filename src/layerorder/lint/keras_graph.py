@@ -25,11 +25,11 @@ from collections.abc import Hashable, Iterator
 from dataclasses import replace
 from typing import Any
 
+from layerorder.activations import MONOTONE_ACTS
 from layerorder.lint.errors import LintError, short_reason
 from layerorder.lint.extras import install_hint
 from layerorder.lint.graph import GraphBuilder, RoleGraph, RoleNode
 from layerorder.lint.roles import TRANSPARENT
-from layerorder.order import MONOTONE_ACTS
 
 CONV_CLASSES = ("Conv1D", "Conv2D", "Conv3D")
 OTHER_CONVS = (

@@ -21,11 +21,11 @@ import math
 from dataclasses import replace
 from typing import Any
 
+from layerorder.activations import MONOTONE_ACTS
 from layerorder.lint.errors import LintError, short_reason
 from layerorder.lint.extras import install_hint
 from layerorder.lint.graph import GraphBuilder, RoleGraph, RoleNode
 from layerorder.lint.roles import TRANSPARENT
-from layerorder.order import MONOTONE_ACTS
 
 CONSTANT_OPS = frozenset({"Constant", "ConstantOfShape", "Shape", "Size", "Range", "EyeLike"})
 

@@ -21,9 +21,9 @@ from torch.nn.modules.conv import _ConvNd
 from torch.nn.modules.dropout import _DropoutNd
 from torch.nn.modules.instancenorm import _InstanceNorm
 
+from layerorder.activations import FUNCTIONS, MONOTONE_ACTS
 from layerorder.blocks.registry import ChannelLayerNorm, get_activation
 from layerorder.lint.graph import RoleNode
-from layerorder.order import MONOTONE_ACTS
 
 TRANSPARENT = "transparent"
 
@@ -73,10 +73,6 @@ NAME_TABLE: dict[str, tuple[str, str]] = {
     "mishme": ("act", "mish"),
 }
 
-_ACTS = (
-    "relu relu6 gelu silu elu selu celu mish hardswish hardsigmoid hardtanh sigmoid tanh"
-    " softplus prelu rrelu logsigmoid softsign tanhshrink hardshrink softshrink threshold"
-)
 _RESHAPES = (
     "flatten unflatten view reshape permute transpose squeeze unsqueeze movedim view_as"
     " expand expand_as chunk split t swapaxes"
@@ -90,8 +86,7 @@ FUNCTION_TABLE: dict[str, tuple[str, str]] = {
     "group_norm": ("norm", "gn"),
     "layer_norm": ("norm", "ln"),
     "rms_norm": ("norm", "rms"),
-    **{name: ("act", name) for name in _ACTS.split()},
-    "leaky_relu": ("act", "leakyrelu"),
+    **{name: ("act", token) for name, token in FUNCTIONS.items()},
     "dropout": ("dropout", "drop"),
     "alpha_dropout": ("dropout", "drop"),
     **{f"dropout{d}d": ("dropout", "dropch") for d in (1, 2, 3)},

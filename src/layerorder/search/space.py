@@ -32,15 +32,9 @@ import itertools
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
+from layerorder.activations import MONOTONE_ACTS, POSITIVELY_HOMOGENEOUS_ACTS
 from layerorder.errors import LayerorderError
-from layerorder.order import (
-    MONOTONE_ACTS,
-    POSITIVELY_HOMOGENEOUS_ACTS,
-    Order,
-    Stage,
-    format_order,
-    parse_order,
-)
+from layerorder.order import Order, Stage, format_order, parse_order
 
 MAX_CANDIDATES = 500  # arrangements tried before the space is called too large
 LEARNED_SLOPE = frozenset({"prelu", "rrelu"})  # monotone only while the slope stays >= 0

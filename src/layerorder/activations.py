@@ -1,0 +1,77 @@
+"""The activation vocabulary, declared once and torch-free.
+
+Each activation's token (in order specs and lint findings), its ``torch.nn`` class and
+``torch.nn.functional`` names, the Kaiming gain its weight layer is initialised for, its
+constructor defaults, and the two properties the order rules need:
+
+- ``monotone``: non-decreasing for every input, so max-pooling commutes with it exactly (the same
+  output with the pool first). GELU, SiLU, Mish and hard-swish dip below zero and are not;
+  LeakyReLU and PReLU are only with a slope >= 0, which lint checks on the module.
+- ``homogeneous``: commutes with a dropout mask (0 or 1/(1-p), per element or per channel) bit
+  for bit, max(0, c*x) = c*max(0, x). LeakyReLU is positively homogeneous too, but its slope
+  multiplication rounds differently in the two orders, so it is not marked.
+
+``layerorder.order`` (tokens and rules), ``layerorder.blocks`` (classes and init),
+``layerorder.lint`` (module and function tables) and ``layerorder.search`` (which spellings are
+the same function) read it. ``in_specs``: a token of order specs, which blocks can build; the
+others are activations lint recognises in users' models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Activation:
+    token: str
+    nn_class: str  # the class's name in torch.nn
+    init: str = "relu"  # nonlinearity for nn.init.kaiming_normal_ (nn.init.calculate_gain)
+    defaults: tuple[tuple[str, Any], ...] = ()  # constructor keywords in a block
+    monotone: bool = False
+    homogeneous: bool = False
+    in_specs: bool = True
+    functional: str | None = ""  # torch.nn.functional's name; "": the token; None: none
+
+    @property
+    def function_name(self) -> str | None:
+        return self.token if self.functional == "" else self.functional
+
+
+A = Activation
+ACTIVATIONS: tuple[Activation, ...] = (
+    A("relu", "ReLU", monotone=True, homogeneous=True),
+    A("leakyrelu", "LeakyReLU", "leaky_relu", (("negative_slope", 0.01),), monotone=True,
+      functional="leaky_relu"),
+    A("gelu", "GELU"),
+    A("silu", "SiLU"),
+    A("elu", "ELU", monotone=True),
+    A("selu", "SELU", "selu", monotone=True),
+    A("tanh", "Tanh", "tanh", monotone=True),
+    A("sigmoid", "Sigmoid", "sigmoid", monotone=True),
+    A("mish", "Mish"),
+    A("relu6", "ReLU6", monotone=True),
+    A("prelu", "PReLU", "leaky_relu", (("init", 0.25),), monotone=True),
+    A("softplus", "Softplus", monotone=True),
+    A("hardswish", "Hardswish"),
+    A("identity", "Identity", "linear", monotone=True, homogeneous=True, functional=None),
+    # recognised in users' models only
+    A("celu", "CELU", monotone=True, in_specs=False),
+    A("hardtanh", "Hardtanh", monotone=True, in_specs=False),
+    A("hardsigmoid", "Hardsigmoid", monotone=True, in_specs=False),
+    A("logsigmoid", "LogSigmoid", monotone=True, in_specs=False),
+    A("softsign", "Softsign", monotone=True, in_specs=False),
+    A("tanhshrink", "Tanhshrink", monotone=True, in_specs=False),
+    A("hardshrink", "Hardshrink", monotone=True, in_specs=False),
+    A("softshrink", "Softshrink", monotone=True, in_specs=False),
+    A("rrelu", "RReLU", monotone=True, in_specs=False),
+    A("threshold", "Threshold", in_specs=False),
+)
+BY_TOKEN: dict[str, Activation] = {a.token: a for a in ACTIVATIONS}
+
+SPEC_TOKENS = tuple(a.token for a in ACTIVATIONS if a.in_specs)
+MONOTONE_ACTS = frozenset(a.token for a in ACTIVATIONS if a.monotone)
+POSITIVELY_HOMOGENEOUS_ACTS = frozenset(a.token for a in ACTIVATIONS if a.homogeneous)
+# torch.nn.functional's name -> token
+FUNCTIONS: dict[str, str] = {a.function_name: a.token for a in ACTIVATIONS if a.function_name}

@@ -1,0 +1,61 @@
+"""The activation table, declared once and torch-free: what it says of each activation holds in
+torch, and ``order``, ``blocks`` and ``lint`` read their vocabularies from it."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from torch import nn
+
+from layerorder.activations import (
+    ACTIVATIONS,
+    FUNCTIONS,
+    MONOTONE_ACTS,
+    POSITIVELY_HOMOGENEOUS_ACTS,
+    SPEC_TOKENS,
+)
+from layerorder.blocks.registry import get_activation
+from layerorder.lint.roles import FUNCTION_TABLE, module_entry
+from layerorder.order import tokens
+
+GRID = torch.linspace(-6, 6, 4001, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("act", ACTIVATIONS, ids=lambda a: a.token)
+def test_each_activation_is_what_the_table_says(act):
+    cls = getattr(nn, act.nn_class)
+    # Threshold(0.1, 20): 20 below 0.1, x above, so not monotone for every parameter
+    module = cls(**dict(act.defaults)) if act.nn_class != "Threshold" else cls(0.1, 20.0)
+    # lint names it by its token (an nn.Identity in a model is a no-op it looks through)
+    assert module_entry(module) == (("transparent", "") if act.token == "identity"
+                                    else ("act", act.token))
+    if act.function_name is not None:
+        assert callable(getattr(nn.functional, act.function_name))
+        assert FUNCTION_TABLE[act.function_name] == ("act", act.token)
+    with torch.no_grad():
+        y = module.double()(GRID)
+        steps = y[1:] - y[:-1]
+        if act.token != "rrelu":  # random slopes in training; monotone for each draw
+            assert bool((steps >= 0).all()) == act.monotone, act.token
+        if act.homogeneous:  # a dropout mask's scale commutes with it bit for bit
+            x = torch.randn(1000)
+            for c in (1 / 0.9, 1 / 0.7, 2.0):
+                assert torch.equal(module.float()(x * c), module.float()(x) * c)
+
+
+def test_order_blocks_and_lint_read_the_table():
+    assert set(tokens("act")) >= set(SPEC_TOKENS)
+    for token in SPEC_TOKENS:
+        spec = get_activation(token)
+        act = next(a for a in ACTIVATIONS if a.token == token)
+        assert spec.cls is getattr(nn, act.nn_class) and spec.init == act.init
+    assert "leaky_relu" in FUNCTIONS and FUNCTIONS["leaky_relu"] == "leakyrelu"
+    assert POSITIVELY_HOMOGENEOUS_ACTS <= MONOTONE_ACTS
+    assert not {"gelu", "silu", "mish", "hardswish"} & MONOTONE_ACTS
+
+
+def test_the_table_loads_no_torch():
+    code = "import sys, layerorder.activations; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
