@@ -15,8 +15,8 @@ import statistics
 import torch
 from common import load, make_model, minimal_loop, peak_rss_mib, timed
 
-from layerorder.experiment.config import RunConfig
-from layerorder.experiment.loop import train
+from layerorder.experiment.configuration.config import RunConfig
+from layerorder.experiment.training.loop import train
 
 
 def main() -> None:

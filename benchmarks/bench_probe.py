@@ -16,9 +16,9 @@ import time
 
 import torch
 
-from layerorder.experiment.config import RunConfig
-from layerorder.experiment.loop import train
-from layerorder.experiment.worker import load_run_data
+from layerorder.experiment.configuration.config import RunConfig
+from layerorder.experiment.training.loop import train
+from layerorder.experiment.execution.worker import load_run_data
 from layerorder.models import build_model
 from layerorder.probe import EpochProbe
 

@@ -16,9 +16,9 @@ import statistics
 import torch
 
 from layerorder.data import load_dataset
-from layerorder.experiment.config import DEFAULT_ORDERS, RunConfig
-from layerorder.experiment.loop import train
-from layerorder.experiment.stacked import train_stacked
+from layerorder.experiment.configuration.config import DEFAULT_ORDERS, RunConfig
+from layerorder.experiment.training.loop import train
+from layerorder.experiment.training.stacked import train_stacked
 from layerorder.models import build_model
 
 

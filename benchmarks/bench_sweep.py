@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from common import default_grid, load, make_model, peak_rss_mib, plain_loop, plain_minimal_loop
 
-from layerorder.experiment.runner import run_sweep
+from layerorder.experiment.execution.runner import run_sweep
 from layerorder.store import Store
 
 REFERENCES = {

@@ -1,11 +1,11 @@
 """The Python front door: ``compare``, ``probe_orders``, ``search_orders`` (and ``search_plan``)
 and ``lint_model``, each returning typed records.
 
-``compare`` takes every setting the command line takes (by its declared name:
-``orders``, ``seeds``, ``lr``, ``p_drop``, ...; see ``layerorder.experiment.settings``), plus
+``compare`` takes every setting the command line takes (by its declared name: ``orders``,
+``seeds``, ``lr``, ``p_drop``, ...; see ``layerorder.experiment.configuration.settings``), plus
 ``data=`` (arrays or tensors, or a pair of torch Datasets) and ``model=`` (a callable returning
 an ``nn.Module``). In-memory data and model factories work under every executor: spawned workers
-receive them from the driver (``layerorder.experiment.shipping``).
+receive them from the driver (``layerorder.experiment.execution.shipping``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from layerorder.experiment.config import ExperimentConfig
-from layerorder.experiment.setup import make_experiment
+from layerorder.experiment.configuration.config import ExperimentConfig
+from layerorder.experiment.configuration.setup import make_experiment
 from layerorder.results import Results
 
 DEFAULT_STORE = "layerorder.db"
@@ -25,8 +25,8 @@ DEFAULT_STORE = "layerorder.db"
 def run_comparison(
     config: ExperimentConfig, store: str | Path, *, fresh: bool = False, observer=None
 ) -> Results:
-    """``layerorder.experiment.comparison.run_comparison``'s comparison, with its views."""
-    from layerorder.experiment.comparison import run_comparison as run
+    """``experiment.execution.comparison.run_comparison``'s comparison, with its views."""
+    from layerorder.experiment.execution.comparison import run_comparison as run
 
     return Results.of(run(config, store, fresh=fresh, observer=observer))
 
@@ -50,7 +50,7 @@ def compare(
     SQLite file (runs already in it are not trained again). Other keywords are the settings
     of ``layerorder compare`` by name, e.g. ``orders=["standard", "preact"], seeds=5``.
     """
-    from layerorder.experiment.progress import RichObserver
+    from layerorder.experiment.execution.progress import RichObserver
 
     cfg = make_experiment(settings, data=data, model=model, config=config)
     if not progress:
@@ -114,7 +114,7 @@ def search_orders(
     ``options``: ``search_plan``'s keywords (``base``, ``budget``, ``finalists``, ... and the
     settings). ``observer``: a ``SweepObserver`` to report progress to (default: a progress
     display, unless ``progress`` is False)."""
-    from layerorder.experiment.progress import RichObserver
+    from layerorder.experiment.execution.progress import RichObserver
     from layerorder.search.run import run_search
 
     setup = search_plan(data=data, model=model, config=config, notes=notes, **options)
@@ -177,7 +177,7 @@ def probe_orders(
 ) -> ProbeResults:
     """Probe each order at init and after ``epochs`` epochs of training (default: standard and
     act-first, 5 epochs): signed stage statistics, dead units, gradient flow, variance shift."""
-    from layerorder.experiment import probing
+    from layerorder.experiment.training import probing
 
     cfg = make_experiment(probing.probe_settings(settings), data=data, model=model)
     results = probing.probe_orders(cfg, seed=seed, recalibrate=recalibrate)

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from layerorder.experiment.comparison import (
+from layerorder.experiment.execution.comparison import (
     EPOCH_COLUMNS,
     RUN_COLUMNS,
     Comparison,

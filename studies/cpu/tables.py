@@ -7,7 +7,7 @@ import statistics
 import sys
 
 from layerorder.api import stored_comparison
-from layerorder.experiment.runner import load_checked_data
+from layerorder.experiment.execution.runner import load_checked_data
 from layerorder.stats.analysis import level_of
 from layerorder.store import Store
 from layerorder.studies import builtin_studies

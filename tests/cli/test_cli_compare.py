@@ -105,7 +105,7 @@ def test_lr_sweep_records_divergence(tmp_path, capsys):
 
 
 def test_failed_run_is_stored_and_sweep_goes_on(tmp_path, capsys, monkeypatch):
-    from layerorder.experiment import worker
+    from layerorder.experiment.execution import worker
 
     real = worker.train
 

@@ -158,7 +158,7 @@ def test_study_run_takes_the_execution_settings_as_declared():
 
     from layerorder.cli.app import app
     from layerorder.cli.options import cli_flags, settings_for
-    from layerorder.experiment.settings import EXECUTION
+    from layerorder.experiment.configuration.settings import EXECUTION
 
     group = typer.main.get_command(app).commands["study"]
     options = {p.name: p for p in group.commands["run"].params}

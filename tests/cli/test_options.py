@@ -6,7 +6,7 @@ import typer
 
 from layerorder.cli.app import app
 from layerorder.cli.options import COMMANDS, cli_flags, settings_for
-from layerorder.experiment.settings import BY_NAME, SETTINGS
+from layerorder.experiment.configuration.settings import BY_NAME, SETTINGS
 
 
 def _options(command: str) -> dict[str, object]:

@@ -180,8 +180,8 @@ def test_bad_variant_options(options, message):
 def test_patched_mnist1d_is_a_token_task_a_pre_ln_transformer_learns(fresh_cache):
     """The cpu scale's token task: 8 tokens of 5 samples. A small pre-LN encoder learns it well
     above chance within a few epochs on a CPU (the cpu scale trains depth 6 and 12 for 12)."""
-    from layerorder.experiment.config import RunConfig
-    from layerorder.experiment.loop import train
+    from layerorder.experiment.configuration.config import RunConfig
+    from layerorder.experiment.training.loop import train
     from layerorder.models import build_model
 
     data = load_dataset("mnist1d", num_samples=1500, patch=5)

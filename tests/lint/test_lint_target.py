@@ -4,7 +4,7 @@ import pytest
 from torch import nn
 
 from layerorder.errors import ConfigError
-from layerorder.experiment.config import make_config
+from layerorder.experiment.configuration.config import make_config
 from layerorder.lint.errors import LintError
 from layerorder.lint.target import load_target, split_kwargs
 from tests.helpers import TINY, run_cli

@@ -129,7 +129,7 @@ def test_one_optimizer_step_on_each_embedded_dataset(arch, order, embedded):
 def test_resnet_dropout_at_places_dropout_in_the_branches_or_before_the_head():
     from layerorder.blocks.dropout import Dropout
     from layerorder.blocks.residual import ResidualUnit
-    from layerorder.experiment.config import make_config
+    from layerorder.experiment.configuration.config import make_config
 
     kw = {"in_shape": (1, 40), "num_classes": 10, "depth": 14, "p_drop": 0.3}
     none = build_model("resnet", "original", **kw)

@@ -5,8 +5,8 @@ import torch
 from torch import nn
 
 from layerorder.data import load_dataset
-from layerorder.experiment.config import RunConfig
-from layerorder.experiment.loop import train
+from layerorder.experiment.configuration.config import RunConfig
+from layerorder.experiment.training.loop import train
 from layerorder.models import build_model
 from layerorder.probe import EpochProbe, grad_flow, hook_count
 

@@ -76,10 +76,10 @@ def test_probed_runs_store_the_recalibrated_accuracy(tmp_path):
     computed as ``recalibrate_bn`` and ``evaluate`` give them on the same trained model."""
     import dataclasses
 
-    from layerorder.experiment.config import make_config
-    from layerorder.experiment.loop import evaluate, train
-    from layerorder.experiment.target import build_run_model
-    from layerorder.experiment.worker import load_run_data, recalibration_records
+    from layerorder.experiment.configuration.config import make_config
+    from layerorder.experiment.execution.worker import load_run_data, recalibration_records
+    from layerorder.experiment.training.loop import evaluate, train
+    from layerorder.experiment.training.target import build_run_model
     from layerorder.probe.stored import typed
 
     cfg = make_config({"dataset": "synthetic", "arch": "mlp", "width": 16, "epochs": 1,

@@ -3,9 +3,9 @@
 import os
 import signal
 
-from layerorder.experiment.config import make_config
-from layerorder.experiment.executors import ProcessExecutor
-from layerorder.experiment.worker import RunTask
+from layerorder.experiment.configuration.config import make_config
+from layerorder.experiment.execution.executors import ProcessExecutor
+from layerorder.experiment.execution.worker import RunTask
 from tests.reliability.processes import children, zombie
 
 

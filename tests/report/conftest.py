@@ -8,7 +8,7 @@ from layerorder.cli.app import main
 @pytest.fixture(scope="session")
 def probed_store(tmp_path_factory):
     """Two orders x 3 seeds x 2 learning rates, probed, with one failing run."""
-    from layerorder.experiment import worker
+    from layerorder.experiment.execution import worker
 
     db = tmp_path_factory.mktemp("rep") / "s.db"
     real = worker.train

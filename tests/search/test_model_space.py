@@ -126,7 +126,7 @@ def test_no_op_stages_merge_only_where_the_model_is_the_same():
 def test_the_check_leaves_the_callers_rng_alone(models):
     config = make_experiment({"arch": "mlp", "dataset": "digits", "width": 8, "depth": 1,
                               "orders": ("linear-relu",)}, notes=lambda _: None)
-    from layerorder.experiment.runner import load_checked_data
+    from layerorder.experiment.execution.runner import load_checked_data
 
     same = SameFunction(config.runs()[0], load_checked_data(config))
     user = model_config(models("drawn"), "linear-bn-relu-drop")

@@ -10,7 +10,7 @@ import torch
 
 from layerorder.blocks import block, seed_dropout
 from layerorder.errors import ConfigError
-from layerorder.experiment.config import make_config
+from layerorder.experiment.configuration.config import make_config
 from layerorder.order import parse_order
 from layerorder.studies import load_study
 from layerorder.studies.claim_tests import parse_test

@@ -14,7 +14,7 @@ from statsmodels.stats.multitest import multipletests
 from torch import nn
 
 from layerorder.errors import ConfigError
-from layerorder.experiment.config import make_config
+from layerorder.experiment.configuration.config import make_config
 from layerorder.probe.variance import VarianceShift, variance_shift
 from layerorder.stats.analysis import analyze
 from layerorder.stats.reliability import Outcomes, compare_spread
@@ -262,7 +262,7 @@ def test_li_formula_reads_the_experiments_p_drop_where_it_is_not_varied():
     config; without a config and without a named p_drop the claim says what is missing."""
     import dataclasses
 
-    from layerorder.experiment.config import make_config
+    from layerorder.experiment.configuration.config import make_config
 
     t = _test("shift-formula", within=0.1,
               measure={"order": "x", "kind": "varshift", "statistic": "shift", "layers": "first"})
@@ -295,7 +295,7 @@ def test_train_test_gap_is_read_from_the_last_epoch():
 
 
 def test_a_claim_on_untrained_models_reads_only_data_arch_and_its_depth():
-    from layerorder.experiment.config import make_config
+    from layerorder.experiment.configuration.config import make_config
     from layerorder.studies.regime import Need, Regime, untrained_regime
 
     config = make_config({"arch": "resnet", "epochs": 12, "optimizer": "sgd",

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from layerorder.experiment.runner import run_specs
+from layerorder.experiment.execution.runner import run_specs
 from layerorder.probe.stored import to_data
 from layerorder.store import EpochRecord, Store
 from layerorder.studies import evaluate_study, parse_study

@@ -12,12 +12,12 @@ from layerorder.api import DEFAULT_STORE, make_experiment, run_comparison
 from layerorder.cli.console import err, out, print_json
 from layerorder.cli.options import setting_options
 from layerorder.cli.render import print_analysis
-from layerorder.experiment.comparison import model_title
-from layerorder.experiment.config import ExperimentConfig
-from layerorder.experiment.executors import plan
-from layerorder.experiment.progress import RichObserver
-from layerorder.experiment.runner import run_specs
-from layerorder.experiment.worker import resolve_device
+from layerorder.experiment.configuration.config import ExperimentConfig
+from layerorder.experiment.execution.comparison import model_title
+from layerorder.experiment.execution.executors import plan
+from layerorder.experiment.execution.progress import RichObserver
+from layerorder.experiment.execution.runner import run_specs
+from layerorder.experiment.execution.worker import resolve_device
 from layerorder.report import check_report_path
 
 

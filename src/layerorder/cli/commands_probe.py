@@ -15,7 +15,12 @@ from layerorder.cli.commands_compare import build_config
 from layerorder.cli.console import err, fmt, out, print_json
 from layerorder.cli.options import setting_options
 from layerorder.errors import ConfigError
-from layerorder.experiment.probing import PROBE_DEFAULTS, OrderProbe, probe_orders, probe_settings
+from layerorder.experiment.training.probing import (
+    PROBE_DEFAULTS,
+    OrderProbe,
+    probe_orders,
+    probe_settings,
+)
 from layerorder.probe.grads import flagged
 from layerorder.probe.record import bin_edges
 from layerorder.report.probe_plots import write_plots

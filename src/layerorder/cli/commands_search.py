@@ -12,7 +12,7 @@ from layerorder.api import DEFAULT_STORE, search_orders, search_plan
 from layerorder.cli.console import err, out, print_json
 from layerorder.cli.options import setting_options
 from layerorder.cli.render import print_analysis
-from layerorder.experiment.progress import RichObserver
+from layerorder.experiment.execution.progress import RichObserver
 from layerorder.report import check_report_path
 from layerorder.report.search import write_search_report
 from layerorder.search import SearchPlan, SearchResult

@@ -123,7 +123,7 @@ def run(
 ) -> None:
     """Train what the store lacks of each study (a second run trains nothing), then print a
     verdict per claim."""
-    from layerorder.experiment.progress import RichObserver
+    from layerorder.experiment.execution.progress import RichObserver
 
     studies = _studies(names, every)
     execution = dict(settings or {})  # where runs happen: never part of a run's key

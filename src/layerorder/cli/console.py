@@ -7,7 +7,7 @@ import math
 import re
 from typing import Any
 
-from layerorder.experiment.progress import terminal_console
+from layerorder.experiment.execution.progress import terminal_console
 from layerorder.stats.table import cell
 
 out = terminal_console()

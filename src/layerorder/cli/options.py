@@ -1,6 +1,6 @@
 """Command-line options derived from the settings' declaration
-(``layerorder.experiment.settings``), and the facts only the command line has: each setting's
-flags, which command shows which settings, and which options repeat.
+(``layerorder.experiment.configuration.settings``), and the facts only the command line has:
+each setting's flags, which command shows which settings, and which options repeat.
 
 ``@setting_options("compare")`` adds one Typer option per setting that the command shows (flags
 from ``FLAGS`` or the name, the help from the declaration with the default named in it) and hands
@@ -18,7 +18,7 @@ from typing import Any
 
 import typer
 
-from layerorder.experiment.settings import (
+from layerorder.experiment.configuration.settings import (
     EXECUTION,
     RUN,
     SETTINGS,

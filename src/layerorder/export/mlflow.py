@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from layerorder.errors import LayerorderError
-from layerorder.experiment.comparison import EPOCH_COLUMNS
+from layerorder.experiment.execution.comparison import EPOCH_COLUMNS
 from layerorder.export.rows import finite_number, probe_row
 
 MLFLOW_STATUS = {"done": "FINISHED", "diverged": "FINISHED", "failed": "FAILED"}  # finished runs

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from layerorder.experiment.comparison import EPOCH_COLUMNS, epoch_column_names
-from layerorder.experiment.plan import stored_plan
+from layerorder.experiment.configuration.plan import stored_plan
+from layerorder.experiment.execution.comparison import EPOCH_COLUMNS, epoch_column_names
 from layerorder.probe.training import probe_row
 from layerorder.stats.plan import AnalysisPlan
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from layerorder.errors import LayerorderError
-from layerorder.experiment.comparison import EPOCH_COLUMNS
+from layerorder.experiment.execution.comparison import EPOCH_COLUMNS
 from layerorder.export.rows import finite_number
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from html import escape
 
-from layerorder.experiment.settings import BY_NAME
+from layerorder.experiment.configuration.settings import BY_NAME
 from layerorder.files import GENERATOR
 from layerorder.probe.chain import chain_from_rows
 from layerorder.report import figures

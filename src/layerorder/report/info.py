@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from layerorder.experiment.plan import stored_plan
+from layerorder.experiment.configuration.plan import stored_plan
 from layerorder.stats.analysis import Analysis, analyze
 from layerorder.stats.summary import t_interval
 from layerorder.version import __version__

@@ -68,7 +68,7 @@ class SameFunction:
 
     def outputs(self, spec: str) -> Outputs:
         if spec not in self._seen:
-            from layerorder.experiment.target import build_run_model
+            from layerorder.experiment.training.target import build_run_model
 
             x = self.data.x_train[:CHECK_BATCH]
             with own_rng(CHECK_SEED), torch.no_grad():  # the caller's RNG untouched
@@ -95,7 +95,7 @@ class SameFunction:
 def model_base(target: str) -> tuple[str, int, int]:
     """The most common block order of a user's model that is an order spec with stages besides
     the weight layer: (spec, blocks with it, blocks in all)."""
-    from layerorder.experiment.shipping import factory_model
+    from layerorder.experiment.execution.shipping import factory_model
     from layerorder.lint import block_orders, load_target
     from layerorder.order import OrderSpecError, parse_order
 
@@ -132,7 +132,7 @@ def experiment_space(
     arrangement the model cannot take is refused with its reason, and the model decides every
     merge (``SameFunction.fingerprint``). ``data``: the loaded data set (default: loaded from
     the config)."""
-    from layerorder.experiment.runner import load_checked_data
+    from layerorder.experiment.execution.runner import load_checked_data
 
     if config.model and (norms or acts):
         flag = "--norms" if norms else "--acts"

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from layerorder.errors import ConfigError
-from layerorder.experiment.config import ExperimentConfig, load_toml
-from layerorder.experiment.settings import BY_NAME
-from layerorder.experiment.setup import make_experiment, model_target
+from layerorder.experiment.configuration.config import ExperimentConfig, load_toml
+from layerorder.experiment.configuration.settings import BY_NAME
+from layerorder.experiment.configuration.setup import make_experiment, model_target
 from layerorder.search.budget import Budget, parse_budget
 from layerorder.search.run import OWN_SETTINGS, SearchPlan, plan_search
 from layerorder.search.space import OrderSpace

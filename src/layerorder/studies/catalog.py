@@ -6,7 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 from layerorder.errors import ConfigError, did_you_mean
-from layerorder.experiment.config import load_toml
+from layerorder.experiment.configuration.config import load_toml
 from layerorder.studies.spec import Study, parse_study
 
 

@@ -95,7 +95,7 @@ class SameFunction:
         return cls(params["a"], params["b"], seeds, condition, same)
 
     def evaluate(self, ev: Evidence, alpha: float) -> Verdict:
-        from layerorder.experiment.runner import load_checked_data
+        from layerorder.experiment.execution.runner import load_checked_data
 
         if ev.config is None:
             return Verdict("undecided", "the experiment's settings are not known here",
@@ -254,7 +254,7 @@ class InitGradient:
         return {d: [float(v) for v in arrays[str(d)]] for d in self.depths}
 
     def _measure(self, config) -> dict[int, list[float]]:
-        from layerorder.experiment.runner import load_checked_data
+        from layerorder.experiment.execution.runner import load_checked_data
         from layerorder.probe import probe_batch
 
         data = load_checked_data(config)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from layerorder.errors import ConfigError, did_you_mean
-from layerorder.experiment.config import ExperimentConfig
+from layerorder.experiment.configuration.config import ExperimentConfig
 
 V = TypeVar("V")  # a ``studies.claims.Verdict`` (not imported: claims names RegimeMatch)
 
@@ -68,7 +68,9 @@ def _dataset(config: ExperimentConfig, levels: Sequence[Mapping[str, Any]]) -> s
 
 
 def _train_size(config: ExperimentConfig, levels) -> float:
-    from layerorder.experiment.runner import load_checked_data  # loads torch data: on demand
+    from layerorder.experiment.execution.runner import (
+        load_checked_data,  # loads torch data: on demand
+    )
 
     return float(load_checked_data(config).num_train)
 

@@ -130,8 +130,8 @@ def run_study(
     """Train what the store lacks of every experiment of ``study`` at ``scale``.
     ``execution``: settings that do not change results (executor, workers, device, ...).
     ``on_experiment(name, i, n)`` is called before each experiment."""
-    from layerorder.experiment.comparison import run_comparison
-    from layerorder.experiment.validate import validate
+    from layerorder.experiment.configuration.validate import validate
+    from layerorder.experiment.execution.comparison import run_comparison
 
     out, experiments = [], study.experiments_at(scale)
     for i, spec in enumerate(experiments):
@@ -170,7 +170,7 @@ def evaluate_study(study: Study, scale: str, store: str | Path, *, alpha: float 
                    ) -> StudyResult:
     """Every claim of ``study`` at ``scale`` from what ``store`` holds; claims whose experiment
     is not stored are undecided ('not run')."""
-    from layerorder.experiment.comparison import stored_comparison
+    from layerorder.experiment.execution.comparison import stored_comparison
     from layerorder.store import Store
 
     evidence: dict[str, Evidence | None] = {}

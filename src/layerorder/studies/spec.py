@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from layerorder.errors import ConfigError, did_you_mean
-from layerorder.experiment.config import ExperimentConfig, make_config
+from layerorder.experiment.configuration.config import ExperimentConfig, make_config
 from layerorder.studies.regime import Regime, parse_regime
 
 SCALES = ("quick", "cpu", "full")  # tests in minutes; each claim's regime on a 2-core CPU; a GPU
@@ -373,7 +373,7 @@ def _check_orders(config: ExperimentConfig, where: str) -> None:
     (the data set is checked when the study runs: a full-scale one may need a package this
     machine lacks)."""
     from layerorder.errors import LayerorderError
-    from layerorder.experiment.validate import check_architecture, condition_configs
+    from layerorder.experiment.configuration.validate import check_architecture, condition_configs
 
     try:
         for cfg in condition_configs(config):

@@ -1,0 +1,240 @@
+"""Experiment configuration: one typed frozen dataclass made of the settings' parts, parsed and
+validated once at the boundary.
+
+``ExperimentConfig`` is ``RunSettings`` + ``Grid`` + ``Execution`` + ``Analysis`` (declared in
+``layerorder.experiment.configuration.settings``), flat to read (``config.epochs``) and split by
+``part``.
+``RunConfig`` is one run of its grid: ``RunSettings`` with an order, a seed and a learning rate;
+its run key is taken over ``to_dict()``. Values come from defaults, then a TOML file, then
+command-line flags or keywords (later ones win). Every value is checked here, before a store is
+opened or anything is trained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from layerorder.errors import ConfigError, did_you_mean
+from layerorder.experiment.configuration.settings import (
+    AXIS,
+    BY_NAME,
+    DATA_OPTION,
+    DEFAULT_ORDERS,
+    DEVICES,
+    EXECUTORS,
+    OPTIMIZERS,
+    RUN,
+    SCHEDULES,
+    SETTINGS,
+    Analysis,
+    Execution,
+    Grid,
+    RunSettings,
+    Setting,
+)
+
+if TYPE_CHECKING:
+    from layerorder.stats.sequential import Design
+
+__all__ = [
+    "DEFAULT_ORDERS",
+    "DEVICES",
+    "EXECUTORS",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "ExperimentConfig",
+    "RunConfig",
+    "load_toml",
+    "make_config",
+    "merge_config",
+]
+
+RUN_SETTINGS: tuple[Setting, ...] = tuple(s for s in SETTINGS if s.role == RUN)
+Part = TypeVar("Part", RunSettings, Grid, Execution, Analysis)
+
+
+def _plain(name: str, value: Any) -> Any:
+    """Tuples as lists, data options as a table: the JSON form of a setting's value."""
+    if name == "data_options":
+        return dict(value)
+    return list(value) if isinstance(value, tuple) else value
+
+
+# The bases' fields come in reverse order of the bases: RunSettings, Grid, Execution, Analysis.
+@dataclass(frozen=True, kw_only=True)
+class ExperimentConfig(Analysis, Execution, Grid, RunSettings):
+    """One experiment: a grid of orders x seeds x learning rates x the levels of the varied
+    factors, all else fixed."""
+
+    def part(self, kind: type[Part]) -> Part:
+        """The config's settings of one part (``RunSettings``, ``Grid``, ``Execution`` or
+        ``Analysis``) as that part's own record."""
+        return kind(**{f.name: getattr(self, f.name) for f in dataclasses.fields(kind)})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {s.name: _plain(s.name, getattr(self, s.name)) for s in SETTINGS}
+
+    def identity(self) -> dict[str, Any]:
+        """What defines the experiment's results: the grid's axes and the settings of its run
+        keys (execution knobs, settings that do not apply, and new settings at their default
+        left out)."""
+        return {
+            s.name: _plain(s.name, getattr(self, s.name))
+            for s in SETTINGS
+            if s.role == AXIS or s.in_key(self)
+        }
+
+    def grid(self) -> dict[str, Any]:
+        """What names the experiment in the store: its identity without the axes that grow
+        (orders, seeds, learning rates, factor levels), so that more seeds or another level of a
+        factor add runs to the same experiment. The varied fields are named (``vary``), their
+        levels are not."""
+        varied = {f for f, _ in self.vary}
+        grid = {
+            k: v
+            for k, v in self.identity().items()
+            if k not in ("orders", "seeds", "lr", "vary") and k not in varied
+        }
+        options = {f[len(DATA_OPTION):] for f in varied if f.startswith(DATA_OPTION)}
+        if options and "data_options" in grid:
+            grid["data_options"] = {
+                k: v for k, v in grid["data_options"].items() if k not in options
+            }
+        if varied:
+            grid["vary"] = sorted(varied)
+        if self.until_decided:  # a sequential design is its own experiment: its looks and seeds
+            grid["sequential"] = {
+                "looks": list(design_of(self).looks), "seeds": list(seed_order(self))
+            }
+        return grid
+
+    def levels(self) -> list[dict[str, Any]]:
+        """Every condition as the settings it overrides ([{}] when nothing varies); a data set
+        option's level is merged into ``data_options``."""
+        names = [f for f, _ in self.vary]
+        out = []
+        for combo in itertools.product(*(v for _, v in self.vary)):
+            level = dict(zip(names, combo))
+            options = {
+                k[len(DATA_OPTION):]: v for k, v in level.items() if k.startswith(DATA_OPTION)
+            }
+            level = {k: v for k, v in level.items() if not k.startswith(DATA_OPTION)}
+            if options:
+                level["data_options"] = {**dict(self.data_options), **options}
+            out.append(level)
+        return out
+
+    def runs(self) -> list[RunConfig]:
+        """The grid, in the order it is trained: seed-major so early results pair up (every
+        condition of a seed before the next seed)."""
+        base = {s.name: _plain(s.name, getattr(self, s.name)) for s in RUN_SETTINGS}
+        lrs = (None,) if "lr" in self.factors else self.lr
+        return [
+            RunConfig(order=o, seed=s, lr=level.get("lr", lr),
+                      **{**base, **{k: v for k, v in level.items() if k != "lr"}})
+            for lr in lrs
+            for s in self.seeds
+            for level in self.levels()
+            for o in self.orders
+        ]
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        return tuple(f for f, _ in self.vary)
+
+    @property
+    def n_conditions(self) -> int:
+        return math.prod(len(v) for _, v in self.vary)
+
+    def not_applied(self) -> list[str]:
+        """One line per setting given a value that has no effect on this experiment."""
+        return [
+            f"{s.name} = {getattr(self, s.name)} {s.not_applied}; left out of the run key"
+            for s in SETTINGS
+            if s.applies is not None and not s.applies(self) and getattr(self, s.name) != s.default
+        ]
+
+
+def design_of(config: ExperimentConfig) -> Design:
+    """The looks of ``--until-decided`` (the seeds count, then rounds of it, up to
+    ``--max-seeds``), or the fixed design of one look."""
+    # imported here for start-up time: the statistics load scipy, which reading a config never needs
+    from layerorder.stats.sequential import Design, look_schedule
+
+    if not config.until_decided:
+        return Design()
+    return Design(look_schedule(len(config.seeds), config.max_seeds))
+
+
+def seed_order(config: ExperimentConfig) -> tuple[int, ...]:
+    """The seeds in the order rounds add them: the given ones, then the smallest unused."""
+    seeds = list(config.seeds)
+    most = design_of(config).looks[-1] if config.until_decided else len(seeds)
+    taken, n = set(seeds), 0
+    while len(seeds) < most:
+        if n not in taken:
+            seeds.append(n)
+        n += 1
+    return tuple(seeds)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig(RunSettings):
+    """Everything that determines one run's result; its hash is the run key. The settings are
+    held in their JSON form (data options as a table), as the store holds them."""
+
+    order: str
+    seed: int
+    lr: float
+    data_options: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run's key fields: what its hash (the run key) is taken over."""
+        out = {"order": self.order, "seed": self.seed, "lr": self.lr}
+        out.update({s.name: getattr(self, s.name) for s in RUN_SETTINGS if s.in_key(self)})
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
+        return cls(**d)
+
+
+def make_config(values: dict[str, Any], *, source: str = "options") -> ExperimentConfig:
+    """Build a checked config from a mapping; unknown keys are errors."""
+    checked = {}
+    for key, value in values.items():
+        if key not in BY_NAME:
+            raise ConfigError(f"unknown key '{key}' in {source}" + did_you_mean(key, BY_NAME))
+        checked[key] = BY_NAME[key].coerce(value)
+    return ExperimentConfig(**checked)
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read an experiment TOML file into a plain mapping (not yet checked)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file '{path}' does not exist; check the path given to --config")
+    try:
+        with p.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file '{path}' is not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file '{path}': {exc}") from None
+    return data
+
+
+def merge_config(file_values: dict[str, Any], flag_values: dict[str, Any], source: str):
+    """Defaults <- file <- flags (flags given as None are not set); errors name ``source``."""
+    merged = dict(file_values)
+    merged.update({k: v for k, v in flag_values.items() if v is not None})
+    return make_config(merged, source=source)

@@ -1,0 +1,62 @@
+"""A checked experiment config from the caller's settings, a TOML file, and their own data and
+model: the one way ``compare``, ``probe``, search and studies turn what they were given into an
+``ExperimentConfig`` (and its notes on settings without effect)."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from layerorder.errors import ConfigError
+from layerorder.experiment.configuration.config import ExperimentConfig, load_toml, merge_config
+
+
+def model_target(model: Any) -> str | None:
+    """A model setting as a config holds it: a target string; callables are registered."""
+    from layerorder.experiment.execution.shipping import register_model_factory
+
+    if model is None:
+        return None
+    if isinstance(model, str) and model.strip().startswith("__main__:"):
+        # the driver's own __main__ (a notebook, ``python -c``): workers have another one
+        attr = model.strip().split(":", 1)[1]
+        main = sys.modules.get("__main__")
+        if main is None or not hasattr(main, attr):
+            raise ConfigError(f"model '{model}': __main__ has no attribute '{attr}'")
+        return register_model_factory(getattr(main, attr))
+    if isinstance(model, str):
+        return model
+    return register_model_factory(model)
+
+
+def make_experiment(
+    settings: dict[str, Any],
+    *,
+    data: Any = None,
+    model: Any = None,
+    config: str | Path | None = None,
+    notes: Callable[[str], None] | None = None,
+) -> ExperimentConfig:
+    """A checked config from a TOML file, then ``settings`` (keyword values win), with the
+    caller's data and model registered; notes on settings without effect go to ``notes``."""
+    from layerorder.data.memory import register_arrays
+    from layerorder.experiment.configuration.validate import validate
+
+    values = {k: v for k, v in settings.items() if v is not None}
+    if data is not None:
+        values["dataset"] = register_arrays(data)
+    if model is not None or "model" in values:
+        values["model"] = model_target(values.get("model") if model is None else model)
+    file_values = load_toml(config) if config is not None else {}
+    source = f"'{config}'" if config is not None else "arguments"
+    cfg = merge_config(file_values, values, source)
+    for line in validate(cfg):
+        (notes or _warn)(line)
+    return cfg
+
+
+def _warn(line: str) -> None:
+    warnings.warn(line, UserWarning, stacklevel=4)

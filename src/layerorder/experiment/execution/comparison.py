@@ -1,0 +1,173 @@
+"""A comparison of orders, run: train what the store lacks of a config's grid (in rounds with
+``until_decided``), analyse the grid's runs with the experiment's plan, store the plan, and
+return the ``Comparison`` record (``run_comparison``); or read it back without training
+(``stored_comparison``). ``layerorder.results.Results`` is this record with its views."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from layerorder.experiment.configuration.config import ExperimentConfig
+from layerorder.experiment.configuration.plan import analysis_plan
+from layerorder.experiment.configuration.rounds import rounds
+from layerorder.experiment.execution.runner import load_checked_data, run_specs, run_sweep
+from layerorder.stats.analysis import Analysis, analyze
+from layerorder.stats.table import ResultsTable, results_table
+from layerorder.stats.verdict import Verdict
+from layerorder.store import EpochRecord, ExperimentRecord, RunRecord, Store
+from layerorder.store.records import FINISHED_STATUSES
+
+RUN_COLUMNS = (
+    "run_id",
+    "order",
+    "spec",
+    "preset",
+    "seed",
+    "lr",
+    "status",
+    "final_test_acc",
+    "final_test_loss",
+    "final_train_loss",
+    "diverged_epoch",
+    "wall_time",
+)
+EPOCH_COLUMNS = tuple(f.name for f in dataclasses.fields(EpochRecord))
+
+
+def epoch_column_names() -> tuple[str, ...]:
+    """Epoch columns beside a run's: the epoch's scheduled learning rate is ``epoch_lr``, so
+    that it does not clash with the run's ``lr``."""
+    return tuple("epoch_lr" if c == "lr" else c for c in EPOCH_COLUMNS)
+
+
+def describe_order(label: str) -> tuple[str, str | None]:
+    """(canonical spec, preset name or None) of an order label; a label that is no spec (a
+    residual unit, ``as-is``) is its own spec."""
+    from layerorder.order import PRESETS, parse_order
+
+    try:
+        spec = parse_order(label).spec
+    except ValueError:
+        return label, None
+    return spec, (label if label in PRESETS else None)
+
+
+def model_title(config: dict[str, Any]) -> str:
+    """"data set / model" as the tables title a comparison: the user's model where one was used."""
+    model = config.get("model")
+    name = model.split("@")[0] if model else config.get("arch", "?")
+    return f"{config.get('dataset', '?')} / {name}"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A finished comparison: every run of its grid, their epochs and the analysis
+    (``layerorder.results.Results`` adds the views)."""
+
+    store: Path
+    experiment: ExperimentRecord
+    runs: tuple[RunRecord, ...]
+    epochs: dict[int, tuple[EpochRecord, ...]]
+    analysis: Analysis
+    trained: int  # runs trained by the call that made these results (the rest were stored)
+
+    @property
+    def title(self) -> str:
+        """Names the seeds the analysis covers (finished runs), and any runs not finished
+        (held by another driver, or handed back by an interrupt)."""
+        finished = [r for r in self.runs if r.status in FINISHED_STATUSES]
+        n = len({r.seed for r in finished})
+        head = model_title(self.experiment.config)
+        title = f"{head}: final test accuracy over {n} seed{'s' * (n != 1)}"
+        open_runs = len(self.runs) - len(finished)
+        if open_runs:
+            title += f" ({open_runs} of {len(self.runs)} runs not finished)"
+        return title
+
+    @property
+    def table(self) -> ResultsTable:
+        return results_table(self.analysis, self.title)
+
+    @property
+    def verdict(self) -> Verdict:
+        """``.text`` is the plain-language verdict; the other fields are its parts."""
+        return self.analysis.verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "experiment": self.experiment.name,
+            "experiment_id": self.experiment.id,
+            "store": str(self.store),
+            "title": self.title,
+            "trained_now": self.trained,
+            "runs_not_finished": sum(r.status not in FINISHED_STATUSES for r in self.runs),
+            **dataclasses.asdict(self.analysis),
+            # the plan's fields the JSON has always had at the top
+            **{k: getattr(self.analysis, k) for k in ("factors", "margin", "baseline", "looks")},
+        }
+
+
+def run_comparison(
+    config: ExperimentConfig, store: str | Path, *, fresh: bool = False, observer=None
+) -> Comparison:
+    """Train what ``store`` lacks of ``config``'s grid and analyse the grid's runs (once). With
+    ``until_decided``, seeds are trained in rounds until every pair is decided."""
+    load_checked_data(config)  # before the store is opened (or created)
+    plan = analysis_plan(config)
+    trained = 0
+    with Store.open(store) as db:
+        looks = rounds(config)
+        for i, round_config in enumerate(looks):
+            summary = run_sweep(
+                round_config, db, fresh=fresh and i == 0, observer=observer, grid=config.grid()
+            )
+            trained += summary.trained
+            wanted = set(summary.run_ids)
+            runs = tuple(r for r in db.runs(summary.experiment.id) if r.id in wanted)
+            epochs = db.epochs_for_experiment(summary.experiment.id)
+            analysis = analyze(runs, plan, epochs=epochs)
+            if len(looks) > 1 and observer is not None:
+                observer.note(_round_note(analysis, len(round_config.seeds), i == len(looks) - 1))
+            if analysis.decided:
+                break
+        db.save_plan(summary.experiment.id, plan.to_stored())
+        return _comparison(db, summary.experiment, runs, analysis, trained, epochs)
+
+
+def _comparison(db, experiment, runs, analysis, trained: int, every) -> Comparison:
+    """``every``: the experiment's epochs as ``Store.epochs_for_experiment`` returns them (read
+    once, for the analysis and the results alike)."""
+    epochs = {r.id: tuple(every.get(r.id, ())) for r in runs}
+    return Comparison(Path(db.path), experiment, runs, epochs, analysis, trained)
+
+
+def stored_comparison(config: ExperimentConfig, store) -> Comparison | None:
+    """The results of ``config``'s grid as ``store`` (an open ``Store``) holds them, training
+    nothing; None when the experiment is not stored or none of its runs has finished."""
+    experiment = store.stored_experiment(config.name, config.grid())
+    if experiment is None:
+        return None
+    keys = {s.run_key for r in rounds(config) for s in run_specs(r)}
+    runs = tuple(r for r in store.runs(experiment.id) if r.run_key in keys)
+    if not any(r.status in ("done", "diverged", "failed") for r in runs):
+        return None
+    epochs = store.epochs_for_experiment(experiment.id)
+    analysis = analyze(runs, analysis_plan(config), epochs=epochs)
+    return _comparison(store, experiment, runs, analysis, 0, epochs)
+
+
+def _round_note(analysis, seeds: int, last: bool) -> str:
+    """What a look of ``--until-decided`` found: decided pairs, and whether another round comes."""
+    open_ = [d for d in analysis.decisions if d.decision == "undecided"]
+    total = len(analysis.decisions)
+    head = f"look at {seeds} seeds: {total - len(open_)} of {total} pairs decided"
+    if not open_:
+        return head + "; stopping"
+    if last:
+        return head + "; --max-seeds reached, the rest stay undecided"
+    return head + "; training another round"
+
+

@@ -1,0 +1,207 @@
+"""The sweep driver: store the grid, hand runs to an executor, write what comes back.
+
+A sweep that is killed and started again finishes the missing runs and never repeats a finished
+one: runs are claimed one at a time from the store (``Store.claim_next``), and a run whose claim
+went stale (its lease expired, or its owner on this host no longer exists) is claimed again. While
+the sweep runs, a ``Heartbeat`` thread renews the leases of the runs it holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from layerorder.experiment.configuration.config import ExperimentConfig
+from layerorder.experiment.execution.executors import Plan, make_executor, plan
+from layerorder.experiment.execution.shipping import snapshot
+from layerorder.experiment.execution.worker import (
+    Progress,
+    RunOutcome,
+    RunTask,
+    cached_dataset,
+    resolve_device,
+)
+from layerorder.store import (
+    ExperimentRecord,
+    Heartbeat,
+    RunRecord,
+    RunSpec,
+    Store,
+    StoreError,
+    config_hash,
+    make_owner,
+)
+
+
+class SweepObserver:
+    """Receives progress; the CLI draws it. Every method is optional."""
+
+    def start(self, experiment: ExperimentRecord, total: int, todo: int, plan: Plan) -> None: ...
+
+    def run_started(self, task: RunTask) -> None: ...
+
+    def epoch(self, progress: Progress) -> None: ...
+
+    def run_finished(self, task: RunTask, outcome: RunOutcome) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    experiment: ExperimentRecord
+    run_ids: tuple[int, ...]  # the runs of this grid (finished earlier or now)
+    trained: int
+    plan: Plan
+
+
+def run_specs(config: ExperimentConfig) -> list[RunSpec]:
+    specs = []
+    for rc in config.runs():
+        cfg = rc.to_dict()
+        specs.append(RunSpec(config_hash(cfg), rc.order, rc.seed, rc.lr, cfg))
+    return specs
+
+
+def load_checked_data(config: ExperimentConfig):
+    """Load (and check) the experiment's data once in this process: bad data is the user's
+    error, not a sweep of failed runs; a sequential sweep reuses this copy."""
+    return cached_dataset(config.dataset, tuple(sorted(dict(config.data_options).items())), "cpu")
+
+
+def run_sweep(
+    config: ExperimentConfig,
+    store: Store,
+    *,
+    fresh: bool = False,
+    observer: SweepObserver | None = None,
+    grid: dict | None = None,
+) -> SweepSummary:
+    """Train every run of ``config`` not yet in ``store``; return what this grid holds.
+    ``grid``: the experiment's identity when ``config`` is one round of a larger design."""
+    observer = observer or SweepObserver()
+    # a cluster that cannot be reached, or user objects that cannot be sent to worker
+    # processes (they cannot import what the user made at run time), fail before storing
+    ray_executor = _connect_ray(config)
+    load_checked_data(config)
+    pool = config.executor in ("auto", "process")
+    shipped = snapshot(config.dataset, config.model) if pool else None
+    experiment = store.experiment(config.name, grid or config.grid(), fresh=fresh)
+    specs = run_specs(config)
+    store.add_runs(experiment.id, specs)
+    keys = {s.run_key for s in specs}
+    runs = [r for r in store.runs(experiment.id) if r.run_key in keys]
+    todo = [r for r in runs if r.status in ("pending", "running")]
+    device = resolve_device(config.device)
+    the_plan = plan(config.executor, config.workers, len(todo), device)
+    observer.start(experiment, len(runs), len(todo), the_plan)
+    owner = make_owner()
+    held = store.held_elsewhere(experiment.id, owner, keys)
+    _note_held(observer, held, config.lease, start=True)
+    claimed: dict[int, RunTask] = {}
+    trained = 0
+
+    def tasks() -> Iterator[RunTask]:
+        claim = store.claim_next
+        while (run := claim(experiment.id, owner, keys=keys, lease=config.lease)) is not None:
+            task = RunTask(run.id, run.label, run.config, device, compile=config.compile)
+            claimed[run.id] = task
+            observer.run_started(task)
+            yield task
+
+    try:
+        executor = ray_executor or make_executor(
+            the_plan, on_note=observer.note, shipped=shipped
+        )
+        with Heartbeat(store.path, owner, config.lease):
+            outcomes = executor.execute(tasks(), observer.epoch)
+            trained = _collect(outcomes, store, owner, claimed, observer)
+    except BaseException:
+        # interrupted or failed: hand unfinished runs back, including one claimed in the store
+        # just before the interrupt arrived and not yet entered in ``claimed``. A store that
+        # cannot take the write must not hide the error that stopped the sweep; its runs are
+        # claimed again once this process has exited (see ``layerorder.store.owner``).
+        with contextlib.suppress(StoreError):
+            store.release_owned(experiment.id, owner)
+        raise
+    if claimed:  # an executor that returned without an outcome for a run: hand it back
+        store.release_owned(experiment.id, owner)
+    held = store.held_elsewhere(experiment.id, owner, keys)
+    _note_held(observer, held, config.lease, start=False)
+    return SweepSummary(experiment, tuple(r.id for r in runs), trained, the_plan)
+
+
+def _collect(outcomes, store: Store, owner: str, claimed: dict, observer: SweepObserver) -> int:
+    """Write each outcome this driver still owns; returns how many were written."""
+    trained = 0
+    for outcome in outcomes:
+        task = claimed.pop(outcome.run_id)
+        written = _write(store, outcome, owner)
+        while store.notices:  # e.g. a store file deleted meanwhile and restored
+            observer.note(store.notices.pop(0))
+        if written:
+            trained += 1
+            observer.run_finished(task, outcome)
+        else:
+            observer.note(
+                f"run {outcome.run_id} ({task.label}) was taken over by another driver after its"
+                " lease expired; their result is kept and this one discarded"
+            )
+    return trained
+
+
+def _note_held(observer: SweepObserver, held: list[RunRecord], lease: float, *, start: bool):
+    """Say which runs another live driver holds: at the start (this sweep trains the rest) and
+    at the end (the results leave them out until they finish)."""
+    if not held:
+        return
+    owners = sorted({r.owner or "?" for r in held})
+    who = ", ".join(owners[:3]) + (f" and {len(owners) - 3} more" if len(owners) > 3 else "")
+    n = f"{len(held)} run{'s' * (len(held) != 1)}"
+    if start:
+        observer.note(
+            f"{n} of this grid are held by another driver ({who}); this sweep trains the rest"
+            f" and takes them over if their lease ({lease:g} s) runs out"
+        )
+    else:
+        observer.note(
+            f"{n} still held by another driver ({who}): the results leave them out; run this"
+            " command again once they finish (or 'layerorder runs --release-stale' if that"
+            " driver is gone)"
+        )
+
+
+def _write(store: Store, outcome: RunOutcome, owner: str) -> bool:
+    """Store the outcome if this process still owns the run; False when it does not."""
+    current = store.run(outcome.run_id)
+    if current is None or current.owner != owner or current.status != "running":
+        return False
+    return store.finish_run(
+        outcome.run_id,
+        status=outcome.status,
+        epochs=outcome.epochs,
+        owner=owner,
+        diverged_epoch=outcome.diverged_epoch,
+        error=outcome.error,
+        wall_time=outcome.wall_time,
+        provenance=outcome.provenance,
+        probes=outcome.probes,  # in the same owner-checked transaction
+    )
+
+
+def _connect_ray(config: ExperimentConfig):
+    if config.executor != "ray":
+        return None
+    from layerorder.experiment.execution.ray_executor import RayExecutor
+
+    executor = RayExecutor(
+        address=config.ray_address,
+        cpus_per_run=config.cpus_per_run,
+        gpus_per_run=config.gpus_per_run,
+        max_retries=config.max_retries,
+        # the data goes as loaded tensors (``RayExecutor._data``); a model factory must be sent
+        shipped=snapshot(None, config.model),
+    )
+    executor.connect()
+    return executor

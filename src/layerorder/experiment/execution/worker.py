@@ -1,0 +1,222 @@
+"""One run, start to finish, wherever an executor places it: seed, build, train, report.
+
+Everything here is picklable and importable at module level, so process pools (and, later,
+cluster executors) can call ``execute`` in another process. Nothing here touches the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import platform
+import socket
+import subprocess
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from layerorder.experiment.configuration.config import RunConfig
+from layerorder.experiment.training.loop import train
+from layerorder.store import EpochRecord
+from layerorder.version import __version__
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """A claimed run, as sent to an executor."""
+
+    run_id: int
+    label: str
+    config: dict
+    device: str = "cpu"
+    threads: int | None = None
+    compile: bool = False
+
+    @property
+    def run_config(self) -> RunConfig:
+        return RunConfig.from_dict(self.config)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What came back: the driver writes it to the store."""
+
+    run_id: int
+    status: str  # done, diverged or failed
+    epochs: tuple[EpochRecord, ...] = ()
+    diverged_epoch: int | None = None
+    error: str | None = None
+    wall_time: float = 0.0
+    provenance: dict = field(default_factory=dict)
+    probes: tuple = ()  # (epoch, kind, name, data) records when the run was probed
+
+
+@dataclass(frozen=True)
+class Progress:
+    """An epoch finished inside a run (sent to the driver's progress display)."""
+
+    run_id: int
+    epoch: int
+    epochs: int
+    test_acc: float
+
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+@functools.lru_cache(maxsize=1)
+def _git_hash() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def provenance(device: str, compiled: bool = False) -> dict:
+    """Versions, device and host: stored with every run (and whether it ran compiled)."""
+    name = torch.cuda.get_device_name(0) if device.startswith("cuda") else platform.processor()
+    extra = {"compile": True} if compiled else {}
+    return {
+        **extra,
+        "layerorder": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "device": device,
+        "device_name": name or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "git": _git_hash(),
+    }
+
+
+@functools.lru_cache(maxsize=4)
+def cached_dataset(name: str, options: tuple, device: str):
+    from layerorder.data import load_dataset
+
+    return _on_device(load_dataset(name, **dict(options)), device)
+
+
+def _on_device(data, device: str):
+    if device == "cpu" or data.x_train.device.type == device:
+        return data
+    import dataclasses
+
+    return dataclasses.replace(
+        data,
+        x_train=data.x_train.to(device),
+        y_train=data.y_train.to(device),
+        x_test=data.x_test.to(device),
+        y_test=data.y_test.to(device),
+    )
+
+
+def load_run_data(cfg: RunConfig, device: str):
+    """The run's data set on its device; cached per process, so a sweep loads it once."""
+    return cached_dataset(cfg.dataset, tuple(sorted(cfg.data_options.items())), device)
+
+
+def recalibration_records(model, data, cfg: RunConfig) -> list[tuple[int, str, str, dict]]:
+    """The probe record of a trained model's accuracy before and after BN recalibration
+    (none without BatchNorm). Changes the model's BN statistics: call it last."""
+    from layerorder.experiment.training.loop import evaluate
+    from layerorder.experiment.training.task import task_for
+    from layerorder.probe.stored import to_data
+    from layerorder.probe.variance import BN_TYPES, Recalibration, recalibrate_bn
+
+    if not any(isinstance(m, BN_TYPES) for m in model.modules()):
+        return []
+    task = task_for(cfg)
+    before = evaluate(model, data.x_test, data.y_test, cfg.amp, task)[1]
+    layers = recalibrate_bn(model, data.x_train)
+    after = evaluate(model, data.x_test, data.y_test, cfg.amp, task)[1]
+    record = Recalibration("model", layers, before, after)
+    return [(cfg.epochs, "recal", record.name, to_data(record, 0))]
+
+
+@contextlib.contextmanager
+def run_scope(threads: int | None, device: str) -> Iterator[None]:
+    """A run's own thread count and random state, the caller's again afterwards: a run trained
+    in the user's own process (the sequential executor, a notebook) seeds torch's generators and
+    may set its threads, and must leave neither changed."""
+    before = torch.get_num_threads()
+    # torch.manual_seed reseeds every CUDA device, so every one in use is saved and restored;
+    # a device that cannot be read (a bad 'cuda:N') fails inside the run, as a failed outcome
+    try:
+        in_use = torch.cuda.is_initialized() or torch.device(device).type == "cuda"
+        forked = list(range(torch.cuda.device_count())) if in_use else []
+    except (RuntimeError, AssertionError):
+        forked = []
+    with torch.random.fork_rng(devices=forked):
+        try:
+            if threads:
+                torch.set_num_threads(threads)
+            yield
+        finally:
+            torch.set_num_threads(before)
+
+
+def execute(task: RunTask, progress=None, data=None) -> RunOutcome:
+    """Train one run; any exception becomes a ``failed`` outcome with its message.
+
+    ``data`` is the run's data set when the caller already has it (a cluster object store).
+    The caller's random state and thread count are left as they were (``run_scope``).
+    """
+    with run_scope(task.threads, task.device):
+        return _execute(task, progress, data)
+
+
+def _execute(task: RunTask, progress, data) -> RunOutcome:
+    from layerorder.experiment.training.target import build_run_model
+    from layerorder.probe import EpochProbe
+
+    start = time.perf_counter()
+    cfg = task.run_config
+    try:
+        data = load_run_data(cfg, task.device) if data is None else _on_device(data, task.device)
+        torch.manual_seed(cfg.seed)  # initialisation
+        model = build_run_model(cfg, data).to(task.device)
+
+        def on_epoch(rec: EpochRecord) -> None:
+            if progress is not None:
+                progress(Progress(task.run_id, rec.epoch, cfg.epochs, rec.test_acc))
+
+        prober = EpochProbe(data.x_train, data.y_train) if cfg.probe else None
+        result = train(
+            model, data, cfg, on_epoch=on_epoch, probe=prober, compile_model=task.compile
+        )
+        if prober is not None and result.status == "done":
+            prober.records.extend(recalibration_records(model, data, cfg))
+    except Exception as exc:  # a failing run is recorded, the sweep goes on
+        return RunOutcome(
+            run_id=task.run_id,
+            status="failed",
+            error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}",
+            wall_time=time.perf_counter() - start,
+            provenance=provenance(task.device),
+        )
+    return RunOutcome(
+        run_id=task.run_id,
+        status=result.status,
+        epochs=result.epochs,
+        diverged_epoch=result.diverged_epoch,
+        wall_time=time.perf_counter() - start,
+        provenance=provenance(task.device, task.compile),
+        probes=tuple(prober.records) if prober is not None else (),
+    )

@@ -1,0 +1,90 @@
+"""``probe_orders``: build each order, probe at init, train, probe again; the ``probe`` command
+and ``layerorder.probe``.
+
+Every order uses the same seed, data, probe batch and training settings, so what differs between
+them is the order alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+
+from layerorder.errors import ConfigError
+from layerorder.experiment.configuration.config import ExperimentConfig
+from layerorder.experiment.execution.worker import load_run_data, resolve_device
+from layerorder.experiment.training.loop import evaluate, train
+from layerorder.probe.training import EpochProbe, Snapshot
+from layerorder.probe.variance import recalibrate_bn
+
+# where ``probe`` differs from ``compare``'s defaults: two orders, a short training
+PROBE_DEFAULTS = {"orders": ("standard", "act-first"), "epochs": 5}
+
+
+def probe_settings(given: dict) -> dict:
+    """``probe``'s settings: its defaults, then those given; one seed (the ``seed`` argument)."""
+    given = {k: v for k, v in given.items() if v is not None}
+    if "seeds" in given:
+        raise ConfigError("probe trains one seed per order: give seed=N (--seed N), not seeds")
+    return {**PROBE_DEFAULTS, **given, "seeds": 1}
+
+
+@dataclass(frozen=True)
+class OrderProbe:
+    label: str
+    init: Snapshot
+    trained: Snapshot
+    epochs: int
+    test_acc: float  # after training, eval mode
+    recalibrated_acc: float | None  # after BN recalibration (when asked)
+    status: str  # done or diverged
+
+    def snapshots(self) -> dict[int, dict[str, list]]:
+        """{epoch: {kind: records}} at init (0) and after training."""
+        return {
+            epoch: {"stage": list(s.stages), "grad": list(s.grads), "varshift": list(s.varshift)}
+            for epoch, s in ((0, self.init), (self.epochs, self.trained))
+        }
+
+
+def probe_orders(
+    config: ExperimentConfig, *, seed: int = 0, recalibrate: bool = False, progress=None
+) -> list[OrderProbe]:
+    """Probe every order of ``config`` (its first learning rate) at init and after training."""
+    from layerorder.experiment.training.target import build_run_model
+
+    if len(config.lr) > 1:
+        raise ConfigError(f"probe takes one learning rate, got {list(config.lr)}")
+    device = resolve_device(config.device)
+    results = []
+    for run in config.runs():
+        if run.seed != config.seeds[0] or run.lr != config.lr[0]:
+            continue
+        run = dataclasses.replace(run, seed=seed)
+        data = load_run_data(run, device)
+        torch.manual_seed(seed)
+        model = build_run_model(run, data).to(device)
+        prober = EpochProbe(data.x_train, data.y_train)
+        result = train(model, data, run, probe=prober)
+        last = max(prober.snapshots)
+        acc = result.epochs[-1].test_acc
+        recal = None
+        if recalibrate and result.status == "done":
+            recalibrate_bn(model, data.x_train)
+            recal = evaluate(model, data.x_test, data.y_test)[1]
+        results.append(
+            OrderProbe(
+                run.order,
+                prober.snapshots[0],
+                prober.snapshots[last],
+                run.epochs,
+                acc,
+                recal,
+                result.status,
+            )
+        )
+        if progress is not None:
+            progress(results[-1])
+    return results

@@ -1,0 +1,127 @@
+"""Training K runs that differ only in their seed as one stacked model.
+
+Each replica keeps everything a run trained alone has: its initialisation (built under its own
+seed), its data order (its own generator), its dropout masks (its own random stream), its own
+loss and optimizer state (Adam and SGD are element-wise). The results are unstacked into ordinary
+per-run records, so the store cannot tell the two executors apart.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from torch import nn
+
+from layerorder.blocks.dropout import seed_dropout
+from layerorder.experiment.configuration.config import RunConfig
+from layerorder.experiment.training.loop import Replicas, TrainResult, fit
+from layerorder.experiment.training.stacking import (
+    StackingError,
+    rng_state,
+    stack_models,
+    unstack_into,
+)
+
+
+class StackedReplicas(Replicas):
+    """K runs side by side in one wide model: replica j owns channel block j of every map."""
+
+    def __init__(self, wide: nn.Module, models: list[nn.Module]):
+        super().__init__(wide)
+        self.k, self.models = len(models), models
+
+    def _shape(self, x: torch.Tensor) -> torch.Tensor:
+        return self.models[0].reshape(x)
+
+    def inputs(self, x: torch.Tensor, idxs: list[torch.Tensor]) -> torch.Tensor:
+        return torch.cat([self._shape(x[i]) for i in idxs], dim=1)
+
+    def targets(self, y: torch.Tensor, idxs: list[torch.Tensor]) -> torch.Tensor:
+        return torch.stack([y[i] for i in idxs], dim=1)  # (B, K)
+
+    def losses(self, loss_fn, out: torch.Tensor, yb: torch.Tensor):
+        out = self.split(out, len(yb))
+        losses = torch.stack([loss_fn(out[:, j], yb[:, j]) for j in range(self.k)])
+        return losses.sum(), losses
+
+    def hits(self, task, out: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        return task.hits(self.split(out, len(yb)), yb).sum(0)
+
+    def eval_inputs(self, xb: torch.Tensor) -> torch.Tensor:
+        xb = self._shape(xb)
+        return xb.repeat(1, self.k, *([1] * (xb.dim() - 2)))
+
+
+def train_stacked(
+    models: list[nn.Module], data, cfgs: list[RunConfig], on_epoch=None, compile_model=False
+) -> list[TrainResult]:
+    """Train ``models`` (built under their own seeds) on ``data`` as one model; one result each.
+
+    ``--amp`` and ``--compile`` apply to the wide model as they do to a single run's."""
+    device = next(models[0].parameters()).device
+    streams = []
+    for c in cfgs:  # each run's dropout stream starts where training alone would start it
+        torch.manual_seed(c.seed)  # seeds the CPU and every CUDA generator
+        streams.append(rng_state(device))
+    for model, c in zip(models, cfgs):
+        seed_dropout(model, c.seed)  # element dropout on the CPU: the run's own mask stream
+    wide = stack_models(models, streams).to(next(models[0].parameters()))  # device and dtype
+    results = fit(
+        StackedReplicas(wide, models), data, cfgs, on_epoch=on_epoch, compile_model=compile_model
+    )
+    unstack_into(wide, models)
+    return results
+
+
+def execute_stacked(tasks, progress=None) -> list:
+    """Train ``tasks`` (same config but the seed) as one stacked model; one outcome each.
+
+    Raises ``StackingError`` when the model cannot be stacked (the caller falls back). The
+    caller's random state and thread count are left as they were (``worker.run_scope``).
+    """
+    from layerorder.experiment.execution.worker import run_scope
+
+    with run_scope(tasks[0].threads, tasks[0].device):
+        return _execute_stacked(tasks, progress)
+
+
+def _execute_stacked(tasks, progress) -> list:
+    from layerorder.experiment.execution.worker import (
+        Progress,
+        RunOutcome,
+        load_run_data,
+        provenance,
+    )
+    from layerorder.experiment.training.target import build_run_model
+
+    cfgs = [t.run_config for t in tasks]
+    if cfgs[0].probe:
+        raise StackingError("probes hook every stage of one run; stacked runs are trained apart")
+    if cfgs[0].model:
+        raise StackingError("a user's model may reshape by fixed sizes; it is trained run by run")
+    if cfgs[0].grad_clip > 0:
+        raise StackingError("gradient clipping takes each run's own norm; trained run by run")
+    device = tasks[0].device
+    start = time.perf_counter()
+    data = load_run_data(cfgs[0], device)
+    models = []
+    for c in cfgs:
+        torch.manual_seed(c.seed)  # initialisation, as in a run trained alone
+        models.append(build_run_model(c, data).to(device))
+
+    def on_epoch(j, rec):
+        if progress is not None:
+            progress(Progress(tasks[j].run_id, rec.epoch, cfgs[j].epochs, rec.test_acc))
+
+    results = train_stacked(models, data, cfgs, on_epoch=on_epoch, compile_model=tasks[0].compile)
+    wall = (time.perf_counter() - start) / len(tasks)
+    prov = {
+        **provenance(device, tasks[0].compile),
+        "executor": "stacked",
+        "stacked_with": len(tasks),
+    }
+    return [
+        RunOutcome(t.run_id, r.status, r.epochs, r.diverged_epoch, None, wall, prov)
+        for t, r in zip(tasks, results)
+    ]

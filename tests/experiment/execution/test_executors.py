@@ -1,0 +1,78 @@
+"""Executors: what the stacked executor trains apart, and what it does not hide."""
+
+import os
+
+import pytest
+
+from layerorder.experiment.configuration.config import make_config
+from layerorder.experiment.execution.runner import SweepObserver, run_sweep
+from layerorder.store import Store
+
+
+class Notes(SweepObserver):
+    def __init__(self):
+        self.lines = []
+
+    def note(self, text):
+        self.lines.append(text)
+
+
+def _config(**extra):
+    values = {
+        "dataset": "synthetic",
+        "data_options": {"num_samples": 200},
+        "arch": "mlp",
+        "width": 8,
+        "epochs": 1,
+        "orders": ["standard"],
+        "seeds": 2,
+        "executor": "stacked",
+    }
+    return make_config({**values, **extra})
+
+
+def test_gradient_clipping_is_trained_run_by_run(tmp_path):
+    notes = Notes()
+    with Store.open(tmp_path / "s.db") as store:
+        summary = run_sweep(_config(grad_clip=1.0), store, observer=notes)
+        runs = store.runs(summary.experiment.id)
+    assert [r.status for r in runs] == ["done", "done"]
+    assert any("not stacked (gradient clipping" in line for line in notes.lines)
+
+
+def test_a_bug_in_stacked_training_is_not_hidden(tmp_path, monkeypatch):
+    import layerorder.experiment.training.stacked as stacked
+
+    def broken(tasks, progress=None):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(stacked, "execute_stacked", broken)
+    with Store.open(tmp_path / "s.db") as store:
+        with pytest.raises(RuntimeError, match="a bug"):
+            run_sweep(_config(), store)
+        runs = store.runs(store.experiments()[0].id)
+    assert [r.status for r in runs] == ["pending", "pending"]  # handed back, not charged
+
+
+@pytest.mark.parametrize("executor", ["sequential", "stacked"])
+def test_runs_in_the_callers_process_leave_its_random_state_and_threads(tmp_path, executor):
+    """A run seeds torch's generator and may set its threads; in the caller's own process (a
+    notebook with the sequential or stacked executor) both are the caller's again afterwards."""
+    import torch
+
+    original = torch.get_num_threads()
+    mine = (os.cpu_count() or 1) + 1  # never what a sweep picks (one thread per core at most)
+    torch.set_num_threads(mine)
+    try:
+        torch.manual_seed(1234)
+        torch.rand(3)  # a state that no seed alone gives
+        state = torch.get_rng_state()
+        expected = torch.rand(4)
+        torch.set_rng_state(state)
+        with Store.open(tmp_path / "s.db") as store:
+            summary = run_sweep(_config(executor=executor), store)
+            assert {r.status for r in store.runs(summary.experiment.id)} == {"done"}
+        assert torch.get_num_threads() == mine
+        assert torch.equal(torch.rand(4), expected)
+    finally:
+        torch.set_num_threads(original)
