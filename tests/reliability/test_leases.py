@@ -9,36 +9,13 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 
-import pytest
-
 from layerorder.store import Store
+from tests.gate import ENV, gated_compare, gated_env, make_gate, open_gate, wait_until
 from tests.helpers import TINY, count_runs, run_cli, tiny_store
 
 ELSEWHERE = "another-host:4242:st1"
-
-ONE_RUN = [
-    "compare",
-    "--dataset",
-    "synthetic",
-    "--data-opt",
-    "num_samples=3000",
-    "--arch",
-    "mlp",
-    "--epochs",
-    "12",
-    "--order",
-    "standard",
-    "--seeds",
-    "1",
-    "--executor",
-    "sequential",
-    "--lease",
-    "2",
-    "--no-report",
-]
 
 
 def _hold(db, run_id: int, lease_until: float) -> None:
@@ -51,21 +28,26 @@ def _hold(db, run_id: int, lease_until: float) -> None:
         )
 
 
-@pytest.mark.slow
-def test_a_frozen_drivers_run_is_taken_over_and_its_late_result_discarded(tmp_path):
-    db = tmp_path / "s.db"
-    cmd = [sys.executable, "-m", "layerorder", *ONE_RUN, "--store", str(db)]
-    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def test_a_frozen_drivers_run_is_taken_over_and_its_late_result_discarded(
+    tmp_path, capsys, monkeypatch
+):
+    """The first driver holds its one run at the gate (``tests/gate.py``) when it is frozen; a
+    second driver takes the run over once the lease (2 s) has run out and trains it; the first,
+    thawed, finishes the run too, and its late result is discarded."""
+    db, gate = tmp_path / "s.db", make_gate(tmp_path / "gate", tickets=0)
+    cmd = gated_compare(db, "--executor", "sequential", "--lease", "2", seeds=1)
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=gated_env(gate))
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline and not count_runs(db, "running"):
-            time.sleep(0.05)
-        assert count_runs(db, "running"), "the first driver never claimed its run"
+        wait_until(gate, db, done=0, proc=first)
+        assert count_runs(db, "running") == 1
         os.kill(first.pid, signal.SIGSTOP)  # frozen: its heartbeat stops with it
         time.sleep(2.5)  # the lease (2 s) runs out
-        second = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=300)
-        assert second.returncode == 0, second.stderr
-        assert json.loads(second.stdout)["trained_now"] == 1
+        open_gate(gate)
+        monkeypatch.setenv(ENV, str(gate))
+        code, out, err = run_cli(capsys, *cmd[3:], "--json")  # the second driver, in-process
+        assert code == 0, err
+        assert json.loads(out)["trained_now"] == 1
     finally:
         os.kill(first.pid, signal.SIGCONT)
     _, err = first.communicate(timeout=300)
@@ -75,8 +57,8 @@ def test_a_frozen_drivers_run_is_taken_over_and_its_late_result_discarded(tmp_pa
         (run,) = store.runs(store.experiments()[0].id)
         epochs = store.epochs(run.id)
     assert run.status == "done" and run.attempts == 2
-    assert run.provenance["pid"] != first.pid  # the second driver's result was kept
-    assert [e.epoch for e in epochs] == list(range(1, 13))  # stored once
+    assert run.provenance["pid"] == os.getpid()  # the second driver's result was kept
+    assert [e.epoch for e in epochs] == [1, 2, 3]  # stored once
 
 
 def test_runs_held_elsewhere_are_left_alone_and_named(tmp_path, capsys):
