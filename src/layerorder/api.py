@@ -18,6 +18,7 @@ from typing import Any
 from layerorder.experiment.configuration.config import ExperimentConfig
 from layerorder.experiment.configuration.setup import make_experiment
 from layerorder.results import Results
+from layerorder.search.setup import search_plan  # the public name: layerorder.search_plan
 
 DEFAULT_STORE = "layerorder.db"
 
@@ -58,42 +59,6 @@ def compare(
     observer = RichObserver()
     with observer:
         return run_comparison(cfg, store, fresh=fresh, observer=observer)
-
-
-def search_plan(
-    *,
-    data: Any = None,
-    model: Any = None,
-    config: str | Path | None = None,
-    base: str | None = None,
-    norms: str | tuple[str, ...] | None = None,
-    acts: str | tuple[str, ...] | None = None,
-    weight_first: bool = False,
-    budget: str | float | None = None,
-    eta: int = 3,
-    finalists: int = 3,
-    selection_seeds: int = 2,
-    notes: Callable[[str], None] | None = None,
-    **settings: Any,
-):
-    """What ``search_orders`` would do, training nothing: a ``SearchSetup`` with the checked
-    config, the order space (every candidate, the merged spellings, the arrangements the model
-    refused) and the plan of rounds and its cost.
-
-    ``base``: the block order whose stages are arranged (default: the standard block, or with
-    ``model`` the order of most of its blocks); ``norms``/``acts``: kinds to try;
-    ``weight_first``: only orders that start with the weight layer; ``budget``: full runs (30)
-    or wall-clock time ("45m"); ``eta``: each round keeps the best 1/eta; ``finalists``: orders
-    in the final stage; ``selection_seeds``: seeds per candidate in the rounds. ``data``,
-    ``model``, ``config`` and the other keywords (``compare``'s settings, less orders, seeds,
-    vary, baseline, until_decided and max_seeds, which the search decides) as ``compare`` takes
-    them."""
-    from layerorder.search.setup import prepare_search
-
-    return prepare_search(settings, base=base, norms=norms, acts=acts,
-                          weight_first=weight_first, budget=budget, eta=eta,
-                          finalists=finalists, selection_seeds=selection_seeds, config=config,
-                          data=data, model=model, notes=notes)
 
 
 def search_orders(

@@ -1,6 +1,6 @@
 """What a search will do before it trains anything: its settings checked, the order space, the
-budget and the plan of rounds (``prepare_search``). ``layerorder search --dry-run`` prints it;
-``layerorder.search`` runs it."""
+budget and the plan of rounds (``search_plan``, public as ``layerorder.search_plan``).
+``layerorder search --dry-run`` prints it; ``layerorder.search_orders`` runs it."""
 
 from __future__ import annotations
 
@@ -41,9 +41,11 @@ def _names(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
     return tuple(t.strip() for t in items if t.strip())
 
 
-def prepare_search(
-    settings: dict[str, Any],
+def search_plan(
     *,
+    data: Any = None,
+    model: Any = None,
+    config: str | Path | None = None,
     base: str | None = None,
     norms: str | tuple[str, ...] | None = None,
     acts: str | tuple[str, ...] | None = None,
@@ -52,20 +54,23 @@ def prepare_search(
     eta: int = 3,
     finalists: int = 3,
     selection_seeds: int = 2,
-    config: str | Path | None = None,
-    data: Any = None,
-    model: Any = None,
     notes: Callable[[str], None] | None = None,
+    **settings: Any,
 ) -> SearchSetup:
-    """Check a search's settings (``compare``'s, less the ones it decides itself: orders,
-    seeds, vary, baseline, until_decided, max_seeds) with the TOML file ``config``, the caller's
-    ``data`` and ``model`` (as ``layerorder.compare`` takes them), and make its space and plan.
-    ``base``: the block order whose stages are arranged (default: the standard block, or the
-    order of most of the model's blocks); ``norms``/``acts``: kinds to try (comma-separated or a
-    sequence); ``budget``: full runs (30) or time (45m); ``eta``, ``finalists``,
-    ``selection_seeds``: the successive-halving plan (``plan_search``). Nothing is trained.
-    ``notes`` receives the notes on settings without effect and, where the base order was read
-    from the model, which it is (``SearchSetup.base_note``)."""
+    """What ``layerorder.search_orders`` would do, training nothing: a ``SearchSetup`` with the
+    checked config, the order space (every candidate, the merged spellings, the arrangements the
+    model refused) and the plan of rounds and its cost.
+
+    ``settings`` are ``compare``'s, less the ones the search decides (orders, seeds, vary,
+    baseline, until_decided, max_seeds), checked with the TOML file ``config`` and the caller's
+    ``data`` and ``model`` as ``layerorder.compare`` takes them. ``base``: the block order whose
+    stages are arranged (default: the standard block, or the order of most of the model's
+    blocks); ``norms``/``acts``: kinds to try (comma-separated or a sequence); ``weight_first``:
+    only orders that start with the weight layer; ``budget``: full runs (30) or wall-clock time
+    ("45m"); ``eta``: each round keeps the best 1/eta; ``finalists``: orders in the final stage;
+    ``selection_seeds``: seeds per candidate in the rounds. ``notes`` receives the notes on
+    settings without effect and, where the base order was read from the model, which it is
+    (``SearchSetup.base_note``)."""
     from layerorder.models import named_orders
     from layerorder.search.model_space import experiment_space, model_base
 
