@@ -15,6 +15,6 @@ $py -m pip install -q --no-deps --no-build-isolation -e . || exit 1
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 # 1. the tests that run only where CUDA is, and the executor and loop tests on a CUDA machine
 timeout 200 $py -m pytest -q -p no:cacheprovider tests/blocks/test_dropout.py \
-    tests/experiment/test_amp_compile.py tests/experiment/test_loop.py 2>&1 | tee "$out/tests.log" | tail -n 15
+    tests/experiment/training/test_amp_compile.py tests/experiment/training/test_loop.py 2>&1 | tee "$out/tests.log" | tail -n 15
 # 2. stacked against sequential training on CUDA, --device auto, --amp (benchmarks/gpu_check.py)
 timeout 300 $py benchmarks/gpu_check.py --out "$out"

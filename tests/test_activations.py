@@ -59,3 +59,13 @@ def test_the_table_loads_no_torch():
     code = "import sys, layerorder.activations; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_slopes_and_parameters():
+    from layerorder.activations import PARAMETER_FREE, VARYING_SLOPE
+
+    assert VARYING_SLOPE == {"prelu", "rrelu"}
+    for act in ACTIVATIONS:
+        module = getattr(nn, act.nn_class)(**dict(act.defaults)) if act.in_specs else None
+        if module is not None:  # a stacked model shares the parameter-free ones
+            assert (act.nn_class in PARAMETER_FREE) == (not list(module.parameters())), act.token

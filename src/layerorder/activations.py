@@ -7,6 +7,8 @@ constructor defaults, and the two properties the order rules need:
 - ``monotone``: non-decreasing for every input, so max-pooling commutes with it exactly (the same
   output with the pool first). GELU, SiLU, Mish and hard-swish dip below zero and are not;
   LeakyReLU and PReLU are only with a slope >= 0, which lint checks on the module.
+- ``slope``: ``learned`` (PReLU's parameter) or ``random`` (RReLU) where the negative side's
+  slope is not fixed: such an activation is monotone only while the slope stays >= 0.
 - ``homogeneous``: commutes with a dropout mask (0 or 1/(1-p), per element or per channel) bit
   for bit, max(0, c*x) = c*max(0, x). LeakyReLU is positively homogeneous too, but its slope
   multiplication rounds differently in the two orders, so it is not marked.
@@ -33,6 +35,7 @@ class Activation:
     homogeneous: bool = False
     in_specs: bool = True
     functional: str | None = ""  # torch.nn.functional's name; "": the token; None: none
+    slope: str = "fixed"  # of the negative side: "learned" (a parameter) or "random" (drawn)
 
     @property
     def function_name(self) -> str | None:
@@ -52,7 +55,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
     A("sigmoid", "Sigmoid", "sigmoid", monotone=True),
     A("mish", "Mish"),
     A("relu6", "ReLU6", monotone=True),
-    A("prelu", "PReLU", "leaky_relu", (("init", 0.25),), monotone=True),
+    A("prelu", "PReLU", "leaky_relu", (("init", 0.25),), monotone=True, slope="learned"),
     A("softplus", "Softplus", monotone=True),
     A("hardswish", "Hardswish"),
     A("identity", "Identity", "linear", monotone=True, homogeneous=True, functional=None),
@@ -65,7 +68,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
     A("tanhshrink", "Tanhshrink", monotone=True, in_specs=False),
     A("hardshrink", "Hardshrink", monotone=True, in_specs=False),
     A("softshrink", "Softshrink", monotone=True, in_specs=False),
-    A("rrelu", "RReLU", monotone=True, in_specs=False),
+    A("rrelu", "RReLU", monotone=True, in_specs=False, slope="random"),
     A("threshold", "Threshold", in_specs=False),
 )
 BY_TOKEN: dict[str, Activation] = {a.token: a for a in ACTIVATIONS}
@@ -73,5 +76,9 @@ BY_TOKEN: dict[str, Activation] = {a.token: a for a in ACTIVATIONS}
 SPEC_TOKENS = tuple(a.token for a in ACTIVATIONS if a.in_specs)
 MONOTONE_ACTS = frozenset(a.token for a in ACTIVATIONS if a.monotone)
 POSITIVELY_HOMOGENEOUS_ACTS = frozenset(a.token for a in ACTIVATIONS if a.homogeneous)
+# monotone only while the slope stays >= 0, which the model does not fix
+VARYING_SLOPE = frozenset(a.token for a in ACTIVATIONS if a.slope != "fixed")
+# parameter-free activations a block builds (a stacked model shares one module for its replicas)
+PARAMETER_FREE = tuple(a.nn_class for a in ACTIVATIONS if a.in_specs and a.slope != "learned")
 # torch.nn.functional's name -> token
 FUNCTIONS: dict[str, str] = {a.function_name: a.token for a in ACTIVATIONS if a.function_name}

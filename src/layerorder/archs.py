@@ -7,7 +7,6 @@ without importing torch.
 
 from __future__ import annotations
 
-ARCH_NAMES = ("mlp", "cnn1d", "cnn2d", "resnet", "transformer", "rnn")
 # the plain stacks, where a pre-activation order gets a final norm and activation (``final_norm``)
 PLAIN_ARCHS = ("mlp", "cnn1d", "cnn2d")
 

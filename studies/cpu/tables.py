@@ -6,9 +6,8 @@ Run: python studies/cpu/tables.py > studies/cpu/tables.md   (reads studies/cpu/c
 import statistics
 import sys
 
-from layerorder.api import stored_comparison
+from layerorder.experiment.execution.comparison import stored_comparison
 from layerorder.experiment.execution.runner import load_checked_data
-from layerorder.stats.analysis import level_of
 from layerorder.store import Store
 from layerorder.studies import builtin_studies
 
@@ -32,7 +31,7 @@ with Store.open(STORE, create=False, read_only=True) as db:
             for run in results.runs:
                 if run.status not in ("done", "diverged"):
                     continue
-                cond = ", ".join(f"{f}={level_of(run, f)}" for f, _ in config.vary)
+                cond = ", ".join(f"{f}={results.analysis.plan.level_of(run, f)}" for f, _ in config.vary)
                 groups.setdefault((cond, run.label), []).append(run)
             for (cond, label), runs in groups.items():
                 accs = [r.final_test_acc for r in runs if r.status == "done"

@@ -33,9 +33,16 @@ def test_probe_shows_its_own_defaults():
 
 
 def test_each_command_shows_the_settings_it_decides():
+    """The sets each command showed before the flag facts moved here, pinned."""
     assert set(COMMANDS["compare"]) == {s.name for s in SETTINGS}
     assert COMMANDS["report"] == {"margin", "baseline"}
-    assert "seeds" not in COMMANDS["probe"] and "probe" not in COMMANDS["probe"]
-    assert {"orders", "lr", "device", "epochs"} <= COMMANDS["probe"]
-    assert "orders" not in COMMANDS["search"] and "epochs" in COMMANDS["search"]
+    assert COMMANDS["study"] == {"device", "executor", "workers", "ray_address", "cpus_per_run",
+                                 "gpus_per_run", "max_retries", "lease"}
+    assert COMMANDS["probe"] == {
+        "dataset", "data_options", "arch", "model", "width", "heads", "depth", "orders",
+        "epochs", "batch_size", "optimizer", "lr", "warmup", "schedule", "weight_decay",
+        "momentum", "nesterov", "beta2", "adam_eps", "label_smoothing", "grad_clip", "p_drop",
+        "dropout_at", "final_norm", "amp", "device"}
+    assert COMMANDS["search"] == COMMANDS["compare"] - {
+        "orders", "seeds", "until_decided", "max_seeds", "vary", "baseline", "name"}
     assert all(BY_NAME[n].role == "execution" for n in COMMANDS["study"])

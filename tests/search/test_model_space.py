@@ -174,3 +174,7 @@ def test_a_transformer_searches_its_norm_placements(capsys):
     code, _, err = run_cli(capsys, "search", "--arch", "transformer", "--dataset", "brackets",
                            "--base", "pre-ln", "--dry-run")
     assert code == 2 and "takes a named order" in err
+    # a block order as --base: the same reason, not a complaint about the order's name
+    code, _, err = run_cli(capsys, "search", "--arch", "resnet", "--depth", "8", "--base",
+                           "bn-relu-conv", "--dry-run")
+    assert code == 2 and "--base arranges block stages, but resnet takes a named order" in err

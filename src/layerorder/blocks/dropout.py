@@ -17,7 +17,6 @@ executor gives each replica its run's stream, so its masks equal the run trained
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -48,8 +47,11 @@ class DropoutStream:
 
     def mask(self, shape, p: float, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """A scaled keep-mask of ``shape``: 0 where dropped, ``1 / (1 - p')`` where kept; run
-        eagerly under torch.compile, so the masks are the same either way."""
-        return _eager_mask()(self, shape, p, dtype)
+        eagerly under torch.compile (see ``eager_under_compile``), so the masks are the same
+        either way."""
+        if _EAGER_MASK is not None:
+            return _EAGER_MASK(self, shape, p, dtype)
+        return self._mask(shape, p, dtype)
 
     def _mask(self, shape, p: float, dtype: torch.dtype) -> torch.Tensor:
         n = math.prod(shape)
@@ -65,12 +67,17 @@ class DropoutStream:
         return out if out.dtype == dtype else out.to(dtype)
 
 
-@functools.cache
-def _eager_mask():
-    """``DropoutStream._mask`` under ``torch.compiler.disable``, wrapped at the first mask rather
-    than at import: the decorator imports ``torch._dynamo``, about a second of every process's
-    start (the CLI's and each pool worker's) that eager training never needs."""
-    return torch.compiler.disable(DropoutStream._mask)
+_EAGER_MASK = None  # DropoutStream._mask under torch.compiler.disable, once a model is compiled
+
+
+def eager_under_compile() -> None:
+    """Make the masks run eagerly under ``torch.compile`` (``torch.compiler.disable``); called
+    before a model is compiled rather than at import, since the decorator imports
+    ``torch._dynamo``: about a second of every process's start (the CLI's and each pool
+    worker's) that eager training never needs. Idempotent."""
+    global _EAGER_MASK
+    if _EAGER_MASK is None:
+        _EAGER_MASK = torch.compiler.disable(DropoutStream._mask)
 
 
 class Dropout(nn.Dropout):

@@ -90,7 +90,8 @@ def search_plan(
             notes(note)
     arch = values.get("arch") or file_values.get("arch") or BY_NAME["arch"].default
     named = None if target is not None else named_orders(arch)
-    first = base or (named[0] if named else "standard")
+    # a named-order arch's first order: experiment_space then refuses --base with its reason
+    first = named[0] if named else (base or "standard")
     cfg = make_experiment({**values, "orders": (first,)}, data=data, model=model,
                           config=config, notes=notes)
     taken = [k for k in ("vary", "baseline") if getattr(cfg, k)]

@@ -32,12 +32,11 @@ import itertools
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-from layerorder.activations import MONOTONE_ACTS, POSITIVELY_HOMOGENEOUS_ACTS
+from layerorder.activations import MONOTONE_ACTS, POSITIVELY_HOMOGENEOUS_ACTS, VARYING_SLOPE
 from layerorder.errors import LayerorderError
 from layerorder.order import Order, Stage, format_order, parse_order
 
 MAX_CANDIDATES = 500  # arrangements tried before the space is called too large
-LEARNED_SLOPE = frozenset({"prelu", "rrelu"})  # monotone only while the slope stays >= 0
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ def _commute(a: Stage, b: Stage) -> bool:
         return False
     other = b if act is a else a
     if pair == {"act", "pool"}:
-        return other.kind == "maxpool" and act.kind in MONOTONE_ACTS - LEARNED_SLOPE
+        return other.kind == "maxpool" and act.kind in MONOTONE_ACTS - VARYING_SLOPE
     if pair == {"act", "dropout"}:
         return act.kind in POSITIVELY_HOMOGENEOUS_ACTS
     return False

@@ -3,7 +3,7 @@ design's looks and seed order, the data's chance level), one record read the sam
 ``compare``, ``report``, studies and search.
 
 Torch- and scipy-free, so that a config can name its plan without loading the statistics. The
-plan is stored with its experiment (``Store.save_analysis_plan``) as ``to_stored()``'s JSON.
+plan is stored with its experiment (``Store.save_plan``) as ``to_stored()``'s JSON.
 """
 
 from __future__ import annotations
@@ -33,7 +33,10 @@ class AnalysisPlan:
 
     @classmethod
     def of(cls, **fields: Any) -> AnalysisPlan:
-        """A plan from keywords, sequences as given (``factors=["batch_size"]``)."""
+        """A plan from keywords, sequences as given (``factors=["batch_size"]``); a sequential
+        design may be given as ``design=`` (its ``looks``)."""
+        if "design" in fields:
+            fields["looks"] = fields.pop("design").looks
         for name in ("factors", "looks", "seed_order"):
             if fields.get(name) is not None:
                 fields[name] = tuple(fields[name])

@@ -15,8 +15,8 @@ from layerorder.experiment.configuration.settings import (
     EXECUTION,
     RUN,
     SETTINGS,
-    Analysis,
-    Execution,
+    AnalysisSettings,
+    ExecutionSettings,
     Grid,
     RunSettings,
     format_default,
@@ -33,7 +33,7 @@ def test_config_fields_are_the_settings_in_order():
 def test_the_config_is_its_four_typed_parts():
     """Each field is declared once, in one part, with a real type; the role comes from the part
     and the config splits back into the parts it is made of."""
-    parts = {RunSettings: RUN, Grid: AXIS, Execution: EXECUTION, Analysis: ANALYSIS}
+    parts = {RunSettings: RUN, Grid: AXIS, ExecutionSettings: EXECUTION, AnalysisSettings: ANALYSIS}
     seen = []
     for part, role in parts.items():
         hints = typing.get_type_hints(part)
@@ -45,8 +45,8 @@ def test_the_config_is_its_four_typed_parts():
     assert sorted(seen) == sorted(s.name for s in SETTINGS)  # every setting in exactly one part
     cfg = make_config({"epochs": 3, "workers": 1, "margin": 0.3, "seeds": 2})
     assert cfg.part(RunSettings).epochs == 3 and cfg.part(Grid).seeds == (0, 1)
-    assert cfg.part(Execution) == Execution(workers=1)
-    assert cfg.part(Analysis) == Analysis(margin=0.3)
+    assert cfg.part(ExecutionSettings) == ExecutionSettings(workers=1)
+    assert cfg.part(AnalysisSettings) == AnalysisSettings(margin=0.3)
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.epochs = 4
     run = cfg.runs()[0]

@@ -1,9 +1,9 @@
 """Experiment configuration: one typed frozen dataclass made of the settings' parts, parsed and
 validated once at the boundary.
 
-``ExperimentConfig`` is ``RunSettings`` + ``Grid`` + ``Execution`` + ``Analysis`` (declared in
-``layerorder.experiment.configuration.settings``), flat to read (``config.epochs``) and split by
-``part``.
+``ExperimentConfig`` is ``RunSettings`` + ``Grid`` + ``ExecutionSettings`` + ``AnalysisSettings``
+(declared in ``layerorder.experiment.configuration.settings``), flat to read (``config.epochs``)
+and split by ``part``.
 ``RunConfig`` is one run of its grid: ``RunSettings`` with an order, a seed and a learning rate;
 its run key is taken over ``to_dict()``. Values come from defaults, then a TOML file, then
 command-line flags or keywords (later ones win). Every value is checked here, before a store is
@@ -31,8 +31,8 @@ from layerorder.experiment.configuration.settings import (
     RUN,
     SCHEDULES,
     SETTINGS,
-    Analysis,
-    Execution,
+    AnalysisSettings,
+    ExecutionSettings,
     Grid,
     RunSettings,
     Setting,
@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 RUN_SETTINGS: tuple[Setting, ...] = tuple(s for s in SETTINGS if s.role == RUN)
-Part = TypeVar("Part", RunSettings, Grid, Execution, Analysis)
+Part = TypeVar("Part", RunSettings, Grid, ExecutionSettings, AnalysisSettings)
 
 
 def _plain(name: str, value: Any) -> Any:
@@ -65,15 +65,16 @@ def _plain(name: str, value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-# The bases' fields come in reverse order of the bases: RunSettings, Grid, Execution, Analysis.
+# The bases' fields come in reverse order of the bases: RunSettings, Grid, ExecutionSettings,
+# AnalysisSettings.
 @dataclass(frozen=True, kw_only=True)
-class ExperimentConfig(Analysis, Execution, Grid, RunSettings):
+class ExperimentConfig(AnalysisSettings, ExecutionSettings, Grid, RunSettings):
     """One experiment: a grid of orders x seeds x learning rates x the levels of the varied
     factors, all else fixed."""
 
     def part(self, kind: type[Part]) -> Part:
-        """The config's settings of one part (``RunSettings``, ``Grid``, ``Execution`` or
-        ``Analysis``) as that part's own record."""
+        """The config's settings of one part (``RunSettings``, ``Grid``, ``ExecutionSettings`` or
+        ``AnalysisSettings``) as that part's own record."""
         return kind(**{f.name: getattr(self, f.name) for f in dataclasses.fields(kind)})
 
     def to_dict(self) -> dict[str, Any]:

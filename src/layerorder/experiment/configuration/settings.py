@@ -1,14 +1,14 @@
 """Every experiment setting, declared once, as a typed field of one of the config's parts.
 
 ``RunSettings`` is what a run is (data, model and training: its run key), ``Grid`` the axes of a
-comparison (orders, seeds, learning rates, varied factors), ``Execution`` how runs execute and
-``Analysis`` how they are analysed (neither ever in a key). Each field carries its default and,
-as its metadata (``setting(...)``), its check (which also brings a value to its type), its help
-and, where it has no effect for some configs, the predicate that says so. ``SETTINGS`` reads them
-back from ``dataclasses.fields()``; ``ExperimentConfig`` (the parts together), the TOML keys, the
-Python keywords, validation with did-you-mean messages, run keys and the report's configuration
-table derive from it, and the command line's options from it and the flag facts in
-``layerorder.cli.options``.
+comparison (orders, seeds, learning rates, varied factors), ``ExecutionSettings`` how runs
+execute and ``AnalysisSettings`` how they are analysed (neither ever in a key). Each field
+carries its default and, as its metadata (``setting(...)``), its check (which also brings a value
+to its type), its help and, where it has no effect for some configs, the predicate that says so.
+``SETTINGS`` reads them back from ``dataclasses.fields()``; ``ExperimentConfig`` (the parts
+together), the TOML keys, the Python keywords, validation with did-you-mean messages, run keys and
+the report's configuration table derive from it, and the command line's options from it and the
+flag facts in ``layerorder.cli.options``.
 
 Frozen dataclasses rather than pydantic: the config is used across processes and stored as JSON,
 the checks are a handful of numeric ranges and choices, and the error messages must be one line
@@ -412,7 +412,7 @@ class Grid:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Execution:
+class ExecutionSettings:
     """How runs execute: never part of a run key."""
 
     name: str = setting("default", text, "Experiment name.")
@@ -446,7 +446,7 @@ class Execution:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Analysis:
+class AnalysisSettings:
     """How a grid's runs are analysed: never part of a run key."""
 
     margin: float = setting(
@@ -468,7 +468,7 @@ class Analysis:
 
 # the parts of a config and the role of their fields, in the order the config lists them
 PARTS: tuple[tuple[type, str], ...] = (
-    (RunSettings, RUN), (Grid, AXIS), (Execution, EXECUTION), (Analysis, ANALYSIS))
+    (RunSettings, RUN), (Grid, AXIS), (ExecutionSettings, EXECUTION), (AnalysisSettings, ANALYSIS))
 
 
 @dataclass(frozen=True)

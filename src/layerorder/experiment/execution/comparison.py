@@ -104,8 +104,8 @@ class Comparison:
             "title": self.title,
             "trained_now": self.trained,
             "runs_not_finished": sum(r.status not in FINISHED_STATUSES for r in self.runs),
-            **dataclasses.asdict(self.analysis),
-            # the plan's fields the JSON has always had at the top
+            # the analysis as the JSON has always had it: the plan's fields at the top
+            **{k: v for k, v in dataclasses.asdict(self.analysis).items() if k != "plan"},
             **{k: getattr(self.analysis, k) for k in ("factors", "margin", "baseline", "looks")},
         }
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from layerorder.blocks.dropout import seed_dropout
+from layerorder.blocks.dropout import eager_under_compile, seed_dropout
 from layerorder.experiment.configuration.config import RunConfig
 from layerorder.experiment.training.task import Classification, task_for
 from layerorder.store import EpochRecord
@@ -130,6 +130,7 @@ def prepare(model: nn.Module, device: torch.device, compile_model: bool) -> nn.M
         model.to(memory_format=torch.channels_last)
     if not compile_model:
         return model
+    eager_under_compile()  # our dropout masks stay eager: the same masks as the eager run
     # fallback_random: dropout inside the graph draws from torch's generators as in eager mode,
     # so a compiled run has the masks of its eager run (and of its replica in a stacked model)
     return torch.compile(model, options={"fallback_random": True})

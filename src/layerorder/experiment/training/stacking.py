@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from layerorder.activations import PARAMETER_FREE
 from layerorder.blocks.dropout import Dropout
 from layerorder.errors import LayerorderError
 
@@ -200,19 +201,7 @@ class StackedDropout(nn.Module):
 
 
 SHARED = (
-    nn.ReLU,
-    nn.LeakyReLU,
-    nn.GELU,
-    nn.SiLU,
-    nn.ELU,
-    nn.SELU,
-    nn.Tanh,
-    nn.Sigmoid,
-    nn.Mish,
-    nn.ReLU6,
-    nn.Softplus,
-    nn.Hardswish,
-    nn.Identity,
+    *(getattr(nn, name) for name in PARAMETER_FREE),
     nn.Flatten,
     nn.MaxPool1d,
     nn.MaxPool2d,
