@@ -11,7 +11,8 @@ from hypothesis import settings  # noqa: E402
 settings.register_profile("layerorder", deadline=None, max_examples=200)
 settings.load_profile("layerorder")
 
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# one thread per pytest-xdist worker (the workers share the cores); two without xdist
+torch.set_num_threads(1 if "PYTEST_XDIST_WORKER" in os.environ else min(2, os.cpu_count() or 1))
 
 
 @pytest.fixture(autouse=True, scope="session")
