@@ -2,56 +2,28 @@
 
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
 from layerorder.store import Store
+from tests.gate import gated_compare, gated_env, make_gate, wait_until
 from tests.reliability.processes import alive, children
 
 pytestmark = pytest.mark.slow
 
-LONG = [
-    "compare",
-    "--dataset",
-    "synthetic",
-    "--data-opt",
-    "num_samples=3000",
-    "--arch",
-    "mlp",
-    "--epochs",
-    "60",
-    "--order",
-    "standard,preact",
-    "--seeds",
-    "3",
-    "--executor",
-    "process",
-    "--workers",
-    "2",
-    "--no-report",
-]
-
-
 def _start(tmp_path):
-    db = tmp_path / "s.db"
+    """A process-pool sweep whose two workers each hold a run at the gate (``tests/gate.py``)."""
+    db, gate = tmp_path / "s.db", make_gate(tmp_path / "gate", tickets=0)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "layerorder", *LONG, "--store", str(db)],
+        gated_compare(db, "--executor", "process", "--workers", "2", seeds=6),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=gated_env(gate),
     )
-    deadline = time.time() + 120
-    while time.time() < deadline:  # wait until runs are in flight
-        if db.exists():
-            with Store.open(db) as store:
-                exps = store.experiments()
-                if exps and any(r.status == "running" for r in store.runs(exps[0].id)):
-                    return proc, db
-        time.sleep(0.3)
-    proc.kill()
-    pytest.fail("the sweep did not start")
+    wait_until(gate, db, done=0, blocked=2, proc=proc)
+    return proc, db
 
 
 def test_sigterm_hands_runs_back(tmp_path):
