@@ -23,6 +23,7 @@ _LAZY = {
     "compare": "layerorder.api",
     "probe_orders": "layerorder.api",
     "lint_model": "layerorder.api",
+    "compare_plan": "layerorder.api",
     "search_orders": "layerorder.api",
     "search_plan": "layerorder.api",
     "ProbeResults": "layerorder.api",

@@ -61,6 +61,20 @@ def compare(
         return run_comparison(cfg, store, fresh=fresh, observer=observer)
 
 
+def compare_plan(
+    *,
+    data: Any = None,
+    model: Any = None,
+    config: str | Path | None = None,
+    **settings: Any,
+):
+    """What ``compare`` with the same arguments would train, training nothing: a ``GridPlan``
+    (every run's order, seed, lr and run key, the device, the executor's workers and threads)."""
+    from layerorder.experiment.execution.runner import plan_grid
+
+    return plan_grid(make_experiment(settings, data=data, model=model, config=config))
+
+
 def search_orders(
     *,
     data: Any = None,

@@ -69,6 +69,16 @@ def test_dry_run_prints_grid_and_touches_nothing(tmp_path, capsys):
     code, out, _ = run_cli(capsys, "compare", "--dry-run", "--store", db)
     assert code == 0 and "25 runs" in out and "drop-before-bn" in out
     assert not db.exists()
+    # the same plan from Python: every run's key, the device and the executor's plan
+    import layerorder
+    from layerorder.experiment.configuration.config import make_config
+    from layerorder.experiment.execution.runner import run_specs
+
+    grid = layerorder.compare_plan(orders="standard,preact", seeds=2, executor="sequential")
+    assert grid.specs == tuple(run_specs(make_config({"orders": "standard,preact", "seeds": 2})))
+    assert [s.label for s in grid.specs] == ["standard", "preact"] * 2
+    assert grid.device == "cpu" and grid.execution.describe().startswith("sequential")
+    assert all(s.run_key in out for s in layerorder.compare_plan().specs)  # as printed
 
 
 def test_lr_sweep_records_divergence(tmp_path, capsys):

@@ -14,10 +14,8 @@ from layerorder.cli.options import setting_options
 from layerorder.cli.render import print_analysis
 from layerorder.experiment.configuration.config import ExperimentConfig
 from layerorder.experiment.execution.comparison import model_title
-from layerorder.experiment.execution.executors import plan
 from layerorder.experiment.execution.progress import RichObserver
-from layerorder.experiment.execution.runner import run_specs
-from layerorder.experiment.execution.worker import resolve_device
+from layerorder.experiment.execution.runner import GridPlan, plan_grid
 from layerorder.report import check_report_path
 
 
@@ -56,7 +54,7 @@ def compare(
     if report:  # refused before any training: the store itself, a folder, a foreign file
         check_report_path(report_path, store, what="--report-path")
     if dry_run:
-        _print_grid(config)
+        _print_grid(plan_grid(config))
         return
     observer = RichObserver(err)
     with observer:
@@ -73,19 +71,15 @@ def compare(
         err.print(f"report: {written}", markup=False)
 
 
-def _print_grid(config: ExperimentConfig) -> None:
-    specs = run_specs(config)
-    head = model_title(config.to_dict())
-    table = Table(title=f"{len(specs)} runs: {head}, {config.epochs} epochs")
+def _print_grid(grid: GridPlan) -> None:
+    head = model_title(grid.config.to_dict())
+    table = Table(title=f"{len(grid.specs)} runs: {head}, {grid.config.epochs} epochs")
     for col in ("#", "order", "seed", "lr", "run key"):
         table.add_column(col)
-    for i, spec in enumerate(specs, 1):
+    for i, spec in enumerate(grid.specs, 1):
         table.add_row(str(i), escape(spec.label), str(spec.seed), f"{spec.lr:g}", spec.run_key)
     out.print(table)
-    device = resolve_device(config.device)
-    out.print(
-        f"device {device}; {plan(config.executor, config.workers, len(specs), device).describe()}"
-    )
+    out.print(f"device {grid.device}; {grid.execution.describe()}")
 
 
 def register(app: typer.Typer) -> None:

@@ -64,6 +64,25 @@ def run_specs(config: ExperimentConfig) -> list[RunSpec]:
     return specs
 
 
+@dataclass(frozen=True)
+class GridPlan:
+    """What ``compare`` would train, training nothing (``--dry-run``): every run of the grid (its
+    order, seed, lr and run key), the device, and how the sweep would use the machine."""
+
+    config: ExperimentConfig
+    specs: tuple[RunSpec, ...]
+    device: str
+    execution: Plan
+
+
+def plan_grid(config: ExperimentConfig) -> GridPlan:
+    """The plan of ``config``'s grid (its first round with ``until_decided``)."""
+    specs = tuple(run_specs(config))
+    device = resolve_device(config.device)
+    return GridPlan(config, specs, device, plan(config.executor, config.workers, len(specs),
+                                                device))
+
+
 def load_checked_data(config: ExperimentConfig):
     """Load (and check) the experiment's data once in this process: bad data is the user's
     error, not a sweep of failed runs; a sequential sweep reuses this copy."""
