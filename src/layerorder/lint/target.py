@@ -14,7 +14,6 @@ string carries them everywhere a target goes (compare, probe, lint, rewrite, fol
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import importlib
 import importlib.util
@@ -34,8 +33,8 @@ from torch import nn
 from layerorder.errors import did_you_mean
 from layerorder.lint.errors import LintError, short_reason
 from layerorder.lint.formats import format_of_file, format_of_object, lint_only
+from layerorder.targets import TargetError, split_kwargs, split_target
 
-FORMS = "FILE.py:FACTORY, MODULE:FACTORY, torchvision:NAME or timm:NAME"
 LOAD_TIMEOUT = 120.0  # seconds a target may take to import and build its model (--load-timeout)
 ZOOS = {"torchvision": "torchvision", "timm": "timm"}
 
@@ -45,40 +44,6 @@ class Target:
     spec: str
     model: Any  # an nn.Module; with foreign=True also a keras.Model or an onnx.ModelProto
     source_file: str | None = None  # the FILE.py (or model file) of a file target, as given
-
-
-def split_kwargs(spec: str) -> tuple[str, dict[str, Any]]:
-    """``TARGET(key=value, ...)`` -> (TARGET, {key: value}); literal values only."""
-    text = str(spec).strip()
-    head, paren, rest = text.partition("(")
-    if not paren or ":" not in head:
-        return text, {}
-    if not rest.endswith(")"):
-        raise LintError(f"target '{spec}': keyword arguments go in one pair of parentheses at"
-                        " the end, e.g. timm:resnet18(in_chans=1, num_classes=10)")
-    try:
-        call = ast.parse(f"f({rest}", mode="eval").body
-        if not isinstance(call, ast.Call) or call.args:
-            raise ValueError("give keyword arguments only (name=value)")
-        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg}
-        if len(kwargs) != len(call.keywords):
-            raise ValueError("give keyword arguments only (name=value)")
-    except (SyntaxError, ValueError) as exc:
-        reason = exc.msg if isinstance(exc, SyntaxError) else str(exc)
-        raise LintError(f"target '{spec}': cannot read its keyword arguments ({reason});"
-                        " write them as in Python, with literal values:"
-                        " timm:resnet18(in_chans=1, num_classes=10)") from None
-    return head.strip(), kwargs
-
-
-def _split(spec: str) -> tuple[str, str]:
-    text = str(spec).strip()
-    if ":" not in text:
-        raise LintError(f"target '{spec}' has no ':'; write it as {FORMS}")
-    where, _, attr = text.rpartition(":")
-    if not where or not attr:
-        raise LintError(f"target '{spec}' is incomplete; write it as {FORMS}")
-    return where, attr
 
 
 def _require(package: str, spec: str) -> Any:
@@ -266,8 +231,11 @@ def _load(spec: str, foreign: bool = False) -> Target:
         if not Path(spec).is_file():
             raise LintError(f"{fmt.title} model file '{spec}' does not exist")
         return Target(spec, fmt.load_file(spec), spec)
-    base, kwargs = split_kwargs(spec)
-    where, attr = _split(base)
+    try:
+        base, kwargs = split_kwargs(spec)
+        where, attr = split_target(base)
+    except TargetError as exc:
+        raise LintError(str(exc)) from None
     if where in ZOOS:
         return Target(spec, _zoo(where, attr, spec, kwargs))
     if where.endswith(".py") or "/" in where or "\\" in where:

@@ -26,6 +26,7 @@ from layerorder.archs import takes_option, uses_dropout
 from layerorder.errors import ConfigError, did_you_mean
 from layerorder.order import DEFAULT_P_DROP, RESNET_DROPOUT_AT
 from layerorder.stats.plan import DEFAULT_MARGIN
+from layerorder.targets import TargetError, split_kwargs
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
@@ -158,9 +159,10 @@ def model_target(key: str, value: Any) -> str | None:
             f"model '{value}' must look like path/to/file.py:factory or package.module:factory"
         )
     if "(" in out:  # keyword arguments: one spelling, so one run key per model
-        from layerorder.lint.target import split_kwargs
-
-        base, kwargs = split_kwargs(out)
+        try:
+            base, kwargs = split_kwargs(out)
+        except TargetError as exc:
+            raise ConfigError(str(exc)) from None
         out = f"{base}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})" if kwargs else base
     return out
 
