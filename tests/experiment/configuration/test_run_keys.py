@@ -98,6 +98,16 @@ def test_final_norm_is_in_the_key_only_when_off_and_for_plain_stacks():
         make_config({**preact, "vary": ["final_norm=yes"]})
 
 
+def _as_schema_1(path) -> None:
+    """Take a store back to schema 1: without what later migrations added."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        conn.execute("ALTER TABLE runs DROP COLUMN lease_until")
+        conn.execute("DROP TABLE search_steps")
+        conn.execute("ALTER TABLE experiments DROP COLUMN plan_json")
+    conn.close()
+
+
 def _old_store(path, cfg_with_dropout):
     """A store as an earlier version wrote it: schema 1, p_drop in a resnet run's key."""
     with Store.open(path) as db:
@@ -106,13 +116,7 @@ def _old_store(path, cfg_with_dropout):
 
         key = config_hash(cfg_with_dropout)
         db.add_runs(exp.id, [RunSpec(key, "original", 0, 0.01, cfg_with_dropout)])
-    conn = sqlite3.connect(path)
-    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
-    conn.execute("ALTER TABLE runs DROP COLUMN lease_until")  # schema 1 had none
-    conn.execute("DROP TABLE search_steps")  # nor this
-    conn.execute("ALTER TABLE experiments DROP COLUMN plan_json")  # nor this
-    conn.commit()
-    conn.close()
+    _as_schema_1(path)
 
 
 def test_migration_rekeys_runs_stored_with_a_dropout_rate_they_never_used(tmp_path):
@@ -147,13 +151,7 @@ def test_migration_leaves_an_experiment_whose_new_key_is_taken_whole(tmp_path):
             exp = db.experiment("old", {"arch": "resnet", "p_drop": p})
             cfg = {"arch": "resnet", "p_drop": p, "order": "original", "seed": 0, "lr": 0.01}
             db.add_runs(exp.id, [RunSpec(config_hash(cfg), "original", 0, 0.01, cfg)])
-    conn = sqlite3.connect(path)
-    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
-    conn.execute("ALTER TABLE runs DROP COLUMN lease_until")  # schema 1 had none
-    conn.execute("DROP TABLE search_steps")  # nor this
-    conn.execute("ALTER TABLE experiments DROP COLUMN plan_json")  # nor this
-    conn.commit()
-    conn.close()
+    _as_schema_1(path)
     with Store.open(path) as db:
         exps = db.experiments()
         assert len(exps) == 2 and sum(len(db.runs(e.id)) for e in exps) == 2
