@@ -6,10 +6,13 @@ import signal
 from layerorder.experiment.configuration.config import make_config
 from layerorder.experiment.execution.executors import ProcessExecutor
 from layerorder.experiment.execution.worker import RunTask
+from tests.gate import ENV, HERE, make_gate, open_gate
 from tests.reliability.processes import children, zombie
 
 
-def _task(run_id: int, epochs: int) -> RunTask:
+def _task(run_id: int, epochs: int, gated: bool = False) -> RunTask:
+    """A tiny run; ``gated``: the gated model of ``tests/gate.py``, which waits at the gate."""
+    model = {"model": f"{HERE}:model", "orders": ["as-is"]} if gated else {"orders": ["standard"]}
     config = make_config(
         {
             "dataset": "synthetic",
@@ -18,15 +21,19 @@ def _task(run_id: int, epochs: int) -> RunTask:
             "width": 8,
             "epochs": epochs,
             "batch_size": 16,
-            "orders": ["standard"],
             "seeds": [run_id],
+            **model,
         }
     )
     (run,) = config.runs()
     return RunTask(run_id, run.order, run.to_dict())
 
 
-def test_only_the_killed_workers_run_is_charged():
+def test_only_the_killed_workers_run_is_charged(tmp_path, monkeypatch):
+    """Run 2 waits at the gate (``tests/gate.py``) while run 1's worker is killed three times,
+    so it is in flight at every kill; the gate opens after the last."""
+    gate = make_gate(tmp_path / "gate")
+    monkeypatch.setenv(ENV, str(gate))  # the workers inherit it
     executor = ProcessExecutor(workers=2, threads=1)
     killed: list[int] = []
     neighbour: list[int | None] = []  # the worker of run 2 at each kill
@@ -40,8 +47,10 @@ def test_only_the_killed_workers_run_is_charged():
             neighbour.append(executor.worker_pid(2))
             killed.append(pid)
             os.kill(pid, signal.SIGKILL)
+            if len(killed) == ProcessExecutor.max_tries:
+                open_gate(gate)
 
-    tasks = iter([_task(1, epochs=3), _task(2, epochs=40)])
+    tasks = iter([_task(1, epochs=3), _task(2, epochs=3, gated=True)])
     outcomes = {o.run_id: o for o in executor.execute(tasks, progress)}
     assert len(set(killed)) == 3  # three different workers ran run 1
     assert outcomes[1].status == "failed"
