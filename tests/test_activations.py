@@ -16,7 +16,7 @@ from layerorder.activations import (
     SPEC_TOKENS,
 )
 from layerorder.blocks.registry import get_activation
-from layerorder.lint.roles import FUNCTION_TABLE, module_entry
+from layerorder.modelgraph.roles import FUNCTION_TABLE, module_entry
 from layerorder.order import tokens
 
 GRID = torch.linspace(-6, 6, 4001, dtype=torch.float64)

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from layerorder.lint import LintError, lint_any, lint_model, rewrite_model
-from layerorder.lint.keras_graph import import_keras
+from layerorder.modelgraph.keras_graph import import_keras
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "frameworks.md"
 

@@ -14,9 +14,9 @@ constructor defaults, and the two properties the order rules need:
   multiplication rounds differently in the two orders, so it is not marked.
 
 ``layerorder.order`` (tokens and rules), ``layerorder.blocks`` (classes and init),
-``layerorder.lint`` (module and function tables) and ``layerorder.search`` (which spellings are
-the same function) read it. ``in_specs``: a token of order specs, which blocks can build; the
-others are activations lint recognises in users' models.
+``layerorder.modelgraph`` (module and function tables) and ``layerorder.search`` (which
+spellings are the same function) read it. ``in_specs``: a token of order specs, which blocks can
+build; the others are activations lint recognises in users' models.
 """
 
 from __future__ import annotations

@@ -168,7 +168,7 @@ def lint_model(model: Any, input_shape=None, **kwargs: Any):
     of one, or a target string (``models.py:make_model``, ``model.keras``, ``net.onnx``): its
     ordering patterns, findings and BN folds, as a ``LintReport``."""
     from layerorder.lint import lint_any
-    from layerorder.lint.formats import format_of_object
+    from layerorder.modelgraph.formats import format_of_object
 
     if not isinstance(model, str) and format_of_object(model) is None and callable(model):
         from torch import nn

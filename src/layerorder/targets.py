@@ -1,7 +1,7 @@
 """Model target strings, torch-free: ``FILE.py:FACTORY``, ``MODULE:FACTORY``, ``torchvision:NAME``
 or ``timm:NAME``, with keyword arguments for the factory in parentheses
 (``timm:resnet18(in_chans=1, num_classes=10)``). Reading one is parsing only; loading the model
-it names is ``layerorder.lint.target.load_target``'s."""
+it names is ``layerorder.modelgraph.target.load_target``'s."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Keras 3 models for the lint tests (TensorFlow-style layer orders); also CLI targets."""
 
-from layerorder.lint.keras_graph import import_keras
+from layerorder.modelgraph.keras_graph import import_keras
 
 keras = import_keras()
 layers = keras.layers

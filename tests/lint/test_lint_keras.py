@@ -128,7 +128,7 @@ def test_subclassed_model_is_refused(capsys):
 def test_loading_keras_leaves_the_environment_alone(monkeypatch):
     import os
 
-    from layerorder.lint.keras_graph import keras_backend
+    from layerorder.modelgraph.keras_graph import keras_backend
 
     monkeypatch.delenv("KERAS_BACKEND", raising=False)
     monkeypatch.delitem(__import__("sys").modules, "keras")  # as if Keras were not imported

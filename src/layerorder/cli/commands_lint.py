@@ -27,7 +27,7 @@ from layerorder.lint import (
     to_sarif,
 )
 from layerorder.lint.report import MODE_NAMES
-from layerorder.lint.target import LOAD_TIMEOUT
+from layerorder.modelgraph.target import LOAD_TIMEOUT
 
 TARGET_HELP = (
     "The model: FILE.py:FACTORY, MODULE:FACTORY (a function returning an nn.Module, or a module"

@@ -180,7 +180,7 @@ def write_mlflow(store_path: Path, experiments, runs: list[dict[str, Any]], targ
     except LayerorderError:
         raise
     except Exception as exc:  # MlflowException, OSError: one line, the store is only read
-        from layerorder.lint.errors import short_reason
+        from layerorder.modelgraph.errors import short_reason
 
         raise LayerorderError(f"MLflow export to {uri} failed: {short_reason(exc)}") from exc
 

@@ -8,20 +8,20 @@
 Targets (``load_target``) are strings like ``models.py:make_model``; loading one runs its code.
 """
 
-from layerorder.lint.build import build_role_graph, example_input, parse_shape
-from layerorder.lint.census import PatternCount, census
-from layerorder.lint.errors import LintError
 from layerorder.lint.fold import FoldResult, fold_model
 from layerorder.lint.foldplan import FoldPlan, fold_plans
-from layerorder.lint.formats import FORMATS, ModelFormat
-from layerorder.lint.graph import RoleGraph, RoleNode
-from layerorder.lint.plans import RewriteChange, RewriteSkip
 from layerorder.lint.report import LintReport, lint_any, lint_graph, lint_model, report_dict
-from layerorder.lint.rewrite import RewriteResult, block_orders, rewrite_model
 from layerorder.lint.rules import RULES, RULES_BY_ID, SEVERITIES, Finding, Rule
 from layerorder.lint.sarif import to_sarif
 from layerorder.lint.save import save_model
-from layerorder.lint.target import Target, load_target
+from layerorder.modelgraph.build import build_role_graph, example_input, parse_shape
+from layerorder.modelgraph.census import PatternCount, census
+from layerorder.modelgraph.errors import LintError
+from layerorder.modelgraph.formats import FORMATS, ModelFormat
+from layerorder.modelgraph.graph import RoleGraph, RoleNode
+from layerorder.modelgraph.plans import RewriteChange, RewriteSkip
+from layerorder.modelgraph.rewrite import RewriteResult, block_orders, rewrite_model
+from layerorder.modelgraph.target import Target, load_target
 
 __all__ = [
     "FORMATS",

@@ -14,11 +14,11 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from layerorder.lint.build import build_role_graph, run_model
-from layerorder.lint.errors import LintError
 from layerorder.lint.foldplan import FoldPlan, fold_plans
-from layerorder.lint.graph import RoleGraph
-from layerorder.lint.hooks import tensors_in
+from layerorder.modelgraph.build import build_role_graph, run_model
+from layerorder.modelgraph.errors import LintError
+from layerorder.modelgraph.graph import RoleGraph
+from layerorder.modelgraph.hooks import tensors_in
 
 DEFAULT_TOLERANCE = 1e-5
 

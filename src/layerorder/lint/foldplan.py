@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from layerorder.lint.graph import RoleGraph, RoleNode
+from layerorder.modelgraph.graph import RoleGraph, RoleNode
 
 
 @dataclass(frozen=True)

@@ -10,20 +10,20 @@ from typing import Any
 import torch
 from torch import nn
 
-from layerorder.lint.build import build_role_graph, example_input, module_output_sizes
-from layerorder.lint.census import PatternCount, census
 from layerorder.lint.checks import CHECKS
-from layerorder.lint.errors import LintError, short_reason
 from layerorder.lint.foldplan import FoldPlan, fold_plans
-from layerorder.lint.formats import FORMATS, format_of_object
-from layerorder.lint.graph import ENDPOINT_ROLES, RoleGraph
 from layerorder.lint.rules import RULES, SEVERITIES, Finding, severity_rank
-from layerorder.lint.target import LOAD_TIMEOUT, load_target
 from layerorder.lint.transformer import (
     pre_norm_no_final_norm,
     transformer_blocks,
     transformer_census,
 )
+from layerorder.modelgraph.build import build_role_graph, example_input, module_output_sizes
+from layerorder.modelgraph.census import PatternCount, census
+from layerorder.modelgraph.errors import LintError, short_reason
+from layerorder.modelgraph.formats import FORMATS, format_of_object
+from layerorder.modelgraph.graph import ENDPOINT_ROLES, RoleGraph
+from layerorder.modelgraph.target import LOAD_TIMEOUT, load_target
 
 MODE_NAMES = {
     "fx": "torch.fx trace",

@@ -12,8 +12,8 @@ import torch
 import torch.fx as fx
 from torch import nn
 
-from layerorder.lint.errors import LintError, short_reason
-from layerorder.lint.trace import trace_module
+from layerorder.modelgraph.errors import LintError, short_reason
+from layerorder.modelgraph.trace import trace_module
 
 
 def _as_graph_module(model: nn.Module) -> fx.GraphModule | None:

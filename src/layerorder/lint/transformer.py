@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from layerorder.lint.census import PatternCount
 from layerorder.lint.rules import Finding
+from layerorder.modelgraph.census import PatternCount
 
 NORM_TYPES = (nn.LayerNorm, nn.RMSNorm, nn.GroupNorm, nn.modules.batchnorm._BatchNorm)
 NORM_NAMES = {"LayerNorm": "ln", "RMSNorm": "rmsnorm", "BatchNorm1d": "bn", "GroupNorm": "gn"}
@@ -80,15 +80,17 @@ def pre_norm_no_final_norm(model: nn.Module, blocks: list[TransformerBlock]) -> 
         return []
     last = stacked[-1].path
     names = [p for p, _ in model.named_modules()]
-    after = names[names.index(last) + 1:]
+    after = names[names.index(last) + 1 :]
     modules = dict(model.named_modules())
     if any(isinstance(modules[p], NORM_TYPES) and not p.startswith(last + ".") for p in after):
         return []
-    return [Finding(
-        rule="pre-norm-no-final-norm",
-        severity="warning",
-        path=last,
-        message=f"{len(stacked)} {stacked[-1].placement} blocks end at '{last}' with no norm"
-        " after them: the residual stream reaches the head unnormalised",
-        related=tuple(b.path for b in stacked[:-1])[:3],
-    )]
+    return [
+        Finding(
+            rule="pre-norm-no-final-norm",
+            severity="warning",
+            path=last,
+            message=f"{len(stacked)} {stacked[-1].placement} blocks end at '{last}' with no norm"
+            " after them: the residual stream reaches the head unnormalised",
+            related=tuple(b.path for b in stacked[:-1])[:3],
+        )
+    ]

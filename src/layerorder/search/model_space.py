@@ -96,7 +96,7 @@ def model_base(target: str) -> tuple[str, int, int]:
     """The most common block order of a user's model that is an order spec with stages besides
     the weight layer: (spec, blocks with it, blocks in all)."""
     from layerorder.experiment.execution.shipping import factory_model
-    from layerorder.lint import block_orders, load_target
+    from layerorder.modelgraph import block_orders, load_target
     from layerorder.order import OrderSpecError, parse_order
 
     with own_rng(CHECK_SEED):  # a factory that draws its weights leaves the caller's RNG alone

@@ -20,7 +20,7 @@ from torch import nn
 from layerorder.errors import ConfigError, did_you_mean
 from layerorder.experiment.configuration.config import ExperimentConfig
 from layerorder.experiment.execution.comparison import Comparison
-from layerorder.lint.roles import ACT_CLASSES, MODULE_TABLE
+from layerorder.modelgraph.roles import ACT_CLASSES, MODULE_TABLE
 from layerorder.probe.stored import PROBE_KINDS, typed
 from layerorder.stats.analysis import sort_key as level_order
 

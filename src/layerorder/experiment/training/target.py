@@ -1,8 +1,8 @@
 """Models for a run: a layerorder architecture, or a user's model rewritten to the run's order.
 
 ``compare --model models.py:make_model --order as-is --order conv-relu-bn ...`` ablates a user's
-own model: every order is the same model rewritten by ``layerorder.lint.rewrite_model`` (weights
-of unchanged layers kept), and ``as-is`` is the model untouched.
+own model: every order is the same model rewritten by ``layerorder.modelgraph.rewrite_model``
+(weights of unchanged layers kept), and ``as-is`` is the model untouched.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ AS_IS = "as-is"
 def target_variant(target: str, order: str, in_shape: tuple[int, ...], num_classes: int):
     """Load ``target`` and rewrite it to ``order``; raise ``ConfigError`` if it does not apply."""
     from layerorder.experiment.execution.shipping import factory_model
-    from layerorder.lint import example_input, load_target, rewrite_model
+    from layerorder.modelgraph import example_input, load_target, rewrite_model
 
     model = factory_model(target)
     if model is None:
@@ -41,7 +41,7 @@ def _already(model: nn.Module, order: str) -> bool:
     """True when a block of the model is already in ``order`` (the rewrite had nothing to do):
     a weight layer with exactly those stages around it. (Not a census pattern: ``bn→relu→linear``
     also runs across a block and the head, and would pass for a pre-activation order.)"""
-    from layerorder.lint import block_orders
+    from layerorder.modelgraph import block_orders
     from layerorder.order import OrderSpecError, parse_order
 
     spec = parse_order(order).spec

@@ -23,7 +23,7 @@ from torch.nn.modules.instancenorm import _InstanceNorm
 
 from layerorder.activations import FUNCTIONS, MONOTONE_ACTS
 from layerorder.blocks.registry import ChannelLayerNorm, get_activation
-from layerorder.lint.graph import RoleNode
+from layerorder.modelgraph.graph import RoleNode
 
 TRANSPARENT = "transparent"
 
@@ -168,8 +168,9 @@ def _weight_facts(module: nn.Module) -> dict[str, Any]:
         "linear": True,
     }
     if isinstance(module, _ConvNd):
-        facts.update(in_channels=module.in_channels, out_channels=module.out_channels,
-                     groups=module.groups)
+        facts.update(
+            in_channels=module.in_channels, out_channels=module.out_channels, groups=module.groups
+        )
     elif isinstance(module, nn.Linear):
         facts.update(in_channels=module.in_features, out_channels=module.out_features)
     return facts

@@ -16,8 +16,13 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from layerorder.lint.graph import GraphBuilder, RoleGraph
-from layerorder.lint.roles import classify_call, classify_module, is_known_module, normalise_name
+from layerorder.modelgraph.graph import GraphBuilder, RoleGraph
+from layerorder.modelgraph.roles import (
+    classify_call,
+    classify_module,
+    is_known_module,
+    normalise_name,
+)
 
 
 def tensors_in(obj: Any) -> Iterator[torch.Tensor]:

@@ -1,4 +1,4 @@
-"""The one error type of ``layerorder.lint``: a target, model or request it cannot handle."""
+"""The one error type of reading, rewriting and linting a model (``layerorder.lint.LintError``)."""
 
 from __future__ import annotations
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from layerorder.lint.extras import EXTRAS
-from layerorder.lint.graph import RoleGraph
+from layerorder.modelgraph.extras import EXTRAS
+from layerorder.modelgraph.graph import RoleGraph
 
 
 def _is_keras(obj: Any) -> bool:
-    from layerorder.lint.keras_graph import is_keras_model
+    from layerorder.modelgraph.keras_graph import is_keras_model
 
     return is_keras_model(obj)
 
@@ -25,25 +25,25 @@ def _is_onnx(obj: Any) -> bool:
 
 
 def _keras_file(path: str) -> Any:
-    from layerorder.lint.keras_graph import load_keras_file
+    from layerorder.modelgraph.keras_graph import load_keras_file
 
     return load_keras_file(path)
 
 
 def _onnx_file(path: str) -> Any:
-    from layerorder.lint.onnx_graph import load_onnx_file
+    from layerorder.modelgraph.onnx_graph import load_onnx_file
 
     return load_onnx_file(path)
 
 
 def _keras_graph(model: Any) -> RoleGraph:
-    from layerorder.lint.keras_graph import graph_from_keras
+    from layerorder.modelgraph.keras_graph import graph_from_keras
 
     return graph_from_keras(model)
 
 
 def _onnx_graph(model: Any) -> RoleGraph:
-    from layerorder.lint.onnx_graph import graph_from_onnx
+    from layerorder.modelgraph.onnx_graph import graph_from_onnx
 
     return graph_from_onnx(model)
 
@@ -67,10 +67,26 @@ class ModelFormat:
 FORMATS: dict[str, ModelFormat] = {
     f.name: f
     for f in (
-        ModelFormat("keras", "Keras", (".keras", ".h5"), _keras_file, _keras_graph, _is_keras,
-                    "Keras layer graph", EXTRAS["keras"]),
-        ModelFormat("onnx", "ONNX", (".onnx",), _onnx_file, _onnx_graph, _is_onnx,
-                    "ONNX graph", EXTRAS["onnx"]),
+        ModelFormat(
+            "keras",
+            "Keras",
+            (".keras", ".h5"),
+            _keras_file,
+            _keras_graph,
+            _is_keras,
+            "Keras layer graph",
+            EXTRAS["keras"],
+        ),
+        ModelFormat(
+            "onnx",
+            "ONNX",
+            (".onnx",),
+            _onnx_file,
+            _onnx_graph,
+            _is_onnx,
+            "ONNX graph",
+            EXTRAS["onnx"],
+        ),
     )
 }
 

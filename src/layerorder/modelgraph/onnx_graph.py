@@ -22,10 +22,10 @@ from dataclasses import replace
 from typing import Any
 
 from layerorder.activations import MONOTONE_ACTS
-from layerorder.lint.errors import LintError, short_reason
-from layerorder.lint.extras import install_hint
-from layerorder.lint.graph import GraphBuilder, RoleGraph, RoleNode
-from layerorder.lint.roles import TRANSPARENT
+from layerorder.modelgraph.errors import LintError, short_reason
+from layerorder.modelgraph.extras import install_hint
+from layerorder.modelgraph.graph import GraphBuilder, RoleGraph, RoleNode
+from layerorder.modelgraph.roles import TRANSPARENT
 
 CONSTANT_OPS = frozenset({"Constant", "ConstantOfShape", "Shape", "Size", "Range", "EyeLike"})
 
@@ -66,9 +66,23 @@ OP_TABLE: dict[str, tuple[str, str]] = {
     "Add": ("add", "add"),
     "Sum": ("add", "add"),
     "Concat": ("concat", "cat"),
-    **{op: ("reshape", op.lower()) for op in (
-        "Flatten", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Expand", "Split", "Slice",
-        "Gather", "Tile", "DepthToSpace", "SpaceToDepth")},
+    **{
+        op: ("reshape", op.lower())
+        for op in (
+            "Flatten",
+            "Reshape",
+            "Transpose",
+            "Squeeze",
+            "Unsqueeze",
+            "Expand",
+            "Split",
+            "Slice",
+            "Gather",
+            "Tile",
+            "DepthToSpace",
+            "SpaceToDepth",
+        )
+    },
     **{op: (TRANSPARENT, "") for op in ("Identity", "Cast", "CastLike", "SequenceAt")},
     "SplitToSequence": ("reshape", "split"),
     "ConcatFromSequence": ("concat", "cat"),
@@ -84,10 +98,31 @@ SCALE_OPS = frozenset({"Add", "Sub", "Mul", "Div"})  # one data input: an affine
 # operators whose inputs after the first are parameters or settings, never data, even when
 # computed (CastLike reads its second input's type only; a Conv's bias may be built by Expand)
 FIRST_INPUT_ONLY = frozenset(
-    {"Conv", "ConvTranspose", "Gemm", "BatchNormalization", "LayerNormalization",
-     "GroupNormalization", "InstanceNormalization", "RMSNormalization", "Dropout", "PRelu",
-     "Clip", "CastLike", "Reshape", "Expand", "Pad", "Slice", "Tile", "Squeeze",
-     "Unsqueeze", "Split", "ReduceMean", "ReduceSum", "LeakyRelu"}
+    {
+        "Conv",
+        "ConvTranspose",
+        "Gemm",
+        "BatchNormalization",
+        "LayerNormalization",
+        "GroupNormalization",
+        "InstanceNormalization",
+        "RMSNormalization",
+        "Dropout",
+        "PRelu",
+        "Clip",
+        "CastLike",
+        "Reshape",
+        "Expand",
+        "Pad",
+        "Slice",
+        "Tile",
+        "Squeeze",
+        "Unsqueeze",
+        "Split",
+        "ReduceMean",
+        "ReduceSum",
+        "LeakyRelu",
+    }
 )
 # operators that keep a constant's values (so a zero bias built by Expand is still zero)
 VALUE_KEEPING = frozenset({"Cast", "CastLike", "Expand", "Identity", "Transpose"})
@@ -228,8 +263,13 @@ def classify_node(node: Any, path: str, consts: _Constants, n_data: int) -> list
     elif role == "norm":
         scale = consts.shape(node.input[1]) if len(node.input) > 1 else None
         channels = scale[0] if scale else None
-        facts = {"linear": kind == "bn", "running_stats": kind == "bn", "plain": kind == "bn",
-                 "in_channels": channels, "out_channels": channels}
+        facts = {
+            "linear": kind == "bn",
+            "running_stats": kind == "bn",
+            "plain": kind == "bn",
+            "in_channels": channels,
+            "out_channels": channels,
+        }
     elif role == "dropout":
         ratio = consts.scalar(node.input[1]) if len(node.input) > 1 and node.input[1] else None
         facts = {"p": float(attrs.get("ratio", 0.5) if ratio is None else ratio)}

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from layerorder.lint import LintError, load_target
+from layerorder.modelgraph import LintError, load_target
 from tests.helpers import run_cli, run_subprocess
 
 

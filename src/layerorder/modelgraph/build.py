@@ -7,10 +7,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from layerorder.lint.errors import LintError, short_reason
-from layerorder.lint.graph import RoleGraph
-from layerorder.lint.hooks import graph_from_hooks
-from layerorder.lint.trace import graph_from_fx, trace_module
+from layerorder.modelgraph.errors import LintError, short_reason
+from layerorder.modelgraph.graph import RoleGraph
+from layerorder.modelgraph.hooks import graph_from_hooks
+from layerorder.modelgraph.trace import graph_from_fx, trace_module
 
 MODES = ("auto", "fx", "hooks")
 
@@ -45,7 +45,7 @@ def describe_shape(example: torch.Tensor) -> str:
 
 def run_model(model: nn.Module, example: torch.Tensor, what: str) -> torch.Tensor:
     """Run in eval mode without gradients; any failure becomes one LintError line."""
-    from layerorder.lint.hooks import eval_mode
+    from layerorder.modelgraph.hooks import eval_mode
 
     try:
         with torch.no_grad(), eval_mode(model):

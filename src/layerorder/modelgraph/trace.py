@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch.fx as fx
 from torch import nn
 
-from layerorder.lint.graph import GraphBuilder, RoleGraph
-from layerorder.lint.roles import (
+from layerorder.modelgraph.graph import GraphBuilder, RoleGraph
+from layerorder.modelgraph.roles import (
     META_CALLS,
     classify_call,
     classify_module,

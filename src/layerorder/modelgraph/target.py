@@ -31,8 +31,8 @@ from typing import Any
 from torch import nn
 
 from layerorder.errors import did_you_mean
-from layerorder.lint.errors import LintError, short_reason
-from layerorder.lint.formats import format_of_file, format_of_object, lint_only
+from layerorder.modelgraph.errors import LintError, short_reason
+from layerorder.modelgraph.formats import format_of_file, format_of_object, lint_only
 from layerorder.targets import TargetError, split_kwargs, split_target
 
 LOAD_TIMEOUT = 120.0  # seconds a target may take to import and build its model (--load-timeout)
@@ -68,6 +68,7 @@ def _zoo(zoo: str, name: str, spec: str, kwargs: dict[str, Any]) -> nn.Module:
 
         def make():
             return lib.create_model(name, pretrained=False, **kwargs)
+
     if name not in names:
         raise LintError(f"{zoo} has no model '{name}'" + did_you_mean(name, names))
     return _call(make, spec)
@@ -217,7 +218,7 @@ def load_target(
 
     ``foreign=True`` (lint) also accepts Keras and ONNX models: a saved file or a factory's
     result; otherwise they are refused with a one-line error."""
-    from layerorder.lint.keras_graph import keras_backend
+    from layerorder.modelgraph.keras_graph import keras_backend
 
     with _guarded(spec, timeout), keras_backend() if foreign else contextlib.nullcontext():
         return _load(spec, foreign)
@@ -247,7 +248,8 @@ def _load(spec: str, foreign: bool = False) -> Target:
     model_object = isinstance(obj, nn.Module) or format_of_object(obj) is not None
     if model_object or not callable(obj):
         if kwargs:
-            raise LintError(f"target '{spec}': '{attr}' is not a factory, so it takes no"
-                            " keyword arguments")
+            raise LintError(
+                f"target '{spec}': '{attr}' is not a factory, so it takes no keyword arguments"
+            )
         return Target(spec, _check_module(obj, spec, "is", foreign), source)
     return Target(spec, _call(obj, spec, kwargs, foreign), source)

@@ -1,7 +1,7 @@
 """Where a rewrite can move stages (adjacent pairs, dropout moves, blocks), found on the role graph.
 
-Plans name role nodes; ``layerorder.lint.rewrite`` carries them out on the fx graph. A place that
-cannot be rewritten becomes a ``RewriteSkip`` with the reason.
+Plans name role nodes; ``layerorder.modelgraph.rewrite`` carries them out on the fx graph. A
+place that cannot be rewritten becomes a ``RewriteSkip`` with the reason.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import torch.fx as fx
 
-from layerorder.lint.census import ARROW
-from layerorder.lint.checks import reached_bns
-from layerorder.lint.graph import RoleGraph, RoleNode
+from layerorder.modelgraph.census import ARROW
+from layerorder.modelgraph.graph import RoleGraph, RoleNode
+from layerorder.modelgraph.reach import reached_bns
 from layerorder.order import Order
 
 MOVABLE_ROLES = ("norm", "act", "dropout")

@@ -4,8 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from layerorder.lint import LintError, build_role_graph, lint_model
-from layerorder.lint.census import as_dict, census
+from layerorder.lint import lint_model
+from layerorder.modelgraph import LintError, build_role_graph
+from layerorder.modelgraph.census import as_dict, census
 from layerorder.models import build_model
 from tests.lint import lint_models as lm
 

@@ -5,8 +5,8 @@ from torch import nn
 
 from layerorder.errors import ConfigError
 from layerorder.experiment.configuration.config import make_config
-from layerorder.lint.errors import LintError
-from layerorder.lint.target import load_target, split_kwargs
+from layerorder.modelgraph.errors import LintError
+from layerorder.modelgraph.target import load_target, split_kwargs
 from tests.helpers import TINY, run_cli
 
 FACTORY = """

@@ -29,11 +29,10 @@ import torch.fx as fx
 from torch import nn
 
 from layerorder.errors import did_you_mean
-from layerorder.lint.build import run_model
-from layerorder.lint.census import ARROW
-from layerorder.lint.checks import pool_first_pairs
-from layerorder.lint.errors import LintError, short_reason
-from layerorder.lint.plans import (
+from layerorder.modelgraph.build import run_model
+from layerorder.modelgraph.census import ARROW
+from layerorder.modelgraph.errors import LintError, short_reason
+from layerorder.modelgraph.plans import (
     MOVABLE_ROLES,
     RewriteChange,
     RewriteSkip,
@@ -43,7 +42,8 @@ from layerorder.lint.plans import (
     dropout_plans,
     swap_plans,
 )
-from layerorder.lint.trace import graph_from_fx, trace_module
+from layerorder.modelgraph.reach import pool_first_pairs
+from layerorder.modelgraph.trace import graph_from_fx, trace_module
 from layerorder.order import Order, parse_order
 
 

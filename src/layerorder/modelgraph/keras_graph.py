@@ -26,10 +26,10 @@ from dataclasses import replace
 from typing import Any
 
 from layerorder.activations import MONOTONE_ACTS
-from layerorder.lint.errors import LintError, short_reason
-from layerorder.lint.extras import install_hint
-from layerorder.lint.graph import GraphBuilder, RoleGraph, RoleNode
-from layerorder.lint.roles import TRANSPARENT
+from layerorder.modelgraph.errors import LintError, short_reason
+from layerorder.modelgraph.extras import install_hint
+from layerorder.modelgraph.graph import GraphBuilder, RoleGraph, RoleNode
+from layerorder.modelgraph.roles import TRANSPARENT
 
 CONV_CLASSES = ("Conv1D", "Conv2D", "Conv3D")
 OTHER_CONVS = (
@@ -124,8 +124,7 @@ def import_keras() -> Any:
             keras = importlib.import_module("keras")
     except ImportError as exc:
         raise LintError(
-            "linting a Keras model needs Keras 3:"
-            f" {install_hint('keras')} ({short_reason(exc)})"
+            f"linting a Keras model needs Keras 3: {install_hint('keras')} ({short_reason(exc)})"
         ) from exc
     if not str(getattr(keras, "__version__", "0")).startswith("3"):
         raise LintError(f"Keras {keras.__version__} is installed; layerorder reads Keras 3 models")

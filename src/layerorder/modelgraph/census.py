@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from layerorder.lint.graph import ENDPOINT_ROLES, RoleGraph
+from layerorder.modelgraph.graph import ENDPOINT_ROLES, RoleGraph
 
 ARROW = "→"
 START_ROLES = frozenset({"weight", "norm"})

@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from layerorder.lint import LintError, lint_model, rewrite_model, save_model
-from layerorder.lint.census import as_dict
+from layerorder.lint import lint_model, save_model
+from layerorder.modelgraph import LintError, rewrite_model
+from layerorder.modelgraph.census import as_dict
 from layerorder.models import build_model
 from tests.lint import lint_models as lm
 
