@@ -18,7 +18,7 @@ import torch
 
 from layerorder.experiment.configuration.config import RunConfig
 from layerorder.experiment.training.loop import train
-from layerorder.experiment.execution.worker import load_run_data
+from layerorder.experiment.training.run_data import load_run_data
 from layerorder.models import build_model
 from layerorder.probe import EpochProbe
 

@@ -12,8 +12,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from layerorder.blocks import seed_dropout
 from layerorder.experiment.configuration.config import ExperimentConfig, RunConfig
 from layerorder.experiment.training.loop import steps_per_epoch
+from layerorder.experiment.training.run_data import load_run_data
 from layerorder.experiment.training.target import build_run_model
-from layerorder.experiment.execution.worker import load_run_data
 
 
 def default_grid(epochs: int | None = None, seeds: int | None = None, orders=None):

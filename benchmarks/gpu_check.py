@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 import layerorder
-from layerorder.experiment.execution.worker import resolve_device
+from layerorder.experiment.training.run_data import resolve_device
 
 
 def _compare(out: Path, name: str, **settings):

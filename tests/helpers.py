@@ -24,11 +24,14 @@ To check several pages with one browser, open it once and pass it in::
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -68,19 +71,34 @@ def run_cli(capsys, *args):
     return info.value.code, captured.out, captured.err
 
 
+# stores trained once per test process, keyed by their compare flags; ``tiny_store`` copies them
+_TRAINED: dict[tuple[str, ...], Path] = {}
+
+
 def tiny_store(capsys, db, *extra, orders="standard", seeds=1, checkpoint=True) -> Path:
     """A store holding one finished tiny experiment (``extra``: more compare flags; no report
-    unless they ask for one); with ``checkpoint`` its WAL folded into the main file."""
+    unless they ask for one); with ``checkpoint`` its WAL folded into the main file.
+
+    A checkpointed store without a report is trained once per test process for each set of flags
+    and copied to ``db``, so tests that write to their store never share one."""
     flags = list(extra) if "--report-path" in extra else [*extra, "--no-report"]
-    code, _, err = run_cli(
-        capsys, "compare", *TINY, "--order", orders, "--seeds", seeds, "--store", db, *flags
-    )
+    args = tuple(map(str, [*TINY, "--order", orders, "--seeds", seeds, *flags]))
+    cacheable = checkpoint and "--report-path" not in extra and not Path(db).exists()
+    if cacheable and args in _TRAINED:
+        shutil.copyfile(_TRAINED[args], db)
+        return Path(db)
+    code, _, err = run_cli(capsys, "compare", *args, "--store", db)
     assert code == 0, err
     if checkpoint:
         import sqlite3
 
         with sqlite3.connect(db) as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if cacheable:
+        kept = Path(tempfile.mkdtemp(prefix="layerorder-tests-")) / "s.db"
+        shutil.copyfile(db, kept)
+        atexit.register(shutil.rmtree, kept.parent, True)
+        _TRAINED[args] = kept
     return Path(db)
 
 

@@ -27,6 +27,8 @@ _LAZY = {
     "search_orders": "layerorder.api",
     "search_plan": "layerorder.api",
     "ProbeResults": "layerorder.api",
+    "trial": "layerorder.trials",
+    "Trial": "layerorder.trials",
     "Results": "layerorder.results",
     "SETTINGS": "layerorder.experiment.configuration.settings",
     "ExperimentConfig": "layerorder.experiment.configuration.config",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from layerorder.experiment.configuration.config import ExperimentConfig
-from layerorder.experiment.configuration.setup import make_experiment
+from layerorder.experiment.setup import make_experiment
 from layerorder.results import Results
 from layerorder.search.setup import search_plan  # the public name: layerorder.search_plan
 
@@ -36,6 +36,7 @@ def compare(
     *,
     data: Any = None,
     model: Any = None,
+    train: Any = None,
     config: str | Path | None = None,
     store: str | Path = DEFAULT_STORE,
     fresh: bool = False,
@@ -50,10 +51,17 @@ def compare(
     (``"as-is"`` keeps it). ``config``: a TOML file (keywords override it). ``store``: the
     SQLite file (runs already in it are not trained again). Other keywords are the settings
     of ``layerorder compare`` by name, e.g. ``orders=["standard", "preact"], seeds=5``.
+
+    ``train``: your own training function as the run, ``train(trial)`` (a ``layerorder.Trial``:
+    its order, seed, lr, params and device; ``trial.report(epoch, **metrics)``), returning its
+    final metrics (a dict, or one number for ``metric``); name the metric compared with
+    ``metric=`` and its direction with ``goal="max"|"min"``; ``params={...}`` reach it as
+    ``trial.params``. The driver still owns seeds, pairing, the store, executors and the
+    analysis.
     """
     from layerorder.experiment.execution.progress import RichObserver
 
-    cfg = make_experiment(settings, data=data, model=model, config=config)
+    cfg = make_experiment(settings, data=data, model=model, train=train, config=config)
     if not progress:
         return run_comparison(cfg, store, fresh=fresh)
     observer = RichObserver()
@@ -65,6 +73,7 @@ def compare_plan(
     *,
     data: Any = None,
     model: Any = None,
+    train: Any = None,
     config: str | Path | None = None,
     **settings: Any,
 ):
@@ -72,7 +81,8 @@ def compare_plan(
     (every run's order, seed, lr and run key, the device, the executor's workers and threads)."""
     from layerorder.experiment.execution.runner import plan_grid
 
-    return plan_grid(make_experiment(settings, data=data, model=model, config=config))
+    return plan_grid(
+        make_experiment(settings, data=data, model=model, train=train, config=config))
 
 
 def search_orders(

@@ -18,6 +18,7 @@ from layerorder.experiment.execution.comparison import (
     describe_order,
     epoch_column_names,
     model_title,
+    reported_names,
 )
 from layerorder.stats.decisions import PairDecision
 
@@ -37,32 +38,39 @@ class Results(Comparison):
 
     def to_pandas(self):
         """One row per run: order label, canonical spec and preset name, seed, lr, status and
-        final metrics, then one column per varied factor (its level)."""
+        final metrics, then one column per varied factor (its level) and one per metric a user's
+        own run reported (its final value)."""
         import pandas as pd
 
         factors = self.analysis.factors
+        reported = reported_names(self.runs)
         rows = []
         for r in self.runs:
             spec, preset = describe_order(r.label)
+            own = r.metrics or {}
             rows.append(
                 (r.id, r.label, spec, preset, r.seed, r.lr, r.status, r.final_test_acc,
                  r.final_test_loss, r.final_train_loss, r.diverged_epoch, r.wall_time,
-                 *(self.analysis.plan.level_of(r, f) for f in factors))
+                 *(self.analysis.plan.level_of(r, f) for f in factors),
+                 *(own.get(name) for name in reported))
             )
-        return pd.DataFrame(rows, columns=[*RUN_COLUMNS, *factors])
+        return pd.DataFrame(rows, columns=[*RUN_COLUMNS, *factors, *reported])
 
     def curves(self):
         """One row per run and epoch: run_id, order, seed, lr, then the epoch's metrics (the
-        scheduled learning rate of that epoch is ``epoch_lr``)."""
+        scheduled learning rate of that epoch is ``epoch_lr``), and one column per metric a user's
+        own run reported."""
         import pandas as pd
 
         names = list(epoch_column_names())
+        epochs = [(r, e) for r in self.runs for e in self.epochs.get(r.id, ())]
+        reported = reported_names(e for _, e in epochs)
         rows = [
-            (r.id, r.label, r.seed, r.lr, *(getattr(e, c) for c in EPOCH_COLUMNS))
-            for r in self.runs
-            for e in self.epochs.get(r.id, ())
+            (r.id, r.label, r.seed, r.lr, *(getattr(e, c) for c in EPOCH_COLUMNS),
+             *(e.metrics.get(name) for name in reported))
+            for r, e in epochs
         ]
-        return pd.DataFrame(rows, columns=["run_id", "order", "seed", "lr", *names])
+        return pd.DataFrame(rows, columns=["run_id", "order", "seed", "lr", *names, *reported])
 
     @property
     def summary(self):
@@ -105,9 +113,10 @@ class Results(Comparison):
 
         best_lr = {row.label: row.lr for row in self.analysis.rows}
         epochs = {k: list(v) for k, v in self.epochs.items()}
-        acc = curves(self.runs, epochs, best_lr, "test_acc")
+        metric = self.analysis.plan.metric
+        acc = curves(self.runs, epochs, best_lr, metric.name)
         loss = curves(self.runs, epochs, best_lr, "train_loss")
-        return figures.learning_curves(acc, loss)
+        return figures.learning_curves(acc, loss, metric)
 
     def report(self, path: str | Path = "layerorder-report.html", fmt: str = "html") -> Path:
         """Write the report of exactly these runs; returns the page's path."""

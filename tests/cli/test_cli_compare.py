@@ -1,10 +1,9 @@
 import json
-import sqlite3
 
 import pytest
 
 from layerorder.store import Store
-from tests.helpers import TINY, run_cli, sha
+from tests.helpers import TINY, run_cli, sha, tiny_store
 
 
 def test_compare_trains_stores_and_resumes(tmp_path, capsys):
@@ -184,11 +183,7 @@ BAD = [
 
 @pytest.fixture
 def existing_store(tmp_path, capsys):
-    db = tmp_path / "s.db"
-    run_cli(capsys, "compare", *TINY, "--order", "standard", "--seeds", "1", "--store", db)
-    with sqlite3.connect(db) as conn:  # fold the WAL in, so the main file holds everything
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return db
+    return tiny_store(capsys, tmp_path / "s.db")  # its WAL folded in: the main file holds all
 
 
 @pytest.mark.parametrize("args,fragment", BAD)

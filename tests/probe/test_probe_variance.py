@@ -77,8 +77,9 @@ def test_probed_runs_store_the_recalibrated_accuracy(tmp_path):
     import dataclasses
 
     from layerorder.experiment.configuration.config import make_config
-    from layerorder.experiment.execution.worker import load_run_data, recalibration_records
+    from layerorder.experiment.execution.worker import recalibration_records
     from layerorder.experiment.training.loop import evaluate, train
+    from layerorder.experiment.training.run_data import load_run_data
     from layerorder.experiment.training.target import build_run_model
     from layerorder.probe.stored import typed
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
 
 import pytest
 
 from layerorder.store import RunSpec, Store
 from layerorder.store.errors import StoreUnavailable
-from tests.helpers import count_runs, sha
+from tests.gate import gated_compare, gated_env, make_gate, open_gate, wait_until
+from tests.helpers import sha
 
 
 def _specs(n: int, prefix: str = "k") -> list[RunSpec]:
@@ -65,24 +64,20 @@ def test_a_replaced_store_is_left_alone(tmp_path):
         assert [r.run_key for r in kept.runs(exp.id)] == ["k0", "k1"]
 
 
-@pytest.mark.slow
 def test_deleting_the_store_mid_sweep_loses_nothing(tmp_path):
-    db = tmp_path / "s.db"
-    cmd = [
-        sys.executable, "-m", "layerorder", "compare", "--dataset", "synthetic", "--data-opt",
-        "num_samples=2000", "--arch", "mlp", "--epochs", "4", "--order", "standard,preact",
-        "--seeds", "3", "--executor", "sequential", "--no-report", "--store", str(db),
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        if db.exists() and count_runs(db, "done") >= 1:
-            os.unlink(db)
-            break
-        time.sleep(0.05)
-    _, err = proc.communicate(timeout=300)
+    db, gate = tmp_path / "s.db", make_gate(tmp_path / "gate", tickets=1)
+    proc = subprocess.Popen(gated_compare(db, "--executor", "sequential", seeds=4, epochs=2),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=gated_env(gate))
+    try:
+        wait_until(gate, db, done=1, blocked=1, proc=proc)  # one run stored, the next one waiting
+        os.unlink(db)
+        open_gate(gate)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
     assert proc.returncode == 0, err
     assert "restored from the open connection" in " ".join(err.split())
     with Store.open(db, create=False) as store:
         runs = store.runs(store.experiments()[0].id)
-    assert len(runs) == 6 and all(r.status == "done" for r in runs)
+    assert len(runs) == 4 and all(r.status == "done" for r in runs)

@@ -35,8 +35,9 @@ FLAGS: dict[str, tuple[str, ...]] = {
     "arch": ("--arch", "-a"),
     "model": ("--model", "-m"),
     "orders": ("--order", "-o"),
+    "params": ("--param",),
 }
-REPEATABLE = frozenset({"data_options", "orders", "vary"})  # given once per value
+REPEATABLE = frozenset({"data_options", "orders", "vary", "params", "watch"})  # once per value
 
 
 def cli_flags(s: Setting) -> tuple[str, ...]:
@@ -55,7 +56,7 @@ COMMANDS: dict[str, frozenset[str]] = {
     # a study's file fixes its runs; the command says only how they execute
     "study": _names(lambda s: s.role == EXECUTION and s.name not in ("name", "compile",
                                                                       "max_runs")),
-    "report": frozenset({"margin", "baseline"}),
+    "report": frozenset({"margin", "baseline", "metric", "goal", "metric_range"}),
 }
 COMMANDS["search"] = COMMANDS["compare"] - frozenset(OWN_SETTINGS)
 

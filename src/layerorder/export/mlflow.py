@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from layerorder.errors import LayerorderError
-from layerorder.experiment.execution.comparison import EPOCH_COLUMNS
 from layerorder.export.rows import finite_number, probe_row
 
 MLFLOW_STATUS = {"done": "FINISHED", "diverged": "FINISHED", "failed": "FAILED"}  # finished runs
@@ -102,7 +101,7 @@ def _metrics(run: dict[str, Any], probes=()):
                 key = f"probe/{record.kind}/{record.name}/{field}"
                 metrics.append(Metric(key, value, now, record.epoch))
     for epoch in run["epochs"]:
-        for column in EPOCH_COLUMNS:
+        for column in epoch:  # the built-in loop's columns and a user's own metrics
             value = finite_number(epoch.get(column))
             if column != "epoch" and value is not None:
                 metrics.append(Metric(column, value, now, int(epoch["epoch"])))

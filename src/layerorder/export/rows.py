@@ -42,6 +42,7 @@ def run_fields(r, exp_name: str, plan: AnalysisPlan = AnalysisPlan()) -> dict[st
         "diverged_epoch": r.diverged_epoch,
         "error": r.error,
         "final_test_acc": r.final_test_acc,
+        "metrics": r.metrics,  # the final metrics a user's own run reported
         "wall_time": r.wall_time,
         "config": r.config,
         "provenance": r.provenance,
@@ -57,15 +58,19 @@ def runs_with_epochs(db, experiments) -> list[dict[str, Any]]:
         epochs, plan = db.epochs_for_experiment(exp.id), stored_plan(exp)
         for r in db.runs(exp.id):
             d = run_fields(r, exp.name, plan)
-            d["epochs"] = [{k: getattr(e, k) for k in EPOCH_COLUMNS} for e in epochs.get(r.id, [])]
+            d["epochs"] = [{**{k: getattr(e, k) for k in EPOCH_COLUMNS}, **e.metrics}
+                           for e in epochs.get(r.id, [])]
             data.append(d)
     return data
 
 
 def epoch_rows(runs: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
-    """Flat (header, rows): one row per run and epoch."""
-    header = list(RUN_FIELDS + epoch_column_names())
+    """Flat (header, rows): one row per run and epoch; a column per metric a user's own run
+    reported, after the built-in loop's."""
+    reported = sorted({k for d in runs for e in d["epochs"] for k in e} - set(EPOCH_COLUMNS))
+    header = list(RUN_FIELDS + epoch_column_names()) + reported
     rows = [[d[k] for k in RUN_FIELDS] + [e[k] for k in EPOCH_COLUMNS]
+            + [e.get(k) for k in reported]
             for d in runs for e in d["epochs"]]
     return header, rows
 

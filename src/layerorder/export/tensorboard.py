@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from layerorder.errors import LayerorderError
-from layerorder.experiment.execution.comparison import EPOCH_COLUMNS
 from layerorder.export.rows import finite_number
 
 
@@ -86,7 +85,7 @@ def write_tensorboard(root: Path, runs: list[dict[str, Any]], probes: dict[int, 
         written += 1
         with writer_class(log_dir=str(folder)) as writer:
             for epoch in run["epochs"]:
-                for column in EPOCH_COLUMNS:
+                for column in epoch:  # the loop's columns and a user's own metrics
                     value = finite_number(epoch.get(column))
                     if column != "epoch" and value is not None:
                         writer.add_scalar(f"epoch/{column}", value, int(epoch["epoch"]))

@@ -232,3 +232,37 @@ def rewrite_model(
                 )
     notes = bias_notes(original, graph_from_fx(gm))
     return RewriteResult(gm, tuple(changes), tuple(skipped), checked, notes, same)
+
+
+AS_IS = "as-is"  # the order of a user's model left as it is
+
+
+def rewritten(model: nn.Module, order: str, example_input: torch.Tensor) -> nn.Module:
+    """``model`` rewritten to ``order`` (weights of unchanged layers kept), the model itself for
+    ``as-is`` or where every block already has that order; raises ``LintError`` with the reasons
+    when the order applies to no block of it."""
+    if order == AS_IS:
+        return model
+    result = rewrite_model(model, to=order, example_input=example_input)
+    if result.changes:
+        return result.model
+    if _already(model, order):
+        return model
+    reasons = "; ".join(f"{s.place}: {s.reason}" for s in result.skipped[:3]) or "no matching block"
+    raise LintError(f"order '{order}' does not apply to any block of the model ({reasons})")
+
+
+def _already(model: nn.Module, order: str) -> bool:
+    """True when a block of the model is already in ``order`` (the rewrite had nothing to do):
+    a weight layer with exactly those stages around it. (Not a census pattern: ``bn→relu→linear``
+    also runs across a block and the head, and would pass for a pre-activation order.)"""
+    from layerorder.order import OrderSpecError
+
+    spec = parse_order(order).spec
+    for found, _ in block_orders(model):
+        try:
+            if parse_order(found).spec == spec:
+                return True
+        except OrderSpecError:
+            continue
+    return False

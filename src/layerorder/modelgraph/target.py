@@ -253,3 +253,20 @@ def _load(spec: str, foreign: bool = False) -> Target:
             )
         return Target(spec, _check_module(obj, spec, "is", foreign), source)
     return Target(spec, _call(obj, spec, kwargs, foreign), source)
+
+
+def load_callable(spec: str, what: str = "function") -> Any:
+    """The callable a target string ``file.py:name`` or ``package.module:name`` names (a user's
+    training function); importing it runs the file's code."""
+    try:
+        where, attr = split_target(spec)
+    except TargetError as exc:
+        raise LintError(str(exc)) from None
+    if where.endswith(".py") or "/" in where or "\\" in where:
+        module = _load_file(Path(where), spec)
+    else:
+        module = _load_module(where)
+    obj = _attribute(module, attr, where)
+    if not callable(obj):
+        raise LintError(f"'{spec}' is a {type(obj).__name__}, not a {what}")
+    return obj

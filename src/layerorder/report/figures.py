@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from layerorder.files import atomic_output
 from layerorder.probe.record import bin_edges
+from layerorder.stats.metric import ACCURACY_METRIC, Metric
 
 # Applied around each drawing and saving only: the user's rcParams and backend stay as they are
 # (figures are plain ``Figure`` objects, never pyplot's, so no backend is chosen or switched).
@@ -66,10 +67,18 @@ def png(fig, path) -> None:
         fig.savefig(fh, format="png", dpi=110, bbox_inches="tight")
 
 
+def _diff_unit(metric: Metric) -> str:
+    """Differences' unit on an axis: '(points)' of accuracy, or the metric's name."""
+    return "(points)" if metric.is_accuracy else f"({metric.name})"
+
+
 @styled
-def learning_curves(acc, loss):
-    fig, axes = subplots(1, 2, figsize=(10, 3.4))
-    for ax, curves, ylabel in ((axes[0], acc, "test accuracy (%)"), (axes[1], loss, "train loss")):
+def learning_curves(acc, loss, metric: Metric = ACCURACY_METRIC):
+    """The compared metric per epoch and, where there are curves of it, the training loss."""
+    panels = [(acc, metric.label)] + ([(loss, "train loss")] if loss else [])
+    fig, axes = subplots(1, len(panels), figsize=(5 * len(panels), 3.4), squeeze=False)
+    axes = axes[0]
+    for ax, (curves, ylabel) in zip(axes, panels):
         for i, c in enumerate(curves):
             ax.plot(c.epochs, c.mean, color=color(i), label=f"{c.label} (n={c.n})", linewidth=1.6)
             lo = [v if math.isfinite(v) else m for v, m in zip(c.low, c.mean)]
@@ -77,14 +86,15 @@ def learning_curves(acc, loss):
             ax.fill_between(c.epochs, lo, hi, color=color(i), alpha=0.18, linewidth=0)
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
-    axes[1].set_yscale("log")
-    axes[0].legend(fontsize=8, loc="lower right")
+    if loss:
+        axes[1].set_yscale("log")
+    axes[0].legend(fontsize=8, loc="lower right" if metric.higher_is_better else "upper right")
     axes[0].set_title("mean over seeds, 95% CI band", fontsize=9)
     return fig
 
 
 @styled
-def final_distribution(finals):
+def final_distribution(finals, metric: Metric = ACCURACY_METRIC):
     fig, ax = subplots(figsize=(max(4, 1.3 * len(finals) + 1.5), 3.4))
     data = [list(f.values) for f in finals]
     positions = list(range(1, len(finals) + 1))
@@ -101,13 +111,13 @@ def final_distribution(finals):
         xs = [positions[i] + (0.0 if n < 2 else -0.15 + 0.3 * k / (n - 1)) for k in range(n)]
         ax.scatter(xs, f.values, color=color(i), s=18, zorder=3)
     ax.set_xticks(positions, [f.label for f in finals], rotation=15)
-    ax.set_ylabel("final test accuracy (%)")
+    ax.set_ylabel(f"final {metric.label}")
     ax.set_title("one point per seed", fontsize=9)
     return fig
 
 
 @styled
-def pairwise_matrix(labels, pairs):
+def pairwise_matrix(labels, pairs, metric: Metric = ACCURACY_METRIC):
     n = len(labels)
     idx = {label: i for i, label in enumerate(labels)}
     delta = [[math.nan] * n for _ in range(n)]
@@ -135,13 +145,13 @@ def pairwise_matrix(labels, pairs):
                 )
     ax.set_xticks(range(n), labels, rotation=30, ha="right")
     ax.set_yticks(range(n), labels)
-    ax.set_title("row minus column (points); Holm p, * < 0.05", fontsize=9)
+    ax.set_title(f"row minus column {_diff_unit(metric)}; Holm p, * < 0.05", fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.046)
     return fig
 
 
 @styled
-def lr_robustness(series):
+def lr_robustness(series, metric: Metric = ACCURACY_METRIC):
     fig, ax = subplots(figsize=(6, 3.4))
     for i, s in enumerate(series):
         ax.plot(s.lrs, s.means, marker="o", color=color(i), label=s.label)
@@ -151,7 +161,7 @@ def lr_robustness(series):
                 ax.scatter([lr], [y], marker="x", s=60, color=color(i), zorder=3)
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
-    ax.set_ylabel("mean final test accuracy (%)")
+    ax.set_ylabel(f"mean final {metric.label}")
     ax.set_title("x: at least one run diverged", fontsize=9)
     ax.legend(fontsize=8)
     return fig
@@ -256,13 +266,14 @@ def oriented(d, ref: str):
 
 
 @styled
-def differences(decisions, margin: float):
+def differences(decisions, margin: float, metric: Metric = ACCURACY_METRIC):
     """Each pair's mean paired difference with its 95% CI, coloured by decision, over the
     equivalence band +-margin (grey)."""
     n = max(1, len(decisions))
     fig, ax = subplots(figsize=(7, 0.38 * n + 1.3))
-    ax.axvspan(-margin, margin, color="#dddddd", alpha=0.7, linewidth=0,
-               label=f"equivalence band ±{margin:g}")
+    if margin > 0:
+        ax.axvspan(-margin, margin, color="#dddddd", alpha=0.7, linewidth=0,
+                   label=f"equivalence band ±{margin:g}")
     ax.axvline(0.0, color="black", linewidth=0.8)
     names = []
     for i, d in enumerate(decisions):
@@ -274,8 +285,9 @@ def differences(decisions, margin: float):
         cond = f" [{d.condition}]" if d.condition else ""
         names.append((y, f"{d.a} − {d.b}{cond}: {d.decision}"))
     ax.set_yticks([y for y, _ in names], [t for _, t in names], fontsize=7)
-    ax.set_xlabel("mean paired difference (points), 95% CI")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.set_xlabel(f"mean paired difference {_diff_unit(metric)}, 95% CI")
+    if margin > 0:
+        ax.legend(fontsize=7, loc="lower right")
     return fig
 
 
@@ -287,6 +299,7 @@ def effect_by_condition(analysis, ref: str):
     others = list(dict.fromkeys(oriented(d, ref)[0] for _, d in points))
     factors = analysis.factors
     margin = analysis.margin
+    unit = _diff_unit(analysis.plan.metric)
     if len(factors) == 2:
         f1, f2 = factors
         lv1 = list(dict.fromkeys(dict(c.levels)[f1] for c in analysis.conditions))
@@ -310,15 +323,16 @@ def effect_by_condition(analysis, ref: str):
             ax.set_yticks(range(len(lv2)), [str(v) for v in lv2])
             ax.set_xlabel(f1)
             ax.set_ylabel(f2)
-            ax.set_title(f"{other} − {ref} (points)", fontsize=9)
+            ax.set_title(f"{other} − {ref} {unit}", fontsize=9)
             fig.colorbar(im, ax=ax, fraction=0.046)
         return fig
     fig, axes = subplots(1, max(1, len(factors)), figsize=(5 * max(1, len(factors)), 3.4),
                          squeeze=False)
     for ax, factor in zip(axes[0], factors):
         levels = list(dict.fromkeys(dict(c.levels)[factor] for c in analysis.conditions))
-        ax.axhspan(-margin, margin, color="#dddddd", alpha=0.7, linewidth=0,
-                   label=f"±{margin:g} (equivalent)")
+        if margin > 0:
+            ax.axhspan(-margin, margin, color="#dddddd", alpha=0.7, linewidth=0,
+                       label=f"±{margin:g} (equivalent)")
         ax.axhline(0.0, color="black", linewidth=0.8)
         for k, other in enumerate(others):
             xs, ys, lo, hi = [], [], [], []
@@ -333,7 +347,7 @@ def effect_by_condition(analysis, ref: str):
                         label=f"{other} − {ref}")
         ax.set_xticks(range(len(levels)), [str(v) for v in levels])
         ax.set_xlabel(factor)
-        ax.set_ylabel("paired difference (points), 95% CI")
+        ax.set_ylabel(f"paired difference {unit}, 95% CI")
         ax.legend(fontsize=7)
     return fig
 

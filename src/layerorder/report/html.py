@@ -20,6 +20,7 @@ from layerorder.stats.table import (
     decisions_table,
     effect_reference,
     interaction_table,
+    metric_cell,
     reliability_table,
     results_table,
     speed_table,
@@ -90,13 +91,15 @@ def _provenance_section(info: ReportInfo) -> str:
 
 
 def _runs_section(info: ReportInfo) -> str:
+    metric = info.analysis.plan.metric
+    num = metric_cell(metric)
     header = [
         "run",
         "order",
         "seed",
         "lr",
         "status",
-        "test acc %",
+        "test acc %" if metric.is_accuracy else metric.name,
         "train loss",
         "epochs",
         "wall s",
@@ -109,7 +112,7 @@ def _runs_section(info: ReportInfo) -> str:
             str(r.seed),
             f"{r.lr:g}",
             escape(r.status),
-            cell(r.test_acc),
+            num(r.value),
             cell(r.train_loss, 4),
             str(r.epochs),
             cell(r.wall_time, 1),
@@ -178,9 +181,12 @@ def _decision_sections(a) -> list[str]:
             "decisions",
             "Different, equivalent or undecided",
             _figure(
-                figures.differences(a.decisions, a.margin),
-                f"Mean paired difference and 95% CI of each pair; grey: the equivalence band"
-                f" ±{a.margin:g} points. Red: different, green: equivalent, grey: undecided.",
+                figures.differences(a.decisions, a.margin, a.plan.metric),
+                "Mean paired difference and 95% CI of each pair"
+                + (f"; grey: the equivalence band ±{a.margin:g}"
+                   f"{' points' if a.plan.metric.is_accuracy else ''}" if a.margin > 0 else
+                   " (no equivalence margin given)")
+                + ". Red: different, green: equivalent, grey: undecided.",
                 "fig-differences",
             )
             + table_html(decisions_table(a)),
@@ -198,7 +204,8 @@ def _decision_sections(a) -> list[str]:
                 _figure(
                     figures.effect_by_condition(a, ref),
                     f"Each order minus {ref} at every level of the varied factors (95% CI;"
-                    f" grey band: ±{a.margin:g} points).",
+                    f" grey band: ±{a.margin:g}"
+                    f"{' points' if a.plan.metric.is_accuracy else ''}).",
                     "fig-conditions",
                 )
                 + table_html(interaction_table(a)),
@@ -220,15 +227,17 @@ def render_html(info: ReportInfo, lead: tuple[tuple[str, str, str], ...] = ()) -
             "curves",
             "Learning curves",
             _figure(
-                figures.learning_curves(info.acc_curves, info.loss_curves),
-                "Test accuracy and training loss per epoch.",
+                figures.learning_curves(info.acc_curves, info.loss_curves, a.plan.metric),
+                ("Test accuracy and training loss per epoch." if a.plan.metric.is_accuracy
+                 else f"{a.plan.metric.name} per epoch ({a.plan.metric.direction})."),
                 "fig-curves",
             ),
         ),
         _section(
             "finals",
-            "Final accuracy per seed",
-            _figure(figures.final_distribution(info.finals), "Final test accuracy.", "fig-finals"),
+            f"Final {'accuracy' if a.plan.metric.is_accuracy else a.plan.metric.name} per seed",
+            _figure(figures.final_distribution(info.finals, a.plan.metric),
+                    f"Final {a.plan.metric.label}.", "fig-finals"),
         ),
     ]
     sections += _decision_sections(a)
@@ -238,7 +247,7 @@ def render_html(info: ReportInfo, lead: tuple[tuple[str, str, str], ...] = ()) -
                 "pairwise",
                 "Pairwise comparisons",
                 _figure(
-                    figures.pairwise_matrix(list(a.labels), a.pairs),
+                    figures.pairwise_matrix(list(a.labels), a.pairs, a.plan.metric),
                     "Mean paired difference and Holm-adjusted p.",
                     "fig-pairwise",
                 ),
@@ -250,8 +259,8 @@ def render_html(info: ReportInfo, lead: tuple[tuple[str, str, str], ...] = ()) -
                 "lr",
                 "Learning-rate robustness",
                 _figure(
-                    figures.lr_robustness(info.lr_series),
-                    "Mean final accuracy per learning rate.",
+                    figures.lr_robustness(info.lr_series, a.plan.metric),
+                    f"Mean final {a.plan.metric.label} per learning rate.",
                     "fig-lr",
                 ),
             )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from layerorder.experiment.configuration.plan import stored_plan
+from layerorder.experiment.execution.comparison import EPOCH_COLUMNS
 from layerorder.stats.analysis import Analysis, analyze
 from layerorder.stats.summary import t_interval
 from layerorder.version import __version__
@@ -50,7 +51,7 @@ class RunRow:
     seed: int
     lr: float
     status: str
-    test_acc: float | None
+    value: float | None  # the compared metric's final value
     train_loss: float | None
     epochs: int
     wall_time: float | None
@@ -87,13 +88,24 @@ def _curve(label: str, series: list[dict[int, float]]) -> Curve:
 
 
 def curves(runs, epochs_by_run, best_lr: dict[str, float], metric: str) -> tuple[Curve, ...]:
-    """Per order at its best learning rate, finished runs only."""
+    """Per order at its best learning rate, finished runs only: ``metric`` per epoch (a column of
+    the built-in loop's epochs, or a metric a user's own run reported)."""
     by_label: dict[str, list[dict[int, float]]] = defaultdict(list)
     for run in runs:
         if run.status == "done" and run.lr == best_lr.get(run.label):
             eps = epochs_by_run.get(run.id, [])
-            by_label[run.label].append({e.epoch: getattr(e, metric) for e in eps})
-    return tuple(_curve(label, series) for label, series in by_label.items())
+            values = {e.epoch: _epoch_value(e, metric) for e in eps}
+            by_label[run.label].append({k: v for k, v in values.items() if v is not None})
+    return tuple(_curve(label, series) for label, series in by_label.items()
+                 if any(math.isfinite(v) for s in series for v in s.values()))
+
+
+def _epoch_value(epoch, metric: str) -> float | None:
+    if metric in EPOCH_COLUMNS:  # the built-in loop's (NaN where a user's run has none)
+        value = getattr(epoch, metric)
+        if value is not None and math.isfinite(value):
+            return value
+    return epoch.metrics.get(metric)
 
 
 def _lr_series(analysis: Analysis) -> tuple[LrSeries, ...]:
@@ -121,7 +133,7 @@ def _shown_runs(analysis: Analysis, runs) -> list:
     return [dataclasses.replace(r, label=f"{r.label} · {name(r)}") for r in runs]
 
 
-def _run_row(run, n_epochs: int) -> RunRow:
+def _run_row(run, n_epochs: int, plan) -> RunRow:
     note = ""
     if run.status == "diverged":
         note = f"diverged at epoch {run.diverged_epoch}"
@@ -133,7 +145,7 @@ def _run_row(run, n_epochs: int) -> RunRow:
         run.seed,
         run.lr,
         run.status,
-        run.final_test_acc,
+        plan.value_of(run),
         run.final_train_loss,
         n_epochs,
         run.wall_time,
@@ -176,9 +188,11 @@ def build_info(store, experiment, run_ids=None, analysis=None, options=None) -> 
     for label in best_lr:
         done = [
             r for r in shown if r.label == label and r.lr == best_lr[label] and r.status == "done"
+            and analysis.plan.value_of(r) is not None
         ]
         finals.append(
-            FinalPoints(label, tuple(r.seed for r in done), tuple(r.final_test_acc for r in done))
+            FinalPoints(label, tuple(r.seed for r in done),
+                        tuple(analysis.plan.value_of(r) for r in done))
         )
     return ReportInfo(
         title=f"layerorder: {experiment.name}",
@@ -191,10 +205,10 @@ def build_info(store, experiment, run_ids=None, analysis=None, options=None) -> 
         config=dict(experiment.config),
         provenance=_provenance(runs),
         analysis=analysis,
-        acc_curves=curves(shown, epochs, best_lr, "test_acc"),
+        acc_curves=curves(shown, epochs, best_lr, analysis.plan.metric.name),
         loss_curves=curves(shown, epochs, best_lr, "train_loss"),
         finals=tuple(finals),
         lr_series=_lr_series(analysis),
-        runs=tuple(_run_row(r, len(epochs.get(r.id, []))) for r in runs),
+        runs=tuple(_run_row(r, len(epochs.get(r.id, [])), analysis.plan) for r in runs),
         probes=probe_info(store, runs, best_lr),
     )

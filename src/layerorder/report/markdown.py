@@ -58,16 +58,19 @@ def render_markdown(info: ReportInfo, path: Path) -> list[Path]:
     lines += [
         "",
         fig(
-            figures.learning_curves(info.acc_curves, info.loss_curves), "curves", "learning curves"
+            figures.learning_curves(info.acc_curves, info.loss_curves, a.plan.metric), "curves",
+            "learning curves"
         ),
         "",
-        fig(figures.final_distribution(info.finals), "finals", "final accuracy"),
+        fig(figures.final_distribution(info.finals, a.plan.metric), "finals", "final values"),
     ]
     if a.pairs:
-        lines += ["", fig(figures.pairwise_matrix(list(a.labels), a.pairs), "pairwise", "pairwise")]
+        lines += ["", fig(figures.pairwise_matrix(list(a.labels), a.pairs, a.plan.metric),
+                          "pairwise", "pairwise")]
     if a.decisions:
         lines += [
-            "", fig(figures.differences(a.decisions, a.margin), "differences", "differences"),
+            "", fig(figures.differences(a.decisions, a.margin, a.plan.metric), "differences",
+                    "differences"),
             "", *table_markdown(decisions_table(a)),
             "", *table_markdown(reliability_table(a)),
             *(["", *table_markdown(speed_table(a))] if a.speed else []),
@@ -80,7 +83,8 @@ def render_markdown(info: ReportInfo, path: Path) -> list[Path]:
             "", *table_markdown(interaction_table(a)),
         ]
     if info.lr_series:
-        lines += ["", fig(figures.lr_robustness(info.lr_series), "lr", "LR robustness")]
+        lines += ["", fig(figures.lr_robustness(info.lr_series, a.plan.metric), "lr",
+                          "LR robustness")]
     if info.probes is not None:
         lines += ["", fig(figures.probe_summary(info.probes.orders), "probes", "probes")]
         orders = info.probes.orders

@@ -95,7 +95,7 @@ class SameFunction:
 def model_base(target: str) -> tuple[str, int, int]:
     """The most common block order of a user's model that is an order spec with stages besides
     the weight layer: (spec, blocks with it, blocks in all)."""
-    from layerorder.experiment.execution.shipping import factory_model
+    from layerorder.experiment.configuration.callables import factory_model
     from layerorder.modelgraph import block_orders, load_target
     from layerorder.order import OrderSpecError, parse_order
 

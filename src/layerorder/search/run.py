@@ -195,7 +195,7 @@ def _cap_for_time(plan: SearchPlan, seconds: float, runs, final_config) -> Searc
     """The plan with the final stage's seeds set by the time the rounds left: each run's own
     wall time per epoch, divided by the parallel workers the executor uses."""
     from layerorder.experiment.execution.executors import plan as execution_plan
-    from layerorder.experiment.execution.worker import resolve_device
+    from layerorder.experiment.training.run_data import resolve_device
 
     epochs = sum(rp.cost for rp in plan.rounds)  # epochs the rounds trained, in total
     run_seconds = sum(r.wall_time or 0.0 for r in runs)
@@ -223,8 +223,8 @@ def run_search(
     ``settings`` are any of ``compare``'s (not orders, seeds or until_decided); ``data`` and
     ``model`` as ``layerorder.compare`` takes them. ``seconds``: a wall-clock budget; the final
     stage's seed cap is then set from the rounds' measured time (``search.budget``)."""
-    from layerorder.experiment.configuration.setup import make_experiment
     from layerorder.experiment.execution.comparison import run_comparison
+    from layerorder.experiment.setup import make_experiment
     from layerorder.search.history import final_steps, round_steps, space_steps
     from layerorder.store import Store
 

@@ -12,7 +12,7 @@ from typing import Any
 from layerorder.errors import ConfigError
 from layerorder.experiment.configuration.config import ExperimentConfig, load_toml
 from layerorder.experiment.configuration.settings import BY_NAME
-from layerorder.experiment.configuration.setup import make_experiment, model_target
+from layerorder.experiment.setup import make_experiment, model_target
 from layerorder.search.budget import Budget, parse_budget
 from layerorder.search.run import OWN_SETTINGS, SearchPlan, plan_search
 from layerorder.search.space import OrderSpace

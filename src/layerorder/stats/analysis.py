@@ -108,13 +108,6 @@ class Analysis:
         return all(c.decided for c in self.conditions)
 
 
-def _acc(run) -> float | None:
-    """Final test accuracy of a finished run; None for a diverged one."""
-    if run.status == "diverged":
-        return None
-    return run.final_test_acc
-
-
 def _grouped(runs) -> dict[str, dict[float, list]]:
     groups: dict[str, dict[float, list]] = defaultdict(lambda: defaultdict(list))
     for run in sorted(runs, key=lambda r: r.id):
@@ -122,15 +115,21 @@ def _grouped(runs) -> dict[str, dict[float, list]]:
     return groups
 
 
-def _best_lrs(groups, labels) -> tuple[dict[str, float], tuple[LrRobustness, ...]]:
+def _best_lrs(groups, labels, plan: AnalysisPlan) -> tuple[dict[str, float],
+                                                          tuple[LrRobustness, ...]]:
+    metric = plan.metric
     sweep = {
         label: {
-            lr: [_acc(r) for r in rs if r.status in ("done", "diverged")]
+            lr: [None if r.status == "diverged" else plan.value_of(r)
+                 for r in rs if r.status in ("done", "diverged")]
             for lr, rs in groups[label].items()
         }
         for label in labels
     }
-    table = tuple(lr_robustness(sweep))
+    # stable: within a point of the best accuracy; for another metric, within the margin
+    tolerance = 1.0 if metric.is_accuracy else plan.margin
+    table = tuple(lr_robustness(sweep, tolerance=tolerance,
+                                higher_is_better=metric.higher_is_better))
     best = {}
     for item in table:
         # a learning rate where some runs diverged or failed is not a fair "best": its mean
@@ -143,7 +142,7 @@ def _best_lrs(groups, labels) -> tuple[dict[str, float], tuple[LrRobustness, ...
             and not any(r.status == "failed" for r in groups[item.label][p.lr])
         ]
         if clean:
-            best[item.label] = max(clean, key=lambda p: (p.mean, -p.lr)).lr
+            best[item.label] = max(clean, key=lambda p: (metric.gain(p.mean), -p.lr)).lr
         else:
             best[item.label] = (
                 item.best_lr if math.isfinite(item.best_lr) else min(sweep[item.label])
@@ -195,7 +194,7 @@ def analyze(
     interactions = () if one else interaction_tests(
         _observations(conditions, runs, plan), factors)
     verdict = conditions[0].verdict if one else conditional_verdict(
-        conditions, interactions, alpha=alpha, baseline=baseline
+        conditions, interactions, alpha=alpha, baseline=baseline, metric=plan.metric
     )
     design = Design(plan.looks)
     if design.sequential:
@@ -252,8 +251,9 @@ def _observations(conditions, runs, plan: AnalysisPlan) -> list[Observation]:
             levels = tuple((f, plan.level_of(run, f)) for f in factors)
             if levels != c.levels or chosen.get((c.levels, run.label)) != run.lr:
                 continue
-            if run.status == "done" and run.final_test_acc is not None:
-                out.append(Observation(run.label, levels, run.seed, run.final_test_acc))
+            value = plan.value_of(run)
+            if run.status == "done" and value is not None:
+                out.append(Observation(run.label, levels, run.seed, value))
     return out
 
 
@@ -263,19 +263,24 @@ def _condition(levels, runs, alpha, plan: AnalysisPlan, epochs) -> Condition:
     groups = _grouped(runs)
     labels = tuple(groups)
     lrs = {r.lr for r in runs}
-    best_lr, lr_table = _best_lrs(groups, labels)
+    best_lr, lr_table = _best_lrs(groups, labels, plan)
+    metric = plan.metric
+    value = plan.value_of
     summaries, by_seed, outcomes = [], {}, {}
     for label in labels:
         chosen = groups[label][best_lr[label]]
-        done = [r for r in chosen if r.status == "done" and r.final_test_acc is not None]
+        done = [r for r in chosen if r.status == "done" and value(r) is not None]
+        # a finished run that never reported the metric is counted as failed
+        n_missing = sum(r.status == "done" and value(r) is None for r in chosen)
         n_diverged = sum(r.status == "diverged" for r in chosen)
-        n_failed = sum(r.status == "failed" for r in chosen)
+        n_failed = sum(r.status == "failed" for r in chosen) + n_missing
+        values = [value(r) for r in done]
         summaries.append(
-            summarize(label, [r.final_test_acc for r in done], n_diverged=n_diverged,
-                      n_failed=n_failed)
+            summarize(label, values, n_diverged=n_diverged, n_failed=n_failed,
+                      bounds=metric.bounds or (-math.inf, math.inf))
         )
-        by_seed[label] = {r.seed: r.final_test_acc for r in done}
-        outcomes[label] = Outcomes(tuple(r.final_test_acc for r in done), n_diverged + n_failed)
+        by_seed[label] = {r.seed: value(r) for r in done}
+        outcomes[label] = Outcomes(tuple(values), n_diverged + n_failed)
     pairs = tuple(compare_pairs(by_seed))
     # a condition whose baseline has no runs (yet) has nothing to compare against
     family = family_of(labels, baseline) if baseline is None or baseline in labels else ()
@@ -286,11 +291,12 @@ def _condition(levels, runs, alpha, plan: AnalysisPlan, epochs) -> Condition:
                               seed_order=_seeds(plan.seed_order, trained))
     )
     reliability = tuple(
-        replace(r, condition=name) for r in compare_spread(outcomes, alpha=alpha, chance=chance)
+        replace(r, condition=name)
+        for r in compare_spread(outcomes, alpha=alpha, chance=chance, metric=metric)
     )
     verdict = make_verdict(
         summaries, pairs, alpha=alpha, decisions=decisions, reliability=reliability,
-        baseline=baseline, sequential=design.sequential,
+        baseline=baseline, sequential=design.sequential, metric=metric,
     )
     rows = tuple(
         replace(_row(s, best_lr[s.label], verdict.best, summaries, pairs), condition=name)
@@ -298,11 +304,11 @@ def _condition(levels, runs, alpha, plan: AnalysisPlan, epochs) -> Condition:
     )
     seeds = {seed for v in by_seed.values() for seed in v}
     speed = None
-    if epochs is not None and family:
+    if epochs is not None and family and metric.is_accuracy:  # epochs to a target accuracy
         curves = {label: {r.seed: _by_epoch(epochs.get(r.id, ()))
                           for r in groups[label][best_lr[label]]
-                          if r.status == "done" and r.final_test_acc is not None
-                          and not at_chance(r.final_test_acc, _chance(chance))
+                          if r.status == "done" and value(r) is not None
+                          and not at_chance(value(r), _chance(chance))
                           and epochs.get(r.id)}
                   for label in labels}
         # an order most of whose runs failed has no speed worth reading (reliability's question)

@@ -79,12 +79,12 @@ def simultaneous_interval(mean: float, sd: float, n: int, level: float) -> tuple
 
 
 def tost_p(x: np.ndarray, y: np.ndarray, margin: float) -> float:
-    """p-value of the paired TOST of ``|mean(x - y)| < margin``; nan with fewer than 2 pairs.
-    A constant difference (SD 0) is certain: 0 inside the margin, 1 outside it."""
+    """p-value of the paired TOST of ``|mean(x - y)| < margin``; nan with fewer than 2 pairs or
+    no margin (0). A constant difference (SD 0) is certain: 0 inside the margin, 1 outside it."""
     from statsmodels.stats.weightstats import ttost_paired
 
     diff = x - y
-    if diff.size < 2:
+    if diff.size < 2 or margin <= 0:
         return NAN
     if np.all(diff == diff[0]):
         return 0.0 if abs(diff[0]) < margin else 1.0
@@ -171,9 +171,10 @@ def decide_pairs(
     diverged or missing run). ``seed_order``: the order the seeds were added in (default:
     ascending), so that each look of a sequential ``design`` sees the seeds it saw then.
     ``estimate_seeds=False`` skips ``seeds_to_decide`` (simulations that need only the
-    decisions)."""
-    if margin <= 0:
-        raise ValueError(f"margin must be > 0, got {margin}")
+    decisions). A ``margin`` of 0 tests no equivalence (a metric whose scale has no margin
+    given): pairs are then different or undecided, and ``p_tost`` is nan."""
+    if not margin >= 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
     seeds = list(seed_order) if seed_order is not None else sorted(
         {s for v in values.values() for s in v}
     )
@@ -184,7 +185,9 @@ def decide_pairs(
     for look, n in enumerate(design.looks_within(len(seeds))):
         tested = _looked(values, family, seeds[:n], margin)
         found: dict[int, set[str]] = {}
-        for kind, column, sides in (("different", 0, 2), ("equivalent", 1, 1)):
+        kinds_tested = (("different", 0, 2), ("equivalent", 1, 1)) if margin > 0 else (
+            ("different", 0, 2),)
+        for kind, column, sides in kinds_tested:
             open_ = {i: tested[i][column] for i in range(len(family)) if i not in rejected[kind]}
             for i in _step_down(open_, design, alpha, look, sides):
                 rejected[kind].add(i)

@@ -58,12 +58,14 @@ def lr_point(label: str, lr: float, values: Sequence[float | None]) -> LrPoint:
     return LrPoint(label, float(lr), mean, len(finished), len(values) - len(finished))
 
 
-def _robustness(label: str, points: tuple[LrPoint, ...], tolerance: float) -> LrRobustness:
+def _robustness(label: str, points: tuple[LrPoint, ...], tolerance: float,
+                sign: float = 1.0) -> LrRobustness:
     trained = [p for p in points if p.n > 0]
     if not trained:
         return LrRobustness(label, NAN, NAN, None, points)
-    best = max(trained, key=lambda p: p.mean)  # max keeps the first (smallest lr) on ties
-    stable = [p.lr for p in trained if p.n_diverged == 0 and p.mean >= best.mean - tolerance]
+    best = max(trained, key=lambda p: sign * p.mean)  # max keeps the first (smallest lr) on ties
+    stable = [p.lr for p in trained
+              if p.n_diverged == 0 and sign * p.mean >= sign * best.mean - tolerance]
     return LrRobustness(label, best.lr, best.mean, max(stable) if stable else None, points)
 
 
@@ -71,15 +73,18 @@ def lr_robustness(
     results: Mapping[str, Mapping[float, Sequence[float | None]]],
     *,
     tolerance: float = 1.0,
+    higher_is_better: bool = True,
 ) -> list[LrRobustness]:
     """One ``LrRobustness`` per order of ``results[label][lr] = per-seed accuracies``
-    (percent; None for a diverged run), in the insertion order of the labels."""
+    (percent; None for a diverged run), in the insertion order of the labels. For a metric where
+    lower is better (``higher_is_better=False``) the best lr has the lowest mean, and the
+    tolerance is counted upwards from it."""
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")
     out = []
     for label, sweep in results.items():
         points = tuple(sorted((lr_point(label, lr, v) for lr, v in sweep.items()), key=_lr_of))
-        out.append(_robustness(label, points, tolerance))
+        out.append(_robustness(label, points, tolerance, 1.0 if higher_is_better else -1.0))
     return out
 
 

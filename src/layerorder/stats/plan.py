@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_MARGIN = 0.5  # points of accuracy; the ``margin`` setting's default
+from layerorder.stats.metric import ACCURACY_METRIC, Metric
+
+DEFAULT_MARGIN = 0.5  # points of accuracy; the ``margin`` setting's default for test accuracy
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,8 @@ class AnalysisPlan:
     runs whose key leaves the setting out (it was at its default); ``looks``: seeds per order at
     each look of a sequential design (empty: one look at every seed); ``seed_order``: the order
     its seeds were added in; ``chance``: the data set's chance level in points (runs ending there
-    count as failed in the reliability tests)."""
+    count as failed in the reliability tests); ``metric``: what is compared, and which way is
+    better. A ``margin`` of 0 tests no equivalence (a metric of the user's own, no margin given)."""
 
     margin: float = DEFAULT_MARGIN
     baseline: str | None = None
@@ -30,6 +33,15 @@ class AnalysisPlan:
     looks: tuple[int, ...] = ()
     seed_order: tuple[int, ...] | None = None
     chance: float | None = None
+    metric: Metric = ACCURACY_METRIC
+
+    @property
+    def tests_equivalence(self) -> bool:
+        return self.margin > 0
+
+    def value_of(self, run: Any) -> float | None:
+        """A run's final value of the plan's metric."""
+        return self.metric.value_of(run)
 
     @classmethod
     def of(cls, **fields: Any) -> AnalysisPlan:
@@ -37,6 +49,14 @@ class AnalysisPlan:
         design may be given as ``design=`` (its ``looks``)."""
         if "design" in fields:
             fields["looks"] = fields.pop("design").looks
+        metric, goal = fields.pop("metric", None), fields.pop("goal", None)
+        bounds = fields.pop("metric_range", None)
+        if isinstance(metric, Metric):
+            if goal is not None or bounds is not None:
+                raise TypeError("give a Metric, or metric= with goal= and metric_range=; not both")
+            fields["metric"] = metric
+        elif metric is not None or goal is not None or bounds is not None:
+            fields["metric"] = Metric.named(metric, goal, None if bounds is None else tuple(bounds))
         for name in ("factors", "looks", "seed_order"):
             if fields.get(name) is not None:
                 fields[name] = tuple(fields[name])
@@ -63,6 +83,7 @@ class AnalysisPlan:
             "looks": list(self.looks),
             "seed_order": None if self.seed_order is None else list(self.seed_order),
             "chance": self.chance,
+            "metric": self.metric.to_stored(),
         }
 
     @classmethod
@@ -76,4 +97,5 @@ class AnalysisPlan:
             looks=tuple(int(n) for n in stored.get("looks", ())),
             seed_order=None if seeds is None else tuple(int(s) for s in seeds),
             chance=None if stored.get("chance") is None else float(stored["chance"]),
+            metric=Metric.from_stored(stored.get("metric")),
         )

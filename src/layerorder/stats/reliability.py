@@ -11,6 +11,10 @@ statistic (``layerorder.stats.speed``), never counted here.
 For each order against the others: the Brown-Forsythe test of equal spread over the runs that did
 not fail (absolute deviations from each order's median) and Fisher's exact test of the share of
 runs that failed or collapsed, each Holm-adjusted over the orders.
+
+A metric other than accuracy (a user's ``val_loss``) has no chance level and no scale on which
+"10 points below" means collapse: there only runs that did not finish (or never reported the
+metric) count as failed, and a spread counts when it is 1.5 times the others'.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import numpy as np
 from scipy import stats
 
 from layerorder.stats.holm import holm
+from layerorder.stats.metric import ACCURACY_METRIC, Metric
 from layerorder.stats.summary import NAN
 
 COLLAPSE_POINTS = 10.0  # this far below the median of the order's other seeds: collapsed
@@ -58,6 +63,7 @@ class Outcomes:
     values: tuple[float, ...]
     not_finished: int = 0
     chance: float = NAN
+    collapse: bool = True  # whether runs far below the others count (accuracy only)
 
     @property
     def trained(self) -> tuple[float, ...]:
@@ -71,7 +77,7 @@ class Outcomes:
     @property
     def collapsed(self) -> int:
         """Trained runs far below the median of this order's other trained seeds."""
-        return sum(collapsed_mask(self.trained))
+        return sum(collapsed_mask(self.trained)) if self.collapse else 0
 
     @property
     def bad(self) -> int:
@@ -138,7 +144,8 @@ def _fisher(bad: int, total: int, bad_rest: int, total_rest: int) -> float:
 
 
 def compare_spread(
-    outcomes: Mapping[str, Outcomes], *, alpha: float = 0.05, chance: float | None = None
+    outcomes: Mapping[str, Outcomes], *, alpha: float = 0.05, chance: float | None = None,
+    metric: Metric = ACCURACY_METRIC,
 ) -> tuple[SpreadComparison, ...]:
     """Each order's spread and failures against the other orders'. Against the rest rather than
     pair by pair: five orders make ten pairs but five such tests, and a pooled rest gives a
@@ -147,8 +154,11 @@ def compare_spread(
     labels = list(outcomes)
     if len(labels) < 2:
         return ()
-    if chance is not None:
+    if chance is not None and metric.is_accuracy:
         outcomes = {k: replace(o, chance=chance) for k, o in outcomes.items()}
+    if not metric.is_accuracy:
+        outcomes = {k: replace(o, chance=NAN, collapse=False) for k, o in outcomes.items()}
+    min_wider = MIN_WIDER if metric.is_accuracy else 0.0
     raw = []
     for label in labels:
         mine, rest = outcomes[label], [outcomes[k] for k in labels if k != label]
@@ -172,7 +182,7 @@ def compare_spread(
         # spreads "significant"): at least 1.5 times and 0.1 points wider than the others'
         wider = (
             math.isfinite(o.sd) and math.isfinite(sd_rest)
-            and o.sd >= 1.5 * sd_rest and o.sd - sd_rest >= MIN_WIDER
+            and o.sd >= 1.5 * sd_rest and o.sd - sd_rest >= min_wider
         )
         worse_rate = o.total and total_rest and o.bad / o.total > bad_rest / total_rest
         less = bool((p_spread[i] < alpha and wider) or (p_fail[i] < alpha and worse_rate))

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 from layerorder.stats.analysis import Analysis
+from layerorder.stats.metric import Metric
 from layerorder.stats.reliability import CHANCE_POINTS, COLLAPSE_POINTS
 from layerorder.stats.summary import NAN
 
@@ -16,6 +17,20 @@ def cell(value: float | None, digits: int = 2) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "-"
     return f"{value:.{digits}f}"
+
+
+def metric_cell(metric: Metric):
+    """The cell formatter of a metric's values: 2 decimals for accuracy, else 4 significant
+    digits (a loss of 0.0312 is not '0.03')."""
+    if metric.is_accuracy:
+        return cell
+
+    def four(value: float | None) -> str:
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return "-"
+        return f"{value:.4g}"
+
+    return four
 
 
 def p_cell(p: float | None) -> str:
@@ -50,11 +65,13 @@ def _condition(analysis: Analysis, record=None) -> tuple[str, ...]:
 def results_table(analysis: Analysis, title: str) -> ResultsTable:
     several_lr = len(analysis.lrs) > 1 and "lr" not in analysis.factors
     several = len(analysis.conditions) > 1
+    metric = analysis.plan.metric
+    num = metric_cell(metric)
     columns = (
         *_condition(analysis),
         "order",
         *(("lr",) if several_lr else ()),
-        "mean %",
+        "mean %" if metric.is_accuracy else f"mean {metric.name}",
         "95% CI",
         "sd",
         "n",
@@ -66,17 +83,17 @@ def results_table(analysis: Analysis, title: str) -> ResultsTable:
     rows, status = [], []
     for row in analysis.rows:
         s = row.summary
-        ci = "-" if not math.isfinite(s.ci_low) else f"{cell(s.ci_low)} – {cell(s.ci_high)}"
+        ci = "-" if not math.isfinite(s.ci_low) else f"{num(s.ci_low)} – {num(s.ci_high)}"
         rows.append(
             (
                 *_condition(analysis, row),
                 row.label,
                 *((f"{row.lr:g}",) if several_lr else ()),
-                cell(s.mean),
+                num(s.mean),
                 ci,
-                cell(s.sd),
+                num(s.sd),
                 str(s.n),
-                "-" if row.p_holm is None else cell(row.delta),
+                "-" if row.p_holm is None else num(row.delta),
                 p_cell(row.p_holm),
                 str(s.n_diverged),
                 str(s.n_failed),
@@ -86,18 +103,27 @@ def results_table(analysis: Analysis, title: str) -> ResultsTable:
     note = "Each order at its own best learning rate. " if several_lr else ""
     note += (
         "Paired by seed; p-values from paired t-tests against the best order, Holm-corrected"
-        f" over all pairs{' of each condition' if several else ''}; 95% CI of the mean (t),"
-        " clipped to 0-100 %."
+        f" over all pairs{' of each condition' if several else ''}; 95% CI of the mean (t)"
     )
+    if metric.is_accuracy:
+        note += ", clipped to 0-100 %."
+    elif metric.bounds is not None and all(map(math.isfinite, metric.bounds)):
+        note += f", clipped to the metric's range {metric.bounds[0]:g}-{metric.bounds[1]:g}."
+    else:
+        note += f" (not clipped: {metric.name} has no declared range)."
+    if not metric.is_accuracy:
+        note += f" {metric.name}: {metric.direction}."
     return ResultsTable(title, columns, tuple(rows), tuple(status), note)
 
 
 def decisions_table(analysis: Analysis) -> ResultsTable:
     """One row per pair of the family: difference, CI, both tests and the decision."""
+    metric = analysis.plan.metric
+    num = metric_cell(metric)
     columns = (
         *_condition(analysis),
         "pair",
-        "Δ (points)",
+        "Δ (points)" if metric.is_accuracy else f"Δ {metric.name}",
         "simultaneous CI",
         "Holm p",
         "TOST Holm p",
@@ -107,7 +133,7 @@ def decisions_table(analysis: Analysis) -> ResultsTable:
     )
     rows, odd, wide = [], [], []
     for d in analysis.decisions:
-        ci = "-" if not math.isfinite(d.sim_low) else f"{cell(d.sim_low)} – {cell(d.sim_high)}"
+        ci = "-" if not math.isfinite(d.sim_low) else f"{num(d.sim_low)} – {num(d.sim_high)}"
         decision = d.decision if d.decision != "equivalent" else f"equivalent (±{d.margin:g})"
         if d.decision == "undecided" and (d.sim_low > 0 or d.sim_high < 0):
             odd.append(f"{d.a} − {d.b}")
@@ -119,7 +145,7 @@ def decisions_table(analysis: Analysis) -> ResultsTable:
             (
                 *_condition(analysis, d),
                 f"{d.a} − {d.b}",
-                cell(d.mean_diff),
+                num(d.mean_diff),
                 ci,
                 p_cell(d.p_holm),
                 p_cell(d.p_tost_holm),
@@ -135,8 +161,10 @@ def decisions_table(analysis: Analysis) -> ResultsTable:
     levels = sorted({d.sim_level for d in analysis.decisions if math.isfinite(d.sim_level)})
     shown = "/".join(f"{100 * v:.3g}%" for v in levels) or "-"
     note = (
-        f"Family: {family}; Holm over the family. Different: paired t-test; equivalent: paired"
-        f" TOST within ±{analysis.margin:g} points. Simultaneous CI: the paired t interval at"
+        f"Family: {family}; Holm over the family. Different: paired t-test; equivalent: "
+        + (f"paired TOST within ±{analysis.margin:g}{' points' if metric.is_accuracy else ''}."
+           if analysis.margin > 0 else "not tested (no --margin given for this metric).")
+        + " Simultaneous CI: the paired t interval at"
         f" {shown} confidence (alpha split over the family's pairs, Bonferroni: 1 - alpha/m, and"
         " for a pair called equivalent the interval TOST reads, 1 - 2 alpha/m), so it excludes"
         " zero only for a pair Holm calls different and lies inside the margin for a pair called"
@@ -164,6 +192,8 @@ def decisions_table(analysis: Analysis) -> ResultsTable:
 
 
 def reliability_table(analysis: Analysis) -> ResultsTable:
+    metric = analysis.plan.metric
+    num = metric_cell(metric)
     columns = (
         *_condition(analysis),
         "order",
@@ -179,8 +209,8 @@ def reliability_table(analysis: Analysis) -> ResultsTable:
         (
             *_condition(analysis, c),
             c.label,
-            cell(c.sd),
-            cell(c.sd_others),
+            num(c.sd),
+            num(c.sd_others),
             p_cell(c.p_spread_holm),
             f"{c.bad}/{c.total}",
             f"{c.bad_others}/{c.total_others}",
@@ -192,15 +222,24 @@ def reliability_table(analysis: Analysis) -> ResultsTable:
     chance = next((c.chance for c in analysis.reliability if math.isfinite(c.chance)), NAN)
     at = (f"ended within {CHANCE_POINTS:g} points of chance ({chance:.1f} %)"
           if math.isfinite(chance) else "(chance level unknown: not counted)")
+    if metric.is_accuracy:
+        bad = (f" failed (diverged, did not finish or {at}) or collapsed (more than"
+               f" {COLLAPSE_POINTS:g} points below the median of the same order's other seeds),")
+    else:
+        bad = (" failed (diverged, did not finish or never reported"
+               f" {metric.name}; no chance level or collapse on this metric's scale),")
     note = (
-        "Each order against the others: spread of final accuracy over the seeds that did not"
-        " fail (Brown-Forsythe on absolute deviations from each order's median) and runs that"
-        f" failed (diverged, did not finish or {at}) or collapsed (more than"
-        f" {COLLAPSE_POINTS:g} points below the median of the same order's other seeds),"
-        " Fisher's exact test; Holm over the orders. A slower order is not a less reliable one."
+        f"Each order against the others: spread of final {_name(metric)} over the seeds that"
+        " did not fail (Brown-Forsythe on absolute deviations from each order's median) and runs"
+        f" that{bad} Fisher's exact test; Holm over the orders. A slower order is not a less"
+        " reliable one."
     )
     status = tuple("diverged" if c.less_reliable else "" for c in analysis.reliability)
     return ResultsTable("Reliability", columns, rows, status, note)
+
+
+def _name(metric: Metric) -> str:
+    return "accuracy" if metric.is_accuracy else metric.name
 
 
 def speed_table(analysis: Analysis) -> ResultsTable:
@@ -259,7 +298,7 @@ def interaction_table(analysis: Analysis) -> ResultsTable:
 
 def effect_reference(analysis: Analysis) -> str:
     """The order the others are measured against across conditions: the baseline, else the
-    order with the highest mean over all conditions."""
+    order with the best mean over all conditions."""
     if analysis.baseline:
         return analysis.baseline
     means: dict[str, list[float]] = {}
@@ -268,4 +307,4 @@ def effect_reference(analysis: Analysis) -> str:
             means.setdefault(row.label, []).append(row.summary.mean)
     if not means:
         return analysis.labels[0] if analysis.labels else ""
-    return max(means, key=lambda k: sum(means[k]) / len(means[k]))
+    return analysis.plan.metric.best({k: sum(v) / len(v) for k, v in means.items()})

@@ -1,4 +1,5 @@
-"""Number formatting for plain-language verdicts (accuracies 1 decimal, p-values ~3 digits)."""
+"""Number formatting for plain-language verdicts: p-values (about 3 digits) and lists of names
+(a metric's own numbers: ``layerorder.stats.metric.Metric``)."""
 
 from __future__ import annotations
 
@@ -21,20 +22,6 @@ def format_p(p: float, alpha: float = 0.05) -> str:
         if (float(shown) < alpha) == (p < alpha):
             break
     return f"= {shown}"
-
-
-def format_points(diff: float) -> str:
-    """A signed difference in percentage points, e.g. ``"+4.1 points"``."""
-    if math.isinf(diff) or math.isnan(diff):
-        return f"{diff} points"
-    return f"{diff:+.1f} points"
-
-
-def format_accuracy(mean: float, sd: float, n: int) -> str:
-    """``"97.6 ± 0.3 % (mean ± SD over 5 seeds)"``, or the single-seed wording."""
-    if n >= 2:
-        return f"{mean:.1f} ± {sd:.1f} % (mean ± SD over {n} seeds)"
-    return f"{mean:.1f} % (a single seed)"
 
 
 def join_names(names: Sequence[str]) -> str:

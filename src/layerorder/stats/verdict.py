@@ -9,11 +9,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from layerorder.stats.decisions import PairDecision
+from layerorder.stats.metric import ACCURACY_METRIC, Metric
 from layerorder.stats.paired import PairComparison
 from layerorder.stats.power import min_detectable_difference, seeds_needed
 from layerorder.stats.reliability import SpreadComparison
 from layerorder.stats.summary import NAN, OrderSummary
-from layerorder.stats.text import format_accuracy, format_p, format_points, join_names
+from layerorder.stats.text import format_p, join_names
 
 MAX_SEEDS = 10_000
 
@@ -49,10 +50,10 @@ class _Edge:
     sd_diff: float
 
 
-def _pick_best(summaries: Sequence[OrderSummary]) -> OrderSummary | None:
+def _pick_best(summaries: Sequence[OrderSummary], metric: Metric) -> OrderSummary | None:
     best = None
     for summary in summaries:
-        if math.isfinite(summary.mean) and (best is None or summary.mean > best.mean):
+        if math.isfinite(summary.mean) and (best is None or metric.better(summary.mean, best.mean)):
             best = summary
     return best
 
@@ -79,18 +80,20 @@ def _power_numbers(
     return n, sd, mdd, needed
 
 
-def _described(edges: Sequence[_Edge], alpha: float) -> str:
+def _described(edges: Sequence[_Edge], alpha: float, metric: Metric) -> str:
     parts = [
-        f"{e.other.label} ({format_points(e.diff)}, Holm p {format_p(e.p_holm, alpha)})"
+        f"{e.other.label} ({metric.diff_text(e.diff)}, Holm p {format_p(e.p_holm, alpha)})"
         for e in edges
     ]
     return join_names(parts)
 
 
 def _power_sentence(
-    n: int, mdd: float, needed: int | None, power: float, target_delta: float, span: float
+    n: int, mdd: float, needed: int | None, power: float, target_delta: float, span: float,
+    metric: Metric = ACCURACY_METRIC,
 ) -> str:
-    target = f"a {target_delta:g}-point difference"
+    target = (f"a {target_delta:g}-point difference" if metric.is_accuracy
+              else f"a difference of {target_delta:g}")
     more = (
         f"more than {MAX_SEEDS} seeds per order" if needed is None else f"about {needed} seeds"
         " per order"
@@ -102,7 +105,7 @@ def _power_sentence(
         )
     head = (
         f"With {n} seeds the smallest difference this comparison can detect at "
-        f"{power:.0%} power is {mdd:.1f} points; "
+        f"{power:.0%} power is {metric.diff_text(mdd, signed=False)}; "
     )
     if needed is None:
         return head + f"more than {MAX_SEEDS} seeds per order would be needed to detect {target}."
@@ -124,14 +127,14 @@ def _excluded_sentence(summaries: Sequence[OrderSummary]) -> str:
 
 def _comparison_sentences(
     best: OrderSummary, groups: dict[str, list[_Edge]], any_significant: bool, alpha: float,
-    sequential: bool = False,
+    sequential: bool = False, metric: Metric = ACCURACY_METRIC,
 ) -> list[str]:
     """In a sequential design a pair is decided at its look's level, not by its Holm p over all
     seeds (which is still shown), and the wording says so."""
     sentences = []
     if groups["significant"]:
         better = "was decided better" if sequential else "is significantly better"
-        sentences.append(f"It {better} than {_described(groups['significant'], alpha)}.")
+        sentences.append(f"It {better} than {_described(groups['significant'], alpha, metric)}.")
     rule = (
         "at the sequential design's levels; Holm p over all seeds shown"
         if sequential
@@ -140,7 +143,7 @@ def _comparison_sentences(
     if groups["tested"] and not any_significant:
         sentences.append(
             f"There is no {'decided' if sequential else 'significant'} difference between the"
-            f" orders ({rule}): {best.label} vs {_described(groups['tested'], alpha)}."
+            f" orders ({rule}): {best.label} vs {_described(groups['tested'], alpha, metric)}."
         )
     elif groups["tested"]:
         head = (
@@ -148,10 +151,10 @@ def _comparison_sentences(
             if sequential
             else f"No significant difference (Holm p >= {alpha:g})"
         )
-        sentences.append(f"{head} from {_described(groups['tested'], alpha)}.")
+        sentences.append(f"{head} from {_described(groups['tested'], alpha, metric)}.")
     for e in groups["contradictory"]:
         sentences.append(
-            f"The paired test against {e.other.label} ({format_points(e.diff)} on "
+            f"The paired test against {e.other.label} ({metric.diff_text(e.diff)} on "
             f"{e.n_pairs} common seeds, Holm p {format_p(e.p_holm, alpha)}) disagrees with "
             f"the means over all finished runs; rerun the missing seeds."
         )
@@ -165,7 +168,8 @@ def _comparison_sentences(
 
 
 def _group(
-    best: OrderSummary, edges: Sequence[_Edge], alpha: float, decided: dict | None = None
+    best: OrderSummary, edges: Sequence[_Edge], alpha: float, decided: dict | None = None,
+    metric: Metric = ACCURACY_METRIC,
 ) -> dict[str, list[_Edge]]:
     """Edges by outcome. ``decided``: other label -> that pair's ``PairDecision``; a pair counts
     as significant when it was decided 'different' (a sequential design's looks) or is inside
@@ -187,7 +191,7 @@ def _group(
             groups["untested"].append(e)
         elif not different:
             groups["tested"].append(e)
-        elif e.diff > 0 and best.mean > e.other.mean:
+        elif metric.gain(e.diff) > 0 and metric.better(best.mean, e.other.mean):
             groups["significant"].append(e)
         else:
             groups["contradictory"].append(e)
@@ -206,14 +210,17 @@ def make_verdict(
     reliability: Sequence[SpreadComparison] = (),
     baseline: str | None = None,
     sequential: bool = False,
+    metric: Metric = ACCURACY_METRIC,
 ) -> Verdict:
     """The verdict for ``summaries`` (one per order) and ``pairs`` (from ``compare_pairs``).
 
-    best = highest mean (ties: the first). Another order is significantly worse when
-    its pair with best has ``p_holm < alpha`` and best's mean (and the paired mean
-    difference) is higher. ``min_detectable`` and ``seeds_needed_for_half_point`` use
-    the median SD of the paired differences between best and the other orders, and the
-    median number of pairs (a typical comparison, not the luckiest or unluckiest one).
+    best = the best mean by ``metric`` (the highest for accuracy; the lowest for a loss; ties: the
+    first). Another order is significantly worse when its pair with best has ``p_holm < alpha``
+    and best's mean (and the paired mean difference) is better. ``span``: the width of the
+    metric's range (default: the metric's own). ``min_detectable`` and
+    ``seeds_needed_for_half_point`` use the median SD of the paired differences between best
+    and the other orders, and the median number of pairs (a typical comparison, not the
+    luckiest or unluckiest one).
     ``decisions`` (from ``decide_pairs``) add which pairs are equivalent within the margin or
     undecided, and how many seeds would decide them; ``reliability`` (from ``compare_spread``)
     adds which orders train less reliably; with ``baseline`` the comparisons are each order
@@ -221,7 +228,9 @@ def make_verdict(
     """
     if not summaries:
         raise ValueError("make_verdict needs at least one OrderSummary")
-    best = _pick_best(summaries)
+    best = _pick_best(summaries, metric)
+    span = min(span, metric.span)
+    show = metric.summary_text
     if best is None:
         text = "No order has a finished run yet; there is nothing to compare."
         return Verdict("", (), (), text, NAN, None, alpha)
@@ -229,7 +238,7 @@ def make_verdict(
     decided = {
         (d.b if d.a == best.label else d.a): d for d in decisions if best.label in (d.a, d.b)
     }
-    groups = _group(best, edges, alpha, decided if decisions else None)
+    groups = _group(best, edges, alpha, decided if decisions else None, metric)
     n, _, mdd, needed = _power_numbers(edges, alpha, power, target_delta)
     any_significant = (
         any(
@@ -241,22 +250,29 @@ def make_verdict(
     )
     if baseline is not None and edges:
         sentences = [] if best.label == baseline else [
-            f"{best.label} has the highest mean: {format_accuracy(best.mean, best.sd, best.n)}."
+            f"{best.label} has the {'highest' if metric.higher_is_better else 'lowest'} mean:"
+            f" {show(best.mean, best.sd, best.n)}."
         ]
-        sentences.append(baseline_sentence(decisions, baseline, summaries, alpha))
+        sentences.append(baseline_sentence(decisions, baseline, summaries, alpha, metric))
     elif edges:
-        sentences = [f"{best.label} is best: {format_accuracy(best.mean, best.sd, best.n)}."]
-        sentences += _comparison_sentences(best, groups, any_significant, alpha, sequential)
-        sentences += _decision_sentences(best.label, decided, alpha)
-        sentences += _other_pairs_sentence(best.label, decisions, alpha)
+        sentences = [f"{best.label} is best: {show(best.mean, best.sd, best.n)}."]
+        sentences += _comparison_sentences(best, groups, any_significant, alpha, sequential,
+                                           metric)
+        sentences += _decision_sentences(best.label, decided, alpha, metric)
+        sentences += _other_pairs_sentence(best.label, decisions, alpha, metric)
     else:
         sentences = [
-            f"Only one order was run: {best.label}, {format_accuracy(best.mean, best.sd, best.n)}; "
+            f"Only one order was run: {best.label}, {show(best.mean, best.sd, best.n)}; "
             "there is nothing to compare it with."
         ]
+    if not metric.is_accuracy:  # say which way is better before any number is read
+        sentences[0] = f"{sentences[0][:-1]} ({metric.name}: {metric.direction})."
     if groups["tested"] and math.isfinite(mdd) and baseline is None:
-        sentences.append(_power_sentence(n, mdd, needed, power, target_delta, span))
-    sentences += reliability_sentences(reliability, alpha)
+        sentences.append(_power_sentence(n, mdd, needed, power, target_delta, span, metric))
+    if decisions and not any(d.margin > 0 for d in decisions):
+        sentences.append("No equivalence margin was given (--margin, in the metric's units), so"
+                         " no pair can be called equivalent; only differences are tested.")
+    sentences += reliability_sentences(reliability, alpha, metric)
     sentences.append(_excluded_sentence(summaries))
     significant = tuple(e.other.label for e in groups["significant"])
     return Verdict(
@@ -283,62 +299,74 @@ def _more(d: PairDecision) -> str:
     return f"about {d.seeds_to_decide} seeds per order would decide it"
 
 
-def pair_phrase(d: PairDecision, ref: str, alpha: float) -> str:
+def pair_phrase(d: PairDecision, ref: str, alpha: float,
+                metric: Metric = ACCURACY_METRIC) -> str:
     """One pair against ``ref`` in words: 'act-first is 0.9 points worse than standard (Holm
     p = 0.003)', '... equivalent to standard within ±0.5 points', '... undecided ...'."""
     other, diff = _oriented(d, ref)
     if d.decision == "different":
-        side = "better" if diff > 0 else "worse"
+        side = "better" if metric.gain(diff) > 0 else "worse"
         p = format_p(d.p_holm, alpha)
         early = d.decided_at and d.decided_at < d.n_pairs
         at = f", decided at {d.decided_at} seeds" if early else ""
-        return f"{other} is {abs(diff):.1f} points {side} than {ref} (Holm p {p}{at})"
+        size = metric.diff_text(diff, signed=False)
+        return f"{other} is {size} {side} than {ref} (Holm p {p}{at})"
     if d.decision == "equivalent":
         return (
-            f"{other} is equivalent to {ref} within ±{d.margin:g} points ({format_points(diff)},"
-            f" TOST Holm p {format_p(d.p_tost_holm, alpha)})"
+            f"{other} is equivalent to {ref} within ±{_margin(d.margin, metric)}"
+            f" ({metric.diff_text(diff)}, TOST Holm p {format_p(d.p_tost_holm, alpha)})"
         )
     if d.n_pairs < 2:
         return f"{other} vs {ref} is untested (fewer than 2 common seeds)"
-    return f"{other} vs {ref} is undecided ({format_points(diff)}; {_more(d)})"
+    return f"{other} vs {ref} is undecided ({metric.diff_text(diff)}; {_more(d)})"
+
+
+def _margin(margin: float, metric: Metric) -> str:
+    return f"{margin:g} points" if metric.is_accuracy else f"{margin:g}"
 
 
 def baseline_sentence(
     decisions: Sequence[PairDecision], baseline: str, summaries: Sequence[OrderSummary],
-    alpha: float,
+    alpha: float, metric: Metric = ACCURACY_METRIC,
 ) -> str:
     base = next((s for s in summaries if s.label == baseline), None)
     head = f"Against the baseline {baseline}"
     if base is not None and math.isfinite(base.mean):
-        head += f", {format_accuracy(base.mean, base.sd, base.n)}"
-    phrases = [pair_phrase(d, baseline, alpha) for d in decisions if baseline in (d.a, d.b)]
+        head += f", {metric.summary_text(base.mean, base.sd, base.n)}"
+    phrases = [pair_phrase(d, baseline, alpha, metric)
+               for d in decisions if baseline in (d.a, d.b)]
     return f"{head}: {'; '.join(phrases)}." if phrases else ""
 
 
-def _decision_sentences(best: str, decided: dict, alpha: float) -> list[str]:
+def _decision_sentences(best: str, decided: dict, alpha: float,
+                        metric: Metric = ACCURACY_METRIC) -> list[str]:
     """Which orders are equivalent to the best one within the margin, and which are undecided
     (and what would decide them)."""
     out = []
     same = [d for d in decided.values() if d.decision == "equivalent"]
     if same:
-        out.append(f"{join_names([pair_phrase(d, best, alpha) for d in same])}.")
+        out.append(f"{join_names([pair_phrase(d, best, alpha, metric) for d in same])}.")
     open_ = [d for d in decided.values() if d.decision == "undecided" and d.n_pairs >= 2]
     if open_:
-        parts = [pair_phrase(d, best, alpha) for d in open_]
-        out.append(f"Neither different nor equivalent within ±{open_[0].margin:g} points: "
-                   f"{'; '.join(parts)}.")
+        parts = [pair_phrase(d, best, alpha, metric) for d in open_]
+        head = (f"Neither different nor equivalent within ±{_margin(open_[0].margin, metric)}"
+                if open_[0].margin > 0 else "Not decided different")
+        out.append(f"{head}: {'; '.join(parts)}.")
     return out
 
 
-def _other_pairs_sentence(best: str, decisions: Sequence[PairDecision], alpha: float) -> list[str]:
+def _other_pairs_sentence(best: str, decisions: Sequence[PairDecision], alpha: float,
+                          metric: Metric = ACCURACY_METRIC) -> list[str]:
     """The pairs without the best order that were decided (different or equivalent)."""
     decided = [d for d in decisions if best not in (d.a, d.b) and d.decision != "undecided"]
     if not decided:
         return []
-    return [f"Among the other pairs: {'; '.join(pair_phrase(d, d.b, alpha) for d in decided)}."]
+    phrases = "; ".join(pair_phrase(d, d.b, alpha, metric) for d in decided)
+    return [f"Among the other pairs: {phrases}."]
 
 
-def reliability_sentences(comparisons: Sequence[SpreadComparison], alpha: float) -> list[str]:
+def reliability_sentences(comparisons: Sequence[SpreadComparison], alpha: float,
+                          metric: Metric = ACCURACY_METRIC) -> list[str]:
     """'X trains less reliably than the other orders: SD 4.0 vs 0.3 points (Brown-Forsythe Holm
     p = 0.001)', one sentence per order found less reliable."""
     out = []
@@ -347,7 +375,9 @@ def reliability_sentences(comparisons: Sequence[SpreadComparison], alpha: float)
             continue
         reasons = []
         if c.p_spread_holm < alpha and c.sd > c.sd_others:
-            reasons.append(f"SD {c.sd:.1f} vs {c.sd_others:.1f} points (median of the others;"
+            sds = (f"{c.sd:.1f} vs {c.sd_others:.1f} points" if metric.is_accuracy
+                   else f"{c.sd:.4g} vs {c.sd_others:.4g}")
+            reasons.append(f"SD {sds} (median of the others;"
                            f" Brown-Forsythe Holm p {format_p(c.p_spread_holm, alpha)})")
         if c.p_failures_holm < alpha:
             reasons.append(f"{c.bad} of {c.total} runs failed, diverged or collapsed against"
@@ -358,20 +388,22 @@ def reliability_sentences(comparisons: Sequence[SpreadComparison], alpha: float)
     return out
 
 
-def conditional_verdict(conditions, interactions, *, alpha: float, baseline: str | None) -> Verdict:
+def conditional_verdict(conditions, interactions, *, alpha: float, baseline: str | None,
+                        metric: Metric = ACCURACY_METRIC) -> Verdict:
     """The verdict across the levels of the varied factors: per condition, each order against
     the baseline (or the condition's best order), then whether the effect of the order depends
     on each factor (the interaction test)."""
     sentences = []
     for c in conditions:
         ref = baseline or c.verdict.best
-        phrases = [pair_phrase(d, ref, alpha) for d in c.decisions if ref in (d.a, d.b)]
+        phrases = [pair_phrase(d, ref, alpha, metric) for d in c.decisions if ref in (d.a, d.b)]
         if not ref or not phrases:
             sentences.append(f"At {c.name}: {c.verdict.text}")
             continue
-        lead = "" if baseline else f"{ref} is best at {_mean_of(c, ref)}; "
+        lead = "" if baseline else f"{ref} is best at {_mean_of(c, ref, metric)}; "
         sentences.append(f"At {c.name}: {lead}{'; '.join(phrases)}.")
-        sentences += [f"At {c.name}: {t}" for t in reliability_sentences(c.reliability, alpha)]
+        sentences += [f"At {c.name}: {t}"
+                      for t in reliability_sentences(c.reliability, alpha, metric)]
     for i in interactions:
         if math.isnan(i.p):
             sentences.append(f"The interaction with {i.factor} cannot be tested: it needs at"
@@ -397,8 +429,8 @@ def conditional_verdict(conditions, interactions, *, alpha: float, baseline: str
     )
 
 
-def _mean_of(condition, label: str) -> str:
+def _mean_of(condition, label: str, metric: Metric = ACCURACY_METRIC) -> str:
     row = next((r for r in condition.rows if r.label == label), None)
     if row is None:
         return ""
-    return format_accuracy(row.summary.mean, row.summary.sd, row.summary.n)
+    return metric.summary_text(row.summary.mean, row.summary.sd, row.summary.n)

@@ -286,9 +286,11 @@ class Store(queries.StoreQueries):
         wall_time: float | None = None,
         provenance: dict[str, Any] | None = None,
         probes: Iterable[tuple[int, str, str, dict]] = (),
+        metrics: dict[str, float] | None = None,
     ) -> bool:
         """Record a finished run, its epochs and its probes ``(epoch, kind, name, data)``;
-        False (nothing written) unless ``owner`` holds it.
+        False (nothing written) unless ``owner`` holds it. ``metrics``: the final metrics a
+        user's own run reported (None for the built-in loop's).
 
         ``final_*`` come from the last epoch, or for diverged/failed runs the last finite one.
         """
@@ -302,7 +304,7 @@ class Store(queries.StoreQueries):
             cursor = conn.execute(
                 "UPDATE runs SET status = ?, diverged_epoch = ?, error = ?, wall_time = ?, "
                 "provenance_json = ?, finished_at = ?, lease_until = NULL, final_test_acc = ?, "
-                "final_test_loss = ?, final_train_loss = ? "
+                "final_test_loss = ?, final_train_loss = ?, metrics_json = ? "
                 "WHERE id = ? AND owner = ? AND status = 'running'",
                 (
                     status,
@@ -312,6 +314,7 @@ class Store(queries.StoreQueries):
                     None if provenance is None else dumps(provenance),
                     utc_now(),
                     *_final_values(ordered, status),
+                    None if metrics is None else dumps(metrics),
                     run_id,
                     owner,
                 ),
@@ -321,7 +324,7 @@ class Store(queries.StoreQueries):
             conn.execute("DELETE FROM epochs WHERE run_id = ?", (run_id,))
             conn.executemany(
                 "INSERT INTO epochs (run_id, epoch, train_loss, train_acc, test_loss, test_acc, "
-                "lr, wall_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "lr, wall_time, metrics_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [_epoch_row(run_id, e) for e in ordered],
             )
             _insert_probes(conn, run_id, probes)
@@ -412,4 +415,5 @@ def _final_values(ordered: Sequence[EpochRecord], status: str) -> tuple[float | 
 
 def _epoch_row(run_id: int, e: EpochRecord) -> tuple[Any, ...]:
     metrics = (e.train_loss, e.train_acc, e.test_loss, e.test_acc, e.lr, e.wall_time)
-    return (run_id, int(e.epoch), *(to_real(v) for v in metrics))
+    own = dumps(e.metrics) if e.metrics else None
+    return (run_id, int(e.epoch), *(to_real(v) for v in metrics), own)

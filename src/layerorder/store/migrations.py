@@ -169,12 +169,21 @@ def _m005_analysis_plans(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE experiments ADD COLUMN plan_json TEXT")
 
 
+def _m006_user_metrics(conn: sqlite3.Connection) -> None:
+    """``runs.metrics_json`` and ``epochs.metrics_json``: the metrics a user's own run (a training
+    function or a script) reported, at the end and per epoch, by name; NULL for runs of the
+    built-in loop, whose metrics have their own columns."""
+    conn.execute("ALTER TABLE runs ADD COLUMN metrics_json TEXT")
+    conn.execute("ALTER TABLE epochs ADD COLUMN metrics_json TEXT")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_initial,
     _m002_no_dropout_key,
     _m003_run_leases,
     _m004_search_steps,
     _m005_analysis_plans,
+    _m006_user_metrics,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # the oldest schema read without upgrading (a read-only store): later migrations only added

@@ -66,6 +66,8 @@ class RunRecord:
     started_at: str | None
     finished_at: str | None
     lease_until: float | None = None  # Unix time at which a running run's lease expires
+    # the final metrics a user's own run reported, by name (None: a run of the built-in loop)
+    metrics: dict[str, float] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ class EpochRecord:
     test_acc: float | None
     lr: float | None
     wall_time: float | None
+    # metrics a user's own run reported at this epoch, by name (the built-in loop's have fields)
+    metrics: dict[str, float] = field(default_factory=dict, hash=False)
 
 
 class ProbeRecord(NamedTuple):
@@ -124,7 +128,7 @@ class SearchStep:
 SEARCH_STEP_FIELDS = tuple(f.name for f in fields(SearchStep))
 
 
-_RUN_JSON = ("config", "provenance")
+_RUN_JSON = ("config", "provenance", "metrics")
 EPOCH_METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "wall_time")
 
 
@@ -191,15 +195,19 @@ def run_from_row(row: sqlite3.Row) -> RunRecord:
         if f.name not in _RUN_JSON
     }
     provenance = row["provenance_json"]
+    metrics = row["metrics_json"] if "metrics_json" in present else None
     return RunRecord(
         **values,
         config=json.loads(row["config_json"]),
         provenance=None if provenance is None else json.loads(provenance),
+        metrics=None if metrics is None else json.loads(metrics),
     )
 
 
 def epoch_from_row(row: sqlite3.Row) -> EpochRecord:
-    return EpochRecord(epoch=row["epoch"], **{k: from_real(row[k]) for k in EPOCH_METRICS})
+    metrics = row["metrics_json"] if "metrics_json" in row.keys() else None
+    return EpochRecord(epoch=row["epoch"], **{k: from_real(row[k]) for k in EPOCH_METRICS},
+                       metrics={} if metrics is None else json.loads(metrics))
 
 
 def probe_from_row(row: sqlite3.Row) -> ProbeRecord:

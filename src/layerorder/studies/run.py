@@ -130,8 +130,8 @@ def run_study(
     """Train what the store lacks of every experiment of ``study`` at ``scale``.
     ``execution``: settings that do not change results (executor, workers, device, ...).
     ``on_experiment(name, i, n)`` is called before each experiment."""
-    from layerorder.experiment.configuration.validate import validate
     from layerorder.experiment.execution.comparison import run_comparison
+    from layerorder.experiment.validate import validate
 
     out, experiments = [], study.experiments_at(scale)
     for i, spec in enumerate(experiments):

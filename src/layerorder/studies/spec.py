@@ -373,7 +373,7 @@ def _check_orders(config: ExperimentConfig, where: str) -> None:
     (the data set is checked when the study runs: a full-scale one may need a package this
     machine lacks)."""
     from layerorder.errors import LayerorderError
-    from layerorder.experiment.configuration.validate import check_architecture, condition_configs
+    from layerorder.experiment.validate import check_architecture, condition_configs
 
     try:
         for cfg in condition_configs(config):

@@ -4,7 +4,7 @@ import pytest
 
 from layerorder.errors import ConfigError
 from layerorder.experiment.configuration.config import make_config
-from layerorder.experiment.configuration.validate import validate
+from layerorder.experiment.validate import validate
 from layerorder.experiment.execution.runner import run_specs
 
 

@@ -8,6 +8,7 @@ from torch import nn
 
 from layerorder.data.memory import register_arrays
 from layerorder.errors import ConfigError
+from layerorder.experiment.configuration.callables import register_model_factory
 from layerorder.experiment.execution import shipping
 from layerorder.experiment.execution.executors import ProcessExecutor
 from layerorder.experiment.execution.worker import RunTask
@@ -29,8 +30,8 @@ def test_only_the_runs_data_set_and_factory_are_shipped():
     x = torch.randn(20, 4)
     y = torch.arange(20) % 2
     name = register_arrays((x, y, x, y))
-    target = shipping.register_model_factory(_factory(8))
-    other = shipping.register_model_factory(_factory(9))
+    target = register_model_factory(_factory(8))
+    other = register_model_factory(_factory(9))
     assert target != other
     blob = shipping.snapshot(name.upper(), target)  # names resolve as the registry does
     import cloudpickle
@@ -56,11 +57,11 @@ def test_fingerprint_follows_code_and_initial_weights_and_keeps_the_rng():
         return Scaled(scale)
 
     state = torch.get_rng_state()
-    a = shipping.register_model_factory(make)
+    a = register_model_factory(make)
     assert torch.equal(state, torch.get_rng_state())
-    assert shipping.register_model_factory(make) == a  # the same factory resumes its runs
+    assert register_model_factory(make) == a  # the same factory resumes its runs
     make.__defaults__ = (2.0,)  # same code and structure, other initial weights
-    assert shipping.register_model_factory(make) != a
+    assert register_model_factory(make) != a
 
 
 def test_an_unpicklable_factory_is_a_clear_error():
@@ -70,7 +71,7 @@ def test_an_unpicklable_factory_is_a_clear_error():
         assert lock is not None
         return nn.Linear(4, 2)
 
-    target = shipping.register_model_factory(make)
+    target = register_model_factory(make)
     with pytest.raises(ConfigError, match="cannot be sent to worker processes"):
         shipping.snapshot("mnist1d", target)
 

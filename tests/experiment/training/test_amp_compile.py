@@ -9,7 +9,7 @@ from torch import nn
 from layerorder.data import load_dataset
 from layerorder.errors import ConfigError
 from layerorder.experiment.configuration.config import ExperimentConfig, RunConfig, make_config
-from layerorder.experiment.configuration.validate import validate
+from layerorder.experiment.validate import validate
 from layerorder.experiment.training.loop import train, wants_channels_last
 from layerorder.experiment.training.stacked import train_stacked
 from layerorder.models import build_model
@@ -172,7 +172,7 @@ def test_channels_last_layout_trains_like_the_default_layout():
 
 
 def test_compile_needs_a_compiler_on_the_cpu(monkeypatch):
-    import layerorder.experiment.configuration.validate as v
+    import layerorder.experiment.validate as v
 
     monkeypatch.setattr(v, "_cxx_compiler", lambda: None)
     with pytest.raises(ConfigError, match="--compile on the CPU needs a C"):
@@ -182,7 +182,7 @@ def test_compile_needs_a_compiler_on_the_cpu(monkeypatch):
 
 @pytest.mark.slow
 def test_compiled_training_equals_eager_training(data):
-    from layerorder.experiment.configuration.validate import _cxx_compiler
+    from layerorder.experiment.validate import _cxx_compiler
 
     if _cxx_compiler() is None:
         pytest.skip("no C++ compiler for torch.compile on the CPU")
@@ -200,7 +200,7 @@ def test_compiled_training_equals_eager_training(data):
 def test_compiled_runs_keep_torch_dropout_masks_stacked_or_not(data):
     """``nn.Dropout`` (a user's model; every dropout on CUDA) inside a compiled graph draws as in
     eager mode, so compiled sequential runs, compiled stacked runs and eager runs agree."""
-    from layerorder.experiment.configuration.validate import _cxx_compiler
+    from layerorder.experiment.validate import _cxx_compiler
 
     if _cxx_compiler() is None:
         pytest.skip("no C++ compiler for torch.compile on the CPU")

@@ -5,7 +5,7 @@ import torch
 
 from layerorder.errors import ConfigError
 from layerorder.experiment.configuration.config import make_config
-from layerorder.experiment.configuration.validate import validate
+from layerorder.experiment.validate import validate
 from layerorder.experiment.training.loop import make_schedule, warmup_steps
 
 

@@ -36,6 +36,7 @@ from layerorder.experiment.configuration.settings import (
     Grid,
     RunSettings,
     Setting,
+    is_user_run,
 )
 
 if TYPE_CHECKING:
@@ -54,13 +55,14 @@ __all__ = [
     "merge_config",
 ]
 
+TABLES = ("data_options", "params")  # settings of name = value pairs, a table in JSON
 RUN_SETTINGS: tuple[Setting, ...] = tuple(s for s in SETTINGS if s.role == RUN)
 Part = TypeVar("Part", RunSettings, Grid, ExecutionSettings, AnalysisSettings)
 
 
 def _plain(name: str, value: Any) -> Any:
     """Tuples as lists, data options as a table: the JSON form of a setting's value."""
-    if name == "data_options":
+    if name in TABLES:
         return dict(value)
     return list(value) if isinstance(value, tuple) else value
 
@@ -80,15 +82,28 @@ class ExperimentConfig(AnalysisSettings, ExecutionSettings, Grid, RunSettings):
     def to_dict(self) -> dict[str, Any]:
         return {s.name: _plain(s.name, getattr(self, s.name)) for s in SETTINGS}
 
+    @property
+    def metric_name(self) -> str:
+        """The metric compared (``test_acc`` unless one is named)."""
+        return self.metric or "test_acc"
+
+    @property
+    def user_run(self) -> bool:
+        """Whether the runs are the user's own (``train`` or ``command``)."""
+        return is_user_run(self)
+
     def identity(self) -> dict[str, Any]:
         """What defines the experiment's results: the grid's axes and the settings of its run
         keys (execution knobs, settings that do not apply, and new settings at their default
         left out)."""
-        return {
+        out = {
             s.name: _plain(s.name, getattr(self, s.name))
             for s in SETTINGS
             if s.role == AXIS or s.in_key(self)
         }
+        if self.code_hash is not None:
+            out["code_hash"] = self.code_hash
+        return out
 
     def grid(self) -> dict[str, Any]:
         """What names the experiment in the store: its identity without the axes that grow
@@ -101,7 +116,7 @@ class ExperimentConfig(AnalysisSettings, ExecutionSettings, Grid, RunSettings):
             for k, v in self.identity().items()
             if k not in ("orders", "seeds", "lr", "vary") and k not in varied
         }
-        options = {f[len(DATA_OPTION):] for f in varied if f.startswith(DATA_OPTION)}
+        options = {f[len(DATA_OPTION) :] for f in varied if f.startswith(DATA_OPTION)}
         if options and "data_options" in grid:
             grid["data_options"] = {
                 k: v for k, v in grid["data_options"].items() if k not in options
@@ -110,7 +125,8 @@ class ExperimentConfig(AnalysisSettings, ExecutionSettings, Grid, RunSettings):
             grid["vary"] = sorted(varied)
         if self.until_decided:  # a sequential design is its own experiment: its looks and seeds
             grid["sequential"] = {
-                "looks": list(design_of(self).looks), "seeds": list(seed_order(self))
+                "looks": list(design_of(self).looks),
+                "seeds": list(seed_order(self)),
             }
         return grid
 
@@ -122,7 +138,7 @@ class ExperimentConfig(AnalysisSettings, ExecutionSettings, Grid, RunSettings):
         for combo in itertools.product(*(v for _, v in self.vary)):
             level = dict(zip(names, combo))
             options = {
-                k[len(DATA_OPTION):]: v for k, v in level.items() if k.startswith(DATA_OPTION)
+                k[len(DATA_OPTION) :]: v for k, v in level.items() if k.startswith(DATA_OPTION)
             }
             level = {k: v for k, v in level.items() if not k.startswith(DATA_OPTION)}
             if options:
@@ -134,10 +150,15 @@ class ExperimentConfig(AnalysisSettings, ExecutionSettings, Grid, RunSettings):
         """The grid, in the order it is trained: seed-major so early results pair up (every
         condition of a seed before the next seed)."""
         base = {s.name: _plain(s.name, getattr(self, s.name)) for s in RUN_SETTINGS}
+        base["code_hash"] = self.code_hash
         lrs = (None,) if "lr" in self.factors else self.lr
         return [
-            RunConfig(order=o, seed=s, lr=level.get("lr", lr),
-                      **{**base, **{k: v for k, v in level.items() if k != "lr"}})
+            RunConfig(
+                order=o,
+                seed=s,
+                lr=level.get("lr", lr),
+                **{**base, **{k: v for k, v in level.items() if k != "lr"}},
+            )
             for lr in lrs
             for s in self.seeds
             for level in self.levels()
@@ -154,11 +175,24 @@ class ExperimentConfig(AnalysisSettings, ExecutionSettings, Grid, RunSettings):
 
     def not_applied(self) -> list[str]:
         """One line per setting given a value that has no effect on this experiment."""
+        given = [s for s in SETTINGS if getattr(self, s.name) != s.default]
+        if self.user_run:
+            own = "your --command" if self.command is not None else "your train function"
+            return [
+                f"{s.name} = {_shown(getattr(self, s.name))} has no effect on {own} (it is the"
+                " built-in loop's); left out of the run key"
+                for s in given if s.role == RUN and not s.meta.user_run
+            ]
         return [
             f"{s.name} = {getattr(self, s.name)} {s.not_applied}; left out of the run key"
-            for s in SETTINGS
-            if s.applies is not None and not s.applies(self) and getattr(self, s.name) != s.default
+            for s in given if s.applies is not None and not s.applies(self)
         ]
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, tuple) and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+        return ", ".join(f"{k}={v}" for k, v in value)
+    return str(value)
 
 
 def design_of(config: ExperimentConfig) -> Design:
@@ -193,11 +227,14 @@ class RunConfig(RunSettings):
     seed: int
     lr: float
     data_options: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The run's key fields: what its hash (the run key) is taken over."""
         out = {"order": self.order, "seed": self.seed, "lr": self.lr}
         out.update({s.name: getattr(self, s.name) for s in RUN_SETTINGS if s.in_key(self)})
+        if self.code_hash is not None:
+            out["code_hash"] = self.code_hash
         return out
 
     @classmethod

@@ -25,6 +25,7 @@ from typing import Any
 from layerorder.archs import takes_option, uses_dropout
 from layerorder.errors import ConfigError, did_you_mean
 from layerorder.order import DEFAULT_P_DROP, RESNET_DROPOUT_AT
+from layerorder.stats.metric import GOALS
 from layerorder.stats.plan import DEFAULT_MARGIN
 from layerorder.targets import TargetError, split_kwargs
 
@@ -101,6 +102,14 @@ def number(lo: float, hi: float | None = None, *, open_lo: bool = False):
     return check
 
 
+def optional_number(lo: float, *, open_lo: bool = False):
+    def check(key: str, value: Any) -> float | None:
+        return None if value is None else _float(key, value, lo, open_lo=open_lo)
+
+    check.metavar = "NUM"
+    return check
+
+
 def choice(choices: tuple[str, ...]):
     def check(key: str, value: Any) -> str:
         text = str(value).strip().lower()
@@ -140,6 +149,47 @@ def optional_text(key: str, value: Any) -> str | None:
     return None if value is None or str(value).strip() == "" else text(key, value)
 
 
+def optional_choice(choices: tuple[str, ...]):
+    strict = choice(choices)
+
+    def check(key: str, value: Any) -> str | None:
+        return None if value is None else strict(key, value)
+
+    check.metavar = strict.metavar
+    return check
+
+
+def metric_name(key: str, value: Any) -> str:
+    """A metric's name as runs report it: letters, digits, '_', '.', '-' and '/'."""
+    out = text(key, value)
+    if not all(c.isalnum() or c in "_.-/" for c in out):
+        raise ConfigError(f"metric '{out}' may hold letters, digits, '_', '.', '-' and '/' only")
+    return out
+
+
+def optional_metric_name(key: str, value: Any) -> str | None:
+    return None if value is None else metric_name(key, value)
+
+
+optional_metric_name.metavar = "NAME"
+
+
+def value_range(key: str, value: Any) -> tuple[float, float] | None:
+    """``LO,HI`` (or a two-item list): the values a metric can take."""
+    if value is None:
+        return None
+    items = _list(value, key)
+    if len(items) != 2:
+        raise ConfigError(f"{key} takes LO,HI (e.g. 0,1), got {value!r}")
+    lo, hi = (_float(key, v, -math.inf) for v in items)
+    if not lo < hi:
+        raise ConfigError(f"{key} needs LO < HI, got {lo:g},{hi:g}")
+    return (lo, hi)
+
+
+value_range.metavar = "LO,HI"
+
+
 def lowered(key: str, value: Any) -> str:
     return text(key, value).lower()
 
@@ -168,21 +218,25 @@ def model_target(key: str, value: Any) -> str | None:
 
 
 def data_options(key: str, value: Any) -> tuple[tuple[str, Any], ...]:
-    """A table of option = value, or ``KEY=VALUE`` strings as ``--data-opt`` gives them."""
+    """A table of option = value, or ``KEY=VALUE`` strings as ``--data-opt`` (``--param``) gives
+    them."""
+    flag_name = "--param" if key == "params" else "--data-opt"
+    example = "p_drop=0.1" if key == "params" else "num_samples=10000"
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         table = {}
         for item in value:
             name, sep, val = item.partition("=")
             if not sep or not name.strip():
-                raise ConfigError(
-                    f"--data-opt takes KEY=VALUE, got '{item}' (e.g. num_samples=10000)"
-                )
+                raise ConfigError(f"{flag_name} takes KEY=VALUE, got '{item}' (e.g. {example})")
             table[name.strip()] = val.strip()
         value = table
     if not isinstance(value, dict):
-        raise ConfigError("data_options must be a table of option = value")
+        raise ConfigError(f"{key} must be a table of name = value")
     return tuple(sorted((str(k), v) for k, v in value.items()))
 
+
+name_values = data_options  # the same check under a name the run settings' fields do not shadow
+name_values.metavar = "KEY=VALUE"
 
 MAX_SEEDS = 100_000  # far above any real sweep; a typo ('10000000') must not fill the memory
 
@@ -220,8 +274,9 @@ def vary(key: str, value: Any) -> tuple[tuple[str, tuple], ...]:
         for item in value:
             name, sep, levels = item.partition("=")
             if not sep or not name.strip():
-                raise ConfigError(f"--vary takes FIELD=V1,V2,..., got '{item}' (e.g."
-                                  " batch_size=8,32,128)")
+                raise ConfigError(
+                    f"--vary takes FIELD=V1,V2,..., got '{item}' (e.g. batch_size=8,32,128)"
+                )
             items.append((name.strip(), _list(levels, f"--vary {name.strip()}")))
     elif isinstance(value, (list, tuple)) and all(
         isinstance(v, (list, tuple)) and len(v) == 2 for v in value
@@ -245,16 +300,18 @@ def vary(key: str, value: Any) -> tuple[tuple[str, tuple], ...]:
             continue
         if field != "lr" and (field not in BY_NAME or BY_NAME[field].role != RUN):
             factors = [s.name for s in SETTINGS if s.role == RUN and s.name not in _NOT_FACTORS]
-            raise ConfigError(f"cannot vary '{name}': not a setting of the run key"
-                              + did_you_mean(field, [*factors, "lr"]))
+            raise ConfigError(
+                f"cannot vary '{name}': not a setting of the run key"
+                + did_you_mean(field, [*factors, "lr"])
+            )
         if field in _NOT_FACTORS:
             hint = " (vary one option: data_options.NAME=V1,V2)" if field == "data_options" else ""
-            raise ConfigError(f"cannot vary {field}{hint}; run one comparison per {field}"
-                              " instead")
+            raise ConfigError(f"cannot vary {field}{hint}; run one comparison per {field} instead")
         check = BY_NAME[field].check if field != "lr" else number(0.0, open_lo=True)
         if check is flag:  # --vary final_norm=true,false arrives as words
-            levels = [_FLAG_WORDS.get(v.strip().lower(), v) if isinstance(v, str) else v
-                      for v in levels]
+            levels = [
+                _FLAG_WORDS.get(v.strip().lower(), v) if isinstance(v, str) else v for v in levels
+            ]
         checked = [check(field, v) for v in levels]
         if len(checked) < 2:
             raise ConfigError(f"--vary {field} needs at least two levels, got {checked}")
@@ -281,18 +338,66 @@ class Meta:
     """What a field's metadata holds besides its default: its check, its help and, where it has
     no effect for some configs, the predicate that says so (``applies``) and why
     (``not_applied``). ``omit_at_default``: added after stores existed, so left out of run keys at
-    its default and the keys of runs stored before it do not change."""
+    its default and the keys of runs stored before it do not change. ``user_run``: a run setting
+    that a user's own training function or script takes (the built-in loop's settings, such as
+    ``arch`` or ``epochs``, have no effect there and are left out of its keys)."""
 
     check: Callable[[str, Any], Any]
     help: str
     omit_at_default: bool = False
     applies: Callable[[Any], bool] | None = None
     not_applied: str = ""
+    user_run: bool = False  # a run setting that a user's own run (train=, --command) takes
 
 
 def setting(default: Any, check: Callable[[str, Any], Any], help: str, **meta: Any) -> Any:
     """A field of a settings part: its default, and its ``Meta`` as the field's metadata."""
     return field(default=default, metadata={"setting": Meta(check, help, **meta)})
+
+
+def is_user_run(config: Any) -> bool:
+    """Whether the runs are the user's own (a training function or a command), not the loop's."""
+    return (getattr(config, "train", None) is not None
+            or getattr(config, "command", None) is not None)
+
+
+def train_target(key: str, value: Any) -> str | None:
+    """A training function as a target string ``file.py:function`` or ``package.module:function``
+    (a callable given in Python is registered as ``python:<name>@<fingerprint>``)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"train must be a target string like train.py:train, got a {type(value).__name__};"
+            " pass a callable to layerorder.compare(train=...) instead"
+        )
+    out = value.strip()
+    if ":" not in out:
+        raise ConfigError(
+            f"train '{value}' must look like path/to/file.py:function or package.module:function"
+        )
+    return out
+
+
+def command_template(key: str, value: Any) -> str | None:
+    """A command line with placeholders ({order}, {seed}, {lr}, {params.NAME} or {NAME})."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError("command must be a non-empty command line, e.g. 'python train.py"
+                          " --order {order} --seed {seed}'")
+    if any(ord(c) < 32 for c in value):
+        raise ConfigError("command contains a control character; give one line")
+    if len(value) > 4000:
+        raise ConfigError("command must be at most 4000 characters; put the rest in a script")
+    return value.strip()
+
+
+def files(key: str, value: Any) -> tuple[str, ...]:
+    return tuple(str(v).strip() for v in _list(value, key)) if value else ()
+
+
+files.metavar = "FILE"
 
 
 def _is_transformer(config: Any) -> bool:
@@ -328,70 +433,144 @@ class RunSettings:
 
     dataset: str = setting("mnist1d", text, "Data set; see 'layerorder datasets'.")
     data_options: tuple[tuple[str, Any], ...] = setting(
-        (), data_options, "Data set option KEY=VALUE (repeatable).")
+        (), data_options, "Data set option KEY=VALUE (repeatable)."
+    )
     arch: str = setting("cnn1d", lowered, "mlp, cnn1d, cnn2d, resnet, transformer or rnn.")
     model: str | None = setting(
-        None, model_target,
+        None,
+        model_target,
         "Your own model, path/to/file.py:factory or package.module:factory, rewritten to each"
         " --order ('as-is' keeps it unchanged); keyword arguments for the factory in parentheses:"
-        " 'timm:resnet18(in_chans=1, num_classes=10)'. Loading it runs its code.")
+        " 'timm:resnet18(in_chans=1, num_classes=10)'. Loading it runs its code.",
+    )
     width: int | None = setting(None, integer(optional=True), "Model width; none: per arch.")
     heads: int | None = setting(
-        None, integer(optional=True), "Attention heads of --arch transformer; none: 4.",
-        omit_at_default=True, applies=_is_transformer,
-        not_applied="has no attention heads (only --arch transformer has)")
+        None,
+        integer(optional=True),
+        "Attention heads of --arch transformer; none: 4.",
+        omit_at_default=True,
+        applies=_is_transformer,
+        not_applied="has no attention heads (only --arch transformer has)",
+    )
     depth: int | None = setting(None, integer(optional=True), "Model depth; none: per arch.")
     epochs: int = setting(20, integer(), "Training epochs per run.")
     batch_size: int = setting(100, integer(), "Batch size.")
     optimizer: str = setting("adam", choice(OPTIMIZERS), "sgd, adam or adamw.")
     warmup: float = setting(
-        0.0, number(0.0),
+        0.0,
+        number(0.0),
         "Linear learning-rate warmup before --schedule cosine, step or constant: a number of"
         " steps (>= 1) or a fraction of all steps (< 1); 0: none (onecycle warms up by itself)."
-        " Post-LN Transformers are said to need it (Xiong et al. 2020).", omit_at_default=True)
+        " Post-LN Transformers are said to need it (Xiong et al. 2020).",
+        omit_at_default=True,
+    )
     schedule: str = setting("onecycle", choice(SCHEDULES), "onecycle, cosine, step or constant.")
     weight_decay: float = setting(0.0, number(0.0), "Weight decay.")
     momentum: float = setting(0.9, number(0.0, 1.0), "SGD momentum.")
     nesterov: bool = setting(
-        False, flag, "Nesterov momentum for SGD (He et al. 2016's ResNets use it).",
-        omit_at_default=True, applies=_is_sgd, not_applied="applies to SGD only")
+        False,
+        flag,
+        "Nesterov momentum for SGD (He et al. 2016's ResNets use it).",
+        omit_at_default=True,
+        applies=_is_sgd,
+        not_applied="applies to SGD only",
+    )
     beta2: float = setting(
-        0.999, number(0.0, 1.0),
+        0.999,
+        number(0.0, 1.0),
         "Adam's second-moment decay (0.98 in Transformer training, Vaswani et al. 2017).",
-        omit_at_default=True, applies=_is_adam, not_applied="applies to Adam and AdamW only")
+        omit_at_default=True,
+        applies=_is_adam,
+        not_applied="applies to Adam and AdamW only",
+    )
     adam_eps: float = setting(
-        1e-8, number(0.0, open_lo=True),
+        1e-8,
+        number(0.0, open_lo=True),
         "Adam's epsilon, added to the root of the second moment (1e-9 in Vaswani et al. 2017,"
-        " §5.3).", omit_at_default=True, applies=_is_adam,
-        not_applied="applies to Adam and AdamW only")
+        " §5.3).",
+        omit_at_default=True,
+        applies=_is_adam,
+        not_applied="applies to Adam and AdamW only",
+    )
     label_smoothing: float = setting(0.0, number(0.0, 1.0), "Label smoothing.")
     grad_clip: float = setting(
-        0.0, number(0.0),
+        0.0,
+        number(0.0),
         "Clip the gradients' global L2 norm to this value before each step (0: off).",
-        omit_at_default=True)
+        omit_at_default=True,
+    )
     p_drop: float = setting(
-        DEFAULT_P_DROP, number(0.0, 1.0), "Dropout probability.", applies=_has_dropout,
+        DEFAULT_P_DROP,
+        number(0.0, 1.0),
+        "Dropout probability.",
+        applies=_has_dropout,
         not_applied="has no dropout option (resnet without --dropout-at, and --model models keep"
-        " their own)")
+        " their own)",
+    )
     dropout_at: str = setting(
-        "none", choice(RESNET_DROPOUT_AT),
+        "none",
+        choice(RESNET_DROPOUT_AT),
         "Where --arch resnet puts dropout: none (He et al.'s units), branch (before each BN of"
         " every unit's branch, Li et al. 2019's placement) or head (before the classifier).",
-        omit_at_default=True, applies=_takes_dropout_at,
-        not_applied="applies to --arch resnet only")
+        omit_at_default=True,
+        applies=_takes_dropout_at,
+        not_applied="applies to --arch resnet only",
+    )
     final_norm: bool = setting(
-        True, flag,
+        True,
+        flag,
         "The final norm and activation a pre-activation order (bn-relu-conv) gets after the last"
         " block of --arch mlp, cnn1d or cnn2d, as in PreAct-ResNet; --no-final-norm: the head"
         " reads the last weight layer's raw output. Post-activation orders have none either way.",
-        omit_at_default=True, applies=_takes_final_norm,
-        not_applied="applies to --arch mlp, cnn1d and cnn2d only")
+        omit_at_default=True,
+        applies=_takes_final_norm,
+        not_applied="applies to --arch mlp, cnn1d and cnn2d only",
+    )
     probe: bool = setting(
-        False, flag, "Record stage statistics, gradient flow and BN variance shift every epoch.")
+        False, flag, "Record stage statistics, gradient flow and BN variance shift every epoch."
+    )
+    train: str | None = setting(
+        None,
+        train_target,
+        "Your own training function as the run, path/to/file.py:function or"
+        " package.module:function: it gets a trial (order, seed, params, device, report()) and"
+        " returns its metrics. Loading it runs its code.",
+        omit_at_default=True,
+        user_run=True,
+    )
+    command: str | None = setting(
+        None,
+        command_template,
+        "Your own script as the run: a command line with placeholders {order}, {seed}, {lr} and"
+        " {NAME} for each --param and varied param; it reports metrics through"
+        " layerorder.trial() or JSON lines in $LAYERORDER_METRICS (docs/trials.md).",
+        omit_at_default=True,
+        user_run=True,
+    )
+    params: tuple[tuple[str, Any], ...] = setting(
+        (),
+        name_values,
+        "A parameter KEY=VALUE of your run (repeatable): trial.params, and {KEY} in --command.",
+        omit_at_default=True,
+        user_run=True,
+    )
+    code_version: str | None = setting(
+        None,
+        optional_text,
+        "A version of your run's code, part of its run keys: change it when the code changes in"
+        " a way --watch does not see.",
+        omit_at_default=True,
+        user_run=True,
+    )
     amp: bool = setting(
-        False, flag,
+        False,
+        flag,
         "bfloat16 autocast of forward and loss (changes results: part of the run key).",
-        omit_at_default=True)
+        omit_at_default=True,
+    )
+    # derived, not a setting: the fingerprint of a user's run's code (``--watch`` files, the
+    # command's script, a train= target's file), part of the run key where there is one
+    code_hash: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -400,17 +579,23 @@ class Grid:
     levels."""
 
     orders: tuple[str, ...] = setting(
-        DEFAULT_ORDERS, orders, "Order spec or preset (repeatable or comma-separated).")
+        DEFAULT_ORDERS, orders, "Order spec or preset (repeatable or comma-separated)."
+    )
     seeds: tuple[int, ...] = setting(
-        (0, 1, 2, 3, 4), seeds,
-        "Number of seeds, or a list like 0,3,7 (with --until-decided: the first round).")
+        (0, 1, 2, 3, 4),
+        seeds,
+        "Number of seeds, or a list like 0,3,7 (with --until-decided: the first round).",
+    )
     vary: tuple[tuple[str, tuple[Any, ...]], ...] = setting(
-        (), vary,
+        (),
+        vary,
         "A factor FIELD=V1,V2,... (repeatable): train the grid at every level of that run-key"
         " setting (batch_size=8,32,128; p_drop=0.1,0.5; depth; lr; dataset ...) and test where"
-        " the effect of the order changes.")
+        " the effect of the order changes.",
+    )
     lr: tuple[float, ...] = setting(
-        (0.01,), learning_rates, "Learning rate, or a comma-separated LR sweep.")
+        (0.01,), learning_rates, "Learning rate, or a comma-separated LR sweep."
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -419,58 +604,105 @@ class ExecutionSettings:
 
     name: str = setting("default", text, "Experiment name.")
     compile: bool = setting(
-        False, flag, "torch.compile each model; measure first (on small CPU models it seldom"
-        " gains).")
+        False,
+        flag,
+        "torch.compile each model; measure first (on small CPU models it seldom gains).",
+    )
     device: str = setting("auto", choice(DEVICES), "auto, cpu or cuda.")
-    executor: str = setting(
-        "auto", choice(EXECUTORS), "auto, sequential, process, stacked or ray.")
+    executor: str = setting("auto", choice(EXECUTORS), "auto, sequential, process, stacked or ray.")
     workers: int | None = setting(
-        None, integer(optional=True),
-        "Worker processes for --executor process; none: one per core.")
+        None, integer(optional=True), "Worker processes for --executor process; none: one per core."
+    )
     ray_address: str | None = setting(
-        None, optional_text,
-        "Ray cluster to use with --executor ray; none: RAY_ADDRESS, or a local Ray.")
-    cpus_per_run: float = setting(
-        1.0, number(0.0), "CPUs per run on Ray (fractions allowed).")
-    gpus_per_run: float = setting(
-        0.0, number(0.0), "GPUs per run on Ray (fractions allowed).")
-    max_retries: int = setting(
-        2, integer(minimum=0), "Retries of a Ray task whose worker died.")
+        None,
+        optional_text,
+        "Ray cluster to use with --executor ray; none: RAY_ADDRESS, or a local Ray.",
+    )
+    cpus_per_run: float = setting(1.0, number(0.0), "CPUs per run on Ray (fractions allowed).")
+    gpus_per_run: float = setting(0.0, number(0.0), "GPUs per run on Ray (fractions allowed).")
+    max_retries: int = setting(2, integer(minimum=0), "Retries of a Ray task whose worker died.")
+    run_timeout: float | None = setting(
+        None,
+        optional_number(0.0, open_lo=True),
+        "Seconds a run of your own (--command, train=) may take; one that takes longer is killed"
+        " with its whole process group and counted as failed. None: no limit.",
+    )
+    watch: tuple[str, ...] = setting(
+        (),
+        files,
+        "Files whose contents identify your run's code (repeatable): an edit gives new run keys,"
+        " so the edited code is trained afresh. None: the files the --command names (such as"
+        " train.py in 'python train.py'), or the file of a train= target.",
+    )
     lease: float = setting(
-        60.0, number(2.0),
+        60.0,
+        number(2.0),
         "Seconds a claimed run stays reserved without a heartbeat; the driver renews its runs'"
         " leases every lease/4 s. Another driver (on any host) takes over a run whose lease"
-        " expired, e.g. when its machine froze or was lost.")
+        " expired, e.g. when its machine froze or was lost.",
+    )
     max_runs: int = setting(
-        10_000, integer(),
+        10_000,
+        integer(),
         "Refuse a grid of more runs than this (orders x seeds x learning rates x factor levels):"
-        " a typo guard; raise it for a sweep that big.")
+        " a typo guard; raise it for a sweep that big.",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
 class AnalysisSettings:
     """How a grid's runs are analysed: never part of a run key."""
 
-    margin: float = setting(
-        DEFAULT_MARGIN, number(0.0, open_lo=True),
-        "Equivalence margin in points of accuracy: a pair whose paired TOST puts the difference"
-        " inside +-margin is 'equivalent'. Half a point is about the seed-to-seed SD of the"
-        " built-in setups and less than most readers would act on; set your own.")
+    margin: float | None = setting(
+        None,
+        optional_number(0.0, open_lo=True),
+        "Equivalence margin in the metric's units: a pair whose paired TOST puts the difference"
+        f" inside +-margin is 'equivalent'. None: {DEFAULT_MARGIN:g} points for test accuracy"
+        " (about the seed-to-seed SD of the built-in setups, and less than most readers would act"
+        " on), and no equivalence test for any other metric; set your own.",
+    )
+    metric: str | None = setting(
+        None,
+        optional_metric_name,
+        "The metric compared: test_acc (final test accuracy, %), test_loss or train_loss of the"
+        " built-in loop, or one your --command or train function reports (required there)."
+        " None: test_acc.",
+    )
+    goal: str | None = setting(
+        None,
+        optional_choice(GOALS),
+        "max or min: whether higher or lower --metric values are better; none: max, and min for"
+        " test_loss and train_loss. A metric named like a loss or an error needs it said.",
+    )
+    metric_range: tuple[float, float] | None = setting(
+        None,
+        value_range,
+        "LO,HI: the values --metric can take; confidence intervals are clipped to it. None:"
+        " 0,100 for test_acc, unclipped for any other metric.",
+    )
     baseline: str | None = setting(
-        None, optional_text,
+        None,
+        optional_text,
         "Compare each order with this one only (k-1 tests: more power for 'is my order better"
-        " than the standard one?'); none: every pair.")
+        " than the standard one?'); none: every pair.",
+    )
     until_decided: bool = setting(
-        False, flag,
+        False,
+        flag,
         "Train seeds in rounds (the --seeds count each) and stop once every pair is different or"
         " equivalent, or at --max-seeds; O'Brien-Fleming alpha spending keeps the false-positive"
-        " rate at 0.05 over the looks.")
+        " rate at 0.05 over the looks.",
+    )
     max_seeds: int = setting(20, integer(minimum=2), "Most seeds per order with --until-decided.")
 
 
 # the parts of a config and the role of their fields, in the order the config lists them
 PARTS: tuple[tuple[type, str], ...] = (
-    (RunSettings, RUN), (Grid, AXIS), (ExecutionSettings, EXECUTION), (AnalysisSettings, ANALYSIS))
+    (RunSettings, RUN),
+    (Grid, AXIS),
+    (ExecutionSettings, EXECUTION),
+    (AnalysisSettings, ANALYSIS),
+)
 
 
 @dataclass(frozen=True)
@@ -509,15 +741,26 @@ class Setting:
     def in_key(self, config: Any) -> bool:
         if self.role != RUN:
             return False
-        if self.meta.omit_at_default and getattr(config, self.name) == self.default:
+        if is_user_run(config) and not self.meta.user_run:
+            return False
+        if self.meta.omit_at_default and _at_default(getattr(config, self.name), self.default):
             return False
         return self.applies is None or self.applies(config)
+
+
+def _at_default(value: Any, default: Any) -> bool:
+    """An empty table or list (a run config holds tables in their JSON form) is an empty
+    default."""
+    if isinstance(default, tuple) and not default:
+        return not value
+    return value == default
 
 
 SETTINGS: tuple[Setting, ...] = tuple(
     Setting(f.name, f.default, role, f.metadata["setting"])
     for part, role in PARTS
     for f in fields(part)
+    if "setting" in f.metadata  # code_hash is derived, never set
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 

@@ -34,7 +34,14 @@ RUN_COLUMNS = (
     "diverged_epoch",
     "wall_time",
 )
-EPOCH_COLUMNS = tuple(f.name for f in dataclasses.fields(EpochRecord))
+# the built-in loop's epoch metrics; a user's own run reports metrics by name (``metrics``)
+EPOCH_COLUMNS = tuple(f.name for f in dataclasses.fields(EpochRecord) if f.name != "metrics")
+
+
+def reported_names(records) -> tuple[str, ...]:
+    """The names of the metrics a user's runs reported over ``records`` (runs or epochs), sorted;
+    none for the built-in loop's."""
+    return tuple(sorted({k for r in records for k in (r.metrics or {})}))
 
 
 def epoch_column_names() -> tuple[str, ...]:
@@ -56,7 +63,13 @@ def describe_order(label: str) -> tuple[str, str | None]:
 
 
 def model_title(config: dict[str, Any]) -> str:
-    """"data set / model" as the tables title a comparison: the user's model where one was used."""
+    """ "data set / model" as the tables title a comparison: the user's model where one was used;
+    a user's own run: its command (cut to 60 characters) or its training function."""
+    if config.get("command"):
+        command = " ".join(str(config["command"]).split())
+        return command if len(command) <= 60 else command[:57] + "..."
+    if config.get("train"):
+        return f"train {str(config['train']).split('@')[0]}"
     model = config.get("model")
     name = model.split("@")[0] if model else config.get("arch", "?")
     return f"{config.get('dataset', '?')} / {name}"
@@ -81,7 +94,9 @@ class Comparison:
         finished = [r for r in self.runs if r.status in FINISHED_STATUSES]
         n = len({r.seed for r in finished})
         head = model_title(self.experiment.config)
-        title = f"{head}: final test accuracy over {n} seed{'s' * (n != 1)}"
+        metric = self.analysis.plan.metric
+        what = "test accuracy" if metric.is_accuracy else metric.name
+        title = f"{head}: final {what} over {n} seed{'s' * (n != 1)}"
         open_runs = len(self.runs) - len(finished)
         if open_runs:
             title += f" ({open_runs} of {len(self.runs)} runs not finished)"
@@ -115,7 +130,8 @@ def run_comparison(
 ) -> Comparison:
     """Train what ``store`` lacks of ``config``'s grid and analyse the grid's runs (once). With
     ``until_decided``, seeds are trained in rounds until every pair is decided."""
-    load_checked_data(config)  # before the store is opened (or created)
+    if not config.user_run:  # a user's own run brings its own data
+        load_checked_data(config)  # before the store is opened (or created)
     plan = analysis_plan(config)
     trained = 0
     with Store.open(store) as db:
@@ -169,5 +185,3 @@ def _round_note(analysis, seeds: int, last: bool) -> str:
     if last:
         return head + "; --max-seeds reached, the rest stay undecided"
     return head + "; training another round"
-
-

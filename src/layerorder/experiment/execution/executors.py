@@ -294,7 +294,7 @@ class StackedExecutor(Executor):
         self.threads, self.max_stack, self.on_note = threads, max_stack, on_note
 
     def execute(self, tasks, progress=None):
-        from layerorder.experiment.training.stacked import execute_stacked
+        from layerorder.experiment.execution.stacked_runs import execute_stacked
         from layerorder.experiment.training.stacking import StackingError
 
         groups: dict[str, list[RunTask]] = {}

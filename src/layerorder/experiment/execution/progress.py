@@ -79,11 +79,11 @@ class RichObserver(SweepObserver):
         self.overall = self.progress.add_task("all runs (epochs)", total=None, note="")
 
     def run_started(self, task):
-        epochs = task.config["epochs"]
+        epochs = task.config.get("epochs")  # None: a user's own run, of a length of its own
         overall = next(t for t in self.progress.tasks if t.id == self.overall)
-        if overall.total is None:
+        if overall.total is None and epochs is not None:
             self.progress.update(self.overall, total=self.todo * epochs)
-        self.epochs_left[task.run_id] = epochs
+        self.epochs_left[task.run_id] = epochs or 0
         self.names[task.run_id] = _run_name(task)
 
     def epoch(self, p):
@@ -94,7 +94,7 @@ class RichObserver(SweepObserver):
                 self.names[p.run_id], total=p.epochs, note=""
             )
         bar = self.bars[p.run_id]
-        self.progress.update(bar, completed=p.epoch, note=f"test {p.test_acc:.1f}%")
+        self.progress.update(bar, completed=p.epoch, note=_value(p.metric, p.value))
         self.progress.advance(self.overall)
         self.epochs_left[p.run_id] -= 1
 
@@ -107,12 +107,26 @@ class RichObserver(SweepObserver):
         bar = self.bars.pop(task.run_id, None)
         if bar is not None:
             self.progress.remove_task(bar)
-        last = outcome.epochs[-1].test_acc if outcome.epochs else None
+        if outcome.metrics is not None:  # a user's own run: its compared metric
+            value = outcome.metrics.get(task.metric)
+            done = _value(task.metric, value) if value is not None else "done"
+        else:
+            last = outcome.epochs[-1].test_acc if outcome.epochs else None
+            done = f"test {last:.2f}%" if last is not None else "done"
         result = {
-            "done": f"test {last:.2f}%" if last is not None else "done",
+            "done": done,
             "diverged": f"diverged at epoch {outcome.diverged_epoch}",
             "failed": f"failed: {(outcome.error or '').splitlines()[0] if outcome.error else ''}",
         }[outcome.status]
         line = f"[{self.done}/{self.todo}] {_run_name(task)}: {result} ({outcome.wall_time:.1f} s)"
         console = self.progress.console if self.live else self.err
         console.print(line, markup=False)
+
+
+def _value(metric: str, value: float | None) -> str:
+    """'test 91.2%' for the built-in loop's accuracy, else 'val_loss 0.3127'."""
+    if value is None:
+        return ""
+    if metric == "test_acc":
+        return f"test {value:.1f}%"
+    return f"{metric} {value:.4g}"

@@ -13,8 +13,10 @@ import os
 from collections.abc import Iterator
 
 from layerorder.errors import ConfigError
+from layerorder.experiment.configuration.settings import is_user_run
 from layerorder.experiment.execution.executors import Executor, ProgressFn
-from layerorder.experiment.execution.worker import RunOutcome, RunTask, execute, load_run_data
+from layerorder.experiment.execution.worker import RunOutcome, RunTask, execute
+from layerorder.experiment.training.run_data import load_run_data
 
 
 def require_ray():
@@ -120,6 +122,8 @@ class RayExecutor(Executor):
 
     def _data(self, ray, task: RunTask, refs: dict):
         cfg = task.run_config
+        if is_user_run(cfg):  # the user's own run brings its own data
+            return None
         key = (cfg.dataset, tuple(sorted(cfg.data_options.items())), task.device)
         if key not in refs:  # one copy in the object store per data configuration
             refs[key] = ray.put(load_run_data(cfg, "cpu"))

@@ -9,19 +9,15 @@ the sweep runs, a ``Heartbeat`` thread renews the leases of the runs it holds.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from layerorder.experiment.configuration.config import ExperimentConfig
 from layerorder.experiment.execution.executors import Plan, make_executor, plan
 from layerorder.experiment.execution.shipping import snapshot
-from layerorder.experiment.execution.worker import (
-    Progress,
-    RunOutcome,
-    RunTask,
-    cached_dataset,
-    resolve_device,
-)
+from layerorder.experiment.execution.worker import Progress, RunOutcome, RunTask
+from layerorder.experiment.training.run_data import cached_dataset, resolve_device
 from layerorder.store import (
     ExperimentRecord,
     Heartbeat,
@@ -79,8 +75,9 @@ def plan_grid(config: ExperimentConfig) -> GridPlan:
     """The plan of ``config``'s grid (its first round with ``until_decided``)."""
     specs = tuple(run_specs(config))
     device = resolve_device(config.device)
-    return GridPlan(config, specs, device, plan(config.executor, config.workers, len(specs),
-                                                device))
+    return GridPlan(
+        config, specs, device, plan(config.executor, config.workers, len(specs), device)
+    )
 
 
 def load_checked_data(config: ExperimentConfig):
@@ -103,9 +100,10 @@ def run_sweep(
     # a cluster that cannot be reached, or user objects that cannot be sent to worker
     # processes (they cannot import what the user made at run time), fail before storing
     ray_executor = _connect_ray(config)
-    load_checked_data(config)
+    if not config.user_run:  # a user's own run brings its own data
+        load_checked_data(config)
     pool = config.executor in ("auto", "process")
-    shipped = snapshot(config.dataset, config.model) if pool else None
+    shipped = snapshot(_shipped_data(config), config.model, config.train) if pool else None
     experiment = store.experiment(config.name, grid or config.grid(), fresh=fresh)
     specs = run_specs(config)
     store.add_runs(experiment.id, specs)
@@ -124,15 +122,15 @@ def run_sweep(
     def tasks() -> Iterator[RunTask]:
         claim = store.claim_next
         while (run := claim(experiment.id, owner, keys=keys, lease=config.lease)) is not None:
-            task = RunTask(run.id, run.label, run.config, device, compile=config.compile)
+            task = RunTask(run.id, run.label, run.config, device, compile=config.compile,
+                           metric=config.metric_name, timeout=config.run_timeout,
+                           cwd=os.getcwd() if config.user_run else None)
             claimed[run.id] = task
             observer.run_started(task)
             yield task
 
     try:
-        executor = ray_executor or make_executor(
-            the_plan, on_note=observer.note, shipped=shipped
-        )
+        executor = ray_executor or make_executor(the_plan, on_note=observer.note, shipped=shipped)
         with Heartbeat(store.path, owner, config.lease):
             outcomes = executor.execute(tasks(), observer.epoch)
             trained = _collect(outcomes, store, owner, claimed, observer)
@@ -206,7 +204,12 @@ def _write(store: Store, outcome: RunOutcome, owner: str) -> bool:
         wall_time=outcome.wall_time,
         provenance=outcome.provenance,
         probes=outcome.probes,  # in the same owner-checked transaction
+        metrics=outcome.metrics,
     )
+
+
+def _shipped_data(config: ExperimentConfig) -> str | None:
+    return None if config.user_run else config.dataset
 
 
 def _connect_ray(config: ExperimentConfig):
@@ -219,8 +222,9 @@ def _connect_ray(config: ExperimentConfig):
         cpus_per_run=config.cpus_per_run,
         gpus_per_run=config.gpus_per_run,
         max_retries=config.max_retries,
-        # the data goes as loaded tensors (``RayExecutor._data``); a model factory must be sent
-        shipped=snapshot(None, config.model),
+        # the data goes as loaded tensors (``RayExecutor._data``); a model factory or a train
+        # function must be sent
+        shipped=snapshot(None, config.model, config.train),
     )
     executor.connect()
     return executor

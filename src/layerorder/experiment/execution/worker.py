@@ -21,7 +21,9 @@ from pathlib import Path
 import torch
 
 from layerorder.experiment.configuration.config import RunConfig
+from layerorder.experiment.configuration.settings import is_user_run
 from layerorder.experiment.training.loop import train
+from layerorder.experiment.training.run_data import load_run_data, on_device
 from layerorder.store import EpochRecord
 from layerorder.version import __version__
 
@@ -36,6 +38,9 @@ class RunTask:
     device: str = "cpu"
     threads: int | None = None
     compile: bool = False
+    metric: str = "test_acc"  # the metric compared (a user's own run must report it)
+    timeout: float | None = None  # seconds a user's own run may take (--run-timeout)
+    cwd: str | None = None  # where a user's command runs (the driver's folder)
 
     @property
     def run_config(self) -> RunConfig:
@@ -54,6 +59,7 @@ class RunOutcome:
     wall_time: float = 0.0
     provenance: dict = field(default_factory=dict)
     probes: tuple = ()  # (epoch, kind, name, data) records when the run was probed
+    metrics: dict | None = None  # the final metrics a user's own run reported
 
 
 @dataclass(frozen=True)
@@ -62,14 +68,9 @@ class Progress:
 
     run_id: int
     epoch: int
-    epochs: int
-    test_acc: float
-
-
-def resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+    epochs: int | None  # None: a user's own run, whose length is its own
+    value: float | None  # the compared metric's value after this epoch
+    metric: str = "test_acc"
 
 
 @functools.lru_cache(maxsize=1)
@@ -104,32 +105,6 @@ def provenance(device: str, compiled: bool = False) -> dict:
         "pid": os.getpid(),
         "git": _git_hash(),
     }
-
-
-@functools.lru_cache(maxsize=4)
-def cached_dataset(name: str, options: tuple, device: str):
-    from layerorder.data import load_dataset
-
-    return _on_device(load_dataset(name, **dict(options)), device)
-
-
-def _on_device(data, device: str):
-    if device == "cpu" or data.x_train.device.type == device:
-        return data
-    import dataclasses
-
-    return dataclasses.replace(
-        data,
-        x_train=data.x_train.to(device),
-        y_train=data.y_train.to(device),
-        x_test=data.x_test.to(device),
-        y_test=data.y_test.to(device),
-    )
-
-
-def load_run_data(cfg: RunConfig, device: str):
-    """The run's data set on its device; cached per process, so a sweep loads it once."""
-    return cached_dataset(cfg.dataset, tuple(sorted(cfg.data_options.items())), device)
 
 
 def recalibration_records(model, data, cfg: RunConfig) -> list[tuple[int, str, str, dict]]:
@@ -188,8 +163,10 @@ def _execute(task: RunTask, progress, data) -> RunOutcome:
 
     start = time.perf_counter()
     cfg = task.run_config
+    if is_user_run(cfg):
+        return _execute_user_run(task, cfg, progress, start)
     try:
-        data = load_run_data(cfg, task.device) if data is None else _on_device(data, task.device)
+        data = load_run_data(cfg, task.device) if data is None else on_device(data, task.device)
         torch.manual_seed(cfg.seed)  # initialisation
         model = build_run_model(cfg, data).to(task.device)
 
@@ -219,4 +196,37 @@ def _execute(task: RunTask, progress, data) -> RunOutcome:
         wall_time=time.perf_counter() - start,
         provenance=provenance(task.device, task.compile),
         probes=tuple(prober.records) if prober is not None else (),
+    )
+
+
+def _execute_user_run(task: RunTask, cfg: RunConfig, progress, start: float) -> RunOutcome:
+    """A run that is the user's own training function or command."""
+    from layerorder.experiment.training.user_runs import run_command, run_function
+
+    def on_epoch(epoch: int, value: float | None) -> None:
+        if progress is not None:
+            progress(Progress(task.run_id, epoch, None, value, task.metric))
+
+    try:
+        if cfg.command is not None:
+            result = run_command(cfg, task.device, task.metric, task.timeout, on_epoch,
+                                 cwd=task.cwd, threads=task.threads)
+        else:
+            result = run_function(cfg, task.device, task.metric, on_epoch)
+    except Exception as exc:  # e.g. a train target that cannot be loaded in this worker
+        result = None
+        error = f"{type(exc).__name__}: {exc}"
+    wall = time.perf_counter() - start
+    if result is None:
+        return RunOutcome(task.run_id, "failed", error=error, wall_time=wall,
+                          provenance=provenance(task.device))
+    return RunOutcome(
+        run_id=task.run_id,
+        status=result.status,
+        epochs=result.epochs,
+        diverged_epoch=result.diverged_epoch,
+        error=result.error,
+        wall_time=wall,
+        provenance=provenance(task.device),
+        metrics=result.metrics,
     )

@@ -14,8 +14,8 @@ import torch
 
 from layerorder.errors import ConfigError
 from layerorder.experiment.configuration.config import ExperimentConfig
-from layerorder.experiment.execution.worker import load_run_data, resolve_device
 from layerorder.experiment.training.loop import evaluate, train
+from layerorder.experiment.training.run_data import load_run_data, resolve_device
 from layerorder.probe.training import EpochProbe, Snapshot
 from layerorder.probe.variance import recalibrate_bn
 

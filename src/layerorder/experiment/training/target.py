@@ -10,48 +10,26 @@ from __future__ import annotations
 from torch import nn
 
 from layerorder.errors import ConfigError
-
-AS_IS = "as-is"
+from layerorder.modelgraph.rewrite import AS_IS
 
 
 def target_variant(target: str, order: str, in_shape: tuple[int, ...], num_classes: int):
     """Load ``target`` and rewrite it to ``order``; raise ``ConfigError`` if it does not apply."""
-    from layerorder.experiment.execution.shipping import factory_model
-    from layerorder.modelgraph import example_input, load_target, rewrite_model
+    from layerorder.experiment.configuration.callables import factory_model
+    from layerorder.modelgraph import LintError, example_input, load_target, rewritten
 
     model = factory_model(target)
     if model is None:
         model = load_target(target).model
     example = example_input((2, *in_shape))
-    if order != AS_IS:
-        result = rewrite_model(model, to=order, example_input=example)
-        if not result.changes and not _already(model, order):
-            reasons = "; ".join(f"{s.place}: {s.reason}" for s in result.skipped[:3])
-            reasons = reasons or "no matching block"
-            raise ConfigError(
-                f"order '{order}' does not apply to any block of '{target}' ({reasons});"
-                f" use '{AS_IS}' for the model as it is"
-            )
-        model = result.model
+    try:
+        model = rewritten(model, order, example)
+    except LintError as exc:
+        raise ConfigError(
+            f"model '{target}': {exc}; use '{AS_IS}' for the model as it is"
+        ) from None
     _check_output(model, example, num_classes, target)
     return model
-
-
-def _already(model: nn.Module, order: str) -> bool:
-    """True when a block of the model is already in ``order`` (the rewrite had nothing to do):
-    a weight layer with exactly those stages around it. (Not a census pattern: ``bn→relu→linear``
-    also runs across a block and the head, and would pass for a pre-activation order.)"""
-    from layerorder.modelgraph import block_orders
-    from layerorder.order import OrderSpecError, parse_order
-
-    spec = parse_order(order).spec
-    for found, _ in block_orders(model):
-        try:
-            if parse_order(found).spec == spec:
-                return True
-        except OrderSpecError:
-            continue
-    return False
 
 
 def _check_output(model, example, num_classes: int, target: str) -> None:

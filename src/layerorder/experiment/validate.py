@@ -15,10 +15,12 @@ import torch
 from layerorder.data import check_dataset
 from layerorder.errors import ConfigError, did_you_mean
 from layerorder.experiment.configuration.config import ExperimentConfig
+from layerorder.experiment.configuration.plan import check_goal
 from layerorder.experiment.configuration.settings import BY_NAME
 from layerorder.experiment.execution.executors import available_cores
 from layerorder.models import check_arch, check_order_for_arch
 from layerorder.models.transformer import check_heads
+from layerorder.stats.metric import BUILT_IN
 
 
 def validate(config: ExperimentConfig) -> list[str]:
@@ -26,7 +28,9 @@ def validate(config: ExperimentConfig) -> list[str]:
     on settings that have no effect here."""
     _check_size(config)
     _check_analysis(config)
-    for cfg in condition_configs(config):
+    if config.user_run:
+        _check_user_run(config)
+    for cfg in condition_configs(config) if not config.user_run else ():
         info = check_dataset(cfg.dataset, **dict(cfg.data_options))
         if cfg.model:
             _check_model(cfg, info)
@@ -87,25 +91,66 @@ def _conditions_to_check(config: ExperimentConfig) -> list[dict]:
     return out
 
 
+def _check_user_run(config: ExperimentConfig) -> None:
+    """A run of the user's own: one kind of it, what it needs, and its command's placeholders."""
+    if config.train is not None and config.command is not None:
+        raise ConfigError("give train= or --command, not both: a run is one or the other")
+    if config.model is not None:
+        raise ConfigError(
+            "--model is the built-in loop's; in your own run, rewrite your model with"
+            " trial.rewrite(model, example_input)"
+        )
+    if config.metric is None:
+        own = "--command" if config.command is not None else "train="
+        raise ConfigError(f"a run of your own ({own}) needs --metric NAME: the metric it reports"
+                          " that the comparison reads (and --goal min where lower is better)")
+    if config.executor == "stacked":
+        raise ConfigError("--executor stacked trains the built-in models side by side; your own"
+                          " runs need sequential, process or ray")
+    if config.run_timeout is not None and config.command is None:
+        raise ConfigError("--run-timeout applies to --command runs: a train function runs inside"
+                          " a layerorder process, which cannot stop it apart from that process")
+    if config.command is not None:
+        from layerorder.experiment.training.user_runs import command_argv, placeholders
+
+        for run in config.runs()[: max(1, config.n_conditions) * len(config.orders)]:
+            command_argv(config.command, placeholders(run))
+
+
 def _check_analysis(config: ExperimentConfig) -> None:
+    check_goal(config.metric_name, config.goal)
+    if config.metric_name not in BUILT_IN and not config.user_run:
+        raise ConfigError(
+            f"metric '{config.metric}' is not one the built-in loop reports"
+            f" ({', '.join(BUILT_IN)}); a metric of your own needs your own run"
+            " (--command, or train= in Python)"
+        )
     for field, _ in config.vary:
         setting = BY_NAME.get(field)
         if setting is not None and setting.applies is not None and not setting.applies(config):
-            raise ConfigError(f"--vary {field}: {field} {setting.not_applied}; vary another"
-                              " setting")
+            raise ConfigError(
+                f"--vary {field}: {field} {setting.not_applied}; vary another setting"
+            )
     if "lr" in config.factors and len(config.lr) > 1:
-        raise ConfigError("--vary lr and an --lr sweep together are ambiguous; give one --lr"
-                          " (each order is then compared at every varied lr)")
+        raise ConfigError(
+            "--vary lr and an --lr sweep together are ambiguous; give one --lr"
+            " (each order is then compared at every varied lr)"
+        )
     if config.baseline is not None and config.baseline not in config.orders:
-        raise ConfigError(f"--baseline '{config.baseline}' is not one of the orders"
-                          f" {list(config.orders)}" + did_you_mean(config.baseline, config.orders))
+        raise ConfigError(
+            f"--baseline '{config.baseline}' is not one of the orders"
+            f" {list(config.orders)}" + did_you_mean(config.baseline, config.orders)
+        )
     if config.until_decided:
         if len(config.seeds) < 2:
-            raise ConfigError("--until-decided needs rounds of at least 2 seeds; use --seeds 3"
-                              " or more")
+            raise ConfigError(
+                "--until-decided needs rounds of at least 2 seeds; use --seeds 3 or more"
+            )
         if config.max_seeds < len(config.seeds):
-            raise ConfigError(f"--max-seeds {config.max_seeds} is less than the first round's"
-                              f" {len(config.seeds)} seeds; raise --max-seeds")
+            raise ConfigError(
+                f"--max-seeds {config.max_seeds} is less than the first round's"
+                f" {len(config.seeds)} seeds; raise --max-seeds"
+            )
 
 
 def _check_size(config: ExperimentConfig) -> None:

@@ -1,0 +1,57 @@
+"""Runs that differ only in their seed trained as one stacked model (the ``stacked`` executor): K
+tasks in, K outcomes out, as if each had been trained alone (``training.stacked``)."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from layerorder.experiment.execution.worker import Progress, RunOutcome, provenance, run_scope
+from layerorder.experiment.training.run_data import load_run_data
+from layerorder.experiment.training.stacked import train_stacked
+from layerorder.experiment.training.stacking import StackingError
+from layerorder.experiment.training.target import build_run_model
+
+
+def execute_stacked(tasks, progress=None) -> list:
+    """Train ``tasks`` (same config but the seed) as one stacked model; one outcome each.
+
+    Raises ``StackingError`` when the model cannot be stacked (the caller falls back). The
+    caller's random state and thread count are left as they were (``worker.run_scope``).
+    """
+    with run_scope(tasks[0].threads, tasks[0].device):
+        return _execute_stacked(tasks, progress)
+
+
+def _execute_stacked(tasks, progress) -> list:
+    cfgs = [t.run_config for t in tasks]
+    if cfgs[0].probe:
+        raise StackingError("probes hook every stage of one run; stacked runs are trained apart")
+    if cfgs[0].model:
+        raise StackingError("a user's model may reshape by fixed sizes; it is trained run by run")
+    if cfgs[0].grad_clip > 0:
+        raise StackingError("gradient clipping takes each run's own norm; trained run by run")
+    device = tasks[0].device
+    start = time.perf_counter()
+    data = load_run_data(cfgs[0], device)
+    models = []
+    for c in cfgs:
+        torch.manual_seed(c.seed)  # initialisation, as in a run trained alone
+        models.append(build_run_model(c, data).to(device))
+
+    def on_epoch(j, rec):
+        if progress is not None:
+            progress(Progress(tasks[j].run_id, rec.epoch, cfgs[j].epochs, rec.test_acc))
+
+    results = train_stacked(models, data, cfgs, on_epoch=on_epoch, compile_model=tasks[0].compile)
+    wall = (time.perf_counter() - start) / len(tasks)
+    prov = {
+        **provenance(device, tasks[0].compile),
+        "executor": "stacked",
+        "stacked_with": len(tasks),
+    }
+    return [
+        RunOutcome(t.run_id, r.status, r.epochs, r.diverged_epoch, None, wall, prov)
+        for t, r in zip(tasks, results)
+    ]

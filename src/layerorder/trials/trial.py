@@ -1,0 +1,159 @@
+"""``Trial``: what a user's own run knows about itself, and how it reports.
+
+A training function ``train(trial)`` gets one from the driver; a script gets one from
+``layerorder.trial()``, which reads the environment the driver set (``trials.protocol``) or, when
+the script runs alone, the defaults it was given. Either way the run reads ``trial.order`` (the
+spec, with its parsed stages), ``trial.seed``, ``trial.lr``, ``trial.params`` and ``trial.device``,
+reports metrics with ``trial.report(epoch, val_loss=...)``, and may build the order's block
+(``trial.block``), rewrite its own model to the order (``trial.rewrite``) or seed every generator
+it uses (``trial.seed_everything``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from layerorder.order import Order, parse_order
+from layerorder.trials import protocol
+
+
+class TrialError(ValueError):
+    """What a trial cannot do: an order that applies to no block of the model, a bad report."""
+
+
+class TrialOrder(str):
+    """The run's order: the spec as given (a ``str``), and its parsed stages (``stages``)."""
+
+    @property
+    def spec(self) -> str:
+        return str(self)
+
+    @property
+    def stages(self) -> Order:
+        """The parsed order (``layerorder.order.Order``); a label that is no order spec (such as
+        ``as-is``) raises ``OrderSpecError``."""
+        return parse_order(str(self))
+
+
+class Trial:
+    """One run of a user's training: its order, seed, learning rate, params and device, and a
+    ``report`` that records metrics per epoch (``final``: the run's final metrics)."""
+
+    def __init__(self, order: str, seed: int, *, lr: float | None = None,
+                 params: dict[str, Any] | None = None, device: str = "cpu",
+                 metric: str | None = None, run_dir: str | Path | None = None,
+                 metrics_file: str | Path | None = None,
+                 on_report: Callable[[int, dict[str, float]], None] | None = None) -> None:
+        self.order = TrialOrder(order)
+        self.seed = int(seed)
+        self.lr = lr
+        self.params = dict(params or {})
+        self.device = device
+        self.metric = metric  # the metric the comparison reads (None: the run alone)
+        self.run_dir = None if run_dir is None else Path(run_dir)
+        self.reported = protocol.Reported()
+        self._file = None if metrics_file is None else Path(metrics_file)
+        self._on_report = on_report
+
+    def __repr__(self) -> str:
+        return (f"Trial(order={str(self.order)!r}, seed={self.seed}, lr={self.lr},"
+                f" params={self.params}, device={self.device!r})")
+
+    # ---- reporting ---------------------------------------------------------------------------
+
+    def report(self, epoch: int, **metrics: float) -> None:
+        """Metrics after ``epoch`` (numbers; NaN marks a diverged run), e.g.
+        ``trial.report(3, val_loss=0.41, val_accuracy=0.87)``."""
+        self._record(epoch, metrics, final=False)
+
+    def final(self, **metrics: float) -> None:
+        """The run's final metrics, where they are not simply the last ones reported (a script's
+        counterpart of a training function's return value)."""
+        self._record(None, metrics, final=True)
+
+    def _record(self, epoch: int | None, metrics: dict[str, Any], final: bool) -> None:
+        if not final and (isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0):
+            raise TrialError(f"report() takes the epoch as a whole number >= 0, got {epoch!r}")
+        try:
+            self.reported.add(epoch, metrics, final)
+        except protocol.MetricsError as exc:
+            raise TrialError(str(exc)) from None
+        values = {k: float(v) for k, v in metrics.items() if v is not None}
+        if self._file is not None:
+            with self._file.open("a", encoding="utf-8") as fh:
+                fh.write(protocol.line_of(epoch, values, final))
+        if self._on_report is not None and not final:
+            self._on_report(epoch, values)
+
+    # ---- conveniences ------------------------------------------------------------------------
+
+    def block(self, in_ch: int, out_ch: int, **options: Any):
+        """The order's block, ``layerorder.blocks.block(trial.order, in_ch, out_ch, ...)``
+        (``ndim=2`` for images, ``kernel_size``, ``p_drop``, ...)."""
+        from layerorder.blocks import block
+
+        return block(str(self.order), in_ch, out_ch, **options)
+
+    def rewrite(self, model, example_input):
+        """``model`` rewritten to the trial's order (weights of unchanged layers kept;
+        ``as-is``: the model itself); raises ``TrialError`` with the reason when the order
+        applies to no block of it."""
+        from layerorder.modelgraph import LintError, rewritten
+
+        try:
+            return rewritten(model, str(self.order), example_input)
+        except LintError as exc:
+            raise TrialError(str(exc)) from None
+
+    def seed_everything(self) -> None:
+        """Seed Python's ``random``, numpy and torch (every device) with the trial's seed."""
+        random.seed(self.seed)
+        try:
+            import numpy as np
+
+            np.random.seed(self.seed % 2**32)
+        except ImportError:
+            pass
+        import torch
+
+        torch.manual_seed(self.seed)
+
+
+def trial(order: str | None = None, seed: int = 0, *, lr: float | None = None,
+          params: dict[str, Any] | None = None, device: str = "cpu") -> Trial:
+    """The trial of a script run by ``layerorder compare --command``, read from its environment;
+    run alone (no driver), a trial of the defaults given here, so the script still runs:
+
+        t = layerorder.trial(order="conv-bn-relu", seed=0, params={"epochs": 5})
+        ...
+        t.report(epoch, val_loss=loss)
+
+    The driver's values replace the defaults; ``params`` given here fill in those it leaves out.
+    """
+    env = os.environ
+    if protocol.METRICS not in env:
+        if order is None:
+            raise TrialError("no order: run this script through 'layerorder compare --command"
+                             " ...', or give layerorder.trial(order=...) for running it alone")
+        return Trial(order, seed, lr=lr, params=params, device=device)
+    try:
+        given = json.loads(env.get(protocol.PARAMS, "{}"))
+        driver_lr = env.get(protocol.LR)
+        return Trial(
+            env[protocol.ORDER],
+            int(env[protocol.SEED]),
+            lr=float(driver_lr) if driver_lr else lr,
+            params={**(params or {}), **given},
+            device=env.get(protocol.DEVICE, device),
+            metric=env.get(protocol.METRIC),
+            run_dir=env.get(protocol.RUN_DIR),
+            metrics_file=env[protocol.METRICS],
+        )
+    except (KeyError, ValueError) as exc:
+        raise TrialError(f"the layerorder driver's environment is incomplete or damaged: {exc}"
+                         ) from None
