@@ -4,8 +4,8 @@ import pytest
 
 from layerorder.errors import ConfigError
 from layerorder.experiment.configuration.config import make_config
-from layerorder.experiment.validate import validate
 from layerorder.experiment.execution.runner import run_specs
+from layerorder.experiment.validate import validate
 
 
 def test_the_grid_is_the_product_and_each_run_carries_its_level():

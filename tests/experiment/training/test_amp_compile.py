@@ -9,9 +9,9 @@ from torch import nn
 from layerorder.data import load_dataset
 from layerorder.errors import ConfigError
 from layerorder.experiment.configuration.config import ExperimentConfig, RunConfig, make_config
-from layerorder.experiment.validate import validate
 from layerorder.experiment.training.loop import train, wants_channels_last
 from layerorder.experiment.training.stacked import train_stacked
+from layerorder.experiment.validate import validate
 from layerorder.models import build_model
 from layerorder.store.records import config_hash
 from tests.helpers import with_torch_dropout

@@ -5,8 +5,8 @@ import torch
 
 from layerorder.errors import ConfigError
 from layerorder.experiment.configuration.config import make_config
-from layerorder.experiment.validate import validate
 from layerorder.experiment.training.loop import make_schedule, warmup_steps
+from layerorder.experiment.validate import validate
 
 
 def _lrs(schedule, total, warmup=0.0, lr=0.1):
