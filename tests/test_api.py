@@ -274,3 +274,35 @@ def test_stacked_executor_with_in_memory_data_and_a_factory(tmp_path):
         )
         runs[executor] = [(x.status, x.final_test_acc) for x in r.runs]
     assert runs["stacked"] == runs["sequential"] and runs["stacked"][0][0] == "done"
+
+
+TRAIN_SCRIPT = """
+import math, random
+import layerorder
+
+def train(trial):
+    rng = random.Random(trial.seed)
+    shift = {"standard": 0.0, "preact": 0.2}[str(trial.order)]
+    loss = 1.0 + shift + rng.gauss(0, 0.01)
+    for epoch in range(1, 4):
+        trial.report(epoch, val_loss=loss + 1 / epoch)
+    return {"val_loss": loss, "width": trial.params["width"]}
+
+r = layerorder.compare(train=train, orders=["standard", "preact"], seeds=4, metric="val_loss",
+                       goal="min", params={"width": 8}, store="s.db", progress=False)
+df = r.to_pandas()
+assert len(df) == 8 and set(df.status) == {"done"}, df
+assert list(df.width) == [8.0] * 8 and r.verdict.best == "standard", r.verdict.text
+assert "lower is better" in r.verdict.text
+print("OK", r.to_pandas().shape)
+"""
+
+
+def test_a_train_function_from_a_python_c_script_runs_on_the_default_executor(tmp_path):
+    """``compare(train=fn)`` with ``fn`` defined in ``python -c`` (no __main__ file, as in a
+    notebook): the default executor's spawned workers get the function, every run is done and
+    ``to_pandas()`` has one row per run with the metrics it returned."""
+    proc = subprocess.run([sys.executable, "-c", TRAIN_SCRIPT], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "OK (8," in proc.stdout

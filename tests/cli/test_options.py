@@ -35,7 +35,7 @@ def test_probe_shows_its_own_defaults():
 def test_each_command_shows_the_settings_it_decides():
     """The sets each command showed before the flag facts moved here, pinned."""
     assert set(COMMANDS["compare"]) == {s.name for s in SETTINGS}
-    assert COMMANDS["report"] == {"margin", "baseline"}
+    assert COMMANDS["report"] == {"margin", "baseline", "metric", "goal", "metric_range"}
     assert COMMANDS["study"] == {"device", "executor", "workers", "ray_address", "cpus_per_run",
                                  "gpus_per_run", "max_retries", "lease"}
     assert COMMANDS["probe"] == {

@@ -15,10 +15,17 @@ from layerorder.modelgraph.errors import LintError
 from layerorder.modelgraph.formats import FORMATS, ModelFormat
 from layerorder.modelgraph.graph import RoleGraph, RoleNode
 from layerorder.modelgraph.plans import RewriteChange, RewriteSkip
-from layerorder.modelgraph.rewrite import RewriteResult, block_orders, rewrite_model
+from layerorder.modelgraph.rewrite import (
+    AS_IS,
+    RewriteResult,
+    block_orders,
+    rewrite_model,
+    rewritten,
+)
 from layerorder.modelgraph.target import Target, load_target
 
 __all__ = [
+    "AS_IS",
     "FORMATS",
     "LintError",
     "ModelFormat",
@@ -36,4 +43,5 @@ __all__ = [
     "load_target",
     "parse_shape",
     "rewrite_model",
+    "rewritten",
 ]

@@ -105,6 +105,8 @@ def _as_schema_1(path) -> None:
         conn.execute("ALTER TABLE runs DROP COLUMN lease_until")
         conn.execute("DROP TABLE search_steps")
         conn.execute("ALTER TABLE experiments DROP COLUMN plan_json")
+        conn.execute("ALTER TABLE runs DROP COLUMN metrics_json")
+        conn.execute("ALTER TABLE epochs DROP COLUMN metrics_json")
     conn.close()
 
 

@@ -1,0 +1,145 @@
+"""``compare --command``: a script as the run, end to end from the command line: its table,
+decisions and verdict on its own metric and direction, a rerun that trains nothing, bad input
+refused before anything is stored, and a killed driver that leaves no process of a run behind."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.helpers import count_runs, run_cli
+from tests.reliability.processes import alive
+
+SCRIPT = '''
+import os, random, sys, time
+import layerorder
+
+t = layerorder.trial(order="a", seed=0)
+gate = os.environ.get("TEST_GATE")
+if gate:  # a run without one of the gate's tickets waits until the test opens it
+    for k in range(int(open(os.path.join(gate, "tickets")).read())):
+        try:
+            os.close(os.open(os.path.join(gate, f"ticket-{k}"), os.O_CREAT | os.O_EXCL))
+            break
+        except FileExistsError:
+            continue
+    else:
+        open(os.path.join(gate, f"waiting-{os.getpid()}"), "w").close()
+        while not os.path.exists(os.path.join(gate, "open")):
+            time.sleep(0.05)
+rng = random.Random(t.seed)
+noise = rng.gauss(0, 30)  # the same for every order of a seed: paired
+base = {"a": 150.0, "b": 120.0, "c": 150.0}[str(t.order)]
+for epoch in (1, 2):
+    t.report(epoch, score=base + noise + rng.gauss(0, 1) + 10 / epoch)
+'''
+
+
+@pytest.fixture
+def script(tmp_path):
+    path = tmp_path / "score.py"
+    path.write_text(SCRIPT)
+    return path
+
+
+def _compare(capsys, store, script, *extra):
+    return run_cli(capsys, "compare", "--command", f"{sys.executable} {script} --order {{order}}",
+                   "--store", store, "--no-report", *extra)
+
+
+def test_a_min_goal_comparison_says_lower_is_better_and_does_not_clip(capsys, tmp_path, script):
+    store = tmp_path / "s.db"
+    code, out, err = _compare(capsys, store, script, "--order", "a,b", "--seeds", "6",
+                              "--metric", "score", "--goal", "min", "--executor", "sequential",
+                              "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["verdict"]["best"] == "b"
+    verdict = result["verdict"]["text"]
+    assert "b is best" in verdict and "lower is better" in verdict
+    assert "significantly better than a" in verdict
+    high = max(r["summary"]["ci_high"] for r in result["rows"])
+    assert high > 100  # intervals are not clipped to an accuracy's 0-100
+    assert result["decisions"][0]["decision"] == "different"
+    code, out, err = _compare(capsys, store, script, "--order", "a,b", "--seeds", "6",
+                              "--metric", "score", "--goal", "min", "--json")
+    assert code == 0 and json.loads(out)["trained_now"] == 0  # a rerun trains nothing
+
+
+def test_the_terminal_shows_the_metric_its_direction_and_the_missing_margin(capsys, tmp_path,
+                                                                           script):
+    code, out, err = _compare(capsys, tmp_path / "s.db", script, "--order", "a,c",
+                              "--seeds", "4", "--metric", "score", "--goal", "min",
+                              "--metric-range", "0,160")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "mean score" in text and "score: lower is better" in text
+    assert "clipped to the metric's range 0-160" in text
+    assert "No equivalence margin was given" in text
+
+
+def test_a_margin_in_the_metrics_units_decides_equivalence(capsys, tmp_path, script):
+    code, out, err = _compare(capsys, tmp_path / "s.db", script, "--order", "a,c", "--seeds",
+                              "6", "--metric", "score", "--goal", "max", "--margin", "5",
+                              "--json")
+    assert code == 0, err
+    assert json.loads(out)["decisions"][0]["decision"] == "equivalent"
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    ([], "needs --metric NAME"),
+    (["--metric", "val_loss"], "reads like a loss or an error"),
+    (["--metric", "score", "--executor", "stacked"], "--executor stacked"),
+    (["--metric", "score", "--model", "m.py:f"], "--model is the built-in loop's"),
+    (["--metric", "score", "--metric-range", "1"], "takes LO,HI"),
+])
+def test_bad_input_is_one_line_and_stores_nothing(capsys, tmp_path, script, args, fragment):
+    store = tmp_path / "s.db"
+    code, out, err = _compare(capsys, store, script, "--order", "a,b", *args)
+    assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1, err
+    assert not store.exists()
+
+
+def test_an_unknown_placeholder_is_named(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "compare", "--command", "run --depth {depth}", "--metric", "m",
+                           "--store", tmp_path / "s.db")
+    assert code == 2 and "{depth}, which names nothing" in err
+
+
+def test_the_built_in_loop_reports_its_own_metrics_only(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "compare", "--metric", "val_loss", "--goal", "min",
+                           "--store", tmp_path / "s.db")
+    assert code == 2 and "not one the built-in loop reports" in err
+
+
+@pytest.mark.slow
+def test_a_killed_driver_leaves_no_run_process_and_a_rerun_trains_the_rest(tmp_path, script):
+    """Two pool workers each run a script that waits at a gate; the driver is SIGKILLed. 10 s
+    later no process of those runs is alive, and the rerun trains only what is missing."""
+    store, gate = tmp_path / "s.db", tmp_path / "gate"
+    gate.mkdir()
+    (gate / "tickets").write_text("2")  # two runs finish, the next two wait
+    cmd = [sys.executable, "-m", "layerorder", "compare", "--command",
+           f"{sys.executable} {script} --order {{order}}", "--order", "a,b", "--seeds", "3",
+           "--metric", "score", "--executor", "process", "--workers", "2", "--store", str(store),
+           "--no-report"]
+    driver = subprocess.Popen(cmd, env={**os.environ, "TEST_GATE": str(gate)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while len(list(gate.glob("waiting-*"))) < 2 or count_runs(store, "done") < 2:
+        assert time.time() < deadline and driver.poll() is None, "the runs did not start"
+        time.sleep(0.05)
+    waiting = [int(p.name.split("-")[1]) for p in gate.glob("waiting-*")]
+    os.kill(driver.pid, signal.SIGKILL)
+    driver.wait()
+    time.sleep(10)
+    assert alive(waiting) == [], "a run's process outlived the killed driver by 10 s"
+    (gate / "open").touch()
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "6 runs, 2 already stored, 4 to train" in " ".join(rerun.stderr.split())
+    assert count_runs(store, "done") == 6
