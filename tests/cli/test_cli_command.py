@@ -143,3 +143,20 @@ def test_a_killed_driver_leaves_no_run_process_and_a_rerun_trains_the_rest(tmp_p
     assert rerun.returncode == 0, rerun.stderr
     assert "6 runs, 2 already stored, 4 to train" in " ".join(rerun.stderr.split())
     assert count_runs(store, "done") == 6
+
+
+def test_a_train_function_in_a_file_is_the_run(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fit.py").write_text(
+        "def train(trial):\n"
+        "    for epoch in (1, 2):\n"
+        "        trial.report(epoch, acc=0.5 + 0.1 * epoch + 0.01 * trial.seed)\n"
+        "    return {'acc': 0.7 + (0.05 if str(trial.order) == 'b' else 0) + 0.01 * trial.seed}\n")
+    code, out, err = run_cli(capsys, "compare", "--train", "fit.py:train", "--metric", "acc",
+                             "--metric-range", "0,1", "--order", "a,b", "--seeds", "3",
+                             "--executor", "process", "--workers", "2", "--json",
+                             "--store", tmp_path / "s.db", "--no-report")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["counts"] == {"done": 6} and result["verdict"]["best"] == "b"
+    assert "train fit.py:train" in result["title"]

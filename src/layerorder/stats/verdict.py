@@ -76,7 +76,8 @@ def _power_numbers(
     sd = float(np.median([e.sd_diff for e in usable]))
     n = int(np.median([e.n_pairs for e in usable]))
     mdd = min_detectable_difference(sd, n, alpha=alpha, power=power)
-    needed = seeds_needed(sd, target_delta, alpha=alpha, power=power, max_n=MAX_SEEDS)
+    needed = (seeds_needed(sd, target_delta, alpha=alpha, power=power, max_n=MAX_SEEDS)
+              if target_delta > 0 else None)
     return n, sd, mdd, needed
 
 
@@ -98,7 +99,7 @@ def _power_sentence(
         f"more than {MAX_SEEDS} seeds per order" if needed is None else f"about {needed} seeds"
         " per order"
     )
-    if mdd >= span:  # no difference inside the metric's range is detectable: say so plainly
+    if mdd >= span and target_delta > 0:  # no difference in the range is detectable: say so
         return (
             f"With {n} seeds there are too few to detect any difference at {power:.0%} power;"
             f" {more} would be needed to detect {target}."
@@ -107,6 +108,8 @@ def _power_sentence(
         f"With {n} seeds the smallest difference this comparison can detect at "
         f"{power:.0%} power is {metric.diff_text(mdd, signed=False)}; "
     )
+    if target_delta <= 0:  # a metric of the user's own without a margin: no size to aim at
+        return head[:-2] + "."
     if needed is None:
         return head + f"more than {MAX_SEEDS} seeds per order would be needed to detect {target}."
     if needed <= n:
@@ -239,6 +242,8 @@ def make_verdict(
         (d.b if d.a == best.label else d.a): d for d in decisions if best.label in (d.a, d.b)
     }
     groups = _group(best, edges, alpha, decided if decisions else None, metric)
+    if not metric.is_accuracy:  # half a point is accuracy's; another metric aims at its margin
+        target_delta = min((d.margin for d in decisions), default=0.0)
     n, _, mdd, needed = _power_numbers(edges, alpha, power, target_delta)
     any_significant = (
         any(

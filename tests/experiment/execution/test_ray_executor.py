@@ -146,3 +146,35 @@ def test_in_memory_data_and_a_model_factory_on_ray(cluster, tmp_path):
         progress=False,
     )
     assert [r.status for r in results.runs] == ["done", "done"], [r.error for r in results.runs]
+
+
+SCORE = """
+import random, layerorder
+t = layerorder.trial()
+rng = random.Random(t.seed * 7 + len(str(t.order)))
+for epoch in (1, 2):
+    t.report(epoch, score=rng.random() + epoch)
+"""
+
+
+def test_a_command_comparison_on_ray_equals_the_sequential_one(cluster, tmp_path):
+    """The same --command comparison, run as Ray tasks and in this process: the same runs, run
+    keys and reported metrics, the Ray runs in Ray's worker processes."""
+    import sys
+
+    script = tmp_path / "score.py"
+    script.write_text(SCORE)
+    results = {}
+    for executor in ("ray", "sequential"):
+        config = make_config({"command": f"{sys.executable} {script}", "metric": "score",
+                              "orders": "a,b", "seeds": 3, "executor": executor})
+        with Store.open(tmp_path / f"{executor}.db") as store:
+            summary = run_sweep(config, store)
+            runs = store.runs(summary.experiment.id)
+            epochs = store.epochs_for_experiment(summary.experiment.id)
+        assert summary.trained == 6 and {r.status for r in runs} == {"done"}
+        results[executor] = {r.run_key: (r.metrics, [e.metrics for e in epochs[r.id]])
+                             for r in runs}
+        if executor == "ray":
+            assert all(r.provenance["pid"] != os.getpid() for r in runs)
+    assert results["ray"] == results["sequential"]
