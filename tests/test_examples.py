@@ -30,17 +30,16 @@ def test_the_pytorch_script_on_its_loss(capsys, tmp_path):
     result = _compare(capsys, tmp_path, "torch_order.py", "conv-bn-relu,conv-relu-bn", 2,
                       "--metric", "val_loss", "--goal", "min")
     assert "lower is better" in result["verdict"]["text"]
-    assert all(0 < r["summary"]["mean"] < 2 for r in result["rows"])
+    assert all(0 < r["summary"]["mean"] < 1.386 for r in result["rows"])  # below ln 4: learned
 
 
 @pytest.mark.slow
 def test_the_keras_script_with_dropout_after_or_before_bn(capsys, tmp_path):
     pytest.importorskip("keras")
     result = _compare(capsys, tmp_path, "keras_order.py", "conv-bn-relu-drop,conv-relu-drop-bn",
-                      2, "--metric", "val_accuracy", "--metric-range", "0,1")
+                      1, "--metric", "val_accuracy", "--metric-range", "0,1")
     assert {r["label"] for r in result["rows"]} == {"conv-bn-relu-drop", "conv-relu-drop-bn"}
-    assert all(0 <= r["summary"]["ci_low"] <= r["summary"]["ci_high"] <= 1
-               for r in result["rows"])
+    assert all(0.25 < r["summary"]["mean"] <= 1 for r in result["rows"])  # above chance
 
 
 @pytest.mark.slow

@@ -136,7 +136,9 @@ def test_a_killed_driver_leaves_no_run_process_and_a_rerun_trains_the_rest(tmp_p
     waiting = [int(p.name.split("-")[1]) for p in gate.glob("waiting-*")]
     os.kill(driver.pid, signal.SIGKILL)
     driver.wait()
-    time.sleep(10)
+    deadline = time.time() + 10
+    while alive(waiting) and time.time() < deadline:
+        time.sleep(0.1)
     assert alive(waiting) == [], "a run's process outlived the killed driver by 10 s"
     (gate / "open").touch()
     rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)

@@ -54,8 +54,9 @@ COMMANDS: dict[str, frozenset[str]] = {
     # one training per order: the run's settings, the orders and one lr, where to run
     "probe": _names(lambda s: s.role == RUN and s.name != "probe") | {"orders", "lr", "device"},
     # a study's file fixes its runs; the command says only how they execute
-    "study": _names(lambda s: s.role == EXECUTION and s.name not in ("name", "compile",
-                                                                      "max_runs")),
+    # (a study's runs are the built-in loop's: a user's run's timeout and watched files are not)
+    "study": _names(lambda s: s.role == EXECUTION and s.name not in (
+        "name", "compile", "max_runs", "run_timeout", "watch")),
     "report": frozenset({"margin", "baseline", "metric", "goal", "metric_range"}),
 }
 COMMANDS["search"] = COMMANDS["compare"] - frozenset(OWN_SETTINGS)

@@ -52,7 +52,7 @@ def _end_group(pgid: int) -> None:
 
 def main(argv: list[str]) -> int:
     if "--" not in argv or argv.index("--") == len(argv) - 1:
-        print("usage: guard.py -- COMMAND [ARG...]", file=sys.stderr)
+        sys.stderr.write("usage: guard.py -- COMMAND [ARG...]\n")
         return 2
     command = argv[argv.index("--") + 1:]
     parent = os.getppid()
@@ -62,7 +62,7 @@ def main(argv: list[str]) -> int:
     try:
         proc = subprocess.Popen(command, start_new_session=True)
     except OSError as exc:
-        print(f"cannot start {command[0]!r}: {exc}", file=sys.stderr)
+        sys.stderr.write(f"cannot start {command[0]!r}: {exc}\n")
         return 127
     stopped: list[int] = []
 

@@ -76,3 +76,27 @@ def test_runs_in_the_callers_process_leave_its_random_state_and_threads(tmp_path
         assert torch.equal(torch.rand(4), expected)
     finally:
         torch.set_num_threads(original)
+
+
+def test_pool_workers_take_a_gpu_each_where_there_are_several():
+    from layerorder.experiment.execution.executors import on_gpu
+    from layerorder.experiment.execution.worker import RunTask
+
+    task = RunTask(1, "standard", {}, "cuda")
+    assert [on_gpu(task, slot, count=2).device for slot in range(3)] == ["cuda:0", "cuda:1",
+                                                                       "cuda:0"]
+    assert on_gpu(task, 1, count=1).device == "cuda"  # one GPU: every run shares it
+    cpu = RunTask(1, "standard", {}, "cpu")
+    assert on_gpu(cpu, 1, count=4) is cpu
+
+
+def test_a_command_on_a_gpu_of_several_sees_only_its_own():
+    from pathlib import Path
+
+    from layerorder.experiment.configuration.config import make_config
+    from layerorder.experiment.training.user_runs import command_environment
+
+    run = make_config({"command": "x {order}", "metric": "m"}).runs()[0]
+    env = command_environment(run, "cuda:1", "m", Path("/tmp/r"), Path("/tmp/r/m.jsonl"), 2)
+    assert env["CUDA_VISIBLE_DEVICES"] == "1" and env["LAYERORDER_DEVICE"] == "cuda"
+    assert env["OMP_NUM_THREADS"] == "2"

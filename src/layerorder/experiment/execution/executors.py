@@ -238,7 +238,7 @@ class ProcessExecutor(Executor):
                     if task is None:
                         exhausted = True
                         continue
-                    if worker.death() is not None or not worker.give(task):
+                    if worker.death() is not None or not worker.give(on_gpu(task, i)):
                         # died while idle (after its last run, or while starting): no run is
                         # charged, and a fresh worker takes the task, unless workers keep dying
                         # before they can start one (a crash at import)
@@ -273,6 +273,15 @@ class ProcessExecutor(Executor):
                     yield RunOutcome(task.run_id, "failed", error=error)
                 else:
                     retry.append(task)
+
+
+def on_gpu(task: RunTask, slot: int, count: int | None = None) -> RunTask:
+    """On a machine with several GPUs, the run of pool worker ``slot`` on a GPU of its own
+    (``cuda:N``; a user's command sees it as its only one, through ``CUDA_VISIBLE_DEVICES``)."""
+    count = torch.cuda.device_count() if count is None else count
+    if task.device != "cuda" or count < 2:
+        return task
+    return replace(task, device=f"cuda:{slot % count}")
 
 
 def _stack_key(task: RunTask) -> str:
