@@ -24,9 +24,10 @@ from typing import Any
 
 # the environment of a run of --command (and what layerorder.trial() reads)
 ORDER, SEED, LR = "LAYERORDER_ORDER", "LAYERORDER_SEED", "LAYERORDER_LR"
+EPOCHS = "LAYERORDER_EPOCHS"  # the grid's epochs (a search's rounds train fewer)
 PARAMS, DEVICE = "LAYERORDER_PARAMS", "LAYERORDER_DEVICE"  # params: a JSON object
 RUN_DIR, METRICS, METRIC = "LAYERORDER_RUN_DIR", "LAYERORDER_METRICS", "LAYERORDER_METRIC"
-ENV = (ORDER, SEED, LR, PARAMS, DEVICE, RUN_DIR, METRICS, METRIC)
+ENV = (ORDER, SEED, LR, EPOCHS, PARAMS, DEVICE, RUN_DIR, METRICS, METRIC)
 
 MAX_LINES = 1_000_000  # a run that writes more has a bug; reading stops there with an error
 

@@ -3,7 +3,8 @@
 A training function ``train(trial)`` gets one from the driver; a script gets one from
 ``layerorder.trial()``, which reads the environment the driver set (``trials.protocol``) or, when
 the script runs alone, the defaults it was given. Either way the run reads ``trial.order`` (the
-spec, with its parsed stages), ``trial.seed``, ``trial.lr``, ``trial.params`` and ``trial.device``,
+spec, with its parsed stages), ``trial.seed``, ``trial.lr``, ``trial.epochs``, ``trial.params``
+and ``trial.device``,
 reports metrics with ``trial.report(epoch, val_loss=...)``, and may build the order's block
 (``trial.block``), rewrite its own model to the order (``trial.rewrite``) or seed every generator
 it uses (``trial.seed_everything``).
@@ -45,13 +46,15 @@ class Trial:
     ``report`` that records metrics per epoch (``final``: the run's final metrics)."""
 
     def __init__(self, order: str, seed: int, *, lr: float | None = None,
-                 params: dict[str, Any] | None = None, device: str = "cpu",
+                 epochs: int | None = None, params: dict[str, Any] | None = None,
+                 device: str = "cpu",
                  metric: str | None = None, run_dir: str | Path | None = None,
                  metrics_file: str | Path | None = None,
                  on_report: Callable[[int, dict[str, float]], None] | None = None) -> None:
         self.order = TrialOrder(order)
         self.seed = int(seed)
         self.lr = lr
+        self.epochs = epochs  # the grid's epochs (a search's early rounds give fewer)
         self.params = dict(params or {})
         self.device = device
         self.metric = metric  # the metric the comparison reads (None: the run alone)
@@ -62,7 +65,7 @@ class Trial:
 
     def __repr__(self) -> str:
         return (f"Trial(order={str(self.order)!r}, seed={self.seed}, lr={self.lr},"
-                f" params={self.params}, device={self.device!r})")
+                f" epochs={self.epochs}, params={self.params}, device={self.device!r})")
 
     # ---- reporting ---------------------------------------------------------------------------
 
@@ -125,7 +128,8 @@ class Trial:
 
 
 def trial(order: str | None = None, seed: int = 0, *, lr: float | None = None,
-          params: dict[str, Any] | None = None, device: str = "cpu") -> Trial:
+          epochs: int | None = None, params: dict[str, Any] | None = None,
+          device: str = "cpu") -> Trial:
     """The trial of a script run by ``layerorder compare --command``, read from its environment;
     run alone (no driver), a trial of the defaults given here, so the script still runs:
 
@@ -140,14 +144,15 @@ def trial(order: str | None = None, seed: int = 0, *, lr: float | None = None,
         if order is None:
             raise TrialError("no order: run this script through 'layerorder compare --command"
                              " ...', or give layerorder.trial(order=...) for running it alone")
-        return Trial(order, seed, lr=lr, params=params, device=device)
+        return Trial(order, seed, lr=lr, epochs=epochs, params=params, device=device)
     try:
         given = json.loads(env.get(protocol.PARAMS, "{}"))
-        driver_lr = env.get(protocol.LR)
+        driver_lr, driver_epochs = env.get(protocol.LR), env.get(protocol.EPOCHS)
         return Trial(
             env[protocol.ORDER],
             int(env[protocol.SEED]),
             lr=float(driver_lr) if driver_lr else lr,
+            epochs=int(driver_epochs) if driver_epochs else epochs,
             params={**(params or {}), **given},
             device=env.get(protocol.DEVICE, device),
             metric=env.get(protocol.METRIC),

@@ -27,7 +27,9 @@ from layerorder.experiment.configuration.settings import (
     DEFAULT_ORDERS,
     DEVICES,
     EXECUTORS,
+    LOOP,
     OPTIMIZERS,
+    OWN,
     RUN,
     SCHEDULES,
     SETTINGS,
@@ -181,9 +183,13 @@ class ExperimentConfig(AnalysisSettings, ExecutionSettings, Grid, RunSettings):
             return [
                 f"{s.name} = {_shown(getattr(self, s.name))} has no effect on {own} (it is the"
                 " built-in loop's); left out of the run key"
-                for s in given if s.role == RUN and not s.meta.user_run
+                for s in given if s.role == RUN and s.meta.runs == LOOP
             ]
         return [
+            f"{s.name} = {_shown(getattr(self, s.name))} has no effect on the built-in loop (it"
+            " is for your own --command or train function); left out of the run key"
+            for s in given if s.role == RUN and s.meta.runs == OWN
+        ] + [
             f"{s.name} = {getattr(self, s.name)} {s.not_applied}; left out of the run key"
             for s in given if s.applies is not None and not s.applies(self)
         ]

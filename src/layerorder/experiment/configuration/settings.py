@@ -36,6 +36,7 @@ EXECUTORS = ("auto", "sequential", "process", "stacked", "ray")
 DEFAULT_ORDERS = ("standard", "act-first", "preact", "drop-before-bn", "no-norm")
 
 RUN, AXIS, EXECUTION, ANALYSIS = "run", "axis", "execution", "analysis"
+LOOP, OWN, BOTH = "loop", "own", "both"  # the runs a run setting applies to (``Meta.runs``)
 
 
 # ---- checks: (key, raw value) -> value of the setting's type, or ConfigError ----------------
@@ -338,16 +339,17 @@ class Meta:
     """What a field's metadata holds besides its default: its check, its help and, where it has
     no effect for some configs, the predicate that says so (``applies``) and why
     (``not_applied``). ``omit_at_default``: added after stores existed, so left out of run keys at
-    its default and the keys of runs stored before it do not change. ``user_run``: a run setting
-    that a user's own training function or script takes (the built-in loop's settings, such as
-    ``arch`` or ``epochs``, have no effect there and are left out of its keys)."""
+    its default and the keys of runs stored before it do not change. ``runs``: which runs a run
+    setting applies to: ``loop`` (the built-in loop's, such as ``arch``: no effect on a user's own
+    training function or script, and left out of its keys), ``own`` (a user's run only, such as
+    ``command``) or ``both`` (``epochs``, which a user's run reads as ``{epochs}``)."""
 
     check: Callable[[str, Any], Any]
     help: str
     omit_at_default: bool = False
     applies: Callable[[Any], bool] | None = None
     not_applied: str = ""
-    user_run: bool = False  # a run setting that a user's own run (train=, --command) takes
+    runs: str = "loop"  # the runs it applies to: the built-in loop's, OWN (a user's), or BOTH
 
 
 def setting(default: Any, check: Callable[[str, Any], Any], help: str, **meta: Any) -> Any:
@@ -453,7 +455,9 @@ class RunSettings:
         not_applied="has no attention heads (only --arch transformer has)",
     )
     depth: int | None = setting(None, integer(optional=True), "Model depth; none: per arch.")
-    epochs: int = setting(20, integer(), "Training epochs per run.")
+    epochs: int = setting(
+        20, integer(), "Training epochs per run ({epochs} in --command, trial.epochs).", runs=BOTH
+    )
     batch_size: int = setting(100, integer(), "Batch size.")
     optimizer: str = setting("adam", choice(OPTIMIZERS), "sgd, adam or adamw.")
     warmup: float = setting(
@@ -536,7 +540,7 @@ class RunSettings:
         " package.module:function: it gets a trial (order, seed, params, device, report()) and"
         " returns its metrics. Loading it runs its code.",
         omit_at_default=True,
-        user_run=True,
+        runs=OWN,
     )
     command: str | None = setting(
         None,
@@ -545,14 +549,14 @@ class RunSettings:
         " {NAME} for each --param and varied param; it reports metrics through"
         " layerorder.trial() or JSON lines in $LAYERORDER_METRICS (docs/trials.md).",
         omit_at_default=True,
-        user_run=True,
+        runs=OWN,
     )
     params: tuple[tuple[str, Any], ...] = setting(
         (),
         name_values,
         "A parameter KEY=VALUE of your run (repeatable): trial.params, and {KEY} in --command.",
         omit_at_default=True,
-        user_run=True,
+        runs=OWN,
     )
     code_version: str | None = setting(
         None,
@@ -560,7 +564,7 @@ class RunSettings:
         "A version of your run's code, part of its run keys: change it when the code changes in"
         " a way --watch does not see.",
         omit_at_default=True,
-        user_run=True,
+        runs=OWN,
     )
     amp: bool = setting(
         False,
@@ -741,7 +745,7 @@ class Setting:
     def in_key(self, config: Any) -> bool:
         if self.role != RUN:
             return False
-        if is_user_run(config) and not self.meta.user_run:
+        if self.meta.runs == (LOOP if is_user_run(config) else OWN):  # not a setting of its runs
             return False
         if self.meta.omit_at_default and _at_default(getattr(config, self.name), self.default):
             return False

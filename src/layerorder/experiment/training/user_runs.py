@@ -123,8 +123,8 @@ def run_function(cfg: RunConfig, device: str, metric: str,
         if on_epoch is not None:
             on_epoch(epoch, values.get(metric))
 
-    trial = Trial(cfg.order, cfg.seed, lr=cfg.lr, params=dict(cfg.params), device=device,
-                  metric=metric, on_report=reported)
+    trial = Trial(cfg.order, cfg.seed, lr=cfg.lr, epochs=cfg.epochs, params=dict(cfg.params),
+                  device=device, metric=metric, on_report=reported)
     with _own_random_state():
         try:
             out = fn(trial)
@@ -148,11 +148,11 @@ def run_function(cfg: RunConfig, device: str, metric: str,
 
 
 def placeholders(cfg: RunConfig, device: str = "cpu", run_dir: str = "") -> dict[str, Any]:
-    """What ``{name}`` in a command may name: the order, seed, lr, device and run directory, each
-    param by name and as ``{params.NAME}``."""
+    """What ``{name}`` in a command may name: the order, seed, lr, epochs, device and run
+    directory, each param by name and as ``{params.NAME}``."""
     params = {str(k): v for k, v in dict(cfg.params).items()}
-    return {**params, "order": cfg.order, "seed": cfg.seed, "lr": cfg.lr, "device": device,
-            "run_dir": run_dir, "params": SimpleNamespace(**params)}
+    return {**params, "order": cfg.order, "seed": cfg.seed, "lr": cfg.lr, "epochs": cfg.epochs,
+            "device": device, "run_dir": run_dir, "params": SimpleNamespace(**params)}
 
 
 def command_argv(template: str, values: dict[str, Any]) -> list[str]:
@@ -190,6 +190,7 @@ def command_environment(cfg: RunConfig, device: str, metric: str, run_dir: Path,
         protocol.ORDER: cfg.order,
         protocol.SEED: str(cfg.seed),
         protocol.LR: repr(float(cfg.lr)) if cfg.lr is not None else "",
+        protocol.EPOCHS: str(cfg.epochs),
         protocol.PARAMS: json.dumps(dict(cfg.params)),
         protocol.DEVICE: device,
         protocol.RUN_DIR: str(run_dir),
