@@ -1,6 +1,8 @@
 """The search on a task with a planted winner, and the final verdict read from fresh seeds only."""
 
 import csv
+import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -255,3 +257,36 @@ def test_search_orders_from_python_is_the_command(tmp_path):
     assert again.final.trained == 0 and again.best == result.best
     with pytest.raises(ConfigError, match="search decides seeds itself"):
         layerorder.search_plan(data=xor_data(), seeds=3, **SETTINGS)
+
+
+SCORE_SCRIPT = '''
+import random, zlib
+import layerorder
+
+t = layerorder.trial(order="conv-bn-relu", seed=0, epochs=4)
+rng = random.Random(t.seed)
+level = 0.5 if str(t.order) == "conv-bn-relu" else 1.0 + zlib.crc32(str(t.order).encode()) % 97 / 97
+open("epochs.log", "a").write(f"{t.epochs}\\n")
+for epoch in range(1, t.epochs + 1):
+    t.report(epoch, loss=level + rng.gauss(0, 0.05) + 1.0 / epoch)
+'''
+
+
+def test_search_over_a_users_script_on_its_own_metric(capsys, tmp_path, monkeypatch):
+    """``search --command``: every arrangement of --base goes to the script as {order}, the
+    rounds give it fewer epochs (trial.epochs), and the lowest loss wins (--goal min)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "score.py").write_text(SCORE_SCRIPT)
+    code, out, err = run_cli(capsys, "search", "--command", f"{sys.executable} score.py",
+                             "--metric", "loss", "--goal", "min", "--base", "conv-bn-relu",
+                             "--epochs", "4", "--budget", "12", "--store", tmp_path / "s.db",
+                             "--executor", "sequential", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["best"] == "conv-bn-relu" and len(result["space"]["candidates"]) == 6
+    (first,) = result["rounds"]
+    means = [s["mean"] for s in first["scores"]]
+    assert means == sorted(means) and first["scores"][0]["order"] == "conv-bn-relu"
+    assert {int(e) for e in (tmp_path / "epochs.log").read_text().split()} == {1, 4}
+    dropped = [s for s in result["history"] if s["outcome"] == "dropped"]
+    assert dropped and all("loss" in s["evidence"] and "above" in s["evidence"] for s in dropped)

@@ -51,10 +51,13 @@ def _print_rounds(result: SearchResult) -> None:
     for r in result.rounds:
         table = Table(title=f"round {r.plan.index + 1}: {epochs(r.plan.epochs)},"
                             f" {len(r.plan.seeds)} selection seed(s)")
-        for col in ("rank", "order", "mean acc %", ""):
+        metric = r.metric
+        for col in ("rank", "order", "mean acc %" if metric.is_accuracy else f"mean {metric.name}",
+                    ""):
             table.add_column(col)
         for i, s in enumerate(r.scores, 1):
-            table.add_row(str(i), escape(s.order), f"{s.mean_acc:.2f}",
+            table.add_row(str(i), escape(s.order),
+                          f"{s.mean:.2f}" if metric.is_accuracy else f"{s.mean:.4g}",
                           "kept" if s.order in r.kept else "dropped")
         out.print(table)
 

@@ -33,7 +33,7 @@ def round_steps(search: str, result) -> list[SearchStep]:
         SearchStep(search, stage, "round", s.order,
                    "kept" if s.order in result.kept else "dropped",
                    "" if s.order in result.kept else result.evidence(s.order),
-                   result.experiment_id, rank, s.mean_acc, s.runs)
+                   result.experiment_id, rank, s.mean, s.runs)
         for rank, s in enumerate(result.scores, 1)
     ]
 
@@ -47,17 +47,18 @@ def final_steps(search: str, stage: int, final, best: str) -> list[SearchStep]:
     for d in analysis.decisions:
         if best in (d.a, d.b) and d.a != d.b:
             against[d.b if d.a == best else d.a] = d
-    rows = sorted(analysis.rows, key=lambda r: -r.summary.mean)
+    metric = analysis.plan.metric
+    rows = sorted(analysis.rows, key=lambda r: -metric.gain(r.summary.mean))
     steps = []
     for rank, row in enumerate(rows, 1):
         mean, n = row.summary.mean, row.summary.n
         if row.label == best:
-            outcome, evidence = "best", f"highest mean on fresh seeds {seeds}"
+            outcome, evidence = "best", f"best mean on fresh seeds {seeds}"
         elif row.label in against:
             d = against[row.label]
             outcome = {"equivalent": "equivalent", "different": "worse"}.get(d.decision,
                                                                            "undecided")
-            evidence = _evidence(d, row.label, best, analysis.margin)
+            evidence = _evidence(d, row.label, best, analysis.margin, metric)
         else:
             outcome, evidence = "undecided", f"not compared with {best}"
         steps.append(SearchStep(search, stage, "final", row.label, outcome, evidence,
@@ -65,14 +66,18 @@ def final_steps(search: str, stage: int, final, best: str) -> list[SearchStep]:
     return steps
 
 
-def _evidence(d, other: str, best: str, margin: float) -> str:
+def _evidence(d, other: str, best: str, margin: float, metric=None) -> str:
     """``other`` minus ``best``, its 95% CI and the tests behind the decision."""
     flip = -1.0 if d.a == best else 1.0  # mean_diff is a - b
     diff = flip * d.mean_diff
     low, high = sorted((flip * d.ci_low, flip * d.ci_high))
-    text = (f"{diff:+.2f} points vs {best} (95% CI {low:+.2f} to {high:+.2f}, {d.n_pairs}"
-            f" seeds), Holm p = {_p(d.p_holm)}, equivalence (±{margin:g}) p ="
-            f" {_p(d.p_tost_holm)}")
+    if metric is None or metric.is_accuracy:
+        size = f"{diff:+.2f} points vs {best} (95% CI {low:+.2f} to {high:+.2f}"
+    else:
+        size = f"{metric.name} {diff:+.4g} vs {best} (95% CI {low:+.4g} to {high:+.4g}"
+    equivalence = (f"equivalence (±{margin:g}) p = {_p(d.p_tost_holm)}" if margin > 0
+                   else "no equivalence margin")
+    text = (f"{size}, {d.n_pairs} seeds), Holm p = {_p(d.p_holm)}, {equivalence}")
     if d.decision == "undecided" and d.seeds_to_decide:
         text += f"; about {d.seeds_to_decide} seeds per order would decide it"
     return text

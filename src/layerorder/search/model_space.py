@@ -134,6 +134,9 @@ def experiment_space(
     the config)."""
     from layerorder.experiment.execution.runner import load_checked_data
 
+    if config.user_run:  # the user's own run: every arrangement, passed to it as {order}
+        return order_space(base or "standard", None, norms=norms, acts=acts,
+                           weight_first=weight_first)
     if config.model and (norms or acts):
         flag = "--norms" if norms else "--acts"
         raise ConfigError(f"{flag} cannot change the layers of --model: a rewrite only moves the"

@@ -26,6 +26,7 @@ from typing import Any
 from layerorder.errors import ConfigError
 from layerorder.experiment.execution.comparison import Comparison
 from layerorder.search.budget import FINAL_SEEDS, MAX_FINAL_SEEDS, capped_for_time
+from layerorder.stats.metric import ACCURACY_METRIC, Metric
 
 SELECTION_SEED = 10_000  # selection rounds use seeds from here; the final stage starts at 0
 FULL_SEEDS = 5  # the default budget is a third of training every candidate on this many seeds
@@ -123,7 +124,9 @@ def plan_search(
 @dataclass(frozen=True)
 class Score:
     order: str
-    mean_acc: float  # mean final test accuracy over the round's seeds (diverged/failed: 0)
+    # mean final value of the compared metric over the round's seeds; a diverged or failed run
+    # counts as the worst value (0 % of accuracy; -inf or +inf for a metric of the user's own)
+    mean: float
     runs: int
 
 
@@ -135,15 +138,22 @@ class RoundResult:
     scores: tuple[Score, ...]  # best first
     kept: tuple[str, ...]
     dropped: tuple[str, ...]
+    metric: Metric = ACCURACY_METRIC
 
     def evidence(self, order: str) -> str:
         """Why ``order`` was dropped: its rank and its gap to the round's best."""
         rank = next(i for i, s in enumerate(self.scores) if s.order == order) + 1
         score = self.scores[rank - 1]
         best = self.scores[0]
-        return (f"round {self.plan.index + 1} ({epochs(self.plan.epochs)}, {score.runs} seeds):"
-                f" rank {rank} of {len(self.scores)}, {score.mean_acc:.2f}%,"
-                f" {best.mean_acc - score.mean_acc:.2f} points below {best.order}")
+        head = (f"round {self.plan.index + 1} ({epochs(self.plan.epochs)}, {score.runs} seeds):"
+                f" rank {rank} of {len(self.scores)}")
+        if self.metric.is_accuracy:
+            return (f"{head}, {score.mean:.2f}%, {best.mean - score.mean:.2f} points below"
+                    f" {best.order}")
+        gap = abs(best.mean - score.mean)
+        side = "below" if self.metric.higher_is_better else "above"
+        return (f"{head}, {self.metric.name} {score.mean:.4g}, {gap:.4g} {side}"
+                f" {best.order}")
 
 
 @dataclass(frozen=True)
@@ -183,12 +193,16 @@ class SearchResult:
 
 
 def _score(results: Comparison) -> tuple[Score, ...]:
+    """Each order's mean over the round's runs, best first by the compared metric."""
+    plan = results.analysis.plan
+    metric = plan.metric
+    worst = 0.0 if metric.is_accuracy else (-math.inf if metric.higher_is_better else math.inf)
     by_order: dict[str, list[float]] = {}
     for run in results.runs:
-        acc = run.final_test_acc if run.status == "done" and run.final_test_acc else 0.0
-        by_order.setdefault(run.label, []).append(acc)
+        value = plan.value_of(run) if run.status == "done" else None
+        by_order.setdefault(run.label, []).append(worst if value is None else value)
     scores = [Score(o, sum(v) / len(v), len(v)) for o, v in by_order.items()]
-    return tuple(sorted(scores, key=lambda s: (-s.mean_acc, s.order)))
+    return tuple(sorted(scores, key=lambda s: (-metric.gain(s.mean), s.order)))
 
 
 def _cap_for_time(plan: SearchPlan, seconds: float, runs, final_config) -> SearchPlan:
@@ -262,7 +276,7 @@ def run_search(
         kept = tuple(s.order for s in scores[: round_plan.keep])
         dropped = tuple(s.order for s in scores[round_plan.keep:])
         done.append(RoundResult(round_plan, experiment, results.experiment.id, scores, kept,
-                                dropped))
+                                dropped, results.analysis.plan.metric))
         record(round_steps(name, done[-1]))
         alive = list(kept)
         round_runs.extend(results.runs)
@@ -274,7 +288,8 @@ def run_search(
                            "until_decided": len(alive) > 1})
     final = run_comparison(final_config, store, observer=observer)
     rows = final.analysis.rows
-    best = max(rows, key=lambda r: r.summary.mean).label if rows else alive[0]
+    best = (final.analysis.plan.metric.best({r.label: r.summary.mean for r in rows})
+            if rows else None) or alive[0]
     equivalent, worse, undecided = [], [], []
     for d in final.analysis.decisions:
         if best not in (d.a, d.b):

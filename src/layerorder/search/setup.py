@@ -89,7 +89,8 @@ def search_plan(
         if notes is not None:
             notes(note)
     arch = values.get("arch") or file_values.get("arch") or BY_NAME["arch"].default
-    named = None if target is not None else named_orders(arch)
+    own = any(values.get(k) or file_values.get(k) for k in ("command", "train"))
+    named = None if target is not None or own else named_orders(arch)
     # a named-order arch's first order: experiment_space then refuses --base with its reason
     first = named[0] if named else (base or "standard")
     cfg = make_experiment({**values, "orders": (first,)}, data=data, model=model,

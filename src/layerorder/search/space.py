@@ -171,7 +171,7 @@ def named_space(
 
 def order_space(
     base: str | Order,
-    arch: str,
+    arch: str | None,
     *,
     norms: tuple[str, ...] = (),
     acts: tuple[str, ...] = (),
@@ -180,7 +180,8 @@ def order_space(
     fingerprint: Callable[[str], Hashable] | None = None,
 ) -> OrderSpace:
     """Every arrangement of ``base``'s stages (``weight_first``: only those that start with the
-    weight layer) that ``arch`` accepts, duplicates merged, the base's own order first.
+    weight layer) that ``arch`` accepts (None: a user's own run, which takes every one),
+    duplicates merged, the base's own order first.
     ``check(spec)`` raises for an order the user's model cannot take (``compare --model``'s own
     check); those are rejected with its reason. ``fingerprint(spec)``: equal exactly for
     spellings that compute the same function; with it, the model decides every merge (see the
@@ -207,7 +208,8 @@ def order_space(
             if spec in accepted:
                 continue  # a stage repeated in the base gives the same arrangement twice
             try:
-                check_order_for_arch(arch, spec)
+                if arch is not None:
+                    check_order_for_arch(arch, spec)
                 if check is not None:
                     check(spec)
             except (ModelError, LayerorderError) as exc:
