@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from layerorder.store import Store
 from tests.helpers import count_runs, run_cli
 from tests.reliability.processes import alive
 
@@ -162,3 +163,77 @@ def test_a_train_function_in_a_file_is_the_run(capsys, tmp_path, monkeypatch):
     result = json.loads(out)
     assert result["counts"] == {"done": 6} and result["verdict"]["best"] == "b"
     assert "train fit.py:train" in result["title"]
+
+
+FAULTY = '''
+import math, sys, time
+import layerorder
+
+t = layerorder.trial()
+kind = ["fine", "exit", "nan", "silent", "garbage", "hang"][t.seed]
+if kind == "exit":
+    sys.stderr.write("Traceback: something broke\\n")
+    sys.exit(3)
+if kind == "hang":
+    t.report(1, score=1.0)
+    time.sleep(600)
+if kind == "garbage":
+    print("\\x00\\x01 not json {", flush=True)
+    open(t._file, "a").write("not json {\\n")
+t.report(1, score={"fine": 1.0, "nan": math.nan, "silent": None}.get(kind, 1.0),
+         other=2.0)
+'''
+
+
+def test_every_way_a_script_can_end_is_stored_and_nothing_is_lost(capsys, tmp_path):
+    script = tmp_path / "faulty.py"
+    script.write_text(FAULTY)
+    store = tmp_path / "s.db"
+    args = ["compare", "--command", f"{sys.executable} {script}", "--order", "a", "--seeds", "6",
+            "--metric", "score", "--run-timeout", "3", "--executor", "process", "--workers", "2",
+            "--store", store, "--no-report", "--json"]
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    with Store.open(store, create=False) as db:
+        runs = {r.seed: r for r in db.runs(db.latest_experiment().id)}
+    assert [runs[s].status for s in range(6)] == ["done", "failed", "diverged", "failed",
+                                                  "failed", "failed"]
+    assert "exited with status 3" in runs[1].error and "something broke" in runs[1].error
+    assert runs[2].diverged_epoch == 1
+    assert "never reported 'score'; it reported: other" in runs[3].error
+    assert "line 1 of the metrics file is not JSON" in runs[4].error
+    assert "ran past --run-timeout 3 s" in runs[5].error
+    assert runs[0].metrics == {"score": 1.0, "other": 2.0}
+    code, out, err = run_cli(capsys, *args)  # a rerun trains nothing, and loses nothing
+    assert code == 0 and json.loads(out)["trained_now"] == 0
+    with Store.open(store, create=False) as db:
+        again = {r.seed: r for r in db.runs(db.latest_experiment().id)}
+    assert {s: (r.status, r.error, r.metrics) for s, r in again.items()} == {
+        s: (r.status, r.error, r.metrics) for s, r in runs.items()}
+
+
+@pytest.mark.parametrize(("executor", "sig"), [("process", signal.SIGTERM),
+                                               ("sequential", signal.SIGINT)])
+def test_a_stopped_driver_ends_its_runs_and_hands_them_back(tmp_path, script, executor, sig):
+    store, gate = tmp_path / "s.db", tmp_path / "gate"
+    gate.mkdir()
+    (gate / "tickets").write_text("0")
+    cmd = [sys.executable, "-m", "layerorder", "compare", "--command",
+           f"{sys.executable} {script} --order {{order}}", "--order", "a,b", "--seeds", "2",
+           "--metric", "score", "--executor", executor, "--store", str(store), "--no-report"]
+    driver = subprocess.Popen(cmd, env={**os.environ, "TEST_GATE": str(gate)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wanted = 2 if executor == "process" else 1
+    deadline = time.time() + 120
+    while len(list(gate.glob("waiting-*"))) < wanted:
+        assert time.time() < deadline and driver.poll() is None, "the runs did not start"
+        time.sleep(0.05)
+    waiting = [int(p.name.split("-")[1]) for p in gate.glob("waiting-*")]
+    driver.send_signal(sig)
+    _, err = driver.communicate(timeout=60)
+    assert driver.returncode != 0
+    deadline = time.time() + 10
+    while alive(waiting) and time.time() < deadline:
+        time.sleep(0.1)
+    assert alive(waiting) == [], "a run's process outlived the stopped driver"
+    assert count_runs(store, "running") == 0 and count_runs(store, "pending") == 4, err
