@@ -31,7 +31,8 @@ for i, row in enumerate(full_rows, 1):
     for r in rounds:
         ranked = [x["order"] for x in r["scores"]]
         score = next((x for x in r["scores"] if x["order"] == row["label"]), None)
-        cells.append(f"{ranked.index(row['label']) + 1}, {score['mean_acc']:.2f}" if score else "")
+        mean = score.get("mean", score.get("mean_acc")) if score else None  # older files: mean_acc
+        cells.append(f"{ranked.index(row['label']) + 1}, {mean:.2f}" if score else "")
     f = final.get(row["label"])
     cells.append(f"{f['mean']:.2f} ± {f['sd']:.2f} (n={f['n']})" if f else "")
     print("| " + " | ".join(cells) + " |")
@@ -48,7 +49,7 @@ print(f"full comparison: {len(decided)} of {len(full['decisions'])} pairs decide
       f" {p_min:.3g}.")
 for r in rounds:
     orders = [x["order"] for x in r["scores"]]
-    rho, p = spearmanr([x["mean_acc"] for x in r["scores"]],
+    rho, p = spearmanr([x.get("mean", x.get("mean_acc")) for x in r["scores"]],
                        [full_rows[full_rank[o] - 1]["summary"]["mean"] for o in orders])
     lost = [o for o in r["dropped"] if full_rank[o] <= 3]
     print(f"round {r['plan']['index'] + 1} ({r['plan']['epochs']} epochs) vs full: Spearman rho ="

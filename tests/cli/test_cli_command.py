@@ -48,8 +48,11 @@ def script(tmp_path):
 
 
 def _compare(capsys, store, script, *extra):
+    """The pool's workers would import torch to run a script that does not: sequential unless
+    a test asks otherwise."""
+    executor = [] if "--executor" in extra else ["--executor", "sequential"]
     return run_cli(capsys, "compare", "--command", f"{sys.executable} {script} --order {{order}}",
-                   "--store", store, "--no-report", *extra)
+                   "--store", store, "--no-report", *executor, *extra)
 
 
 def test_a_min_goal_comparison_says_lower_is_better_and_does_not_clip(capsys, tmp_path, script):
@@ -79,7 +82,7 @@ def test_the_terminal_shows_the_metric_its_direction_and_the_missing_margin(caps
     assert code == 0, err
     text = " ".join(out.split())
     assert "mean score" in text and "score: lower is better" in text
-    assert "clipped to the metric's range 0-160" in text
+    assert "clipped to the metric's range 0 to 160" in text
     assert "No equivalence margin was given" in text
 
 
@@ -190,7 +193,7 @@ def test_every_way_a_script_can_end_is_stored_and_nothing_is_lost(capsys, tmp_pa
     script.write_text(FAULTY)
     store = tmp_path / "s.db"
     args = ["compare", "--command", f"{sys.executable} {script}", "--order", "a", "--seeds", "6",
-            "--metric", "score", "--run-timeout", "3", "--executor", "process", "--workers", "2",
+            "--metric", "score", "--run-timeout", "3", "--executor", "sequential",
             "--store", store, "--no-report", "--json"]
     code, out, err = run_cli(capsys, *args)
     assert code == 0, err
@@ -222,18 +225,62 @@ def test_a_stopped_driver_ends_its_runs_and_hands_them_back(tmp_path, script, ex
            f"{sys.executable} {script} --order {{order}}", "--order", "a,b", "--seeds", "2",
            "--metric", "score", "--executor", executor, "--store", str(store), "--no-report"]
     driver = subprocess.Popen(cmd, env={**os.environ, "TEST_GATE": str(gate)},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    wanted = 2 if executor == "process" else 1
-    deadline = time.time() + 120
-    while len(list(gate.glob("waiting-*"))) < wanted:
-        assert time.time() < deadline and driver.poll() is None, "the runs did not start"
-        time.sleep(0.05)
-    waiting = [int(p.name.split("-")[1]) for p in gate.glob("waiting-*")]
-    driver.send_signal(sig)
-    _, err = driver.communicate(timeout=60)
-    assert driver.returncode != 0
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              # a test run started in the background inherits SIGINT ignored;
+                              # Ctrl-C in a terminal is not
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        wanted = 2 if executor == "process" else 1
+        deadline = time.time() + 120
+        while len(list(gate.glob("waiting-*"))) < wanted:
+            assert time.time() < deadline and driver.poll() is None, "the runs did not start"
+            time.sleep(0.05)
+        waiting = [int(p.name.split("-")[1]) for p in gate.glob("waiting-*")]
+        driver.send_signal(sig)
+        _, err = driver.communicate(timeout=60)
+    finally:
+        driver.kill()  # never left running for the tests after this one
+    assert driver.returncode == 130 and "interrupted" in err, err  # SIGTERM ends it as Ctrl-C
     deadline = time.time() + 10
     while alive(waiting) and time.time() < deadline:
         time.sleep(0.1)
     assert alive(waiting) == [], "a run's process outlived the stopped driver"
     assert count_runs(store, "running") == 0 and count_runs(store, "pending") == 4, err
+
+
+GAP = '''
+import random
+import layerorder
+
+t = layerorder.trial()
+rng = random.Random(t.seed)
+common = rng.gauss(0, 3)
+gap = float(t.params["gap"]) if str(t.order) == "b" else 0.0
+t.report(1, score=50 + common + gap + rng.gauss(0, 0.3))
+'''
+
+
+def test_a_varied_param_and_seeds_until_decided(capsys, tmp_path):
+    """--vary params.gap reaches the script as trial.params, the effect of the order depends on
+    it (the interaction test says so), and --until-decided adds seeds in rounds."""
+    script = tmp_path / "gap.py"
+    script.write_text(GAP)
+    code, out, err = run_cli(capsys, "compare", "--command", f"{sys.executable} {script} {{gap}}",
+                             "--order", "a,b", "--seeds", "3", "--vary", "params.gap=0,4",
+                             "--metric", "score", "--margin", "1", "--until-decided",
+                             "--max-seeds", "12", "--executor", "sequential", "--json",
+                             "--store", tmp_path / "s.db", "--no-report")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["factors"] == ["params.gap"] and len(result["conditions"]) == 2
+    decisions = {d["condition"]: d["decision"] for d in result["decisions"]}
+    assert decisions == {"params.gap=0": "equivalent", "params.gap=4": "different"}
+    assert result["interactions"][0]["p"] < 0.05
+    assert "depends on params.gap" in result["verdict"]["text"]
+    assert result["looks"] and result["looks"][0] == 3
+
+
+def test_the_built_in_loop_has_no_params_to_vary(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "compare", "--vary", "params.gap=0,4",
+                           "--store", tmp_path / "s.db")
+    assert code == 2 and "varies a param of your own run" in err

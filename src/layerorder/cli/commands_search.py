@@ -51,13 +51,10 @@ def _print_rounds(result: SearchResult) -> None:
     for r in result.rounds:
         table = Table(title=f"round {r.plan.index + 1}: {epochs(r.plan.epochs)},"
                             f" {len(r.plan.seeds)} selection seed(s)")
-        metric = r.metric
-        for col in ("rank", "order", "mean acc %" if metric.is_accuracy else f"mean {metric.name}",
-                    ""):
+        for col in ("rank", "order", r.metric.mean_title, ""):
             table.add_column(col)
         for i, s in enumerate(r.scores, 1):
-            table.add_row(str(i), escape(s.order),
-                          f"{s.mean:.2f}" if metric.is_accuracy else f"{s.mean:.4g}",
+            table.add_row(str(i), escape(s.order), r.metric.cell(s.mean),
                           "kept" if s.order in r.kept else "dropped")
         out.print(table)
 
@@ -66,7 +63,9 @@ def _summary(result: SearchResult) -> str:
     parts = [f"search picks {result.best}"]
     margin = result.final.analysis.margin
     if result.equivalent:
-        parts.append(f"equivalent to it within ±{margin:g} points: {', '.join(result.equivalent)}")
+        metric = result.final.analysis.plan.metric
+        parts.append(f"equivalent to it within ±{metric.margin_text(margin)}:"
+                     f" {', '.join(result.equivalent)}")
     if result.worse:
         parts.append(f"significantly worse: {', '.join(result.worse)}")
     if result.undecided:

@@ -16,7 +16,7 @@ from layerorder.data import check_dataset
 from layerorder.errors import ConfigError, did_you_mean
 from layerorder.experiment.configuration.config import ExperimentConfig
 from layerorder.experiment.configuration.plan import check_goal
-from layerorder.experiment.configuration.settings import BY_NAME
+from layerorder.experiment.configuration.settings import BY_NAME, LOOP, OWN
 from layerorder.experiment.execution.executors import available_cores
 from layerorder.models import check_arch, check_order_for_arch
 from layerorder.models.transformer import check_heads
@@ -118,6 +118,24 @@ def _check_user_run(config: ExperimentConfig) -> None:
 
 
 def _check_analysis(config: ExperimentConfig) -> None:
+    if not config.user_run and any(f.startswith("params.") for f in config.factors):
+        raise ConfigError("--vary params.NAME varies a param of your own run (--command or"
+                          " train=); the built-in loop has none")
+    for factor in config.factors:
+        setting = BY_NAME.get(factor)
+        if setting is not None and setting.meta.runs == (LOOP if config.user_run else OWN):
+            whose = ("the built-in loop's, not your own run's" if config.user_run
+                     else "your own run's, not the built-in loop's")
+            raise ConfigError(f"--vary {factor}: {factor} is {whose}; vary another setting")
+    builtin = BUILT_IN.get(config.metric_name)
+    if config.metric in BUILT_IN and config.user_run:
+        raise ConfigError(
+            f"metric '{config.metric_name}' is the built-in loop's (a fixed scale and direction);"
+            " name your run's own metric differently, e.g. val_accuracy"
+        )
+    if builtin is not None and config.goal not in (None, builtin[1]):
+        raise ConfigError(f"--goal {config.goal} contradicts {config.metric_name}, where"
+                          f" {'higher' if builtin[1] == 'max' else 'lower'} is better")
     check_goal(config.metric_name, config.goal)
     if config.metric_name not in BUILT_IN and not config.user_run:
         raise ConfigError(

@@ -108,6 +108,10 @@ def _metrics(run: dict[str, Any], probes=()):
     final = finite_number(run.get("final_test_acc"))
     if final is not None:
         metrics.append(Metric("final_test_acc", final, now, 0))
+    for name, raw in (run.get("metrics") or {}).items():  # a user's own run's final metrics
+        value = finite_number(raw)
+        if value is not None:
+            metrics.append(Metric(f"final_{name}", value, now, 0))
     return metrics
 
 

@@ -67,11 +67,6 @@ def png(fig, path) -> None:
         fig.savefig(fh, format="png", dpi=110, bbox_inches="tight")
 
 
-def _diff_unit(metric: Metric) -> str:
-    """Differences' unit on an axis: '(points)' of accuracy, or the metric's name."""
-    return "(points)" if metric.is_accuracy else f"({metric.name})"
-
-
 @styled
 def learning_curves(acc, loss, metric: Metric = ACCURACY_METRIC):
     """The compared metric per epoch and, where there are curves of it, the training loss."""
@@ -145,7 +140,7 @@ def pairwise_matrix(labels, pairs, metric: Metric = ACCURACY_METRIC):
                 )
     ax.set_xticks(range(n), labels, rotation=30, ha="right")
     ax.set_yticks(range(n), labels)
-    ax.set_title(f"row minus column {_diff_unit(metric)}; Holm p, * < 0.05", fontsize=9)
+    ax.set_title(f"row minus column {metric.diff_unit}; Holm p, * < 0.05", fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.046)
     return fig
 
@@ -285,7 +280,7 @@ def differences(decisions, margin: float, metric: Metric = ACCURACY_METRIC):
         cond = f" [{d.condition}]" if d.condition else ""
         names.append((y, f"{d.a} − {d.b}{cond}: {d.decision}"))
     ax.set_yticks([y for y, _ in names], [t for _, t in names], fontsize=7)
-    ax.set_xlabel(f"mean paired difference {_diff_unit(metric)}, 95% CI")
+    ax.set_xlabel(f"mean paired difference {metric.diff_unit}, 95% CI")
     if margin > 0:
         ax.legend(fontsize=7, loc="lower right")
     return fig
@@ -299,7 +294,7 @@ def effect_by_condition(analysis, ref: str):
     others = list(dict.fromkeys(oriented(d, ref)[0] for _, d in points))
     factors = analysis.factors
     margin = analysis.margin
-    unit = _diff_unit(analysis.plan.metric)
+    unit = analysis.plan.metric.diff_unit
     if len(factors) == 2:
         f1, f2 = factors
         lv1 = list(dict.fromkeys(dict(c.levels)[f1] for c in analysis.conditions))

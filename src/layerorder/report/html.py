@@ -20,7 +20,6 @@ from layerorder.stats.table import (
     decisions_table,
     effect_reference,
     interaction_table,
-    metric_cell,
     reliability_table,
     results_table,
     speed_table,
@@ -92,7 +91,7 @@ def _provenance_section(info: ReportInfo) -> str:
 
 def _runs_section(info: ReportInfo) -> str:
     metric = info.analysis.plan.metric
-    num = metric_cell(metric)
+    num = metric.cell
     header = [
         "run",
         "order",
@@ -183,9 +182,8 @@ def _decision_sections(a) -> list[str]:
             _figure(
                 figures.differences(a.decisions, a.margin, a.plan.metric),
                 "Mean paired difference and 95% CI of each pair"
-                + (f"; grey: the equivalence band ±{a.margin:g}"
-                   f"{' points' if a.plan.metric.is_accuracy else ''}" if a.margin > 0 else
-                   " (no equivalence margin given)")
+                + (f"; grey: the equivalence band ±{a.plan.metric.margin_text(a.margin)}"
+                   if a.margin > 0 else " (no equivalence margin given)")
                 + ". Red: different, green: equivalent, grey: undecided.",
                 "fig-differences",
             )
@@ -204,8 +202,7 @@ def _decision_sections(a) -> list[str]:
                 _figure(
                     figures.effect_by_condition(a, ref),
                     f"Each order minus {ref} at every level of the varied factors (95% CI;"
-                    f" grey band: ±{a.margin:g}"
-                    f"{' points' if a.plan.metric.is_accuracy else ''}).",
+                    f" grey band: ±{a.plan.metric.margin_text(a.margin)}).",
                     "fig-conditions",
                 )
                 + table_html(interaction_table(a)),
@@ -235,7 +232,7 @@ def render_html(info: ReportInfo, lead: tuple[tuple[str, str, str], ...] = ()) -
         ),
         _section(
             "finals",
-            f"Final {'accuracy' if a.plan.metric.is_accuracy else a.plan.metric.name} per seed",
+            f"Final {a.plan.metric.noun} per seed",
             _figure(figures.final_distribution(info.finals, a.plan.metric),
                     f"Final {a.plan.metric.label}.", "fig-finals"),
         ),

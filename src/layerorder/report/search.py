@@ -53,14 +53,12 @@ def search_sections(result, full_seeds: int = 5) -> tuple[tuple[str, str, str], 
     )
     history = ""
     for r in result.rounds:
-        accuracy = r.metric.is_accuracy
-        ranked = [(str(i), s.order, f"{s.mean:.2f}" if accuracy else f"{s.mean:.4g}", str(s.runs),
+        ranked = [(str(i), s.order, r.metric.cell(s.mean), str(s.runs),
                    "kept" if s.order in r.kept else "dropped: " + r.evidence(s.order))
                   for i, s in enumerate(r.scores, 1)]
         history += (f"<h3>Round {r.plan.index + 1}: {epochs(r.plan.epochs)}, selection seeds"
                     f" {', '.join(map(str, r.plan.seeds))}</h3>"
-                    + _table(("rank", "order", "mean acc %" if accuracy
-                              else f"mean {r.metric.name}", "seeds", ""), ranked))
+                    + _table(("rank", "order", r.metric.mean_title, "seeds", ""), ranked))
     history += (
         "<p>Every row of this history is in the store (table <code>search_steps</code>;"
         " <code>layerorder export --what search</code>). The verdict below reads only the"

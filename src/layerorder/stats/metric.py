@@ -105,6 +105,37 @@ class Metric:
             return "test accuracy (%)"
         return f"{self.name} ({self.goal})"
 
+    @property
+    def noun(self) -> str:
+        """What the values are called in a sentence or a title: 'test accuracy', 'val_loss'."""
+        return "test accuracy" if self.is_accuracy else self.name
+
+    @property
+    def mean_title(self) -> str:
+        """A column of means: 'mean %' or 'mean val_loss'."""
+        return "mean %" if self.is_accuracy else f"mean {self.name}"
+
+    @property
+    def diff_title(self) -> str:
+        """A column or axis of differences: 'Δ (points)' or 'Δ val_loss'."""
+        return "Δ (points)" if self.is_accuracy else f"Δ {self.name}"
+
+    @property
+    def diff_unit(self) -> str:
+        """Differences' unit in a caption or an axis label: '(points)' or '(val_loss)'."""
+        return "(points)" if self.is_accuracy else f"({self.name})"
+
+    def margin_text(self, margin: float) -> str:
+        """'0.5 points' of accuracy, or '0.05' in a metric's own units."""
+        return f"{margin:g} points" if self.is_accuracy else f"{margin:g}"
+
+    def cell(self, value: float | None) -> str:
+        """A table cell: 2 decimals of accuracy, 4 significant digits of any other metric (a
+        loss of 0.0312 is not '0.03'); '-' for a missing or non-finite value."""
+        if value is None or not math.isfinite(value):
+            return "-"
+        return f"{value:.2f}" if self.is_accuracy else f"{value:.4g}"
+
     def number(self, value: float) -> str:
         return f"{value:.1f}" if self.is_accuracy else f"{value:.4g}"
 

@@ -68,8 +68,9 @@ class AnalysisPlan:
         (a setting left out of run keys at its default has its default)."""
         if factor == "lr":
             return run.lr
-        if factor.startswith("data_options."):
-            return dict(run.config.get("data_options") or {}).get(factor.split(".", 1)[1])
+        table, dot, key = factor.partition(".")
+        if dot and table in ("data_options", "params"):  # one entry of a table setting
+            return dict(run.config.get(table) or {}).get(key)
         if factor in run.config:
             return run.config[factor]
         return dict(self.defaults).get(factor)

@@ -7,7 +7,6 @@ import math
 from dataclasses import dataclass
 
 from layerorder.stats.analysis import Analysis
-from layerorder.stats.metric import Metric
 from layerorder.stats.reliability import CHANCE_POINTS, COLLAPSE_POINTS
 from layerorder.stats.summary import NAN
 
@@ -17,20 +16,6 @@ def cell(value: float | None, digits: int = 2) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "-"
     return f"{value:.{digits}f}"
-
-
-def metric_cell(metric: Metric):
-    """The cell formatter of a metric's values: 2 decimals for accuracy, else 4 significant
-    digits (a loss of 0.0312 is not '0.03')."""
-    if metric.is_accuracy:
-        return cell
-
-    def four(value: float | None) -> str:
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
-            return "-"
-        return f"{value:.4g}"
-
-    return four
 
 
 def p_cell(p: float | None) -> str:
@@ -66,12 +51,12 @@ def results_table(analysis: Analysis, title: str) -> ResultsTable:
     several_lr = len(analysis.lrs) > 1 and "lr" not in analysis.factors
     several = len(analysis.conditions) > 1
     metric = analysis.plan.metric
-    num = metric_cell(metric)
+    num = metric.cell
     columns = (
         *_condition(analysis),
         "order",
         *(("lr",) if several_lr else ()),
-        "mean %" if metric.is_accuracy else f"mean {metric.name}",
+        metric.mean_title,
         "95% CI",
         "sd",
         "n",
@@ -107,8 +92,9 @@ def results_table(analysis: Analysis, title: str) -> ResultsTable:
     )
     if metric.is_accuracy:
         note += ", clipped to 0-100 %."
-    elif metric.bounds is not None and all(map(math.isfinite, metric.bounds)):
-        note += f", clipped to the metric's range {metric.bounds[0]:g}-{metric.bounds[1]:g}."
+    elif metric.bounds is not None:
+        lo, hi = metric.bounds
+        note += f", clipped to the metric's range {lo:g} to {hi:g}."
     else:
         note += f" (not clipped: {metric.name} has no declared range)."
     if not metric.is_accuracy:
@@ -119,11 +105,11 @@ def results_table(analysis: Analysis, title: str) -> ResultsTable:
 def decisions_table(analysis: Analysis) -> ResultsTable:
     """One row per pair of the family: difference, CI, both tests and the decision."""
     metric = analysis.plan.metric
-    num = metric_cell(metric)
+    num = metric.cell
     columns = (
         *_condition(analysis),
         "pair",
-        "Δ (points)" if metric.is_accuracy else f"Δ {metric.name}",
+        metric.diff_title,
         "simultaneous CI",
         "Holm p",
         "TOST Holm p",
@@ -162,7 +148,7 @@ def decisions_table(analysis: Analysis) -> ResultsTable:
     shown = "/".join(f"{100 * v:.3g}%" for v in levels) or "-"
     note = (
         f"Family: {family}; Holm over the family. Different: paired t-test; equivalent: "
-        + (f"paired TOST within ±{analysis.margin:g}{' points' if metric.is_accuracy else ''}."
+        + (f"paired TOST within ±{metric.margin_text(analysis.margin)}."
            if analysis.margin > 0 else "not tested (no --margin given for this metric).")
         + " Simultaneous CI: the paired t interval at"
         f" {shown} confidence (alpha split over the family's pairs, Bonferroni: 1 - alpha/m, and"
@@ -193,7 +179,7 @@ def decisions_table(analysis: Analysis) -> ResultsTable:
 
 def reliability_table(analysis: Analysis) -> ResultsTable:
     metric = analysis.plan.metric
-    num = metric_cell(metric)
+    num = metric.cell
     columns = (
         *_condition(analysis),
         "order",
@@ -229,17 +215,13 @@ def reliability_table(analysis: Analysis) -> ResultsTable:
         bad = (" failed (diverged, did not finish or never reported"
                f" {metric.name}; no chance level or collapse on this metric's scale),")
     note = (
-        f"Each order against the others: spread of final {_name(metric)} over the seeds that"
+        f"Each order against the others: spread of final {metric.noun} over the seeds that"
         " did not fail (Brown-Forsythe on absolute deviations from each order's median) and runs"
         f" that{bad} Fisher's exact test; Holm over the orders. A slower order is not a less"
         " reliable one."
     )
     status = tuple("diverged" if c.less_reliable else "" for c in analysis.reliability)
     return ResultsTable("Reliability", columns, rows, status, note)
-
-
-def _name(metric: Metric) -> str:
-    return "accuracy" if metric.is_accuracy else metric.name
 
 
 def speed_table(analysis: Analysis) -> ResultsTable:

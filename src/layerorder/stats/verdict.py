@@ -208,7 +208,7 @@ def make_verdict(
     alpha: float = 0.05,
     target_delta: float = 0.5,
     power: float = 0.8,
-    span: float = 100.0,
+    span: float | None = None,
     decisions: Sequence[PairDecision] = (),
     reliability: Sequence[SpreadComparison] = (),
     baseline: str | None = None,
@@ -232,7 +232,7 @@ def make_verdict(
     if not summaries:
         raise ValueError("make_verdict needs at least one OrderSummary")
     best = _pick_best(summaries, metric)
-    span = min(span, metric.span)
+    span = metric.span if span is None else span  # no difference exceeds the metric's range
     show = metric.summary_text
     if best is None:
         text = "No order has a finished run yet; there is nothing to compare."
@@ -271,7 +271,11 @@ def make_verdict(
             "there is nothing to compare it with."
         ]
     if not metric.is_accuracy:  # say which way is better before any number is read
-        sentences[0] = f"{sentences[0][:-1]} ({metric.name}: {metric.direction})."
+        first = next((i for i, s in enumerate(sentences) if s), None)
+        if first is None:
+            sentences.append(f"{metric.name}: {metric.direction}.")
+        else:
+            sentences[first] = f"{sentences[first][:-1]} ({metric.name}: {metric.direction})."
     if groups["tested"] and math.isfinite(mdd) and baseline is None:
         sentences.append(_power_sentence(n, mdd, needed, power, target_delta, span, metric))
     if decisions and not any(d.margin > 0 for d in decisions):
@@ -318,7 +322,7 @@ def pair_phrase(d: PairDecision, ref: str, alpha: float,
         return f"{other} is {size} {side} than {ref} (Holm p {p}{at})"
     if d.decision == "equivalent":
         return (
-            f"{other} is equivalent to {ref} within ±{_margin(d.margin, metric)}"
+            f"{other} is equivalent to {ref} within ±{metric.margin_text(d.margin)}"
             f" ({metric.diff_text(diff)}, TOST Holm p {format_p(d.p_tost_holm, alpha)})"
         )
     if d.n_pairs < 2:
@@ -326,8 +330,7 @@ def pair_phrase(d: PairDecision, ref: str, alpha: float,
     return f"{other} vs {ref} is undecided ({metric.diff_text(diff)}; {_more(d)})"
 
 
-def _margin(margin: float, metric: Metric) -> str:
-    return f"{margin:g} points" if metric.is_accuracy else f"{margin:g}"
+
 
 
 def baseline_sentence(
@@ -354,7 +357,7 @@ def _decision_sentences(best: str, decided: dict, alpha: float,
     open_ = [d for d in decided.values() if d.decision == "undecided" and d.n_pairs >= 2]
     if open_:
         parts = [pair_phrase(d, best, alpha, metric) for d in open_]
-        head = (f"Neither different nor equivalent within ±{_margin(open_[0].margin, metric)}"
+        head = (f"Neither different nor equivalent within ±{metric.margin_text(open_[0].margin)}"
                 if open_[0].margin > 0 else "Not decided different")
         out.append(f"{head}: {'; '.join(parts)}.")
     return out

@@ -31,14 +31,17 @@ def _die_with_parent() -> None:
         pass
 
 
-def _end_group(pgid: int) -> None:
-    """SIGTERM the group, then SIGKILL whatever is left of it after ``GRACE`` seconds."""
+def _end_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the command's group, then SIGKILL whatever is left of it after ``GRACE`` seconds.
+    The command itself is reaped as it ends (a zombie leader would keep the group "alive")."""
+    pgid = proc.pid
     try:
         os.killpg(pgid, signal.SIGTERM)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + GRACE
     while time.monotonic() < deadline:
+        proc.poll()
         try:
             os.killpg(pgid, 0)
         except ProcessLookupError:
@@ -55,6 +58,14 @@ def main(argv: list[str]) -> int:
         sys.stderr.write("usage: guard.py -- COMMAND [ARG...]\n")
         return 2
     command = argv[argv.index("--") + 1:]
+    stopped: list[int] = []
+
+    def stop(signum, _frame) -> None:
+        stopped.append(signum)
+
+    # before anything starts: a stop that arrives while the command starts is kept, not fatal
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     parent = os.getppid()
     _die_with_parent()
     if os.getppid() != parent:  # the parent died before the death signal was armed
@@ -64,19 +75,12 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         sys.stderr.write(f"cannot start {command[0]!r}: {exc}\n")
         return 127
-    stopped: list[int] = []
-
-    def stop(signum, _frame) -> None:
-        stopped.append(signum)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     while proc.poll() is None and not stopped:
         if os.getppid() != parent:
             stopped.append(signal.SIGTERM)
             break
         time.sleep(0.1)
-    _end_group(proc.pid)
+    _end_group(proc)
     code = proc.wait()
     if stopped:
         return 128 + stopped[0]

@@ -89,17 +89,18 @@ def parse_line(reported: Reported, text: str, where: str) -> None:
         raise MetricsError(f"{where}: {exc}") from None
 
 
-def read_metrics(path: Path, reported: Reported | None = None,
-                 start: int = 0) -> tuple[Reported, int]:
-    """Parse the metrics file from byte ``start`` on (a run still writing: its complete lines
-    only); returns what it reported and the offset read up to."""
+def read_metrics(path: Path, reported: Reported | None = None, start: int = 0, *,
+                 ended: bool = False) -> tuple[Reported, int]:
+    """Parse the metrics file from byte ``start`` on; returns what it reported and the offset
+    read up to. While the run writes, only complete lines are read (a line still being written
+    is read next time); once it has ``ended``, a last line without a newline is read too."""
     reported = reported or Reported()
     if not path.exists():
         return reported, start
     with path.open("rb") as fh:
         fh.seek(start)
         data = fh.read()
-    end = data.rfind(b"\n") + 1  # a line still being written is read next time
+    end = len(data) if ended else data.rfind(b"\n") + 1
     for text in data[:end].decode("utf-8", errors="replace").splitlines():
         reported.lines += 1
         if reported.lines > MAX_LINES:

@@ -178,3 +178,29 @@ def test_a_command_comparison_on_ray_equals_the_sequential_one(cluster, tmp_path
         if executor == "ray":
             assert all(r.provenance["pid"] != os.getpid() for r in runs)
     assert results["ray"] == results["sequential"]
+
+
+def _train(trial):
+    import random
+
+    rng = random.Random(trial.seed * 7 + len(str(trial.order)))
+    for epoch in (1, 2):
+        trial.report(epoch, score=rng.random() + epoch)
+    return {"score": rng.random()}
+
+
+def test_a_train_function_on_ray_equals_the_sequential_run(cluster, tmp_path):
+    """``compare(train=fn)`` with the Ray executor: the function is sent to Ray's workers and
+    each run returns what it returns in this process."""
+    from layerorder.experiment.setup import make_experiment
+
+    results = {}
+    for executor in ("ray", "sequential"):
+        config = make_experiment({"metric": "score", "orders": ["a", "b"], "seeds": 2,
+                                  "executor": executor}, train=_train)
+        with Store.open(tmp_path / f"{executor}.db") as store:
+            summary = run_sweep(config, store)
+            runs = store.runs(summary.experiment.id)
+        assert {r.status for r in runs} == {"done"}
+        results[executor] = {r.run_key: r.metrics for r in runs}
+    assert results["ray"] == results["sequential"]

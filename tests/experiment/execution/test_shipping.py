@@ -81,3 +81,30 @@ def test_a_worker_that_cannot_install_reports_why():
     executor = ProcessExecutor(1, 1, shipped=b"not a pickle")
     (outcome,) = list(executor.execute(iter(tasks)))
     assert outcome.status == "failed" and "cannot load the shipped" in outcome.error
+
+
+def test_a_function_of_the_users_own_module_is_sent_by_value(tmp_path, monkeypatch):
+    """A train function imported from the user's own file (not an installed package) reaches a
+    worker that cannot import that file, and cloudpickle's registry is left as it was."""
+    import subprocess
+    import sys
+
+    import cloudpickle
+
+    from layerorder.experiment.configuration.callables import register_train
+
+    (tmp_path / "own_train_mod.py").write_text("def train(trial):\n    return 41.0 + 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import own_train_mod
+
+    target = register_train(own_train_mod.train)
+    blob = shipping.snapshot(None, target)
+    assert cloudpickle.list_registry_pickle_by_value() == set()
+    (tmp_path / "blob").write_bytes(blob)
+    code = ("import cloudpickle, sys; f = cloudpickle.loads(open(sys.argv[1], 'rb').read())"
+            f"['factories'][{target!r}]; print(f(None))")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "blob")], cwd=elsewhere,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "42.0", out.stderr

@@ -23,7 +23,6 @@ from layerorder.errors import ConfigError, did_you_mean
 from layerorder.experiment.configuration.settings import (
     AXIS,
     BY_NAME,
-    DATA_OPTION,
     DEFAULT_ORDERS,
     DEVICES,
     EXECUTORS,
@@ -33,12 +32,14 @@ from layerorder.experiment.configuration.settings import (
     RUN,
     SCHEDULES,
     SETTINGS,
+    TABLE_FACTORS,
     AnalysisSettings,
     ExecutionSettings,
     Grid,
     RunSettings,
     Setting,
     is_user_run,
+    table_factor,
 )
 
 if TYPE_CHECKING:
@@ -118,11 +119,11 @@ class ExperimentConfig(AnalysisSettings, ExecutionSettings, Grid, RunSettings):
             for k, v in self.identity().items()
             if k not in ("orders", "seeds", "lr", "vary") and k not in varied
         }
-        options = {f[len(DATA_OPTION) :] for f in varied if f.startswith(DATA_OPTION)}
-        if options and "data_options" in grid:
-            grid["data_options"] = {
-                k: v for k, v in grid["data_options"].items() if k not in options
-            }
+        for table in TABLE_FACTORS:  # a varied entry's levels are not the experiment's name
+            keys = {key for f in varied if (tf := table_factor(f)) and tf[0] == table
+                    for key in (tf[1],)}
+            if keys and table in grid:
+                grid[table] = {k: v for k, v in grid[table].items() if k not in keys}
         if varied:
             grid["vary"] = sorted(varied)
         if self.until_decided:  # a sequential design is its own experiment: its looks and seeds
@@ -134,17 +135,17 @@ class ExperimentConfig(AnalysisSettings, ExecutionSettings, Grid, RunSettings):
 
     def levels(self) -> list[dict[str, Any]]:
         """Every condition as the settings it overrides ([{}] when nothing varies); a data set
-        option's level is merged into ``data_options``."""
+        option's level is merged into ``data_options``, a param's into ``params``."""
         names = [f for f, _ in self.vary]
         out = []
         for combo in itertools.product(*(v for _, v in self.vary)):
             level = dict(zip(names, combo))
-            options = {
-                k[len(DATA_OPTION) :]: v for k, v in level.items() if k.startswith(DATA_OPTION)
-            }
-            level = {k: v for k, v in level.items() if not k.startswith(DATA_OPTION)}
-            if options:
-                level["data_options"] = {**dict(self.data_options), **options}
+            entries: dict[str, dict[str, Any]] = {}
+            for name in names:
+                if (tf := table_factor(name)) is not None:
+                    entries.setdefault(tf[0], {})[tf[1]] = level.pop(name)
+            for table, values in entries.items():
+                level[table] = {**dict(getattr(self, table)), **values}
             out.append(level)
         return out
 

@@ -29,13 +29,8 @@ def analysis_plan(config: ExperimentConfig) -> AnalysisPlan:
         config.dataset, tuple(sorted(dict(config.data_options).items())))
     return plan_of_grid(
         config.grid(), margin=config.margin, baseline=config.baseline, chance=chance,
-        metric=metric_of(config.metric, config.goal, config.metric_range),
+        metric=Metric.named(config.metric, config.goal, config.metric_range),
     )
-
-
-def metric_of(name: str | None, goal: str | None, bounds: tuple[float, float] | None) -> Metric:
-    """The metric the analysis settings name, its goal and range filled in where built in."""
-    return Metric.named(name, goal, bounds)
 
 
 def default_margin(metric: Metric) -> float:
@@ -86,12 +81,11 @@ def stored_plan(experiment, **given: Any) -> AnalysisPlan:
     named = {k: given.pop(k) for k in ("metric", "goal", "metric_range") if k in given}
     if named:
         old = plan.metric
-        metric = metric_of(named.get("metric", old.name),
-                           named.get("goal", old.goal if "metric" not in named else None),
-                           named.get("metric_range",
-                                     old.bounds if "metric" not in named else None))
-        check_goal(metric.name, named.get("goal") or (old.goal if "metric" not in named
-                                                       else None))
+        same = named.get("metric", old.name) == old.name  # the stored metric keeps its own
+        metric = Metric.named(named.get("metric", old.name),
+                           named.get("goal", old.goal if same else None),
+                           named.get("metric_range", old.bounds if same else None))
+        check_goal(metric.name, named.get("goal") or (old.goal if same else None))
         if metric.name != old.name and "margin" not in given:
             given["margin"] = default_margin(metric)
         given["metric"] = metric

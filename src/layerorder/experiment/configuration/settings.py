@@ -287,15 +287,18 @@ def vary(key: str, value: Any) -> tuple[tuple[str, tuple], ...]:
         raise ConfigError("vary must be a table of field = [levels] (or --vary FIELD=V1,V2)")
     out, seen = [], set()
     for name, levels in items:
-        field = name.strip().lower().replace("-", "_")
+        table, dot, key = name.strip().partition(".")
+        # a param keeps its own spelling (it is a placeholder); every other name is normalised
+        field = (f"params.{key}" if dot and table.lower() == "params"
+                 else name.strip().lower().replace("-", "_"))
         if field in seen:
             raise ConfigError(f"vary names {field} twice; give all its levels in one --vary")
         seen.add(field)
         if field in ("orders", "seeds", "order", "seed"):
             raise ConfigError(f"{field} is already an axis of every grid; vary another setting")
-        if field.startswith(DATA_OPTION) and len(field) > len(DATA_OPTION):
+        if table_factor(field) is not None:
             # a data set option, e.g. data_options.num_samples=1000,10000 (checked by the data
-            # set's own options when the config is validated)
+            # set's own options when the config is validated), or a param of a user's own run
             out.append((field, tuple(_unique_nonempty(f"--vary {field}", list(levels)))))
             seen.add(field)
             continue
@@ -323,7 +326,14 @@ def vary(key: str, value: Any) -> tuple[tuple[str, tuple], ...]:
 
 
 _NOT_FACTORS = ("data_options", "model", "probe")  # tables, user code, and what is recorded
-DATA_OPTION = "data_options."  # a factor over one data set option: data_options.num_samples
+TABLE_FACTORS = ("data_options", "params")  # a factor over one entry: params.width=8,16
+
+
+def table_factor(field: str) -> tuple[str, str] | None:
+    """(table, key) of a factor over one entry of a table setting (``params.width``), else
+    None."""
+    table, dot, key = field.partition(".")
+    return (table, key) if dot and key and table in TABLE_FACTORS else None
 seeds.metavar = "N|LIST"
 vary.metavar = "FIELD=V1,V2"
 learning_rates.metavar = "LR[,LR...]"
@@ -628,8 +638,8 @@ class ExecutionSettings:
     run_timeout: float | None = setting(
         None,
         optional_number(0.0, open_lo=True),
-        "Seconds a run of your own (--command, train=) may take; one that takes longer is killed"
-        " with its whole process group and counted as failed. None: no limit.",
+        "Seconds a --command run may take; one that takes longer is killed with its whole"
+        " process group and counted as failed. None: no limit.",
     )
     watch: tuple[str, ...] = setting(
         (),

@@ -94,9 +94,7 @@ class Comparison:
         finished = [r for r in self.runs if r.status in FINISHED_STATUSES]
         n = len({r.seed for r in finished})
         head = model_title(self.experiment.config)
-        metric = self.analysis.plan.metric
-        what = "test accuracy" if metric.is_accuracy else metric.name
-        title = f"{head}: final {what} over {n} seed{'s' * (n != 1)}"
+        title = f"{head}: final {self.analysis.plan.metric.noun} over {n} seed{'s' * (n != 1)}"
         open_runs = len(self.runs) - len(finished)
         if open_runs:
             title += f" ({open_runs} of {len(self.runs)} runs not finished)"

@@ -10,6 +10,9 @@ the user's ``__main__``, so a registration made there is unknown to it. The driv
 from __future__ import annotations
 
 import hashlib
+import sys
+import sysconfig
+from pathlib import Path
 
 import cloudpickle
 
@@ -30,13 +33,45 @@ def snapshot(dataset: str | None, *targets: str | None) -> bytes | None:
     factories = shippable(*targets)
     if not entries and not factories:
         return None
+    own = [m for m in _own_modules(factories.values())
+           if m.__name__ not in cloudpickle.list_registry_pickle_by_value()]
     try:
+        for module in own:
+            cloudpickle.register_pickle_by_value(module)
         return cloudpickle.dumps({"datasets": entries, "factories": factories})
     except Exception as exc:  # a closure over a lock, a file, a connection...
         raise ConfigError(
             f"the data set or model cannot be sent to worker processes ({type(exc).__name__}:"
             f" {exc}); use executor='sequential'"
         ) from None
+    finally:  # cloudpickle's registry as the caller had it
+        for module in own:
+            cloudpickle.unregister_pickle_by_value(module)
+
+
+def _own_modules(objects) -> list:
+    """The modules of the user's own code among ``objects``' (a script's module imported by the
+    driver, not an installed package): a worker, another interpreter on maybe another host,
+    could not import them by name, so their functions are sent by value."""
+    out = []
+    for obj in objects:
+        module = sys.modules.get(getattr(obj, "__module__", None) or "")
+        path = getattr(module, "__file__", None)
+        if module is None or path is None or module.__name__ in ("__main__", "builtins"):
+            continue
+        if module.__name__.split(".")[0] == "layerorder" or _installed(path):
+            continue
+        if module not in out:
+            out.append(module)
+    return out
+
+
+def _installed(path: str) -> bool:
+    """Whether a module's file is part of Python or of an installed package."""
+    resolved = str(Path(path).resolve())
+    roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    return any(resolved.startswith(str(Path(r).resolve())) for r in roots) or (
+        "site-packages" in resolved or "dist-packages" in resolved)
 
 
 _INSTALLED: set[str] = set()

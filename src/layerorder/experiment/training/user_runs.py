@@ -198,9 +198,21 @@ def command_environment(cfg: RunConfig, device: str, metric: str, run_dir: Path,
         protocol.METRIC: metric,
     })
     if device.startswith("cuda:"):  # one GPU of several: the run sees only its own
-        env["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]
+        env["CUDA_VISIBLE_DEVICES"] = physical_gpu(int(device.split(":", 1)[1]))
         env[protocol.DEVICE] = "cuda"
     return env
+
+
+def physical_gpu(index: int) -> str:
+    """The GPU that this process calls ``cuda:index``, as ``CUDA_VISIBLE_DEVICES`` names it for a
+    child: through this process's own mask where it has one."""
+    mask = [d.strip() for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+    return mask[index] if index < len(mask) else str(index)
+
+
+def seen_device(device: str) -> str:
+    """The device a command sees: its one GPU is ``cuda`` (``cuda:N`` is masked to it)."""
+    return "cuda" if device.startswith("cuda:") else device
 
 
 def _tail(path: Path, lines: int = STDERR_LINES) -> str:
@@ -234,7 +246,7 @@ def run_command(cfg: RunConfig, device: str, metric: str, timeout: float | None 
     metrics_file = run_dir / "metrics.jsonl"
     stderr_file = run_dir / "stderr.txt"
     try:
-        argv = command_argv(cfg.command, placeholders(cfg, device, str(run_dir)))
+        argv = command_argv(cfg.command, placeholders(cfg, seen_device(device), str(run_dir)))
         env = command_environment(cfg, device, metric, run_dir, metrics_file, threads)
         reported, offset, seen = protocol.Reported(), 0, 0
         with stderr_file.open("wb") as err:
@@ -259,7 +271,7 @@ def run_command(cfg: RunConfig, device: str, metric: str, timeout: float | None 
             finally:
                 _stop(proc)  # an exception here (Ctrl-C, SIGTERM): the command ends too
         try:
-            reported, offset = protocol.read_metrics(metrics_file, reported, offset)
+            reported, offset = protocol.read_metrics(metrics_file, reported, offset, ended=True)
         except protocol.MetricsError as exc:
             return _failed(reported, str(exc))
         _progress(reported, seen, metric, on_epoch)
