@@ -193,7 +193,7 @@ def test_every_way_a_script_can_end_is_stored_and_nothing_is_lost(capsys, tmp_pa
     script.write_text(FAULTY)
     store = tmp_path / "s.db"
     args = ["compare", "--command", f"{sys.executable} {script}", "--order", "a", "--seeds", "6",
-            "--metric", "score", "--run-timeout", "3", "--executor", "sequential",
+            "--metric", "score", "--run-timeout", "2", "--executor", "sequential",
             "--store", store, "--no-report", "--json"]
     code, out, err = run_cli(capsys, *args)
     assert code == 0, err
@@ -205,7 +205,7 @@ def test_every_way_a_script_can_end_is_stored_and_nothing_is_lost(capsys, tmp_pa
     assert runs[2].diverged_epoch == 1
     assert "never reported 'score'; it reported: other" in runs[3].error
     assert "line 1 of the metrics file is not JSON" in runs[4].error
-    assert "ran past --run-timeout 3 s" in runs[5].error
+    assert "ran past --run-timeout 2 s" in runs[5].error
     assert runs[0].metrics == {"score": 1.0, "other": 2.0}
     code, out, err = run_cli(capsys, *args)  # a rerun trains nothing, and loses nothing
     assert code == 0 and json.loads(out)["trained_now"] == 0
