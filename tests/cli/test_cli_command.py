@@ -84,6 +84,8 @@ def test_the_terminal_shows_the_metric_its_direction_and_the_missing_margin(caps
     assert "mean score" in text and "score: lower is better" in text
     assert "clipped to the metric's range 0 to 160" in text
     assert "No equivalence margin was given" in text
+    code, out, err = run_cli(capsys, "runs", "--store", tmp_path / "s.db", "-e", "default")
+    assert code == 0 and "score" in out and "test acc" not in out, err  # the compared metric
 
 
 def test_a_margin_in_the_metrics_units_decides_equivalence(capsys, tmp_path, script):

@@ -17,6 +17,7 @@ from rich.table import Table
 from layerorder.api import DEFAULT_STORE
 from layerorder.cli.console import clean_text, err, fmt, out, print_json
 from layerorder.errors import LayerorderError
+from layerorder.experiment.configuration.plan import stored_plan
 from layerorder.export import WHAT, run_fields, runs_with_epochs, write_parquet
 from layerorder.files import atomic_output, check_output
 from layerorder.store import Store, StoreError
@@ -82,8 +83,11 @@ def runs(
     if as_json:
         print_json([run_fields(r, exp.name) for r in records])
         return
+    plan = stored_plan(exp)  # the metric the experiment compares, and how it reads
+    metric = plan.metric
     table = Table(title=escape(f"Runs of experiment '{exp.name}' (id {exp.id})"))
-    for col in ("id", "order", "seed", "lr", "status", "test acc %", "epochs", "wall s"):
+    for col in ("id", "order", "seed", "lr", "status",
+                "test acc %" if metric.is_accuracy else metric.name, "epochs", "wall s"):
         table.add_column(col)
     for r in records:
         table.add_row(
@@ -92,7 +96,7 @@ def runs(
             str(r.seed),
             f"{r.lr:g}",
             r.status,
-            fmt(r.final_test_acc),
+            metric.cell(plan.value_of(r)),
             str(r.config.get("epochs", "")),
             fmt(r.wall_time, 1),
         )

@@ -555,8 +555,8 @@ class RunSettings:
     command: str | None = setting(
         None,
         command_template,
-        "Your own script as the run: a command line with placeholders {order}, {seed}, {lr} and"
-        " {NAME} for each --param and varied param; it reports metrics through"
+        "Your own script as the run: a command line with placeholders {order}, {seed}, {lr},"
+        " {epochs} and {NAME} for each --param and varied param; it reports metrics through"
         " layerorder.trial() or JSON lines in $LAYERORDER_METRICS (docs/trials.md).",
         omit_at_default=True,
         runs=OWN,
