@@ -65,6 +65,11 @@ def number(name: Any, value: Any) -> float:
     return float(value)
 
 
+def is_epoch(value: Any) -> bool:
+    """An epoch is a whole number >= 0 (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def line_of(epoch: int | None, metrics: dict[str, Any], final: bool = False) -> str:
     """One line of the metrics file (NaN and infinities as JSON's common extension)."""
     head: dict[str, Any] = {"final": True} if final else {"epoch": int(epoch)}
@@ -80,7 +85,7 @@ def parse_line(reported: Reported, text: str, where: str) -> None:
         raise MetricsError(f"{where} is not a JSON object: {text[:80]!r}")
     final = obj.pop("final", False) is True
     epoch = obj.pop("epoch", None)
-    if not final and (isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0):
+    if not final and not is_epoch(epoch):
         raise MetricsError(f"{where} needs \"epoch\": a whole number >= 0, or \"final\": true;"
                            f" got {text[:80]!r}")
     try:

@@ -80,7 +80,7 @@ class Trial:
         self._record(None, metrics, final=True)
 
     def _record(self, epoch: int | None, metrics: dict[str, Any], final: bool) -> None:
-        if not final and (isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0):
+        if not final and not protocol.is_epoch(epoch):
             raise TrialError(f"report() takes the epoch as a whole number >= 0, got {epoch!r}")
         try:
             self.reported.add(epoch, metrics, final)

@@ -41,6 +41,7 @@ from layerorder.experiment.configuration.settings import (
     is_user_run,
     table_factor,
 )
+from layerorder.stats.metric import ACCURACY
 
 if TYPE_CHECKING:
     from layerorder.stats.sequential import Design
@@ -88,7 +89,7 @@ class ExperimentConfig(AnalysisSettings, ExecutionSettings, Grid, RunSettings):
     @property
     def metric_name(self) -> str:
         """The metric compared (``test_acc`` unless one is named)."""
-        return self.metric or "test_acc"
+        return self.metric or ACCURACY
 
     @property
     def user_run(self) -> bool:

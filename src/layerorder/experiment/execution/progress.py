@@ -19,6 +19,7 @@ from rich.progress import (
 )
 
 from layerorder.experiment.execution.runner import SweepObserver
+from layerorder.stats.metric import ACCURACY
 
 
 def terminal_console(stderr: bool = False) -> Console:
@@ -127,6 +128,6 @@ def _value(metric: str, value: float | None) -> str:
     """'test 91.2%' for the built-in loop's accuracy, else 'val_loss 0.3127'."""
     if value is None:
         return ""
-    if metric == "test_acc":
+    if metric == ACCURACY:
         return f"test {value:.1f}%"
     return f"{metric} {value:.4g}"

@@ -24,6 +24,7 @@ from layerorder.experiment.configuration.config import RunConfig
 from layerorder.experiment.configuration.settings import is_user_run
 from layerorder.experiment.training.loop import train
 from layerorder.experiment.training.run_data import load_run_data, on_device
+from layerorder.stats.metric import ACCURACY
 from layerorder.store import EpochRecord
 from layerorder.version import __version__
 
@@ -38,7 +39,7 @@ class RunTask:
     device: str = "cpu"
     threads: int | None = None
     compile: bool = False
-    metric: str = "test_acc"  # the metric compared (a user's own run must report it)
+    metric: str = ACCURACY  # the metric compared (a user's own run must report it)
     timeout: float | None = None  # seconds a user's own run may take (--run-timeout)
     cwd: str | None = None  # where a user's command runs (the driver's folder)
 
@@ -70,7 +71,7 @@ class Progress:
     epoch: int
     epochs: int | None  # None: a user's own run, whose length is its own
     value: float | None  # the compared metric's value after this epoch
-    metric: str = "test_acc"
+    metric: str = ACCURACY
 
 
 @functools.lru_cache(maxsize=1)

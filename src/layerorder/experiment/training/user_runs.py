@@ -56,10 +56,7 @@ class UserRunResult:
 
 def judge(reported: protocol.Reported, metric: str) -> UserRunResult:
     """The outcome of a run that ended normally, from what it reported."""
-    epochs = tuple(
-        EpochRecord(e, None, None, None, None, None, None, metrics=dict(values))
-        for e, values in sorted(reported.epochs.items())
-    )
+    epochs = _epoch_records(reported)
     final = reported.final_metrics()
     if metric not in final:
         said = ", ".join(sorted(final)) or "no metric at all"
@@ -72,9 +69,14 @@ def judge(reported: protocol.Reported, metric: str) -> UserRunResult:
 
 
 def _failed(reported: protocol.Reported, error: str) -> UserRunResult:
-    epochs = tuple(EpochRecord(e, None, None, None, None, None, None, metrics=dict(values))
-                   for e, values in sorted(reported.epochs.items()))
-    return UserRunResult("failed", epochs, reported.final_metrics(), error=error)
+    return UserRunResult("failed", _epoch_records(reported), reported.final_metrics(),
+                         error=error)
+
+
+def _epoch_records(reported: protocol.Reported) -> tuple[EpochRecord, ...]:
+    """The run's epochs as the store holds them: its metrics by name, the loop's fields empty."""
+    return tuple(EpochRecord(e, None, None, None, None, None, None, metrics=dict(values))
+                 for e, values in sorted(reported.epochs.items()))
 
 
 # ---- a training function ----------------------------------------------------------------------
