@@ -29,7 +29,7 @@ def validate(config: ExperimentConfig) -> list[str]:
     _check_size(config)
     _check_analysis(config)
     if config.user_run:
-        _check_user_run(config)
+        check_user_run(config)
     for cfg in condition_configs(config) if not config.user_run else ():
         info = check_dataset(cfg.dataset, **dict(cfg.data_options))
         if cfg.model:
@@ -91,7 +91,7 @@ def _conditions_to_check(config: ExperimentConfig) -> list[dict]:
     return out
 
 
-def _check_user_run(config: ExperimentConfig) -> None:
+def check_user_run(config: ExperimentConfig) -> None:
     """A run of the user's own: one kind of it, what it needs, and its command's placeholders."""
     if config.train is not None and config.command is not None:
         raise ConfigError("give train= or --command, not both: a run is one or the other")

@@ -127,29 +127,36 @@ def _family_rows(findings) -> list[tuple[str, ...]]:
 
 
 def _cell_rows(e) -> list[tuple[str, ...]]:
-    rows = []
+    rows, cell_text = [], e.metric.cell
+
+    def signed(x: float) -> str:
+        return f"{x:+.2f}" if e.metric.is_accuracy else f"{x:+.4g}"
+
     for cell in e.cells:
         diff = ("-" if cell.order == e.reference or not math.isfinite(cell.diff) else
-                f"{cell.diff:+.2f} ({cell.diff_low:+.2f} to {cell.diff_high:+.2f})")
-        ci = (f"{cell.low:.2f} to {cell.high:.2f}" if math.isfinite(cell.low) else "-")
+                f"{signed(cell.diff)} ({signed(cell.diff_low)} to {signed(cell.diff_high)})")
+        ci = (f"{cell_text(cell.low)} to {cell_text(cell.high)}" if math.isfinite(cell.low)
+              else "-")
         speed = ("-" if not math.isfinite(cell.target) else
                  f"{cell.epochs_to_target:g} (to {cell.target:.1f} %)"
                  if cell.epochs_to_target is not None else f"never (to {cell.target:.1f} %)")
-        rows.append((cell.condition, cell.order, f"{cell.mean:.2f}", ci, str(cell.n), diff,
+        rows.append((cell.condition, cell.order, cell_text(cell.mean), ci, str(cell.n), diff,
                      speed))
     return rows
 
 
-CELLS = ("condition", "order", "mean accuracy (%)", "95% CI", "n",
-         "minus the reference (simultaneous CI)",
-         "median epochs to target (speed, not reliability)")
+def _cells_header(e) -> tuple[str, ...]:
+    return ("condition", "order", f"mean {e.metric.label}", "95% CI", "n",
+            "minus the reference (simultaneous CI)",
+            "median epochs to target (speed, not reliability)")
 
 
 def _depends(e):
     """The order's effect across the factor's levels (each order minus the reference)."""
     ests = [Estimate(f"{c.order} @ {c.condition}", (), c.diff, c.diff_low, c.diff_high)
             for c in e.cells if c.order != e.reference and math.isfinite(c.diff)]
-    axis = f"minus {e.reference}, points (simultaneous CI)"
+    unit = "points" if e.metric.is_accuracy else e.metric.name
+    axis = f"minus {e.reference}, {unit} (simultaneous CI)"
     return figures.claim_estimates(ests, (0.0, 0.0), axis) if ests else None
 
 
@@ -169,29 +176,36 @@ SCALE_CAVEATS = {"quick": (
     "below the accuracy of the sources' tasks (each claim's regime column gives the accuracy "
     "measured here).",
 )}
-CAVEATS = (
+# what every page says of the built-in studies' runs (a page of a user's own studies leaves them
+# out: their identities, failures and scales are the user's)
+BUILT_IN_CAVEATS = (
     "**Identities are not findings.** Conv-BN-ReLU-max-pool and Conv-BN-max-pool-ReLU are the "
     "same function, and so are dropout right before and right after ReLU (the checks show both "
     "bit for bit); so are several pre-activation spellings of the built-in CNN. Equivalence "
     "between such spellings is an identity, not evidence.",
+    "**Reliability.** A run has failed when it diverged or ended within 5 points of chance (the "
+    "test split's most frequent class); a collapse is measured against the same order's other "
+    "seeds. An order that learns more slowly is not counted as less reliable.",
+)
+CAVEATS = (
     "**Multiple testing.** Each claim is tested one-sided at 5 % in each direction (supported "
     "or contradicted), so a claim with no effect at all is decided wrongly 10 % of the time. "
     "The primary claims are corrected together (Holm), which bounds the chance of any wrong "
     "primary verdict at 10 %; the secondary ones are not, so a few of their verdicts are "
     "expected to be wrong by chance. Accuracy claims are Holm-corrected over the pairs of their "
     "comparison, and their intervals are simultaneous over those pairs.",
-    "**Reliability.** A run has failed when it diverged or ended within 5 points of chance (the "
-    "test split's most frequent class); a collapse is measured against the same order's other "
-    "seeds. An order that learns more slowly is not counted as less reliable.",
 )
 
 
 def caveats(findings) -> list[str]:
     """The page's caveats: each scale's (its fixed text, or every study's note on why that
-    scale's regime was chosen), then those of every page."""
+    scale's regime was chosen), then those of every page. A scale's fixed text and the built-in
+    caveats describe the built-in studies: a page of a user's own studies shows only its notes."""
     out = []
+    built_in = any(r.study.built_in for r in findings.results)
     for scale in sorted({r.scale for r in findings.results}):
-        if scale in SCALE_CAVEATS:
+        if scale in SCALE_CAVEATS and any(r.study.built_in for r in findings.results
+                                          if r.scale == scale):
             out += SCALE_CAVEATS[scale]
             continue
         notes = [f"{r.study.name}: {r.study.scales[scale].note}" for r in findings.results
@@ -199,7 +213,7 @@ def caveats(findings) -> list[str]:
         if notes:
             out.append(f"**The {scale} scale.** " + "; ".join(notes) + ". Each claim's regime "
                        "column says whether this scale meets what its source measured in.")
-    return out + list(CAVEATS)
+    return out + list(BUILT_IN_CAVEATS if built_in else ()) + list(CAVEATS)
 
 
 def render_findings_markdown(findings, path: Path, command: str) -> list[Path]:
@@ -218,8 +232,7 @@ def render_findings_markdown(findings, path: Path, command: str) -> list[Path]:
              *_md_table(FAMILY, _family_rows(findings))]
     for r in findings.results:
         lines += ["", f"## {r.study.title}", "", r.study.question, "",
-                  f"Reproduce: `{r.command}` then `layerorder study report {r.study.name} "
-                  f"--scale {r.scale} --store {r.store} --format md`.", ""]
+                  f"Reproduce: `{r.command}` then `{r.report_command('md')}`.", ""]
         for e in r.experiments:
             lines.append(f"- `{e.experiment}`: {e.finished} of {e.runs} runs finished, "
                          f"{e.wall_seconds / 60:.1f} min of run time")
@@ -231,7 +244,7 @@ def render_findings_markdown(findings, path: Path, command: str) -> list[Path]:
                 lines += ["", f"![stage chain](<{target.name}>)", ""]
             if e.cells:
                 lines += ["", f"Cell means over {', '.join(e.factors)} (reference order: "
-                          f"{e.reference}):", "", *_md_table(CELLS, _cell_rows(e))]
+                          f"{e.reference}):", "", *_md_table(_cells_header(e), _cell_rows(e))]
                 fig = _depends(e)
                 if fig is not None:
                     target = Path(f"{stem}_{r.study.name}_{short}_depends.png")
@@ -319,7 +332,8 @@ def render_findings_html(findings, command: str) -> str:
                 parts.append(f"<figure>{figures.svg(figures.stage_chains(e.chains))}</figure>")
             if e.cells:
                 parts.append(f"<p>Cell means over {escape(', '.join(e.factors))} (reference: "
-                             f"{escape(e.reference)})</p>" + _html_table(CELLS, _cell_rows(e)))
+                             f"{escape(e.reference)})</p>"
+                             + _html_table(_cells_header(e), _cell_rows(e)))
                 fig = _depends(e)
                 if fig is not None:
                     parts.append(f"<figure>{figures.svg(fig)}</figure>")

@@ -14,6 +14,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from layerorder.stats.metric import Metric
 from layerorder.version import __version__
 
 SCHEMA = 2  # bump when a field's meaning changes (2: the studies' results before correction)
@@ -138,7 +139,9 @@ def _study(r) -> dict[str, Any]:
     return {"study": r.study.name, "path": str(r.study.path), "version": r.study.version,
             "scale": r.scale,
             "store": r.store, "machine": r.machine, "finished_at": r.finished_at,
-            "experiments": [_clean(asdict(e)) for e in r.experiments],
+            "experiments": [{**_clean(asdict(e)), "metric": {"name": e.metric.name,
+                                                             "goal": e.metric.goal}}
+                            for e in r.experiments],
             "claims": [_clean(asdict(_record(r, c))) for c in r.claims]}
 
 
@@ -220,8 +223,10 @@ def _study_result(entry: dict[str, Any], where: str, load_study):
         chains = tuple(StageChain(ch["label"], ch["block"], tuple(
             ChainStep(st["name"], st["kind"], tuple(st["hist"]), tuple(st["hist_range"]),
                       _nan(st["frac_positive"])) for st in ch["steps"])) for ch in e["chains"])
+        metric = e.get("metric") or {}  # written since user runs: accuracy before
         experiments.append(ExperimentRun(e["experiment"], e["runs"], e["trained"], e["finished"],
                                          _nan(e["wall_seconds"]), chains, cells, e["reference"],
-                                         tuple(e["factors"])))
+                                         tuple(e["factors"]),
+                                         Metric.named(metric.get("name"), metric.get("goal"))))
     return StudyResult(study, entry["scale"], entry["store"], tuple(claims), tuple(experiments),
                        entry["machine"], entry["finished_at"])

@@ -38,6 +38,12 @@ MIN_SPREAD_RUNS = 3
 MIN_WIDER = 0.1  # points: a less reliable order's SD exceeds the others' by at least this
 
 
+def min_wider(metric: Metric) -> float:
+    """How much larger than the others' a wider spread must be, in the metric's units: 0.1
+    points of accuracy; nothing for a metric with no known scale (the 1.5x ratio alone)."""
+    return MIN_WIDER if metric.is_accuracy else 0.0
+
+
 def at_chance(value: float, chance: float) -> bool:
     """Whether a final accuracy (points) ended at chance (nan chance: unknown, never)."""
     return math.isfinite(chance) and value <= chance + CHANCE_POINTS
@@ -158,7 +164,7 @@ def compare_spread(
         outcomes = {k: replace(o, chance=chance) for k, o in outcomes.items()}
     if not metric.is_accuracy:
         outcomes = {k: replace(o, chance=NAN, collapse=False) for k, o in outcomes.items()}
-    min_wider = MIN_WIDER if metric.is_accuracy else 0.0
+    wider_by = min_wider(metric)
     raw = []
     for label in labels:
         mine, rest = outcomes[label], [outcomes[k] for k in labels if k != label]
@@ -182,7 +188,7 @@ def compare_spread(
         # spreads "significant"): at least 1.5 times and 0.1 points wider than the others'
         wider = (
             math.isfinite(o.sd) and math.isfinite(sd_rest)
-            and o.sd >= 1.5 * sd_rest and o.sd - sd_rest >= min_wider
+            and o.sd >= 1.5 * sd_rest and o.sd - sd_rest >= wider_by
         )
         worse_rate = o.total and total_rest and o.bad / o.total > bad_rest / total_rest
         less = bool((p_spread[i] < alpha and wider) or (p_fail[i] < alpha and worse_rate))

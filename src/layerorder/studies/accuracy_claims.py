@@ -1,9 +1,12 @@
-"""Claims about final test accuracy, read from the comparison's own analysis (the same decisions,
+"""Claims about the compared metric (final test accuracy for the built-in loop; a user's run's
+own metric, higher or lower being better as its ``goal`` says), read from the comparison's own
+analysis (the same decisions,
 reliability and learning-rate records that ``layerorder compare`` prints), so a claim's verdict
 carries the comparison's statistics: paired t-tests and TOST with Holm over the pairs of a
 condition, one-vs-rest Brown-Forsythe and Fisher for reliability.
 
-``accuracy``: ``better`` is more accurate than ``than``, or the two orders in ``equivalent`` are
+``accuracy``: ``better`` is better than ``than`` on the metric (more accurate, or a lower loss
+where lower is better), or the two orders in ``equivalent`` are
 equivalent within the comparison's margin. ``ranking``: orders from best to worst. ``reliability``:
 ``less_reliable`` trains less reliably than the others (Holm over the conditions as well).
 ``stable-lr``: ``higher`` has a larger largest stable learning rate than ``than``.
@@ -26,7 +29,8 @@ from scipy import stats
 from layerorder.errors import ConfigError
 from layerorder.stats.exact import sign_test
 from layerorder.stats.lr import lr_robustness, stable_lr_difference
-from layerorder.stats.reliability import CHANCE_POINTS, COLLAPSE_POINTS, MIN_WIDER, at_chance
+from layerorder.stats.metric import Metric
+from layerorder.stats.reliability import CHANCE_POINTS, COLLAPSE_POINTS, at_chance, min_wider
 from layerorder.studies.claims import (
     Estimate,
     Verdict,
@@ -66,14 +70,33 @@ def _at(name: str) -> str:
     return f" at {name}" if name else ""
 
 
-def _accs(ev: Evidence, cond, label: str) -> dict[int, float]:
+def _values(ev: Evidence, cond, label: str) -> dict[int, float]:
+    """Seed -> the final value of the compared metric in the order's finished run at its chosen
+    learning rate."""
     lr = next((r.lr for r in cond.rows if r.label == label), None)
-    levels = dict(cond.levels)
     out = {}
-    for run in ev.runs(label, levels):
-        if run.status == "done" and run.final_test_acc is not None and (lr is None or run.lr == lr):
-            out[run.seed] = float(run.final_test_acc)
+    for run in ev.runs(label, dict(cond.levels)):
+        value = ev.metric.value_of(run) if run.status == "done" else None
+        if value is not None and math.isfinite(value) and (lr is None or run.lr == lr):
+            out[run.seed] = float(value)
     return out
+
+
+def _signed(metric: Metric, value: float) -> str:
+    return f"{value:+.2f}" if metric.is_accuracy else f"{value:+.4g}"
+
+
+def _diff_axis(metric: Metric) -> str:
+    """The axis of a claim's differences: points of accuracy, or the metric's own units."""
+    if metric.is_accuracy:
+        return "difference in points of accuracy"
+    return f"difference in {metric.name} ({metric.direction})"
+
+
+def _better_band(metric: Metric) -> tuple[float, float]:
+    """Where a difference a - b says a is better: above zero, or below it for a metric where
+    lower is better."""
+    return (0.0, math.inf) if metric.higher_is_better else (-math.inf, 0.0)
 
 
 def _combine(verdicts: list[Verdict]) -> Verdict:
@@ -118,14 +141,17 @@ def _failed(ev: Evidence, cond, label: str) -> dict[int, bool]:
     for run in ev.runs(label, dict(cond.levels)):
         if lr is not None and run.lr != lr:
             continue
-        acc = run.final_test_acc if run.status == "done" else None
-        out[run.seed] = acc is None or at_chance(float(acc), chance)
+        value = ev.metric.value_of(run) if run.status == "done" else None
+        out[run.seed] = (value is None or not math.isfinite(value)
+                         or (ev.metric.is_accuracy and at_chance(float(value), chance)))
     return out
 
 
-def _shown_ci(d, diff: float, lo: float, hi: float) -> str:
+def _shown_ci(metric: Metric, d, diff: float, lo: float, hi: float) -> str:
     level = f"{100 * d.sim_level:.3g}% simultaneous" if math.isfinite(d.sim_level) else "95%"
-    return f"{diff:+.2f} points ({level} CI {lo:+.2f} to {hi:+.2f})"
+    unit = "points" if metric.is_accuracy else metric.name
+    return (f"{_signed(metric, diff)} {unit} ({level} CI {_signed(metric, lo)} to "
+            f"{_signed(metric, hi)})")
 
 
 @register
@@ -137,8 +163,9 @@ class AccuracyTest:
     than: str = ""
     equivalent: tuple[str, ...] = ()
     condition: Mapping[str, Any] = field(default_factory=dict)
-    by: float = 0.0  # the advantage the claim states, in points: equivalence within a smaller
-    # margin contradicts it; equivalence alone does not contradict a smaller advantage
+    by: float = 0.0  # the advantage the claim states, in the metric's units (points of accuracy):
+    # equivalence within a smaller margin contradicts it; equivalence alone does not contradict
+    # a smaller advantage
 
     @classmethod
     def parse(cls, params: dict[str, Any], where: str) -> AccuracyTest:
@@ -151,7 +178,8 @@ class AccuracyTest:
             return cls(equivalent=tuple(orders), condition=cond)
         by = params.get("by", 0.0)
         if not isinstance(by, (int, float)) or by < 0:
-            raise ConfigError(f"{where}: 'by' takes the claimed advantage in points (>= 0)")
+            raise ConfigError(f"{where}: 'by' takes the claimed advantage (>= 0), in points of"
+                              " accuracy or the metric's own units")
         return cls(_text(params, "better", where), _text(params, "than", where), (), cond,
                    float(by))
 
@@ -173,16 +201,19 @@ class AccuracyTest:
         if found is None:
             return not_run(f"the pair {a} / {b}{_at(cond.name)}")
         decision, diff, lo, hi, d = found
+        metric = ev.metric
         if d.a != a:  # the simultaneous interval, oriented as a - b
             slo, shi = -d.sim_high, -d.sim_low
         else:
             slo, shi = d.sim_low, d.sim_high
-        xa, xb = _accs(ev, cond, a), _accs(ev, cond, b)
+        xa, xb = _values(ev, cond, a), _values(ev, cond, b)
         seeds = sorted(set(xa) & set(xb))
         diffs = tuple(xa[s] - xb[s] for s in seeds)
         e = Estimate(f"{a} - {b}{_at(cond.name)}", diffs, diff, slo, shi)
-        shown = (f"{a} - {b}{_at(cond.name)} = {_shown_ci(d, diff, slo, shi)}, "
-                 f"{d.n_pairs} seeds; Holm p {d.p_holm:.3g}, TOST p {d.p_tost_holm:.3g}: "
+        shown = (f"{a} - {b}{_at(cond.name)} = {_shown_ci(metric, d, diff, slo, shi)}, "
+                 f"{d.n_pairs} seeds; Holm p {d.p_holm:.3g}"
+                 + (f", TOST p {d.p_tost_holm:.3g}" if d.margin > 0 else ", no equivalence test")
+                 + ": "
                  f"{decision}" + (f" within +-{d.margin:g}" if decision == "equivalent" else ""))
         fa, fb = _failed(ev, cond, a), _failed(ev, cond, b)
         if not self.equivalent and (any(fa.values()) or any(fb.values())):
@@ -192,7 +223,7 @@ class AccuracyTest:
         elif self.equivalent:
             outcome = "supported" if decision == "equivalent" else "contradicted"
         elif decision == "different":
-            outcome = "supported" if diff > 0 else "contradicted"
+            outcome = "supported" if metric.gain(diff) > 0 else "contradicted"
         else:  # equivalent within the margin: it rules out only advantages larger than that
             outcome = "contradicted" if d.margin <= self.by else "undecided"
         decide = ""
@@ -206,25 +237,28 @@ class AccuracyTest:
         if self.equivalent:
             p_for, p_against = d.p_tost_holm, d.p_holm
         else:
-            p_for = d.p_holm if diff > 0 else 1.0
-            p_against = d.p_holm if diff < 0 else (d.p_tost_holm if d.margin <= self.by else 1.0)
-        band = (-d.margin, d.margin) if self.equivalent else (0.0, math.inf)
+            gain = metric.gain(diff)
+            p_for = d.p_holm if gain > 0 else 1.0
+            p_against = d.p_holm if gain < 0 else (d.p_tost_holm if d.margin <= self.by else 1.0)
+        band = (-d.margin, d.margin) if self.equivalent else _better_band(metric)
         how = "paired TOST, Holm over the pairs" if self.equivalent else (
             "paired t-test, Holm over the pairs")
-        return Verdict(outcome, shown, decide, (e,), band, "difference in points of accuracy",
+        return Verdict(outcome, shown, decide, (e,), band, _diff_axis(metric),
                        p=sided_p(outcome, p_for, p_against), decided_by=how,
-                       effect=_shown_ci(d, diff, slo, shi))
+                       effect=_shown_ci(metric, d, diff, slo, shi))
 
     def _with_failures(self, ev, cond, a, b, fa, fb, e, shown, alpha) -> Verdict:
         """Failed seeds make the outcome bimodal: the direction is decided by the exact sign
         test on the paired seeds (a failed run loses to one that trained, two failed runs tie),
         with Fisher's test of the failure rates beside it; the t-test is shown, not used."""
-        xa, xb = _accs(ev, cond, a), _accs(ev, cond, b)
+        metric = ev.metric
+        xa, xb = _values(ev, cond, a), _values(ev, cond, b)
         seeds = sorted(set(fa) & set(fb))
         diffs = []
         for s in seeds:
-            va = -math.inf if fa[s] else xa.get(s, -math.inf)
-            vb = -math.inf if fb[s] else xb.get(s, -math.inf)
+            # in the metric's better direction: a failed run ranks below any that trained
+            va = -math.inf if fa[s] or s not in xa else metric.gain(xa[s])
+            vb = -math.inf if fb[s] or s not in xb else metric.gain(xb[s])
             diffs.append(0.0 if va == vb else (1.0 if va > vb else -1.0))
         test, against = sign_test(diffs, "greater"), sign_test(diffs, "less")
         na, nb = sum(fa.values()), sum(fb.values())
@@ -232,13 +266,13 @@ class AccuracyTest:
                                     alternative="greater").pvalue
         outcome = ("supported" if test.p < alpha else "contradicted" if against.p < alpha
                    else "undecided")
-        text = (f"{shown}. Failed seeds (diverged or at chance): {a} {na}/{len(fa)}, {b} "
+        failed = "diverged or at chance" if metric.is_accuracy else "diverged or not finished"
+        text = (f"{shown}. Failed seeds ({failed}): {a} {na}/{len(fa)}, {b} "
                 f"{nb}/{len(fb)}, Fisher one-sided p {fisher:.3g}; decided by the {test.describe()}"
                 " (a failed run ranks below any trained one)")
         decide = "" if outcome != "undecided" else (
             "more seeds: a one-sided sign test needs at least 5 untied seeds all one way")
-        return Verdict(outcome, text, decide, (e,), (0.0, math.inf),
-                       "difference in points of accuracy",
+        return Verdict(outcome, text, decide, (e,), _better_band(metric), _diff_axis(metric),
                        p=sided_p(outcome, test.p, against.p), decided_by="exact sign test",
                        effect=f"{test.above} of {test.n} seeds favour {a}, {test.below} {b}; "
                        f"failed {na} vs {nb}")
@@ -265,6 +299,7 @@ class RankingTest:
         return _combine([self._one(ev, c) for c in conds])
 
     def _one(self, ev: Evidence, cond) -> Verdict:
+        metric = ev.metric
         counts = {"agree": 0, "reversed": 0, "equivalent": 0, "undecided": 0}
         p_agree, p_reversed = [], []
         for i, a in enumerate(self.ranking):
@@ -273,19 +308,20 @@ class RankingTest:
                 if found is None:
                     return not_run(f"the pair {a} / {b}{_at(cond.name)}")
                 decision, diff, d = found[0], found[1], found[4]
-                key = ("agree" if diff > 0 else "reversed") if decision == "different" else decision
+                ahead = metric.gain(diff) > 0
+                key = ("agree" if ahead else "reversed") if decision == "different" else decision
                 counts[key] += 1
-                (p_agree if diff > 0 else p_reversed).append(d.p_holm)
-        accs = {label: _accs(ev, cond, label) for label in self.ranking}
+                (p_agree if ahead else p_reversed).append(d.p_holm)
+        accs = {label: _values(ev, cond, label) for label in self.ranking}
         ests = tuple(estimate(f"{k}{_at(cond.name)}", list(v.values())) for k, v in accs.items())
         means = [e.mean for e in ests]
-        tau = stats.kendalltau(range(len(means)), [-m for m in means]).statistic
+        tau = stats.kendalltau(range(len(means)), [-metric.gain(m) for m in means]).statistic
         total = sum(counts.values())
         text = (f"{_at(cond.name).strip() or 'overall'}: of {total} pairs the ranking implies, "
                 f"{counts['agree']} differ in its direction, {counts['reversed']} the other way, "
                 f"{counts['equivalent']} are equivalent within the margin and "
                 f"{counts['undecided']} undecided; Kendall's tau between the stated ranking and "
-                f"the mean accuracies = {tau:+.2f}")
+                f"the mean {metric.noun} = {tau:+.2f}")
         if counts["reversed"]:
             outcome = "contradicted"
         elif counts["agree"] == total:
@@ -293,11 +329,12 @@ class RankingTest:
         else:
             outcome = "undecided"
         decide = "" if outcome != "undecided" else (
-            "a larger scale (deeper networks, more seeds): the published gaps are 0.1-1.8 points")
+            "a larger scale (deeper networks, more seeds): the published gaps are 0.1-1.8 points"
+            if metric.is_accuracy else "more seeds per order")
         # supported needs every pair (the largest p); a contradiction needs one (the smallest)
         p_for = max(p_agree) if len(p_agree) == total else 1.0
         p_against = min(p_reversed) if p_reversed else 1.0
-        return Verdict(outcome, text, decide, ests, None, "final test accuracy (%)",
+        return Verdict(outcome, text, decide, ests, None, f"final {metric.label}",
                        p=sided_p(outcome, p_for, p_against),
                        decided_by="paired t-tests, Holm over the pairs",
                        effect=f"{counts['agree']} of {total} pairs in the stated direction, "
@@ -321,6 +358,7 @@ class ReliabilityTest:
         if not records:
             return not_run(self.less_reliable)
         m = len(records)  # Bonferroni over the conditions, on the per-condition Holm p-values
+        metric, wider_by = ev.metric, min_wider(ev.metric)
         worse, better, parts, ests, p_worse, p_better = [], [], [], [], [], []
         unread = []  # conditions whose spread is not read: the orders learn at different speeds
         for cond, r in records:
@@ -328,9 +366,9 @@ class ReliabilityTest:
             # apart) would count slowness as unreliability; where it is the fastest, the others'
             # slowness would count for it (``stats.speed``)
             rank = cond.speed.rank(self.less_reliable) if cond.speed is not None else ""
-            wider = (r.sd >= 1.5 * r.sd_others and r.sd - r.sd_others >= MIN_WIDER
+            wider = (r.sd >= 1.5 * r.sd_others and r.sd - r.sd_others >= wider_by
                      and rank != "slowest")
-            narrower = (r.sd_others >= 1.5 * r.sd and r.sd_others - r.sd >= MIN_WIDER
+            narrower = (r.sd_others >= 1.5 * r.sd and r.sd_others - r.sd >= wider_by
                         and rank != "fastest")
             if rank and math.isfinite(r.p_spread_holm):
                 unread.append(f"{cond.name or 'overall'} ({rank})")
@@ -344,14 +382,14 @@ class ReliabilityTest:
                                                                    rate < rate_others)):
                 if math.isfinite(p):
                     (p_worse if mine else p_better if theirs else []).append(p)
-            sds = " vs ".join(f"{x:.2f}" if math.isfinite(x) else "n/a"
-                              for x in (r.sd, r.sd_others))
+            sds = " vs ".join((f"{x:.2f}" if metric.is_accuracy else f"{x:.4g}")
+                              if math.isfinite(x) else "n/a" for x in (r.sd, r.sd_others))
             parts.append(f"{cond.name or 'overall'}: SD {sds}, {r.bad}/{r.total} failed or "
                          f"collapsed ({r.failed} failed) vs {r.bad_others}/{r.total_others}")
-            mine = _accs(ev, cond, self.less_reliable)
+            mine = _values(ev, cond, self.less_reliable)
             ests.append(estimate(f"{self.less_reliable}{_at(cond.name)}", list(mine.values())))
             rest = [v for lab in cond.labels if lab != self.less_reliable
-                    for v in _accs(ev, cond, lab).values()]
+                    for v in _values(ev, cond, lab).values()]
             ests.append(estimate(f"others{_at(cond.name)}", rest))
         text = "; ".join(parts)
         if worse and better:
@@ -369,16 +407,20 @@ class ReliabilityTest:
         decide = "" if outcome != "undecided" else (
             "more seeds per condition (spread tests need many: about 20 for a 2x SD ratio)")
         chance = next((r.chance for _, r in records if math.isfinite(r.chance)), math.nan)
-        how = (f"failed: diverged, not finished or within {CHANCE_POINTS:g} points of chance"
-               f" ({chance:.1f} %); collapsed: more than {COLLAPSE_POINTS:g} points below the"
-               " median of the same order's other seeds; spread over the seeds that did not"
-               f" fail; Holm over orders, Bonferroni over {m} conditions; slower training is"
-               " not counted: spread is not read against "
-               f"{self.less_reliable} where it is the slowest order to reach the speed target,"
-               " nor for it where it is the fastest"
-               + (f"; here {', '.join(unread)}" if unread else "") + ")")
+        failures = (f"failed: diverged, not finished or within {CHANCE_POINTS:g} points of"
+                    f" chance ({chance:.1f} %); collapsed: more than {COLLAPSE_POINTS:g} points"
+                    " below the median of the same order's other seeds" if metric.is_accuracy
+                    else f"failed: diverged, not finished or no {metric.name} reported (a metric"
+                    " with no chance level or scale has no collapse)")
+        speed = ("; slower training is not counted: spread is not read against "
+                 f"{self.less_reliable} where it is the slowest order to reach the speed target,"
+                 " nor for it where it is the fastest"
+                 + (f"; here {', '.join(unread)}" if unread else "")
+                 if metric.is_accuracy else "")  # speed is measured for accuracy alone
+        how = (f"{failures}; spread over the seeds that did not fail; Holm over orders,"
+               f" Bonferroni over {m} conditions{speed})")
         return Verdict(outcome, f"{text} ({how}", decide, tuple(ests), None,
-                       "final test accuracy (%)",
+                       f"final {metric.label}",
                        p=sided_p(outcome, min(p_worse, default=1.0), min(p_better, default=1.0)),
                        decided_by="Brown-Forsythe and Fisher's exact test",
                        effect=f"less reliable at {len(worse)} of {m} conditions, more at "
@@ -390,8 +432,8 @@ def _sweeps(ev: Evidence, labels) -> dict[str, dict[float, dict[int, float | Non
     out: dict[str, dict[float, dict[int, float | None]]] = {k: {} for k in labels}
     for run in ev.results.runs:
         if run.label in out and run.status in ("done", "diverged"):
-            acc = run.final_test_acc if run.status == "done" else None
-            out[run.label].setdefault(run.lr, {})[run.seed] = acc
+            value = ev.metric.value_of(run) if run.status == "done" else None
+            out[run.label].setdefault(run.lr, {})[run.seed] = value
     return out
 
 
@@ -402,9 +444,13 @@ class StableLrTest:
     steps with a percentile bootstrap interval over seeds (``stats.lr.stable_lr_difference``),
     decided by the exact sign test over seeds of each seed's own largest stable rate
     (``stats.lr.seed_limits``): supported when its one-sided p is below alpha, contradicted
-    when the opposite one is. A tie on the grid is undecided: never a contradiction."""
+    when the opposite one is. A tie on the grid is undecided: never a contradiction.
+
+    Stability is read as accuracy within 1 point of the best, so the test reads test accuracy
+    only (a study file that gives it an experiment of another metric is refused)."""
 
     kind: ClassVar[str] = "stable-lr"
+    accuracy_only: ClassVar[bool] = True
     higher: str = ""
     than: str = ""
 
@@ -520,22 +566,25 @@ class TrendTest:
                        key=lambda c: float(dict(c.levels)[self.factor]))
         if len(conds) < 2:
             return not_run(f"{self.better} and {self.than} over levels of {self.factor}")
-        per_level = []
-        for c in conds:
-            xa, xb = _accs(ev, c, self.better), _accs(ev, c, self.than)
+        metric, per_level = ev.metric, []
+        for c in conds:  # differences turned so that positive means ``better`` is better
+            xa, xb = _values(ev, c, self.better), _values(ev, c, self.than)
             per_level.append((float(dict(c.levels)[self.factor]),
-                              {s: xa[s] - xb[s] for s in set(xa) & set(xb)}))
+                              {s: metric.gain(xa[s] - xb[s]) for s in set(xa) & set(xb)}))
         seeds = sorted(set.intersection(*(set(d) for _, d in per_level)))
         if len(seeds) < 2:
             return not_run(f"paired seeds of {self.better} and {self.than} at every level")
         x = np.array([lv for lv, _ in per_level])
         slopes = [float(np.polyfit(x, [d[s] for _, d in per_level], 1)[0]) for s in seeds]
-        e = estimate(f"slope of {self.better} - {self.than} per unit of {self.factor}", slopes)
+        what = (f"{self.better} - {self.than}" if metric.higher_is_better
+                else f"{self.than} - {self.better}")  # the advantage, lower being better
+        e = estimate(f"slope of {what} per unit of {self.factor}", slopes)
         v = interval_verdict(e, 0.0, math.inf, f"slope per unit of {self.factor}")
         cells = tuple(estimate(f"{self.factor}={lv:g}", [d[s] for s in seeds])
                       for lv, d in per_level)
-        means = ", ".join(f"{c.label}: {c.mean:+.2f}" for c in cells)
-        text = (f"{self.better} - {self.than} by {self.factor} ({means} points); {v.evidence}")
+        means = ", ".join(f"{c.label}: {_signed(metric, c.mean)}" for c in cells)
+        unit = "points" if metric.is_accuracy else metric.name
+        text = f"{what} by {self.factor} ({means} {unit}); {v.evidence}"
         return replace(v, evidence=text, estimates=cells, reference=(0.0, 0.0),
-                       axis=f"{self.better} - {self.than} (points)",
+                       axis=f"{what} ({unit})",
                        decided_by="one-sided t on per-seed slopes")

@@ -4,7 +4,8 @@ comparison (runs, analysis) and, for probed runs, their probe records by run.
 Probe values are picked by ``Measure``: an order (and condition), a probe kind, the stages by
 their role in the order (``norm``; ``input:norm`` is the stage that feeds the norm), a statistic,
 an epoch (0 is initialisation; ``kind = "run"`` reads an epoch's training and test metrics at
-its number, from 1) and which layers (first, last, all: their mean; ``first/last``:
+its number, from 1; ``metrics.NAME`` reads a metric a user's own run reported, finally or at
+an epoch) and which layers (first, last, all: their mean; ``first/last``:
 the ratio of the first to the last). One number per seed.
 """
 
@@ -23,6 +24,7 @@ from layerorder.experiment.execution.comparison import Comparison
 from layerorder.modelgraph.roles import ACT_CLASSES, MODULE_TABLE
 from layerorder.probe.stored import PROBE_KINDS, typed
 from layerorder.stats.analysis import sort_key as level_order
+from layerorder.stats.metric import Metric
 
 ROLES = ("weight", "norm", "act", "dropout", "pool")
 RUN_KIND = "run"  # a measure of the run record: its final metrics, one value per run
@@ -36,6 +38,12 @@ EPOCHS = ("init", "last")
 # an epoch record's metrics, read by a run measure at ``epoch = N`` (or at the last epoch): the
 # training loss over the N-th epoch's batches, the test metrics after it
 EPOCH_FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc")
+# a run measure of a metric a user's own run reported (``metrics.val_loss``): its final value,
+# or its value at an epoch
+REPORTED = "metrics."
+# run statistics the built-in loop records and a user's own run does not (it has its wall time)
+LOOP_ONLY = ("final_test_acc", "final_test_loss", "final_train_loss", *EPOCH_STATISTICS,
+             *EPOCH_FIELDS)
 LAYERS = ("all", "first", "last", "first/last")
 
 
@@ -89,13 +97,17 @@ def parse_measure(table: Mapping[str, Any], where: str) -> Measure:
         raise ConfigError(f"{where}: kind '{m.kind}' is not one of {', '.join(kinds)}")
     fields = ([*RUN_STATISTICS, *EPOCH_FIELDS] if m.kind == RUN_KIND else
               [f for f in PROBE_KINDS[m.kind].__dataclass_fields__ if f not in ("name", "kind")])
-    if m.statistic not in fields:
+    reported = m.kind == RUN_KIND and m.statistic.startswith(REPORTED)
+    if reported and not m.statistic.removeprefix(REPORTED):
+        raise ConfigError(f"{where}: 'metrics.' names no metric (metrics.val_loss)")
+    if m.statistic not in fields and not reported:
         raise ConfigError(f"{where}: {m.kind} records have no statistic '{m.statistic}'"
                           + did_you_mean(m.statistic, fields))
     numbered = isinstance(m.epoch, int) and not isinstance(m.epoch, bool)
-    if numbered and (m.kind != RUN_KIND or m.statistic not in EPOCH_FIELDS or m.epoch < 1):
+    if numbered and (m.kind != RUN_KIND or not (m.statistic in EPOCH_FIELDS or reported)
+                     or m.epoch < 1):
         raise ConfigError(f"{where}: an epoch number (from 1) is read only by kind = \"run\""
-                          f" measures of {', '.join(EPOCH_FIELDS)}")
+                          f" measures of {', '.join(EPOCH_FIELDS)} or metrics.NAME")
     if not numbered and m.epoch not in EPOCHS:
         raise ConfigError(f"{where}: epoch must be one of {', '.join(EPOCHS)}, or a number"
                           " for a run measure")
@@ -115,7 +127,10 @@ def _epoch_value(epochs, m: Measure) -> float | None:
         return None
     record = epochs[-1] if m.epoch == "last" else next(
         (e for e in epochs if e.epoch == m.epoch), None)
-    value = None if record is None else getattr(record, m.statistic)
+    if record is None:
+        return None
+    value = (record.metrics.get(m.statistic.removeprefix(REPORTED))
+             if m.statistic.startswith(REPORTED) else getattr(record, m.statistic))
     return None if value is None else float(value)
 
 
@@ -128,6 +143,12 @@ class Evidence:
     results: Comparison
     probes: Mapping[int, tuple[tuple[int, str, Any], ...]]
     config: ExperimentConfig | None = None  # the study's config of the experiment, when known
+
+    @property
+    def metric(self) -> Metric:
+        """What the comparison compares (final test accuracy for the built-in loop; a user's
+        run's own metric, with its goal)."""
+        return self.results.analysis.plan.metric
 
     def resolve(self, condition: Mapping[str, Any] | None) -> dict[str, Any]:
         """A condition with ``"min"``/``"max"`` replaced by the factor's lowest/highest level
@@ -171,8 +192,11 @@ class Evidence:
             if m.kind == RUN_KIND and m.statistic in EPOCH_STATISTICS:
                 epochs = self.results.epochs.get(run.id, ())
                 value = EPOCH_STATISTICS[m.statistic](epochs[-1]) if epochs else None
-            elif m.kind == RUN_KIND and m.statistic in EPOCH_FIELDS:
+            elif m.kind == RUN_KIND and (m.statistic in EPOCH_FIELDS or numbered):
                 value = _epoch_value(self.results.epochs.get(run.id, ()), m)
+            elif m.kind == RUN_KIND and m.statistic.startswith(REPORTED):
+                value = (run.metrics or {}).get(m.statistic.removeprefix(REPORTED))
+                value = None if value is None else float(value)
             elif m.kind == RUN_KIND:
                 value = getattr(run, m.statistic)
                 value = None if value is None else float(value)

@@ -215,6 +215,19 @@ def scale_regime(regime: Regime, config: ExperimentConfig,
     return RegimeMatch(tuple(values), unmet, regime.needs)
 
 
+def own_regime(regime: Regime, config: ExperimentConfig, metric: str,
+               best: float | None) -> RegimeMatch:
+    """The regime of a claim read from a user's own runs (a command or a training function):
+    what runs them and the best mean of their metric among the claim's orders. Their data set,
+    model and training are the user's code, which the driver does not read, so every need the
+    claim names is unmet: such a result is never called a test in the source's regime."""
+    values = [("run", config.command or config.train),
+              (metric, best if best is not None and math.isfinite(best) else None)]
+    unmet = tuple(f"{n.describe()} needed; the user's own training does not say"
+                  for n in regime.needs)
+    return RegimeMatch(tuple(values), unmet, regime.needs)
+
+
 UNTRAINED = ("dataset", "arch", "depth")  # what a claim on models built but never trained reads
 
 

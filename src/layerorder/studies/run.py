@@ -15,9 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from layerorder.stats.metric import ACCURACY_METRIC, Metric
 from layerorder.studies.claims import Verdict, not_run
 from layerorder.studies.evidence import Evidence, load_evidence
-from layerorder.studies.regime import RegimeMatch, in_regime, scale_regime, untrained_regime
+from layerorder.studies.regime import (
+    RegimeMatch,
+    in_regime,
+    own_regime,
+    scale_regime,
+    untrained_regime,
+)
 from layerorder.studies.spec import ClaimSpec, Study, references
 
 DEFAULT_STUDY_STORE = "layerorder-studies.db"
@@ -26,7 +33,7 @@ ALPHA = 0.05
 
 @dataclass(frozen=True)
 class Cell:
-    """One order at one condition of a varied experiment: mean final accuracy and its 95 % t
+    """One order at one condition of a varied experiment: the mean final metric and its 95 % t
     interval over the seeds that finished (``n``), and the order's difference from the
     experiment's reference order there with the decisions' simultaneous interval."""
 
@@ -59,6 +66,7 @@ class ExperimentRun:
     cells: tuple[Cell, ...] = ()
     reference: str = ""
     factors: tuple[str, ...] = ()
+    metric: Metric = ACCURACY_METRIC  # what the cells' means and differences are of
 
 
 @dataclass(frozen=True)
@@ -89,10 +97,18 @@ class StudyResult:
     def command(self) -> str:
         return study_command(self.study, self.scale, self.store)
 
+    def report_command(self, fmt: str) -> str:
+        return (f"layerorder study report {study_argument(self.study)} --scale {self.scale} "
+                f"--store {self.store} --format {fmt}")
+
+
+def study_argument(study: Study) -> str:
+    """How a command names the study: a built-in one by its name, a user's by its file."""
+    return study.name if study.built_in else str(study.path)
+
 
 def study_command(study: Study, scale: str, store: str) -> str:
-    name = study.name if study.path.parent.name == "builtin" else str(study.path)
-    return f"layerorder study run {name} --scale {scale} --store {store}"
+    return f"layerorder study run {study_argument(study)} --scale {scale} --store {store}"
 
 
 def _summary(name: str, results, trained: int, chains: tuple = ()) -> ExperimentRun:
@@ -115,7 +131,7 @@ def _summary(name: str, results, trained: int, chains: tuple = ()) -> Experiment
                                   speed.median_epochs if speed else None,
                                   c.speed.target if speed else math.nan))
     return ExperimentRun(name, len(results.runs), trained, len(finished), wall, chains,
-                         tuple(cells), reference, tuple(analysis.factors))
+                         tuple(cells), reference, tuple(analysis.factors), analysis.plan.metric)
 
 
 def run_study(
@@ -161,9 +177,12 @@ def claim_regime(claim: ClaimSpec, ev: Evidence, config) -> RegimeMatch:
                                   for w in wanted)]
     levels = [dict(c.levels) for c in conds]
     names = set(orders) or set(ev.results.analysis.labels)
-    means = [row.summary.mean for c in conds for row in c.rows
-             if row.label in names and math.isfinite(row.summary.mean)]
-    return scale_regime(claim.regime, config, levels, max(means) if means else None)
+    means = {(c.name, row.label): row.summary.mean for c in conds for row in c.rows
+             if row.label in names and math.isfinite(row.summary.mean)}
+    best = means.get(ev.metric.best(means)) if means else None
+    if config.user_run:
+        return own_regime(claim.regime, config, ev.metric.name, best)
+    return scale_regime(claim.regime, config, levels, best)
 
 
 def evaluate_study(study: Study, scale: str, store: str | Path, *, alpha: float = ALPHA

@@ -123,6 +123,11 @@ class Study:
     experiments: tuple[ExperimentSpec, ...]
     claims: tuple[ClaimSpec, ...]
 
+    @property
+    def built_in(self) -> bool:
+        """One of the studies shipped with layerorder (``layerorder/studies/builtin``)."""
+        return self.path.parent.name == "builtin"
+
     def experiments_at(self, scale: str) -> tuple[ExperimentSpec, ...]:
         """The experiments that run at ``scale``."""
         return tuple(e for e in self.experiments if e.runs_at(scale))
@@ -350,6 +355,7 @@ def _checkreferences(claim: ClaimSpec, config: ExperimentConfig, where: str) -> 
             check_order_for_arch(config.arch, order)
         except (LayerorderError, ValueError) as exc:
             raise ConfigError(f"{where}: {exc}") from None
+    _check_metric(claim, config, where)
     orders, conditions, factors = references(claim.test)
     for order in orders:
         if order not in config.orders:
@@ -368,14 +374,46 @@ def _checkreferences(claim: ClaimSpec, config: ExperimentConfig, where: str) -> 
                                   "; or 'min', 'max')")
 
 
+def _check_metric(claim: ClaimSpec, config: ExperimentConfig, where: str) -> None:
+    """A claim reads what its experiment's runs record: a test of accuracy alone needs the
+    built-in loop's accuracy, and a run measure names a statistic the runs have (the loop's
+    final test accuracy, or ``metrics.NAME`` a user's own run reported)."""
+    from layerorder.studies.evidence import LOOP_ONLY, REPORTED, RUN_KIND
+
+    metric = config.compared_metric
+    if getattr(claim.test, "accuracy_only", False) and not metric.is_accuracy:
+        raise ConfigError(f"{where}: test '{claim.test.kind}' reads test accuracy, and experiment"
+                          f" '{claim.experiment}' compares {metric.name}; give the claim an"
+                          " experiment of the built-in loop's accuracy")
+    own = config.user_run
+    for f in fields(claim.test):
+        m = getattr(claim.test, f.name)
+        if getattr(m, "kind", None) != RUN_KIND or not hasattr(m, "statistic"):
+            continue
+        if own and m.statistic in LOOP_ONLY:
+            raise ConfigError(f"{where}: experiment '{claim.experiment}' runs your own training,"
+                              f" which records no {m.statistic}; read a metric it reports as"
+                              f" statistic = \"{REPORTED}NAME\" (e.g. {REPORTED}{metric.name})")
+        if not own and m.statistic.startswith(REPORTED):
+            raise ConfigError(f"{where}: {m.statistic} reads a metric a user's own run reports,"
+                              f" and experiment '{claim.experiment}' runs the built-in loop")
+
+
 def _check_orders(config: ExperimentConfig, where: str) -> None:
     """Every order is valid for the architecture of every condition, as ``compare`` checks it
     (the data set is checked when the study runs: a full-scale one may need a package this
-    machine lacks)."""
+    machine lacks); a user's own run has what it needs (its metric, its placeholders)."""
     from layerorder.errors import LayerorderError
-    from layerorder.experiment.validate import check_architecture, condition_configs
+    from layerorder.experiment.validate import (
+        check_architecture,
+        check_user_run,
+        condition_configs,
+    )
 
     try:
+        if config.user_run:  # its orders are the user's code's to read: any names
+            check_user_run(config)
+            return
         for cfg in condition_configs(config):
             check_architecture(cfg)
     except (LayerorderError, ValueError) as exc:

@@ -41,7 +41,7 @@ from layerorder.experiment.configuration.settings import (
     is_user_run,
     table_factor,
 )
-from layerorder.stats.metric import ACCURACY
+from layerorder.stats.metric import ACCURACY, Metric
 
 if TYPE_CHECKING:
     from layerorder.stats.sequential import Design
@@ -90,6 +90,11 @@ class ExperimentConfig(AnalysisSettings, ExecutionSettings, Grid, RunSettings):
     def metric_name(self) -> str:
         """The metric compared (``test_acc`` unless one is named)."""
         return self.metric or ACCURACY
+
+    @property
+    def compared_metric(self) -> Metric:
+        """The metric compared, with its goal and range (no data set is loaded)."""
+        return Metric.named(self.metric, self.goal, self.metric_range)
 
     @property
     def user_run(self) -> bool:

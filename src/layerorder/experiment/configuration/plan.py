@@ -29,7 +29,7 @@ def analysis_plan(config: ExperimentConfig) -> AnalysisPlan:
         config.dataset, tuple(sorted(dict(config.data_options).items())))
     return plan_of_grid(
         config.grid(), margin=config.margin, baseline=config.baseline, chance=chance,
-        metric=Metric.named(config.metric, config.goal, config.metric_range),
+        metric=config.compared_metric,
     )
 
 
