@@ -174,3 +174,21 @@ def test_a_condition_without_the_baseline_is_left_without_comparisons():
     assert by_name["batch_size=8"].decisions[0].decision == "different"
     with pytest.raises(ValueError, match="baseline 'preact' is not among the orders"):
         analyze(runs, factors=["batch_size"], baseline="preact")
+
+
+@pytest.mark.parametrize("goal", ["max", "min"])
+def test_pairwise_heat_map_draws_the_better_order_blue_whichever_way_the_metric_goes(goal):
+    """A row order better than its column is blue: a higher accuracy, or a lower loss."""
+    from types import SimpleNamespace
+
+    from layerorder.report import figures
+    from layerorder.stats.metric import Metric
+
+    metric = Metric.named("val_loss" if goal == "min" else None, goal)
+    better, worse = (1.0, 0.0) if goal == "max" else (0.0, 1.0)  # a's value, b's value
+    pair = SimpleNamespace(a="a", b="b", mean_diff=better - worse, p_holm=0.01)
+    fig = figures.pairwise_matrix(["a", "b"], [pair], metric)
+    image = fig.axes[0].images[0]
+    red, green, blue, _ = image.cmap(image.norm(image.get_array()[0][1]))  # row a, column b
+    assert blue > red
+    assert fig.axes[0].texts[0].get_text().startswith("+1" if goal == "max" else "-1")

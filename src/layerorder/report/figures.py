@@ -111,6 +111,12 @@ def final_distribution(finals, metric: Metric = ACCURACY_METRIC):
     return fig
 
 
+def _better_blue(metric: Metric) -> str:
+    """A diverging colour map where blue is the better side of a difference (the row's order,
+    or the compared one, is better), whichever way the metric goes."""
+    return "RdBu" if metric.higher_is_better else "RdBu_r"
+
+
 @styled
 def pairwise_matrix(labels, pairs, metric: Metric = ACCURACY_METRIC):
     n = len(labels)
@@ -124,7 +130,7 @@ def pairwise_matrix(labels, pairs, metric: Metric = ACCURACY_METRIC):
     fig, ax = subplots(figsize=(1.3 * n + 2.5, 1.0 * n + 1.5))
     finite = [abs(v) for row in delta for v in row if math.isfinite(v)]
     lim = max(finite) if finite else 1.0
-    im = ax.imshow(delta, cmap="RdBu", vmin=-lim, vmax=lim)
+    im = ax.imshow(delta, cmap=_better_blue(metric), vmin=-lim, vmax=lim)
     for i in range(n):
         for j in range(n):
             if i != j and math.isfinite(delta[i][j]):
@@ -132,7 +138,7 @@ def pairwise_matrix(labels, pairs, metric: Metric = ACCURACY_METRIC):
                 ax.text(
                     j,
                     i,
-                    f"{delta[i][j]:+.2f}\np={pval[i][j]:.3f}{star}",
+                    f"{metric.signed(delta[i][j])}\np={pval[i][j]:.3f}{star}",
                     ha="center",
                     va="center",
                     fontsize=7,
@@ -294,7 +300,8 @@ def effect_by_condition(analysis, ref: str):
     others = list(dict.fromkeys(oriented(d, ref)[0] for _, d in points))
     factors = analysis.factors
     margin = analysis.margin
-    unit = analysis.plan.metric.diff_unit
+    metric = analysis.plan.metric
+    unit = metric.diff_unit
     if len(factors) == 2:
         f1, f2 = factors
         lv1 = list(dict.fromkeys(dict(c.levels)[f1] for c in analysis.conditions))
@@ -309,11 +316,11 @@ def effect_by_condition(analysis, ref: str):
                     grid[lv2.index(lev[f2])][lv1.index(lev[f1])] = oriented(d, ref)[1]
             finite = [abs(v) for row in grid for v in row if math.isfinite(v)]
             lim = max([*finite, margin])
-            im = ax.imshow(grid, cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
+            im = ax.imshow(grid, cmap=_better_blue(metric), vmin=-lim, vmax=lim, aspect="auto")
             for i, row in enumerate(grid):
                 for j, v in enumerate(row):
                     if math.isfinite(v):
-                        ax.text(j, i, f"{v:+.2f}", ha="center", va="center", fontsize=7)
+                        ax.text(j, i, metric.signed(v), ha="center", va="center", fontsize=7)
             ax.set_xticks(range(len(lv1)), [str(v) for v in lv1])
             ax.set_yticks(range(len(lv2)), [str(v) for v in lv2])
             ax.set_xlabel(f1)

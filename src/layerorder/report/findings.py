@@ -127,11 +127,7 @@ def _family_rows(findings) -> list[tuple[str, ...]]:
 
 
 def _cell_rows(e) -> list[tuple[str, ...]]:
-    rows, cell_text = [], e.metric.cell
-
-    def signed(x: float) -> str:
-        return f"{x:+.2f}" if e.metric.is_accuracy else f"{x:+.4g}"
-
+    rows, cell_text, signed = [], e.metric.cell, e.metric.signed
     for cell in e.cells:
         diff = ("-" if cell.order == e.reference or not math.isfinite(cell.diff) else
                 f"{signed(cell.diff)} ({signed(cell.diff_low)} to {signed(cell.diff_high)})")

@@ -136,6 +136,11 @@ class Metric:
             return "-"
         return f"{value:.2f}" if self.is_accuracy else f"{value:.4g}"
 
+    def signed(self, value: float) -> str:
+        """A difference in a table cell or a figure: '+0.23' (2 decimals of accuracy) or
+        '+0.002282' (4 significant digits of any other metric)."""
+        return f"{value:+.2f}" if self.is_accuracy else f"{value:+.4g}"
+
     def number(self, value: float) -> str:
         return f"{value:.1f}" if self.is_accuracy else f"{value:.4g}"
 

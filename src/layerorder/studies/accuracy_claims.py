@@ -82,10 +82,6 @@ def _values(ev: Evidence, cond, label: str) -> dict[int, float]:
     return out
 
 
-def _signed(metric: Metric, value: float) -> str:
-    return f"{value:+.2f}" if metric.is_accuracy else f"{value:+.4g}"
-
-
 def _diff_axis(metric: Metric) -> str:
     """The axis of a claim's differences: points of accuracy, or the metric's own units."""
     if metric.is_accuracy:
@@ -150,8 +146,8 @@ def _failed(ev: Evidence, cond, label: str) -> dict[int, bool]:
 def _shown_ci(metric: Metric, d, diff: float, lo: float, hi: float) -> str:
     level = f"{100 * d.sim_level:.3g}% simultaneous" if math.isfinite(d.sim_level) else "95%"
     unit = "points" if metric.is_accuracy else metric.name
-    return (f"{_signed(metric, diff)} {unit} ({level} CI {_signed(metric, lo)} to "
-            f"{_signed(metric, hi)})")
+    return (f"{metric.signed(diff)} {unit} ({level} CI {metric.signed(lo)} to "
+            f"{metric.signed(hi)})")
 
 
 @register
@@ -582,7 +578,7 @@ class TrendTest:
         v = interval_verdict(e, 0.0, math.inf, f"slope per unit of {self.factor}")
         cells = tuple(estimate(f"{self.factor}={lv:g}", [d[s] for s in seeds])
                       for lv, d in per_level)
-        means = ", ".join(f"{c.label}: {_signed(metric, c.mean)}" for c in cells)
+        means = ", ".join(f"{c.label}: {metric.signed(c.mean)}" for c in cells)
         unit = "points" if metric.is_accuracy else metric.name
         text = f"{what} by {self.factor} ({means} {unit}); {v.evidence}"
         return replace(v, evidence=text, estimates=cells, reference=(0.0, 0.0),
