@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from layerorder.store import Store
-from tests.gate import ENV, gated_compare, gated_env, make_gate, open_gate, wait_until, waiting
+from tests.gate import ENV, gated_compare, gated_env, make_gate, open_gate, wait_until
 from tests.helpers import run_cli
 
 EPOCHS = 3  # gated_compare's
@@ -26,8 +26,10 @@ def _resume_in_process(capsys, monkeypatch, gate, cmd):
 
 @pytest.mark.parametrize(
     "executor,kill_after",
-    # kills at chosen points of a process-pool sweep: tests/reliability/test_random_kills.py
-    [("sequential", 1), ("process", 3), ("stacked", 0)],
+    # a process pool's driver killed at chosen points, its workers left to die on their own,
+    # then resumed: tests/reliability/test_random_kills.py; a killed pool worker's run retried:
+    # tests/reliability/test_worker_death.py
+    [("sequential", 1), ("stacked", 0)],
 )
 def test_sigkill_midway_then_resume(tmp_path, capsys, monkeypatch, executor, kill_after):
     db, gate = tmp_path / "s.db", make_gate(tmp_path / "gate", tickets=kill_after)
@@ -100,22 +102,3 @@ def test_ctrl_c_hands_unfinished_runs_back(tmp_path, executor):
         runs = store.runs(store.experiments()[0].id)
     assert {r.status for r in runs} <= {"done", "pending"}  # nothing left claimed
     assert sum(r.status == "done" for r in runs) == 2  # the ticketed ones; the rest waited
-
-
-def test_a_killed_pool_worker_is_retried(tmp_path):
-    """SIGKILL of one worker process while it holds a run: its run is retried on a fresh pool,
-    the sweep completes."""
-    db, gate = tmp_path / "s.db", make_gate(tmp_path / "gate", tickets=1)
-    proc = subprocess.Popen(gated_compare(db, "--executor", "process", "--workers", "2"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=gated_env(gate))
-    wait_until(gate, db, done=1, proc=proc)
-    (marker,) = list(gate.glob("waiting-*"))[:1]
-    os.kill(int(marker.name.split("-")[1]), signal.SIGKILL)  # a worker waiting with its run
-    open_gate(gate)
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err
-    assert waiting(gate) >= 1
-    with Store.open(db) as store:
-        runs = store.runs(store.experiments()[0].id)
-    assert len(runs) == 8 and all(r.status == "done" for r in runs), [r.error for r in runs]

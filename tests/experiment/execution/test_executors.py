@@ -100,3 +100,43 @@ def test_a_command_on_a_gpu_of_several_sees_only_its_own():
     env = command_environment(run, "cuda:1", "m", Path("/tmp/r"), Path("/tmp/r/m.jsonl"), 2)
     assert env["CUDA_VISIBLE_DEVICES"] == "1" and env["LAYERORDER_DEVICE"] == "cuda"
     assert env["OMP_NUM_THREADS"] == "2"
+
+
+@pytest.mark.parametrize("start, epochs, here, note", [
+    (1e9, 2, [True, True, True], ""),  # a pool never pays: every run in this process
+    (0.0, 2, [False, False, False], "the 3 left"),  # decided at the first run's second epoch
+    (0.0, 1, [True, False, False], "the 2 left"),  # one epoch: decided when the run ends
+])
+def test_auto_trains_here_until_a_pool_would_finish_sooner(tmp_path, monkeypatch, start, epochs,
+                                                           here, note):
+    """``auto`` trains in this process and weighs a pool's start against the time the runs left
+    would take, from a run's second epoch on and after each run; once a pool pays, the runs
+    left (the one in progress too) go to its spawned workers, and the note says so once."""
+    from layerorder.experiment.execution import executors
+
+    monkeypatch.setattr(executors, "available_cores", lambda: 2)  # a pool is possible anywhere
+    monkeypatch.setattr(executors, "POOL_START_SECONDS", start)
+    notes = Notes()
+    with Store.open(tmp_path / "s.db") as store:
+        summary = run_sweep(_config(executor="auto", seeds=3, epochs=epochs), store,
+                            observer=notes)
+        runs = sorted(store.runs(summary.experiment.id), key=lambda r: r.id)
+        stored = [[e.epoch for e in store.epochs(r.id)] for r in runs]
+    assert summary.plan.executor == "auto" and [r.status for r in runs] == ["done"] * 3
+    assert [r.provenance["pid"] == os.getpid() for r in runs] == here
+    # a run handed over is trained once, from its start: charged one try, its epochs once
+    assert all(r.attempts == 1 for r in runs) and stored == [list(range(1, epochs + 1))] * 3
+    switched = [line for line in notes.lines if "left go to a process pool" in line]
+    assert len(switched) == bool(note) and (not note or f"{note} go to a process pool" in
+                                            switched[0])
+
+
+def test_the_rule_of_auto_is_the_time_a_pool_saves_against_its_start():
+    """A pool of n saves left x seconds x (1 - 1/n); it pays once that exceeds its start."""
+    from layerorder.experiment.execution.executors import POOL_START_SECONDS, pool_pays
+
+    per_run = POOL_START_SECONDS / 4  # 2 workers save half of each run left
+    assert not pool_pays(per_run, 8, 2)  # saves exactly the start: no gain
+    assert pool_pays(per_run, 9, 2)
+    assert pool_pays(per_run, 6, 4)  # 6 x start/4 x 3/4 = 1.125 starts
+    assert not pool_pays(1e6, 1, 2)  # one run left: a pool of one saves nothing

@@ -9,6 +9,7 @@ several tasks and train them as one model; a cluster executor can keep many in f
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import multiprocessing
 import os
@@ -36,9 +37,20 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+# What a pool costs against training in this process: each worker is a fresh interpreter that
+# imports torch and layerorder, and pays torch's first-optimizer set-up again. On this 2-core
+# machine, quiet, a pool of two took 2.4-2.7 s longer than one process for two runs that train in
+# no time, and broke even on a grid of 25 runs of 0.4 s (saving 25 x 0.4 / 2 = 5 s): about 5 s
+# in all (``benchmarks/bench_auto.py`` measures both next to the grids it decides). ``auto``
+# starts a pool only where it saves more than this.
+POOL_START_SECONDS = 5.0
+
+
 @dataclass(frozen=True)
 class Plan:
-    """How a sweep uses the machine: ``workers`` processes x ``threads`` threads each."""
+    """How a sweep uses the machine: ``workers`` processes x ``threads`` threads each.
+    ``auto``: runs train in this process (``workers x threads`` threads) until they measure
+    long enough that a pool of ``workers`` would finish the rest sooner (``pool_pays``)."""
 
     executor: str
     workers: int
@@ -50,22 +62,46 @@ class Plan:
             return f"{self.executor}, {threads}"
         if self.executor == "ray":
             return "Ray cluster, one task per run"
+        if self.executor == "auto":
+            return (f"auto: in this process while the runs are short, then a process pool of"
+                    f" {self.workers} workers x {threads}")
         return f"process pool, {self.workers} workers x {threads}"
 
 
 def plan(executor: str, workers: int | None, n_runs: int, device: str) -> Plan:
     """Choose workers x threads <= cores. Tiny models use one core per run best (one cnn1d step:
-    3.2 ms on 1 thread, 2.6 ms on 2), so ``auto`` runs one single-thread worker per core."""
+    3.2 ms on 1 thread, 2.6 ms on 2), so a pool runs one single-thread worker per core; ``auto``
+    plans one where a pool could help (a CPU with several cores, several runs) and measures
+    before it starts it (``AdaptiveExecutor``)."""
     cores = available_cores()
     if executor == "auto":
-        use_pool = device == "cpu" and cores > 1 and n_runs > 1 and workers != 1
-        executor = "process" if use_pool else "sequential"
+        could_pool = device == "cpu" and cores > 1 and n_runs > 1 and workers != 1
+        if not could_pool:
+            executor = "sequential"
     if executor in ("sequential", "stacked"):
         return Plan(executor, 1, cores if device == "cpu" else 1)
     if executor == "ray":
         return Plan("ray", 0, 1)
     n = max(1, min(workers or cores, max(n_runs, 1)))
-    return Plan("process", n, max(1, cores // n))
+    return Plan(executor, n, max(1, cores // n))
+
+
+def run_seconds(outcome: RunOutcome) -> float:
+    """What one more run like this one would take: the training loop's own time (its last
+    epoch's clock, which leaves out the one-off costs of the first run in a process), or the
+    whole wall time of a user's run (a script starts its own interpreter every time)."""
+    if outcome.metrics is None and outcome.epochs and outcome.epochs[-1].wall_time is not None:
+        return outcome.epochs[-1].wall_time
+    return outcome.wall_time
+
+
+def pool_pays(seconds: float, left: int, workers: int) -> bool:
+    """Whether a pool of ``workers`` (at most one per run left) finishes ``left`` runs of
+    ``seconds`` each sooner than this process does, counting its start: the rule of ``auto``.
+    The time a pool saves is ``left x seconds x (1 - 1/workers)``; it pays once that exceeds
+    ``POOL_START_SECONDS``."""
+    n = min(workers, left)
+    return n > 1 and left * seconds * (1 - 1 / n) > POOL_START_SECONDS
 
 
 class Executor(ABC):
@@ -214,18 +250,28 @@ class ProcessExecutor(Executor):
                 return worker.process.pid
         return None
 
+    def start(self) -> None:
+        """Spawn the workers now (they import torch while the caller goes on); ``execute``
+        uses them, or ``stop`` ends them."""
+        ctx = multiprocessing.get_context("spawn")
+        while len(self._pool) < self.workers:
+            self._pool.append(_Worker(ctx, self.shipped, self.threads))
+
+    def stop(self, now: bool = True) -> None:
+        """End the workers: at once (``now``, or a worker holding a run), else after their run."""
+        for worker in self._pool:
+            worker.stop(now=now or worker.task is not None)
+        self._pool = []
+
     def execute(self, tasks, progress=None):
         ctx = multiprocessing.get_context("spawn")
         interrupted = True
         try:
-            for _ in range(self.workers):
-                self._pool.append(_Worker(ctx, self.shipped, self.threads))
+            self.start()
             yield from self._loop(ctx, tasks, progress)
             interrupted = False
         finally:
-            for worker in self._pool:
-                worker.stop(now=interrupted or worker.task is not None)
-            self._pool = []
+            self.stop(now=interrupted)
 
     def _loop(self, ctx, tasks, progress):
         retry: deque[RunTask] = deque()
@@ -327,11 +373,88 @@ class StackedExecutor(Executor):
                     yield execute(task, progress)
 
 
-def make_executor(p: Plan, on_note=None, shipped: bytes | None = None) -> Executor:
+class _ToThePool(BaseException):
+    """Raised from a run's progress in this process once a pool pays: the run stops here and is
+    trained again, from its start, in the pool (a BaseException, so the run does not record it
+    as its failure; never seen outside ``AdaptiveExecutor``)."""
+
+
+class AdaptiveExecutor(Executor):
+    """``auto``: trains runs in this process, one after another, and weighs a pool against the
+    runs left (``pool_pays``) from the second epoch of a built-in run on (its first epoch, with
+    the one-off costs of a first step, plus the later ones' pace over its epochs) and after
+    each run (``run_seconds``: a user's run reports no clock). Once a pool pays, its workers
+    are spawned and every run left goes to them, the one in this process too (stopped after the
+    epoch that decided, and trained again from its start: nothing of it is stored). A grid of
+    short runs never pays a pool's start; a grid of long ones hands over after its second
+    epoch."""
+
+    name = "auto"
+
+    def __init__(self, p: Plan, runs: int, shipped: bytes | None = None, on_note=None):
+        self.plan, self.runs, self.shipped, self.on_note = p, runs, shipped, on_note
+        self.pool: ProcessExecutor | None = None  # once started
+
+    def worker_pid(self, run_id: int) -> int | None:
+        return None if self.pool is None else self.pool.worker_pid(run_id)
+
+    def _weigh(self, seconds: float, left: int) -> None:
+        """Start the pool now if it finishes the ``left`` runs of ``seconds`` each sooner."""
+        if self.pool is not None or not pool_pays(seconds, left, self.plan.workers):
+            return
+        workers = min(self.plan.workers, left)
+        if self.on_note is not None:
+            self.on_note(f"runs take about {seconds:.1f} s: the {left} left go to a process pool"
+                         f" of {workers} workers")
+        self.pool = ProcessExecutor(workers, self.plan.threads, self.shipped)
+        self.pool.start()
+
+    def execute(self, tasks, progress=None):
+        tasks, left = iter(tasks), self.runs
+        threads = self.plan.workers * self.plan.threads
+        try:
+            for task in tasks:
+                first: list[float] = []  # the run's clock after its first epoch
+
+                def watch(p: Progress, left: int = left, first: list[float] = first) -> None:
+                    if progress is not None:
+                        progress(p)
+                    if p.seconds is None or not p.epochs:
+                        return
+                    if p.epoch == 1:
+                        first.append(p.seconds)
+                    elif first:  # the later epochs' pace, over the epochs still to come
+                        pace = (p.seconds - first[0]) / (p.epoch - 1)
+                        self._weigh(first[0] + pace * (p.epochs - 1), left)
+                        if self.pool is not None:
+                            raise _ToThePool
+
+                try:
+                    outcome = execute(replace(task, threads=threads), watch)
+                except _ToThePool:
+                    yield from self.pool.execute(itertools.chain([task], tasks), progress)
+                    return
+                left -= 1
+                if left > 0:
+                    self._weigh(run_seconds(outcome), left)
+                yield outcome
+                if self.pool is not None:
+                    yield from self.pool.execute(tasks, progress)
+                    return
+        finally:
+            if self.pool is not None:  # started but interrupted before (or while) it ran
+                self.pool.stop()
+
+
+def make_executor(p: Plan, on_note=None, shipped: bytes | None = None,
+                  runs: int = 0) -> Executor:
     """The executor of a plan; ``shipped`` is what process workers must install first
-    (``layerorder.experiment.execution.shipping.snapshot``)."""
+    (``layerorder.experiment.execution.shipping.snapshot``); ``runs``: how many it is to train
+    (what ``auto`` weighs a pool against)."""
     if p.executor == "sequential":
         return SequentialExecutor(p.threads)
     if p.executor == "stacked":
         return StackedExecutor(p.threads, on_note=on_note)
+    if p.executor == "auto":
+        return AdaptiveExecutor(p, runs, shipped, on_note)
     return ProcessExecutor(p.workers, p.threads, shipped)

@@ -130,7 +130,8 @@ def run_sweep(
             yield task
 
     try:
-        executor = ray_executor or make_executor(the_plan, on_note=observer.note, shipped=shipped)
+        executor = ray_executor or make_executor(the_plan, on_note=observer.note, shipped=shipped,
+                                                 runs=len(todo))
         with Heartbeat(store.path, owner, config.lease):
             outcomes = executor.execute(tasks(), observer.epoch)
             trained = _collect(outcomes, store, owner, claimed, observer)

@@ -72,6 +72,7 @@ class Progress:
     epochs: int | None  # None: a user's own run, whose length is its own
     value: float | None  # the compared metric's value after this epoch
     metric: str = ACCURACY
+    seconds: float | None = None  # the training loop's clock at this epoch (built-in runs)
 
 
 @functools.lru_cache(maxsize=1)
@@ -173,7 +174,8 @@ def _execute(task: RunTask, progress, data) -> RunOutcome:
 
         def on_epoch(rec: EpochRecord) -> None:
             if progress is not None:
-                progress(Progress(task.run_id, rec.epoch, cfg.epochs, rec.test_acc))
+                progress(Progress(task.run_id, rec.epoch, cfg.epochs, rec.test_acc,
+                                  seconds=rec.wall_time))
 
         prober = EpochProbe(data.x_train, data.y_train) if cfg.probe else None
         result = train(
