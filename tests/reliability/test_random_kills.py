@@ -24,7 +24,7 @@ from tests.reliability.processes import alive, descendants
 
 pytestmark = pytest.mark.slow
 
-KILLS = 3
+KILLS = 2
 SEED = 20261130
 RUNS = 10
 

@@ -67,7 +67,7 @@ RULES: tuple[Rule, ...] = (
             " (CaffeNet: yes, GoogLeNet: no)."
         ),
         reference="Ioffe & Szegedy 2015; Mishkin, Sergievskiy, Matas 2017 (caffenet-benchmark)",
-        fix="Measure it: layerorder compare --orders standard,act-first; to try the other order"
+        fix="Measure it: layerorder compare --order standard,act-first; to try the other order"
         " on this model: layerorder rewrite TARGET --swap act,norm",
     ),
     Rule(

@@ -130,7 +130,7 @@ class Trial:
 def trial(order: str | None = None, seed: int = 0, *, lr: float | None = None,
           epochs: int | None = None, params: dict[str, Any] | None = None,
           device: str = "cpu") -> Trial:
-    """The trial of a script run by ``layerorder compare --command``, read from its environment;
+    """The trial of a script run by ``layerorder compare --command CMD``, read from its environment;
     run alone (no driver), a trial of the defaults given here, so the script still runs:
 
         t = layerorder.trial(order="conv-bn-relu", seed=0, params={"epochs": 5})
