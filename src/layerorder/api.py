@@ -141,14 +141,15 @@ class ProbeResults:
         return pd.DataFrame(rows)
 
     def plot(self):
-        """Signed histograms per stage, at init and trained: one matplotlib Figure per order."""
+        """Signed histograms per stage, at init and trained: one matplotlib Figure per order,
+        in a list that Jupyter shows as the images."""
         from layerorder.report import figures
         from layerorder.report.probes import order_probe_series
 
-        return [
+        return figures.Figures(
             figures.stage_histograms(order_probe_series(o.label, 0, 0, o.snapshots()))
             for o in self.orders
-        ]
+        )
 
     def _repr_html_(self) -> str:
         frame = self.to_pandas()

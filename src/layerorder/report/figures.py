@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import io
 import math
@@ -40,9 +41,31 @@ def styled(draw):
     return wrapper
 
 
+class ShownFigure(Figure):
+    """A matplotlib ``Figure`` that Jupyter shows as an image with no magic and no backend:
+    its ``_repr_png_`` draws it with the PNG canvas at save time, in the report's style, as
+    ``png`` does (no pyplot; no global state of matplotlib is touched)."""
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        with matplotlib.rc_context(STYLE):
+            self.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        return buf.getvalue()
+
+
+class Figures(list):
+    """Several figures (one per order, say): a list, which Jupyter shows as the images one after
+    another (a plain list would show as text)."""
+
+    def _repr_html_(self) -> str:
+        return "".join(
+            f'<img alt="figure {i + 1}" src="data:image/png;base64,'
+            f'{base64.b64encode(fig._repr_png_()).decode()}"/>' for i, fig in enumerate(self))
+
+
 def subplots(*args, figsize, **kwargs):
-    """A new ``Figure`` and its axes, as ``pyplot.subplots`` gives them, without pyplot."""
-    fig = Figure(figsize=figsize)
+    """A new figure and its axes, as ``pyplot.subplots`` gives them, without pyplot."""
+    fig = ShownFigure(figsize=figsize)
     return fig, fig.subplots(*args, **kwargs)
 
 
