@@ -34,6 +34,32 @@ ARCH_NOTES = {
 }
 
 
+# the residual units of He et al. 2016 ("Identity Mappings in Deep Residual Networks", Figure 4),
+# the orders ``resnet`` takes (``layerorder.blocks.residual`` builds them)
+RESIDUAL_VARIANTS = (
+    "original",
+    "bn-after-add",
+    "relu-before-add",
+    "relu-only-preact",
+    "full-preact",
+)
+
+# what ``compare`` compares on an architecture when no order is given: the plain stacks take
+# the settings' default (the CNN presets); the others their own question, five orders each, as
+# many as the presets: every residual unit; post-LN against pre-LN with the sandwich, RMSNorm and
+# no norm beside them; an LSTM with each norm placement of Ba et al. and Laurent et al.
+ARCH_DEFAULT_ORDERS: dict[str, tuple[str, ...]] = {
+    "resnet": RESIDUAL_VARIANTS,
+    "transformer": ("post-ln", "pre-ln", "sandwich-ln", "pre-rmsnorm", "no-norm"),
+    "rnn": ("lstm-none", "lstm-ln-ih", "lstm-ln-hh", "lstm-ln", "lstm-bn-ih"),
+}
+
+
+def default_orders(arch: str) -> tuple[str, ...] | None:
+    """The orders ``arch`` compares when none are given (None: the settings' default)."""
+    return ARCH_DEFAULT_ORDERS.get(arch)
+
+
 def takes_option(arch: str, option: str) -> bool:
     """Whether built-in ``arch`` takes ``option`` (one of ``ARCH_OPTIONS``'s)."""
     return option in ARCH_OPTIONS.get(arch, ())

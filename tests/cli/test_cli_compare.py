@@ -264,3 +264,11 @@ def test_no_final_norm_reaches_the_runs_and_varies(tmp_path, capsys):
     assert len({r.run_key for r in runs}) == 2  # the off level has one key in both experiments
     code, _, err = run_cli(capsys, *base, "--vary", "final_norm=maybe")
     assert code == 2 and "final_norm must be true or false" in err
+
+
+def test_an_architecture_without_orders_compares_its_own(capsys):
+    code, out, err = run_cli(capsys, "compare", "--arch", "transformer", "--dry-run")
+    assert code == 0, err
+    for order in ("post-ln", "pre-ln", "sandwich-ln", "pre-rmsnorm", "no-norm"):
+        assert order in out
+    assert "25 runs" in out

@@ -25,6 +25,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from layerorder.archs import RESIDUAL_VARIANTS
 from layerorder.blocks.registry import (
     BlockError,
     Ndim,
@@ -35,13 +36,6 @@ from layerorder.blocks.registry import (
 )
 from layerorder.errors import did_you_mean
 
-RESIDUAL_VARIANTS = (
-    "original",
-    "bn-after-add",
-    "relu-before-add",
-    "relu-only-preact",
-    "full-preact",
-)
 PREACT_VARIANTS = frozenset({"relu-only-preact", "full-preact"})
 
 

@@ -79,3 +79,21 @@ def test_toml_errors(tmp_path):
     unknown.write_text("epoch = 3\n")
     with pytest.raises(ConfigError, match="unknown key 'epoch' in 'x'; did you mean 'epochs'"):
         merge_config(load_toml(unknown), {}, "'x'")
+
+
+@pytest.mark.parametrize("arch", ["resnet", "transformer", "rnn"])
+def test_an_architecture_with_orders_of_its_own_compares_them_when_none_are_given(arch):
+    from layerorder.archs import ARCH_DEFAULT_ORDERS
+    from layerorder.models import check_order_for_arch
+
+    config = make_config({"arch": arch})
+    assert config.orders == ARCH_DEFAULT_ORDERS[arch] and len(config.orders) == 5
+    for order in config.orders:  # each one a valid order of that architecture
+        check_order_for_arch(arch, order)
+    # given orders, a user's model or a user's run keep theirs
+    assert make_config({"arch": arch, "orders": "no-norm"}).orders == ("no-norm",)
+    assert make_config({"arch": "cnn1d"}).orders == DEFAULT_ORDERS
+    assert make_config({}).orders == DEFAULT_ORDERS
+    own = make_config({"arch": arch, "command": "python t.py {order}", "metric": "m"})
+    assert own.orders == DEFAULT_ORDERS
+

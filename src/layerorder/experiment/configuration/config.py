@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from layerorder.archs import default_orders
 from layerorder.errors import ConfigError, did_you_mean
 from layerorder.experiment.configuration.settings import (
     AXIS,
@@ -256,12 +257,18 @@ class RunConfig(RunSettings):
 
 
 def make_config(values: dict[str, Any], *, source: str = "options") -> ExperimentConfig:
-    """Build a checked config from a mapping; unknown keys are errors."""
+    """Build a checked config from a mapping; unknown keys are errors. Without orders, a
+    built-in architecture with orders of its own compares those (``archs.default_orders``)."""
     checked = {}
     for key, value in values.items():
         if key not in BY_NAME:
             raise ConfigError(f"unknown key '{key}' in {source}" + did_you_mean(key, BY_NAME))
         checked[key] = BY_NAME[key].coerce(value)
+    built_in = all(checked.get(k) is None for k in ("model", "train", "command"))
+    if "orders" not in checked and built_in:
+        own = default_orders(checked.get("arch", BY_NAME["arch"].default))
+        if own is not None:
+            checked["orders"] = own
     return ExperimentConfig(**checked)
 
 

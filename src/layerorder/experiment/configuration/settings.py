@@ -593,7 +593,8 @@ class Grid:
     levels."""
 
     orders: tuple[str, ...] = setting(
-        DEFAULT_ORDERS, orders, "Order spec or preset (repeatable or comma-separated)."
+        DEFAULT_ORDERS, orders, "Order spec or preset (repeatable or comma-separated); none:"
+        " the CNN presets, or with --arch resnet, transformer or rnn that architecture's own five."
     )
     seeds: tuple[int, ...] = setting(
         (0, 1, 2, 3, 4),
