@@ -18,7 +18,9 @@ from layerorder.cli.compat import USAGE_ERRORS
 
 PACKAGE = Path(layerorder.__file__).parent
 HOLE = "VALUE"  # what an f-string's {expression} stands for
-QUOTED = re.compile(r"layerorder ([a-z][a-z-]*(?: [^`'\"\n;()]*)?)")
+# a quote runs to the end of its line, a backtick, a double quote, ';' or a bracket; a value in
+# single quotes inside it ('{model}') is part of it
+QUOTED = re.compile(r"layerorder ([a-z][a-z-]*(?:(?: |'[^'\n]*')(?:[^`'\"\n;()]|'[^'\n]*')*)?)")
 
 
 def _texts(tree: ast.AST):
@@ -35,17 +37,18 @@ def _texts(tree: ast.AST):
             yield node.lineno, node.value
 
 
-def quoted_commands() -> list[tuple[str, str]]:
-    """(where, command line) for every ``layerorder <command> ...`` in the package's strings."""
+def quoted_commands(root: Path = PACKAGE) -> list[tuple[str, str]]:
+    """(where, command line) for every ``layerorder <command> ...`` in the strings of the
+    modules under ``root`` (the package)."""
     names = set(typer.main.get_command(app).commands)
     out = []
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in sorted(root.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for line, text in _texts(tree):
             for match in QUOTED.finditer(" ".join(text.split())):
                 words = match.group(1).split()
                 if words and words[0] in names:
-                    out.append((f"{path.relative_to(PACKAGE.parent)}:{line}", match.group(1)))
+                    out.append((f"{path.relative_to(root.parent)}:{line}", match.group(1)))
     return out
 
 
@@ -57,6 +60,8 @@ def _parse(line: str) -> None:
     while hasattr(command, "commands") and words and words[0] in command.commands:
         command = command.commands[words.pop(0)]
     if hasattr(command, "commands"):
+        if words and re.fullmatch(r"[a-z][a-z-]*", words[0]):  # a subcommand it does not have
+            raise USAGE_ERRORS[0](f"no command '{words[0]}' in '{command.name}'")
         return  # the group itself ('layerorder study'): its subcommand is the reader's choice
     ctx = command.context_class(command, info_name=command.name)
     parser = command.make_parser(ctx)
@@ -81,3 +86,15 @@ def test_every_quoted_command_parses(where, line):
 def test_a_wrong_option_is_caught():
     with pytest.raises(USAGE_ERRORS, match="--orders"):
         _parse("compare --orders standard,act-first")
+    with pytest.raises(USAGE_ERRORS, match="runn"):
+        _parse("study runn bn-placement")
+
+
+def test_the_scan_reads_a_quote_to_its_end(tmp_path):
+    """An f-string's holes, a value in single quotes and the options after it are all read."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "m.py").write_text(
+        "x = 1\nA = f\"apply it: layerorder rewrite '{x}' --to preact -o best.pt\"\n")
+    (found,) = quoted_commands(package)
+    assert found == ("pkg/m.py:2", "rewrite 'VALUE' --to preact -o best.pt")

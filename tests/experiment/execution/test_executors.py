@@ -140,3 +140,22 @@ def test_the_rule_of_auto_is_the_time_a_pool_saves_against_its_start():
     assert pool_pays(per_run, 9, 2)
     assert pool_pays(per_run, 6, 4)  # 6 x start/4 x 3/4 = 1.125 starts
     assert not pool_pays(1e6, 1, 2)  # one run left: a pool of one saves nothing
+
+
+def test_a_pool_that_cannot_start_fails_the_sweep_not_the_run(tmp_path, monkeypatch):
+    """The hand-over is decided inside a run and the pool started outside it: a pool that
+    cannot start (out of processes) stops the sweep with its error, and the run is handed back
+    to the store, not stored as failed."""
+    from layerorder.experiment.execution import executors
+
+    def cannot(self):
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(executors, "available_cores", lambda: 2)
+    monkeypatch.setattr(executors, "POOL_START_SECONDS", 0.0)
+    monkeypatch.setattr(executors.ProcessExecutor, "start", cannot)
+    with Store.open(tmp_path / "s.db") as store:
+        with pytest.raises(OSError, match="no more processes"):
+            run_sweep(_config(executor="auto", seeds=3, epochs=2), store)
+        runs = store.runs(store.experiments()[0].id)
+    assert [r.status for r in runs] == ["pending"] * 3

@@ -89,10 +89,13 @@ def plan(executor: str, workers: int | None, n_runs: int, device: str) -> Plan:
 def run_seconds(outcome: RunOutcome) -> float:
     """What one more run like this one would take: the training loop's own time (its last
     epoch's clock, which leaves out the one-off costs of the first run in a process), or the
-    whole wall time of a user's run (a script starts its own interpreter every time)."""
-    if outcome.metrics is None and outcome.epochs and outcome.epochs[-1].wall_time is not None:
-        return outcome.epochs[-1].wall_time
-    return outcome.wall_time
+    whole wall time of a user's run (a script starts its own interpreter every time); 0 for a
+    run that failed before its first epoch, which says nothing of how long runs take."""
+    if outcome.metrics is not None:  # a user's run
+        return outcome.wall_time
+    if not outcome.epochs or outcome.epochs[-1].wall_time is None:
+        return 0.0  # failed before its first epoch: it says nothing of how long runs take
+    return outcome.epochs[-1].wall_time
 
 
 def pool_pays(seconds: float, left: int, workers: int) -> bool:
@@ -381,13 +384,14 @@ class _ToThePool(BaseException):
 
 class AdaptiveExecutor(Executor):
     """``auto``: trains runs in this process, one after another, and weighs a pool against the
-    runs left (``pool_pays``) from the second epoch of a built-in run on (its first epoch, with
-    the one-off costs of a first step, plus the later ones' pace over its epochs) and after
-    each run (``run_seconds``: a user's run reports no clock). Once a pool pays, its workers
-    are spawned and every run left goes to them, the one in this process too (stopped after the
-    epoch that decided, and trained again from its start: nothing of it is stored). A grid of
-    short runs never pays a pool's start; a grid of long ones hands over after its second
-    epoch."""
+    runs left (``pool_pays``) at the second epoch of a built-in run (its first epoch, with the
+    one-off costs of a first step, plus the second one's pace over the rest) and after each
+    run (``run_seconds``: a user's run reports no clock). A pool that pays at a run's second
+    epoch takes every run left, that one too (stopped there and trained again from its start:
+    nothing of it is stored); one that pays after a run takes the runs after it. The pool is
+    started outside the run, so a failure to start it is the sweep's error, never the run's. A
+    grid of short runs never pays a pool's start; a grid of long ones hands over after its
+    second epoch."""
 
     name = "auto"
 
@@ -398,45 +402,53 @@ class AdaptiveExecutor(Executor):
     def worker_pid(self, run_id: int) -> int | None:
         return None if self.pool is None else self.pool.worker_pid(run_id)
 
-    def _weigh(self, seconds: float, left: int) -> None:
-        """Start the pool now if it finishes the ``left`` runs of ``seconds`` each sooner."""
-        if self.pool is not None or not pool_pays(seconds, left, self.plan.workers):
-            return
+    def _pool_for(self, seconds: float, left: int) -> ProcessExecutor | None:
+        """A started pool for the ``left`` runs of ``seconds`` each where it finishes them
+        sooner than this process (said in a note); None where it does not."""
+        if not pool_pays(seconds, left, self.plan.workers):
+            return None
         workers = min(self.plan.workers, left)
         if self.on_note is not None:
             self.on_note(f"runs take about {seconds:.1f} s: the {left} left go to a process pool"
                          f" of {workers} workers")
-        self.pool = ProcessExecutor(workers, self.plan.threads, self.shipped)
-        self.pool.start()
+        cores = self.plan.workers * self.plan.threads  # a smaller pool gives each more threads
+        pool = ProcessExecutor(workers, max(1, cores // workers), self.shipped)
+        pool.start()
+        return pool
 
     def execute(self, tasks, progress=None):
         tasks, left = iter(tasks), self.runs
         threads = self.plan.workers * self.plan.threads
         try:
             for task in tasks:
-                first: list[float] = []  # the run's clock after its first epoch
+                pace: list[float] = []  # the run's estimated length, once its second epoch ends
 
-                def watch(p: Progress, left: int = left, first: list[float] = first) -> None:
+                def watch(p: Progress, left: int = left, pace: list[float] = pace) -> None:
+                    """Weighs once, at the second epoch (the first one's clock plus the second's
+                    pace): later a hand-over would throw away most of a run."""
                     if progress is not None:
                         progress(p)
-                    if p.seconds is None or not p.epochs:
+                    if p.seconds is None or not p.epochs or p.epoch > 2:
                         return
-                    if p.epoch == 1:
-                        first.append(p.seconds)
-                    elif first:  # the later epochs' pace, over the epochs still to come
-                        pace = (p.seconds - first[0]) / (p.epoch - 1)
-                        self._weigh(first[0] + pace * (p.epochs - 1), left)
-                        if self.pool is not None:
+                    pace.append(p.seconds)
+                    if p.epoch == 2 and len(pace) == 2:
+                        seconds = pace[0] + (pace[1] - pace[0]) * (p.epochs - 1)
+                        if pool_pays(seconds, left, self.plan.workers):
+                            pace.append(seconds)
                             raise _ToThePool
 
+                handed_over = False
                 try:
                     outcome = execute(replace(task, threads=threads), watch)
-                except _ToThePool:
+                except _ToThePool:  # decided inside the run; the pool is started out here
+                    handed_over = True
+                if handed_over:
+                    self.pool = self._pool_for(pace[-1], left)
                     yield from self.pool.execute(itertools.chain([task], tasks), progress)
                     return
                 left -= 1
                 if left > 0:
-                    self._weigh(run_seconds(outcome), left)
+                    self.pool = self._pool_for(run_seconds(outcome), left)
                 yield outcome
                 if self.pool is not None:
                     yield from self.pool.execute(tasks, progress)

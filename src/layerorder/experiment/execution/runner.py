@@ -131,7 +131,7 @@ def run_sweep(
 
     try:
         executor = ray_executor or make_executor(the_plan, on_note=observer.note, shipped=shipped,
-                                                 runs=len(todo))
+                                                 runs=len(todo) - len(held))
         with Heartbeat(store.path, owner, config.lease):
             outcomes = executor.execute(tasks(), observer.epoch)
             trained = _collect(outcomes, store, owner, claimed, observer)
