@@ -14,6 +14,7 @@ import json
 import multiprocessing
 import os
 import signal
+import statistics
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
@@ -385,13 +386,13 @@ class _ToThePool(BaseException):
 class AdaptiveExecutor(Executor):
     """``auto``: trains runs in this process, one after another, and weighs a pool against the
     runs left (``pool_pays``) at the second epoch of a built-in run (its first epoch, with the
-    one-off costs of a first step, plus the second one's pace over the rest) and after each
-    run (``run_seconds``: a user's run reports no clock). A pool that pays at a run's second
-    epoch takes every run left, that one too (stopped there and trained again from its start:
-    nothing of it is stored); one that pays after a run takes the runs after it. The pool is
-    started outside the run, so a failure to start it is the sweep's error, never the run's. A
-    grid of short runs never pays a pool's start; a grid of long ones hands over after its
-    second epoch."""
+    one-off costs of a first step, plus the second one's pace over the rest) and after each run
+    (the median of the finished runs' ``run_seconds``: a user's run reports no clock). A pool
+    that pays at a run's second epoch takes every run left, that one too (stopped there and
+    trained again from its start: nothing of it is stored); one that pays after a run takes the
+    runs after it. The pool is started outside the run, so a failure to start it is the sweep's
+    error, never the run's. A grid of short runs never pays a pool's start; a grid of long ones
+    hands over after its second epoch."""
 
     name = "auto"
 
@@ -419,6 +420,7 @@ class AdaptiveExecutor(Executor):
     def execute(self, tasks, progress=None):
         tasks, left = iter(tasks), self.runs
         threads = self.plan.workers * self.plan.threads
+        times: list[float] = []  # the finished runs' ``run_seconds``: their median is weighed
         try:
             for task in tasks:
                 pace: list[float] = []  # the run's estimated length, once its second epoch ends
@@ -447,8 +449,9 @@ class AdaptiveExecutor(Executor):
                     yield from self.pool.execute(itertools.chain([task], tasks), progress)
                     return
                 left -= 1
-                if left > 0:
-                    self.pool = self._pool_for(run_seconds(outcome), left)
+                times.append(run_seconds(outcome))
+                if left > 0:  # the median: one slow run on a busy machine does not decide it
+                    self.pool = self._pool_for(statistics.median(times), left)
                 yield outcome
                 if self.pool is not None:
                     yield from self.pool.execute(tasks, progress)
