@@ -151,8 +151,7 @@ def _depends(e):
     """The order's effect across the factor's levels (each order minus the reference)."""
     ests = [Estimate(f"{c.order} @ {c.condition}", (), c.diff, c.diff_low, c.diff_high)
             for c in e.cells if c.order != e.reference and math.isfinite(c.diff)]
-    unit = "points" if e.metric.is_accuracy else e.metric.name
-    axis = f"minus {e.reference}, {unit} (simultaneous CI)"
+    axis = f"minus {e.reference}, {e.metric.units} (simultaneous CI)"
     return figures.claim_estimates(ests, (0.0, 0.0), axis) if ests else None
 
 

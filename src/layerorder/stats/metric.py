@@ -94,9 +94,10 @@ class Metric:
     # ---- how its numbers read ---------------------------------------------------------------
 
     @property
-    def unit(self) -> str:
-        """Differences' unit: 'points' (of accuracy), else the metric's own units (no word)."""
-        return "points" if self.is_accuracy else ""
+    def units(self) -> str:
+        """What a difference is counted in, as a word after it: 'points', or the metric's name
+        ('+0.2282 val_loss')."""
+        return "points" if self.is_accuracy else self.name
 
     @property
     def label(self) -> str:
@@ -151,7 +152,7 @@ class Metric:
     def diff_text(self, diff: float, signed: bool = True) -> str:
         """'+4.1 points' (accuracy) or '-0.03127' (a metric's own units)."""
         if not math.isfinite(diff):
-            return f"{diff} {self.unit}".strip()
+            return f"{diff} points" if self.is_accuracy else f"{diff}"
         if self.is_accuracy:
             return f"{diff:+.1f} points" if signed else f"{abs(diff):.1f} points"
         return f"{diff:+.4g}" if signed else f"{abs(diff):.4g}"

@@ -145,8 +145,7 @@ def _failed(ev: Evidence, cond, label: str) -> dict[int, bool]:
 
 def _shown_ci(metric: Metric, d, diff: float, lo: float, hi: float) -> str:
     level = f"{100 * d.sim_level:.3g}% simultaneous" if math.isfinite(d.sim_level) else "95%"
-    unit = "points" if metric.is_accuracy else metric.name
-    return (f"{metric.signed(diff)} {unit} ({level} CI {metric.signed(lo)} to "
+    return (f"{metric.signed(diff)} {metric.units} ({level} CI {metric.signed(lo)} to "
             f"{metric.signed(hi)})")
 
 
@@ -378,8 +377,8 @@ class ReliabilityTest:
                                                                    rate < rate_others)):
                 if math.isfinite(p):
                     (p_worse if mine else p_better if theirs else []).append(p)
-            sds = " vs ".join((f"{x:.2f}" if metric.is_accuracy else f"{x:.4g}")
-                              if math.isfinite(x) else "n/a" for x in (r.sd, r.sd_others))
+            sds = " vs ".join(metric.cell(x) if math.isfinite(x) else "n/a"
+                              for x in (r.sd, r.sd_others))
             parts.append(f"{cond.name or 'overall'}: SD {sds}, {r.bad}/{r.total} failed or "
                          f"collapsed ({r.failed} failed) vs {r.bad_others}/{r.total_others}")
             mine = _values(ev, cond, self.less_reliable)
@@ -579,8 +578,7 @@ class TrendTest:
         cells = tuple(estimate(f"{self.factor}={lv:g}", [d[s] for s in seeds])
                       for lv, d in per_level)
         means = ", ".join(f"{c.label}: {metric.signed(c.mean)}" for c in cells)
-        unit = "points" if metric.is_accuracy else metric.name
-        text = f"{what} by {self.factor} ({means} {unit}); {v.evidence}"
+        text = f"{what} by {self.factor} ({means} {metric.units}); {v.evidence}"
         return replace(v, evidence=text, estimates=cells, reference=(0.0, 0.0),
-                       axis=f"{what} ({unit})",
+                       axis=f"{what} ({metric.units})",
                        decided_by="one-sided t on per-seed slopes")
