@@ -64,7 +64,7 @@ def test_results_views(results):
         assert mean == pytest.approx(df[df["order"] == order]["final_test_acc"].mean())
     html = results._repr_html_()
     assert "<table" in html and "Verdict" in html and results.verdict.text[:20] in html
-    assert results.title.startswith("memory:") and "/ python:make_model" in results.title
+    assert results.title.startswith("your arrays / make_model")  # no fingerprints in titles
 
 
 def test_vary_baseline_and_margin_from_python(tmp_path):
@@ -135,7 +135,7 @@ def test_torch_datasets_as_data(tmp_path):
         width=8,
         **TINY,
     )
-    assert r.runs[0].status == "done" and r.title.startswith("memory:")
+    assert r.runs[0].status == "done" and r.title.startswith("your arrays /")
 
 
 @pytest.mark.parametrize(
@@ -315,3 +315,30 @@ def test_a_train_function_from_a_python_c_script_runs_on_the_default_executor(tm
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "OK (8," in proc.stdout
+
+
+def test_every_result_has_the_same_views(tmp_path):
+    """Results, ProbeResults and LintReport: to_pandas(), to_dict(), an HTML view and a __str__
+    that is what the command prints, without colour (docs/python.md, "Results")."""
+    import json
+
+
+    small = {"dataset": "synthetic", "data_options": {"num_samples": 200}, "arch": "mlp",
+             "width": 8, "epochs": 1}
+    results = layerorder.compare(**small, orders=["standard", "act-first"], seeds=2,
+                                 executor="sequential", store=tmp_path / "s.db", progress=False)
+    probed = layerorder.probe_orders(**small, orders=["standard"])
+    report = layerorder.lint_model(nn.Sequential(nn.Linear(4, 8), nn.Dropout(), nn.BatchNorm1d(8),
+                                                 nn.ReLU()), (2, 4))
+    for result in (results, probed, report):
+        assert not result.to_pandas().empty
+        json.dumps(result.to_dict(), default=str)
+        assert result._repr_html_().count("<table") >= 1
+        text = str(result)
+        assert "\x1b[" not in text and not text.startswith(type(result).__name__ + "(")
+    assert "Verdict:" in str(results) and results.verdict.text in " ".join(str(results).split())
+    assert str(results.verdict) == results.verdict.text
+    assert "Stage statistics on the probe batch" in str(probed)
+    assert "dropout-before-norm" in str(report) and "fix:" in str(report)
+    assert report.to_dict()["findings"][0]["rule"] == "dropout-before-norm"
+    assert (tmp_path / "r.html") == results.report(tmp_path / "r.html")

@@ -14,9 +14,8 @@ runs and evaluates the built-in studies of the debate's claims. Names are import
 so ``import layerorder`` stays light.
 """
 
-from importlib import import_module
-
-from layerorder.version import __version__
+from layerorder.lazy import lazy_names
+from layerorder.version import __version__ as __version__
 
 # public name -> module that defines it (subpackages: the package itself)
 _LAZY = {
@@ -40,22 +39,6 @@ _LAZY = {
     "search": None,
 }
 
-
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'layerorder' has no attribute '{name}'")
-    where = _LAZY[name]
-    value = (
-        import_module(f"layerorder.{name}")
-        if where is None
-        else getattr(import_module(where), name)
-    )
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
-
-
 __all__ = ["__version__", *_LAZY]
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from layerorder.experiment.configuration.config import ExperimentConfig
+from layerorder.experiment.configuration.probing import PROBE_DEFAULTS, probe_settings
+from layerorder.experiment.configuration.signatures import with_settings
 from layerorder.experiment.setup import make_experiment
 from layerorder.results import Results
 from layerorder.search.setup import search_plan  # the public name: layerorder.search_plan
-
-DEFAULT_STORE = "layerorder.db"
+from layerorder.store import DEFAULT_STORE
 
 
 def run_comparison(
@@ -32,9 +33,11 @@ def run_comparison(
     return Results.of(run(config, store, fresh=fresh, observer=observer))
 
 
+@with_settings("compare")
 def compare(
     *,
     data: Any = None,
+    data_name: str | None = None,
     model: Any = None,
     train: Any = None,
     config: str | Path | None = None,
@@ -46,7 +49,8 @@ def compare(
     """Train several orders side by side over many seeds, store every run, and analyse them.
 
     ``data``: ``(x_train, y_train, x_test, y_test)`` (numpy arrays or tensors; inputs
-    normalised per channel like the built-in data sets) or ``(train_dataset, test_dataset)``.
+    normalised per channel like the built-in data sets) or ``(train_dataset, test_dataset)``;
+    ``data_name``: what titles and reports call it (else 'your arrays').
     ``model``: a callable returning an ``nn.Module``, rewritten to each of ``orders``
     (``"as-is"`` keeps it). ``config``: a TOML file (keywords override it). ``store``: the
     SQLite file (runs already in it are not trained again). Other keywords are the settings
@@ -59,19 +63,21 @@ def compare(
     ``trial.params``. The driver still owns seeds, pairing, the store, executors and the
     analysis.
     """
-    from layerorder.experiment.execution.progress import RichObserver
+    from layerorder.experiment.execution.progress import progress_observer
 
-    cfg = make_experiment(settings, data=data, model=model, train=train, config=config)
+    cfg = make_experiment(settings, data=data, data_name=data_name, model=model, train=train,
+                          config=config)
     if not progress:
         return run_comparison(cfg, store, fresh=fresh)
-    observer = RichObserver()
-    with observer:
+    with progress_observer() as observer:
         return run_comparison(cfg, store, fresh=fresh, observer=observer)
 
 
+@with_settings("compare")
 def compare_plan(
     *,
     data: Any = None,
+    data_name: str | None = None,
     model: Any = None,
     train: Any = None,
     config: str | Path | None = None,
@@ -82,12 +88,15 @@ def compare_plan(
     from layerorder.experiment.execution.runner import plan_grid
 
     return plan_grid(
-        make_experiment(settings, data=data, model=model, train=train, config=config))
+        make_experiment(settings, data=data, data_name=data_name, model=model, train=train,
+                        config=config))
 
 
+@with_settings("search", like=search_plan)
 def search_orders(
     *,
     data: Any = None,
+    data_name: str | None = None,
     model: Any = None,
     config: str | Path | None = None,
     store: str | Path = DEFAULT_STORE,
@@ -103,20 +112,22 @@ def search_orders(
     ``options``: ``search_plan``'s keywords (``base``, ``budget``, ``finalists``, ... and the
     settings). ``observer``: a ``SweepObserver`` to report progress to (default: a progress
     display, unless ``progress`` is False)."""
-    from layerorder.experiment.execution.progress import RichObserver
+    from layerorder.experiment.execution.progress import progress_observer
     from layerorder.search.run import run_search
 
-    setup = search_plan(data=data, model=model, config=config, notes=notes, **options)
+    setup = search_plan(data=data, data_name=data_name, model=model, config=config, notes=notes,
+                        **options)
 
     def run(observer=None):
         result = run_search(setup.settings, setup.space, setup.plan, store, name=setup.name,
-                            data=data, model=model, seconds=setup.budget.seconds,
+                            data=data, data_name=data_name, model=model,
+                            seconds=setup.budget.seconds,
                             observer=observer)
         return replace(result, final=Results.of(result.final))  # with its views
 
     if observer is not None or not progress:
         return run(observer)
-    with RichObserver() as shown:
+    with progress_observer() as shown:
         return run(shown)
 
 
@@ -151,15 +162,30 @@ class ProbeResults:
             for o in self.orders
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        """Every order's records, as ``layerorder probe --json`` holds them."""
+        import dataclasses
+
+        return {"orders": [dataclasses.asdict(o) for o in self.orders]}
+
+    def __str__(self) -> str:
+        """What ``layerorder probe`` prints, without colour."""
+        from layerorder.report.terminal import probe_view
+        from layerorder.terminal import as_text
+
+        return as_text(probe_view(list(self.orders)))
+
     def _repr_html_(self) -> str:
         frame = self.to_pandas()
         cols = ["order", "phase", "position", "name", "frac_positive", "skewness", "std"]
         return frame[[*cols, "dead_units", "units"]].to_html(index=False, float_format="%.3f")
 
 
+@with_settings("probe", PROBE_DEFAULTS)
 def probe_orders(
     *,
     data: Any = None,
+    data_name: str | None = None,
     model: Any = None,
     seed: int = 0,
     recalibrate: bool = False,
@@ -169,7 +195,7 @@ def probe_orders(
     act-first, 5 epochs): signed stage statistics, dead units, gradient flow, variance shift."""
     from layerorder.experiment.training import probing
 
-    cfg = make_experiment(probing.probe_settings(settings), data=data, model=model)
+    cfg = make_experiment(probe_settings(settings), data=data, data_name=data_name, model=model)
     results = probing.probe_orders(cfg, seed=seed, recalibrate=recalibrate)
     return ProbeResults(tuple(results))
 

@@ -7,6 +7,12 @@ without importing torch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from layerorder.errors import BlockError, ModelError, did_you_mean
+from layerorder.order import Order, parse_order
+from layerorder.placements import parse_placement, parse_recurrent, placement_specs, recurrent_specs
+
 # the plain stacks, where a pre-activation order gets a final norm and activation (``final_norm``)
 PLAIN_ARCHS = ("mlp", "cnn1d", "cnn2d")
 
@@ -43,6 +49,9 @@ RESIDUAL_VARIANTS = (
     "relu-only-preact",
     "full-preact",
 )
+# the block presets resnet takes as the units they describe
+PRESET_TO_UNIT = {"standard": "original", "preact": "full-preact"}
+TRANSFORMER_WIDTH, TRANSFORMER_HEADS = 64, 4  # the transformer's width and heads when unset
 
 # what ``compare`` compares on an architecture when no order is given: the plain stacks take
 # the settings' default (the CNN presets); the others their own question, five orders each, as
@@ -69,3 +78,61 @@ def uses_dropout(arch: str, dropout_at: str) -> bool:
     """Whether built-in ``arch`` has dropout layers: all do, except a ResNet whose units have
     none (He et al.'s; ``dropout_at = "none"``)."""
     return arch != "resnet" or dropout_at != "none"
+
+
+def check_arch(arch: str) -> str:
+    name = str(arch).strip().lower()
+    if name not in ARCH_OPTIONS:
+        raise ModelError(f"unknown architecture '{arch}'" + did_you_mean(name, ARCH_OPTIONS))
+    return name
+
+
+def resolve_unit(order: str) -> str:
+    name = str(order).strip().lower()
+    name = PRESET_TO_UNIT.get(name, name)
+    if name not in RESIDUAL_VARIANTS:
+        raise ModelError(
+            f"resnet takes a residual unit as its order, not '{order}'"
+            + did_you_mean(name, RESIDUAL_VARIANTS)
+        )
+    return name
+
+
+def _named_orders() -> dict[str, Callable[[], list[str]]]:
+    return {"resnet": lambda: list(RESIDUAL_VARIANTS), "transformer": placement_specs,
+            "rnn": recurrent_specs}
+
+
+def named_orders(arch: str) -> tuple[str, ...] | None:
+    """Every order of an architecture whose order is a name (resnet's residual units, the
+    transformer's norm placements, the rnn's cells and norms); None for block orders."""
+    family = _named_orders().get(check_arch(arch))
+    return None if family is None else tuple(family())
+
+
+def check_order_for_arch(arch: str, order: str | Order) -> str | Order:
+    """Validate an order for an architecture without building anything."""
+    name = check_arch(arch)
+    if name == "resnet":
+        return resolve_unit(order.label if isinstance(order, Order) else order)
+    if name in ("transformer", "rnn"):
+        parse = parse_placement if name == "transformer" else parse_recurrent
+        try:
+            return parse(order.label if isinstance(order, Order) else order).spec
+        except BlockError as exc:
+            raise ModelError(str(exc)) from None
+    parsed = parse_order(order)
+    if name == "mlp" and parsed.pool is not None:
+        raise ModelError(
+            f"order '{parsed.spec}' has a pool stage, but mlp has no spatial dimensions to pool;"
+            " use --arch cnn1d or cnn2d, or leave the pool out"
+        )
+    return parsed
+
+
+def check_heads(width: int | None, heads: int | None) -> tuple[int, int]:
+    width, heads = width or TRANSFORMER_WIDTH, heads or TRANSFORMER_HEADS
+    if width % heads:
+        raise ModelError(f"transformer width {width} is not divisible by {heads} heads;"
+                         " set --width to a multiple of --heads")
+    return width, heads

@@ -18,6 +18,14 @@ class ConfigError(LayerorderError, ValueError):
     """An experiment configuration (flags or TOML) is invalid."""
 
 
+class BlockError(LayerorderError, ValueError):
+    """A block that cannot be built as asked."""
+
+
+class ModelError(LayerorderError, ValueError):
+    """A model that cannot be built as asked."""
+
+
 def closest(word: str, choices: Iterable[str]) -> str | None:
     """The closest valid choice to ``word``, or None when nothing is close."""
     matches = difflib.get_close_matches(str(word).lower(), list(choices), n=1, cutoff=0.5)

@@ -12,15 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from layerorder.experiment.execution.comparison import (
-    EPOCH_COLUMNS,
     RUN_COLUMNS,
     Comparison,
     describe_order,
-    epoch_column_names,
     model_title,
     reported_names,
 )
 from layerorder.stats.decisions import PairDecision
+from layerorder.store.records import EPOCH_COLUMNS, epoch_column_names
 
 __all__ = ["EPOCH_COLUMNS", "RUN_COLUMNS", "Results", "describe_order", "epoch_column_names",
            "model_title"]
@@ -143,6 +142,13 @@ class Results(Comparison):
                       for s in self.analysis.speed)
             + "</div>"
         )
+
+    def __str__(self) -> str:
+        """What ``layerorder compare`` prints, without colour."""
+        from layerorder.report.terminal import analysis_view
+        from layerorder.terminal import as_text
+
+        return as_text(analysis_view(self.analysis, self.table))
 
     def __repr__(self) -> str:
         return (

@@ -10,6 +10,7 @@ from typing import Any
 
 from layerorder.errors import LayerorderError
 
+LOAD_TIMEOUT = 120.0  # seconds a target may take to import and build its model (--load-timeout)
 FORMS = "FILE.py:FACTORY, MODULE:FACTORY, torchvision:NAME or timm:NAME"
 
 

@@ -4,14 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from layerorder.blocks.recurrent import (
-    RecurrentLayer,
-    RecurrentSpec,
-    from_torch,
-    parse_recurrent,
-    recurrent_specs,
-)
-from layerorder.blocks.registry import BlockError
+from layerorder.blocks.recurrent import RecurrentLayer, from_torch
+from layerorder.errors import BlockError
+from layerorder.placements import RecurrentSpec, parse_recurrent, recurrent_specs
 
 
 @pytest.mark.parametrize("cls", [nn.LSTM, nn.GRU])

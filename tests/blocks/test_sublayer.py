@@ -5,14 +5,8 @@ import torch
 from torch import nn
 
 from layerorder.blocks.registry import BlockError
-from layerorder.blocks.sublayer import (
-    Placement,
-    Residual,
-    TokenBatchNorm,
-    from_torch_layer,
-    parse_placement,
-    placement_specs,
-)
+from layerorder.blocks.sublayer import Residual, TokenBatchNorm, from_torch_layer
+from layerorder.placements import Placement, parse_placement, placement_specs
 
 
 @pytest.mark.parametrize("norm_first", [False, True])

@@ -2,8 +2,7 @@
 
 import json
 
-from layerorder.blocks.recurrent import recurrent_specs
-from layerorder.blocks.sublayer import placement_specs
+from layerorder.placements import placement_specs, recurrent_specs
 from layerorder.store import Store
 from tests.helpers import run_cli
 

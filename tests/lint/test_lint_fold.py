@@ -114,3 +114,16 @@ def test_layerorder_models_fold_and_match(arch, order, shape, folded):
     result = fold_model(model, torch.randn(3, *shape))
     assert len(result.folded) == folded and result.max_abs_diff < 1e-5
     assert model.training and all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_fold_reasons_name_modules_by_class_and_path():
+    """A bare Sequential index reads as a module: 'folds into Conv2d 0', not 'folds into 0'."""
+    import torch.nn as tnn
+
+    from layerorder import lint_model
+
+    padded = tnn.Sequential(tnn.BatchNorm2d(3), tnn.Conv2d(3, 4, 3, padding=1))
+    plain = tnn.Sequential(tnn.Conv2d(3, 4, 3), tnn.BatchNorm2d(4))
+    assert lint_model(plain, (1, 3, 8, 8)).folds[0].reason == "folds into Conv2d 0 before it"
+    (plan,) = lint_model(padded, (1, 3, 8, 8)).folds
+    assert "Conv2d 1 pads with zeros" in plan.reason

@@ -35,6 +35,11 @@ def test_functional_calls_methods_and_operators_get_roles():
     assert [n.label for n in graph.pred_nodes(add)] == ["conv2", "relu#1"]
 
 
+def test_named_gives_class_and_path_of_a_module_and_path_of_a_function():
+    graph = build_role_graph(lm.Functional())
+    assert [n.named for n in graph.nodes[1:4]] == ["Conv2d conv1", "BatchNorm2d bn1", "relu#1"]
+
+
 def test_data_flow_not_registration_order():
     graph = build_role_graph(lm.OutOfOrder())
     assert [n.label for n in graph.nodes[1:-1]] == ["conv", "bn", "relu"]

@@ -1,16 +1,18 @@
 """Rewrites compared with hand-built references made of the same modules."""
 
 import copy
+import re
 
 import pytest
 import torch
 from torch import nn
 
 from layerorder.lint import lint_model, save_model
-from layerorder.modelgraph import LintError, rewrite_model
+from layerorder.modelgraph import LintError, rewrite_model, rewritten
 from layerorder.modelgraph.census import as_dict
 from layerorder.models import build_model
 from tests.lint import lint_models as lm
+from tests.modelgraph.test_plans import flat_conv_bn_relu, nested_conv_bn_relu
 
 
 def _conv_bn_relu():
@@ -148,7 +150,7 @@ def test_roles_decide_and_the_model_keeps_its_kinds():
 def test_fused_modules_are_skipped_with_reason():
     result = rewrite_model(lm.fused_norm_act(), swap="norm,act")
     (skip,) = result.skipped
-    assert "fused module 1" in skip.reason
+    assert skip.reason == "BatchNormAct2d 1 is inside the fused module 1"
 
 
 def test_rewrite_errors():
@@ -160,3 +162,25 @@ def test_rewrite_errors():
         rewrite_model(_conv_bn_relu(), swap="nrom,act")
     with pytest.raises(LintError, match="does not work|failed"):
         rewrite_model(_conv_bn_relu(), swap="norm,act", example_input=torch.randn(1, 5, 4, 4))
+
+
+BARE_INDEX = re.compile(r"(?<![\w.])\d+: \d+\b")  # '4: 5 would move across 4'
+
+
+def test_refused_order_names_modules_by_their_path():
+    x = torch.randn(2, 3, 16, 16)
+    with pytest.raises(LintError, match="does not apply to any block") as caught:
+        rewritten(nested_conv_bn_relu(), "bn-relu-conv", x)
+    message = str(caught.value)
+    assert "features.3: BatchNorm2d features.4 would move across Conv2d features.3" in message
+    assert "features.0: first weight layer" in message
+    assert not BARE_INDEX.search(message)
+
+
+def test_refused_order_on_a_flat_sequential_reads_its_indices_as_modules():
+    x = torch.randn(2, 3, 16, 16)
+    with pytest.raises(LintError) as caught:
+        rewritten(flat_conv_bn_relu(), "bn-relu-conv", x)
+    message = str(caught.value)
+    assert "4: BatchNorm2d 5 would move across Conv2d 4" in message
+    assert not BARE_INDEX.search(message)

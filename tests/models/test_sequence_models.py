@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from layerorder.blocks.sublayer import placement_specs
 from layerorder.models import ModelError, build_model, check_order_for_arch
+from layerorder.placements import placement_specs
 
 
 @pytest.mark.parametrize("spec", placement_specs())

@@ -1,6 +1,8 @@
-"""Figures in a real Jupyter kernel (nbclient), with no ``%matplotlib`` magic: ``Results.plot()``
-shows a PNG image, ``ProbeResults.plot()`` its images, and neither picks a backend or changes
-matplotlib's settings in the user's kernel."""
+"""The README's notebook example in a real Jupyter kernel (nbclient), with no ``%matplotlib``
+magic: its progress is one output updated in place, whatever the number of runs; the results,
+the verdict and a lint report show as HTML; ``Results.plot()`` shows a PNG image and
+``ProbeResults.plot()`` its images; and nothing picks a backend or changes matplotlib's settings
+in the user's kernel."""
 
 from __future__ import annotations
 
@@ -8,34 +10,49 @@ import base64
 
 import pytest
 
+from tests.test_readme import notebook_example
+
 MISSING = "is not installed (pip install -e '.[test]')"
 nbformat = pytest.importorskip("nbformat", reason=f"nbformat {MISSING}")
 nbclient = pytest.importorskip("nbclient", reason=f"nbclient {MISSING}")
 pytest.importorskip("ipykernel", reason=f"ipykernel {MISSING}")
 
 CELLS = [
-    "import matplotlib, layerorder\n"
-    "backend, params = matplotlib.get_backend(), dict(matplotlib.rcParams)\n"
-    "res = layerorder.compare(dataset='synthetic', data_options={'num_samples': 200}, arch='mlp',"
-    " width=8, epochs=2, seeds=2, executor='sequential', store='s.db', progress=False)",
-    "res.plot()",
+    "import matplotlib\nbackend, params = matplotlib.get_backend(), dict(matplotlib.rcParams)",
+    notebook_example(),  # 2 orders x 3 seeds: a line per run would be 6 outputs
+    "results",
+    "results.verdict",
+    "results.plot()",
     "layerorder.probe_orders(dataset='synthetic', data_options={'num_samples': 200}, arch='mlp',"
     " width=8, epochs=1).plot()",
+    "layerorder.lint_model(make_model(), (2, 20))",
     "assert matplotlib.get_backend() == backend and dict(matplotlib.rcParams) == params\n"
     "print('UNCHANGED')",
 ]
 
 
+def _html(outputs) -> str:
+    (shown,) = [o for o in outputs if o.get("output_type") in ("display_data", "execute_result")]
+    return shown["data"]["text/html"]
+
+
 @pytest.mark.slow
-def test_plots_show_as_images_in_a_kernel(tmp_path):
+def test_the_readme_example_in_a_kernel(tmp_path):
     book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
-    nbclient.NotebookClient(book, timeout=300, kernel_name="python3",
+    nbclient.NotebookClient(book, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = [cell.outputs for cell in book.cells]
-    (curves,) = outputs[1]
+    example = outputs[1]
+    progress = [o for o in example if "layerorder-progress" in o.get("data", {}).get(
+        "text/html", "")]
+    assert len(progress) == 1 and len(example) <= 3, [o.get("output_type") for o in example]
+    final = progress[0]["data"]["text/plain"]
+    assert "6 / 6 runs" in final and "elapsed" in final
+    assert "<table" in _html(outputs[2]) and "Verdict" in _html(outputs[2])
+    assert _html(outputs[3]).startswith("<p><strong>Verdict</strong>")
+    (curves,) = outputs[4]
     png = base64.b64decode(curves["data"]["image/png"])
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
-    (histograms,) = outputs[2]
-    html = histograms["data"]["text/html"]
-    assert html.count('src="data:image/png;base64,') == 2  # one per order
-    assert any("UNCHANGED" in o.get("text", "") for o in outputs[3])
+    assert _html(outputs[5]).count('src="data:image/png;base64,') == 2  # one per order
+    assert "<table" in _html(outputs[6])
+    assert any("UNCHANGED" in o.get("text", "") for o in outputs[7])

@@ -242,18 +242,24 @@ def test_search_orders_from_python_is_the_command(tmp_path):
 
     options = {"base": "linear-relu", "acts": "relu,identity", "budget": 6, "eta": 2,
                "finalists": 2, "selection_seeds": 1, "epochs": 2}
-    setup = layerorder.search_plan(data=xor_data(), **options, **SETTINGS)
+    setup = layerorder.search_plan(data=xor_data(), data_name="xor", **options, **SETTINGS)
     space = experiment_space(setup.config, base="linear-relu", acts=("relu", "identity"))
     assert setup.space == space and setup.plan == plan_search(
         len(space.candidates), epochs=2, budget=6, eta=2, finalists=2, selection_seeds=1)
     assert setup.name == "search-default" and setup.base_note is None
     store = tmp_path / "s.db"
-    result = layerorder.search_orders(data=xor_data(), store=store, progress=False, **options,
-                                      **SETTINGS)
+    result = layerorder.search_orders(data=xor_data(), data_name="xor", store=store,
+                                      progress=False, **options, **SETTINGS)
+    assert result.final.title.startswith("xor / mlp")  # the data named as the caller named it
     assert isinstance(result.final, Results) and not result.final.to_pandas().empty
     assert result.to_dict()["best"] == result.best and result.name == setup.name
+    rounds = result.to_pandas()  # the result's views (docs/python.md, "Results")
+    assert len(rounds) == sum(len(r.scores) for r in result.rounds)
+    assert list(rounds.columns) == ["round", "epochs", "rank", "order", "mean", "runs", "kept"]
+    assert str(result) == result.summary() and f"search picks {result.best}" in str(result)
+    assert "<table" in result._repr_html_() and "Verdict" in result._repr_html_()
     again = run_search(setup.settings, setup.space, setup.plan, store, name=setup.name,
-                       data=xor_data())
+                       data=xor_data(), data_name="xor")
     assert again.final.trained == 0 and again.best == result.best
     with pytest.raises(ConfigError, match="search decides seeds itself"):
         layerorder.search_plan(data=xor_data(), seeds=3, **SETTINGS)

@@ -86,7 +86,7 @@ def test_norm_and_act_lists_must_name_their_role():
 
 
 def test_named_orders_are_the_space_of_their_architecture():
-    from layerorder.blocks.sublayer import placement_specs
+    from layerorder.placements import placement_specs
     from layerorder.search import named_space
 
     space = named_space("transformer")

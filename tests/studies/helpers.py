@@ -6,8 +6,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from layerorder.probe.accumulate import StageStats
-from layerorder.probe.variance import VarianceShift
+from layerorder.probe.records import StageStats, VarianceShift
 from layerorder.results import Results
 from layerorder.stats.analysis import analyze
 from layerorder.store import RunRecord

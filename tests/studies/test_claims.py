@@ -283,7 +283,7 @@ def test_run_measures_read_final_metrics_and_within_filters_module_paths():
     with pytest.raises(ConfigError, match="final_test_acc"):
         _test("value", measure={"order": "a", "kind": "run", "statistic": "final_acc"}, above=1)
     grads, probes = probed({"b": [1.0, 1.0]})
-    from layerorder.probe.grads import GradFlow
+    from layerorder.probe.records import GradFlow
 
     for rid in probes:  # a head layer after the encoder's: 'within' leaves it out
         probes[rid] += [(3, "grad", GradFlow("features.0.w", "Linear", 2.0, 1.0, 2.0, "ok")),

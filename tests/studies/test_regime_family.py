@@ -15,7 +15,8 @@ from torch import nn
 
 from layerorder.errors import ConfigError
 from layerorder.experiment.configuration.config import make_config
-from layerorder.probe.variance import VarianceShift, variance_shift
+from layerorder.probe.records import VarianceShift
+from layerorder.probe.variance import variance_shift
 from layerorder.stats.analysis import analyze
 from layerorder.stats.reliability import Outcomes, compare_spread
 from layerorder.studies import load_study

@@ -67,6 +67,11 @@ def test_stored_runs_give_each_outcome(tmp_path, outcome):
     assert {c.claim.id: c.verdict.outcome for c in result.claims} == {
         "half": outcome, "better": outcome
     }
+    rows = result.to_pandas()  # the result's views (docs/python.md, "Results")
+    assert rows.set_index("claim")["outcome"].to_dict() == {"half": outcome, "better": outcome}
+    assert [c["claim"] for c in result.to_dict()["claims"]] == ["half", "better"]
+    assert "half" in str(result) and outcome in str(result) and "\x1b[" not in str(result)
+    assert result._repr_html_().count("</tr>") == 3  # a header and a row per claim
     (exp,) = result.experiments
     assert exp.runs == exp.finished == 12 and exp.experiment.endswith("pair@quick")
 

@@ -12,50 +12,11 @@ with the same weights (``from_torch``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-from layerorder.blocks.registry import BlockError
 from layerorder.blocks.sublayer import TokenBatchNorm
-from layerorder.errors import did_you_mean
-
-CELLS = {"lstm": 4, "gru": 3}  # cell -> gates
-NORMS = ("none", "ln-ih", "ln-hh", "ln", "bn-ih")
-
-
-@dataclass(frozen=True)
-class RecurrentSpec:
-    cell: str
-    norms: str
-
-    @property
-    def spec(self) -> str:
-        return f"{self.cell}-{self.norms}"
-
-    @property
-    def norm_ih(self) -> str | None:
-        return {"ln-ih": "ln", "ln": "ln", "bn-ih": "bn"}.get(self.norms)
-
-    @property
-    def norm_hh(self) -> bool:
-        return self.norms in ("ln-hh", "ln")
-
-
-def recurrent_specs() -> list[str]:
-    return [f"{c}-{n}" for c in CELLS for n in NORMS]
-
-
-def parse_recurrent(spec: str) -> RecurrentSpec:
-    text = str(spec).strip().lower()
-    cell, _, norms = text.partition("-")
-    if cell not in CELLS or norms not in NORMS:
-        raise BlockError(
-            f"rnn takes CELL-NORMS as its order (CELL lstm or gru; NORMS {', '.join(NORMS)}),"
-            f" not '{spec}'" + did_you_mean(text, recurrent_specs())
-        )
-    return RecurrentSpec(cell, norms)
+from layerorder.placements import CELLS, RecurrentSpec
 
 
 class RecurrentLayer(nn.Module):

@@ -14,15 +14,11 @@ from torch import nn
 
 from layerorder.activations import ACTIVATIONS
 from layerorder.blocks.dropout import Dropout
-from layerorder.errors import LayerorderError, did_you_mean
+from layerorder.errors import BlockError, did_you_mean
 from layerorder.order import register_token, tokens
 
 Ndim = int | str  # 1, 2, 3 or "linear"
 NDIMS = (1, 2, 3, "linear")
-
-
-class BlockError(LayerorderError, ValueError):
-    """A block that cannot be built as asked."""
 
 
 def check_ndim(ndim: Ndim) -> Ndim:

@@ -17,53 +17,13 @@ sequences badly). ``f`` is followed by dropout before the addition, as in PyTorc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-from layerorder.blocks.registry import BlockError as ModelError
+from layerorder.errors import BlockError as ModelError
 from layerorder.errors import did_you_mean
-
-PLACEMENTS = ("post", "pre", "sandwich")
-NORMS = ("ln", "rmsnorm", "bn")
-ALIASES = {"postln": "post-ln", "preln": "pre-ln", "post-layernorm": "post-ln",
-           "pre-layernorm": "pre-ln", "pre-rms": "pre-rmsnorm", "post-rms": "post-rmsnorm",
-           "sandwich-rms": "sandwich-rmsnorm", "none": "no-norm"}
-
-
-@dataclass(frozen=True)
-class Placement:
-    placement: str  # post, pre, sandwich or none
-    norm: str  # ln, rmsnorm, bn or none
-
-    @property
-    def spec(self) -> str:
-        return "no-norm" if self.placement == "none" else f"{self.placement}-{self.norm}"
-
-    @property
-    def final_norm(self) -> bool:
-        """Pre-norm stacks (and sandwich) leave the residual stream unnormalised: one more norm
-        before the head."""
-        return self.placement in ("pre", "sandwich")
-
-
-def placement_specs() -> list[str]:
-    return [f"{p}-{n}" for p in PLACEMENTS for n in NORMS] + ["no-norm"]
-
-
-def parse_placement(spec: str) -> Placement:
-    text = ALIASES.get(str(spec).strip().lower(), str(spec).strip().lower())
-    if text == "no-norm":
-        return Placement("none", "none")
-    where, _, norm = text.partition("-")
-    if where not in PLACEMENTS or norm not in NORMS:
-        raise ModelError(
-            f"transformer takes a norm placement as its order (PLACEMENT-NORM with PLACEMENT in"
-            f" {', '.join(PLACEMENTS)} and NORM in {', '.join(NORMS)}, or no-norm), not"
-            f" '{spec}'" + did_you_mean(text, placement_specs())
-        )
-    return Placement(where, norm)
+from layerorder.placements import PLACEMENT_NORMS as NORMS
+from layerorder.placements import Placement
 
 
 class TokenBatchNorm(nn.Module):

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import inspect
 import os
 import signal
 import sys
 import threading
+from typing import Any
 
 import typer
 
@@ -79,10 +81,31 @@ def _terminated(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def reflow(text: str | None) -> str | None:
+    """A docstring's paragraphs as one line each, for the help to wrap at the terminal's width
+    (this Typer keeps the source's line breaks after the first paragraph); a paragraph of list
+    items or examples keeps its lines."""
+    if not text:
+        return text
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    keep = ("-", ">>>", " ", "\b")
+    return "\n\n".join(
+        p if any(line.startswith(keep) for line in p.splitlines()[1:]) else " ".join(p.split("\n"))
+        for p in paragraphs
+    )
+
+
+def _reflowed(command: Any) -> Any:  # a click command or group, of whichever click Typer uses
+    command.help = reflow(command.help)
+    for sub in getattr(command, "commands", {}).values():
+        _reflowed(sub)
+    return command
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("LAYERORDER_DEBUG") == "1"
-    command = typer.main.get_command(app)
+    command = _reflowed(typer.main.get_command(app))
     with _sigterm_as_interrupt():
         _run(command, args, debug)
 

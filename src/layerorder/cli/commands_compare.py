@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from layerorder.api import DEFAULT_STORE, make_experiment, run_comparison
 from layerorder.cli.console import err, out, print_json
-from layerorder.cli.options import setting_options
+from layerorder.cli.options import OUTPUT, setting_options
 from layerorder.cli.render import print_analysis
 from layerorder.experiment.configuration.config import ExperimentConfig
-from layerorder.experiment.execution.comparison import model_title
 from layerorder.experiment.execution.progress import RichObserver
-from layerorder.experiment.execution.runner import GridPlan, plan_grid
-from layerorder.report import check_report_path
+from layerorder.store import DEFAULT_STORE
+
+if TYPE_CHECKING:
+    from layerorder.experiment.execution.runner import GridPlan
+
+# what trains and reports (torch, the statistics, matplotlib) is imported by the command that
+# uses it, so that --help and a mistyped option answer at once
 
 
 def build_config(config_file: Path | None, flags: dict) -> ExperimentConfig:
     """Defaults <- the TOML file <- the flags given; then the checks that need the registries."""
+    from layerorder.api import make_experiment
+
     return make_experiment(
         flags, config=config_file, notes=lambda line: err.print(f"note: {line}", markup=False)
     )
@@ -31,17 +37,27 @@ def compare(
     config_file: Path = typer.Option(
         None, "--config", help="TOML file with settings (flags override it)."
     ),
-    store: Path = typer.Option(Path(DEFAULT_STORE), help="SQLite store file (created if missing)."),
-    fresh: bool = typer.Option(
-        False, "--fresh", help="Start a new experiment instead of resuming."
+    store: Path = typer.Option(
+        Path(DEFAULT_STORE), help="SQLite store file (created if missing).",
+        rich_help_panel=OUTPUT,
     ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the grid of runs and exit."),
-    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    fresh: bool = typer.Option(
+        False, "--fresh", help="Start a new experiment instead of resuming.",
+        rich_help_panel=OUTPUT,
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print the grid of runs and exit.", rich_help_panel=OUTPUT
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the results as JSON.", rich_help_panel=OUTPUT
+    ),
     report: bool = typer.Option(
-        True, "--report/--no-report", help="Write the HTML report at the end."
+        True, "--report/--no-report", help="Write the HTML report at the end.",
+        rich_help_panel=OUTPUT,
     ),
     report_path: Path = typer.Option(
-        Path("layerorder-report.html"), "--report-path", help="Where --report writes the page."
+        Path("layerorder-report.html"), "--report-path", help="Where --report writes the page.",
+        rich_help_panel=OUTPUT,
     ),
     settings: dict | None = None,
 ) -> None:
@@ -50,6 +66,10 @@ def compare(
     With no arguments: MNIST-1D, cnn1d, the five presets, 5 seeds, 20 epochs. Running the same
     command again trains only what is missing (a killed sweep resumes).
     """
+    from layerorder.api import run_comparison
+    from layerorder.experiment.execution.runner import plan_grid
+    from layerorder.report import check_report_path
+
     config = build_config(config_file, settings or {})
     if report:  # refused before any training: the store itself, a folder, a foreign file
         check_report_path(report_path, store, what="--report-path")
@@ -72,6 +92,8 @@ def compare(
 
 
 def _print_grid(grid: GridPlan) -> None:
+    from layerorder.experiment.execution.comparison import model_title
+
     head = model_title(grid.config.to_dict())
     table = Table(title=f"{len(grid.specs)} runs: {head}, {grid.config.epochs} epochs")
     for col in ("#", "order", "seed", "lr", "run key"):

@@ -5,11 +5,9 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from layerorder.blocks.recurrent import recurrent_specs
-from layerorder.blocks.sublayer import placement_specs
+from layerorder.archs import ARCH_NOTES, RESIDUAL_VARIANTS
 from layerorder.cli.console import out
 from layerorder.data import get_dataset_info, list_datasets
-from layerorder.models import ARCH_NOTES, RESIDUAL_VARIANTS
 from layerorder.order import (
     POOL_EXAMPLES,
     PRESET_NOTES,
@@ -20,6 +18,7 @@ from layerorder.order import (
     parse_order,
     tokens,
 )
+from layerorder.placements import placement_specs, recurrent_specs
 
 
 def orders(

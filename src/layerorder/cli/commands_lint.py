@@ -4,30 +4,19 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from layerorder.cli.console import err, out, print_json
-from layerorder.lint import (
-    FORMATS,
-    RULES_BY_ID,
-    FoldResult,
-    LintReport,
-    RewriteResult,
-    example_input,
-    fold_model,
-    lint_any,
-    load_target,
-    parse_shape,
-    report_dict,
-    rewrite_model,
-    save_model,
-    to_sarif,
-)
-from layerorder.lint.report import MODE_NAMES
-from layerorder.modelgraph.target import LOAD_TIMEOUT
+from layerorder.modelgraph.formats import FORMATS
+from layerorder.targets import LOAD_TIMEOUT
+
+if TYPE_CHECKING:
+    from layerorder.lint import FoldResult, LintReport, RewriteResult
+
+# what loads and reads a model (torch) is imported by the command that uses it
 
 TARGET_HELP = (
     "The model: FILE.py:FACTORY, MODULE:FACTORY (a function returning an nn.Module, or a module"
@@ -42,12 +31,12 @@ SHAPE_HELP = (
     "Input shape, batch first, e.g. 1,3,224,224: used to run the model when torch.fx cannot"
     " trace it, and to check rewritten or folded models."
 )
-STYLE = {"info": "cyan", "warning": "yellow", "error": "red"}
 LOAD_TIMEOUT_OPTION = typer.Option(
     LOAD_TIMEOUT,
     "--load-timeout",
     min=1.0,
-    help="Seconds the target may take to import and build its model.",
+    metavar="SECONDS",
+    help="Seconds the target may take to import and build its model (at least 1).",
 )
 
 
@@ -69,69 +58,15 @@ class Mode(str, Enum):
     hooks = "hooks"
 
 
-def _census_table(report: LintReport, top: int) -> Table:
-    table = Table()
-    table.add_column("pattern")
-    table.add_column("count", justify="right")
-    for c in report.census[:top]:
-        table.add_row(c.pattern, str(c.count))
-    return table
-
-
-def _print_findings(report: LintReport) -> None:
-    for rule_id, findings in report.by_rule().items():
-        rule = RULES_BY_ID[rule_id]
-        style = STYLE[rule.severity]
-        out.print(
-            f"\n[{style}]{rule.severity}[/{style}] [bold]{rule.id}[/bold]: {rule.title}"
-            f" ({len(findings)})"
-        )
-        for f in findings:
-            out.print(f"  [bold]{escape(f.path)}[/bold]: {escape(f.message)}")
-        wasted = sum(f.wasted_params for f in findings)
-        if wasted:
-            out.print(f"  wasted parameters: {wasted:,}")
-        out.print(f"  [dim]why: {escape(rule.why)} ({escape(rule.reference)})[/dim]")
-        out.print(f"  [dim]fix: {escape(rule.fix)}[/dim]")
-
-
-def _print_folds(report: LintReport) -> None:
-    if not report.folds:
-        return
-    prev = sum(p.into == "previous" for p in report.folds)
-    nxt = sum(p.into == "next" for p in report.folds)
-    none = len(report.folds) - prev - nxt
-    out.print(
-        f"\nBatchNorm folding: {prev} into the layer before, {nxt} into the layer after,"
-        f" {none} not foldable"
-    )
-    for p in report.folds:
-        if p.into != "previous":
-            out.print(f"  {escape(p.norm)}: {escape(p.reason)}")
-
-
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
-def _plural(n: int, severity: str) -> str:
-    return f"{n} {severity}" + ("s" if n != 1 and severity != "info" else "")
-
-
 def print_report(report: LintReport, top: int) -> None:
-    roles = ", ".join(f"{n} {r}" for r, n in report.roles)
-    out.print(f"[bold]{escape(report.target)}[/bold]: {roles}")
-    note = f"; {report.mode_note}" if report.mode_note else ""
-    out.print(f"mode: {MODE_NAMES[report.mode]}{escape(note)}")
-    if report.census:
-        out.print(f"\npatterns along the data flow (top {min(top, len(report.census))}):")
-        out.print(_census_table(report, top))
-    _print_findings(report)
-    _print_folds(report)
-    counts = report.counts()
-    summary = ", ".join(_plural(counts[s], s) for s in reversed(counts) if counts[s])
-    summary = summary or "no findings"
-    out.print(f"\n{summary}")
+    from layerorder.lint.text import lint_view
+
+    for item in lint_view(report, top):
+        out.print(item)
 
 
 def lint(
@@ -151,6 +86,8 @@ def lint(
 ) -> None:
     """Report a model's layer-order patterns and mistakes: redundant biases, dropout before BN,
     activation before BN, repeated norms or activations, missing nonlinearities, BN folding."""
+    from layerorder.lint import lint_any, load_target, parse_shape, report_dict, to_sarif
+
     shape = parse_shape(input_shape)
     loaded = load_target(target, timeout=load_timeout, foreign=True)
     report = lint_any(loaded.model, input_shape=shape, mode=mode.value, target=target)
@@ -170,6 +107,8 @@ def _save(model, output: Path | None, target: str, what: str) -> None:
     if output is None:
         err.print(f"not written: give -o FILE.pt to save the {what} model")
         return
+    from layerorder.lint import save_model
+
     files = save_model(model, output, source=target)
     err.print(f"wrote {', '.join(str(f) for f in files)}")
     err.print(f"load it with: torch.load('{files[0]}', weights_only=False)")
@@ -221,6 +160,8 @@ def rewrite(
 ) -> None:
     """Move norm/activation/dropout stages of a model (traced with torch.fx), keeping every
     weight, and write the result as a GraphModule (plus its code as .py)."""
+    from layerorder.lint import example_input, load_target, parse_shape, rewrite_model
+
     shape = parse_shape(input_shape)
     loaded = load_target(target, timeout=load_timeout)
     result = rewrite_model(
@@ -261,6 +202,8 @@ def fold(
 ) -> None:
     """Fold every foldable BatchNorm into its conv/linear layer (eval mode) and check that the
     outputs match on a random input; say why the others cannot be folded."""
+    from layerorder.lint import example_input, fold_model, load_target, parse_shape
+
     shape = parse_shape(input_shape)
     loaded = load_target(target, timeout=load_timeout)
     result = fold_model(loaded.model, example_input(shape), tolerance=tolerance, target=target)

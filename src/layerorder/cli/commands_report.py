@@ -7,10 +7,9 @@ from pathlib import Path
 
 import typer
 
-from layerorder.api import DEFAULT_STORE
 from layerorder.cli.console import err
 from layerorder.cli.options import setting_options
-from layerorder.report import write_report
+from layerorder.store import DEFAULT_STORE
 
 
 class ReportFormat(str, Enum):
@@ -37,6 +36,8 @@ def report(
 ) -> None:
     """Write the report of an experiment: verdict, tables, learning curves, accuracy
     distributions, pairwise tests, LR robustness, probes, configuration, provenance, all runs."""
+    from layerorder.report import write_report
+
     target = output or Path(f"layerorder-report.{fmt.value}")
     files = write_report(store, target, experiment=experiment, fmt=fmt.value, options=settings)
     size = sum(f.stat().st_size for f in files)

@@ -14,13 +14,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from layerorder.api import DEFAULT_STORE
-from layerorder.cli.console import clean_text, err, fmt, out, print_json
+from layerorder.cli.console import clean_text, err, out, print_json
 from layerorder.errors import LayerorderError
 from layerorder.experiment.configuration.plan import stored_plan
-from layerorder.export import WHAT, run_fields, runs_with_epochs, write_parquet
+from layerorder.export.rows import WHAT, run_fields, runs_with_epochs, write_parquet
 from layerorder.files import atomic_output, check_output
-from layerorder.store import Store, StoreError
+from layerorder.stats.text import fmt
+from layerorder.store import DEFAULT_STORE, Store, StoreError
 
 STORE_OPTION = typer.Option(Path(DEFAULT_STORE), help="SQLite store file.")
 

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from layerorder.api import DEFAULT_STORE, search_orders, search_plan
 from layerorder.cli.console import err, out, print_json
-from layerorder.cli.options import setting_options
+from layerorder.cli.options import OUTPUT, setting_options
 from layerorder.cli.render import print_analysis
 from layerorder.experiment.execution.progress import RichObserver
-from layerorder.report import check_report_path
-from layerorder.report.search import write_search_report
-from layerorder.search import SearchPlan, SearchResult
-from layerorder.search.run import FULL_SEEDS, epochs
+from layerorder.search.budget import FULL_SEEDS
+from layerorder.store import DEFAULT_STORE
+
+if TYPE_CHECKING:
+    from layerorder.search import SearchPlan, SearchResult
 
 
 def _print_space(space, plan: SearchPlan) -> None:
@@ -48,6 +49,8 @@ def _print_refused(space) -> None:
 
 
 def _print_rounds(result: SearchResult) -> None:
+    from layerorder.search.run import epochs
+
     for r in result.rounds:
         table = Table(title=f"round {r.plan.index + 1}: {epochs(r.plan.epochs)},"
                             f" {len(r.plan.seeds)} selection seed(s)")
@@ -57,22 +60,6 @@ def _print_rounds(result: SearchResult) -> None:
             table.add_row(str(i), escape(s.order), r.metric.cell(s.mean),
                           "kept" if s.order in r.kept else "dropped")
         out.print(table)
-
-
-def _summary(result: SearchResult) -> str:
-    parts = [f"search picks {result.best}"]
-    margin = result.final.analysis.margin
-    if result.equivalent:
-        metric = result.final.analysis.plan.metric
-        parts.append(f"equivalent to it within ±{metric.margin_text(margin)}:"
-                     f" {', '.join(result.equivalent)}")
-    if result.worse:
-        parts.append(f"significantly worse: {', '.join(result.worse)}")
-    if result.undecided:
-        parts.append(f"undecided at {result.plan.max_seeds} seeds: {', '.join(result.undecided)}")
-    parts.append(f"final verdict on {len({r.seed for r in result.final.runs})} fresh seeds only;"
-                 f" {result.spent:.1f} full runs spent of a {result.plan.budget:g}-run budget")
-    return "; ".join(parts)
 
 
 @setting_options("search")
@@ -103,20 +90,32 @@ def search(
         2, "--selection-seeds", min=1, help="Seeds per candidate in the selection rounds."
     ),
     config_file: Path = typer.Option(None, "--config", help="TOML file with settings."),
-    store: Path = typer.Option(Path(DEFAULT_STORE), help="SQLite store file."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the space and the plan."),
+    store: Path = typer.Option(
+        Path(DEFAULT_STORE), help="SQLite store file.", rich_help_panel=OUTPUT
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print the space and the plan.", rich_help_panel=OUTPUT
+    ),
     report: bool = typer.Option(
         True, "--report/--no-report",
         help="Write the HTML report: space, plan, pruning history and the final comparison.",
+        rich_help_panel=OUTPUT,
     ),
     report_path: Path = typer.Option(
-        Path("layerorder-search.html"), "--report-path", help="Where --report writes the page."
+        Path("layerorder-search.html"), "--report-path", help="Where --report writes the page.",
+        rich_help_panel=OUTPUT,
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the result as JSON.", rich_help_panel=OUTPUT
+    ),
     settings: dict | None = None,
 ) -> None:
     """Find the best order for a model: every arrangement of its block's stages, pruned by
     successive halving on short runs, the finalists compared on fresh seeds until decided."""
+    from layerorder.api import search_orders, search_plan
+    from layerorder.report import check_report_path
+    from layerorder.report.search import write_search_report
+
     options = {"base": base, "norms": norms, "acts": acts, "weight_first": weight_first,
                "budget": budget, "eta": eta, "finalists": finalists,
                "selection_seeds": selection_seeds, "config": config_file,
@@ -139,7 +138,7 @@ def search(
     _print_refused(result.space)
     _print_rounds(result)
     print_analysis(result.final.analysis, result.final.table)
-    out.print(escape(_summary(result)))
+    out.print(escape(result.summary()))
     model = result.final.experiment.config.get("model")
     if model:
         out.print(escape(f"apply it to your model: layerorder rewrite '{model}' --to"

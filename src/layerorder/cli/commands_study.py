@@ -13,15 +13,10 @@ from layerorder.cli.console import err, out
 from layerorder.cli.options import setting_options
 from layerorder.errors import ConfigError
 from layerorder.files import atomic_write_text, check_output, is_html_report
-from layerorder.studies import (
-    DEFAULT_STUDY_STORE,
-    builtin_names,
-    evaluate_study,
-    load_study,
-    run_study,
-)
-from layerorder.studies.family import evaluate_findings
+from layerorder.studies.catalog import DEFAULT_STUDY_STORE, builtin_names, load_study
 from layerorder.studies.regime import experiment_regime
+
+# what trains and evaluates (torch, the statistics) is imported by the command that uses it
 
 study_app = typer.Typer(
     help="The claims of the BN/activation/dropout/pooling debate, each tested by a built-in"
@@ -34,8 +29,6 @@ EVERY = typer.Option(False, "--all", help="Every built-in study.")
 SCALE = typer.Option("quick", "--scale",
                      help="quick (tests, minutes), cpu (each claim's regime on a 2-core CPU, about"
                      " 2 h for all) or full (a GPU).")
-STYLE = {"supported": "green", "contradicted": "red", "undecided": "yellow",
-         "agrees outside regime": "cyan", "not reproduced": "magenta"}
 
 
 class FindingsFormat(str, Enum):
@@ -124,6 +117,7 @@ def run(
     """Train what the store lacks of each study (a second run trains nothing), then print a
     verdict per claim."""
     from layerorder.experiment.execution.progress import RichObserver
+    from layerorder.studies.run import evaluate_study, run_study
 
     studies = _studies(names, every)
     execution = dict(settings or {})  # where runs happen: never part of a run's key
@@ -138,16 +132,9 @@ def run(
 
 
 def _print_verdicts(result) -> None:
-    table = Table(title=f"{result.study.name} ({result.scale})")
-    for col in ("claim", "kind", "verdict", "evidence"):
-        table.add_column(col)
-    for c in result.claims:
-        o = c.verdict.outcome
-        kind = c.claim.kind + (" (primary)" if c.claim.primary else "") + (
-            f" (shares {c.claim.shares})" if c.claim.shares else "")
-        table.add_row(c.claim.id, kind, f"[{STYLE[o]}]{o}[/{STYLE[o]}]",
-                      escape(c.verdict.evidence))
-    out.print(table)
+    from layerorder.studies.text import verdict_table
+
+    out.print(verdict_table(result))
 
 
 @study_app.command("report")
@@ -208,6 +195,8 @@ def report(
                 f"no store at '{store}'; run 'layerorder study run' first or pass --store"
             )
         check_output(target, "output", store=store, ours=ours)
+        from layerorder.studies.family import evaluate_findings
+
         findings = evaluate_findings(studies, scale, store)
         which = "--all" if every else " ".join(names)
         command = (f"layerorder study report {which} --scale {scale} --store {store} "

@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 from layerorder.experiment.execution.progress import terminal_console
-from layerorder.stats.table import cell
 
 out = terminal_console()
 err = terminal_console(stderr=True)
@@ -37,9 +36,3 @@ def clean_text(value: Any) -> Any:
 def print_json(data: Any) -> None:
     """Strict JSON on stdout (NaN becomes null)."""
     print(json.dumps(clean_text(data), indent=2, sort_keys=False))
-
-
-def fmt(value: float | None, digits: int = 2, suffix: str = "") -> str:
-    """A number as every table shows it (``stats.table.cell``), with an optional suffix."""
-    text = cell(value, digits)
-    return text if text == "-" else text + suffix

@@ -19,6 +19,8 @@ from typing import Any
 import typer
 
 from layerorder.experiment.configuration.settings import (
+    ANALYSIS,
+    AXIS,
     EXECUTION,
     OWN,
     RUN,
@@ -27,7 +29,7 @@ from layerorder.experiment.configuration.settings import (
     flag,
     format_default,
 )
-from layerorder.search.run import OWN_SETTINGS
+from layerorder.search.budget import OWN_SETTINGS
 
 # flags other than --NAME (the first is the long one)
 FLAGS: dict[str, tuple[str, ...]] = {
@@ -39,6 +41,20 @@ FLAGS: dict[str, tuple[str, ...]] = {
     "params": ("--param",),
 }
 REPEATABLE = frozenset({"data_options", "orders", "vary", "params", "watch"})  # once per value
+
+# the help's panels: what is compared (the grid's axes, the data, the model or the user's own
+# run), how each run trains, how the runs are read, where they run; a command's own options
+# (the store, the report, JSON) are its output
+COMPARED, TRAINING, STATISTICS, EXECUTING, OUTPUT = (
+    "What to compare", "Training", "Statistics", "Execution", "Output")
+_COMPARED_RUN = frozenset({"dataset", "data_options", "arch", "model", "width", "heads", "depth",
+                           "train", "command", "params", "code_version"})
+_PANEL_OF_ROLE = {AXIS: COMPARED, RUN: TRAINING, ANALYSIS: STATISTICS, EXECUTION: EXECUTING}
+
+
+def panel(s: Setting) -> str:
+    """The help panel a setting's option is shown in."""
+    return COMPARED if s.name in _COMPARED_RUN else _PANEL_OF_ROLE[s.role]
 
 
 def cli_flags(s: Setting) -> tuple[str, ...]:
@@ -81,7 +97,7 @@ def _option(s: Setting, default: Any) -> typer.models.OptionInfo:
         flags = (f"{long}/--no-{long[2:]}", *flags[1:])
     help_text = f"{s.help.rstrip('.')} (default: {format_default(default)})."
     metavar = None if s.check is flag else s.metavar
-    return typer.Option(None, *flags, help=help_text, metavar=metavar)
+    return typer.Option(None, *flags, help=help_text, metavar=metavar, rich_help_panel=panel(s))
 
 
 def setting_options(command: str, defaults: dict[str, Any] | None = None) -> Callable:

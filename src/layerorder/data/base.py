@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import torch
+from typing import TYPE_CHECKING
 
 from layerorder.errors import LayerorderError
+
+if TYPE_CHECKING:
+    import torch
 
 
 class DatasetError(LayerorderError, ValueError):
@@ -86,6 +88,8 @@ class Dataset:
         always answering that class scores)."""
         if self.num_test == 0:
             return float("nan")
+        import torch
+
         counts = torch.bincount(self.y_test.long())
         return 100.0 * float(counts.max()) / self.num_test
 

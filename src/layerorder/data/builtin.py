@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from layerorder.data.arrays import build_dataset, stratified_split
 from layerorder.data.base import Dataset, DatasetError, DatasetInfo, format_size
 from layerorder.data.cache import Arrays, cache_dir, cached_arrays
 from layerorder.data.entry import DatasetEntry
@@ -101,6 +100,8 @@ def _check_mnist1d(info: DatasetInfo, options: dict[str, Any]) -> None:
 
 
 def _load_mnist1d(info: DatasetInfo, seed: int, options: dict[str, Any]) -> Dataset:
+    from layerorder.data.arrays import build_dataset
+
     _check_mnist1d(info, options)
     generation_seed = mnist1d_seed(seed)
     raw = _mnist1d_arrays(
@@ -145,6 +146,8 @@ def _load_fixed_split(
     info: DatasetInfo, raw: Arrays, scale: float, in_shape: tuple[int, ...], options: dict
 ) -> Dataset:
     """A stratified 80/20 split drawn once from a fixed generator; pixels scaled to [0, 1]."""
+    from layerorder.data.arrays import build_dataset, stratified_split
+
     train, test = stratified_split(raw["y"], 0.2, np.random.default_rng(FIXED_SPLIT_SEED))
     x = raw["x"].astype(np.float32) / scale
     return build_dataset(

@@ -5,6 +5,7 @@ same data resumes the same runs."""
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 import numpy as np
@@ -74,8 +75,24 @@ def _check(x: torch.Tensor, y: torch.Tensor, split: str) -> None:
         raise DatasetError(f"data: {split} label at index {int(y.argmin())} is negative")
 
 
-def register_arrays(data: Any) -> str:
-    """Register the caller's data; returns its data set name (``memory:<fingerprint>``)."""
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _checked_name(name: str | None) -> str:
+    """``NAME@`` for a data set name the caller gave (letters, digits, '_', '.', '-'), else ''."""
+    if name is None:
+        return ""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise DatasetError(
+            f"data_name must be 1-64 letters, digits, '_', '.' or '-' (starting with a letter or"
+            f" digit), got {name!r}"
+        )
+    return f"{name}@"
+
+
+def register_arrays(data: Any, name: str | None = None) -> str:
+    """Register the caller's data; returns its data set name: ``memory:<fingerprint>``, or
+    ``memory:NAME@<fingerprint>`` with the caller's ``name`` (what titles and tables show)."""
     from layerorder.data.registry import register_dataset, unregister_dataset, user_entries
 
     x_train, y_train, x_test, y_test = _arrays(data)
@@ -91,7 +108,7 @@ def register_arrays(data: Any) -> str:
     for t in (x_train, y_train, x_test, y_test):
         digest.update(str((t.dtype, tuple(t.shape))).encode())
         digest.update(tensor_bytes(t))
-    name = PREFIX + digest.hexdigest()[:12]
+    name = PREFIX + _checked_name(name) + digest.hexdigest()[:12]
     in_shape = tuple(int(d) for d in x_train.shape[1:])
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 

@@ -8,8 +8,6 @@ import importlib.util
 import sys
 from typing import Any
 
-import torch
-
 from layerorder.data.base import Dataset, DatasetError, DatasetInfo
 from layerorder.data.builtin import BUILTIN_ENTRIES
 from layerorder.data.entry import DatasetEntry
@@ -104,6 +102,8 @@ def check_loaded(data: Dataset) -> Dataset:
     """Refuse data that would be blamed on the orders: a NaN or infinite input, a label outside
     0..classes-1, inputs and labels of different lengths. The message names the first bad
     sample, so the data can be fixed."""
+    import torch
+
     for split in ("train", "test"):
         x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
         if len(x) != len(y):

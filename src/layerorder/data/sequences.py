@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from layerorder.data.arrays import build_dataset, stratified_split
 from layerorder.data.base import Dataset, DatasetError, DatasetInfo, format_size
 from layerorder.data.entry import DatasetEntry
 from layerorder.data.options import OptionSpec
@@ -55,6 +54,8 @@ def make_modsum(num_samples: int, length: int, modulus: int, seed: int):
 
 
 def _split(info: DatasetInfo, x, y, seed: int, num_classes: int, options) -> Dataset:
+    from layerorder.data.arrays import build_dataset, stratified_split
+
     train, test = stratified_split(y, 0.2, np.random.default_rng([seed, 1]))
     return build_dataset(info, x_train=x[train], y_train=y[train], x_test=x[test],
                          y_test=y[test], in_shape=x.shape[1:], num_classes=num_classes,

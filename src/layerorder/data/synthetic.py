@@ -13,10 +13,7 @@ import math
 from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
-from layerorder.data.arrays import build_dataset, stratified_split
 from layerorder.data.base import Dataset, DatasetError, DatasetInfo, format_size
 from layerorder.data.entry import DatasetEntry
 from layerorder.data.options import OptionSpec
@@ -27,6 +24,9 @@ _SEPARATION = 3.0  # distance between class means, in noise standard deviations
 
 def class_means(num_classes: int, channels: int, size: int, rng: np.random.Generator) -> np.ndarray:
     """Smooth random mean images, shape (num_classes, channels, size, size), unit RMS each."""
+    import torch
+    import torch.nn.functional as F
+
     grid = min(size, 4)
     coarse = torch.from_numpy(rng.standard_normal((num_classes, channels, grid, grid)))
     means = F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=True)
@@ -58,6 +58,8 @@ def _check_synthetic(info: DatasetInfo, options: dict[str, Any]) -> None:
 
 
 def _load_synthetic(info: DatasetInfo, seed: int, options: dict[str, Any]) -> Dataset:
+    from layerorder.data.arrays import build_dataset, stratified_split
+
     n, k = options["num_samples"], options["num_classes"]
     channels, size = options["channels"], options["size"]
     x, y = make_synthetic(n, k, channels, size, options["noise"], seed)

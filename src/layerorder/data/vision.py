@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from layerorder.data.arrays import build_dataset
 from layerorder.data.base import Dataset, DatasetError, DatasetInfo, format_size
 from layerorder.data.cache import cache_dir
 from layerorder.data.entry import DatasetEntry
 from layerorder.data.options import OptionSpec
+
+if TYPE_CHECKING:
+    import torch
 
 IMAGEFOLDER_PREFIX = "imagefolder:"
 _TEST_FOLDERS = ("test", "val")
@@ -29,6 +30,7 @@ def require_torchvision(name: str) -> Any:
     """The torchvision module, or a ``DatasetError`` with the install hint."""
     try:
         import torchvision
+
     except ImportError:
         raise DatasetError(
             f"data set '{name}' needs torchvision; install it with: pip install torchvision"
@@ -55,6 +57,10 @@ def _open_split(cls: Any, name: str, root: Path, train: bool, download: bool) ->
 
 
 def _load_torchvision(info: DatasetInfo, seed: int, options: dict[str, Any], cls_name: str):
+    import torch
+
+    from layerorder.data.arrays import build_dataset
+
     torchvision = require_torchvision(info.name)
     cls = getattr(torchvision.datasets, cls_name)
     root = _data_dir(info.name, options)
@@ -75,6 +81,8 @@ def _load_torchvision(info: DatasetInfo, seed: int, options: dict[str, Any], cls
 
 def _images_nchw(data: Any) -> torch.Tensor:
     """torchvision's ``.data``: (N, H, W) uint8 tensor (MNIST) or (N, H, W, C) array (CIFAR)."""
+    import torch
+
     images = torch.as_tensor(np.asarray(data))
     if images.ndim == 3:
         return images.unsqueeze(1)
@@ -149,6 +157,10 @@ def _check_imagefolder(info: DatasetInfo, options: dict[str, Any]) -> None:
 
 
 def _load_imagefolder(info: DatasetInfo, seed: int, options: dict[str, Any]) -> Dataset:
+    import torch
+
+    from layerorder.data.arrays import build_dataset
+
     train_dir, test_dir = imagefolder_layout(info.name)
     torchvision = require_torchvision(info.name)
     size = options["size"]

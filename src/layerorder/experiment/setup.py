@@ -46,6 +46,7 @@ def make_experiment(
     settings: dict[str, Any],
     *,
     data: Any = None,
+    data_name: str | None = None,
     model: Any = None,
     train: Any = None,
     config: str | Path | None = None,
@@ -58,7 +59,9 @@ def make_experiment(
 
     values = {k: v for k, v in settings.items() if v is not None}
     if data is not None:
-        values["dataset"] = register_arrays(data)
+        values["dataset"] = register_arrays(data, data_name)
+    elif data_name is not None:
+        raise ConfigError("data_name names the arrays given as data=; give data= too")
     if model is not None or "model" in values:
         values["model"] = model_target(values.get("model") if model is None else model)
     if train is not None or "train" in values:

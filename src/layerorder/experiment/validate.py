@@ -10,16 +10,12 @@ import os
 import shutil
 from collections.abc import Iterator
 
-import torch
-
+from layerorder.archs import check_arch, check_heads, check_order_for_arch
 from layerorder.data import check_dataset
 from layerorder.errors import ConfigError, did_you_mean
 from layerorder.experiment.configuration.config import ExperimentConfig
 from layerorder.experiment.configuration.plan import check_goal
 from layerorder.experiment.configuration.settings import BY_NAME, LOOP, OWN
-from layerorder.experiment.execution.executors import available_cores
-from layerorder.models import check_arch, check_order_for_arch
-from layerorder.models.transformer import check_heads
 from layerorder.stats.metric import BUILT_IN
 
 
@@ -41,6 +37,8 @@ def validate(config: ExperimentConfig) -> list[str]:
             "--warmup needs --schedule cosine, step or constant: onecycle has its own warmup"
             " (its first 30 % of steps)"
         )
+    import torch  # here, not above: a study file's orders are checked without it (study list)
+
     if config.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError(
             "--device cuda asked for, but no CUDA device is available; use --device auto"
@@ -182,6 +180,8 @@ def _check_size(config: ExperimentConfig) -> None:
             f" {len(config.lr)} learning rates{levels}), more than max_runs ="
             f" {config.max_runs:,}; raise --max-runs if you mean it"
         )
+    from layerorder.experiment.execution.executors import available_cores
+
     cores = available_cores()
     pool = config.executor in ("auto", "process")
     if pool and config.workers is not None and config.workers > cores:
@@ -191,6 +191,8 @@ def _check_size(config: ExperimentConfig) -> None:
 
 
 def _cuda(device: str) -> bool:
+    import torch
+
     return device == "cuda" or (device == "auto" and torch.cuda.is_available())
 
 

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from layerorder.errors import LayerorderError
-from layerorder.export.rows import finite_number, probe_row
+from layerorder.export.rows import finite_number
+from layerorder.probe.training import probe_row
 
 MLFLOW_STATUS = {"done": "FINISHED", "diverged": "FINISHED", "failed": "FAILED"}  # finished runs
 PARAM_LIMIT = 500  # characters of a param value (MLflow servers accept 6000; keep them readable)

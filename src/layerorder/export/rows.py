@@ -17,9 +17,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from layerorder.experiment.configuration.plan import stored_plan
-from layerorder.experiment.execution.comparison import EPOCH_COLUMNS, epoch_column_names
-from layerorder.probe.training import probe_row
 from layerorder.stats.plan import AnalysisPlan
+from layerorder.store.records import EPOCH_COLUMNS, epoch_column_names
 
 RUN_FIELDS = (
     "run_id", "experiment", "order", "seed", "lr", "status", "diverged_epoch", "condition"
@@ -85,6 +84,8 @@ def finite_number(value: Any) -> float | None:
 
 def probe_rows(db, experiments) -> list[dict[str, Any]]:
     """One dict per stored probe record: the run's fields, the probe's and the record's."""
+    from layerorder.probe.training import probe_row
+
     out = []
     for exp in experiments:
         plan = stored_plan(exp)

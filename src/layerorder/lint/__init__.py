@@ -8,57 +8,37 @@
 Targets (``load_target``) are strings like ``models.py:make_model``; loading one runs its code.
 """
 
-from layerorder.lint.fold import FoldResult, fold_model
-from layerorder.lint.foldplan import FoldPlan, fold_plans
-from layerorder.lint.report import LintReport, lint_any, lint_graph, lint_model, report_dict
-from layerorder.lint.rules import RULES, RULES_BY_ID, SEVERITIES, Finding, Rule
-from layerorder.lint.sarif import to_sarif
-from layerorder.lint.save import save_model
-from layerorder.modelgraph.build import build_role_graph, example_input, parse_shape
-from layerorder.modelgraph.census import PatternCount, census
-from layerorder.modelgraph.errors import LintError
-from layerorder.modelgraph.formats import FORMATS, ModelFormat
-from layerorder.modelgraph.graph import RoleGraph, RoleNode
-from layerorder.modelgraph.plans import RewriteChange, RewriteSkip
-from layerorder.modelgraph.rewrite import RewriteResult, block_orders, rewrite_model
-from layerorder.modelgraph.target import Target, load_target
+from layerorder.callable_package import make_callable
+from layerorder.lazy import lazy_names
 
-__all__ = [
-    "FORMATS",
-    "RULES",
-    "RULES_BY_ID",
-    "SEVERITIES",
-    "Finding",
-    "FoldPlan",
-    "FoldResult",
-    "LintError",
-    "LintReport",
-    "ModelFormat",
-    "PatternCount",
-    "RewriteChange",
-    "RewriteResult",
-    "RewriteSkip",
-    "RoleGraph",
-    "RoleNode",
-    "Rule",
-    "Target",
-    "block_orders",
-    "build_role_graph",
-    "census",
-    "example_input",
-    "fold_model",
-    "fold_plans",
-    "lint_any",
-    "lint_graph",
-    "lint_model",
-    "load_target",
-    "parse_shape",
-    "report_dict",
-    "rewrite_model",
-    "save_model",
-    "to_sarif",
-]
+# public name -> the module that defines it, imported on first use
+_LAZY = {
+    **dict.fromkeys(("FoldResult", "fold_model"), "fold"),
+    **dict.fromkeys(("FoldPlan", "fold_plans"), "foldplan"),
+    **dict.fromkeys(
+        ("LintReport", "lint_any", "lint_graph", "lint_model", "report_dict"),
+        "report",
+    ),
+    **dict.fromkeys(("RULES", "RULES_BY_ID", "SEVERITIES", "Finding", "Rule"), "rules"),
+    **dict.fromkeys(("to_sarif",), "sarif"),
+    **dict.fromkeys(("save_model",), "save"),
+    **dict.fromkeys(
+        ("build_role_graph", "example_input", "parse_shape"),
+        "layerorder.modelgraph.build",
+    ),
+    **dict.fromkeys(("PatternCount", "census"), "layerorder.modelgraph.census"),
+    **dict.fromkeys(("LintError",), "layerorder.modelgraph.errors"),
+    **dict.fromkeys(("FORMATS", "ModelFormat"), "layerorder.modelgraph.formats"),
+    **dict.fromkeys(("RoleGraph", "RoleNode"), "layerorder.modelgraph.graph"),
+    **dict.fromkeys(("RewriteChange", "RewriteSkip"), "layerorder.modelgraph.plans"),
+    **dict.fromkeys(
+        ("RewriteResult", "block_orders", "rewrite_model"),
+        "layerorder.modelgraph.rewrite",
+    ),
+    **dict.fromkeys(("Target", "load_target"), "layerorder.modelgraph.target"),
+}
+__all__ = sorted(_LAZY)
 
-from layerorder.callable_package import make_callable  # noqa: E402
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 make_callable(__name__)

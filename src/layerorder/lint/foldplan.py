@@ -35,12 +35,12 @@ def _skip_dropout(graph: RoleGraph, node: RoleNode, forward: bool) -> tuple[Role
         nbrs = graph.succ_nodes(current) if forward else graph.pred_nodes(current)
         if len(nbrs) != 1:
             side = "read by" if forward else "fed by"
-            return None, f"{current.label} is {side} {len(nbrs)} places"
+            return None, f"{current.named} is {side} {len(nbrs)} places"
         nxt = nbrs[0]
         back = graph.pred_nodes(nxt) if forward else graph.succ_nodes(nxt)
         if len(back) != 1:
             what = "also reads other inputs" if forward else "output is also used elsewhere"
-            return None, f"{nxt.label} {what}"
+            return None, f"{nxt.named} {what}"
         if nxt.role != "dropout":
             return nxt, ""
         current = nxt
@@ -52,7 +52,7 @@ def _weight_problem(weight: RoleNode) -> str:
     if not weight.plain:
         return f"{weight.label} is a {weight.type_name}, not a plain Conv1d/2d/3d or Linear"
     if weight.calls > 1:
-        return f"{weight.label} is called {weight.calls} times"
+        return f"{weight.named} is called {weight.calls} times"
     return ""
 
 
@@ -78,9 +78,9 @@ def _side(graph: RoleGraph, bn: RoleNode, forward: bool) -> tuple[RoleNode | Non
     problem = _weight_problem(weight)
     channels = weight.in_channels if forward else weight.out_channels
     if not problem and channels is not None and channels != bn.in_channels:
-        problem = f"{weight.label} has {channels} channels there, the BatchNorm {bn.in_channels}"
+        problem = f"{weight.named} has {channels} channels there, the BatchNorm {bn.in_channels}"
     if not problem and forward and weight.zero_padding:
-        problem = f"{weight.label} pads with zeros, so folding into it would not be exact"
+        problem = f"{weight.named} pads with zeros, so folding into it would not be exact"
     return (None, problem) if problem else (weight, "")
 
 
@@ -90,11 +90,11 @@ def plan_fold(graph: RoleGraph, bn: RoleNode) -> FoldPlan:
         return FoldPlan(bn.label, None, None, problem, problem, bn.index)
     prev, why_prev = _side(graph, bn, forward=False)
     if prev is not None:
-        reason = f"folds into {prev.label} before it"
+        reason = f"folds into {prev.named} before it"
         return FoldPlan(bn.label, "previous", prev.label, reason, "", bn.index, prev.index)
     nxt, why_next = _side(graph, bn, forward=True)
     if nxt is not None:
-        reason = f"folds into {nxt.label} after it (it does not pad with zeros, so exactly);"
+        reason = f"folds into {nxt.named} after it (it does not pad with zeros, so exactly);"
         reason += f" not into the layer before: {why_prev}"
         return FoldPlan(bn.label, "next", nxt.label, reason, "", bn.index, nxt.index)
     reason = f"not into the layer before ({why_prev}), nor after ({why_next})"

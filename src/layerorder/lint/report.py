@@ -21,15 +21,10 @@ from layerorder.lint.transformer import (
 from layerorder.modelgraph.build import build_role_graph, example_input, module_output_sizes
 from layerorder.modelgraph.census import PatternCount, census
 from layerorder.modelgraph.errors import LintError, short_reason
-from layerorder.modelgraph.formats import FORMATS, format_of_object
+from layerorder.modelgraph.formats import format_of_object
 from layerorder.modelgraph.graph import ENDPOINT_ROLES, RoleGraph
-from layerorder.modelgraph.target import LOAD_TIMEOUT, load_target
-
-MODE_NAMES = {
-    "fx": "torch.fx trace",
-    "hooks": "forward hooks (one run, in execution order)",
-    **{f.name: f.mode_name for f in FORMATS.values()},
-}
+from layerorder.modelgraph.target import load_target
+from layerorder.targets import LOAD_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -71,6 +66,17 @@ class LintReport:
         census = ", ".join(f"{c.pattern} x{c.count}" for c in self.census if c.count)
         head = f"<p><strong>{escape(self.target)}</strong>: {escape(census or 'no blocks')}</p>"
         return head + self.to_pandas().to_html(index=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as ``layerorder lint --format json`` prints it."""
+        return report_dict(self)
+
+    def __str__(self) -> str:
+        """What ``layerorder lint`` prints, without colour."""
+        from layerorder.lint.text import lint_view
+        from layerorder.terminal import as_text
+
+        return as_text(lint_view(self))
 
     def pattern_count(self, pattern: str) -> int:
         return next((c.count for c in self.census if c.pattern == pattern), 0)

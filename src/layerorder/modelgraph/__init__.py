@@ -9,39 +9,22 @@ Training (``layerorder.experiment``) rewrites a user's model with it; ``layerord
 rules over the same graph.
 """
 
-from layerorder.modelgraph.build import build_role_graph, example_input, parse_shape
-from layerorder.modelgraph.census import PatternCount, census
-from layerorder.modelgraph.errors import LintError
-from layerorder.modelgraph.formats import FORMATS, ModelFormat
-from layerorder.modelgraph.graph import RoleGraph, RoleNode
-from layerorder.modelgraph.plans import RewriteChange, RewriteSkip
-from layerorder.modelgraph.rewrite import (
-    AS_IS,
-    RewriteResult,
-    block_orders,
-    rewrite_model,
-    rewritten,
-)
-from layerorder.modelgraph.target import Target, load_target
+from layerorder.lazy import lazy_names
 
-__all__ = [
-    "AS_IS",
-    "FORMATS",
-    "LintError",
-    "ModelFormat",
-    "PatternCount",
-    "RewriteChange",
-    "RewriteResult",
-    "RewriteSkip",
-    "RoleGraph",
-    "RoleNode",
-    "Target",
-    "block_orders",
-    "build_role_graph",
-    "census",
-    "example_input",
-    "load_target",
-    "parse_shape",
-    "rewrite_model",
-    "rewritten",
-]
+# public name -> the module that defines it, imported on first use
+_LAZY = {
+    **dict.fromkeys(("build_role_graph", "example_input", "parse_shape"), "build"),
+    **dict.fromkeys(("PatternCount", "census"), "census"),
+    **dict.fromkeys(("LintError",), "errors"),
+    **dict.fromkeys(("FORMATS", "ModelFormat"), "formats"),
+    **dict.fromkeys(("RoleGraph", "RoleNode"), "graph"),
+    **dict.fromkeys(("RewriteChange", "RewriteSkip"), "plans"),
+    **dict.fromkeys(
+        ("AS_IS", "RewriteResult", "block_orders", "rewrite_model", "rewritten"),
+        "rewrite",
+    ),
+    **dict.fromkeys(("Target", "load_target"), "target"),
+}
+__all__ = sorted(_LAZY)
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)

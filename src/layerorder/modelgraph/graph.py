@@ -51,6 +51,13 @@ class RoleNode:
         return self.path if self.calls <= 1 else f"{self.path}#{self.call}"
 
     @property
+    def named(self) -> str:
+        """How a message names the stage: a module call by its class and label
+        ('BatchNorm2d features.4', so that a bare Sequential index reads as a module), a function
+        call by its label alone ('layer1.0.add')."""
+        return f"{self.type_name} {self.label}" if self.source == "module" else self.label
+
+    @property
     def token(self) -> str:
         """The name used in pattern strings: the kind, or the role for add and concat."""
         if self.role == "add":

@@ -42,15 +42,15 @@ class BlockPlan:
 def fx_problem(node: RoleNode, fx_nodes: dict[str, fx.Node]) -> str:
     """Why ``node`` cannot be moved on the fx graph ('' when it can)."""
     if node.role not in MOVABLE_ROLES:
-        return f"{node.label} is a {node.role} stage, not a norm, activation or dropout"
+        return f"{node.named} is a {node.role} stage, not a norm, activation or dropout"
     if node.fused:
-        return f"{node.label} is inside the fused module {node.fused}"
+        return f"{node.named} is inside the fused module {node.fused}"
     fx_node = fx_nodes.get(node.ref)
     if fx_node is None:
-        return f"{node.label} has no node in the traced graph"
+        return f"{node.named} has no node in the traced graph"
     inputs = fx_node.all_input_nodes
     if len(inputs) != 1 or not fx_node.args or fx_node.args[0] is not inputs[0]:
-        return f"{node.label} reads more than one input"
+        return f"{node.named} reads more than one input"
     return ""
 
 
@@ -62,6 +62,10 @@ def _chain(nodes: list[RoleNode]) -> str:
     return ARROW.join(n.token for n in nodes)
 
 
+def _names(nodes: list[RoleNode]) -> str:
+    return ", ".join(n.named for n in nodes)
+
+
 def swap_plans(graph: RoleGraph, first: str, second: str, fx_nodes: dict[str, fx.Node]):
     """Pairs (u, v): a ``first`` stage directly followed by a ``second`` stage."""
     plans, skips, used = [], [], set()
@@ -71,9 +75,9 @@ def swap_plans(graph: RoleGraph, first: str, second: str, fx_nodes: dict[str, fx
                 continue
             problem = fx_problem(u, fx_nodes) or fx_problem(v, fx_nodes)
             if not problem and not _single(graph, u, v):
-                problem = f"{u.label} and {v.label} are not a simple chain"
+                problem = f"{u.named} and {v.named} are not a simple chain"
             if not problem and (u.index in used or v.index in used):
-                problem = "overlaps a swap already made"
+                problem = f"{u.named} and {v.named} overlap a swap already made"
             if problem:
                 skips.append(RewriteSkip(u.label, problem))
                 continue
@@ -86,7 +90,8 @@ def dropout_plans(graph: RoleGraph, fx_nodes: dict[str, fx.Node]):
     """(dropout, anchor): move the dropout after the BatchNorm it reaches (and its activation)."""
     plans, skips = [], []
     for drop in graph.of_role("dropout"):
-        if not reached_bns(graph, drop):
+        bns = reached_bns(graph, drop)
+        if not bns:
             continue
         path, node = [drop], drop
         while len(graph.succs[node.index]) == 1:
@@ -98,7 +103,7 @@ def dropout_plans(graph: RoleGraph, fx_nodes: dict[str, fx.Node]):
             if nxt.role == "norm":
                 break
         if path[-1].role != "norm" or path[-1].kind != "bn":
-            reason = "it reaches a BatchNorm through a branch or a residual sum; move it by hand"
+            reason = f"it reaches {_names(bns)} through a branch or a residual sum; move it by hand"
             skips.append(RewriteSkip(drop.label, reason))
             continue
         nxt = graph.succ_nodes(path[-1])
@@ -147,7 +152,7 @@ def _arrange(stages: list[RoleNode], order: Order, first: bool) -> tuple[tuple, 
     want = [s.role for s in order if s.role != "weight" and s.kind != "none"]
     have = sorted(n.role for n in stages)
     if sorted(want) != have:
-        got = ", ".join(n.token for n in stages) or "nothing"
+        got = _names(stages) or "nothing"
         return (
             f"its block has {got} ({', '.join(have)}) but {order.spec} needs"
             f" {', '.join(sorted(want))}; a block is the chain of norm/act/dropout stages next to"
@@ -207,7 +212,7 @@ def _crossing_problem(weight: RoleNode, pre: list[RoleNode], new_pre: tuple) -> 
             continue
         if weight.in_channels is None or weight.in_channels != weight.out_channels:
             return (
-                f"{node.label} would move across {weight.label}, whose input and output"
+                f"{node.named} would move across {weight.named}, whose input and output"
                 f" channels differ ({weight.in_channels} -> {weight.out_channels})"
             )
     return ""

@@ -145,7 +145,7 @@ def _pool_first(gm: fx.GraphModule):
             fx_node = fx_nodes.get(node.ref)
             inputs = fx_node.all_input_nodes if fx_node is not None else []
             if fx_node is None or len(inputs) != 1 or fx_node.args[0] is not inputs[0]:
-                problem = problem or f"{node.label} is not a single-input call in the traced graph"
+                problem = problem or f"{node.named} is not a single-input call in the traced graph"
         if problem:
             skips.append(RewriteSkip(act.label, problem))
             continue

@@ -33,9 +33,8 @@ from torch import nn
 from layerorder.errors import did_you_mean
 from layerorder.modelgraph.errors import LintError, short_reason
 from layerorder.modelgraph.formats import format_of_file, format_of_object, lint_only
-from layerorder.targets import TargetError, split_kwargs, split_target
+from layerorder.targets import LOAD_TIMEOUT, TargetError, split_kwargs, split_target
 
-LOAD_TIMEOUT = 120.0  # seconds a target may take to import and build its model (--load-timeout)
 ZOOS = {"torchvision": "torchvision", "timm": "timm"}
 
 

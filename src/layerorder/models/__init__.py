@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from layerorder.archs import ARCH_NOTES, ARCH_OPTIONS
-from layerorder.blocks.registry import BlockError
-from layerorder.errors import did_you_mean
-from layerorder.models.base import LayerOrderNet, ModelError, check_positive, wrap_block_error
+# the checks of an architecture and its orders are torch-free, in ``layerorder.archs``
+from layerorder.archs import (
+    ARCH_NOTES,
+    ARCH_OPTIONS,
+    RESIDUAL_VARIANTS,
+    check_arch,
+    check_order_for_arch,
+    named_orders,
+)
+from layerorder.errors import BlockError, ModelError
+from layerorder.models.base import LayerOrderNet, check_positive, wrap_block_error
 from layerorder.models.cnn import build_cnn1d, build_cnn2d
 from layerorder.models.mlp import build_mlp
-from layerorder.models.resnet import RESIDUAL_VARIANTS, build_resnet, resolve_unit
+from layerorder.models.resnet import build_resnet
 from layerorder.models.rnn import build_rnn
 from layerorder.models.transformer import build_transformer
-from layerorder.order import DEFAULT_P_DROP, Order, parse_order
+from layerorder.order import DEFAULT_P_DROP, Order
 
 ARCHS: dict[str, Callable[..., LayerOrderNet]] = {
     "mlp": build_mlp,
@@ -23,51 +30,6 @@ ARCHS: dict[str, Callable[..., LayerOrderNet]] = {
     "transformer": build_transformer,
     "rnn": build_rnn,
 }
-
-
-def _named_orders() -> dict[str, Callable[[], list[str]]]:
-    from layerorder.blocks.recurrent import recurrent_specs
-    from layerorder.blocks.sublayer import placement_specs
-
-    return {"resnet": lambda: list(RESIDUAL_VARIANTS), "transformer": placement_specs,
-            "rnn": recurrent_specs}
-
-
-def named_orders(arch: str) -> tuple[str, ...] | None:
-    """Every order of an architecture whose order is a name (resnet's residual units, the
-    transformer's norm placements, the rnn's cells and norms); None for block orders."""
-    family = _named_orders().get(check_arch(arch))
-    return None if family is None else tuple(family())
-
-
-def check_arch(arch: str) -> str:
-    name = str(arch).strip().lower()
-    if name not in ARCHS:
-        raise ModelError(f"unknown architecture '{arch}'" + did_you_mean(name, ARCHS))
-    return name
-
-
-def check_order_for_arch(arch: str, order: str | Order) -> str | Order:
-    """Validate an order for an architecture without building anything."""
-    name = check_arch(arch)
-    if name == "resnet":
-        return resolve_unit(order.label if isinstance(order, Order) else order)
-    if name in ("transformer", "rnn"):
-        from layerorder.blocks.recurrent import parse_recurrent
-        from layerorder.blocks.sublayer import parse_placement
-
-        parse = parse_placement if name == "transformer" else parse_recurrent
-        try:
-            return parse(order.label if isinstance(order, Order) else order).spec
-        except BlockError as exc:
-            raise ModelError(str(exc)) from None
-    parsed = parse_order(order)
-    if name == "mlp" and parsed.pool is not None:
-        raise ModelError(
-            f"order '{parsed.spec}' has a pool stage, but mlp has no spatial dimensions to pool;"
-            " use --arch cnn1d or cnn2d, or leave the pool out"
-        )
-    return parsed
 
 
 def build_model(
@@ -122,4 +84,5 @@ __all__ = [
     "build_model",
     "check_arch",
     "check_order_for_arch",
+    "named_orders",
 ]

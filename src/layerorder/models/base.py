@@ -8,12 +8,8 @@ import torch
 from torch import nn
 
 from layerorder.blocks.registry import BlockError, Ndim, create_act, create_norm
-from layerorder.errors import LayerorderError
+from layerorder.errors import ModelError
 from layerorder.order import Order
-
-
-class ModelError(LayerorderError, ValueError):
-    """A model that cannot be built as asked."""
 
 
 class Reshape(nn.Module):

@@ -14,25 +14,13 @@ from __future__ import annotations
 
 from torch import nn
 
+from layerorder.archs import resolve_unit
 from layerorder.blocks.registry import create_act, create_dropout, create_norm, create_weight
-from layerorder.blocks.residual import PREACT_VARIANTS, RESIDUAL_VARIANTS, ResidualUnit
-from layerorder.errors import did_you_mean
+from layerorder.blocks.residual import PREACT_VARIANTS, ResidualUnit
 from layerorder.models.base import LayerOrderNet, ModelError, Reshape
 from layerorder.order import RESNET_DROPOUT_AT
 
-PRESET_TO_UNIT = {"standard": "original", "preact": "full-preact"}
 DROPOUT_AT = RESNET_DROPOUT_AT
-
-
-def resolve_unit(order: str) -> str:
-    name = str(order).strip().lower()
-    name = PRESET_TO_UNIT.get(name, name)
-    if name not in RESIDUAL_VARIANTS:
-        raise ModelError(
-            f"resnet takes a residual unit as its order, not '{order}'"
-            + did_you_mean(name, RESIDUAL_VARIANTS)
-        )
-    return name
 
 
 def build_resnet(

@@ -10,8 +10,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from layerorder.blocks.recurrent import RecurrentLayer, parse_recurrent
+from layerorder.blocks.recurrent import RecurrentLayer
 from layerorder.models.base import LayerOrderNet, as_sequence_shape
+from layerorder.placements import parse_recurrent
 
 DEFAULT_WIDTH, DEFAULT_DEPTH = 64, 1
 

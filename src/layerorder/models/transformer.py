@@ -12,10 +12,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from layerorder.blocks.sublayer import EncoderLayer, create_token_norm, parse_placement
-from layerorder.models.base import LayerOrderNet, ModelError, as_sequence_shape
+from layerorder.archs import check_heads
+from layerorder.blocks.sublayer import EncoderLayer, create_token_norm
+from layerorder.models.base import LayerOrderNet, as_sequence_shape
+from layerorder.placements import parse_placement
 
-DEFAULT_WIDTH, DEFAULT_DEPTH, DEFAULT_HEADS = 64, 2, 4
+DEFAULT_DEPTH = 2
 
 
 class Tokens(nn.Module):
@@ -36,14 +38,6 @@ class Tokens(nn.Module):
 class MeanTokens(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.mean(dim=1)
-
-
-def check_heads(width: int | None, heads: int | None) -> tuple[int, int]:
-    width, heads = width or DEFAULT_WIDTH, heads or DEFAULT_HEADS
-    if width % heads:
-        raise ModelError(f"transformer width {width} is not divisible by {heads} heads;"
-                         " set --width to a multiple of --heads")
-    return width, heads
 
 
 def build_transformer(

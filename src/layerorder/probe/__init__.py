@@ -1,39 +1,23 @@
 """Probes: what an order does to activations, dead units, gradients and BN statistics.
 
-Each probe returns plain frozen records; nothing here prints.
+Each probe returns plain frozen records (``layerorder.probe.records``); nothing here prints.
 """
 
-from layerorder.probe.accumulate import StageStats
-from layerorder.probe.grads import GradFlow, flagged, grad_flow
-from layerorder.probe.record import Recording, hook_count, record, stage_modules
-from layerorder.probe.training import PROBE_BATCH, EpochProbe, Snapshot, probe_batch, probe_once
-from layerorder.probe.variance import (
-    Recalibration,
-    VarianceShift,
-    recalibrate_bn,
-    variance_shift,
-)
+from layerorder.callable_package import make_callable
+from layerorder.lazy import lazy_names
 
-__all__ = [
-    "PROBE_BATCH",
-    "EpochProbe",
-    "GradFlow",
-    "Recording",
-    "Snapshot",
-    "StageStats",
-    "VarianceShift",
-    "flagged",
-    "grad_flow",
-    "hook_count",
-    "probe_batch",
-    "probe_once",
-    "Recalibration",
-    "recalibrate_bn",
-    "record",
-    "stage_modules",
-    "variance_shift",
-]
+# public name -> the module that defines it, imported on first use (the records need no torch)
+_LAZY = {
+    **dict.fromkeys(("GradFlow", "Recalibration", "StageStats", "VarianceShift"), "records"),
+    **dict.fromkeys(("flagged", "grad_flow"), "grads"),
+    **dict.fromkeys(("Recording", "hook_count", "record", "stage_modules"), "recording"),
+    **dict.fromkeys(
+        ("PROBE_BATCH", "EpochProbe", "Snapshot", "probe_batch", "probe_once"), "training"
+    ),
+    **dict.fromkeys(("recalibrate_bn", "variance_shift"), "variance"),
+}
+__all__ = sorted(_LAZY)
 
-from layerorder.callable_package import make_callable  # noqa: E402
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 make_callable(__name__)

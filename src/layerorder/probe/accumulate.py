@@ -9,35 +9,10 @@ activations of any scale.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 
-
-@dataclass(frozen=True)
-class StageStats:
-    """Signed distribution of one stage's output over everything recorded."""
-
-    name: str  # module path, e.g. features.0.norm
-    kind: str  # module class name, e.g. BatchNorm1d
-    count: int
-    mean: float
-    std: float
-    skewness: float
-    kurtosis: float  # excess kurtosis (0 for a normal distribution)
-    frac_negative: float
-    frac_zero: float
-    frac_positive: float
-    min: float
-    max: float
-    hist: tuple[int, ...]  # counts over the shared signed bins (tails fall into the end bins)
-    units: int  # channels (dim 1), or features of a (N, C) output
-    dead_units: int  # units never positive over everything recorded
-    hist_range: tuple[float, float] = (-6.0, 6.0)  # the histogram's (low, high); equal bins
-    # median over units of each unit's own skewness (nan: no unit varies, or stored before it
-    # was kept). Unlike ``skewness`` it does not mix channels of different means: BN, an affine
-    # map per channel, leaves it unchanged (in eval mode exactly)
-    unit_skewness: float = math.nan
+from layerorder.probe.records import StageStats
 
 
 class Accumulator:

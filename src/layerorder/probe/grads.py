@@ -8,23 +8,14 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from layerorder.probe.records import GradFlow
+
 WEIGHT_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 DEFAULT_FACTOR = 100.0
-
-
-@dataclass(frozen=True)
-class GradFlow:
-    name: str
-    kind: str
-    grad_norm: float
-    weight_norm: float
-    ratio: float  # grad_norm / weight_norm
-    status: str  # ok, vanishing or exploding
 
 
 def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:

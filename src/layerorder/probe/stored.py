@@ -9,10 +9,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from layerorder.probe.accumulate import StageStats
-from layerorder.probe.grads import GradFlow
-from layerorder.probe.record import DEFAULT_RANGE
-from layerorder.probe.variance import Recalibration, VarianceShift
+from layerorder.probe.records import (
+    DEFAULT_RANGE,
+    GradFlow,
+    Recalibration,
+    StageStats,
+    VarianceShift,
+)
 
 PROBE_KINDS: dict[str, type] = {
     "stage": StageStats,

@@ -15,11 +15,11 @@ import torch
 from torch import nn
 
 from layerorder.blocks.dropout import dropout_streams
-from layerorder.probe.accumulate import StageStats
-from layerorder.probe.grads import GradFlow, grad_flow
-from layerorder.probe.record import record
+from layerorder.probe.grads import grad_flow
+from layerorder.probe.recording import record
+from layerorder.probe.records import GradFlow, StageStats, VarianceShift
 from layerorder.probe.stored import to_data
-from layerorder.probe.variance import VarianceShift, variance_shift
+from layerorder.probe.variance import variance_shift
 
 PROBE_BATCH = 64
 

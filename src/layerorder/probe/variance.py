@@ -14,41 +14,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from layerorder.probe.records import VarianceShift
+
 DEFAULT_THRESHOLD = 1.25
 BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-
-
-@dataclass(frozen=True)
-class VarianceShift:
-    name: str
-    running_var: float  # mean over channels of BN's running variance (what training saw)
-    eval_var: float  # mean over channels of the input variance in eval mode
-    shift: float  # mean over channels of max(eval/running, running/eval)
-    flagged: bool  # shift above the threshold
-    # mean over the same channels of c^2 / v, the eval-mode input's squared mean over its
-    # variance (nan in records stored before it was kept)
-    mean_sq_ratio: float = math.nan
-
-    def predicted_shift(self, q: float) -> float:
-        """Li et al.'s train/test variance ratio for dropout with retain ratio ``q`` right before
-        this BN: 1/q + (c^2/v)(1/q - 1), averaged over channels (linear in c^2/v)."""
-        return 1.0 / q + self.mean_sq_ratio * (1.0 / q - 1.0)
-
-
-@dataclass(frozen=True)
-class Recalibration:
-    """Test accuracy of a trained model before and after ``recalibrate_bn`` (BN statistics
-    re-estimated with dropout off): how much of a dropout-induced variance shift costs."""
-
-    name: str  # "model"
-    bn_layers: int
-    test_acc: float
-    recalibrated_acc: float
 
 
 def _batches(inputs, batch_size: int) -> Iterable[torch.Tensor]:

@@ -11,9 +11,10 @@ import warnings
 
 import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from layerorder.files import atomic_output
-from layerorder.probe.record import bin_edges
+from layerorder.probe.recording import bin_edges
 from layerorder.stats.metric import ACCURACY_METRIC, Metric
 
 # Applied around each drawing and saving only: the user's rcParams and backend stay as they are
@@ -63,6 +64,15 @@ class Figures(list):
             f'{base64.b64encode(fig._repr_png_()).decode()}"/>' for i, fig in enumerate(self))
 
 
+def legend_above(fig, ax) -> None:
+    """``ax``'s legend above the whole figure, clear of every panel's data, titles and axis
+    labels (the saved figure's tight box keeps it); the panels of one figure share entries."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                   ncol=min(4, len(labels)), fontsize=8, frameon=False)
+
+
 def subplots(*args, figsize, **kwargs):
     """A new figure and its axes, as ``pyplot.subplots`` gives them, without pyplot."""
     fig = ShownFigure(figsize=figsize)
@@ -103,10 +113,11 @@ def learning_curves(acc, loss, metric: Metric = ACCURACY_METRIC):
             hi = [v if math.isfinite(v) else m for v, m in zip(c.high, c.mean)]
             ax.fill_between(c.epochs, lo, hi, color=color(i), alpha=0.18, linewidth=0)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
         ax.set_ylabel(ylabel)
     if loss:
         axes[1].set_yscale("log")
-    axes[0].legend(fontsize=8, loc="lower right" if metric.higher_is_better else "upper right")
+    legend_above(fig, axes[0])
     axes[0].set_title("mean over seeds, 95% CI band", fontsize=9)
     return fig
 
@@ -187,7 +198,7 @@ def lr_robustness(series, metric: Metric = ACCURACY_METRIC):
     ax.set_xlabel("learning rate")
     ax.set_ylabel(f"mean final {metric.label}")
     ax.set_title("x: at least one run diverged", fontsize=9)
-    ax.legend(fontsize=8)
+    legend_above(fig, ax)
     return fig
 
 
@@ -210,7 +221,7 @@ def stage_histograms(order_probes, max_cols: int = 5):
         for hist, c, a in ((st.init_hist, "#999999", 0.6), (st.trained_hist, "#1f77b4", 0.55)):
             signed_bars(ax, hist, st.hist_range, color=c, alpha=a)
         ax.axvline(0, color="black", linewidth=0.6)
-        ax.set_title(f"{st.name.removeprefix('features.')} ({st.kind})", fontsize=7)
+        ax.set_title(f"{st.name.removeprefix('features.')} ({st.kind})", fontsize=8)
         ax.tick_params(labelsize=6)
     for ax in list(axes.flat)[len(stages) :]:
         ax.axis("off")
@@ -243,7 +254,7 @@ def stage_chains(chains):
             ax.tick_params(labelsize=6)
         for ax in list(line)[len(chain.steps):]:
             ax.axis("off")
-        line[0].set_ylabel(f"{chain.label}\n({chain.block})", fontsize=7)
+        line[0].set_ylabel(f"{chain.label}\n({chain.block})", fontsize=8)
     fig.suptitle(
         "One block, stage by stage in each order (trained; tails clamped to the end bins)",
         fontsize=9,
@@ -274,8 +285,8 @@ def probe_summary(orders):
         ax.set_xlabel("position in the network")
     axes[2].set_yscale("log")
     axes[3].axhline(1.0, color="black", linewidth=0.6)
-    axes[0].legend(fontsize=7)
     fig.tight_layout()
+    legend_above(fig, axes[0])
     return fig
 
 
@@ -308,10 +319,9 @@ def differences(decisions, margin: float, metric: Metric = ACCURACY_METRIC):
         ax.scatter([d.mean_diff], [y], color=c, s=22, zorder=3)
         cond = f" [{d.condition}]" if d.condition else ""
         names.append((y, f"{d.a} − {d.b}{cond}: {d.decision}"))
-    ax.set_yticks([y for y, _ in names], [t for _, t in names], fontsize=7)
+    ax.set_yticks([y for y, _ in names], [t for _, t in names], fontsize=8)
     ax.set_xlabel(f"mean paired difference {metric.diff_unit}, 95% CI")
-    if margin > 0:
-        ax.legend(fontsize=7, loc="lower right")
+    legend_above(fig, ax)
     return fig
 
 
@@ -373,7 +383,7 @@ def effect_by_condition(analysis, ref: str):
         ax.set_xticks(range(len(levels)), [str(v) for v in levels])
         ax.set_xlabel(factor)
         ax.set_ylabel(f"paired difference {unit}, 95% CI")
-        ax.legend(fontsize=7)
+    legend_above(fig, axes[0][0])
     return fig
 
 

@@ -6,10 +6,9 @@ Every user-provided string (experiment name, order labels, config values, errors
 
 from __future__ import annotations
 
-import json
+import re
 from html import escape
 
-from layerorder.experiment.configuration.settings import BY_NAME
 from layerorder.files import GENERATOR
 from layerorder.probe.chain import chain_from_rows
 from layerorder.report import figures
@@ -42,14 +41,34 @@ nav a{margin-right:.8em}
 """
 
 
+# a cell a column of numbers holds: a number (signed, with a unit or a count after it), a p-value
+# cell (<0.001, best), or nothing (-, n/a, empty)
+_NUMBER = re.compile(r"[-+±−]?(\d[\d,.]*(e[-+]?\d+)?|inf|nan)( ?%| ?s| ?x)?( \(\d+\))?"
+                     r"|<0\.001|best|-|n/a|", re.IGNORECASE)
+
+
+def _numeric_columns(rows: list[list[str]]) -> list[bool]:
+    """Per column, whether it holds numbers (right-aligned); text columns are left-aligned."""
+    width = max((len(r) for r in rows), default=0)
+    return [
+        i > 0 and any(r[i] not in ("", "-") for r in rows if i < len(r))
+        and all(_NUMBER.fullmatch(r[i].strip()) for r in rows if i < len(r))
+        for i in range(width)
+    ]
+
+
 def escaped_table(header: list[str], rows: list[list[str]],
                   row_classes: list[str] | None = None) -> str:
-    """The report's table markup; ``header`` and ``rows`` must already be escaped."""
-    head = "".join(f'<th class="{"l" if i == 0 else ""}">{h}</th>' for i, h in enumerate(header))
+    """The report's table markup; ``header`` and ``rows`` must already be escaped. Columns of
+    numbers are right-aligned, columns of text left-aligned."""
+    numeric = _numeric_columns(rows)
+    align = ["" if i < len(numeric) and numeric[i] else "l" for i in range(len(header))]
+    head = "".join(f'<th class="{align[i]}">{h}</th>' for i, h in enumerate(header))
     body = []
     for k, row in enumerate(rows):
         cls = f' class="{row_classes[k]}"' if row_classes else ""
-        cells = "".join(f'<td class="{"l" if i == 0 else ""}">{c}</td>' for i, c in enumerate(row))
+        cells = "".join(f'<td class="{align[i] if i < len(align) else "l"}">{c}</td>'
+                        for i, c in enumerate(row))
         body.append(f"<tr{cls}>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -77,10 +96,7 @@ def results_section(info: ReportInfo) -> str:
 
 
 def _config_section(info: ReportInfo) -> str:
-    rows = [
-        [escape(str(k)), escape(json.dumps(v)), escape(BY_NAME[k].help if k in BY_NAME else "")]
-        for k, v in info.config.items()
-    ]
+    rows = [[escape(r.setting), escape(r.value), escape(r.meaning)] for r in info.config]
     return escaped_table(["setting", "value", "meaning"], rows)
 
 

@@ -7,14 +7,29 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from types import SimpleNamespace
+from typing import Any
 
 from layerorder.experiment.configuration.plan import stored_plan
-from layerorder.experiment.execution.comparison import EPOCH_COLUMNS
+from layerorder.experiment.configuration.settings import BY_NAME, RUN, SETTINGS, format_default
+from layerorder.experiment.execution.comparison import NAMED_INPUTS, display_name, named_inputs
 from layerorder.stats.analysis import Analysis, analyze
 from layerorder.stats.summary import t_interval
+from layerorder.store.records import EPOCH_COLUMNS
 from layerorder.version import __version__
+
+
+@dataclass(frozen=True)
+class ConfigRow:
+    """One setting of the report's configuration: its name, its value as a user would type it,
+    and what it means (its declared help)."""
+
+    setting: str
+    value: str
+    meaning: str
 
 
 @dataclass(frozen=True)
@@ -62,7 +77,7 @@ class RunRow:
 class ReportInfo:
     title: str
     experiment: dict  # name, id, created_at, generation
-    config: dict
+    config: tuple[ConfigRow, ...]  # the settings that applied, as a user would type them
     provenance: dict
     analysis: Analysis
     acc_curves: tuple[Curve, ...]
@@ -153,6 +168,34 @@ def _run_row(run, n_epochs: int, plan) -> RunRow:
     )
 
 
+def config_rows(stored: Mapping[str, Any], runs) -> tuple[ConfigRow, ...]:
+    """The settings that applied to ``runs``: the grid's axes as the runs have them (orders,
+    seeds, learning rates), then each stored setting whose value changes what a run computes
+    (``Setting.matters``: SGD's momentum is left out under Adam, the built-in architecture and
+    its width under a user's model), then what the store records beside them (factors, a
+    sequential design, the code's fingerprint)."""
+    view = SimpleNamespace(**{**{s.name: s.default for s in SETTINGS},
+                              **{k: v for k, v in stored.items() if k in BY_NAME}})
+    axes = {"orders": list(dict.fromkeys(r.label for r in runs)),
+            "seeds": sorted({r.seed for r in runs}), "lr": sorted({r.lr for r in runs})}
+    rows = [ConfigRow(k, format_default(v), BY_NAME[k].help) for k, v in axes.items()]
+    for key, value in stored.items():
+        setting = BY_NAME.get(key)
+        if setting is None:
+            rows.append(ConfigRow(key, _as_typed(value), ""))
+        elif setting.role != RUN or setting.matters(view):
+            shown = display_name(value) if key in NAMED_INPUTS else value
+            rows.append(ConfigRow(key, _as_typed(shown), setting.help))
+    return tuple(rows)
+
+
+def _as_typed(value: Any) -> str:
+    """A stored value as a user would type it: ``num_samples=500``, ``standard, preact``."""
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={_as_typed(v)}" for k, v in value.items()) or "none"
+    return format_default(value)
+
+
 def _provenance(runs) -> dict:
     finished = [r for r in runs if r.provenance]
     prov = dict(finished[0].provenance) if finished else {}
@@ -202,8 +245,8 @@ def build_info(store, experiment, run_ids=None, analysis=None, options=None) -> 
             "created_at": experiment.created_at,
             "generation": experiment.generation,
         },
-        config=dict(experiment.config),
-        provenance=_provenance(runs),
+        config=config_rows(experiment.config, runs),
+        provenance={**_provenance(runs), **named_inputs(experiment.config)},
         analysis=analysis,
         acc_curves=curves(shown, epochs, best_lr, analysis.plan.metric.name),
         loss_curves=curves(shown, epochs, best_lr, "train_loss"),

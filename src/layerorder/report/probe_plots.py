@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from layerorder.files import atomic_output
-from layerorder.probe.accumulate import StageStats
+from layerorder.probe.records import StageStats
 
 
 def _safe(text: str) -> str:

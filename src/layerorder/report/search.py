@@ -7,7 +7,8 @@ from html import escape
 from pathlib import Path
 
 from layerorder.report.html import escaped_table
-from layerorder.search.run import FULL_SEEDS, epochs
+from layerorder.search.budget import FULL_SEEDS
+from layerorder.search.run import epochs
 
 
 def write_search_report(result, store: str | Path, path: str | Path) -> Path:

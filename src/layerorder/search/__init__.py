@@ -1,40 +1,17 @@
 """``layerorder search``: which order should this model use? The order space of a block, a
 budgeted successive-halving search over it, and a comparison of the finalists on fresh seeds."""
 
-from layerorder.search.model_space import SameFunction, experiment_space, model_base
-from layerorder.search.run import (
-    SELECTION_SEED,
-    RoundPlan,
-    RoundResult,
-    Score,
-    SearchPlan,
-    SearchResult,
-    plan_search,
-    run_search,
-)
-from layerorder.search.space import (
-    Candidate,
-    OrderSpace,
-    canonical,
-    named_space,
-    order_space,
-)
+from layerorder.lazy import lazy_names
 
-__all__ = [
-    "SELECTION_SEED",
-    "Candidate",
-    "OrderSpace",
-    "RoundPlan",
-    "RoundResult",
-    "SameFunction",
-    "Score",
-    "SearchPlan",
-    "SearchResult",
-    "canonical",
-    "experiment_space",
-    "model_base",
-    "named_space",
-    "order_space",
-    "plan_search",
-    "run_search",
-]
+# public name -> the module that defines it, imported on first use (the light parts, the
+# budget, need neither torch nor the statistics)
+_LAZY = {
+    **dict.fromkeys(("SameFunction", "experiment_space", "model_base"), "model_space"),
+    **dict.fromkeys(("SELECTION_SEED", "RoundPlan", "RoundResult", "Score", "SearchPlan",
+                     "SearchResult", "plan_search", "run_search"), "run"),
+    **dict.fromkeys(("Candidate", "OrderSpace", "canonical", "named_space", "order_space"),
+                    "space"),
+}
+__all__ = sorted(_LAZY)
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)

@@ -21,6 +21,10 @@ MAX_FINAL_SEEDS = 50
 
 UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 
+FULL_SEEDS = 5  # the default budget is a third of training every candidate on this many seeds
+# settings the search decides itself, whatever the TOML file or the caller says
+OWN_SETTINGS = ("orders", "seeds", "until_decided", "max_seeds", "vary", "baseline", "name")
+
 
 @dataclass(frozen=True)
 class Budget:

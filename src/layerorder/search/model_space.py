@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 
+from layerorder.archs import named_orders
 from layerorder.errors import ConfigError
-from layerorder.models import named_orders
 from layerorder.search.space import OrderSpace, named_space, order_space
 
 CHECK_BATCH = 8  # training rows each spelling runs on

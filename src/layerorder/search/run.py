@@ -25,13 +25,16 @@ from typing import Any
 
 from layerorder.errors import ConfigError
 from layerorder.experiment.execution.comparison import Comparison
-from layerorder.search.budget import FINAL_SEEDS, MAX_FINAL_SEEDS, capped_for_time
+from layerorder.search.budget import (
+    FINAL_SEEDS,
+    FULL_SEEDS,
+    MAX_FINAL_SEEDS,
+    OWN_SETTINGS,
+    capped_for_time,
+)
 from layerorder.stats.metric import ACCURACY_METRIC, Metric
 
 SELECTION_SEED = 10_000  # selection rounds use seeds from here; the final stage starts at 0
-FULL_SEEDS = 5  # the default budget is a third of training every candidate on this many seeds
-# settings the search decides itself, whatever the TOML file or the caller says
-OWN_SETTINGS = ("orders", "seeds", "until_decided", "max_seeds", "vary", "baseline", "name")
 
 
 def epochs(n: int) -> str:
@@ -175,6 +178,45 @@ class SearchResult:
         rounds = sum(r.plan.cost for r in self.rounds) / self.plan.epochs
         return rounds + len(self.final.runs)
 
+    def summary(self) -> str:
+        """The search's answer in one paragraph, as ``layerorder search`` ends with it."""
+        parts = [f"search picks {self.best}"]
+        margin = self.final.analysis.margin
+        if self.equivalent:
+            metric = self.final.analysis.plan.metric
+            parts.append(f"equivalent to it within ±{metric.margin_text(margin)}:"
+                         f" {', '.join(self.equivalent)}")
+        if self.worse:
+            parts.append(f"significantly worse: {', '.join(self.worse)}")
+        if self.undecided:
+            parts.append(f"undecided at {self.plan.max_seeds} seeds: {', '.join(self.undecided)}")
+        parts.append(f"final verdict on {len({r.seed for r in self.final.runs})} fresh seeds"
+                     f" only; {self.spent:.1f} full runs spent of a {self.plan.budget:g}-run"
+                     f" budget")
+        return "; ".join(parts)
+
+    def to_pandas(self):
+        """One row per round and order: its rank, mean over the round's seeds, and whether it
+        was kept (the final stage's runs are ``final.to_pandas()``)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [(r.plan.index + 1, r.plan.epochs, i, s.order, s.mean, s.runs, s.order in r.kept)
+             for r in self.rounds for i, s in enumerate(r.scores, 1)],
+            columns=["round", "epochs", "rank", "order", "mean", "runs", "kept"])
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        final = getattr(self.final, "_repr_html_", None)  # the API's Results draw themselves
+        rounds = self.to_pandas().to_html(index=False, float_format="%.2f")
+        return (f"<p><strong>{html.escape(self.summary())}</strong></p>"
+                f"<details><summary>rounds</summary>{rounds}</details>"
+                + (final() if final is not None else ""))
+
     def to_dict(self) -> dict[str, Any]:
         """The search as ``layerorder search --json`` prints it."""
         return {
@@ -229,6 +271,7 @@ def run_search(
     *,
     name: str = "search",
     data: Any = None,
+    data_name: str | None = None,
     model: Any = None,
     seconds: float | None = None,
     observer=None,
@@ -250,7 +293,7 @@ def run_search(
 
     def config(values: dict[str, Any]):
         cfg = make_experiment({**common, "until_decided": False, **values}, data=data,
-                              model=model, notes=lambda line: None)
+                              data_name=data_name, model=model, notes=lambda line: None)
         if len(cfg.lr) > 1:
             raise ConfigError("search trains one learning rate; give --lr a single value (sweep"
                               " it with compare --lr once the order is chosen)")

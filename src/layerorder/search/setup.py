@@ -12,9 +12,10 @@ from typing import Any
 from layerorder.errors import ConfigError
 from layerorder.experiment.configuration.config import ExperimentConfig, load_toml
 from layerorder.experiment.configuration.settings import BY_NAME
+from layerorder.experiment.configuration.signatures import with_settings
 from layerorder.experiment.setup import make_experiment, model_target
-from layerorder.search.budget import Budget, parse_budget
-from layerorder.search.run import OWN_SETTINGS, SearchPlan, plan_search
+from layerorder.search.budget import OWN_SETTINGS, Budget, parse_budget
+from layerorder.search.run import SearchPlan, plan_search
 from layerorder.search.space import OrderSpace
 
 
@@ -41,9 +42,11 @@ def _names(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
     return tuple(t.strip() for t in items if t.strip())
 
 
+@with_settings("search")
 def search_plan(
     *,
     data: Any = None,
+    data_name: str | None = None,
     model: Any = None,
     config: str | Path | None = None,
     base: str | None = None,
@@ -71,7 +74,7 @@ def search_plan(
     ``selection_seeds``: seeds per candidate in the rounds. ``notes`` receives the notes on
     settings without effect and, where the base order was read from the model, which it is
     (``SearchSetup.base_note``)."""
-    from layerorder.models import named_orders
+    from layerorder.archs import named_orders
     from layerorder.search.model_space import experiment_space, model_base
 
     values = {k: v for k, v in settings.items() if v is not None}
@@ -93,8 +96,8 @@ def search_plan(
     named = None if target is not None or own else named_orders(arch)
     # a named-order arch's first order: experiment_space then refuses --base with its reason
     first = named[0] if named else (base or "standard")
-    cfg = make_experiment({**values, "orders": (first,)}, data=data, model=model,
-                          config=config, notes=notes)
+    cfg = make_experiment({**values, "orders": (first,)}, data=data, data_name=data_name,
+                          model=model, config=config, notes=notes)
     taken = [k for k in ("vary", "baseline") if getattr(cfg, k)]
     if taken:
         raise ConfigError(f"search decides {' and '.join(taken)} itself; leave "

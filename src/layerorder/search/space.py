@@ -149,7 +149,7 @@ def named_space(
     """The space of an architecture whose orders are names (``models.named_orders``): every one
     of them (``norms``: only those whose norm is listed; ``none`` keeps the norm-free ones),
     merged where ``fingerprint`` finds the same function."""
-    from layerorder.models import named_orders
+    from layerorder.archs import named_orders
 
     names = named_orders(arch)
     if names is None:
@@ -186,7 +186,8 @@ def order_space(
     check); those are rejected with its reason. ``fingerprint(spec)``: equal exactly for
     spellings that compute the same function; with it, the model decides every merge (see the
     module docstring), without it the rules do."""
-    from layerorder.models import ModelError, check_order_for_arch
+    from layerorder.archs import check_order_for_arch
+    from layerorder.errors import ModelError
 
     order = parse_order(base)
     norms = _kinds(norms, "norm", "--norms", order)

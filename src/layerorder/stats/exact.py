@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy import stats
-
 ALTERNATIVES = ("greater", "less", "two-sided")
 
 
@@ -39,6 +37,8 @@ class SignTest:
 
 def sign_test(diffs: Sequence[float], alternative: str = "greater") -> SignTest:
     """The exact sign test of paired differences against zero."""
+    from scipy import stats
+
     if alternative not in ALTERNATIVES:
         raise ValueError(f"alternative must be one of {', '.join(ALTERNATIVES)}")
     above = sum(d > 0 for d in diffs)

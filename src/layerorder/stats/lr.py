@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from layerorder.stats.exact import SignTest, sign_test
 
@@ -133,6 +132,8 @@ class StableLrDifference:
         """The exact sign test over seeds of each seed's own limit (a - b), one-sided:
         'greater' or 'less'. Unlike the bootstrap's, its smallest p is set by the seeds
         (1/2^n), not by the number of resamples."""
+        from scipy import stats
+
         s = self.sign
         if s is None or s.above + s.below == 0:
             return 1.0

@@ -24,7 +24,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import stats
 
 from layerorder.stats.holm import holm
 from layerorder.stats.metric import ACCURACY_METRIC, Metric
@@ -133,6 +132,8 @@ def _brown_forsythe(mine: Sequence[float], others: Sequence[Sequence[float]]) ->
     """Brown-Forsythe of one group against the rest: the one-way ANOVA of absolute deviations,
     each from its own order's median (the others keep their own medians, so a difference in
     means between them does not pass for spread)."""
+    from scipy import stats
+
     rest = [v for v in others if len(v) >= MIN_SPREAD_RUNS]
     if len(mine) < MIN_SPREAD_RUNS or not rest:
         return NAN
@@ -144,6 +145,8 @@ def _brown_forsythe(mine: Sequence[float], others: Sequence[Sequence[float]]) ->
 
 
 def _fisher(bad: int, total: int, bad_rest: int, total_rest: int) -> float:
+    from scipy import stats
+
     if total == 0 or total_rest == 0:
         return NAN
     return float(stats.fisher_exact([[bad, total - bad], [bad_rest, total_rest - bad_rest]]).pvalue)

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 NAN = float("nan")
 
@@ -49,6 +48,8 @@ def t_interval(mean: float, sd: float, n: int, confidence: float) -> tuple[float
     When ``sd == 0`` scipy returns nan (scale must be positive); the interval is the
     degenerate ``(mean, mean)`` instead.
     """
+    from scipy import stats
+
     if n < 2 or not math.isfinite(sd):
         return NAN, NAN
     if sd == 0.0:

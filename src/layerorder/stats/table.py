@@ -9,22 +9,7 @@ from dataclasses import dataclass
 from layerorder.stats.analysis import Analysis
 from layerorder.stats.reliability import CHANCE_POINTS, COLLAPSE_POINTS
 from layerorder.stats.summary import NAN
-
-
-def cell(value: float | None, digits: int = 2) -> str:
-    """A number with ``digits`` decimals; '-' for a missing or non-finite one."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    return f"{value:.{digits}f}"
-
-
-def p_cell(p: float | None) -> str:
-    """A Holm-adjusted p-value as every view shows it: 'best', '-', '<0.001' or 3 decimals."""
-    if p is None:
-        return "best"
-    if math.isnan(p):
-        return "-"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+from layerorder.stats.text import cell, p_cell
 
 
 @dataclass(frozen=True)

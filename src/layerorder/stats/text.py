@@ -30,3 +30,25 @@ def join_names(names: Sequence[str]) -> str:
     if len(names) <= 1:
         return "".join(names)
     return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def cell(value: float | None, digits: int = 2) -> str:
+    """A number with ``digits`` decimals; '-' for a missing or non-finite one."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def p_cell(p: float | None) -> str:
+    """A Holm-adjusted p-value as every view shows it: 'best', '-', '<0.001' or 3 decimals."""
+    if p is None:
+        return "best"
+    if math.isnan(p):
+        return "-"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def fmt(value: float | None, digits: int = 2, suffix: str = "") -> str:
+    """A number as every table shows it (``cell``), with an optional suffix."""
+    text = cell(value, digits)
+    return text if text == "-" else text + suffix

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,12 @@ class Verdict:
     min_detectable: float
     seeds_needed_for_half_point: int | None
     alpha: float
+
+    def __str__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        return f"<p><strong>Verdict</strong>: {html.escape(self.text)}</p>"
 
 
 @dataclass(frozen=True)

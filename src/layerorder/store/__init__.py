@@ -5,7 +5,7 @@ writes are ``BEGIN IMMEDIATE`` transactions in WAL mode with a 30 s busy timeout
 handed out by ``Store.claim_next``. See ``records`` for how NaN and infinities are stored.
 """
 
-from layerorder.store.db import Store
+from layerorder.store.db import DEFAULT_STORE, Store
 from layerorder.store.errors import StoreError
 from layerorder.store.heartbeat import Heartbeat
 from layerorder.store.leases import DEFAULT_LEASE
@@ -23,6 +23,7 @@ from layerorder.store.records import (
 )
 
 __all__ = [
+    "DEFAULT_STORE",
     "DEFAULT_LEASE",
     "SCHEMA_VERSION",
     "STATUSES",

@@ -38,6 +38,8 @@ from layerorder.store.records import (
 )
 from layerorder.store.vanished import copy_out, file_identity, restore_at
 
+DEFAULT_STORE = "layerorder.db"  # where the commands and the Python API store runs unless told
+
 
 class Store(queries.StoreQueries):
     """An open store file. Use ``Store.open(path)``, preferably as a context manager."""

@@ -216,3 +216,13 @@ def probe_from_row(row: sqlite3.Row) -> ProbeRecord:
 
 def search_step_from_row(row: sqlite3.Row) -> SearchStep:
     return SearchStep(**{k: row[k] for k in SEARCH_STEP_FIELDS})
+
+
+# the columns of an epoch as stored and exported (its reported metrics are their own)
+EPOCH_COLUMNS = tuple(f.name for f in fields(EpochRecord) if f.name != "metrics")
+
+
+def epoch_column_names() -> tuple[str, ...]:
+    """Epoch columns beside a run's: the epoch's scheduled learning rate is ``epoch_lr``, so
+    that it does not clash with the run's ``lr``."""
+    return tuple("epoch_lr" if c == "lr" else c for c in EPOCH_COLUMNS)

@@ -10,48 +10,22 @@ runs to supported, contradicted or undecided.
 >>> findings.family   # (study, claim, p, Holm-adjusted p) of every primary claim
 """
 
-from layerorder.studies.catalog import builtin_names, builtin_studies, load_study
-from layerorder.studies.claims import TESTS, Estimate, Verdict
-from layerorder.studies.evidence import Evidence, Measure
-from layerorder.studies.family import Findings, control_primary, evaluate_findings
-from layerorder.studies.regime import Regime, RegimeMatch, in_regime, scale_regime
-from layerorder.studies.run import (
-    DEFAULT_STUDY_STORE,
-    ClaimResult,
-    ExperimentRun,
-    StudyResult,
-    evaluate_study,
-    run_study,
-    study_command,
-)
-from layerorder.studies.spec import ClaimSpec, ExperimentSpec, Scale, Study, parse_study
+from layerorder.lazy import lazy_names
 
-__all__ = [
-    "DEFAULT_STUDY_STORE",
-    "TESTS",
-    "ClaimResult",
-    "ClaimSpec",
-    "Estimate",
-    "Evidence",
-    "ExperimentRun",
-    "ExperimentSpec",
-    "Findings",
-    "Regime",
-    "RegimeMatch",
-    "Measure",
-    "Scale",
-    "Study",
-    "StudyResult",
-    "Verdict",
-    "builtin_names",
-    "builtin_studies",
-    "control_primary",
-    "evaluate_findings",
-    "in_regime",
-    "scale_regime",
-    "evaluate_study",
-    "load_study",
-    "parse_study",
-    "run_study",
-    "study_command",
-]
+# public name -> the module that defines it; imported on first use, so that a light part
+# (``spec``, ``catalog``: what ``layerorder study list`` reads) is imported without the
+# statistics and the training stack
+_LAZY = {
+    **dict.fromkeys(("DEFAULT_STUDY_STORE", "builtin_names", "builtin_studies", "load_study"),
+                    "catalog"),
+    **dict.fromkeys(("TESTS", "Estimate", "Verdict"), "claims"),
+    **dict.fromkeys(("Evidence", "Measure"), "evidence"),
+    **dict.fromkeys(("Findings", "control_primary", "evaluate_findings"), "family"),
+    **dict.fromkeys(("Regime", "RegimeMatch", "in_regime", "scale_regime"), "regime"),
+    **dict.fromkeys(("ClaimResult", "ExperimentRun", "StudyResult",
+                     "evaluate_study", "run_study", "study_command"), "run"),
+    **dict.fromkeys(("ClaimSpec", "ExperimentSpec", "Scale", "Study", "parse_study"), "spec"),
+}
+__all__ = sorted(_LAZY)
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)

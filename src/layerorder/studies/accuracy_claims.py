@@ -24,7 +24,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import stats
 
 from layerorder.errors import ConfigError
 from layerorder.stats.exact import sign_test
@@ -246,6 +245,8 @@ class AccuracyTest:
         """Failed seeds make the outcome bimodal: the direction is decided by the exact sign
         test on the paired seeds (a failed run loses to one that trained, two failed runs tie),
         with Fisher's test of the failure rates beside it; the t-test is shown, not used."""
+        from scipy import stats
+
         metric = ev.metric
         xa, xb = _values(ev, cond, a), _values(ev, cond, b)
         seeds = sorted(set(fa) & set(fb))
@@ -294,6 +295,8 @@ class RankingTest:
         return _combine([self._one(ev, c) for c in conds])
 
     def _one(self, ev: Evidence, cond) -> Verdict:
+        from scipy import stats
+
         metric = ev.metric
         counts = {"agree": 0, "reversed": 0, "equivalent": 0, "undecided": 0}
         p_agree, p_reversed = [], []

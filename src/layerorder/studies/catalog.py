@@ -9,6 +9,8 @@ from layerorder.errors import ConfigError, did_you_mean
 from layerorder.experiment.configuration.config import load_toml
 from layerorder.studies.spec import Study, parse_study
 
+DEFAULT_STUDY_STORE = "layerorder-studies.db"  # the store of every study's runs, unless told
+
 
 def builtin_dir() -> Path:
     return Path(str(resources.files("layerorder.studies") / "builtin"))

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import special, stats
 
 if TYPE_CHECKING:
     from layerorder.studies.regime import RegimeMatch
@@ -52,6 +51,8 @@ class Estimate:
 
 
 def estimate(label: str, values: Sequence[float], level: float = LEVEL) -> Estimate:
+    from scipy import stats
+
     v = np.asarray([x for x in values if math.isfinite(x)], dtype=float)
     if len(v) == 0:
         return Estimate(label, (), math.nan, math.nan, math.nan)
@@ -90,6 +91,8 @@ def sided_p(outcome: str, p_for: float, p_against: float) -> float:
 def band_pvalues(e: Estimate, lo: float, hi: float) -> tuple[float, float]:
     """One-sided t p-values that the mean lies inside [lo, hi] (the larger of the finite edges'
     tests: both must hold) and that it lies outside (the smaller of the two sides)."""
+    from scipy import special
+
     v = np.asarray(e.values, dtype=float)
     n, mean = len(v), float(v.mean())
     sd = float(v.std(ddof=1)) if n > 1 else math.nan
@@ -117,6 +120,8 @@ def not_run(what: str) -> Verdict:
 def seeds_for_interval(e: Estimate, room: float, level: float = LEVEL) -> int | None:
     """About how many seeds make the interval's half-width smaller than ``room`` if the mean and
     SD stay as measured (None: no room, so no number of seeds decides it)."""
+    from scipy import stats
+
     if e.n < 2 or not room > 0:
         return None
     sd = float(np.std(e.values, ddof=1))

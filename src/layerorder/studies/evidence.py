@@ -14,17 +14,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from layerorder.errors import ConfigError, did_you_mean
 from layerorder.experiment.configuration.config import ExperimentConfig
-from layerorder.experiment.execution.comparison import Comparison
-from layerorder.modelgraph.roles import ACT_CLASSES, MODULE_TABLE
 from layerorder.probe.stored import PROBE_KINDS, typed
-from layerorder.stats.analysis import sort_key as level_order
 from layerorder.stats.metric import Metric
+
+if TYPE_CHECKING:
+    from layerorder.experiment.execution.comparison import Comparison
 
 ROLES = ("weight", "norm", "act", "dropout", "pool")
 RUN_KIND = "run"  # a measure of the run record: its final metrics, one value per run
@@ -50,6 +48,10 @@ LAYERS = ("all", "first", "last", "first/last")
 def role_of_kind(kind: str) -> str | None:
     """The role of a stored stage's module class name (``BatchNorm1d`` -> ``norm``), from the
     lint's table of module roles; None for a class outside ``torch.nn`` or without a role."""
+    from torch import nn
+
+    from layerorder.modelgraph.roles import ACT_CLASSES, MODULE_TABLE
+
     cls = getattr(nn, kind, None)
     if not isinstance(cls, type):
         return None
@@ -153,6 +155,8 @@ class Evidence:
     def resolve(self, condition: Mapping[str, Any] | None) -> dict[str, Any]:
         """A condition with ``"min"``/``"max"`` replaced by the factor's lowest/highest level
         (so one claim reads 'the deepest network' at every scale)."""
+        from layerorder.stats.analysis import sort_key as level_order
+
         out = {}
         for factor, level in (condition or {}).items():
             if level in ("min", "max"):

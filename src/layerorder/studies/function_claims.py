@@ -19,14 +19,18 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from layerorder.errors import ConfigError
 from layerorder.studies.claims import Estimate, Verdict, estimate, register, sided_p
 from layerorder.studies.evidence import Evidence
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+# torch is imported by what measures, so that reading a study file (layerorder study list)
+# does not import it
 
 BATCH = 256  # samples of the experiment's training split in the checked batch
 INIT_LAYERS = ("first", "last", "first/last")
@@ -44,6 +48,9 @@ def _outputs(config, order: str, seed: int, x: torch.Tensor, y: torch.Tensor, in
              num_classes: int) -> list[torch.Tensor]:
     """The logits and every parameter's gradient of ``order`` built and run from ``seed``
     (the global RNG is forked: the caller's state is left as it was)."""
+    import torch
+    from torch import nn
+
     from layerorder.blocks import seed_dropout
     from layerorder.models import build_model
 
@@ -95,6 +102,8 @@ class SameFunction:
         return cls(params["a"], params["b"], seeds, condition, same)
 
     def evaluate(self, ev: Evidence, alpha: float) -> Verdict:
+        import torch
+
         from layerorder.experiment.execution.runner import load_checked_data
 
         if ev.config is None:
@@ -133,6 +142,8 @@ def _untrained(config, order: str, depth: int, seed: int, in_shape, num_classes,
     """``order`` built at ``depth`` from ``seed`` without dropout (the setting of Xiong et al.'s
     Theorem 1, He et al.'s argument and Liu et al.'s output change), in training mode; the
     caller's RNG state is left as it was."""
+    import torch
+
     from layerorder.models import build_model
 
     with torch.random.fork_rng(devices=[]):
@@ -146,6 +157,8 @@ def _untrained(config, order: str, depth: int, seed: int, in_shape, num_classes,
 def _init_grads(config, order: str, depth: int, seed: int, x, y, in_shape, num_classes,
                 width, heads) -> list:
     """``GradFlow`` of every weight layer after one train-mode forward and backward pass."""
+    from torch import nn
+
     from layerorder.probe.grads import grad_flow
 
     model = _untrained(config, order, depth, seed, in_shape, num_classes, width, heads)
@@ -160,6 +173,9 @@ def _output_change(config, order: str, depth: int, seed: int, x, y, in_shape, nu
     experiment's betas and epsilon) on the batch's cross-entropy. At the first step Adam moves
     every weight by about ``lr`` (m / sqrt(v) = g / |g|), so the change measures how strongly the
     network amplifies a small perturbation of all its weights."""
+    import torch
+    from torch import nn
+
     model = _untrained(config, order, depth, seed, in_shape, num_classes, width, heads)
     before = model(x)
     nn.functional.cross_entropy(before, y).backward()
@@ -242,6 +258,7 @@ class InitGradient:
         import json
 
         import numpy as np
+        import torch
 
         from layerorder.data.cache import cached_arrays
 

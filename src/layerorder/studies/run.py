@@ -27,7 +27,6 @@ from layerorder.studies.regime import (
 )
 from layerorder.studies.spec import ClaimSpec, Study, references
 
-DEFAULT_STUDY_STORE = "layerorder-studies.db"
 ALPHA = 0.05
 
 
@@ -97,9 +96,45 @@ class StudyResult:
     def command(self) -> str:
         return study_command(self.study, self.scale, self.store)
 
+    def to_pandas(self):
+        """One row per claim: its id, kind, outcome, effect, p-values and evidence."""
+        import pandas as pd
+
+        return pd.DataFrame([claim_row(c) for c in self.claims])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The study's verdicts, with where and when its runs ran."""
+        return {"study": self.study.name, "scale": self.scale, "store": str(self.store),
+                "machine": self.machine, "finished_at": self.finished_at,
+                "claims": [claim_row(c) for c in self.claims],
+                "report": self.report_command("html")}
+
+    def __str__(self) -> str:
+        """What ``layerorder study run`` prints, without colour."""
+        from layerorder.studies.text import verdict_table
+        from layerorder.terminal import as_text
+
+        return as_text([verdict_table(self)])
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = f"<p><strong>{html.escape(self.study.name)}</strong> ({html.escape(self.scale)})"
+        return (f"{head}: {html.escape(self.study.title)}</p>"
+                + self.to_pandas().to_html(index=False, float_format="%.3g"))
+
     def report_command(self, fmt: str) -> str:
         return (f"layerorder study report {study_argument(self.study)} --scale {self.scale} "
                 f"--store {self.store} --format {fmt}")
+
+
+def claim_row(c: ClaimResult) -> dict[str, Any]:
+    """A claim's verdict as one row: what the table, the JSON and a data frame hold."""
+    from layerorder.studies.text import claim_kind
+
+    return {"claim": c.claim.id, "kind": claim_kind(c), "statement": c.claim.statement,
+            "outcome": c.verdict.outcome, "effect": c.verdict.effect, "p": c.verdict.p,
+            "p_family": c.p_family, "evidence": c.verdict.evidence, "decide": c.verdict.decide}
 
 
 def study_argument(study: Study) -> str:

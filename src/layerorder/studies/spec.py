@@ -347,8 +347,8 @@ def references(test) -> tuple[list[str], list[dict], list[str]]:
 
 
 def _checkreferences(claim: ClaimSpec, config: ExperimentConfig, where: str) -> None:
+    from layerorder.archs import check_order_for_arch
     from layerorder.errors import LayerorderError
-    from layerorder.models import check_order_for_arch
 
     for order in getattr(claim.test, "built_orders", ()):  # built from settings, not trained
         try:

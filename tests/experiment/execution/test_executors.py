@@ -5,7 +5,8 @@ import os
 import pytest
 
 from layerorder.experiment.configuration.config import make_config
-from layerorder.experiment.execution.runner import SweepObserver, run_sweep
+from layerorder.experiment.execution.observer import SweepObserver
+from layerorder.experiment.execution.runner import run_sweep
 from layerorder.store import Store
 
 

@@ -352,7 +352,10 @@ class Meta:
     its default and the keys of runs stored before it do not change. ``runs``: which runs a run
     setting applies to: ``loop`` (the built-in loop's, such as ``arch``: no effect on a user's own
     training function or script, and left out of its keys), ``own`` (a user's run only, such as
-    ``command``) or ``both`` (``epochs``, which a user's run reads as ``{epochs}``)."""
+    ``command``) or ``both`` (``epochs``, which a user's run reads as ``{epochs}``).
+    ``matters``: where the value is in run keys (so that stored runs keep theirs) but changes
+    nothing a run computes for some configs (SGD's momentum under Adam, the built-in
+    architecture under a user's model): what a report's configuration leaves out."""
 
     check: Callable[[str, Any], Any]
     help: str
@@ -360,6 +363,7 @@ class Meta:
     applies: Callable[[Any], bool] | None = None
     not_applied: str = ""
     runs: str = "loop"  # the runs it applies to: the built-in loop's, OWN (a user's), or BOTH
+    matters: Callable[[Any], bool] | None = None
 
 
 def setting(default: Any, check: Callable[[str, Any], Any], help: str, **meta: Any) -> Any:
@@ -416,6 +420,11 @@ def _is_transformer(config: Any) -> bool:
     return config.model is None and takes_option(config.arch, "heads")
 
 
+def _builds_arch(config: Any) -> bool:
+    """Whether the runs build a built-in architecture (not a user's model)."""
+    return config.model is None
+
+
 def _is_sgd(config: Any) -> bool:
     return config.optimizer == "sgd"
 
@@ -447,7 +456,8 @@ class RunSettings:
     data_options: tuple[tuple[str, Any], ...] = setting(
         (), data_options, "Data set option KEY=VALUE (repeatable)."
     )
-    arch: str = setting("cnn1d", lowered, "mlp, cnn1d, cnn2d, resnet, transformer or rnn.")
+    arch: str = setting("cnn1d", lowered, "mlp, cnn1d, cnn2d, resnet, transformer or rnn.",
+                        matters=_builds_arch)
     model: str | None = setting(
         None,
         model_target,
@@ -455,7 +465,8 @@ class RunSettings:
         " --order ('as-is' keeps it unchanged); keyword arguments for the factory in parentheses:"
         " 'timm:resnet18(in_chans=1, num_classes=10)'. Loading it runs its code.",
     )
-    width: int | None = setting(None, integer(optional=True), "Model width; none: per arch.")
+    width: int | None = setting(None, integer(optional=True), "Model width; none: per arch.",
+                                matters=_builds_arch)
     heads: int | None = setting(
         None,
         integer(optional=True),
@@ -464,7 +475,8 @@ class RunSettings:
         applies=_is_transformer,
         not_applied="has no attention heads (only --arch transformer has)",
     )
-    depth: int | None = setting(None, integer(optional=True), "Model depth; none: per arch.")
+    depth: int | None = setting(None, integer(optional=True), "Model depth; none: per arch.",
+                                matters=_builds_arch)
     epochs: int = setting(
         20, integer(), "Training epochs per run ({epochs} in --command, trial.epochs).", runs=BOTH
     )
@@ -480,7 +492,7 @@ class RunSettings:
     )
     schedule: str = setting("onecycle", choice(SCHEDULES), "onecycle, cosine, step or constant.")
     weight_decay: float = setting(0.0, number(0.0), "Weight decay.")
-    momentum: float = setting(0.9, number(0.0, 1.0), "SGD momentum.")
+    momentum: float = setting(0.9, number(0.0, 1.0), "SGD momentum.", matters=_is_sgd)
     nesterov: bool = setting(
         False,
         flag,
@@ -729,6 +741,7 @@ class Setting:
     default: Any
     role: str
     meta: Meta
+    annotation: str = "Any"  # the field's declared type, as written (``tuple[str, ...]``)
 
     @property
     def check(self) -> Callable[[str, Any], Any]:
@@ -753,6 +766,12 @@ class Setting:
     def coerce(self, value: Any) -> Any:
         return self.check(self.name, value)
 
+    def matters(self, config: Any) -> bool:
+        """Whether the value changes what a run of ``config`` computes: in its run key, and not
+        a value its runs ignore (``Meta.matters``); a report's configuration shows these."""
+        check = self.meta.matters
+        return self.in_key(config) and (check is None or check(config))
+
     def in_key(self, config: Any) -> bool:
         if self.role != RUN:
             return False
@@ -772,7 +791,7 @@ def _at_default(value: Any, default: Any) -> bool:
 
 
 SETTINGS: tuple[Setting, ...] = tuple(
-    Setting(f.name, f.default, role, f.metadata["setting"])
+    Setting(f.name, f.default, role, f.metadata["setting"], str(f.type))
     for part, role in PARTS
     for f in fields(part)
     if "setting" in f.metadata  # code_hash is derived, never set

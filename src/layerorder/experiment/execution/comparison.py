@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from layerorder.data.memory import PREFIX as MEMORY
+from layerorder.experiment.configuration.callables import PREFIX as CALLABLE
 from layerorder.experiment.configuration.config import ExperimentConfig
 from layerorder.experiment.configuration.plan import analysis_plan
 from layerorder.experiment.configuration.rounds import rounds
@@ -35,19 +37,10 @@ RUN_COLUMNS = (
     "wall_time",
 )
 # the built-in loop's epoch metrics; a user's own run reports metrics by name (``metrics``)
-EPOCH_COLUMNS = tuple(f.name for f in dataclasses.fields(EpochRecord) if f.name != "metrics")
-
-
 def reported_names(records) -> tuple[str, ...]:
     """The names of the metrics a user's runs reported over ``records`` (runs or epochs), sorted;
     none for the built-in loop's."""
     return tuple(sorted({k for r in records for k in (r.metrics or {})}))
-
-
-def epoch_column_names() -> tuple[str, ...]:
-    """Epoch columns beside a run's: the epoch's scheduled learning rate is ``epoch_lr``, so
-    that it does not clash with the run's ``lr``."""
-    return tuple("epoch_lr" if c == "lr" else c for c in EPOCH_COLUMNS)
 
 
 def describe_order(label: str) -> tuple[str, str | None]:
@@ -62,6 +55,33 @@ def describe_order(label: str) -> tuple[str, str | None]:
     return spec, (label if label in PRESETS else None)
 
 
+# the settings that name what the user handed over in Python: data (``memory:NAME@hash``), a
+# model factory or a training function (``python:NAME@hash``)
+NAMED_INPUTS = ("dataset", "model", "train")
+
+
+def display_name(value: Any) -> Any:
+    """What a title or a table calls a data set, a model or a training function: the user's own
+    name (``data_name=``, the function's name) without its fingerprint; arrays given without a
+    name are 'your arrays'. Other values are returned as they are."""
+    if not isinstance(value, str):
+        return value
+    for prefix in (MEMORY, CALLABLE):
+        if value.startswith(prefix):
+            name, at, _ = value[len(prefix):].rpartition("@")
+            if not at:
+                return "your arrays" if prefix == MEMORY else value[len(prefix):]
+            return name
+    return value
+
+
+def named_inputs(config: dict[str, Any]) -> dict[str, str]:
+    """Each input handed over in Python by its full stored name, fingerprint included (for a
+    report's provenance, where titles show ``display_name``)."""
+    return {key: config[key] for key in NAMED_INPUTS
+            if isinstance(config.get(key), str) and config[key].startswith((MEMORY, CALLABLE))}
+
+
 def model_title(config: dict[str, Any]) -> str:
     """ "data set / model" as the tables title a comparison: the user's model where one was used;
     a user's own run: its command (cut to 60 characters) or its training function."""
@@ -69,10 +89,10 @@ def model_title(config: dict[str, Any]) -> str:
         command = " ".join(str(config["command"]).split())
         return command if len(command) <= 60 else command[:57] + "..."
     if config.get("train"):
-        return f"train {str(config['train']).split('@')[0]}"
+        return f"train {display_name(config['train'])}"
     model = config.get("model")
-    name = model.split("@")[0] if model else config.get("arch", "?")
-    return f"{config.get('dataset', '?')} / {name}"
+    name = display_name(model) if model else config.get("arch", "?")
+    return f"{display_name(config.get('dataset', '?'))} / {name}"
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from layerorder.experiment.configuration.config import ExperimentConfig
 from layerorder.experiment.execution.executors import Plan, make_executor, plan
+from layerorder.experiment.execution.observer import SweepObserver
 from layerorder.experiment.execution.shipping import snapshot
-from layerorder.experiment.execution.worker import Progress, RunOutcome, RunTask
+from layerorder.experiment.execution.worker import RunOutcome, RunTask
 from layerorder.experiment.training.run_data import cached_dataset, resolve_device
 from layerorder.store import (
     ExperimentRecord,
@@ -28,20 +29,6 @@ from layerorder.store import (
     config_hash,
     make_owner,
 )
-
-
-class SweepObserver:
-    """Receives progress; the CLI draws it. Every method is optional."""
-
-    def start(self, experiment: ExperimentRecord, total: int, todo: int, plan: Plan) -> None: ...
-
-    def run_started(self, task: RunTask) -> None: ...
-
-    def epoch(self, progress: Progress) -> None: ...
-
-    def run_finished(self, task: RunTask, outcome: RunOutcome) -> None: ...
-
-    def note(self, text: str) -> None: ...
 
 
 @dataclass(frozen=True)

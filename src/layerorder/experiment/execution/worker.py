@@ -114,8 +114,9 @@ def recalibration_records(model, data, cfg: RunConfig) -> list[tuple[int, str, s
     (none without BatchNorm). Changes the model's BN statistics: call it last."""
     from layerorder.experiment.training.loop import evaluate
     from layerorder.experiment.training.task import task_for
+    from layerorder.probe.records import Recalibration
     from layerorder.probe.stored import to_data
-    from layerorder.probe.variance import BN_TYPES, Recalibration, recalibrate_bn
+    from layerorder.probe.variance import BN_TYPES, recalibrate_bn
 
     if not any(isinstance(m, BN_TYPES) for m in model.modules()):
         return []

@@ -19,17 +19,6 @@ from layerorder.experiment.training.run_data import load_run_data, resolve_devic
 from layerorder.probe.training import EpochProbe, Snapshot
 from layerorder.probe.variance import recalibrate_bn
 
-# where ``probe`` differs from ``compare``'s defaults: two orders, a short training
-PROBE_DEFAULTS = {"orders": ("standard", "act-first"), "epochs": 5}
-
-
-def probe_settings(given: dict) -> dict:
-    """``probe``'s settings: its defaults, then those given; one seed (the ``seed`` argument)."""
-    given = {k: v for k, v in given.items() if v is not None}
-    if "seeds" in given:
-        raise ConfigError("probe trains one seed per order: give seed=N (--seed N), not seeds")
-    return {**PROBE_DEFAULTS, **given, "seeds": 1}
-
 
 @dataclass(frozen=True)
 class OrderProbe:

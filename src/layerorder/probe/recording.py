@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from layerorder.probe.accumulate import Accumulator, StageStats
+from layerorder.probe.accumulate import Accumulator
+from layerorder.probe.records import DEFAULT_RANGE, StageStats
 
 SKIP = (nn.Identity, nn.Flatten, nn.Unflatten)
 DEFAULT_BINS = 60
-DEFAULT_RANGE = (-6.0, 6.0)
 
 
 def bin_edges(
