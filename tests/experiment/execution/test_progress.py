@@ -61,6 +61,10 @@ def test_one_display_is_updated_and_ends_with_every_run(shown, monkeypatch):
         for run_id in (1, 2):
             task = _task(run_id)
             observer.run_started(task)
+            if run_id == 1:  # trained an epoch here, then handed to the pool: started again
+                observer.epoch(SimpleNamespace(run_id=1, epoch=1, epochs=2, value=50.0,
+                                               metric="test_acc"))
+                observer.run_started(task)
             for epoch in (1, 2):
                 observer.epoch(SimpleNamespace(run_id=run_id, epoch=epoch, epochs=2,
                                                value=50.0, metric="test_acc"))
@@ -76,6 +80,29 @@ def test_one_display_is_updated_and_ends_with_every_run(shown, monkeypatch):
     assert "1 already stored" in final
     html = shown.outputs[-1]._repr_html_()
     assert '<progress value="4" max="4"' in html
+
+
+def test_the_terminals_bars_count_a_handed_over_run_once():
+    import io
+
+    from rich.console import Console
+
+    from layerorder.experiment.execution.progress import RichObserver
+
+    observer = RichObserver(Console(file=io.StringIO(), force_terminal=True, width=100))
+    experiment = SimpleNamespace(name="default", id=1)
+    plan = SimpleNamespace(describe=lambda: "auto")
+    with observer:
+        observer.start(experiment, total=1, todo=1, plan=plan)
+        task = _task(1)
+        observer.run_started(task)
+        observer.epoch(SimpleNamespace(run_id=1, epoch=1, epochs=2, value=50.0, metric="test_acc"))
+        observer.run_started(task)  # handed to the pool
+        for epoch in (1, 2):
+            observer.epoch(SimpleNamespace(run_id=1, epoch=epoch, epochs=2, value=60.0,
+                                           metric="test_acc"))
+        (overall,) = [t for t in observer.progress.tasks if t.id == observer.overall]
+        assert overall.completed == overall.total == 2
 
 
 def test_a_script_is_not_a_notebook():

@@ -90,6 +90,9 @@ class RichObserver(SweepObserver):
         overall = next(t for t in self.progress.tasks if t.id == self.overall)
         if overall.total is None and epochs is not None:
             self.progress.update(self.overall, total=self.todo * epochs)
+        counted = (epochs or 0) - self.epochs_left.get(task.run_id, epochs or 0)
+        if counted:  # a run handed to the pool starts again: its epochs are counted again
+            self.progress.advance(self.overall, -counted)
         self.epochs_left[task.run_id] = epochs or 0
         self.names[task.run_id] = escape(_run_name(task))  # a bar's description is markup
 
@@ -200,6 +203,8 @@ class NotebookObserver(SweepObserver):
         epochs = task.config.get("epochs")
         if self.epochs_total is None and epochs is not None:
             self.epochs_total = self.todo * epochs
+        # a run handed to the pool starts again: its epochs are counted again
+        self.epochs_done -= self.epochs_of.get(task.run_id, 0)
         self.epochs_of[task.run_id] = 0
         self.running[task.run_id] = _run_name(task)
         self._show()
