@@ -37,7 +37,10 @@ def _writer_class():
 
 
 def _safe(text: str) -> str:
-    return re.sub(r"[^\w.=+-]+", "_", str(text)).strip("_") or "_"
+    """A name as one folder name: a safe alphabet, never '.' or '..' (which would leave the
+    output folder)."""
+    name = re.sub(r"[^\w.=+-]+", "_", str(text)).strip("_")
+    return "_" if name.strip(".") == "" else name
 
 
 def run_dir(root: Path, experiment: str, run: dict[str, Any]) -> Path:

@@ -17,6 +17,7 @@ from pathlib import Path
 from layerorder.files import GENERATOR, atomic_write_text
 from layerorder.report import figures
 from layerorder.report.html import CSP, CSS
+from layerorder.report.markdown import md_text
 from layerorder.studies.claims import OUTCOMES, Estimate
 from layerorder.version import __version__
 
@@ -226,7 +227,7 @@ def render_findings_markdown(findings, path: Path, command: str) -> list[Path]:
              "", f"## Primary claims, corrected together ({findings.method})", "",
              *_md_table(FAMILY, _family_rows(findings))]
     for r in findings.results:
-        lines += ["", f"## {r.study.title}", "", r.study.question, "",
+        lines += ["", f"## {md_text(r.study.title)}", "", md_text(r.study.question), "",
                   f"Reproduce: `{r.command}` then `{r.report_command('md')}`.", ""]
         for e in r.experiments:
             lines.append(f"- `{e.experiment}`: {e.finished} of {e.runs} runs finished, "
@@ -253,7 +254,7 @@ def render_findings_markdown(findings, path: Path, command: str) -> list[Path]:
                 target = Path(f"{stem}_{r.study.name}_{c.claim.id}.png")
                 figures.png(fig, target)
                 written.append(target)
-                lines += ["", f"![{c.claim.id}](<{target.name}>)"]
+                lines += ["", f"![{md_text(c.claim.id)}](<{target.name}>)"]
     lines += ["", "## Caveats", "", *[f"- {c}" for c in caveats(findings)]]
     atomic_write_text(path, "\n".join(lines) + "\n")
     return written
@@ -264,23 +265,24 @@ def _md_claim(r, c) -> list[str]:
     mark = CHECK_MARK[v.outcome] if c.claim.kind == "check" else MARK[v.outcome]
     kind = ("check" if c.claim.kind == "check" else "primary claim" if c.claim.primary
             else "claim")
-    out = [f"### {c.claim.id}: {mark} ({kind})", "", f"**Claim.** {c.claim.statement}", "",
-           f"**Source.** {c.claim.source}"]
+    out = [f"### {md_text(c.claim.id)}: {mark} ({kind})", "",
+           f"**Claim.** {md_text(c.claim.statement)}", "", f"**Source.** {md_text(c.claim.source)}"]
     if c.claim.literature:
-        out += ["", f"**The source's number.** {c.claim.literature}"]
+        out += ["", f"**The source's number.** {md_text(c.claim.literature)}"]
     if c.claim.regime.source:
-        out += ["", f"**The source's regime.** {c.claim.regime.describe()}"]
+        out += ["", f"**The source's regime.** {md_text(c.claim.regime.describe())}"]
     if v.regime is not None:
-        out += ["", f"**This scale.** {_regime_cell(c)}"]
+        out += ["", f"**This scale.** {md_text(_regime_cell(c))}"]
     if c.claim.shares:
-        out += ["", f"**Same comparison as** `{c.claim.shares}`: tested once, counted once."]
-    out += ["", f"**Evidence.** {v.evidence}" + (f" (decided by {v.decided_by})"
-                                                 if v.decided_by else "")]
+        out += ["", f"**Same comparison as** {md_text(c.claim.shares)}: tested once, counted"
+                " once."]
+    out += ["", f"**Evidence.** {md_text(v.evidence)}" + (
+        f" (decided by {md_text(v.decided_by)})" if v.decided_by else "")]
     if c.p_family is not None:
         out += ["", f"**Family.** p {v.p:.3g}; {'Holm'}-adjusted over the primary claims "
                 f"{c.p_family:.3g}"]
     if v.decide:
-        out += ["", f"**What would decide it.** {v.decide}"]
+        out += ["", f"**What would decide it.** {md_text(v.decide)}"]
     return out
 
 
@@ -297,7 +299,7 @@ def _figure(claim_result):
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return md_text(text)
 
 
 def _html_table(columns, rows) -> str:

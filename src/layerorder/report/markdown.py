@@ -19,9 +19,12 @@ from layerorder.stats.table import (
 )
 
 
-def _md(text: str) -> str:
-    """Escape what Markdown would read as markup or HTML."""
-    for ch in "\\`*_[]<>|#":
+def md_text(text: str) -> str:
+    """Text a user controls, made inert in Markdown: every character Markdown would read as
+    markup, HTML, an entity or a link escaped (so ``<script>``, ``<img onerror=...>`` and
+    ``[x](javascript:...)`` show as the text they are); line breaks become spaces."""
+    text = " ".join(str(text).splitlines())
+    for ch in "\\`*_[]()<>|#!&~":
         text = text.replace(ch, "\\" + ch)
     return text
 
@@ -29,11 +32,11 @@ def _md(text: str) -> str:
 def table_markdown(table: ResultsTable) -> list[str]:
     """The results table as Markdown lines, then its note."""
     lines = [
-        "| " + " | ".join(_md(c) for c in table.columns) + " |",
+        "| " + " | ".join(md_text(c) for c in table.columns) + " |",
         "|" + "---|" * len(table.columns),
     ]
-    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in table.rows]
-    return [*lines, "", _md(table.note)]
+    lines += ["| " + " | ".join(md_text(c) for c in row) + " |" for row in table.rows]
+    return [*lines, "", md_text(table.note)]
 
 
 def render_markdown(info: ReportInfo, path: Path) -> list[Path]:
@@ -49,9 +52,9 @@ def render_markdown(info: ReportInfo, path: Path) -> list[Path]:
 
     a = info.analysis
     lines = [
-        f"# {_md(info.title)}",
+        f"# {md_text(info.title)}",
         "",
-        f"**Verdict.** {_md(a.verdict.text)}",
+        f"**Verdict.** {md_text(a.verdict.text)}",
         "",
         *table_markdown(results_table(a, info.title)),
     ]
@@ -94,9 +97,9 @@ def render_markdown(info: ReportInfo, path: Path) -> list[Path]:
     prov = info.provenance
     lines += [
         "",
-        f"Provenance: layerorder {_md(str(prov.get('layerorder', '?')))}, torch "
-        f"{_md(str(prov.get('torch', '?')))}, device {_md(str(prov.get('devices', '?')))}"
-        f", git {_md(str(prov.get('git') or '-'))}, {_md(prov['report generated'])}.",
+        f"Provenance: layerorder {md_text(str(prov.get('layerorder', '?')))}, torch "
+        f"{md_text(str(prov.get('torch', '?')))}, device {md_text(str(prov.get('devices', '?')))}"
+        f", git {md_text(str(prov.get('git') or '-'))}, {md_text(prov['report generated'])}.",
         "",
     ]
     atomic_write_text(path, "\n".join(lines))

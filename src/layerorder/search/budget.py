@@ -20,6 +20,7 @@ FINAL_SEEDS = 3  # seeds per finalist at the final stage's first look
 MAX_FINAL_SEEDS = 50
 
 UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+MAX_RUNS, MAX_SECONDS = 1_000_000, 365 * 86_400  # a budget larger is a typo
 
 FULL_SEEDS = 5  # the default budget is a third of training every candidate on this many seeds
 # settings the search decides itself, whatever the TOML file or the caller says
@@ -47,6 +48,9 @@ def parse_budget(text: str | float | None) -> Budget:
         raise ConfigError(f"--budget '{text}' is neither a number of full runs (30) nor a time"
                           " (45m, 2h, 900s)")
     unit = match.group(2)
+    if (value * UNITS[unit] if unit else value) > (MAX_SECONDS if unit else MAX_RUNS):
+        raise ConfigError(f"--budget '{text}' is more than any search spends: at most"
+                          f" {MAX_RUNS:,} full runs or {MAX_SECONDS // 86_400} days")
     return Budget(seconds=value * UNITS[unit]) if unit else Budget(runs=value)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
+import stat
 import threading
 import time
 from collections import Counter
@@ -81,6 +82,24 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 def _uri(path: Path, **params: str) -> str:
     query = "&".join(f"{key}={value}" for key, value in params.items())
     return f"{path.absolute().as_uri()}?{query}"
+
+
+# what a path that is neither a file nor a directory is, by its file type
+_ODD_TYPES = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+              (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"))
+
+
+def _not_a_file(path: Path) -> str | None:
+    """What ``path`` (or the file a symbolic link there points to) is when it exists and is
+    neither a regular file nor a directory: a device (``/dev/null``), a FIFO, a socket."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # missing, or a dangling link: created or refused later, for its reason
+        return None
+    what = next((name for test, name in _ODD_TYPES if test(mode)), None)
+    if what is not None and path.is_symlink():
+        what = f"a symbolic link to {what} ({os.path.realpath(path)})"
+    return what
 
 
 def _cannot_write(display: str, reason: object) -> StoreError:
@@ -238,6 +257,10 @@ def open_connection(
     Returns the connection and the file it holds, to hand to ``release`` when it is closed."""
     if path.is_dir():
         raise _cannot_write(display, "it is a directory")
+    odd = _not_a_file(path)
+    if odd is not None:
+        raise StoreError(f"store '{display}' is {odd}, not a file; a store is an SQLite file:"
+                         " choose another path with --store")
     with _HELD_LOCK:
         identity = file_identity(path)
         existing = path.exists() and path.stat().st_size > 0

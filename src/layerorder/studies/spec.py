@@ -38,12 +38,18 @@ study accepts exactly what the command line accepts, checked the same way.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from layerorder.errors import ConfigError, did_you_mean
-from layerorder.experiment.configuration.config import ExperimentConfig, make_config
+from layerorder.experiment.configuration.config import (
+    ExperimentConfig,
+    make_config,
+    table_of,
+    tables_of,
+)
 from layerorder.studies.regime import Regime, parse_regime
 
 SCALES = ("quick", "cpu", "full")  # tests in minutes; each claim's regime on a 2-core CPU; a GPU
@@ -175,10 +181,27 @@ def _text(table: dict, key: str, where: str, default: str | None = None) -> str:
     return value.strip()
 
 
+# study names and experiment and claim ids name files and experiments: a safe alphabet only
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+def _name(table: dict, key: str, where: str) -> str:
+    """A name or id that becomes part of a file's or an experiment's name."""
+    value = _text(table, key, where)
+    if not SAFE_NAME.fullmatch(value):
+        raise ConfigError(f"{where}: '{key}' names files and experiments, so it takes letters,"
+                          f" digits, '-', '_' and '.' only (starting with a letter or digit, at"
+                          f" most 100), got {value!r}")
+    return value
+
+
 def _unknown(table: dict, allowed, where: str) -> None:
     for key in table:
         if key not in allowed:
             raise ConfigError(f"{where}: unknown key '{key}'" + did_you_mean(key, list(allowed)))
+
+
+MAX_HOURS = 24 * 365  # a scale's measured minutes or expected GPU-hours: a year at most
 
 
 def _scale(name: str, table: dict, where: str) -> Scale:
@@ -187,8 +210,10 @@ def _scale(name: str, table: dict, where: str) -> Scale:
     settings = {k: v for k, v in table.items() if k not in SCALE_KEYS}
     minutes, gpu_hours = table.get("minutes"), table.get("gpu_hours")
     for key, value in (("minutes", minutes), ("gpu_hours", gpu_hours)):
-        if value is not None and (not isinstance(value, (int, float)) or value <= 0):
-            raise ConfigError(f"{where}: '{key}' must be a positive number")
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)
+                                  or not 0 < value <= MAX_HOURS * 60):
+            raise ConfigError(f"{where}: '{key}' must be a positive number of at most"
+                              f" {MAX_HOURS * 60:,} (a year), got {value!r}")
     return Scale(
         name,
         settings,
@@ -200,8 +225,8 @@ def _scale(name: str, table: dict, where: str) -> Scale:
 
 
 def _experiment(table: dict, where: str, scales: dict[str, Scale]) -> ExperimentSpec:
-    eid = _text(table, "id", where)
-    overrides = {s: dict(table[s]) for s in SCALES if isinstance(table.get(s), dict)}
+    eid = _name(table, "id", where)
+    overrides = {s: dict(table_of(table, s, where)) for s in SCALES if s in table}
     settings = {k: v for k, v in table.items() if k not in ("id", "title", "scales", *SCALES)}
     only = table.get("scales", [])
     if not isinstance(only, list) or not all(isinstance(x, str) and x in scales for x in only):
@@ -218,22 +243,23 @@ def parse_study(data: dict, path: Path) -> Study:
     where = f"study file '{path}'"
     _unknown(data, ("name", "version", "title", "question", "scales", "experiments", "claims"),
              where)
-    name = _text(data, "name", where)
+    name = _name(data, "name", where)
     version = data.get("version", 1)
     if not isinstance(version, int) or version < 1:
         raise ConfigError(f"{where}: 'version' must be a positive integer")
-    scales = {k: _scale(k, v, f"{where} [scales.{k}]") for k, v in data.get("scales", {}).items()}
+    scales = {k: _scale(k, table_of({k: v}, k, f"{where} [scales]"), f"{where} [scales.{k}]")
+              for k, v in table_of(data, "scales", where).items()}
     if "quick" not in scales:
         raise ConfigError(f"{where}: a study needs a [scales.quick] table")
     experiments = tuple(
         _experiment(t, f"{where} experiment {i + 1}", scales)
-        for i, t in enumerate(data.get("experiments", []))
+        for i, t in enumerate(tables_of(data, "experiments", where))
     )
     ids = [e.id for e in experiments]
     if not ids or len(set(ids)) != len(ids):
         raise ConfigError(f"{where}: needs experiments with distinct ids, got {ids}")
     claims = [_claim(table, i, ids, where, parse_test, scales)
-              for i, table in enumerate(data.get("claims", []))]
+              for i, table in enumerate(tables_of(data, "claims", where))]
     if not claims or len({c.id for c in claims}) != len(claims):
         raise ConfigError(f"{where}: needs claims with distinct ids")
     _check_shared(claims, where)
@@ -279,7 +305,7 @@ def _claim(table: dict, i: int, ids: list[str], where: str, parse_test,
         raise ConfigError(f"{cw}: test '{table['test']}' shows an identity: it is a check "
                           "(kind = \"check\"), never evidence for a claim")
     return ClaimSpec(
-        _text(table, "id", cw), _text(table, "statement", cw), _text(table, "source", cw), exp,
+        _name(table, "id", cw), _text(table, "statement", cw), _text(table, "source", cw), exp,
         parse_test(_text(table, "test", cw), params, cw), kind, primary,
         table.get("shares", ""), table.get("literature", ""),
         parse_regime(table.get("regime"), table.get("needs"), cw), tuple(only),

@@ -286,9 +286,60 @@ def load_toml(path: str | Path) -> dict[str, Any]:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file '{path}' is not valid TOML: {exc}") from None
+    except RecursionError:  # the TOML reader recurses once per level of nesting
+        raise ConfigError(f"config file '{path}' nests arrays or tables too deeply to read; no"
+                          f" setting needs more than {MAX_DEPTH} levels") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file '{path}': {exc}") from None
+    _check_depth(data, f"config file '{path}'")
     return data
+
+
+# levels of arrays and tables any file of layerorder's needs (a study: the file, [[experiments]],
+# its [experiments.cpu] table, a setting's list: 4); deeper input is refused as it is read
+MAX_DEPTH = 16
+
+
+def _check_depth(data: Any, where: str) -> None:
+    """Refuse data nested deeper than ``MAX_DEPTH`` (walked without recursion)."""
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{where} nests arrays or tables {depth} levels deep; no setting"
+                              f" needs more than {MAX_DEPTH}")
+        children = value.values() if isinstance(value, dict) else value if isinstance(
+            value, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+
+
+def table_of(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    """``data[key]`` as a table (``[key]`` in TOML; empty where absent), else one line naming
+    the key and what it must be."""
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: '{key}' must be a table ([{key}] or [{key}.NAME]"
+                          f" sections), not {_kind(value)}")
+    return value
+
+
+def tables_of(data: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+    """``data[key]`` as an array of tables (``[[key]]`` sections in TOML; empty where absent),
+    else one line naming the key and what it must be."""
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(f"{where}: '{key}' must be an array of tables ([[{key}]] sections),"
+                          f" not {_kind(value)}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    """What a TOML value is, in the words of its syntax."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array of values" if not all(isinstance(v, dict) for v in value) else "an array"
+    return f"a {type(value).__name__} ({value!r:.40})"
 
 
 def merge_config(file_values: dict[str, Any], flag_values: dict[str, Any], source: str):

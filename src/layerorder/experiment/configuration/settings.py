@@ -42,7 +42,7 @@ LOOP, OWN, BOTH = "loop", "own", "both"  # the runs a run setting applies to (``
 # ---- checks: (key, raw value) -> value of the setting's type, or ConfigError ----------------
 
 
-def _int(key: str, value: Any, minimum: int = 1) -> int:
+def _int(key: str, value: Any, minimum: int = 1, maximum: int | None = None) -> int:
     if isinstance(value, bool):
         raise ConfigError(f"{key} must be an integer, got {value!r}")
     try:
@@ -51,18 +51,23 @@ def _int(key: str, value: Any, minimum: int = 1) -> int:
         raise ConfigError(f"{key} must be an integer, got {value!r}") from None
     if number < minimum:
         raise ConfigError(f"{key} must be >= {minimum}, got {number}")
+    if maximum is not None and number > maximum:
+        raise ConfigError(f"{key} must be at most {maximum:,}, got {number:,}")
     return number
 
 
-def _float(key: str, value: Any, lo: float, hi: float | None = None, *, open_lo=False) -> float:
+def _float(key: str, value: Any, lo: float, hi: float | None = None, *, open_lo=False,
+           most: float | None = None) -> float:
+    """A finite number in its range: ``> lo`` or ``>= lo``, ``< hi``, ``<= most``."""
     try:
         number = float(value) if not isinstance(value, bool) else math.nan
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         number = math.nan
     bad = not math.isfinite(number) or number < lo or (open_lo and number == lo)
-    if bad or (hi is not None and number >= hi):
+    if bad or (hi is not None and number >= hi) or (most is not None and number > most):
         rng = f"> {lo:g}" if open_lo else f">= {lo:g}"
         rng += f" and < {hi:g}" if hi is not None else ""
+        rng += f" and at most {most:g}" if most is not None else ""
         raise ConfigError(f"{key} must be a number {rng}, got {value!r}")
     return number
 
@@ -87,25 +92,30 @@ def _unique_nonempty(key: str, items: list) -> tuple:
     return tuple(items)
 
 
-def integer(minimum: int = 1, optional: bool = False) -> Callable[[str, Any], Any]:
+def integer(minimum: int = 1, optional: bool = False,
+            maximum: int | None = None) -> Callable[[str, Any], Any]:
+    """An integer ``>= minimum`` and, where a larger one could only be a typo that would run for
+    ever or fill the memory, ``<= maximum``."""
+
     def check(key: str, value: Any) -> int | None:
-        return None if optional and value is None else _int(key, value, minimum)
+        return None if optional and value is None else _int(key, value, minimum, maximum)
 
     check.metavar = "INT"
     return check
 
 
-def number(lo: float, hi: float | None = None, *, open_lo: bool = False):
+def number(lo: float, hi: float | None = None, *, open_lo: bool = False,
+           most: float | None = None):
     def check(key: str, value: Any) -> float:
-        return _float(key, value, lo, hi, open_lo=open_lo)
+        return _float(key, value, lo, hi, open_lo=open_lo, most=most)
 
     check.metavar = "NUM"
     return check
 
 
-def optional_number(lo: float, *, open_lo: bool = False):
+def optional_number(lo: float, *, open_lo: bool = False, most: float | None = None):
     def check(key: str, value: Any) -> float | None:
-        return None if value is None else _float(key, value, lo, open_lo=open_lo)
+        return None if value is None else _float(key, value, lo, open_lo=open_lo, most=most)
 
     check.metavar = "NUM"
     return check
@@ -465,22 +475,25 @@ class RunSettings:
         " --order ('as-is' keeps it unchanged); keyword arguments for the factory in parentheses:"
         " 'timm:resnet18(in_chans=1, num_classes=10)'. Loading it runs its code.",
     )
-    width: int | None = setting(None, integer(optional=True), "Model width; none: per arch.",
+    width: int | None = setting(None, integer(optional=True, maximum=65_536),
+                                "Model width; none: per arch.",
                                 matters=_builds_arch)
     heads: int | None = setting(
         None,
-        integer(optional=True),
+        integer(optional=True, maximum=1024),
         "Attention heads of --arch transformer; none: 4.",
         omit_at_default=True,
         applies=_is_transformer,
         not_applied="has no attention heads (only --arch transformer has)",
     )
-    depth: int | None = setting(None, integer(optional=True), "Model depth; none: per arch.",
+    depth: int | None = setting(None, integer(optional=True, maximum=10_000),
+                                "Model depth; none: per arch.",
                                 matters=_builds_arch)
     epochs: int = setting(
-        20, integer(), "Training epochs per run ({epochs} in --command, trial.epochs).", runs=BOTH
+        20, integer(maximum=100_000), "Training epochs per run ({epochs} in --command,"
+        " trial.epochs).", runs=BOTH
     )
-    batch_size: int = setting(100, integer(), "Batch size.")
+    batch_size: int = setting(100, integer(maximum=10_000_000), "Batch size.")
     optimizer: str = setting("adam", choice(OPTIMIZERS), "sgd, adam or adamw.")
     warmup: float = setting(
         0.0,
@@ -638,19 +651,23 @@ class ExecutionSettings:
     device: str = setting("auto", choice(DEVICES), "auto, cpu or cuda.")
     executor: str = setting("auto", choice(EXECUTORS), "auto, sequential, process, stacked or ray.")
     workers: int | None = setting(
-        None, integer(optional=True), "Worker processes for --executor process; none: one per core."
+        None, integer(optional=True, maximum=4096),
+        "Worker processes for --executor process; none: one per core."
     )
     ray_address: str | None = setting(
         None,
         optional_text,
         "Ray cluster to use with --executor ray; none: RAY_ADDRESS, or a local Ray.",
     )
-    cpus_per_run: float = setting(1.0, number(0.0), "CPUs per run on Ray (fractions allowed).")
-    gpus_per_run: float = setting(0.0, number(0.0), "GPUs per run on Ray (fractions allowed).")
-    max_retries: int = setting(2, integer(minimum=0), "Retries of a Ray task whose worker died.")
+    cpus_per_run: float = setting(1.0, number(0.0, most=4096),
+                                  "CPUs per run on Ray (fractions allowed).")
+    gpus_per_run: float = setting(0.0, number(0.0, most=4096),
+                                  "GPUs per run on Ray (fractions allowed).")
+    max_retries: int = setting(2, integer(minimum=0, maximum=100),
+                               "Retries of a Ray task whose worker died.")
     run_timeout: float | None = setting(
         None,
-        optional_number(0.0, open_lo=True),
+        optional_number(0.0, open_lo=True, most=30 * 86_400),  # a month
         "Seconds a --command run may take; one that takes longer is killed with its whole"
         " process group and counted as failed. None: no limit.",
     )
@@ -663,14 +680,14 @@ class ExecutionSettings:
     )
     lease: float = setting(
         60.0,
-        number(2.0),
+        number(2.0, most=86_400),  # a day: past it a lost driver's runs wait that long
         "Seconds a claimed run stays reserved without a heartbeat; the driver renews its runs'"
         " leases every lease/4 s. Another driver (on any host) takes over a run whose lease"
         " expired, e.g. when its machine froze or was lost.",
     )
     max_runs: int = setting(
         10_000,
-        integer(),
+        integer(maximum=100_000_000),
         "Refuse a grid of more runs than this (orders x seeds x learning rates x factor levels):"
         " a typo guard; raise it for a sweep that big.",
     )
@@ -720,7 +737,8 @@ class AnalysisSettings:
         " equivalent, or at --max-seeds; O'Brien-Fleming alpha spending keeps the false-positive"
         " rate at 0.05 over the looks.",
     )
-    max_seeds: int = setting(20, integer(minimum=2), "Most seeds per order with --until-decided.")
+    max_seeds: int = setting(20, integer(minimum=2, maximum=MAX_SEEDS),
+                             "Most seeds per order with --until-decided.")
 
 
 # the parts of a config and the role of their fields, in the order the config lists them

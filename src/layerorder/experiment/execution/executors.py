@@ -24,8 +24,7 @@ from multiprocessing import connection
 
 import torch
 
-from layerorder.experiment.execution.lifeline import die_with_parent
-from layerorder.experiment.execution.shipping import install
+from layerorder.experiment.execution.pool_worker import worker_main
 from layerorder.experiment.execution.worker import Progress, RunOutcome, RunTask, execute
 
 ProgressFn = Callable[[Progress], None]
@@ -131,35 +130,6 @@ class SequentialExecutor(Executor):
             yield execute(replace(task, threads=self.threads), progress)
 
 
-def _worker_main(conn, shipped: bytes | None, driver: int, threads: int | None) -> None:
-    """A pool worker: die with the driver, install what it shipped, then train the runs it
-    is sent one at a time, sending progress and the outcome back over its pipe. An install
-    that fails is reported by every run this worker is given."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group:
-    die_with_parent(driver)  # the driver alone decides when its workers stop
-    try:
-        install(shipped)
-        install_error = None
-    except Exception as exc:  # the user's pickled objects cannot be rebuilt here
-        install_error = f"cannot load the shipped data set or model: {type(exc).__name__}: {exc}"
-
-    def send(p: Progress) -> None:
-        conn.send(("progress", p))
-
-    while True:
-        try:
-            task = conn.recv()
-        except (EOFError, OSError):  # the driver is gone
-            return
-        if task is None:
-            return
-        if install_error is not None:
-            outcome = RunOutcome(task.run_id, "failed", error=install_error)
-        else:
-            outcome = execute(replace(task, threads=threads), send)
-        conn.send(("done", outcome))
-
-
 @contextlib.contextmanager
 def _sigint_ignored():
     """SIGINT ignored while a worker process is started (from the main thread only)."""
@@ -179,7 +149,7 @@ class _Worker:
     def __init__(self, ctx, shipped: bytes | None, threads: int | None) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
         self.process = ctx.Process(
-            target=_worker_main,
+            target=worker_main,
             args=(child, shipped, os.getpid(), threads),
             name="layerorder-worker",
             daemon=True,

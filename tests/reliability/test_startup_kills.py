@@ -1,0 +1,78 @@
+"""SIGKILL of the driver while its pool's workers are still starting: no worker, and no resource
+tracker held open by one, outlives it.
+
+A spawned worker is tied to its driver by ``die_with_parent`` (the kernel's parent-death signal
+and a watchdog), the first thing ``pool_worker.worker_main`` does. Before that call a worker has
+only started Python, imported the driver's main module and unpickled its entry point; none of
+them may import torch, which takes seconds (a minute on a loaded machine) and would leave an
+orphan for as long. The kills fall at seeded random points from the moment the first worker
+appears until its start-up is well over; every process the sweep had must be gone 10 s later
+(in practice well under a second: the time each took is in the assertion message).
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.gate import gated_compare, gated_env, make_gate
+from tests.reliability.processes import alive, descendants
+
+pytestmark = pytest.mark.slow
+
+KILLS = 10
+SEED = 20261205
+WINDOW = 2.5  # seconds after the first worker appears: its whole start-up on this machine
+GONE_WITHIN = 10.0
+
+
+def _kill_during_start_up(cmd, env, delay: float) -> tuple[int, float]:
+    """Start the sweep, kill its driver ``delay`` s after its first worker appears; return the
+    processes it had (seen at any moment before the kill) and how long they took to end."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    family: set[int] = set()
+    first = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        family |= set(descendants(proc.pid))
+        if first is None and family:
+            first = time.monotonic()
+        if first is not None and time.monotonic() - first >= delay:
+            break
+        time.sleep(0.01)
+    assert first is not None, "the sweep started no worker"
+    family |= set(descendants(proc.pid))
+    proc.kill()
+    proc.wait(timeout=30)
+    killed = time.monotonic()
+    while alive(family) and time.monotonic() - killed < GONE_WITHIN:
+        time.sleep(0.05)
+    return len(family), time.monotonic() - killed
+
+
+def test_kills_through_the_workers_start_up_leave_no_process(tmp_path):
+    gate = make_gate(tmp_path / "gate")  # closed: runs that get as far as training wait there
+    cmd = gated_compare(tmp_path / "s.db", "--executor", "process", "--workers", "2", seeds=4)
+    rng = random.Random(SEED)
+    took = []
+    for _ in range(KILLS):
+        delay = rng.uniform(0.0, WINDOW)
+        processes, seconds = _kill_during_start_up(cmd, gated_env(gate), delay)
+        took.append((round(delay, 2), processes, round(seconds, 2)))
+        assert seconds < GONE_WITHIN, f"processes outlived the driver by {GONE_WITHIN} s: {took}"
+    print(f"(kill delay after the first worker s, processes, s until all gone): {took}",
+          file=sys.stderr)
+
+
+def test_what_a_worker_imports_before_it_is_tied_to_its_driver_has_no_torch():
+    """Unpickling the worker's entry point and importing the command's main module (spawn's
+    preparation) import neither torch nor anything that does."""
+    code = ("import sys, layerorder.cli.app, layerorder.experiment.execution.pool_worker;"
+            " print(sorted(m for m in ('torch', 'scipy', 'numpy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "torch" not in out.stdout and "scipy" not in out.stdout
