@@ -74,8 +74,9 @@ def main() -> None:
             store = folder / "s.db"
             built = build(store, size)
             times[size] = {name: timed(cmd, folder, store) for name, cmd in COMMANDS.items()}
-            print(f"{size:,} runs: store written in {built:.1f} s ({store.stat().st_size / 2**20:.1f}"
-                  f" MiB); " + ", ".join(f"{k} {v:.2f} s" for k, v in times[size].items()))
+            mib = store.stat().st_size / 2**20
+            print(f"{size:,} runs: store written in {built:.1f} s ({mib:.1f} MiB); "
+                  + ", ".join(f"{k} {v:.2f} s" for k, v in times[size].items()))
     print(f"ratio {large:,} / {small:,} runs (sizes {large / small:g}x):")
     for name in COMMANDS:
         ratio = times[large][name] / times[small][name]

@@ -47,6 +47,9 @@ def check_output(
         raise ConfigError(f"{what} '{out}' is a directory; give a file name")
     if not out.parent.exists():
         raise ConfigError(f"{what} '{out}': folder '{out.parent}' does not exist")
+    if not os.access(out.parent, os.W_OK):  # read-only mount or no permission (root too)
+        raise ConfigError(f"{what} '{out}': folder '{out.parent}' cannot be written (read-only"
+                          " or not yours); give a path in a folder you can write")
     if out.exists():
         if not out.is_file():
             raise ConfigError(f"{what} '{out}' is not a regular file; give a file name")
@@ -72,7 +75,10 @@ def atomic_output(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     old file stays as it was and the temporary file is removed. A full disk or another OS
     failure is an ``EnvironmentFault``."""
     out = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    except OSError as exc:  # the folder: read-only, gone, not ours
+        raise EnvironmentFault(f"cannot write '{out}': {exc.strerror or exc}") from None
     try:
         binary = "b" in mode
         with os.fdopen(fd, mode, **({} if binary else {"encoding": "utf-8", "newline": ""})) as fh:

@@ -128,3 +128,36 @@ def test_mlflow_refuses_a_file_or_the_store(tmp_path, capsys):
     code, _, err = run_cli(capsys, "export", "--store", db, "--format", "mlflow", "-o",
                            f"sqlite:///{db}")
     assert code == 2 and "the layerorder store itself" in err
+
+
+def test_an_export_interrupted_inside_a_run_is_finished_by_the_next(tmp_path, capsys,
+                                                                     monkeypatch):
+    """An export stopped while a run's events are half-written (here: a KeyboardInterrupt where
+    its settings are written, after its scalars) leaves no run folder that looks whole; the next
+    export writes that run again, in full."""
+    pytest.importorskip("tensorboard", reason="tensorboard is not installed")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from torch.utils.tensorboard import SummaryWriter
+
+    db = _store(tmp_path, capsys)
+    _, runs, epochs, _ = _stored(db)
+    out = tmp_path / "tb"
+
+    def stop(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SummaryWriter, "add_text", stop)
+    code, _, _ = run_cli(capsys, "export", "--store", db, "--format", "tensorboard", "-o", out)
+    assert code == 130
+    whole = [e for e in out.rglob("events.out.tfevents.*") if e.parent.suffix != ".partial"]
+    assert whole == []  # nothing looks whole
+    monkeypatch.undo()
+    code, _, err = run_cli(capsys, "export", "--store", db, "--format", "tensorboard", "-o", out)
+    assert code == 0 and f"wrote {len(runs)} run folders" in err, err
+    assert not list(out.rglob("*.partial"))
+    for run in runs:
+        (folder,) = out.glob(f"*/*/seed{run.seed}-run{run.id}")
+        acc = EventAccumulator(str(folder))
+        acc.Reload()
+        assert len(acc.Scalars("epoch/test_acc")) == len(epochs[run.id])
+        assert "config/text_summary" in acc.Tags()["tensors"]

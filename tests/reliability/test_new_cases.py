@@ -6,6 +6,7 @@ text cannot turn into markup."""
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -21,6 +22,7 @@ ONE_LINE = 30.0  # seconds a refusal may take: it never starts the work
 
 
 def _refused(capsys, *args, fragment: str, code: int = 2) -> str:
+    """One line naming ``fragment``, exit ``code``, before any work."""
     start = time.perf_counter()
     got, _, err = run_cli(capsys, *args)
     assert got == code and fragment in err, err
@@ -118,8 +120,8 @@ def test_markdown_shows_a_users_html_and_links_as_text(tmp_path, capsys):
     page = md.read_text()
     for raw in evil:
         assert raw not in page
-    assert "\\<script\\>" in page and "\\[x\\]\\(javascript:alert\\(1\\)\\)" in page
-    assert "\\<img src=x onerror=alert\\(1\\)\\>" in page
+    assert "\\<script\\>" in page and "\\[x\\](javascript:alert(1))" in page
+    assert "\\<img src=x onerror=alert(1)\\>" in page
 
 
 @pytest.mark.parametrize("kind", ["symlink to /dev/null", "fifo"])
@@ -143,17 +145,34 @@ def test_a_missing_store_is_named(tmp_path, capsys, command):
     assert not (tmp_path / "none.db").exists()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_a_read_only_output_folder_is_one_line(tmp_path, capsys):
-    db = tiny_store(capsys, tmp_path / "s.db")
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder nobody can write: a read-only tmpfs where this runs as root (who writes into a
+    folder without write permission), else a folder without write permission."""
     folder = tmp_path / "ro"
     folder.mkdir()
-    folder.chmod(0o555)
-    try:
-        for command in (["report", "-o", folder / "r.html"], ["export", "-o", folder / "r.csv"]):
-            _refused(capsys, *command, "--store", db, fragment="ro")
-    finally:
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        yield folder
         folder.chmod(0o755)
+        return
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a read-only tmpfs here ({mounted.stderr.strip()[:80]})")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_read_only_output_folder_is_one_line(tmp_path, capsys, read_only_folder):
+    db = tiny_store(capsys, tmp_path / "s.db")
+    for command in (["report", "-o", read_only_folder / "r.html"],
+                    ["export", "-o", read_only_folder / "r.csv"],
+                    ["report", "--format", "md", "-o", read_only_folder / "r.md"]):
+        _refused(capsys, *command, "--store", db, fragment="cannot be written (read-only")
+    assert list(read_only_folder.iterdir()) == []
 
 
 def _arrays():
@@ -207,3 +226,28 @@ def test_the_python_api_refuses_bad_data_and_models_before_training(tmp_path, na
     assert fragment in str(info.value)
     assert "\n" not in str(info.value)
     assert not Path(tmp_path / "s.db").exists()
+
+
+ESCAPED_MODEL = '''from torch import nn
+
+
+def make():
+    m = nn.Sequential()
+    m.add_module("\\x1b[2Jconv", nn.Conv2d(3, 4, 3))
+    m.add_module("\\x1b]0;title\\x07bn", nn.BatchNorm2d(4))
+    m.add_module("drop\\x1b[31m", nn.Dropout())
+    m.add_module("bn2", nn.BatchNorm2d(4))
+    return m
+'''
+
+
+@pytest.mark.parametrize("command", [["lint"], ["rewrite", "--to", "bn-relu-conv"], ["fold"]])
+def test_escape_codes_in_a_models_names_never_reach_the_terminal(tmp_path, capsys, command):
+    """Module names are the user's (``add_module`` takes any text): every line that shows them
+    shows control characters as ``\\x1b`` instead of sending them to the terminal."""
+    path = tmp_path / "m.py"
+    path.write_text(ESCAPED_MODEL)
+    code, out, err = run_cli(capsys, command[0], f"{path}:make", *command[1:], "-i", "1,3,8,8")
+    assert "\x1b" not in out + err and "\x07" not in out + err
+    assert code == 0 or len(err.strip().splitlines()) == 1
+    assert "\\x1b" in out + err  # the names are still there, made visible

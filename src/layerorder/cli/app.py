@@ -29,8 +29,8 @@ from layerorder.cli import (
     commands_study,
 )
 from layerorder.cli.compat import ABORTS, USAGE_ERRORS
-from layerorder.cli.console import printable
 from layerorder.errors import EnvironmentFault, LayerorderError
+from layerorder.terminal import printable
 
 app = typer.Typer(
     name="layerorder",

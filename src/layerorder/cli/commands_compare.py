@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from layerorder.cli.console import err, out, print_json
@@ -15,6 +14,7 @@ from layerorder.cli.render import print_analysis
 from layerorder.experiment.configuration.config import ExperimentConfig
 from layerorder.experiment.execution.progress import RichObserver
 from layerorder.store import DEFAULT_STORE
+from layerorder.terminal import shown
 
 if TYPE_CHECKING:
     from layerorder.experiment.execution.runner import GridPlan
@@ -99,7 +99,7 @@ def _print_grid(grid: GridPlan) -> None:
     for col in ("#", "order", "seed", "lr", "run key"):
         table.add_column(col)
     for i, spec in enumerate(grid.specs, 1):
-        table.add_row(str(i), escape(spec.label), str(spec.seed), f"{spec.lr:g}", spec.run_key)
+        table.add_row(str(i), shown(spec.label), str(spec.seed), f"{spec.lr:g}", spec.run_key)
     out.print(table)
     out.print(f"device {grid.device}; {grid.execution.describe()}")
 

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 
 from layerorder.cli.console import err, out, print_json
 from layerorder.modelgraph.formats import FORMATS
 from layerorder.targets import LOAD_TIMEOUT
+from layerorder.terminal import shown
 
 if TYPE_CHECKING:
     from layerorder.lint import FoldResult, LintReport, RewriteResult
@@ -117,13 +117,13 @@ def _save(model, output: Path | None, target: str, what: str) -> None:
 def print_rewrite(result: RewriteResult) -> None:
     out.print(f"[bold]{_count(len(result.changes), 'place')} rewritten[/bold]")
     for c in result.changes:
-        out.print(f"  {escape(c.place)}: {c.before} -> {c.after}")
+        out.print(f"  {shown(c.place)}: {c.before} -> {c.after}")
     if result.skipped:
         out.print(f"[bold]{_count(len(result.skipped), 'place')} skipped[/bold]")
         for s in result.skipped:
-            out.print(f"  {escape(s.place)}: {escape(s.reason)}")
+            out.print(f"  {shown(s.place)}: {shown(s.reason)}")
     for note in result.notes:
-        out.print(f"note: {escape(note)}")
+        out.print(f"note: {shown(note)}")
     if result.checked_shape is not None:
         shape = ",".join(map(str, result.checked_shape))
         same = " and gives the original's output, bit for bit" if result.same_output else ""
@@ -180,11 +180,11 @@ def print_fold(result: FoldResult) -> None:
     out.print(f"[bold]{_count(len(result.folded), 'BatchNorm')} folded[/bold]")
     for p in result.folded:
         side = "before" if p.into == "previous" else "after"
-        out.print(f"  {escape(p.norm)} -> {escape(p.weight or '')} (the layer {side})")
+        out.print(f"  {shown(p.norm)} -> {shown(p.weight or '')} (the layer {side})")
     if result.not_folded:
         out.print(f"[bold]{len(result.not_folded)} not folded[/bold]")
         for p in result.not_folded:
-            out.print(f"  {escape(p.norm)}: {escape(p.reason)}")
+            out.print(f"  {shown(p.norm)}: {shown(p.reason)}")
     out.print(
         f"checked: outputs match within {result.tolerance:g}"
         f" (max abs difference {result.max_abs_diff:.2e})"

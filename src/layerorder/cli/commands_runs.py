@@ -11,7 +11,6 @@ from enum import Enum
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from layerorder.cli.console import clean_text, err, out, print_json
@@ -21,6 +20,7 @@ from layerorder.export.rows import WHAT, run_fields, runs_with_epochs, write_par
 from layerorder.files import atomic_output, check_output
 from layerorder.stats.text import fmt
 from layerorder.store import DEFAULT_STORE, Store, StoreError
+from layerorder.terminal import shown
 
 STORE_OPTION = typer.Option(Path(DEFAULT_STORE), help="SQLite store file.")
 
@@ -64,13 +64,13 @@ def runs(
                     ]
                 )
                 return
-            table = Table(title=escape(f"Experiments in {store}"))
+            table = Table(title=shown(f"Experiments in {store}"))
             for col in ("id", "name", "created", "runs", "done", "diverged", "failed", "pending"):
                 table.add_column(col)
             for e, c in rows:
                 table.add_row(
                     str(e.id),
-                    escape(e.name),
+                    shown(e.name),
                     e.created_at,
                     str(sum(c.values())),
                     *(str(c.get(k, 0)) for k in ("done", "diverged", "failed")),
@@ -85,14 +85,14 @@ def runs(
         return
     plan = stored_plan(exp)  # the metric the experiment compares, and how it reads
     metric = plan.metric
-    table = Table(title=escape(f"Runs of experiment '{exp.name}' (id {exp.id})"))
+    table = Table(title=shown(f"Runs of experiment '{exp.name}' (id {exp.id})"))
     for col in ("id", "order", "seed", "lr", "status",
                 "test acc %" if metric.is_accuracy else metric.name, "epochs", "wall s"):
         table.add_column(col)
     for r in records:
         table.add_row(
             str(r.id),
-            escape(r.label),
+            shown(r.label),
             str(r.seed),
             f"{r.lr:g}",
             r.status,

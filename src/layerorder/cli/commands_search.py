@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from layerorder.cli.console import err, out, print_json
@@ -15,6 +14,7 @@ from layerorder.cli.render import print_analysis
 from layerorder.experiment.execution.progress import RichObserver
 from layerorder.search.budget import FULL_SEEDS
 from layerorder.store import DEFAULT_STORE
+from layerorder.terminal import shown
 
 if TYPE_CHECKING:
     from layerorder.search import SearchPlan, SearchResult
@@ -26,7 +26,7 @@ def _print_space(space, plan: SearchPlan) -> None:
     _print_refused(space)
     for c in space.candidates:
         same = f"  (= {', '.join(c.same_as)})" if c.same_as else ""
-        out.print(f"  {escape(c.spec)}{escape(same)}")
+        out.print(f"  {shown(c.spec)}{shown(same)}")
     table = Table(title="plan (cost in full runs)")
     for col in ("stage", "orders", "epochs", "seeds", "keeps", "cost"):
         table.add_column(col)
@@ -45,7 +45,7 @@ def _print_refused(space) -> None:
     if space.rejected:
         out.print(f"{len(space.rejected)} arrangements refused by the model:")
         for spec, why in space.rejected:
-            out.print(f"  {escape(spec)}: {escape(why)}")
+            out.print(f"  {shown(spec)}: {shown(why)}")
 
 
 def _print_rounds(result: SearchResult) -> None:
@@ -57,7 +57,7 @@ def _print_rounds(result: SearchResult) -> None:
         for col in ("rank", "order", r.metric.mean_title, ""):
             table.add_column(col)
         for i, s in enumerate(r.scores, 1):
-            table.add_row(str(i), escape(s.order), r.metric.cell(s.mean),
+            table.add_row(str(i), shown(s.order), r.metric.cell(s.mean),
                           "kept" if s.order in r.kept else "dropped")
         out.print(table)
 
@@ -138,10 +138,10 @@ def search(
     _print_refused(result.space)
     _print_rounds(result)
     print_analysis(result.final.analysis, result.final.table)
-    out.print(escape(result.summary()))
+    out.print(shown(result.summary()))
     model = result.final.experiment.config.get("model")
     if model:
-        out.print(escape(f"apply it to your model: layerorder rewrite '{model}' --to"
+        out.print(shown(f"apply it to your model: layerorder rewrite '{model}' --to"
                          f" {result.best} -o best.pt"))
     name = result.name
     err.print(f"stored in {store}: experiments '{name}-round*' and '{name}-final', and the"

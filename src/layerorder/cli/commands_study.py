@@ -6,7 +6,6 @@ from enum import Enum
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from layerorder.cli.console import err, out
@@ -15,6 +14,7 @@ from layerorder.errors import ConfigError
 from layerorder.files import atomic_write_text, check_output, is_html_report
 from layerorder.studies.catalog import DEFAULT_STUDY_STORE, builtin_names, load_study
 from layerorder.studies.regime import experiment_regime
+from layerorder.terminal import shown
 
 # what trains and evaluates (torch, the statistics) is imported by the command that uses it
 
@@ -72,7 +72,7 @@ def list_studies() -> None:
     for name in builtin_names():
         s = load_study(name)
         cpu_runs = str(_runs(s, "cpu")) if "cpu" in s.scales else "-"
-        table.add_row(s.name, escape(s.title), str(len(s.claims)), str(_runs(s, "quick")),
+        table.add_row(s.name, shown(s.title), str(len(s.claims)), str(_runs(s, "quick")),
                       _time(s, "quick"), cpu_runs, _time(s, "cpu"), _time(s, "full"))
     out.print(table)
 
@@ -81,19 +81,19 @@ def list_studies() -> None:
 def show(name: str = typer.Argument(..., help="A built-in study or a study .toml file.")) -> None:
     """A study's question, experiments at each scale, estimated time, and its claims."""
     s = load_study(name)
-    out.print(f"[bold]{escape(s.title)}[/bold] ({s.name}, version {s.version}, {s.path})")
-    out.print(escape(s.question))
+    out.print(f"[bold]{shown(s.title)}[/bold] ({s.name}, version {s.version}, {s.path})")
+    out.print(shown(s.question))
     for scale in s.scales:
         sc = s.scales[scale]
         out.print(f"\n[bold]scale {scale}[/bold]: {_runs(s, scale)} runs, {_time(s, scale)}"
-                  + (f"; {escape(sc.note)}" if sc.note else ""))
+                  + (f"; {shown(sc.note)}" if sc.note else ""))
         for e in s.experiments_at(scale):
             c = s.config(e.id, scale)
             vary = "".join(f", {f} in {list(v)}" for f, v in c.vary)
-            out.print(f"  {e.id}: {escape(e.title)}: {len(c.runs())} runs, orders "
+            out.print(f"  {e.id}: {shown(e.title)}: {len(c.runs())} runs, orders "
                       f"{', '.join(c.orders)}, {len(c.seeds)} seeds{vary}"
                       f"{', probed' if c.probe else ''}")
-            out.print("    regime: " + escape("; ".join(f"{k} {v}"
+            out.print("    regime: " + shown("; ".join(f"{k} {v}"
                                                      for k, v in experiment_regime(c))))
     table = Table(title="Claims")
     for col in ("id", "test", "scales", "claim", "source"):
@@ -101,7 +101,7 @@ def show(name: str = typer.Argument(..., help="A built-in study or a study .toml
     for c in s.claims:
         only = [x for x in s.scales if c in s.claims_at(x)]
         table.add_row(c.id, c.test.kind, "all" if len(only) == len(s.scales) else ", ".join(only),
-                      escape(c.statement), escape(c.source))
+                      shown(c.statement), shown(c.source))
     out.print(table)
 
 

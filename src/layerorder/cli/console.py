@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
 from layerorder.experiment.execution.progress import terminal_console
 
 out = terminal_console()
 err = terminal_console(stderr=True)
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """User-supplied text made safe for a terminal: control characters (escape sequences that
-    could rewrite the screen) shown as ``\\xNN``, undecodable bytes as ``\\udcNN``."""
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def clean_text(value: Any) -> Any:

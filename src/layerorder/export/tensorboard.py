@@ -16,8 +16,10 @@ Written with ``torch.utils.tensorboard`` (it needs the ``tensorboard`` package).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,9 @@ def _safe(text: str) -> str:
     output folder)."""
     name = re.sub(r"[^\w.=+-]+", "_", str(text)).strip("_")
     return "_" if name.strip(".") == "" else name
+
+
+PARTIAL = ".partial"  # the suffix of a run folder being written
 
 
 def run_dir(root: Path, experiment: str, run: dict[str, Any]) -> Path:
@@ -76,8 +81,10 @@ def write_tensorboard(root: Path, runs: list[dict[str, Any]], probes: dict[int, 
                       ) -> tuple[int, int]:
     """Write event files under ``root`` for ``runs`` (``export.runs_with_epochs`` rows) and their
     probe records (run id -> ``ProbeRecord`` list). A run whose folder already holds event files
-    is left alone (exporting again would show every point twice). Returns (run folders written,
-    run folders already there)."""
+    is left alone (exporting again would show every point twice). Each run is written into
+    ``FOLDER.partial`` and renamed once whole, so an export killed midway leaves no run folder
+    half-written: the next export clears the partial one and writes that run again. Returns
+    (run folders written, run folders already there)."""
     writer_class = _writer_class()
     written = kept = 0
     for run in runs:
@@ -86,20 +93,30 @@ def write_tensorboard(root: Path, runs: list[dict[str, Any]], probes: dict[int, 
             kept += 1
             continue
         written += 1
-        with writer_class(log_dir=str(folder)) as writer:
-            for epoch in run["epochs"]:
-                for column in epoch:  # the loop's columns and a user's own metrics
-                    value = finite_number(epoch.get(column))
-                    if column != "epoch" and value is not None:
-                        writer.add_scalar(f"epoch/{column}", value, int(epoch["epoch"]))
-            for record in probes.get(run["run_id"], ()):
-                for field, raw in record.data.items():
-                    value = finite_number(raw)
-                    if value is not None:
-                        writer.add_scalar(f"probe/{record.kind}/{record.name}/{field}", value,
-                                          record.epoch)
-                if record.kind == "stage":
-                    _histogram(writer, f"stage/{record.name}", record.data, record.epoch)
-            config = json.dumps(run.get("config") or {}, indent=2, sort_keys=True, default=str)
-            writer.add_text("config", f"```\n{config}\n```", 0)
+        partial = folder.with_name(folder.name + PARTIAL)
+        shutil.rmtree(partial, ignore_errors=True)  # what a killed export left of this run
+        _write_run(writer_class, partial, run, probes)
+        with contextlib.suppress(FileNotFoundError):
+            folder.rmdir()  # an empty folder (no events) is replaced by the whole run
+        partial.rename(folder)
     return written, kept
+
+
+def _write_run(writer_class, folder: Path, run: dict[str, Any], probes: dict[int, list]) -> None:
+    """One run's event file: its epochs' columns and metrics, its probes, its settings."""
+    with writer_class(log_dir=str(folder)) as writer:
+        for epoch in run["epochs"]:
+            for column in epoch:  # the loop's columns and a user's own metrics
+                value = finite_number(epoch.get(column))
+                if column != "epoch" and value is not None:
+                    writer.add_scalar(f"epoch/{column}", value, int(epoch["epoch"]))
+        for record in probes.get(run["run_id"], ()):
+            for field, raw in record.data.items():
+                value = finite_number(raw)
+                if value is not None:
+                    writer.add_scalar(f"probe/{record.kind}/{record.name}/{field}", value,
+                                      record.epoch)
+            if record.kind == "stage":
+                _histogram(writer, f"stage/{record.name}", record.data, record.epoch)
+        config = json.dumps(run.get("config") or {}, indent=2, sort_keys=True, default=str)
+        writer.add_text("config", f"```\n{config}\n```", 0)

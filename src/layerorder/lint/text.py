@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.markup import escape
 from rich.table import Table
 
 from layerorder.lint.rules import RULES_BY_ID
 from layerorder.modelgraph.formats import FORMATS
+from layerorder.terminal import shown
 
 # a ``layerorder.lint.report.LintReport`` (this module is the report's view: it imports nothing
 # of the report's module)
@@ -30,7 +30,7 @@ def _census_table(report: LintReport, top: int) -> Table:
     table.add_column("pattern")
     table.add_column("count", justify="right")
     for c in report.census[:top]:
-        table.add_row(escape(c.pattern), str(c.count))
+        table.add_row(shown(c.pattern), str(c.count))
     return table
 
 
@@ -40,13 +40,13 @@ def _findings(report: LintReport) -> list[str]:
         rule = RULES_BY_ID[rule_id]
         style = STYLE[rule.severity]
         out.append(f"\n[{style}]{rule.severity}[/{style}] [bold]{rule.id}[/bold]:"
-                   f" {escape(rule.title)} ({len(findings)})")
-        out += [f"  [bold]{escape(f.path)}[/bold]: {escape(f.message)}" for f in findings]
+                   f" {shown(rule.title)} ({len(findings)})")
+        out += [f"  [bold]{shown(f.path)}[/bold]: {shown(f.message)}" for f in findings]
         wasted = sum(f.wasted_params for f in findings)
         if wasted:
             out.append(f"  wasted parameters: {wasted:,}")
-        out.append(f"  [dim]why: {escape(rule.why)} ({escape(rule.reference)})[/dim]")
-        out.append(f"  [dim]fix: {escape(rule.fix)}[/dim]")
+        out.append(f"  [dim]why: {shown(rule.why)} ({shown(rule.reference)})[/dim]")
+        out.append(f"  [dim]fix: {shown(rule.fix)}[/dim]")
     return out
 
 
@@ -58,7 +58,7 @@ def _folds(report: LintReport) -> list[str]:
     none = len(report.folds) - prev - nxt
     return [f"\nBatchNorm folding: {prev} into the layer before, {nxt} into the layer after,"
             f" {none} not foldable",
-            *(f"  {escape(p.norm)}: {escape(p.reason)}" for p in report.folds
+            *(f"  {shown(p.norm)}: {shown(p.reason)}" for p in report.folds
               if p.into != "previous")]
 
 
@@ -71,8 +71,8 @@ def lint_view(report: LintReport, top: int = TOP) -> list[Any]:
     patterns, each rule's findings with why and how to fix, the BN folds and the counts."""
     roles = ", ".join(f"{n} {r}" for r, n in report.roles)
     note = f"; {report.mode_note}" if report.mode_note else ""
-    out: list[Any] = [f"[bold]{escape(report.target)}[/bold]: {roles}",
-                      f"mode: {MODE_NAMES[report.mode]}{escape(note)}"]
+    out: list[Any] = [f"[bold]{shown(report.target)}[/bold]: {roles}",
+                      f"mode: {MODE_NAMES[report.mode]}{shown(note)}"]
     if report.census:
         out += [f"\npatterns along the data flow (top {min(top, len(report.census))}):",
                 _census_table(report, top)]

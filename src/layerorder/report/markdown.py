@@ -22,9 +22,10 @@ from layerorder.stats.table import (
 def md_text(text: str) -> str:
     """Text a user controls, made inert in Markdown: every character Markdown would read as
     markup, HTML, an entity or a link escaped (so ``<script>``, ``<img onerror=...>`` and
-    ``[x](javascript:...)`` show as the text they are); line breaks become spaces."""
+    ``[x](javascript:...)`` show as the text they are: no link without its brackets, no HTML or
+    autolink without its angle brackets); line breaks become spaces."""
     text = " ".join(str(text).splitlines())
-    for ch in "\\`*_[]()<>|#!&~":
+    for ch in "\\`*_[]<>|#&~":
         text = text.replace(ch, "\\" + ch)
     return text
 

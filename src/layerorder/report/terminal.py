@@ -8,11 +8,11 @@ import itertools
 import math
 from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
 from rich.table import Table
 
 from layerorder.stats.table import decisions_table, interaction_table, reliability_table
 from layerorder.stats.text import fmt
+from layerorder.terminal import shown
 
 if TYPE_CHECKING:
     from layerorder.experiment.training.probing import OrderProbe
@@ -21,11 +21,11 @@ if TYPE_CHECKING:
 
 
 def rich_table(table: ResultsTable) -> Table:
-    out_table = Table(title=escape(table.title), caption=escape(table.note))
+    out_table = Table(title=shown(table.title), caption=shown(table.note))
     for i, col in enumerate(table.columns):
         out_table.add_column(col, justify="left" if i == 0 else "right")
     for row in table.rows:
-        out_table.add_row(*(escape(c) for c in row))
+        out_table.add_row(*(shown(c) for c in row))
     return out_table
 
 
@@ -42,7 +42,7 @@ def lr_table(analysis: Analysis) -> Table:
             p = by_lr.get(lr)
             cells.append("-" if p is None else f"{fmt(p.mean)} ({p.n_diverged})")
         stable = "none" if item.max_stable_lr is None else f"{item.max_stable_lr:g}"
-        table.add_row(escape(item.label), *cells, stable)
+        table.add_row(shown(item.label), *cells, stable)
     return table
 
 
@@ -58,10 +58,10 @@ def analysis_view(analysis: Analysis, table: ResultsTable) -> list[Any]:
         out.append(rich_table(interaction_table(analysis)))
     if analysis.lr_table:
         out += [lr_table(analysis), "Each order is compared at its own best learning rate."]
-    out += ["", f"[bold]Verdict[/bold]: {escape(analysis.verdict.text)}"]
+    out += ["", f"[bold]Verdict[/bold]: {shown(analysis.verdict.text)}"]
     for speed in analysis.speed:  # its own line: a slower order is not a less reliable one
         where = f" [{speed.condition}]" if speed.condition else ""
-        out.append(f"[bold]Speed[/bold] (not reliability){escape(where)}: {escape(speed.text())}")
+        out.append(f"[bold]Speed[/bold] (not reliability){shown(where)}: {shown(speed.text())}")
     return out
 
 
@@ -82,28 +82,28 @@ def stage_table(results: list[OrderProbe], phase: str) -> Table:
     title = "at init" if phase == "init" else f"after {results[0].epochs} epochs"
     table = Table(title=f"Stage statistics on the probe batch, {title}")
     for label, _ in snaps:
-        table.add_column(f"{escape(label)}\nstage", style="bold")
+        table.add_column(f"{shown(label)}\nstage", style="bold")
         for col in ("%>0", "skew", "std", "dead"):
             table.add_column(col, justify="right")
     for row in itertools.zip_longest(*(stages for _, stages in snaps)):
         cells = []
         for s in row:
             cells += (["", "", "", "", ""] if s is None else [
-                escape(_stage_label(s)), f"{100 * s.frac_positive:.1f}", fmt(s.skewness),
+                shown(_stage_label(s)), f"{100 * s.frac_positive:.1f}", fmt(s.skewness),
                 fmt(s.std), f"{s.dead_units}/{s.units}"])
         table.add_row(*cells)
     return table
 
 
 def health_table(res: OrderProbe) -> Table:
-    table = Table(title=f"{escape(res.label)}: gradient flow and BN variance shift (trained)")
+    table = Table(title=f"{shown(res.label)}: gradient flow and BN variance shift (trained)")
     table.add_column("layer")
     table.add_column("|grad|/|w|", justify="right")
     table.add_column("status")
     for g in res.trained.grads:
-        table.add_row(escape(_short(g.name)), f"{g.ratio:.2e}", g.status)
+        table.add_row(shown(_short(g.name)), f"{g.ratio:.2e}", g.status)
     for v in res.trained.varshift:
-        table.add_row(escape(_short(v.name)), f"shift {v.shift:.2f}",
+        table.add_row(shown(_short(v.name)), f"shift {v.shift:.2f}",
                       "SHIFTED" if v.flagged else "ok")
     return table
 
@@ -135,4 +135,4 @@ def probe_view(results: list[OrderProbe]) -> list[Any]:
 
     return [stage_table(results, "init"), stage_table(results, "trained"),
             Columns([health_table(r) for r in results], equal=True),
-            *(escape(line) for line in probe_summary(results))]
+            *(shown(line) for line in probe_summary(results))]

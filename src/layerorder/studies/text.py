@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.markup import escape
 from rich.table import Table
+
+from layerorder.terminal import shown
 
 # ``layerorder.studies.run``'s records (this module is their view: it imports nothing of theirs)
 ClaimResult = StudyResult = Any
@@ -24,12 +25,12 @@ def claim_kind(c: ClaimResult) -> str:
 
 def verdict_table(result: StudyResult) -> Table:
     """One row per claim: its id, kind, outcome and the evidence in words."""
-    table = Table(title=escape(f"{result.study.name} ({result.scale})"))
+    table = Table(title=shown(f"{result.study.name} ({result.scale})"))
     for col in ("claim", "kind", "verdict", "evidence"):
         table.add_column(col)
     for c in result.claims:
         o = c.verdict.outcome
         style = STYLE.get(o, "")
-        table.add_row(escape(c.claim.id), escape(claim_kind(c)),
-                      f"[{style}]{o}[/{style}]" if style else o, escape(c.verdict.evidence))
+        table.add_row(shown(c.claim.id), shown(claim_kind(c)),
+                      f"[{style}]{o}[/{style}]" if style else o, shown(c.verdict.evidence))
     return table

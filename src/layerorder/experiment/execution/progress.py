@@ -25,7 +25,7 @@ from rich.progress import (
 
 from layerorder.experiment.execution.observer import SweepObserver
 from layerorder.stats.metric import ACCURACY
-from layerorder.terminal import TEXT_WIDTH
+from layerorder.terminal import TEXT_WIDTH, printable
 
 
 def terminal_console(stderr: bool = False) -> Console:
@@ -38,7 +38,7 @@ def terminal_console(stderr: bool = False) -> Console:
 
 def _run_name(task) -> str:
     cfg = task.config
-    return f"{task.label} seed {cfg['seed']} lr {cfg['lr']:g}"
+    return printable(f"{task.label} seed {cfg['seed']} lr {cfg['lr']:g}")
 
 
 class RichObserver(SweepObserver):
@@ -109,7 +109,8 @@ class RichObserver(SweepObserver):
         self.epochs_left[p.run_id] -= 1
 
     def note(self, text):
-        (self.progress.console if self.live else self.err).print(f"note: {text}", markup=False)
+        console = self.progress.console if self.live else self.err
+        console.print(f"note: {printable(text)}", markup=False)
 
     def run_finished(self, task, outcome):
         self.done += 1
@@ -118,7 +119,8 @@ class RichObserver(SweepObserver):
         if bar is not None:
             self.progress.remove_task(bar)
         result = _outcome(task, outcome)
-        line = f"[{self.done}/{self.todo}] {_run_name(task)}: {result} ({outcome.wall_time:.1f} s)"
+        line = (f"[{self.done}/{self.todo}] {_run_name(task)}: {printable(result)}"
+                f" ({outcome.wall_time:.1f} s)")
         console = self.progress.console if self.live else self.err
         console.print(line, markup=False)
 
