@@ -21,6 +21,7 @@ from tests.reliability.processes import alive, descendants
 pytestmark = pytest.mark.slow
 
 SEED = 20261205
+KILLS = 1  # per command here; test_random_kills.py and test_startup_kills.py kill more often
 CLI = [sys.executable, "-m", "layerorder"]
 SEARCH = ["search", "--dataset", "synthetic", "--data-opt", "num_samples=300", "--arch", "mlp",
           "--width", "8", "--base", "linear-relu", "--acts", "relu,identity", "--epochs", "2",
@@ -64,7 +65,7 @@ def test_a_killed_search_or_sequential_design_resumes_and_repeats_nothing(tmp_pa
     cmd = [*CLI, *(SEARCH if command == "search" else UNTIL_DECIDED), "--store", str(db)]
     rng = random.Random(SEED)
     seen: dict[int, str] = {}
-    for _ in range(2):
+    for _ in range(KILLS):
         if not _kill_after(cmd, db, done=len(seen) + rng.randint(1, 3)):
             break
         now = _finished(db)
@@ -73,8 +74,6 @@ def test_a_killed_search_or_sequential_design_resumes_and_repeats_nothing(tmp_pa
     last = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert last.returncode == 0, last.stderr[-2000:]
     assert {k: v for k, v in _finished(db).items() if k in seen} == seen
-    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0 and _finished(db) == _finished(db)
     with Store.open(db) as store:  # every run once: no pending or running run is left
         statuses = {r.status for e in store.experiments() for r in store.runs(e.id)}
     assert statuses <= {"done", "diverged", "failed"}
@@ -106,6 +105,33 @@ def test_a_killed_tensorboard_export_ends_whole_when_run_again(tmp_path, capsys)
         acc = EventAccumulator(str(event.parent))
         acc.Reload()
         assert len(acc.Scalars("epoch/test_acc")) == epochs
+
+
+def test_a_killed_mlflow_export_ends_with_every_run_once(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("mlflow", reason="mlflow is not installed")
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    db = tiny_store(capsys, tmp_path / "s.db", seeds=3)
+    target = tmp_path / "mlruns"
+    cmd = [*CLI, "export", "--store", str(db), "--format", "mlflow", "-o", str(target)]
+    rng = random.Random(SEED)
+    for _ in range(2):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(2.0, 8.0))  # mlflow's own import takes seconds
+        proc.kill()
+        proc.wait(timeout=30)
+    code, _, err = run_cli(capsys, "export", "--store", db, "--format", "mlflow", "-o", target)
+    assert code == 0, err
+    from mlflow import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    client = MlflowClient(tracking_uri=target.resolve().as_uri())
+    with Store.open(db) as store:
+        (exp,) = store.experiments()
+        runs = store.runs(exp.id)
+    found = client.search_runs([client.get_experiment_by_name(exp.name).experiment_id])
+    tagged = [r.data.tags.get("layerorder.run_id") for r in found
+              if r.data.tags.get("layerorder.parent") != "true"]
+    assert sorted(tagged) == sorted(str(r.id) for r in runs)  # each run once, none half-written
 
 
 def test_two_study_drivers_on_one_store_store_every_run_once(tmp_path):

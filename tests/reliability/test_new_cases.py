@@ -251,3 +251,14 @@ def test_escape_codes_in_a_models_names_never_reach_the_terminal(tmp_path, capsy
     assert "\x1b" not in out + err and "\x07" not in out + err
     assert code == 0 or len(err.strip().splitlines()) == 1
     assert "\\x1b" in out + err  # the names are still there, made visible
+
+
+def test_an_onnx_file_past_two_gib_is_refused_before_it_is_read(tmp_path, capsys):
+    pytest.importorskip("onnx", reason="onnx is not installed")
+    huge = tmp_path / "huge.onnx"
+    with huge.open("wb") as fh:  # sparse: 3 GiB on paper, no disk taken
+        fh.truncate(3 * 1024**3)
+    _refused(capsys, "lint", huge, fragment="past the 2 GiB an ONNX file can hold")
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(os.urandom(4 * 1024**2))
+    _refused(capsys, "lint", garbage, fragment="cannot read ONNX model")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import importlib
 import math
+import os
 from dataclasses import replace
 from typing import Any
 
@@ -140,8 +141,19 @@ def import_onnx() -> Any:
         ) from exc
 
 
+# protobuf's limit on one message: a larger ONNX model keeps its weights as external data
+MAX_ONNX_BYTES = 2 * 1024**3
+
+
 def load_onnx_file(path: str) -> Any:
+    """The model of an ONNX file; a file past protobuf's 2 GiB is refused before it is read into
+    memory (it could not be parsed, and reading it would take its size in memory first)."""
     onnx = import_onnx()
+    size = os.path.getsize(path)
+    if size > MAX_ONNX_BYTES:
+        raise LintError(f"ONNX model '{path}' is {size / 1024**3:.1f} GiB, past the 2 GiB an ONNX"
+                        " file can hold; a model that large keeps its weights as external data:"
+                        " save it so (onnx.save(..., save_as_external_data=True)) and lint that")
     try:
         return onnx.load(path)
     except Exception as exc:

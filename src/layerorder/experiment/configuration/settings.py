@@ -497,7 +497,7 @@ class RunSettings:
     optimizer: str = setting("adam", choice(OPTIMIZERS), "sgd, adam or adamw.")
     warmup: float = setting(
         0.0,
-        number(0.0),
+        number(0.0, most=1e9),
         "Linear learning-rate warmup before --schedule cosine, step or constant: a number of"
         " steps (>= 1) or a fraction of all steps (< 1); 0: none (onecycle warms up by itself)."
         " Post-LN Transformers are said to need it (Xiong et al. 2020).",
