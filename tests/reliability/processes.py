@@ -54,3 +54,17 @@ def descendants(pid: int) -> list[int]:
         found += kids
         frontier += kids
     return found
+
+
+def kill_and_wait(proc, family, within: float = 10.0) -> float:
+    """SIGKILL ``proc`` (a ``subprocess.Popen``) and wait until every process of ``family`` has
+    ended or ``within`` seconds have passed; returns the seconds waited (the caller asserts on
+    ``alive(family)``)."""
+    import time
+
+    proc.kill()
+    proc.wait(timeout=30)
+    killed = time.monotonic()
+    while alive(family) and time.monotonic() - killed < within:
+        time.sleep(0.02)
+    return time.monotonic() - killed

@@ -8,31 +8,19 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from layerorder.store import Store
 from tests.helpers import TINY, run_cli, sha, tiny_store
+from tests.reliability.mounts import tmpfs
 
 
 @pytest.fixture
 def small_disk(tmp_path):
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()[:80]})")
-    try:
+    with tmpfs(tmp_path / "disk", "size=2m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def _fill(disk: Path) -> Path:

@@ -16,7 +16,7 @@ import pytest
 
 from layerorder.store import Store
 from tests.helpers import TINY, count_runs, run_cli, tiny_store
-from tests.reliability.processes import alive, descendants
+from tests.reliability.processes import alive, descendants, kill_and_wait
 
 pytestmark = pytest.mark.slow
 
@@ -47,11 +47,7 @@ def _kill_after(cmd, db, done: int, timeout: float = 120.0) -> bool:
     while proc.poll() is None and time.monotonic() < deadline:
         if db.exists() and count_runs(db, "done") >= done:
             family = descendants(proc.pid)
-            proc.kill()
-            proc.wait(timeout=30)
-            gone = time.monotonic() + 10
-            while alive(family) and time.monotonic() < gone:
-                time.sleep(0.1)
+            kill_and_wait(proc, family)
             assert alive(family) == []
             return True
         time.sleep(0.005)

@@ -6,7 +6,6 @@ text cannot turn into markup."""
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from torch import nn
 import layerorder
 from layerorder.data import DatasetError
 from tests.helpers import TINY, run_cli, tiny_store
+from tests.reliability.mounts import tmpfs
 
 ONE_LINE = 30.0  # seconds a refusal may take: it never starts the work
 
@@ -150,20 +150,14 @@ def read_only_folder(tmp_path):
     """A folder nobody can write: a read-only tmpfs where this runs as root (who writes into a
     folder without write permission), else a folder without write permission."""
     folder = tmp_path / "ro"
-    folder.mkdir()
     if os.geteuid() != 0:
+        folder.mkdir()
         folder.chmod(0o555)
         yield folder
         folder.chmod(0o755)
         return
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
-                             capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a read-only tmpfs here ({mounted.stderr.strip()[:80]})")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
+    with tmpfs(folder, "ro,size=1m") as mounted:
+        yield mounted
 
 
 def test_a_read_only_output_folder_is_one_line(tmp_path, capsys, read_only_folder):

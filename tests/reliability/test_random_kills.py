@@ -13,14 +13,13 @@ from __future__ import annotations
 import random
 import sqlite3
 import subprocess
-import time
 
 import pytest
 
 from layerorder.store import Store
 from tests.gate import add_tickets, gated_compare, gated_env, make_gate, open_gate, wait_until
 from tests.gate import waiting as waiting_runs
-from tests.reliability.processes import alive, descendants
+from tests.reliability.processes import alive, descendants, kill_and_wait
 
 pytestmark = pytest.mark.slow
 
@@ -56,11 +55,7 @@ def test_random_kills_lose_and_repeat_nothing(tmp_path):
                                 text=True, env=gated_env(gate))
         wait_until(gate, db, done=len(seen) + more, blocked=blocked + 1, proc=proc)
         family = descendants(proc.pid)
-        proc.kill()
-        proc.communicate(timeout=30)
-        deadline = time.time() + 10
-        while alive(family) and time.time() < deadline:
-            time.sleep(0.2)
+        kill_and_wait(proc, family)
         assert alive(family) == [], "processes of the killed sweep outlived it by 10 s"
         now = _finished(db)
         assert {k: now[k] for k in seen} == seen  # a finished run is never trained again

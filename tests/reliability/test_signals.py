@@ -2,13 +2,12 @@
 
 import signal
 import subprocess
-import time
 
 import pytest
 
 from layerorder.store import Store
 from tests.gate import gated_compare, gated_env, make_gate, wait_until
-from tests.reliability.processes import alive, children
+from tests.reliability.processes import alive, children, kill_and_wait
 
 pytestmark = pytest.mark.slow
 
@@ -41,9 +40,5 @@ def test_no_process_outlives_a_killed_driver(tmp_path):
     proc, db = _start(tmp_path)
     workers = children(proc.pid)
     assert len(workers) >= 2  # the pool's workers (and multiprocessing's resource tracker)
-    proc.kill()
-    proc.communicate(timeout=30)
-    deadline = time.time() + 10
-    while alive(workers) and time.time() < deadline:
-        time.sleep(0.2)
+    kill_and_wait(proc, workers)
     assert alive(workers) == []

@@ -20,7 +20,7 @@ import time
 import pytest
 
 from tests.gate import gated_compare, gated_env, make_gate
-from tests.reliability.processes import alive, descendants
+from tests.reliability.processes import descendants, kill_and_wait
 
 pytestmark = pytest.mark.slow
 
@@ -46,12 +46,7 @@ def _kill_during_start_up(cmd, env, delay: float) -> tuple[int, float]:
         time.sleep(0.01)
     assert first is not None, "the sweep started no worker"
     family |= set(descendants(proc.pid))
-    proc.kill()
-    proc.wait(timeout=30)
-    killed = time.monotonic()
-    while alive(family) and time.monotonic() - killed < GONE_WITHIN:
-        time.sleep(0.05)
-    return len(family), time.monotonic() - killed
+    return len(family), kill_and_wait(proc, family, GONE_WITHIN)
 
 
 def test_kills_through_the_workers_start_up_leave_no_process(tmp_path):
