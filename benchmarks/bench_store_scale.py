@@ -28,7 +28,7 @@ from layerorder.store import EpochRecord, Store
 ORDERS = ["standard", "act-first", "preact", "drop-before-bn", "no-norm"]
 EPOCHS = 5
 COMMANDS = {
-    "runs": ["runs", "--json"],
+    "runs": ["runs", "-e", "default", "--json"],
     "report": ["report", "-o", "{dir}/r.html"],
     "export": ["export", "-o", "{dir}/runs.csv"],
 }

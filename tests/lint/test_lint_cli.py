@@ -168,3 +168,15 @@ def test_rewrite_and_fold_errors(capsys):
     assert code == 2 and "did you mean 'bn'" in err
     code, _, err = run_cli(capsys, "fold", target("conv_bias_bn"))
     assert code == 2 and "--input-shape" in err
+
+
+def test_a_rewrite_that_changes_nothing_exits_1_unless_allowed(tmp_path, capsys):
+    """torchvision's resnet18 --to preact used to print '0 places rewritten', exit 0 and write
+    the model unchanged; now that is exit 1 and no file, unless --allow-noop."""
+    out = tmp_path / "out.pt"
+    code, text, err = run_cli(capsys, "rewrite", target("act_act"), "--to", "preact", "-o", out)
+    assert code == 1 and "0 places rewritten" in text and "nothing was rewritten" in err
+    assert not out.exists()
+    code, _, err = run_cli(capsys, "rewrite", target("act_act"), "--to", "preact", "-o", out,
+                           "--allow-noop")
+    assert code == 0 and out.exists(), err

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 TARGET_HELP = (
     "The model: FILE.py:FACTORY, MODULE:FACTORY (a function returning an nn.Module, or a module"
-    " object), torchvision:NAME or timm:NAME (no weights are downloaded). Loading a target runs"
+    " object), torchvision:NAME or timm:NAME (no weights are downloaded), or a saved FILE.pt2"
+    " (torch.export) or FILE.pt (a pickled module, with --trust-pickle). Loading a target runs"
     " its code: only use targets you trust."
 )
 LINT_TARGET_HELP = TARGET_HELP + " lint also reads " + "; ".join(
@@ -30,6 +31,11 @@ LINT_TARGET_HELP = TARGET_HELP + " lint also reads " + "; ".join(
 SHAPE_HELP = (
     "Input shape, batch first, e.g. 1,3,224,224: used to run the model when torch.fx cannot"
     " trace it, and to check rewritten or folded models."
+)
+TRUST_PICKLE_OPTION = typer.Option(
+    False, "--trust-pickle",
+    help="Load a FILE.pt that holds a pickled module (torch.load(weights_only=False): this runs"
+    " code the file names; only for files you trust).",
 )
 LOAD_TIMEOUT_OPTION = typer.Option(
     LOAD_TIMEOUT,
@@ -82,6 +88,7 @@ def lint(
         Mode.auto, "--mode", help="auto (torch.fx, forward hooks when tracing fails), fx or hooks."
     ),
     top: int = typer.Option(20, "--top", min=1, help="Patterns to show in text output."),
+    trust_pickle: bool = TRUST_PICKLE_OPTION,
     load_timeout: float = LOAD_TIMEOUT_OPTION,
 ) -> None:
     """Report a model's layer-order patterns and mistakes: redundant biases, dropout before BN,
@@ -89,7 +96,7 @@ def lint(
     from layerorder.lint import lint_any, load_target, parse_shape, report_dict, to_sarif
 
     shape = parse_shape(input_shape)
-    loaded = load_target(target, timeout=load_timeout, foreign=True)
+    loaded = load_target(target, timeout=load_timeout, foreign=True, trust_pickle=trust_pickle)
     report = lint_any(loaded.model, input_shape=shape, mode=mode.value, target=target)
     if fmt == LintFormat.json:
         print_json(report_dict(report))
@@ -156,6 +163,11 @@ def rewrite(
     ),
     input_shape: str = typer.Option(None, "--input-shape", "-i", help=SHAPE_HELP),
     output: Path = typer.Option(None, "--output", "-o", help="File to write (torch.save)."),
+    allow_noop: bool = typer.Option(
+        False, "--allow-noop",
+        help="Succeed (and write -o) when nothing is rewritten; by default that exits 1.",
+    ),
+    trust_pickle: bool = TRUST_PICKLE_OPTION,
     load_timeout: float = LOAD_TIMEOUT_OPTION,
 ) -> None:
     """Move norm/activation/dropout stages of a model (traced with torch.fx), keeping every
@@ -163,7 +175,7 @@ def rewrite(
     from layerorder.lint import example_input, load_target, parse_shape, rewrite_model
 
     shape = parse_shape(input_shape)
-    loaded = load_target(target, timeout=load_timeout)
+    loaded = load_target(target, timeout=load_timeout, trust_pickle=trust_pickle)
     result = rewrite_model(
         loaded.model,
         swap=swap,
@@ -173,6 +185,11 @@ def rewrite(
         example_input=example_input(shape),
     )
     print_rewrite(result)
+    if not result.changes and not allow_noop:  # an unchanged model is not what was asked for
+        err.print("nothing was rewritten (the reasons are above), so nothing was written; change"
+                  " the request, or pass --allow-noop to accept the model unchanged",
+                  markup=False)
+        raise typer.Exit(1)
     _save(result.model, output, target, "rewritten")
 
 
@@ -198,6 +215,7 @@ def fold(
     ),
     output: Path = typer.Option(None, "--output", "-o", help="File to write (torch.save)."),
     tolerance: float = typer.Option(1e-5, help="Largest allowed output difference."),
+    trust_pickle: bool = TRUST_PICKLE_OPTION,
     load_timeout: float = LOAD_TIMEOUT_OPTION,
 ) -> None:
     """Fold every foldable BatchNorm into its conv/linear layer (eval mode) and check that the
@@ -205,7 +223,7 @@ def fold(
     from layerorder.lint import example_input, fold_model, load_target, parse_shape
 
     shape = parse_shape(input_shape)
-    loaded = load_target(target, timeout=load_timeout)
+    loaded = load_target(target, timeout=load_timeout, trust_pickle=trust_pickle)
     result = fold_model(loaded.model, example_input(shape), tolerance=tolerance, target=target)
     print_fold(result)
     _save(result.model, output, target, "folded")

@@ -87,6 +87,34 @@ def _hooks(model: nn.Module, example: torch.Tensor, name: str, note: str) -> Rol
         ) from exc
 
 
+def materialise(model: nn.Module, example: torch.Tensor | None) -> None:
+    """Give a model's lazy layers (``nn.LazyLinear`` after a ``Flatten``, ...) their shapes by
+    one forward pass of ``example`` before anything reads their parameters: in eval mode and
+    without gradients, each module's train/eval flag restored after. Without an example, one
+    line naming them and what to give."""
+    from torch.nn.modules.lazy import LazyModuleMixin
+
+    lazy = [f"{type(m).__name__} {name}".strip() for name, m in model.named_modules()
+            if isinstance(m, LazyModuleMixin) and m.has_uninitialized_params()]
+    if not lazy:
+        return
+    shown = ", ".join(lazy[:3]) + (f" and {len(lazy) - 3} more" if len(lazy) > 3 else "")
+    if example is None:
+        raise LintError(f"the model has lazy layers ({shown}) whose shapes come from its first"
+                        " input; give --input-shape (e.g. 1,3,32,32) to run it once")
+    flags = {m: m.training for m in model.modules()}
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(example)
+    except Exception as exc:
+        raise LintError(f"cannot run the model once to give its lazy layers ({shown}) their"
+                        f" shapes: {short_reason(exc)}") from exc
+    finally:
+        for module, training in flags.items():
+            module.train(training)
+
+
 def build_role_graph(
     model: nn.Module,
     *,
@@ -101,6 +129,7 @@ def build_role_graph(
     """
     if mode not in MODES:
         raise LintError(f"unknown mode '{mode}'; choose one of: {', '.join(MODES)}")
+    materialise(model, example)
     if mode == "hooks":
         if example is None:
             raise LintError("the hooks mode runs the model; give --input-shape, e.g. 1,3,224,224")

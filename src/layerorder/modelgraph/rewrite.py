@@ -29,7 +29,7 @@ import torch.fx as fx
 from torch import nn
 
 from layerorder.errors import did_you_mean
-from layerorder.modelgraph.build import run_model
+from layerorder.modelgraph.build import materialise, run_model
 from layerorder.modelgraph.census import ARROW
 from layerorder.modelgraph.errors import LintError, short_reason
 from layerorder.modelgraph.plans import (
@@ -197,6 +197,7 @@ def rewrite_model(
         raise LintError(
             "nothing to rewrite: give --swap, --move-dropout-after-norm, --to or --pool-first"
         )
+    materialise(model, example_input)
     gm = _traced_copy(model)
     original = graph_from_fx(gm)
     changes: list[RewriteChange] = []

@@ -133,8 +133,10 @@ PLAIN_TYPES = frozenset(
 
 
 def normalise_name(name: str) -> str:
-    """``__iadd__`` -> ``iadd``, ``relu_`` -> ``relu``: dunder and in-place spellings collapse."""
-    return name.strip("_")
+    """``__iadd__`` -> ``iadd``, ``relu_`` -> ``relu``: dunder and in-place spellings collapse;
+    an ATen overload (``conv2d.default``, ``add.Tensor``: a ``torch.export`` program's calls)
+    is its operator's name."""
+    return name.split(".", 1)[0].strip("_")
 
 
 def module_entry(module: nn.Module) -> tuple[str, str] | None:

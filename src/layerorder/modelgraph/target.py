@@ -33,6 +33,7 @@ from torch import nn
 from layerorder.errors import did_you_mean
 from layerorder.modelgraph.errors import LintError, short_reason
 from layerorder.modelgraph.formats import format_of_file, format_of_object, lint_only
+from layerorder.modelgraph.saved import is_saved_file, load_saved
 from layerorder.targets import LOAD_TIMEOUT, TargetError, split_kwargs, split_target
 
 ZOOS = {"torchvision": "torchvision", "timm": "timm"}
@@ -210,20 +211,25 @@ def _guarded(spec: str, timeout: float | None):
 
 
 def load_target(
-    spec: str, *, timeout: float | None = LOAD_TIMEOUT, foreign: bool = False
+    spec: str, *, timeout: float | None = LOAD_TIMEOUT, foreign: bool = False,
+    trust_pickle: bool = False,
 ) -> Target:
     """Import or build the model a target string names (this runs the target's code, for at
     most ``timeout`` seconds when called from the main thread on Unix; None: no limit).
 
     ``foreign=True`` (lint) also accepts Keras and ONNX models: a saved file or a factory's
-    result; otherwise they are refused with a one-line error."""
+    result; otherwise they are refused with a one-line error. A saved PyTorch file (``.pt``,
+    ``.pth``, ``.pt2``) is read by ``modelgraph.saved``: a pickled module only with
+    ``trust_pickle``."""
     from layerorder.modelgraph.keras_graph import keras_backend
 
     with _guarded(spec, timeout), keras_backend() if foreign else contextlib.nullcontext():
-        return _load(spec, foreign)
+        return _load(spec, foreign, trust_pickle)
 
 
-def _load(spec: str, foreign: bool = False) -> Target:
+def _load(spec: str, foreign: bool = False, trust_pickle: bool = False) -> Target:
+    if is_saved_file(spec):
+        return Target(spec, load_saved(Path(spec), trust_pickle=trust_pickle), spec)
     fmt = format_of_file(spec)
     if fmt is not None:
         if not foreign:
