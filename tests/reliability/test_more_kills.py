@@ -55,6 +55,16 @@ def _kill_after(cmd, db, done: int, timeout: float = 120.0) -> bool:
     return False
 
 
+def _kill_at_random_times(cmd, *, times: int, earliest: float, latest: float) -> None:
+    """Start ``cmd`` ``times`` times, each SIGKILLed at a seeded random time in the window."""
+    rng = random.Random(SEED)
+    for _ in range(times):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(earliest, latest))
+        proc.kill()
+        proc.wait(timeout=30)
+
+
 @pytest.mark.parametrize("command", ["search", "until-decided"])
 def test_a_killed_search_or_sequential_design_resumes_and_repeats_nothing(tmp_path, command):
     db = tmp_path / "s.db"
@@ -82,12 +92,7 @@ def test_a_killed_tensorboard_export_ends_whole_when_run_again(tmp_path, capsys)
     db = tiny_store(capsys, tmp_path / "s.db", seeds=3)
     out = tmp_path / "tb"
     cmd = [*CLI, "export", "--store", str(db), "--format", "tensorboard", "-o", str(out)]
-    rng = random.Random(SEED)
-    for _ in range(3):
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 4.0))
-        proc.kill()
-        proc.wait(timeout=30)
+    _kill_at_random_times(cmd, times=3, earliest=0.5, latest=4.0)
     code, _, err = run_cli(capsys, "export", "--store", db, "--format", "tensorboard", "-o", out)
     assert code == 0, err
     events = sorted(out.rglob("events.out.tfevents.*"))
@@ -109,12 +114,7 @@ def test_a_killed_mlflow_export_ends_with_every_run_once(tmp_path, capsys, monke
     db = tiny_store(capsys, tmp_path / "s.db", seeds=3)
     target = tmp_path / "mlruns"
     cmd = [*CLI, "export", "--store", str(db), "--format", "mlflow", "-o", str(target)]
-    rng = random.Random(SEED)
-    for _ in range(2):
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(2.0, 8.0))  # mlflow's own import takes seconds
-        proc.kill()
-        proc.wait(timeout=30)
+    _kill_at_random_times(cmd, times=2, earliest=2.0, latest=8.0)  # mlflow's import: seconds
     code, _, err = run_cli(capsys, "export", "--store", db, "--format", "mlflow", "-o", target)
     assert code == 0, err
     from mlflow import MlflowClient
