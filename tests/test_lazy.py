@@ -49,12 +49,25 @@ def test_a_subpackage_and_dir_and_unknown_names(package):
         _ = lazypkg.nope
 
 
-def test_the_packages_public_names_all_resolve():
-    """Every name each lazy package of layerorder declares is really there."""
+def test_the_packages_public_names_all_resolve_to_what_they_name():
+    """Every name each lazy package of layerorder declares is really there, and is not shadowed
+    by a submodule of the same name once every submodule has been imported (importing a module
+    sets it as its package's attribute, and then the lazy look-up never runs)."""
     import importlib
+    import pkgutil
+    import types
 
-    for name in ("layerorder", "layerorder.export", "layerorder.lint", "layerorder.modelgraph",
-                 "layerorder.probe", "layerorder.search", "layerorder.studies"):
+    names = ("layerorder", "layerorder.export", "layerorder.lint", "layerorder.modelgraph",
+             "layerorder.probe", "layerorder.search", "layerorder.studies")
+    for name in names:
+        package = importlib.import_module(name)
+        for info in pkgutil.iter_modules(package.__path__):
+            if info.name != "__main__":  # running it is the command line
+                importlib.import_module(f"{name}.{info.name}")
+    for name in names:
         package = importlib.import_module(name)
         for public in package.__all__:
-            assert getattr(package, public) is not None, f"{name}.{public}"
+            value = getattr(package, public)
+            subpackage = package._LAZY.get(public, "") is None
+            assert value is not None, f"{name}.{public}"
+            assert subpackage or not isinstance(value, types.ModuleType), f"{name}.{public}"

@@ -16,10 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from layerorder.experiment.configuration.config import ExperimentConfig
-from layerorder.experiment.configuration.probing import PROBE_DEFAULTS, probe_settings
-from layerorder.experiment.configuration.signatures import with_settings
+from layerorder.experiment.configuration.probing import (
+    PROBE_DEFAULTS,
+    probe_settings,
+    probe_takes,
+)
+from layerorder.experiment.configuration.signatures import every_setting, with_settings
 from layerorder.experiment.setup import make_experiment
 from layerorder.results import Results
+from layerorder.search.budget import search_takes
 from layerorder.search.setup import search_plan  # the public name: layerorder.search_plan
 from layerorder.store import DEFAULT_STORE
 
@@ -33,7 +38,7 @@ def run_comparison(
     return Results.of(run(config, store, fresh=fresh, observer=observer))
 
 
-@with_settings("compare")
+@with_settings(every_setting)
 def compare(
     *,
     data: Any = None,
@@ -73,7 +78,7 @@ def compare(
         return run_comparison(cfg, store, fresh=fresh, observer=observer)
 
 
-@with_settings("compare")
+@with_settings(every_setting)
 def compare_plan(
     *,
     data: Any = None,
@@ -92,7 +97,7 @@ def compare_plan(
                         config=config))
 
 
-@with_settings("search", like=search_plan)
+@with_settings(search_takes, like=search_plan)
 def search_orders(
     *,
     data: Any = None,
@@ -181,7 +186,7 @@ class ProbeResults:
         return frame[[*cols, "dead_units", "units"]].to_html(index=False, float_format="%.3f")
 
 
-@with_settings("probe", PROBE_DEFAULTS)
+@with_settings(probe_takes, PROBE_DEFAULTS)
 def probe_orders(
     *,
     data: Any = None,

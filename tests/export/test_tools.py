@@ -161,3 +161,17 @@ def test_an_export_interrupted_inside_a_run_is_finished_by_the_next(tmp_path, ca
         acc.Reload()
         assert len(acc.Scalars("epoch/test_acc")) == len(epochs[run.id])
         assert "config/text_summary" in acc.Tags()["tensors"]
+
+
+def test_a_run_folder_holding_someone_elses_files_is_left_alone(tmp_path, capsys):
+    pytest.importorskip("tensorboard", reason="tensorboard is not installed")
+    db = _store(tmp_path, capsys)
+    _, runs, _, _ = _stored(db)
+    out = tmp_path / "tb"
+    run = runs[0]
+    folder = out / "default" / run.label / f"seed{run.seed}-run{run.id}"
+    folder.mkdir(parents=True)
+    (folder / "notes.txt").write_text("mine")
+    code, _, err = run_cli(capsys, "export", "--store", db, "--format", "tensorboard", "-o", out)
+    assert code == 2 and "holds files but no event files" in err, err
+    assert (folder / "notes.txt").read_text() == "mine" and not list(out.rglob("*.partial"))

@@ -243,7 +243,7 @@ def test_escape_codes_in_a_models_names_never_reach_the_terminal(tmp_path, capsy
     path.write_text(ESCAPED_MODEL)
     code, out, err = run_cli(capsys, command[0], f"{path}:make", *command[1:], "-i", "1,3,8,8")
     assert "\x1b" not in out + err and "\x07" not in out + err
-    assert code == 0 or len(err.strip().splitlines()) == 1
+    assert code in (0, 1) or len(err.strip().splitlines()) == 1  # 1: a rewrite changed nothing
     assert "\\x1b" in out + err  # the names are still there, made visible
 
 

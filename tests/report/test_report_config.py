@@ -73,3 +73,10 @@ def test_a_bad_data_name_is_refused_in_one_line(name, tmp_path):
 def test_a_data_name_without_data_is_refused():
     with pytest.raises(layerorder.ConfigError, match="data_name names the arrays"):
         layerorder.compare_plan(data_name="blobs")
+
+
+def test_a_setting_that_matters_for_some_runs_of_a_factor_is_listed(tmp_path):
+    """With the optimizer varied, SGD's runs use momentum: it is listed though the grid's own
+    settings (which leave the varied field out) read as Adam's."""
+    _, config = _config(_compare(tmp_path, vary={"optimizer": ["sgd", "adam"]}))
+    assert config["momentum"] == "0.9" and config["vary"] == "optimizer"

@@ -19,6 +19,7 @@ from layerorder.order import (
     tokens,
 )
 from layerorder.placements import placement_specs, recurrent_specs
+from layerorder.terminal import shown
 
 
 def orders(
@@ -74,11 +75,11 @@ def datasets(
     """List the data sets with size and source, or show one."""
     if name is not None:
         info = get_dataset_info(name)
-        out.print(f"[bold]{info.name}[/bold]: {info.description}")
+        out.print(f"[bold]{shown(info.name)}[/bold]: {shown(info.description)}")
         out.print(f"  size: {info.size}")
         out.print(f"  input shape: {info.in_shape or 'depends on the files'}")
         out.print(f"  classes: {info.num_classes or 'depends on the files'}")
-        out.print(f"  source: {info.source}")
+        out.print(f"  source: {shown(info.source)}")
         if info.requires:
             out.print(f"  requires: {info.requires}")
         opts = ", ".join(f"{k}={v}" for k, v in info.options.items()) or "none"

@@ -34,8 +34,8 @@ SHAPE_HELP = (
 )
 TRUST_PICKLE_OPTION = typer.Option(
     False, "--trust-pickle",
-    help="Load a FILE.pt that holds a pickled module (torch.load(weights_only=False): this runs"
-    " code the file names; only for files you trust).",
+    help="Load a FILE.pt that holds a pickled module: unpickling runs code the file names"
+    " (torch.load with weights_only off), so only for files you trust.",
 )
 LOAD_TIMEOUT_OPTION = typer.Option(
     LOAD_TIMEOUT,
@@ -117,8 +117,8 @@ def _save(model, output: Path | None, target: str, what: str) -> None:
     from layerorder.lint import save_model
 
     files = save_model(model, output, source=target)
-    err.print(f"wrote {', '.join(str(f) for f in files)}")
-    err.print(f"load it with: torch.load('{files[0]}', weights_only=False)")
+    err.print(f"wrote {', '.join(str(f) for f in files)}", markup=False)
+    err.print(f"load it with: torch.load('{files[0]}', weights_only=False)", markup=False)
 
 
 def print_rewrite(result: RewriteResult) -> None:

@@ -48,7 +48,7 @@ def probe(
     )
     if plot is not None:
         files = write_plots(results, plot)
-        err.print(f"wrote {len(files)} charts to {plot}")
+        err.print(f"wrote {len(files)} charts to {plot}", markup=False)
     if as_json:
         print_json(
             {

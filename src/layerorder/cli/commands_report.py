@@ -42,7 +42,7 @@ def report(
     files = write_report(store, target, experiment=experiment, fmt=fmt.value, options=settings)
     size = sum(f.stat().st_size for f in files)
     beside = ", with figures beside it" if len(files) > 1 else ""
-    err.print(f"wrote {files[0]} ({size / 1024:.0f} KiB{beside})")
+    err.print(f"wrote {files[0]} ({size / 1024:.0f} KiB{beside})", markup=False)
 
 
 def register(app: typer.Typer) -> None:

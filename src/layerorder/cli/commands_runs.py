@@ -225,14 +225,14 @@ def _export_to_tool(store: Path, experiment: str | None, fmt_: ExportFormat, out
         written, kept = write_tensorboard(root, runs, probes)
         again = f", {kept} already there" if kept else ""
         err.print(f"wrote {written} run folders under {root}{again} (view: tensorboard --logdir"
-                  f" {root})")
+                  f" {root})", markup=False)
         return
     from layerorder.export.mlflow import write_mlflow
 
     added, skipped, uri = write_mlflow(store, exps, runs, output, probes)
     again = f", {skipped} already there" if skipped else ""
     err.print(f"exported {added} runs to MLflow at {uri}{again} (view: mlflow ui"
-              f" --backend-store-uri {uri})")
+              f" --backend-store-uri {uri})", markup=False)
 
 
 def _csv_cell(value):

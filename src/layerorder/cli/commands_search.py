@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 def _print_space(space, plan: SearchPlan) -> None:
     merged = f", {space.merged} spellings merged as the same function" if space.merged else ""
-    out.print(f"[bold]{len(space.candidates)} candidate orders[/bold] from {space.base}{merged}")
+    out.print(f"[bold]{len(space.candidates)} candidate orders[/bold] from"
+              f" {shown(space.base)}{merged}")
     _print_refused(space)
     for c in space.candidates:
         same = f"  (= {', '.join(c.same_as)})" if c.same_as else ""

@@ -81,7 +81,8 @@ def list_studies() -> None:
 def show(name: str = typer.Argument(..., help="A built-in study or a study .toml file.")) -> None:
     """A study's question, experiments at each scale, estimated time, and its claims."""
     s = load_study(name)
-    out.print(f"[bold]{shown(s.title)}[/bold] ({s.name}, version {s.version}, {s.path})")
+    out.print(f"[bold]{shown(s.title)}[/bold] ({shown(s.name)}, version {s.version},"
+              f" {shown(s.path)})")
     out.print(shown(s.question))
     for scale in s.scales:
         sc = s.scales[scale]

@@ -18,11 +18,11 @@ from typing import Any
 
 import typer
 
+from layerorder.experiment.configuration.probing import probe_takes
 from layerorder.experiment.configuration.settings import (
     ANALYSIS,
     AXIS,
     EXECUTION,
-    OWN,
     RUN,
     SETTINGS,
     Setting,
@@ -69,8 +69,7 @@ def _names(keep: Callable[[Setting], bool]) -> frozenset[str]:
 COMMANDS: dict[str, frozenset[str]] = {
     "compare": _names(lambda s: True),
     # one training per order: the run's settings, the orders and one lr, where to run
-    "probe": _names(lambda s: s.role == RUN and s.name != "probe" and s.meta.runs != OWN)
-    | {"orders", "lr", "device"},
+    "probe": _names(probe_takes),
     # a study's file fixes its runs; the command says only how they execute
     # (a study's runs are the built-in loop's: a user's run's timeout and watched files are not)
     "study": _names(lambda s: s.role == EXECUTION and s.name not in (

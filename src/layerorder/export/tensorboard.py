@@ -23,7 +23,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from layerorder.errors import LayerorderError
+from layerorder.errors import ConfigError, LayerorderError
 from layerorder.export.rows import finite_number
 
 
@@ -96,10 +96,20 @@ def write_tensorboard(root: Path, runs: list[dict[str, Any]], probes: dict[int, 
         partial = folder.with_name(folder.name + PARTIAL)
         shutil.rmtree(partial, ignore_errors=True)  # what a killed export left of this run
         _write_run(writer_class, partial, run, probes)
-        with contextlib.suppress(FileNotFoundError):
-            folder.rmdir()  # an empty folder (no events) is replaced by the whole run
-        partial.rename(folder)
+        _replace_folder(partial, folder)
     return written, kept
+
+
+def _replace_folder(whole: Path, folder: Path) -> None:
+    """Rename the whole run's folder into place; an empty folder there gives way, one holding
+    files that are not a run's events is left alone and named."""
+    if folder.is_dir() and any(folder.iterdir()):  # someone else's files
+        shutil.rmtree(whole, ignore_errors=True)
+        raise ConfigError(f"'{folder}' holds files but no event files; move them away or"
+                          " export to another folder (-o)")
+    with contextlib.suppress(FileNotFoundError):
+        folder.rmdir()
+    whole.rename(folder)
 
 
 def _write_run(writer_class, folder: Path, run: dict[str, Any], probes: dict[int, list]) -> None:

@@ -11,6 +11,11 @@ rules over the same graph.
 
 from layerorder.lazy import lazy_names
 
+# the function ``census`` shares its name with its module, which importing the module would set
+# as this package's attribute: bound here (the module is light), so it is always the function
+from layerorder.modelgraph.census import PatternCount as PatternCount  # noqa: E402
+from layerorder.modelgraph.census import census as census  # noqa: E402
+
 # public name -> the module that defines it, imported on first use
 _LAZY = {
     **dict.fromkeys(("build_role_graph", "example_input", "parse_shape"), "build"),

@@ -193,10 +193,11 @@ CAVEATS = (
 )
 
 
-def caveats(findings) -> list[str]:
+def caveats(findings, user_text=str) -> list[str]:
     """The page's caveats: each scale's (its fixed text, or every study's note on why that
     scale's regime was chosen), then those of every page. A scale's fixed text and the built-in
-    caveats describe the built-in studies: a page of a user's own studies shows only its notes."""
+    caveats describe the built-in studies: a page of a user's own studies shows only its notes.
+    ``user_text`` renders the study files' own text (``md_text`` on a Markdown page)."""
     out = []
     built_in = any(r.study.built_in for r in findings.results)
     for scale in sorted({r.scale for r in findings.results}):
@@ -204,7 +205,8 @@ def caveats(findings) -> list[str]:
                                           if r.scale == scale):
             out += SCALE_CAVEATS[scale]
             continue
-        notes = [f"{r.study.name}: {r.study.scales[scale].note}" for r in findings.results
+        notes = [f"{r.study.name}: {user_text(r.study.scales[scale].note)}"
+                 for r in findings.results
                  if r.scale == scale and r.study.scales[scale].note]
         if notes:
             out.append(f"**The {scale} scale.** " + "; ".join(notes) + ". Each claim's regime "
@@ -239,8 +241,9 @@ def render_findings_markdown(findings, path: Path, command: str) -> list[Path]:
                 written.append(target)
                 lines += ["", f"![stage chain](<{target.name}>)", ""]
             if e.cells:
-                lines += ["", f"Cell means over {', '.join(e.factors)} (reference order: "
-                          f"{e.reference}):", "", *_md_table(_cells_header(e), _cell_rows(e))]
+                lines += ["", f"Cell means over {md_text(', '.join(e.factors))} (reference order:"
+                          f" {md_text(e.reference)}):", "",
+                          *_md_table(_cells_header(e), _cell_rows(e))]
                 fig = _depends(e)
                 if fig is not None:
                     target = Path(f"{stem}_{r.study.name}_{short}_depends.png")
@@ -255,7 +258,7 @@ def render_findings_markdown(findings, path: Path, command: str) -> list[Path]:
                 figures.png(fig, target)
                 written.append(target)
                 lines += ["", f"![{md_text(c.claim.id)}](<{target.name}>)"]
-    lines += ["", "## Caveats", "", *[f"- {c}" for c in caveats(findings)]]
+    lines += ["", "## Caveats", "", *[f"- {c}" for c in caveats(findings, md_text)]]
     atomic_write_text(path, "\n".join(lines) + "\n")
     return written
 

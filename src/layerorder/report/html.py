@@ -44,7 +44,7 @@ nav a{margin-right:.8em}
 # a cell a column of numbers holds: a number (signed, with a unit or a count after it), a p-value
 # cell (<0.001, best), or nothing (-, n/a, empty)
 _NUMBER = re.compile(r"[-+±−]?(\d[\d,.]*(e[-+]?\d+)?|inf|nan)( ?%| ?s| ?x)?( \(\d+\))?"
-                     r"|<0\.001|best|-|n/a|", re.IGNORECASE)
+                     r"|(<|&lt;)0\.001|best|-|n/a|", re.IGNORECASE)
 
 
 def _numeric_columns(rows: list[list[str]]) -> list[bool]:

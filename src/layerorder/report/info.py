@@ -174,8 +174,12 @@ def config_rows(stored: Mapping[str, Any], runs) -> tuple[ConfigRow, ...]:
     (``Setting.matters``: SGD's momentum is left out under Adam, the built-in architecture and
     its width under a user's model), then what the store records beside them (factors, a
     sequential design, the code's fingerprint)."""
-    view = SimpleNamespace(**{**{s.name: s.default for s in SETTINGS},
-                              **{k: v for k, v in stored.items() if k in BY_NAME}})
+    defaults = {s.name: s.default for s in SETTINGS}
+    common = {k: v for k, v in stored.items() if k in BY_NAME}
+    # each run's own settings too: a varied factor (optimizer=sgd,adam) is not in the grid
+    views = [SimpleNamespace(**{**defaults, **common, **{k: v for k, v in (r.config or {}).items()
+                                                         if k in BY_NAME}}) for r in runs]
+    views = views or [SimpleNamespace(**{**defaults, **common})]
     axes = {"orders": list(dict.fromkeys(r.label for r in runs)),
             "seeds": sorted({r.seed for r in runs}), "lr": sorted({r.lr for r in runs})}
     rows = [ConfigRow(k, format_default(v), BY_NAME[k].help) for k, v in axes.items()]
@@ -183,7 +187,7 @@ def config_rows(stored: Mapping[str, Any], runs) -> tuple[ConfigRow, ...]:
         setting = BY_NAME.get(key)
         if setting is None:
             rows.append(ConfigRow(key, _as_typed(value), ""))
-        elif setting.role != RUN or setting.matters(view):
+        elif setting.role != RUN or any(setting.matters(view) for view in views):
             shown = display_name(value) if key in NAMED_INPUTS else value
             rows.append(ConfigRow(key, _as_typed(shown), setting.help))
     return tuple(rows)

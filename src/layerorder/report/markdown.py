@@ -23,7 +23,8 @@ def md_text(text: str) -> str:
     """Text a user controls, made inert in Markdown: every character Markdown would read as
     markup, HTML, an entity or a link escaped (so ``<script>``, ``<img onerror=...>`` and
     ``[x](javascript:...)`` show as the text they are: no link without its brackets, no HTML or
-    autolink without its angle brackets); line breaks become spaces."""
+    autolink without its angle brackets; a bare ``https://`` address may still be linked by
+    GitHub, as the address it is); line breaks become spaces."""
     text = " ".join(str(text).splitlines())
     for ch in "\\`*_[]<>|#&~":
         text = text.replace(ch, "\\" + ch)

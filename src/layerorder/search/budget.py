@@ -27,6 +27,11 @@ FULL_SEEDS = 5  # the default budget is a third of training every candidate on t
 OWN_SETTINGS = ("orders", "seeds", "until_decided", "max_seeds", "vary", "baseline", "name")
 
 
+def search_takes(s) -> bool:
+    """The settings a search takes (a ``Setting``): every one it does not decide itself."""
+    return s.name not in OWN_SETTINGS
+
+
 @dataclass(frozen=True)
 class Budget:
     runs: float | None = None  # full training runs

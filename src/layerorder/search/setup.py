@@ -14,7 +14,7 @@ from layerorder.experiment.configuration.config import ExperimentConfig, load_to
 from layerorder.experiment.configuration.settings import BY_NAME
 from layerorder.experiment.configuration.signatures import with_settings
 from layerorder.experiment.setup import make_experiment, model_target
-from layerorder.search.budget import OWN_SETTINGS, Budget, parse_budget
+from layerorder.search.budget import OWN_SETTINGS, Budget, parse_budget, search_takes
 from layerorder.search.run import SearchPlan, plan_search
 from layerorder.search.space import OrderSpace
 
@@ -42,7 +42,7 @@ def _names(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
     return tuple(t.strip() for t in items if t.strip())
 
 
-@with_settings("search")
+@with_settings(search_takes)
 def search_plan(
     *,
     data: Any = None,

@@ -8,9 +8,11 @@ import inspect
 import pydoc
 
 import layerorder
+from layerorder.cli.options import settings_for
 from layerorder.experiment.configuration.probing import PROBE_DEFAULTS
 from layerorder.experiment.configuration.settings import SETTINGS
-from layerorder.experiment.configuration.signatures import EXCLUDED, passed_type
+from layerorder.experiment.configuration.signatures import passed_type
+from layerorder.search.budget import OWN_SETTINGS
 
 
 def test_compare_lists_every_setting_with_its_declared_default():
@@ -28,10 +30,12 @@ def test_probe_and_search_list_theirs_and_not_what_they_decide():
     probe = inspect.signature(layerorder.probe_orders).parameters
     assert probe["orders"].default == PROBE_DEFAULTS["orders"]
     assert probe["epochs"].default == PROBE_DEFAULTS["epochs"]
-    assert not EXCLUDED["probe"] & set(probe)
+    own = {"data", "data_name", "model", "seed", "recalibrate"}
+    assert set(probe) - own == {s.name for s in settings_for("probe")} - {"model"}  # the CLI
+    assert not {"executor", "lease", "max_runs", "seeds", "metric"} & set(probe)
     search = inspect.signature(layerorder.search_orders).parameters
     assert {"budget", "eta", "finalists", "base", "epochs", "batch_size"} <= set(search)
-    assert not EXCLUDED["search"] & set(search)
+    assert not set(OWN_SETTINGS) & set(search)
     plan = inspect.signature(layerorder.search_plan).parameters
     assert set(search) - {"observer", "store", "progress"} <= set(plan)
 

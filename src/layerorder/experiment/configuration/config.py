@@ -310,7 +310,7 @@ def _check_depth(data: Any, where: str) -> None:
                               f" needs more than {MAX_DEPTH}")
         children = value.values() if isinstance(value, dict) else value if isinstance(
             value, list) else ()
-        stack.extend((child, depth + 1) for child in children)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
 
 
 def table_of(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:

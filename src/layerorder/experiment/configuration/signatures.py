@@ -27,14 +27,9 @@ _PASSED = {
     "tuple[tuple[str, tuple[Any, ...]], ...]": "Mapping[str, Sequence[Any]] | Sequence[str]",
 }
 
-# the settings each entry point takes as keywords (the search decides its own axes, the probe
-# trains one seed per order: their own parameters say so)
-EXCLUDED: dict[str, frozenset[str]] = {
-    "compare": frozenset(),
-    "probe": frozenset({"seeds", "until_decided", "max_seeds", "vary", "baseline", "margin"}),
-    "search": frozenset({"orders", "seeds", "until_decided", "max_seeds", "vary", "baseline",
-                         "name"}),
-}
+def every_setting(s: Setting) -> bool:
+    """``compare`` takes every setting."""
+    return True
 
 
 def passed_type(s: Setting) -> str:
@@ -42,24 +37,23 @@ def passed_type(s: Setting) -> str:
     return _PASSED.get(s.annotation, s.annotation)
 
 
-def settings_of(entry: str) -> tuple[Setting, ...]:
-    """The settings ``entry`` (compare, probe or search) takes as keywords."""
-    return tuple(s for s in SETTINGS if s.name not in EXCLUDED[entry])
+Takes = Callable[[Setting], bool]  # which settings an entry point takes (declared by its owner)
 
 
-def _parameters(entry: str, defaults: dict[str, Any]) -> list[inspect.Parameter]:
+def _parameters(takes: Takes, defaults: dict[str, Any]) -> list[inspect.Parameter]:
     return [
         inspect.Parameter(s.name, inspect.Parameter.KEYWORD_ONLY,
                           default=defaults.get(s.name, s.default), annotation=passed_type(s))
-        for s in settings_of(entry)
+        for s in SETTINGS if takes(s)
     ]
 
 
-def settings_doc(entry: str, defaults: dict[str, Any] | None = None) -> str:
-    """The docstring section listing ``entry``'s settings: name, type, default and meaning."""
+def settings_doc(takes: Takes, defaults: dict[str, Any] | None = None) -> str:
+    """The docstring section listing the settings ``takes`` keeps: name, type, default and
+    meaning."""
     defaults = defaults or {}
     lines = ["Settings (keywords; the flags of the command line, by their declared names):", ""]
-    for s in settings_of(entry):
+    for s in filter(takes, SETTINGS):
         default = repr(defaults.get(s.name, s.default))
         head = f"{s.name}: {passed_type(s)} = {default}"
         body = textwrap.fill(s.help, width=88, initial_indent="    ", subsequent_indent="    ")
@@ -67,9 +61,10 @@ def settings_doc(entry: str, defaults: dict[str, Any] | None = None) -> str:
     return "\n".join(lines)
 
 
-def with_settings(entry: str, defaults: dict[str, Any] | None = None,
+def with_settings(takes: Takes, defaults: dict[str, Any] | None = None,
                   like: Callable | None = None) -> Callable:
-    """Give a function taking ``**settings`` the signature and docstring of ``entry``'s settings:
+    """Give a function taking ``**settings`` the signature and docstring of the settings
+    ``takes`` keeps:
     its own parameters first (then those of ``like``, a function it hands its keywords to), then
     one keyword-only parameter per setting with its declared default (or the entry's own, from
     ``defaults``). The function itself still receives the settings given as ``**settings``
@@ -85,9 +80,9 @@ def with_settings(entry: str, defaults: dict[str, Any] | None = None,
                        if p.kind != inspect.Parameter.VAR_KEYWORD
                        and p.name not in {q.name for q in params}]
         taken = {p.name for p in params}
-        extra = [p for p in _parameters(entry, own) if p.name not in taken]
+        extra = [p for p in _parameters(takes, own) if p.name not in taken]
         func.__signature__ = sig.replace(parameters=[*params, *extra])
-        func.__doc__ = f"{inspect.cleandoc(func.__doc__ or '')}\n\n{settings_doc(entry, own)}"
+        func.__doc__ = f"{inspect.cleandoc(func.__doc__ or '')}\n\n{settings_doc(takes, own)}"
         return func
 
     return decorate
