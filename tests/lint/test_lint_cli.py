@@ -180,3 +180,37 @@ def test_a_rewrite_that_changes_nothing_exits_1_unless_allowed(tmp_path, capsys)
     code, _, err = run_cli(capsys, "rewrite", target("act_act"), "--to", "preact", "-o", out,
                            "--allow-noop")
     assert code == 0 and out.exists(), err
+
+
+TOKEN_MODEL = '''from torch import nn
+
+
+class LM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(100, 32)
+        self.block = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True, norm_first=True)
+        self.head = nn.Linear(32, 100)
+
+    def forward(self, ids):
+        return self.head(self.block(self.emb(ids)))
+
+
+def make():
+    return LM()
+'''
+
+
+def test_a_token_model_gets_token_ids_with_vocab(tmp_path, capsys):
+    """A model that starts with an embedding runs on token ids below --vocab (a LongTensor);
+    given floats, the error names --vocab as the fix."""
+    path = tmp_path / "lm.py"
+    path.write_text(TOKEN_MODEL)
+    model = f"{path}:make"
+    code, _, err = run_cli(capsys, "lint", model, "-i", "1,16", "--mode", "hooks")
+    assert code == 2 and "needs --vocab N" in err
+    code, out, err = run_cli(capsys, "lint", model, "-i", "1,16", "--vocab", "100", "--mode",
+                             "hooks")
+    assert code == 0 and "forward hooks" in out, err
+    code, _, err = run_cli(capsys, "lint", model, "--vocab", "100")
+    assert code == 2 and "give both" in err

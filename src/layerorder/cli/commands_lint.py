@@ -32,6 +32,11 @@ SHAPE_HELP = (
     "Input shape, batch first, e.g. 1,3,224,224: used to run the model when torch.fx cannot"
     " trace it, and to check rewritten or folded models."
 )
+VOCAB_OPTION = typer.Option(
+    None, "--vocab", min=1, metavar="N",
+    help="The input is token ids below N (a LongTensor of --input-shape), for a model that starts"
+    " with an embedding (a language model); default: a float input.",
+)
 TRUST_PICKLE_OPTION = typer.Option(
     False, "--trust-pickle",
     help="Load a FILE.pt that holds a pickled module: unpickling runs code the file names"
@@ -88,16 +93,28 @@ def lint(
         Mode.auto, "--mode", help="auto (torch.fx, forward hooks when tracing fails), fx or hooks."
     ),
     top: int = typer.Option(20, "--top", min=1, help="Patterns to show in text output."),
+    vocab: int = VOCAB_OPTION,
     trust_pickle: bool = TRUST_PICKLE_OPTION,
     load_timeout: float = LOAD_TIMEOUT_OPTION,
 ) -> None:
     """Report a model's layer-order patterns and mistakes: redundant biases, dropout before BN,
     activation before BN, repeated norms or activations, missing nonlinearities, BN folding."""
-    from layerorder.lint import lint_any, load_target, parse_shape, report_dict, to_sarif
+    from layerorder.lint import (
+        LintError,
+        example_input,
+        lint_any,
+        load_target,
+        parse_shape,
+        report_dict,
+        to_sarif,
+    )
 
     shape = parse_shape(input_shape)
     loaded = load_target(target, timeout=load_timeout, foreign=True, trust_pickle=trust_pickle)
-    report = lint_any(loaded.model, input_shape=shape, mode=mode.value, target=target)
+    if vocab is not None and shape is None:
+        raise LintError("--vocab gives token ids of --input-shape; give both, e.g. -i 1,16")
+    report = lint_any(loaded.model, example=example_input(shape, vocab=vocab), mode=mode.value,
+                      target=target)
     if fmt == LintFormat.json:
         print_json(report_dict(report))
     elif fmt == LintFormat.sarif:
@@ -167,6 +184,7 @@ def rewrite(
         False, "--allow-noop",
         help="Succeed (and write -o) when nothing is rewritten; by default that exits 1.",
     ),
+    vocab: int = VOCAB_OPTION,
     trust_pickle: bool = TRUST_PICKLE_OPTION,
     load_timeout: float = LOAD_TIMEOUT_OPTION,
 ) -> None:
@@ -182,7 +200,7 @@ def rewrite(
         move_dropout_after_norm=move_dropout,
         to=to,
         pool_first=pool_first,
-        example_input=example_input(shape),
+        example_input=example_input(shape, vocab=vocab),
     )
     print_rewrite(result)
     if not result.changes and not allow_noop:  # an unchanged model is not what was asked for
@@ -215,6 +233,7 @@ def fold(
     ),
     output: Path = typer.Option(None, "--output", "-o", help="File to write (torch.save)."),
     tolerance: float = typer.Option(1e-5, help="Largest allowed output difference."),
+    vocab: int = VOCAB_OPTION,
     trust_pickle: bool = TRUST_PICKLE_OPTION,
     load_timeout: float = LOAD_TIMEOUT_OPTION,
 ) -> None:
@@ -224,7 +243,8 @@ def fold(
 
     shape = parse_shape(input_shape)
     loaded = load_target(target, timeout=load_timeout, trust_pickle=trust_pickle)
-    result = fold_model(loaded.model, example_input(shape), tolerance=tolerance, target=target)
+    result = fold_model(loaded.model, example_input(shape, vocab=vocab), tolerance=tolerance,
+                        target=target)
     print_fold(result)
     _save(result.model, output, target, "folded")
 

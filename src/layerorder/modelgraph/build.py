@@ -15,11 +15,17 @@ from layerorder.modelgraph.trace import graph_from_fx, trace_module
 MODES = ("auto", "fx", "hooks")
 
 
-def example_input(shape: Sequence[int] | None, seed: int = 0) -> torch.Tensor | None:
-    """A seeded standard-normal input of ``shape`` (None stays None)."""
+def example_input(shape: Sequence[int] | None, seed: int = 0,
+                  vocab: int | None = None) -> torch.Tensor | None:
+    """A seeded input of ``shape`` (None stays None): standard normal, or with ``vocab`` token
+    ids below it (a LongTensor, for a model that starts with an embedding)."""
     if shape is None:
         return None
     generator = torch.Generator().manual_seed(seed)
+    if vocab is not None:
+        if vocab < 1:
+            raise LintError(f"--vocab must be a positive number of tokens, got {vocab}")
+        return torch.randint(0, vocab, tuple(shape), generator=generator)
     return torch.randn(tuple(shape), generator=generator)
 
 
@@ -43,6 +49,17 @@ def describe_shape(example: torch.Tensor) -> str:
     return ",".join(str(s) for s in example.shape)
 
 
+def _run_failed(what: str, example: torch.Tensor, exc: Exception) -> LintError:
+    """One line for a model that did not run on the example; the fix names --vocab where the
+    model wanted token ids and got floats (an embedding first)."""
+    reason = short_reason(exc)
+    tokens = not example.dtype.is_floating_point
+    fix = ("; a model that takes token ids needs --vocab N (ids below N) with --input-shape"
+           if "Long" in reason and not tokens else "; check --input-shape")
+    return LintError(f"running {what} on a random input of shape {describe_shape(example)}"
+                     f" failed: {reason}{fix}")
+
+
 def run_model(model: nn.Module, example: torch.Tensor, what: str) -> torch.Tensor:
     """Run in eval mode without gradients; any failure becomes one LintError line."""
     from layerorder.modelgraph.hooks import eval_mode
@@ -51,10 +68,7 @@ def run_model(model: nn.Module, example: torch.Tensor, what: str) -> torch.Tenso
         with torch.no_grad(), eval_mode(model):
             return model(example)
     except Exception as exc:
-        raise LintError(
-            f"running {what} on a random input of shape {describe_shape(example)} failed:"
-            f" {short_reason(exc)}; check --input-shape"
-        ) from exc
+        raise _run_failed(what, example, exc) from exc
 
 
 def module_output_sizes(model: nn.Module, example: torch.Tensor) -> dict[str, int]:
@@ -81,10 +95,7 @@ def _hooks(model: nn.Module, example: torch.Tensor, name: str, note: str) -> Rol
     try:
         return graph_from_hooks(model, example, note)
     except Exception as exc:
-        raise LintError(
-            f"running {name} on a random input of shape {describe_shape(example)} failed:"
-            f" {short_reason(exc)}; check --input-shape"
-        ) from exc
+        raise _run_failed(name, example, exc) from exc
 
 
 def materialise(model: nn.Module, example: torch.Tensor | None) -> None:
