@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
@@ -18,6 +19,12 @@ from layerorder.errors import ConfigError, EnvironmentFault
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 GENERATOR = "layerorder"  # named in every HTML report (<meta name="generator">)
+
+# a name that becomes part of a file's or an experiment's name (a study, a claim, a user's data):
+# letters, digits, '_', '.' and '-', starting with a letter or digit, never a path
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+SAFE_NAME_RULE = ("letters, digits, '-', '_' and '.' only (starting with a letter or digit, at"
+                  " most 100)")
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -5,7 +5,6 @@ same data resumes the same runs."""
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Any
 
 import numpy as np
@@ -14,6 +13,7 @@ import torch
 from layerorder.data.arrays import build_dataset
 from layerorder.data.base import DatasetError, format_size
 from layerorder.data.entry import DatasetEntry
+from layerorder.files import SAFE_NAME, SAFE_NAME_RULE
 
 PREFIX = "memory:"
 
@@ -75,18 +75,14 @@ def _check(x: torch.Tensor, y: torch.Tensor, split: str) -> None:
         raise DatasetError(f"data: {split} label at index {int(y.argmin())} is negative")
 
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def _checked_name(name: str | None) -> str:
     """``NAME@`` for a data set name the caller gave (letters, digits, '_', '.', '-'), else ''."""
     if name is None:
         return ""
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise DatasetError(
-            f"data_name must be 1-64 letters, digits, '_', '.' or '-' (starting with a letter or"
-            f" digit), got {name!r}"
-        )
+    if not isinstance(name, str) or not SAFE_NAME.fullmatch(name):
+        raise DatasetError(f"data_name must be {SAFE_NAME_RULE}, got {name!r}")
     return f"{name}@"
 
 

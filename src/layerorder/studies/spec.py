@@ -38,7 +38,6 @@ study accepts exactly what the command line accepts, checked the same way.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -50,6 +49,7 @@ from layerorder.experiment.configuration.config import (
     table_of,
     tables_of,
 )
+from layerorder.files import SAFE_NAME, SAFE_NAME_RULE
 from layerorder.studies.regime import Regime, parse_regime
 
 SCALES = ("quick", "cpu", "full")  # tests in minutes; each claim's regime on a 2-core CPU; a GPU
@@ -182,16 +182,14 @@ def _text(table: dict, key: str, where: str, default: str | None = None) -> str:
 
 
 # study names and experiment and claim ids name files and experiments: a safe alphabet only
-SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
 def _name(table: dict, key: str, where: str) -> str:
     """A name or id that becomes part of a file's or an experiment's name."""
     value = _text(table, key, where)
     if not SAFE_NAME.fullmatch(value):
-        raise ConfigError(f"{where}: '{key}' names files and experiments, so it takes letters,"
-                          f" digits, '-', '_' and '.' only (starting with a letter or digit, at"
-                          f" most 100), got {value!r}")
+        raise ConfigError(f"{where}: '{key}' names files and experiments, so it takes"
+                          f" {SAFE_NAME_RULE}, got {value!r}")
     return value
 
 
