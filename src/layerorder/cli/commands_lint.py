@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -69,6 +69,11 @@ class Mode(str, Enum):
     hooks = "hooks"
 
 
+def _example(loaded: Any, given: Any) -> Any:
+    """The input given by --input-shape, else the one the target names (``example_input``)."""
+    return loaded.example if given is None else given
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
@@ -113,8 +118,8 @@ def lint(
     loaded = load_target(target, timeout=load_timeout, foreign=True, trust_pickle=trust_pickle)
     if vocab is not None and shape is None:
         raise LintError("--vocab gives token ids of --input-shape; give both, e.g. -i 1,16")
-    report = lint_any(loaded.model, example=example_input(shape, vocab=vocab), mode=mode.value,
-                      target=target)
+    report = lint_any(loaded.model, example=_example(loaded, example_input(shape, vocab=vocab)),
+                      mode=mode.value, target=target)
     if fmt == LintFormat.json:
         print_json(report_dict(report))
     elif fmt == LintFormat.sarif:
@@ -200,7 +205,7 @@ def rewrite(
         move_dropout_after_norm=move_dropout,
         to=to,
         pool_first=pool_first,
-        example_input=example_input(shape, vocab=vocab),
+        example_input=_example(loaded, example_input(shape, vocab=vocab)),
     )
     print_rewrite(result)
     if not result.changes and not allow_noop:  # an unchanged model is not what was asked for
@@ -243,8 +248,8 @@ def fold(
 
     shape = parse_shape(input_shape)
     loaded = load_target(target, timeout=load_timeout, trust_pickle=trust_pickle)
-    result = fold_model(loaded.model, example_input(shape, vocab=vocab), tolerance=tolerance,
-                        target=target)
+    result = fold_model(loaded.model, _example(loaded, example_input(shape, vocab=vocab)),
+                        tolerance=tolerance, target=target)
     print_fold(result)
     _save(result.model, output, target, "folded")
 

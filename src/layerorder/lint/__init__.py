@@ -20,6 +20,7 @@ _LAZY = {
         "report",
     ),
     **dict.fromkeys(("RULES", "RULES_BY_ID", "SEVERITIES", "Finding", "Rule"), "rules"),
+    **dict.fromkeys(("TransformerBlock", "TransformerStack", "residual_stacks"), "residual"),
     **dict.fromkeys(("to_sarif",), "sarif"),
     **dict.fromkeys(("save_model",), "save"),
     **dict.fromkeys(

@@ -14,15 +14,19 @@ from layerorder.lint.checks import CHECKS
 from layerorder.lint.foldplan import FoldPlan, fold_plans
 from layerorder.lint.rules import RULES, SEVERITIES, Finding, severity_rank
 from layerorder.lint.transformer import (
+    TransformerStack,
+    embedding_norms,
+    module_stacks,
     pre_norm_no_final_norm,
-    transformer_blocks,
     transformer_census,
+    transformer_stacks,
 )
 from layerorder.modelgraph.build import build_role_graph, example_input, module_output_sizes
 from layerorder.modelgraph.census import PatternCount, census
 from layerorder.modelgraph.errors import LintError, short_reason
 from layerorder.modelgraph.formats import format_of_object
 from layerorder.modelgraph.graph import ENDPOINT_ROLES, RoleGraph
+from layerorder.modelgraph.inputs import config_input
 from layerorder.modelgraph.target import load_target
 from layerorder.targets import LOAD_TIMEOUT
 
@@ -36,6 +40,7 @@ class LintReport:
     census: tuple[PatternCount, ...]
     findings: tuple[Finding, ...]
     folds: tuple[FoldPlan, ...]
+    stacks: tuple[TransformerStack, ...] = ()  # Transformer blocks, by stack, and final norms
 
     def counts(self) -> dict[str, int]:
         """Findings per severity."""
@@ -91,21 +96,26 @@ class LintReport:
         return int(any(severity_rank(f.severity) >= limit for f in self.findings))
 
 
-def lint_graph(graph: RoleGraph, target: str = "model") -> LintReport:
-    """Run the census, the fold planner and every rule on a role graph."""
+def lint_graph(graph: RoleGraph, target: str = "model",
+               known: Sequence[TransformerStack] = ()) -> LintReport:
+    """Run the census, the fold planner and every rule on a role graph; Transformer stacks are
+    read from it by structure, besides the ``known`` ones (read from block classes)."""
     folds = fold_plans(graph)
     by_index = {plan.norm_index: plan for plan in folds}
     findings: list[Finding] = []
     for check in CHECKS.values():
         findings.extend(check(graph, by_index))
+    stacks = transformer_stacks(graph, list(known))
+    findings = embedding_norms(findings, stacks) + pre_norm_no_final_norm(stacks)
     return LintReport(
         target=target,
         mode=graph.mode,
         mode_note=graph.note,
         roles=tuple(graph.role_counts().items()),
-        census=census(graph),
+        census=transformer_census(stacks) + census(graph),
         findings=tuple(findings),
         folds=folds,
+        stacks=tuple(stacks),
     )
 
 
@@ -119,22 +129,22 @@ def lint_model(
 ) -> LintReport:
     """Lint a module: trace it (or, when that fails and an input is given, run it with hooks).
 
-    ``input_shape`` makes a seeded random input when ``example`` is not given.
+    ``input_shape`` makes a seeded random input when ``example`` is not given; with neither, a
+    Hugging Face model's input comes from its config (``modelgraph.inputs``), and the report's
+    note says so.
     """
     if example is None:
         example = example_input(input_shape)
+    origin = ""
+    if example is None and (from_config := config_input(model)) is not None:
+        example, origin = from_config.tensor, from_config.note
     graph = build_role_graph(model, example=example, mode=mode, name=target)
     if example is not None:  # sizes per stage: what a rule's fix saves per forward pass
         graph = graph.with_sizes(module_output_sizes(model, example))
-    report = lint_graph(graph, target)
-    blocks = transformer_blocks(model)  # read from the modules: a block's placement is data
-    if not blocks:
-        return report
-    return dataclasses.replace(
-        report,
-        census=transformer_census(blocks) + report.census,
-        findings=report.findings + tuple(pre_norm_no_final_norm(model, blocks)),
-    )
+    if origin:
+        graph = dataclasses.replace(graph, note="; ".join(filter(None, (graph.note, origin))))
+    # blocks whose module the graph cannot see inside are read from their classes
+    return lint_graph(graph, target, known=module_stacks(model))
 
 
 def lint_any(
@@ -152,7 +162,10 @@ def lint_any(
     ``input_shape``, ``example`` and ``mode`` apply to PyTorch models only."""
     name = target or (model if isinstance(model, str) else "model")
     if isinstance(model, str):
-        model = load_target(model, timeout=timeout, foreign=True).model
+        loaded = load_target(model, timeout=timeout, foreign=True)
+        model = loaded.model
+        if example is None and input_shape is None:  # the input the target names, if any
+            example = loaded.example
     fmt = format_of_object(model)
     if fmt is None:
         if not isinstance(model, nn.Module):

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
-from layerorder.lint.rules import RULES_BY_ID
+from layerorder.lint.rules import RULES_BY_ID, severity_rank
 from layerorder.modelgraph.formats import FORMATS
 from layerorder.terminal import shown
 
@@ -38,16 +38,33 @@ def _findings(report: LintReport) -> list[str]:
     out = []
     for rule_id, findings in report.by_rule().items():
         rule = RULES_BY_ID[rule_id]
-        style = STYLE[rule.severity]
-        out.append(f"\n[{style}]{rule.severity}[/{style}] [bold]{rule.id}[/bold]:"
+        # a finding may be milder than its rule (an embedding norm's norm-after-norm is a note)
+        severity = max((f.severity for f in findings), key=severity_rank)
+        style = STYLE[severity]
+        out.append(f"\n[{style}]{severity}[/{style}] [bold]{rule.id}[/bold]:"
                    f" {shown(rule.title)} ({len(findings)})")
         out += [f"  [bold]{shown(f.path)}[/bold]: {shown(f.message)}" for f in findings]
         wasted = sum(f.wasted_params for f in findings)
         if wasted:
             out.append(f"  wasted parameters: {wasted:,}")
-        out.append(f"  [dim]why: {shown(rule.why)} ({shown(rule.reference)})[/dim]")
-        out.append(f"  [dim]fix: {shown(rule.fix)}[/dim]")
+        if any(f.severity == rule.severity for f in findings):  # notes carry their own why
+            out.append(f"  [dim]why: {shown(rule.why)} ({shown(rule.reference)})[/dim]")
+            out.append(f"  [dim]fix: {shown(rule.fix)}[/dim]")
     return out
+
+
+def _stacks(report: LintReport) -> list[str]:
+    """One line per Transformer stack: its blocks' placement and its final norm."""
+    lines = []
+    for stack in report.stacks:
+        first, last = stack.blocks[0].path, stack.blocks[-1].path
+        where = first if first == last else f"{first} .. {last}"
+        final = (f"final norm {stack.final_norm}" if stack.final_norm
+                 else "no final norm" if stack.needs_final_norm else "")
+        n = len(stack.blocks)
+        lines.append(f"  {shown(where or '(top level)')}: {n} {stack.placement} block"
+                     f"{'s' if n != 1 else ''}{', ' + shown(final) if final else ''}")
+    return ["\nTransformer stacks:", *lines] if lines else []
 
 
 def _folds(report: LintReport) -> list[str]:
@@ -76,7 +93,7 @@ def lint_view(report: LintReport, top: int = TOP) -> list[Any]:
     if report.census:
         out += [f"\npatterns along the data flow (top {min(top, len(report.census))}):",
                 _census_table(report, top)]
-    out += _findings(report) + _folds(report)
+    out += _stacks(report) + _findings(report) + _folds(report)
     counts = report.counts()
     summary = ", ".join(_plural(counts[s], s) for s in reversed(counts) if counts[s])
     return [*out, f"\n{summary or 'no findings'}"]

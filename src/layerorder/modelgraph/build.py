@@ -10,6 +10,7 @@ from torch import nn
 from layerorder.modelgraph.errors import LintError, short_reason
 from layerorder.modelgraph.graph import RoleGraph
 from layerorder.modelgraph.hooks import graph_from_hooks
+from layerorder.modelgraph.inputs import decoder_fed
 from layerorder.modelgraph.trace import graph_from_fx, trace_module
 
 MODES = ("auto", "fx", "hooks")
@@ -65,7 +66,7 @@ def run_model(model: nn.Module, example: torch.Tensor, what: str) -> torch.Tenso
     from layerorder.modelgraph.hooks import eval_mode
 
     try:
-        with torch.no_grad(), eval_mode(model):
+        with torch.no_grad(), eval_mode(model), decoder_fed(model):
             return model(example)
     except Exception as exc:
         raise _run_failed(what, example, exc) from exc
@@ -93,7 +94,8 @@ def module_output_sizes(model: nn.Module, example: torch.Tensor) -> dict[str, in
 
 def _hooks(model: nn.Module, example: torch.Tensor, name: str, note: str) -> RoleGraph:
     try:
-        return graph_from_hooks(model, example, note)
+        with decoder_fed(model):
+            return graph_from_hooks(model, example, note)
     except Exception as exc:
         raise _run_failed(name, example, exc) from exc
 
@@ -116,7 +118,7 @@ def materialise(model: nn.Module, example: torch.Tensor | None) -> None:
     flags = {m: m.training for m in model.modules()}
     model.eval()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), decoder_fed(model):
             model(example)
     except Exception as exc:
         raise LintError(f"cannot run the model once to give its lazy layers ({shown}) their"
@@ -124,6 +126,12 @@ def materialise(model: nn.Module, example: torch.Tensor | None) -> None:
     finally:
         for module, training in flags.items():
             module.train(training)
+
+
+def untraceable(model: nn.Module) -> bool:
+    """A model torch.fx cannot trace, known without trying: Hugging Face transformers models
+    (their forward passes branch on tensors and build masks from shapes)."""
+    return type(model).__module__.startswith("transformers.")
 
 
 def build_role_graph(
@@ -145,6 +153,9 @@ def build_role_graph(
         if example is None:
             raise LintError("the hooks mode runs the model; give --input-shape, e.g. 1,3,224,224")
         return _hooks(model, example, name, "")
+    if mode == "auto" and example is not None and untraceable(model):
+        return _hooks(model, example, name, "torch.fx is not tried on Hugging Face models: their"
+                      " forward passes do not trace")
     try:
         gm = trace_module(model)
     except Exception as exc:

@@ -21,6 +21,7 @@ from layerorder.modelgraph.roles import (
     classify_call,
     classify_module,
     is_known_module,
+    measure_norms,
     normalise_name,
 )
 
@@ -139,6 +140,7 @@ def eval_mode(model: nn.Module) -> Iterator[None]:
 
 def graph_from_hooks(model: nn.Module, example: torch.Tensor, note: str) -> RoleGraph:
     """Run ``model`` once on ``example`` (eval mode, no grad) and record the role graph."""
+    measure_norms(model)
     builder = GraphBuilder()
     rec = _Recorder(builder)
     builder.add_input("input", "input")

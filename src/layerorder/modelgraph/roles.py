@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from dataclasses import replace
 from typing import Any
 
+import torch
 import torch.nn.modules.activation as _activation
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -71,6 +73,23 @@ NAME_TABLE: dict[str, tuple[str, str]] = {
     "hardswishme": ("act", "hardswish"),
     "hardsigmoidme": ("act", "hardsigmoid"),
     "mishme": ("act", "mish"),
+    # Hugging Face transformers: GPT-2's Conv1D is a linear layer stored transposed
+    # (y = x @ W + b, W of shape in x out), and the activation classes of transformers.activations
+    "conv1d": ("weight", "linear"),
+    "geluactivation": ("act", "gelu"),
+    "newgeluactivation": ("act", "gelu"),
+    "fastgeluactivation": ("act", "gelu"),
+    "quickgeluactivation": ("act", "gelu"),
+    "accurategeluactivation": ("act", "gelu"),
+    "clippedgeluactivation": ("act", "gelu"),
+    "pytorchgelutanh": ("act", "gelu"),
+    "siluactivation": ("act", "silu"),
+    "mishactivation": ("act", "mish"),
+    "relusquaredactivation": ("act", "relu2"),
+    "laplaceactivation": ("act", "laplace"),
+    "sqrtsoftplusactivation": ("act", "sqrtsoftplus"),
+    "xieluactivation": ("act", "xielu"),
+    "linearactivation": (TRANSPARENT, ""),
 }
 
 _RESHAPES = (
@@ -140,13 +159,92 @@ def normalise_name(name: str) -> str:
 
 
 def module_entry(module: nn.Module) -> tuple[str, str] | None:
-    """(role, kind) for a module class we know, or None."""
+    """(role, kind) for a module class we know, or None; a class we do not know that computes
+    a norm over the last dimension (``LlamaRMSNorm``, ``T5LayerNorm``, a hand-written
+    LayerNorm) is found by what it computes (``norm_by_behaviour``)."""
     for cls, role, kind in MODULE_TABLE:
         if isinstance(module, cls):
             return role, kind
     if isinstance(module, ACT_CLASSES):
         return "act", get_activation(type(module)).name
-    return NAME_TABLE.get(type(module).__name__.lower())
+    entry = NAME_TABLE.get(type(module).__name__.lower())
+    if entry is not None:
+        return entry
+    kind = norm_by_behaviour(module)
+    return ("norm", kind) if kind else None
+
+
+# module -> the norm kind it was found to compute ('' for none): each module is run once
+_BEHAVIOUR: weakref.WeakKeyDictionary[nn.Module, str] = weakref.WeakKeyDictionary()
+
+
+def measure_norms(model: nn.Module) -> None:
+    """Run ``norm_by_behaviour`` on every module of ``model`` now: it runs modules, so it must
+    not happen inside a trace or a recorded run (``trace_module`` and ``graph_from_hooks`` call
+    this first, and their look-ups then read the cache)."""
+    for module in model.modules():
+        module_entry(module)
+
+
+def _per_channel_affine(normed: torch.Tensor, out: torch.Tensor, shift: bool) -> bool:
+    """Whether ``out = normed * a + b`` for one (a, b) per channel (b = 0 unless ``shift``):
+    a least-squares fit per channel over the rows, then the residual checked."""
+    z, y = normed.reshape(-1, normed.shape[-1]), out.reshape(-1, out.shape[-1])
+    if shift:
+        zc, yc = z - z.mean(0), y - y.mean(0)
+        a = (zc * yc).sum(0) / (zc * zc).sum(0)
+        fit = (z - z.mean(0)) * a + y.mean(0)
+    else:
+        fit = z * (z * y).sum(0) / (z * z).sum(0)
+    return bool(torch.allclose(fit, y, rtol=1e-3, atol=1e-4 * float(y.abs().max()) + 1e-6))
+
+
+def norm_by_behaviour(module: nn.Module) -> str:
+    """``'rms'`` for a module computing x * rsqrt(mean(x^2) + eps) * w over the last dimension
+    (with w, 1 + w or any per-channel scale), ``'ln'`` for (x - mean) / std * w + b, ``''``
+    for anything else. Only a leaf whose parameters are one 1-D ``weight`` (and a ``bias`` of
+    the same size) is tried: it is run once, without gradients, on a seeded input of shape
+    (2, 8, d) whose rows have a mean and a scale of their own, and the output is compared with
+    both formulas (per-channel scale fitted, so the check does not depend on the weights)."""
+    cached = _BEHAVIOUR.get(module)
+    if cached is not None:
+        return cached
+    params = dict(module.named_parameters(recurse=False))
+    weight = params.get("weight")
+    kind = ""
+    if (
+        next(module.children(), None) is None
+        and weight is not None
+        and weight.dim() == 1
+        and set(params) <= {"weight", "bias"}
+        and ("bias" not in params or params["bias"].shape == weight.shape)
+        and weight.is_floating_point()
+        and weight.device.type != "meta"
+    ):
+        kind = _measured_norm(module, weight)
+    _BEHAVIOUR[module] = kind
+    return kind
+
+
+def _measured_norm(module: nn.Module, weight: torch.Tensor) -> str:
+    generator = torch.Generator().manual_seed(0)
+    d = weight.numel()
+    x = torch.randn(2, 8, d, generator=generator) * torch.rand(2, 8, 1, generator=generator) * 3
+    x = (x + torch.randn(2, 8, 1, generator=generator)).to(weight.dtype).to(weight.device)
+    try:
+        with torch.no_grad():
+            out = module(x)
+    except Exception:  # not a module of one tensor: not a norm of this shape
+        return ""
+    if not isinstance(out, torch.Tensor) or out.shape != x.shape:
+        return ""
+    x, out = x.double().cpu(), out.double().cpu()
+    rms = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)
+    if _per_channel_affine(rms, out, shift=False):
+        return "rms"
+    centred = x - x.mean(-1, keepdim=True)
+    standard = centred * torch.rsqrt(centred.pow(2).mean(-1, keepdim=True) + 1e-5)
+    return "ln" if _per_channel_affine(standard, out, shift=True) else ""
 
 
 def is_known_module(module: nn.Module) -> bool:
@@ -175,6 +273,9 @@ def _weight_facts(module: nn.Module) -> dict[str, Any]:
         )
     elif isinstance(module, nn.Linear):
         facts.update(in_channels=module.in_features, out_channels=module.out_features)
+    elif isinstance(getattr(module, "weight", None), torch.Tensor) and module.weight.dim() == 2:
+        # HF Conv1D keeps its weight as (in, out)
+        facts.update(in_channels=module.weight.shape[0], out_channels=module.weight.shape[1])
     return facts
 
 
@@ -182,6 +283,9 @@ def _norm_facts(module: nn.Module, kind: str) -> dict[str, Any]:
     channels = getattr(module, "num_features", None) or getattr(module, "num_channels", None)
     if channels is None and isinstance(module, nn.LayerNorm):
         channels = module.normalized_shape[-1]
+    weight = getattr(module, "weight", None)
+    if channels is None and isinstance(weight, torch.Tensor) and weight.dim() == 1:
+        channels = weight.numel()
     running = getattr(module, "running_mean", None) is not None
     return {
         "in_channels": channels,

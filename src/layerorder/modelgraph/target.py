@@ -33,6 +33,7 @@ from torch import nn
 from layerorder.errors import did_you_mean
 from layerorder.modelgraph.errors import LintError, short_reason
 from layerorder.modelgraph.formats import format_of_file, format_of_object, lint_only
+from layerorder.modelgraph.inputs import own_example
 from layerorder.modelgraph.saved import is_saved_file, load_saved
 from layerorder.targets import LOAD_TIMEOUT, TargetError, split_kwargs, split_target
 
@@ -44,6 +45,7 @@ class Target:
     spec: str
     model: Any  # an nn.Module; with foreign=True also a keras.Model or an onnx.ModelProto
     source_file: str | None = None  # the FILE.py (or model file) of a file target, as given
+    example: Any = None  # the input the target names for its model (``example_input``), if any
 
 
 def _require(package: str, spec: str) -> Any:
@@ -256,8 +258,11 @@ def _load(spec: str, foreign: bool = False, trust_pickle: bool = False) -> Targe
             raise LintError(
                 f"target '{spec}': '{attr}' is not a factory, so it takes no keyword arguments"
             )
-        return Target(spec, _check_module(obj, spec, "is", foreign), source)
-    return Target(spec, _call(obj, spec, kwargs, foreign), source)
+        model = _check_module(obj, spec, "is", foreign)
+        return Target(spec, model, source, own_example(model, spec))
+    model = _call(obj, spec, kwargs, foreign)
+    example = own_example(obj, spec)
+    return Target(spec, model, source, own_example(model, spec) if example is None else example)
 
 
 def load_callable(spec: str, what: str = "function") -> Any:

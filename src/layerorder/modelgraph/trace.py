@@ -17,6 +17,7 @@ from layerorder.modelgraph.roles import (
     classify_call,
     classify_module,
     is_known_module,
+    measure_norms,
     normalise_name,
 )
 
@@ -30,6 +31,7 @@ class LintTracer(fx.Tracer):
 
 def trace_module(model: nn.Module) -> fx.GraphModule:
     """Symbolically trace ``model``; raises whatever torch.fx raises."""
+    measure_norms(model)
     tracer = LintTracer()
     graph = tracer.trace(model)
     for node in graph.nodes:
