@@ -9,6 +9,8 @@ constructor defaults, and the two properties the order rules need:
   LeakyReLU and PReLU are only with a slope >= 0, which lint checks on the module.
 - ``slope``: ``learned`` (PReLU's parameter) or ``random`` (RReLU) where the negative side's
   slope is not fixed: such an activation is monotone only while the slope stays >= 0.
+- ``zero``: maps 0 to 0, so zero padding commutes with it (act(pad(x)) = pad(act(x))): with
+  ``monotone``, a max-pool after zero padding can still go first.
 - ``homogeneous``: commutes with a dropout mask (0 or 1/(1-p), per element or per channel) bit
   for bit, max(0, c*x) = c*max(0, x). LeakyReLU is positively homogeneous too, but its slope
   multiplication rounds differently in the two orders, so it is not marked.
@@ -36,6 +38,7 @@ class Activation:
     in_specs: bool = True
     functional: str | None = ""  # torch.nn.functional's name; "": the token; None: none
     slope: str = "fixed"  # of the negative side: "learned" (a parameter) or "random" (drawn)
+    zero: bool = False  # act(0) == 0
 
     @property
     def function_name(self) -> str | None:
@@ -44,37 +47,39 @@ class Activation:
 
 A = Activation
 ACTIVATIONS: tuple[Activation, ...] = (
-    A("relu", "ReLU", monotone=True, homogeneous=True),
+    A("relu", "ReLU", monotone=True, homogeneous=True, zero=True),
     A("leakyrelu", "LeakyReLU", "leaky_relu", (("negative_slope", 0.01),), monotone=True,
-      functional="leaky_relu"),
-    A("gelu", "GELU"),
-    A("silu", "SiLU"),
-    A("elu", "ELU", monotone=True),
-    A("selu", "SELU", "selu", monotone=True),
-    A("tanh", "Tanh", "tanh", monotone=True),
+      functional="leaky_relu", zero=True),
+    A("gelu", "GELU", zero=True),
+    A("silu", "SiLU", zero=True),
+    A("elu", "ELU", monotone=True, zero=True),
+    A("selu", "SELU", "selu", monotone=True, zero=True),
+    A("tanh", "Tanh", "tanh", monotone=True, zero=True),
     A("sigmoid", "Sigmoid", "sigmoid", monotone=True),
-    A("mish", "Mish"),
-    A("relu6", "ReLU6", monotone=True),
-    A("prelu", "PReLU", "leaky_relu", (("init", 0.25),), monotone=True, slope="learned"),
+    A("mish", "Mish", zero=True),
+    A("relu6", "ReLU6", monotone=True, zero=True),
+    A("prelu", "PReLU", "leaky_relu", (("init", 0.25),), monotone=True, slope="learned", zero=True),
     A("softplus", "Softplus", monotone=True),
-    A("hardswish", "Hardswish"),
-    A("identity", "Identity", "linear", monotone=True, homogeneous=True, functional=None),
+    A("hardswish", "Hardswish", zero=True),
+    A("identity", "Identity", "linear", monotone=True, homogeneous=True, functional=None,
+      zero=True),
     # recognised in users' models only
-    A("celu", "CELU", monotone=True, in_specs=False),
-    A("hardtanh", "Hardtanh", monotone=True, in_specs=False),
+    A("celu", "CELU", monotone=True, in_specs=False, zero=True),
+    A("hardtanh", "Hardtanh", monotone=True, in_specs=False, zero=True),
     A("hardsigmoid", "Hardsigmoid", monotone=True, in_specs=False),
     A("logsigmoid", "LogSigmoid", monotone=True, in_specs=False),
-    A("softsign", "Softsign", monotone=True, in_specs=False),
-    A("tanhshrink", "Tanhshrink", monotone=True, in_specs=False),
-    A("hardshrink", "Hardshrink", monotone=True, in_specs=False),
-    A("softshrink", "Softshrink", monotone=True, in_specs=False),
-    A("rrelu", "RReLU", monotone=True, in_specs=False, slope="random"),
+    A("softsign", "Softsign", monotone=True, in_specs=False, zero=True),
+    A("tanhshrink", "Tanhshrink", monotone=True, in_specs=False, zero=True),
+    A("hardshrink", "Hardshrink", monotone=True, in_specs=False, zero=True),
+    A("softshrink", "Softshrink", monotone=True, in_specs=False, zero=True),
+    A("rrelu", "RReLU", monotone=True, in_specs=False, slope="random", zero=True),
     A("threshold", "Threshold", in_specs=False),
 )
 BY_TOKEN: dict[str, Activation] = {a.token: a for a in ACTIVATIONS}
 
 SPEC_TOKENS = tuple(a.token for a in ACTIVATIONS if a.in_specs)
 MONOTONE_ACTS = frozenset(a.token for a in ACTIVATIONS if a.monotone)
+ZERO_AT_ZERO_ACTS = frozenset(a.token for a in ACTIVATIONS if a.zero)
 POSITIVELY_HOMOGENEOUS_ACTS = frozenset(a.token for a in ACTIVATIONS if a.homogeneous)
 # monotone only while the slope stays >= 0, which the model does not fix
 VARYING_SLOPE = frozenset(a.token for a in ACTIVATIONS if a.slope != "fixed")

@@ -86,3 +86,17 @@ def unbuilt():
         [layers.Conv2D(4, 3, name="conv"), layers.BatchNormalization(name="bn"),
          layers.ReLU(name="relu")]
     )
+
+
+def padded_pool(activation):
+    """``Conv2D(activation=...)`` -> ZeroPadding2D -> MaxPooling2D (VGG's layout, padded)."""
+    return keras.Sequential(
+        [
+            keras.Input((12, 12, 1)),
+            layers.Conv2D(4, 3, activation=activation, name="conv"),
+            layers.ZeroPadding2D(1, name="pad"),
+            layers.MaxPooling2D(2, name="pool"),
+            layers.Flatten(name="flatten"),
+            layers.Dense(10, name="dense"),
+        ]
+    )

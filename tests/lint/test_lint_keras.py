@@ -135,3 +135,32 @@ def test_loading_keras_leaves_the_environment_alone(monkeypatch):
     with keras_backend():
         assert os.environ.get("KERAS_BACKEND") in ("torch", None)
     assert "KERAS_BACKEND" not in os.environ
+
+
+def test_mobilenet_v2_folds_every_bn_after_a_depthwise_conv():
+    import keras
+
+    report = lint_any(keras.applications.MobileNetV2(weights=None, input_shape=(96, 96, 3)))
+    assert not [f for f in report.findings if f.rule == "bn-not-foldable"]
+    depthwise = [p for p in report.folds if "depthwise" in p.weight]
+    assert len(depthwise) == 17 and all(p.into == "previous" for p in depthwise)
+    assert all(p.foldable for p in report.folds)
+
+
+def test_vgg16_activation_inside_the_conv_before_each_max_pool():
+    import keras
+
+    report = lint_any(keras.applications.VGG16(weights=None, include_top=False,
+                                               input_shape=(32, 32, 3)))
+    pools = [f for f in report.findings if f.rule == "act-before-maxpool"]
+    assert [f.related for f in pools] == [(f"block{i}_pool",) for i in range(1, 6)]
+    assert pools[0].path == "block1_conv2.activation"
+    assert "the relu inside Conv2D block1_conv2" in pools[0].message
+
+
+def test_zero_padding_between_the_activation_and_the_pool():
+    (pool,) = [f for f in lint_any(km.padded_pool("relu")).findings
+               if f.rule == "act-before-maxpool"]
+    assert "through zero padding" in pool.message
+    assert not [f for f in lint_any(km.padded_pool("sigmoid")).findings
+                if f.rule == "act-before-maxpool"]  # sigmoid(0) != 0: the padding does not commute

@@ -133,3 +133,20 @@ def test_unreadable_or_empty_files_exit_2(tmp_path, capsys):
     broken.write_bytes(b"\x08\x07garbage that is not a protobuf \xff\xfe")
     code, _, err = run_cli(capsys, "lint", str(broken))
     assert code == 2 and "Traceback" not in err
+
+
+def test_an_export_that_folded_bn_and_dropped_dropout_says_so(tmp_path):
+    """The eval-mode dynamo export folds BatchNorm into the conv and leaves Dropout out: the
+    dropout before the BN is invisible, and the report's note says so; the export that kept
+    both (the training-mode one) has no such note."""
+    torch.manual_seed(0)
+    model = build_model("cnn2d", "conv-drop-bn-relu", in_shape=(1, 8, 8), num_classes=4,
+                        width=8, depth=1, p_drop=0.2)
+    assert "dropout-before-norm" in {f.rule for f in lint_model(model).findings}
+    folded = lint_any(export(model, tmp_path / "folded.onnx", (2, 1, 8, 8), dynamo=True))
+    assert "dropout-before-norm" not in {f.rule for f in folded.findings}
+    assert "2 BatchNorms were folded into the layer before by the exporter" in folded.mode_note
+    assert "no Dropout nodes" in folded.mode_note
+    kept = lint_any(export(model, tmp_path / "kept.onnx", (2, 1, 8, 8), dynamo=False,
+                           training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False))
+    assert "dropout-before-norm" in {f.rule for f in kept.findings} and kept.mode_note == ""

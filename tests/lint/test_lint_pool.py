@@ -139,3 +139,32 @@ def test_the_census_counts_patterns_with_pooling():
         report = lint_model(model)
         assert report.pattern_count(pattern) == 3, (spec, report.census)
         assert bool(_found(model)) is rule
+
+
+def test_zero_padding_between_a_zero_keeping_activation_and_the_pool():
+    """relu(0) = 0, so zero padding commutes with it: the pool can still go first (checked on
+    numbers); sigmoid(0) = 1/2, so through padding it cannot."""
+    import torch
+    from torch import nn
+
+    from layerorder.activations import ACTIVATIONS
+    from layerorder.lint import lint_model, rewrite_model
+
+    for a in ACTIVATIONS:  # the zero flag is what torch computes
+        if a.token not in ("threshold", "identity"):
+            module = getattr(nn, a.nn_class)().eval()
+            assert (float(module(torch.zeros(1)).detach()) == 0.0) == a.zero, a.token
+
+    def rules(act):
+        model = nn.Sequential(nn.Conv2d(1, 2, 3), act, nn.ZeroPad2d(1), nn.MaxPool2d(2))
+        return [f for f in lint_model(model).findings if f.rule == "act-before-maxpool"]
+
+    (found,) = rules(nn.ReLU())
+    assert found.path == "1" and "through zero padding" in found.message
+    assert rules(nn.Sigmoid()) == []
+    x = torch.randn(2, 1, 9, 9)
+    pad, pool = nn.ZeroPad2d(1), nn.MaxPool2d(2)
+    assert torch.equal(pool(pad(torch.relu(x))), torch.relu(pool(pad(x))))
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.ZeroPad2d(1), nn.MaxPool2d(2))
+    result = rewrite_model(model, pool_first=True, example_input=x)
+    assert not result.changes and "zero padding" in result.skipped[0].reason

@@ -98,16 +98,17 @@ def act_before_norm(graph: RoleGraph, folds: dict[int, FoldPlan]) -> list[Findin
 
 def act_before_maxpool(graph: RoleGraph, folds: dict[int, FoldPlan]) -> list[Finding]:
     out = []
-    for act, pool in pool_first_pairs(graph):
+    for act, pool in pool_first_pairs(graph, fused=True):
         saved = ""
         if act.numel is not None and pool.numel is not None:
             saved = f"; {act.numel - pool.numel:,} fewer activation evaluations per forward pass"
         elif pool.shrink:
             saved = f"; {pool.shrink}x fewer activation evaluations"
-        msg = (
-            f"{act.type_name} ({act.kind}) feeds max-pool {pool.label}: pooling first gives the"
-            f" same output{saved}"
-        )
+        what = (f"the {act.kind} inside {act.type_name} {act.fused}" if act.fused
+                else f"{act.type_name} ({act.kind})")
+        padded = " through zero padding" if graph.preds[pool.index] != (act.index,) else ""
+        msg = (f"{what} feeds max-pool {pool.label}{padded}: pooling first gives the same"
+               f" output{saved}")
         out.append(finding("act-before-maxpool", act.label, msg, related=(pool.label,)))
     return out
 

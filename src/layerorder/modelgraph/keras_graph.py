@@ -37,6 +37,10 @@ OTHER_CONVS = (
     " DepthwiseConv1D DepthwiseConv2D"
 )
 
+# weight layers a BatchNorm folds into exactly (per output or input channel), as torch's Conv2d
+# (groups=channels included) and Linear: a depthwise kernel scales per channel like any other
+FOLDABLE = (*CONV_CLASSES, "DepthwiseConv1D", "DepthwiseConv2D", "Dense")
+
 # (role, kind) per Keras layer class name; a subclass matches through its class hierarchy
 LAYER_TABLE: dict[str, tuple[str, str]] = {
     **{name: ("weight", "conv") for name in CONV_CLASSES},
@@ -67,12 +71,12 @@ LAYER_TABLE: dict[str, tuple[str, str]] = {
     "Average": ("other", "mean"),
     "Multiply": ("other", "mul"),
     **{name: ("reshape", name.lower()) for name in ("Flatten", "Reshape", "Permute")},
-    **{f"ZeroPadding{d}D": ("other", "pad") for d in (1, 2, 3)},
+    **{f"ZeroPadding{d}D": ("other", "zeropad") for d in (1, 2, 3)},
     **{f"Cropping{d}D": ("reshape", "crop") for d in (1, 2, 3)},
     "Identity": (TRANSPARENT, ""),
     "InputLayer": (TRANSPARENT, ""),
 }
-LINEAR_OTHER = frozenset({"sub", "mean", "pad"})
+LINEAR_OTHER = frozenset({"sub", "mean", "zeropad"})
 
 # Keras activation names -> layerorder kinds (order-spec tokens where one exists)
 ACTIVATION_KINDS = {
@@ -208,7 +212,7 @@ def _weight_facts(layer: Any, in_shape, out_shape) -> dict[str, Any]:
         "in_channels": _channels(in_shape, layer),
         "out_channels": _channels(out_shape, layer),
         "zero_padding": padding == "same" and any(k > 1 for k in kernel),
-        "plain": type(layer).__name__ in (*CONV_CLASSES, "Dense"),
+        "plain": type(layer).__name__ in FOLDABLE,
         "groups": _groups(layer, in_shape),
     }
 

@@ -366,4 +366,33 @@ def graph_from_onnx(model: Any) -> RoleGraph:
             if name:
                 builder.add_call(name, None, [node.output[0]])
     builder.add_output([value.name for value in graph.output])
-    return builder.build("onnx")
+    return builder.build("onnx", "; ".join(export_notes(graph)))
+
+
+def _folded_norm(node: Any) -> bool:
+    """A node the exporter's optimizer made by folding a BatchNorm into it: torch.onnx (dynamo)
+    marks it with the onnxscript rewrite rule that did it."""
+    return any(p.key == "pkg.onnxscript.rewriter.rule_name" and "BatchNorm" in p.value
+               for p in node.metadata_props)
+
+
+def export_notes(graph: Any) -> list[str]:
+    """What the export left out, which rules then cannot see: BatchNorms the exporter folded
+    into the layer before them, and Dropout, which an inference export drops (said where the
+    graph has, or had, BatchNorms for a dropout to sit before)."""
+    ops = [node.op_type for node in graph.node]
+    notes = []
+    folded = sum(_folded_norm(node) for node in graph.node)
+    if folded:
+        notes.append(
+            f"{folded} BatchNorm{'s were' if folded > 1 else ' was'} folded into the layer before"
+            " by the exporter, so act-before-norm, redundant-bias and folding cannot see"
+            f" {'them' if folded > 1 else 'it'} (export with optimize=False to keep BatchNorm,"
+            " or lint the PyTorch model)"
+        )
+    if "Dropout" not in ops and (folded or "BatchNormalization" in ops):
+        notes.append(
+            "no Dropout nodes: an inference export leaves Dropout out, so if the model had any,"
+            " dropout-before-norm cannot be checked here (lint the source model)"
+        )
+    return notes

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from collections import deque
 
+from layerorder.activations import ZERO_AT_ZERO_ACTS
 from layerorder.modelgraph.graph import RoleGraph, RoleNode
+
+# padding stages that pad with zeros (Keras ZeroPadding*D, torch's nn.ZeroPad*d)
+ZERO_PADS = frozenset({"zeropad", "zeropad1d", "zeropad2d", "zeropad3d"})
 
 # roles a dropout's variance shift passes through on its way to a BatchNorm
 SHIFT_PASSES = frozenset({"act", "pool", "add", "concat", "reshape", "dropout"})
@@ -29,19 +33,25 @@ def reached_bns(graph: RoleGraph, drop: RoleNode) -> list[RoleNode]:
     return found
 
 
-def pool_first_pairs(graph: RoleGraph) -> list[tuple[RoleNode, RoleNode]]:
+def pool_first_pairs(graph: RoleGraph, *, fused: bool = False
+                     ) -> list[tuple[RoleNode, RoleNode]]:
     """(activation, max-pool): a non-decreasing activation whose only reader is a max-pool that
-    reads nothing else, so the pool can go first with the same output."""
+    reads nothing else, so the pool can go first with the same output. Zero padding between the
+    two is allowed when the activation maps 0 to 0 (Keras's ``ZeroPadding2D``, ``nn.ZeroPad2d``):
+    it commutes with both. ``fused``: also an activation inside its weight layer (Keras's
+    ``Conv2D(activation="relu")``), which a report names but a rewrite cannot move."""
     pairs = []
     for act in graph.of_role("act"):
-        succ = graph.succ_nodes(act)
-        if not act.monotone or act.fused or len(succ) != 1:
+        if not act.monotone or (act.fused and not fused):
             continue
-        pool = succ[0]
-        if (
-            pool.role == "pool"
-            and pool.kind == "maxpool"
-            and graph.preds[pool.index] == (act.index,)
-        ):
-            pairs.append((act, pool))
+        node, pads = act, act.kind in ZERO_AT_ZERO_ACTS
+        while True:
+            succ = graph.succ_nodes(node)
+            if len(succ) != 1 or graph.preds[succ[0].index] != (node.index,):
+                break
+            node = succ[0]
+            if not (pads and node.kind in ZERO_PADS):
+                break
+        if node.role == "pool" and node.kind == "maxpool" and node is not act:
+            pairs.append((act, node))
     return pairs

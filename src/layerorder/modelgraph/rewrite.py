@@ -139,8 +139,12 @@ def _pool_first(gm: fx.GraphModule):
     ``act-before-maxpool`` rule reports)."""
     fx_nodes = _nodes(gm)
     changes, skips = [], []
-    for act, pool in pool_first_pairs(graph_from_fx(gm)):
+    graph = graph_from_fx(gm)
+    for act, pool in pool_first_pairs(graph):
         problem = ""
+        if graph.preds[pool.index] != (act.index,):
+            problem = (f"zero padding stands between {act.named} and {pool.named}; the pool would"
+                       " go before the padding, so move both by hand")
         for node in (act, pool):
             fx_node = fx_nodes.get(node.ref)
             inputs = fx_node.all_input_nodes if fx_node is not None else []
