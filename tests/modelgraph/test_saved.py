@@ -1,5 +1,5 @@
 """Saved PyTorch files as lint targets (``layerorder.modelgraph.saved``): a ``torch.export``
-program is linted; a state dict, a TorchScript program and a pickled module (without
+program and a TorchScript program are linted; a state dict and a pickled module (without
 ``--trust-pickle``) are refused in one line, and the refusal runs none of the file's code."""
 
 from __future__ import annotations
@@ -36,15 +36,28 @@ def test_an_exported_program_is_linted(tmp_path, capsys):
     assert "1 weight, 2 norm, 1 act, 1 dropout" in out and "dropout-before-norm" in out
 
 
-def test_a_state_dict_and_a_torchscript_program_are_refused_with_what_to_give(tmp_path, capsys):
-    weights, script = tmp_path / "sd.pt", tmp_path / "ts.pt"
+def test_a_state_dict_is_refused_with_what_to_give(tmp_path, capsys):
+    weights = tmp_path / "sd.pt"
     torch.save(_model().state_dict(), weights)
-    torch.jit.save(torch.jit.script(_model()), script)
     code, _, err = run_cli(capsys, "lint", weights)
     assert code == 2 and "is a state dict (12 tensors of 0, 1, 4)" in err
     assert "FILE.py:FACTORY" in err and len(err.strip().splitlines()) == 1
-    code, _, err = run_cli(capsys, "lint", script)
-    assert code == 2 and "is a TorchScript program" in err and "torch.export" in err
+
+
+def test_a_torchscript_program_is_linted_and_only_linted(tmp_path, capsys):
+    script = tmp_path / "ts.pt"
+    torch.jit.save(torch.jit.script(_model()), script)
+    code, out, err = run_cli(capsys, "lint", script, "--format", "json")
+    assert code == 0, err
+    import json
+
+    data = json.loads(out)
+    assert data["mode"] == "torchscript"
+    eager = run_cli(capsys, "lint", f"{__file__}:_model", "-i", "1,3,8,8", "--format", "json")[1]
+    assert data["census"] == json.loads(eager)["census"]
+    for command in (("fold", "-i", "1,3,8,8"), ("rewrite", "--swap", "norm,act")):
+        code, _, err = run_cli(capsys, *command[:1], script, *command[1:])
+        assert code == 2 and "is a TorchScript program: lint reads it" in err
 
 
 def test_a_pickle_runs_no_code_without_trust(tmp_path, capsys):

@@ -34,7 +34,7 @@ from layerorder.targets import LOAD_TIMEOUT
 @dataclass(frozen=True)
 class LintReport:
     target: str
-    mode: str  # 'fx' or 'hooks'
+    mode: str  # how it was read: 'fx', 'hooks', 'torchscript', or a format's ('keras', 'onnx')
     mode_note: str  # why the hooks mode was used ('' when it was asked for, or for fx)
     roles: tuple[tuple[str, int], ...]  # (role, node count)
     census: tuple[PatternCount, ...]
@@ -139,7 +139,8 @@ def lint_model(
     if example is None and (from_config := config_input(model)) is not None:
         example, origin = from_config.tensor, from_config.note
     graph = build_role_graph(model, example=example, mode=mode, name=target)
-    if example is not None:  # sizes per stage: what a rule's fix saves per forward pass
+    # sizes per stage (what a rule's fix saves per forward pass), where the model was run
+    if example is not None and graph.mode != "torchscript":
         graph = graph.with_sizes(module_output_sizes(model, example))
     if origin:
         graph = dataclasses.replace(graph, note="; ".join(filter(None, (graph.note, origin))))

@@ -21,6 +21,7 @@ TOP = 20  # patterns shown
 MODE_NAMES = {
     "fx": "torch.fx trace",
     "hooks": "forward hooks (one run, in execution order)",
+    "torchscript": "TorchScript graphs (read, not run)",
     **{f.name: f.mode_name for f in FORMATS.values()},
 }
 

@@ -36,16 +36,23 @@ NORM_NAMES = {"LayerNorm": "ln", "RMSNorm": "rmsnorm", "BatchNorm1d": "bn", "Gro
 __all__ = ["TransformerBlock", "TransformerStack", "module_stacks", "transformer_stacks"]
 
 
+def _class_name(module: nn.Module | None) -> str:
+    """A module's class name; a TorchScript module's is the class it was scripted from."""
+    return getattr(module, "original_name", None) or type(module).__name__
+
+
 def _norm_name(module: nn.Module | None) -> str:
-    return NORM_NAMES.get(type(module).__name__, "ln") if module is not None else "ln"
+    return NORM_NAMES.get(_class_name(module), "ln") if module is not None else "ln"
 
 
 def _placement(module: nn.Module) -> tuple[str, str] | None:
     """(placement, the attribute naming its first norm) of a block class read by its settings."""
     from layerorder.blocks.sublayer import EncoderLayer
 
-    name = type(module).__name__
-    if isinstance(module, (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)):
+    name = _class_name(module)
+    if name in ("TransformerEncoderLayer", "TransformerDecoderLayer") and hasattr(
+        module, "norm_first"
+    ):  # torch's own, eager or scripted
         return f"{'pre' if module.norm_first else 'post'}-{_norm_name(module.norm1)}", "norm1"
     if isinstance(module, EncoderLayer):
         return module.attention.placement.spec, ""
@@ -61,7 +68,8 @@ def _final_norm(model: nn.Module, last: str) -> str:
     names = [p for p, _ in model.named_modules()]
     modules = dict(model.named_modules())
     after = names[names.index(last) + 1 :]
-    return next((p for p in after if isinstance(modules[p], NORM_TYPES)
+    return next((p for p in after if (isinstance(modules[p], NORM_TYPES)
+                                      or _class_name(modules[p]) in NORM_NAMES)
                  and not p.startswith(last + ".")), "")
 
 
@@ -76,7 +84,7 @@ def module_stacks(model: nn.Module) -> list[TransformerStack]:
             placement, first = read
             opening = f"{path}.{first}" if first and placement.startswith(("pre", "sandwich")) \
                 else ""
-            found.append(TransformerBlock(path, placement, type(module).__name__, opening))
+            found.append(TransformerBlock(path, placement, _class_name(module), opening))
     if not found:
         return []
     return [TransformerStack(tuple(found), _final_norm(model, found[-1].path))]

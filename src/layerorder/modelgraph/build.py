@@ -11,6 +11,7 @@ from layerorder.modelgraph.errors import LintError, short_reason
 from layerorder.modelgraph.graph import RoleGraph
 from layerorder.modelgraph.hooks import graph_from_hooks
 from layerorder.modelgraph.inputs import decoder_fed
+from layerorder.modelgraph.script_graph import graph_from_script, is_script_module
 from layerorder.modelgraph.trace import graph_from_fx, trace_module
 
 MODES = ("auto", "fx", "hooks")
@@ -148,6 +149,8 @@ def build_role_graph(
     """
     if mode not in MODES:
         raise LintError(f"unknown mode '{mode}'; choose one of: {', '.join(MODES)}")
+    if is_script_module(model):  # neither traced nor hooked: its TorchScript graphs are read
+        return graph_from_script(model)
     materialise(model, example)
     if mode == "hooks":
         if example is None:

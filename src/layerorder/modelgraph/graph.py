@@ -72,7 +72,7 @@ class RoleGraph:
     nodes: tuple[RoleNode, ...]
     preds: tuple[tuple[int, ...], ...]
     succs: tuple[tuple[int, ...], ...]
-    mode: str  # 'fx' or 'hooks'
+    mode: str  # how it was read: 'fx', 'hooks', 'torchscript', or a format's ('keras', 'onnx')
     note: str = ""
 
     def __len__(self) -> int:

@@ -1,8 +1,9 @@
 """A PyTorch model saved to a file (``FILE.pt``, ``.pth``, ``.pt2``), as a module to read.
 
 - ``torch.export`` programs (``.pt2``, ``torch.export.save``): the program's graph module.
-- TorchScript archives (``torch.jit.save``): read only by running them, which lint does not do
-  here: refused with how to lint them (their source, or the program ``torch.export`` makes).
+- TorchScript archives (``torch.jit.save``): loaded with ``torch.jit.load``, which reads
+  TorchScript code and tensors and runs no Python from the file; lint reads its graphs
+  (``modelgraph.script_graph``).
 - ``torch.save`` files are opened with ``weights_only=True``, which unpickles tensors and plain
   containers only. A state dict (names to tensors) holds no module to read: refused, naming its
   layers and what to give instead. A pickled whole module can be unpickled only by running code
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -49,10 +51,13 @@ def load_saved(path: Path, *, trust_pickle: bool = False) -> nn.Module:
             raise LintError(f"cannot read the torch.export program '{path}':"
                             f" {short_reason(exc)}") from exc
     if any("/code/" in n for n in names):
-        raise LintError(f"'{path}' is a TorchScript program, which lint cannot read without"
-                        " running it; lint the module it was scripted from (FILE.py:FACTORY),"
-                        " or save it with torch.export.save(torch.export.export(model, (x,)),"
-                        " 'model.pt2') and lint that")
+        try:
+            with warnings.catch_warnings():  # torch.jit is deprecated, and still what made it
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return torch.jit.load(str(path), map_location="cpu")
+        except Exception as exc:
+            raise LintError(f"cannot read the TorchScript program '{path}':"
+                            f" {short_reason(exc)}") from exc
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:  # weights_only met a class: code it would have to run

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from layerorder.errors import did_you_mean
@@ -231,7 +232,11 @@ def load_target(
 
 def _load(spec: str, foreign: bool = False, trust_pickle: bool = False) -> Target:
     if is_saved_file(spec):
-        return Target(spec, load_saved(Path(spec), trust_pickle=trust_pickle), spec)
+        model = load_saved(Path(spec), trust_pickle=trust_pickle)
+        if isinstance(model, torch.jit.ScriptModule) and not foreign:
+            raise LintError(f"'{spec}' is a TorchScript program: lint reads it, but this command"
+                            " needs the Python module it was scripted from (FILE.py:FACTORY)")
+        return Target(spec, model, spec)
     fmt = format_of_file(spec)
     if fmt is not None:
         if not foreign:
