@@ -46,3 +46,17 @@ def test_torch_block_rewrites_to_its_order(order, code):
     result = rewrite_model(model, to=order, example_input=torch.randn(1, 3, 8, 8))
     assert len(result.changes) == 2
     assert lint_model(result.model).pattern_count(order.replace("-", "→")) == 2
+
+
+@pytest.mark.parametrize("check, code", blocks("hf-lint"))
+def test_hugging_face_block_lints_from_the_cli_as_the_page_says(check, code, tmp_path, capsys):
+    """``<!-- hf-lint: PLACEMENT FINAL -->``: the page's file, linted by the page's command."""
+    pytest.importorskip("transformers", reason="transformers is not installed")
+    from tests.helpers import run_cli
+
+    placement, final = check.split()
+    (tmp_path / "hf_models.py").write_text(code)
+    factory = re.search(r"^def (\w+)\(", code, re.M).group(1)
+    status, out, err = run_cli(capsys, "lint", f"{tmp_path / 'hf_models.py'}:{factory}")
+    assert status == 0, err
+    assert f"{placement} blocks, final norm {final}" in out and "no findings" in out
