@@ -50,7 +50,7 @@ def main() -> None:
         example = config_input(model).tensor
         lint_s = median_time(lambda m=model: lint_model(m), args.repeats)
         with torch.no_grad():
-            forward_s = median_time(lambda m=model: m(example), args.repeats)
+            forward_s = median_time(lambda m=model, x=example: m(x), args.repeats)
         print(f"{name:<12} {lint_s:>8.3f} {forward_s:>10.4f} {lint_s / forward_s:>7.0f}x")
     command = [sys.executable, "-m", "layerorder", "lint", f"{MODELS}:gpt2"]
     reference = [sys.executable, "-c", "import transformers, torch, transformers.models.gpt2"]
