@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from layerorder.errors import BlockError, did_you_mean
 
 PLACEMENTS = ("post", "pre", "sandwich")
-PLACEMENT_NORMS = ("ln", "rmsnorm", "bn")
+PLACEMENT_NORMS = ("ln", "rmsnorm", "bn")  # the norms a placement spec builds
+# a role graph's norm kind -> its name in a placement read from a model (pre-ln, pre-rmsnorm,
+# pre-gn): the names above, and the norms lint finds that blocks do not build
+PLACEMENT_NORM_OF_KIND = {"ln": "ln", "rms": "rmsnorm", "bn": "bn", "gn": "gn", "in": "in"}
 PLACEMENT_ALIASES = {"postln": "post-ln", "preln": "pre-ln", "post-layernorm": "post-ln",
                      "pre-layernorm": "pre-ln", "pre-rms": "pre-rmsnorm",
                      "post-rms": "post-rmsnorm", "sandwich-rms": "sandwich-rmsnorm",

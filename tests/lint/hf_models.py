@@ -51,3 +51,26 @@ def gpt2_without_final_norm():
     model = gpt2()
     model.ln_f = torch.nn.Identity()
     return model
+
+
+def gemma2():
+    return T.Gemma2Model(T.Gemma2Config(**SMALL, hidden_size=32, num_hidden_layers=2,
+                                        num_attention_heads=2, num_key_value_heads=2,
+                                        intermediate_size=64, head_dim=16,
+                                        max_position_embeddings=32))
+
+
+def gptj():
+    return T.GPTJModel(T.GPTJConfig(**SMALL, n_embd=32, n_layer=2, n_head=2, rotary_dim=8,
+                                    n_positions=32, bos_token_id=0, eos_token_id=0))
+
+
+def swin():
+    return T.SwinModel(T.SwinConfig(image_size=32, patch_size=4, embed_dim=16, depths=[1, 1],
+                                    num_heads=[2, 2], window_size=4))
+
+
+def beit():
+    return T.BeitModel(T.BeitConfig(image_size=32, patch_size=8, hidden_size=32,
+                                    num_hidden_layers=2, num_attention_heads=2,
+                                    intermediate_size=64, use_mean_pooling=True))

@@ -29,6 +29,14 @@ TRUTH = {
     "vit": [("pre-ln", 2, "layernorm")],
     "t5": [("pre-rmsnorm", 2, "encoder.final_layer_norm"),
            ("pre-rmsnorm", 2, "decoder.final_layer_norm")],
+    # Gemma 2: a norm before and after each sublayer, and a final norm (Gemma Team 2024,
+    # section 2); GPT-J: attention and MLP in parallel off one LayerNorm, then ln_f
+    "gemma2": [("sandwich-rmsnorm", 2, "norm")],
+    "gptj": [("pre-ln", 2, "ln_f")],
+    # Swin: each stage ends in patch merging, whose LayerNorm normalises the stream (Liu et al.
+    # 2021, section 3.1); BEiT with mean pooling normalises after the pooling (fc_norm)
+    "swin": [("pre-ln", 1, "encoder.layers.0.downsample.norm"), ("pre-ln", 1, "layernorm")],
+    "beit": [("pre-ln", 2, "pooler.layernorm")],
 }
 
 

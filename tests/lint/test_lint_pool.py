@@ -168,3 +168,16 @@ def test_zero_padding_between_a_zero_keeping_activation_and_the_pool():
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.ZeroPad2d(1), nn.MaxPool2d(2))
     result = rewrite_model(model, pool_first=True, example_input=x)
     assert not result.changes and "zero padding" in result.skipped[0].reason
+
+
+def test_padding_commutes_only_with_an_activation_that_keeps_zero():
+    from torch import nn
+
+    from layerorder.lint import lint_model
+
+    def padded(act):
+        model = nn.Sequential(nn.Conv2d(1, 2, 3), act, nn.ZeroPad2d(1), nn.MaxPool2d(2))
+        return [f.rule for f in lint_model(model).findings]
+
+    assert padded(nn.ReLU6()) == ["act-before-maxpool"]
+    assert padded(nn.Hardtanh(0.5, 2.0)) == []  # maps 0 to 0.5: the padding would not commute

@@ -138,3 +138,99 @@ def test_an_embedding_norm_before_a_pre_norm_block_is_a_note():
     (warning,) = [f for f in lint_model(TwoNorms(), input_shape=(2, 8)).findings
                   if f.rule == "norm-after-norm"]
     assert warning.severity == "warning"
+
+
+class FlatStack(nn.Module):
+    """vit-pytorch's layout: the adds are in the stack's forward (x = attn(x) + x), each block
+    a ModuleList of two nn.Sequential sublayers, then a final norm and mean pooling."""
+
+    def __init__(self, d=8, depth=2, final=True):
+        super().__init__()
+        self.layers = nn.ModuleList(
+            nn.ModuleList([nn.Sequential(nn.LayerNorm(d), Attention(d)),
+                           nn.Sequential(nn.LayerNorm(d), nn.Linear(d, 2 * d), nn.GELU(),
+                                         nn.Linear(2 * d, d))])
+            for _ in range(depth))
+        self.norm = nn.LayerNorm(d) if final else nn.Identity()
+
+    def forward(self, x):
+        for attn, ff in self.layers:
+            x = attn(x) + x
+            x = ff(x) + x
+        return self.norm(x)
+
+
+def test_blocks_named_by_their_branches_when_the_adds_are_in_the_stack():
+    report = lint_model(FlatStack(), input_shape=(2, 5, 8))
+    assert [(b.path, b.placement) for b in report.stacks[0].blocks] == [
+        ("layers.0", "pre-ln"), ("layers.1", "pre-ln")]
+    assert report.stacks[0].final_norm == "norm" and not report.findings
+    bare = lint_model(FlatStack(final=False), input_shape=(2, 5, 8))
+    assert [f.rule for f in bare.findings] == ["pre-norm-no-final-norm"]
+
+
+def test_blocks_in_a_sequential_keep_their_index():
+    model = nn.Sequential(nn.Sequential(Block(8, "pre"), Block(8, "pre")), nn.LayerNorm(8))
+    report = lint_model(model, input_shape=(2, 5, 8))
+    assert [b.path for b in report.stacks[0].blocks] == ["0.0", "0.1"]
+
+
+class Parallel(nn.Module):
+    """GPT-J's block: one norm, attention and MLP side by side, one residual sum."""
+
+    def __init__(self, d=8):
+        super().__init__()
+        self.ln = nn.LayerNorm(d)
+        self.attn = Attention(d)
+        self.mlp = nn.Sequential(nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, d))
+
+    def forward(self, x):
+        h = self.ln(x)
+        return x + (self.attn(h) + self.mlp(h))
+
+
+class MoE(nn.Module):
+    """A mixture of two experts weighted by a router's softmax: an MLP, not attention."""
+
+    def __init__(self, d=8):
+        super().__init__()
+        self.router = nn.Linear(d, 2)
+        self.experts = nn.ModuleList(
+            nn.Sequential(nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, d)) for _ in range(2))
+
+    def forward(self, x):
+        weights = torch.softmax(self.router(x), dim=-1)
+        return weights[..., :1] * self.experts[0](x) + weights[..., 1:] * self.experts[1](x)
+
+
+class MoEBlock(Block):
+    def __init__(self, d=8):
+        super().__init__(d, "pre")
+        self.mlp = MoE(d)
+
+
+@pytest.mark.parametrize("block", [Parallel, MoEBlock], ids=["parallel", "moe"])
+def test_parallel_and_mixture_of_experts_blocks(block):
+    bare = lint_model(nn.Sequential(block(), block()), input_shape=(2, 5, 8))
+    assert [(s.placement, len(s.blocks)) for s in bare.stacks] == [("pre-ln", 2)]
+    assert [f.rule for f in bare.findings] == ["pre-norm-no-final-norm"]
+    ended = lint_model(nn.Sequential(block(), block(), nn.LayerNorm(8)), input_shape=(2, 5, 8))
+    assert ended.stacks[0].final_norm == "2" and not ended.findings
+
+
+class MeanPooled(nn.Module):
+    """BEiT's head: pre-LN blocks, mean pooling, then the final norm (fc_norm)."""
+
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.Sequential(Block(8, "pre"), Block(8, "pre"))
+        self.fc_norm = nn.LayerNorm(8)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.head(self.fc_norm(self.blocks(x).mean(1)))
+
+
+def test_a_final_norm_after_pooling_counts():
+    report = lint_model(MeanPooled(), input_shape=(2, 5, 8))
+    assert report.stacks[0].final_norm == "fc_norm" and not report.findings

@@ -1,5 +1,7 @@
 """Plain PyTorch models that torch.jit.script accepts, with the orders lint reports on."""
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -41,3 +43,63 @@ def cases():
 
 SHAPES = {"drop_bn": (2, 1, 8, 8), "act_bn": (2, 1, 8, 8), "mlp": (4, 12),
           "resnet": (2, 1, 8, 8), "prelu_pool": (2, 1, 10, 10), "encoder": (2, 5, 8)}
+
+
+class Split(nn.Module):
+    """Returns a tuple: each element must reach only its own reader."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.a = nn.Conv2d(c, c, 1)
+        self.b = nn.Conv2d(c, c, 1, bias=False)
+
+    def forward(self, x):
+        return self.a(x), self.b(x)
+
+
+class LayerNorm(nn.Module):
+    """The user's own class, named like torch's: walked into, not taken for nn.LayerNorm."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(d))
+        self.d = d
+
+    def forward(self, x):
+        return F.layer_norm(x, [self.d], self.weight)
+
+
+class Functional(nn.Module):
+    """F.* calls, a branch on a module flag, a tuple from a submodule, a user's LayerNorm."""
+
+    def __init__(self, pre: bool = True):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3)
+        self.split = Split(8)
+        self.bn = nn.BatchNorm2d(8)
+        self.norm = LayerNorm(3)
+        self.pre = pre
+
+    def forward(self, x):
+        y = self.conv(x)
+        if self.pre:
+            y = F.relu(y)
+        else:
+            y = torch.sigmoid(y)
+        a, b = self.split(y)
+        a = F.max_pool2d(F.relu(self.bn(a)), 2)
+        return self.norm(a), b
+
+
+class Looped(nn.Module):
+    """A loop whose body reads the value carried in."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc, self.out = nn.Linear(4, 4), nn.Linear(4, 2)
+
+    def forward(self, x):
+        y = self.fc(x)
+        for _ in range(3):
+            y = F.gelu(y) + 1.0
+        return self.out(y)

@@ -66,3 +66,31 @@ def test_a_norm_found_by_behaviour_is_a_leaf_norm_in_the_graph():
     report = lint_model(model, input_shape=(2, 8))
     assert dict(report.roles)["norm"] == 1
     assert report.pattern_count("linear→rms→relu") == 1
+
+
+def test_norms_in_half_precision_are_found():
+    for dtype in (torch.float16, torch.bfloat16):
+        assert norm_by_behaviour(RMS(64).to(dtype)) == "rms", dtype
+        assert norm_by_behaviour(LN(64).to(dtype)) == "ln", dtype
+        assert norm_by_behaviour(Scale(64).to(dtype)) == "", dtype
+
+
+class Tracking(RMS):
+    """A norm that counts its calls in a buffer while training."""
+
+    def __init__(self, d):
+        super().__init__(d)
+        self.register_buffer("calls", torch.zeros(()))
+
+    def forward(self, x):
+        if self.training:
+            self.calls += 1
+        return super().forward(x)
+
+
+def test_measuring_leaves_the_module_as_it_was():
+    module, fired = Tracking(16), []
+    module.register_forward_hook(lambda *args: fired.append(1))
+    assert module.training
+    assert norm_by_behaviour(module) == "rms"
+    assert module.training and float(module.calls) == 0 and fired == []

@@ -47,7 +47,9 @@ def test_a_state_dict_is_refused_with_what_to_give(tmp_path, capsys):
 def test_a_torchscript_program_is_linted_and_only_linted(tmp_path, capsys):
     script = tmp_path / "ts.pt"
     torch.jit.save(torch.jit.script(_model()), script)
-    code, out, err = run_cli(capsys, "lint", script, "--format", "json")
+    code, _, err = run_cli(capsys, "lint", script)
+    assert code == 2 and "is a TorchScript program" in err and "--trust-pickle" in err
+    code, out, err = run_cli(capsys, "lint", script, "--trust-pickle", "--format", "json")
     assert code == 0, err
     import json
 
@@ -55,7 +57,8 @@ def test_a_torchscript_program_is_linted_and_only_linted(tmp_path, capsys):
     assert data["mode"] == "torchscript"
     eager = run_cli(capsys, "lint", f"{__file__}:_model", "-i", "1,3,8,8", "--format", "json")[1]
     assert data["census"] == json.loads(eager)["census"]
-    for command in (("fold", "-i", "1,3,8,8"), ("rewrite", "--swap", "norm,act")):
+    for command in (("fold", "-i", "1,3,8,8", "--trust-pickle"),
+                    ("rewrite", "--swap", "norm,act", "--trust-pickle")):
         code, _, err = run_cli(capsys, *command[:1], script, *command[1:])
         assert code == 2 and "is a TorchScript program: lint reads it" in err
 

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 TARGET_HELP = (
     "The model: FILE.py:FACTORY, MODULE:FACTORY (a function returning an nn.Module, or a module"
     " object), torchvision:NAME or timm:NAME (no weights are downloaded), or a saved FILE.pt2"
-    " (torch.export) or FILE.pt (a pickled module, with --trust-pickle). Loading a target runs"
+    " (torch.export) or FILE.pt (a TorchScript program or a pickled module, with"
+    " --trust-pickle). Loading a target runs"
     " its code: only use targets you trust."
 )
 LINT_TARGET_HELP = TARGET_HELP + " lint also reads " + "; ".join(
@@ -39,8 +40,9 @@ VOCAB_OPTION = typer.Option(
 )
 TRUST_PICKLE_OPTION = typer.Option(
     False, "--trust-pickle",
-    help="Load a FILE.pt that holds a pickled module: unpickling runs code the file names"
-    " (torch.load with weights_only off), so only for files you trust.",
+    help="Load a FILE.pt whose loading runs code from the file: a pickled module (torch.load"
+    " with weights_only off) or a TorchScript program (torch.jit.load); only for files you"
+    " trust.",
 )
 LOAD_TIMEOUT_OPTION = typer.Option(
     LOAD_TIMEOUT,

@@ -165,8 +165,8 @@ def lint_any(
     if isinstance(model, str):
         loaded = load_target(model, timeout=timeout, foreign=True)
         model = loaded.model
-        if example is None and input_shape is None:  # the input the target names, if any
-            example = loaded.example
+        if example is None and input_shape is None and isinstance(model, nn.Module):
+            example = loaded.example  # the input the target names, if any
     fmt = format_of_object(model)
     if fmt is None:
         if not isinstance(model, nn.Module):

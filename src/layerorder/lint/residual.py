@@ -10,6 +10,10 @@ layers. Where a norm sits is read from the graph, per sublayer:
 - **post**: the add's output goes only into a norm, inside the block's module (norm(x + f(x)));
 - **sandwich**: pre, and a norm is also the last stage of the branch (x + norm(f(norm(x)))).
 
+A softmax counts as attention only over a product of two data tensors (q @ k^T), so a mixture
+of experts' router does not; a branch that holds both attention and an MLP is a parallel block
+on its own (GPT-J, GPT-NeoX).
+
 A *block* is a run of attention sublayers (self-attention, then cross-attention in a decoder)
 ended by an MLP sublayer, each taking the stream the previous one left; its path is the longest
 module path that holds all of its stages. Consecutive blocks form a *stack* (an encoder, a
@@ -25,21 +29,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from layerorder.modelgraph.graph import RoleGraph, RoleNode
+from layerorder.placements import PLACEMENT_NORM_OF_KIND
 
 # calls that make a branch an attention sublayer (kinds are lower-cased call or class names)
 ATTENTION_KINDS = frozenset(
     {
         "scaled_dot_product_attention",
-        "softmax",
         "multiheadattention",
         "multi_head_attention_forward",
+        "native_multi_head_attention",
         "flash_attn_func",
         "flex_attention",
     }
 )
+# a softmax is attention's when it weighs a product of two data tensors (q @ k^T), reached
+# upwards without crossing a weight layer or a norm (scaling, soft-capping and masks between
+# are fine); a router's softmax (mixture of experts) weighs a linear layer's output
+SCORE_KINDS = frozenset({"matmul", "bmm", "einsum", "baddbmm"})
+SCORE_STOPS = frozenset({"weight", "norm", "input"})
 # stages the stream passes through unchanged in structure on its way to a norm
 PASS_ROLES = frozenset({"reshape", "dropout"})
-NORM_NAMES = {"ln": "ln", "rms": "rmsnorm", "bn": "bn"}
+# ... and on its way to a final norm, after the last block: pooling and a concatenation of its
+# pieces too (BEiT's mean pooling before fc_norm, Swin's patch merging before its norm)
+FINAL_PASS_ROLES = frozenset({"reshape", "dropout", "pool", "concat"})
 
 
 @dataclass(frozen=True)
@@ -120,13 +132,17 @@ def _common_path(paths: list[str]) -> str:
             break
         common.append(level[0])
     below = {p[len(common)] for p in parts if len(p) > len(common)}
-    if common and len(below) > 1 and all(b.isdigit() for b in below):
+    if common and not common[-1].isdigit() and len(below) > 1 and all(
+        b.isdigit() for b in below
+    ):
         common.pop()
     return ".".join(common)
 
 
-def _through(graph: RoleGraph, start: int, forward: bool) -> list[int]:
-    """The nodes reached from ``start`` across reshapes and dropouts only, one step further."""
+def _through(graph: RoleGraph, start: int, forward: bool,
+             passes: frozenset[str] = PASS_ROLES) -> list[int]:
+    """The nodes reached from ``start`` across ``passes`` roles only, one step further (linear
+    'other' steps, such as a mean, pass where pooling does)."""
     edges = graph.succs if forward else graph.preds
     out, stack, seen = [], [start], {start}
     while stack:
@@ -134,11 +150,52 @@ def _through(graph: RoleGraph, start: int, forward: bool) -> list[int]:
             if nxt in seen:
                 continue
             seen.add(nxt)
-            if graph.nodes[nxt].role in PASS_ROLES:
+            node = graph.nodes[nxt]
+            if node.role in passes or ("pool" in passes and node.role == "other"
+                                       and node.linear):
                 stack.append(nxt)
             else:
                 out.append(nxt)
     return out
+
+
+def _is_score(graph: RoleGraph, index: int) -> bool:
+    """A product of two data tensors (q @ k^T, or the weights times v)."""
+    return graph.nodes[index].kind in SCORE_KINDS and len(graph.preds[index]) >= 2
+
+
+def _mlp_activation(graph: RoleGraph, act: RoleNode) -> bool:
+    """An activation that acts on a weight layer's output (an MLP's), not inside attention's
+    scores (Gemma 2 soft-caps them with a tanh): upwards, a weight layer comes before any
+    product of two data tensors."""
+    stack, seen = [act.index], {act.index}
+    while stack:
+        for p in graph.preds[stack.pop()]:
+            if p in seen or graph.nodes[p].role in ("norm", "input") or _is_score(graph, p):
+                continue
+            if graph.nodes[p].role == "weight":
+                return True
+            seen.add(p)
+            stack.append(p)
+    return False
+
+
+def _is_attention(graph: RoleGraph, nodes: list[RoleNode]) -> bool:
+    """An attention call in the branch, or a softmax over a product of two data tensors."""
+    if any(n.kind in ATTENTION_KINDS for n in nodes):
+        return True
+    for softmax in (n for n in nodes if n.kind == "softmax"):
+        stack, seen = [softmax.index], {softmax.index}
+        while stack:
+            for p in graph.preds[stack.pop()]:
+                node = graph.nodes[p]
+                if p in seen or node.role in SCORE_STOPS:
+                    continue
+                if _is_score(graph, p):
+                    return True
+                seen.add(p)
+                stack.append(p)
+    return False
 
 
 def _continues(graph: RoleGraph, stream: int, node: int) -> bool:
@@ -169,12 +226,12 @@ def _sublayer(graph: RoleGraph, add: RoleNode) -> Sublayer | None:
         return None
     branch = (_descendants(graph, skip) & (_ancestors(graph, end) | {end})) - {skip, add.index}
     nodes = [graph.nodes[i] for i in sorted(branch)]
-    if any(n.kind in ATTENTION_KINDS for n in nodes):
-        kind = "attention"
-    elif any(n.role == "act" for n in nodes) and sum(n.role == "weight" for n in nodes) >= 2:
-        kind = "mlp"
-    else:
-        kind = "other"
+    attention = _is_attention(graph, nodes)
+    mlp = sum(n.role == "weight" for n in nodes) >= 2 and any(
+        n.role == "act" and _mlp_activation(graph, n) for n in nodes)
+    # both in one branch: a parallel block (GPT-J, GPT-NeoX, Falcon: x + attn(n(x)) + mlp(n(x)))
+    kind = "parallel" if attention and mlp else "attention" if attention else \
+        "mlp" if mlp else "other"
     first = [i for i in _through(graph, skip, True) if i in branch]
     pre = next((i for i in first if graph.nodes[i].role == "norm"), None)
     last = [end] if graph.nodes[end].role not in PASS_ROLES else _through(graph, end, False)
@@ -216,7 +273,7 @@ def _placement(graph: RoleGraph, subs: list[Sublayer], path: str) -> str:
     if not norms:
         return "no-norm"
     kinds = {graph.nodes[i].kind for i in norms}
-    norm = NORM_NAMES.get(kinds.pop(), "norm") if len(kinds) == 1 else "norm"
+    norm = PLACEMENT_NORM_OF_KIND.get(kinds.pop(), "norm") if len(kinds) == 1 else "norm"
     pre = all(s.pre is not None for s in subs)
     closing = all(s.end is not None for s in subs)
     post = all(inside(s.post) for s in subs)
@@ -243,10 +300,11 @@ def _blocks(graph: RoleGraph, subs: list[Sublayer]) -> list[FoundBlock]:
             run = []
         if sub.kind == "attention":
             run.append(sub)
-        elif sub.kind == "mlp" and run:
+        elif (sub.kind == "mlp" and run) or (sub.kind == "parallel" and not run):
             members = [*run, sub]
-            stages = [graph.nodes[i] for s in members for i in (*s.nodes, s.add)]
-            path = _common_path([_module_of(n) for n in stages])
+            # the branches' stages name the block (the adds may be written in the stack's own
+            # forward, x = attn(x) + x, outside every block's module)
+            path = _common_path([_module_of(graph.nodes[i]) for s in members for i in s.nodes])
             last = members[-1]
             if last.post is not None and not _under(_module_of(graph.nodes[last.post]), path):
                 members[-1] = Sublayer(last.add, last.skip, last.kind, last.pre, last.end,
@@ -260,8 +318,9 @@ def _blocks(graph: RoleGraph, subs: list[Sublayer]) -> list[FoundBlock]:
 
 
 def _final_norm(graph: RoleGraph, block: FoundBlock) -> int | None:
-    """The first norm the stream meets after the block, across reshapes and dropouts."""
-    ahead = _through(graph, block.output, True)
+    """The first norm the stream meets after the block, across reshapes, dropouts, pooling and
+    concatenations."""
+    ahead = _through(graph, block.output, True, FINAL_PASS_ROLES)
     return next((i for i in ahead if graph.nodes[i].role == "norm"), None)
 
 

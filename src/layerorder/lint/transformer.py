@@ -29,9 +29,9 @@ from layerorder.lint.residual import TransformerBlock, TransformerStack, residua
 from layerorder.lint.rules import Finding, finding
 from layerorder.modelgraph.census import PatternCount
 from layerorder.modelgraph.graph import RoleGraph
-
-NORM_TYPES = (nn.LayerNorm, nn.RMSNorm, nn.GroupNorm, nn.modules.batchnorm._BatchNorm)
-NORM_NAMES = {"LayerNorm": "ln", "RMSNorm": "rmsnorm", "BatchNorm1d": "bn", "GroupNorm": "gn"}
+from layerorder.modelgraph.roles import module_entry
+from layerorder.modelgraph.script_graph import is_script_module, standin
+from layerorder.placements import PLACEMENT_NORM_OF_KIND
 
 __all__ = ["TransformerBlock", "TransformerStack", "module_stacks", "transformer_stacks"]
 
@@ -41,8 +41,17 @@ def _class_name(module: nn.Module | None) -> str:
     return getattr(module, "original_name", None) or type(module).__name__
 
 
+def _norm_kind(module: nn.Module | None) -> str | None:
+    """The role graph's kind of a norm module (a scripted one read through its eager twin),
+    None for anything else."""
+    if is_script_module(module):
+        module = standin(module)
+    entry = module_entry(module) if module is not None else None
+    return entry[1] if entry is not None and entry[0] == "norm" else None
+
+
 def _norm_name(module: nn.Module | None) -> str:
-    return NORM_NAMES.get(_class_name(module), "ln") if module is not None else "ln"
+    return PLACEMENT_NORM_OF_KIND.get(_norm_kind(module) or "ln", "norm")
 
 
 def _placement(module: nn.Module) -> tuple[str, str] | None:
@@ -68,9 +77,8 @@ def _final_norm(model: nn.Module, last: str) -> str:
     names = [p for p, _ in model.named_modules()]
     modules = dict(model.named_modules())
     after = names[names.index(last) + 1 :]
-    return next((p for p in after if (isinstance(modules[p], NORM_TYPES)
-                                      or _class_name(modules[p]) in NORM_NAMES)
-                 and not p.startswith(last + ".")), "")
+    return next((p for p in after if not p.startswith(last + ".")
+                 and _norm_kind(modules[p]) is not None), "")
 
 
 def module_stacks(model: nn.Module) -> list[TransformerStack]:

@@ -42,6 +42,7 @@ class RoleNode:
     plain: bool = False  # exactly torch's Conv1d/2d/3d, Linear or BatchNorm1d/2d/3d class
     fused: str = ""  # the fused module (e.g. BatchNormAct2d) this node was expanded from
     monotone: bool = False  # an activation that is non-decreasing (max-pooling commutes with it)
+    zero: bool = False  # an activation that maps 0 to 0 (zero padding commutes with it)
     shrink: int | None = None  # a pool: input elements per output element (product of strides)
     numel: int | None = None  # output elements per forward pass, when the model was run
 

@@ -81,15 +81,18 @@ def config_input(model: nn.Module, seed: int = 0) -> ModelInput | None:
 
 @contextmanager
 def decoder_fed(model: nn.Module) -> Iterator[None]:
-    """While it lasts, an encoder-decoder Hugging Face model called with ids alone gets the
-    same ids as its decoder's input (they need ``decoder_input_ids`` to run)."""
+    """While it lasts, an encoder-decoder Hugging Face model called with token ids alone gets
+    the same ids as its decoder's input (they need ``decoder_input_ids`` to run); a model given
+    features (Whisper's audio, an image) is left alone."""
     config = getattr(model, "config", None)
     if not getattr(config, "is_encoder_decoder", False):
         yield
         return
 
     def feed(module, args, kwargs):
-        if args and "decoder_input_ids" not in kwargs and "decoder_inputs_embeds" not in kwargs:
+        ids = args[0] if args and isinstance(args[0], torch.Tensor) else None
+        if (ids is not None and not ids.dtype.is_floating_point
+                and "decoder_input_ids" not in kwargs and "decoder_inputs_embeds" not in kwargs):
             kwargs = {**kwargs, "decoder_input_ids": args[0]}
         return args, kwargs
 

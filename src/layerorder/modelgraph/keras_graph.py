@@ -25,10 +25,11 @@ from collections.abc import Hashable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from layerorder.activations import MONOTONE_ACTS
+from layerorder.activations import MONOTONE_ACTS, ZERO_AT_ZERO_ACTS
 from layerorder.modelgraph.errors import LintError, short_reason
 from layerorder.modelgraph.extras import install_hint
 from layerorder.modelgraph.graph import GraphBuilder, RoleGraph, RoleNode
+from layerorder.modelgraph.reach import ZERO_PAD
 from layerorder.modelgraph.roles import TRANSPARENT
 
 CONV_CLASSES = ("Conv1D", "Conv2D", "Conv3D")
@@ -71,12 +72,12 @@ LAYER_TABLE: dict[str, tuple[str, str]] = {
     "Average": ("other", "mean"),
     "Multiply": ("other", "mul"),
     **{name: ("reshape", name.lower()) for name in ("Flatten", "Reshape", "Permute")},
-    **{f"ZeroPadding{d}D": ("other", "zeropad") for d in (1, 2, 3)},
+    **{f"ZeroPadding{d}D": ("other", ZERO_PAD) for d in (1, 2, 3)},
     **{f"Cropping{d}D": ("reshape", "crop") for d in (1, 2, 3)},
     "Identity": (TRANSPARENT, ""),
     "InputLayer": (TRANSPARENT, ""),
 }
-LINEAR_OTHER = frozenset({"sub", "mean", "zeropad"})
+LINEAR_OTHER = frozenset({"sub", "mean", ZERO_PAD})
 
 # Keras activation names -> layerorder kinds (order-spec tokens where one exists)
 ACTIVATION_KINDS = {
@@ -170,7 +171,8 @@ def _act_spec(name: str, path: str, type_name: str, fused: str = "", slope: floa
         return RoleNode("other", name, path, "module", type_name, fused=fused)
     kind = ACTIVATION_KINDS.get(name, name)
     monotone = kind in MONOTONE_ACTS and (kind != "leakyrelu" or slope >= 0)
-    return RoleNode("act", kind, path, "module", type_name, fused=fused, monotone=monotone)
+    return RoleNode("act", kind, path, "module", type_name, fused=fused, monotone=monotone,
+                    zero=kind in ZERO_AT_ZERO_ACTS)
 
 
 def _shape(tensor: Any) -> tuple[int | None, ...] | None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections import deque
 
-from layerorder.activations import ZERO_AT_ZERO_ACTS
+from torch import nn
+
 from layerorder.modelgraph.graph import RoleGraph, RoleNode
 
-# padding stages that pad with zeros (Keras ZeroPadding*D, torch's nn.ZeroPad*d)
-ZERO_PADS = frozenset({"zeropad", "zeropad1d", "zeropad2d", "zeropad3d"})
+ZERO_PAD = "zeropad"  # the kind of a padding stage that pads with zeros (Keras ZeroPadding*D)
+# ... and torch's nn.ZeroPad*d, whose kind is the class's name
+ZERO_PADS = frozenset({ZERO_PAD, *(c.__name__.lower() for c in (nn.ZeroPad1d, nn.ZeroPad2d,
+                                                                  nn.ZeroPad3d))})
 
 # roles a dropout's variance shift passes through on its way to a BatchNorm
 SHIFT_PASSES = frozenset({"act", "pool", "add", "concat", "reshape", "dropout"})
@@ -44,7 +47,7 @@ def pool_first_pairs(graph: RoleGraph, *, fused: bool = False
     for act in graph.of_role("act"):
         if not act.monotone or (act.fused and not fused):
             continue
-        node, pads = act, act.kind in ZERO_AT_ZERO_ACTS
+        node, pads = act, act.zero
         while True:
             succ = graph.succ_nodes(node)
             if len(succ) != 1 or graph.preds[succ[0].index] != (node.index,):

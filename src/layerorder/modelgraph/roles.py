@@ -23,7 +23,7 @@ from torch.nn.modules.conv import _ConvNd
 from torch.nn.modules.dropout import _DropoutNd
 from torch.nn.modules.instancenorm import _InstanceNorm
 
-from layerorder.activations import FUNCTIONS, MONOTONE_ACTS
+from layerorder.activations import FUNCTIONS, MONOTONE_ACTS, ZERO_AT_ZERO_ACTS
 from layerorder.blocks.registry import ChannelLayerNorm, get_activation
 from layerorder.modelgraph.graph import RoleNode
 
@@ -186,9 +186,10 @@ def measure_norms(model: nn.Module) -> None:
         module_entry(module)
 
 
-def _per_channel_affine(normed: torch.Tensor, out: torch.Tensor, shift: bool) -> bool:
+def _per_channel_affine(normed: torch.Tensor, out: torch.Tensor, shift: bool,
+                        rtol: float) -> bool:
     """Whether ``out = normed * a + b`` for one (a, b) per channel (b = 0 unless ``shift``):
-    a least-squares fit per channel over the rows, then the residual checked."""
+    a least-squares fit per channel over the rows, then the residual checked to ``rtol``."""
     z, y = normed.reshape(-1, normed.shape[-1]), out.reshape(-1, out.shape[-1])
     if shift:
         zc, yc = z - z.mean(0), y - y.mean(0)
@@ -196,7 +197,7 @@ def _per_channel_affine(normed: torch.Tensor, out: torch.Tensor, shift: bool) ->
         fit = (z - z.mean(0)) * a + y.mean(0)
     else:
         fit = z * (z * y).sum(0) / (z * z).sum(0)
-    return bool(torch.allclose(fit, y, rtol=1e-3, atol=1e-4 * float(y.abs().max()) + 1e-6))
+    return bool(torch.allclose(fit, y, rtol=rtol, atol=rtol * 0.1 * float(y.abs().max()) + 1e-6))
 
 
 def norm_by_behaviour(module: nn.Module) -> str:
@@ -226,25 +227,43 @@ def norm_by_behaviour(module: nn.Module) -> str:
     return kind
 
 
+MAX_MEASURED = 1 << 20  # channels: a wider 1-D weight is not a norm worth running to find out
+
+
 def _measured_norm(module: nn.Module, weight: torch.Tensor) -> str:
-    generator = torch.Generator().manual_seed(0)
+    """Run ``module`` once, as it would run at inference and leaving it as it was: in eval mode,
+    its buffers restored, its forward called directly (so no forward hook fires)."""
     d = weight.numel()
+    if d > MAX_MEASURED:
+        return ""
+    generator = torch.Generator().manual_seed(0)
     x = torch.randn(2, 8, d, generator=generator) * torch.rand(2, 8, 1, generator=generator) * 3
     x = (x + torch.randn(2, 8, 1, generator=generator)).to(weight.dtype).to(weight.device)
+    training = module.training
+    buffers = {name: b.clone() for name, b in module.named_buffers(recurse=False)}
     try:
+        module.eval()
         with torch.no_grad():
-            out = module(x)
+            out = module.forward(x)
     except Exception:  # not a module of one tensor: not a norm of this shape
         return ""
+    finally:
+        module.train(training)
+        with torch.no_grad():
+            for name, saved in buffers.items():
+                getattr(module, name).copy_(saved)
     if not isinstance(out, torch.Tensor) or out.shape != x.shape:
         return ""
+    # rounding in the module's own precision (bfloat16: 2^-8, a half-precision variance
+    # worse) bounds how close it can come
+    rtol = max(1e-3, 16 * torch.finfo(weight.dtype).eps)
     x, out = x.double().cpu(), out.double().cpu()
     rms = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)
-    if _per_channel_affine(rms, out, shift=False):
+    if _per_channel_affine(rms, out, shift=False, rtol=rtol):
         return "rms"
     centred = x - x.mean(-1, keepdim=True)
     standard = centred * torch.rsqrt(centred.pow(2).mean(-1, keepdim=True) + 1e-5)
-    return "ln" if _per_channel_affine(standard, out, shift=True) else ""
+    return "ln" if _per_channel_affine(standard, out, shift=True, rtol=rtol) else ""
 
 
 def is_known_module(module: nn.Module) -> bool:
@@ -305,7 +324,7 @@ def _module_facts(module: nn.Module, role: str, kind: str) -> dict[str, Any]:
     if role == "pool":
         return {"linear": kind == "avgpool", "shrink": _pool_shrink(module)}
     if role == "act":
-        return {"monotone": _monotone(module, kind)}
+        return {"monotone": _monotone(module, kind), "zero": _zero(module, kind)}
     return {"linear": role == "reshape"}
 
 
@@ -317,6 +336,16 @@ def _pool_shrink(module: nn.Module) -> int | None:
     dims = int(type(module).__name__[-2]) if type(module).__name__[-2:-1].isdigit() else 1
     strides = stride if isinstance(stride, (tuple, list)) else (stride,) * dims
     return math.prod(int(x) for x in strides)
+
+
+def _zero(module: nn.Module, kind: str) -> bool:
+    """Maps 0 to 0: the kinds in ``ZERO_AT_ZERO_ACTS``, where the module's settings keep it so
+    (a Hardtanh whose range holds 0, a Threshold that replaces 0 by 0)."""
+    if isinstance(module, nn.Hardtanh):  # ReLU6 included
+        return module.min_val <= 0 <= module.max_val
+    if isinstance(module, nn.Threshold):
+        return module.threshold < 0 or module.value == 0
+    return kind in ZERO_AT_ZERO_ACTS
 
 
 def _monotone(module: nn.Module, kind: str) -> bool:
@@ -411,7 +440,8 @@ def classify_call(
     elif role == "act":
         slope = _arg(args, kwargs, 1, "negative_slope", 0.01) if kind == "leakyrelu" else 0
         monotone = kind in MONOTONE_ACTS and kind not in ("prelu", "threshold")
-        facts = {"monotone": monotone and isinstance(slope, (int, float)) and slope >= 0}
+        facts = {"monotone": monotone and isinstance(slope, (int, float)) and slope >= 0,
+                 "zero": kind in ZERO_AT_ZERO_ACTS and kind != "hardtanh"}
     elif role in ("add", "concat", "reshape"):
         facts = {"linear": True}
     elif role == "other":

@@ -1,9 +1,10 @@
 """A PyTorch model saved to a file (``FILE.pt``, ``.pth``, ``.pt2``), as a module to read.
 
 - ``torch.export`` programs (``.pt2``, ``torch.export.save``): the program's graph module.
-- TorchScript archives (``torch.jit.save``): loaded with ``torch.jit.load``, which reads
-  TorchScript code and tensors and runs no Python from the file; lint reads its graphs
-  (``modelgraph.script_graph``).
+- TorchScript archives (``torch.jit.save``): a program. ``torch.jit.load`` compiles the code it
+  holds and may run some of it (a class's ``__setstate__``), so it is loaded only when the
+  caller trusts the file (``--trust-pickle``); lint then reads its graphs without calling
+  ``forward`` (``modelgraph.script_graph``).
 - ``torch.save`` files are opened with ``weights_only=True``, which unpickles tensors and plain
   containers only. A state dict (names to tensors) holds no module to read: refused, naming its
   layers and what to give instead. A pickled whole module can be unpickled only by running code
@@ -51,6 +52,11 @@ def load_saved(path: Path, *, trust_pickle: bool = False) -> nn.Module:
             raise LintError(f"cannot read the torch.export program '{path}':"
                             f" {short_reason(exc)}") from exc
     if any("/code/" in n for n in names):
+        if not trust_pickle:
+            raise LintError(f"'{path}' is a TorchScript program: loading it compiles the code it"
+                            " holds, which may run; if you trust the file, pass --trust-pickle"
+                            " (lint then reads its graphs without running the model), or lint"
+                            " the code that builds it: FILE.py:FACTORY")
         try:
             with warnings.catch_warnings():  # torch.jit is deprecated, and still what made it
                 warnings.simplefilter("ignore", DeprecationWarning)
