@@ -12,13 +12,12 @@ its imports), is timed too, against ``python -c "import transformers, torch"``.
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
+from bench_lint import timed  # a warm-up call, then the median of the repeats
 
 from layerorder.lint import lint_model
 from layerorder.modelgraph.inputs import config_input
@@ -26,15 +25,6 @@ from layerorder.modelgraph.inputs import config_input
 MODELS = Path(__file__).resolve().parents[1] / "tests" / "lint" / "hf_models.py"
 NAMES = ("bert", "gpt2", "llama", "t5_encoder", "vit")
 TARGET_S = 10.0
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -48,14 +38,14 @@ def main() -> None:
     for name in NAMES:
         model = getattr(hf_models, name)().eval()
         example = config_input(model).tensor
-        lint_s = median_time(lambda m=model: lint_model(m), args.repeats)
+        lint_s = timed(lambda m=model: lint_model(m), args.repeats)
         with torch.no_grad():
-            forward_s = median_time(lambda m=model, x=example: m(x), args.repeats)
+            forward_s = timed(lambda m=model, x=example: m(x), args.repeats)
         print(f"{name:<12} {lint_s:>8.3f} {forward_s:>10.4f} {lint_s / forward_s:>7.0f}x")
     command = [sys.executable, "-m", "layerorder", "lint", f"{MODELS}:gpt2"]
     reference = [sys.executable, "-c", "import transformers, torch, transformers.models.gpt2"]
-    whole = median_time(lambda: subprocess.run(command, capture_output=True, check=True), 1)
-    imports = median_time(lambda: subprocess.run(reference, capture_output=True, check=True), 1)
+    whole = timed(lambda: subprocess.run(command, capture_output=True, check=True), 1)
+    imports = timed(lambda: subprocess.run(reference, capture_output=True, check=True), 1)
     print(f"\nlayerorder lint hf_models.py:gpt2, whole command: {whole:.2f} s; importing torch and"
           f" transformers alone: {imports:.2f} s; the rest: {whole - imports:.2f} s")
 

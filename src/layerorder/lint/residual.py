@@ -91,25 +91,16 @@ class Sublayer:
     nodes: tuple[int, ...]  # the branch
 
 
-def _ancestors(graph: RoleGraph, start: int) -> set[int]:
+def _reach(graph: RoleGraph, start: int, forward: bool) -> set[int]:
+    """Every node downstream (``forward``) or upstream of ``start``."""
+    edges = graph.succs if forward else graph.preds
     seen: set[int] = set()
     stack = [start]
     while stack:
-        for p in graph.preds[stack.pop()]:
-            if p not in seen:
-                seen.add(p)
-                stack.append(p)
-    return seen
-
-
-def _descendants(graph: RoleGraph, start: int) -> set[int]:
-    seen: set[int] = set()
-    stack = [start]
-    while stack:
-        for s in graph.succs[stack.pop()]:
-            if s not in seen:
-                seen.add(s)
-                stack.append(s)
+        for nxt in edges[stack.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
     return seen
 
 
@@ -218,13 +209,13 @@ def _sublayer(graph: RoleGraph, add: RoleNode) -> Sublayer | None:
     if len(preds) != 2:
         return None
     a, b = preds
-    if a in _ancestors(graph, b):
+    if a in _reach(graph, b, False):
         skip, end = a, b
-    elif b in _ancestors(graph, a):
+    elif b in _reach(graph, a, False):
         skip, end = b, a
     else:
         return None
-    branch = (_descendants(graph, skip) & (_ancestors(graph, end) | {end})) - {skip, add.index}
+    branch = (_reach(graph, skip, True) & (_reach(graph, end, False) | {end})) - {skip, add.index}
     nodes = [graph.nodes[i] for i in sorted(branch)]
     attention = _is_attention(graph, nodes)
     mlp = sum(n.role == "weight" for n in nodes) >= 2 and any(
