@@ -56,7 +56,11 @@ def test_baseline_until_decided_and_report_options(tmp_path, capsys):
     decided_early = all(d["decision"] != "undecided" for d in data["decisions"]) and (
         "stopping" in err.split("look at 2 seeds:")[1].splitlines()[0]
     )
-    assert data["trained_now"] == (6 if decided_early else 12)
+    # the second round trains only the orders of the pairs the first look left undecided
+    second = {x for d in data["decisions"] if d["decided_at"] != 2 for x in (d["a"], d["b"])}
+    assert data["trained_now"] == (6 if decided_early else 6 + 2 * len(second))
+    if second:
+        assert "training another round for the orders of the undecided pairs" in err
     assert "Against the baseline standard" in data["verdict"]["text"]
     code, out2, err2 = run_cli(capsys, *args, "--json")
     assert code == 0 and json.loads(out2)["trained_now"] == 0

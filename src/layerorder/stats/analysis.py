@@ -107,6 +107,16 @@ class Analysis:
         """Every pair of every condition is decided (different or equivalent)."""
         return all(c.decided for c in self.conditions)
 
+    def undecided_orders(self) -> frozenset[tuple[str, str]]:
+        """(condition, order) of both orders of every undecided pair: what another round of
+        seeds must train (``stats.decisions`` says why the rest need none)."""
+        return frozenset((d.condition, label) for d in self.decisions
+                         if d.decision == "undecided" for label in (d.a, d.b))
+
+    def condition_of(self, run: Any) -> str:
+        """The condition a run (or a run spec) belongs to, named as its decisions name it."""
+        return condition_name(tuple((f, self.plan.level_of(run, f)) for f in self.plan.factors))
+
 
 def _grouped(runs) -> dict[str, dict[float, list]]:
     groups: dict[str, dict[float, list]] = defaultdict(lambda: defaultdict(list))

@@ -7,6 +7,16 @@ step-down over the family for each. With a sequential ``Design`` the decisions a
 by look on the first seeds of each look, each look at its nominal level (alpha spent so far,
 ``layerorder.stats.sequential``); a pair decided at one look stays decided, and the Holm step-down
 recycles the alpha of the hypotheses already rejected (Maurer and Bretz 2013).
+
+A decided pair is not tested again at later looks: its p-values count as 1 there, so it keeps its
+place in the step-down's count (its share of alpha is not handed to the others) and nothing its
+orders' later seeds show can move it. This is what lets ``--until-decided`` train later rounds
+only for the orders of undecided pairs: the decisions read only each undecided pair's first
+seeds at each look, which such a round trains, and never a decided pair's later ones, so they
+are the decisions the full design would reach on the same seeds (``tests/stats`` replays both
+and finds them equal), and the error rates the alpha spending and Holm's step-down hold are
+those of the full design. (Recycling a decided pair's later rejection in the other family would
+be valid too, but it would read seeds such a round does not train.)
 """
 
 from __future__ import annotations
@@ -188,7 +198,8 @@ def decide_pairs(
         kinds_tested = (("different", 0, 2), ("equivalent", 1, 1)) if margin > 0 else (
             ("different", 0, 2),)
         for kind, column, sides in kinds_tested:
-            open_ = {i: tested[i][column] for i in range(len(family)) if i not in rejected[kind]}
+            open_ = {i: 1.0 if i in decided else tested[i][column]
+                     for i in range(len(family)) if i not in rejected[kind]}
             for i in _step_down(open_, design, alpha, look, sides):
                 rejected[kind].add(i)
                 found.setdefault(i, set()).add(kind)

@@ -93,3 +93,22 @@ def test_runs_an_executor_never_answered_are_handed_back(tmp_path, monkeypatch):
         assert summary.trained == 1
         runs = store.runs(summary.experiment.id)
         assert [r.status for r in runs] == ["done", "pending", "pending"]
+
+
+def test_rounds_share_one_worker_pool(tmp_path):
+    """--until-decided's rounds train in the same worker processes (one start, one load of the
+    data), and the pool ends with the comparison."""
+    import multiprocessing
+
+    from layerorder.experiment.execution.comparison import run_comparison
+
+    config = make_config({"dataset": "synthetic", "arch": "mlp", "width": 8, "epochs": 1,
+                          "batch_size": 64, "orders": "standard,no-norm", "seeds": 2,
+                          "until_decided": True, "max_seeds": 4, "margin": 0.01,
+                          "executor": "process", "workers": 2})
+    result = run_comparison(config, tmp_path / "s.db")
+    pids = {r.provenance["pid"] for r in result.runs}
+    seeds = {r.seed for r in result.runs}
+    assert len(seeds) == 4, "the tiny margin leaves the pair undecided at the first look"
+    assert len(pids) <= 2  # both rounds in the same two workers
+    assert not multiprocessing.active_children()

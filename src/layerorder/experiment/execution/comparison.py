@@ -5,6 +5,7 @@ return the ``Comparison`` record (``run_comparison``); or read it back without t
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,12 @@ from layerorder.experiment.configuration.callables import PREFIX as CALLABLE
 from layerorder.experiment.configuration.config import ExperimentConfig
 from layerorder.experiment.configuration.plan import analysis_plan
 from layerorder.experiment.configuration.rounds import rounds
-from layerorder.experiment.execution.runner import load_checked_data, run_specs, run_sweep
+from layerorder.experiment.execution.runner import (
+    KeptExecutor,
+    load_checked_data,
+    run_specs,
+    run_sweep,
+)
 from layerorder.stats.analysis import Analysis, analyze
 from layerorder.stats.table import ResultsTable, results_table
 from layerorder.stats.verdict import Verdict
@@ -152,21 +158,26 @@ def run_comparison(
         load_checked_data(config)  # before the store is opened (or created)
     plan = analysis_plan(config)
     trained = 0
-    with Store.open(store) as db:
+    keep = KeptExecutor()  # one worker pool, and one load of the data, for every round
+    with Store.open(store) as db, contextlib.closing(keep):
         looks = rounds(config)
+        keys: set[str] = set()
+        only = None  # every run of the first round; later, the orders of undecided pairs
         for i, round_config in enumerate(looks):
             summary = run_sweep(
-                round_config, db, fresh=fresh and i == 0, observer=observer, grid=config.grid()
+                round_config, db, fresh=fresh and i == 0, observer=observer, grid=config.grid(),
+                keep=keep, only=only,
             )
             trained += summary.trained
-            wanted = set(summary.run_ids)
-            runs = tuple(r for r in db.runs(summary.experiment.id) if r.id in wanted)
+            keys |= {s.run_key for s in run_specs(round_config)}
+            runs = tuple(r for r in db.runs(summary.experiment.id) if r.run_key in keys)
             epochs = db.epochs_for_experiment(summary.experiment.id)
             analysis = analyze(runs, plan, epochs=epochs)
             if len(looks) > 1 and observer is not None:
                 observer.note(_round_note(analysis, len(round_config.seeds), i == len(looks) - 1))
             if analysis.decided:
                 break
+            only = _undecided(analysis)
         db.save_plan(summary.experiment.id, plan.to_stored())
         return _comparison(db, summary.experiment, runs, analysis, trained, epochs)
 
@@ -193,6 +204,13 @@ def stored_comparison(config: ExperimentConfig, store) -> Comparison | None:
     return _comparison(store, experiment, runs, analysis, 0, epochs)
 
 
+def _undecided(analysis):
+    """Which runs the next round trains: those of the orders of undecided pairs, in their
+    condition (``stats.decisions`` says why the decisions stay those of the full design)."""
+    wanted = analysis.undecided_orders()
+    return lambda spec: (analysis.condition_of(spec), spec.label) in wanted
+
+
 def _round_note(analysis, seeds: int, last: bool) -> str:
     """What a look of ``--until-decided`` found: decided pairs, and whether another round comes."""
     open_ = [d for d in analysis.decisions if d.decision == "undecided"]
@@ -202,4 +220,6 @@ def _round_note(analysis, seeds: int, last: bool) -> str:
         return head + "; stopping"
     if last:
         return head + "; --max-seeds reached, the rest stay undecided"
-    return head + "; training another round"
+    orders = sorted({label for _, label in analysis.undecided_orders()})
+    shown = ", ".join(orders[:4]) + (f" and {len(orders) - 4} more" if len(orders) > 4 else "")
+    return head + f"; training another round for the orders of the undecided pairs ({shown})"

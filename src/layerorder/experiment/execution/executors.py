@@ -109,12 +109,18 @@ def pool_pays(seconds: float, left: int, workers: int) -> bool:
 
 class Executor(ABC):
     name = "executor"
+    # kept for more sweeps (the rounds of --until-decided): a pool it starts outlives ``execute``
+    # (its workers keep their imports and loaded data) until ``close``
+    kept = False
 
     @abstractmethod
     def execute(
         self, tasks: Iterator[RunTask], progress: ProgressFn | None
     ) -> Iterator[RunOutcome]:
         """Yield one outcome per task pulled from ``tasks``."""
+
+    def close(self) -> None:  # noqa: B027 - most executors hold nothing between sweeps
+        """End whatever a kept executor still holds (its worker pool)."""
 
 
 class SequentialExecutor(Executor):
@@ -245,7 +251,11 @@ class ProcessExecutor(Executor):
             yield from self._loop(ctx, tasks, progress)
             interrupted = False
         finally:
-            self.stop(now=interrupted)
+            if interrupted or not self.kept:
+                self.stop(now=interrupted)
+
+    def close(self) -> None:
+        self.stop(now=False)
 
     def _loop(self, ctx, tasks, progress):
         retry: deque[RunTask] = deque()
@@ -384,10 +394,26 @@ class AdaptiveExecutor(Executor):
                          f" of {workers} workers")
         cores = self.plan.workers * self.plan.threads  # a smaller pool gives each more threads
         pool = ProcessExecutor(workers, max(1, cores // workers), self.shipped)
+        pool.kept = self.kept
         pool.start()
         return pool
 
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
+
     def execute(self, tasks, progress=None):
+        if self.pool is not None:  # kept from an earlier sweep: the pool already paid
+            try:
+                yield from self.pool.execute(tasks, progress)
+            except BaseException:
+                self.pool = None  # the pool stopped itself
+                raise
+            return
+        yield from self._weigh(tasks, progress)
+
+    def _weigh(self, tasks, progress):
         tasks, left = iter(tasks), self.runs
         threads = self.plan.workers * self.plan.threads
         times: list[float] = []  # the finished runs' ``run_seconds``: their median is weighed
@@ -427,8 +453,9 @@ class AdaptiveExecutor(Executor):
                     yield from self.pool.execute(tasks, progress)
                     return
         finally:
-            if self.pool is not None:  # started but interrupted before (or while) it ran
+            if self.pool is not None and not self.kept:  # started, run or interrupted
                 self.pool.stop()
+                self.pool = None
 
 
 def make_executor(p: Plan, on_note=None, shipped: bytes | None = None,

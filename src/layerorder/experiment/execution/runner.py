@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from layerorder.experiment.configuration.config import ExperimentConfig
-from layerorder.experiment.execution.executors import Plan, make_executor, plan
+from layerorder.experiment.execution.executors import (
+    AdaptiveExecutor,
+    Executor,
+    Plan,
+    make_executor,
+    plan,
+)
 from layerorder.experiment.execution.observer import SweepObserver
 from layerorder.experiment.execution.shipping import snapshot
 from layerorder.experiment.execution.worker import RunOutcome, RunTask
@@ -73,6 +79,28 @@ def load_checked_data(config: ExperimentConfig):
     return cached_dataset(config.dataset, tuple(sorted(dict(config.data_options).items())), "cpu")
 
 
+class KeptExecutor:
+    """One executor for the sweeps of several rounds (``--until-decided``): made by the first
+    sweep, it keeps its worker pool, with the imports and the data its workers loaded, until
+    ``close``, instead of a pool started (and the data read) again for every round."""
+
+    def __init__(self) -> None:
+        self.executor: Executor | None = None
+
+    def get(self, make, runs: int) -> Executor:
+        if self.executor is None:
+            self.executor = make()
+            self.executor.kept = True
+        if isinstance(self.executor, AdaptiveExecutor):
+            self.executor.runs = runs  # what a pool not yet started is weighed against
+        return self.executor
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.close()
+            self.executor = None
+
+
 def run_sweep(
     config: ExperimentConfig,
     store: Store,
@@ -80,9 +108,13 @@ def run_sweep(
     fresh: bool = False,
     observer: SweepObserver | None = None,
     grid: dict | None = None,
+    keep: KeptExecutor | None = None,
+    only: Callable[[RunSpec], bool] | None = None,
 ) -> SweepSummary:
     """Train every run of ``config`` not yet in ``store``; return what this grid holds.
-    ``grid``: the experiment's identity when ``config`` is one round of a larger design."""
+    ``grid``: the experiment's identity when ``config`` is one round of a larger design;
+    ``keep``: where the executor lives across such rounds (the caller closes it); ``only``: the
+    runs of the grid this round stores and trains (the orders of undecided pairs)."""
     observer = observer or SweepObserver()
     # a cluster that cannot be reached, or user objects that cannot be sent to worker
     # processes (they cannot import what the user made at run time), fail before storing
@@ -92,7 +124,7 @@ def run_sweep(
     pool = config.executor in ("auto", "process")
     shipped = snapshot(_shipped_data(config), config.model, config.train) if pool else None
     experiment = store.experiment(config.name, grid or config.grid(), fresh=fresh)
-    specs = run_specs(config)
+    specs = [s for s in run_specs(config) if only is None or only(s)]
     store.add_runs(experiment.id, specs)
     keys = {s.run_key for s in specs}
     runs = [r for r in store.runs(experiment.id) if r.run_key in keys]
@@ -117,8 +149,12 @@ def run_sweep(
             yield task
 
     try:
-        executor = ray_executor or make_executor(the_plan, on_note=observer.note, shipped=shipped,
-                                                 runs=len(todo) - len(held))
+        runs_left = len(todo) - len(held)
+
+        def make() -> Executor:
+            return make_executor(the_plan, on_note=observer.note, shipped=shipped, runs=runs_left)
+
+        executor = ray_executor or (keep.get(make, runs_left) if keep is not None else make())
         with Heartbeat(store.path, owner, config.lease):
             outcomes = executor.execute(tasks(), observer.epoch)
             trained = _collect(outcomes, store, owner, claimed, observer)
