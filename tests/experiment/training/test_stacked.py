@@ -37,7 +37,8 @@ def data():
     return load_dataset("synthetic", num_samples=100)
 
 
-def _pair(data, arch, order, p_drop, steps=25, seeds=(0, 1), dtype=torch.float32, plain=False):
+def _pair(data, arch, order, p_drop, steps=25, seeds=(0, 1), dtype=torch.float32, plain=False,
+          mode="auto"):
     cfgs = [
         RunConfig(
             order=order,
@@ -74,7 +75,7 @@ def _pair(data, arch, order, p_drop, steps=25, seeds=(0, 1), dtype=torch.float32
     sequential_models = [build(c) for c in cfgs]
     sequential = [train(m, data, c) for m, c in zip(sequential_models, cfgs)]
     stacked_models = [build(c) for c in cfgs]
-    stacked = train_stacked(stacked_models, data, cfgs)
+    stacked = train_stacked(stacked_models, data, cfgs, mode=mode)
     return sequential, stacked, sequential_models, stacked_models
 
 
@@ -122,10 +123,9 @@ def test_grouped_path_of_other_devices_equals_sequential_in_float64(
     """The path GPUs take (one grouped convolution, one batched matrix product for all
     replicas), driven on the CPU: it sums in another order, so in float64 the runs agree to
     rounding, not necessarily bit for bit; and a broken grouping would not agree at all."""
-    monkeypatch.setattr(stacking, "PER_REPLICA_DEVICES", frozenset())
     grouped = _count_grouped_calls(monkeypatch)
     sequential, stacked, seq_models, stk_models = _pair(
-        data, arch, order, p_drop, steps=10, dtype=torch.float64
+        data, arch, order, p_drop, steps=10, dtype=torch.float64, mode="batched"
     )
     for seq, stk in zip(sequential, stacked):
         for a, b in zip(seq.epochs, stk.epochs):
@@ -299,3 +299,27 @@ def test_dropout_generator_states_are_those_of_the_tensors_device(monkeypatch):
     assert torch.equal(cpu_state, torch.get_rng_state())
     stacking.set_rng_state(cpu_state, torch.device("cpu"))
     assert len(seen) == 2  # the CPU generator is torch's own
+
+
+@pytest.mark.parametrize("arch,order", CASES)
+def test_batched_mode_agrees_with_sequential_per_step_in_float32(data, monkeypatch, arch, order):
+    """The batched mode's contract in float32: over the first 5 steps each replica's training
+    loss agrees with its run trained alone to float32 rounding (relative 1e-4), through grouped
+    calls; the exact mode stays bit for bit (above)."""
+    grouped = _count_grouped_calls(monkeypatch)
+    p_drop = 0.0 if arch == "resnet" else 0.3
+    sequential, stacked, _, _ = _pair(data, arch, order, p_drop, steps=5, mode="batched")
+    for seq, stk in zip(sequential, stacked):
+        for a, b in zip(seq.epochs, stk.epochs):
+            assert b.train_loss == pytest.approx(a.train_loss, rel=1e-4)
+    assert grouped["bmm"] > 0
+
+
+def test_the_mode_is_stored_and_auto_is_exact_on_the_cpu(tmp_path):
+    import layerorder
+
+    for mode, expected in (("auto", "exact"), ("batched", "batched")):
+        res = layerorder.compare(store=tmp_path / f"{mode}.db", dataset="synthetic", arch="mlp",
+                                 width=8, epochs=1, orders=["standard"], seeds=2,
+                                 executor="stacked", stack_mode=mode, progress=False)
+        assert {r.provenance["stack_mode"] for r in res.runs} == {expected}

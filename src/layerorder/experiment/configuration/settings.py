@@ -33,6 +33,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
 DEVICES = ("auto", "cpu", "cuda")
 EXECUTORS = ("auto", "sequential", "process", "stacked", "ray")
+STACK_MODES = ("auto", "exact", "batched")  # layerorder.experiment.training.stacking says each
 DEFAULT_ORDERS = ("standard", "act-first", "preact", "drop-before-bn", "no-norm")
 
 RUN, AXIS, EXECUTION, ANALYSIS = "run", "axis", "execution", "analysis"
@@ -650,6 +651,13 @@ class ExecutionSettings:
     )
     device: str = setting("auto", choice(DEVICES), "auto, cpu or cuda.")
     executor: str = setting("auto", choice(EXECUTORS), "auto, sequential, process, stacked or ray.")
+    stack_mode: str = setting(
+        "auto", choice(STACK_MODES),
+        "How --executor stacked trains a stack of seeds: exact (each seed's own convolution and"
+        " linear calls: the runs equal those trained alone, bit for bit on the CPU), batched (one"
+        " grouped call for all seeds: equal to rounding) or auto (exact on the CPU, batched on a"
+        " GPU).",
+    )
     workers: int | None = setting(
         None, integer(optional=True, maximum=4096),
         "Worker processes for --executor process; none: one per core."

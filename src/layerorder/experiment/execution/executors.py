@@ -329,8 +329,9 @@ class StackedExecutor(Executor):
 
     name = "stacked"
 
-    def __init__(self, threads: int | None = None, max_stack: int = 32, on_note=None):
-        self.threads, self.max_stack, self.on_note = threads, max_stack, on_note
+    def __init__(self, threads: int | None = None, max_stack: int = 32, on_note=None,
+                 mode: str = "auto"):
+        self.threads, self.max_stack, self.on_note, self.mode = threads, max_stack, on_note, mode
 
     def execute(self, tasks, progress=None):
         from layerorder.experiment.execution.stacked_runs import execute_stacked
@@ -343,7 +344,7 @@ class StackedExecutor(Executor):
             for i in range(0, len(group), self.max_stack):
                 chunk = group[i : i + self.max_stack]
                 try:
-                    outcomes = execute_stacked(chunk, progress)
+                    outcomes = execute_stacked(chunk, progress, self.mode)
                 except StackingError as exc:
                     reason = str(exc)
                 except (torch.cuda.OutOfMemoryError, MemoryError) as exc:  # K models at once
@@ -459,14 +460,14 @@ class AdaptiveExecutor(Executor):
 
 
 def make_executor(p: Plan, on_note=None, shipped: bytes | None = None,
-                  runs: int = 0) -> Executor:
+                  runs: int = 0, stack_mode: str = "auto") -> Executor:
     """The executor of a plan; ``shipped`` is what process workers must install first
     (``layerorder.experiment.execution.shipping.snapshot``); ``runs``: how many it is to train
-    (what ``auto`` weighs a pool against)."""
+    (what ``auto`` weighs a pool against); ``stack_mode``: the stacked executor's mode."""
     if p.executor == "sequential":
         return SequentialExecutor(p.threads)
     if p.executor == "stacked":
-        return StackedExecutor(p.threads, on_note=on_note)
+        return StackedExecutor(p.threads, on_note=on_note, mode=stack_mode)
     if p.executor == "auto":
         return AdaptiveExecutor(p, runs, shipped, on_note)
     return ProcessExecutor(p.workers, p.threads, shipped)

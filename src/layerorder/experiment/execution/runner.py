@@ -152,7 +152,8 @@ def run_sweep(
         runs_left = len(todo) - len(held)
 
         def make() -> Executor:
-            return make_executor(the_plan, on_note=observer.note, shipped=shipped, runs=runs_left)
+            return make_executor(the_plan, on_note=observer.note, shipped=shipped, runs=runs_left,
+                                 stack_mode=config.stack_mode)
 
         executor = ray_executor or (keep.get(make, runs_left) if keep is not None else make())
         with Heartbeat(store.path, owner, config.lease):

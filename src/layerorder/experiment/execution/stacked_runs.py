@@ -10,21 +10,22 @@ import torch
 from layerorder.experiment.execution.worker import Progress, RunOutcome, provenance, run_scope
 from layerorder.experiment.training.run_data import load_run_data
 from layerorder.experiment.training.stacked import train_stacked
-from layerorder.experiment.training.stacking import StackingError
+from layerorder.experiment.training.stacking import StackingError, per_replica
 from layerorder.experiment.training.target import build_run_model
 
 
-def execute_stacked(tasks, progress=None) -> list:
+def execute_stacked(tasks, progress=None, mode: str = "auto") -> list:
     """Train ``tasks`` (same config but the seed) as one stacked model; one outcome each.
+    ``mode``: ``stack_mode`` (auto, exact or batched), stored with each run's provenance.
 
     Raises ``StackingError`` when the model cannot be stacked (the caller falls back). The
     caller's random state and thread count are left as they were (``worker.run_scope``).
     """
     with run_scope(tasks[0].threads, tasks[0].device):
-        return _execute_stacked(tasks, progress)
+        return _execute_stacked(tasks, progress, mode)
 
 
-def _execute_stacked(tasks, progress) -> list:
+def _execute_stacked(tasks, progress, mode: str) -> list:
     cfgs = [t.run_config for t in tasks]
     if cfgs[0].probe:
         raise StackingError("probes hook every stage of one run; stacked runs are trained apart")
@@ -44,12 +45,14 @@ def _execute_stacked(tasks, progress) -> list:
         if progress is not None:
             progress(Progress(tasks[j].run_id, rec.epoch, cfgs[j].epochs, rec.test_acc))
 
-    results = train_stacked(models, data, cfgs, on_epoch=on_epoch, compile_model=tasks[0].compile)
+    results = train_stacked(models, data, cfgs, on_epoch=on_epoch, compile_model=tasks[0].compile,
+                            mode=mode)
     wall = (time.perf_counter() - start) / len(tasks)
     prov = {
         **provenance(device, tasks[0].compile),
         "executor": "stacked",
         "stacked_with": len(tasks),
+        "stack_mode": "exact" if per_replica(mode, device) else "batched",
     }
     return [
         RunOutcome(t.run_id, r.status, r.epochs, r.diverged_epoch, None, wall, prov)

@@ -15,6 +15,7 @@ from layerorder.blocks.dropout import seed_dropout
 from layerorder.experiment.configuration.config import RunConfig
 from layerorder.experiment.training.loop import Replicas, TrainResult, fit
 from layerorder.experiment.training.stacking import (
+    per_replica,
     rng_state,
     stack_models,
     unstack_into,
@@ -51,9 +52,11 @@ class StackedReplicas(Replicas):
 
 
 def train_stacked(
-    models: list[nn.Module], data, cfgs: list[RunConfig], on_epoch=None, compile_model=False
+    models: list[nn.Module], data, cfgs: list[RunConfig], on_epoch=None, compile_model=False,
+    mode: str = "auto",
 ) -> list[TrainResult]:
     """Train ``models`` (built under their own seeds) on ``data`` as one model; one result each.
+    ``mode``: ``stack_mode`` (auto, exact or batched; ``training.stacking``).
 
     ``--amp`` and ``--compile`` apply to the wide model as they do to a single run's."""
     device = next(models[0].parameters()).device
@@ -63,7 +66,8 @@ def train_stacked(
         streams.append(rng_state(device))
     for model, c in zip(models, cfgs):
         seed_dropout(model, c.seed)  # element dropout on the CPU: the run's own mask stream
-    wide = stack_models(models, streams).to(next(models[0].parameters()))  # device and dtype
+    exact = per_replica(mode, device)
+    wide = stack_models(models, streams, exact).to(next(models[0].parameters()))  # and dtype
     results = fit(
         StackedReplicas(wide, models), data, cfgs, on_epoch=on_epoch, compile_model=compile_model
     )

@@ -6,17 +6,25 @@ channels is per-model BN exactly (the channels are disjoint). Element-wise layer
 shared as they are. Dropout draws each replica's mask from that run's own random stream, in the
 same order and shape as a run trained alone, so masks are identical to sequential training.
 
-Rounding: on the CPU a stacked model reproduces its K runs trained alone bit for bit, on the
-same number of threads (tested for every built-in model and preset). Convolution libraries round
-a grouped convolution differently from K plain ones (another kernel, another summation order),
-and training amplifies one-ulp differences into different final accuracies, so on the CPU each
-replica's slice of a convolution or linear layer goes through the very call its run makes alone,
-and each replica keeps its own parameter tensors (joined into the wide tensor on each forward)
-so that the optimizer's element-wise kernels round each element as they do for the run alone.
-Stacking then saves the per-op overhead of BN, activations, dropout, loss and optimizer, not of
-the matrix products. On other devices one grouped convolution and one batched matrix product do
-all replicas at once: there speed is the point of stacking, and GPU kernels are not
-bit-reproducible across shapes anyway.
+Two modes (the ``stack_mode`` setting):
+
+- **exact**: each replica's slice of a convolution or linear layer goes through the very call its
+  run makes alone, and each replica keeps its own parameter tensors (joined into the wide tensor
+  on each forward) so that the optimizer's element-wise kernels round each element as they do for
+  the run alone. A stacked model then reproduces its K runs trained alone bit for bit (on the
+  CPU, on the same number of threads: tested for every built-in model and preset). Stacking saves
+  the per-op overhead of BN, activations, dropout, loss and optimizer, not of the products.
+- **batched**: one grouped convolution and one batched matrix product do all replicas at once.
+  Convolution libraries round a grouped convolution differently from K plain ones (another
+  kernel, another summation order), and training amplifies one-ulp differences, so runs agree
+  with their runs alone to rounding per step (tested in float64 and float32) and, over many
+  seeds, to within seed noise in final accuracy (``benchmarks/bench_stack_modes.py`` tests the
+  equivalence), not bit for bit.
+
+``auto`` is exact on the CPU and batched elsewhere: on the 2-core CPU the batched mode measured
+no faster than runs alone (``benchmarks/bench_stack_modes.py``), on GPUs it is the point of
+stacking (and GPU kernels are not bit-reproducible across shapes anyway). A rule by device, not
+a race timed at each start, so that the same command gives the same results every time.
 """
 
 from __future__ import annotations
@@ -31,9 +39,12 @@ from layerorder.activations import PARAMETER_FREE
 from layerorder.blocks.dropout import Dropout
 from layerorder.errors import LayerorderError
 
-# Devices where each replica goes through its own convolution and linear calls, so that a stacked
-# run equals its run alone bit for bit; on the others one grouped call does all replicas at once.
-PER_REPLICA_DEVICES = frozenset({"cpu"})
+
+def per_replica(mode: str, device: torch.device | str) -> bool:
+    """Whether ``mode`` (``stack_mode``: auto, exact or batched) stacks replica by replica."""
+    if mode == "auto":
+        return torch.device(device).type == "cpu"
+    return mode == "exact"
 
 
 class StackingError(LayerorderError, ValueError):
@@ -52,13 +63,14 @@ def layout(t: torch.Tensor) -> torch.memory_format:
 class _StackedConv:
     """K convolutions side by side (``replicas`` is K); mixed into nn.ConvNd.
 
-    On the CPU each replica's slice goes through the very convolution call its run makes alone
-    (both passes); elsewhere one grouped convolution (groups x K) does all of them."""
+    Exact: each replica's slice goes through the very convolution call its run makes alone (both
+    passes); batched: one grouped convolution (groups x K) does all of them."""
 
     replicas = 1
+    per_replica = True
 
     def _conv_forward(self, input, weight, bias):
-        if input.device.type not in PER_REPLICA_DEVICES:
+        if not self.per_replica:
             return super()._conv_forward(input, weight, bias)
         k, padding = self.replicas, self.padding
         if self.padding_mode != "zeros":
@@ -127,15 +139,15 @@ def _join(module: nn.Module, args) -> None:
 class BatchedLinear(nn.Module):
     """K independent linear layers on (B, K*in) inputs, giving (B, K*out)."""
 
-    def __init__(self, linears: list[nn.Linear]):
+    def __init__(self, linears: list[nn.Linear], per_replica: bool = True):
         super().__init__()
-        self.k = len(linears)
+        self.k, self.per_replica = len(linears), per_replica
         self.bias = None
         _own_parameters(self, linears)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
-        if x.device.type in PER_REPLICA_DEVICES:  # replica by replica, as a run alone calls it
+        if self.per_replica:  # replica by replica, as a run alone calls it
             biases = self.bias if self.bias is not None else [None] * self.k
             parts = x.reshape(b, self.k, -1).unbind(1)
             outs = [F.linear(p.contiguous(), w, c) for p, w, c in zip(parts, self.weight, biases)]
@@ -224,7 +236,7 @@ def _cat(tensors) -> torch.Tensor | None:
     return torch.cat([t.detach() for t in tensors])
 
 
-def _stack_conv(mods) -> nn.Module:
+def _stack_conv(mods, per_replica: bool) -> nn.Module:
     m0, k = mods[0], len(mods)
     stacked_type = next(new for base, new in STACKED_CONV if isinstance(m0, base))
     new = stacked_type(
@@ -238,7 +250,7 @@ def _stack_conv(mods) -> nn.Module:
         bias=m0.bias is not None,
         padding_mode=m0.padding_mode,
     )
-    new.replicas = k
+    new.replicas, new.per_replica = k, per_replica
     _own_parameters(new, mods)
     return new
 
@@ -266,12 +278,12 @@ def _stack_norm(mods) -> nn.Module:
     return new
 
 
-def _stack_leaf(path: str, mods: list[nn.Module], streams: list) -> nn.Module:
+def _stack_leaf(path: str, mods: list[nn.Module], streams: list, exact: bool) -> nn.Module:
     m0 = mods[0]
     if isinstance(m0, CONV):
-        return _stack_conv(mods)
+        return _stack_conv(mods, exact)
     if isinstance(m0, nn.Linear):
-        return BatchedLinear(mods)
+        return BatchedLinear(mods, exact)
     if isinstance(m0, BN + IN) or isinstance(m0, nn.GroupNorm):
         return _stack_norm(mods)
     if isinstance(m0, (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)):
@@ -289,14 +301,15 @@ def _leaves(model: nn.Module) -> list[str]:
     return [n for n, m in model.named_modules() if next(m.children(), None) is None and n]
 
 
-def stack_models(models: list[nn.Module], streams: list) -> nn.Module:
-    """One wide model equal to ``models`` side by side (same architecture, separate weights)."""
+def stack_models(models: list[nn.Module], streams: list, exact: bool = True) -> nn.Module:
+    """One wide model equal to ``models`` side by side (same architecture, separate weights):
+    ``exact`` replica by replica, else batched (the module docstring's two modes)."""
     wide = copy.deepcopy(models[0])
     for path in _leaves(models[0]):
         mods = [m.get_submodule(path) for m in models]
         parent_path, _, name = path.rpartition(".")
         parent = wide.get_submodule(parent_path) if parent_path else wide
-        setattr(parent, name, _stack_leaf(path, mods, streams))
+        setattr(parent, name, _stack_leaf(path, mods, streams, exact))
     return wide
 
 
