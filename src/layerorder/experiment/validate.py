@@ -54,6 +54,9 @@ def validate(config: ExperimentConfig) -> list[str]:
         require_ray()
     if config.executor in ("sequential", "stacked") and config.workers not in (None, 1):
         raise ConfigError(f"--workers needs --executor process (or auto), not {config.executor}")
+    if config.stack_mode != "auto" and config.executor != "stacked":
+        raise ConfigError(f"--stack-mode {config.stack_mode} needs --executor stacked, not"
+                          f" {config.executor}")
     return config.not_applied()
 
 

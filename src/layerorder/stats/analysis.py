@@ -230,7 +230,7 @@ def analyze(
 
 def _design_sentence(design: Design, conditions) -> str:
     looks = ", ".join(map(str, design.looks))
-    reached = max((c.n_seeds for c in conditions), default=0)
+    reached = max((c.n_seeds for c in conditions), default=0)  # the orders trained longest
     undecided = sum(d.decision == "undecided" for c in conditions for d in c.decisions)
     end = (
         "every pair was decided"
@@ -239,7 +239,8 @@ def _design_sentence(design: Design, conditions) -> str:
     )
     return (
         f"Seeds were added in rounds (looks at {looks} seeds per order, O'Brien-Fleming alpha"
-        f" spending over the looks); this analysis has {reached} seeds: {end}."
+        f" spending over the looks; after the first, only for the orders of undecided pairs);"
+        f" this analysis has up to {reached} seeds per order: {end}."
     )
 
 

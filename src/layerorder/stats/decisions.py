@@ -11,12 +11,14 @@ recycles the alpha of the hypotheses already rejected (Maurer and Bretz 2013).
 A decided pair is not tested again at later looks: its p-values count as 1 there, so it keeps its
 place in the step-down's count (its share of alpha is not handed to the others) and nothing its
 orders' later seeds show can move it. This is what lets ``--until-decided`` train later rounds
-only for the orders of undecided pairs: the decisions read only each undecided pair's first
-seeds at each look, which such a round trains, and never a decided pair's later ones, so they
-are the decisions the full design would reach on the same seeds (``tests/stats`` replays both
-and finds them equal), and the error rates the alpha spending and Holm's step-down hold are
-those of the full design. (Recycling a decided pair's later rejection in the other family would
-be valid too, but it would read seeds such a round does not train.)
+only for the orders of undecided pairs (with one learning rate per order: a rate chosen on all
+of an order's seeds would read the seeds left out, so a learning-rate grid trains every order).
+The decisions read only each undecided pair's first seeds at each look, which such a round
+trains, and never a decided pair's later ones, so they are the decisions the full design would
+reach on the same seeds (``tests/stats`` replays both and finds them equal), and the error rates
+the alpha spending and Holm's step-down hold are those of the full design. (Recycling a decided
+pair's later rejection in the other family would be valid too, but it would read seeds such a
+round does not train.)
 """
 
 from __future__ import annotations

@@ -163,10 +163,12 @@ def _comparison_sentences(
         )
         sentences.append(f"{head} from {_described(groups['tested'], alpha, metric)}.")
     for e in groups["contradictory"]:
+        why = ("a sequential design trains later seeds only for undecided pairs" if sequential
+               else "rerun the missing seeds")
         sentences.append(
             f"The paired test against {e.other.label} ({metric.diff_text(e.diff)} on "
             f"{e.n_pairs} common seeds, Holm p {format_p(e.p_holm, alpha)}) disagrees with "
-            f"the means over all finished runs; rerun the missing seeds."
+            f"the means over all finished runs; {why}."
         )
     if groups["untested"]:
         names = join_names([e.other.label for e in groups["untested"]])

@@ -112,3 +112,36 @@ def test_rounds_share_one_worker_pool(tmp_path):
     assert len(seeds) == 4, "the tiny margin leaves the pair undecided at the first look"
     assert len(pids) <= 2  # both rounds in the same two workers
     assert not multiprocessing.active_children()
+
+
+def _scores(trial):
+    """Deterministic scores: standard and preact alike (noise 0.1), no-norm 40 points lower."""
+    import random
+
+    noise = random.Random(f"{trial.order}-{trial.seed}").gauss(0.0, 0.1)
+    trial.report(1, score=(50.0 if trial.order == "no-norm" else 90.0) + noise)
+
+
+def test_later_rounds_train_only_the_orders_of_undecided_pairs(tmp_path):
+    """no-norm's pairs are decided at the first look (3 seeds); standard vs preact is not, so
+    the second round trains those two alone, and the analysis of every round's runs keeps
+    no-norm's first seeds. The same command again trains nothing and decides the same."""
+    import layerorder
+
+    settings = dict(train=_scores, metric="score", metric_range=(0, 100),
+                    orders=["standard", "preact", "no-norm"], seeds=3, max_seeds=6,
+                    until_decided=True, executor="sequential", progress=False,
+                    store=tmp_path / "s.db")
+    first = layerorder.compare(**settings)
+    seeds = {label: sorted(r.seed for r in first.runs if r.label == label)
+             for label in ("standard", "preact", "no-norm")}
+    assert len(seeds["no-norm"]) == 3 and len(seeds["standard"]) == len(seeds["preact"]) == 6
+    assert first.trained == 3 * 3 + 2 * 3
+    decided = {(d.a, d.b): d.decided_at for d in first.analysis.decisions}
+    assert {k: v for k, v in decided.items() if "no-norm" in k} == {
+        ("standard", "no-norm"): 3, ("preact", "no-norm"): 3}
+    assert "3-6 seeds per order" in first.title
+    again = layerorder.compare(**settings)
+    assert again.trained == 0
+    assert [d.decision for d in again.analysis.decisions] == [
+        d.decision for d in first.analysis.decisions]

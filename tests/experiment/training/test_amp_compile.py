@@ -107,7 +107,7 @@ def test_amp_in_the_stacked_executor(data):
 
 
 @pytest.mark.parametrize("bias", [True, False])
-def test_grouped_linear_of_other_devices_keeps_the_amp_dtype(monkeypatch, bias):
+def test_grouped_linear_of_other_devices_keeps_the_amp_dtype(bias):
     """On a GPU one batched product does all replicas' linear layers: under autocast it must
     give bfloat16 like each run's own F.linear, with the bias added before the rounding."""
     from layerorder.experiment.training import stacking

@@ -5,7 +5,6 @@ return the ``Comparison`` record (``run_comparison``); or read it back without t
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,9 +117,17 @@ class Comparison:
         """Names the seeds the analysis covers (finished runs), and any runs not finished
         (held by another driver, or handed back by an interrupt)."""
         finished = [r for r in self.runs if r.status in FINISHED_STATUSES]
-        n = len({r.seed for r in finished})
+        per_order: dict[str, set[int]] = {}
+        for r in finished:
+            per_order.setdefault(r.label, set()).add(r.seed)
+        counts = sorted({len(s) for s in per_order.values()}) or [0]
+        # orders left out of later rounds of a sequential design have fewer seeds
+        n = counts[0] if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+        plural = "s" * (counts[-1] != 1)
         head = model_title(self.experiment.config)
-        title = f"{head}: final {self.analysis.plan.metric.noun} over {n} seed{'s' * (n != 1)}"
+        title = f"{head}: final {self.analysis.plan.metric.noun} over {n} seed{plural}"
+        if len(counts) > 1:
+            title += " per order"
         open_runs = len(self.runs) - len(finished)
         if open_runs:
             title += f" ({open_runs} of {len(self.runs)} runs not finished)"
@@ -158,8 +165,8 @@ def run_comparison(
         load_checked_data(config)  # before the store is opened (or created)
     plan = analysis_plan(config)
     trained = 0
-    keep = KeptExecutor()  # one worker pool, and one load of the data, for every round
-    with Store.open(store) as db, contextlib.closing(keep):
+    # one worker pool, and one load of the data, for every round
+    with Store.open(store) as db, KeptExecutor() as keep:
         looks = rounds(config)
         keys: set[str] = set()
         only = None  # every run of the first round; later, the orders of undecided pairs
@@ -206,7 +213,11 @@ def stored_comparison(config: ExperimentConfig, store) -> Comparison | None:
 
 def _undecided(analysis):
     """Which runs the next round trains: those of the orders of undecided pairs, in their
-    condition (``stats.decisions`` says why the decisions stay those of the full design)."""
+    condition (``stats.decisions`` says why the decisions stay those of the full design).
+    Every run where the grid has several learning rates: each order's rate is chosen on all
+    its seeds, so an order left behind could choose another rate than the full design would."""
+    if len(analysis.lrs) > 1:
+        return None
     wanted = analysis.undecided_orders()
     return lambda spec: (analysis.condition_of(spec), spec.label) in wanted
 

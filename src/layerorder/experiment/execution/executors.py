@@ -119,8 +119,9 @@ class Executor(ABC):
     ) -> Iterator[RunOutcome]:
         """Yield one outcome per task pulled from ``tasks``."""
 
-    def close(self) -> None:  # noqa: B027 - most executors hold nothing between sweeps
-        """End whatever a kept executor still holds (its worker pool)."""
+    def close(self, now: bool = False) -> None:  # noqa: B027 - most hold nothing between sweeps
+        """End whatever a kept executor still holds (its worker pool): at once with ``now``
+        (an interrupted comparison), else letting idle workers exit."""
 
 
 class SequentialExecutor(Executor):
@@ -254,8 +255,8 @@ class ProcessExecutor(Executor):
             if interrupted or not self.kept:
                 self.stop(now=interrupted)
 
-    def close(self) -> None:
-        self.stop(now=False)
+    def close(self, now: bool = False) -> None:
+        self.stop(now=now)
 
     def _loop(self, ctx, tasks, progress):
         retry: deque[RunTask] = deque()
@@ -399,9 +400,9 @@ class AdaptiveExecutor(Executor):
         pool.start()
         return pool
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
         if self.pool is not None:
-            self.pool.close()
+            self.pool.close(now)
             self.pool = None
 
     def execute(self, tasks, progress=None):
@@ -418,6 +419,7 @@ class AdaptiveExecutor(Executor):
         tasks, left = iter(tasks), self.runs
         threads = self.plan.workers * self.plan.threads
         times: list[float] = []  # the finished runs' ``run_seconds``: their median is weighed
+        interrupted = True
         try:
             for task in tasks:
                 pace: list[float] = []  # the run's estimated length, once its second epoch ends
@@ -444,6 +446,7 @@ class AdaptiveExecutor(Executor):
                 if handed_over:
                     self.pool = self._pool_for(pace[-1], left)
                     yield from self.pool.execute(itertools.chain([task], tasks), progress)
+                    interrupted = False
                     return
                 left -= 1
                 times.append(run_seconds(outcome))
@@ -452,10 +455,13 @@ class AdaptiveExecutor(Executor):
                 yield outcome
                 if self.pool is not None:
                     yield from self.pool.execute(tasks, progress)
+                    interrupted = False
                     return
+            interrupted = False
         finally:
-            if self.pool is not None and not self.kept:  # started, run or interrupted
-                self.pool.stop()
+            # a pool started, run or interrupted ends here, unless it is kept for more sweeps
+            if self.pool is not None and (interrupted or not self.kept):
+                self.pool.stop(now=interrupted)
                 self.pool = None
 
 

@@ -86,19 +86,31 @@ class KeptExecutor:
 
     def __init__(self) -> None:
         self.executor: Executor | None = None
+        self.plan: Plan | None = None
 
-    def get(self, make, runs: int) -> Executor:
+    def get(self, make, runs: int, the_plan: Plan) -> Executor:
+        """The executor of ``the_plan``: the kept one where it was made for the same plan (each
+        round is planned for all of its runs, stored or not, so the rounds of one comparison
+        plan alike), else a new one in its place."""
+        if self.executor is not None and the_plan != self.plan:
+            self.close()
         if self.executor is None:
-            self.executor = make()
+            self.executor, self.plan = make(), the_plan
             self.executor.kept = True
         if isinstance(self.executor, AdaptiveExecutor):
             self.executor.runs = runs  # what a pool not yet started is weighed against
         return self.executor
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
         if self.executor is not None:
-            self.executor.close()
+            self.executor.close(now)
             self.executor = None
+
+    def __enter__(self) -> KeptExecutor:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        self.close(now=kind is not None)  # interrupted or failed: the workers end at once
 
 
 def run_sweep(
@@ -130,7 +142,10 @@ def run_sweep(
     runs = [r for r in store.runs(experiment.id) if r.run_key in keys]
     todo = [r for r in runs if r.status in ("pending", "running")]
     device = resolve_device(config.device)
-    the_plan = plan(config.executor, config.workers, len(todo), device)
+    # a round of a kept design is planned for all of its runs, so that a rerun whose first
+    # round is stored already plans it as the rounds after it
+    the_plan = plan(config.executor, config.workers,
+                    len(todo) if keep is None else len(runs), device)
     observer.start(experiment, len(runs), len(todo), the_plan)
     owner = make_owner()
     held = store.held_elsewhere(experiment.id, owner, keys)
@@ -155,7 +170,8 @@ def run_sweep(
             return make_executor(the_plan, on_note=observer.note, shipped=shipped, runs=runs_left,
                                  stack_mode=config.stack_mode)
 
-        executor = ray_executor or (keep.get(make, runs_left) if keep is not None else make())
+        executor = ray_executor or (
+            keep.get(make, runs_left, the_plan) if keep is not None else make())
         with Heartbeat(store.path, owner, config.lease):
             outcomes = executor.execute(tasks(), observer.epoch)
             trained = _collect(outcomes, store, owner, claimed, observer)

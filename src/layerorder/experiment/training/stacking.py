@@ -38,12 +38,15 @@ from torch import nn
 from layerorder.activations import PARAMETER_FREE
 from layerorder.blocks.dropout import Dropout
 from layerorder.errors import LayerorderError
+from layerorder.experiment.configuration.settings import STACK_MODES
 
 
 def per_replica(mode: str, device: torch.device | str) -> bool:
     """Whether ``mode`` (``stack_mode``: auto, exact or batched) stacks replica by replica."""
     if mode == "auto":
         return torch.device(device).type == "cpu"
+    if mode not in STACK_MODES:
+        raise ValueError(f"stack mode must be one of {', '.join(STACK_MODES)}, not {mode!r}")
     return mode == "exact"
 
 
