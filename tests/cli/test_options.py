@@ -42,7 +42,7 @@ def test_each_command_shows_the_settings_it_decides():
         "dataset", "data_options", "arch", "model", "width", "heads", "depth", "orders",
         "epochs", "batch_size", "optimizer", "lr", "warmup", "schedule", "weight_decay",
         "momentum", "nesterov", "beta2", "adam_eps", "label_smoothing", "grad_clip", "p_drop",
-        "dropout_at", "final_norm", "amp", "device"}
+        "dropout_at", "final_norm", "amp", "device", "probe_every"}
     assert COMMANDS["search"] == COMMANDS["compare"] - {
         "orders", "seeds", "until_decided", "max_seeds", "vary", "baseline", "name"}
     assert all(BY_NAME[n].role == "execution" for n in COMMANDS["study"])

@@ -51,3 +51,35 @@ def test_probed_training_equals_unprobed_training():
     assert epochs == {0, 1, 2} and kinds == {"stage", "grad", "varshift"}
     stage = next(d for e, k, n, d in prober.records if k == "stage" and n.endswith("act"))
     assert len(stage["hist"]) == 60 and 0 <= stage["frac_positive"] <= 1
+
+
+def test_probes_every_nth_epoch_and_always_init_and_the_last():
+    """The schedule, and that a sparser one records the same statistics at the epochs it keeps
+    (probing never changes training)."""
+    data = load_dataset("synthetic", num_samples=200)
+    cfg = RunConfig(order="standard", seed=1, lr=0.01, arch="cnn1d", epochs=5, batch_size=50)
+    assert cfg.probe_every == 3 and "probe_every" not in cfg.to_dict()  # old run keys kept
+
+    def probed(every):
+        torch.manual_seed(cfg.seed)
+        model = build_model("cnn1d", cfg.order, in_shape=data.in_shape,
+                            num_classes=data.num_classes)
+        prober = EpochProbe(data.x_train, data.y_train, every=every, epochs=cfg.epochs)
+        train(model, data, cfg, probe=prober)
+        return prober
+
+    every, sparse = probed(1), probed(3)
+    assert sorted(every.snapshots) == [0, 1, 2, 3, 4, 5]
+    assert sorted(sparse.snapshots) == [0, 3, 5]
+    kept = [r for r in every.records if r[0] in (0, 3, 5)]
+    assert kept == sparse.records
+
+
+def test_probe_every_is_a_run_setting_that_needs_probe(tmp_path):
+    from layerorder.experiment.configuration.config import make_config
+
+    config = make_config({"probe": True, "probe_every": 1, "epochs": 2})
+    assert config.runs()[0].to_dict()["probe_every"] == 1  # not the default: in the run key
+    unprobed = make_config({"probe_every": 2})  # no --probe: said, and left out of the key
+    assert any("probe_every = 2 applies with --probe only" in n for n in unprobed.not_applied())
+    assert "probe_every" not in unprobed.runs()[0].to_dict()

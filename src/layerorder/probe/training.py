@@ -93,15 +93,27 @@ def probe_row(record) -> dict[str, Any]:
 
 
 class EpochProbe:
-    """Collects (epoch, kind, name, data) records: kinds ``stage``, ``grad`` and ``varshift``."""
+    """Collects (epoch, kind, name, data) records: kinds ``stage``, ``grad`` and ``varshift``.
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, *, bins: int = 60, hist_range=(-6.0, 6.0)):
+    Called after every epoch (and at init, epoch 0), it probes at init, every ``every``-th epoch
+    and epoch ``epochs`` (the last one, when given), and skips the others."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, *, bins: int = 60, hist_range=(-6.0, 6.0),
+                 every: int = 1, epochs: int | None = None):
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
         self.x, self.y = probe_batch(x, y)
         self.bins, self.hist_range = bins, hist_range
+        self.every, self.epochs = every, epochs
         self.records: list[tuple[int, str, str, dict]] = []
         self.snapshots: dict[int, Snapshot] = {}
 
+    def due(self, epoch: int) -> bool:
+        return epoch % self.every == 0 or epoch == self.epochs
+
     def __call__(self, epoch: int, model: nn.Module) -> None:
+        if not self.due(epoch):
+            return
         snap = probe_once(model, self.x, self.y, bins=self.bins, hist_range=self.hist_range)
         self.snapshots[epoch] = snap
         for kind, items in (

@@ -33,7 +33,11 @@ OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
 DEVICES = ("auto", "cpu", "cuda")
 EXECUTORS = ("auto", "sequential", "process", "stacked", "ray")
-STACK_MODES = ("auto", "exact", "batched")  # layerorder.experiment.training.stacking says each
+STACK_MODES = ("auto", "exact", "batched")
+# epochs between probes: on the default model a probe costs about 9% of an epoch's time, so every
+# third epoch keeps --probe within 5% (benchmarks/bench_probe.py); no study reads an epoch of
+# probe data other than init and the last (layerorder.studies.evidence.EPOCHS)
+PROBE_EVERY = 3  # layerorder.experiment.training.stacking says each
 DEFAULT_ORDERS = ("standard", "act-first", "preact", "drop-before-bn", "no-norm")
 
 RUN, AXIS, EXECUTION, ANALYSIS = "run", "axis", "execution", "analysis"
@@ -448,6 +452,10 @@ def _takes_dropout_at(config: Any) -> bool:
     return config.model is None and takes_option(config.arch, "dropout_at")
 
 
+def _probes(config: Any) -> bool:
+    return bool(config.probe)
+
+
 def _takes_final_norm(config: Any) -> bool:
     return config.model is None and takes_option(config.arch, "final_norm")
 
@@ -567,7 +575,17 @@ class RunSettings:
         not_applied="applies to --arch mlp, cnn1d and cnn2d only",
     )
     probe: bool = setting(
-        False, flag, "Record stage statistics, gradient flow and BN variance shift every epoch."
+        False, flag, "Record stage statistics, gradient flow and BN variance shift (at init, the"
+        " last epoch and every --probe-every epochs)."
+    )
+    probe_every: int = setting(
+        PROBE_EVERY,
+        integer(minimum=1, maximum=100_000),
+        "With --probe: the epochs between probes (init and the last epoch are always probed);"
+        " 1: every epoch. Probing leaves training unchanged; fewer probes cost less time.",
+        omit_at_default=True,
+        applies=_probes,
+        not_applied="applies with --probe only",
     )
     train: str | None = setting(
         None,

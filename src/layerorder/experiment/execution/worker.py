@@ -178,7 +178,8 @@ def _execute(task: RunTask, progress, data) -> RunOutcome:
                 progress(Progress(task.run_id, rec.epoch, cfg.epochs, rec.test_acc,
                                   seconds=rec.wall_time))
 
-        prober = EpochProbe(data.x_train, data.y_train) if cfg.probe else None
+        prober = (EpochProbe(data.x_train, data.y_train, every=cfg.probe_every,
+                             epochs=cfg.epochs) if cfg.probe else None)
         result = train(
             model, data, cfg, on_epoch=on_epoch, probe=prober, compile_model=task.compile
         )

@@ -55,7 +55,7 @@ def probe_orders(
         data = load_run_data(run, device)
         torch.manual_seed(seed)
         model = build_run_model(run, data).to(device)
-        prober = EpochProbe(data.x_train, data.y_train)
+        prober = EpochProbe(data.x_train, data.y_train, every=run.probe_every, epochs=run.epochs)
         result = train(model, data, run, probe=prober)
         last = max(prober.snapshots)
         acc = result.epochs[-1].test_acc
