@@ -43,7 +43,7 @@ def test_run_keys_of_runs_without_amp_did_not_change():
     """Stores written before --amp existed keep resuming: the key is the hash of the old fields."""
     cfg = RunConfig(order="standard", seed=0, lr=0.01)
     later = ("amp", "grad_clip", "heads", "warmup", "nesterov", "beta2",  # omit_at_default
-             "dropout_at", "final_norm", "adam_eps",
+             "dropout_at", "final_norm", "adam_eps", "probe_every",
              "train", "command", "params", "code_version", "code_hash")  # a user's own run
     old_fields = {f: v for f, v in dataclasses.asdict(cfg).items() if f not in later}
     assert cfg.to_dict() == old_fields
