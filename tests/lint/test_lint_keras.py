@@ -164,3 +164,23 @@ def test_zero_padding_between_the_activation_and_the_pool():
     assert "through zero padding" in pool.message
     assert not [f for f in lint_any(km.padded_pool("sigmoid")).findings
                 if f.rule == "act-before-maxpool"]  # sigmoid(0) != 0: the padding does not commute
+
+
+def test_keras_applications_from_the_cli(tmp_path, capsys):
+    """As a user types it: a factory file returning keras.applications models."""
+    src = tmp_path / "apps.py"
+    src.write_text(
+        "import keras\n"
+        "def vgg():\n"
+        "    return keras.applications.VGG16(weights=None, include_top=False,"
+        " input_shape=(32, 32, 3))\n"
+        "def mobilenet():\n"
+        "    return keras.applications.MobileNetV2(weights=None, input_shape=(96, 96, 3))\n"
+    )
+    code, out, err = run_cli(capsys, "lint", f"{src}:vgg", "--format", "json")
+    assert code == 0, err
+    rules = [f["rule"] for f in json.loads(out)["findings"]]
+    assert rules.count("act-before-maxpool") == 5
+    code, out, err = run_cli(capsys, "lint", f"{src}:mobilenet", "--format", "json")
+    assert code == 0, err
+    assert "bn-not-foldable" not in [f["rule"] for f in json.loads(out)["findings"]]
