@@ -21,3 +21,36 @@ def _cache_dir(tmp_path_factory):
     if "LAYERORDER_CACHE_DIR" not in os.environ:
         os.environ["LAYERORDER_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
     yield
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The URL of a PostgreSQL server for the store's tests: ``LAYERORDER_TEST_POSTGRES`` (the
+    cluster ``.ci/run`` starts), or else a throwaway cluster started here for the session. The
+    tests that need one skip, with the reason in one line, only where neither can be had."""
+    url = os.environ.get("LAYERORDER_TEST_POSTGRES")
+    if url:
+        yield url
+        return
+    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[test]')")
+    import shutil
+
+    from tests import pg_cluster
+
+    try:
+        cluster = pg_cluster.start()
+    except pg_cluster.Unavailable as exc:
+        pytest.skip(f"no PostgreSQL server can be started here: {exc}")
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop("immediate")
+        shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A PostgreSQL store of its own for one test: a fresh schema on the session's server."""
+    from tests import pg_cluster
+
+    return pg_cluster.new_schema(postgres_server)

@@ -1,19 +1,26 @@
-"""Several processes sharing one store file."""
+"""Several processes sharing one store: an SQLite file, or a PostgreSQL server (where they
+also stand for hosts: each process gets its own host id)."""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
 import time
 from pathlib import Path
+
+import pytest
 
 from layerorder.store import EpochRecord, Heartbeat, RunSpec, Store, make_owner
 
 N_RUNS = 40
 
 
-def claim_all(barrier, path: str, experiment_id: int) -> list[str]:
-    """Claim and finish runs until none is left; returns the claimed run keys."""
+def claim_all(barrier, path: str, experiment_id: int, host: str | None = None) -> list[str]:
+    """Claim and finish runs until none is left; returns the claimed run keys. ``host``: the
+    host id this process claims as (``LAYERORDER_HOST_ID``)."""
+    if host is not None:
+        os.environ["LAYERORDER_HOST_ID"] = host
     owner = make_owner()
     claimed = []
     with Store.open(path, create=False) as store:
@@ -43,10 +50,13 @@ def worker(work, args, barrier, results) -> None:
         results.put(f"worker error: {type(exc).__name__}: {exc}")
 
 
-def run_workers(work, args, n=2) -> list:
+def run_workers(work, args, n=2, hosts: bool = False) -> list:
+    """``hosts``: each process claims as a host of its own (its last argument)."""
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(n), ctx.Queue()
-    procs = [ctx.Process(target=worker, args=(work, args, barrier, results)) for _ in range(n)]
+    procs = [ctx.Process(target=worker,
+                         args=(work, (*args, f"host-{i}") if hosts else args, barrier, results))
+             for i in range(n)]
     for proc in procs:
         proc.start()
     outputs = [results.get(timeout=120) for _ in procs]
@@ -57,25 +67,27 @@ def run_workers(work, args, n=2) -> list:
     return outputs
 
 
-def test_two_processes_claim_disjoint_runs(tmp_path):
-    path = str(tmp_path / "s.db")
+@pytest.mark.parametrize("n", [2, 8])
+def test_processes_claim_disjoint_runs(location, n):
+    path = location
     with Store.open(path) as store:
         exp = store.experiment("sweep", {})
         specs = [RunSpec(f"k{i}", "conv-bn-relu", i, 0.1, {"i": i}) for i in range(N_RUNS)]
         store.add_runs(exp.id, specs)
-    first, second = run_workers(claim_all, (path, exp.id))
-    assert not set(first) & set(second)
-    assert sorted(first + second) == sorted(s.run_key for s in specs)
-    assert first and second  # both processes really took part
+    claimed = run_workers(claim_all, (path, exp.id), n=n, hosts=True)
+    keys = [key for each in claimed for key in each]
+    assert sorted(keys) == sorted(s.run_key for s in specs)  # every run once, none twice
+    assert sum(1 for each in claimed if each) >= 2  # several processes really took part
     with Store.open(path) as store:
         runs = store.runs(exp.id)
         assert all(r.status == "done" and r.attempts == 1 for r in runs)
         assert store.counts(exp.id)["done"] == N_RUNS
+        assert {r.owner.split(":")[0] for r in runs} <= {f"host-{i}" for i in range(n)}
         assert store.integrity_check() == "ok"
 
 
-def test_processes_create_the_same_store_at_once(tmp_path):
-    outputs = run_workers(open_new, (str(tmp_path / "new.db"),), n=4)
+def test_processes_create_the_same_store_at_once(location):
+    outputs = run_workers(open_new, (location,), n=4)
     assert outputs == [(1, "ok")] * 4
 
 

@@ -22,12 +22,6 @@ def _grid(store: Store, n: int = 2) -> int:
     return exp.id
 
 
-@pytest.fixture
-def store(tmp_path):
-    with Store.open(tmp_path / "s.db") as s:
-        yield s
-
-
 def test_lease_expired():
     assert lease_expired(99.0, now=100.0) and not lease_expired(101.0, now=100.0)
     assert not lease_expired(None, now=100.0)  # no lease: judged by its owner
@@ -59,8 +53,8 @@ def test_renewal_keeps_a_run(store):
     assert store.claim_next(exp, "me:1:st1") is None
 
 
-def test_a_heartbeat_renews_until_it_stops(tmp_path):
-    path = tmp_path / "s.db"
+def test_a_heartbeat_renews_until_it_stops(location):
+    path = location
     with Store.open(path) as store:
         exp = _grid(store, 1)
         store.claim_next(exp, ELSEWHERE, lease=0.4)

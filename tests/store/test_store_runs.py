@@ -13,17 +13,10 @@ from layerorder.store import (
     EpochRecord,
     ProbeRecord,
     RunSpec,
-    Store,
     StoreError,
     config_hash,
     make_owner,
 )
-
-
-@pytest.fixture
-def store(tmp_path):
-    with Store.open(tmp_path / "s.db") as s:
-        yield s
 
 
 def specs(n: int, prefix: str = "k") -> list[RunSpec]:

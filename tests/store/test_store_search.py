@@ -1,6 +1,7 @@
 """The search history table: its columns are the ``SearchStep`` fields, outcomes are checked,
 a new start replaces a search's history (not another's), and older stores read as empty."""
 
+import dataclasses
 import math
 
 import pytest
@@ -16,10 +17,8 @@ def steps(search: str, stage: int = 1) -> list[SearchStep]:
                        math.nan, 2)]
 
 
-def test_the_table_holds_the_record_fields(tmp_path):
-    with Store.open(tmp_path / "s.db") as store:
-        columns = [r[1] for r in store._conn.execute("PRAGMA table_info(search_steps)")]
-    assert tuple(columns) == SEARCH_STEP_FIELDS
+def test_the_table_holds_the_record_fields(store):
+    assert tuple(store._conn.columns("search_steps")) == SEARCH_STEP_FIELDS
 
 
 def test_outcomes_belong_to_their_stage():
@@ -30,8 +29,8 @@ def test_outcomes_belong_to_their_stage():
         SearchStep("s", 1, "round", "conv-relu", "best", "")
 
 
-def test_a_new_start_replaces_only_that_search(tmp_path):
-    with Store.open(tmp_path / "s.db") as store:
+def test_a_new_start_replaces_only_that_search(location):
+    with Store.open(location) as store:
         exp = store.experiment("search-a-round1", {"a": 1})
         assert exp.id == 1
         store.record_search(steps("search-a"), start=True)
@@ -44,6 +43,16 @@ def test_a_new_start_replaces_only_that_search(tmp_path):
             (2, "conv-bn-relu")]
         assert len(store.search_steps("search-b")) == 2
         assert {s.search for s in store.search_steps()} == {"search-a", "search-b"}
+
+
+def test_a_step_stored_again_reads_as_the_latest(store):
+    """A replaced step moves to the end of its stage, as SQLite's REPLACE moves its row."""
+    store.experiment("search-a-round1", {"a": 1})
+    first, second = steps("search-a")
+    store.record_search([first, second], start=True)
+    store.record_search([dataclasses.replace(first, rank=3)])
+    assert [(s.spec, s.rank) for s in store.search_steps("search-a")] == [
+        ("bn-conv-relu", 2), ("conv-bn-relu", 3)]
 
 
 def test_a_store_older_than_the_table_reads_as_no_search(tmp_path, monkeypatch):

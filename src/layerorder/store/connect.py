@@ -19,9 +19,10 @@ import stat
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from layerorder.store import migrations
 from layerorder.store.errors import StoreError, StoreUnavailable, sqlite_failure
@@ -77,6 +78,57 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         if conn.in_transaction:  # SQLite may have rolled back already (e.g. disk full)
             conn.execute("ROLLBACK")
         raise
+
+
+class SqliteConnection:
+    """A connection to an SQLite store, with the interface ``Store`` uses on both backends
+    (``store.postgres.PgConnection`` is the other). Writers take turns (``BEGIN IMMEDIATE``),
+    so no statement needs a row lock and the clock is this machine's."""
+
+    lock_rows = ""
+    claim_lock = ""
+    errors = (sqlite3.DatabaseError,)
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self.raw = raw
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.raw.execute(statement, params)
+
+    def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        return self.raw.executemany(statement, rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqliteConnection]:
+        with transaction(self.raw):
+            yield self
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.in_transaction
+
+    def now(self) -> float:
+        return time.time()
+
+    def has_table(self, name: str) -> bool:
+        return migrations.has_table(self.raw, name)
+
+    def columns(self, table: str) -> list[str]:
+        return [row[1] for row in self.raw.execute(f"PRAGMA table_info({table})")]
+
+    def serialize(self, key: str) -> None:
+        """Nothing to do: a write transaction already excludes every other writer."""
+
+    def integrity_check(self) -> str:
+        rows = self.raw.execute("PRAGMA integrity_check").fetchall()
+        return "\n".join(str(row[0]) for row in rows)
+
+    def failure(self, message: str, exc: BaseException) -> StoreError:
+        assert isinstance(exc, sqlite3.Error)
+        return sqlite_failure(message, exc)
+
+    def close(self) -> None:
+        self.raw.close()
 
 
 def _uri(path: Path, **params: str) -> str:

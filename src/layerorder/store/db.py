@@ -1,7 +1,8 @@
-"""``Store``: the SQLite store of experiments, runs, epochs and probes.
+"""``Store``: the store of experiments, runs, epochs and probes, in an SQLite file or on a
+PostgreSQL server (``store.postgres``).
 
-Rules: every write is one ``BEGIN IMMEDIATE`` transaction, so several processes (a killed sweep
-and its restart, or parallel drivers) can share one store file; runs are claimed atomically by
+Rules: every write is one transaction, so several processes (a killed sweep and its restart,
+parallel drivers, pull workers on many hosts) can share one store; runs are claimed atomically by
 ``claim_next``; a finished run is written only by the owner that claimed it.
 """
 
@@ -9,16 +10,16 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from layerorder.store import queries
-from layerorder.store.connect import open_connection, release, transaction
-from layerorder.store.errors import StoreError, StoreUnavailable, sqlite_failure
+from layerorder.store.connect import SqliteConnection, open_connection, release
+from layerorder.store.errors import StoreError, StoreUnavailable
 from layerorder.store.leases import DEFAULT_LEASE, lease_expired
+from layerorder.store.location import check_scheme, is_url, shown
 from layerorder.store.owner import is_local_owner, is_stale_owner
 from layerorder.store.records import (
     FINISHED_STATUSES,
@@ -36,23 +37,30 @@ from layerorder.store.records import (
     to_real,
     utc_now,
 )
+from layerorder.store.sql import StoreConnection
 from layerorder.store.vanished import copy_out, file_identity, restore_at
 
 DEFAULT_STORE = "layerorder.db"  # where the commands and the Python API store runs unless told
 
 
 class Store(queries.StoreQueries):
-    """An open store file. Use ``Store.open(path)``, preferably as a context manager."""
+    """An open store. Use ``Store.open(path_or_url)``, preferably as a context manager."""
 
     def __init__(
-        self, conn: sqlite3.Connection, path: str, held: tuple[int, int] | None = None
+        self, conn: StoreConnection, path: str, held: tuple[int, int] | None = None
     ) -> None:
-        self._connection: sqlite3.Connection | None = conn
-        self.path = path
+        self._connection: StoreConnection | None = conn
+        self.path = path  # the file path, or the server URL as given (``location``)
         self._held = held  # the file ``conn`` holds, released on close (``store.connect``)
-        self._checked = False  # quick_check passed (done before the first write)
-        self._identity = file_identity(path)  # the file opened (see ``store.vanished``)
+        file = isinstance(conn, SqliteConnection)
+        self._checked = not file  # quick_check passed (an SQLite file, before the first write)
+        self._identity = file_identity(path) if file else None  # see ``store.vanished``
         self.notices: list[str] = []  # what the store did on its own (a restored file)
+
+    @property
+    def shown(self) -> str:
+        """The store as messages name it (a URL without its password)."""
+        return shown(self.path)
 
     @classmethod
     def open(
@@ -63,14 +71,20 @@ class Store(queries.StoreQueries):
         read_only: bool = False,
         restore: bool = True,
     ) -> Store:
-        """Open (and with ``create``, create) the store at ``path``; raises ``StoreError``.
+        """Open (and with ``create``, create) the store at ``path``: an SQLite file, or a
+        PostgreSQL URL (``postgresql://user@host:port/database``); raises ``StoreError``.
         ``read_only`` (for commands that only read): a store on a read-only mount or without
         write permission is opened for reading instead of refused. ``restore``: put the file
         back if it is deleted while open (``store.vanished``); a helper connection beside the
         main one (the lease heartbeat) leaves that to the main one."""
         display = os.fspath(path)
-        conn, held = open_connection(Path(display), display, create=create, read_only=read_only)
-        store = cls(conn, display, held)
+        if is_url(display):
+            check_scheme(display)
+            postgres = _postgres()
+            return cls(postgres.open_connection(display, create=create, read_only=read_only),
+                       display)
+        raw, held = open_connection(Path(display), display, create=create, read_only=read_only)
+        store = cls(SqliteConnection(raw), display, held)
         if not restore:
             store._identity = None
         return store
@@ -93,24 +107,25 @@ class Store(queries.StoreQueries):
         return f"Store({self.path!r}, {state})"
 
     @property
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> StoreConnection:
         if self._connection is None:
-            raise StoreError(f"store '{self.path}' is closed")
+            raise StoreError(f"store '{self.shown}' is closed")
         return self._connection
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; SQLite errors become ``StoreError`` (``StoreUnavailable``
-        where the machine is the cause). The first write of this handle checks the file first:
-        a damaged store is never written to."""
+    def _tx(self) -> Iterator[StoreConnection]:
+        """One write transaction; database errors become ``StoreError`` (``StoreUnavailable``
+        where the machine or the network is the cause). The first write of an SQLite handle
+        checks the file first: a damaged store is never written to."""
         self._follow_file()
         if not self._checked:
             self._check_before_writing()
+        connection = self._conn
         try:
-            with transaction(self._conn) as conn:
+            with connection.transaction() as conn:
                 yield conn
-        except sqlite3.DatabaseError as exc:  # locked, disk full, damaged pages, ...
-            raise sqlite_failure(f"cannot write store '{self.path}'", exc) from exc
+        except connection.errors as exc:  # locked, disk full, damaged pages, server gone, ...
+            raise connection.failure(f"cannot write store '{self.shown}'", exc) from exc
 
     def _follow_file(self) -> None:
         """Before a write: restore a store deleted from under this handle; refuse to go on with
@@ -122,7 +137,8 @@ class Store(queries.StoreQueries):
             return
         path = Path(self.path)
         try:
-            saved = copy_out(self._connection, path)
+            assert isinstance(self._connection, SqliteConnection)
+            saved = copy_out(self._connection.raw, path)
             self.close()
             restored = now is None and restore_at(saved, path)
         except (OSError, sqlite3.Error) as exc:  # the folder is gone too, or the disk is full
@@ -132,7 +148,8 @@ class Store(queries.StoreQueries):
                 f" be written back ({exc}); finished runs stored before that are lost with it"
             ) from exc
         if restored:
-            self._connection, self._held = open_connection(path, self.path, create=False)
+            raw, self._held = open_connection(path, self.path, create=False)
+            self._connection = SqliteConnection(raw)
             self._identity = file_identity(path)
             self.notices.append(
                 f"store '{self.path}' was deleted while this command ran; it was restored from the"
@@ -146,7 +163,7 @@ class Store(queries.StoreQueries):
 
     def _check_before_writing(self) -> None:
         try:
-            rows = self._conn.execute("PRAGMA quick_check").fetchall()
+            rows = self._conn.execute("PRAGMA quick_check").fetchall()  # an SQLite file only
         except sqlite3.DatabaseError as exc:
             rows = [(str(exc),)]
         problems = [line for r in rows for line in str(r[0]).splitlines()]
@@ -164,6 +181,7 @@ class Store(queries.StoreQueries):
         """The latest generation of (name, config), created if missing or when ``fresh``."""
         digest = config_hash(config)
         with self._tx() as conn:
+            conn.serialize(f"experiment:{name}")  # two drivers starting it at once get one
             row = conn.execute(
                 "SELECT * FROM experiments WHERE name = ? AND config_hash = ? "
                 "ORDER BY generation DESC LIMIT 1",
@@ -172,12 +190,15 @@ class Store(queries.StoreQueries):
             if row is not None and not fresh:
                 return experiment_from_row(row)
             generation = 0 if row is None else row["generation"] + 1
-            cursor = conn.execute(
+            conn.execute(
                 "INSERT INTO experiments (name, config_hash, config_json, created_at, generation) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (name, digest, dumps(config), utc_now(), generation),
             )
-            row = conn.execute("SELECT * FROM experiments WHERE id = ?", (cursor.lastrowid,))
+            row = conn.execute(
+                "SELECT * FROM experiments WHERE name = ? AND config_hash = ? AND generation = ?",
+                (name, digest, generation),
+            )
             return experiment_from_row(row.fetchone())
 
     def save_plan(self, experiment_id: int, plan: dict[str, Any]) -> None:
@@ -195,14 +216,13 @@ class Store(queries.StoreQueries):
         ]
         with self._tx() as conn:
             self._require_experiment(conn, experiment_id)
-            before = conn.total_changes
-            conn.executemany(
+            cursor = conn.executemany(
                 "INSERT OR IGNORE INTO runs "
                 "(experiment_id, run_key, label, seed, lr, config_json, status) "
                 "VALUES (?, ?, ?, ?, ?, ?, 'pending')",
                 rows,
             )
-            return conn.total_changes - before
+            return max(cursor.rowcount, 0)
 
     def claim_next(
         self,
@@ -219,7 +239,7 @@ class Store(queries.StoreQueries):
         With ``keys``, only runs whose ``run_key`` is in ``keys`` are considered.
         """
         with self._tx() as conn:
-            now = time.time()
+            now = conn.now()
             chosen = _first_claimable(conn, experiment_id, keys, now)
             if chosen is None:
                 return None
@@ -236,7 +256,7 @@ class Store(queries.StoreQueries):
         with self._tx() as conn:
             cursor = conn.execute(
                 "UPDATE runs SET lease_until = ? WHERE owner = ? AND status = 'running'",
-                (time.time() + lease, owner),
+                (conn.now() + lease, owner),
             )
             return cursor.rowcount
 
@@ -247,14 +267,16 @@ class Store(queries.StoreQueries):
         with self._tx() as conn:
             where, args = ("AND experiment_id = ?", (experiment_id,)) if experiment_id else ("", ())
             rows = conn.execute(
-                f"SELECT * FROM runs WHERE status = 'running' {where} ORDER BY id", args
+                f"SELECT * FROM runs WHERE status = 'running' {where} ORDER BY id{conn.lock_rows}",
+                args,
             ).fetchall()
-            now = time.time()
-            stale = [run_from_row(r) for r in rows if _claimable(r, None, now) or _unleased(r)]
+            now = conn.now()
+            stale = [run_from_row(r) for r in rows
+                     if _claimable(r, None, now) or _unleased(r)]
             conn.executemany(
                 "UPDATE runs SET status = 'pending', owner = NULL, started_at = NULL, "
-                "lease_until = NULL WHERE id = ? AND status = 'running'",
-                [(r.id,) for r in stale],
+                "lease_until = NULL WHERE id = ? AND status = 'running' AND owner = ?",
+                [(r.id, r.owner) for r in stale],
             )
             return stale
 
@@ -262,7 +284,7 @@ class Store(queries.StoreQueries):
         self, experiment_id: int, owner: str, keys: Collection[str] | None = None
     ) -> list[RunRecord]:
         """Runs that another live owner holds now (running, lease not expired)."""
-        now = time.time()
+        now = self._conn.now()
         return [
             r
             for r in self.runs(experiment_id, "running")
@@ -365,13 +387,26 @@ class Store(queries.StoreQueries):
         with self._tx() as conn:
             return _insert_probes(conn, run_id, records)
 
-    def _require_experiment(self, conn: sqlite3.Connection, experiment_id: int) -> None:
+    def _require_experiment(self, conn: StoreConnection, experiment_id: int) -> None:
         found = conn.execute("SELECT 1 FROM experiments WHERE id = ?", (experiment_id,))
         if found.fetchone() is None:
-            raise StoreError(f"no experiment with id {experiment_id} in store '{self.path}'")
+            raise StoreError(f"no experiment with id {experiment_id} in store '{self.shown}'")
 
 
-def _insert_probes(conn: sqlite3.Connection, run_id: int, records) -> int:
+def _postgres():
+    """``store.postgres``, imported when a URL is opened: psycopg is an optional dependency
+    (``pip install 'layerorder[postgres]'``), and an SQLite user never loads it."""
+    try:
+        from layerorder.store import postgres
+    except ImportError as exc:
+        raise StoreError(
+            f"a PostgreSQL store needs psycopg ({exc}); install it with"
+            " pip install 'layerorder[postgres]', or pass an SQLite file path to --store"
+        ) from exc
+    return postgres
+
+
+def _insert_probes(conn: StoreConnection, run_id: int, records) -> int:
     rows = [(run_id, int(ep), kind, name, dumps(data)) for ep, kind, name, data in records]
     conn.executemany(
         "INSERT OR REPLACE INTO probes (run_id, epoch, kind, name, data_json) "
@@ -382,19 +417,26 @@ def _insert_probes(conn: sqlite3.Connection, run_id: int, records) -> int:
 
 
 _CANDIDATES = ("SELECT id, run_key, status, owner, lease_until FROM runs WHERE experiment_id = ?"
-               " AND status = ? ORDER BY id")
+               " AND status = ?")
 
 
-def _first_claimable(conn: sqlite3.Connection, experiment_id: int,
+def _first_claimable(conn: StoreConnection, experiment_id: int,
                      keys: Collection[str] | None, now: float) -> int | None:
     """The lowest id of a claimable run: a stale running one, or the first pending one. The
     running runs (a few per driver) are read whole; the pending ones (up to the whole grid) are
     read in id order only as far as the first claimable one, so that a sweep's claims cost about
     as much per run whether the grid has 100 runs or 100,000 (reading every pending run at every
-    claim made a sweep's claims grow with the square of its runs)."""
-    running = conn.execute(_CANDIDATES, (experiment_id, "running")).fetchall()
-    stale = next((row["id"] for row in running if _claimable(row, keys, now)), None)
-    for row in conn.execute(_CANDIDATES, (experiment_id, "pending")):  # lazily, in id order
+    claim made a sweep's claims grow with the square of its runs).
+
+    On a server, the rows read are locked, and rows another claim has locked are skipped
+    (``claim_lock``): the pending run is then chosen by the server, one row, not read lazily."""
+    lock = conn.claim_lock
+    running = conn.execute(f"{_CANDIDATES} ORDER BY id{lock}", (experiment_id, "running"))
+    stale = next((row["id"] for row in running.fetchall() if _claimable(row, keys, now)), None)
+    if lock:
+        chosen = _first_pending_on_server(conn, experiment_id, keys)
+        return chosen if stale is None or (chosen is not None and chosen < stale) else stale
+    for row in conn.execute(f"{_CANDIDATES} ORDER BY id", (experiment_id, "pending")):  # lazily
         if stale is not None and row["id"] > stale:
             break
         if _claimable(row, keys, now):
@@ -402,7 +444,16 @@ def _first_claimable(conn: sqlite3.Connection, experiment_id: int,
     return stale
 
 
-def _claimable(row: sqlite3.Row, keys: Collection[str] | None, now: float) -> bool:
+def _first_pending_on_server(conn: StoreConnection, experiment_id: int,
+                             keys: Collection[str] | None) -> int | None:
+    among = "" if keys is None else " AND run_key = ANY(?)"
+    args: tuple = (experiment_id, "pending") + (() if keys is None else (list(keys),))
+    row = conn.execute(f"{_CANDIDATES}{among} ORDER BY id LIMIT 1{conn.claim_lock}",
+                       args).fetchone()
+    return None if row is None else row["id"]
+
+
+def _claimable(row: Any, keys: Collection[str] | None, now: float) -> bool:
     if keys is not None and row["run_key"] not in keys:
         return False
     return row["status"] == "pending" or _stale(row["owner"], row["lease_until"], now)
@@ -414,7 +465,7 @@ def _stale(owner: str | None, lease_until: float | None, now: float) -> bool:
     return lease_expired(lease_until, now) or is_stale_owner(owner)
 
 
-def _unleased(row: sqlite3.Row) -> bool:
+def _unleased(row: Any) -> bool:
     """Running without a lease (claimed by a version before leases) and owned on another host:
     nothing will ever show it is alive, so an explicit ``release_stale`` hands it back."""
     return row["lease_until"] is None and not is_local_owner(row["owner"])

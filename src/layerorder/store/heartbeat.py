@@ -9,7 +9,10 @@ import threading
 
 from layerorder.store.db import Store
 from layerorder.store.leases import DEFAULT_LEASE, RENEWALS_PER_LEASE
+from layerorder.store.location import is_url
 from layerorder.store.vanished import file_identity
+
+_SERVER = (0, 0)  # what a server store's "file" is: always there, never replaced
 
 
 class Heartbeat:
@@ -37,7 +40,7 @@ class Heartbeat:
             # beat; three missed beats let the lease expire, as they should. Nothing may end
             # this thread early: that would let every lease run out under a live driver.
             try:
-                now = file_identity(self.path)
+                now = _SERVER if is_url(self.path) else file_identity(self.path)
                 if store is not None and now != opened:  # deleted or restored: follow the path
                     store.close()
                     store = None

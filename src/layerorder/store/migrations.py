@@ -14,6 +14,11 @@ from collections.abc import Callable
 from layerorder.store.errors import StoreError
 from layerorder.store.leases import DEFAULT_LEASE
 from layerorder.store.records import config_hash
+from layerorder.store.sql import Executes
+
+# A migration is written once, in SQLite's SQL, and runs on an SQLite connection or on a server's
+# (``store.postgres.PgConnection``, which translates it).
+Connection = Executes
 
 APP_NAME = "layerorder"
 
@@ -75,14 +80,14 @@ _M001_TABLES = (
 )
 
 
-def _m001_initial(conn: sqlite3.Connection) -> None:
+def _m001_initial(conn: Connection) -> None:
     """meta, experiments, runs, epochs and probes."""
     for statement in _M001_TABLES:
         conn.execute(statement)
     conn.execute("INSERT INTO meta (key, value) VALUES ('app', ?)", (APP_NAME,))
 
 
-def _m002_no_dropout_key(conn: sqlite3.Connection) -> None:
+def _m002_no_dropout_key(conn: Connection) -> None:
     """Run keys leave out the dropout rate where the model has no dropout option (resnet, a
     user's ``--model``): drop ``p_drop`` from those experiments' and runs' configs and rehash.
     A rehashed key that another row already holds is left as it was (no row is merged or lost),
@@ -131,7 +136,7 @@ def _m002_no_dropout_key(conn: sqlite3.Connection) -> None:
             )
 
 
-def _m003_run_leases(conn: sqlite3.Connection) -> None:
+def _m003_run_leases(conn: Connection) -> None:
     """``runs.lease_until``: when a running run's lease expires (Unix time, seconds). Runs
     running at the upgrade get one default lease from now: their driver (an older layerorder)
     does not renew it, so they become reclaimable once it expires."""
@@ -143,7 +148,7 @@ def _m003_run_leases(conn: sqlite3.Connection) -> None:
     )
 
 
-def _m004_search_steps(conn: sqlite3.Connection) -> None:
+def _m004_search_steps(conn: Connection) -> None:
     """``search_steps``: a ``layerorder search``'s history, one row per order and stage (stage 0:
     the space, 1..n: the selection rounds, n+1: the final comparison), with its outcome and the
     evidence for it. Its runs stay in ``runs``, under the stage's experiment."""
@@ -162,14 +167,14 @@ def _m004_search_steps(conn: sqlite3.Connection) -> None:
     )""")
 
 
-def _m005_analysis_plans(conn: sqlite3.Connection) -> None:
+def _m005_analysis_plans(conn: Connection) -> None:
     """``experiments.plan_json``: the analysis plan (``layerorder.stats.plan.AnalysisPlan``)
     the experiment was last analysed with, so that a report reads the comparison's margin,
     baseline, design and chance level back; NULL until then."""
     conn.execute("ALTER TABLE experiments ADD COLUMN plan_json TEXT")
 
 
-def _m006_user_metrics(conn: sqlite3.Connection) -> None:
+def _m006_user_metrics(conn: Connection) -> None:
     """``runs.metrics_json`` and ``epochs.metrics_json``: the metrics a user's own run (a training
     function or a script) reported, at the end and per epoch, by name; NULL for runs of the
     built-in loop, whose metrics have their own columns."""
@@ -177,7 +182,7 @@ def _m006_user_metrics(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE epochs ADD COLUMN metrics_json TEXT")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+MIGRATIONS: list[Callable[[Connection], None]] = [
     _m001_initial,
     _m002_no_dropout_key,
     _m003_run_leases,
@@ -191,19 +196,27 @@ SCHEMA_VERSION = len(MIGRATIONS)
 READABLE_FROM = 2
 
 
-def has_meta(conn: sqlite3.Connection) -> bool:
+def has_table(conn: Connection, name: str) -> bool:
+    """Whether the store has table ``name``: SQLite's catalogue is read here, a server's by its
+    connection (``PgConnection.has_table``)."""
+    if not isinstance(conn, sqlite3.Connection):
+        return conn.has_table(name)  # type: ignore[attr-defined]
     row = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
     ).fetchone()
     return row is not None
 
 
-def read_meta(conn: sqlite3.Connection, key: str) -> str | None:
+def has_meta(conn: Connection) -> bool:
+    return has_table(conn, "meta")
+
+
+def read_meta(conn: Connection, key: str) -> str | None:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return None if row is None else row[0]
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
+def schema_version(conn: Connection) -> int:
     """The number of migrations applied; 0 for a database without ``meta``."""
     if not has_meta(conn):
         return 0
@@ -221,7 +234,7 @@ def too_new_message(path: str, version: int) -> str:
     )
 
 
-def migrate(conn: sqlite3.Connection, path: str) -> int:
+def migrate(conn: Connection, path: str) -> int:
     """Apply the missing migrations inside the open transaction; returns how many ran."""
     version = schema_version(conn)
     if version > SCHEMA_VERSION:

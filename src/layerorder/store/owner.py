@@ -1,4 +1,4 @@
-"""Who holds a running run: owner strings ``"hostname:pid:token"`` and their staleness.
+"""Who holds a running run: owner strings ``"host:pid:token"`` and their staleness.
 
 A run marked ``running`` whose owner is a process on this host that no longer exists (killed,
 crashed) is stale and may be claimed again. On Linux the token records the owning process's start
@@ -26,12 +26,21 @@ def _start_ticks(pid: int) -> str | None:
     return fields[19] if len(fields) > 19 else None
 
 
+HOST_ID_VARIABLE = "LAYERORDER_HOST_ID"
+
+
+def host_id() -> str:
+    """The name this host claims runs under: ``LAYERORDER_HOST_ID`` when set (containers that
+    share a hostname, or a SLURM job step that should be told apart), else the hostname."""
+    return os.environ.get(HOST_ID_VARIABLE) or socket.gethostname()
+
+
 def make_owner() -> str:
-    """The owner string for this process: ``"hostname:pid:token"``."""
+    """The owner string for this process: ``"host:pid:token"`` (``host_id``)."""
     pid = os.getpid()
     ticks = _start_ticks(pid)
     token = f"st{ticks}" if ticks is not None else f"r{secrets.token_hex(6)}"
-    return f"{socket.gethostname()}:{pid}:{token}"
+    return f"{host_id()}:{pid}:{token}"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -51,7 +60,7 @@ def is_stale_owner(owner: str | None) -> bool:
     if os.name == "nt":
         return False
     host, pid_text, token = _split(owner)
-    if host != socket.gethostname() or not pid_text.isdigit():
+    if host != host_id() or not pid_text.isdigit():
         return False
     pid = int(pid_text)
     if pid <= 0 or not _pid_alive(pid):
@@ -64,7 +73,7 @@ def is_stale_owner(owner: str | None) -> bool:
 
 def is_local_owner(owner: str | None) -> bool:
     """True when ``owner`` names a process on this host."""
-    return owner is not None and _split(owner)[0] == socket.gethostname()
+    return owner is not None and _split(owner)[0] == host_id()
 
 
 def _split(owner: str) -> tuple[str, str, str]:

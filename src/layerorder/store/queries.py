@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from layerorder.store.errors import StoreError
 from layerorder.store.records import (
     STATUSES,
@@ -19,13 +17,15 @@ from layerorder.store.records import (
     run_from_row,
     search_step_from_row,
 )
+from layerorder.store.sql import StoreConnection
 
 
 class StoreQueries:
     """Read-only queries; mixed into ``Store``, which provides ``_conn`` and ``path``."""
 
     path: str
-    _conn: sqlite3.Connection  # provided by Store
+    shown: str  # provided by Store
+    _conn: StoreConnection  # provided by Store
 
     def experiments(self) -> list[ExperimentRecord]:
         """All experiments, newest first."""
@@ -64,19 +64,19 @@ class StoreQueries:
     def _no_experiment_message(self, text: str) -> str:
         names = [r[0] for r in self._conn.execute("SELECT DISTINCT name FROM experiments")]
         if not names:
-            return f"no experiment '{text}': store '{self.path}' has no experiments yet"
+            return f"no experiment '{text}': store '{self.shown}' has no experiments yet"
         return (
-            f"no experiment '{text}' in store '{self.path}'; "
+            f"no experiment '{text}' in store '{self.shown}'; "
             f"experiments: {', '.join(sorted(names))} (or pass an experiment id)"
         )
 
     def run(self, run_id: int) -> RunRecord:
         return self._run_row(self._conn, run_id)
 
-    def _run_row(self, conn: sqlite3.Connection, run_id: int) -> RunRecord:
+    def _run_row(self, conn: StoreConnection, run_id: int) -> RunRecord:
         row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
-            raise StoreError(f"no run with id {run_id} in store '{self.path}'")
+            raise StoreError(f"no run with id {run_id} in store '{self.shown}'")
         return run_from_row(row)
 
     def runs(self, experiment_id: int, status: str | None = None) -> list[RunRecord]:
@@ -129,9 +129,7 @@ class StoreQueries:
         return [search_step_from_row(row) for row in rows]
 
     def _has_table(self, name: str) -> bool:
-        row = self._conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
-        return row is not None
+        return self._conn.has_table(name)
 
     def counts(self, experiment_id: int) -> dict[str, int]:
         """Number of runs per status; every status is present (0 when none)."""
@@ -144,9 +142,9 @@ class StoreQueries:
         return counts
 
     def integrity_check(self) -> str:
-        """SQLite's ``PRAGMA integrity_check``: ``'ok'`` for a healthy file."""
-        rows = self._conn.execute("PRAGMA integrity_check").fetchall()
-        return "\n".join(str(row[0]) for row in rows)
+        """``'ok'`` for a healthy store: SQLite's ``PRAGMA integrity_check`` on a file, the
+        store's own rules on a server (``PgConnection.integrity_check``)."""
+        return self._conn.integrity_check()
 
     def schema_version(self) -> int:
         row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'")

@@ -1,0 +1,55 @@
+"""Where a store lives: an SQLite file path (the embedded default) or a PostgreSQL URL.
+
+Every command and function that takes a store takes either, as a string; this module tells them
+apart and shows a URL without its password.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+# the URL schemes a server store is opened with; libpq accepts both spellings
+SERVER_SCHEMES = ("postgresql", "postgres")
+
+
+def is_url(location: str | os.PathLike[str]) -> bool:
+    """True when ``location`` names a server (``postgresql://…``), not a file."""
+    return isinstance(location, str) and "://" in location
+
+
+def check_scheme(location: str) -> None:
+    """Raise unless a URL store names a server layerorder can use."""
+    from layerorder.store.errors import StoreError
+
+    scheme = location.split("://", 1)[0].lower()
+    if scheme not in SERVER_SCHEMES:
+        raise StoreError(
+            f"store URL '{shown(location)}' has scheme '{scheme}'; a store is an SQLite file path"
+            " or a PostgreSQL URL (postgresql://user@host:port/database)"
+        )
+
+
+def shown(location: str | os.PathLike[str]) -> str:
+    """``location`` as messages show it: a URL's password is replaced by ``***``."""
+    text = os.fspath(location)
+    if not is_url(text):
+        return text
+    parts = urlsplit(text)
+    if parts.password is None:
+        return text
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+
+
+def exists(location: str | os.PathLike[str]) -> bool:
+    """Whether there may be a store to read at ``location``: a file that exists, or any server
+    URL (the server says whether it holds a store when it is opened)."""
+    return is_url(location) or Path(location).exists()
+
+
+def as_location(location: str | os.PathLike[str]) -> str:
+    """The store location as the one string the store and the messages use."""
+    return os.fspath(location)
