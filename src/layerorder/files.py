@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from layerorder.errors import ConfigError, EnvironmentFault
+from layerorder.store.location import is_url
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 GENERATOR = "layerorder"  # named in every HTML report (<meta name="generator">)
@@ -45,7 +46,7 @@ def check_output(
     that is not a regular file, an SQLite database, or an existing file that ``ours`` (given the
     file's first 4 KiB) does not recognise as one layerorder wrote."""
     out = Path(path)
-    same = store is not None and (
+    same = store is not None and not is_url(store) and (
         _same_file(out, Path(store)) or out.resolve() == Path(store).resolve()
     )
     if same:

@@ -27,6 +27,7 @@ from layerorder.cli import (
     commands_runs,
     commands_search,
     commands_study,
+    commands_worker,
 )
 from layerorder.cli.compat import ABORTS, USAGE_ERRORS
 from layerorder.errors import EnvironmentFault, LayerorderError
@@ -69,6 +70,7 @@ commands_info.register(app)
 commands_lint.register(app)
 commands_study.register(app)
 commands_search.register(app)
+commands_worker.register(app)
 
 
 def _fail(message: str, code: int) -> None:

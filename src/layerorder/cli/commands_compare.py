@@ -9,14 +9,15 @@ import typer
 from rich.table import Table
 
 from layerorder.cli.console import err, out, print_json
-from layerorder.cli.options import OUTPUT, setting_options
+from layerorder.cli.options import OUTPUT, setting_options, store_option
 from layerorder.cli.render import print_analysis
 from layerorder.experiment.configuration.config import ExperimentConfig
 from layerorder.experiment.execution.progress import RichObserver
-from layerorder.store import DEFAULT_STORE
+from layerorder.store.location import shown as shown_store
 from layerorder.terminal import shown
 
 if TYPE_CHECKING:
+    from layerorder.experiment.execution.comparison import StoredGrid
     from layerorder.experiment.execution.runner import GridPlan
 
 # what trains and reports (torch, the statistics, matplotlib) is imported by the command that
@@ -37,16 +38,18 @@ def compare(
     config_file: Path = typer.Option(
         None, "--config", help="TOML file with settings (flags override it)."
     ),
-    store: Path = typer.Option(
-        Path(DEFAULT_STORE), help="SQLite store file (created if missing).",
-        rich_help_panel=OUTPUT,
-    ),
+    store: str = store_option(note=" Created if missing.", rich_help_panel=OUTPUT),
     fresh: bool = typer.Option(
         False, "--fresh", help="Start a new experiment instead of resuming.",
         rich_help_panel=OUTPUT,
     ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Print the grid of runs and exit.", rich_help_panel=OUTPUT
+    ),
+    plan_only: bool = typer.Option(
+        False, "--plan-only",
+        help="Store the grid (the first round of --until-decided) and exit, training nothing:"
+        " 'layerorder worker' processes train it.", rich_help_panel=OUTPUT,
     ),
     as_json: bool = typer.Option(
         False, "--json", help="Print the results as JSON.", rich_help_panel=OUTPUT
@@ -67,6 +70,7 @@ def compare(
     command again trains only what is missing (a killed sweep resumes).
     """
     from layerorder.api import run_comparison
+    from layerorder.experiment.execution.comparison import store_grid
     from layerorder.experiment.execution.runner import plan_grid
     from layerorder.report import check_report_path
 
@@ -75,6 +79,9 @@ def compare(
         check_report_path(report_path, store, what="--report-path")
     if dry_run:
         _print_grid(plan_grid(config))
+        return
+    if plan_only:
+        _print_stored(store_grid(config, store, fresh=fresh), as_json)
         return
     observer = RichObserver(err)
     with observer:
@@ -85,10 +92,24 @@ def compare(
         return
     print_analysis(results.analysis, results.table)
     experiment = results.experiment
-    where = f"stored in {store} (experiment '{experiment.name}', id {experiment.id})"
+    where = f"stored in {shown_store(store)} (experiment '{experiment.name}', id {experiment.id})"
     err.print(where, markup=False)
     if written is not None:
         err.print(f"report: {written}", markup=False)
+
+
+def _print_stored(grid: StoredGrid, as_json: bool) -> None:
+    if as_json:
+        print_json({"store": shown_store(grid.store), "experiment": grid.experiment.name,
+                    "experiment_id": grid.experiment.id, "runs": grid.runs, "added": grid.added,
+                    "rounds": grid.rounds, "worker": grid.worker_command()})
+        return
+    later = (f"; the {grid.rounds - 1} later rounds of --until-decided are stored by a"
+             " coordinator (the same compare with --executor workers)") if grid.rounds > 1 else ""
+    out.print(f"stored {grid.runs} runs ({grid.added} new) of experiment"
+              f" '{grid.experiment.name}' (id {grid.experiment.id}) in {shown_store(grid.store)};"
+              f" nothing was trained{later}", markup=False)
+    out.print(f"train them with: {grid.worker_command()}", markup=False)
 
 
 def _print_grid(grid: GridPlan) -> None:

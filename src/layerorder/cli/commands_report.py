@@ -8,8 +8,7 @@ from pathlib import Path
 import typer
 
 from layerorder.cli.console import err
-from layerorder.cli.options import setting_options
-from layerorder.store import DEFAULT_STORE
+from layerorder.cli.options import setting_options, store_option
 
 
 class ReportFormat(str, Enum):
@@ -19,7 +18,7 @@ class ReportFormat(str, Enum):
 
 @setting_options("report")
 def report(
-    store: Path = typer.Option(Path(DEFAULT_STORE), help="SQLite store file."),
+    store: str = store_option(),
     experiment: str = typer.Option(
         None, "--experiment", "-e", help="Experiment name or id (default: the latest)."
     ),

@@ -14,25 +14,28 @@ import typer
 from rich.table import Table
 
 from layerorder.cli.console import clean_text, err, out, print_json
+from layerorder.cli.options import store_option
 from layerorder.errors import LayerorderError
 from layerorder.experiment.configuration.plan import stored_plan
 from layerorder.export.rows import WHAT, run_fields, runs_with_epochs, write_parquet
 from layerorder.files import atomic_output, check_output
 from layerorder.stats.text import fmt
-from layerorder.store import DEFAULT_STORE, Store, StoreError
+from layerorder.store import Store, StoreError
+from layerorder.store.location import exists as store_exists
+from layerorder.store.location import shown as shown_store
 from layerorder.terminal import shown
 
-STORE_OPTION = typer.Option(Path(DEFAULT_STORE), help="SQLite store file.")
+STORE_OPTION = store_option()
 
 
-def _open(store: Path, *, read_only: bool = True) -> Store:
-    if not store.exists():
+def _open(store: str, *, read_only: bool = True) -> Store:
+    if not store_exists(store):
         raise StoreError(f"no store at '{store}'; run 'layerorder compare' first or pass --store")
     return Store.open(store, create=False, read_only=read_only)
 
 
 def runs(
-    store: Path = STORE_OPTION,
+    store: str = STORE_OPTION,
     experiment: str = typer.Option(None, "--experiment", "-e", help="Experiment name or id."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     release_stale: bool = typer.Option(
@@ -64,7 +67,7 @@ def runs(
                     ]
                 )
                 return
-            table = Table(title=shown(f"Experiments in {store}"))
+            table = Table(title=shown(f"Experiments in {shown_store(store)}"))
             for col in ("id", "name", "created", "runs", "done", "diverged", "failed", "pending"):
                 table.add_column(col)
             for e, c in rows:
@@ -103,7 +106,7 @@ def runs(
     out.print(table)
 
 
-def _release_stale(store: Path, experiment: str | None, as_json: bool) -> None:
+def _release_stale(store: str, experiment: str | None, as_json: bool) -> None:
     with _open(store, read_only=False) as db:
         exp = db.find_experiment(experiment) if experiment is not None else None
         released = db.release_stale(exp.id if exp else None)
@@ -148,7 +151,7 @@ ExportWhat = Enum("ExportWhat", {name: name for name in WHAT}, type=str)
 
 
 def export(
-    store: Path = STORE_OPTION,
+    store: str = STORE_OPTION,
     experiment: str = typer.Option(
         None, "--experiment", "-e",
         help="Experiment name or id (default: all); with --what search, a search's name.",
@@ -206,7 +209,7 @@ def export(
             writer.writerows([_csv_cell(v) for v in row] for row in table.rows)
 
 
-def _export_to_tool(store: Path, experiment: str | None, fmt_: ExportFormat, output) -> None:
+def _export_to_tool(store: str, experiment: str | None, fmt_: ExportFormat, output) -> None:
     """TensorBoard event files or MLflow runs: epochs and probe records together."""
     if fmt_ is ExportFormat.tensorboard:
         if output is None:

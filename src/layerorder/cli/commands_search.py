@@ -9,11 +9,12 @@ import typer
 from rich.table import Table
 
 from layerorder.cli.console import err, out, print_json
-from layerorder.cli.options import OUTPUT, setting_options
+from layerorder.cli.options import OUTPUT, setting_options, store_option
 from layerorder.cli.render import print_analysis
 from layerorder.experiment.execution.progress import RichObserver
 from layerorder.search.budget import FULL_SEEDS
-from layerorder.store import DEFAULT_STORE
+from layerorder.store.location import argument
+from layerorder.store.location import shown as shown_store
 from layerorder.terminal import shown
 
 if TYPE_CHECKING:
@@ -91,9 +92,7 @@ def search(
         2, "--selection-seeds", min=1, help="Seeds per candidate in the selection rounds."
     ),
     config_file: Path = typer.Option(None, "--config", help="TOML file with settings."),
-    store: Path = typer.Option(
-        Path(DEFAULT_STORE), help="SQLite store file.", rich_help_panel=OUTPUT
-    ),
+    store: str = store_option(rich_help_panel=OUTPUT),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Print the space and the plan.", rich_help_panel=OUTPUT
     ),
@@ -145,8 +144,9 @@ def search(
         out.print(shown(f"apply it to your model: layerorder rewrite '{model}' --to"
                          f" {result.best} -o best.pt"))
     name = result.name
-    err.print(f"stored in {store}: experiments '{name}-round*' and '{name}-final', and the"
-              f" history (layerorder export --store {store} --what search -e {name})",
+    err.print(f"stored in {shown_store(store)}: experiments '{name}-round*' and '{name}-final',"
+              f" and the history (layerorder export --store {argument(store)} --what search"
+              f" -e {name})",
               markup=False)
     if written is not None:
         err.print(f"report: {written}", markup=False)

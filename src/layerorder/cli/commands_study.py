@@ -9,9 +9,11 @@ import typer
 from rich.table import Table
 
 from layerorder.cli.console import err, out
-from layerorder.cli.options import setting_options
+from layerorder.cli.options import setting_options, store_option
 from layerorder.errors import ConfigError
 from layerorder.files import atomic_write_text, check_output, is_html_report
+from layerorder.store.location import argument
+from layerorder.store.location import exists as store_exists
 from layerorder.studies.catalog import DEFAULT_STUDY_STORE, builtin_names, load_study
 from layerorder.studies.regime import experiment_regime
 from layerorder.terminal import shown
@@ -23,7 +25,7 @@ study_app = typer.Typer(
     " study: list them, show one, run it (resumable), and report a verdict per claim.",
     no_args_is_help=True,
 )
-STORE = typer.Option(Path(DEFAULT_STUDY_STORE), help="SQLite store for every study's runs.")
+STORE = store_option(DEFAULT_STUDY_STORE, note=" Every study's runs go there.")
 NAMES = typer.Argument(None, help="Built-in studies or study .toml files.")
 EVERY = typer.Option(False, "--all", help="Every built-in study.")
 SCALE = typer.Option("quick", "--scale",
@@ -112,7 +114,7 @@ def run(
     names: list[str] = NAMES,
     every: bool = EVERY,
     scale: str = SCALE,
-    store: Path = STORE,
+    store: str = STORE,
     settings: dict | None = None,
 ) -> None:
     """Train what the store lacks of each study (a second run trains nothing), then print a
@@ -143,7 +145,7 @@ def report(
     names: list[str] = NAMES,
     every: bool = EVERY,
     scale: str = SCALE,
-    store: Path = STORE,
+    store: str = STORE,
     fmt: FindingsFormat = typer.Option(FindingsFormat.html, "--format", "-f",
                                        help="html (one file), md (PNG figures beside it) or json"
                                        " (each claim's verdict and evidence)."),
@@ -191,7 +193,7 @@ def report(
         studies = _studies(names, every)
         for s in studies:
             s.scale(scale)
-        if not store.exists():
+        if not store_exists(store):
             raise ConfigError(
                 f"no store at '{store}'; run 'layerorder study run' first or pass --store"
             )
@@ -200,7 +202,7 @@ def report(
 
         findings = evaluate_findings(studies, scale, store)
         which = "--all" if every else " ".join(names)
-        command = (f"layerorder study report {which} --scale {scale} --store {store} "
+        command = (f"layerorder study report {which} --scale {scale} --store {argument(store)} "
                    f"--format {fmt.value} -o {target}")
     if fmt == FindingsFormat.md:
         files = render_findings_markdown(findings, target, command)

@@ -30,6 +30,7 @@ from layerorder.experiment.configuration.settings import (
     format_default,
 )
 from layerorder.search.budget import OWN_SETTINGS
+from layerorder.store import DEFAULT_STORE
 
 # flags other than --NAME (the first is the long one)
 FLAGS: dict[str, tuple[str, ...]] = {
@@ -50,6 +51,16 @@ COMPARED, TRAINING, STATISTICS, EXECUTING, OUTPUT = (
 _COMPARED_RUN = frozenset({"dataset", "data_options", "arch", "model", "width", "heads", "depth",
                            "train", "command", "params", "code_version"})
 _PANEL_OF_ROLE = {AXIS: COMPARED, RUN: TRAINING, ANALYSIS: STATISTICS, EXECUTION: EXECUTING}
+
+
+STORE_HELP = ("Store: an SQLite file, or a PostgreSQL URL such as postgresql://USER@HOST/DB"
+              " (the password from PGPASSWORD or ~/.pgpass).")
+
+
+def store_option(default: str = DEFAULT_STORE, note: str = "", **options: Any) -> Any:
+    """The ``--store`` option, one declaration for every command: a file path or a URL, kept
+    as the string given (a ``Path`` would fold a URL's ``//``)."""
+    return typer.Option(default, "--store", help=f"{STORE_HELP}{note}", **options)
 
 
 def panel(s: Setting) -> str:

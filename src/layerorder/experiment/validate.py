@@ -52,8 +52,13 @@ def validate(config: ExperimentConfig) -> list[str]:
         from layerorder.experiment.execution.ray_executor import require_ray
 
         require_ray()
-    if config.executor in ("sequential", "stacked") and config.workers not in (None, 1):
-        raise ConfigError(f"--workers needs --executor process (or auto), not {config.executor}")
+    if config.executor == "slurm":
+        from layerorder.experiment.execution.slurm import require_submitit
+
+        require_submitit(config.slurm_cluster)
+    if config.executor in ("sequential", "stacked", "workers") and config.workers not in (None, 1):
+        raise ConfigError(f"--workers needs --executor process, auto or slurm, not"
+                          f" {config.executor}")
     if config.stack_mode != "auto" and config.executor != "stacked":
         raise ConfigError(f"--stack-mode {config.stack_mode} needs --executor stacked, not"
                           f" {config.executor}")

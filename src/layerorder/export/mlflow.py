@@ -28,6 +28,7 @@ from typing import Any
 from layerorder.errors import LayerorderError
 from layerorder.export.rows import finite_number
 from layerorder.probe.training import probe_row
+from layerorder.store.location import is_url
 
 MLFLOW_STATUS = {"done": "FINISHED", "diverged": "FINISHED", "failed": "FAILED"}  # finished runs
 PARAM_LIMIT = 500  # characters of a param value (MLflow servers accept 6000; keep them readable)
@@ -176,7 +177,7 @@ def write_mlflow(store_path: Path, experiments, runs: list[dict[str, Any]], targ
     there, the tracking URI)."""
     probes = probes or {}
     uri = tracking_uri(target)
-    store = str(Path(store_path).resolve())
+    store = store_path if is_url(store_path) else str(Path(store_path).resolve())
     _check_target(uri, store)
     try:
         with _file_store_allowed(uri):

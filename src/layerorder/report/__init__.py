@@ -35,14 +35,15 @@ def write_report(
     from layerorder.report.html import render_html
     from layerorder.report.markdown import render_markdown
     from layerorder.store import Store, StoreError
+    from layerorder.store.location import exists, shown
 
     out = check_report_path(output, store_path, fmt)
-    if not Path(store_path).exists():
+    if not exists(store_path):
         raise StoreError(f"no store at '{store_path}'; run 'layerorder compare' first")
     with Store.open(store_path, create=False, read_only=True) as store:
         exp = store.find_experiment(experiment) if experiment else store.latest_experiment()
         if exp is None:
-            raise ReportError(f"store '{store_path}' holds no experiment yet")
+            raise ReportError(f"store '{shown(store_path)}' holds no experiment yet")
         if not any(r.status in ("done", "diverged", "failed") for r in store.runs(exp.id)):
             raise ReportError(f"experiment '{exp.name}' has no finished runs to report yet")
         try:

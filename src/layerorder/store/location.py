@@ -53,3 +53,11 @@ def exists(location: str | os.PathLike[str]) -> bool:
 def as_location(location: str | os.PathLike[str]) -> str:
     """The store location as the one string the store and the messages use."""
     return os.fspath(location)
+
+
+def argument(location: str | os.PathLike[str]) -> str:
+    """``location`` as a command line shown to the user takes it: shown, and quoted for a shell
+    (a URL's ``?`` and ``&`` would be read by the shell)."""
+    import shlex
+
+    return shlex.quote(shown(location))

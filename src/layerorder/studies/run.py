@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from layerorder.stats.metric import ACCURACY_METRIC, Metric
+from layerorder.store.location import argument, shown
+from layerorder.store.location import exists as store_exists
 from layerorder.studies.claims import Verdict, not_run
 from layerorder.studies.evidence import Evidence, load_evidence
 from layerorder.studies.regime import (
@@ -104,7 +106,7 @@ class StudyResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The study's verdicts, with where and when its runs ran."""
-        return {"study": self.study.name, "scale": self.scale, "store": str(self.store),
+        return {"study": self.study.name, "scale": self.scale, "store": shown(self.store),
                 "machine": self.machine, "finished_at": self.finished_at,
                 "claims": [claim_row(c) for c in self.claims],
                 "report": self.report_command("html")}
@@ -125,7 +127,7 @@ class StudyResult:
 
     def report_command(self, fmt: str) -> str:
         return (f"layerorder study report {study_argument(self.study)} --scale {self.scale} "
-                f"--store {self.store} --format {fmt}")
+                f"--store {argument(self.store)} --format {fmt}")
 
 
 def claim_row(c: ClaimResult) -> dict[str, Any]:
@@ -143,7 +145,8 @@ def study_argument(study: Study) -> str:
 
 
 def study_command(study: Study, scale: str, store: str) -> str:
-    return f"layerorder study run {study_argument(study)} --scale {scale} --store {store}"
+    return (f"layerorder study run {study_argument(study)} --scale {scale}"
+            f" --store {argument(store)}")
 
 
 def _summary(name: str, results, trained: int, chains: tuple = ()) -> ExperimentRun:
@@ -230,7 +233,7 @@ def evaluate_study(study: Study, scale: str, store: str | Path, *, alpha: float 
 
     evidence: dict[str, Evidence | None] = {}
     summaries, machine, finished_at = [], "", ""
-    exists = Path(store).exists()
+    exists = store_exists(store)
     opened = Store.open(store, create=False, read_only=True) if exists else nullcontext()
     with opened as db:  # no store yet: every claim is 'not run'
         for spec in study.experiments_at(scale):

@@ -158,7 +158,7 @@ class Study:
 
     def experiment_name(self, experiment_id: str, scale: str) -> str:
         """The stored experiment's name: study, version, experiment and scale."""
-        return f"study:{self.name}/v{self.version}/{experiment_id}@{scale}"
+        return f"{experiment_prefix(self.name)}v{self.version}/{experiment_id}@{scale}"
 
     def config(self, experiment_id: str, scale: str, **execution: Any) -> ExperimentConfig:
         """The checked config of one experiment at one scale; ``execution`` adds settings that
@@ -443,3 +443,7 @@ def _check_orders(config: ExperimentConfig, where: str) -> None:
     except (LayerorderError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
 
+
+def experiment_prefix(study: str) -> str:
+    """How the names of a study's stored experiments begin (``Study.experiment_name``)."""
+    return f"study:{study}/"

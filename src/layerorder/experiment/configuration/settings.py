@@ -32,7 +32,11 @@ from layerorder.targets import TargetError, split_kwargs
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
 DEVICES = ("auto", "cpu", "cuda")
-EXECUTORS = ("auto", "sequential", "process", "stacked", "ray")
+EXECUTORS = ("auto", "sequential", "process", "stacked", "ray", "workers", "slurm")
+# executors that train nothing in the driver: pull workers (``layerorder worker``) do, and the
+# driver stores each round and waits for them
+PULL_EXECUTORS = ("workers", "slurm")
+SLURM_CLUSTERS = ("slurm", "local")
 STACK_MODES = ("auto", "exact", "batched")
 # epochs between probes: on the default model a probe costs about 9% of an epoch's time, so every
 # third epoch keeps --probe within 5% (benchmarks/bench_probe.py); no study reads an epoch of
@@ -668,7 +672,12 @@ class ExecutionSettings:
         "torch.compile each model; measure first (on small CPU models it seldom gains).",
     )
     device: str = setting("auto", choice(DEVICES), "auto, cpu or cuda.")
-    executor: str = setting("auto", choice(EXECUTORS), "auto, sequential, process, stacked or ray.")
+    executor: str = setting(
+        "auto", choice(EXECUTORS),
+        "auto, sequential, process, stacked, ray, workers (store the runs and wait while"
+        " 'layerorder worker' processes, on any hosts, train them) or slurm (the same, with the"
+        " workers submitted as a SLURM job array).",
+    )
     stack_mode: str = setting(
         "auto", choice(STACK_MODES),
         "How --executor stacked trains a stack of seeds: exact (each seed's own convolution and"
@@ -678,7 +687,21 @@ class ExecutionSettings:
     )
     workers: int | None = setting(
         None, integer(optional=True, maximum=4096),
-        "Worker processes for --executor process; none: one per core."
+        "Worker processes for --executor process, or SLURM array tasks for --executor slurm;"
+        " none: one per core (slurm: one per run, at most 16)."
+    )
+    slurm_partition: str | None = setting(
+        None, optional_text, "SLURM partition for --executor slurm; none: the cluster's default."
+    )
+    slurm_minutes: int = setting(
+        60, integer(minimum=1, maximum=30 * 24 * 60),
+        "Time limit of each SLURM array task, in minutes; a worker stopped at the limit hands"
+        " its run back.",
+    )
+    slurm_cluster: str = setting(
+        "slurm", choice(SLURM_CLUSTERS),
+        "Where --executor slurm submits: slurm (sbatch), or local (the same jobs as processes"
+        " on this machine, through submitit, to try a set-up without a cluster).",
     )
     ray_address: str | None = setting(
         None,

@@ -25,6 +25,7 @@ from layerorder.stats.analysis import Analysis, analyze
 from layerorder.stats.table import ResultsTable, results_table
 from layerorder.stats.verdict import Verdict
 from layerorder.store import EpochRecord, ExperimentRecord, RunRecord, Store
+from layerorder.store.location import argument, shown
 from layerorder.store.records import FINISHED_STATUSES
 
 RUN_COLUMNS = (
@@ -105,7 +106,7 @@ class Comparison:
     """A finished comparison: every run of its grid, their epochs and the analysis
     (``layerorder.results.Results`` adds the views)."""
 
-    store: Path
+    store: str  # the store's file path or URL, as given
     experiment: ExperimentRecord
     runs: tuple[RunRecord, ...]
     epochs: dict[int, tuple[EpochRecord, ...]]
@@ -146,7 +147,7 @@ class Comparison:
         return {
             "experiment": self.experiment.name,
             "experiment_id": self.experiment.id,
-            "store": str(self.store),
+            "store": shown(self.store),
             "title": self.title,
             "trained_now": self.trained,
             "runs_not_finished": sum(r.status not in FINISHED_STATUSES for r in self.runs),
@@ -154,6 +155,35 @@ class Comparison:
             **{k: v for k, v in dataclasses.asdict(self.analysis).items() if k != "plan"},
             **{k: getattr(self.analysis, k) for k in ("factors", "margin", "baseline", "looks")},
         }
+
+
+@dataclass(frozen=True)
+class StoredGrid:
+    """A grid stored for pull workers, nothing trained (``compare --plan-only``)."""
+
+    store: str
+    experiment: ExperimentRecord
+    runs: int  # runs of the grid stored (the first round of a sequential design)
+    added: int  # of those, how many this call added
+    rounds: int  # rounds of the design: later ones are stored by a coordinator
+
+    def worker_command(self) -> str:
+        return f"layerorder worker --store {argument(self.store)} --experiment {self.experiment.id}"
+
+
+def store_grid(config: ExperimentConfig, store: str | Path, *, fresh: bool = False) -> StoredGrid:
+    """Store ``config``'s grid (its first round with ``until_decided``) and its analysis plan,
+    training nothing, as ``run_comparison`` would store them: workers then train the runs and a
+    later ``run_comparison`` of the same config finds them."""
+    if not config.user_run:
+        load_checked_data(config)  # bad data is refused before anything is stored
+    looks = rounds(config)
+    specs = run_specs(looks[0])
+    with Store.open(store) as db:
+        experiment = db.experiment(config.name, config.grid(), fresh=fresh)
+        added = db.add_runs(experiment.id, specs)
+        db.save_plan(experiment.id, analysis_plan(config).to_stored())
+        return StoredGrid(db.path, experiment, len(specs), added, len(looks))
 
 
 def run_comparison(
@@ -193,7 +223,7 @@ def _comparison(db, experiment, runs, analysis, trained: int, every) -> Comparis
     """``every``: the experiment's epochs as ``Store.epochs_for_experiment`` returns them (read
     once, for the analysis and the results alike)."""
     epochs = {r.id: tuple(every.get(r.id, ())) for r in runs}
-    return Comparison(Path(db.path), experiment, runs, epochs, analysis, trained)
+    return Comparison(db.path, experiment, runs, epochs, analysis, trained)
 
 
 def stored_comparison(config: ExperimentConfig, store) -> Comparison | None:

@@ -44,6 +44,7 @@ def available_cores() -> int:
 # in all (``benchmarks/bench_auto.py`` measures both next to the grids it decides). ``auto``
 # starts a pool only where it saves more than this.
 POOL_START_SECONDS = 5.0
+SLURM_ARRAY_MOST = 16  # array tasks submitted for a round unless --workers says otherwise
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,10 @@ class Plan:
             return f"{self.executor}, {threads}"
         if self.executor == "ray":
             return "Ray cluster, one task per run"
+        if self.executor == "workers":
+            return "pull workers ('layerorder worker'): nothing trains in this process"
+        if self.executor == "slurm":
+            return f"a SLURM job array of {self.workers} pull workers"
         if self.executor == "auto":
             return (f"auto: in this process while the runs are short, then a process pool of"
                     f" {self.workers} workers x {threads}")
@@ -82,6 +87,10 @@ def plan(executor: str, workers: int | None, n_runs: int, device: str) -> Plan:
         return Plan(executor, 1, cores if device == "cpu" else 1)
     if executor == "ray":
         return Plan("ray", 0, 1)
+    if executor == "workers":
+        return Plan("workers", 0, 1)
+    if executor == "slurm":
+        return Plan("slurm", max(1, min(workers or SLURM_ARRAY_MOST, max(n_runs, 1))), 1)
     n = max(1, min(workers or cores, max(n_runs, 1)))
     return Plan(executor, n, max(1, cores // n))
 

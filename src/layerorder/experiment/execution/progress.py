@@ -279,3 +279,21 @@ def _clock(seconds: float) -> str:
     minutes, secs = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class LineObserver(SweepObserver):
+    """One line per finished run and per note, no bars: a pull worker's log (a SLURM job's
+    output file, or a terminal), where runs of several experiments come one at a time."""
+
+    def __init__(self, console: Console | None = None):
+        self.err = console if console is not None else terminal_console(stderr=True)
+        self.done = 0
+
+    def note(self, text):
+        self.err.print(f"note: {printable(text)}", markup=False)
+
+    def run_finished(self, task, outcome):
+        self.done += 1
+        self.err.print(f"[{self.done}] run {task.run_id} {_run_name(task)}:"
+                       f" {printable(_outcome(task, outcome))} ({outcome.wall_time:.1f} s)",
+                       markup=False)

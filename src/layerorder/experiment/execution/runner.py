@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from layerorder.experiment.configuration.config import ExperimentConfig
+from layerorder.experiment.configuration.settings import PULL_EXECUTORS
 from layerorder.experiment.execution.executors import (
     AdaptiveExecutor,
     Executor,
@@ -22,8 +23,10 @@ from layerorder.experiment.execution.executors import (
     plan,
 )
 from layerorder.experiment.execution.observer import SweepObserver
+from layerorder.experiment.execution.pull import wait_for_workers
 from layerorder.experiment.execution.shipping import snapshot
-from layerorder.experiment.execution.worker import RunOutcome, RunTask
+from layerorder.experiment.execution.worker import RunTask
+from layerorder.experiment.execution.writing import write_outcome
 from layerorder.experiment.training.run_data import cached_dataset, resolve_device
 from layerorder.store import (
     ExperimentRecord,
@@ -35,6 +38,7 @@ from layerorder.store import (
     config_hash,
     make_owner,
 )
+from layerorder.store.location import argument
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,9 @@ def run_sweep(
     the_plan = plan(config.executor, config.workers,
                     len(todo) if keep is None else len(runs), device)
     observer.start(experiment, len(runs), len(todo), the_plan)
+    if config.executor in PULL_EXECUTORS:  # workers train; this process waits and analyses
+        trained = _by_pull_workers(config, store, experiment, keys, len(todo), the_plan, observer)
+        return SweepSummary(experiment, tuple(r.id for r in runs), trained, the_plan)
     owner = make_owner()
     held = store.held_elsewhere(experiment.id, owner, keys)
     _note_held(observer, held, config.lease, start=True)
@@ -190,12 +197,39 @@ def run_sweep(
     return SweepSummary(experiment, tuple(r.id for r in runs), trained, the_plan)
 
 
+def _by_pull_workers(config: ExperimentConfig, store: Store, experiment: ExperimentRecord,
+                     keys: set[str], todo: int, the_plan: Plan, observer: SweepObserver) -> int:
+    """Wait while pull workers train the round (submitted here for ``slurm``); returns how
+    many runs they finished meanwhile."""
+    array = None
+    if config.executor == "slurm" and todo:
+        from layerorder.experiment.execution.slurm import submit_workers
+
+        array = submit_workers(
+            store.path, experiment.id, min(the_plan.workers, todo), cluster=config.slurm_cluster,
+            partition=config.slurm_partition, minutes=config.slurm_minutes,
+            device=config.device, lease=config.lease, run_timeout=config.run_timeout)
+        observer.note(f"submitted {len(array.jobs)} pull workers ({config.slurm_cluster}); their"
+                      f" logs are in {array.folder}")
+    elif todo:
+        observer.note(f"waiting for pull workers; start them (any number, on any hosts) with:"
+                      f" layerorder worker --store {argument(store.path)}"
+                      f" --experiment {experiment.id}")
+    try:
+        return wait_for_workers(store, experiment, keys, observer,
+                                still_coming=array.ended if array else lambda: None)
+    except BaseException:
+        if array is not None:
+            array.cancel()
+        raise
+
+
 def _collect(outcomes, store: Store, owner: str, claimed: dict, observer: SweepObserver) -> int:
     """Write each outcome this driver still owns; returns how many were written."""
     trained = 0
     for outcome in outcomes:
         task = claimed.pop(outcome.run_id)
-        written = _write(store, outcome, owner)
+        written = write_outcome(store, outcome, owner)
         while store.notices:  # e.g. a store file deleted meanwhile and restored
             observer.note(store.notices.pop(0))
         if written:
@@ -228,25 +262,6 @@ def _note_held(observer: SweepObserver, held: list[RunRecord], lease: float, *, 
             " command again once they finish (or 'layerorder runs --release-stale' if that"
             " driver is gone)"
         )
-
-
-def _write(store: Store, outcome: RunOutcome, owner: str) -> bool:
-    """Store the outcome if this process still owns the run; False when it does not."""
-    current = store.run(outcome.run_id)
-    if current is None or current.owner != owner or current.status != "running":
-        return False
-    return store.finish_run(
-        outcome.run_id,
-        status=outcome.status,
-        epochs=outcome.epochs,
-        owner=owner,
-        diverged_epoch=outcome.diverged_epoch,
-        error=outcome.error,
-        wall_time=outcome.wall_time,
-        provenance=outcome.provenance,
-        probes=outcome.probes,  # in the same owner-checked transaction
-        metrics=outcome.metrics,
-    )
 
 
 def _shipped_data(config: ExperimentConfig) -> str | None:
