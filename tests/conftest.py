@@ -54,3 +54,12 @@ def postgres_url(postgres_server):
     from tests import pg_cluster
 
     return pg_cluster.new_schema(postgres_server)
+
+
+@pytest.fixture(params=("sqlite", "postgresql"))
+def location(request, tmp_path) -> str:
+    """Where a new, empty store lives, once per backend: an SQLite file path, then a URL on
+    the test server (``postgres_url``). The store's contract runs on both."""
+    if request.param == "sqlite":
+        return str(tmp_path / "s.db")
+    return request.getfixturevalue("postgres_url")

@@ -26,6 +26,7 @@ from layerorder.cli import (
     commands_report,
     commands_runs,
     commands_search,
+    commands_store,
     commands_study,
     commands_worker,
 )
@@ -71,6 +72,7 @@ commands_lint.register(app)
 commands_study.register(app)
 commands_search.register(app)
 commands_worker.register(app)
+commands_store.register(app)
 
 
 def _fail(message: str, code: int) -> None:

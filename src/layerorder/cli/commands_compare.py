@@ -108,8 +108,8 @@ def _print_stored(grid: StoredGrid, as_json: bool) -> None:
              " coordinator (the same compare with --executor workers)") if grid.rounds > 1 else ""
     out.print(f"stored {grid.runs} runs ({grid.added} new) of experiment"
               f" '{grid.experiment.name}' (id {grid.experiment.id}) in {shown_store(grid.store)};"
-              f" nothing was trained{later}", markup=False)
-    out.print(f"train them with: {grid.worker_command()}", markup=False)
+              f" nothing was trained{later}", markup=False, soft_wrap=True)
+    out.print(f"train them with: {grid.worker_command()}", markup=False, soft_wrap=True)
 
 
 def _print_grid(grid: GridPlan) -> None:

@@ -55,7 +55,8 @@ def worker(
                     "experiments": list(summary.experiments), "stopped": summary.stopped})
         return
     out.print(f"worker {summary.owner}: trained {summary.trained} run"
-              f"{'s' * (summary.trained != 1)}; stopped: {summary.stopped}", markup=False)
+              f"{'s' * (summary.trained != 1)}; stopped: {summary.stopped}", markup=False,
+              soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -119,6 +119,9 @@ class SqliteConnection:
     def serialize(self, key: str) -> None:
         """Nothing to do: a write transaction already excludes every other writer."""
 
+    def reset_identities(self) -> None:
+        """Nothing to do: SQLite's next id follows the largest one stored."""
+
     def integrity_check(self) -> str:
         rows = self.raw.execute("PRAGMA integrity_check").fetchall()
         return "\n".join(str(row[0]) for row in rows)

@@ -349,17 +349,20 @@ class Store(queries.StoreQueries):
             _insert_probes(conn, run_id, probes)
             return True
 
-    def release_owned(self, experiment_id: int, owner: str) -> int:
-        """Put every run of ``experiment_id`` held by ``owner`` back to pending; returns how many.
+    def release_owned(self, experiment_id: int | None, owner: str) -> int:
+        """Put every run of ``experiment_id`` (of every experiment: None) held by ``owner``
+        back to pending; returns how many.
 
         Used on Ctrl-C: it also covers a run whose claim committed just before the interrupt,
-        which the caller may not have learned of yet.
+        which the caller may not have learned of yet (or a claim whose answer a lost
+        connection took).
         """
+        where, args = ("experiment_id = ? AND ", (experiment_id,)) if experiment_id else ("", ())
         with self._tx() as conn:
             cursor = conn.execute(
                 "UPDATE runs SET status = 'pending', owner = NULL, started_at = NULL, "
-                "lease_until = NULL WHERE experiment_id = ? AND owner = ? AND status = 'running'",
-                (experiment_id, owner),
+                f"lease_until = NULL WHERE {where}owner = ? AND status = 'running'",
+                (*args, owner),
             )
             return cursor.rowcount
 

@@ -34,14 +34,21 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from layerorder.store.errors import StoreError, StoreUnavailable
 from layerorder.store.location import shown
 from layerorder.store.rows import Row
 
-RECONNECT_WITHIN = 60.0  # seconds to keep trying to reach a server before a command gives up
+RECONNECT_WITHIN = 60.0  # seconds to keep trying to reach a server that went away mid-command
+OPEN_WITHIN = 3.0  # seconds to keep trying at first: a server that is not there is said at once
 CONNECT_TIMEOUT = 10  # seconds, per attempt
 _MIGRATION_LOCK = "layerorder:migrate"
+# A network that drops silently (no reset) would leave a statement waiting for ever: TCP
+# keepalives find the dead connection in about 25 s, and unacknowledged sends fail after 30 s,
+# well within a lease. A URL's own values of these take precedence.
+KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+             "keepalives_count": 3, "tcp_user_timeout": 30_000}
 
 # SQLite's type names in the store's DDL, and what they are on PostgreSQL
 _TYPES = (
@@ -68,7 +75,7 @@ class PgConnection:
         self.url, self.display = url, display
         self._conn: psycopg.Connection[Any] | None = None
         self._keys: dict[str, tuple[tuple[str, ...], bool]] = {}  # table: (primary key, rowid)
-        self._connect(deadline=time.monotonic() + RECONNECT_WITHIN)
+        self._connect(deadline=time.monotonic() + OPEN_WITHIN)
 
     # -- connection -------------------------------------------------------------------------
 
@@ -76,8 +83,8 @@ class PgConnection:
         delay = 0.2
         while True:
             try:
-                self._conn = psycopg.connect(self.url, autocommit=True, row_factory=_row_factory,
-                                             connect_timeout=CONNECT_TIMEOUT)
+                self._conn = psycopg.connect(self._conninfo(), autocommit=True,
+                                             row_factory=_row_factory)
                 return
             except psycopg.OperationalError as exc:
                 if _refused_for_good(exc) or time.monotonic() + delay > deadline:
@@ -86,6 +93,11 @@ class PgConnection:
                 delay = min(delay * 2, 5.0)
             except psycopg.Error as exc:
                 raise _unreachable(self.display, exc) from exc
+
+    def _conninfo(self) -> str:
+        given = conninfo_to_dict(self.url)
+        defaults = {"connect_timeout": CONNECT_TIMEOUT, **KEEPALIVE}
+        return make_conninfo(self.url, **{k: v for k, v in defaults.items() if k not in given})
 
     def _live(self) -> psycopg.Connection[Any]:
         if self._conn is None:
@@ -125,7 +137,20 @@ class PgConnection:
     # -- statements -------------------------------------------------------------------------
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
-        return self._live().execute(self.translate(statement), params)
+        """Run one statement. Outside a transaction (a read), a connection lost before or
+        during it is opened again and the statement run once more; inside one, the error
+        goes to ``transaction``'s caller, since what it wrote may have committed or not."""
+        text = self.translate(statement)
+        if self.in_transaction:
+            return self._live().execute(text, params)
+        try:
+            try:
+                return self._live().execute(text, params)
+            except psycopg.OperationalError:
+                self._connect(deadline=time.monotonic() + RECONNECT_WITHIN)
+                return self._live().execute(text, params)
+        except psycopg.Error as exc:
+            raise failure(f"cannot read store '{self.display}'", exc) from exc
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> psycopg.Cursor[Any]:
         cursor = self._live().cursor()

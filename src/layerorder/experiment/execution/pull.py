@@ -17,6 +17,7 @@ waits while workers drain it, analyses, and stores the next round of ``--until-d
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import signal
@@ -24,11 +25,12 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from layerorder.errors import ConfigError
 from layerorder.experiment.execution.executors import SequentialExecutor
 from layerorder.experiment.execution.observer import SweepObserver
-from layerorder.experiment.execution.worker import RunTask
+from layerorder.experiment.execution.worker import RunOutcome, RunTask
 from layerorder.experiment.execution.writing import write_outcome
 from layerorder.experiment.training.run_data import resolve_device
 from layerorder.stats.metric import ACCURACY
@@ -41,9 +43,11 @@ from layerorder.store import (
     StoreError,
     make_owner,
 )
+from layerorder.store.errors import StoreUnavailable
 from layerorder.store.location import argument
 from layerorder.store.records import FINISHED_STATUSES
 
+RECONNECT_WITHIN = 60.0  # seconds a worker waits out an unavailable store before it stops
 POLL_SECONDS = 2.0  # how often an idle worker, or a coordinator, looks at the store again
 _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 STOPPED_BY = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "an interrupt"}
@@ -133,13 +137,14 @@ def work(
     lease: float = DEFAULT_LEASE,
     run_timeout: float | None = None,
     observer: SweepObserver | None = None,
-    poll: float = POLL_SECONDS,
+    poll: float | None = None,
 ) -> WorkerSummary:
     """Claim and train runs from ``store`` until none is left; see the module docstring.
     ``experiment``: only that experiment's runs (name or id); ``prefix``: only the experiments
     whose name starts with it (a study's: ``studies.spec.experiment_prefix``); ``idle_exit``:
     seconds to wait for new runs (a coordinator's next round) before stopping."""
     observer = observer or SweepObserver()
+    poll = POLL_SECONDS if poll is None else poll
     device = resolve_device(device)
     owner = make_owner()
     executor = SequentialExecutor()
@@ -151,7 +156,11 @@ def work(
             with Heartbeat(db.path, owner, lease):
                 idle_since = time.monotonic()
                 while max_runs is None or trained < max_runs:
-                    claimed = _claim(db, owner, experiment, prefix, lease)
+                    claimed = _patiently(
+                        lambda: _claim(db, owner, experiment, prefix, lease), observer,
+                        # a claim whose answer was lost may have committed: no run is held
+                        # between runs, so any this owner holds is that one, handed back
+                        again=lambda: db.release_owned(None, owner))
                     if claimed is None:
                         waited = time.monotonic() - idle_since
                         if waited >= idle_exit:
@@ -164,7 +173,7 @@ def work(
                     task = task_of(exp, run, device, run_timeout)
                     observer.run_started(task)
                     (outcome,) = executor.execute(iter([task]), observer.epoch)
-                    if write_outcome(db, outcome, owner):
+                    if _patiently(functools.partial(_written, db, outcome, owner), observer):
                         trained += 1
                         names.append(exp.name)
                         observer.run_finished(task, outcome)
@@ -188,13 +197,38 @@ def work(
     return WorkerSummary(owner, trained, tuple(dict.fromkeys(names)), stopped)
 
 
+def _patiently(call: Callable[[], Any], observer: SweepObserver, *,
+               again: Callable[[], Any] = lambda: None, seconds: float = RECONNECT_WITHIN) -> Any:
+    """``call()``, tried again while the store is unavailable (a server restarting, a network
+    down) for up to ``seconds``; ``again`` runs before each new try."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return call()
+        except StoreUnavailable as exc:
+            if time.monotonic() > deadline:
+                raise
+            observer.note(f"{exc}; trying again")
+            time.sleep(POLL_SECONDS)
+            with contextlib.suppress(StoreUnavailable):
+                again()
+
+
+def _written(db: Store, outcome: RunOutcome, owner: str) -> bool:
+    """Write the outcome; True also where an earlier try wrote it before its answer was lost."""
+    if write_outcome(db, outcome, owner):
+        return True
+    current = db.run(outcome.run_id)
+    return current.owner == owner and current.status in FINISHED_STATUSES
+
+
 def wait_for_workers(
     db: Store,
     experiment: ExperimentRecord,
     keys: Collection[str],
     observer: SweepObserver,
     *,
-    poll: float = POLL_SECONDS,
+    poll: float | None = None,
     still_coming: Callable[[], str | None] = lambda: None,
 ) -> int:
     """Wait until every run of ``keys`` in ``experiment`` is finished by pull workers (a
@@ -202,6 +236,7 @@ def wait_for_workers(
     so often how far the workers are. ``still_coming``: why the wait is hopeless, when it is
     (every submitted job ended), else None."""
     keys = set(keys)
+    poll = POLL_SECONDS if poll is None else poll
 
     def finished() -> int:
         return sum(r.status in FINISHED_STATUSES for r in db.runs(experiment.id)

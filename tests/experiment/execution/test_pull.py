@@ -1,0 +1,133 @@
+"""Pull workers train a stored grid as the driver would; a coordinator waits for them round by
+round; a stopped worker hands its run back; an unavailable store is waited out."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from layerorder.experiment.configuration.config import make_config
+from layerorder.experiment.execution import pull
+from layerorder.experiment.execution.comparison import run_comparison, store_grid
+from layerorder.experiment.execution.progress import LineObserver
+from layerorder.store import Store, StoreError
+from layerorder.store.errors import StoreUnavailable
+
+
+def _config(**more):
+    return make_config({"dataset": "synthetic", "arch": "mlp", "width": 8, "epochs": 2,
+                        "batch_size": 64, "orders": ["standard", "preact"], "seeds": 3,
+                        "executor": "sequential", **more})
+
+
+def _finals(store: str) -> dict:
+    with Store.open(store, create=False) as db:
+        (exp,) = db.experiments()
+        return {(r.label, r.seed): (r.status, r.final_test_acc, r.final_train_loss)
+                for r in db.runs(exp.id)}
+
+
+def test_workers_train_a_stored_grid_as_the_driver_would(location, tmp_path):
+    stored = store_grid(_config(), location)
+    assert (stored.runs, stored.added, stored.rounds) == (6, 6, 1)
+    assert stored.worker_command().startswith("layerorder worker --store ")
+    assert {s for s, *_ in _finals(location).values()} == {"pending"}
+    first = pull.work(location, max_runs=2)
+    assert (first.trained, first.stopped) == (2, "max runs")
+    rest = pull.work(location, experiment=str(stored.experiment.id))
+    assert (rest.trained, rest.stopped) == (4, "no runs left")
+    # the reference: the driver training the same grid itself, in a store of its own
+    reference = str(tmp_path / "driver.db")
+    run_comparison(_config(), reference)
+    assert _finals(location) == _finals(reference)
+    # the comparison reads the workers' runs and trains nothing
+    again = run_comparison(_config(), location)
+    assert again.trained == 0 and len(again.runs) == 6
+
+
+def test_an_idle_worker_waits_then_stops(location):
+    store_grid(_config(seeds=1), location)
+    start = time.monotonic()
+    summary = pull.work(location, idle_exit=0.6, poll=0.1)
+    assert summary.trained == 2 and summary.stopped == "idle"
+    assert time.monotonic() - start >= 0.6
+    with pytest.raises(StoreError, match="no experiment 'nope'"):
+        pull.work(location, experiment="nope")
+    assert pull.work(location, prefix="study:other/").trained == 0
+
+
+def test_a_coordinator_stores_each_round_while_a_worker_drains_it(location, tmp_path,
+                                                                  monkeypatch):
+    """``--executor workers --until-decided``: the coordinator trains nothing, the worker
+    trains every round, and the results equal the driver's own sequential design."""
+    monkeypatch.setattr(pull, "POLL_SECONDS", 0.05)
+    config = _config(executor="workers", until_decided=True, max_seeds=6, seeds=3)
+    result: dict = {}
+
+    def coordinate():
+        try:
+            result["comparison"] = run_comparison(config, location)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            result["error"] = exc
+
+    coordinator = threading.Thread(target=coordinate)
+    coordinator.start()
+    deadline = time.monotonic() + 120
+    while coordinator.is_alive() and time.monotonic() < deadline:
+        try:
+            pull.work(location, idle_exit=0.5, poll=0.05)
+        except StoreError as exc:  # the coordinator has not created the store yet
+            assert "no layerorder store yet" in str(exc) or "does not exist" in str(exc)
+            time.sleep(0.05)
+    coordinator.join(timeout=5)
+    assert "error" not in result, result.get("error")
+    mine = result["comparison"]
+    reference = run_comparison(_config(until_decided=True, max_seeds=6, seeds=3),
+                               str(tmp_path / "driver.db"))
+    assert [(r.label, r.seed, r.final_test_acc) for r in mine.runs] == [
+        (r.label, r.seed, r.final_test_acc) for r in reference.runs]
+    assert mine.analysis.decided == reference.analysis.decided
+    assert mine.trained == len(mine.runs)  # every run finished by the worker while it waited
+
+
+def test_a_coordinator_with_no_worker_left_says_so(location, monkeypatch):
+    monkeypatch.setattr(pull, "POLL_SECONDS", 0.01)
+    with Store.open(location) as db:
+        exp = db.experiment("e", {})
+        from layerorder.store import RunSpec
+
+        db.add_runs(exp.id, [RunSpec("k", "x", 0, 0.1, {})])
+        with pytest.raises(StoreError, match="no worker is left.*all 2 SLURM jobs"):
+            pull.wait_for_workers(db, exp, {"k"}, LineObserver(),
+                                  still_coming=lambda: "all 2 SLURM jobs ended")
+
+
+def test_an_unavailable_store_is_waited_out(monkeypatch):
+    monkeypatch.setattr(pull, "POLL_SECONDS", 0.01)
+    calls, notes = [], []
+
+    class Notes(LineObserver):
+        def note(self, text):
+            notes.append(text)
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise StoreUnavailable("cannot reach store 'x'")
+        return "claimed"
+
+    assert pull._patiently(flaky, Notes(), seconds=5) == "claimed"
+    assert len(notes) == 2 and "cannot reach store" in notes[0]
+    with pytest.raises(StoreUnavailable):
+        pull._patiently(lambda: (_ for _ in ()).throw(StoreUnavailable("down")), Notes(),
+                        seconds=0.05)
+
+
+def test_durations():
+    assert pull.parse_seconds("90", "--idle-exit") == 90
+    assert pull.parse_seconds("5m", "--idle-exit") == 300
+    assert pull.parse_seconds("1.5h", "--idle-exit") == 5400
+    with pytest.raises(Exception, match="--idle-exit 'soon' is not a time"):
+        pull.parse_seconds("soon", "--idle-exit")
