@@ -63,8 +63,9 @@ class WorkerSummary:
     stopped: str  # 'no runs left', 'idle', 'max runs' or 'stopped by SIGTERM'
 
 
-class _Stopped(Exception):
-    """SIGTERM arrived: hand the run back and stop."""
+class _Stopped(BaseException):
+    """SIGTERM arrived: hand the run back and stop. A ``BaseException``, like Ctrl-C's, so that
+    no ``except Exception`` on the way (a run's failure is recorded, not raised) takes it."""
 
 
 @contextlib.contextmanager
