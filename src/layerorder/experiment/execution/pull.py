@@ -3,7 +3,9 @@ store and train them, with no driver handing out work.
 
 A worker claims a pending run (or one whose lease ran out), trains it in its own process with
 the built-in loop or the user's run the experiment names, stores the result, and claims the
-next, until none is left (or ``idle_exit`` seconds pass without one, or ``max_runs`` are done).
+next, until every run is finished (or ``idle_exit`` seconds more pass without a new one, or
+``max_runs`` are done). While other workers hold the last runs it waits: if one of them is gone,
+its lease runs out and the waiting worker trains the run.
 Its ``Heartbeat`` renews the lease of the run it holds. A worker that is killed loses only that
 run: the lease runs out and another worker claims it again. A worker that is stopped (SIGTERM,
 as SLURM sends at a time limit, or Ctrl-C) hands its run back first.
@@ -115,8 +117,10 @@ def _experiments(db: Store, experiment: str | None, prefix: str | None) -> list[
 
 
 def _claim(db: Store, owner: str, experiment: str | None, prefix: str | None,
-           lease: float) -> tuple[ExperimentRecord, RunRecord] | None:
-    """The next run to train, from the first experiment that has one."""
+           lease: float) -> tuple[ExperimentRecord, RunRecord] | int:
+    """The next run to train, from the first experiment that has one; else how many runs
+    other workers hold (a worker that is gone leaves its run held until its lease runs out)."""
+    held = 0
     for exp in _experiments(db, experiment, prefix):
         counts = db.counts(exp.id)
         if counts["pending"] == 0 and counts["running"] == 0:
@@ -124,7 +128,8 @@ def _claim(db: Store, owner: str, experiment: str | None, prefix: str | None,
         run = db.claim_next(exp.id, owner, lease=lease)
         if run is not None:
             return exp, run
-    return None
+        held += counts["running"]
+    return held
 
 
 def work(
@@ -162,7 +167,11 @@ def work(
                         # a claim whose answer was lost may have committed: no run is held
                         # between runs, so any this owner holds is that one, handed back
                         again=lambda: db.release_owned(None, owner))
-                    if claimed is None:
+                    if isinstance(claimed, int) and claimed:  # held by others: they
+                        time.sleep(poll)  # finish them, or their leases run out and one is ours
+                        idle_since = time.monotonic()
+                        continue
+                    if isinstance(claimed, int):  # nothing pending, nothing held
                         waited = time.monotonic() - idle_since
                         if waited >= idle_exit:
                             stopped = "no runs left" if idle_exit == 0 else "idle"
