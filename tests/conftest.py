@@ -63,3 +63,23 @@ def location(request, tmp_path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "s.db")
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="session")
+def slurm():
+    """A throwaway single-node SLURM (``tests/slurm_cluster.py``): the environment that makes
+    ``sbatch`` use it. Skips, with the reason in one line, where none can be started."""
+    import shutil
+
+    if shutil.which("sbatch") is None:
+        pytest.skip("no SLURM here: sbatch is not installed (apt-get install slurm-wlm munge)")
+    from tests import slurm_cluster
+
+    try:
+        cluster = slurm_cluster.start()
+    except slurm_cluster.Unavailable as exc:
+        pytest.skip(f"no SLURM can be started here: {exc}")
+    try:
+        yield cluster.env
+    finally:
+        cluster.stop()

@@ -48,10 +48,33 @@ def test_plan_only_then_workers_then_report(capsys, tmp_path, postgres_url):
 
 
 def test_a_slurm_array_into_postgresql_then_report(capsys, tmp_path, postgres_url,
-                                                   monkeypatch):
-    """--executor slurm, run by submitit's local executor: no SLURM controller can be started
-    in the test environment (see docs/scaling.md); the jobs, their pickled worker and the
-    store are the same as on a cluster."""
+                                                   monkeypatch, slurm):
+    """--executor slurm on a real single-node SLURM (started by the test set-up): a job array
+    of two pull workers trains the grid into the PostgreSQL store."""
+    pytest.importorskip("submitit")
+    for name, value in slurm.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(capsys, "compare", *GRID, "--store", postgres_url, "--executor",
+                             "slurm", "--workers", "2", "--json", "--no-report")
+    assert code == 0, err
+    result = _json(out)
+    assert result["trained_now"] == 4 and result["runs_not_finished"] == 0
+    assert "submitted 2 pull workers (slurm)" in err
+    logs = list((tmp_path / "layerorder-slurm" / "experiment-1").glob("*_[01]/*_log.out"))
+    assert len(logs) == 2  # two array tasks ran
+    assert (tmp_path / "layerorder-slurm" / "experiment-1").is_dir()
+    with Store.open(postgres_url, create=False) as store:
+        owners = {r.owner.split(":")[1] for r in store.runs(1)}
+    assert str(os.getpid()) not in owners  # trained by the jobs, not by this process
+    code, out, err = run_cli(capsys, "report", "--store", postgres_url, "--output",
+                             tmp_path / "r.html")
+    assert code == 0, err
+
+
+def test_submitits_local_executor_runs_the_same_jobs(capsys, tmp_path, postgres_url,
+                                                     monkeypatch):
+    """--slurm-cluster local: the same jobs as processes on this machine."""
     pytest.importorskip("submitit")
     monkeypatch.chdir(tmp_path)
     code, out, err = run_cli(capsys, "compare", *GRID, "--store", postgres_url, "--executor",

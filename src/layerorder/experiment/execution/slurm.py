@@ -11,14 +11,30 @@ jobs as processes on this machine through submitit's local executor.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from layerorder.errors import ConfigError
 
 LOG_FOLDER = "layerorder-slurm"  # submitit's job scripts and logs, under the driver's folder
+
+
+@contextlib.contextmanager
+def _quiet_submitit() -> Iterator[None]:
+    """submitit's warnings off while the jobs' states are polled: where SLURM keeps no
+    accounting (no ``sacct``) it warns at every poll, on stdout, which carries the command's
+    JSON. Its level is restored after."""
+    logger = logging.getLogger("submitit")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def require_submitit(cluster: str) -> None:
@@ -42,8 +58,9 @@ class WorkerArray:
 
     def ended(self) -> str | None:
         """Why no job is left to finish the round (every job ended), else None."""
-        if not all(job.done() for job in self.jobs):
-            return None
+        with _quiet_submitit():
+            if not all(job.done() for job in self.jobs):
+                return None
         states = sorted({str(job.state) for job in self.jobs})
         return (f"all {len(self.jobs)} SLURM jobs ended ({', '.join(states)}); their logs are"
                 f" in {self.folder}")
