@@ -191,6 +191,8 @@ def scenario(name: str, cluster: pg_cluster.Cluster, rng: random.Random) -> dict
         "retried_runs": retried, "worker_exit_codes": codes, "wall_s": round(wall, 1),
         "integrity": integrity, "store_retries_noted": retries_said,
         "results_discarded": discarded, **event,
+        "failed_worker_errors": [err[-800:] for (_, err), c in zip(outputs, codes)
+                                 if c not in (0, -9)],
     }
     checks = [counts["done"] == len(runs) == 200, trained == len(runs), integrity == "ok"]
     if name == "kills":

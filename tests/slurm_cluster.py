@@ -67,9 +67,18 @@ class Cluster:
         return {"SLURM_CONF": str(self.root / "slurm.conf")}
 
     def stop(self) -> None:
+        """Cancel every job and wait for it to end (so slurmd ends its job steps), then stop
+        the daemons; any process left with this cluster's folder in its command is killed."""
         env = {**os.environ, **self.env}
         subprocess.run(["scancel", "--full", "--quiet", "-u", "root"], env=env,
                        capture_output=True, timeout=30, check=False)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            queue = subprocess.run(["squeue", "-h"], env=env, capture_output=True, text=True,
+                                   timeout=30, check=False)
+            if queue.returncode != 0 or not queue.stdout.strip():
+                break
+            time.sleep(0.5)
         for pid_file in ("slurmd.pid", "slurmctld.pid", "munged.pid"):
             path = self.root / pid_file
             if path.exists():
@@ -77,6 +86,8 @@ class Cluster:
                     os.kill(int(path.read_text().strip()), 15)
                 except (ValueError, ProcessLookupError):
                     pass
+        subprocess.run(["pkill", "-KILL", "-f", str(self.root)], capture_output=True,
+                       check=False)
         shutil.rmtree(self.root, ignore_errors=True)
 
 

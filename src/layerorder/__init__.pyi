@@ -9,10 +9,13 @@ from layerorder import probe as probe
 from layerorder import search as search
 from layerorder import studies as studies
 from layerorder.api import ProbeResults as ProbeResults
+from layerorder.api import copy_store as copy_store
+from layerorder.api import run_worker as run_worker
 from layerorder.errors import ConfigError as ConfigError
 from layerorder.errors import LayerorderError as LayerorderError
 from layerorder.experiment.configuration.config import ExperimentConfig as ExperimentConfig
 from layerorder.experiment.configuration.settings import SETTINGS as SETTINGS
+from layerorder.experiment.execution.comparison import StoredGrid
 from layerorder.experiment.execution.runner import GridPlan
 from layerorder.lint import LintReport
 from layerorder.results import Results as Results
@@ -69,6 +72,9 @@ def compare(
     executor: str = ...,
     stack_mode: str = ...,
     workers: int | None = ...,
+    slurm_partition: str | None = ...,
+    slurm_minutes: int = ...,
+    slurm_cluster: str = ...,
     ray_address: str | None = ...,
     cpus_per_run: float = ...,
     gpus_per_run: float = ...,
@@ -130,6 +136,9 @@ def compare_plan(
     executor: str = ...,
     stack_mode: str = ...,
     workers: int | None = ...,
+    slurm_partition: str | None = ...,
+    slurm_minutes: int = ...,
+    slurm_cluster: str = ...,
     ray_address: str | None = ...,
     cpus_per_run: float = ...,
     gpus_per_run: float = ...,
@@ -146,6 +155,70 @@ def compare_plan(
     until_decided: bool = ...,
     max_seeds: int = ...,
 ) -> GridPlan: ...
+
+def store_grid(
+    *,
+    model: Any = ...,
+    train: Any = ...,
+    config: str | Path | None = ...,
+    store: str | Path = ...,
+    fresh: bool = ...,
+    dataset: str = ...,
+    data_options: Mapping[str, Any] | Sequence[str] = ...,
+    arch: str = ...,
+    width: int | None = ...,
+    heads: int | None = ...,
+    depth: int | None = ...,
+    epochs: int = ...,
+    batch_size: int = ...,
+    optimizer: str = ...,
+    warmup: float = ...,
+    schedule: str = ...,
+    weight_decay: float = ...,
+    momentum: float = ...,
+    nesterov: bool = ...,
+    beta2: float = ...,
+    adam_eps: float = ...,
+    label_smoothing: float = ...,
+    grad_clip: float = ...,
+    p_drop: float = ...,
+    dropout_at: str = ...,
+    final_norm: bool = ...,
+    probe: bool = ...,
+    probe_every: int = ...,
+    command: str | None = ...,
+    params: Mapping[str, Any] | Sequence[str] = ...,
+    code_version: str | None = ...,
+    amp: bool = ...,
+    orders: str | Sequence[str] = ...,
+    seeds: int | Sequence[int] = ...,
+    vary: Mapping[str, Sequence[Any]] | Sequence[str] = ...,
+    lr: float | Sequence[float] = ...,
+    name: str = ...,
+    compile: bool = ...,
+    device: str = ...,
+    executor: str = ...,
+    stack_mode: str = ...,
+    workers: int | None = ...,
+    slurm_partition: str | None = ...,
+    slurm_minutes: int = ...,
+    slurm_cluster: str = ...,
+    ray_address: str | None = ...,
+    cpus_per_run: float = ...,
+    gpus_per_run: float = ...,
+    max_retries: int = ...,
+    run_timeout: float | None = ...,
+    watch: str | Sequence[str] = ...,
+    lease: float = ...,
+    max_runs: int = ...,
+    margin: float | None = ...,
+    metric: str | None = ...,
+    goal: str | None = ...,
+    metric_range: tuple[float, float] | None = ...,
+    baseline: str | None = ...,
+    until_decided: bool = ...,
+    max_seeds: int = ...,
+) -> StoredGrid: ...
 
 def probe_orders(
     *,
@@ -234,6 +307,9 @@ def search_orders(
     executor: str = ...,
     stack_mode: str = ...,
     workers: int | None = ...,
+    slurm_partition: str | None = ...,
+    slurm_minutes: int = ...,
+    slurm_cluster: str = ...,
     ray_address: str | None = ...,
     cpus_per_run: float = ...,
     gpus_per_run: float = ...,
@@ -297,6 +373,9 @@ def search_plan(
     executor: str = ...,
     stack_mode: str = ...,
     workers: int | None = ...,
+    slurm_partition: str | None = ...,
+    slurm_minutes: int = ...,
+    slurm_cluster: str = ...,
     ray_address: str | None = ...,
     cpus_per_run: float = ...,
     gpus_per_run: float = ...,

@@ -97,6 +97,60 @@ def compare_plan(
                         config=config))
 
 
+@with_settings(every_setting)
+def store_grid(
+    *,
+    model: Any = None,
+    train: Any = None,
+    config: str | Path | None = None,
+    store: str | Path = DEFAULT_STORE,
+    fresh: bool = False,
+    **settings: Any,
+):
+    """``compare --plan-only``: store the grid ``compare`` with the same settings would train
+    (its first round with ``until_decided``) and its analysis plan, training nothing, for pull
+    workers (``run_worker``, ``layerorder worker``) to train; returns a ``StoredGrid``.
+    ``store``: an SQLite file or a PostgreSQL URL that every worker reaches. ``model`` and
+    ``train`` are targets (``"file.py:function"``) that every worker can import: objects made in
+    this process cannot reach workers in others."""
+    from layerorder.experiment.execution.comparison import store_grid as stored
+
+    cfg = make_experiment(settings, model=model, train=train, config=config)
+    return stored(cfg, store, fresh=fresh)
+
+
+def run_worker(
+    store: str | Path = DEFAULT_STORE,
+    *,
+    experiment: str | None = None,
+    study: str | None = None,
+    max_runs: int | None = None,
+    idle_exit: float = 0.0,
+    device: str = "auto",
+    lease: float | None = None,
+    run_timeout: float | None = None,
+):
+    """``layerorder worker``: claim runs from ``store`` and train them until every run is
+    finished (``idle_exit``: seconds more to wait for new ones); returns a ``WorkerSummary``.
+    Any number of workers, on any hosts, may share one store."""
+    from layerorder.experiment.execution.pull import work
+    from layerorder.store import DEFAULT_LEASE
+    from layerorder.studies.spec import experiment_prefix
+
+    return work(str(store), experiment=experiment,
+                prefix=experiment_prefix(study) if study is not None else None,
+                max_runs=max_runs, idle_exit=idle_exit, device=device,
+                lease=DEFAULT_LEASE if lease is None else lease, run_timeout=run_timeout)
+
+
+def copy_store(source: str | Path, target: str | Path):
+    """``layerorder store copy``: copy a whole store into a new one (SQLite into PostgreSQL and
+    back), ids and all; returns a ``CopySummary`` (rows copied by table)."""
+    from layerorder.store.copy import copy_store as copy
+
+    return copy(source, target)
+
+
 @with_settings(search_takes, like=search_plan)
 def search_orders(
     *,

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import IO
 
 from layerorder.errors import ConfigError, EnvironmentFault
-from layerorder.store.location import is_url
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 GENERATOR = "layerorder"  # named in every HTML report (<meta name="generator">)
@@ -42,11 +41,12 @@ def check_output(
     store: str | os.PathLike | None = None,
     ours: Callable[[bytes], bool] | None = None,
 ) -> Path:
-    """Refuse, before any work, an output that would overwrite the store, a folder, something
-    that is not a regular file, an SQLite database, or an existing file that ``ours`` (given the
-    file's first 4 KiB) does not recognise as one layerorder wrote."""
+    """Refuse, before any work, an output that would overwrite the store (its file: a server
+    store is None here), a folder, something that is not a regular file, an SQLite database, or
+    an existing file that ``ours`` (given the file's first 4 KiB) does not recognise as one
+    layerorder wrote."""
     out = Path(path)
-    same = store is not None and not is_url(store) and (
+    same = store is not None and (
         _same_file(out, Path(store)) or out.resolve() == Path(store).resolve()
     )
     if same:

@@ -26,10 +26,13 @@ from layerorder import probe as probe
 from layerorder import search as search
 from layerorder import studies as studies
 from layerorder.api import ProbeResults as ProbeResults
+from layerorder.api import copy_store as copy_store
+from layerorder.api import run_worker as run_worker
 from layerorder.errors import ConfigError as ConfigError
 from layerorder.errors import LayerorderError as LayerorderError
 from layerorder.experiment.configuration.config import ExperimentConfig as ExperimentConfig
 from layerorder.experiment.configuration.settings import SETTINGS as SETTINGS
+from layerorder.experiment.execution.comparison import StoredGrid
 from layerorder.experiment.execution.runner import GridPlan
 from layerorder.lint import LintReport
 from layerorder.results import Results as Results
@@ -44,6 +47,7 @@ from layerorder.version import __version__ as __version__
 ENTRY_POINTS = (
     ("compare", api.compare, "Results"),
     ("compare_plan", api.compare_plan, "GridPlan"),
+    ("store_grid", api.store_grid, "StoredGrid"),
     ("probe_orders", api.probe_orders, "ProbeResults"),
     ("search_orders", api.search_orders, "SearchResult"),
     ("search_plan", api.search_plan, "SearchSetup"),

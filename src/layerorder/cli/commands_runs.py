@@ -21,6 +21,7 @@ from layerorder.export.rows import WHAT, run_fields, runs_with_epochs, write_par
 from layerorder.files import atomic_output, check_output
 from layerorder.stats.text import fmt
 from layerorder.store import Store, StoreError
+from layerorder.store.location import as_file
 from layerorder.store.location import exists as store_exists
 from layerorder.store.location import shown as shown_store
 from layerorder.terminal import shown
@@ -186,7 +187,7 @@ def export(
     if fmt_ is ExportFormat.parquet and output is None:
         raise LayerorderError("--format parquet writes a binary file: give -o FILE.parquet")
     if output is not None:  # before reading anything: never the store, never a foreign file
-        check_output(output, "--output", store=store, ours=_is_export)
+        check_output(output, "--output", store=as_file(store), ours=_is_export)
     with _open(store) as db:
         table = WHAT[what.value](db, experiment)
     if what is ExportWhat.search:

@@ -12,7 +12,7 @@ from layerorder.cli.console import err, out
 from layerorder.cli.options import setting_options, store_option
 from layerorder.errors import ConfigError
 from layerorder.files import atomic_write_text, check_output, is_html_report
-from layerorder.store.location import argument
+from layerorder.store.location import argument, as_file
 from layerorder.store.location import exists as store_exists
 from layerorder.studies.catalog import DEFAULT_STUDY_STORE, builtin_names, load_study
 from layerorder.studies.regime import experiment_regime
@@ -197,7 +197,7 @@ def report(
             raise ConfigError(
                 f"no store at '{store}'; run 'layerorder study run' first or pass --store"
             )
-        check_output(target, "output", store=store, ours=ours)
+        check_output(target, "output", store=as_file(store), ours=ours)
         from layerorder.studies.family import evaluate_findings
 
         findings = evaluate_findings(studies, scale, store)

@@ -11,6 +11,7 @@ from pathlib import Path
 from layerorder.errors import LayerorderError
 from layerorder.files import atomic_write_text, check_output, is_html_report
 from layerorder.report.info import ReportInfo, build_info
+from layerorder.store.location import as_file
 
 
 class ReportError(LayerorderError, ValueError):
@@ -60,7 +61,7 @@ def check_report_path(output, store_path, fmt: str = "html", what: str = "output
     """The report's path, refused before any work when it is the store, a folder, or a file
     that is not a layerorder report."""
     ours = is_html_report if fmt == "html" else (lambda head: head.startswith(b"# layerorder"))
-    return check_output(output, what, store=store_path, ours=ours)
+    return check_output(output, what, store=as_file(store_path), ours=ours)
 
 
 __all__ = ["ReportError", "ReportInfo", "build_info", "write_report"]

@@ -50,9 +50,9 @@ def exists(location: str | os.PathLike[str]) -> bool:
     return is_url(location) or Path(location).exists()
 
 
-def as_location(location: str | os.PathLike[str]) -> str:
-    """The store location as the one string the store and the messages use."""
-    return os.fspath(location)
+def as_file(location: str | os.PathLike[str] | None) -> Path | None:
+    """The store's file, or None for a server store (no output can overwrite it)."""
+    return None if location is None or is_url(location) else Path(location)
 
 
 def argument(location: str | os.PathLike[str]) -> str:

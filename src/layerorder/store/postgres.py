@@ -26,6 +26,7 @@ What differs from SQLite, and why:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import time
@@ -75,6 +76,7 @@ class PgConnection:
         self.url, self.display = url, display
         self._conn: psycopg.Connection[Any] | None = None
         self._keys: dict[str, tuple[tuple[str, ...], bool]] = {}  # table: (primary key, rowid)
+        self._in_transaction = False  # inside ``transaction``
         self._connect(deadline=time.monotonic() + OPEN_WITHIN)
 
     # -- connection -------------------------------------------------------------------------
@@ -102,7 +104,11 @@ class PgConnection:
     def _live(self) -> psycopg.Connection[Any]:
         if self._conn is None:
             raise StoreError(f"store '{self.display}' is closed")
-        if self._conn.broken or self._conn.closed:
+        lost = self._conn.broken or self._conn.closed or (
+            self._conn.info.status != psycopg.pq.ConnStatus.OK)
+        if lost and not self._in_transaction:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()
             self._connect(deadline=time.monotonic() + RECONNECT_WITHIN)
         return self._conn  # type: ignore[return-value]
 
@@ -113,12 +119,12 @@ class PgConnection:
 
     @property
     def in_transaction(self) -> bool:
-        return self._conn is not None and (
-            self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE)
+        return self._in_transaction
 
     @contextmanager
     def transaction(self) -> Iterator[PgConnection]:
-        """One transaction: committed at the end, rolled back on any exception."""
+        """One transaction: committed at the end, rolled back on any exception. A connection
+        found lost at the start is opened again first; one lost during it fails it."""
         conn = self._live()
         try:
             conn.execute("BEGIN")
@@ -126,13 +132,17 @@ class PgConnection:
             self._connect(deadline=time.monotonic() + RECONNECT_WITHIN)
             conn = self._live()
             conn.execute("BEGIN")
+        self._in_transaction = True
         try:
             yield self
             conn.execute("COMMIT")
         except BaseException:
-            if not conn.broken and not conn.closed and self.in_transaction:
-                conn.execute("ROLLBACK")
+            if not conn.broken and not conn.closed:
+                with contextlib.suppress(psycopg.Error):  # the first error is the one to tell
+                    conn.execute("ROLLBACK")
             raise
+        finally:
+            self._in_transaction = False
 
     # -- statements -------------------------------------------------------------------------
 

@@ -83,12 +83,10 @@ def submit_workers(store: str, experiment: int, count: int, *, cluster: str,
     executor = submitit.AutoExecutor(folder=folder / "%j", cluster=cluster)
     parameters: dict[str, Any] = {"timeout_min": minutes, "tasks_per_node": 1,
                                   "name": f"layerorder-{experiment}"}
-    if cluster == "slurm":
-        # SIGTERM reaches the worker at the time limit (submitit's default signal is USR2,
-        # which it uses to requeue checkpointable jobs; a worker hands its run back instead)
-        parameters["slurm_signal_delay_s"] = 60
-        if partition:
-            parameters["slurm_partition"] = partition
+    if cluster == "slurm" and partition:
+        parameters["slurm_partition"] = partition
+    # At the time limit SLURM sends SIGTERM (then SIGKILL after its KillWait): the worker, whose
+    # handler replaces submitit's while it works, hands its run back (``pull._stop_on_sigterm``).
     executor.update_parameters(**parameters)
     with executor.batch():
         jobs = [executor.submit(work, store, experiment=str(experiment), device=device,
