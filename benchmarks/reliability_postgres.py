@@ -3,7 +3,8 @@
 
 - ``plain``: no fault: every run is stored exactly once;
 - ``kills``: three workers SIGKILLed at random moments: only the runs they held are retried;
-- ``restart``: the server stopped and started again mid-sweep: the workers reconnect;
+- ``restart``: the server stopped mid-sweep, for longer than the lease, then started again:
+  the workers reconnect;
 - ``network``: every connection through a TCP proxy cut, and new ones refused, for longer than
   the lease: the workers reconnect, runs whose lease ran out are taken over, and each run's
   result is still stored once.
@@ -164,8 +165,11 @@ def scenario(name: str, cluster: pg_cluster.Cluster, rng: random.Random) -> dict
     elif name == "restart":
         _wait_done(schema_url, 70)
         t0 = time.monotonic()
-        cluster.restart()
-        event = {"server_down_s": round(time.monotonic() - t0, 2), "at_done": 70}
+        cluster.stop()  # fast shutdown: every connection is cut
+        time.sleep(2 * LEASE)  # down for longer than a lease
+        cluster.start()
+        event = {"server_down_s": round(time.monotonic() - t0, 2), "lease_s": LEASE,
+                 "at_done": 70}
     elif name == "network":
         _wait_done(schema_url, 100)
         cut = 3 * LEASE

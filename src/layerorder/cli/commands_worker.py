@@ -19,7 +19,7 @@ def worker(
     idle_exit: str = typer.Option(
         "0", "--idle-exit",
         help="Wait this long for new runs (60s, 5m) once none is left, for a coordinator's next"
-        " round; 0: stop at once."),
+        " round (and for a store not created yet); 0: stop at once."),
     device: str = typer.Option("auto", "--device", help=f"{', '.join(DEVICES)}."),
     lease: float = typer.Option(
         DEFAULT_LEASE, "--lease", min=2.0,

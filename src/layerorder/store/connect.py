@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from layerorder.store import migrations
-from layerorder.store.errors import StoreError, StoreUnavailable, sqlite_failure
+from layerorder.store.errors import StoreError, StoreMissing, StoreUnavailable, sqlite_failure
 from layerorder.store.migrations import (
     APP_NAME,
     has_meta,
@@ -325,7 +325,7 @@ def open_connection(
             header = _HEADERS[identity] if held else _read_header(path, display)
         empty_database = inspect_existing(path, display, header) if existing else True
         if empty_database and not create:
-            raise StoreError(
+            raise StoreMissing(
                 f"store '{display}' does not exist (or is empty); run an experiment to create it,"
                 " or pass --store with an existing store file"
             )

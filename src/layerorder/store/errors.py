@@ -23,6 +23,10 @@ class StoreError(LayerorderError, ValueError):
     """The store file cannot be used: wrong kind of file, unwritable, too new, or a bad request."""
 
 
+class StoreMissing(StoreError):
+    """There is no store there yet (a file not created, a database without the tables)."""
+
+
 class StoreUnavailable(StoreError, EnvironmentFault):
     """The store is locked, on a full disk or damaged: the environment, not the input."""
 

@@ -37,7 +37,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from layerorder.store.errors import StoreError, StoreUnavailable
+from layerorder.store.errors import StoreError, StoreMissing, StoreUnavailable
 from layerorder.store.location import shown
 from layerorder.store.rows import Row
 
@@ -309,7 +309,7 @@ def open_connection(url: str, *, create: bool, read_only: bool = False) -> PgCon
                 raise StoreError(f"database '{display}' has tables named like a layerorder"
                                  " store's but no 'meta' table; use another database or schema")
             elif not create:
-                raise StoreError(f"store '{display}' holds no layerorder store yet; run an"
+                raise StoreMissing(f"store '{display}' holds no layerorder store yet; run an"
                                  " experiment into it first, or pass another --store")
             version = migrations.schema_version(conn)
             if version > migrations.SCHEMA_VERSION:

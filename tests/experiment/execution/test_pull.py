@@ -58,6 +58,17 @@ def test_an_idle_worker_waits_then_stops(location):
     assert pull.work(location, prefix="study:other/").trained == 0
 
 
+def test_a_worker_waits_for_a_store_created_after_it(location):
+    later = threading.Timer(0.5, lambda: store_grid(_config(seeds=1), location))
+    later.start()
+    summary = pull.work(location, idle_exit=30, poll=0.05, max_runs=2)
+    later.join()
+    assert summary.trained == 2
+    with pytest.raises(StoreError, match="does not exist|no layerorder store yet"):
+        pull.work(location + "-other" if "://" not in location else location + "x",
+                  idle_exit=0.2, poll=0.05)
+
+
 def test_a_coordinator_stores_each_round_while_a_worker_drains_it(location, tmp_path,
                                                                   monkeypatch):
     """``--executor workers --until-decided``: the coordinator trains nothing, the worker

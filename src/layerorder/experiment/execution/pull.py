@@ -45,7 +45,7 @@ from layerorder.store import (
     StoreError,
     make_owner,
 )
-from layerorder.store.errors import StoreUnavailable
+from layerorder.store.errors import StoreMissing, StoreUnavailable
 from layerorder.store.location import argument
 from layerorder.store.records import FINISHED_STATUSES
 
@@ -94,6 +94,19 @@ def parse_seconds(text: str | float, flag: str) -> float:
     if match is None:
         raise ConfigError(f"{flag} '{text}' is not a time; give seconds (60, 60s) or 5m, 1h")
     return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _open_when_there(store: str, patience: float, poll: float) -> Store:
+    """The store, opened; one not created yet (the coordinator that creates it starts after
+    the workers, as a SLURM array may) is waited for up to ``patience`` seconds."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return Store.open(store, create=False)
+        except StoreMissing:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(poll)
 
 
 def task_of(experiment: ExperimentRecord, run: RunRecord, device: str,
@@ -156,7 +169,7 @@ def work(
     executor = SequentialExecutor()
     trained, names = 0, []
     stopped = "max runs"
-    with Store.open(store, create=False) as db, _stop_on_sigterm():
+    with _open_when_there(store, idle_exit, poll) as db, _stop_on_sigterm():
         held: int | None = None  # the experiment of the run held now
         try:
             with Heartbeat(db.path, owner, lease):
