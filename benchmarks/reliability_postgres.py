@@ -127,11 +127,14 @@ def _done(url: str) -> int:
         return store.counts(1)["done"]
 
 
-def _wait_done(url: str, n: int, timeout: float = 300) -> None:
+def _wait_done(url: str, n: int, workers: list[subprocess.Popen], timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while _done(url) < n:
         if time.monotonic() > deadline:
             raise TimeoutError(f"fewer than {n} runs done after {timeout:g} s")
+        if all(w.poll() is not None for w in workers):
+            errors = [w.communicate()[1][-800:] for w in workers]
+            raise RuntimeError(f"every worker ended with fewer than {n} runs done: {errors}")
         time.sleep(0.1)
 
 
@@ -148,9 +151,12 @@ def scenario(name: str, cluster: pg_cluster.Cluster, rng: random.Random) -> dict
         held_at_kill: set[int] = set()
         killed = []
         for at in (40, 80, 120):
-            _wait_done(schema_url, at)
+            _wait_done(schema_url, at, workers)
             live = [w for w in workers if w.poll() is None and w not in killed]
-            victim = rng.choice(live)
+            with Store.open(schema_url, create=False) as store:
+                holders = {r.owner.split(":")[1] for r in store.runs(1, "running")}
+            # a worker holding a run, when one does (one still starting holds nothing)
+            victim = rng.choice([w for w in live if str(w.pid) in holders] or live)
             with Store.open(schema_url, create=False) as store:
                 held = [r.id for r in store.runs(1, "running")
                         if r.owner.split(":")[1] == str(victim.pid)]
@@ -163,7 +169,7 @@ def scenario(name: str, cluster: pg_cluster.Cluster, rng: random.Random) -> dict
             killed.append(victim)
         event = {"killed": len(killed), "runs_held_by_the_killed": sorted(held_at_kill)}
     elif name == "restart":
-        _wait_done(schema_url, 70)
+        _wait_done(schema_url, 70, workers)
         t0 = time.monotonic()
         cluster.stop()  # fast shutdown: every connection is cut
         time.sleep(2 * LEASE)  # down for longer than a lease
@@ -171,7 +177,7 @@ def scenario(name: str, cluster: pg_cluster.Cluster, rng: random.Random) -> dict
         event = {"server_down_s": round(time.monotonic() - t0, 2), "lease_s": LEASE,
                  "at_done": 70}
     elif name == "network":
-        _wait_done(schema_url, 100)
+        _wait_done(schema_url, 100, workers)
         cut = 3 * LEASE
         proxy.cut(cut)
         event = {"cut_s": cut, "lease_s": LEASE, "at_done": 100}
