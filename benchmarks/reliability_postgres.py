@@ -24,7 +24,6 @@ import os
 import random
 import re
 import select
-import shutil
 import socket
 import subprocess
 import sys
@@ -230,8 +229,7 @@ def main() -> int:
             results.append(result)
             print(json.dumps(result), flush=True)
     finally:
-        cluster.stop("immediate")
-        shutil.rmtree(cluster.root, ignore_errors=True)
+        cluster.close()
     print("\n| scenario | runs done | stored by workers | retried runs | worker exits | wall s |"
           " passed |\n|---|---|---|---|---|---|---|")
     for r in results:

@@ -33,19 +33,10 @@ def postgres_server():
         yield url
         return
     pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[test]')")
-    import shutil
-
     from tests import pg_cluster
 
-    try:
-        cluster = pg_cluster.start()
-    except pg_cluster.Unavailable as exc:
-        pytest.skip(f"no PostgreSQL server can be started here: {exc}")
-    try:
+    with pg_cluster.running(pg_cluster, "PostgreSQL server") as cluster:
         yield cluster.url
-    finally:
-        cluster.stop("immediate")
-        shutil.rmtree(cluster.root, ignore_errors=True)
 
 
 @pytest.fixture
@@ -73,13 +64,7 @@ def slurm():
 
     if shutil.which("sbatch") is None:
         pytest.skip("no SLURM here: sbatch is not installed (apt-get install slurm-wlm munge)")
-    from tests import slurm_cluster
+    from tests import pg_cluster, slurm_cluster
 
-    try:
-        cluster = slurm_cluster.start()
-    except slurm_cluster.Unavailable as exc:
-        pytest.skip(f"no SLURM can be started here: {exc}")
-    try:
+    with pg_cluster.running(slurm_cluster, "SLURM") as cluster:
         yield cluster.env
-    finally:
-        cluster.stop()

@@ -17,8 +17,11 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 USER = "layerorder"  # the cluster's superuser (not an operating-system account)
@@ -96,6 +99,11 @@ class Cluster:
     def schema_url(self, schema: str | None = None) -> str:
         return new_schema(self.url, schema)
 
+    def close(self) -> None:
+        """Stop at once and remove every file."""
+        self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
 
 def start(root: str | os.PathLike[str] | None = None) -> Cluster:
     """initdb and start a cluster in ``root`` (a new temporary folder by default)."""
@@ -121,6 +129,22 @@ def start(root: str | os.PathLike[str] | None = None) -> Cluster:
         cluster.stop()
         raise Unavailable(f"createdb failed: {created.stderr.strip()[-300:]}")
     return cluster
+
+
+@contextmanager
+def running(module: Any, what: str) -> Iterator[Any]:
+    """A throwaway server of ``module`` (this one, or ``tests.slurm_cluster``), closed after;
+    the test skips, with the reason in one line, where none can be started."""
+    import pytest
+
+    try:
+        cluster = module.start()
+    except module.Unavailable as exc:
+        pytest.skip(f"no {what} can be started here: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.close()
 
 
 def new_schema(url: str, schema: str | None = None) -> str:

@@ -66,7 +66,7 @@ class Cluster:
     def env(self) -> dict[str, str]:
         return {"SLURM_CONF": str(self.root / "slurm.conf")}
 
-    def stop(self) -> None:
+    def close(self) -> None:
         """Cancel every job and wait for it to end (so slurmd ends its job steps), then stop
         the daemons; any process left with this cluster's folder in its command is killed."""
         env = {**os.environ, **self.env}
@@ -121,7 +121,7 @@ def start() -> Cluster:
     for cmd in commands:
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
         if done.returncode != 0:
-            cluster.stop()
+            cluster.close()
             raise Unavailable(f"{Path(cmd[0]).name} did not start: "
                               f"{(done.stderr or done.stdout).strip()[-300:]}")
     deadline = time.monotonic() + 60
@@ -132,5 +132,5 @@ def start() -> Cluster:
             return cluster
         time.sleep(0.5)
     log = (root / "slurmd.log").read_text()[-300:] if (root / "slurmd.log").exists() else ""
-    cluster.stop()
+    cluster.close()
     raise Unavailable(f"the SLURM node did not come up within 60 s: {log}")

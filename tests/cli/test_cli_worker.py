@@ -47,6 +47,23 @@ def test_plan_only_then_workers_then_report(capsys, tmp_path, postgres_url):
     assert sorted(r["status"] for r in _json(out)) == ["done"] * 4
 
 
+def _slurm_compare(capsys, tmp_path, url: str, cluster: str) -> None:
+    """compare --executor slurm with two array tasks into ``url``, then a report from it."""
+    code, out, err = run_cli(capsys, "compare", *GRID, "--store", url, "--executor", "slurm",
+                             "--slurm-cluster", cluster, "--workers", "2", "--json",
+                             "--no-report")
+    assert code == 0, err
+    result = _json(out)
+    assert result["trained_now"] == 4 and result["runs_not_finished"] == 0
+    assert f"submitted 2 pull workers ({cluster})" in err
+    assert (tmp_path / "layerorder-slurm" / "experiment-1").is_dir()
+    with Store.open(url, create=False) as store:
+        owners = {r.owner.split(":")[1] for r in store.runs(1)}
+    assert str(os.getpid()) not in owners  # trained by the jobs, not by this process
+    code, out, err = run_cli(capsys, "report", "--store", url, "--output", tmp_path / "r.html")
+    assert code == 0, err
+
+
 def test_a_slurm_array_into_postgresql_then_report(capsys, tmp_path, postgres_url,
                                                    monkeypatch, slurm):
     """--executor slurm on a real single-node SLURM (started by the test set-up): a job array
@@ -55,21 +72,9 @@ def test_a_slurm_array_into_postgresql_then_report(capsys, tmp_path, postgres_ur
     for name, value in slurm.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)
-    code, out, err = run_cli(capsys, "compare", *GRID, "--store", postgres_url, "--executor",
-                             "slurm", "--workers", "2", "--json", "--no-report")
-    assert code == 0, err
-    result = _json(out)
-    assert result["trained_now"] == 4 and result["runs_not_finished"] == 0
-    assert "submitted 2 pull workers (slurm)" in err
+    _slurm_compare(capsys, tmp_path, postgres_url, "slurm")
     logs = list((tmp_path / "layerorder-slurm" / "experiment-1").glob("*_[01]/*_log.out"))
     assert len(logs) == 2  # two array tasks ran
-    assert (tmp_path / "layerorder-slurm" / "experiment-1").is_dir()
-    with Store.open(postgres_url, create=False) as store:
-        owners = {r.owner.split(":")[1] for r in store.runs(1)}
-    assert str(os.getpid()) not in owners  # trained by the jobs, not by this process
-    code, out, err = run_cli(capsys, "report", "--store", postgres_url, "--output",
-                             tmp_path / "r.html")
-    assert code == 0, err
 
 
 def test_submitits_local_executor_runs_the_same_jobs(capsys, tmp_path, postgres_url,
@@ -77,20 +82,7 @@ def test_submitits_local_executor_runs_the_same_jobs(capsys, tmp_path, postgres_
     """--slurm-cluster local: the same jobs as processes on this machine."""
     pytest.importorskip("submitit")
     monkeypatch.chdir(tmp_path)
-    code, out, err = run_cli(capsys, "compare", *GRID, "--store", postgres_url, "--executor",
-                             "slurm", "--slurm-cluster", "local", "--workers", "2", "--json",
-                             "--no-report")
-    assert code == 0, err
-    result = _json(out)
-    assert result["trained_now"] == 4 and result["runs_not_finished"] == 0
-    assert "submitted 2 pull workers (local)" in err
-    assert (tmp_path / "layerorder-slurm" / "experiment-1").is_dir()
-    with Store.open(postgres_url, create=False) as store:
-        owners = {r.owner.split(":")[1] for r in store.runs(1)}
-    assert str(os.getpid()) not in owners  # trained by the jobs, not by this process
-    code, out, err = run_cli(capsys, "report", "--store", postgres_url, "--output",
-                             tmp_path / "r.html")
-    assert code == 0, err
+    _slurm_compare(capsys, tmp_path, postgres_url, "local")
 
 
 def test_slurm_needs_sbatch(capsys, tmp_path, monkeypatch):

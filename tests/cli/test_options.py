@@ -37,7 +37,8 @@ def test_each_command_shows_the_settings_it_decides():
     assert set(COMMANDS["compare"]) == {s.name for s in SETTINGS}
     assert COMMANDS["report"] == {"margin", "baseline", "metric", "goal", "metric_range"}
     assert COMMANDS["study"] == {"device", "executor", "stack_mode", "workers", "ray_address",
-                                 "cpus_per_run", "gpus_per_run", "max_retries", "lease"}
+                                 "cpus_per_run", "gpus_per_run", "max_retries", "lease",
+                                 "slurm_partition", "slurm_minutes", "slurm_cluster"}
     assert COMMANDS["probe"] == {
         "dataset", "data_options", "arch", "model", "width", "heads", "depth", "orders",
         "epochs", "batch_size", "optimizer", "lr", "warmup", "schedule", "weight_decay",

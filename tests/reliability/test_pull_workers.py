@@ -5,7 +5,6 @@ nothing. ``benchmarks/reliability_postgres.py`` runs the same at scale (8 worker
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -56,11 +55,7 @@ def test_a_server_restart_mid_sweep_loses_nothing(tmp_path):
     pytest.importorskip("psycopg")
     from tests import pg_cluster
 
-    try:
-        cluster = pg_cluster.start()
-    except pg_cluster.Unavailable as exc:
-        pytest.skip(f"no PostgreSQL server can be started here: {exc}")
-    try:
+    with pg_cluster.running(pg_cluster, "PostgreSQL server") as cluster:
         url = cluster.url
         grid = [*TINY, "--epochs", "3", "--order", "standard", "--order", "preact",
                 "--seeds", "8"]
@@ -80,6 +75,3 @@ def test_a_server_restart_mid_sweep_loses_nothing(tmp_path):
         assert len(runs) == 16 and {r.status for r in runs} == {"done"}
         trained = sum(int(out.split("trained ")[1].split(" ")[0]) for out, _ in outputs)
         assert trained == 16  # each run stored once, by the worker that trained it
-    finally:
-        cluster.stop("immediate")
-        shutil.rmtree(cluster.root, ignore_errors=True)

@@ -282,3 +282,15 @@ def test_claim_next_restricted_to_keys(store):
     got = [store.claim_next(exp.id, owner, keys={"k1", "k3"}) for _ in range(3)]
     assert [r.run_key for r in got[:2]] == ["k1", "k3"] and got[2] is None
     assert store.claim_next(exp.id, owner).run_key == "k0"
+
+
+def test_large_seeds_and_nul_bytes_are_stored(store):
+    """A seed past 2**31 (SQLite's INTEGER has 8 bytes; so must the server's) and a NUL byte in
+    a failed run's error (a command's output; no PostgreSQL text takes one)."""
+    exp = store.experiment("big", {})
+    store.add_runs(exp.id, [RunSpec("k", "standard", 2**40, 0.1, {"seed": 2**40})])
+    run = store.claim_next(exp.id, "h:1:st1")
+    assert run.seed == 2**40
+    assert store.finish_run(run.id, status="failed", epochs=[], owner="h:1:st1",
+                            error="out\x00put")
+    assert store.run(run.id).error == "out\\x00put"

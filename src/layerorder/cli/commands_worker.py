@@ -32,8 +32,9 @@ def worker(
 
     Start any number, on any hosts, against one store (a PostgreSQL URL for several hosts):
     each run is trained once, and a worker that is killed loses only the run it held, which
-    another worker takes over when its lease runs out. The runs come from 'layerorder compare
-    --plan-only', or from a coordinator ('compare --executor workers').
+    another worker takes over when its lease runs out. The runs come from compare with
+    --plan-only (which stores a grid and trains nothing), or from a coordinator: compare with
+    --executor workers.
     """
     from layerorder.experiment.execution.progress import LineObserver
     from layerorder.experiment.execution.pull import parse_seconds, work

@@ -28,7 +28,7 @@ from typing import Any
 from layerorder.errors import LayerorderError
 from layerorder.export.rows import finite_number
 from layerorder.probe.training import probe_row
-from layerorder.store.location import is_url
+from layerorder.store.location import is_url, shown
 
 MLFLOW_STATUS = {"done": "FINISHED", "diverged": "FINISHED", "failed": "FAILED"}  # finished runs
 PARAM_LIMIT = 500  # characters of a param value (MLflow servers accept 6000; keep them readable)
@@ -177,7 +177,8 @@ def write_mlflow(store_path: Path, experiments, runs: list[dict[str, Any]], targ
     there, the tracking URI)."""
     probes = probes or {}
     uri = tracking_uri(target)
-    store = store_path if is_url(store_path) else str(Path(store_path).resolve())
+    # a server store is tagged as messages show it: never with its password
+    store = shown(store_path) if is_url(store_path) else str(Path(store_path).resolve())
     _check_target(uri, store)
     try:
         with _file_store_allowed(uri):
@@ -200,7 +201,7 @@ def _check_target(uri: str, store: str) -> None:
             raise LayerorderError(f"--output '{local}' is a file; an MLflow file store is a"
                                   " folder (default ./mlruns), or give a tracking URI")
     if local is not None and Path(local).resolve() == Path(store):
-        raise LayerorderError("--output is the layerorder store itself; give MLflow its own"
+        raise LayerorderError("--output is the store itself; give MLflow its own"
                               " folder or database")
 
 

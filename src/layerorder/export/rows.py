@@ -155,7 +155,7 @@ def _search_table(db, search: str | None) -> ExportTable:
         names = sorted({s.search for s in db.search_steps()})
         known = f"; searches here: {', '.join(names)}" if names else ""
         what = f"no search named '{search}'" if search else "no search"
-        raise LayerorderError(f"{what} in {db.path}{known} (layerorder search stores one)")
+        raise LayerorderError(f"{what} in {db.shown}{known} (layerorder search stores one)")
     records = [asdict(s) for s in steps]
     header = list(SEARCH_STEP_FIELDS)
     return ExportTable(header, [[r[k] for k in header] for r in records], records)

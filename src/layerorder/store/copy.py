@@ -33,21 +33,30 @@ def copy_store(source: str | os.PathLike[str], target: str | os.PathLike[str]) -
         if dst.experiments():
             raise StoreError(f"store copy: '{dst.shown}' already holds experiments; copy into a"
                              " new store (a new file, or an empty database or schema)")
-        rows: dict[str, int] = {}
-        with dst._tx() as conn:
-            for table in TABLES:
-                if not src._has_table(table):  # an older source: nothing of it to copy
-                    rows[table] = 0
-                    continue
-                theirs = set(src._conn.columns(table))
-                columns = [c for c in conn.columns(table) if c in theirs]
-                key = "id" if "id" in columns else "rowid"  # in the order they were stored
-                found = src._conn.execute(
-                    f"SELECT {', '.join(columns)} FROM {table} ORDER BY {key}").fetchall()
-                marks = ", ".join("?" for _ in columns)
-                conn.executemany(
-                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-                    [tuple(row) for row in found])
-                rows[table] = len(found)
-            conn.reset_identities()
+        try:
+            rows = _copy_rows(src, dst)
+        except src._conn.errors as exc:  # reading the source failed (writes are dst's _tx's)
+            raise src._conn.failure(f"cannot read store '{src.shown}'", exc) from exc
         return CopySummary(src.shown, dst.shown, rows)
+
+
+def _copy_rows(src: Store, dst: Store) -> dict[str, int]:
+    """Every table's rows from ``src`` into ``dst``, in one transaction of ``dst``."""
+    rows: dict[str, int] = {}
+    with dst._tx() as conn:
+        for table in TABLES:
+            if not src._has_table(table):  # an older source: nothing of it to copy
+                rows[table] = 0
+                continue
+            theirs = set(src._conn.columns(table))
+            columns = [c for c in conn.columns(table) if c in theirs]
+            key = "id" if "id" in columns else "rowid"  # in the order they were stored
+            found = src._conn.execute(
+                f"SELECT {', '.join(columns)} FROM {table} ORDER BY {key}").fetchall()
+            marks = ", ".join("?" for _ in columns)
+            conn.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                [tuple(row) for row in found])
+            rows[table] = len(found)
+        conn.reset_identities()
+    return rows

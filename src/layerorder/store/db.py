@@ -104,7 +104,7 @@ class Store(queries.StoreQueries):
 
     def __repr__(self) -> str:
         state = "open" if self._connection is not None else "closed"
-        return f"Store({self.path!r}, {state})"
+        return f"Store({self.shown!r}, {state})"
 
     @property
     def _conn(self) -> StoreConnection:
@@ -313,6 +313,8 @@ class Store(queries.StoreQueries):
 
         ``final_*`` come from the last epoch, or for diverged/failed runs the last finite one.
         """
+        if error is not None:  # a NUL byte (a command's output) fits no PostgreSQL text
+            error = str(error).replace("\x00", "\\x00")
         if status not in FINISHED_STATUSES:
             raise StoreError(
                 f"cannot finish a run with status '{status}'; "

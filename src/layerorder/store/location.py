@@ -7,8 +7,9 @@ apart and shows a URL without its password.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 # the URL schemes a server store is opened with; libpq accepts both spellings
 SERVER_SCHEMES = ("postgresql", "postgres")
@@ -32,16 +33,26 @@ def check_scheme(location: str) -> None:
 
 
 def shown(location: str | os.PathLike[str]) -> str:
-    """``location`` as messages show it: a URL's password is replaced by ``***``."""
+    """``location`` as messages show it: a URL's password (``user:PASSWORD@`` or
+    ``?password=``) is replaced by ``***``."""
     text = os.fspath(location)
     if not is_url(text):
         return text
     parts = urlsplit(text)
-    if parts.password is None:
-        return text
-    netloc = parts.netloc.rsplit("@", 1)
-    user = netloc[0].split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+    if parts.password is not None:
+        netloc = parts.netloc.rsplit("@", 1)
+        user = netloc[0].split(":", 1)[0]
+        parts = parts._replace(netloc=f"{user}:***@{netloc[1]}")
+    query = re.sub(r"(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+    return urlunsplit(parts._replace(query=query))
+
+
+def secrets_of(location: str) -> list[str]:
+    """The password a URL holds, as written and decoded: what no message may repeat."""
+    parts = urlsplit(location)
+    found = [parts.password] if parts.password else []
+    found += [m.group(1) for m in re.finditer(r"(?:^|&)password=([^&]*)", parts.query)]
+    return [s for secret in found if secret for s in {secret, unquote(secret)}]
 
 
 def exists(location: str | os.PathLike[str]) -> bool:

@@ -260,6 +260,6 @@ def evaluate_study(study: Study, scale: str, store: str | Path, *, alpha: float 
             match = claim_regime(claim, ev, study.config(claim.experiment, scale))
             verdict = in_regime(verdict, match)
         claims.append(ClaimResult(study.name, claim, name, verdict))
-    return StudyResult(study, scale, str(store), tuple(claims), tuple(summaries), machine,
+    return StudyResult(study, scale, shown(store), tuple(claims), tuple(summaries), machine,
                        finished_at)
 

@@ -64,7 +64,7 @@ def test_a_worker_waits_for_a_store_created_after_it(location):
     summary = pull.work(location, idle_exit=30, poll=0.05, max_runs=2)
     later.join()
     assert summary.trained == 2
-    with pytest.raises(StoreError, match="does not exist|no layerorder store yet"):
+    with pytest.raises(StoreError, match="does not exist|no store.s tables yet"):
         pull.work(location + "-other" if "://" not in location else location + "x",
                   idle_exit=0.2, poll=0.05)
 
@@ -90,7 +90,7 @@ def test_a_coordinator_stores_each_round_while_a_worker_drains_it(location, tmp_
         try:
             pull.work(location, idle_exit=0.5, poll=0.05)
         except StoreError as exc:  # the coordinator has not created the store yet
-            assert "no layerorder store yet" in str(exc) or "does not exist" in str(exc)
+            assert "tables yet" in str(exc) or "does not exist" in str(exc)
             time.sleep(0.05)
     coordinator.join(timeout=5)
     assert "error" not in result, result.get("error")
@@ -134,6 +134,17 @@ def test_an_unavailable_store_is_waited_out(monkeypatch):
     with pytest.raises(StoreUnavailable):
         pull._patiently(lambda: (_ for _ in ()).throw(StoreUnavailable("down")), Notes(),
                         seconds=0.05)
+
+
+def test_a_claim_whose_answer_was_lost_is_handed_back_first(location):
+    """A worker holds no run between runs: one it holds when it claims is a claim that
+    committed while its answer was lost; it is handed back, not left to its heartbeat."""
+    store_grid(_config(seeds=1), location)
+    with Store.open(location, create=False) as db:
+        lost = db.claim_next(1, "host-x:1:st1")
+        exp, run = pull._claim_afresh(db, "host-x:1:st1", None, None, 60.0)
+        assert run.id == lost.id and run.attempts == 2
+        assert [r.id for r in db.runs(1, "running")] == [run.id]
 
 
 def test_durations():

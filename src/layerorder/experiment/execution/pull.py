@@ -145,6 +145,17 @@ def _claim(db: Store, owner: str, experiment: str | None, prefix: str | None,
     return held
 
 
+def _claim_afresh(db: Store, owner: str, experiment: str | None, prefix: str | None,
+                  lease: float) -> tuple[ExperimentRecord, RunRecord] | int:
+    db.release_owned(None, owner)
+    return _claim(db, owner, experiment, prefix, lease)
+
+
+def _hand_back(db: Store, owner: str) -> None:
+    with contextlib.suppress(StoreError):
+        db.release_owned(None, owner)
+
+
 def work(
     store: str,
     *,
@@ -170,16 +181,14 @@ def work(
     trained, names = 0, []
     stopped = "max runs"
     with _open_when_there(store, idle_exit, poll) as db, _stop_on_sigterm():
-        held: int | None = None  # the experiment of the run held now
         try:
             with Heartbeat(db.path, owner, lease):
                 idle_since = time.monotonic()
                 while max_runs is None or trained < max_runs:
-                    claimed = _patiently(
-                        lambda: _claim(db, owner, experiment, prefix, lease), observer,
-                        # a claim whose answer was lost may have committed: no run is held
-                        # between runs, so any this owner holds is that one, handed back
-                        again=lambda: db.release_owned(None, owner))
+                    # a worker holds no run between runs: one it holds now is a claim whose
+                    # answer a lost connection took (its heartbeat would renew it for ever)
+                    claimed = _patiently(lambda: _claim_afresh(db, owner, experiment, prefix,
+                                                               lease), observer)
                     if isinstance(claimed, int) and claimed:  # held by others: they
                         time.sleep(poll)  # finish them, or their leases run out and one is ours
                         idle_since = time.monotonic()
@@ -192,7 +201,6 @@ def work(
                         time.sleep(min(poll, idle_exit - waited))
                         continue
                     exp, run = claimed
-                    held = exp.id
                     task = task_of(exp, run, device, run_timeout)
                     observer.run_started(task)
                     (outcome,) = executor.execute(iter([task]), observer.epoch)
@@ -203,19 +211,14 @@ def work(
                     else:
                         observer.note(f"run {run.id} ({run.label}) was taken over after its lease"
                                       " expired; the other worker's result is kept")
-                    held = None
                     idle_since = time.monotonic()
         except (_Stopped, KeyboardInterrupt) as exc:
-            if held is not None:
-                with contextlib.suppress(StoreError):
-                    db.release_owned(held, owner)
+            _hand_back(db, owner)  # also a run whose claim committed as the signal came
             if isinstance(exc, KeyboardInterrupt):
                 raise
             stopped = "stopped by SIGTERM"
         except BaseException:
-            if held is not None:
-                with contextlib.suppress(StoreError):
-                    db.release_owned(held, owner)
+            _hand_back(db, owner)
             raise
     return WorkerSummary(owner, trained, tuple(dict.fromkeys(names)), stopped)
 

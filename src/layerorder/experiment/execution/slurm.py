@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,10 +39,28 @@ def _quiet_submitit() -> Iterator[None]:
         logger.setLevel(level)
 
 
+def _submitit() -> Any:
+    """submitit, imported without its logging set-up. At import it calls
+    ``logging.config.dictConfig``, which closes every logging handler the process has (the
+    user's, a notebook's, a test runner's); ``SUBMITIT_LOG_LEVEL=NOCONFIG`` (its own switch) is
+    set for the import alone, unless the user set the variable."""
+    if "submitit" in sys.modules:
+        return sys.modules["submitit"]
+    unset = "SUBMITIT_LOG_LEVEL" not in os.environ
+    if unset:
+        os.environ["SUBMITIT_LOG_LEVEL"] = "NOCONFIG"
+    try:
+        import submitit
+    finally:
+        if unset:
+            os.environ.pop("SUBMITIT_LOG_LEVEL", None)
+    return submitit
+
+
 def require_submitit(cluster: str) -> None:
     """Refuse ``--executor slurm`` where it cannot submit, before anything is stored."""
     try:
-        import submitit  # noqa: F401
+        _submitit()
     except ImportError as exc:
         raise ConfigError("--executor slurm needs submitit; install it with"
                           " pip install 'layerorder[slurm]'") from exc
@@ -75,10 +95,9 @@ def submit_workers(store: str, experiment: int, count: int, *, cluster: str,
                    partition: str | None, minutes: int, device: str, lease: float,
                    run_timeout: float | None) -> WorkerArray:
     """Submit ``count`` pull workers for ``experiment`` as one job array."""
-    import submitit
-
     from layerorder.experiment.execution.pull import work
 
+    submitit = _submitit()
     folder = Path(LOG_FOLDER) / f"experiment-{experiment}"
     executor = submitit.AutoExecutor(folder=folder / "%j", cluster=cluster)
     parameters: dict[str, Any] = {"timeout_min": minutes, "tasks_per_node": 1,
