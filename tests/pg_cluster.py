@@ -105,15 +105,23 @@ class Cluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start(root: str | os.PathLike[str] | None = None) -> Cluster:
-    """initdb and start a cluster in ``root`` (a new temporary folder by default)."""
+def start(root: str | os.PathLike[str] | None = None, password: str | None = None) -> Cluster:
+    """initdb and start a cluster in ``root`` (a new temporary folder by default). With
+    ``password``, connections over TCP must give it (SCRAM); otherwise every one is trusted."""
     folder = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="layerorder-pg-"))
     folder.mkdir(parents=True, exist_ok=True)
     binaries = bin_dir()
     if os.geteuid() == 0:
         shutil.chown(folder, RUN_AS)
     cluster = Cluster(folder, _free_port())
-    init = _as_server_user([str(binaries / "initdb"), "-D", str(cluster.data), "-A", "trust",
+    auth = ["-A", "trust"]
+    if password is not None:
+        secret = folder / "password"
+        secret.write_text(password)
+        if os.geteuid() == 0:
+            shutil.chown(secret, RUN_AS)
+        auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={secret}"]
+    init = _as_server_user([str(binaries / "initdb"), "-D", str(cluster.data), *auth,
                             "-U", USER, "--no-sync"])
     done = subprocess.run(init, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
@@ -122,9 +130,10 @@ def start(root: str | os.PathLike[str] | None = None) -> Cluster:
         cluster.start()
     except subprocess.CalledProcessError as exc:
         raise Unavailable(f"the server did not start: {exc.stderr.strip()[-300:]}") from exc
+    env = {**os.environ, **({"PGPASSWORD": password} if password is not None else {})}
     created = subprocess.run(
         [str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", USER,
-         DATABASE], capture_output=True, text=True, timeout=60)
+         DATABASE], capture_output=True, text=True, timeout=60, env=env)
     if created.returncode != 0:
         cluster.stop()
         raise Unavailable(f"createdb failed: {created.stderr.strip()[-300:]}")
@@ -132,13 +141,13 @@ def start(root: str | os.PathLike[str] | None = None) -> Cluster:
 
 
 @contextmanager
-def running(module: Any, what: str) -> Iterator[Any]:
+def running(module: Any, what: str, **options: Any) -> Iterator[Any]:
     """A throwaway server of ``module`` (this one, or ``tests.slurm_cluster``), closed after;
     the test skips, with the reason in one line, where none can be started."""
     import pytest
 
     try:
-        cluster = module.start()
+        cluster = module.start(**options)
     except module.Unavailable as exc:
         pytest.skip(f"no {what} can be started here: {exc}")
     try:

@@ -127,7 +127,7 @@ def test_mlflow_refuses_a_file_or_the_store(tmp_path, capsys):
     assert code == 2 and "is a file" in err and taken.read_text() == "mine"
     code, _, err = run_cli(capsys, "export", "--store", db, "--format", "mlflow", "-o",
                            f"sqlite:///{db}")
-    assert code == 2 and "the layerorder store itself" in err
+    assert code == 2 and "the store itself" in err
 
 
 def test_an_export_interrupted_inside_a_run_is_finished_by_the_next(tmp_path, capsys,

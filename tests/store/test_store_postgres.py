@@ -141,3 +141,30 @@ def test_a_password_libpq_cannot_parse_is_not_repeated():
     with pytest.raises(StoreError) as info:
         Store.open("postgresql://u:bad%zzsecret@127.0.0.1:1/db")
     assert "zzsecret" not in str(info.value) and "***" in str(info.value)
+
+
+def test_the_password_comes_from_the_environment_or_pgpass(tmp_path, monkeypatch):
+    """A server that asks for a password: none in the URL, then PGPASSWORD, then a ~/.pgpass
+    file (PGPASSFILE), as libpq reads them; a wrong one is refused in one line without it."""
+    from tests import pg_cluster
+
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "none"))
+    with pg_cluster.running(pg_cluster, "PostgreSQL server", password="s3cret") as cluster:
+        with pytest.raises(StoreError, match="password") as info:
+            Store.open(cluster.url)
+        assert not isinstance(info.value, StoreUnavailable)  # the input's fault: exit 2
+        monkeypatch.setenv("PGPASSWORD", "s3cret")
+        with Store.open(cluster.url) as store:
+            store.experiment("e", {})
+        monkeypatch.delenv("PGPASSWORD")
+        pgpass = tmp_path / "pgpass"
+        pgpass.write_text(f"127.0.0.1:{cluster.port}:*:*:s3cret\n")
+        pgpass.chmod(0o600)
+        monkeypatch.setenv("PGPASSFILE", str(pgpass))
+        with Store.open(cluster.url, create=False) as store:
+            assert [e.name for e in store.experiments()] == ["e"]
+        wrong = cluster.url.replace("layerorder@", "layerorder:wrong-one@")
+        with pytest.raises(StoreError, match="password authentication failed") as info:
+            Store.open(wrong)
+        assert "wrong-one" not in str(info.value)
