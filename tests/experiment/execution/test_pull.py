@@ -3,6 +3,7 @@ round; a stopped worker hands its run back; an unavailable store is waited out."
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -153,3 +154,39 @@ def test_durations():
     assert pull.parse_seconds("1.5h", "--idle-exit") == 5400
     with pytest.raises(Exception, match="--idle-exit 'soon' is not a time"):
         pull.parse_seconds("soon", "--idle-exit")
+
+
+def test_a_search_coordinator_stores_each_stage_while_a_worker_drains_it(tmp_path, monkeypatch):
+    """``search --executor workers``: every stage (selection rounds, then the final) is stored
+    by the search and trained by a worker; the answer equals the search trained in-process."""
+    import layerorder
+
+    monkeypatch.setattr(pull, "POLL_SECONDS", 0.05)
+    options = {"dataset": "synthetic", "arch": "mlp", "width": 8, "epochs": 1,
+               "batch_size": 64, "budget": 39, "progress": False}
+    store = str(tmp_path / "search.db")
+    result: dict = {}
+
+    def coordinate():
+        try:
+            result["search"] = layerorder.search_orders(store=store, executor="workers",
+                                                        **options)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            result["error"] = exc
+
+    coordinator = threading.Thread(target=coordinate)
+    coordinator.start()
+    trained, deadline = 0, time.monotonic() + 120
+    while coordinator.is_alive() and time.monotonic() < deadline:
+        if not os.path.exists(store):  # the search has not created it yet
+            time.sleep(0.05)
+            continue
+        trained += pull.work(store, idle_exit=1, poll=0.05).trained
+    coordinator.join(timeout=60)
+    assert "error" not in result, result.get("error")
+    reference = layerorder.search_orders(store=str(tmp_path / "alone.db"),
+                                         executor="sequential", **options)
+    assert result["search"].best == reference.best
+    with Store.open(store, create=False) as db:  # every stage's runs, all by the worker
+        runs = [r for e in db.experiments() for r in db.runs(e.id)]
+    assert trained == len(runs) and {r.status for r in runs} == {"done"}
