@@ -182,6 +182,13 @@ def _m006_user_metrics(conn: Connection) -> None:
     conn.execute("ALTER TABLE epochs ADD COLUMN metrics_json TEXT")
 
 
+def _m007_claim_index(conn: Connection) -> None:
+    """``runs_claim``: runs by experiment, status and id, the order a claim reads them in. On
+    SQLite the index before it already ends in the rowid; a server had to sort every pending
+    run of the experiment at each claim."""
+    conn.execute("CREATE INDEX runs_claim ON runs (experiment_id, status, id)")
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _m001_initial,
     _m002_no_dropout_key,
@@ -189,6 +196,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _m004_search_steps,
     _m005_analysis_plans,
     _m006_user_metrics,
+    _m007_claim_index,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # the oldest schema read without upgrading (a read-only store): later migrations only added
