@@ -27,6 +27,8 @@ def test_plan_only_then_workers_then_report(capsys, tmp_path, postgres_url):
     assert code == 0, err
     assert "stored 4 runs (4 new)" in out and "nothing was trained" in out
     assert f"layerorder worker --store '{postgres_url}' --experiment 1" in out
+    code, out, _ = run_cli(capsys, "worker", "--store", postgres_url, "--study", "other")
+    assert code == 0 and "trained 0 runs; stopped: no runs left" in out  # no run of that study
     code, out, err = run_cli(capsys, "worker", "--store", postgres_url, "--max-runs", "1",
                              "--json")
     assert code == 0, err

@@ -107,6 +107,7 @@ def _as_schema_1(path) -> None:
         conn.execute("ALTER TABLE experiments DROP COLUMN plan_json")
         conn.execute("ALTER TABLE runs DROP COLUMN metrics_json")
         conn.execute("ALTER TABLE epochs DROP COLUMN metrics_json")
+        conn.execute("DROP INDEX runs_claim")
     conn.close()
 
 
