@@ -36,8 +36,9 @@ def worker(
     --plan-only (which stores a grid and trains nothing), or from a coordinator: compare with
     --executor workers.
     """
+    from layerorder.durations import seconds
     from layerorder.experiment.execution.progress import LineObserver
-    from layerorder.experiment.execution.pull import parse_seconds, work
+    from layerorder.experiment.execution.pull import work
     from layerorder.studies.spec import experiment_prefix
 
     if device not in DEVICES:
@@ -46,7 +47,7 @@ def worker(
     if experiment is not None and study is not None:
         raise typer.BadParameter("give --experiment or --study, not both",
                                  param_hint="'--study'")
-    idle = parse_seconds(idle_exit, "--idle-exit")
+    idle = seconds(idle_exit, "--idle-exit")
     summary = work(store, experiment=experiment,
                    prefix=experiment_prefix(study) if study is not None else None,
                    max_runs=max_runs, idle_exit=idle, device=device, lease=lease,

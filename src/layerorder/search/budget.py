@@ -9,9 +9,9 @@ many seeds the final stage may add within the time left.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, replace
 
+from layerorder.durations import UNITS, split_amount
 from layerorder.errors import ConfigError
 
 FINAL_SEEDS = 3  # seeds per finalist at the final stage's first look
@@ -19,7 +19,6 @@ FINAL_SEEDS = 3  # seeds per finalist at the final stage's first look
 # called undecided (with the seeds that would decide them) rather than trained on and on
 MAX_FINAL_SEEDS = 50
 
-UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 MAX_RUNS, MAX_SECONDS = 1_000_000, 365 * 86_400  # a budget larger is a typo
 
 FULL_SEEDS = 5  # the default budget is a third of training every candidate on this many seeds
@@ -47,12 +46,10 @@ def parse_budget(text: str | float | None) -> Budget:
     """``None`` -> the default; ``30`` -> 30 full runs; ``45m`` / ``2h`` / ``900s`` -> time."""
     if text is None:
         return Budget()
-    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([smh]?)\s*", str(text))
-    value = float(match.group(1)) if match else math.nan
-    if not match or not math.isfinite(value) or value <= 0:
+    value, unit = split_amount(text) or (math.nan, "")
+    if not math.isfinite(value) or value <= 0:
         raise ConfigError(f"--budget '{text}' is neither a number of full runs (30) nor a time"
                           " (45m, 2h, 900s)")
-    unit = match.group(2)
     if (value * UNITS[unit] if unit else value) > (MAX_SECONDS if unit else MAX_RUNS):
         raise ConfigError(f"--budget '{text}' is more than any search spends: at most"
                           f" {MAX_RUNS:,} full runs or {MAX_SECONDS // 86_400} days")

@@ -148,14 +148,6 @@ def test_a_claim_whose_answer_was_lost_is_handed_back_first(location):
         assert [r.id for r in db.runs(1, "running")] == [run.id]
 
 
-def test_durations():
-    assert pull.parse_seconds("90", "--idle-exit") == 90
-    assert pull.parse_seconds("5m", "--idle-exit") == 300
-    assert pull.parse_seconds("1.5h", "--idle-exit") == 5400
-    with pytest.raises(Exception, match="--idle-exit 'soon' is not a time"):
-        pull.parse_seconds("soon", "--idle-exit")
-
-
 def test_a_search_coordinator_stores_each_stage_while_a_worker_drains_it(tmp_path, monkeypatch):
     """``search --executor workers``: every stage (selection rounds, then the final) is stored
     by the search and trained by a worker; the answer equals the search trained in-process."""

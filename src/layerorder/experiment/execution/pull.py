@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import re
 import signal
 import threading
 import time
@@ -29,7 +28,6 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from layerorder.errors import ConfigError
 from layerorder.experiment.execution.executors import SequentialExecutor
 from layerorder.experiment.execution.observer import SweepObserver
 from layerorder.experiment.execution.worker import RunOutcome, RunTask
@@ -51,7 +49,6 @@ from layerorder.store.records import FINISHED_STATUSES
 
 RECONNECT_WITHIN = 60.0  # seconds a worker waits out an unavailable store before it stops
 POLL_SECONDS = 2.0  # how often an idle worker, or a coordinator, looks at the store again
-_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 STOPPED_BY = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "an interrupt"}
 
 
@@ -86,14 +83,6 @@ def _stop_on_sigterm() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def parse_seconds(text: str | float, flag: str) -> float:
-    """``60``, ``60s``, ``5m`` or ``1h`` as seconds; a ``ConfigError`` naming ``flag`` else."""
-    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([smh]?)\s*", str(text))
-    if match is None:
-        raise ConfigError(f"{flag} '{text}' is not a time; give seconds (60, 60s) or 5m, 1h")
-    return float(match.group(1)) * _UNITS[match.group(2)]
 
 
 def _open_when_there(store: str, patience: float, poll: float) -> Store:
@@ -224,9 +213,9 @@ def work(
 
 
 def _patiently(call: Callable[[], Any], observer: SweepObserver, *,
-               again: Callable[[], Any] = lambda: None, seconds: float = RECONNECT_WITHIN) -> Any:
+               seconds: float = RECONNECT_WITHIN) -> Any:
     """``call()``, tried again while the store is unavailable (a server restarting, a network
-    down) for up to ``seconds``; ``again`` runs before each new try."""
+    down) for up to ``seconds``."""
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -236,8 +225,6 @@ def _patiently(call: Callable[[], Any], observer: SweepObserver, *,
                 raise
             observer.note(f"{exc}; trying again")
             time.sleep(POLL_SECONDS)
-            with contextlib.suppress(StoreUnavailable):
-                again()
 
 
 def _written(db: Store, outcome: RunOutcome, owner: str) -> bool:
