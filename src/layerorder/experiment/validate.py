@@ -15,7 +15,7 @@ from layerorder.data import check_dataset
 from layerorder.errors import ConfigError, did_you_mean
 from layerorder.experiment.configuration.config import ExperimentConfig
 from layerorder.experiment.configuration.plan import check_goal
-from layerorder.experiment.configuration.settings import BY_NAME, LOOP, OWN
+from layerorder.experiment.configuration.settings import BY_NAME, LOOP, OWN, STACKING_EXECUTORS
 from layerorder.stats.metric import BUILT_IN
 
 
@@ -57,11 +57,11 @@ def validate(config: ExperimentConfig) -> list[str]:
 
         require_submitit(config.slurm_cluster)
     if config.executor in ("sequential", "stacked", "workers") and config.workers not in (None, 1):
-        raise ConfigError(f"--workers needs --executor process, auto or slurm, not"
+        raise ConfigError(f"--workers needs --executor process, stacked-pool, auto or slurm, not"
                           f" {config.executor}")
-    if config.stack_mode != "auto" and config.executor != "stacked":
-        raise ConfigError(f"--stack-mode {config.stack_mode} needs --executor stacked, not"
-                          f" {config.executor}")
+    if config.stack_mode != "auto" and config.executor not in STACKING_EXECUTORS:
+        raise ConfigError(f"--stack-mode {config.stack_mode} needs --executor stacked or"
+                          f" stacked-pool, not {config.executor}")
     return config.not_applied()
 
 
@@ -110,9 +110,9 @@ def check_user_run(config: ExperimentConfig) -> None:
         own = "--command" if config.command is not None else "train="
         raise ConfigError(f"a run of your own ({own}) needs --metric NAME: the metric it reports"
                           " that the comparison reads (and --goal min where lower is better)")
-    if config.executor == "stacked":
-        raise ConfigError("--executor stacked trains the built-in models side by side; your own"
-                          " runs need sequential, process or ray")
+    if config.executor in STACKING_EXECUTORS:
+        raise ConfigError(f"--executor {config.executor} trains the built-in models side by side;"
+                          " your own runs need sequential, process or ray")
     if config.run_timeout is not None and config.command is None:
         raise ConfigError("--run-timeout applies to --command runs: a train function runs inside"
                           " a layerorder process, which cannot stop it apart from that process")

@@ -32,7 +32,10 @@ from layerorder.targets import TargetError, split_kwargs
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
 DEVICES = ("auto", "cpu", "cuda")
-EXECUTORS = ("auto", "sequential", "process", "stacked", "ray", "workers", "slurm")
+EXECUTORS = (
+    "auto", "sequential", "process", "stacked", "stacked-pool", "ray", "workers", "slurm"
+)
+STACKING_EXECUTORS = ("stacked", "stacked-pool")  # train the seeds of a configuration as one model
 # executors that train nothing in the driver: pull workers (``layerorder worker``) do, and the
 # driver stores each round and waits for them
 PULL_EXECUTORS = ("workers", "slurm")
@@ -674,21 +677,22 @@ class ExecutionSettings:
     device: str = setting("auto", choice(DEVICES), "auto, cpu or cuda.")
     executor: str = setting(
         "auto", choice(EXECUTORS),
-        "auto, sequential, process, stacked, ray, workers (store the runs and wait while"
-        " 'layerorder worker' processes, on any hosts, train them) or slurm (the same, with the"
-        " workers submitted as a SLURM job array).",
+        "auto, sequential, process, stacked (the seeds of a configuration as one model),"
+        " stacked-pool (a process pool whose workers each train such stacks), ray, workers"
+        " (store the runs and wait while 'layerorder worker' processes, on any hosts, train"
+        " them) or slurm (the same, with the workers submitted as a SLURM job array).",
     )
     stack_mode: str = setting(
         "auto", choice(STACK_MODES),
-        "How --executor stacked trains a stack of seeds: exact (each seed's own convolution and"
-        " linear calls: the runs equal those trained alone, bit for bit on the CPU), batched (one"
-        " grouped call for all seeds: equal to rounding) or auto (exact on the CPU, batched on a"
-        " GPU).",
+        "How --executor stacked or stacked-pool trains a stack of seeds: exact (each seed's own"
+        " convolution and linear calls: the runs equal those trained alone, bit for bit on the"
+        " CPU), batched (one grouped call for all seeds: equal to rounding) or auto (exact on"
+        " the CPU, batched on a GPU).",
     )
     workers: int | None = setting(
         None, integer(optional=True, maximum=4096),
-        "Worker processes for --executor process, or SLURM array tasks for --executor slurm;"
-        " none: one per core (slurm: one per run, at most 16)."
+        "Worker processes for --executor process or stacked-pool, or SLURM array tasks for"
+        " --executor slurm; none: one per core (slurm: one per run, at most 16)."
     )
     slurm_partition: str | None = setting(
         None, optional_text, "SLURM partition for --executor slurm; none: the cluster's default."

@@ -24,7 +24,7 @@ from multiprocessing import connection
 
 import torch
 
-from layerorder.experiment.execution.pool_worker import worker_main
+from layerorder.experiment.execution.pool_worker import Stack, worker_main
 from layerorder.experiment.execution.worker import Progress, RunOutcome, RunTask, execute
 
 ProgressFn = Callable[[Progress], None]
@@ -70,6 +70,9 @@ class Plan:
         if self.executor == "auto":
             return (f"auto: in this process while the runs are short, then a process pool of"
                     f" {self.workers} workers x {threads}")
+        if self.executor == "stacked-pool":
+            return (f"process pool, {self.workers} workers x {threads}, each training stacks"
+                    " of seeds")
         return f"process pool, {self.workers} workers x {threads}"
 
 
@@ -160,7 +163,7 @@ def _sigint_ignored():
 
 
 class _Worker:
-    """One worker process and its pipe; ``task`` is the run it holds, or None when idle."""
+    """One worker process and its pipe; ``held``: the runs it holds by id (none when idle)."""
 
     def __init__(self, ctx, shipped: bytes | None, threads: int | None) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
@@ -173,15 +176,16 @@ class _Worker:
         with _sigint_ignored():  # inherited through exec: a Ctrl-C while the worker imports
             self.process.start()  # torch must not print its traceback
         child.close()
-        self.task: RunTask | None = None
+        self.held: dict[int, RunTask] = {}
 
-    def give(self, task: RunTask) -> bool:
-        """Send ``task``; False (and nothing held) when the worker has died meanwhile."""
+    def give(self, parcel: tuple[RunTask, ...], mode: str | None) -> bool:
+        """Send ``parcel`` (one run, or with a stack ``mode`` a ``Stack`` of runs); False (and
+        nothing held) when the worker has died meanwhile."""
         try:
-            self.conn.send(task)
+            self.conn.send(parcel[0] if mode is None else Stack(parcel, mode))
         except OSError:  # BrokenPipeError: it died while idle
             return False
-        self.task = task
+        self.held = {t.run_id: t for t in parcel}
         return True
 
     def messages(self) -> Iterator[tuple[str, object]]:
@@ -228,17 +232,23 @@ class ProcessExecutor(Executor):
 
     name = "process"
     max_tries = 3
+    stack_mode: str | None = None  # each worker trains one run at a time
 
-    def __init__(self, workers: int, threads: int = 1, shipped: bytes | None = None):
-        self.workers, self.threads, self.shipped = workers, threads, shipped
+    def __init__(self, workers: int, threads: int = 1, shipped: bytes | None = None,
+                 on_note=None):
+        self.workers, self.threads, self.shipped, self.on_note = workers, threads, shipped, on_note
         self._pool: list[_Worker] = []
 
     def worker_pid(self, run_id: int) -> int | None:
         """The process id of the worker training ``run_id`` now (None when none is)."""
         for worker in self._pool:
-            if worker.task is not None and worker.task.run_id == run_id:
+            if run_id in worker.held:
                 return worker.process.pid
         return None
+
+    def parcels(self, tasks: Iterator[RunTask]) -> Iterator[tuple[RunTask, ...]]:
+        """What each worker is given at a time: one run, pulled only when a worker is free."""
+        return ((task,) for task in tasks)
 
     def start(self) -> None:
         """Spawn the workers now (they import torch while the caller goes on); ``execute``
@@ -250,7 +260,7 @@ class ProcessExecutor(Executor):
     def stop(self, now: bool = True) -> None:
         """End the workers: at once (``now``, or a worker holding a run), else after their run."""
         for worker in self._pool:
-            worker.stop(now=now or worker.task is not None)
+            worker.stop(now=now or bool(worker.held))
         self._pool = []
 
     def execute(self, tasks, progress=None):
@@ -258,7 +268,7 @@ class ProcessExecutor(Executor):
         interrupted = True
         try:
             self.start()
-            yield from self._loop(ctx, tasks, progress)
+            yield from self._loop(ctx, self.parcels(tasks), progress)
             interrupted = False
         finally:
             if interrupted or not self.kept:
@@ -267,32 +277,35 @@ class ProcessExecutor(Executor):
     def close(self, now: bool = False) -> None:
         self.stop(now=now)
 
-    def _loop(self, ctx, tasks, progress):
-        retry: deque[RunTask] = deque()
+    def _loop(self, ctx, parcels, progress):
+        retry: deque[tuple[RunTask, ...]] = deque()
         tries: dict[int, int] = {}
         exhausted, idle_deaths = False, 0
         while True:
             for i, worker in enumerate(self._pool):
-                if worker.task is None and (retry or not exhausted):
-                    task = retry.popleft() if retry else next(tasks, None)
-                    if task is None:
+                if not worker.held and (retry or not exhausted):
+                    parcel = retry.popleft() if retry else next(parcels, None)
+                    if parcel is None:
                         exhausted = True
                         continue
-                    if worker.death() is not None or not worker.give(on_gpu(task, i)):
+                    parcel = tuple(on_gpu(task, i) for task in parcel)
+                    if worker.death() is not None or not worker.give(parcel, self.stack_mode):
                         # died while idle (after its last run, or while starting): no run is
-                        # charged, and a fresh worker takes the task, unless workers keep dying
+                        # charged, and a fresh worker takes the parcel, unless workers keep dying
                         # before they can start one (a crash at import)
                         idle_deaths += 1
                         worker.stop(now=True)
                         self._pool[i] = _Worker(ctx, self.shipped, self.threads)
                         if idle_deaths > self.max_tries * self.workers:
                             error = f"worker processes died {idle_deaths} times before a run began"
-                            yield RunOutcome(task.run_id, "failed", error=error)
+                            for task in parcel:
+                                yield RunOutcome(task.run_id, "failed", error=error)
                         else:
-                            retry.appendleft(task)
+                            retry.appendleft(parcel)
                         continue
-                    tries[task.run_id] = tries.get(task.run_id, 0) + 1
-            busy = [w for w in self._pool if w.task is not None]
+                    for task in parcel:
+                        tries[task.run_id] = tries.get(task.run_id, 0) + 1
+            busy = [w for w in self._pool if w.held]
             if not busy:
                 return
             connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy], 1.0)
@@ -300,19 +313,45 @@ class ProcessExecutor(Executor):
                 for kind, payload in worker.messages():
                     if kind == "progress" and progress is not None:
                         progress(payload)
+                    elif kind == "note" and self.on_note is not None:
+                        self.on_note(payload)
                     elif kind == "done":
-                        worker.task = None
+                        worker.held.pop(payload.run_id, None)
                         yield payload
-                task, death = worker.task, worker.death()
-                if task is None or death is None:
+                held, death = list(worker.held.values()), worker.death()
+                if not held or death is None:
                     continue
-                worker.stop(now=True)  # a worker died holding a run: only that run is charged
+                worker.stop(now=True)  # a worker died holding runs: only those are charged
                 self._pool[i] = _Worker(ctx, self.shipped, self.threads)
-                if tries[task.run_id] >= self.max_tries:
-                    error = f"worker process died ({death}) {tries[task.run_id]} times running it"
-                    yield RunOutcome(task.run_id, "failed", error=error)
-                else:
-                    retry.append(task)
+                again = []
+                for task in held:
+                    n = tries[task.run_id]
+                    if n >= self.max_tries:
+                        error = f"worker process died ({death}) {n} times running it"
+                        yield RunOutcome(task.run_id, "failed", error=error)
+                    else:
+                        again.append(task)
+                if again:
+                    retry.append(tuple(again))
+
+
+class StackedPoolExecutor(ProcessExecutor):
+    """A process pool whose workers each train a stack of seeds at a time (``stacked-pool``):
+    the grid's runs are grouped by everything but the seed and cut into stacks (``stacks``: at
+    least one per worker, at most ``max_stack`` runs), handed out largest first; a worker trains
+    its stack as one model in ``mode`` (``stack_mode``), or run by run where it cannot be
+    stacked (a note says why). Claims every run of the sweep at its start, as ``stacked`` does.
+    A worker that dies charges each run of its stack one try, as the pool does for one run."""
+
+    name = "stacked-pool"
+
+    def __init__(self, workers: int, threads: int = 1, shipped: bytes | None = None,
+                 on_note=None, mode: str = "auto", max_stack: int = 32):
+        super().__init__(workers, threads, shipped, on_note)
+        self.stack_mode, self.max_stack = mode, max_stack
+
+    def parcels(self, tasks: Iterator[RunTask]) -> Iterator[tuple[RunTask, ...]]:
+        return iter(stacks(list(tasks), self.max_stack, self.workers))
 
 
 def on_gpu(task: RunTask, slot: int, count: int | None = None) -> RunTask:
@@ -344,28 +383,33 @@ class StackedExecutor(Executor):
         self.threads, self.max_stack, self.on_note, self.mode = threads, max_stack, on_note, mode
 
     def execute(self, tasks, progress=None):
-        from layerorder.experiment.execution.stacked_runs import execute_stacked
-        from layerorder.experiment.training.stacking import StackingError
+        from layerorder.experiment.execution.stacked_runs import train_stack
 
-        groups: dict[str, list[RunTask]] = {}
-        for task in tasks:
-            groups.setdefault(_stack_key(task), []).append(replace(task, threads=self.threads))
-        for group in groups.values():
-            for i in range(0, len(group), self.max_stack):
-                chunk = group[i : i + self.max_stack]
-                try:
-                    outcomes = execute_stacked(chunk, progress, self.mode)
-                except StackingError as exc:
-                    reason = str(exc)
-                except (torch.cuda.OutOfMemoryError, MemoryError) as exc:  # K models at once
-                    reason = f"{type(exc).__name__}: {exc}"
-                else:
-                    yield from outcomes
-                    continue
-                if self.on_note is not None:
-                    self.on_note(f"{chunk[0].label}: not stacked ({reason}); trained run by run")
-                for task in chunk:
-                    yield execute(task, progress)
+        for chunk in stacks([replace(t, threads=self.threads) for t in tasks], self.max_stack):
+            yield from train_stack(chunk, progress, self.mode, self.on_note)
+
+
+def stacks(tasks: list[RunTask], most: int, parts: int = 1) -> list[tuple[RunTask, ...]]:
+    """``tasks`` grouped by everything but the seed, each group cut into near-equal stacks of
+    at most ``most`` runs, and into more stacks where that is needed to make at least ``parts``
+    of them (so that each of a pool's workers has one), largest first: a pool that hands out
+    the longest work first ends its workers closer together."""
+    groups: dict[str, list[RunTask]] = {}
+    for task in tasks:
+        groups.setdefault(_stack_key(task), []).append(task)
+    size = most
+    if parts > len(groups):  # fewer groups than parts: cut them to about runs / parts each
+        size = min(most, max(1, -(-len(tasks) // parts)))
+    out: list[tuple[RunTask, ...]] = []
+    for group in groups.values():
+        n = -(-len(group) // size)  # pieces of this group
+        step, extra = divmod(len(group), n)
+        start = 0
+        for i in range(n):
+            end = start + step + (i < extra)
+            out.append(tuple(group[start:end]))
+            start = end
+    return sorted(out, key=len, reverse=True)
 
 
 class _ToThePool(BaseException):
@@ -485,4 +529,6 @@ def make_executor(p: Plan, on_note=None, shipped: bytes | None = None,
         return StackedExecutor(p.threads, on_note=on_note, mode=stack_mode)
     if p.executor == "auto":
         return AdaptiveExecutor(p, runs, shipped, on_note)
-    return ProcessExecutor(p.workers, p.threads, shipped)
+    if p.executor == "stacked-pool":
+        return StackedPoolExecutor(p.workers, p.threads, shipped, on_note, stack_mode)
+    return ProcessExecutor(p.workers, p.threads, shipped, on_note)

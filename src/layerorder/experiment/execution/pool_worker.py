@@ -8,14 +8,25 @@ behind.
 from __future__ import annotations
 
 import signal
+import traceback
+from dataclasses import dataclass
 
 from layerorder.experiment.execution.lifeline import die_with_parent
 
 
+@dataclass(frozen=True)
+class Stack:
+    """Runs that differ in their seed alone, for one worker to train as one stacked model
+    (``--executor stacked-pool``); ``mode`` is the ``stack_mode`` setting."""
+
+    tasks: tuple  # of RunTask (not imported here: this module stays light)
+    mode: str = "auto"
+
+
 def worker_main(conn, shipped: bytes | None, driver: int, threads: int | None) -> None:
-    """A pool worker: die with the driver, install what it shipped, then train the runs it
-    is sent one at a time, sending progress and the outcome back over its pipe. An install
-    that fails is reported by every run this worker is given."""
+    """A pool worker: die with the driver, install what it shipped, then train what it is sent,
+    one run or one ``Stack`` at a time, sending progress, notes and an outcome per run back over
+    its pipe. An install that fails is reported by every run this worker is given."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group:
     die_with_parent(driver)  # the driver alone decides when its workers stop
     from dataclasses import replace  # the rest only once this worker is tied to its driver
@@ -32,6 +43,25 @@ def worker_main(conn, shipped: bytes | None, driver: int, threads: int | None) -
     def send(p) -> None:
         conn.send(("progress", p))
 
+    def note(text: str) -> None:
+        conn.send(("note", text))
+
+    def stacked(stack: Stack) -> None:
+        """Each run of ``stack`` done; a bug in stacked training fails the runs it left
+        without an outcome, with its traceback (not hidden, and no worker lost to it)."""
+        from layerorder.experiment.execution.stacked_runs import train_stack  # a pool of
+        # single runs never imports the stacking code
+        left = {t.run_id for t in stack.tasks}
+        try:
+            tasks = [replace(t, threads=threads) for t in stack.tasks]
+            for outcome in train_stack(tasks, send, stack.mode, note):
+                left.discard(outcome.run_id)
+                conn.send(("done", outcome))
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
+            for run_id in sorted(left):
+                conn.send(("done", RunOutcome(run_id, "failed", error=error)))
+
     while True:
         try:
             task = conn.recv()
@@ -39,8 +69,11 @@ def worker_main(conn, shipped: bytes | None, driver: int, threads: int | None) -
             return
         if task is None:
             return
+        runs = task.tasks if isinstance(task, Stack) else (task,)
         if install_error is not None:
-            outcome = RunOutcome(task.run_id, "failed", error=install_error)
+            for run in runs:
+                conn.send(("done", RunOutcome(run.run_id, "failed", error=install_error)))
+        elif isinstance(task, Stack):
+            stacked(task)
         else:
-            outcome = execute(replace(task, threads=threads), send)
-        conn.send(("done", outcome))
+            conn.send(("done", execute(replace(task, threads=threads), send)))

@@ -1,5 +1,6 @@
-"""Runs that differ only in their seed trained as one stacked model (the ``stacked`` executor): K
-tasks in, K outcomes out, as if each had been trained alone (``training.stacked``)."""
+"""Runs that differ only in their seed trained as one stacked model (the ``stacked`` executor,
+and each worker of ``stacked-pool``): K tasks in, K outcomes out, as if each had been trained
+alone (``training.stacked``)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,36 @@ import time
 
 import torch
 
-from layerorder.experiment.execution.worker import Progress, RunOutcome, provenance, run_scope
+from layerorder.experiment.execution.worker import (
+    Progress,
+    RunOutcome,
+    execute,
+    provenance,
+    run_scope,
+)
 from layerorder.experiment.training.run_data import load_run_data
 from layerorder.experiment.training.stacked import train_stacked
 from layerorder.experiment.training.stacking import StackingError, per_replica
 from layerorder.experiment.training.target import build_run_model
+
+
+def train_stack(tasks, progress=None, mode: str = "auto", on_note=None):
+    """Train ``tasks`` (same config but the seed) as one stacked model, or run by run where the
+    model cannot be stacked or the stack does not fit in memory (with a one-line reason sent to
+    ``on_note``); yields one outcome per task. Any other error is a bug and is raised."""
+    try:
+        outcomes = execute_stacked(tasks, progress, mode)
+    except StackingError as exc:
+        reason = str(exc)
+    except (torch.cuda.OutOfMemoryError, MemoryError) as exc:  # K models at once
+        reason = f"{type(exc).__name__}: {exc}"
+    else:
+        yield from outcomes
+        return
+    if on_note is not None:
+        on_note(f"{tasks[0].label}: not stacked ({reason}); trained run by run")
+    for task in tasks:
+        yield execute(task, progress)
 
 
 def execute_stacked(tasks, progress=None, mode: str = "auto") -> list:

@@ -1,0 +1,146 @@
+"""The stacked pool: each pool worker trains stacks of seeds; the runs are those trained alone."""
+
+import os
+import signal
+
+import pytest
+
+from layerorder.experiment.configuration.config import make_config
+from layerorder.experiment.execution.executors import (
+    SequentialExecutor,
+    StackedPoolExecutor,
+    stacks,
+)
+from layerorder.experiment.execution.worker import RunTask
+from layerorder.store import Store
+from tests.helpers import run_cli
+from tests.reliability.processes import children
+
+
+def _tasks(orders=("standard", "act-first"), seeds=3, **extra) -> list[RunTask]:
+    config = make_config({
+        "dataset": "mnist1d", "data_options": {"num_samples": 400}, "arch": "cnn1d",
+        "width": 8, "depth": 2, "epochs": 2, "batch_size": 50, "orders": list(orders),
+        "seeds": seeds, **extra,
+    })
+    return [RunTask(i + 1, run.order, run.to_dict()) for i, run in enumerate(config.runs())]
+
+
+def _tiny(run_id: int, seed: int, order: str = "standard") -> RunTask:
+    config = make_config({"dataset": "synthetic", "arch": "mlp", "orders": [order],
+                          "seeds": [seed]})
+    (run,) = config.runs()
+    return RunTask(run_id, run.order, run.to_dict())
+
+
+def test_stacks_keep_a_configuration_together_and_give_every_worker_one():
+    tasks = [_tiny(10 * o + s, s, order) for o, order in
+             enumerate(["standard", "act-first", "preact", "drop-before-bn", "no-norm"])
+             for s in range(5)]
+    two = stacks(tasks, most=32, parts=2)
+    assert [len(s) for s in two] == [5] * 5  # five configurations, more than two workers
+    for stack in two:
+        assert len({t.label for t in stack}) == 1  # the seeds of one configuration
+    eight = stacks(tasks, most=32, parts=8)
+    assert sorted(len(s) for s in eight) == [2] * 5 + [3] * 5  # cut to fill eight workers
+    assert [len(s) for s in eight] == sorted((len(s) for s in eight), reverse=True)
+    small = stacks(tasks, most=2, parts=1)
+    assert max(len(s) for s in small) == 2
+    for cut in (two, eight, small):  # every run once
+        assert sorted(t.run_id for s in cut for t in s) == sorted(t.run_id for t in tasks)
+    uneven = stacks([_tiny(i, i) for i in range(10)] + [_tiny(20, 0, "preact")], 32, parts=1)
+    assert [len(s) for s in uneven] == [10, 1]  # no cut where one stack per part is enough
+
+
+def test_a_stacked_pool_trains_each_run_as_it_trains_alone():
+    """Exact mode on the CPU: every epoch's losses and accuracies of every run equal the
+    sequential executor's at the same thread count, bit for bit, and the runs of a stack
+    were trained together in one worker."""
+    tasks = _tasks()
+    alone = {o.run_id: o for o in SequentialExecutor(threads=1).execute(iter(tasks))}
+    pool = StackedPoolExecutor(workers=2, threads=1, mode="exact")
+    stacked = {o.run_id: o for o in pool.execute(iter(tasks))}
+    assert set(stacked) == set(alone)
+    for run_id, outcome in stacked.items():
+        assert outcome.status == "done", outcome.error
+        assert _numbers(outcome) == _numbers(alone[run_id])
+        assert outcome.provenance["stacked_with"] == 3
+        assert outcome.provenance["stack_mode"] == "exact"
+    pids = {o.provenance["pid"] for o in stacked.values()}
+    assert len(pids) == 2 and os.getpid() not in pids  # two workers, one stack each
+    assert not children(os.getpid(), tracker=False)
+
+
+def _numbers(outcome) -> list[tuple]:
+    return [(e.epoch, e.train_loss, e.train_acc, e.test_loss, e.test_acc, e.lr)
+            for e in outcome.epochs]
+
+
+def test_a_model_that_cannot_be_stacked_is_trained_run_by_run_in_the_worker_with_a_note():
+    notes: list[str] = []
+    tasks = _tasks(orders=("standard",), seeds=2, probe=True)
+    pool = StackedPoolExecutor(workers=2, threads=1, on_note=notes.append)
+    outcomes = list(pool.execute(iter(tasks)))
+    assert sorted(o.status for o in outcomes) == ["done", "done"]
+    assert all(o.probes for o in outcomes)  # trained alone, with their probes
+    assert any("not stacked (probes" in n for n in notes), notes
+
+
+def test_a_worker_killed_during_its_stack_charges_each_of_its_runs_one_try():
+    tasks = _tasks(orders=("standard", "act-first"), seeds=2)  # runs 1 and 3: standard
+    pool = StackedPoolExecutor(workers=2, threads=1)
+    killed: list[int] = []
+
+    def progress(p):
+        if p.run_id == 1 and not killed:
+            killed.append(pool.worker_pid(1))
+            assert pool.worker_pid(3) == killed[0]  # its stack's other run, in the same worker
+            os.kill(killed[0], signal.SIGKILL)
+
+    outcomes = {o.run_id: o for o in pool.execute(iter(tasks), progress)}
+    assert sorted(outcomes) == [1, 2, 3, 4]
+    assert all(o.status == "done" for o in outcomes.values()), outcomes
+    for run_id in (1, 3):  # trained again, as a stack, by a fresh worker
+        assert outcomes[run_id].provenance["pid"] != killed[0]
+        assert outcomes[run_id].provenance["stacked_with"] == 2
+    assert not children(os.getpid(), tracker=False)
+
+
+def test_compare_with_a_stacked_pool_from_the_cli(tmp_path, capsys):
+    db = tmp_path / "s.db"
+    code, out, err = run_cli(
+        capsys, "compare", "--dataset", "synthetic", "--arch", "mlp", "--width", "8",
+        "--epochs", "1", "--order", "standard,act-first", "--seeds", "2",
+        "--executor", "stacked-pool", "--workers", "2", "--stack-mode", "batched",
+        "--store", db, "--no-report")
+    assert code == 0, err
+    assert "2 workers x 1 thread, each training" in out + err  # the plan, as the run starts
+    with Store.open(db) as store:
+        runs = store.runs(store.experiments()[0].id)
+    assert [r.status for r in runs] == ["done"] * 4
+    assert {r.provenance["stack_mode"] for r in runs} == {"batched"}
+    assert {r.provenance["stacked_with"] for r in runs} == {2}
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--executor", "stacked-pool", "--command", "python x.py {out}", "--metric", "acc"],
+     "--executor stacked-pool trains the built-in models side by side"),
+    (["--executor", "process", "--stack-mode", "batched"],
+     "--stack-mode batched needs --executor stacked or stacked-pool, not process"),
+])
+def test_a_stacked_pool_where_it_cannot_apply_is_a_one_line_error(tmp_path, capsys, flags,
+                                                                 message):
+    code, _, err = run_cli(capsys, "compare", "--dataset", "synthetic", "--epochs", "1",
+                           "--store", tmp_path / "s.db", "--no-report", *flags)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+
+
+def test_compare_with_a_stacked_pool_from_python(tmp_path):
+    import layerorder
+
+    res = layerorder.compare(store=tmp_path / "s.db", dataset="synthetic", arch="mlp", width=8,
+                             epochs=1, orders=["standard"], seeds=3, executor="stacked-pool",
+                             workers=2, progress=False)
+    assert [r.status for r in res.runs] == ["done"] * 3
+    assert sorted(r.provenance["stacked_with"] for r in res.runs) == [1, 2, 2]  # one per worker
