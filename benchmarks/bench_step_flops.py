@@ -10,7 +10,13 @@ same run: the rate of one large sgemm (``--gemm`` square float32 matrices) and o
 product of the shape a convolution of this model lowers to (im2col), and the share of a step's
 time each kind of operation takes (``torch.profiler``, self time).
 
+With ``--alternatives`` it also times, forward and backward on the model's own shapes, what a
+step could use instead of its slowest kernels: PyTorch's native convolution and an im2col
+convolution through ``addmm`` against oneDNN's, and a BatchNorm written as ``var_mean`` and
+element-wise operations against ATen's.
+
     python benchmarks/bench_step_flops.py [--steps 200] [--repeats 5] [--gemm 1024]
+    python benchmarks/bench_step_flops.py --alternatives
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import warnings
 from collections import defaultdict
 
 import torch
@@ -108,11 +115,72 @@ def time_shares(step, steps: int) -> dict[str, float]:
     return {kind: value / total for kind, value in shares.items()}
 
 
+def microseconds(fn, repeats: int = 300) -> float:
+    for _ in range(20):
+        fn()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - start) / repeats * 1e6
+
+
+def im2col_conv1d(x, weight, bias, stride: int, pad: int):
+    """A 1-d convolution as one matrix product of the unfolded input (autograd backward)."""
+    n, c, _ = x.shape
+    out_c, _, k = weight.shape
+    cols = torch.nn.functional.pad(x, (pad, pad)).unfold(2, k, stride)  # n, c, l_out, k
+    l_out = cols.shape[2]
+    cols = cols.permute(0, 2, 1, 3).reshape(n * l_out, c * k)
+    out = torch.addmm(bias, cols, weight.view(out_c, c * k).t())
+    return out.view(n, l_out, out_c).permute(0, 2, 1)
+
+
+def alternatives(batch: int) -> None:
+    """Forward and backward, in microseconds, of each kernel choice at the model's shapes."""
+    print("forward + backward at the default model's shapes, 1 thread (microseconds):")
+    for length in (40, 20):
+        alternatives_at(batch, length)
+
+
+def alternatives_at(batch: int, length: int) -> None:
+    f = torch.nn.functional
+    x = torch.randn(batch, 32, length, requires_grad=True)
+    w = torch.randn(32, 32, 5, requires_grad=True)
+    b = torch.randn(32, requires_grad=True)
+    bn = torch.nn.BatchNorm1d(32)
+
+    def run(layer):
+        def step():
+            y = layer()
+            y.backward(torch.ones_like(y))
+        return step
+
+    def by_hand():
+        var, mean = torch.var_mean(x, dim=(0, 2), keepdim=True, correction=0)
+        return (x - mean) * torch.rsqrt(var + bn.eps) * bn.weight[:, None] + bn.bias[:, None]
+
+    onednn = microseconds(run(lambda: f.conv1d(x, w, b, stride=2, padding=2)))
+    with warnings.catch_warnings():  # the flags' note about TF32 on Intel GPUs
+        warnings.simplefilter("ignore", UserWarning)
+        with torch.backends.mkldnn.flags(enabled=False):
+            native = microseconds(run(lambda: f.conv1d(x, w, b, stride=2, padding=2)))
+    im2col = microseconds(run(lambda: im2col_conv1d(x, w, b, 2, 2)))
+    print(f"  conv 32->32, k5 s2, on ({batch}, 32, {length}): oneDNN {onednn:.0f}, "
+          f"native {native:.0f} ({native / onednn:.2f}x), im2col + addmm {im2col:.0f} "
+          f"({im2col / onednn:.2f}x)")
+    aten = microseconds(run(lambda: bn(x)))
+    hand = microseconds(run(by_hand))
+    print(f"  BatchNorm on ({batch}, 32, {length}): ATen {aten:.0f}, var_mean and "
+          f"element-wise {hand:.0f} ({hand / aten:.2f}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--gemm", type=int, default=1024, help="size of the square sgemm")
+    parser.add_argument("--alternatives", action="store_true",
+                        help="also time other kernels for the step's convolutions and BatchNorm")
     args = parser.parse_args()
     if min(args.steps, args.repeats, args.gemm) < 1:
         parser.error("--steps, --repeats and --gemm take positive whole numbers")
@@ -142,6 +210,8 @@ def main() -> None:
     print("share of a step's time (self time under torch.profiler; min-max over the orders):")
     for kind, values in sorted(shares_all.items(), key=lambda kv: -max(kv[1])):
         print(f"  {kind:<22} {min(values):>6.1%} - {max(values):.1%}")
+    if args.alternatives:
+        alternatives(batch)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ step). layerorder runs the same grid with ``compare``'s automatic plan. Target >
 
     python benchmarks/bench_sweep.py            # the full default grid (about 6 minutes)
     python benchmarks/bench_sweep.py --epochs 5 --seeds 2 --reference minimal
+    python benchmarks/bench_sweep.py --executor stacked-pool --stack-mode batched
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ def reference_grid(config, name: str) -> tuple[float, dict]:
     return time.perf_counter() - start, accs
 
 
-def layerorder_grid(config, executor: str) -> tuple[float, dict, str]:
-    config = type(config)(**{**config.__dict__, "executor": executor})
+def layerorder_grid(config, executor: str, stack_mode: str = "auto") -> tuple[float, dict, str]:
+    config = type(config)(**{**config.__dict__, "executor": executor, "stack_mode": stack_mode})
     with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "b.db") as store:
         start = time.perf_counter()
         summary = run_sweep(config, store)
@@ -63,6 +64,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--executor", default="auto")
+    parser.add_argument("--stack-mode", default="auto", help="with a stacking executor")
     parser.add_argument(
         "--reference", default="plain,minimal", help="comma-separated: plain, minimal"
     )
@@ -72,7 +74,7 @@ def main() -> None:
         parser.error(f"--reference takes plain and/or minimal, got {args.reference!r}")
     config = default_grid(args.epochs, args.seeds)
     load(config.runs()[0])  # data generated and cached before timing
-    t_ours, ours, plan = layerorder_grid(config, args.executor)
+    t_ours, ours, plan = layerorder_grid(config, args.executor, args.stack_mode)
     rss_children = peak_rss_mib(children=True)
     # each reference in a fresh process, as a plain script runs: nothing that layerorder's
     # sweep left in this one (thread settings, allocator state, warm caches) carries into it

@@ -60,6 +60,20 @@ def main() -> None:
             f"{'' if agree else '  <- differs'}"
         )
     print(f"same decision for {same} of {len(seq.analysis.decisions)} pairs")
+    # what limits the saving: an order is trained up to the look where the last of its pairs was
+    # decided, so no run of this design could train fewer runs than this with these decisions
+    need: dict[str, int] = {}
+    for d in seq.analysis.decisions:
+        for order in (d.a, d.b):
+            need[order] = max(need.get(order, 0), d.decided_at or used)
+    least = sum(need.values())  # the default grid: one condition
+    per_run = t_fixed / fixed.trained
+    print(f"the least this design trains with these decisions: {least} runs "
+          f"({', '.join(f'{o} {n}' for o, n in need.items())} seeds), "
+          f"{least / fixed.trained:.2f} of the runs; at the fixed design's "
+          f"{per_run:.2f} s per run that is {least * per_run:.1f} s "
+          f"({least / fixed.trained:.2f} of its time), and {t_seq - least * per_run:+.1f} s "
+          "went to the rounds (each look waits for its round's last run, then analyses)")
     print("fixed verdict:", fixed.verdict.text)
     print("until-decided verdict:", seq.verdict.text)
 
