@@ -2,8 +2,8 @@
 
 ``gated_compare(gate, ...)`` is a ``compare`` command whose model (``tests/gate.py:model``,
 order ``as-is``) waits on a gate directory at its first training step: the run takes a ticket
-(files ``ticket-0`` .. ``ticket-{N-1}``, N read from ``tickets``, each created once, exclusively)
-and trains on; a run without a ticket writes ``waiting-<pid>-<n>`` and waits until ``open``
+(files ``ticket-0`` .. ``ticket-{N-1}``, N read from ``tickets``, each created once, exclusively;
+a run trained again keeps its ticket) and trains on; a run without a ticket writes ``waiting-<pid>-<n>`` and waits until ``open``
 exists. A test therefore knows exactly how many runs finish before it kills, signals or freezes
 the driver, and that the others are running at that moment, instead of training long enough and
 sleeping. The driver's own checks of the model run it in eval mode without gradients, which the
@@ -46,10 +46,17 @@ def model() -> nn.Module:
 
 
 def wait_at_gate(gate: Path) -> None:
+    # a ticket is the run's, not the attempt's: a run trained again from its start (``auto``
+    # handing it to a pool at its second epoch, a retry) passes with the ticket it took. The run
+    # seeds torch with its seed just before training, so ``initial_seed`` names it.
+    held = gate / f"held-{torch.initial_seed()}"
+    if held.exists():
+        return
     tickets = int((gate / "tickets").read_text()) if (gate / "tickets").exists() else 0
     for k in range(tickets):
         try:
             os.close(os.open(gate / f"ticket-{k}", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            held.touch()
             return
         except FileExistsError:
             continue

@@ -389,6 +389,9 @@ class StackedExecutor(Executor):
             yield from train_stack(chunk, progress, self.mode, self.on_note)
 
 
+BALANCE = 1.1  # how much more than its fair share of runs a worker may be left with
+
+
 def stacks(tasks: list[RunTask], most: int, parts: int = 1) -> list[tuple[RunTask, ...]]:
     """``tasks`` grouped by everything but the seed and each group cut into near-equal stacks of
     at most ``size`` runs, largest first; ``size`` is the largest (up to ``most``) whose stacks
@@ -407,9 +410,6 @@ def stacks(tasks: list[RunTask], most: int, parts: int = 1) -> list[tuple[RunTas
         if size == 1 or _longest_share(cut, parts) <= fair * BALANCE:
             return cut
         size -= 1
-
-
-BALANCE = 1.1  # how much more than its fair share of runs a worker may be left with
 
 
 def _pieces(group: list[RunTask], size: int) -> list[tuple[RunTask, ...]]:
