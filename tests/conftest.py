@@ -68,3 +68,4 @@ def slurm():
 
     with pg_cluster.running(slurm_cluster, "SLURM") as cluster:
         yield cluster.env
+

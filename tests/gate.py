@@ -1,13 +1,13 @@
 """A deterministic slow run for the kill, signal, lease and resume tests.
 
-``gated_compare(gate, ...)`` is a ``compare`` command whose model (``tests/gate.py:model``,
-order ``as-is``) waits on a gate directory at its first training step: the run takes a ticket
-(files ``ticket-0`` .. ``ticket-{N-1}``, N read from ``tickets``, each created once, exclusively;
-a run trained again keeps its ticket) and trains on; a run without a ticket writes ``waiting-<pid>-<n>`` and waits until ``open``
-exists. A test therefore knows exactly how many runs finish before it kills, signals or freezes
-the driver, and that the others are running at that moment, instead of training long enough and
-sleeping. The driver's own checks of the model run it in eval mode without gradients, which the
-gate lets through.
+``gated_compare(gate, ...)`` is a ``compare`` command whose model (``tests/gate.py:model``, order
+``as-is``) waits on a gate directory at its first training step: the run takes a ticket (files
+``ticket-0`` .. ``ticket-{N-1}``, N read from ``tickets``, each created once, exclusively; a run
+trained again keeps its ticket) and trains on; a run without a ticket writes ``waiting-<pid>-<n>``
+and waits until ``open`` exists. A test therefore knows exactly how many runs finish before it
+kills, signals or freezes the driver, and that the others are running at that moment, instead of
+training long enough and sleeping. The driver's own checks of the model run it in eval mode without
+gradients, which the gate lets through.
 """
 
 from __future__ import annotations

@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.py"
 
 
+@pytest.mark.slow
 def test_the_gpu_check_runs_on_the_cpu(tmp_path):
     out = tmp_path / "check"
     done = subprocess.run(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from layerorder.probe.chain import ChainStep, stage_chain
 from tests.helpers import run_cli
 
@@ -37,6 +39,7 @@ def test_without_a_pool_the_chain_is_the_second_block():
     assert stage_chain("x", [_step("head", "Linear")]) is None
 
 
+@pytest.mark.slow
 def test_probe_plot_writes_the_four_stage_chart(tmp_path, capsys):
     out = tmp_path / "charts"
     code, _, err = run_cli(
@@ -48,6 +51,7 @@ def test_probe_plot_writes_the_four_stage_chart(tmp_path, capsys):
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_the_report_of_a_probed_compare_shows_the_chain(tmp_path, capsys):
     page = tmp_path / "r.html"
     code, _, err = run_cli(

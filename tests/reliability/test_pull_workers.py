@@ -51,6 +51,7 @@ def test_a_killed_workers_run_is_retried_after_its_lease(tmp_path, location):
     assert all(r.owner.startswith("host-b:") for r in runs)
 
 
+@pytest.mark.slow
 def test_a_server_restart_mid_sweep_loses_nothing(tmp_path):
     pytest.importorskip("psycopg")
     from tests import pg_cluster

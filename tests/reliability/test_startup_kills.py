@@ -1,13 +1,14 @@
 """SIGKILL of the driver while its pool's workers are still starting: no worker, and no resource
 tracker held open by one, outlives it.
 
-A spawned worker is tied to its driver by ``die_with_parent`` (the kernel's parent-death signal
-and a watchdog), the first thing ``pool_worker.worker_main`` does. Before that call a worker has
-only started Python, imported the driver's main module and unpickled its entry point; none of
-them may import torch, which takes seconds (a minute on a loaded machine) and would leave an
-orphan for as long. The kills fall at seeded random points from the moment the first worker
-appears until its start-up is well over; every process the sweep had must be gone 10 s later
-(in practice well under a second: the time each took is in the assertion message).
+A spawned worker is tied to its driver by ``die_with_parent`` (the kernel's parent-death signal and
+a watchdog), the first thing ``pool_worker.worker_main`` does. Before that call a worker has only
+started Python, imported the driver's main module and unpickled its entry point; none of them may
+import torch, which takes seconds (a minute on a loaded machine) and would leave an orphan for as
+long. The kills fall at seeded random points from the moment the first worker appears until its
+start-up is well over, one in each of ``KILLS`` equal slices of that window (so the first instants,
+where a worker is not yet tied, are always among them); every process the sweep had must be gone 10
+s later (in practice well under a second: the time each took is in the assertion message).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tests.reliability.processes import descendants, kill_and_wait
 
 pytestmark = pytest.mark.slow
 
-KILLS = 10
+KILLS = 6
 SEED = 20261205
 WINDOW = 2.5  # seconds after the first worker appears: its whole start-up on this machine
 GONE_WITHIN = 10.0
@@ -54,8 +55,8 @@ def test_kills_through_the_workers_start_up_leave_no_process(tmp_path):
     cmd = gated_compare(tmp_path / "s.db", "--executor", "process", "--workers", "2", seeds=4)
     rng = random.Random(SEED)
     took = []
-    for _ in range(KILLS):
-        delay = rng.uniform(0.0, WINDOW)
+    for k in range(KILLS):
+        delay = rng.uniform(k, k + 1) * WINDOW / KILLS
         processes, seconds = _kill_during_start_up(cmd, gated_env(gate), delay)
         took.append((round(delay, 2), processes, round(seconds, 2)))
         assert seconds < GONE_WITHIN, f"processes outlived the driver by {GONE_WITHIN} s: {took}"

@@ -3,6 +3,8 @@
 import os
 import signal
 
+import pytest
+
 from layerorder.experiment.configuration.config import make_config
 from layerorder.experiment.execution.executors import ProcessExecutor
 from layerorder.experiment.execution.worker import RunTask
@@ -29,6 +31,7 @@ def _task(run_id: int, epochs: int, gated: bool = False) -> RunTask:
     return RunTask(run_id, run.order, run.to_dict())
 
 
+@pytest.mark.slow
 def test_only_the_killed_workers_run_is_charged(tmp_path, monkeypatch):
     """Run 2 waits at the gate (``tests/gate.py``) while run 1's worker is killed three times,
     so it is in flight at every kill; the gate opens after the last."""

@@ -39,6 +39,7 @@ def test_gradient_clipping_is_trained_run_by_run(tmp_path):
         runs = store.runs(summary.experiment.id)
     assert [r.status for r in runs] == ["done", "done"]
     assert any("not stacked (gradient clipping" in line for line in notes.lines)
+    assert notes.lines[0].startswith("stack mode auto: exact on cpu")  # what auto chose, said
 
 
 def test_a_bug_in_stacked_training_is_not_hidden(tmp_path, monkeypatch):

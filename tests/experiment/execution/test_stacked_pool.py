@@ -86,6 +86,14 @@ def test_a_model_that_cannot_be_stacked_is_trained_run_by_run_in_the_worker_with
     assert sorted(o.status for o in outcomes) == ["done", "done"]
     assert all(o.probes for o in outcomes)  # trained alone, with their probes
     assert any("not stacked (probes" in n for n in notes), notes
+    assert notes[0].startswith("stack mode auto: exact on cpu")  # auto says what it chose
+
+
+def test_a_stack_mode_named_by_the_user_is_not_announced():
+    notes: list[str] = []
+    pool = StackedPoolExecutor(workers=1, threads=1, on_note=notes.append, mode="batched")
+    outcomes = list(pool.execute(iter(_tasks(orders=("standard",), seeds=2))))
+    assert [o.provenance["stack_mode"] for o in outcomes] == ["batched"] * 2 and notes == []
 
 
 def test_a_worker_killed_during_its_stack_charges_each_of_its_runs_one_try():

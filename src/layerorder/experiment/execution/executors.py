@@ -351,7 +351,9 @@ class StackedPoolExecutor(ProcessExecutor):
         self.stack_mode, self.max_stack = mode, max_stack
 
     def parcels(self, tasks: Iterator[RunTask]) -> Iterator[tuple[RunTask, ...]]:
-        return iter(stacks(list(tasks), self.max_stack, self.workers))
+        chunks = stacks(list(tasks), self.max_stack, self.workers)
+        say_mode(chunks, self.stack_mode, self.on_note)
+        return iter(chunks)
 
 
 def on_gpu(task: RunTask, slot: int, count: int | None = None) -> RunTask:
@@ -385,8 +387,19 @@ class StackedExecutor(Executor):
     def execute(self, tasks, progress=None):
         from layerorder.experiment.execution.stacked_runs import train_stack
 
-        for chunk in stacks([replace(t, threads=self.threads) for t in tasks], self.max_stack):
+        chunks = stacks([replace(t, threads=self.threads) for t in tasks], self.max_stack)
+        say_mode(chunks, self.mode, self.on_note)
+        for chunk in chunks:
             yield from train_stack(chunk, progress, self.mode, self.on_note)
+
+
+def say_mode(chunks: list[tuple[RunTask, ...]], mode: str, on_note) -> None:
+    """Say what ``auto`` chose for these stacks (once, before they train)."""
+    from layerorder.experiment.training.stacking import mode_note
+
+    note = mode_note(mode, chunks[0][0].device) if chunks and on_note is not None else None
+    if note is not None:
+        on_note(note)
 
 
 BALANCE = 1.1  # how much more than its fair share of runs a worker may be left with

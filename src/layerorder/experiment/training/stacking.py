@@ -50,6 +50,17 @@ def per_replica(mode: str, device: torch.device | str) -> bool:
     return mode == "exact"
 
 
+def mode_note(mode: str, device: torch.device | str) -> str | None:
+    """What ``auto`` chose on ``device``, said once per sweep; None for a mode the user named."""
+    if mode != "auto":
+        return None
+    if per_replica(mode, device):
+        return (f"stack mode auto: exact on {torch.device(device).type} (each seed's own"
+                " convolution and linear calls: the runs equal those trained alone)")
+    return (f"stack mode auto: batched on {torch.device(device).type} (one grouped call for all"
+            " seeds: equal to the runs alone to rounding)")
+
+
 class StackingError(LayerorderError, ValueError):
     """A model that cannot be stacked; the reason names the layer."""
 
