@@ -15,7 +15,13 @@ from layerorder.data import check_dataset
 from layerorder.errors import ConfigError, did_you_mean
 from layerorder.experiment.configuration.config import ExperimentConfig
 from layerorder.experiment.configuration.plan import check_goal
-from layerorder.experiment.configuration.settings import BY_NAME, LOOP, OWN, STACKING_EXECUTORS
+from layerorder.experiment.configuration.settings import (
+    BY_NAME,
+    LOOP,
+    OWN,
+    POOL_EXECUTORS,
+    STACKING_EXECUTORS,
+)
 from layerorder.stats.metric import BUILT_IN
 
 
@@ -191,7 +197,7 @@ def _check_size(config: ExperimentConfig) -> None:
     from layerorder.experiment.execution.executors import available_cores
 
     cores = available_cores()
-    pool = config.executor in ("auto", "process")
+    pool = config.executor in POOL_EXECUTORS
     if pool and config.workers is not None and config.workers > cores:
         raise ConfigError(
             f"--workers {config.workers} is more than the {cores} cores here; use at most {cores}"

@@ -45,7 +45,7 @@ def test_gradient_clipping_is_trained_run_by_run(tmp_path):
 def test_a_bug_in_stacked_training_is_not_hidden(tmp_path, monkeypatch):
     import layerorder.experiment.execution.stacked_runs as stacked
 
-    def broken(tasks, progress=None, mode="auto"):
+    def broken(tasks, progress=None, mode="auto", executor="stacked"):
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(stacked, "execute_stacked", broken)

@@ -1,6 +1,7 @@
 """The stacked pool: each pool worker trains stacks of seeds; the runs are those trained alone."""
 
 import os
+import re
 import signal
 
 import pytest
@@ -17,10 +18,10 @@ from tests.helpers import run_cli
 from tests.reliability.processes import children
 
 
-def _tasks(orders=("standard", "act-first"), seeds=3, **extra) -> list[RunTask]:
+def _tasks(orders=("standard", "act-first"), seeds=3, epochs=2, **extra) -> list[RunTask]:
     config = make_config({
         "dataset": "mnist1d", "data_options": {"num_samples": 400}, "arch": "cnn1d",
-        "width": 8, "depth": 2, "epochs": 2, "batch_size": 50, "orders": list(orders),
+        "width": 8, "depth": 2, "epochs": epochs, "batch_size": 50, "orders": list(orders),
         "seeds": seeds, **extra,
     })
     return [RunTask(i + 1, run.order, run.to_dict()) for i, run in enumerate(config.runs())]
@@ -50,6 +51,8 @@ def test_stacks_keep_a_configuration_together_and_give_every_worker_one():
     assert max(len(s) for s in small) == 2
     for cut in (two, eight, small):  # every run once
         assert sorted(t.run_id for s in cut for t in s) == sorted(t.run_id for t in tasks)
+    assert stacks([], most=32, parts=2) == []
+    assert [len(s) for s in stacks(tasks[:3], most=0, parts=8)] == [1, 1, 1]
     uneven = stacks([_tiny(i, i) for i in range(10)] + [_tiny(20, 0, "preact")], 32, parts=1)
     assert [len(s) for s in uneven] == [10, 1]  # no cut where one stack per part is enough
 
@@ -91,8 +94,11 @@ def test_a_model_that_cannot_be_stacked_is_trained_run_by_run_in_the_worker_with
     assert notes[0].startswith("stack mode auto: exact on cpu")  # auto says what it chose
 
 
-def test_a_worker_killed_during_its_stack_charges_each_of_its_runs_one_try():
-    tasks = _tasks(orders=("standard", "act-first"), seeds=2)  # runs 1 and 3: standard
+def test_a_worker_killed_during_its_stack_tries_its_runs_again_in_halves():
+    """Killed at the stack's first epoch (of 30: the stack is still training), each run of it is
+    charged one try and trained again, the halves of the stack by fresh workers: a stack that
+    is too large for memory shrinks until it fits."""
+    tasks = _tasks(orders=("standard", "act-first"), seeds=2, epochs=30)  # runs 1, 3: standard
     pool = StackedPoolExecutor(workers=2, threads=1)
     killed: list[int] = []
 
@@ -105,9 +111,10 @@ def test_a_worker_killed_during_its_stack_charges_each_of_its_runs_one_try():
     outcomes = {o.run_id: o for o in pool.execute(iter(tasks), progress)}
     assert sorted(outcomes) == [1, 2, 3, 4]
     assert all(o.status == "done" for o in outcomes.values()), outcomes
-    for run_id in (1, 3):  # trained again, as a stack, by a fresh worker
+    for run_id in (1, 3):  # trained again, each half (one run) by a fresh worker
         assert outcomes[run_id].provenance["pid"] != killed[0]
-        assert outcomes[run_id].provenance["stacked_with"] == 2
+        assert outcomes[run_id].provenance["stacked_with"] == 1
+        assert outcomes[run_id].provenance["executor"] == "stacked-pool"
     assert not children(os.getpid(), tracker=False)
 
 
@@ -119,7 +126,7 @@ def test_compare_with_a_stacked_pool_from_the_cli(tmp_path, capsys):
         "--executor", "stacked-pool", "--workers", "2", "--stack-mode", "batched",
         "--store", db, "--no-report")
     assert code == 0, err
-    assert "2 workers x 1 thread, each training" in out + err  # the plan, as the run starts
+    assert re.search(r"2 workers x \d+ threads?, each training", out + err)  # the plan
     with Store.open(db) as store:
         runs = store.runs(store.experiments()[0].id)
     assert [r.status for r in runs] == ["done"] * 4
@@ -149,3 +156,28 @@ def test_compare_with_a_stacked_pool_from_python(tmp_path):
                              workers=2, progress=False)
     assert [r.status for r in res.runs] == ["done"] * 3
     assert sorted(r.provenance["stacked_with"] for r in res.runs) == [1, 2, 2]  # one per worker
+
+
+def test_on_a_gpu_a_stacked_pool_has_one_worker_per_gpu(monkeypatch):
+    import layerorder.experiment.execution.executors as executors
+
+    monkeypatch.setattr(executors, "available_cores", lambda: 16)
+    monkeypatch.setattr(executors.torch.cuda, "device_count", lambda: 4)
+    assert executors.plan("stacked-pool", None, 25, "cuda").workers == 4
+    assert executors.plan("stacked-pool", 2, 25, "cuda").workers == 2  # --workers decides
+    assert executors.plan("stacked-pool", None, 25, "cpu").workers == 16  # one per core
+
+
+def test_what_auto_chose_is_said_once_however_many_rounds():
+    notes: list[str] = []
+    pool = StackedPoolExecutor(workers=1, threads=1, on_note=notes.append)
+    pool.kept = True  # kept between rounds, as --until-decided keeps it
+    try:
+        for seeds in ((0,), (1,)):
+            tasks = _tasks(orders=("standard",), seeds=list(seeds), epochs=1)
+            assert [o.status for o in pool.execute(iter(tasks))] == ["done"]
+    finally:
+        pool.close()
+    assert [n for n in notes if n.startswith("stack mode auto")] == [
+        "stack mode auto: exact on cpu (each seed's own convolution and linear calls: the runs"
+        " equal those trained alone)"]

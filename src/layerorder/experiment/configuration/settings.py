@@ -36,6 +36,7 @@ EXECUTORS = (
     "auto", "sequential", "process", "stacked", "stacked-pool", "ray", "workers", "slurm"
 )
 STACKING_EXECUTORS = ("stacked", "stacked-pool")  # train the seeds of a configuration as one model
+POOL_EXECUTORS = ("auto", "process", "stacked-pool")  # may train in local worker processes
 # executors that train nothing in the driver: pull workers (``layerorder worker``) do, and the
 # driver stores each round and waits for them
 PULL_EXECUTORS = ("workers", "slurm")

@@ -94,6 +94,8 @@ def plan(executor: str, workers: int | None, n_runs: int, device: str) -> Plan:
         return Plan("workers", 0, 1)
     if executor == "slurm":
         return Plan("slurm", max(1, min(workers or SLURM_ARRAY_MOST, max(n_runs, 1))), 1)
+    if executor == "stacked-pool" and device.startswith("cuda") and not workers:
+        workers = max(1, torch.cuda.device_count())  # one stacking worker per GPU
     n = max(1, min(workers or cores, max(n_runs, 1)))
     return Plan(executor, n, max(1, cores // n))
 
@@ -178,11 +180,11 @@ class _Worker:
         child.close()
         self.held: dict[int, RunTask] = {}
 
-    def give(self, parcel: tuple[RunTask, ...], mode: str | None) -> bool:
-        """Send ``parcel`` (one run, or with a stack ``mode`` a ``Stack`` of runs); False (and
+    def give(self, parcel: tuple[RunTask, ...], message) -> bool:
+        """Send ``message`` (the run of ``parcel``, or a ``Stack`` of its runs); False (and
         nothing held) when the worker has died meanwhile."""
         try:
-            self.conn.send(parcel[0] if mode is None else Stack(parcel, mode))
+            self.conn.send(message)
         except OSError:  # BrokenPipeError: it died while idle
             return False
         self.held = {t.run_id: t for t in parcel}
@@ -232,7 +234,6 @@ class ProcessExecutor(Executor):
 
     name = "process"
     max_tries = 3
-    stack_mode: str | None = None  # each worker trains one run at a time
 
     def __init__(self, workers: int, threads: int = 1, shipped: bytes | None = None,
                  on_note=None):
@@ -249,6 +250,14 @@ class ProcessExecutor(Executor):
     def parcels(self, tasks: Iterator[RunTask]) -> Iterator[tuple[RunTask, ...]]:
         """What each worker is given at a time: one run, pulled only when a worker is free."""
         return ((task,) for task in tasks)
+
+    def message(self, parcel: tuple[RunTask, ...]):
+        """What a worker is sent for ``parcel``: its one run."""
+        return parcel[0]
+
+    def after_death(self, runs: tuple[RunTask, ...]) -> list[tuple[RunTask, ...]]:
+        """The parcels in which the runs a dead worker held are tried again: one run."""
+        return [runs]
 
     def start(self) -> None:
         """Spawn the workers now (they import torch while the caller goes on); ``execute``
@@ -288,8 +297,8 @@ class ProcessExecutor(Executor):
                     if parcel is None:
                         exhausted = True
                         continue
-                    parcel = tuple(on_gpu(task, i) for task in parcel)
-                    if worker.death() is not None or not worker.give(parcel, self.stack_mode):
+                    sent = tuple(on_gpu(task, i) for task in parcel)  # retried unpinned
+                    if worker.death() is not None or not worker.give(sent, self.message(sent)):
                         # died while idle (after its last run, or while starting): no run is
                         # charged, and a fresh worker takes the parcel, unless workers keep dying
                         # before they can start one (a crash at import)
@@ -310,17 +319,12 @@ class ProcessExecutor(Executor):
                 return
             connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy], 1.0)
             for i, worker in enumerate(self._pool):
-                for kind, payload in worker.messages():
-                    if kind == "progress" and progress is not None:
-                        progress(payload)
-                    elif kind == "note" and self.on_note is not None:
-                        self.on_note(payload)
-                    elif kind == "done":
-                        worker.held.pop(payload.run_id, None)
-                        yield payload
-                held, death = list(worker.held.values()), worker.death()
-                if not held or death is None:
+                yield from self._received(worker, progress)
+                death = worker.death()
+                if not worker.held or death is None:
                     continue
+                yield from self._received(worker, progress)  # what it sent before it died
+                held = tuple(worker.held.values())
                 worker.stop(now=True)  # a worker died holding runs: only those are charged
                 self._pool[i] = _Worker(ctx, self.shipped, self.threads)
                 again = []
@@ -332,28 +336,53 @@ class ProcessExecutor(Executor):
                     else:
                         again.append(task)
                 if again:
-                    retry.append(tuple(again))
+                    retry.extend(self.after_death(tuple(again)))
+
+    def _received(self, worker: _Worker, progress):
+        """Handle what ``worker`` has sent so far; yields the outcomes among it."""
+        for kind, payload in worker.messages():
+            if kind == "progress" and progress is not None:
+                progress(payload)
+            elif kind == "note" and self.on_note is not None:
+                self.on_note(payload)
+            elif kind == "done":
+                worker.held.pop(payload.run_id, None)
+                yield payload
 
 
 class StackedPoolExecutor(ProcessExecutor):
     """A process pool whose workers each train a stack of seeds at a time (``stacked-pool``):
-    the grid's runs are grouped by everything but the seed and cut into stacks (``stacks``: at
-    least one per worker, at most ``max_stack`` runs), handed out largest first; a worker trains
-    its stack as one model in ``mode`` (``stack_mode``), or run by run where it cannot be
-    stacked (a note says why). Claims every run of the sweep at its start, as ``stacked`` does.
-    A worker that dies charges each run of its stack one try, as the pool does for one run."""
+    the grid's runs are grouped by everything but the seed and cut into stacks (``stacks``),
+    handed out largest first; a worker trains its stack as one model in ``mode``
+    (``stack_mode``), or run by run where it cannot be stacked (a note says why). Claims every
+    run of the sweep at its start, as ``stacked`` does.
+
+    A worker that dies charges each run of its stack one try, and the runs are tried again in
+    two halves: a stack too large for memory (the kernel's OOM killer raises nothing to fall
+    back on) shrinks until it fits. Unlike ``stacked``, where a bug in stacked training stops
+    the sweep and hands its runs back, here it fails the stack's runs with its traceback, as
+    any error of a run in a pool worker does."""
 
     name = "stacked-pool"
 
     def __init__(self, workers: int, threads: int = 1, shipped: bytes | None = None,
                  on_note=None, mode: str = "auto", max_stack: int = 32):
         super().__init__(workers, threads, shipped, on_note)
-        self.stack_mode, self.max_stack = mode, max_stack
+        self.mode, self.max_stack = mode, max_stack
+        self.said = False  # what auto chose is said once, not again in each round
 
     def parcels(self, tasks: Iterator[RunTask]) -> Iterator[tuple[RunTask, ...]]:
         chunks = stacks(list(tasks), self.max_stack, self.workers)
-        say_mode(chunks, self.stack_mode, self.on_note)
+        if not self.said:
+            self.said = say_mode(chunks, self.mode, self.on_note)
         return iter(chunks)
+
+    def message(self, parcel: tuple[RunTask, ...]) -> Stack:
+        return Stack(parcel, self.mode, self.name)
+
+    def after_death(self, runs: tuple[RunTask, ...]) -> list[tuple[RunTask, ...]]:
+        half = (len(runs) + 1) // 2
+        return [p for p in (runs[:half], runs[half:]) if p]
 
 
 def on_gpu(task: RunTask, slot: int, count: int | None = None) -> RunTask:
@@ -383,23 +412,27 @@ class StackedExecutor(Executor):
     def __init__(self, threads: int | None = None, max_stack: int = 32, on_note=None,
                  mode: str = "auto"):
         self.threads, self.max_stack, self.on_note, self.mode = threads, max_stack, on_note, mode
+        self.said = False  # what auto chose is said once, not again in each round
 
     def execute(self, tasks, progress=None):
         from layerorder.experiment.execution.stacked_runs import train_stack
 
         chunks = stacks([replace(t, threads=self.threads) for t in tasks], self.max_stack)
-        say_mode(chunks, self.mode, self.on_note)
+        if not self.said:
+            self.said = say_mode(chunks, self.mode, self.on_note)
         for chunk in chunks:
             yield from train_stack(chunk, progress, self.mode, self.on_note)
 
 
-def say_mode(chunks: list[tuple[RunTask, ...]], mode: str, on_note) -> None:
-    """Say what ``auto`` chose for these stacks (once, before they train)."""
+def say_mode(chunks: list[tuple[RunTask, ...]], mode: str, on_note) -> bool:
+    """Say what ``auto`` chose for these stacks, before they train; whether anything was
+    said."""
     from layerorder.experiment.training.stacking import mode_note
 
     note = mode_note(mode, chunks[0][0].device) if chunks and on_note is not None else None
     if note is not None:
         on_note(note)
+    return note is not None
 
 
 BALANCE = 1.1  # how much more than its fair share of runs a worker may be left with
@@ -416,7 +449,7 @@ def stacks(tasks: list[RunTask], most: int, parts: int = 1) -> list[tuple[RunTas
     for task in tasks:
         groups.setdefault(_stack_key(task), []).append(task)
     fair = -(-len(tasks) // max(1, parts))  # ceil(runs / parts)
-    size = min(most, max((len(g) for g in groups.values()), default=1))
+    size = min(max(1, most), max((len(g) for g in groups.values()), default=1))
     while True:
         cut = sorted((piece for g in groups.values() for piece in _pieces(g, size)),
                      key=len, reverse=True)

@@ -21,6 +21,7 @@ class Stack:
 
     tasks: tuple  # of RunTask (not imported here: this module stays light)
     mode: str = "auto"
+    executor: str = "stacked-pool"  # the name stored in each run's provenance
 
 
 def worker_main(conn, shipped: bytes | None, driver: int, threads: int | None) -> None:
@@ -54,9 +55,9 @@ def worker_main(conn, shipped: bytes | None, driver: int, threads: int | None) -
         left = {t.run_id for t in stack.tasks}
         try:
             tasks = [replace(t, threads=threads) for t in stack.tasks]
-            for outcome in train_stack(tasks, send, stack.mode, note):
-                left.discard(outcome.run_id)
+            for outcome in train_stack(tasks, send, stack.mode, note, stack.executor):
                 conn.send(("done", outcome))
+                left.discard(outcome.run_id)  # once sent: an outcome that cannot be sent fails
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
             for run_id in sorted(left):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from layerorder.experiment.configuration.config import ExperimentConfig
-from layerorder.experiment.configuration.settings import PULL_EXECUTORS
+from layerorder.experiment.configuration.settings import POOL_EXECUTORS, PULL_EXECUTORS
 from layerorder.experiment.execution.executors import (
     AdaptiveExecutor,
     Executor,
@@ -137,7 +137,7 @@ def run_sweep(
     ray_executor = _connect_ray(config)
     if not config.user_run:  # a user's own run brings its own data
         load_checked_data(config)
-    pool = config.executor in ("auto", "process")
+    pool = config.executor in POOL_EXECUTORS
     shipped = snapshot(_shipped_data(config), config.model, config.train) if pool else None
     experiment = store.experiment(config.name, grid or config.grid(), fresh=fresh)
     specs = [s for s in run_specs(config) if only is None or only(s)]

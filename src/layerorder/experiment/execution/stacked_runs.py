@@ -21,12 +21,14 @@ from layerorder.experiment.training.stacking import StackingError, per_replica
 from layerorder.experiment.training.target import build_run_model
 
 
-def train_stack(tasks, progress=None, mode: str = "auto", on_note=None):
+def train_stack(tasks, progress=None, mode: str = "auto", on_note=None,
+                executor: str = "stacked"):
     """Train ``tasks`` (same config but the seed) as one stacked model, or run by run where the
     model cannot be stacked or the stack does not fit in memory (with a one-line reason sent to
-    ``on_note``); yields one outcome per task. Any other error is a bug and is raised."""
+    ``on_note``); yields one outcome per task. Any other error is a bug and is raised.
+    ``executor``: the name stored in each stacked run's provenance."""
     try:
-        outcomes = execute_stacked(tasks, progress, mode)
+        outcomes = execute_stacked(tasks, progress, mode, executor)
     except StackingError as exc:
         reason = str(exc)
     except (torch.cuda.OutOfMemoryError, MemoryError) as exc:  # K models at once
@@ -40,7 +42,7 @@ def train_stack(tasks, progress=None, mode: str = "auto", on_note=None):
         yield execute(task, progress)
 
 
-def execute_stacked(tasks, progress=None, mode: str = "auto") -> list:
+def execute_stacked(tasks, progress=None, mode: str = "auto", executor: str = "stacked") -> list:
     """Train ``tasks`` (same config but the seed) as one stacked model; one outcome each.
     ``mode``: ``stack_mode`` (auto, exact or batched), stored with each run's provenance.
 
@@ -48,10 +50,10 @@ def execute_stacked(tasks, progress=None, mode: str = "auto") -> list:
     caller's random state and thread count are left as they were (``worker.run_scope``).
     """
     with run_scope(tasks[0].threads, tasks[0].device):
-        return _execute_stacked(tasks, progress, mode)
+        return _execute_stacked(tasks, progress, mode, executor)
 
 
-def _execute_stacked(tasks, progress, mode: str) -> list:
+def _execute_stacked(tasks, progress, mode: str, executor: str) -> list:
     cfgs = [t.run_config for t in tasks]
     if cfgs[0].probe:
         raise StackingError("probes hook every stage of one run; stacked runs are trained apart")
@@ -76,7 +78,7 @@ def _execute_stacked(tasks, progress, mode: str) -> list:
     wall = (time.perf_counter() - start) / len(tasks)
     prov = {
         **provenance(device, tasks[0].compile),
-        "executor": "stacked",
+        "executor": executor,
         "stacked_with": len(tasks),
         "stack_mode": "exact" if per_replica(mode, device) else "batched",
     }
