@@ -80,7 +80,7 @@ def test_two_processes_share_one_store(tmp_path):
     assert owners == {p.pid for p in procs}  # both processes did part of the work
 
 
-@pytest.mark.parametrize("executor", ["sequential", "process", "stacked", "auto"])
+@pytest.mark.parametrize("executor", ["sequential", "process", "stacked", "stacked-pool", "auto"])
 def test_ctrl_c_hands_unfinished_runs_back(tmp_path, executor):
     db, gate = tmp_path / "s.db", make_gate(tmp_path / "gate", tickets=2)
     proc = subprocess.Popen(
