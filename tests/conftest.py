@@ -68,4 +68,3 @@ def slurm():
 
     with pg_cluster.running(slurm_cluster, "SLURM") as cluster:
         yield cluster.env
-
