@@ -181,8 +181,8 @@ class _Worker:
         self.held: dict[int, RunTask] = {}
 
     def give(self, parcel: tuple[RunTask, ...], message) -> bool:
-        """Send ``message`` (the run of ``parcel``, or a ``Stack`` of its runs); False (and
-        nothing held) when the worker has died meanwhile."""
+        """Send ``message`` (the run of ``parcel``, or a ``Stack`` of its runs, as this worker
+        trains them); False (and nothing held) when the worker has died meanwhile."""
         try:
             self.conn.send(message)
         except OSError:  # BrokenPipeError: it died while idle
@@ -297,8 +297,9 @@ class ProcessExecutor(Executor):
                     if parcel is None:
                         exhausted = True
                         continue
-                    sent = tuple(on_gpu(task, i) for task in parcel)  # retried unpinned
-                    if worker.death() is not None or not worker.give(sent, self.message(sent)):
+                    # sent pinned to this worker's GPU, held (and retried) as it was
+                    sent = self.message(tuple(on_gpu(task, i) for task in parcel))
+                    if worker.death() is not None or not worker.give(parcel, sent):
                         # died while idle (after its last run, or while starting): no run is
                         # charged, and a fresh worker takes the parcel, unless workers keep dying
                         # before they can start one (a crash at import)
