@@ -29,7 +29,7 @@ def _resume_in_process(capsys, monkeypatch, gate, cmd):
     # a process pool's driver killed at chosen points, its workers left to die on their own,
     # then resumed: tests/reliability/test_random_kills.py; a killed pool worker's run retried:
     # tests/reliability/test_worker_death.py
-    [("sequential", 1), ("stacked", 0)],
+    [("sequential", 1), ("stacked", 0), ("stacked-pool", 0)],
 )
 def test_sigkill_midway_then_resume(tmp_path, capsys, monkeypatch, executor, kill_after):
     db, gate = tmp_path / "s.db", make_gate(tmp_path / "gate", tickets=kill_after)
