@@ -181,3 +181,18 @@ def test_what_auto_chose_is_said_once_however_many_rounds():
     assert [n for n in notes if n.startswith("stack mode auto")] == [
         "stack mode auto: exact on cpu (each seed's own convolution and linear calls: the runs"
         " equal those trained alone)"]
+
+
+def test_an_error_in_stacked_training_fails_that_stack_and_keeps_its_worker():
+    """Not a StackingError (so not trained run by run): the stack's runs are stored failed with
+    the error, and the same worker trains the next stack."""
+    good = _tasks(orders=("standard",), seeds=2, epochs=1)
+    bad = [RunTask(10 + t.run_id, "broken", {**t.config, "dataset": "no-such-data"})
+           for t in _tasks(orders=("act-first",), seeds=2, epochs=1)]
+    pool = StackedPoolExecutor(workers=1, threads=1)
+    outcomes = {o.run_id: o for o in pool.execute(iter(bad + good))}
+    for task in bad:
+        assert outcomes[task.run_id].status == "failed"
+        assert outcomes[task.run_id].error.startswith("DatasetError: unknown data set")
+    assert [outcomes[t.run_id].status for t in good] == ["done", "done"]
+    assert len({o.provenance["pid"] for o in outcomes.values() if o.provenance}) == 1
