@@ -64,6 +64,8 @@ CASES = [
     (["compare", "--schedule", "cosin"], "did you mean 'cosine'"),
     (["compare", "--executor", "threads"], "unknown executor"),
     (["compare", "--executor", "sequential", "--workers", "3"], "--workers needs"),
+    (["compare", "--executor", "ray", "--workers", "2"],
+     "--workers needs --executor auto, process, stacked-pool or slurm, not ray"),
     (["compare", "--data-opt", "num_sample=10"], "did you mean 'num_samples'"),
     (["compare", "--data-opt", "nonsense"], "KEY=VALUE"),
     (["compare", "--config", "{root}/missing.toml"], "does not exist"),

@@ -17,12 +17,17 @@ from layerorder.experiment.configuration.config import ExperimentConfig
 from layerorder.experiment.configuration.plan import check_goal
 from layerorder.experiment.configuration.settings import (
     BY_NAME,
+    EXECUTORS,
     LOOP,
     OWN,
     POOL_EXECUTORS,
     STACKING_EXECUTORS,
+    WORKERS_EXECUTORS,
 )
 from layerorder.stats.metric import BUILT_IN
+from layerorder.stats.text import join_names
+
+UNSTACKED = tuple(e for e in EXECUTORS if e not in STACKING_EXECUTORS)  # a user's run trains alone
 
 
 def validate(config: ExperimentConfig) -> list[str]:
@@ -62,12 +67,12 @@ def validate(config: ExperimentConfig) -> list[str]:
         from layerorder.experiment.execution.slurm import require_submitit
 
         require_submitit(config.slurm_cluster)
-    if config.executor in ("sequential", "stacked", "workers") and config.workers not in (None, 1):
-        raise ConfigError(f"--workers needs --executor process, stacked-pool, auto or slurm, not"
-                          f" {config.executor}")
+    if config.executor not in WORKERS_EXECUTORS and config.workers not in (None, 1):
+        raise ConfigError(f"--workers needs --executor {join_names(WORKERS_EXECUTORS, 'or')},"
+                          f" not {config.executor}")
     if config.stack_mode != "auto" and config.executor not in STACKING_EXECUTORS:
-        raise ConfigError(f"--stack-mode {config.stack_mode} needs --executor stacked or"
-                          f" stacked-pool, not {config.executor}")
+        raise ConfigError(f"--stack-mode {config.stack_mode} needs --executor"
+                          f" {join_names(STACKING_EXECUTORS, 'or')}, not {config.executor}")
     return config.not_applied()
 
 
@@ -118,7 +123,7 @@ def check_user_run(config: ExperimentConfig) -> None:
                           " that the comparison reads (and --goal min where lower is better)")
     if config.executor in STACKING_EXECUTORS:
         raise ConfigError(f"--executor {config.executor} trains the built-in models side by side;"
-                          " your own runs need sequential, process or ray")
+                          f" your own runs need {join_names(UNSTACKED, 'or')}")
     if config.run_timeout is not None and config.command is None:
         raise ConfigError("--run-timeout applies to --command runs: a train function runs inside"
                           " a layerorder process, which cannot stop it apart from that process")

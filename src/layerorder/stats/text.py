@@ -24,12 +24,12 @@ def format_p(p: float, alpha: float = 0.05) -> str:
     return f"= {shown}"
 
 
-def join_names(names: Sequence[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
+def join_names(names: Sequence[str], word: str = "and") -> str:
+    """``a``, ``a and b``, ``a, b and c`` (``a, b or c`` with ``word="or"``)."""
     names = list(names)
     if len(names) <= 1:
         return "".join(names)
-    return f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"{', '.join(names[:-1])} {word} {names[-1]}"
 
 
 def cell(value: float | None, digits: int = 2) -> str:

@@ -161,3 +161,35 @@ def test_a_pool_that_cannot_start_fails_the_sweep_not_the_run(tmp_path, monkeypa
             run_sweep(_config(executor="auto", seeds=3, epochs=2), store)
         runs = store.runs(store.experiments()[0].id)
     assert [r.status for r in runs] == ["pending"] * 3
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_every_executor_kind_plans_describes_and_is_made_as_its_facts_say(device, monkeypatch):
+    """Each ``--executor`` value has one way (``executors.WAYS``), and what it plans agrees with
+    its declared facts: a pool kind plans one worker per core on a CPU, a pull kind and Ray train
+    nothing here, and only the kinds the runner trains in this process are made by
+    ``make_executor``, into an executor that stacks where the kind says it does."""
+    from layerorder.experiment.configuration.settings import EXECUTOR_KINDS, EXECUTORS
+    from layerorder.experiment.execution import executors
+
+    monkeypatch.setattr(executors, "available_cores", lambda: 4)
+    monkeypatch.setattr(executors.torch.cuda, "device_count", lambda: 1)
+    assert set(executors.WAYS) == set(EXECUTORS)
+    for kind in EXECUTOR_KINDS:
+        p = executors.plan(kind.name, None, 25, device)
+        assert p.describe()  # says itself in a line
+        if kind.pull or kind.name == "ray":
+            assert p.workers in (0, 16) and p.threads == 1
+            with pytest.raises(ValueError, match="trains elsewhere"):
+                executors.make_executor(p)
+            continue
+        assert p.workers * p.threads <= 4  # never more threads than cores
+        if kind.pool and device == "cpu":
+            assert (p.workers, p.threads) == (4, 1)
+        made = executors.make_executor(p)
+        stacking = isinstance(made, (executors.StackedExecutor, executors.StackedPoolExecutor))
+        assert stacking == kind.stacks
+        pool = isinstance(made, (executors.ProcessExecutor, executors.AdaptiveExecutor))
+        assert pool == (kind.pool and p.executor == kind.name)  # auto on CUDA: sequential
+    assert executors.plan("process", 3, 2, "cpu").workers == 2  # never more workers than runs
+    assert executors.plan("slurm", None, 5, "cpu").workers == 5

@@ -27,19 +27,52 @@ from layerorder.errors import ConfigError, did_you_mean
 from layerorder.order import DEFAULT_P_DROP, RESNET_DROPOUT_AT
 from layerorder.stats.metric import GOALS
 from layerorder.stats.plan import DEFAULT_MARGIN
+from layerorder.stats.text import join_names
 from layerorder.targets import TargetError, split_kwargs
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
 DEVICES = ("auto", "cpu", "cuda")
-EXECUTORS = (
-    "auto", "sequential", "process", "stacked", "stacked-pool", "ray", "workers", "slurm"
+
+
+@dataclass(frozen=True)
+class ExecutorKind:
+    """What one value of ``--executor`` is. The option's choices and help, the checks of the
+    options that apply to some executors only, and which runner path a sweep takes derive from
+    these facts; how each kind plans, describes and makes itself is
+    ``layerorder.experiment.execution.executors.WAYS``, keyed by ``name``."""
+
+    name: str
+    help: str = ""  # its words in --executor's help, after its name
+    stacks: bool = False  # trains the seeds of a configuration as one model (--stack-mode)
+    pool: bool = False  # may train in local worker processes (user objects are shipped to them)
+    # trains nothing in the driver: pull workers ('layerorder worker') do, and the driver stores
+    # each round and waits for them
+    pull: bool = False
+    workers: bool = False  # takes --workers (how many processes, or SLURM array tasks)
+
+
+EXECUTOR_KINDS = (
+    ExecutorKind("auto", pool=True, workers=True),
+    ExecutorKind("sequential"),
+    ExecutorKind("process", pool=True, workers=True),
+    ExecutorKind("stacked", "the seeds of a configuration as one model", stacks=True),
+    ExecutorKind("stacked-pool", "a process pool whose workers each train such stacks",
+                 stacks=True, pool=True, workers=True),
+    ExecutorKind("ray"),
+    ExecutorKind("workers", "store the runs and wait while 'layerorder worker' processes, on"
+                 " any hosts, train them", pull=True),
+    ExecutorKind("slurm", "the same, with the workers submitted as a SLURM job array",
+                 pull=True, workers=True),
 )
-STACKING_EXECUTORS = ("stacked", "stacked-pool")  # train the seeds of a configuration as one model
-POOL_EXECUTORS = ("auto", "process", "stacked-pool")  # may train in local worker processes
-# executors that train nothing in the driver: pull workers (``layerorder worker``) do, and the
-# driver stores each round and waits for them
-PULL_EXECUTORS = ("workers", "slurm")
+EXECUTOR = {kind.name: kind for kind in EXECUTOR_KINDS}
+EXECUTORS = tuple(EXECUTOR)
+STACKING_EXECUTORS = tuple(k.name for k in EXECUTOR_KINDS if k.stacks)
+POOL_EXECUTORS = tuple(k.name for k in EXECUTOR_KINDS if k.pool)
+PULL_EXECUTORS = tuple(k.name for k in EXECUTOR_KINDS if k.pull)
+WORKERS_EXECUTORS = tuple(k.name for k in EXECUTOR_KINDS if k.workers)
+
+
 SLURM_CLUSTERS = ("slurm", "local")
 STACK_MODES = ("auto", "exact", "batched")
 # epochs between probes: on the default model a probe costs about 9% of an epoch's time, so every
@@ -678,10 +711,8 @@ class ExecutionSettings:
     device: str = setting("auto", choice(DEVICES), "auto, cpu or cuda.")
     executor: str = setting(
         "auto", choice(EXECUTORS),
-        "auto, sequential, process, stacked (the seeds of a configuration as one model),"
-        " stacked-pool (a process pool whose workers each train such stacks), ray, workers"
-        " (store the runs and wait while 'layerorder worker' processes, on any hosts, train"
-        " them) or slurm (the same, with the workers submitted as a SLURM job array).",
+        join_names([f"{k.name} ({k.help})" if k.help else k.name for k in EXECUTOR_KINDS],
+                   "or") + ".",
     )
     stack_mode: str = setting(
         "auto", choice(STACK_MODES),

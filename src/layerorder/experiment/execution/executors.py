@@ -58,22 +58,7 @@ class Plan:
     threads: int
 
     def describe(self) -> str:
-        threads = f"{self.threads} thread{'s' * (self.threads > 1)}"
-        if self.executor in ("sequential", "stacked"):
-            return f"{self.executor}, {threads}"
-        if self.executor == "ray":
-            return "Ray cluster, one task per run"
-        if self.executor == "workers":
-            return "pull workers ('layerorder worker'): nothing trains in this process"
-        if self.executor == "slurm":
-            return f"a SLURM job array of {self.workers} pull workers"
-        if self.executor == "auto":
-            return (f"auto: in this process while the runs are short, then a process pool of"
-                    f" {self.workers} workers x {threads}")
-        if self.executor == "stacked-pool":
-            return (f"process pool, {self.workers} workers x {threads}, each training stacks"
-                    " of seeds")
-        return f"process pool, {self.workers} workers x {threads}"
+        return WAYS[self.executor].describe(self)
 
 
 def plan(executor: str, workers: int | None, n_runs: int, device: str) -> Plan:
@@ -81,23 +66,7 @@ def plan(executor: str, workers: int | None, n_runs: int, device: str) -> Plan:
     3.2 ms on 1 thread, 2.6 ms on 2), so a pool runs one single-thread worker per core; ``auto``
     plans one where a pool could help (a CPU with several cores, several runs) and measures
     before it starts it (``AdaptiveExecutor``)."""
-    cores = available_cores()
-    if executor == "auto":
-        could_pool = device == "cpu" and cores > 1 and n_runs > 1 and workers != 1
-        if not could_pool:
-            executor = "sequential"
-    if executor in ("sequential", "stacked"):
-        return Plan(executor, 1, cores if device == "cpu" else 1)
-    if executor == "ray":
-        return Plan("ray", 0, 1)
-    if executor == "workers":
-        return Plan("workers", 0, 1)
-    if executor == "slurm":
-        return Plan("slurm", max(1, min(workers or SLURM_ARRAY_MOST, max(n_runs, 1))), 1)
-    if executor == "stacked-pool" and device.startswith("cuda") and not workers:
-        workers = max(1, torch.cuda.device_count())  # one stacking worker per GPU
-    n = max(1, min(workers or cores, max(n_runs, 1)))
-    return Plan(executor, n, max(1, cores // n))
+    return WAYS[executor].plan(executor, workers, max(n_runs, 1), device, available_cores())
 
 
 def run_seconds(outcome: RunOutcome) -> float:
@@ -351,7 +320,19 @@ class ProcessExecutor(Executor):
                 yield payload
 
 
-class StackedPoolExecutor(ProcessExecutor):
+class _SaysMode:
+    """Says what ``auto`` chose for the stacks of the first sweep, not again in each round."""
+
+    said = False
+    mode: str
+    on_note: Callable[[str], None] | None
+
+    def say_mode_once(self, chunks: list[tuple[RunTask, ...]]) -> None:
+        if not self.said:
+            self.said = say_mode(chunks, self.mode, self.on_note)
+
+
+class StackedPoolExecutor(_SaysMode, ProcessExecutor):
     """A process pool whose workers each train a stack of seeds at a time (``stacked-pool``):
     the grid's runs are grouped by everything but the seed and cut into stacks (``stacks``),
     handed out largest first; a worker trains its stack as one model in ``mode``
@@ -370,12 +351,10 @@ class StackedPoolExecutor(ProcessExecutor):
                  on_note=None, mode: str = "auto", max_stack: int = 32):
         super().__init__(workers, threads, shipped, on_note)
         self.mode, self.max_stack = mode, max_stack
-        self.said = False  # what auto chose is said once, not again in each round
 
     def parcels(self, tasks: Iterator[RunTask]) -> Iterator[tuple[RunTask, ...]]:
         chunks = stacks(list(tasks), self.max_stack, self.workers)
-        if not self.said:
-            self.said = say_mode(chunks, self.mode, self.on_note)
+        self.say_mode_once(chunks)
         return iter(chunks)
 
     def message(self, parcel: tuple[RunTask, ...]) -> Stack:
@@ -400,7 +379,7 @@ def _stack_key(task: RunTask) -> str:
     return json.dumps(cfg, sort_keys=True)
 
 
-class StackedExecutor(Executor):
+class StackedExecutor(_SaysMode, Executor):
     """Trains the seeds of one configuration as one wide model (see ``experiment.stacking``).
 
     Takes every task it is offered, groups them by everything but the seed, and trains each group
@@ -413,14 +392,12 @@ class StackedExecutor(Executor):
     def __init__(self, threads: int | None = None, max_stack: int = 32, on_note=None,
                  mode: str = "auto"):
         self.threads, self.max_stack, self.on_note, self.mode = threads, max_stack, on_note, mode
-        self.said = False  # what auto chose is said once, not again in each round
 
     def execute(self, tasks, progress=None):
         from layerorder.experiment.execution.stacked_runs import train_stack
 
         chunks = stacks([replace(t, threads=self.threads) for t in tasks], self.max_stack)
-        if not self.said:
-            self.said = say_mode(chunks, self.mode, self.on_note)
+        self.say_mode_once(chunks)
         for chunk in chunks:
             yield from train_stack(chunk, progress, self.mode, self.on_note)
 
@@ -586,13 +563,95 @@ def make_executor(p: Plan, on_note=None, shipped: bytes | None = None,
                   runs: int = 0, stack_mode: str = "auto") -> Executor:
     """The executor of a plan; ``shipped`` is what process workers must install first
     (``layerorder.experiment.execution.shipping.snapshot``); ``runs``: how many it is to train
-    (what ``auto`` weighs a pool against); ``stack_mode``: the stacked executor's mode."""
-    if p.executor == "sequential":
-        return SequentialExecutor(p.threads)
-    if p.executor == "stacked":
-        return StackedExecutor(p.threads, on_note=on_note, mode=stack_mode)
-    if p.executor == "auto":
-        return AdaptiveExecutor(p, runs, shipped, on_note)
-    if p.executor == "stacked-pool":
-        return StackedPoolExecutor(p.workers, p.threads, shipped, on_note, stack_mode)
-    return ProcessExecutor(p.workers, p.threads, shipped, on_note)
+    (what ``auto`` weighs a pool against); ``stack_mode``: the stacked executors' mode."""
+    make = WAYS[p.executor].make
+    if make is None:
+        raise ValueError(f"--executor {p.executor} trains elsewhere: the runner connects it")
+    return make(p, on_note, shipped, runs, stack_mode)
+
+
+# ---- how each executor kind (``settings.EXECUTOR_KINDS``) plans, describes and is made ----------
+# plan(executor, --workers, runs (at least 1), device, cores) -> Plan
+
+
+def _plan_here(executor: str, workers: int | None, runs: int, device: str, cores: int) -> Plan:
+    """In this process, on every core of a CPU."""
+    return Plan(executor, 1, cores if device == "cpu" else 1)
+
+
+def _plan_pool(executor: str, workers: int | None, runs: int, device: str, cores: int) -> Plan:
+    """One single-thread worker per core (or ``--workers``), never more than there are runs."""
+    n = max(1, min(workers or cores, runs))
+    return Plan(executor, n, max(1, cores // n))
+
+
+def _plan_auto(executor: str, workers: int | None, runs: int, device: str, cores: int) -> Plan:
+    """A pool where one could help: a CPU with several cores and several runs."""
+    could_pool = device == "cpu" and cores > 1 and runs > 1 and workers != 1
+    if not could_pool:
+        return _plan_here("sequential", workers, runs, device, cores)
+    return _plan_pool(executor, workers, runs, device, cores)
+
+
+def _plan_stacked_pool(executor: str, workers: int | None, runs: int, device: str,
+                       cores: int) -> Plan:
+    """A pool; on CUDA, one stacking worker per GPU unless ``--workers`` says otherwise."""
+    if device.startswith("cuda") and not workers:
+        workers = max(1, torch.cuda.device_count())
+    return _plan_pool(executor, workers, runs, device, cores)
+
+
+def _plan_elsewhere(executor: str, workers: int | None, runs: int, device: str,
+                    cores: int) -> Plan:
+    """Nothing trains in this process (a Ray cluster, or pull workers)."""
+    return Plan(executor, 0, 1)
+
+
+def _plan_slurm(executor: str, workers: int | None, runs: int, device: str, cores: int) -> Plan:
+    """An array of ``--workers`` tasks, at most one per run (``SLURM_ARRAY_MOST`` unless set)."""
+    return Plan(executor, max(1, min(workers or SLURM_ARRAY_MOST, runs)), 1)
+
+
+def _threads(p: Plan) -> str:
+    return f"{p.threads} thread{'s' * (p.threads > 1)}"
+
+
+@dataclass(frozen=True)
+class Way:
+    """How one executor kind plans a sweep, says its plan, and is made (None: the runner reaches
+    it otherwise: a Ray cluster is connected first, pull workers are waited for)."""
+
+    plan: Callable[[str, int | None, int, str, int], Plan]
+    describe: Callable[[Plan], str]
+    make: Callable[..., Executor] | None = None
+
+
+WAYS: dict[str, Way] = {
+    "auto": Way(
+        _plan_auto,
+        lambda p: (f"auto: in this process while the runs are short, then a process pool of"
+                   f" {p.workers} workers x {_threads(p)}"),
+        lambda p, on_note, shipped, runs, mode: AdaptiveExecutor(p, runs, shipped, on_note)),
+    "sequential": Way(
+        _plan_here, lambda p: f"sequential, {_threads(p)}",
+        lambda p, on_note, shipped, runs, mode: SequentialExecutor(p.threads)),
+    "process": Way(
+        _plan_pool, lambda p: f"process pool, {p.workers} workers x {_threads(p)}",
+        lambda p, on_note, shipped, runs, mode: ProcessExecutor(p.workers, p.threads, shipped,
+                                                                on_note)),
+    "stacked": Way(
+        _plan_here, lambda p: f"stacked, {_threads(p)}",
+        lambda p, on_note, shipped, runs, mode: StackedExecutor(p.threads, on_note=on_note,
+                                                                mode=mode)),
+    "stacked-pool": Way(
+        _plan_stacked_pool,
+        lambda p: (f"process pool, {p.workers} workers x {_threads(p)}, each training stacks"
+                   " of seeds"),
+        lambda p, on_note, shipped, runs, mode: StackedPoolExecutor(p.workers, p.threads, shipped,
+                                                                    on_note, mode)),
+    "ray": Way(_plan_elsewhere, lambda p: "Ray cluster, one task per run"),
+    "workers": Way(
+        _plan_elsewhere,
+        lambda p: "pull workers ('layerorder worker'): nothing trains in this process"),
+    "slurm": Way(_plan_slurm, lambda p: f"a SLURM job array of {p.workers} pull workers"),
+}
