@@ -17,17 +17,15 @@ from layerorder.experiment.configuration.config import ExperimentConfig
 from layerorder.experiment.configuration.plan import check_goal
 from layerorder.experiment.configuration.settings import (
     BY_NAME,
-    EXECUTORS,
     LOOP,
     OWN,
     POOL_EXECUTORS,
     STACKING_EXECUTORS,
+    UNSTACKED_EXECUTORS,
     WORKERS_EXECUTORS,
 )
 from layerorder.stats.metric import BUILT_IN
 from layerorder.stats.text import join_names
-
-UNSTACKED = tuple(e for e in EXECUTORS if e not in STACKING_EXECUTORS)  # a user's run trains alone
 
 
 def validate(config: ExperimentConfig) -> list[str]:
@@ -123,7 +121,7 @@ def check_user_run(config: ExperimentConfig) -> None:
                           " that the comparison reads (and --goal min where lower is better)")
     if config.executor in STACKING_EXECUTORS:
         raise ConfigError(f"--executor {config.executor} trains the built-in models side by side;"
-                          f" your own runs need {join_names(UNSTACKED, 'or')}")
+                          f" your own runs need {join_names(UNSTACKED_EXECUTORS, 'or')}")
     if config.run_timeout is not None and config.command is None:
         raise ConfigError("--run-timeout applies to --command runs: a train function runs inside"
                           " a layerorder process, which cannot stop it apart from that process")

@@ -65,13 +65,12 @@ EXECUTOR_KINDS = (
     ExecutorKind("slurm", "the same, with the workers submitted as a SLURM job array",
                  pull=True, workers=True),
 )
-EXECUTOR = {kind.name: kind for kind in EXECUTOR_KINDS}
-EXECUTORS = tuple(EXECUTOR)
+EXECUTORS = tuple(k.name for k in EXECUTOR_KINDS)
 STACKING_EXECUTORS = tuple(k.name for k in EXECUTOR_KINDS if k.stacks)
 POOL_EXECUTORS = tuple(k.name for k in EXECUTOR_KINDS if k.pool)
 PULL_EXECUTORS = tuple(k.name for k in EXECUTOR_KINDS if k.pull)
 WORKERS_EXECUTORS = tuple(k.name for k in EXECUTOR_KINDS if k.workers)
-
+UNSTACKED_EXECUTORS = tuple(k.name for k in EXECUTOR_KINDS if not k.stacks)  # for a user's runs
 
 SLURM_CLUSTERS = ("slurm", "local")
 STACK_MODES = ("auto", "exact", "batched")
