@@ -203,11 +203,12 @@ def lr_robustness(series, metric: Metric = ACCURACY_METRIC):
 
 
 def signed_bars(ax, hist, hist_range, **style) -> None:
-    """A probe histogram as bars over its equal bins, as fractions of all values."""
+    """A probe histogram as bars over its equal bins, as fractions of all values: one filled
+    step outline (``stairs``), not a patch per bin (``bar``), which took twice as long to draw a
+    chart of 20 stages as SVG, and 2.5 times the bytes (624 against 247 KiB)."""
     edges = bin_edges(len(hist), hist_range)
-    widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
     total = max(sum(hist), 1)
-    ax.bar(edges[:-1], [h / total for h in hist], width=widths, align="edge", **style)
+    ax.stairs([h / total for h in hist], edges, fill=True, **style)
 
 
 @styled
@@ -223,6 +224,7 @@ def stage_histograms(order_probes, max_cols: int = 5):
         ax.axvline(0, color="black", linewidth=0.6)
         ax.set_title(f"{st.name.removeprefix('features.')} ({st.kind})", fontsize=8)
         ax.tick_params(labelsize=6)
+        ax.locator_params(nbins=3)  # a small panel: its shape, not its scale, is the point
     for ax in list(axes.flat)[len(stages) :]:
         ax.axis("off")
     fig.suptitle(
