@@ -85,8 +85,8 @@ def _numbers(outcome) -> list[tuple]:
 
 def test_a_model_that_cannot_be_stacked_is_trained_run_by_run_in_the_worker_with_a_note():
     notes: list[str] = []
-    tasks = _tasks(orders=("standard",), seeds=2, probe=True)
-    pool = StackedPoolExecutor(workers=2, threads=1, on_note=notes.append)
+    tasks = _tasks(orders=("standard",), seeds=2, probe=True)  # one stack of two seeds
+    pool = StackedPoolExecutor(workers=1, threads=1, on_note=notes.append)
     outcomes = list(pool.execute(iter(tasks)))
     assert sorted(o.status for o in outcomes) == ["done", "done"]
     assert all(o.probes for o in outcomes)  # trained alone, with their probes
