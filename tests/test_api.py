@@ -247,8 +247,8 @@ SCRIPT = textwrap.dedent(
 @pytest.mark.slow
 def test_python_c_script_registers_a_data_set_and_names_its_model(tmp_path):
     """No __main__ file (as in Jupyter): a data set registered there and a ``__main__:factory``
-    model reach spawned pool workers (the README example, run the same
-    way in tests/test_readme.py, covers in-memory arrays and a factory callable)."""
+    model reach spawned pool workers (the README example, run in a Jupyter kernel by
+    tests/report/test_notebook.py, covers in-memory arrays and a factory callable)."""
     proc = subprocess.run(
         [sys.executable, "-c", SCRIPT], cwd=tmp_path, capture_output=True, text=True, timeout=600
     )
