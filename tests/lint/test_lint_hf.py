@@ -78,6 +78,18 @@ def test_hf_layer_classes_have_their_roles():
     assert dict(report.roles)["weight"] == 8  # c_attn, c_proj, c_fc, c_proj per block
 
 
+def test_a_users_class_named_like_gpt2s_conv1d_is_not_taken_for_it():
+    """``Conv1D`` is GPT-2's transposed linear only where transformers defines it; a user's own
+    class of that name (which may well convolve) is not read by its name."""
+    import torch
+
+    class Conv1D(torch.nn.Module):
+        def forward(self, x):
+            return x
+
+    assert module_entry(Conv1D()) is None
+
+
 def test_cli_lints_a_token_model_with_no_wrapper(capsys):
     code, out, err = run_cli(capsys, "lint", f"{MODELS}:gpt2", "--vocab", "100", "-i", "1,16",
                              "--format", "json")

@@ -1,9 +1,9 @@
 """The README's notebook example in a real Jupyter kernel (nbclient), with no ``%matplotlib``
 magic, under the default executor (a kernel has no ``__main__`` file for pool workers to import):
-its runs, curves and report are what it says; its progress is one output updated in place, whatever the number of runs; the results,
-the verdict and a lint report show as HTML; ``Results.plot()`` shows a PNG image and
-``ProbeResults.plot()`` its images; and nothing picks a backend or changes matplotlib's settings
-in the user's kernel."""
+its runs, curves and report are what it says; its progress is one output updated in place,
+whatever the number of runs; the results, the verdict and a lint report show as HTML;
+``Results.plot()`` shows a PNG image and ``ProbeResults.plot()`` its images; and nothing picks a
+backend or changes matplotlib's settings in the user's kernel."""
 
 from __future__ import annotations
 

@@ -91,6 +91,9 @@ NAME_TABLE: dict[str, tuple[str, str]] = {
     "xieluactivation": ("act", "xielu"),
     "linearactivation": (TRANSPARENT, ""),
 }
+# names of NAME_TABLE that are one library's class, not a common name: read only from there
+# (a user's own ``Conv1D``, which may well convolve, is not taken for GPT-2's transposed linear)
+NAME_OWNERS: dict[str, str] = {"conv1d": "transformers"}
 
 _RESHAPES = (
     "flatten unflatten view reshape permute transpose squeeze unsqueeze movedim view_as"
@@ -167,8 +170,10 @@ def module_entry(module: nn.Module) -> tuple[str, str] | None:
             return role, kind
     if isinstance(module, ACT_CLASSES):
         return "act", get_activation(type(module)).name
-    entry = NAME_TABLE.get(type(module).__name__.lower())
-    if entry is not None:
+    name = type(module).__name__.lower()
+    entry = NAME_TABLE.get(name)
+    owner = NAME_OWNERS.get(name)
+    if entry is not None and (owner is None or type(module).__module__.split(".")[0] == owner):
         return entry
     kind = norm_by_behaviour(module)
     return ("norm", kind) if kind else None
