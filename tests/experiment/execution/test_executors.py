@@ -92,6 +92,32 @@ def test_pool_workers_take_a_gpu_each_where_there_are_several():
     assert on_gpu(cpu, 1, count=4) is cpu
 
 
+@pytest.mark.parametrize(
+    "gpus,workers,runs,planned",
+    [
+        (4, None, 25, ("auto", 4, 4)),  # a pool worker per GPU
+        (4, 2, 25, ("auto", 2, 8)),  # --workers decides
+        (4, None, 3, ("auto", 3, 5)),  # never more workers than runs
+        (4, None, 1, ("sequential", 1, 1)),  # one run: nothing to share out
+        (4, 1, 25, ("sequential", 1, 1)),  # --workers 1
+        (1, None, 25, ("sequential", 1, 1)),  # one GPU: every run in this process, on it
+        (0, None, 25, ("sequential", 1, 1)),
+    ],
+)
+def test_auto_on_several_gpus_plans_a_pool_worker_per_gpu(monkeypatch, gpus, workers, runs,
+                                                          planned):
+    """``auto`` on a machine with several GPUs plans a pool of one worker per GPU (each pinned to
+    its own by ``on_gpu``), which it starts once the runs measure long enough, as on the CPU."""
+    from layerorder.experiment.execution import executors
+
+    monkeypatch.setattr(executors, "available_cores", lambda: 16)
+    monkeypatch.setattr(executors.torch.cuda, "device_count", lambda: gpus)
+    p = executors.plan("auto", workers, runs, "cuda")
+    assert (p.executor, p.workers, p.threads) == planned
+    assert isinstance(executors.make_executor(p, runs=runs), executors.AdaptiveExecutor) == (
+        planned[0] == "auto")
+
+
 def test_a_command_on_a_gpu_of_several_sees_only_its_own():
     from pathlib import Path
 

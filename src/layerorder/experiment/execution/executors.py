@@ -64,8 +64,8 @@ class Plan:
 def plan(executor: str, workers: int | None, n_runs: int, device: str) -> Plan:
     """Choose workers x threads <= cores. Tiny models use one core per run best (one cnn1d step:
     3.2 ms on 1 thread, 2.6 ms on 2), so a pool runs one single-thread worker per core; ``auto``
-    plans one where a pool could help (a CPU with several cores, several runs) and measures
-    before it starts it (``AdaptiveExecutor``)."""
+    plans one where a pool could help (several runs, and a CPU with several cores or several
+    GPUs, a worker each) and measures before it starts it (``AdaptiveExecutor``)."""
     return WAYS[executor].plan(executor, workers, max(n_runs, 1), device, available_cores())
 
 
@@ -585,12 +585,22 @@ def _plan_pool(executor: str, workers: int | None, runs: int, device: str, cores
     return Plan(executor, n, max(1, cores // n))
 
 
+def _gpus(device: str) -> int:
+    """The GPUs a pool's workers can take one each (``on_gpu``): all of them for ``cuda``; none
+    for the CPU or for one named GPU (``cuda:1``)."""
+    return torch.cuda.device_count() if device == "cuda" else 0
+
+
 def _plan_auto(executor: str, workers: int | None, runs: int, device: str, cores: int) -> Plan:
-    """A pool where one could help: a CPU with several cores and several runs."""
-    could_pool = device == "cpu" and cores > 1 and runs > 1 and workers != 1
+    """A pool where one could help, with several runs: a CPU with several cores (a worker per
+    core), or several GPUs (a worker per GPU unless ``--workers`` says otherwise); else this
+    process (one GPU, or one core)."""
+    gpus = _gpus(device)
+    could_pool = runs > 1 and workers != 1 and (
+        (device == "cpu" and cores > 1) or gpus > 1)
     if not could_pool:
         return _plan_here("sequential", workers, runs, device, cores)
-    return _plan_pool(executor, workers, runs, device, cores)
+    return _plan_pool(executor, workers or gpus or None, runs, device, cores)
 
 
 def _plan_stacked_pool(executor: str, workers: int | None, runs: int, device: str,
