@@ -118,6 +118,24 @@ def test_auto_on_several_gpus_plans_a_pool_worker_per_gpu(monkeypatch, gpus, wor
         planned[0] == "auto")
 
 
+def test_before_a_pool_takes_the_gpus_this_process_gives_its_gpu_memory_back(monkeypatch):
+    """What the driver trained on a GPU before it handed over (its cached data set, the memory
+    the caching allocator keeps) is given back before the pool's workers start; on the CPU
+    nothing is touched."""
+    from layerorder.experiment.execution import executors
+    from layerorder.experiment.training.run_data import cached_dataset
+
+    cached_dataset("synthetic", (("num_samples", 40),), "cpu")
+    emptied = []
+    monkeypatch.setattr(executors.torch.cuda, "empty_cache", lambda: emptied.append(True))
+    monkeypatch.setattr(executors.torch.cuda, "is_initialized", lambda: False)
+    executors._free_this_process_gpu()
+    assert cached_dataset.cache_info().currsize >= 1 and not emptied  # no GPU in use
+    monkeypatch.setattr(executors.torch.cuda, "is_initialized", lambda: True)
+    executors._free_this_process_gpu()
+    assert cached_dataset.cache_info().currsize == 0 and emptied == [True]
+
+
 def test_a_command_on_a_gpu_of_several_sees_only_its_own():
     from pathlib import Path
 

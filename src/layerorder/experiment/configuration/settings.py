@@ -723,7 +723,8 @@ class ExecutionSettings:
     workers: int | None = setting(
         None, integer(optional=True, maximum=4096),
         "Worker processes for --executor process or stacked-pool, or SLURM array tasks for"
-        " --executor slurm; none: one per core (slurm: one per run, at most 16)."
+        " --executor slurm; none: one per core (slurm: one per run, at most 16; auto on several"
+        " GPUs and stacked-pool on CUDA: one per GPU)."
     )
     slurm_partition: str | None = setting(
         None, optional_text, "SLURM partition for --executor slurm; none: the cluster's default."

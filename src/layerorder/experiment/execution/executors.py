@@ -9,6 +9,7 @@ several tasks and train them as one model; a cluster executor can keep many in f
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import json
 import multiprocessing
@@ -26,6 +27,7 @@ import torch
 
 from layerorder.experiment.execution.pool_worker import Stack, worker_main
 from layerorder.experiment.execution.worker import Progress, RunOutcome, RunTask, execute
+from layerorder.experiment.training.run_data import cached_dataset
 
 ProgressFn = Callable[[Progress], None]
 
@@ -459,6 +461,17 @@ class _ToThePool(BaseException):
     as its failure; never seen outside ``AdaptiveExecutor``)."""
 
 
+def _free_this_process_gpu() -> None:
+    """Before a pool's workers take the GPUs: what this process trained on one of them (its
+    cached copy of the data set, the memory the caching allocator keeps) is given back, so that
+    the worker put on that GPU is not left the rest."""
+    if not torch.cuda.is_initialized():
+        return
+    cached_dataset.cache_clear()
+    gc.collect()
+    torch.cuda.empty_cache()
+
+
 class AdaptiveExecutor(Executor):
     """``auto``: trains runs in this process, one after another, and weighs a pool against the
     runs left (``pool_pays``) at the second epoch of a built-in run (its first epoch, with the
@@ -489,6 +502,7 @@ class AdaptiveExecutor(Executor):
             self.on_note(f"runs take about {seconds:.1f} s: the {left} left go to a process pool"
                          f" of {workers} workers")
         cores = self.plan.workers * self.plan.threads  # a smaller pool gives each more threads
+        _free_this_process_gpu()  # the first GPU's pool worker gets it whole
         pool = ProcessExecutor(workers, max(1, cores // workers), self.shipped)
         pool.kept = self.kept
         pool.start()
