@@ -47,11 +47,9 @@ def test_default_compare_then_rerun(tmp_path, capsys, monkeypatch):
     # MNIST-1D with BN: the reference plain loop reaches about 97-98 %
     assert min(acc for *_, acc in rows) > 90
     # the very runs of the README's grid: their keys (everything a run is) are among its 25
-    monkeypatch.chdir(tmp_path.joinpath("plan").mkdir() or tmp_path / "plan")
-    assert run_cli(capsys, "compare", "--plan-only")[0] == 0
-    monkeypatch.chdir(tmp_path)
+    assert run_cli(capsys, "compare", "--plan-only", "--store", tmp_path / "plan.db")[0] == 0
     keys = set(_stored(tmp_path / "layerorder.db", "run_key"))
-    assert len(keys) == 10 and keys <= set(_stored(tmp_path / "plan" / "layerorder.db", "run_key"))
+    assert len(keys) == 10 and keys <= set(_stored(tmp_path / "plan.db", "run_key"))
 
     report = tmp_path / "layerorder-report.html"
     assert "report: layerorder-report.html" in err
