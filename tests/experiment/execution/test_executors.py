@@ -118,6 +118,28 @@ def test_auto_on_several_gpus_plans_a_pool_worker_per_gpu(monkeypatch, gpus, wor
         planned[0] == "auto")
 
 
+@pytest.mark.parametrize(
+    "device,gpus,workers,planned",
+    [
+        ("cuda", 4, None, (4, 4)),  # a stacking worker per GPU
+        ("cuda", 4, 2, (2, 8)),  # --workers decides
+        ("cuda", 1, None, (1, 16)),
+        ("cuda:1", 4, None, (1, 16)),  # one named GPU: one worker, on it
+        ("cpu", 4, None, (16, 1)),  # a single-thread worker per core; the GPUs do not count
+    ],
+)
+def test_a_stacked_pool_plans_a_worker_per_gpu_of_the_device(monkeypatch, device, gpus, workers,
+                                                             planned):
+    """``stacked-pool`` counts the GPUs as ``auto`` does (``executors._gpus``): all of them for
+    ``cuda``, none for one named GPU, which takes a single worker."""
+    from layerorder.experiment.execution import executors
+
+    monkeypatch.setattr(executors, "available_cores", lambda: 16)
+    monkeypatch.setattr(executors.torch.cuda, "device_count", lambda: gpus)
+    p = executors.plan("stacked-pool", workers, 25, device)
+    assert (p.executor, p.workers, p.threads) == ("stacked-pool", *planned)
+
+
 def test_before_a_pool_takes_the_gpus_this_process_gives_its_gpu_memory_back(monkeypatch):
     """What the driver trained on a GPU before it handed over (its cached data set, the memory
     the caching allocator keeps) is given back before the pool's workers start; on the CPU

@@ -573,15 +573,27 @@ class AdaptiveExecutor(Executor):
                 self.pool = None
 
 
+@dataclass(frozen=True)
+class Making:
+    """What an executor is made from: the plan; ``on_note`` (where it says what it chose);
+    ``shipped`` (what process workers must install first,
+    ``layerorder.experiment.execution.shipping.snapshot``); ``runs`` (how many it is to train,
+    what ``auto`` weighs a pool against); ``stack_mode`` (the stacked executors' mode)."""
+
+    plan: Plan
+    on_note: Callable[[str], None] | None = None
+    shipped: bytes | None = None
+    runs: int = 0
+    stack_mode: str = "auto"
+
+
 def make_executor(p: Plan, on_note=None, shipped: bytes | None = None,
                   runs: int = 0, stack_mode: str = "auto") -> Executor:
-    """The executor of a plan; ``shipped`` is what process workers must install first
-    (``layerorder.experiment.execution.shipping.snapshot``); ``runs``: how many it is to train
-    (what ``auto`` weighs a pool against); ``stack_mode``: the stacked executors' mode."""
+    """The executor of a plan (the arguments: ``Making``)."""
     make = WAYS[p.executor].make
     if make is None:
         raise ValueError(f"--executor {p.executor} trains elsewhere: the runner connects it")
-    return make(p, on_note, shipped, runs, stack_mode)
+    return make(Making(p, on_note, shipped, runs, stack_mode))
 
 
 # ---- how each executor kind (``settings.EXECUTOR_KINDS``) plans, describes and is made ----------
@@ -619,9 +631,10 @@ def _plan_auto(executor: str, workers: int | None, runs: int, device: str, cores
 
 def _plan_stacked_pool(executor: str, workers: int | None, runs: int, device: str,
                        cores: int) -> Plan:
-    """A pool; on CUDA, one stacking worker per GPU unless ``--workers`` says otherwise."""
-    if device.startswith("cuda") and not workers:
-        workers = max(1, torch.cuda.device_count())
+    """A pool; on CUDA, one stacking worker per GPU (one in all on a named GPU, ``cuda:1``)
+    unless ``--workers`` says otherwise."""
+    if device != "cpu" and not workers:
+        workers = _gpus(device) or 1
     return _plan_pool(executor, workers, runs, device, cores)
 
 
@@ -647,7 +660,7 @@ class Way:
 
     plan: Callable[[str, int | None, int, str, int], Plan]
     describe: Callable[[Plan], str]
-    make: Callable[..., Executor] | None = None
+    make: Callable[[Making], Executor] | None = None
 
 
 WAYS: dict[str, Way] = {
@@ -655,24 +668,22 @@ WAYS: dict[str, Way] = {
         _plan_auto,
         lambda p: (f"auto: in this process while the runs are short, then a process pool of"
                    f" {p.workers} workers x {_threads(p)}"),
-        lambda p, on_note, shipped, runs, mode: AdaptiveExecutor(p, runs, shipped, on_note)),
+        lambda m: AdaptiveExecutor(m.plan, m.runs, m.shipped, m.on_note)),
     "sequential": Way(
         _plan_here, lambda p: f"sequential, {_threads(p)}",
-        lambda p, on_note, shipped, runs, mode: SequentialExecutor(p.threads)),
+        lambda m: SequentialExecutor(m.plan.threads)),
     "process": Way(
         _plan_pool, lambda p: f"process pool, {p.workers} workers x {_threads(p)}",
-        lambda p, on_note, shipped, runs, mode: ProcessExecutor(p.workers, p.threads, shipped,
-                                                                on_note)),
+        lambda m: ProcessExecutor(m.plan.workers, m.plan.threads, m.shipped, m.on_note)),
     "stacked": Way(
         _plan_here, lambda p: f"stacked, {_threads(p)}",
-        lambda p, on_note, shipped, runs, mode: StackedExecutor(p.threads, on_note=on_note,
-                                                                mode=mode)),
+        lambda m: StackedExecutor(m.plan.threads, on_note=m.on_note, mode=m.stack_mode)),
     "stacked-pool": Way(
         _plan_stacked_pool,
         lambda p: (f"process pool, {p.workers} workers x {_threads(p)}, each training stacks"
                    " of seeds"),
-        lambda p, on_note, shipped, runs, mode: StackedPoolExecutor(p.workers, p.threads, shipped,
-                                                                    on_note, mode)),
+        lambda m: StackedPoolExecutor(m.plan.workers, m.plan.threads, m.shipped, m.on_note,
+                                      m.stack_mode)),
     "ray": Way(_plan_elsewhere, lambda p: "Ray cluster, one task per run"),
     "workers": Way(
         _plan_elsewhere,
