@@ -26,6 +26,7 @@ read from its settings instead (``layerorder.lint.transformer``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from layerorder.modelgraph.graph import RoleGraph, RoleNode
@@ -91,17 +92,25 @@ class Sublayer:
     nodes: tuple[int, ...]  # the branch
 
 
-def _reach(graph: RoleGraph, start: int, forward: bool) -> set[int]:
-    """Every node downstream (``forward``) or upstream of ``start``."""
+def _walk(graph: RoleGraph, start: int, forward: bool,
+          enters: Callable[[int], bool]) -> Iterator[int]:
+    """Depth-first from ``start`` along the edges downstream (``forward``) or upstream: each
+    node reached, once; the walk goes on past a node only where ``enters`` says so. Every walk
+    of this module is one of these (a role graph is small, so no search library is worth it)."""
     edges = graph.succs if forward else graph.preds
-    seen: set[int] = set()
-    stack = [start]
+    stack, seen = [start], {start}
     while stack:
         for nxt in edges[stack.pop()]:
             if nxt not in seen:
                 seen.add(nxt)
-                stack.append(nxt)
-    return seen
+                yield nxt
+                if enters(nxt):
+                    stack.append(nxt)
+
+
+def _reach(graph: RoleGraph, start: int, forward: bool) -> set[int]:
+    """Every node downstream (``forward``) or upstream of ``start``."""
+    return set(_walk(graph, start, forward, lambda _: True))
 
 
 def _module_of(node: RoleNode) -> str:
@@ -134,20 +143,11 @@ def _through(graph: RoleGraph, start: int, forward: bool,
              passes: frozenset[str] = PASS_ROLES) -> list[int]:
     """The nodes reached from ``start`` across ``passes`` roles only, one step further (linear
     'other' steps, such as a mean, pass where pooling does)."""
-    edges = graph.succs if forward else graph.preds
-    out, stack, seen = [], [start], {start}
-    while stack:
-        for nxt in edges[stack.pop()]:
-            if nxt in seen:
-                continue
-            seen.add(nxt)
-            node = graph.nodes[nxt]
-            if node.role in passes or ("pool" in passes and node.role == "other"
-                                       and node.linear):
-                stack.append(nxt)
-            else:
-                out.append(nxt)
-    return out
+    def passed(i: int) -> bool:
+        node = graph.nodes[i]
+        return node.role in passes or ("pool" in passes and node.role == "other" and node.linear)
+
+    return [i for i in _walk(graph, start, forward, passed) if not passed(i)]
 
 
 def _is_score(graph: RoleGraph, index: int) -> bool:
@@ -159,49 +159,39 @@ def _mlp_activation(graph: RoleGraph, act: RoleNode) -> bool:
     """An activation that acts on a weight layer's output (an MLP's), not inside attention's
     scores (Gemma 2 soft-caps them with a tanh): upwards, a weight layer comes before any
     product of two data tensors."""
-    stack, seen = [act.index], {act.index}
-    while stack:
-        for p in graph.preds[stack.pop()]:
-            if p in seen or graph.nodes[p].role in ("norm", "input") or _is_score(graph, p):
-                continue
-            if graph.nodes[p].role == "weight":
-                return True
-            seen.add(p)
-            stack.append(p)
-    return False
+    def stops(i: int) -> bool:
+        return graph.nodes[i].role in ("norm", "input") or _is_score(graph, i)
+
+    def enters(i: int) -> bool:
+        return not stops(i) and graph.nodes[i].role != "weight"
+
+    return any(graph.nodes[i].role == "weight" and not stops(i)
+               for i in _walk(graph, act.index, False, enters))
 
 
 def _is_attention(graph: RoleGraph, nodes: list[RoleNode]) -> bool:
     """An attention call in the branch, or a softmax over a product of two data tensors."""
     if any(n.kind in ATTENTION_KINDS for n in nodes):
         return True
-    for softmax in (n for n in nodes if n.kind == "softmax"):
-        stack, seen = [softmax.index], {softmax.index}
-        while stack:
-            for p in graph.preds[stack.pop()]:
-                node = graph.nodes[p]
-                if p in seen or node.role in SCORE_STOPS:
-                    continue
-                if _is_score(graph, p):
-                    return True
-                seen.add(p)
-                stack.append(p)
-    return False
+
+    def score(i: int) -> bool:
+        return graph.nodes[i].role not in SCORE_STOPS and _is_score(graph, i)
+
+    def enters(i: int) -> bool:
+        return graph.nodes[i].role not in SCORE_STOPS and not _is_score(graph, i)
+
+    return any(score(i) for softmax in nodes if softmax.kind == "softmax"
+               for i in _walk(graph, softmax.index, False, enters))
 
 
 def _continues(graph: RoleGraph, stream: int, node: int) -> bool:
     """Whether ``node`` is ``stream`` itself or reached from it across reshapes and dropouts
     only (a norm applied through transposes, as for a BatchNorm over tokens)."""
-    stack, seen = [stream], {stream}
-    while stack:
-        current = stack.pop()
-        if current == node:
-            return True
-        for nxt in graph.succs[current]:
-            if nxt not in seen and graph.nodes[nxt].role in PASS_ROLES:
-                seen.add(nxt)
-                stack.append(nxt)
-    return False
+    def passes(i: int) -> bool:
+        return graph.nodes[i].role in PASS_ROLES
+
+    return node == stream or any(i == node and passes(i)
+                                 for i in _walk(graph, stream, True, passes))
 
 
 def _sublayer(graph: RoleGraph, add: RoleNode) -> Sublayer | None:
