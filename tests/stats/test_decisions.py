@@ -13,6 +13,7 @@ from layerorder.stats.decisions import (
     tost_p,
 )
 from layerorder.stats.holm import holm
+from layerorder.stats.paired import compare_pairs, subtraction_rounding
 from layerorder.stats.power import tost_power
 
 
@@ -30,6 +31,20 @@ def test_constant_differences_are_decided_without_nan():
     assert look_pvalues(np.array([0.2, 0.2, 0.2]), 0.5)[0] < 1e-20  # float noise: sd ~ 1e-17
     assert look_pvalues(np.array([0.0, 0.0]), 0.5) == (1.0, 0.0)
     assert look_pvalues(np.array([1.0, 1.0]), 0.5) == (0.0, 1.0)
+
+
+def test_differences_equal_up_to_rounding_decide_as_the_paired_comparison_does():
+    """Two-decimal accuracies a constant 1.47 points apart subtract to differences a few ulps
+    apart: a look takes them as the constant they are, as ``compare_pairs`` does, and a
+    constant zero difference blurred by rounding is no difference."""
+    base, up = [83.4, 10.2, 87.2, 13.0], [84.87, 11.67, 88.67, 14.47]
+    x, y = np.array(up), np.array(base)
+    assert np.ptp(x - y) > 0
+    assert look_pvalues(x - y, 0.5, subtraction_rounding(x, y)) == (0.0, 1.0)
+    (pair,) = compare_pairs({"up": dict(enumerate(up)), "base": dict(enumerate(base))})
+    assert pair.p_t == 0.0
+    blurred = np.array([0.0, 4e-15, -3e-15])
+    assert look_pvalues(blurred, 0.5, subtraction_rounding(x, y)) == (1.0, 0.0)
 
 
 def _values(means, n=8, sd=0.3, seed=0):

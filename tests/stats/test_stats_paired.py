@@ -1,6 +1,7 @@
 """compare_pairs() against scipy.stats.ttest_rel / wilcoxon / t.interval, and holm()."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -122,3 +123,22 @@ def test_holm_is_monotone_bounded_and_at_least_raw(ps):
             assert adjusted[i] <= adjusted[j]
     assert all(p <= q <= 1.0 for p, q in zip(ps, adjusted, strict=True))
     assert min(adjusted) == pytest.approx(min(1.0, len(ps) * min(ps)))
+
+
+def test_differences_equal_up_to_rounding_are_constant_without_scipys_warning():
+    """Accuracies (stored to two decimals) a constant 1.47 points apart, whose subtraction
+    rounds to differences a few ulps apart: scipy's t-test is rounding noise there (it warns of
+    a catastrophic cancellation); the pair is taken as the constant difference it is."""
+    base = [83.4, 10.2, 87.2, 13.0]
+    up = [84.87, 11.67, 88.67, 14.47]
+    diff = np.array(up) - np.array(base)
+    assert np.ptp(diff) > 0  # the rounding is real ...
+    with pytest.warns(RuntimeWarning, match="catastrophic cancellation"):
+        stats.ttest_rel(up, base)  # ... and scipy warns of it
+    results = {"up": dict(enumerate(up)), "base": dict(enumerate(base))}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (pair,) = compare_pairs(results)
+    assert pair.mean_diff == pytest.approx(1.47) and pair.sd_diff == 0.0
+    assert (pair.t_stat, pair.p_t, pair.effect_size) == (math.inf, 0.0, math.inf)
+    assert pair.ci_low == pair.ci_high == pair.mean_diff

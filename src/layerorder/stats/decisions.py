@@ -31,7 +31,7 @@ import numpy as np
 from scipy import special
 
 from layerorder.stats.holm import holm
-from layerorder.stats.paired import compare_pair, paired_values
+from layerorder.stats.paired import compare_pair, paired_values, subtraction_rounding
 from layerorder.stats.plan import DEFAULT_MARGIN
 from layerorder.stats.power import seeds_needed, smallest_n, tost_power
 from layerorder.stats.sequential import Design
@@ -138,19 +138,22 @@ def _step_down(pvalues: dict[int, float], design: Design, alpha: float, look: in
     return rejected
 
 
-def look_pvalues(diff: np.ndarray, margin: float) -> tuple[float, float]:
+def look_pvalues(diff: np.ndarray, margin: float,
+                 rounding: float = 0.0) -> tuple[float, float]:
     """(paired t-test p, TOST p) of the differences ``diff`` at one look. The same values as
     ``scipy.stats.ttest_rel`` and statsmodels' ``ttost_paired`` (the tests check it), computed
     from ``scipy.special.stdtr`` directly: a look runs once per pair and round, and thousands of
     times in the simulations that check the sequential procedure, where the general functions'
-    overhead dominates."""
+    overhead dominates. Differences within ``rounding`` of each other are constant, as in
+    ``paired.compare_pair`` (``paired.subtraction_rounding``)."""
     n = diff.size
     if n < 2:
         return NAN, NAN
     mean = float(np.mean(diff))
+    if float(np.ptp(diff)) <= rounding:
+        zero = abs(mean) <= rounding
+        return (1.0 if zero else 0.0), (0.0 if abs(mean) < margin else 1.0)
     sd = float(np.std(diff, ddof=1))
-    if sd == 0.0:
-        return (1.0 if mean == 0.0 else 0.0), (0.0 if abs(mean) < margin else 1.0)
     se = sd / math.sqrt(n)
     p_t = 2.0 * float(special.stdtr(n - 1, -abs(mean) / se))
     p_tost = float(max(special.stdtr(n - 1, -(mean + margin) / se),
@@ -165,7 +168,7 @@ def _looked(values, family, seeds: Sequence[int], margin: float):
         x, y = paired_values(
             {s: values[a].get(s) for s in seeds}, {s: values[b].get(s) for s in seeds}
         )
-        out.append(look_pvalues(x - y, margin))
+        out.append(look_pvalues(x - y, margin, subtraction_rounding(x, y)))
     return out
 
 

@@ -19,14 +19,15 @@ class PairComparison:
     """Order ``a`` against order ``b`` on the seeds both finished (differences are a - b).
 
     ``ci_low``/``ci_high``: t confidence interval of the mean paired difference.
-    ``p_t``: two-sided paired t-test (``scipy.stats.ttest_rel``); when every difference
-    is the same value scipy returns nan, and here ``p_t`` is 1.0 if that value is 0
-    (t = 0) and 0.0 otherwise (t = +-inf: a constant nonzero difference is taken as
-    certain). ``p_wilcoxon``: ``scipy.stats.wilcoxon`` two-sided, nan when n < 2 or all
-    differences are 0. ``effect_size``: Cohen's d_z = mean_diff / sd_diff (0.0 when both
-    are 0, +-inf when only sd_diff is 0). ``p_holm``: ``p_t`` Holm-adjusted across all
-    pairs of the family. ``sd_diff`` (ddof=1) feeds the power calculations; it is the
-    last field so that positional construction of the documented fields still works.
+    ``p_t``: two-sided paired t-test (``scipy.stats.ttest_rel``); when every difference is the
+    same value (up to the rounding of ``a - b``) scipy returns nan or rounding noise, and here
+    ``p_t`` is 1.0 if that value is 0 (t = 0) and 0.0 otherwise (t = +-inf: a constant
+    nonzero difference is taken as certain). ``p_wilcoxon``: ``scipy.stats.wilcoxon``
+    two-sided, nan when n < 2 or all differences are 0. ``effect_size``: Cohen's d_z =
+    mean_diff / sd_diff (0.0 when both are 0, +-inf when only sd_diff is 0). ``p_holm``:
+    ``p_t`` Holm-adjusted across all pairs of the family. ``sd_diff`` (ddof=1; 0 for
+    differences equal up to rounding) feeds the power calculations; it is the last field so
+    that positional construction of the documented fields still works.
     """
 
     a: str
@@ -60,10 +61,24 @@ def _is_value(value: float | None) -> bool:
     return value is not None and math.isfinite(float(value))
 
 
-def _t_test(x: np.ndarray, y: np.ndarray, diff: np.ndarray) -> tuple[float, float]:
+def subtraction_rounding(x: np.ndarray, y: np.ndarray) -> float:
+    """How far apart the differences ``x - y`` of equal true differences can come out from the
+    rounding of the subtraction alone."""
+    return 8 * float(np.finfo(float).eps) * max(float(np.max(np.abs(x), initial=0.0)),
+                                                float(np.max(np.abs(y), initial=0.0)))
+
+
+def _sd_diff(x: np.ndarray, y: np.ndarray, diff: np.ndarray) -> float:
+    """The differences' SD (ddof=1); 0 where they are equal up to rounding
+    (``subtraction_rounding``): there scipy's moments are rounding noise, and it warns of a
+    catastrophic cancellation."""
+    return 0.0 if float(np.ptp(diff)) <= subtraction_rounding(x, y) else float(np.std(diff, ddof=1))
+
+
+def _t_test(x: np.ndarray, y: np.ndarray, diff: np.ndarray, sd_diff: float) -> tuple[float, float]:
     """(t, p) of the paired t-test, defined for constant differences (see PairComparison)."""
-    if np.all(diff == diff[0]):
-        if diff[0] == 0.0:
+    if sd_diff == 0.0:
+        if abs(float(diff[0])) <= subtraction_rounding(x, y):
             return 0.0, 1.0
         return math.copysign(math.inf, diff[0]), 0.0
     result = stats.ttest_rel(x, y)
@@ -98,9 +113,9 @@ def compare_pair(
     diff = x - y
     n = int(diff.size)
     mean_diff = float(np.mean(diff)) if n else NAN
-    sd_diff = float(np.std(diff, ddof=1)) if n >= 2 else NAN
+    sd_diff = _sd_diff(x, y, diff) if n >= 2 else NAN
     ci_low, ci_high = t_interval(mean_diff, sd_diff, n, confidence)
-    t_stat, p_t = _t_test(x, y, diff) if n >= 2 else (NAN, NAN)
+    t_stat, p_t = _t_test(x, y, diff, sd_diff) if n >= 2 else (NAN, NAN)
     return PairComparison(
         a=a,
         b=b,
