@@ -130,18 +130,25 @@ def recalibration_records(model, data, cfg: RunConfig) -> list[tuple[int, str, s
 
 @contextlib.contextmanager
 def run_scope(threads: int | None, device: str) -> Iterator[None]:
-    """A run's own thread count and random state, the caller's again afterwards: a run trained
-    in the user's own process (the sequential executor, a notebook) seeds torch's generators and
-    may set its threads, and must leave neither changed."""
+    """A run's own thread count, random state and current GPU, the caller's again afterwards: a
+    run trained in the user's own process (the sequential executor, a notebook) seeds torch's
+    generators and may set its threads, and must leave neither changed. A run on one GPU of
+    several (``cuda:1``, as a pool worker's is) makes it the current device while it trains, so
+    that nothing of it (a generator, cuDNN's workspace, a tensor made on plain ``cuda``) lands
+    on GPU 0."""
     before = torch.get_num_threads()
     # torch.manual_seed reseeds every CUDA device, so every one in use is saved and restored;
     # a device that cannot be read (a bad 'cuda:N') fails inside the run, as a failed outcome
     try:
-        in_use = torch.cuda.is_initialized() or torch.device(device).type == "cuda"
-        forked = list(range(torch.cuda.device_count())) if in_use else []
+        on = torch.device(device)
+        in_use = torch.cuda.is_initialized() or on.type == "cuda"
+        gpus = torch.cuda.device_count()
+        forked = list(range(gpus)) if in_use else []
+        named = on.type == "cuda" and on.index is not None and on.index < gpus
+        current = torch.cuda.device(on.index) if named else None
     except (RuntimeError, AssertionError):
-        forked = []
-    with torch.random.fork_rng(devices=forked):
+        forked, current = [], None
+    with torch.random.fork_rng(devices=forked), current or contextlib.nullcontext():
         try:
             if threads:
                 torch.set_num_threads(threads)
