@@ -164,6 +164,7 @@ def test_dead_units_pinned_at_zero_get_the_exact_sign_test():
     v = t.evaluate(evidence(runs, probes), 0.05)
     assert v.outcome == "supported" and v.p == pytest.approx(1 / 32)
     assert "5 below, 1 tied" in v.evidence
+    assert v.effect == "5 seeds on the claim's side, 0 against, 1 tied"  # the headline's cell
 
 
 def test_holm_across_primary_claims_matches_statsmodels():
