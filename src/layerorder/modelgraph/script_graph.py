@@ -143,34 +143,32 @@ class _Reader:
     def _nodes(self, nodes: Iterable[Any], key: Key, path: str) -> None:
         for node in nodes:
             kind = node.kind()
-            outs = list(node.outputs())
-            if kind == "prim::GetAttr":
-                owner = self.objects.get(key(node.input()))
-                if owner is not None:
-                    obj, where = owner
-                    name = node.s("name")
-                    child = getattr(obj, name, None)
-                    self.objects[key(outs[0])] = (child, f"{where}.{name}" if where else name)
-            elif kind == "prim::CallMethod":
-                self._call_method(node, key, outs)
-            elif kind == "prim::CallFunction":
-                self._call_function(node, key, outs, path)
-            elif kind == "prim::If":
-                self._branch(node, key, outs, path)
-            elif kind == "prim::Loop":
-                self._loop(node, key, outs, path)
-            elif kind in BUILD_KINDS:
-                self._alias(key(outs[0]), self._data(node.inputs(), key))
-                self.items[key(outs[0])] = [key(v) for v in node.inputs()]
-            elif kind in UNPACK_KINDS or kind in ("prim::TupleIndex", "aten::__getitem__"):
-                self._unpack(node, key, outs)
-            elif kind in PASS_KINDS:
-                for out in outs:
-                    self._alias(key(out), self._data(node.inputs(), key))
-            elif kind.startswith("aten::") and outs:
-                self._call(node.kind().split("::", 1)[1], list(node.inputs()), key, outs, path)
+            handler = NODE_HANDLERS.get(kind) or (
+                _Reader._aten if kind.startswith("aten::") else None)
+            if handler is not None:  # anything else (constants, prints) makes no stage
+                handler(self, node, key, list(node.outputs()), path)
 
-    def _unpack(self, node: Any, key: Key, outs: list[Any]) -> None:
+    def _get_attr(self, node: Any, key: Key, outs: list[Any], path: str) -> None:
+        owner = self.objects.get(key(node.input()))
+        if owner is not None:
+            obj, where = owner
+            name = node.s("name")
+            child = getattr(obj, name, None)
+            self.objects[key(outs[0])] = (child, f"{where}.{name}" if where else name)
+
+    def _build(self, node: Any, key: Key, outs: list[Any], path: str) -> None:
+        self._alias(key(outs[0]), self._data(node.inputs(), key))
+        self.items[key(outs[0])] = [key(v) for v in node.inputs()]
+
+    def _pass(self, node: Any, key: Key, outs: list[Any], path: str) -> None:
+        for out in outs:
+            self._alias(key(out), self._data(node.inputs(), key))
+
+    def _aten(self, node: Any, key: Key, outs: list[Any], path: str) -> None:
+        if outs:
+            self._call(node.kind().split("::", 1)[1], list(node.inputs()), key, outs, path)
+
+    def _unpack(self, node: Any, key: Key, outs: list[Any], path: str) -> None:
         """Each element from its own source where the tuple or list was built in the graph."""
         source = key(node.inputsAt(0))
         elements = self.items.get(source)
@@ -216,14 +214,14 @@ class _Reader:
         for out, value in zip(outs, list(body.outputs())[1:]):
             self._alias(key(out), [key(value)])
 
-    def _call_method(self, node: Any, key: Key, outs: list[Any]) -> None:
+    def _call_method(self, node: Any, key: Key, outs: list[Any], path: str) -> None:
         target = self.objects.get(key(node.inputsAt(0)))
         args = list(node.inputs())[1:]
         if target is None or not outs:
             return
-        obj, path = target
+        obj, where = target  # the called module's own path, not the caller's
         name = node.s("name")
-        leaf = _leaf_specs(obj, path) if name == "forward" else False
+        leaf = _leaf_specs(obj, where) if name == "forward" else False
         if leaf is not False:
             self.builder.add_call(key(outs[0]), leaf, self._data(args, key))
             return
@@ -233,10 +231,10 @@ class _Reader:
         inner = list(graph.inputs())
         scope = next(self.scopes)
         keys = {inner[0].unique(): (scope, "self")}
-        self.objects[(scope, "self")] = (obj, path)
+        self.objects[(scope, "self")] = (obj, where)
         for value, arg in zip(inner[1:], args):
             keys[value.unique()] = key(arg)
-        for out, result in zip(outs, self._walk(graph, keys, path)):
+        for out, result in zip(outs, self._walk(graph, keys, where)):
             self._alias(key(out), [result])
 
     def _call_function(self, node: Any, key: Key, outs: list[Any], path: str) -> None:
@@ -279,3 +277,18 @@ class _Reader:
 def graph_from_script(module: Any) -> RoleGraph:
     """The role graph of a ScriptModule (see the module docstring)."""
     return _Reader().read(module)
+
+
+# What each TorchScript node kind adds to the graph (timm's create_act style: a table, not a
+# chain); any other ``aten::`` op is a call (``_Reader._aten``). Later entries win: a list's
+# ``aten::__getitem__`` is read as an unpack, not passed through.
+NODE_HANDLERS: dict[str, Callable[[_Reader, Any, Key, list[Any], str], None]] = {
+    **dict.fromkeys(PASS_KINDS, _Reader._pass),
+    **dict.fromkeys(UNPACK_KINDS | {"prim::TupleIndex", "aten::__getitem__"}, _Reader._unpack),
+    **dict.fromkeys(BUILD_KINDS, _Reader._build),
+    "prim::GetAttr": _Reader._get_attr,
+    "prim::CallMethod": _Reader._call_method,
+    "prim::CallFunction": _Reader._call_function,
+    "prim::If": _Reader._branch,
+    "prim::Loop": _Reader._loop,
+}
