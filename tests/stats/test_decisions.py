@@ -45,6 +45,7 @@ def test_differences_equal_up_to_rounding_decide_as_the_paired_comparison_does()
     assert pair.p_t == 0.0
     blurred = np.array([0.0, 4e-15, -3e-15])
     assert look_pvalues(blurred, 0.5, subtraction_rounding(x, y)) == (1.0, 0.0)
+    assert tost_p(x, y, 0.5) == 1.0 and tost_p(x, y, 2.0) == 0.0  # the final TOST too
 
 
 def _values(means, n=8, sd=0.3, seed=0):

@@ -31,7 +31,12 @@ import numpy as np
 from scipy import special
 
 from layerorder.stats.holm import holm
-from layerorder.stats.paired import compare_pair, paired_values, subtraction_rounding
+from layerorder.stats.paired import (
+    compare_pair,
+    difference_moments,
+    paired_values,
+    subtraction_rounding,
+)
 from layerorder.stats.plan import DEFAULT_MARGIN
 from layerorder.stats.power import seeds_needed, smallest_n, tost_power
 from layerorder.stats.sequential import Design
@@ -98,8 +103,9 @@ def tost_p(x: np.ndarray, y: np.ndarray, margin: float) -> float:
     diff = x - y
     if diff.size < 2 or margin <= 0:
         return NAN
-    if np.all(diff == diff[0]):
-        return 0.0 if abs(diff[0]) < margin else 1.0
+    mean, sd = difference_moments(diff, subtraction_rounding(x, y))
+    if sd == 0.0:
+        return 0.0 if abs(mean) < margin else 1.0
     return float(ttost_paired(x, y, -margin, margin)[0])
 
 
@@ -149,11 +155,9 @@ def look_pvalues(diff: np.ndarray, margin: float,
     n = diff.size
     if n < 2:
         return NAN, NAN
-    mean = float(np.mean(diff))
-    if float(np.ptp(diff)) <= rounding:
-        zero = abs(mean) <= rounding
-        return (1.0 if zero else 0.0), (0.0 if abs(mean) < margin else 1.0)
-    sd = float(np.std(diff, ddof=1))
+    mean, sd = difference_moments(diff, rounding)
+    if sd == 0.0:
+        return (1.0 if mean == 0.0 else 0.0), (0.0 if abs(mean) < margin else 1.0)
     se = sd / math.sqrt(n)
     p_t = 2.0 * float(special.stdtr(n - 1, -abs(mean) / se))
     p_tost = float(max(special.stdtr(n - 1, -(mean + margin) / se),

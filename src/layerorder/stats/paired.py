@@ -68,25 +68,28 @@ def subtraction_rounding(x: np.ndarray, y: np.ndarray) -> float:
                                                 float(np.max(np.abs(y), initial=0.0)))
 
 
-def _sd_diff(x: np.ndarray, y: np.ndarray, diff: np.ndarray) -> float:
-    """The differences' SD (ddof=1); 0 where they are equal up to rounding
-    (``subtraction_rounding``): there scipy's moments are rounding noise, and it warns of a
-    catastrophic cancellation."""
-    return 0.0 if float(np.ptp(diff)) <= subtraction_rounding(x, y) else float(np.std(diff, ddof=1))
+def difference_moments(diff: np.ndarray, rounding: float = 0.0) -> tuple[float, float]:
+    """(mean, SD with ddof=1) of two or more paired differences. Differences within
+    ``rounding`` of each other (``subtraction_rounding``) are constant, SD 0: there scipy's
+    moments are rounding noise, and it warns of a catastrophic cancellation; a constant within
+    ``rounding`` of zero is zero."""
+    mean = float(np.mean(diff))
+    if float(np.ptp(diff)) <= rounding:
+        return (0.0 if abs(mean) <= rounding else mean), 0.0
+    return mean, float(np.std(diff, ddof=1))
 
 
-def _t_test(x: np.ndarray, y: np.ndarray, diff: np.ndarray, sd_diff: float) -> tuple[float, float]:
+def _t_test(x: np.ndarray, y: np.ndarray, mean_diff: float,
+            sd_diff: float) -> tuple[float, float]:
     """(t, p) of the paired t-test, defined for constant differences (see PairComparison)."""
     if sd_diff == 0.0:
-        if abs(float(diff[0])) <= subtraction_rounding(x, y):
-            return 0.0, 1.0
-        return math.copysign(math.inf, diff[0]), 0.0
+        return (0.0, 1.0) if mean_diff == 0.0 else (math.copysign(math.inf, mean_diff), 0.0)
     result = stats.ttest_rel(x, y)
     return float(result.statistic), float(result.pvalue)
 
 
-def _wilcoxon(x: np.ndarray, y: np.ndarray, diff: np.ndarray) -> float:
-    if diff.size < 2 or np.all(diff == 0.0):
+def _wilcoxon(x: np.ndarray, y: np.ndarray, mean_diff: float, sd_diff: float) -> float:
+    if x.size < 2 or (mean_diff == 0.0 and sd_diff == 0.0):  # every difference zero
         return NAN
     return float(stats.wilcoxon(x, y).pvalue)
 
@@ -112,10 +115,11 @@ def compare_pair(
     ``wilcoxon=False`` leaves ``p_wilcoxon`` nan, for callers that do not show it)."""
     diff = x - y
     n = int(diff.size)
-    mean_diff = float(np.mean(diff)) if n else NAN
-    sd_diff = _sd_diff(x, y, diff) if n >= 2 else NAN
+    mean_diff, sd_diff = float(np.mean(diff)) if n else NAN, NAN
+    if n >= 2:
+        mean_diff, sd_diff = difference_moments(diff, subtraction_rounding(x, y))
     ci_low, ci_high = t_interval(mean_diff, sd_diff, n, confidence)
-    t_stat, p_t = _t_test(x, y, diff, sd_diff) if n >= 2 else (NAN, NAN)
+    t_stat, p_t = _t_test(x, y, mean_diff, sd_diff) if n >= 2 else (NAN, NAN)
     return PairComparison(
         a=a,
         b=b,
@@ -125,7 +129,7 @@ def compare_pair(
         ci_high=ci_high,
         t_stat=t_stat,
         p_t=p_t,
-        p_wilcoxon=_wilcoxon(x, y, diff) if wilcoxon else NAN,
+        p_wilcoxon=_wilcoxon(x, y, mean_diff, sd_diff) if wilcoxon else NAN,
         effect_size=_effect_size(mean_diff, sd_diff),
         p_holm=p_t,
         sd_diff=sd_diff,

@@ -256,4 +256,5 @@ def _sign_effect(test: SignTest, side: str) -> str:
     """A sign test's seeds as the headline reads them: on the claim's side first, then against
     (the evidence says which sign each is)."""
     toward, away = (test.above, test.below) if side == "greater" else (test.below, test.above)
-    return f"{toward} seeds on the claim's side, {away} against, {test.ties} tied"
+    seeds = "seed" if toward == 1 else "seeds"
+    return f"{toward} {seeds} on the claim's side, {away} against, {test.ties} tied"

@@ -14,12 +14,14 @@ from layerorder.experiment.execution import worker
 def two_gpus(monkeypatch):
     """torch.cuda with two devices: which device each run made current, and which generators
     it forked."""
-    seen = {"current": [], "forked": []}
+    seen = {"current": [], "forked": [], "inside": None}
 
     @contextlib.contextmanager
     def device(index):
+        seen["inside"] = index  # current from here until the run's scope ends
         seen["current"].append(index)
         yield
+        seen["inside"] = None
 
     @contextlib.contextmanager
     def fork_rng(devices):
@@ -47,5 +49,15 @@ def test_a_run_on_one_gpu_of_several_makes_it_current(two_gpus, device, current,
     threads = torch.get_num_threads()
     with worker.run_scope(threads + 1, device):
         assert torch.get_num_threads() == threads + 1
+        assert two_gpus["inside"] == (current[0] if current else None)
     assert torch.get_num_threads() == threads
-    assert two_gpus == {"current": current, "forked": forked}
+    assert two_gpus == {"current": current, "forked": forked, "inside": None}
+
+
+def test_a_runs_provenance_names_its_own_gpu(monkeypatch):
+    """A run on ``cuda:1`` stores the name of GPU 1, not of GPU 0."""
+    asked = []
+    monkeypatch.setattr(worker.torch.cuda, "get_device_name",
+                        lambda device=None: asked.append(device) or f"GPU named by {device}")
+    assert worker.provenance("cuda:1")["device_name"] == "GPU named by cuda:1"
+    assert asked == ["cuda:1"]

@@ -93,7 +93,8 @@ def _git_hash() -> str | None:
 
 def provenance(device: str, compiled: bool = False) -> dict:
     """Versions, device and host: stored with every run (and whether it ran compiled)."""
-    name = torch.cuda.get_device_name(0) if device.startswith("cuda") else platform.processor()
+    # the run's own GPU (cuda:1 in a pool worker of a multi-GPU machine; plain cuda: the current)
+    name = torch.cuda.get_device_name(device) if device.startswith("cuda") else platform.processor()
     extra = {"compile": True} if compiled else {}
     return {
         **extra,
@@ -148,7 +149,8 @@ def run_scope(threads: int | None, device: str) -> Iterator[None]:
         current = torch.cuda.device(on.index) if named else None
     except (RuntimeError, AssertionError):
         forked, current = [], None
-    with torch.random.fork_rng(devices=forked), current or contextlib.nullcontext():
+    with torch.random.fork_rng(devices=forked), (
+            current if current is not None else contextlib.nullcontext()):
         try:
             if threads:
                 torch.set_num_threads(threads)
