@@ -14,6 +14,8 @@ from layerorder.activations import (
     MONOTONE_ACTS,
     POSITIVELY_HOMOGENEOUS_ACTS,
     SPEC_TOKENS,
+    is_monotone,
+    maps_zero_to_zero,
 )
 from layerorder.blocks.registry import get_activation
 from layerorder.modelgraph.roles import FUNCTION_TABLE, module_entry
@@ -69,3 +71,24 @@ def test_slopes_and_parameters():
         module = getattr(nn, act.nn_class)(**dict(act.defaults)) if act.in_specs else None
         if module is not None:  # a stacked model shares the parameter-free ones
             assert (act.nn_class in PARAMETER_FREE) == (not list(module.parameters())), act.token
+
+
+@pytest.mark.parametrize(
+    "token,slope,monotone",
+    [
+        ("relu", None, True),  # no slope of its own
+        ("gelu", None, False),  # dips below zero
+        ("leakyrelu", 0.01, True),
+        ("leakyrelu", -0.2, False),
+        ("leakyrelu", None, False),  # a slope not read: not known to be monotone
+        ("prelu", None, False),  # learned: monotone only as far as its weights were read
+        ("prelu", 0.0, True),
+        ("rrelu", None, False),
+        ("threshold", 0.0, False),
+    ],
+)
+def test_what_a_graph_reader_knows_of_an_activation(token, slope, monotone):
+    """The one rule every graph reader (functions, ONNX, Keras, torch modules) applies."""
+    assert is_monotone(token, slope) is monotone
+    assert maps_zero_to_zero("hardtanh") and not maps_zero_to_zero("hardtanh", range_known=False)
+    assert maps_zero_to_zero("relu", range_known=False) and not maps_zero_to_zero("sigmoid")

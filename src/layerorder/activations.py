@@ -87,3 +87,22 @@ VARYING_SLOPE = frozenset(a.token for a in ACTIVATIONS if a.slope != "fixed")
 PARAMETER_FREE = tuple(a.nn_class for a in ACTIVATIONS if a.in_specs and a.slope != "learned")
 # torch.nn.functional's name -> token
 FUNCTIONS: dict[str, str] = {a.function_name: a.token for a in ACTIVATIONS if a.function_name}
+
+
+def is_monotone(token: str, slope: float | None = None) -> bool:
+    """Whether an activation read from a graph (a function call, an ONNX node, a Keras layer) is
+    known to be non-decreasing. ``slope``: the least slope of its negative side where one was
+    read (LeakyReLU's setting, PReLU's learned weights); None: none read, so a kind that has one
+    (LeakyReLU, and the kinds in ``VARYING_SLOPE``) is not known to be monotone. A torch module
+    is read more closely (``modelgraph.roles``: its own settings and weights)."""
+    if token not in MONOTONE_ACTS:
+        return False
+    if slope is not None:
+        return slope >= 0
+    return token != "leakyrelu" and token not in VARYING_SLOPE
+
+
+def maps_zero_to_zero(token: str, range_known: bool = True) -> bool:
+    """Whether an activation read from a graph maps 0 to 0; a hard tanh only where its range was
+    read and holds 0 (``range_known``)."""
+    return token in ZERO_AT_ZERO_ACTS and (range_known or token != "hardtanh")

@@ -166,6 +166,20 @@ def test_zero_padding_between_the_activation_and_the_pool():
                 if f.rule == "act-before-maxpool"]  # sigmoid(0) != 0: the padding does not commute
 
 
+def test_prelu_fires_only_while_its_learned_slopes_are_non_negative():
+    """As for a torch ``nn.PReLU`` (tests/lint/test_lint_pool.py): the slopes are read from the
+    layer's alpha, since a learned slope can turn negative and max-pooling then no longer
+    commutes with the activation."""
+    import numpy as np
+
+    model = km.prelu_pool()
+    assert ("act-before-maxpool", "prelu") in found(model)[0]
+    prelu = model.get_layer("prelu")
+    (alpha,) = prelu.get_weights()
+    prelu.set_weights([np.where(np.arange(alpha.size).reshape(alpha.shape) == 3, -0.5, alpha)])
+    assert ("act-before-maxpool", "prelu") not in found(model)[0]
+
+
 def test_keras_applications_from_the_cli(tmp_path, capsys):
     """As a user types it: a factory file returning keras.applications models."""
     src = tmp_path / "apps.py"

@@ -25,7 +25,7 @@ from collections.abc import Hashable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from layerorder.activations import MONOTONE_ACTS, ZERO_AT_ZERO_ACTS
+from layerorder.activations import is_monotone, maps_zero_to_zero
 from layerorder.modelgraph.errors import LintError, short_reason
 from layerorder.modelgraph.extras import install_hint
 from layerorder.modelgraph.graph import GraphBuilder, RoleGraph, RoleNode
@@ -164,15 +164,25 @@ def _activation_name(function: Any) -> str:
     return str(name).lower()
 
 
-def _act_spec(name: str, path: str, type_name: str, fused: str = "", slope: float = 0.0):
+def _slope(layer: Any) -> float | None:
+    """The least slope of an activation layer's negative side: PReLU's learned alpha (None
+    before the layer is built), else its ``negative_slope`` setting (LeakyReLU, ReLU), else 0
+    (the others have none, and a function named by string keeps keras's non-negative default)."""
+    if type(layer).__name__ == "PReLU":
+        weights = layer.get_weights()
+        return min(float(w.min()) for w in weights) if weights else None
+    return float(getattr(layer, "negative_slope", 0.0) or 0.0)
+
+
+def _act_spec(name: str, path: str, type_name: str, fused: str = "",
+              slope: float | None = 0.0):
     if name in ("linear", "identity"):
         return None
     if name in NOT_ELEMENTWISE:
         return RoleNode("other", name, path, "module", type_name, fused=fused)
     kind = ACTIVATION_KINDS.get(name, name)
-    monotone = kind in MONOTONE_ACTS and (kind != "leakyrelu" or slope >= 0)
-    return RoleNode("act", kind, path, "module", type_name, fused=fused, monotone=monotone,
-                    zero=kind in ZERO_AT_ZERO_ACTS)
+    return RoleNode("act", kind, path, "module", type_name, fused=fused,
+                    monotone=is_monotone(kind, slope), zero=maps_zero_to_zero(kind))
 
 
 def _shape(tensor: Any) -> tuple[int | None, ...] | None:
@@ -245,8 +255,7 @@ def classify_layer(layer: Any, path: str, in_shape=None, out_shape=None) -> list
     if role == "act":
         if not kind:
             kind = _activation_name(layer.activation)
-        slope = float(getattr(layer, "negative_slope", 0.0) or 0.0)
-        spec = _act_spec(kind, path, type_name, slope=slope)
+        spec = _act_spec(kind, path, type_name, slope=_slope(layer))
         return None if spec is None else [replace(spec, numel=numel)]
     facts: dict[str, Any] = {"numel": numel}
     if role == "weight":

@@ -22,7 +22,7 @@ import os
 from dataclasses import replace
 from typing import Any
 
-from layerorder.activations import MONOTONE_ACTS, ZERO_AT_ZERO_ACTS
+from layerorder.activations import is_monotone, maps_zero_to_zero
 from layerorder.modelgraph.errors import LintError, short_reason
 from layerorder.modelgraph.extras import install_hint
 from layerorder.modelgraph.graph import GraphBuilder, RoleGraph, RoleNode
@@ -293,9 +293,9 @@ def classify_node(node: Any, path: str, consts: _Constants, n_data: int) -> list
     elif role == "act":
         if op == "Clip":
             kind = _clip_kind(node, consts, attrs)
-        slope = float(attrs.get("alpha", 0.01)) if kind == "leakyrelu" else 0.0
-        facts = {"monotone": kind in MONOTONE_ACTS and kind != "prelu" and slope >= 0,
-                 "zero": kind in ZERO_AT_ZERO_ACTS and kind != "hardtanh"}  # Clip: any range
+        slope = float(attrs.get("alpha", 0.01)) if kind == "leakyrelu" else None
+        facts = {"monotone": is_monotone(kind, slope),  # PRelu's slope input is not read
+                 "zero": maps_zero_to_zero(kind, range_known=False)}  # Clip: any range
     elif role in ("add", "concat", "reshape"):
         facts = {"linear": True}
     else:

@@ -23,7 +23,11 @@ from torch.nn.modules.conv import _ConvNd
 from torch.nn.modules.dropout import _DropoutNd
 from torch.nn.modules.instancenorm import _InstanceNorm
 
-from layerorder.activations import FUNCTIONS, MONOTONE_ACTS, ZERO_AT_ZERO_ACTS
+from layerorder.activations import (
+    FUNCTIONS,
+    is_monotone,
+    maps_zero_to_zero,
+)
 from layerorder.blocks.registry import ChannelLayerNorm, get_activation
 from layerorder.modelgraph.graph import RoleNode
 
@@ -344,27 +348,27 @@ def _pool_shrink(module: nn.Module) -> int | None:
 
 
 def _zero(module: nn.Module, kind: str) -> bool:
-    """Maps 0 to 0: the kinds in ``ZERO_AT_ZERO_ACTS``, where the module's settings keep it so
+    """Maps 0 to 0 (``activations.maps_zero_to_zero``), where the module's settings keep it so
     (a Hardtanh whose range holds 0, a Threshold that replaces 0 by 0)."""
     if isinstance(module, nn.Hardtanh):  # ReLU6 included
         return module.min_val <= 0 <= module.max_val
     if isinstance(module, nn.Threshold):
         return module.threshold < 0 or module.value == 0
-    return kind in ZERO_AT_ZERO_ACTS
+    return maps_zero_to_zero(kind)
 
 
 def _monotone(module: nn.Module, kind: str) -> bool:
-    """Non-decreasing for every input: the kinds in ``MONOTONE_ACTS``, with a slope >= 0 where
-    the slope is a setting (LeakyReLU) or a parameter (PReLU, checked now)."""
-    if kind not in MONOTONE_ACTS:
-        return False
+    """Non-decreasing for every input (``activations.is_monotone``), with the slope of the
+    negative side read from the module itself where it has one: LeakyReLU's setting, PReLU's
+    weights (checked now), RReLU's lower bound."""
+    slope = None
     if isinstance(module, nn.LeakyReLU):
-        return module.negative_slope >= 0
-    if isinstance(module, nn.PReLU):
-        return bool((module.weight.detach() >= 0).all())
-    if isinstance(module, nn.Threshold):
-        return module.value <= module.threshold
-    return True
+        slope = float(module.negative_slope)
+    elif isinstance(module, nn.PReLU):
+        slope = float(module.weight.detach().min())
+    elif isinstance(module, nn.RReLU):
+        slope = float(min(module.lower, module.upper))
+    return is_monotone(kind, slope)
 
 
 def _fused_parts(module: nn.Module, path: str) -> list[RoleNode]:
@@ -443,10 +447,11 @@ def classify_call(
     elif role == "pool":
         facts = {"linear": kind == "avgpool", "shrink": _call_shrink(short, args, kwargs)}
     elif role == "act":
-        slope = _arg(args, kwargs, 1, "negative_slope", 0.01) if kind == "leakyrelu" else 0
-        monotone = kind in MONOTONE_ACTS and kind not in ("prelu", "threshold")
-        facts = {"monotone": monotone and isinstance(slope, (int, float)) and slope >= 0,
-                 "zero": kind in ZERO_AT_ZERO_ACTS and kind != "hardtanh"}
+        # a slope is read where it is a plain number (F.leaky_relu's); PReLU's weight is not
+        slope = _arg(args, kwargs, 1, "negative_slope", 0.01) if kind == "leakyrelu" else None
+        slope = float(slope) if isinstance(slope, (int, float)) else None
+        facts = {"monotone": is_monotone(kind, slope),
+                 "zero": maps_zero_to_zero(kind, range_known=False)}  # F.hardtanh's not read
     elif role in ("add", "concat", "reshape"):
         facts = {"linear": True}
     elif role == "other":
