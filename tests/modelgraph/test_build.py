@@ -30,3 +30,38 @@ def test_lazy_layers_get_their_shapes_from_the_example_before_anything_reads_the
     x = torch.randn(2, 3, 16, 16)
     assert fold_model(_prototype(), x).folded
     assert rewrite_model(_prototype(), to="conv-relu-bn", example_input=x).changes
+
+
+class _Counting(nn.Module):
+    """A conv, BN, ReLU and max-pool whose forward passes are counted."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.act = nn.ReLU()
+        self.pool = nn.MaxPool2d(2)
+        self.runs = 0
+
+    def forward(self, x):
+        self.runs += 1
+        return self.pool(self.act(self.bn(self.conv(x))))
+
+
+# fx calls forward once on proxies to trace it, then runs it once for the sizes
+@pytest.mark.parametrize("mode,runs", [("hooks", 1), ("fx", 2)])
+def test_lint_runs_the_model_once_and_sizes_every_stage_as_a_separate_run_does(mode, runs):
+    """The hooks mode measures each stage's output size in the run that records the graph (it
+    used to run the model a second time for them); fx traces, then measures in one run. Either
+    way the sizes are those of ``module_output_sizes`` on its own run."""
+    from layerorder.modelgraph.build import build_role_graph, module_output_sizes
+
+    model, x = _Counting(), torch.randn(2, 3, 8, 8)
+    report = lint_model(model, example=x, mode=mode)
+    assert model.runs == runs
+    assert "fewer activation evaluations per forward pass" in " ".join(
+        f.message for f in report.findings if f.rule == "act-before-maxpool")
+    expected = module_output_sizes(_Counting(), x)
+    graph = build_role_graph(model, example=x, mode="hooks")
+    sized = {n.path: n.numel for n in graph.nodes if n.source == "module"}
+    assert sized == expected == {"conv": 1024, "bn": 1024, "act": 1024, "pool": 256}

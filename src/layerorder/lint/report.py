@@ -139,8 +139,9 @@ def lint_model(
     if example is None and (from_config := config_input(model)) is not None:
         example, origin = from_config.tensor, from_config.note
     graph = build_role_graph(model, example=example, mode=mode, name=target)
-    # sizes per stage (what a rule's fix saves per forward pass), where the model was run
-    if example is not None and graph.mode != "torchscript":
+    # sizes per stage (what a rule's fix saves per forward pass), where the model can run; the
+    # hooks mode measured them in its own run
+    if example is not None and graph.mode not in ("torchscript", "hooks"):
         graph = graph.with_sizes(module_output_sizes(model, example))
     if origin:
         graph = dataclasses.replace(graph, note="; ".join(filter(None, (graph.note, origin))))

@@ -56,6 +56,7 @@ class _Recorder(TorchFunctionMode):
         self.paths: list[str] = []  # enclosing module paths
         self.depth = 0  # > 0 inside a leaf module
         self.count = 0
+        self.sizes: dict[str, int] = {}  # elements of each childless module's first output
 
     def new_key(self) -> str:
         self.count += 1
@@ -96,7 +97,7 @@ def _install(model: nn.Module, rec: _Recorder) -> list:
     handles = []
     pending: list[list[str] | None] = []
 
-    def make(path: str, leaf: bool):
+    def make(path: str, leaf: bool, childless: bool):
         def pre(module, args, kwargs):
             if leaf and rec.depth == 0:
                 pending.append(rec.inputs(args, kwargs))
@@ -106,6 +107,8 @@ def _install(model: nn.Module, rec: _Recorder) -> list:
             rec.paths.append(path)
 
         def post(module, args, kwargs, output):
+            if childless and isinstance(output, torch.Tensor) and path not in rec.sizes:
+                rec.sizes[path] = output.numel()  # as build.module_output_sizes measures
             rec.paths.pop()
             rec.depth -= int(leaf)
             keys = pending.pop()
@@ -120,7 +123,7 @@ def _install(model: nn.Module, rec: _Recorder) -> list:
     for path, module in model.named_modules():
         if not path:
             continue
-        pre, post = make(path, is_leaf(module))
+        pre, post = make(path, is_leaf(module), next(module.children(), None) is None)
         handles.append(module.register_forward_pre_hook(pre, with_kwargs=True))
         handles.append(module.register_forward_hook(post, with_kwargs=True, always_call=True))
     return handles
@@ -139,7 +142,8 @@ def eval_mode(model: nn.Module) -> Iterator[None]:
 
 
 def graph_from_hooks(model: nn.Module, example: torch.Tensor, note: str) -> RoleGraph:
-    """Run ``model`` once on ``example`` (eval mode, no grad) and record the role graph."""
+    """Run ``model`` once on ``example`` (eval mode, no grad) and record the role graph, with
+    each module node's output size from the same run (``RoleGraph.with_sizes``)."""
     measure_norms(model)
     builder = GraphBuilder()
     rec = _Recorder(builder)
@@ -154,4 +158,4 @@ def graph_from_hooks(model: nn.Module, example: torch.Tensor, note: str) -> Role
         for h in handles:
             h.remove()
     builder.add_output(rec.inputs(output))
-    return builder.build("hooks", note)
+    return builder.build("hooks", note).with_sizes(rec.sizes)
