@@ -342,3 +342,46 @@ def test_every_result_has_the_same_views(tmp_path):
     assert "dropout-before-norm" in str(report) and "fix:" in str(report)
     assert report.to_dict()["findings"][0]["rule"] == "dropout-before-norm"
     assert (tmp_path / "r.html") == results.report(tmp_path / "r.html")
+
+
+STATE_SCRIPT = """
+import random
+import numpy as np
+import torch
+
+def state():
+    return random.getstate(), np.random.get_state()[1].tolist(), torch.get_rng_state().tolist(), \\
+        torch.get_num_threads()
+
+from torch import nn
+
+linted = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.BatchNorm2d(4))
+random.seed(7); np.random.seed(7); torch.manual_seed(7); torch.set_num_threads(1)
+before = state()
+import layerorder  # imports rich, which draws from random's generator once
+
+small = dict(dataset="synthetic", arch="mlp", width=8, epochs=1, progress=False,
+             data_options={"num_samples": 64}, device="cpu")
+for name, call in [
+    ("compare", lambda: layerorder.compare(orders=["standard", "act-first"], seeds=2,
+                                           store="s.db", **small)),
+    ("probe_orders", lambda: layerorder.probe_orders(orders=["standard"], **{
+        k: v for k, v in small.items() if k != "progress"})),
+    ("search_orders", lambda: layerorder.search_orders(store="q.db", **small)),
+    ("lint_model", lambda: layerorder.lint_model(linted, input_shape=(1, 3, 8, 8))),
+]:
+    call()
+    assert state() == before, name + " changed the caller's generators or threads"
+print("OK")
+"""
+
+
+def test_the_api_leaves_the_callers_generators_and_threads_as_they_were(tmp_path):
+    """A notebook that seeded Python's, numpy's and torch's generators and set its threads has
+    them as they were after ``import layerorder``, ``compare``, ``probe_orders``,
+    ``search_orders`` and ``lint_model``: in a fresh interpreter, since the first import of rich
+    (the terminal displays) draws from Python's generator."""
+    proc = subprocess.run([sys.executable, "-c", STATE_SCRIPT], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "OK" in proc.stdout

@@ -14,8 +14,20 @@ runs and evaluates the built-in studies of the debate's claims. Names are import
 so ``import layerorder`` stays light.
 """
 
+import importlib as _importlib
+import random as _random
+
 from layerorder.lazy import lazy_names
 from layerorder.version import __version__ as __version__
+
+# rich (the terminal displays, imported deep inside commands when they first print) draws 24 bits
+# from Python's global random generator the first time its style module is imported
+# (rich/style.py: ``count(getrandbits(24))``), which would move a notebook user's seeded
+# ``random`` stream; it is imported here once (about 20 ms) with that state put back.
+_state = _random.getstate()
+_importlib.import_module("rich.style")
+_random.setstate(_state)
+del _state
 
 # public name -> module that defines it (subpackages: the package itself)
 _LAZY = {

@@ -631,7 +631,7 @@ def _plan_auto(executor: str, workers: int | None, runs: int, device: str, cores
 
 def _plan_stacked_pool(executor: str, workers: int | None, runs: int, device: str,
                        cores: int) -> Plan:
-    """A pool; on CUDA, one stacking worker per GPU (one in all on a named GPU, ``cuda:1``)
+    """A pool; on a GPU, one stacking worker per GPU (one in all on a named GPU, ``cuda:1``)
     unless ``--workers`` says otherwise."""
     if device != "cpu" and not workers:
         workers = _gpus(device) or 1

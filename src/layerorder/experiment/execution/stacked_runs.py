@@ -13,9 +13,9 @@ from layerorder.experiment.execution.worker import (
     RunOutcome,
     execute,
     provenance,
-    run_scope,
 )
 from layerorder.experiment.training.run_data import load_run_data
+from layerorder.experiment.training.scope import run_scope
 from layerorder.experiment.training.stacked import train_stacked
 from layerorder.experiment.training.stacking import StackingError, per_replica
 from layerorder.experiment.training.target import build_run_model
@@ -47,7 +47,7 @@ def execute_stacked(tasks, progress=None, mode: str = "auto", executor: str = "s
     ``mode``: ``stack_mode`` (auto, exact or batched), stored with each run's provenance.
 
     Raises ``StackingError`` when the model cannot be stacked (the caller falls back). The
-    caller's random state and thread count are left as they were (``worker.run_scope``).
+    caller's random state and thread count are left as they were (``training.scope.run_scope``).
     """
     with run_scope(tasks[0].threads, tasks[0].device):
         return _execute_stacked(tasks, progress, mode, executor)

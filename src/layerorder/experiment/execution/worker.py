@@ -6,7 +6,6 @@ cluster executors) can call ``execute`` in another process. Nothing here touches
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import platform
@@ -14,7 +13,6 @@ import socket
 import subprocess
 import time
 import traceback
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from layerorder.experiment.configuration.config import RunConfig
 from layerorder.experiment.configuration.settings import is_user_run
 from layerorder.experiment.training.loop import train
 from layerorder.experiment.training.run_data import load_run_data, on_device
+from layerorder.experiment.training.scope import run_scope
 from layerorder.stats.metric import ACCURACY
 from layerorder.store import EpochRecord
 from layerorder.version import __version__
@@ -127,36 +126,6 @@ def recalibration_records(model, data, cfg: RunConfig) -> list[tuple[int, str, s
     after = evaluate(model, data.x_test, data.y_test, cfg.amp, task)[1]
     record = Recalibration("model", layers, before, after)
     return [(cfg.epochs, "recal", record.name, to_data(record, 0))]
-
-
-@contextlib.contextmanager
-def run_scope(threads: int | None, device: str) -> Iterator[None]:
-    """A run's own thread count, random state and current GPU, the caller's again afterwards: a
-    run trained in the user's own process (the sequential executor, a notebook) seeds torch's
-    generators and may set its threads, and must leave neither changed. A run on one GPU of
-    several (``cuda:1``, as a pool worker's is) makes it the current device while it trains, so
-    that nothing of it (a generator, cuDNN's workspace, a tensor made on plain ``cuda``) lands
-    on GPU 0."""
-    before = torch.get_num_threads()
-    # torch.manual_seed reseeds every CUDA device, so every one in use is saved and restored;
-    # a device that cannot be read (a bad 'cuda:N') fails inside the run, as a failed outcome
-    try:
-        on = torch.device(device)
-        in_use = torch.cuda.is_initialized() or on.type == "cuda"
-        gpus = torch.cuda.device_count()
-        forked = list(range(gpus)) if in_use else []
-        named = on.type == "cuda" and on.index is not None and on.index < gpus
-        current = torch.cuda.device(on.index) if named else None
-    except (RuntimeError, AssertionError):
-        forked, current = [], None
-    with torch.random.fork_rng(devices=forked), (
-            current if current is not None else contextlib.nullcontext()):
-        try:
-            if threads:
-                torch.set_num_threads(threads)
-            yield
-        finally:
-            torch.set_num_threads(before)
 
 
 def execute(task: RunTask, progress=None, data=None) -> RunOutcome:

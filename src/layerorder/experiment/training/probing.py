@@ -16,6 +16,7 @@ from layerorder.errors import ConfigError
 from layerorder.experiment.configuration.config import ExperimentConfig
 from layerorder.experiment.training.loop import evaluate, train
 from layerorder.experiment.training.run_data import load_run_data, resolve_device
+from layerorder.experiment.training.scope import run_scope
 from layerorder.probe.training import EpochProbe, Snapshot
 from layerorder.probe.variance import recalibrate_bn
 
@@ -53,16 +54,18 @@ def probe_orders(
             continue
         run = dataclasses.replace(run, seed=seed)
         data = load_run_data(run, device)
-        torch.manual_seed(seed)
-        model = build_run_model(run, data).to(device)
-        prober = EpochProbe(data.x_train, data.y_train, every=run.probe_every, epochs=run.epochs)
-        result = train(model, data, run, probe=prober)
+        with run_scope(None, device):  # the caller's random state is left as it was
+            torch.manual_seed(seed)
+            model = build_run_model(run, data).to(device)
+            prober = EpochProbe(data.x_train, data.y_train, every=run.probe_every,
+                                epochs=run.epochs)
+            result = train(model, data, run, probe=prober)
+            recal = None
+            if recalibrate and result.status == "done":
+                recalibrate_bn(model, data.x_train)
+                recal = evaluate(model, data.x_test, data.y_test)[1]
         last = max(prober.snapshots)
         acc = result.epochs[-1].test_acc
-        recal = None
-        if recalibrate and result.status == "done":
-            recalibrate_bn(model, data.x_train)
-            recal = evaluate(model, data.x_test, data.y_test)[1]
         results.append(
             OrderProbe(
                 run.order,
