@@ -90,5 +90,8 @@ def test_slopes_and_parameters():
 def test_what_a_graph_reader_knows_of_an_activation(token, slope, monotone):
     """The one rule every graph reader (functions, ONNX, Keras, torch modules) applies."""
     assert is_monotone(token, slope) is monotone
+
+
+def test_a_hard_tanh_maps_zero_to_zero_only_where_its_range_was_read():
     assert maps_zero_to_zero("hardtanh") and not maps_zero_to_zero("hardtanh", range_known=False)
     assert maps_zero_to_zero("relu", range_known=False) and not maps_zero_to_zero("sigmoid")

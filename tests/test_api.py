@@ -350,8 +350,9 @@ import numpy as np
 import torch
 
 def state():
-    return random.getstate(), np.random.get_state()[1].tolist(), torch.get_rng_state().tolist(), \\
-        torch.get_num_threads()
+    kind, key, pos, has_gauss, gauss = np.random.get_state()
+    return (random.getstate(), (kind, key.tolist(), pos, has_gauss, gauss),
+            torch.get_rng_state().tolist(), torch.get_num_threads())
 
 from torch import nn
 
@@ -362,12 +363,13 @@ import layerorder  # imports rich, which draws from random's generator once
 
 small = dict(dataset="synthetic", arch="mlp", width=8, epochs=1, progress=False,
              data_options={"num_samples": 64}, device="cpu")
-for name, call in [
+for name, call in [  # runs trained in this process (a pool's workers change nothing here)
     ("compare", lambda: layerorder.compare(orders=["standard", "act-first"], seeds=2,
-                                           store="s.db", **small)),
+                                           store="s.db", executor="sequential", **small)),
     ("probe_orders", lambda: layerorder.probe_orders(orders=["standard"], **{
         k: v for k, v in small.items() if k != "progress"})),
-    ("search_orders", lambda: layerorder.search_orders(store="q.db", **small)),
+    ("search_orders", lambda: layerorder.search_orders(store="q.db", executor="sequential",
+                                                       **small)),
     ("lint_model", lambda: layerorder.lint_model(linted, input_shape=(1, 3, 8, 8))),
 ]:
     call()

@@ -23,10 +23,15 @@ from layerorder.version import __version__ as __version__
 # rich (the terminal displays, imported deep inside commands when they first print) draws 24 bits
 # from Python's global random generator the first time its style module is imported
 # (rich/style.py: ``count(getrandbits(24))``), which would move a notebook user's seeded
-# ``random`` stream; it is imported here once (about 20 ms) with that state put back.
+# ``random`` stream; it is imported here once (about 20 ms) with that state put back (a thread
+# drawing from ``random`` during the import would be rewound with it).
 _state = _random.getstate()
-_importlib.import_module("rich.style")
-_random.setstate(_state)
+try:
+    _importlib.import_module("rich.style")
+except ImportError:  # a broken install: the command that needs rich says so
+    pass
+finally:
+    _random.setstate(_state)
 del _state
 
 # public name -> module that defines it (subpackages: the package itself)

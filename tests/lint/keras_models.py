@@ -102,14 +102,18 @@ def padded_pool(activation):
     )
 
 
-def prelu_pool():
+class MyPReLU(layers.PReLU):
+    """A user's own PReLU: read as one."""
+
+
+def prelu_pool(kind=layers.PReLU):
     """Conv2D -> PReLU -> MaxPooling2D: the pool may go first only while every learned slope
     (alpha, zeros when built) stays >= 0."""
     return keras.Sequential(
         [
             keras.Input((12, 12, 1)),
             layers.Conv2D(4, 3, name="conv"),
-            layers.PReLU(name="prelu"),
+            kind(name="prelu"),
             layers.MaxPooling2D(2, name="pool"),
             layers.Flatten(name="flatten"),
             layers.Dense(10, name="dense"),

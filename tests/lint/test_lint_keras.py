@@ -166,13 +166,14 @@ def test_zero_padding_between_the_activation_and_the_pool():
                 if f.rule == "act-before-maxpool"]  # sigmoid(0) != 0: the padding does not commute
 
 
-def test_prelu_fires_only_while_its_learned_slopes_are_non_negative():
+@pytest.mark.parametrize("kind", [km.layers.PReLU, km.MyPReLU], ids=["PReLU", "subclass"])
+def test_prelu_fires_only_while_its_learned_slopes_are_non_negative(kind):
     """As for a torch ``nn.PReLU`` (tests/lint/test_lint_pool.py): the slopes are read from the
-    layer's alpha, since a learned slope can turn negative and max-pooling then no longer
-    commutes with the activation."""
+    layer's alpha, a user's subclass included, since a learned slope can turn negative and
+    max-pooling then no longer commutes with the activation."""
     import numpy as np
 
-    model = km.prelu_pool()
+    model = km.prelu_pool(kind)
     assert ("act-before-maxpool", "prelu") in found(model)[0]
     prelu = model.get_layer("prelu")
     (alpha,) = prelu.get_weights()

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from layerorder.lint import lint_model, rewrite_model
+from layerorder.lint import lint_any, lint_model, rewrite_model
 from layerorder.models import build_model
 from tests.helpers import run_cli
 
@@ -87,6 +87,39 @@ def test_prelu_fires_only_while_its_slopes_are_non_negative():
     with torch.no_grad():
         model[1].weight[3] = -0.5
     assert "1" not in [f.path for f in _found(model)]
+
+
+def test_rrelu_fires_only_while_its_random_slopes_are_non_negative():
+    """RReLU draws its slopes from [lower, upper]: as a module or as F.rrelu with plain-number
+    bounds, it commutes with the max-pool only while both are >= 0."""
+    assert "1" in [f.path for f in _found(vgg(nn.RReLU()))]
+    assert "1" not in [f.path for f in _found(vgg(nn.RReLU(-0.1, 0.3)))]
+
+    class Functional(nn.Module):
+        def __init__(self, lower):
+            super().__init__()
+            self.conv, self.pool, self.lower = nn.Conv2d(3, 8, 3), nn.MaxPool2d(2), lower
+
+        def forward(self, x):
+            return self.pool(F.rrelu(self.conv(x), self.lower, 0.3))
+
+    assert len(_found(Functional(0.1))) == 1
+    assert _found(Functional(-0.1)) == []
+
+
+def test_an_onnx_prelu_fires_only_while_its_slopes_are_non_negative(tmp_path):
+    """PRelu's slopes are read from the exported initializer, as from the torch module."""
+    pytest.importorskip("onnx")
+    from tests.lint.test_lint_onnx import export
+
+    model = vgg(nn.PReLU(8))
+    path = export(model, tmp_path / "prelu.onnx", (1, 3, 32, 32), dynamo=False)
+    paths = [f.path for f in lint_any(path).findings if f.rule == "act-before-maxpool"]
+    with torch.no_grad():
+        model[1].weight[3] = -0.5
+    path = export(model, tmp_path / "negative.onnx", (1, 3, 32, 32), dynamo=False)
+    negative = [f.path for f in lint_any(path).findings if f.rule == "act-before-maxpool"]
+    assert len(paths) == 2 and len(negative) == 1  # the second block's ReLU still fires
 
 
 def test_functional_calls_and_branches():

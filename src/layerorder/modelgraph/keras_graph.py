@@ -25,7 +25,7 @@ from collections.abc import Hashable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from layerorder.activations import is_monotone, maps_zero_to_zero
+from layerorder.activations import VARYING_SLOPE, is_monotone, maps_zero_to_zero
 from layerorder.modelgraph.errors import LintError, short_reason
 from layerorder.modelgraph.extras import install_hint
 from layerorder.modelgraph.graph import GraphBuilder, RoleGraph, RoleNode
@@ -164,23 +164,29 @@ def _activation_name(function: Any) -> str:
     return str(name).lower()
 
 
-def _slope(layer: Any) -> float | None:
-    """The least slope of an activation layer's negative side: PReLU's learned alpha (None
-    before the layer is built), else its ``negative_slope`` setting (LeakyReLU, ReLU), else 0
-    (the others have none, and a function named by string keeps keras's non-negative default)."""
-    if type(layer).__name__ == "PReLU":
-        weights = layer.get_weights()
+def _slope(layer: Any, kind: str) -> float | None:
+    """The least slope of an activation layer's negative side: a learned one (PReLU and its
+    subclasses) from the layer's weights, None before the layer is built; else its
+    ``negative_slope`` setting (LeakyReLU, ReLU), else 0 (the others have none, and a function
+    named by string keeps keras's non-negative default)."""
+    if kind in VARYING_SLOPE:
+        weights = [w for w in layer.get_weights() if w.size]
         return min(float(w.min()) for w in weights) if weights else None
     return float(getattr(layer, "negative_slope", 0.0) or 0.0)
 
 
-def _act_spec(name: str, path: str, type_name: str, fused: str = "",
-              slope: float | None = 0.0):
+def _act_spec(name: str, path: str, type_name: str, fused: str = "", source: Any = None):
+    """The activation ``name`` computed by ``source`` (a layer, or an activation function
+    given as ``activation=``)."""
     if name in ("linear", "identity"):
         return None
     if name in NOT_ELEMENTWISE:
         return RoleNode("other", name, path, "module", type_name, fused=fused)
     kind = ACTIVATION_KINDS.get(name, name)
+    if hasattr(source, "get_weights"):  # a layer (PReLU as a Dense's activation= included)
+        slope = _slope(source, kind)
+    else:  # a function: keras's defaults, non-negative; a learned slope is not known
+        slope = None if kind in VARYING_SLOPE else 0.0
     return RoleNode("act", kind, path, "module", type_name, fused=fused,
                     monotone=is_monotone(kind, slope), zero=maps_zero_to_zero(kind))
 
@@ -255,7 +261,7 @@ def classify_layer(layer: Any, path: str, in_shape=None, out_shape=None) -> list
     if role == "act":
         if not kind:
             kind = _activation_name(layer.activation)
-        spec = _act_spec(kind, path, type_name, slope=_slope(layer))
+        spec = _act_spec(kind, path, type_name, source=layer)
         return None if spec is None else [replace(spec, numel=numel)]
     facts: dict[str, Any] = {"numel": numel}
     if role == "weight":
@@ -285,7 +291,8 @@ def classify_layer(layer: Any, path: str, in_shape=None, out_shape=None) -> list
     nodes = [node]
     activation = getattr(layer, "activation", None) if role == "weight" else None
     if activation is not None:
-        act = _act_spec(_activation_name(activation), path + ".activation", type_name, path)
+        act = _act_spec(_activation_name(activation), path + ".activation", type_name, path,
+                        activation)
         if act is not None:
             nodes.append(replace(act, numel=numel))
     return nodes

@@ -223,6 +223,11 @@ class _Constants:
         value = self.values.get(name)
         return None if value is None else tuple(value.shape)
 
+    def least(self, name: str) -> float | None:
+        """The least element of a known value (PRelu's slopes), None when it is not known."""
+        value = self.values.get(name)
+        return float(value.min()) if value is not None and value.size else None
+
     def scalar(self, name: str) -> float | None:
         value = self.values.get(name)
         return float(value.reshape(-1)[0]) if value is not None and value.size == 1 else None
@@ -293,8 +298,12 @@ def classify_node(node: Any, path: str, consts: _Constants, n_data: int) -> list
     elif role == "act":
         if op == "Clip":
             kind = _clip_kind(node, consts, attrs)
-        slope = float(attrs.get("alpha", 0.01)) if kind == "leakyrelu" else None
-        facts = {"monotone": is_monotone(kind, slope),  # PRelu's slope input is not read
+        slope = None
+        if kind == "leakyrelu":
+            slope = float(attrs.get("alpha", 0.01))
+        elif op == "PRelu" and len(node.input) > 1:
+            slope = consts.least(node.input[1])  # its slopes, where they are initializers
+        facts = {"monotone": is_monotone(kind, slope),
                  "zero": maps_zero_to_zero(kind, range_known=False)}  # Clip: any range
     elif role in ("add", "concat", "reshape"):
         facts = {"linear": True}

@@ -447,9 +447,13 @@ def classify_call(
     elif role == "pool":
         facts = {"linear": kind == "avgpool", "shrink": _call_shrink(short, args, kwargs)}
     elif role == "act":
-        # a slope is read where it is a plain number (F.leaky_relu's); PReLU's weight is not
-        slope = _arg(args, kwargs, 1, "negative_slope", 0.01) if kind == "leakyrelu" else None
-        slope = float(slope) if isinstance(slope, (int, float)) else None
+        # slopes are read where they are plain numbers (F.leaky_relu's, F.rrelu's bounds);
+        # F.prelu's weight is a tensor, not read
+        slopes = ((_arg(args, kwargs, 1, "negative_slope", 0.01),) if kind == "leakyrelu" else
+                  (_arg(args, kwargs, 1, "lower", 1 / 8), _arg(args, kwargs, 2, "upper", 1 / 3))
+                  if kind == "rrelu" else ())
+        numbers = all(isinstance(v, (int, float)) for v in slopes)
+        slope = float(min(slopes)) if slopes and numbers else None
         facts = {"monotone": is_monotone(kind, slope),
                  "zero": maps_zero_to_zero(kind, range_known=False)}  # F.hardtanh's not read
     elif role in ("add", "concat", "reshape"):

@@ -52,4 +52,3 @@ def test_a_run_on_one_gpu_of_several_makes_it_current(two_gpus, device, current,
         assert two_gpus["inside"] == (current[0] if current else None)
     assert torch.get_num_threads() == threads
     assert two_gpus == {"current": current, "forked": forked, "inside": None}
-

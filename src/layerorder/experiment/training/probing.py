@@ -53,8 +53,8 @@ def probe_orders(
         if run.seed != config.seeds[0] or run.lr != config.lr[0]:
             continue
         run = dataclasses.replace(run, seed=seed)
-        data = load_run_data(run, device)
         with run_scope(None, device):  # the caller's random state is left as it was
+            data = load_run_data(run, device)
             torch.manual_seed(seed)
             model = build_run_model(run, data).to(device)
             prober = EpochProbe(data.x_train, data.y_train, every=run.probe_every,
