@@ -123,6 +123,13 @@ def test_describe_mentions_bias_and_variance_shift():
     assert "input channels" in text and "final norm" in text
 
 
+def test_describe_says_a_learned_slope_keeps_max_pool_commuting_only_while_non_negative():
+    text = " ".join(describe_order(parse_order("conv-bn-prelu-maxpool")))
+    assert "max-pool commutes with 'prelu' (non-decreasing, while its learned slopes stay" in text
+    text = " ".join(describe_order(parse_order("conv-bn-relu-maxpool")))
+    assert "max-pool commutes with 'relu' (non-decreasing)" in text
+
+
 def test_first_block_of_preact_drops_pre_stages():
     assert parse_order("bn-relu-conv-drop").for_first_block().spec == "conv-drop"
     assert parse_order("drop-relu-conv-bn").for_first_block().spec == "drop-conv-bn"

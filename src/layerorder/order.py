@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from layerorder.activations import MONOTONE_ACTS, SPEC_TOKENS
+from layerorder.activations import MONOTONE_ACTS, SPEC_TOKENS, is_monotone
 from layerorder.errors import LayerorderError, closest, did_you_mean
 
 ROLES = ("weight", "norm", "act", "dropout", "pool")
@@ -381,10 +381,11 @@ def _pool_lines(order: Order) -> list[str]:
     before = order.stages[where - 1] if where > 0 else None
     if before is not None and before.role == "act" and pool.kind == "maxpool":
         if before.kind in MONOTONE_ACTS:
+            varying = "" if is_monotone(before.kind) else ", while its learned slopes stay >= 0"
             lines.append(
-                f"note: max-pool commutes with '{before.kind}' (non-decreasing), so pooling first"
-                f" gives the same output with the activation on {pool.stride**2}x fewer elements"
-                " (layerorder rewrite --pool-first)"
+                f"note: max-pool commutes with '{before.kind}' (non-decreasing{varying}), so"
+                " pooling first gives the same output with the activation on"
+                f" {pool.stride**2}x fewer elements (layerorder rewrite --pool-first)"
             )
         else:
             lines.append(
