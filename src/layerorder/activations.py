@@ -6,7 +6,9 @@ constructor defaults, and the two properties the order rules need:
 
 - ``monotone``: non-decreasing for every input, so max-pooling commutes with it exactly (the same
   output with the pool first). GELU, SiLU, Mish and hard-swish dip below zero and are not;
-  LeakyReLU and PReLU are only with a slope >= 0, which lint checks on the module.
+  LeakyReLU and PReLU are only with a slope >= 0, which lint checks wherever the model holds
+  the slope (``is_monotone``: a module's setting or weights, a call's argument, an ONNX
+  attribute or initializer, a Keras layer's alpha).
 - ``slope``: ``learned`` (PReLU's parameter) or ``random`` (RReLU) where the negative side's
   slope is not fixed: such an activation is monotone only while the slope stays >= 0.
 - ``zero``: maps 0 to 0, so zero padding commutes with it (act(pad(x)) = pad(act(x))): with
