@@ -24,7 +24,8 @@ def two_gpus(monkeypatch):
         seen["inside"] = None
 
     @contextlib.contextmanager
-    def fork_rng(devices):
+    def fork_rng(devices, device_type=None):
+        assert device_type == "cuda"
         seen["forked"].append(list(devices))
         yield
 
@@ -52,3 +53,34 @@ def test_a_run_on_one_gpu_of_several_makes_it_current(two_gpus, device, current,
         assert two_gpus["inside"] == (current[0] if current else None)
     assert torch.get_num_threads() == threads
     assert two_gpus == {"current": current, "forked": forked, "inside": None}
+
+
+class _FakeMPS:
+    """An Apple GPU's generator, as ``torch.mps`` presents it."""
+
+    def __init__(self):
+        self.state = torch.tensor([1], dtype=torch.uint8)
+
+    def device_count(self):
+        return 1
+
+    def get_rng_state(self, device="mps"):
+        return self.state.clone()
+
+    def set_rng_state(self, new_state, device="mps"):
+        self.state = new_state.clone()
+
+
+def test_a_run_on_a_mac_leaves_the_apple_gpus_generator_as_it_was(monkeypatch):
+    """torch.manual_seed reseeds MPS's generator whenever MPS is present, a run on the CPU
+    included, so the scope saves and restores it as it does CUDA's (stubbed MPS)."""
+    mps = _FakeMPS()
+    real = torch.get_device_module
+    monkeypatch.setattr(scope.torch.accelerator, "current_accelerator",
+                        lambda *a, **k: torch.device("mps"))
+    monkeypatch.setattr(scope.torch, "get_device_module",
+                        lambda device=None: mps if str(device) == "mps" else real(device))
+    with scope.run_scope(None, "cpu"):
+        mps.set_rng_state(torch.tensor([9], dtype=torch.uint8))  # what a run's seeding does
+    assert mps.state.tolist() == [1]
+

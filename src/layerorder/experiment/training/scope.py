@@ -32,7 +32,7 @@ def run_scope(threads: int | None, device: str) -> Iterator[None]:
         current = torch.cuda.device(on.index) if named else None
     except (RuntimeError, AssertionError):
         forked, current = [], None
-    with torch.random.fork_rng(devices=forked), (
+    with torch.random.fork_rng(devices=forked, device_type="cuda"), _other_accelerator(), (
             current if current is not None else contextlib.nullcontext()):
         try:
             if threads:
@@ -40,3 +40,15 @@ def run_scope(threads: int | None, device: str) -> Iterator[None]:
             yield
         finally:
             torch.set_num_threads(before)
+
+
+def _other_accelerator() -> contextlib.AbstractContextManager:
+    """torch.manual_seed also reseeds the generators of an accelerator other than CUDA (Apple's
+    MPS, Intel's XPU) whenever one is present, even for a run on the CPU: on such a machine
+    they are saved and restored too."""
+    accelerator = torch.accelerator.current_accelerator()
+    if accelerator is None or accelerator.type == "cuda":
+        return contextlib.nullcontext()
+    module = torch.get_device_module(accelerator.type)
+    return torch.random.fork_rng(devices=range(module.device_count()),
+                                 device_type=accelerator.type)
