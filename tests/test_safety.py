@@ -50,3 +50,19 @@ def test_nothing_below_cli_prints():
         if "cli" not in p.parts and re.search(r"^\s*print\(", p.read_text(), re.M)
     ]
     assert offenders == []
+
+
+# the one global reseed, in a user's own run process: ``layerorder.trial()``'s seed_everything
+RESEEDS_EVERYTHING = {"trials/trial.py"}
+
+
+def test_no_run_reseeds_every_device():
+    """``torch.manual_seed`` reseeds every accelerator, and on a machine whose CUDA has not
+    started it queues a reseed of every GPU that outlives any scope: runs in a caller's process
+    seed their own device's generators (``experiment.training.scope.seed_run``) or the CPU's."""
+    offenders = [
+        str(p.relative_to(SRC)) for p in SRC.rglob("*.py")
+        if str(p.relative_to(SRC)) not in RESEEDS_EVERYTHING
+        and re.search(r"^[^#\n]*torch\.manual_seed\(", p.read_text(), re.M)
+    ]
+    assert offenders == []

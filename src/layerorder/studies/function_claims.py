@@ -54,8 +54,8 @@ def _outputs(config, order: str, seed: int, x: torch.Tensor, y: torch.Tensor, in
     from layerorder.blocks import seed_dropout
     from layerorder.models import build_model
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):  # built on the CPU: its generator alone
+        torch.default_generator.manual_seed(seed)
         model = build_model(config.arch, order, in_shape=in_shape, num_classes=num_classes,
                             width=config.width, depth=config.depth, p_drop=config.p_drop,
                             heads=config.heads, dropout_at=config.dropout_at,
@@ -146,8 +146,8 @@ def _untrained(config, order: str, depth: int, seed: int, in_shape, num_classes,
 
     from layerorder.models import build_model
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):  # built on the CPU: its generator alone
+        torch.default_generator.manual_seed(seed)
         model = build_model(config.arch, order, in_shape=in_shape, num_classes=num_classes,
                             width=width, depth=depth, p_drop=0.0, heads=heads,
                             final_norm=config.final_norm)

@@ -30,7 +30,7 @@ def register_model_factory(factory: Callable[[], nn.Module]) -> str:
             f" got {type(factory).__name__}; wrap a built model as lambda: model"
         )
     with torch.random.fork_rng(devices=[]):  # the caller's random state is left as it was
-        torch.manual_seed(0)
+        torch.default_generator.manual_seed(0)  # built on the CPU: no GPU's generator touched
         model = build_factory(factory, "model=")
     digest = hashlib.sha256(code_of(factory).encode() + repr(model).encode())
     for tensor in model.state_dict().values():

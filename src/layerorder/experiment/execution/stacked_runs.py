@@ -15,7 +15,7 @@ from layerorder.experiment.execution.worker import (
     provenance,
 )
 from layerorder.experiment.training.run_data import load_run_data
-from layerorder.experiment.training.scope import run_scope
+from layerorder.experiment.training.scope import run_scope, seed_run
 from layerorder.experiment.training.stacked import train_stacked
 from layerorder.experiment.training.stacking import StackingError, per_replica
 from layerorder.experiment.training.target import build_run_model
@@ -66,7 +66,7 @@ def _execute_stacked(tasks, progress, mode: str, executor: str) -> list:
     data = load_run_data(cfgs[0], device)
     models = []
     for c in cfgs:
-        torch.manual_seed(c.seed)  # initialisation, as in a run trained alone
+        seed_run(c.seed, device)  # initialisation, as in a run trained alone
         models.append(build_run_model(c, data).to(device))
 
     def on_epoch(j, rec):

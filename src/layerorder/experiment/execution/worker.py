@@ -22,7 +22,7 @@ from layerorder.experiment.configuration.config import RunConfig
 from layerorder.experiment.configuration.settings import is_user_run
 from layerorder.experiment.training.loop import train
 from layerorder.experiment.training.run_data import load_run_data, on_device
-from layerorder.experiment.training.scope import run_scope
+from layerorder.experiment.training.scope import run_scope, seed_run
 from layerorder.stats.metric import ACCURACY
 from layerorder.store import EpochRecord
 from layerorder.version import __version__
@@ -148,7 +148,7 @@ def _execute(task: RunTask, progress, data) -> RunOutcome:
         return _execute_user_run(task, cfg, progress, start)
     try:
         data = load_run_data(cfg, task.device) if data is None else on_device(data, task.device)
-        torch.manual_seed(cfg.seed)  # initialisation
+        seed_run(cfg.seed, task.device)  # initialisation
         model = build_run_model(cfg, data).to(task.device)
 
         def on_epoch(rec: EpochRecord) -> None:

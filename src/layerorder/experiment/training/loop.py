@@ -22,6 +22,7 @@ from torch import nn
 
 from layerorder.blocks.dropout import eager_under_compile, seed_dropout
 from layerorder.experiment.configuration.config import RunConfig
+from layerorder.experiment.training.scope import seed_run
 from layerorder.experiment.training.task import Classification, task_for
 from layerorder.store import EpochRecord
 
@@ -218,7 +219,7 @@ def train(
     ``cfg.amp`` runs forward and loss under bfloat16 autocast; ``compile_model`` trains through
     ``torch.compile(model)`` (the same parameters).
     """
-    torch.manual_seed(cfg.seed)  # dropout masks on other devices, channel dropout
+    seed_run(cfg.seed, data.x_train.device)  # dropout masks on a GPU, channel dropout
     seed_dropout(model, cfg.seed)  # element dropout masks on the CPU
     each = None if on_epoch is None else (lambda _j, rec: on_epoch(rec))
     return fit(

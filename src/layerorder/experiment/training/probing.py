@@ -10,13 +10,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import torch
-
 from layerorder.errors import ConfigError
 from layerorder.experiment.configuration.config import ExperimentConfig
 from layerorder.experiment.training.loop import evaluate, train
 from layerorder.experiment.training.run_data import load_run_data, resolve_device
-from layerorder.experiment.training.scope import run_scope
+from layerorder.experiment.training.scope import run_scope, seed_run
 from layerorder.probe.training import EpochProbe, Snapshot
 from layerorder.probe.variance import recalibrate_bn
 
@@ -55,7 +53,7 @@ def probe_orders(
         run = dataclasses.replace(run, seed=seed)
         with run_scope(None, device):  # the caller's random state is left as it was
             data = load_run_data(run, device)
-            torch.manual_seed(seed)
+            seed_run(seed, device)
             model = build_run_model(run, data).to(device)
             prober = EpochProbe(data.x_train, data.y_train, every=run.probe_every,
                                 epochs=run.epochs)

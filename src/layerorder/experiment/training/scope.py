@@ -1,7 +1,8 @@
 """A run's own thread count, random state and current GPU, the caller's again afterwards.
 
 Every way a run trains in a caller's process goes through ``run_scope``: the sequential and
-stacked executors (``experiment.execution``), and ``probe_orders`` (``training.probing``).
+stacked executors (``experiment.execution``), and ``probe_orders`` (``training.probing``). Runs
+seed torch with ``seed_run``, which touches only the generators of the run's own device.
 """
 
 from __future__ import annotations
@@ -52,3 +53,14 @@ def _other_accelerator() -> contextlib.AbstractContextManager:
     module = torch.get_device_module(accelerator.type)
     return torch.random.fork_rng(devices=range(module.device_count()),
                                  device_type=accelerator.type)
+
+
+def seed_run(seed: int, device: str | torch.device) -> None:
+    """What ``torch.manual_seed`` does for a run on ``device``, and no more: the CPU's
+    generator, and every CUDA generator for a run on a GPU. ``torch.manual_seed`` also reseeds
+    every other accelerator and, where CUDA has not started yet, queues a reseed of every GPU
+    for when it starts, which would outlive ``run_scope`` and override the caller's own seed.
+    A run on the CPU gets the same numbers either way."""
+    torch.default_generator.manual_seed(seed)
+    if torch.device(device).type == "cuda":
+        torch.cuda.manual_seed_all(seed)

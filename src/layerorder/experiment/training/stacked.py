@@ -14,6 +14,7 @@ from torch import nn
 from layerorder.blocks.dropout import seed_dropout
 from layerorder.experiment.configuration.config import RunConfig
 from layerorder.experiment.training.loop import Replicas, TrainResult, fit
+from layerorder.experiment.training.scope import seed_run
 from layerorder.experiment.training.stacking import (
     per_replica,
     rng_state,
@@ -62,7 +63,7 @@ def train_stacked(
     device = next(models[0].parameters()).device
     streams = []
     for c in cfgs:  # each run's dropout stream starts where training alone would start it
-        torch.manual_seed(c.seed)  # seeds the CPU and every CUDA generator
+        seed_run(c.seed, device)  # as a run trained alone seeds its device's generators
         streams.append(rng_state(device))
     for model, c in zip(models, cfgs):
         seed_dropout(model, c.seed)  # element dropout on the CPU: the run's own mask stream
