@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1] / "src" / "layerorder"
 LAYERS = {
     "errors": 1, "order": 1, "archs": 1, "activations": 1, "targets": 1, "files": 1,
     "callable_package": 1, "durations": 1, "version": 1, "lazy": 1, "placements": 1, "terminal": 1,
+    "seeding": 1,
     "blocks": 2, "data": 2, "store": 2, "stats": 2,
     "models": 3, "probe": 3, "modelgraph": 3, "trials": 3,
     "experiment": 4,

@@ -128,6 +128,8 @@ def test_describe_says_a_learned_slope_keeps_max_pool_commuting_only_while_non_n
     assert "max-pool commutes with 'prelu' (non-decreasing, while its learned slopes stay" in text
     text = " ".join(describe_order(parse_order("conv-bn-relu-maxpool")))
     assert "max-pool commutes with 'relu' (non-decreasing)" in text
+    text = " ".join(describe_order(parse_order("conv-bn-leakyrelu-maxpool")))
+    assert "max-pool commutes with 'leakyrelu' (non-decreasing)" in text  # a fixed slope
 
 
 def test_first_block_of_preact_drops_pre_stages():

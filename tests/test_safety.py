@@ -52,17 +52,21 @@ def test_nothing_below_cli_prints():
     assert offenders == []
 
 
-# the one global reseed, in a user's own run process: ``layerorder.trial()``'s seed_everything
-RESEEDS_EVERYTHING = {"trials/trial.py"}
+# the one place that seeds torch's generators for a run (its own device's alone)
+SEEDS_RUNS = "seeding.py"
+RESEED = re.compile(r"^[^#\n]*\b(?:torch\.(?:random\.)?manual_seed|torch\.seed|"
+                    r"(?:cuda|mps|xpu|mtia)\.manual_seed(?:_all)?)\(", re.M)
 
 
 def test_no_run_reseeds_every_device():
     """``torch.manual_seed`` reseeds every accelerator, and on a machine whose CUDA has not
     started it queues a reseed of every GPU that outlives any scope: runs in a caller's process
-    seed their own device's generators (``experiment.training.scope.seed_run``) or the CPU's."""
+    (a notebook, ``compare(train=fn)`` calling ``trial.seed_everything()``) seed their own
+    device's generators through ``layerorder.seeding.seed_run``, and model builds the CPU's."""
     offenders = [
-        str(p.relative_to(SRC)) for p in SRC.rglob("*.py")
-        if str(p.relative_to(SRC)) not in RESEEDS_EVERYTHING
-        and re.search(r"^[^#\n]*torch\.manual_seed\(", p.read_text(), re.M)
+        p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py")
+        if p.relative_to(SRC).as_posix() != SEEDS_RUNS and RESEED.search(p.read_text())
     ]
     assert offenders == []
+    assert RESEED.search("x = 1\n    torch.cuda.manual_seed_all(s)\n")
+    assert not RESEED.search("# torch.manual_seed(s) would reseed every device\n")

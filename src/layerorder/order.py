@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from layerorder.activations import MONOTONE_ACTS, SPEC_TOKENS, is_monotone
+from layerorder.activations import BY_TOKEN, MONOTONE_ACTS, SPEC_TOKENS
 from layerorder.errors import LayerorderError, closest, did_you_mean
 
 ROLES = ("weight", "norm", "act", "dropout", "pool")
@@ -381,7 +381,8 @@ def _pool_lines(order: Order) -> list[str]:
     before = order.stages[where - 1] if where > 0 else None
     if before is not None and before.role == "act" and pool.kind == "maxpool":
         if before.kind in MONOTONE_ACTS:
-            varying = "" if is_monotone(before.kind) else ", while its learned slopes stay >= 0"
+            learned = BY_TOKEN[before.kind].slope == "learned"
+            varying = ", while its learned slopes stay >= 0" if learned else ""
             lines.append(
                 f"note: max-pool commutes with '{before.kind}' (non-decreasing{varying}), so"
                 " pooling first gives the same output with the activation on"

@@ -54,16 +54,18 @@ def _outputs(config, order: str, seed: int, x: torch.Tensor, y: torch.Tensor, in
     from layerorder.blocks import seed_dropout
     from layerorder.models import build_model
 
-    with torch.random.fork_rng(devices=[]):  # built on the CPU: its generator alone
+    # built and run on the CPU: its generator alone, seeded for the weights and for channel
+    # dropout's masks, which draw from it during the forward pass
+    with torch.random.fork_rng(devices=[]):
         torch.default_generator.manual_seed(seed)
         model = build_model(config.arch, order, in_shape=in_shape, num_classes=num_classes,
                             width=config.width, depth=config.depth, p_drop=config.p_drop,
                             heads=config.heads, dropout_at=config.dropout_at,
                             final_norm=config.final_norm)
-    seed_dropout(model, seed)
-    model.train()
-    logits = model(x)
-    nn.functional.cross_entropy(logits, y).backward()
+        seed_dropout(model, seed)
+        model.train()
+        logits = model(x)
+        nn.functional.cross_entropy(logits, y).backward()
     return [logits.detach(), *(p.grad for p in model.parameters() if p.grad is not None)]
 
 

@@ -114,7 +114,8 @@ class Trial:
             raise TrialError(str(exc)) from None
 
     def seed_everything(self) -> None:
-        """Seed Python's ``random``, numpy and torch (every device) with the trial's seed."""
+        """Seed Python's ``random``, numpy and torch (the CPU, and every GPU for a trial on one:
+        ``layerorder.seeding.seed_run``) with the trial's seed."""
         random.seed(self.seed)
         try:
             import numpy as np
@@ -122,9 +123,9 @@ class Trial:
             np.random.seed(self.seed % 2**32)
         except ImportError:
             pass
-        import torch
+        from layerorder.seeding import seed_run
 
-        torch.manual_seed(self.seed)
+        seed_run(self.seed, self.device)
 
 
 def trial(order: str | None = None, seed: int = 0, *, lr: float | None = None,

@@ -15,10 +15,11 @@ from layerorder.experiment.execution.worker import (
     provenance,
 )
 from layerorder.experiment.training.run_data import load_run_data
-from layerorder.experiment.training.scope import run_scope, seed_run
+from layerorder.experiment.training.scope import run_scope
 from layerorder.experiment.training.stacked import train_stacked
 from layerorder.experiment.training.stacking import StackingError, per_replica
 from layerorder.experiment.training.target import build_run_model
+from layerorder.seeding import seed_run
 
 
 def train_stack(tasks, progress=None, mode: str = "auto", on_note=None,

@@ -22,7 +22,8 @@ from layerorder.experiment.configuration.config import RunConfig
 from layerorder.experiment.configuration.settings import is_user_run
 from layerorder.experiment.training.loop import train
 from layerorder.experiment.training.run_data import load_run_data, on_device
-from layerorder.experiment.training.scope import run_scope, seed_run
+from layerorder.experiment.training.scope import run_scope
+from layerorder.seeding import seed_run
 from layerorder.stats.metric import ACCURACY
 from layerorder.store import EpochRecord
 from layerorder.version import __version__

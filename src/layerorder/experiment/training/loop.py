@@ -22,8 +22,8 @@ from torch import nn
 
 from layerorder.blocks.dropout import eager_under_compile, seed_dropout
 from layerorder.experiment.configuration.config import RunConfig
-from layerorder.experiment.training.scope import seed_run
 from layerorder.experiment.training.task import Classification, task_for
+from layerorder.seeding import seed_run
 from layerorder.store import EpochRecord
 
 EVAL_BATCH = 1000

@@ -14,9 +14,10 @@ from layerorder.errors import ConfigError
 from layerorder.experiment.configuration.config import ExperimentConfig
 from layerorder.experiment.training.loop import evaluate, train
 from layerorder.experiment.training.run_data import load_run_data, resolve_device
-from layerorder.experiment.training.scope import run_scope, seed_run
+from layerorder.experiment.training.scope import run_scope
 from layerorder.probe.training import EpochProbe, Snapshot
 from layerorder.probe.variance import recalibrate_bn
+from layerorder.seeding import seed_run
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Every way a run trains in a caller's process goes through ``run_scope``: the sequential and
 stacked executors (``experiment.execution``), and ``probe_orders`` (``training.probing``). Runs
-seed torch with ``seed_run``, which touches only the generators of the run's own device.
+seed torch with ``layerorder.seeding.seed_run``, which touches only their own device's generators.
 """
 
 from __future__ import annotations
@@ -44,23 +44,15 @@ def run_scope(threads: int | None, device: str) -> Iterator[None]:
 
 
 def _other_accelerator() -> contextlib.AbstractContextManager:
-    """torch.manual_seed also reseeds the generators of an accelerator other than CUDA (Apple's
-    MPS, Intel's XPU) whenever one is present, even for a run on the CPU: on such a machine
-    they are saved and restored too."""
-    accelerator = torch.accelerator.current_accelerator()
-    if accelerator is None or accelerator.type == "cuda":
+    """torch.manual_seed (in a user's own code, a model factory) reseeds the generators of an
+    accelerator other than CUDA too (Apple's MPS, Intel's XPU), whenever one is present: on such
+    a machine they are saved and restored as well. Nothing on a torch without
+    ``torch.accelerator`` (before 2.6), or where the accelerator cannot be read."""
+    try:
+        current = torch.accelerator.current_accelerator()
+        if current is None or current.type not in ("mps", "xpu"):
+            return contextlib.nullcontext()
+        devices = range(torch.get_device_module(current.type).device_count())
+    except (AttributeError, RuntimeError, AssertionError):
         return contextlib.nullcontext()
-    module = torch.get_device_module(accelerator.type)
-    return torch.random.fork_rng(devices=range(module.device_count()),
-                                 device_type=accelerator.type)
-
-
-def seed_run(seed: int, device: str | torch.device) -> None:
-    """What ``torch.manual_seed`` does for a run on ``device``, and no more: the CPU's
-    generator, and every CUDA generator for a run on a GPU. ``torch.manual_seed`` also reseeds
-    every other accelerator and, where CUDA has not started yet, queues a reseed of every GPU
-    for when it starts, which would outlive ``run_scope`` and override the caller's own seed.
-    A run on the CPU gets the same numbers either way."""
-    torch.default_generator.manual_seed(seed)
-    if torch.device(device).type == "cuda":
-        torch.cuda.manual_seed_all(seed)
+    return torch.random.fork_rng(devices=devices, device_type=current.type)

@@ -14,13 +14,13 @@ from torch import nn
 from layerorder.blocks.dropout import seed_dropout
 from layerorder.experiment.configuration.config import RunConfig
 from layerorder.experiment.training.loop import Replicas, TrainResult, fit
-from layerorder.experiment.training.scope import seed_run
 from layerorder.experiment.training.stacking import (
     per_replica,
     rng_state,
     stack_models,
     unstack_into,
 )
+from layerorder.seeding import seed_run
 
 
 class StackedReplicas(Replicas):
