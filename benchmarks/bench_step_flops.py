@@ -17,6 +17,7 @@ element-wise operations against ATen's.
 
     python benchmarks/bench_step_flops.py [--steps 200] [--repeats 5] [--gemm 1024]
     python benchmarks/bench_step_flops.py --alternatives
+    python benchmarks/bench_step_flops.py --compiled   (also each order through torch.compile)
 """
 
 from __future__ import annotations
@@ -124,6 +125,29 @@ def microseconds(fn, repeats: int = 300) -> float:
     return (time.perf_counter() - start) / repeats * 1e6
 
 
+def compiled_steps(runs, data, steps: int, repeats: int) -> None:
+    """Each order's step eager and through ``torch.compile`` (inductor, C++ on the CPU), timed
+    once warm: the compile itself (its first steps) is left out and printed apart. The masks of
+    layerorder's dropout run eagerly (``eager_under_compile``), as a compiled run does."""
+    from layerorder.blocks.dropout import eager_under_compile
+
+    eager_under_compile()
+    print("torch.compile, once warm (ms per step, 1 thread):")
+    print("order            eager  compiled  ratio  compile s")
+    for cfg in runs:
+        _, step = stepper(cfg, data)
+        eager = seconds_per_step(step, steps, repeats)
+        model, step = stepper(cfg, data)
+        start = time.perf_counter()
+        model.compile()
+        for _ in range(3):  # the train graph and its recompiles
+            step()
+        warm = time.perf_counter() - start
+        compiled = seconds_per_step(step, steps, repeats)
+        print(f"{cfg.order:<16} {eager * 1e3:>5.2f} {compiled * 1e3:>9.2f} "
+              f"{compiled / eager:>5.2f}x {warm:>9.1f}")
+
+
 def im2col_conv1d(x, weight, bias, stride: int, pad: int):
     """A 1-d convolution as one matrix product of the unfolded input (autograd backward)."""
     n, c, _ = x.shape
@@ -181,6 +205,8 @@ def main() -> None:
     parser.add_argument("--gemm", type=int, default=1024, help="size of the square sgemm")
     parser.add_argument("--alternatives", action="store_true",
                         help="also time other kernels for the step's convolutions and BatchNorm")
+    parser.add_argument("--compiled", action="store_true",
+                        help="also time each order's step through torch.compile, once warm")
     args = parser.parse_args()
     if min(args.steps, args.repeats, args.gemm) < 1:
         parser.error("--steps, --repeats and --gemm take positive whole numbers")
@@ -212,6 +238,8 @@ def main() -> None:
         print(f"  {kind:<22} {min(values):>6.1%} - {max(values):.1%}")
     if args.alternatives:
         alternatives(batch)
+    if args.compiled:
+        compiled_steps(runs, data, args.steps, args.repeats)
 
 
 if __name__ == "__main__":
