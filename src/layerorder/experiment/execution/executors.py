@@ -617,6 +617,14 @@ def _gpus(device: str) -> int:
     return torch.cuda.device_count() if device == "cuda" else 0
 
 
+def _pool_workers(workers: int | None, device: str) -> int | None:
+    """A pool's workers: ``--workers``; else on a GPU one per GPU (one on a named GPU,
+    ``cuda:1``); None on the CPU (``_plan_pool``: one per core)."""
+    if workers or device == "cpu":
+        return workers
+    return _gpus(device) or 1
+
+
 def _plan_auto(executor: str, workers: int | None, runs: int, device: str, cores: int) -> Plan:
     """A pool where one could help, with several runs: a CPU with several cores (a worker per
     core), or several GPUs (a worker per GPU unless ``--workers`` says otherwise); else this
@@ -626,16 +634,14 @@ def _plan_auto(executor: str, workers: int | None, runs: int, device: str, cores
         (device == "cpu" and cores > 1) or gpus > 1)
     if not could_pool:
         return _plan_here("sequential", workers, runs, device, cores)
-    return _plan_pool(executor, workers or gpus or None, runs, device, cores)
+    return _plan_pool(executor, _pool_workers(workers, device), runs, device, cores)
 
 
 def _plan_stacked_pool(executor: str, workers: int | None, runs: int, device: str,
                        cores: int) -> Plan:
     """A pool; on a GPU, one stacking worker per GPU (one in all on a named GPU, ``cuda:1``)
     unless ``--workers`` says otherwise."""
-    if device != "cpu" and not workers:
-        workers = _gpus(device) or 1
-    return _plan_pool(executor, workers, runs, device, cores)
+    return _plan_pool(executor, _pool_workers(workers, device), runs, device, cores)
 
 
 def _plan_elsewhere(executor: str, workers: int | None, runs: int, device: str,
