@@ -85,6 +85,11 @@ def test_slopes_and_parameters():
         ("prelu", 0.0, True),
         ("rrelu", None, False),
         ("threshold", 0.0, False),
+        ("elu", 1.0, True),
+        ("elu", -0.5, False),  # alpha < 0: exp's side falls
+        ("elu", None, False),  # its alpha not read
+        ("celu", None, True),  # alpha * (exp(x / alpha) - 1) rises whatever alpha's sign
+        ("selu", None, True),  # its scale and alpha are fixed constants
     ],
 )
 def test_what_a_graph_reader_knows_of_an_activation(token, slope, monotone):
@@ -93,5 +98,23 @@ def test_what_a_graph_reader_knows_of_an_activation(token, slope, monotone):
 
 
 def test_a_hard_tanh_maps_zero_to_zero_only_where_its_range_was_read():
-    assert maps_zero_to_zero("hardtanh") and not maps_zero_to_zero("hardtanh", range_known=False)
-    assert maps_zero_to_zero("relu", range_known=False) and not maps_zero_to_zero("sigmoid")
+    assert not maps_zero_to_zero("hardtanh") and maps_zero_to_zero("hardtanh", True)
+    assert maps_zero_to_zero("relu") and not maps_zero_to_zero("sigmoid")
+    assert not maps_zero_to_zero("relu", False)  # settings read that move 0 (a keras threshold)
+
+
+@pytest.mark.parametrize("act", [a for a in ACTIVATIONS if a.sign], ids=lambda a: a.token)
+def test_the_sign_setting_is_torchs_own_name_and_default_and_decides_monotone(act):
+    """The setting's name and default are those of the torch module and function, and its sign
+    is what makes the function non-decreasing: on a grid, it is with the setting >= 0, not below."""
+    import inspect
+
+    import torch.nn.functional as F
+
+    name, default = act.sign
+    assert getattr(getattr(nn, act.nn_class)(), name) == default
+    assert inspect.signature(getattr(F, act.function_name)).parameters[name].default == default
+    x = torch.linspace(-6, 6, 2001)
+    for value, monotone in ((default, True), (0.5, True), (-0.5, False)):
+        y = getattr(nn, act.nn_class)(**{name: value})(x)
+        assert bool((y.diff() >= 0).all()) is monotone is is_monotone(act.token, value)

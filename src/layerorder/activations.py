@@ -6,9 +6,13 @@ constructor defaults, and the two properties the order rules need:
 
 - ``monotone``: non-decreasing for every input, so max-pooling commutes with it exactly (the same
   output with the pool first). GELU, SiLU, Mish and hard-swish dip below zero and are not;
-  LeakyReLU and PReLU are only with a slope >= 0, which lint checks wherever the model holds
-  the slope (``is_monotone``: a module's setting or weights, a call's argument, an ONNX
-  attribute or initializer, a Keras layer's alpha).
+  LeakyReLU and PReLU are only with a slope >= 0, ELU only with alpha >= 0, which lint checks
+  wherever the model holds the setting (``is_monotone``: a module's setting or weights, a
+  call's argument, an ONNX attribute or initializer, a Keras layer's setting or weights).
+- ``sign``: the setting whose sign decides that (LeakyReLU's ``negative_slope``, ELU's
+  ``alpha``: the scale of the negative side), with torch's default; the same name in
+  ``torch.nn`` modules, ``torch.nn.functional`` calls and Keras layers (ONNX calls both
+  ``alpha``, with the same defaults).
 - ``slope``: ``learned`` (PReLU's parameter) or ``random`` (RReLU) where the negative side's
   slope is not fixed: such an activation is monotone only while the slope stays >= 0.
 - ``zero``: maps 0 to 0, so zero padding commutes with it (act(pad(x)) = pad(act(x))): with
@@ -41,6 +45,7 @@ class Activation:
     functional: str | None = ""  # torch.nn.functional's name; "": the token; None: none
     slope: str = "fixed"  # of the negative side: "learned" (a parameter) or "random" (drawn)
     zero: bool = False  # act(0) == 0
+    sign: tuple[str, float] | None = None  # the setting monotone needs >= 0, and its default
 
     @property
     def function_name(self) -> str | None:
@@ -51,10 +56,10 @@ A = Activation
 ACTIVATIONS: tuple[Activation, ...] = (
     A("relu", "ReLU", monotone=True, homogeneous=True, zero=True),
     A("leakyrelu", "LeakyReLU", "leaky_relu", (("negative_slope", 0.01),), monotone=True,
-      functional="leaky_relu", zero=True),
+      functional="leaky_relu", zero=True, sign=("negative_slope", 0.01)),
     A("gelu", "GELU", zero=True),
     A("silu", "SiLU", zero=True),
-    A("elu", "ELU", monotone=True, zero=True),
+    A("elu", "ELU", monotone=True, zero=True, sign=("alpha", 1.0)),
     A("selu", "SELU", "selu", monotone=True, zero=True),
     A("tanh", "Tanh", "tanh", monotone=True, zero=True),
     A("sigmoid", "Sigmoid", "sigmoid", monotone=True),
@@ -66,6 +71,7 @@ ACTIVATIONS: tuple[Activation, ...] = (
     A("identity", "Identity", "linear", monotone=True, homogeneous=True, functional=None,
       zero=True),
     # recognised in users' models only
+    # CELU's negative side, alpha * (exp(x / alpha) - 1), rises for either sign of alpha
     A("celu", "CELU", monotone=True, in_specs=False, zero=True),
     A("hardtanh", "Hardtanh", monotone=True, in_specs=False, zero=True),
     A("hardsigmoid", "Hardsigmoid", monotone=True, in_specs=False),
@@ -91,20 +97,31 @@ PARAMETER_FREE = tuple(a.nn_class for a in ACTIVATIONS if a.in_specs and a.slope
 FUNCTIONS: dict[str, str] = {a.function_name: a.token for a in ACTIVATIONS if a.function_name}
 
 
+def sign_setting(token: str) -> tuple[str, float] | None:
+    """The setting whose sign decides whether ``token`` is monotone, and its default (None for
+    an unknown token or one without such a setting)."""
+    act = BY_TOKEN.get(token)
+    return act.sign if act is not None else None
+
+
 def is_monotone(token: str, slope: float | None = None) -> bool:
-    """Whether an activation read from a graph (a function call, an ONNX node, a Keras layer) is
-    known to be non-decreasing. ``slope``: the least slope of its negative side where one was
-    read (LeakyReLU's setting, PReLU's learned weights); None: none read, so a kind that has one
-    (LeakyReLU, and the kinds in ``VARYING_SLOPE``) is not known to be monotone. A torch module
-    is read more closely (``modelgraph.roles``: its own settings and weights)."""
+    """Whether an activation read from a model (a module, a function call, an ONNX node, a Keras
+    layer) is known to be non-decreasing. ``slope``: the least slope, or scale, of its negative
+    side where one was read (its ``sign`` setting, PReLU's learned weights, RReLU's bounds);
+    None: none read, so a kind that has one (the kinds with a ``sign`` setting and those in
+    ``VARYING_SLOPE``) is not known to be monotone."""
     if token not in MONOTONE_ACTS:
         return False
     if slope is not None:
         return slope >= 0
-    return token != "leakyrelu" and token not in VARYING_SLOPE
+    return sign_setting(token) is None and token not in VARYING_SLOPE
 
 
-def maps_zero_to_zero(token: str, range_known: bool = True) -> bool:
-    """Whether an activation read from a graph maps 0 to 0; a hard tanh only where its range was
-    read and holds 0 (``range_known``)."""
-    return token in ZERO_AT_ZERO_ACTS and (range_known or token != "hardtanh")
+def maps_zero_to_zero(token: str, settings: bool | None = None) -> bool:
+    """Whether an activation read from a model maps 0 to 0. ``settings``: where the reader read
+    the settings that decide it (a hard tanh's or a Clip's range, a threshold's, a Keras ReLU's
+    threshold and slope), whether they keep 0 at 0; None: none read, so the kind's own fact,
+    and a hard tanh, whose range is a setting, is not known to."""
+    if settings is not None:
+        return settings
+    return token in ZERO_AT_ZERO_ACTS and token != "hardtanh"

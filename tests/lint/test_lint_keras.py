@@ -166,6 +166,30 @@ def test_zero_padding_between_the_activation_and_the_pool():
                 if f.rule == "act-before-maxpool"]  # sigmoid(0) != 0: the padding does not commute
 
 
+def test_a_relu_layers_threshold_and_an_elus_alpha_decide_what_commutes():
+    """keras's ReLU gives ``negative_slope * (x - threshold)`` below its threshold, so with both
+    set it moves 0 and zero padding no longer commutes with it; ELU with alpha < 0 falls, so a
+    max-pool does not commute with it either (checked on numbers)."""
+    import keras
+    import numpy as np
+
+    layers = km.layers
+
+    def fires(act, pad: bool) -> bool:
+        model = keras.Sequential([keras.Input((12, 12, 1)), layers.Conv2D(4, 3), act,
+                                  *([layers.ZeroPadding2D(1)] if pad else []),
+                                  layers.MaxPooling2D(2)])
+        return any(f.rule == "act-before-maxpool" for f in lint_any(model).findings)
+
+    assert fires(layers.ReLU(threshold=0.5), pad=True)  # slope 0: 0 still goes to 0
+    assert not fires(layers.ReLU(threshold=0.5, negative_slope=0.1), pad=True)
+    assert fires(layers.ReLU(threshold=0.5, negative_slope=0.1), pad=False)
+    assert float(np.asarray(layers.ReLU(threshold=0.5, negative_slope=0.1)(np.zeros(1)))[0]) != 0
+    assert fires(layers.ELU(), pad=False) and not fires(layers.ELU(alpha=-0.5), pad=False)
+    y = np.asarray(layers.ELU(alpha=-0.5)(np.linspace(-3, 0, 7, dtype="float32")))
+    assert (np.diff(y) < 0).any()
+
+
 @pytest.mark.parametrize("kind", [km.layers.PReLU, km.MyPReLU], ids=["PReLU", "subclass"])
 def test_prelu_fires_only_while_its_learned_slopes_are_non_negative(kind):
     """As for a torch ``nn.PReLU`` (tests/lint/test_lint_pool.py): the slopes are read from the

@@ -74,6 +74,8 @@ def test_fires_on_vgg_style_with_the_elements_saved():
         (nn.Tanh(), True),
         (nn.ReLU6(), True),
         (nn.ELU(), True),
+        (nn.ELU(alpha=-0.5), False),  # alpha < 0: its negative side falls
+        (nn.CELU(alpha=-0.5), True),  # alpha * (exp(x / alpha) - 1) rises either way
     ],
 )
 def test_only_non_decreasing_activations(act, fires):
@@ -105,6 +107,82 @@ def test_rrelu_fires_only_while_its_random_slopes_are_non_negative():
 
     assert len(_found(Functional(0.1))) == 1
     assert _found(Functional(-0.1)) == []
+
+
+class Calls(nn.Module):
+    """conv -> an activation called as a function, with this module's ``weight`` -> max-pool."""
+
+    def __init__(self, act):
+        super().__init__()
+        self.conv, self.pool, self.act = nn.Conv2d(3, 8, 3), nn.MaxPool2d(2), act
+        self.weight = nn.Parameter(torch.full((8,), 0.25))
+
+    def forward(self, x):
+        return self.pool(self.act(self.conv(x), self.weight))
+
+
+@pytest.mark.parametrize("mode", ["fx", "hooks"])
+def test_a_called_activation_fires_as_its_arguments_allow(mode):
+    """F.elu's alpha is read in either mode; F.prelu's weight, a tensor, where the call was run
+    (hooks), not where it was traced (fx: a graph node, so not known, and no finding)."""
+
+    def fires(model) -> bool:
+        report = lint_model(model, input_shape=(1, 3, 12, 12), mode=mode)
+        return any(f.rule == "act-before-maxpool" for f in report.findings)
+
+    assert fires(Calls(lambda x, w: F.elu(x, 0.5)))
+    assert not fires(Calls(lambda x, w: F.elu(x, -0.5)))
+    prelu = Calls(F.prelu)
+    assert fires(prelu) is (mode == "hooks")
+    with torch.no_grad():
+        prelu.weight[2] = -0.1
+    assert not fires(prelu)
+
+
+def test_a_called_hard_tanh_keeps_zero_as_its_range_says():
+    """Through zero padding, F.hardtanh commutes with the pool only while its range holds 0."""
+
+    class Padded(nn.Module):
+        def __init__(self, low, high):
+            super().__init__()
+            self.conv, self.pad, self.pool = nn.Conv2d(1, 2, 3), nn.ZeroPad2d(1), nn.MaxPool2d(2)
+            self.low, self.high = low, high
+
+        def forward(self, x):
+            return self.pool(self.pad(F.hardtanh(self.conv(x), self.low, self.high)))
+
+    def fires(low, high) -> bool:
+        report = lint_model(Padded(low, high))
+        return any(f.rule == "act-before-maxpool" for f in report.findings)
+
+    assert fires(-1.0, 1.0) and not fires(-2.0, -0.5)
+    x = torch.randn(2, 1, 9, 9)
+    pad, pool = nn.ZeroPad2d(1), nn.MaxPool2d(2)
+    assert torch.equal(pool(pad(F.hardtanh(x))), F.hardtanh(pool(pad(x))))
+    # 0 goes to -0.5: a window that holds padding gives 0 one way, -0.5 the other
+    assert not torch.equal(pool(pad(F.hardtanh(x, -2, -0.5))), F.hardtanh(pool(pad(x)), -2, -0.5))
+
+
+def test_an_onnx_elu_and_clip_fire_as_their_settings_allow(tmp_path):
+    """Elu's alpha is read from its attribute; Clip's range from its constant inputs, and a Pad
+    of zeros is zero padding, which a Clip whose range holds 0 commutes with."""
+    pytest.importorskip("onnx")
+    from tests.lint.test_lint_onnx import export
+
+    def found(model, name, shape=(1, 3, 32, 32)) -> list[str]:
+        path = export(model, tmp_path / f"{name}.onnx", shape, dynamo=False)
+        return [f.message for f in lint_any(path).findings if f.rule == "act-before-maxpool"]
+
+    assert len(found(vgg(nn.ELU()), "elu")) == 2
+    assert len(found(vgg(nn.ELU(alpha=-0.5)), "negative")) == 1  # the second block's ReLU
+
+    def padded(act):
+        return nn.Sequential(nn.Conv2d(1, 2, 3), act, nn.ZeroPad2d(1), nn.MaxPool2d(2))
+
+    (message,) = found(padded(nn.Hardtanh(-1.0, 1.0)), "clip", (1, 1, 9, 9))
+    assert "through zero padding" in message
+    assert found(padded(nn.Hardtanh(-2.0, -0.5)), "clip-away", (1, 1, 9, 9)) == []
+    assert found(padded(nn.Sigmoid()), "sigmoid", (1, 1, 9, 9)) == []
 
 
 def test_an_onnx_prelu_fires_only_while_its_slopes_are_non_negative(tmp_path):

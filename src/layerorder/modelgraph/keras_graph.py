@@ -25,7 +25,7 @@ from collections.abc import Hashable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from layerorder.activations import VARYING_SLOPE, is_monotone, maps_zero_to_zero
+from layerorder.activations import VARYING_SLOPE, is_monotone, maps_zero_to_zero, sign_setting
 from layerorder.modelgraph.errors import LintError, short_reason
 from layerorder.modelgraph.extras import install_hint
 from layerorder.modelgraph.graph import GraphBuilder, RoleGraph, RoleNode
@@ -165,14 +165,27 @@ def _activation_name(function: Any) -> str:
 
 
 def _slope(layer: Any, kind: str) -> float | None:
-    """The least slope of an activation layer's negative side: a learned one (PReLU and its
-    subclasses) from the layer's weights, None before the layer is built; else its
-    ``negative_slope`` setting (LeakyReLU, ReLU), else 0 (the others have none, and a function
-    named by string keeps keras's non-negative default)."""
+    """The least slope, or scale, of an activation layer's negative side: a learned one (PReLU
+    and its subclasses) from the layer's weights, None before the layer is built; else its
+    ``sign`` setting (LeakyReLU's ``negative_slope``, ELU's ``alpha``), else 0 (a ReLU layer's
+    slope, which keras keeps >= 0, and an ``Activation`` layer's function, named by string with
+    keras's non-negative defaults)."""
     if kind in VARYING_SLOPE:
         weights = [w for w in layer.get_weights() if w.size]
         return min(float(w.min()) for w in weights) if weights else None
-    return float(getattr(layer, "negative_slope", 0.0) or 0.0)
+    setting = sign_setting(kind)
+    value = getattr(layer, setting[0], None) if setting is not None else None
+    return 0.0 if value is None else float(value)
+
+
+def _keeps_zero(layer: Any, kind: str) -> bool | None:
+    """Whether a ReLU layer's settings keep 0 at 0: below its ``threshold`` it gives
+    ``negative_slope * (x - threshold)``, so 0 goes to ``-negative_slope * threshold`` unless its
+    ``max_value`` is 0. None for other layers (their kind decides)."""
+    threshold = getattr(layer, "threshold", None)
+    if kind != "relu" or threshold is None:
+        return None
+    return not threshold or not layer.negative_slope or layer.max_value == 0
 
 
 def _act_spec(name: str, path: str, type_name: str, fused: str = "", source: Any = None):
@@ -183,12 +196,13 @@ def _act_spec(name: str, path: str, type_name: str, fused: str = "", source: Any
     if name in NOT_ELEMENTWISE:
         return RoleNode("other", name, path, "module", type_name, fused=fused)
     kind = ACTIVATION_KINDS.get(name, name)
+    settings = None
     if hasattr(source, "get_weights"):  # a layer (PReLU as a Dense's activation= included)
-        slope = _slope(source, kind)
+        slope, settings = _slope(source, kind), _keeps_zero(source, kind)
     else:  # a function: keras's defaults, non-negative; a learned slope is not known
         slope = None if kind in VARYING_SLOPE else 0.0
     return RoleNode("act", kind, path, "module", type_name, fused=fused,
-                    monotone=is_monotone(kind, slope), zero=maps_zero_to_zero(kind))
+                    monotone=is_monotone(kind, slope), zero=maps_zero_to_zero(kind, settings))
 
 
 def _shape(tensor: Any) -> tuple[int | None, ...] | None:

@@ -22,10 +22,11 @@ import os
 from dataclasses import replace
 from typing import Any
 
-from layerorder.activations import is_monotone, maps_zero_to_zero
+from layerorder.activations import is_monotone, maps_zero_to_zero, sign_setting
 from layerorder.modelgraph.errors import LintError, short_reason
 from layerorder.modelgraph.extras import install_hint
 from layerorder.modelgraph.graph import GraphBuilder, RoleGraph, RoleNode
+from layerorder.modelgraph.reach import ZERO_PAD
 from layerorder.modelgraph.roles import TRANSPARENT
 
 CONSTANT_OPS = frozenset({"Constant", "ConstantOfShape", "Shape", "Size", "Range", "EyeLike"})
@@ -57,7 +58,7 @@ OP_TABLE: dict[str, tuple[str, str]] = {
     "HardSwish": ("act", "hardswish"),
     "Mish": ("act", "mish"),
     "ThresholdedRelu": ("act", "threshold"),
-    "Clip": ("act", "hardtanh"),  # Clip(0, 6) is ReLU6, Clip(0, none) ReLU: see _clip_kind
+    "Clip": ("act", "hardtanh"),  # Clip(0, 6) is ReLU6, Clip(0, none) ReLU: see _clip
     "Dropout": ("dropout", "drop"),
     "MaxPool": ("pool", "maxpool"),
     "GlobalMaxPool": ("pool", "maxpool"),
@@ -127,7 +128,7 @@ FIRST_INPUT_ONLY = frozenset(
 )
 # operators that keep a constant's values (so a zero bias built by Expand is still zero)
 VALUE_KEEPING = frozenset({"Cast", "CastLike", "Expand", "Identity", "Transpose"})
-LINEAR_OTHER = frozenset({"scale", "sub", "neg", "pad", "mean", "sum"})
+LINEAR_OTHER = frozenset({"scale", "sub", "neg", "pad", ZERO_PAD, "mean", "sum"})
 
 
 def import_onnx() -> Any:
@@ -275,6 +276,8 @@ def classify_node(node: Any, path: str, consts: _Constants, n_data: int) -> list
         role, kind = "other", "scale"
     if op == "MatMul" and n_data >= 2:
         role, kind = "other", "matmul"
+    if op == "Pad" and _pads_with_zeros(node, consts, attrs):
+        kind = ZERO_PAD
     if role == "weight":
         facts = _weight_facts(node, consts, attrs)
     elif role == "norm":
@@ -296,15 +299,7 @@ def classify_node(node: Any, path: str, consts: _Constants, n_data: int) -> list
         strides = attrs.get("strides")
         facts = {"linear": kind == "avgpool", "shrink": math.prod(strides) if strides else None}
     elif role == "act":
-        if op == "Clip":
-            kind = _clip_kind(node, consts, attrs)
-        slope = None
-        if kind == "leakyrelu":
-            slope = float(attrs.get("alpha", 0.01))
-        elif op == "PRelu" and len(node.input) > 1:
-            slope = consts.least(node.input[1])  # its slopes, where they are initializers
-        facts = {"monotone": is_monotone(kind, slope),
-                 "zero": maps_zero_to_zero(kind, range_known=False)}  # Clip: any range
+        kind, facts = _act_facts(node, kind, consts, attrs)
     elif role in ("add", "concat", "reshape"):
         facts = {"linear": True}
     else:
@@ -312,18 +307,55 @@ def classify_node(node: Any, path: str, consts: _Constants, n_data: int) -> list
     return [RoleNode(role, kind, path, "module", op, **facts)]
 
 
-def _clip_kind(node: Any, consts: _Constants, attrs: dict[str, Any]) -> str:
-    """Clip's bounds are inputs since opset 11 (attributes before): (0, 6) is ReLU6, (0, none)
-    ReLU, anything else a hard tanh."""
-    low = consts.scalar(node.input[1]) if len(node.input) > 1 and node.input[1] else None
-    high = consts.scalar(node.input[2]) if len(node.input) > 2 and node.input[2] else None
-    low = attrs.get("min", low)
-    high = attrs.get("max", high)
+def _pads_with_zeros(node: Any, consts: _Constants, attrs: dict[str, Any]) -> bool:
+    """A Pad in constant mode whose value is 0: its own input since opset 11 (absent: 0), an
+    attribute before."""
+    mode = attrs.get("mode", "constant")
+    if (mode.decode() if isinstance(mode, bytes) else mode) != "constant":
+        return False
+    if len(node.input) > 2 and node.input[2]:
+        return consts.scalar(node.input[2]) == 0
+    return float(attrs.get("value", 0.0)) == 0
+
+
+def _act_facts(
+    node: Any, kind: str, consts: _Constants, attrs: dict[str, Any]
+) -> tuple[str, dict[str, bool]]:
+    """An activation node's kind (Clip's from its range), ``monotone`` and ``zero``, from its
+    attributes and constant inputs: the ``sign`` setting (ONNX names it ``alpha`` in LeakyRelu
+    and Elu, with torch's defaults), PRelu's slopes where they are initializers, Clip's
+    range."""
+    op = node.op_type
+    slope = settings = None
+    if op == "Clip":
+        kind, settings = _clip(node, consts, attrs)
+    elif op == "ThresholdedRelu":  # x above alpha, else 0: 0 either way
+        settings = True
+    setting = sign_setting(kind)
+    if setting is not None:
+        slope = float(attrs.get("alpha", setting[1]))
+    elif op == "PRelu" and len(node.input) > 1:
+        slope = consts.least(node.input[1])
+    return kind, {"monotone": is_monotone(kind, slope), "zero": maps_zero_to_zero(kind, settings)}
+
+
+def _clip(node: Any, consts: _Constants, attrs: dict[str, Any]) -> tuple[str, bool | None]:
+    """Clip's kind and whether its range holds 0 (None where a bound is not a constant). Its
+    bounds are inputs since opset 11 (attributes before), each optional: (0, 6) is ReLU6, (0,
+    none) ReLU, anything else a hard tanh."""
+    bounds: list[float | None] = []
+    for index, name in ((1, "min"), (2, "max")):
+        given = len(node.input) > index and node.input[index]
+        value = consts.scalar(node.input[index]) if given else None
+        if given and value is None:
+            return "hardtanh", None  # a bound computed at run time
+        bounds.append(attrs.get(name, value))
+    low, high = bounds
     if low == 0 and high == 6:
-        return "relu6"
+        return "relu6", True
     if low == 0 and high is None:
-        return "relu"
-    return "hardtanh"
+        return "relu", True
+    return "hardtanh", (low is None or low <= 0) and (high is None or high >= 0)
 
 
 def _biased_matmuls(graph: Any, consts: _Constants) -> dict[str, str]:

@@ -27,6 +27,7 @@ from layerorder.activations import (
     FUNCTIONS,
     is_monotone,
     maps_zero_to_zero,
+    sign_setting,
 )
 from layerorder.blocks.registry import ChannelLayerNorm, get_activation
 from layerorder.modelgraph.graph import RoleNode
@@ -350,20 +351,22 @@ def _pool_shrink(module: nn.Module) -> int | None:
 def _zero(module: nn.Module, kind: str) -> bool:
     """Maps 0 to 0 (``activations.maps_zero_to_zero``), where the module's settings keep it so
     (a Hardtanh whose range holds 0, a Threshold that replaces 0 by 0)."""
+    settings = None
     if isinstance(module, nn.Hardtanh):  # ReLU6 included
-        return module.min_val <= 0 <= module.max_val
-    if isinstance(module, nn.Threshold):
-        return module.threshold < 0 or module.value == 0
-    return maps_zero_to_zero(kind)
+        settings = module.min_val <= 0 <= module.max_val
+    elif isinstance(module, nn.Threshold):
+        settings = module.threshold < 0 or module.value == 0
+    return maps_zero_to_zero(kind, settings)
 
 
 def _monotone(module: nn.Module, kind: str) -> bool:
     """Non-decreasing for every input (``activations.is_monotone``), with the slope of the
-    negative side read from the module itself where it has one: LeakyReLU's setting, PReLU's
-    weights (checked now), RReLU's lower bound."""
+    negative side read from the module itself: its ``sign`` setting (LeakyReLU's slope, ELU's
+    alpha), PReLU's weights (checked now), RReLU's bounds."""
+    setting = sign_setting(kind)
     slope = None
-    if isinstance(module, nn.LeakyReLU):
-        slope = float(module.negative_slope)
+    if setting is not None:
+        slope = float(getattr(module, setting[0], setting[1]))
     elif isinstance(module, nn.PReLU):
         slope = float(module.weight.detach().min())
     elif isinstance(module, nn.RReLU):
@@ -423,6 +426,36 @@ def _call_shrink(name: str, args: tuple, kwargs: dict) -> int | None:
     return None
 
 
+def _numbers(*values: Any) -> bool:
+    return all(isinstance(v, (int, float)) for v in values)
+
+
+def _call_act_facts(kind: str, args: tuple, kwargs: dict) -> dict[str, bool]:
+    """An activation call's facts from its arguments where they are numbers or, in hooks mode,
+    tensors: the ``sign`` setting (``F.leaky_relu``'s slope, ``F.elu``'s alpha), ``F.rrelu``'s
+    bounds, ``F.prelu``'s weight, ``F.hardtanh``'s range and ``F.threshold``'s settings. Under
+    fx tracing a tensor argument is a graph node, not read."""
+    setting = sign_setting(kind)
+    slope = settings = None
+    if setting is not None:
+        value = _arg(args, kwargs, 1, *setting)
+        slope = float(value) if _numbers(value) else None
+    elif kind == "rrelu":
+        bounds = (_arg(args, kwargs, 1, "lower", 1 / 8), _arg(args, kwargs, 2, "upper", 1 / 3))
+        slope = float(min(bounds)) if _numbers(*bounds) else None
+    elif kind == "prelu":
+        weight = _arg(args, kwargs, 1, "weight")
+        if isinstance(weight, torch.Tensor) and weight.numel():
+            slope = float(weight.detach().min())
+    elif kind == "hardtanh":
+        low, high = _arg(args, kwargs, 1, "min_val", -1.0), _arg(args, kwargs, 2, "max_val", 1.0)
+        settings = low <= 0 <= high if _numbers(low, high) else None
+    elif kind == "threshold":
+        threshold, value = _arg(args, kwargs, 1, "threshold"), _arg(args, kwargs, 2, "value")
+        settings = threshold < 0 or value == 0 if _numbers(threshold, value) else None
+    return {"monotone": is_monotone(kind, slope), "zero": maps_zero_to_zero(kind, settings)}
+
+
 def classify_call(
     name: str, args: tuple, kwargs: dict, path: str, n_data: int
 ) -> list[RoleNode] | None:
@@ -447,15 +480,7 @@ def classify_call(
     elif role == "pool":
         facts = {"linear": kind == "avgpool", "shrink": _call_shrink(short, args, kwargs)}
     elif role == "act":
-        # slopes are read where they are plain numbers (F.leaky_relu's, F.rrelu's bounds);
-        # F.prelu's weight is a tensor, not read
-        slopes = ((_arg(args, kwargs, 1, "negative_slope", 0.01),) if kind == "leakyrelu" else
-                  (_arg(args, kwargs, 1, "lower", 1 / 8), _arg(args, kwargs, 2, "upper", 1 / 3))
-                  if kind == "rrelu" else ())
-        numbers = all(isinstance(v, (int, float)) for v in slopes)
-        slope = float(min(slopes)) if slopes and numbers else None
-        facts = {"monotone": is_monotone(kind, slope),
-                 "zero": maps_zero_to_zero(kind, range_known=False)}  # F.hardtanh's not read
+        facts = _call_act_facts(kind, args, kwargs)
     elif role in ("add", "concat", "reshape"):
         facts = {"linear": True}
     elif role == "other":
