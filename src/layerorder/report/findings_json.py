@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -184,6 +185,24 @@ def findings_from_json(texts: list[tuple[str, str]], alpha: float | None = None)
     return control_primary(results, level if isinstance(level, float) else ALPHA)
 
 
+# a sign test's headline as files written before it named the claim's side: above zero, below
+_OLD_SIGN_HEADLINE = re.compile(r"(\d+) seeds? one way, (\d+) the other, (\d+) tied")
+
+
+def _effect(stored: str, reference: tuple[float, float] | None, p: float) -> str:
+    """A claim's headline as stored, but an older file's sign-test headline ('0 seeds one way, 5
+    the other, 5 tied': above zero, then below) in today's words, which name the claim's side
+    (``SignTest.headline``); that side is the verdict's reference, (0, inf) for 'greater'."""
+    match = _OLD_SIGN_HEADLINE.fullmatch(stored)
+    if match is None or reference is None:
+        return stored
+    from layerorder.stats.exact import SignTest
+
+    above, below, ties = (int(x) for x in match.groups())
+    side = "greater" if reference[0] == 0 else "less"
+    return SignTest(above, below, ties, side, p).headline(side)
+
+
 def _study_result(entry: dict[str, Any], where: str, load_study):
     from layerorder.errors import ConfigError
     from layerorder.probe.chain import ChainStep, StageChain
@@ -211,9 +230,10 @@ def _study_result(entry: dict[str, Any], where: str, load_study):
                                    _nan(e["mean"]), _nan(e["low"]), _nan(e["high"]))
                           for e in rec["estimates"])
         ref = rec.get("reference")
-        verdict = Verdict(rec["outcome"], rec["evidence"], rec["decide"], estimates,
-                          None if ref is None else (_nan(ref[0]), _nan(ref[1])), rec["axis"],
-                          _nan(rec["p"]), rec["decided_by"], regime, rec["effect"])
+        reference = None if ref is None else (_nan(ref[0]), _nan(ref[1]))
+        verdict = Verdict(rec["outcome"], rec["evidence"], rec["decide"], estimates, reference,
+                          rec["axis"], _nan(rec["p"]), rec["decided_by"], regime,
+                          _effect(rec["effect"], reference, _nan(rec["p"])))
         claims.append(ClaimResult(study.name, spec, rec["experiment"], verdict))
     experiments = []
     for e in entry["experiments"]:

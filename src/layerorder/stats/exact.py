@@ -28,6 +28,13 @@ class SignTest:
     def n(self) -> int:
         return self.above + self.below + self.ties
 
+    def headline(self, side: str) -> str:
+        """The seeds as a claim's headline reads them: on the claim's ``side`` ('greater': above
+        zero) first, then against (``describe`` says which sign each is)."""
+        toward, away = (self.above, self.below) if side == "greater" else (self.below, self.above)
+        seeds = "seed" if toward == 1 else "seeds"
+        return f"{toward} {seeds} on the claim's side, {away} against, {self.ties} tied"
+
     def describe(self) -> str:
         return (f"sign test: {self.above} seeds above zero, {self.below} below, {self.ties} tied;"
                 f" exact one-sided p {self.p:.3g}" if self.alternative != "two-sided" else

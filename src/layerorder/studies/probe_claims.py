@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from layerorder.errors import ConfigError
-from layerorder.stats.exact import SignTest, sign_test
+from layerorder.stats.exact import sign_test
 from layerorder.studies.claims import (
     Estimate,
     Verdict,
@@ -166,7 +166,7 @@ class DifferenceTest:
             " count is not pinned at its floor)")
         v = Verdict(outcome, text, decide, (e,), (0.0, INF) if side == "greater" else (-INF, 0.0),
                     p=sided_p(outcome, test.p, against.p), decided_by="exact sign test",
-                    effect=_sign_effect(test, side))
+                    effect=test.headline(side))
         return _with_axis(v, f"difference of {self.a.statistic}")
 
     def _different(self, e: Estimate, what: str, alpha: float) -> Verdict:
@@ -250,11 +250,3 @@ def _as_ratio(v: Verdict, e: Estimate, lo: float, hi: float, what: str) -> Verdi
 
 def _with_axis(v: Verdict, axis: str) -> Verdict:
     return replace(v, axis=axis)
-
-
-def _sign_effect(test: SignTest, side: str) -> str:
-    """A sign test's seeds as the headline reads them: on the claim's side first, then against
-    (the evidence says which sign each is)."""
-    toward, away = (test.above, test.below) if side == "greater" else (test.below, test.above)
-    seeds = "seed" if toward == 1 else "seeds"
-    return f"{toward} {seeds} on the claim's side, {away} against, {test.ties} tied"

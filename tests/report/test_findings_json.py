@@ -1,0 +1,33 @@
+"""Findings JSON read back (``report.findings_json``): a committed file of an older wording reads
+in today's words, with the counts its per-seed values give."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from layerorder.report.findings_json import findings_from_json
+
+CLAIMS = Path(__file__).resolve().parents[2] / "studies" / "cpu" / "bn-activation" / "claims.json"
+
+
+def test_an_older_sign_test_headline_names_the_claims_side_as_its_values_say():
+    """Files written before the headline named the claim's side say 'A seeds one way, B the
+    other' (A above zero). Read back, each says how many seeds lie on the claim's side of zero
+    (its reference: below for a claim of fewer dead units), counted here from the stored
+    per-seed differences."""
+    text = CLAIMS.read_text()
+    stored = {c["id"]: c for c in json.loads(text)["claims"]}
+    results = [c for r in findings_from_json([("f", text)]).results for c in r.claims]
+    signs = [c for c in results if c.verdict.decided_by == "exact sign test"]
+    assert signs and all("one way" in stored[c.claim.id]["effect"] for c in signs)
+    for claim in signs:
+        low, high = claim.verdict.reference
+        values = claim.verdict.estimates[0].values
+        toward = sum(1 for v in values if v != 0 and low <= v <= high)
+        tied = sum(1 for v in values if v == 0)
+        seeds = "seed" if toward == 1 else "seeds"
+        assert claim.verdict.effect == (f"{toward} {seeds} on the claim's side, "
+                                        f"{len(values) - toward - tied} against, {tied} tied")
+    dead = next(c for c in signs if c.claim.id == "bn-fewer-dead-units")
+    assert dead.verdict.effect == "5 seeds on the claim's side, 0 against, 5 tied"
