@@ -53,10 +53,11 @@ class Activation:
 
 
 A = Activation
+LEAKY_SLOPE = 0.01  # torch's negative_slope, the block's setting and a graph reader's default
 ACTIVATIONS: tuple[Activation, ...] = (
     A("relu", "ReLU", monotone=True, homogeneous=True, zero=True),
-    A("leakyrelu", "LeakyReLU", "leaky_relu", (("negative_slope", 0.01),), monotone=True,
-      functional="leaky_relu", zero=True, sign=("negative_slope", 0.01)),
+    A("leakyrelu", "LeakyReLU", "leaky_relu", (("negative_slope", LEAKY_SLOPE),), monotone=True,
+      functional="leaky_relu", zero=True, sign=("negative_slope", LEAKY_SLOPE)),
     A("gelu", "GELU", zero=True),
     A("silu", "SiLU", zero=True),
     A("elu", "ELU", monotone=True, zero=True, sign=("alpha", 1.0)),
@@ -117,11 +118,11 @@ def is_monotone(token: str, slope: float | None = None) -> bool:
     return sign_setting(token) is None and token not in VARYING_SLOPE
 
 
-def maps_zero_to_zero(token: str, settings: bool | None = None) -> bool:
-    """Whether an activation read from a model maps 0 to 0. ``settings``: where the reader read
-    the settings that decide it (a hard tanh's or a Clip's range, a threshold's, a Keras ReLU's
-    threshold and slope), whether they keep 0 at 0; None: none read, so the kind's own fact,
-    and a hard tanh, whose range is a setting, is not known to."""
-    if settings is not None:
-        return settings
+def maps_zero_to_zero(token: str, keeps_zero: bool | None = None) -> bool:
+    """Whether an activation read from a model maps 0 to 0. ``keeps_zero``: where the reader
+    read the settings that decide it (a hard tanh's or a Clip's range, a threshold's, a Keras
+    ReLU's threshold and slope), what they give; None: none read, so the kind's own fact, and a
+    hard tanh, whose range is a setting, is not known to."""
+    if keeps_zero is not None:
+        return keeps_zero
     return token in ZERO_AT_ZERO_ACTS and token != "hardtanh"

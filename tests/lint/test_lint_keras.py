@@ -184,6 +184,9 @@ def test_a_relu_layers_threshold_and_an_elus_alpha_decide_what_commutes():
     assert fires(layers.ReLU(threshold=0.5), pad=True)  # slope 0: 0 still goes to 0
     assert not fires(layers.ReLU(threshold=0.5, negative_slope=0.1), pad=True)
     assert fires(layers.ReLU(threshold=0.5, negative_slope=0.1), pad=False)
+    # the slope's part is subtracted after the clip at max_value: 0 still goes to -0.05
+    capped = layers.ReLU(max_value=0.0, threshold=0.5, negative_slope=0.1)
+    assert not fires(capped, pad=True) and float(np.asarray(capped(np.zeros(1)))[0]) != 0
     assert float(np.asarray(layers.ReLU(threshold=0.5, negative_slope=0.1)(np.zeros(1)))[0]) != 0
     assert fires(layers.ELU(), pad=False) and not fires(layers.ELU(alpha=-0.5), pad=False)
     y = np.asarray(layers.ELU(alpha=-0.5)(np.linspace(-3, 0, 7, dtype="float32")))

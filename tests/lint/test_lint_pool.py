@@ -185,6 +185,58 @@ def test_an_onnx_elu_and_clip_fire_as_their_settings_allow(tmp_path):
     assert found(padded(nn.Sigmoid()), "sigmoid", (1, 1, 9, 9)) == []
 
 
+def _onnx_chain(path, *stages) -> str:
+    """Conv -> ``stages`` (each (op, attributes, constant inputs)) -> MaxPool, opset 17, built
+    node by node: settings torch's own modules cannot export (a falling HardSigmoid or Selu)."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits = [numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float32), "w")]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["h0"])]
+    for i, (op, attrs, consts) in enumerate(stages):
+        names = [f"h{i}"]
+        for j, value in enumerate(consts):
+            if value is None:
+                names.append("")
+            else:
+                names.append(f"c{i}_{j}")
+                inits.append(numpy_helper.from_array(np.asarray(value), names[-1]))
+        nodes.append(helper.make_node(op, names, [f"h{i + 1}"], **attrs))
+    nodes.append(helper.make_node("MaxPool", [f"h{len(stages)}"], ["y"], kernel_shape=[2, 2],
+                                  strides=[2, 2]))
+    graph = helper.make_graph(
+        nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 9, 9])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return str(path)
+
+
+def test_onnx_settings_that_make_an_activation_fall_or_move_zero(tmp_path):
+    """ONNX lets HardSigmoid's alpha and Selu's gamma and alpha take any sign (falling below
+    0), and pads with a mode and a value: only a Pad of zeros commutes with a zero-keeping
+    activation."""
+    pytest.importorskip("onnx")
+    import numpy as np
+
+    def fires(*stages) -> bool:
+        path = _onnx_chain(tmp_path / f"m{len(list(tmp_path.iterdir()))}.onnx", *stages)
+        return any(f.rule == "act-before-maxpool" for f in lint_any(path).findings)
+
+    assert fires(("HardSigmoid", {}, ())) and not fires(("HardSigmoid", {"alpha": -0.2}, ()))
+    assert fires(("Selu", {}, ())) and not fires(("Selu", {"gamma": -1.0}, ()))
+    assert not fires(("Selu", {"alpha": -1.0}, ()))
+    pads = np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64)
+    relu = ("Relu", {}, ())
+    assert fires(relu, ("Pad", {}, (pads,)))
+    assert fires(relu, ("Pad", {}, (pads, np.array(0, np.float32))))
+    assert not fires(relu, ("Pad", {}, (pads, np.array(1, np.float32))))
+    assert not fires(relu, ("Pad", {"mode": "reflect"}, (pads,)))
+    clip = ("Clip", {}, (np.array(-1, np.float32), np.array(1, np.float32)))
+    assert fires(clip, ("Pad", {}, (pads,)))
+    assert not fires(("Clip", {}, (np.array(0.5, np.float32), None)), ("Pad", {}, (pads,)))
+
+
 def test_an_onnx_prelu_fires_only_while_its_slopes_are_non_negative(tmp_path):
     """PRelu's slopes are read from the exported initializer, as from the torch module."""
     pytest.importorskip("onnx")

@@ -179,13 +179,13 @@ def _slope(layer: Any, kind: str) -> float | None:
 
 
 def _keeps_zero(layer: Any, kind: str) -> bool | None:
-    """Whether a ReLU layer's settings keep 0 at 0: below its ``threshold`` it gives
-    ``negative_slope * (x - threshold)``, so 0 goes to ``-negative_slope * threshold`` unless its
-    ``max_value`` is 0. None for other layers (their kind decides)."""
+    """Whether a ReLU layer's settings keep 0 at 0: keras subtracts ``negative_slope *
+    relu(threshold - x)`` after clipping at ``max_value``, so 0 goes to ``-negative_slope *
+    threshold`` (a threshold is never negative). None for other layers (their kind decides)."""
     threshold = getattr(layer, "threshold", None)
     if kind != "relu" or threshold is None:
         return None
-    return not threshold or not layer.negative_slope or layer.max_value == 0
+    return not threshold or not layer.negative_slope
 
 
 def _act_spec(name: str, path: str, type_name: str, fused: str = "", source: Any = None):
@@ -196,13 +196,13 @@ def _act_spec(name: str, path: str, type_name: str, fused: str = "", source: Any
     if name in NOT_ELEMENTWISE:
         return RoleNode("other", name, path, "module", type_name, fused=fused)
     kind = ACTIVATION_KINDS.get(name, name)
-    settings = None
+    keeps_zero = None
     if hasattr(source, "get_weights"):  # a layer (PReLU as a Dense's activation= included)
-        slope, settings = _slope(source, kind), _keeps_zero(source, kind)
+        slope, keeps_zero = _slope(source, kind), _keeps_zero(source, kind)
     else:  # a function: keras's defaults, non-negative; a learned slope is not known
         slope = None if kind in VARYING_SLOPE else 0.0
     return RoleNode("act", kind, path, "module", type_name, fused=fused,
-                    monotone=is_monotone(kind, slope), zero=maps_zero_to_zero(kind, settings))
+                    monotone=is_monotone(kind, slope), zero=maps_zero_to_zero(kind, keeps_zero))
 
 
 def _shape(tensor: Any) -> tuple[int | None, ...] | None:

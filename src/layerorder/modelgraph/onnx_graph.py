@@ -129,6 +129,7 @@ FIRST_INPUT_ONLY = frozenset(
 # operators that keep a constant's values (so a zero bias built by Expand is still zero)
 VALUE_KEEPING = frozenset({"Cast", "CastLike", "Expand", "Identity", "Transpose"})
 LINEAR_OTHER = frozenset({"scale", "sub", "neg", "pad", ZERO_PAD, "mean", "sum"})
+SELU_ALPHA, SELU_GAMMA = 1.67326319217681884765625, 1.05070102214813232421875  # the ONNX spec's
 
 
 def import_onnx() -> Any:
@@ -326,17 +327,21 @@ def _act_facts(
     and Elu, with torch's defaults), PRelu's slopes where they are initializers, Clip's
     range."""
     op = node.op_type
-    slope = settings = None
+    slope = keeps_zero = None
     if op == "Clip":
-        kind, settings = _clip(node, consts, attrs)
-    elif op == "ThresholdedRelu":  # x above alpha, else 0: 0 either way
-        settings = True
+        kind, keeps_zero = _clip(node, consts, attrs)
     setting = sign_setting(kind)
     if setting is not None:
         slope = float(attrs.get("alpha", setting[1]))
     elif op == "PRelu" and len(node.input) > 1:
         slope = consts.least(node.input[1])
-    return kind, {"monotone": is_monotone(kind, slope), "zero": maps_zero_to_zero(kind, settings)}
+    elif op == "HardSigmoid":  # max(0, min(1, alpha x + beta)): falls with alpha < 0
+        slope = float(attrs.get("alpha", 0.2))
+    elif op == "Selu":  # gamma (alpha e^x - alpha) below 0, gamma x above: both must rise
+        gamma = float(attrs.get("gamma", SELU_GAMMA))
+        slope = min(gamma, gamma * float(attrs.get("alpha", SELU_ALPHA)))
+    return kind, {"monotone": is_monotone(kind, slope),
+                  "zero": maps_zero_to_zero(kind, keeps_zero)}
 
 
 def _clip(node: Any, consts: _Constants, attrs: dict[str, Any]) -> tuple[str, bool | None]:

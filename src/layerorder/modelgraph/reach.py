@@ -9,7 +9,7 @@ from torch import nn
 
 from layerorder.modelgraph.graph import RoleGraph, RoleNode
 
-ZERO_PAD = "zeropad"  # the kind of a padding stage that pads with zeros (Keras ZeroPadding*D)
+ZERO_PAD = "zeropad"  # a padding stage that pads with zeros (Keras ZeroPadding*D, an ONNX Pad)
 # ... and torch's nn.ZeroPad*d, whose kind is the class's name
 ZERO_PADS = frozenset({ZERO_PAD, *(c.__name__.lower() for c in (nn.ZeroPad1d, nn.ZeroPad2d,
                                                                   nn.ZeroPad3d))})
@@ -40,7 +40,8 @@ def pool_first_pairs(graph: RoleGraph, *, fused: bool = False
                      ) -> list[tuple[RoleNode, RoleNode]]:
     """(activation, max-pool): a non-decreasing activation whose only reader is a max-pool that
     reads nothing else, so the pool can go first with the same output. Zero padding between the
-    two is allowed when the activation maps 0 to 0 (Keras's ``ZeroPadding2D``, ``nn.ZeroPad2d``):
+    two is allowed when the activation maps 0 to 0 (Keras's ``ZeroPadding2D``, ``nn.ZeroPad2d``, an
+    ONNX ``Pad`` of zeros):
     it commutes with both. ``fused``: also an activation inside its weight layer (Keras's
     ``Conv2D(activation="relu")``), which a report names but a rewrite cannot move."""
     pairs = []

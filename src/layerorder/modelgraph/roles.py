@@ -351,12 +351,12 @@ def _pool_shrink(module: nn.Module) -> int | None:
 def _zero(module: nn.Module, kind: str) -> bool:
     """Maps 0 to 0 (``activations.maps_zero_to_zero``), where the module's settings keep it so
     (a Hardtanh whose range holds 0, a Threshold that replaces 0 by 0)."""
-    settings = None
+    keeps_zero = None
     if isinstance(module, nn.Hardtanh):  # ReLU6 included
-        settings = module.min_val <= 0 <= module.max_val
+        keeps_zero = module.min_val <= 0 <= module.max_val
     elif isinstance(module, nn.Threshold):
-        settings = module.threshold < 0 or module.value == 0
-    return maps_zero_to_zero(kind, settings)
+        keeps_zero = module.threshold < 0 or module.value == 0
+    return maps_zero_to_zero(kind, keeps_zero)
 
 
 def _monotone(module: nn.Module, kind: str) -> bool:
@@ -366,7 +366,8 @@ def _monotone(module: nn.Module, kind: str) -> bool:
     setting = sign_setting(kind)
     slope = None
     if setting is not None:
-        slope = float(getattr(module, setting[0], setting[1]))
+        value = getattr(module, setting[0], None)  # a module that lacks it: not read
+        slope = float(value) if _numbers(value) else None
     elif isinstance(module, nn.PReLU):
         slope = float(module.weight.detach().min())
     elif isinstance(module, nn.RReLU):
@@ -427,16 +428,17 @@ def _call_shrink(name: str, args: tuple, kwargs: dict) -> int | None:
 
 
 def _numbers(*values: Any) -> bool:
-    return all(isinstance(v, (int, float)) for v in values)
+    """Whether each value is a plain number (not a bool, a tensor or an fx graph node)."""
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
 def _call_act_facts(kind: str, args: tuple, kwargs: dict) -> dict[str, bool]:
     """An activation call's facts from its arguments where they are numbers or, in hooks mode,
     tensors: the ``sign`` setting (``F.leaky_relu``'s slope, ``F.elu``'s alpha), ``F.rrelu``'s
-    bounds, ``F.prelu``'s weight, ``F.hardtanh``'s range and ``F.threshold``'s settings. Under
-    fx tracing a tensor argument is a graph node, not read."""
+    bounds, ``F.prelu``'s weight and ``F.hardtanh``'s range (the defaults are torch's, for an
+    argument left out). Under fx tracing a tensor argument is a graph node, not read."""
     setting = sign_setting(kind)
-    slope = settings = None
+    slope = keeps_zero = None
     if setting is not None:
         value = _arg(args, kwargs, 1, *setting)
         slope = float(value) if _numbers(value) else None
@@ -449,11 +451,8 @@ def _call_act_facts(kind: str, args: tuple, kwargs: dict) -> dict[str, bool]:
             slope = float(weight.detach().min())
     elif kind == "hardtanh":
         low, high = _arg(args, kwargs, 1, "min_val", -1.0), _arg(args, kwargs, 2, "max_val", 1.0)
-        settings = low <= 0 <= high if _numbers(low, high) else None
-    elif kind == "threshold":
-        threshold, value = _arg(args, kwargs, 1, "threshold"), _arg(args, kwargs, 2, "value")
-        settings = threshold < 0 or value == 0 if _numbers(threshold, value) else None
-    return {"monotone": is_monotone(kind, slope), "zero": maps_zero_to_zero(kind, settings)}
+        keeps_zero = low <= 0 <= high if _numbers(low, high) else None
+    return {"monotone": is_monotone(kind, slope), "zero": maps_zero_to_zero(kind, keeps_zero)}
 
 
 def classify_call(
