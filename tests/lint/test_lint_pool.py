@@ -139,6 +139,33 @@ def test_a_called_activation_fires_as_its_arguments_allow(mode):
     assert not fires(prelu)
 
 
+def test_any_padding_of_zeros_counts():
+    """nn.ConstantPad2d(value=0) and F.pad's constant mode with 0 pad with zeros, as
+    nn.ZeroPad2d does: a tanh, which keeps 0, commutes with them and the pool. A pad of ones does
+    not commute with it (tanh(1) != 1, checked on numbers) and is not walked through."""
+
+    class Called(nn.Module):
+        def __init__(self, **pad):
+            super().__init__()
+            self.conv, self.pad = nn.Conv2d(1, 2, 3), pad
+
+        def forward(self, x):
+            return F.max_pool2d(F.pad(torch.tanh(self.conv(x)), (1, 1, 1, 1), **self.pad), 2)
+
+    def fires(model) -> bool:
+        return any(f.rule == "act-before-maxpool" for f in lint_model(model).findings)
+
+    def module(pad):
+        return nn.Sequential(nn.Conv2d(1, 2, 3), nn.Tanh(), pad, nn.MaxPool2d(2))
+
+    assert fires(module(nn.ConstantPad2d(1, 0.0))) and fires(module(nn.ZeroPad2d(1)))
+    assert fires(Called()) and fires(Called(value=0.0)) and fires(Called(mode="constant"))
+    assert not fires(module(nn.ConstantPad2d(1, 1.0))) and not fires(Called(value=1.0))
+    x, ones, zeros = torch.randn(2, 1, 9, 9), nn.ConstantPad2d(1, 1.0), nn.ZeroPad2d(1)
+    assert torch.equal(F.max_pool2d(zeros(x.tanh()), 2), F.max_pool2d(zeros(x), 2).tanh())
+    assert not torch.equal(F.max_pool2d(ones(x.tanh()), 2), F.max_pool2d(ones(x), 2).tanh())
+
+
 def test_a_called_hard_tanh_keeps_zero_as_its_range_says():
     """Through zero padding, F.hardtanh commutes with the pool only while its range holds 0."""
 

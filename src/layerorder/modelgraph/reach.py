@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from collections import deque
 
-from torch import nn
-
 from layerorder.modelgraph.graph import RoleGraph, RoleNode
 
-ZERO_PAD = "zeropad"  # a padding stage that pads with zeros (Keras ZeroPadding*D, an ONNX Pad)
-# ... and torch's nn.ZeroPad*d, whose kind is the class's name
-ZERO_PADS = frozenset({ZERO_PAD, *(c.__name__.lower() for c in (nn.ZeroPad1d, nn.ZeroPad2d,
-                                                                  nn.ZeroPad3d))})
+# a padding stage that pads with zeros: Keras ZeroPadding*D, torch's nn.ZeroPad*d and
+# nn.ConstantPad*d(value=0), F.pad's constant mode with value 0, an ONNX Pad of zeros
+ZERO_PAD = "zeropad"
 
 # roles a dropout's variance shift passes through on its way to a BatchNorm
 SHIFT_PASSES = frozenset({"act", "pool", "add", "concat", "reshape", "dropout"})
@@ -40,8 +37,8 @@ def pool_first_pairs(graph: RoleGraph, *, fused: bool = False
                      ) -> list[tuple[RoleNode, RoleNode]]:
     """(activation, max-pool): a non-decreasing activation whose only reader is a max-pool that
     reads nothing else, so the pool can go first with the same output. Zero padding between the
-    two is allowed when the activation maps 0 to 0 (Keras's ``ZeroPadding2D``, ``nn.ZeroPad2d``, an
-    ONNX ``Pad`` of zeros):
+    two is allowed when the activation maps 0 to 0 (``ZERO_PAD``: Keras's ``ZeroPadding2D``,
+    ``nn.ZeroPad2d``, an ONNX ``Pad`` of zeros):
     it commutes with both. ``fused``: also an activation inside its weight layer (Keras's
     ``Conv2D(activation="relu")``), which a report names but a rewrite cannot move."""
     pairs = []
@@ -54,7 +51,7 @@ def pool_first_pairs(graph: RoleGraph, *, fused: bool = False
             if len(succ) != 1 or graph.preds[succ[0].index] != (node.index,):
                 break
             node = succ[0]
-            if not (pads and node.kind in ZERO_PADS):
+            if not (pads and node.kind == ZERO_PAD):
                 break
         if node.role == "pool" and node.kind == "maxpool" and node is not act:
             pairs.append((act, node))

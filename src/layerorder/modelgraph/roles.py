@@ -22,6 +22,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd
 from torch.nn.modules.dropout import _DropoutNd
 from torch.nn.modules.instancenorm import _InstanceNorm
+from torch.nn.modules.padding import _ConstantPadNd
 
 from layerorder.activations import (
     FUNCTIONS,
@@ -31,6 +32,7 @@ from layerorder.activations import (
 )
 from layerorder.blocks.registry import ChannelLayerNorm, get_activation
 from layerorder.modelgraph.graph import RoleNode
+from layerorder.modelgraph.reach import ZERO_PAD
 
 TRANSPARENT = "transparent"
 
@@ -139,7 +141,7 @@ FUNCTION_TABLE: dict[str, tuple[str, str]] = {
     "pad": ("other", "pad"),
 }
 LINEAR_OTHER = frozenset(
-    {"scale", "sub", "isub", "rsub", "neg", "mean", "sum", "pad", "div", "truediv"}
+    {"scale", "sub", "isub", "rsub", "neg", "mean", "sum", "pad", ZERO_PAD, "div", "truediv"}
 )
 SCALE_OPS = frozenset({"add", "iadd", "radd", "mul", "imul", "rmul", "div", "truediv", "sub"})
 
@@ -389,6 +391,8 @@ def classify_module(module: nn.Module, path: str) -> list[RoleNode] | None:
     """Role nodes for one module call: one, several for a fused norm+act, None if transparent."""
     entry = module_entry(module)
     type_name = type(module).__name__
+    if isinstance(module, _ConstantPadNd) and module.value == 0:  # nn.ZeroPad2d included
+        return [RoleNode("other", ZERO_PAD, path, "module", type_name, linear=True)]
     if entry is None:
         return [RoleNode("other", type_name.lower(), path, "module", type_name)]
     role, kind = entry
@@ -466,6 +470,9 @@ def classify_call(
     facts: dict[str, Any] = {}
     if short in SCALE_OPS and n_data < 2:
         role, kind = "other", "scale"
+    elif short == "pad" and _arg(args, kwargs, 2, "mode", "constant") == "constant" and (
+            _arg(args, kwargs, 3, "value") in (None, 0)):
+        kind = ZERO_PAD  # F.pad's default: zeros
     elif short in ("mul", "imul", "rmul", "div", "truediv") and n_data >= 2:
         kind = "mul"
     if role == "weight":
