@@ -1,5 +1,8 @@
-# docs/findings-quick.md (first written as docs/findings.md): every built-in study at the quick scale on a 2-core CPU, then the findings page
-# and the compact JSON of each claim's evidence.
+# docs/findings-quick.md: every built-in study at the quick scale on a 2-core CPU (2026-12-06, from
+# an empty store; 13.5 min), then the findings page and the compact JSON of each claim's evidence.
+# The page was first written on 2026-12-04 as docs/findings.md, before the cpu scale took that name.
 layerorder study run --all --scale quick --store studies/findings/quick.db
 layerorder study report --all --scale quick --store studies/findings/quick.db --format md -o docs/findings-quick.md
 layerorder study report --all --scale quick --store studies/findings/quick.db --format json -o studies/findings/claims.json
+# the page again from the JSON alone (no store): the same page
+# layerorder study report --from studies/findings/claims.json --format md -o docs/findings-quick.md
