@@ -324,8 +324,8 @@ def _act_facts(
 ) -> tuple[str, dict[str, bool]]:
     """An activation node's kind (Clip's from its range), ``monotone`` and ``zero``, from its
     attributes and constant inputs: the ``sign`` setting (ONNX names it ``alpha`` in LeakyRelu
-    and Elu, with torch's defaults), PRelu's slopes where they are initializers, Clip's
-    range."""
+    and Elu, with torch's defaults), PRelu's slopes where they are initializers, HardSigmoid's
+    and Selu's settings (ONNX lets them take either sign; torch fixes them), Clip's range."""
     op = node.op_type
     slope = keeps_zero = None
     if op == "Clip":

@@ -37,10 +37,9 @@ def pool_first_pairs(graph: RoleGraph, *, fused: bool = False
                      ) -> list[tuple[RoleNode, RoleNode]]:
     """(activation, max-pool): a non-decreasing activation whose only reader is a max-pool that
     reads nothing else, so the pool can go first with the same output. Zero padding between the
-    two is allowed when the activation maps 0 to 0 (``ZERO_PAD``: Keras's ``ZeroPadding2D``,
-    ``nn.ZeroPad2d``, an ONNX ``Pad`` of zeros):
-    it commutes with both. ``fused``: also an activation inside its weight layer (Keras's
-    ``Conv2D(activation="relu")``), which a report names but a rewrite cannot move."""
+    two (``ZERO_PAD``) is allowed when the activation maps 0 to 0: it commutes with both.
+    ``fused``: also an activation inside its weight layer (Keras's ``Conv2D(activation="relu")``),
+    which a report names but a rewrite cannot move."""
     pairs = []
     for act in graph.of_role("act"):
         if not act.monotone or (act.fused and not fused):

@@ -459,6 +459,13 @@ def _call_act_facts(kind: str, args: tuple, kwargs: dict) -> dict[str, bool]:
     return {"monotone": is_monotone(kind, slope), "zero": maps_zero_to_zero(kind, keeps_zero)}
 
 
+def _pads_with_zeros(args: tuple, kwargs: dict) -> bool:
+    """``F.pad(x, pad, mode="constant", value=None)``: constant mode with no value or 0."""
+    value = _arg(args, kwargs, 3, "value")
+    return _arg(args, kwargs, 2, "mode", "constant") == "constant" and (
+        value is None or (_numbers(value) and value == 0))
+
+
 def classify_call(
     name: str, args: tuple, kwargs: dict, path: str, n_data: int
 ) -> list[RoleNode] | None:
@@ -470,9 +477,8 @@ def classify_call(
     facts: dict[str, Any] = {}
     if short in SCALE_OPS and n_data < 2:
         role, kind = "other", "scale"
-    elif short == "pad" and _arg(args, kwargs, 2, "mode", "constant") == "constant" and (
-            _arg(args, kwargs, 3, "value") in (None, 0)):
-        kind = ZERO_PAD  # F.pad's default: zeros
+    elif short == "pad" and _pads_with_zeros(args, kwargs):
+        kind = ZERO_PAD
     elif short in ("mul", "imul", "rmul", "div", "truediv") and n_data >= 2:
         kind = "mul"
     if role == "weight":

@@ -15,6 +15,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from layerorder.stats.exact import SignTest
 from layerorder.stats.metric import Metric
 from layerorder.version import __version__
 
@@ -196,8 +197,6 @@ def _effect(stored: str, reference: tuple[float, float] | None, p: float) -> str
     match = _OLD_SIGN_HEADLINE.fullmatch(stored)
     if match is None or reference is None:
         return stored
-    from layerorder.stats.exact import SignTest
-
     above, below, ties = (int(x) for x in match.groups())
     side = "greater" if reference[0] == 0 else "less"
     return SignTest(above, below, ties, side, p).headline(side)
