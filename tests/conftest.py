@@ -15,8 +15,8 @@ settings.load_profile("layerorder")
 torch.set_num_threads(1 if "PYTEST_XDIST_WORKER" in os.environ else min(2, os.cpu_count() or 1))
 if "PYTEST_XDIST_WORKER" in os.environ:
     # ... and in the processes the tests start (a CLI, an example script) that do not set their
-    # own: beside the other worker, a second OpenMP thread spins more than it computes (measured:
-    # the suite's CPU time 816 s -> 753 s, its wall time 484-505 s -> 451 s on 2 cores)
+    # own: beside the other worker, a second OpenMP thread spins more than it computes (measured
+    # on 2 cores, back to back: 491 s against 533 s with two threads)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
