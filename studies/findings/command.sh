@@ -6,3 +6,6 @@ layerorder study report --all --scale quick --store studies/findings/quick.db --
 layerorder study report --all --scale quick --store studies/findings/quick.db --format json -o studies/findings/claims.json
 # the page again from the JSON alone (no store): the same page
 # layerorder study report --from studies/findings/claims.json --format md -o docs/findings-quick.md
+# rnn-norm v3 (its claims need accuracy >= 75): its quick runs again into the same store, then the
+# page and the JSON again with the two report commands above
+layerorder study run rnn-norm --scale quick --store studies/findings/quick.db
