@@ -136,3 +136,32 @@ def check_heads(width: int | None, heads: int | None) -> tuple[int, int]:
         raise ModelError(f"transformer width {width} is not divisible by {heads} heads;"
                          " set --width to a multiple of --heads")
     return width, heads
+
+
+def _recurrent_norm(order: str) -> str | None:
+    spec = parse_recurrent(order)
+    return spec.norm_ih or ("ln" if spec.norm_hh else None)
+
+
+def _placement_norm(order: str) -> str | None:
+    norm = parse_placement(order).norm
+    return None if norm == "none" else norm
+
+
+# architecture -> the normalisation an order of it uses (bn, ln, gn, in, rmsnorm; None: none):
+# a block order names its norm stage; every residual unit of He et al. has BatchNorm; a
+# transformer placement and a recurrent cell name theirs
+_ORDER_NORMS: dict[str, Callable[[str], str | None]] = {
+    **{arch: lambda order: parse_order(order).norm for arch in PLAIN_ARCHS},
+    "resnet": lambda order: "bn",
+    "transformer": _placement_norm,
+    "rnn": _recurrent_norm,
+}
+
+
+def order_norm(arch: str, order: str) -> str | None:
+    """The normalisation ``order`` uses on built-in ``arch`` (``lstm-ln-ih`` -> ``ln``,
+    ``conv-bn-relu`` -> ``bn``, ``no-norm`` -> None)."""
+    name = check_arch(arch)
+    check_order_for_arch(name, order)
+    return _ORDER_NORMS[name](str(order).strip().lower())

@@ -31,7 +31,7 @@ def test_parquet_equals_csv_and_probes_export_everywhere(tmp_path, capsys):
                              "json")
     assert code == 0, err
     records = json.loads(out)
-    assert {r["probe"] for r in records} == {"stage", "grad", "varshift", "recal"}
+    assert {r["probe"] for r in records} == {"stage", "grad", "varshift", "recal", "fit"}
     stage = next(r for r in records if r["probe"] == "stage")
     assert isinstance(stage["hist"], list) and "unit_skewness" in stage and "order" in stage
 
@@ -44,6 +44,8 @@ def test_parquet_equals_csv_and_probes_export_everywhere(tmp_path, capsys):
     stages = frame[frame.probe == "stage"]
     assert list(stages.iloc[0]["hist"]) == stage["hist"]
     assert frame[frame.probe == "recal"]["recalibrated_acc"].notna().all()
+    fits = frame[frame.probe == "fit"]
+    assert len(fits) == 4 and (fits.gap == fits.train_acc - fits.test_acc).all()
 
     code, out, _ = run_cli(capsys, "export", "--store", db, "--what", "probes")
     table = pd.read_csv(io.StringIO(out))

@@ -103,3 +103,41 @@ def test_probed_runs_store_the_recalibrated_accuracy(tmp_path):
     no_bn = dataclasses.replace(rc, order="linear-relu")
     plain = build_run_model(no_bn, data)
     assert recalibration_records(plain, data, no_bn) == []
+
+
+def test_probed_runs_store_their_fit_in_eval_mode():
+    """A probed run's last epoch holds the trained model's eval-mode accuracy on a fixed sample
+    of its training set (the same draw as the probe batch) and on its test set, as ``evaluate``
+    gives them; with dropout in the model the running training accuracy of the last epoch
+    (train mode) is not that number."""
+    from layerorder.experiment.configuration.config import make_config
+    from layerorder.experiment.execution.worker import RunTask, execute, fit_records
+    from layerorder.experiment.training.loop import evaluate, train
+    from layerorder.experiment.training.run_data import load_run_data
+    from layerorder.experiment.training.target import build_run_model
+    from layerorder.probe.stored import typed
+    from layerorder.probe.training import FIT_SAMPLE
+
+    cfg = make_config({"dataset": "synthetic", "arch": "mlp", "width": 16, "epochs": 2,
+                       "orders": ["drop-before-bn"], "seeds": 1, "p_drop": 0.5, "probe": True})
+    (rc,) = cfg.runs()
+    data = load_run_data(rc, "cpu")
+    torch.manual_seed(0)
+    model = build_run_model(rc, data)
+    result = train(model, data, rc)
+    idx = torch.randperm(len(data.x_train), generator=torch.Generator().manual_seed(0))
+    idx = idx[:FIT_SAMPLE]
+    train_acc = evaluate(model, data.x_train[idx], data.y_train[idx])[1]
+    test_acc = evaluate(model, data.x_test, data.y_test)[1]
+    (row,) = fit_records(model, data, rc)
+    epoch, kind, name, stored = row
+    fit = typed(kind, name, stored)
+    assert (epoch, kind, fit.samples) == (2, "fit", min(FIT_SAMPLE, len(data.x_train)))
+    assert (fit.train_acc, fit.test_acc) == (train_acc, test_acc)
+    assert fit.gap == train_acc - test_acc
+    assert fit.train_acc != result.epochs[-1].train_acc  # not the train-mode running accuracy
+
+    outcome = execute(RunTask(1, rc.order, rc.to_dict(), threads=1))
+    assert outcome.status == "done", outcome.error
+    kinds = [k for _e, k, _n, _d in outcome.probes]
+    assert kinds.count("fit") == 1 and kinds.index("fit") < kinds.index("recal")

@@ -112,6 +112,41 @@ def test_same_false_checks_that_two_placements_differ():
     assert wrong.evaluate(_evidence(["conv-bn-relu"]), 0.05).outcome == "contradicted"
 
 
+def test_orders_that_differ_by_rounding_alone_do_not_differ(monkeypatch):
+    """``same = false`` needs more than unequal bits: outputs moved by a float32 rounding's size
+    (here: b's logits and gradients computed in float64 and rounded back, or scaled by
+    1 + 1e-6) are one function, so "they differ" is contradicted; a real difference passes."""
+    from layerorder.studies import function_claims
+
+    x = torch.randn(256, 40, generator=torch.Generator().manual_seed(0))
+    w = torch.randn(40, 10, generator=torch.Generator().manual_seed(1))
+    float32, float64 = x @ w, (x.double() @ w.double()).float()
+    assert not torch.equal(float32, float64)
+    assert 0 < function_claims._largest_share([float32], [float64]) < 1e-5
+    assert function_claims._largest_share([float32], [float32]) == 0.0
+    assert function_claims._largest_share([float32], [float32[:, :5]]) == math.inf
+    assert function_claims._largest_share([float32], [float32 * math.nan]) == math.inf
+
+    real = function_claims._outputs
+
+    def rounded(config, order, *args):
+        outs = real(config, order, *args)
+        return [t * (1 + 1e-6) for t in outs] if order.endswith("maxpool-relu") else outs
+
+    monkeypatch.setattr(function_claims, "_outputs", rounded)
+    pair = {"a": "conv-bn-relu-maxpool", "b": "conv-bn-maxpool-relu", "seeds": 2}
+    differ = parse_test("same-function", {**pair, "same": False}, "here")
+    verdict = differ.evaluate(_evidence(["conv-bn-relu"]), 0.05)
+    assert verdict.outcome == "contradicted"
+    assert "rounding, not another function" in verdict.evidence
+    same = parse_test("same-function", pair, "here")  # the identity check stays bit for bit
+    assert same.evaluate(_evidence(["conv-bn-relu"]), 0.05).outcome == "contradicted"
+    avg = parse_test("same-function", {"a": "conv-bn-relu-avgpool", "b": "conv-bn-avgpool-relu",
+                                       "seeds": 2, "same": False}, "here")
+    verdict = avg.evaluate(_evidence(["conv-bn-relu"]), 0.05)
+    assert verdict.outcome == "supported" and "by at least" in verdict.evidence
+
+
 def _init_test(**params):
     base = {"a": "post-ln", "b": "pre-ln", "depths": [1, 3], "width": 16, "heads": 2,
             "layers": "last", "within": "features.", "seeds": 2}

@@ -68,6 +68,28 @@ def test_a_regime_need_on_a_setting_the_scale_leaves_unset_is_not_met():
     assert scale_regime(parse_regime(None, None, "x"), config, [], 97.0).meets
 
 
+def test_a_claim_made_of_batchnorm_read_with_layernorm_is_never_in_its_regime():
+    """The norm a scale has is read from the orders the claim compares: hh-norm-helps's sources
+    speak of BatchNorm, the study compares LayerNorm placements, so the scale never meets it."""
+    study = load_study("rnn-norm")
+    claim = next(c for c in study.claims if c.id == "hh-norm-helps")
+    config = study.config("lstm", "cpu")
+    match = scale_regime(claim.regime, config, [], 90.0, ["lstm-ln", "lstm-ln-ih"])
+    assert dict(match.values)["norm"] == "ln" and not match.meets
+    assert match.unmet == ("norm bn needed, this scale has ln",)
+    v = in_regime(Verdict("contradicted", "planted"), match)
+    assert v.outcome == "not reproduced"
+    bn = scale_regime(claim.regime, config, [], 90.0, ["lstm-bn-ih", "lstm-none"])
+    assert dict(bn.values)["norm"] == "bn" and bn.meets
+    mixed = scale_regime(claim.regime, config, [], 90.0, ["lstm-bn-ih", "lstm-ln"])
+    assert dict(mixed.values)["norm"] == "bn and ln" and not mixed.meets
+    plain = make_config({"orders": ["conv-bn-relu", "conv-relu"], "arch": "cnn1d"})
+    need = parse_regime(None, {"norm": ["bn"]}, "x")
+    assert scale_regime(need, plain, [], 90.0, ["conv-bn-relu", "conv-relu"]).meets
+    assert not scale_regime(need, plain, [], 90.0, ["conv-relu", "no-norm"]).meets  # none
+    assert not scale_regime(need, plain, [], 90.0, ["a user's label"]).meets  # not an order
+
+
 def test_regime_tables_are_checked():
     with pytest.raises(ConfigError, match="needs has no field 'dept'.*depth"):
         parse_regime({}, {"dept": {"min": 3}}, "x")

@@ -3,9 +3,9 @@ every probed run, or every search's history; then CSV, JSON or Parquet (pyarrow,
 
 Epoch rows are the run's fields (``RUN_FIELDS``) and the epoch's metrics (``epoch_lr`` is the
 epoch's scheduled learning rate). Probe rows are the run's fields, the probe's epoch, its kind
-(``probe``: stage, grad, varshift, recal) and module path, and the record's fields (``kind`` is
-then the module class) (``StageStats``, ``GradFlow``, ``VarianceShift``,
-``Recalibration``): columns a kind does not have are empty. Histograms are lists (JSON, Parquet)
+(``probe``: stage, grad, varshift, recal, fit) and module path, and the record's fields (``kind``
+is then the module class) (``StageStats``, ``GradFlow``, ``VarianceShift``, ``Recalibration``,
+``Fit``): columns a kind does not have are empty. Histograms are lists (JSON, Parquet)
 or ``;``-joined counts (CSV). Search rows are ``SearchStep`` records, one per order and stage.
 """
 
@@ -23,7 +23,7 @@ from layerorder.store.records import EPOCH_COLUMNS, epoch_column_names
 RUN_FIELDS = (
     "run_id", "experiment", "order", "seed", "lr", "status", "diverged_epoch", "condition"
 )
-PROBE_FIELDS = ("probe_epoch", "probe", "name")  # probe: stage, grad, varshift or recal
+PROBE_FIELDS = ("probe_epoch", "probe", "name")  # probe: stage, grad, varshift, recal or fit
 
 
 def run_fields(r, exp_name: str, plan: AnalysisPlan = AnalysisPlan()) -> dict[str, Any]:

@@ -8,11 +8,12 @@ from layerorder.lazy import lazy_names
 
 # public name -> the module that defines it, imported on first use (the records need no torch)
 _LAZY = {
-    **dict.fromkeys(("GradFlow", "Recalibration", "StageStats", "VarianceShift"), "records"),
+    **dict.fromkeys(("Fit", "GradFlow", "Recalibration", "StageStats", "VarianceShift"), "records"),
     **dict.fromkeys(("flagged", "grad_flow"), "grads"),
     **dict.fromkeys(("Recording", "hook_count", "record", "stage_modules"), "recording"),
     **dict.fromkeys(
-        ("PROBE_BATCH", "EpochProbe", "Snapshot", "probe_batch", "probe_once"), "training"
+        ("FIT_SAMPLE", "PROBE_BATCH", "EpochProbe", "Snapshot", "probe_batch", "probe_once"),
+        "training",
     ),
     **dict.fromkeys(("recalibrate_bn", "variance_shift"), "variance"),
 }

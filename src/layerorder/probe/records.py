@@ -1,5 +1,6 @@
 """The records the probes make, torch-free: one frozen record per stage (``StageStats``), weight
-layer (``GradFlow``) and BN layer (``VarianceShift``), and one per run (``Recalibration``).
+layer (``GradFlow``) and BN layer (``VarianceShift``), and two per run (``Fit``,
+``Recalibration``).
 ``layerorder.probe.accumulate``, ``grads`` and ``variance`` measure them; ``stored`` writes and
 reads them; a study's claims read them without importing torch.
 """
@@ -74,3 +75,17 @@ class Recalibration:
     bn_layers: int
     test_acc: float
     recalibrated_acc: float
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A trained model's accuracy in eval mode on a fixed sample of its training set and on the
+    test set, and the gap between them in points: the generalisation gap of the trained weights
+    (with BN's running statistics), free of what the running training accuracy of the last epoch
+    carries (BN's batch statistics, dropout's masks, weights that moved during the epoch)."""
+
+    name: str  # "model"
+    samples: int  # training samples evaluated (``probe.training.FIT_SAMPLE`` at most)
+    train_acc: float
+    test_acc: float
+    gap: float  # train_acc - test_acc

@@ -11,6 +11,7 @@ from typing import Any
 
 from layerorder.probe.records import (
     DEFAULT_RANGE,
+    Fit,
     GradFlow,
     Recalibration,
     StageStats,
@@ -22,6 +23,7 @@ PROBE_KINDS: dict[str, type] = {
     "grad": GradFlow,
     "varshift": VarianceShift,
     "recal": Recalibration,  # once per run, at its last epoch
+    "fit": Fit,  # once per run, at its last epoch
 }
 _TUPLES = ("hist", "hist_range")
 

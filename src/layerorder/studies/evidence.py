@@ -67,7 +67,7 @@ class Measure:
 
     order: str
     statistic: str
-    kind: str = "stage"  # stage, grad, varshift, recal, or run (the run record itself)
+    kind: str = "stage"  # stage, grad, varshift, recal, fit, or run (the run record)
     stage: str = ""  # stage kind only: a role, or input:ROLE
     epoch: str | int = "last"  # init, last, or (run kind) an epoch number from 1
     layers: str = "all"

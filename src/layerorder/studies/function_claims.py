@@ -10,7 +10,10 @@ non-negative number rounds the same either side of zero. ``same-function`` build
 from the same seed, draws the same dropout masks (one stream per model, in forward order), runs a
 training-mode forward and backward pass on a batch of the experiment's data, and compares the
 outputs and every gradient with ``torch.equal``. It trains nothing (seconds, at any scale), and
-is only ever a check: an identity is never evidence for a claim of the debate.
+is only ever a check: an identity is never evidence for a claim of the debate. Its converse
+(``same = false``, two placements that are different functions) needs more than unequal bits:
+float32 rounding alone makes two ways of computing one function differ in their last bits, so
+the two must differ by at least ``DIFFER_SHARE`` of a tensor's largest value.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ if TYPE_CHECKING:
 # does not import it
 
 BATCH = 256  # samples of the experiment's training split in the checked batch
+# two orders differ (``same = false``) when the logits or a gradient differ by at least this
+# share of that tensor's largest absolute value: a thousand times the float32 rounding (about
+# 1e-7 relative per operation, 1e-6 after a network's sums), so rounding alone never passes
+DIFFER_SHARE = 1e-3
 INIT_LAYERS = ("first", "last", "first/last")
 INIT_EXPECT = ("greater", "grows")
 
@@ -104,8 +111,6 @@ class SameFunction:
         return cls(params["a"], params["b"], seeds, condition, same)
 
     def evaluate(self, ev: Evidence, alpha: float) -> Verdict:
-        import torch
-
         from layerorder.experiment.execution.runner import load_checked_data
 
         if ev.config is None:
@@ -117,26 +122,54 @@ class SameFunction:
         data = load_checked_data(config)
         x, y = data.x_train[:BATCH], data.y_train[:BATCH]
         where = ", ".join(f"{k}={v}" for k, v in levels.items())
-        differ = []
+        differ, shares = [], []
         for seed in range(self.seeds):
             outs = [_outputs(config, order, seed, x, y, data.in_shape, data.num_classes)
                     for order in (self.a, self.b)]
-            same = len(outs[0]) == len(outs[1]) and all(
-                u.shape == v.shape and torch.equal(u, v) for u, v in zip(*outs))
-            if not same:
+            share = _largest_share(*outs)
+            shares.append(share)
+            if share > 0.0 if self.same else share >= DIFFER_SHARE:
                 differ.append(seed)
         what = (f"{self.a} and {self.b} ({config.arch}, {where or 'default settings'}; "
                 f"a training-mode forward and backward pass on {len(x)} samples, "
                 f"{self.seeds} seeds)")
-        how = "torch.equal, bit for bit"
-        if differ:
-            found = f"{what}: logits or gradients differ for seeds {differ}"
-            effect = "different" if len(differ) == self.seeds else "differ for some seeds"
+        if self.same:
+            how = "torch.equal, bit for bit"
         else:
+            how = f"largest difference at least {DIFFER_SHARE:g} of the tensor's largest value"
+        least = min(shares)
+        if differ:
+            by = "" if self.same else (
+                f" by at least {least:.3g} of the largest value (in every seed)"
+                if len(differ) == self.seeds else "")
+            found = f"{what}: logits or gradients differ for seeds {differ}{by}"
+            effect = "different" if len(differ) == self.seeds else "differ for some seeds"
+        elif self.same:
             found, effect = f"{what}: logits and every gradient equal bit for bit", "bit-identical"
+        else:
+            found = (f"{what}: logits and every gradient within {max(shares):.3g} of their"
+                     f" largest value, below {DIFFER_SHARE:g}: rounding, not another function")
+            effect = "the same up to rounding"
         holds = not differ if self.same else len(differ) == self.seeds
         return Verdict("supported" if holds else "contradicted", found, decided_by=how,
                        effect=effect)
+
+
+def _largest_share(outs_a: list, outs_b: list) -> float:
+    """The largest difference between ``outs_a`` and ``outs_b`` (logits and gradients, tensor by
+    tensor) as a share of that tensor's largest absolute value: 0.0 when they are equal bit for
+    bit, infinite when the two orders do not even have the same tensors."""
+    if len(outs_a) != len(outs_b) or any(u.shape != v.shape for u, v in zip(outs_a, outs_b)):
+        return math.inf
+    worst = 0.0
+    for u, v in zip(outs_a, outs_b):
+        if u.equal(v):
+            continue
+        gap = float((u - v).abs().max())
+        scale = max(float(u.abs().max()), float(v.abs().max()))
+        share = gap / scale if scale else math.inf
+        worst = max(worst, share if math.isfinite(share) else math.inf)  # NaN: not the same
+    return worst
 
 
 def _untrained(config, order: str, depth: int, seed: int, in_shape, num_classes, width,

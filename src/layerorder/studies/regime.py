@@ -8,8 +8,10 @@ which the source's effect is expected to show at all, field by field::
     needs = { depth = { min = 56 }, optimizer = ["sgd"], accuracy = { max = 95 } }
 
 The scale's regime is read, never declared: from the claim's experiment at that scale (its
-config; a varied setting counts at its largest level among the conditions the claim reads) and,
-for ``accuracy``, the highest mean final accuracy among the claim's orders there.
+config; a varied setting counts at its largest level among the conditions the claim reads); for
+``accuracy``, the highest mean final accuracy among the claim's orders there; for ``norm``, the
+normalisation those orders use (``needs = { norm = ["bn"] }``: a claim a source made of
+BatchNorm, which a study reads with another norm, is then never decided in the source's regime).
 
 **How "meets" is decided.** A scale meets a claim when every entry of ``needs`` holds: a number
 with ``min`` (``max``) holds when the scale's value is at least (at most) it; a list of choices
@@ -27,7 +29,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from layerorder.errors import ConfigError, did_you_mean
+from layerorder.archs import order_norm
+from layerorder.errors import ConfigError, LayerorderError, did_you_mean
 from layerorder.experiment.configuration.config import ExperimentConfig
 
 V = TypeVar("V")  # a ``studies.claims.Verdict`` (not imported: claims names RegimeMatch)
@@ -75,8 +78,18 @@ def _train_size(config: ExperimentConfig, levels) -> float:
     return float(load_checked_data(config).num_train)
 
 
-def _measured(config, levels):  # filled in by ``scale_regime`` from the runs
+def _measured(config, levels):  # filled in by ``scale_regime`` from the runs or the orders
     return None
+
+
+def _norm(arch: str, orders: Sequence[str]) -> str | None:
+    """The normalisation ``orders`` use on ``arch`` (``ln``; several joined: ``bn and ln``);
+    None when none of them has one, or an order is not one of the built-in architecture's."""
+    try:
+        norms = {order_norm(arch, order) for order in orders}
+    except LayerorderError:  # a label that is no order of the architecture
+        return None
+    return " and ".join(sorted(n for n in norms if n is not None)) or None
 
 
 FIELDS: dict[str, RegimeField] = {
@@ -93,6 +106,8 @@ FIELDS: dict[str, RegimeField] = {
         RegimeField("train_size", True, _train_size, "training samples"),
         RegimeField("accuracy", True, _measured,
                     "the best mean final test accuracy among the claim's orders (%)"),
+        RegimeField("norm", False, _measured,
+                    "the normalisation of the claim's orders (bn, ln, gn, in, rmsnorm)"),
     )
 }
 NOTE = "note"  # a free-text entry of a source's regime
@@ -192,9 +207,10 @@ def _need(field: RegimeField, value: Any, where: str) -> Need:
 
 
 def scale_regime(regime: Regime, config: ExperimentConfig,
-                 levels: Sequence[Mapping[str, Any]], accuracy: float | None) -> RegimeMatch:
-    """The scale's regime for a claim that reads the conditions ``levels`` of ``config``, and
-    which of ``regime.needs`` it does not meet."""
+                 levels: Sequence[Mapping[str, Any]], accuracy: float | None,
+                 orders: Sequence[str] = ()) -> RegimeMatch:
+    """The scale's regime for a claim that reads the conditions ``levels`` of ``config`` and
+    compares ``orders``, and which of ``regime.needs`` it does not meet."""
     wanted = {n.field for n in regime.needs} | {"dataset", "arch", "depth", "optimizer",
                                                   "epochs", "accuracy"}
     values = []
@@ -203,6 +219,8 @@ def scale_regime(regime: Regime, config: ExperimentConfig,
             continue
         if name == "accuracy":
             value = accuracy if accuracy is not None and math.isfinite(accuracy) else None
+        elif name == "norm":
+            value = _norm(config.arch, orders)
         else:
             value = field.read(config, levels)
         values.append((name, value))

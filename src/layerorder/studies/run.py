@@ -221,7 +221,8 @@ def claim_regime(claim: ClaimSpec, ev: Evidence, config) -> RegimeMatch:
     if config.user_run:
         return own_regime(claim.regime, config, ev.metric.name, best)
     # the regime's ``accuracy`` is the best mean test accuracy: not a loss's best mean
-    return scale_regime(claim.regime, config, levels, best if ev.metric.is_accuracy else None)
+    return scale_regime(claim.regime, config, levels, best if ev.metric.is_accuracy else None,
+                        sorted(names))
 
 
 def evaluate_study(study: Study, scale: str, store: str | Path, *, alpha: float = ALPHA

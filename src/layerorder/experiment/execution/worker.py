@@ -20,9 +20,13 @@ import torch
 
 from layerorder.experiment.configuration.config import RunConfig
 from layerorder.experiment.configuration.settings import is_user_run
-from layerorder.experiment.training.loop import train
+from layerorder.experiment.training.loop import evaluate, train
 from layerorder.experiment.training.run_data import load_run_data, on_device
 from layerorder.experiment.training.scope import run_scope
+from layerorder.experiment.training.task import task_for
+from layerorder.probe.records import Fit
+from layerorder.probe.stored import to_data
+from layerorder.probe.training import FIT_SAMPLE, probe_batch
 from layerorder.seeding import seed_run
 from layerorder.stats.metric import ACCURACY
 from layerorder.store import EpochRecord
@@ -110,6 +114,17 @@ def provenance(device: str, compiled: bool = False) -> dict:
     }
 
 
+def fit_records(model, data, cfg: RunConfig) -> list[tuple[int, str, str, dict]]:
+    """The probe record of a trained model's eval-mode accuracy on a fixed sample of its
+    training set and on its test set (``probe.records.Fit``)."""
+    task = task_for(cfg)
+    x, y = probe_batch(data.x_train, data.y_train, FIT_SAMPLE)
+    train_acc = evaluate(model, x, y, cfg.amp, task)[1]
+    test_acc = evaluate(model, data.x_test, data.y_test, cfg.amp, task)[1]
+    record = Fit("model", len(x), train_acc, test_acc, train_acc - test_acc)
+    return [(cfg.epochs, "fit", record.name, to_data(record, 0))]
+
+
 def recalibration_records(model, data, cfg: RunConfig) -> list[tuple[int, str, str, dict]]:
     """The probe record of a trained model's accuracy before and after BN recalibration
     (none without BatchNorm). Changes the model's BN statistics: call it last."""
@@ -163,7 +178,8 @@ def _execute(task: RunTask, progress, data) -> RunOutcome:
             model, data, cfg, on_epoch=on_epoch, probe=prober, compile_model=task.compile
         )
         if prober is not None and result.status == "done":
-            prober.records.extend(recalibration_records(model, data, cfg))
+            prober.records.extend(fit_records(model, data, cfg))
+            prober.records.extend(recalibration_records(model, data, cfg))  # changes BN: last
     except Exception as exc:  # a failing run is recorded, the sweep goes on
         return RunOutcome(
             run_id=task.run_id,
