@@ -27,8 +27,9 @@ GRID = torch.linspace(-6, 6, 4001, dtype=torch.float64)
 @pytest.mark.parametrize("act", ACTIVATIONS, ids=lambda a: a.token)
 def test_each_activation_is_what_the_table_says(act):
     cls = getattr(nn, act.nn_class)
-    # Threshold(0.1, 20): 20 below 0.1, x above, so not monotone for every parameter
-    module = cls(**dict(act.defaults)) if act.nn_class != "Threshold" else cls(0.1, 20.0)
+    # Threshold has no defaults: Threshold(0.1, 0.0) steps up from 0 to 0.1 (a step down, value
+    # above the threshold, is not monotone: tests/lint/test_lint_pool.py)
+    module = cls(**dict(act.defaults)) if act.nn_class != "Threshold" else cls(0.1, 0.0)
     # lint names it by its token (an nn.Identity in a model is a no-op it looks through)
     assert module_entry(module) == (("transparent", "") if act.token == "identity"
                                     else ("act", act.token))
@@ -66,7 +67,7 @@ def test_the_table_loads_no_torch():
 def test_slopes_and_parameters():
     from layerorder.activations import PARAMETER_FREE, VARYING_SLOPE
 
-    assert VARYING_SLOPE == {"prelu", "rrelu"}
+    assert VARYING_SLOPE == {"prelu", "rrelu", "threshold"}
     for act in ACTIVATIONS:
         module = getattr(nn, act.nn_class)(**dict(act.defaults)) if act.in_specs else None
         if module is not None:  # a stacked model shares the parameter-free ones
@@ -84,7 +85,9 @@ def test_slopes_and_parameters():
         ("prelu", None, False),  # learned: monotone only as far as its weights were read
         ("prelu", 0.0, True),
         ("rrelu", None, False),
-        ("threshold", 0.0, False),
+        ("threshold", None, False),  # its step not read
+        ("threshold", 0.5, True),  # threshold - value: a step up
+        ("threshold", -0.5, False),  # value above the threshold: a step down
         ("elu", 1.0, True),
         ("elu", -0.5, False),  # alpha < 0: exp's side falls
         ("elu", None, False),  # its alpha not read

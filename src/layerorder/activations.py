@@ -43,7 +43,8 @@ class Activation:
     homogeneous: bool = False
     in_specs: bool = True
     functional: str | None = ""  # torch.nn.functional's name; "": the token; None: none
-    slope: str = "fixed"  # of the negative side: "learned" (a parameter) or "random" (drawn)
+    # of the negative side: "learned" (a parameter), "random" (drawn), or "step" (a threshold's)
+    slope: str = "fixed"
     zero: bool = False  # act(0) == 0
     sign: tuple[str, float] | None = None  # the setting monotone needs >= 0, and its default
 
@@ -82,7 +83,9 @@ ACTIVATIONS: tuple[Activation, ...] = (
     A("hardshrink", "Hardshrink", monotone=True, in_specs=False, zero=True),
     A("softshrink", "Softshrink", monotone=True, in_specs=False, zero=True),
     A("rrelu", "RReLU", monotone=True, in_specs=False, slope="random", zero=True),
-    A("threshold", "Threshold", in_specs=False),
+    # x above its threshold, value at or below it: a step from value up to the threshold, so
+    # non-decreasing while value <= threshold and 0 -> 0 while threshold < 0 or value == 0
+    A("threshold", "Threshold", monotone=True, in_specs=False, slope="step"),
 )
 BY_TOKEN: dict[str, Activation] = {a.token: a for a in ACTIVATIONS}
 
@@ -108,9 +111,9 @@ def sign_setting(token: str) -> tuple[str, float] | None:
 def is_monotone(token: str, slope: float | None = None) -> bool:
     """Whether an activation read from a model (a module, a function call, an ONNX node, a Keras
     layer) is known to be non-decreasing. ``slope``: the least slope, or scale, of its negative
-    side where one was read (its ``sign`` setting, PReLU's learned weights, RReLU's bounds);
-    None: none read, so a kind that has one (the kinds with a ``sign`` setting and those in
-    ``VARYING_SLOPE``) is not known to be monotone."""
+    side where one was read (its ``sign`` setting, PReLU's learned weights, RReLU's bounds), or
+    a threshold's step (threshold - value); None: none read, so a kind that has one (the kinds
+    with a ``sign`` setting and those in ``VARYING_SLOPE``) is not known to be monotone."""
     if token not in MONOTONE_ACTS:
         return False
     if slope is not None:

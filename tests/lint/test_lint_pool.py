@@ -124,7 +124,7 @@ class Calls(nn.Module):
 @pytest.mark.parametrize("mode", ["fx", "hooks"])
 def test_a_called_activation_fires_as_its_arguments_allow(mode):
     """F.elu's alpha is read in either mode; F.prelu's weight, a tensor, where the call was run
-    (hooks), not where it was traced (fx: a graph node, so not known, and no finding)."""
+    (hooks) and, where it was traced (fx), from the module attribute the graph reads."""
 
     def fires(model) -> bool:
         report = lint_model(model, input_shape=(1, 3, 12, 12), mode=mode)
@@ -133,7 +133,7 @@ def test_a_called_activation_fires_as_its_arguments_allow(mode):
     assert fires(Calls(lambda x, w: F.elu(x, 0.5)))
     assert not fires(Calls(lambda x, w: F.elu(x, -0.5)))
     prelu = Calls(F.prelu)
-    assert fires(prelu) is (mode == "hooks")
+    assert fires(prelu)
     with torch.no_grad():
         prelu.weight[2] = -0.1
     assert not fires(prelu)
@@ -164,6 +164,74 @@ def test_any_padding_of_zeros_counts():
     x, ones, zeros = torch.randn(2, 1, 9, 9), nn.ConstantPad2d(1, 1.0), nn.ZeroPad2d(1)
     assert torch.equal(F.max_pool2d(zeros(x.tanh()), 2), F.max_pool2d(zeros(x), 2).tanh())
     assert not torch.equal(F.max_pool2d(ones(x.tanh()), 2), F.max_pool2d(ones(x), 2).tanh())
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_padding_that_copies_its_input_commutes_with_any_activation(mode):
+    """Reflect, replicate and circular padding copy values of their input, so f(pad(x)) =
+    pad(f(x)) for any elementwise f, not only one that keeps 0 (sigmoid here, checked on
+    numbers): the rule walks through them as module or call, and the rewrite leaves the pair
+    to the user, since the pool would go before the padding."""
+    modules = {"reflect": nn.ReflectionPad2d, "replicate": nn.ReplicationPad2d,
+               "circular": nn.CircularPad2d}
+
+    class Called(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 2, 3)
+
+        def forward(self, x):
+            return F.max_pool2d(F.pad(torch.sigmoid(self.conv(x)), (1, 1, 1, 1), mode=mode), 2)
+
+    def found(model) -> list[str]:
+        return [f.message for f in lint_model(model).findings if f.rule == "act-before-maxpool"]
+
+    pad = modules[mode](1)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Sigmoid(), pad, nn.MaxPool2d(2))
+    (message,) = found(model)
+    assert "through padding that copies its input" in message
+    assert len(found(Called())) == 1
+    zero = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Sigmoid(), nn.ZeroPad2d(1), nn.MaxPool2d(2))
+    assert found(zero) == []  # sigmoid(0) = 0.5: zero padding does not commute with it
+    # equal up to the rounding of torch's vectorised sigmoid, which differs by position
+    x, pool = torch.randn(2, 1, 9, 9), nn.MaxPool2d(2)
+    assert torch.allclose(pool(pad(x.sigmoid())), pool(pad(x)).sigmoid(), rtol=1e-6, atol=0)
+    zeros = nn.ZeroPad2d(1)
+    assert not torch.allclose(pool(zeros(x.sigmoid())), pool(zeros(x)).sigmoid(), atol=0.1)
+    result = rewrite_model(model, pool_first=True, example_input=torch.randn(2, 1, 11, 11))
+    assert result.changes == ()
+    assert "padding that copies its input stands between" in result.skipped[0].reason
+
+
+@pytest.mark.parametrize(("at", "value"), [(0.0, 0.0), (0.5, -1.0), (0.5, 0.0), (-0.5, 0.0),
+                                           (0.0, 0.5), (-1.0, -0.5)])
+def test_a_threshold_commutes_with_the_pool_as_its_step_says(at, value):
+    """nn.Threshold(at, value) gives x above ``at`` and ``value`` at or below it: a step from
+    value up to ``at``, non-decreasing while value <= at (checked on a grid), so the pool can go
+    first exactly then; through zero padding it must also map 0 to 0 (at < 0 or value == 0).
+    Read from the module and from an F.threshold call alike."""
+
+    class Called(nn.Module):
+        def __init__(self, pad):
+            super().__init__()
+            self.conv, self.pad = nn.Conv2d(1, 2, 3), pad
+
+        def forward(self, x):
+            return F.max_pool2d(self.pad(F.threshold(self.conv(x), at, value)), 2)
+
+    def fires(model) -> bool:
+        return any(f.rule == "act-before-maxpool" for f in lint_model(model).findings)
+
+    grid = torch.linspace(-3, 3, 6001)
+    act = nn.Threshold(at, value)
+    monotone = bool((act(grid).diff() >= 0).all())
+    assert monotone is (value <= at)
+    keeps_zero = float(act(torch.zeros(1))) == 0.0
+    assert keeps_zero is (at < 0 or value == 0)
+    for pad, needs_zero in ((nn.Identity(), False), (nn.ZeroPad2d(1), True)):
+        expected = monotone and (keeps_zero or not needs_zero)
+        assert fires(nn.Sequential(nn.Conv2d(1, 2, 3), act, pad, nn.MaxPool2d(2))) is expected
+        assert fires(Called(pad)) is expected
 
 
 def test_a_called_hard_tanh_keeps_zero_as_its_range_says():
@@ -241,8 +309,8 @@ def _onnx_chain(path, *stages) -> str:
 
 def test_onnx_settings_that_make_an_activation_fall_or_move_zero(tmp_path):
     """ONNX lets HardSigmoid's alpha and Selu's gamma and alpha take any sign (falling below
-    0), and pads with a mode and a value: only a Pad of zeros commutes with a zero-keeping
-    activation."""
+    0), and pads with a mode and a value: a Pad of zeros commutes with a zero-keeping
+    activation, a Pad that copies its input (reflect, edge, wrap) with any."""
     pytest.importorskip("onnx")
     import numpy as np
 
@@ -258,7 +326,11 @@ def test_onnx_settings_that_make_an_activation_fall_or_move_zero(tmp_path):
     assert fires(relu, ("Pad", {}, (pads,)))
     assert fires(relu, ("Pad", {}, (pads, np.array(0, np.float32))))
     assert not fires(relu, ("Pad", {}, (pads, np.array(1, np.float32))))
-    assert not fires(relu, ("Pad", {"mode": "reflect"}, (pads,)))
+    sigmoid = ("Sigmoid", {}, ())  # does not keep 0: only a pad that copies commutes
+    for mode in ("reflect", "edge", "wrap"):
+        assert fires(relu, ("Pad", {"mode": mode}, (pads,)))
+        assert fires(sigmoid, ("Pad", {"mode": mode}, (pads,)))
+    assert not fires(sigmoid, ("Pad", {}, (pads,)))
     clip = ("Clip", {}, (np.array(-1, np.float32), np.array(1, np.float32)))
     assert fires(clip, ("Pad", {}, (pads,)))
     assert not fires(("Clip", {}, (np.array(0.5, np.float32), None)), ("Pad", {}, (pads,)))

@@ -9,7 +9,7 @@ from layerorder.lint.foldplan import FoldPlan
 from layerorder.lint.rules import Finding, finding
 from layerorder.modelgraph.census import ARROW
 from layerorder.modelgraph.graph import RoleGraph, RoleNode
-from layerorder.modelgraph.reach import pool_first_pairs, reached_bns
+from layerorder.modelgraph.reach import padding_between, pool_first_pairs, reached_bns
 from layerorder.order import BIAS_ABSORBING_NORMS
 
 Check = Callable[[RoleGraph, dict[int, FoldPlan]], list[Finding]]
@@ -106,7 +106,8 @@ def act_before_maxpool(graph: RoleGraph, folds: dict[int, FoldPlan]) -> list[Fin
             saved = f"; {pool.shrink}x fewer activation evaluations"
         what = (f"the {act.kind} inside {act.type_name} {act.fused}" if act.fused
                 else f"{act.type_name} ({act.kind})")
-        padded = " through zero padding" if graph.preds[pool.index] != (act.index,) else ""
+        padding = padding_between(graph, act, pool)
+        padded = f" through {padding}" if padding else ""
         msg = (f"{what} feeds max-pool {pool.label}{padded}: pooling first gives the same"
                f" output{saved}")
         out.append(finding("act-before-maxpool", act.label, msg, related=(pool.label,)))

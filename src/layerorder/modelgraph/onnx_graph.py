@@ -26,7 +26,7 @@ from layerorder.activations import is_monotone, maps_zero_to_zero, sign_setting
 from layerorder.modelgraph.errors import LintError, short_reason
 from layerorder.modelgraph.extras import install_hint
 from layerorder.modelgraph.graph import GraphBuilder, RoleGraph, RoleNode
-from layerorder.modelgraph.reach import ZERO_PAD
+from layerorder.modelgraph.reach import COPY_PAD, ZERO_PAD
 from layerorder.modelgraph.roles import TRANSPARENT
 
 CONSTANT_OPS = frozenset({"Constant", "ConstantOfShape", "Shape", "Size", "Range", "EyeLike"})
@@ -128,7 +128,8 @@ FIRST_INPUT_ONLY = frozenset(
 )
 # operators that keep a constant's values (so a zero bias built by Expand is still zero)
 VALUE_KEEPING = frozenset({"Cast", "CastLike", "Expand", "Identity", "Transpose"})
-LINEAR_OTHER = frozenset({"scale", "sub", "neg", "pad", ZERO_PAD, "mean", "sum"})
+LINEAR_OTHER = frozenset({"scale", "sub", "neg", "pad", ZERO_PAD, COPY_PAD, "mean", "sum"})
+COPY_PAD_MODES = frozenset({"reflect", "edge", "wrap"})  # a Pad's modes that copy its input
 SELU_ALPHA, SELU_GAMMA = 1.67326319217681884765625, 1.05070102214813232421875  # the ONNX spec's
 
 
@@ -279,6 +280,8 @@ def classify_node(node: Any, path: str, consts: _Constants, n_data: int) -> list
         role, kind = "other", "matmul"
     if op == "Pad" and _pads_with_zeros(node, consts, attrs):
         kind = ZERO_PAD
+    elif op == "Pad" and _pad_mode(attrs) in COPY_PAD_MODES:
+        kind = COPY_PAD
     if role == "weight":
         facts = _weight_facts(node, consts, attrs)
     elif role == "norm":
@@ -308,11 +311,15 @@ def classify_node(node: Any, path: str, consts: _Constants, n_data: int) -> list
     return [RoleNode(role, kind, path, "module", op, **facts)]
 
 
+def _pad_mode(attrs: dict[str, Any]) -> str:
+    mode = attrs.get("mode", "constant")
+    return mode.decode() if isinstance(mode, bytes) else str(mode)
+
+
 def _pads_with_zeros(node: Any, consts: _Constants, attrs: dict[str, Any]) -> bool:
     """A Pad in constant mode whose value is 0: its own input since opset 11 (absent: 0), an
     attribute before."""
-    mode = attrs.get("mode", "constant")
-    if (mode.decode() if isinstance(mode, bytes) else mode) != "constant":
+    if _pad_mode(attrs) != "constant":
         return False
     if len(node.input) > 2 and node.input[2]:
         return consts.scalar(node.input[2]) == 0
@@ -325,7 +332,8 @@ def _act_facts(
     """An activation node's kind (Clip's from its range), ``monotone`` and ``zero``, from its
     attributes and constant inputs: the ``sign`` setting (ONNX names it ``alpha`` in LeakyRelu
     and Elu, with torch's defaults), PRelu's slopes where they are initializers, HardSigmoid's
-    and Selu's settings (ONNX lets them take either sign; torch fixes them), Clip's range."""
+    and Selu's settings (ONNX lets them take either sign; torch fixes them), Clip's range,
+    ThresholdedRelu's step."""
     op = node.op_type
     slope = keeps_zero = None
     if op == "Clip":
@@ -340,6 +348,8 @@ def _act_facts(
     elif op == "Selu":  # gamma (alpha e^x - alpha) below 0, gamma x above: both must rise
         gamma = float(attrs.get("gamma", SELU_GAMMA))
         slope = min(gamma, gamma * float(attrs.get("alpha", SELU_ALPHA)))
+    elif op == "ThresholdedRelu":  # x above alpha, else 0: a step from 0 up to alpha; 0 -> 0
+        slope, keeps_zero = float(attrs.get("alpha", 1.0)), True
     return kind, {"monotone": is_monotone(kind, slope),
                   "zero": maps_zero_to_zero(kind, keeps_zero)}
 

@@ -10,6 +10,11 @@ from layerorder.modelgraph.graph import RoleGraph, RoleNode
 # a padding stage that pads with zeros: Keras ZeroPadding*D, torch's nn.ZeroPad*d and
 # nn.ConstantPad*d(value=0), F.pad's constant mode with value 0, an ONNX Pad of zeros
 ZERO_PAD = "zeropad"
+# a padding stage that copies values of its input (reflect, replicate, circular): torch's
+# nn.ReflectionPad*d, nn.ReplicationPad*d, nn.CircularPad*d, F.pad in those modes, an ONNX Pad in
+# reflect, edge or wrap mode. It commutes with any elementwise function: f of a copy is a copy of f
+COPY_PAD = "copypad"
+PADS = frozenset({ZERO_PAD, COPY_PAD})
 
 # roles a dropout's variance shift passes through on its way to a BatchNorm
 SHIFT_PASSES = frozenset({"act", "pool", "add", "concat", "reshape", "dropout"})
@@ -36,8 +41,9 @@ def reached_bns(graph: RoleGraph, drop: RoleNode) -> list[RoleNode]:
 def pool_first_pairs(graph: RoleGraph, *, fused: bool = False
                      ) -> list[tuple[RoleNode, RoleNode]]:
     """(activation, max-pool): a non-decreasing activation whose only reader is a max-pool that
-    reads nothing else, so the pool can go first with the same output. Zero padding between the
-    two (``ZERO_PAD``) is allowed when the activation maps 0 to 0: it commutes with both.
+    reads nothing else, so the pool can go first with the same output. Padding that copies its
+    input (``COPY_PAD``) may stand between the two, and zero padding (``ZERO_PAD``) when the
+    activation maps 0 to 0: either commutes with both.
     ``fused``: also an activation inside its weight layer (Keras's ``Conv2D(activation="relu")``),
     which a report names but a rewrite cannot move."""
     pairs = []
@@ -50,8 +56,21 @@ def pool_first_pairs(graph: RoleGraph, *, fused: bool = False
             if len(succ) != 1 or graph.preds[succ[0].index] != (node.index,):
                 break
             node = succ[0]
-            if not (pads and node.kind == ZERO_PAD):
+            if not (node.kind == COPY_PAD or (pads and node.kind == ZERO_PAD)):
                 break
         if node.role == "pool" and node.kind == "maxpool" and node is not act:
             pairs.append((act, node))
     return pairs
+
+
+def padding_between(graph: RoleGraph, act: RoleNode, pool: RoleNode) -> str:
+    """What pads stand between a pair of ``pool_first_pairs``: 'zero padding' (any of them
+    pads with zeros), 'padding that copies its input', or '' when the pool reads the activation
+    itself."""
+    kinds, node = set(), pool
+    while graph.preds[node.index] != (act.index,):
+        node = graph.pred_nodes(node)[0]
+        kinds.add(node.kind)
+    if not kinds:
+        return ""
+    return "zero padding" if ZERO_PAD in kinds else "padding that copies its input"

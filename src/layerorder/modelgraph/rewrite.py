@@ -42,7 +42,7 @@ from layerorder.modelgraph.plans import (
     dropout_plans,
     swap_plans,
 )
-from layerorder.modelgraph.reach import pool_first_pairs
+from layerorder.modelgraph.reach import padding_between, pool_first_pairs
 from layerorder.modelgraph.trace import graph_from_fx, trace_module
 from layerorder.order import Order, parse_order
 
@@ -142,8 +142,9 @@ def _pool_first(gm: fx.GraphModule):
     graph = graph_from_fx(gm)
     for act, pool in pool_first_pairs(graph):
         problem = ""
-        if graph.preds[pool.index] != (act.index,):
-            problem = (f"zero padding stands between {act.named} and {pool.named}; the pool would"
+        padding = padding_between(graph, act, pool)
+        if padding:
+            problem = (f"{padding} stands between {act.named} and {pool.named}; the pool would"
                        " go before the padding, so move both by hand")
         for node in (act, pool):
             fx_node = fx_nodes.get(node.ref)

@@ -22,7 +22,12 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd
 from torch.nn.modules.dropout import _DropoutNd
 from torch.nn.modules.instancenorm import _InstanceNorm
-from torch.nn.modules.padding import _ConstantPadNd
+from torch.nn.modules.padding import (
+    _CircularPadNd,
+    _ConstantPadNd,
+    _ReflectionPadNd,
+    _ReplicationPadNd,
+)
 
 from layerorder.activations import (
     FUNCTIONS,
@@ -32,7 +37,7 @@ from layerorder.activations import (
 )
 from layerorder.blocks.registry import ChannelLayerNorm, get_activation
 from layerorder.modelgraph.graph import RoleNode
-from layerorder.modelgraph.reach import ZERO_PAD
+from layerorder.modelgraph.reach import COPY_PAD, ZERO_PAD
 
 TRANSPARENT = "transparent"
 
@@ -141,7 +146,8 @@ FUNCTION_TABLE: dict[str, tuple[str, str]] = {
     "pad": ("other", "pad"),
 }
 LINEAR_OTHER = frozenset(
-    {"scale", "sub", "isub", "rsub", "neg", "mean", "sum", "pad", ZERO_PAD, "div", "truediv"}
+    {"scale", "sub", "isub", "rsub", "neg", "mean", "sum", "pad", ZERO_PAD, COPY_PAD, "div",
+     "truediv"}
 )
 SCALE_OPS = frozenset({"add", "iadd", "radd", "mul", "imul", "rmul", "div", "truediv", "sub"})
 
@@ -364,7 +370,7 @@ def _zero(module: nn.Module, kind: str) -> bool:
 def _monotone(module: nn.Module, kind: str) -> bool:
     """Non-decreasing for every input (``activations.is_monotone``), with the slope of the
     negative side read from the module itself: its ``sign`` setting (LeakyReLU's slope, ELU's
-    alpha), PReLU's weights (checked now), RReLU's bounds."""
+    alpha), PReLU's weights (checked now), RReLU's bounds, a Threshold's step."""
     setting = sign_setting(kind)
     slope = None
     if setting is not None:
@@ -372,6 +378,8 @@ def _monotone(module: nn.Module, kind: str) -> bool:
         slope = float(value) if _numbers(value) else None
     elif isinstance(module, nn.PReLU):
         slope = float(module.weight.detach().min())
+    elif isinstance(module, nn.Threshold):
+        slope = float(module.threshold - module.value)
     elif isinstance(module, nn.RReLU):
         slope = float(min(module.lower, module.upper))
     return is_monotone(kind, slope)
@@ -393,6 +401,8 @@ def classify_module(module: nn.Module, path: str) -> list[RoleNode] | None:
     type_name = type(module).__name__
     if isinstance(module, _ConstantPadNd) and module.value == 0:  # nn.ZeroPad2d included
         return [RoleNode("other", ZERO_PAD, path, "module", type_name, linear=True)]
+    if isinstance(module, COPY_PAD_MODULES):
+        return [RoleNode("other", COPY_PAD, path, "module", type_name, linear=True)]
     if entry is None:
         return [RoleNode("other", type_name.lower(), path, "module", type_name)]
     role, kind = entry
@@ -439,8 +449,9 @@ def _numbers(*values: Any) -> bool:
 def _call_act_facts(kind: str, args: tuple, kwargs: dict) -> dict[str, bool]:
     """An activation call's facts from its arguments where they are numbers or, in hooks mode,
     tensors: the ``sign`` setting (``F.leaky_relu``'s slope, ``F.elu``'s alpha), ``F.rrelu``'s
-    bounds, ``F.prelu``'s weight and ``F.hardtanh``'s range (the defaults are torch's, for an
-    argument left out). Under fx tracing a tensor argument is a graph node, not read."""
+    bounds, ``F.prelu``'s weight, ``F.hardtanh``'s range and ``F.threshold``'s step (the defaults
+    are torch's, for an argument left out). Under fx tracing a tensor argument is a graph node,
+    not read."""
     setting = sign_setting(kind)
     slope = keeps_zero = None
     if setting is not None:
@@ -456,7 +467,15 @@ def _call_act_facts(kind: str, args: tuple, kwargs: dict) -> dict[str, bool]:
     elif kind == "hardtanh":
         low, high = _arg(args, kwargs, 1, "min_val", -1.0), _arg(args, kwargs, 2, "max_val", 1.0)
         keeps_zero = low <= 0 <= high if _numbers(low, high) else None
+    elif kind == "threshold":  # F.threshold(x, threshold, value): both given
+        at, value = _arg(args, kwargs, 1, "threshold"), _arg(args, kwargs, 2, "value")
+        if _numbers(at, value):
+            slope, keeps_zero = float(at - value), at < 0 or value == 0
     return {"monotone": is_monotone(kind, slope), "zero": maps_zero_to_zero(kind, keeps_zero)}
+
+
+COPY_PAD_MODULES = (_ReflectionPadNd, _ReplicationPadNd, _CircularPadNd)
+COPY_PAD_MODES = frozenset({"reflect", "replicate", "circular"})  # F.pad's modes that copy
 
 
 def _pads_with_zeros(args: tuple, kwargs: dict) -> bool:
@@ -479,6 +498,8 @@ def classify_call(
         role, kind = "other", "scale"
     elif short == "pad" and _pads_with_zeros(args, kwargs):
         kind = ZERO_PAD
+    elif short == "pad" and _arg(args, kwargs, 2, "mode") in COPY_PAD_MODES:
+        kind = COPY_PAD
     elif short in ("mul", "imul", "rmul", "div", "truediv") and n_data >= 2:
         kind = "mul"
     if role == "weight":

@@ -57,13 +57,27 @@ def _is_meta(node: fx.Node) -> bool:
     return node.op in ("call_function", "call_method") and call_name(node) in META_CALLS
 
 
-def _classify(node: fx.Node, modules: dict[str, nn.Module], n_data: int):
+def _attribute(root: nn.Module, value):
+    """A call's argument with a traced read of the module's own attribute (``self.weight``, a
+    ``get_attr`` node) replaced by the attribute itself, so that its value is read as in hooks
+    mode (``F.prelu``'s weight); any other argument as it is."""
+    if not (isinstance(value, fx.Node) and value.op == "get_attr"):
+        return value
+    obj = root
+    for part in str(value.target).split("."):
+        obj = getattr(obj, part, None)
+    return value if obj is None else obj
+
+
+def _classify(node: fx.Node, root: nn.Module, modules: dict[str, nn.Module], n_data: int):
     if node.op == "call_module":
         return classify_module(modules[str(node.target)], str(node.target))
     name = normalise_name(call_name(node))
     enclosing = _enclosing_path(node)
     path = f"{enclosing}.{name}" if enclosing else name
-    return classify_call(name, tuple(node.args), dict(node.kwargs), path, n_data)
+    args = tuple(_attribute(root, a) for a in node.args)
+    kwargs = {k: _attribute(root, v) for k, v in node.kwargs.items()}
+    return classify_call(name, args, kwargs, path, n_data)
 
 
 def graph_from_fx(gm: fx.GraphModule, note: str = "") -> RoleGraph:
@@ -83,5 +97,6 @@ def graph_from_fx(gm: fx.GraphModule, note: str = "") -> RoleGraph:
         if not inputs or _is_meta(node) or node.op == "get_attr":
             continue
         data.add(node)
-        builder.add_call(node.name, _classify(node, modules, len(inputs)), [n.name for n in inputs])
+        builder.add_call(node.name, _classify(node, gm, modules, len(inputs)),
+                         [n.name for n in inputs])
     return builder.build("fx", note)
