@@ -9,7 +9,7 @@ from torch import nn
 
 from layerorder.modelgraph.errors import LintError, short_reason
 from layerorder.modelgraph.graph import RoleGraph
-from layerorder.modelgraph.hooks import graph_from_hooks
+from layerorder.modelgraph.hooks import graph_from_hooks, note_output_size
 from layerorder.modelgraph.inputs import decoder_fed
 from layerorder.modelgraph.script_graph import graph_from_script, is_script_module
 from layerorder.modelgraph.trace import graph_from_fx, trace_module
@@ -81,8 +81,7 @@ def module_output_sizes(model: nn.Module, example: torch.Tensor) -> dict[str, in
         if name and next(module.children(), None) is None:
 
             def hook(mod, args, output, name=name):
-                if isinstance(output, torch.Tensor) and name not in sizes:
-                    sizes[name] = output.numel()
+                note_output_size(sizes, name, output)
 
             handles.append(module.register_forward_hook(hook))
     try:

@@ -93,6 +93,13 @@ class _Recorder(TorchFunctionMode):
         return out
 
 
+def note_output_size(sizes: dict[str, int], path: str, output: Any) -> None:
+    """The size a lint reads of a childless module (activation evaluations saved): the elements
+    of its first tensor output, kept from its first call."""
+    if isinstance(output, torch.Tensor) and path not in sizes:
+        sizes[path] = output.numel()
+
+
 def _install(model: nn.Module, rec: _Recorder) -> list:
     handles = []
     pending: list[list[str] | None] = []
@@ -107,8 +114,8 @@ def _install(model: nn.Module, rec: _Recorder) -> list:
             rec.paths.append(path)
 
         def post(module, args, kwargs, output):
-            if childless and isinstance(output, torch.Tensor) and path not in rec.sizes:
-                rec.sizes[path] = output.numel()  # as build.module_output_sizes measures
+            if childless:
+                note_output_size(rec.sizes, path, output)
             rec.paths.pop()
             rec.depth -= int(leaf)
             keys = pending.pop()
