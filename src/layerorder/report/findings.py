@@ -133,8 +133,10 @@ def _family_rows(findings) -> list[tuple[str, ...]]:
 def _cell_rows(e) -> list[tuple[str, ...]]:
     rows, cell_text, signed = [], e.metric.cell, e.metric.signed
     for cell in e.cells:
+        interval = (f" ({signed(cell.diff_low)} to {signed(cell.diff_high)})"
+                    if math.isfinite(cell.diff_low) and math.isfinite(cell.diff_high) else "")
         diff = ("-" if cell.order == e.reference or not math.isfinite(cell.diff) else
-                f"{signed(cell.diff)} ({signed(cell.diff_low)} to {signed(cell.diff_high)})")
+                f"{signed(cell.diff)}{interval}")  # one seed: no interval
         ci = (f"{cell_text(cell.low)} to {cell_text(cell.high)}" if math.isfinite(cell.low)
               else "-")
         speed = ("-" if not math.isfinite(cell.target) else
