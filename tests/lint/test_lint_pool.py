@@ -139,6 +139,15 @@ def test_a_called_activation_fires_as_its_arguments_allow(mode):
     assert not fires(prelu)
 
 
+def test_a_traced_prelu_on_the_meta_device_is_linted_without_its_values():
+    """A meta model's weight has no values: the call is read as a PReLU of unknown slopes (not
+    known to be monotone), and the lint does not fail."""
+    with torch.device("meta"):
+        model = Calls(F.prelu)
+    report = lint_model(model, mode="fx")
+    assert not any(f.rule == "act-before-maxpool" for f in report.findings)
+
+
 def test_any_padding_of_zeros_counts():
     """nn.ConstantPad2d(value=0) and F.pad's constant mode with 0 pad with zeros, as
     nn.ZeroPad2d does: a tanh, which keeps 0, commutes with them and the pool. A pad of ones does

@@ -113,19 +113,18 @@ def test_same_false_checks_that_two_placements_differ():
 
 
 def test_orders_that_differ_by_rounding_alone_do_not_differ(monkeypatch):
-    """``same = false`` needs more than unequal bits: outputs moved by a float32 rounding's size
-    (here: b's logits and gradients computed in float64 and rounded back, or scaled by
-    1 + 1e-6) are one function, so "they differ" is contradicted; a real difference passes."""
+    """``same = false`` needs more than unequal bits: logits moved by a float32 rounding's size
+    (a product computed in float64 and rounded back, or b's outputs scaled by 1 + 1e-6) are one
+    function, so "they differ" is contradicted; a real difference passes; outputs that are not
+    finite decide neither way."""
     from layerorder.studies import function_claims
 
     x = torch.randn(256, 40, generator=torch.Generator().manual_seed(0))
     w = torch.randn(40, 10, generator=torch.Generator().manual_seed(1))
     float32, float64 = x @ w, (x.double() @ w.double()).float()
     assert not torch.equal(float32, float64)
-    assert 0 < function_claims._largest_share([float32], [float64]) < 1e-5
-    assert function_claims._largest_share([float32], [float32]) == 0.0
-    assert function_claims._largest_share([float32], [float32[:, :5]]) == math.inf
-    assert function_claims._largest_share([float32], [float32 * math.nan]) == math.inf
+    assert 0 < function_claims._largest_share(float32, float64) < 1e-5
+    assert function_claims._largest_share(float32, float32) == 0.0
 
     real = function_claims._outputs
 
@@ -145,6 +144,15 @@ def test_orders_that_differ_by_rounding_alone_do_not_differ(monkeypatch):
                                        "seeds": 2, "same": False}, "here")
     verdict = avg.evaluate(_evidence(["conv-bn-relu"]), 0.05)
     assert verdict.outcome == "supported" and "by at least" in verdict.evidence
+
+    def broken(config, order, *args):
+        outs = real(config, order, *args)
+        return [outs[0] * math.nan, *outs[1:]]
+
+    monkeypatch.setattr(function_claims, "_outputs", broken)
+    for test in (differ, same):
+        verdict = test.evaluate(_evidence(["conv-bn-relu"]), 0.05)
+        assert verdict.outcome == "undecided" and "not finite" in verdict.evidence
 
 
 def _init_test(**params):

@@ -76,7 +76,7 @@ def test_a_claim_made_of_batchnorm_read_with_layernorm_is_never_in_its_regime():
     config = study.config("lstm", "cpu")
     match = scale_regime(claim.regime, config, [], 90.0, ["lstm-ln", "lstm-ln-ih"])
     assert dict(match.values)["norm"] == "ln" and not match.meets
-    assert match.unmet == ("norm bn needed, this scale has ln",)
+    assert match.unmet == ("norm bn needed, the claim's orders use ln",)
     v = in_regime(Verdict("contradicted", "planted"), match)
     assert v.outcome == "not reproduced"
     bn = scale_regime(claim.regime, config, [], 90.0, ["lstm-bn-ih", "lstm-none"])
@@ -88,6 +88,34 @@ def test_a_claim_made_of_batchnorm_read_with_layernorm_is_never_in_its_regime():
     assert scale_regime(need, plain, [], 90.0, ["conv-bn-relu", "conv-relu"]).meets
     assert not scale_regime(need, plain, [], 90.0, ["conv-relu", "no-norm"]).meets  # none
     assert not scale_regime(need, plain, [], 90.0, ["a user's label"]).meets  # not an order
+
+
+def test_a_claims_regime_reads_the_norm_of_the_orders_it_compares():
+    """``claim_regime`` hands the claim's own orders to the regime: hh-norm-helps compares the
+    LayerNorm placements even where the stored experiment also holds lstm-bn-ih and lstm-none,
+    so 'bn' (which lstm-bn-ih would add) is never read for it."""
+    from layerorder.studies.run import claim_regime
+
+    study = load_study("rnn-norm")
+    claim = next(c for c in study.claims if c.id == "hh-norm-helps")
+    config = study.config("lstm", "cpu")
+    ev = evidence(paired_runs({"lstm-ln": 1.0, "lstm-ln-ih": 0.0, "lstm-bn-ih": 0.5,
+                               "lstm-none": 0.0}, center=90.0))
+    match = claim_regime(claim, ev, config)
+    assert dict(match.values)["norm"] == "ln"
+    assert "norm bn needed, the claim's orders use ln" in match.unmet
+    faster = next(c for c in study.claims if c.id == "bn-ih-faster-training")
+    assert "norm" not in dict(claim_regime(faster, ev, config).values)  # read where needed
+
+
+def test_a_check_on_built_models_reads_the_norm_of_the_orders_it_builds():
+    from layerorder.studies.regime import untrained_regime
+
+    need = parse_regime(None, {"norm": ["bn"]}, "x")
+    config = make_config({"orders": ["conv-bn-relu"], "arch": "cnn1d"})
+    assert untrained_regime(need, config, 3.0, ["conv-bn-relu", "conv-relu-bn"]).meets
+    match = untrained_regime(need, config, 3.0, ["conv-ln-relu"])
+    assert match.unmet == ("norm bn needed, the claim's orders use ln",)
 
 
 def test_regime_tables_are_checked():

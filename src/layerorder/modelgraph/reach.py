@@ -14,7 +14,6 @@ ZERO_PAD = "zeropad"
 # nn.ReflectionPad*d, nn.ReplicationPad*d, nn.CircularPad*d, F.pad in those modes, an ONNX Pad in
 # reflect, edge or wrap mode. It commutes with any elementwise function: f of a copy is a copy of f
 COPY_PAD = "copypad"
-PADS = frozenset({ZERO_PAD, COPY_PAD})
 
 # roles a dropout's variance shift passes through on its way to a BatchNorm
 SHIFT_PASSES = frozenset({"act", "pool", "add", "concat", "reshape", "dropout"})
@@ -66,7 +65,7 @@ def pool_first_pairs(graph: RoleGraph, *, fused: bool = False
 def padding_between(graph: RoleGraph, act: RoleNode, pool: RoleNode) -> str:
     """What pads stand between a pair of ``pool_first_pairs``: 'zero padding' (any of them
     pads with zeros), 'padding that copies its input', or '' when the pool reads the activation
-    itself."""
+    itself. Only for such a pair: its chain has one input at every step."""
     kinds, node = set(), pool
     while graph.preds[node.index] != (act.index,):
         node = graph.pred_nodes(node)[0]

@@ -450,8 +450,9 @@ def _call_act_facts(kind: str, args: tuple, kwargs: dict) -> dict[str, bool]:
     """An activation call's facts from its arguments where they are numbers or, in hooks mode,
     tensors: the ``sign`` setting (``F.leaky_relu``'s slope, ``F.elu``'s alpha), ``F.rrelu``'s
     bounds, ``F.prelu``'s weight, ``F.hardtanh``'s range and ``F.threshold``'s step (the defaults
-    are torch's, for an argument left out). Under fx tracing a tensor argument is a graph node,
-    not read."""
+    are torch's, for an argument left out). Under fx tracing a tensor argument is read where it
+    is the module's own attribute (``trace._attribute``), not where it is computed; a weight on
+    the meta device has no values to read."""
     setting = sign_setting(kind)
     slope = keeps_zero = None
     if setting is not None:
@@ -462,7 +463,7 @@ def _call_act_facts(kind: str, args: tuple, kwargs: dict) -> dict[str, bool]:
         slope = float(min(bounds)) if _numbers(*bounds) else None
     elif kind == "prelu":
         weight = _arg(args, kwargs, 1, "weight")
-        if isinstance(weight, torch.Tensor) and weight.numel():
+        if isinstance(weight, torch.Tensor) and weight.numel() and weight.device.type != "meta":
             slope = float(weight.detach().min())
     elif kind == "hardtanh":
         low, high = _arg(args, kwargs, 1, "min_val", -1.0), _arg(args, kwargs, 2, "max_val", 1.0)

@@ -13,7 +13,9 @@ outputs and every gradient with ``torch.equal``. It trains nothing (seconds, at 
 is only ever a check: an identity is never evidence for a claim of the debate. Its converse
 (``same = false``, two placements that are different functions) needs more than unequal bits:
 float32 rounding alone makes two ways of computing one function differ in their last bits, so
-the two must differ by at least ``DIFFER_SHARE`` of a tensor's largest value.
+their logits must differ by at least ``DIFFER_SHARE`` of their largest value (two functions
+are told apart by their outputs, whatever their parameters). Outputs that are not finite decide
+neither.
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ if TYPE_CHECKING:
 # does not import it
 
 BATCH = 256  # samples of the experiment's training split in the checked batch
-# two orders differ (``same = false``) when the logits or a gradient differ by at least this
-# share of that tensor's largest absolute value: a thousand times the float32 rounding (about
-# 1e-7 relative per operation, 1e-6 after a network's sums), so rounding alone never passes
+# two orders differ (``same = false``) when their logits differ by at least this share of their
+# largest absolute value: a thousand times the float32 rounding (about 1e-7 relative per
+# operation, 1e-6 after a network's sums), so rounding alone never passes
 DIFFER_SHARE = 1e-3
 INIT_LAYERS = ("first", "last", "first/last")
 INIT_EXPECT = ("greater", "grows")
@@ -81,8 +83,8 @@ def _outputs(config, order: str, seed: int, x: torch.Tensor, y: torch.Tensor, in
 class SameFunction:
     """Orders ``a`` and ``b`` give bit-identical logits and gradients for ``seeds`` seeds, in the
     experiment's model at ``condition`` (its first level where none is named); with
-    ``same = false`` the check is that they differ (two placements that are not one function,
-    such as average pooling around ReLU)."""
+    ``same = false`` the check is that their logits differ beyond rounding for every seed (two
+    placements that are not one function, such as average pooling around ReLU)."""
 
     kind: ClassVar[str] = "same-function"
     a: str
@@ -122,54 +124,61 @@ class SameFunction:
         data = load_checked_data(config)
         x, y = data.x_train[:BATCH], data.y_train[:BATCH]
         where = ", ".join(f"{k}={v}" for k, v in levels.items())
+        what = (f"{self.a} and {self.b} ({config.arch}, {where or 'default settings'}; "
+                f"a training-mode forward and backward pass on {len(x)} samples, "
+                f"{self.seeds} seeds)")
         differ, shares = [], []
         for seed in range(self.seeds):
             outs = [_outputs(config, order, seed, x, y, data.in_shape, data.num_classes)
                     for order in (self.a, self.b)]
-            share = _largest_share(*outs)
+            if not all(bool(t.isfinite().all()) for t in (*outs[0], *outs[1])):
+                return Verdict("undecided", f"{what}: seed {seed} gives logits or gradients"
+                               " that are not finite, so neither equality nor a difference"
+                               " means anything", "orders and settings that train finitely")
+            if self.same:  # one function, trained alike: the logits and every gradient
+                share = 0.0 if _bit_equal(*outs) else math.inf
+            else:  # two functions: their outputs, whatever their parameters
+                share = _largest_share(outs[0][0], outs[1][0])
             shares.append(share)
             if share > 0.0 if self.same else share >= DIFFER_SHARE:
                 differ.append(seed)
-        what = (f"{self.a} and {self.b} ({config.arch}, {where or 'default settings'}; "
-                f"a training-mode forward and backward pass on {len(x)} samples, "
-                f"{self.seeds} seeds)")
         if self.same:
             how = "torch.equal, bit for bit"
+            if differ:
+                found = f"{what}: logits or gradients differ for seeds {differ}"
+                effect = "different" if len(differ) == self.seeds else "differ for some seeds"
+            else:
+                found, effect = (f"{what}: logits and every gradient equal bit for bit",
+                                 "bit-identical")
         else:
-            how = f"largest difference at least {DIFFER_SHARE:g} of the tensor's largest value"
-        least = min(shares)
-        if differ:
-            by = "" if self.same else (
-                f" by at least {least:.3g} of the largest value (in every seed)"
-                if len(differ) == self.seeds else "")
-            found = f"{what}: logits or gradients differ for seeds {differ}{by}"
-            effect = "different" if len(differ) == self.seeds else "differ for some seeds"
-        elif self.same:
-            found, effect = f"{what}: logits and every gradient equal bit for bit", "bit-identical"
-        else:
-            found = (f"{what}: logits and every gradient within {max(shares):.3g} of their"
-                     f" largest value, below {DIFFER_SHARE:g}: rounding, not another function")
-            effect = "the same up to rounding"
+            how = f"largest difference of the logits at least {DIFFER_SHARE:g} of their largest"
+            close = [i for i in range(self.seeds) if i not in differ]
+            if not close:
+                found = (f"{what}: logits differ in every seed, by at least {min(shares):.3g}"
+                         " of their largest value")
+                effect = "different"
+            else:
+                found = (f"{what}: logits within {max(shares[i] for i in close):.3g} of their"
+                         f" largest value for seeds {close}, below {DIFFER_SHARE:g}: rounding,"
+                         " not another function")
+                effect = "differ for some seeds" if differ else "the same up to rounding"
         holds = not differ if self.same else len(differ) == self.seeds
         return Verdict("supported" if holds else "contradicted", found, decided_by=how,
                        effect=effect)
 
 
-def _largest_share(outs_a: list, outs_b: list) -> float:
-    """The largest difference between ``outs_a`` and ``outs_b`` (logits and gradients, tensor by
-    tensor) as a share of that tensor's largest absolute value: 0.0 when they are equal bit for
-    bit, infinite when the two orders do not even have the same tensors."""
-    if len(outs_a) != len(outs_b) or any(u.shape != v.shape for u, v in zip(outs_a, outs_b)):
-        return math.inf
-    worst = 0.0
-    for u, v in zip(outs_a, outs_b):
-        if u.equal(v):
-            continue
-        gap = float((u - v).abs().max())
-        scale = max(float(u.abs().max()), float(v.abs().max()))
-        share = gap / scale if scale else math.inf
-        worst = max(worst, share if math.isfinite(share) else math.inf)  # NaN: not the same
-    return worst
+def _bit_equal(outs_a: list, outs_b: list) -> bool:
+    return len(outs_a) == len(outs_b) and all(
+        u.shape == v.shape and u.equal(v) for u, v in zip(outs_a, outs_b))
+
+
+def _largest_share(u, v) -> float:
+    """The largest difference between two orders' logits ``u`` and ``v`` (finite, of one
+    shape) as a share of their largest absolute value: 0.0 when they are equal bit for bit."""
+    if u.equal(v):
+        return 0.0
+    scale = max(float(u.abs().max()), float(v.abs().max()))
+    return float((u - v).abs().max()) / scale if scale else math.inf
 
 
 def _untrained(config, order: str, depth: int, seed: int, in_shape, num_classes, width,

@@ -224,13 +224,24 @@ def scale_regime(regime: Regime, config: ExperimentConfig,
         else:
             value = field.read(config, levels)
         values.append((name, value))
-    got = dict(values)
-    unmet = tuple(
-        f"{n.describe()} needed, this scale has "
-        + (_shown(got[n.field]) if got.get(n.field) is not None else "none set")
-        for n in regime.needs if not n.holds(got.get(n.field))
-    )
-    return RegimeMatch(tuple(values), unmet, regime.needs)
+    return RegimeMatch(tuple(values), _unmet(regime.needs, dict(values), "this scale"),
+                       regime.needs)
+
+
+def _unmet(needs: Sequence[Need], got: Mapping[str, Any], holder: str) -> tuple[str, ...]:
+    """Each need that ``got`` does not meet, with what ``holder`` has instead; the norm is the
+    claim's orders' own, which no scale changes."""
+    out = []
+    for n in needs:
+        value = got.get(n.field)
+        if n.holds(value):
+            continue
+        if n.field == "norm":
+            has = f"the claim's orders use {value or 'no norm'}"
+        else:
+            has = f"{holder} has {_shown(value) if value is not None else 'none set'}"
+        out.append(f"{n.describe()} needed, {has}")
+    return tuple(out)
 
 
 def own_regime(regime: Regime, config: ExperimentConfig, metric: str,
@@ -250,17 +261,17 @@ UNTRAINED = ("dataset", "arch", "depth")  # what a claim on models built but nev
 
 
 def untrained_regime(regime: Regime, config: ExperimentConfig,
-                     depth: float | None) -> RegimeMatch:
+                     depth: float | None, orders: Sequence[str] = ()) -> RegimeMatch:
     """The regime of a claim measured on models built from ``config`` and never trained (at
-    ``depth``, its deepest): the data set, architecture and depth only, since the scale's
-    training settings and accuracy say nothing about it."""
+    ``depth``, its deepest, from ``orders``): the data set, architecture, depth and (where the
+    claim needs it) the orders' norm, since the scale's training settings and accuracy say
+    nothing about it."""
     values = [("dataset", FIELDS["dataset"].read(config, [])), ("arch", config.arch),
               ("depth", depth)]
-    got = dict(values)
-    unmet = tuple(f"{n.describe()} needed, this claim has "
-                  + (_shown(got[n.field]) if got.get(n.field) is not None else "none set")
-                  for n in regime.needs if not n.holds(got.get(n.field)))
-    return RegimeMatch(tuple(values), unmet, regime.needs)
+    if any(n.field == "norm" for n in regime.needs):
+        values.append(("norm", _norm(config.arch, orders)))
+    return RegimeMatch(tuple(values), _unmet(regime.needs, dict(values), "this claim"),
+                       regime.needs)
 
 
 SHOWN_FIELDS = ("dataset", "arch", "depth", "optimizer", "schedule", "epochs", "lr", "warmup")

@@ -207,7 +207,8 @@ def claim_regime(claim: ClaimSpec, ev: Evidence, config) -> RegimeMatch:
     if hasattr(claim.test, "built_orders"):  # built from the settings, never trained
         depths = getattr(claim.test, "depths", ()) or [config.depth]
         deepest = max((d for d in depths if d is not None), default=None)
-        return untrained_regime(claim.regime, config, None if deepest is None else float(deepest))
+        return untrained_regime(claim.regime, config, None if deepest is None else float(deepest),
+                                claim.test.built_orders)
     orders, conditions, _factors = references(claim.test)
     wanted = [ev.resolve(c) for c in conditions if c]
     conds = [c for c in ev.results.analysis.conditions
