@@ -243,6 +243,41 @@ def test_a_threshold_commutes_with_the_pool_as_its_step_says(at, value):
         assert fires(Called(pad)) is expected
 
 
+def test_a_max_pool_that_returns_its_argmax_is_left_alone():
+    """ReLU's zeros tie: pooling first keeps the values but can move the argmax (checked on
+    numbers), so a pool with ``return_indices`` (module or call) is not reported; the same pool
+    without it is."""
+
+    class Called(nn.Module):
+        def __init__(self, **pool):
+            super().__init__()
+            self.conv, self.pool = nn.Conv2d(1, 2, 3), pool
+
+        def forward(self, x):
+            out = F.max_pool2d(F.relu(self.conv(x)), 2, **self.pool)
+            return out[0] if isinstance(out, tuple) else out
+
+    class Module(nn.Module):
+        def __init__(self, indices):
+            super().__init__()
+            self.conv, self.pool = nn.Conv2d(1, 2, 3), nn.MaxPool2d(2, return_indices=indices)
+
+        def forward(self, x):
+            out = self.pool(torch.relu(self.conv(x)))
+            return out[0] if isinstance(out, tuple) else out
+
+    def fires(model) -> bool:
+        report = lint_model(model, input_shape=(1, 1, 9, 9))
+        return any(f.rule == "act-before-maxpool" for f in report.findings)
+
+    assert fires(Module(False)) and not fires(Module(True))
+    assert fires(Called()) and not fires(Called(return_indices=True))
+    x = torch.tensor([[[[-3.0, -1.0], [-2.0, -4.0]]]])  # ReLU ties them all at 0
+    after = F.max_pool2d(F.relu(x), 2, return_indices=True)
+    first = F.max_pool2d(x, 2, return_indices=True)
+    assert torch.equal(after[0], F.relu(first[0])) and not torch.equal(after[1], first[1])
+
+
 def test_a_called_hard_tanh_keeps_zero_as_its_range_says():
     """Through zero padding, F.hardtanh commutes with the pool only while its range holds 0."""
 
@@ -289,7 +324,7 @@ def test_an_onnx_elu_and_clip_fire_as_their_settings_allow(tmp_path):
     assert found(padded(nn.Sigmoid()), "sigmoid", (1, 1, 9, 9)) == []
 
 
-def _onnx_chain(path, *stages) -> str:
+def _onnx_chain(path, *stages, indices: bool = False) -> str:
     """Conv -> ``stages`` (each (op, attributes, constant inputs)) -> MaxPool, opset 17, built
     node by node: settings torch's own modules cannot export (a falling HardSigmoid or Selu)."""
     import numpy as np
@@ -307,8 +342,8 @@ def _onnx_chain(path, *stages) -> str:
                 names.append(f"c{i}_{j}")
                 inits.append(numpy_helper.from_array(np.asarray(value), names[-1]))
         nodes.append(helper.make_node(op, names, [f"h{i + 1}"], **attrs))
-    nodes.append(helper.make_node("MaxPool", [f"h{len(stages)}"], ["y"], kernel_shape=[2, 2],
-                                  strides=[2, 2]))
+    nodes.append(helper.make_node("MaxPool", [f"h{len(stages)}"], ["y", "i"] if indices else ["y"],
+                                  kernel_shape=[2, 2], strides=[2, 2]))
     graph = helper.make_graph(
         nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 9, 9])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
@@ -328,6 +363,8 @@ def test_onnx_settings_that_make_an_activation_fall_or_move_zero(tmp_path):
         return any(f.rule == "act-before-maxpool" for f in lint_any(path).findings)
 
     assert fires(("HardSigmoid", {}, ())) and not fires(("HardSigmoid", {"alpha": -0.2}, ()))
+    argmax = _onnx_chain(tmp_path / "indices.onnx", ("Relu", {}, ()), indices=True)
+    assert not any(f.rule == "act-before-maxpool" for f in lint_any(argmax).findings)
     assert fires(("Selu", {}, ())) and not fires(("Selu", {"gamma": -1.0}, ()))
     assert not fires(("Selu", {"alpha": -1.0}, ()))
     pads = np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64)

@@ -44,6 +44,7 @@ class RoleNode:
     monotone: bool = False  # an activation that is non-decreasing (max-pooling commutes with it)
     zero: bool = False  # an activation that maps 0 to 0 (zero padding commutes with it)
     shrink: int | None = None  # a pool: input elements per output element (product of strides)
+    indices: bool = False  # a max-pool that also returns where each maximum was (its argmax)
     numel: int | None = None  # output elements per forward pass, when the model was run
 
     @property

@@ -301,7 +301,8 @@ def classify_node(node: Any, path: str, consts: _Constants, n_data: int) -> list
             return None
     elif role == "pool":
         strides = attrs.get("strides")
-        facts = {"linear": kind == "avgpool", "shrink": math.prod(strides) if strides else None}
+        facts = {"linear": kind == "avgpool", "shrink": math.prod(strides) if strides else None,
+                 "indices": len(node.output) > 1 and bool(node.output[1])}  # MaxPool's Indices
     elif role == "act":
         kind, facts = _act_facts(node, kind, consts, attrs)
     elif role in ("add", "concat", "reshape"):

@@ -57,7 +57,9 @@ def pool_first_pairs(graph: RoleGraph, *, fused: bool = False
             node = succ[0]
             if not (node.kind == COPY_PAD or (pads and node.kind == ZERO_PAD)):
                 break
-        if node.role == "pool" and node.kind == "maxpool" and node is not act:
+        # a pool that returns its argmax is left alone: the activation's ties (ReLU's zeros)
+        # can change which position is the maximum, though not its value
+        if node.role == "pool" and node.kind == "maxpool" and node is not act and not node.indices:
             pairs.append((act, node))
     return pairs
 

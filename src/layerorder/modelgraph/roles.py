@@ -340,7 +340,8 @@ def _module_facts(module: nn.Module, role: str, kind: str) -> dict[str, Any]:
     if role == "dropout":
         return {"p": float(getattr(module, "p", getattr(module, "drop_prob", 0.0)) or 0.0)}
     if role == "pool":
-        return {"linear": kind == "avgpool", "shrink": _pool_shrink(module)}
+        return {"linear": kind == "avgpool", "shrink": _pool_shrink(module),
+                "indices": bool(getattr(module, "return_indices", False))}
     if role == "act":
         return {"monotone": _monotone(module, kind), "zero": _zero(module, kind)}
     return {"linear": role == "reshape"}
@@ -475,6 +476,15 @@ def _call_act_facts(kind: str, args: tuple, kwargs: dict) -> dict[str, bool]:
     return {"monotone": is_monotone(kind, slope), "zero": maps_zero_to_zero(kind, keeps_zero)}
 
 
+def _returns_indices(short: str, args: tuple, kwargs: dict) -> bool:
+    """A max-pool call that also returns its argmax: ``F.max_pool2d_with_indices``, or
+    ``return_indices`` set (the 7th argument of ``F.max_pool2d``, the 3rd of an adaptive one)."""
+    if short.endswith("_with_indices"):
+        return True
+    position = 2 if short.startswith("adaptive") else 6
+    return bool(_arg(args, kwargs, position, "return_indices", False))
+
+
 COPY_PAD_MODULES = (_ReflectionPadNd, _ReplicationPadNd, _CircularPadNd)
 COPY_PAD_MODES = frozenset({"reflect", "replicate", "circular"})  # F.pad's modes that copy
 
@@ -512,7 +522,8 @@ def classify_call(
     elif role == "norm":
         facts = {"linear": kind == "bn"}
     elif role == "pool":
-        facts = {"linear": kind == "avgpool", "shrink": _call_shrink(short, args, kwargs)}
+        facts = {"linear": kind == "avgpool", "shrink": _call_shrink(short, args, kwargs),
+                 "indices": _returns_indices(short, args, kwargs)}
     elif role == "act":
         facts = _call_act_facts(kind, args, kwargs)
     elif role in ("add", "concat", "reshape"):
