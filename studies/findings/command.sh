@@ -9,3 +9,8 @@ layerorder study report --all --scale quick --store studies/findings/quick.db --
 # rnn-norm v3 (its claims need accuracy >= 75): its quick runs again into the same store, then the
 # page and the JSON again with the two report commands above
 layerorder study run rnn-norm --scale quick --store studies/findings/quick.db
+# 2026-12-06, later: bn-activation v4, dropout-bn v4 and rnn-norm v4 trained again into the same
+# store, then the page and the JSON again with the two report commands above
+layerorder study run bn-activation --scale quick --store studies/findings/quick.db
+layerorder study run dropout-bn --scale quick --store studies/findings/quick.db
+layerorder study run rnn-norm --scale quick --store studies/findings/quick.db
