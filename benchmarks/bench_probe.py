@@ -2,7 +2,9 @@
 
 The probe runs at init, every ``--probe-every`` epochs (the run's default) and at the last epoch,
 on a fixed probe batch: stage statistics for every stage, gradient flow and the BN variance
-shift. Target: probes on / probes off <= 1.05. It also
+shift; then, as a probed run of ``compare --probe`` ends, the trained model's fit (eval-mode
+accuracy on 1,000 training samples and on the test set) and its accuracy after BN
+recalibration. Target: probes on / probes off <= 1.05. It also
 prints the time spent inside the probe calls, which moves less with machine noise than the
 difference of two wall times.
 
@@ -18,6 +20,7 @@ import time
 import torch
 
 from layerorder.experiment.configuration.config import RunConfig
+from layerorder.experiment.execution.worker import final_probe_records
 from layerorder.experiment.training.loop import train
 from layerorder.experiment.training.run_data import load_run_data
 from layerorder.models import build_model
@@ -42,8 +45,13 @@ def one_run(cfg: RunConfig, data, probe: bool) -> tuple[float, float]:
     prober = (TimedProbe(data.x_train, data.y_train, every=cfg.probe_every, epochs=cfg.epochs)
               if probe else None)
     start = time.perf_counter()
-    train(model, data, cfg, probe=prober)
-    return time.perf_counter() - start, prober.seconds if prober else 0.0
+    result = train(model, data, cfg, probe=prober)
+    if prober is None:
+        return time.perf_counter() - start, 0.0
+    ended = time.perf_counter()  # what the worker adds at the end of a probed run
+    prober.records.extend(final_probe_records(model, data, cfg, result))
+    prober.seconds += time.perf_counter() - ended
+    return time.perf_counter() - start, prober.seconds
 
 
 def main() -> None:

@@ -136,8 +136,13 @@ def test_probed_runs_store_their_fit_in_eval_mode():
     assert (fit.train_acc, fit.test_acc) == (train_acc, test_acc)
     assert fit.gap == train_acc - test_acc
     assert fit.train_acc != result.epochs[-1].train_acc  # not the train-mode running accuracy
+    # the last epoch's test accuracy is this model's eval-mode evaluation: a run reuses it
+    assert result.epochs[-1].test_acc == test_acc
+    assert fit_records(model, data, rc, test_acc) == [row]
 
     outcome = execute(RunTask(1, rc.order, rc.to_dict(), threads=1))
     assert outcome.status == "done", outcome.error
     kinds = [k for _e, k, _n, _d in outcome.probes]
     assert kinds.count("fit") == 1 and kinds.index("fit") < kinds.index("recal")
+    stored = {k: typed(k, n, d) for _e, k, n, d in outcome.probes if k in ("fit", "recal")}
+    assert stored["fit"] == fit and stored["recal"].test_acc == fit.test_acc

@@ -24,9 +24,10 @@ from layerorder.experiment.training.loop import evaluate, train
 from layerorder.experiment.training.run_data import load_run_data, on_device
 from layerorder.experiment.training.scope import run_scope
 from layerorder.experiment.training.task import task_for
-from layerorder.probe.records import Fit
+from layerorder.probe.records import Fit, Recalibration
 from layerorder.probe.stored import to_data
 from layerorder.probe.training import FIT_SAMPLE, probe_batch
+from layerorder.probe.variance import BN_TYPES, recalibrate_bn
 from layerorder.seeding import seed_run
 from layerorder.stats.metric import ACCURACY
 from layerorder.store import EpochRecord
@@ -114,34 +115,43 @@ def provenance(device: str, compiled: bool = False) -> dict:
     }
 
 
-def fit_records(model, data, cfg: RunConfig) -> list[tuple[int, str, str, dict]]:
+def fit_records(model, data, cfg: RunConfig, test_acc: float | None = None
+                ) -> list[tuple[int, str, str, dict]]:
     """The probe record of a trained model's eval-mode accuracy on a fixed sample of its
-    training set and on its test set (``probe.records.Fit``)."""
+    training set and on its test set (``probe.records.Fit``). ``test_acc``: that test accuracy
+    where the caller has it (the last epoch's evaluation of this very model), not measured
+    again."""
     task = task_for(cfg)
     x, y = probe_batch(data.x_train, data.y_train, FIT_SAMPLE)
     train_acc = evaluate(model, x, y, cfg.amp, task)[1]
-    test_acc = evaluate(model, data.x_test, data.y_test, cfg.amp, task)[1]
+    if test_acc is None:
+        test_acc = evaluate(model, data.x_test, data.y_test, cfg.amp, task)[1]
     record = Fit("model", len(x), train_acc, test_acc, train_acc - test_acc)
     return [(cfg.epochs, "fit", record.name, to_data(record, 0))]
 
 
-def recalibration_records(model, data, cfg: RunConfig) -> list[tuple[int, str, str, dict]]:
+def recalibration_records(model, data, cfg: RunConfig, test_acc: float | None = None
+                          ) -> list[tuple[int, str, str, dict]]:
     """The probe record of a trained model's accuracy before and after BN recalibration
-    (none without BatchNorm). Changes the model's BN statistics: call it last."""
-    from layerorder.experiment.training.loop import evaluate
-    from layerorder.experiment.training.task import task_for
-    from layerorder.probe.records import Recalibration
-    from layerorder.probe.stored import to_data
-    from layerorder.probe.variance import BN_TYPES, recalibrate_bn
-
+    (none without BatchNorm); ``test_acc`` as in ``fit_records``. Changes the model's BN
+    statistics: call it last."""
     if not any(isinstance(m, BN_TYPES) for m in model.modules()):
         return []
     task = task_for(cfg)
-    before = evaluate(model, data.x_test, data.y_test, cfg.amp, task)[1]
+    before = (evaluate(model, data.x_test, data.y_test, cfg.amp, task)[1] if test_acc is None
+              else test_acc)
     layers = recalibrate_bn(model, data.x_train)
     after = evaluate(model, data.x_test, data.y_test, cfg.amp, task)[1]
     record = Recalibration("model", layers, before, after)
     return [(cfg.epochs, "recal", record.name, to_data(record, 0))]
+
+
+def final_probe_records(model, data, cfg: RunConfig, result) -> list[tuple[int, str, str, dict]]:
+    """What a probed run adds when it has trained (``result``, a ``TrainResult`` that is done):
+    its fit, then its accuracy after BN recalibration (which changes BN's statistics), both
+    with the last epoch's test accuracy, the same model's eval-mode evaluation."""
+    last = result.epochs[-1].test_acc
+    return [*fit_records(model, data, cfg, last), *recalibration_records(model, data, cfg, last)]
 
 
 def execute(task: RunTask, progress=None, data=None) -> RunOutcome:
@@ -178,8 +188,7 @@ def _execute(task: RunTask, progress, data) -> RunOutcome:
             model, data, cfg, on_epoch=on_epoch, probe=prober, compile_model=task.compile
         )
         if prober is not None and result.status == "done":
-            prober.records.extend(fit_records(model, data, cfg))
-            prober.records.extend(recalibration_records(model, data, cfg))  # changes BN: last
+            prober.records.extend(final_probe_records(model, data, cfg, result))
     except Exception as exc:  # a failing run is recorded, the sweep goes on
         return RunOutcome(
             run_id=task.run_id,
