@@ -71,25 +71,34 @@ def test_dead_channel_does_not_make_the_layer_look_shifted():
     assert math.isfinite(shift.shift) and shift.shift < 1.1 and not shift.flagged
 
 
-def test_probed_runs_store_the_recalibrated_accuracy(tmp_path):
-    """A probed run's last epoch holds its test accuracy before and after BN recalibration,
-    computed as ``recalibrate_bn`` and ``evaluate`` give them on the same trained model."""
-    import dataclasses
-
+def _trained_probed_run(epochs: int):
+    """A probed run of a small MLP with dropout 0.5 before BN, trained from seed 0: its run
+    config, data, trained model and ``TrainResult``."""
     from layerorder.experiment.configuration.config import make_config
-    from layerorder.experiment.execution.worker import recalibration_records
-    from layerorder.experiment.training.loop import evaluate, train
+    from layerorder.experiment.training.loop import train
     from layerorder.experiment.training.run_data import load_run_data
     from layerorder.experiment.training.target import build_run_model
-    from layerorder.probe.stored import typed
 
-    cfg = make_config({"dataset": "synthetic", "arch": "mlp", "width": 16, "epochs": 1,
+    cfg = make_config({"dataset": "synthetic", "arch": "mlp", "width": 16, "epochs": epochs,
                        "orders": ["drop-before-bn"], "seeds": 1, "p_drop": 0.5, "probe": True})
     (rc,) = cfg.runs()
     data = load_run_data(rc, "cpu")
     torch.manual_seed(0)
     model = build_run_model(rc, data)
-    train(model, data, rc)
+    return rc, data, model, train(model, data, rc)
+
+
+def test_probed_runs_store_the_recalibrated_accuracy(tmp_path):
+    """A probed run's last epoch holds its test accuracy before and after BN recalibration,
+    computed as ``recalibrate_bn`` and ``evaluate`` give them on the same trained model."""
+    import dataclasses
+
+    from layerorder.experiment.execution.worker import recalibration_records
+    from layerorder.experiment.training.loop import evaluate
+    from layerorder.experiment.training.target import build_run_model
+    from layerorder.probe.stored import typed
+
+    rc, data, model, _ = _trained_probed_run(epochs=1)
     before = evaluate(model, data.x_test, data.y_test)[1]
     twin = build_run_model(rc, data)
     twin.load_state_dict(model.state_dict())
@@ -110,21 +119,12 @@ def test_probed_runs_store_their_fit_in_eval_mode():
     of its training set (the same draw as the probe batch) and on its test set, as ``evaluate``
     gives them; with dropout in the model the running training accuracy of the last epoch
     (train mode) is not that number."""
-    from layerorder.experiment.configuration.config import make_config
     from layerorder.experiment.execution.worker import RunTask, execute, fit_records
-    from layerorder.experiment.training.loop import evaluate, train
-    from layerorder.experiment.training.run_data import load_run_data
-    from layerorder.experiment.training.target import build_run_model
+    from layerorder.experiment.training.loop import evaluate
     from layerorder.probe.stored import typed
     from layerorder.probe.training import FIT_SAMPLE
 
-    cfg = make_config({"dataset": "synthetic", "arch": "mlp", "width": 16, "epochs": 2,
-                       "orders": ["drop-before-bn"], "seeds": 1, "p_drop": 0.5, "probe": True})
-    (rc,) = cfg.runs()
-    data = load_run_data(rc, "cpu")
-    torch.manual_seed(0)
-    model = build_run_model(rc, data)
-    result = train(model, data, rc)
+    rc, data, model, result = _trained_probed_run(epochs=2)
     idx = torch.randperm(len(data.x_train), generator=torch.Generator().manual_seed(0))
     idx = idx[:FIT_SAMPLE]
     train_acc = evaluate(model, data.x_train[idx], data.y_train[idx])[1]
