@@ -46,8 +46,8 @@ def one_run(cfg: RunConfig, data, probe: bool) -> tuple[float, float]:
               if probe else None)
     start = time.perf_counter()
     result = train(model, data, cfg, probe=prober)
-    if prober is None:
-        return time.perf_counter() - start, 0.0
+    if prober is None or result.status != "done":
+        return time.perf_counter() - start, prober.seconds if prober else 0.0
     ended = time.perf_counter()  # what the worker adds at the end of a probed run
     prober.records.extend(final_probe_records(model, data, cfg, result))
     prober.seconds += time.perf_counter() - ended

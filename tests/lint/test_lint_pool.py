@@ -243,39 +243,71 @@ def test_a_threshold_commutes_with_the_pool_as_its_step_says(at, value):
         assert fires(Called(pad)) is expected
 
 
-def test_a_max_pool_that_returns_its_argmax_is_left_alone():
+@pytest.mark.parametrize("mode", ["fx", "hooks"])
+def test_a_max_pool_whose_argmax_is_read_is_left_alone(mode):
     """ReLU's zeros tie: pooling first keeps the values but can move the argmax (checked on
-    numbers), so a pool with ``return_indices`` (module or call) is not reported; the same pool
-    without it is."""
+    numbers), so a pool whose indices are read (here by an unpool; module or call) is not
+    reported. Under fx a pool that returns them unread is; in hooks mode, where no reader is
+    seen, any pool that returns them is left alone."""
 
     class Called(nn.Module):
-        def __init__(self, **pool):
+        def __init__(self, read: bool):
             super().__init__()
-            self.conv, self.pool = nn.Conv2d(1, 2, 3), pool
+            self.conv, self.read = nn.Conv2d(1, 2, 3), read
 
         def forward(self, x):
-            out = F.max_pool2d(F.relu(self.conv(x)), 2, **self.pool)
-            return out[0] if isinstance(out, tuple) else out
+            values, where = F.max_pool2d(F.relu(self.conv(x)), 2, return_indices=True)
+            return F.max_unpool2d(values, where, 2) if self.read else values
 
     class Module(nn.Module):
-        def __init__(self, indices):
+        def __init__(self, read: bool):
             super().__init__()
-            self.conv, self.pool = nn.Conv2d(1, 2, 3), nn.MaxPool2d(2, return_indices=indices)
+            self.conv, self.pool = nn.Conv2d(1, 2, 3), nn.MaxPool2d(2, return_indices=True)
+            self.unpool, self.read = nn.MaxUnpool2d(2), read
 
         def forward(self, x):
-            out = self.pool(torch.relu(self.conv(x)))
-            return out[0] if isinstance(out, tuple) else out
+            values, where = self.pool(torch.relu(self.conv(x)))
+            return self.unpool(values, where) if self.read else values
 
     def fires(model) -> bool:
-        report = lint_model(model, input_shape=(1, 1, 9, 9))
+        report = lint_model(model, input_shape=(1, 1, 10, 10), mode=mode)
         return any(f.rule == "act-before-maxpool" for f in report.findings)
 
-    assert fires(Module(False)) and not fires(Module(True))
-    assert fires(Called()) and not fires(Called(return_indices=True))
+    plain = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2))
+    assert fires(plain)
+    for kind in (Called, Module):
+        assert not fires(kind(True))
+        assert fires(kind(False)) is (mode == "fx")
     x = torch.tensor([[[[-3.0, -1.0], [-2.0, -4.0]]]])  # ReLU ties them all at 0
     after = F.max_pool2d(F.relu(x), 2, return_indices=True)
     first = F.max_pool2d(x, 2, return_indices=True)
     assert torch.equal(after[0], F.relu(first[0])) and not torch.equal(after[1], first[1])
+
+
+def test_an_exported_max_pool_reports_as_its_argmax_is_read(tmp_path):
+    """A decomposed torch.export program spells every max-pool ``max_pool2d_with_indices`` and
+    reads its argmax (output 1) only where the model did: the rule still fires for a plain
+    pool, not for one whose indices are used."""
+
+    class Unpooled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.pool = nn.Conv2d(1, 2, 3), nn.MaxPool2d(2, return_indices=True)
+            self.unpool = nn.MaxUnpool2d(2)
+
+        def forward(self, x):
+            values, where = self.pool(torch.relu(self.conv(x)))
+            return self.unpool(values, where)
+
+    def fires(model, name) -> bool:
+        x = torch.randn(1, 1, 10, 10)
+        program = torch.export.export(model.eval(), (x,)).run_decompositions()
+        path = tmp_path / f"{name}.pt2"
+        torch.export.save(program, path)
+        return any(f.rule == "act-before-maxpool" for f in lint_any(str(path)).findings)
+
+    plain = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2))
+    assert fires(plain, "plain") and not fires(Unpooled(), "unpooled")
 
 
 def test_a_called_hard_tanh_keeps_zero_as_its_range_says():

@@ -477,8 +477,9 @@ def _call_act_facts(kind: str, args: tuple, kwargs: dict) -> dict[str, bool]:
 
 
 def _returns_indices(short: str, args: tuple, kwargs: dict) -> bool:
-    """A max-pool call that also returns its argmax: ``F.max_pool2d_with_indices``, or
-    ``return_indices`` set (the 7th argument of ``F.max_pool2d``, the 3rd of an adaptive one)."""
+    """A max-pool call that also returns its argmax: a ``*_with_indices`` call, or
+    ``return_indices`` set (the 7th argument of ``F.max_pool2d``, the 3rd of an adaptive one).
+    Whether the argmax is then read, a traced graph tells (``trace._argmax_read``)."""
     if short.endswith("_with_indices"):
         return True
     position = 2 if short.startswith("adaptive") else 6

@@ -8,6 +8,9 @@ and values that do not depend on the input (parameters read with ``get_attr``) c
 
 from __future__ import annotations
 
+import operator
+from dataclasses import replace
+
 import torch.fx as fx
 from torch import nn
 
@@ -69,15 +72,33 @@ def _attribute(root: nn.Module, value):
     return value if obj is None else obj
 
 
+def _argmax_read(node: fx.Node) -> bool:
+    """Whether a max-pool's second output, its argmax, is read (``out[1]`` used, or the whole
+    tuple passed on): a decomposed ``torch.export`` program calls every max-pool
+    ``max_pool2d_with_indices`` and reads only ``[0]``; unpacking both leaves an unused ``[1]``."""
+    for user in node.users:
+        if user.target is not operator.getitem:
+            return True
+        if user.args[1] != 0 and user.users:
+            return True
+    return False
+
+
 def _classify(node: fx.Node, root: nn.Module, modules: dict[str, nn.Module], n_data: int):
     if node.op == "call_module":
-        return classify_module(modules[str(node.target)], str(node.target))
+        found = classify_module(modules[str(node.target)], str(node.target))
+        if found and any(n.indices for n in found) and not _argmax_read(node):
+            found = [replace(n, indices=False) for n in found]
+        return found
     name = normalise_name(call_name(node))
     enclosing = _enclosing_path(node)
     path = f"{enclosing}.{name}" if enclosing else name
     args = tuple(_attribute(root, a) for a in node.args)
     kwargs = {k: _attribute(root, v) for k, v in node.kwargs.items()}
-    return classify_call(name, args, kwargs, path, n_data)
+    found = classify_call(name, args, kwargs, path, n_data)
+    if found and any(n.indices for n in found) and not _argmax_read(node):
+        found = [replace(n, indices=False) for n in found]
+    return found
 
 
 def graph_from_fx(gm: fx.GraphModule, note: str = "") -> RoleGraph:

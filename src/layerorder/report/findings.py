@@ -74,8 +74,10 @@ def _lead(findings) -> str:
     m = len(findings.family)
     return (
         f"Verdicts of the {len(findings.counted())} debated claims (each comparison counted "
-        f"once): {_counts(findings)}. {n_checks} checks (identities and sanity facts the probes "
-        "must reproduce) are listed apart and counted as no evidence. A claim is *supported* "
+        f"once): {_counts(findings)}. {n_checks} checks (identities, sanity facts the probes "
+        "must reproduce, and guards on how a claim is read) are listed apart and counted as no "
+        "evidence; a check does not change a claim's verdict, so read the two together. A claim"
+        " is *supported* "
         "when a one-sided test at 5 % (a 90 % interval on the claim's side of its threshold) "
         "accepts it, *contradicted* when the same test accepts its opposite, and *undecided* "
         "otherwise, but only where the scale meets the regime the claim's source measured in; "
@@ -117,6 +119,8 @@ def _check_rows(findings) -> list[tuple[str, ...]]:
             if c.claim.kind == "check"]
 
 
+CHECKS = "Checks (identities, sanity facts and guards on a claim's reading; not evidence)"
+CHECK_COLUMNS = ("study", "check", "why it is checked", "result", "measured")
 FAMILY = ("study", "claim", "p (one-sided, the verdict's direction; undecided: the smaller)",
           "Holm-adjusted p", "verdict")
 
@@ -228,9 +232,7 @@ def render_findings_markdown(findings, path: Path, command: str) -> list[Path]:
              *[f"- {line}" for line in _provenance(findings)], "",
              "## Headline answers: the debated claims", "", *_md_table(HEADLINE,
                                                                   _headline_rows(findings)),
-             "", "## Checks (identities the probes must reproduce; not evidence)", "",
-             *_md_table(("study", "check", "why it must hold", "result", "measured"),
-                        _check_rows(findings)),
+             "", f"## {CHECKS}", "", *_md_table(CHECK_COLUMNS, _check_rows(findings)),
              "", f"## Primary claims, corrected together ({findings.method})", "",
              *_md_table(FAMILY, _family_rows(findings))]
     for r in findings.results:
@@ -324,9 +326,8 @@ def render_findings_html(findings, command: str) -> str:
               for line in _provenance(findings)]
     parts.append("<h2>Headline answers: the debated claims</h2>"
                  + _html_table(HEADLINE, _headline_rows(findings)))
-    parts.append("<h2>Checks (identities the probes must reproduce; not evidence)</h2>"
-                 + _html_table(("study", "check", "why it must hold", "result", "measured"),
-                               _check_rows(findings)))
+    parts.append(f"<h2>{escape(CHECKS)}</h2>"
+                 + _html_table(CHECK_COLUMNS, _check_rows(findings)))
     parts.append(f"<h2>Primary claims, corrected together ({findings.method})</h2>"
                  + _html_table(FAMILY, _family_rows(findings)))
     for r in findings.results:

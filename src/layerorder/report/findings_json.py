@@ -39,7 +39,7 @@ class ClaimRecord:
     scale: str
     experiment: str
     id: str
-    kind: str  # "claim" (debated) or "check" (an identity the probes must reproduce)
+    kind: str  # "claim" (debated) or "check" (an identity, sanity fact or guard; no evidence)
     primary: bool
     counted: bool  # counted in the page's tally (a debated claim that shares no comparison)
     shares: str

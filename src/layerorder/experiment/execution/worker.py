@@ -146,11 +146,13 @@ def recalibration_records(model, data, cfg: RunConfig, test_acc: float | None = 
     return [(cfg.epochs, "recal", record.name, to_data(record, 0))]
 
 
-def final_probe_records(model, data, cfg: RunConfig, result) -> list[tuple[int, str, str, dict]]:
+def final_probe_records(model, data, cfg: RunConfig, result, compiled: bool = False
+                        ) -> list[tuple[int, str, str, dict]]:
     """What a probed run adds when it has trained (``result``, a ``TrainResult`` that is done):
     its fit, then its accuracy after BN recalibration (which changes BN's statistics), both
-    with the last epoch's test accuracy, the same model's eval-mode evaluation."""
-    last = result.epochs[-1].test_acc
+    with the last epoch's test accuracy, the same model's eval-mode evaluation on the same path;
+    a ``compiled`` run evaluated through its compiled graph, so there both evaluate again."""
+    last = None if compiled else result.epochs[-1].test_acc
     return [*fit_records(model, data, cfg, last), *recalibration_records(model, data, cfg, last)]
 
 
@@ -188,7 +190,7 @@ def _execute(task: RunTask, progress, data) -> RunOutcome:
             model, data, cfg, on_epoch=on_epoch, probe=prober, compile_model=task.compile
         )
         if prober is not None and result.status == "done":
-            prober.records.extend(final_probe_records(model, data, cfg, result))
+            prober.records.extend(final_probe_records(model, data, cfg, result, task.compile))
     except Exception as exc:  # a failing run is recorded, the sweep goes on
         return RunOutcome(
             run_id=task.run_id,
