@@ -14,3 +14,5 @@ layerorder study run rnn-norm --scale quick --store studies/findings/quick.db
 layerorder study run bn-activation --scale quick --store studies/findings/quick.db
 layerorder study run dropout-bn --scale quick --store studies/findings/quick.db
 layerorder study run rnn-norm --scale quick --store studies/findings/quick.db
+# then the page drawn again from the JSON alone, after the checks' heading was reworded
+layerorder study report --from studies/findings/claims.json --format md -o docs/findings-quick.md
