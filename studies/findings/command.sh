@@ -16,3 +16,6 @@ layerorder study run dropout-bn --scale quick --store studies/findings/quick.db
 layerorder study run rnn-norm --scale quick --store studies/findings/quick.db
 # then the page drawn again from the JSON alone, after the checks' heading was reworded
 layerorder study report --from studies/findings/claims.json --format md -o docs/findings-quick.md
+# then (bn-regularises guarded by its fit check) the JSON from the store and the page from it
+layerorder study report --all --scale quick --store studies/findings/quick.db --format json -o studies/findings/claims.json
+layerorder study report --from studies/findings/claims.json --format md -o docs/findings-quick.md

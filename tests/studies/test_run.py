@@ -76,6 +76,29 @@ def test_stored_runs_give_each_outcome(tmp_path, outcome):
     assert exp.runs == exp.finished == 12 and exp.experiment.endswith("pair@quick")
 
 
+@pytest.mark.parametrize("outcome", ["supported", "contradicted"])
+def test_a_claim_stands_only_where_its_guard_holds(tmp_path, outcome):
+    """'better' guarded by the check 'half': planted so that both hold, the claim is supported;
+    planted so that the check fails, the claim's decisive verdict (contradicted here) becomes
+    undecided, saying which guard failed."""
+    half, better = STUDY["claims"]
+    guarded = {**STUDY, "claims": [{**half, "kind": "check"},
+                                   {**better, "guarded_by": "half"}]}
+    study = parse_study(guarded, Path("guarded.toml"))
+    db = tmp_path / "s.db"
+    _plant(db, study, outcome)
+    plain = evaluate_study(parse_study(STUDY, Path("planted.toml")), "quick", db)
+    assert {c.verdict.outcome for c in plain.claims} == {outcome}  # the same runs, no guard
+    result = {c.claim.id: c.verdict for c in evaluate_study(study, "quick", db).claims}
+    assert result["half"].outcome == outcome
+    if outcome == "supported":
+        assert result["better"].outcome == "supported" and "guard" not in result["better"].evidence
+    else:
+        assert result["better"].outcome == "undecided"
+        assert "its guard 'half' is contradicted" in result["better"].evidence
+        assert result["better"].decide == "the check 'half' to hold"
+
+
 def test_claims_of_an_experiment_not_stored_are_not_run(tmp_path):
     study = parse_study(STUDY, Path("planted.toml"))
     result = evaluate_study(study, "quick", tmp_path / "missing.db")

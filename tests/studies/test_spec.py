@@ -97,6 +97,13 @@ def _with(**changes):
         ({"claims": [{"id": "c", "statement": "s", "source": "me", "experiment": "e",
                       "test": "interaction", "factor": "depth"}]},
          "'depth' is not a varied factor"),
+        ({"claims": [{**BASE["claims"][0], "guarded_by": "g"}]}, "guarded_by names no check"),
+        ({"claims": [{**BASE["claims"][0], "guarded_by": "c2"},
+                     {**BASE["claims"][0], "id": "c2", "shares": "c"}]},
+         "guarded_by names no check"),  # a claim, not a check
+        ({"claims": [{**BASE["claims"][0], "guarded_by": "g"},
+                     {**BASE["claims"][0], "id": "g", "kind": "check", "guarded_by": "g"}]},
+         "a check has no guard"),
     ],
 )
 def test_bad_study_files(changes, message):

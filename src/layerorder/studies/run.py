@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +201,11 @@ def run_study(
     return tuple(out)
 
 
+# a decisive verdict whose guard fails: undecided (outside the regime: not reproduced)
+GUARDED = {"supported": "undecided", "contradicted": "undecided",
+           "agrees outside regime": "not reproduced"}
+
+
 def claim_regime(claim: ClaimSpec, ev: Evidence, config) -> RegimeMatch:
     """The scale's regime for one claim: the conditions it reads (all of them when it names
     none) and the best mean final accuracy among its orders there."""
@@ -262,6 +267,24 @@ def evaluate_study(study: Study, scale: str, store: str | Path, *, alpha: float 
             match = claim_regime(claim, ev, study.config(claim.experiment, scale))
             verdict = in_regime(verdict, match)
         claims.append(ClaimResult(study.name, claim, name, verdict))
-    return StudyResult(study, scale, shown(store), tuple(claims), tuple(summaries), machine,
-                       finished_at)
+    return StudyResult(study, scale, shown(store), tuple(guarded(claims)), tuple(summaries),
+                       machine, finished_at)
+
+
+def guarded(claims: list[ClaimResult]) -> list[ClaimResult]:
+    """Each claim whose guard (``ClaimSpec.guarded_by``) does not hold made undecided, or *not
+    reproduced* outside its source's regime: its reading is in doubt, whichever way it went."""
+    by_id = {c.claim.id: c.verdict for c in claims}
+    out = []
+    for c in claims:
+        guard = by_id.get(c.claim.guarded_by) if c.claim.guarded_by else None
+        if guard is not None and guard.outcome != "supported" and c.verdict.outcome in GUARDED:
+            v = c.verdict
+            c = replace(c, verdict=replace(
+                v, outcome=GUARDED[v.outcome],
+                evidence=f"{v.evidence}; its guard '{c.claim.guarded_by}' is {guard.outcome},"
+                         " so this reading does not stand",
+                decide=f"the check '{c.claim.guarded_by}' to hold"))
+        out.append(c)
+    return out
 

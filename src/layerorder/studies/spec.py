@@ -97,8 +97,10 @@ class ClaimSpec:
     identity or sanity fact the probe must reproduce: true by construction, so never counted as
     evidence). ``primary``: one of the study's primary claims, whose error is controlled across
     every primary claim on a page. ``shares``: the id of the claim whose comparison this one
-    reads too (tested once, counted once). ``literature``: the source's own number;
-    ``regime``: what the source measured in and what a scale needs (``studies.regime``)."""
+    reads too (tested once, counted once). ``guarded_by``: the id of a check that must hold for
+    this claim's verdict to stand (a guard on how the claim is read: elsewhere it is undecided).
+    ``literature``: the source's own number; ``regime``: what the source measured in and what a
+    scale needs (``studies.regime``)."""
 
     id: str
     statement: str
@@ -111,6 +113,7 @@ class ClaimSpec:
     literature: str = ""
     regime: Regime = field(default_factory=Regime)
     scales: tuple[str, ...] = ()  # tested only at these scales (and where its experiment runs)
+    guarded_by: str = ""
 
     @property
     def counted(self) -> bool:
@@ -261,6 +264,7 @@ def parse_study(data: dict, path: Path) -> Study:
     if not claims or len({c.id for c in claims}) != len(claims):
         raise ConfigError(f"{where}: needs claims with distinct ids")
     _check_shared(claims, where)
+    _check_guards(claims, where)
     study = Study(
         name, version, _text(data, "title", where), str(data.get("question", "")).strip(),
         path, scales, experiments, tuple(claims),
@@ -276,7 +280,7 @@ def parse_study(data: dict, path: Path) -> Study:
 
 
 CLAIM_KEYS = ("id", "statement", "source", "experiment", "test", "kind", "primary", "shares",
-              "literature", "regime", "needs", "scales")
+              "literature", "regime", "needs", "scales", "guarded_by")
 
 
 def _claim(table: dict, i: int, ids: list[str], where: str, parse_test,
@@ -291,7 +295,7 @@ def _claim(table: dict, i: int, ids: list[str], where: str, parse_test,
     primary = table.get("primary", False)
     if not isinstance(primary, bool) or (primary and kind == "check"):
         raise ConfigError(f"{cw}: 'primary' takes true or false, and a check is never primary")
-    for key in ("shares", "literature"):
+    for key in ("shares", "literature", "guarded_by"):
         if not isinstance(table.get(key, ""), str):
             raise ConfigError(f"{cw}: '{key}' must be a string")
     params = {k: v for k, v in table.items() if k not in CLAIM_KEYS}
@@ -307,6 +311,7 @@ def _claim(table: dict, i: int, ids: list[str], where: str, parse_test,
         parse_test(_text(table, "test", cw), params, cw), kind, primary,
         table.get("shares", ""), table.get("literature", ""),
         parse_regime(table.get("regime"), table.get("needs"), cw), tuple(only),
+        table.get("guarded_by", ""),
     )
 
 
@@ -323,6 +328,25 @@ def comparison_key(claim: ClaimSpec) -> tuple:
     return (claim.experiment, family, tuple(sorted(set(orders))),
             tuple(sorted(str(sorted(c.items())) for c in conditions)), tuple(factors),
             tuple(stats))
+
+
+def _check_guards(claims: list[ClaimSpec], where: str) -> None:
+    """A claim's guard is a check of the same study, tested wherever the claim is."""
+    by_id = {c.id: c for c in claims}
+    for c in claims:
+        if not c.guarded_by:
+            continue
+        guard = by_id.get(c.guarded_by)
+        if guard is None or guard.kind != "check":
+            raise ConfigError(f"{where} claim {c.id}: guarded_by names no check of this study"
+                              + did_you_mean(c.guarded_by, [k for k in by_id
+                                                            if by_id[k].kind == "check"]))
+        if c.kind == "check":
+            raise ConfigError(f"{where} claim {c.id}: a check has no guard")
+        if guard.experiment != c.experiment or (guard.scales and set(c.scales or ["*"])
+                                                 - set(guard.scales)):
+            raise ConfigError(f"{where} claim {c.id}: its guard '{guard.id}' must test the same"
+                              " experiment at every scale the claim is tested at")
 
 
 def _check_shared(claims: list[ClaimSpec], where: str) -> None:
