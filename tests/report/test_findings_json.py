@@ -43,3 +43,22 @@ def test_an_older_sign_test_headline_names_the_claims_side_as_its_values_say():
                                         f"{len(values) - toward - tied} against, {tied} tied")
     dead = next(c for c in signs if c.claim.id == "bn-fewer-dead-units")
     assert dead.verdict.effect == "5 seeds on the claim's side, 0 against, 5 tied"
+
+
+def test_a_file_read_back_applies_the_guards_of_its_study():
+    """bn-regularises stands on its fit check: read back with that check's verdict changed to
+    contradicted (as a file written before the guard could hold), the claim is undecided."""
+    path = Path(__file__).resolve().parents[2] / "studies" / "cpu" / "bn-activation" / "claims.json"
+    data = json.loads(path.read_text())
+    (entry,) = data["studies"]
+    by_id = {c["id"]: c for c in entry["claims"]}
+    assert by_id["bn-regularises"]["outcome"] == "supported"
+    as_read = {c.claim.id: c.verdict for r in findings_from_json([("f", path.read_text())]).results
+               for c in r.claims}
+    assert as_read["bn-regularises"].outcome == "supported"
+    by_id["bn-regularises-fits-alike"]["outcome"] = "contradicted"
+    failed = {c.claim.id: c.verdict for r in findings_from_json([("f", json.dumps(data))]).results
+              for c in r.claims}
+    assert failed["bn-regularises"].outcome == "undecided"
+    assert "its guard 'bn-regularises-fits-alike' is contradicted" in failed[
+        "bn-regularises"].evidence

@@ -36,8 +36,9 @@ PLANTS = {  # outcome -> (accuracy advantage of linear-bn-relu, its BN output's 
 }
 
 
-def _plant(path: Path, study, outcome: str) -> None:
-    advantage, fractions = PLANTS[outcome]
+def _plant(path: Path, study, outcome) -> None:
+    """``outcome``: a key of ``PLANTS`` or its own (advantage, fractions)."""
+    advantage, fractions = PLANTS[outcome] if isinstance(outcome, str) else outcome
     config = study.config("pair", "quick")
     rng = np.random.default_rng(0)
     noisy = [-0.2, 1.5, -0.3, 0.9, -1.1, 0.4]  # undecided: differences that decide nothing
@@ -76,27 +77,39 @@ def test_stored_runs_give_each_outcome(tmp_path, outcome):
     assert exp.runs == exp.finished == 12 and exp.experiment.endswith("pair@quick")
 
 
-@pytest.mark.parametrize("outcome", ["supported", "contradicted"])
-def test_a_claim_stands_only_where_its_guard_holds(tmp_path, outcome):
-    """'better' guarded by the check 'half': planted so that both hold, the claim is supported;
-    planted so that the check fails, the claim's decisive verdict (contradicted here) becomes
-    undecided, saying which guard failed."""
+@pytest.mark.parametrize(("guard", "claim", "expected"), [
+    ("supported", "supported", "supported"),
+    ("contradicted", "supported", "undecided"),
+    ("undecided", "supported", "undecided"),
+    ("supported", "contradicted", "contradicted"),
+    ("contradicted", "contradicted", "undecided"),
+])
+def test_a_claim_stands_only_where_its_guard_holds(tmp_path, guard, claim, expected):
+    """'better' guarded by the check 'half', planted so that each comes out as given: the
+    claim keeps its verdict where the guard holds, and is undecided where it does not, saying
+    which guard failed; outside its source's regime it is then not reproduced."""
     half, better = STUDY["claims"]
     guarded = {**STUDY, "claims": [{**half, "kind": "check"},
                                    {**better, "guarded_by": "half"}]}
     study = parse_study(guarded, Path("guarded.toml"))
     db = tmp_path / "s.db"
-    _plant(db, study, outcome)
+    _plant(db, study, (PLANTS[claim][0], PLANTS[guard][1]))
     plain = evaluate_study(parse_study(STUDY, Path("planted.toml")), "quick", db)
-    assert {c.verdict.outcome for c in plain.claims} == {outcome}  # the same runs, no guard
+    assert [c.verdict.outcome for c in plain.claims] == [guard, claim]  # no guard
     result = {c.claim.id: c.verdict for c in evaluate_study(study, "quick", db).claims}
-    assert result["half"].outcome == outcome
-    if outcome == "supported":
-        assert result["better"].outcome == "supported" and "guard" not in result["better"].evidence
-    else:
-        assert result["better"].outcome == "undecided"
-        assert "its guard 'half' is contradicted" in result["better"].evidence
+    assert (result["half"].outcome, result["better"].outcome) == (guard, expected)
+    if expected != claim:
+        assert f"its guard 'half' is {guard}" in result["better"].evidence
         assert result["better"].decide == "the check 'half' to hold"
+    outside = {**guarded, "claims": [{**half, "kind": "check"},
+                                     {**better, "guarded_by": "half",
+                                      "needs": {"depth": {"min": 56}}}]}
+    far = {c.claim.id: c.verdict for c in evaluate_study(
+        parse_study(outside, Path("outside.toml")), "quick", db).claims}
+    if claim == "supported":
+        assert far["better"].outcome == ("agrees outside regime" if expected == "supported"
+                                         else "not reproduced")
+        assert "depth >= 56 needed" in far["better"].decide
 
 
 def test_claims_of_an_experiment_not_stored_are_not_run(tmp_path):

@@ -104,6 +104,15 @@ def _with(**changes):
         ({"claims": [{**BASE["claims"][0], "guarded_by": "g"},
                      {**BASE["claims"][0], "id": "g", "kind": "check", "guarded_by": "g"}]},
          "a check has no guard"),
+        ({"claims": [{**BASE["claims"][0], "guarded_by": "g"},
+                     {**BASE["claims"][0], "id": "c2", "shares": "c"},
+                     {**BASE["claims"][0], "id": "g", "kind": "check"}]},
+         "takes the same guarded_by"),
+        ({"experiments": [{"id": "e", "orders": ["conv-bn-relu", "conv-relu-bn"]},
+                          {"id": "f", "orders": ["conv-bn-relu", "conv-relu-bn"]}],
+          "claims": [{**BASE["claims"][0], "guarded_by": "g"},
+                     {**BASE["claims"][0], "id": "g", "kind": "check", "experiment": "f"}]},
+         "must test the same experiment"),
     ],
 )
 def test_bad_study_files(changes, message):

@@ -76,8 +76,8 @@ def _lead(findings) -> str:
         f"Verdicts of the {len(findings.counted())} debated claims (each comparison counted "
         f"once): {_counts(findings)}. {n_checks} checks (identities, sanity facts the probes "
         "must reproduce, and guards on how a claim is read) are listed apart and counted as no "
-        "evidence; a claim guarded by a check stands only where the check holds, and is "
-        "undecided elsewhere. A claim is *supported* "
+        "evidence; a claim guarded by a check stands only where the check holds (elsewhere it "
+        "is undecided, or not reproduced outside its source's regime). A claim is *supported* "
         "when a one-sided test at 5 % (a 90 % interval on the claim's side of its threshold) "
         "accepts it, *contradicted* when the same test accepts its opposite, and *undecided* "
         "otherwise, but only where the scale meets the regime the claim's source measured in; "
@@ -286,6 +286,9 @@ def _md_claim(r, c) -> list[str]:
     if c.claim.shares:
         out += ["", f"**Same comparison as** {md_text(c.claim.shares)}: tested once, counted"
                 " once."]
+    if c.claim.guarded_by:
+        out += ["", f"**Guarded by** the check {md_text(c.claim.guarded_by)}: this verdict stands"
+                " only where that check holds."]
     out += ["", f"**Evidence.** {md_text(v.evidence)}" + (
         f" (decided by {md_text(v.decided_by)})" if v.decided_by else "")]
     if c.p_family is not None:

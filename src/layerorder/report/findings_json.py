@@ -43,6 +43,7 @@ class ClaimRecord:
     primary: bool
     counted: bool  # counted in the page's tally (a debated claim that shares no comparison)
     shares: str
+    guarded_by: str  # the check this claim's verdict stands on, if any
     statement: str
     source: str
     literature: str  # the source's own number, with its setting
@@ -89,7 +90,8 @@ def _record(r, c) -> ClaimRecord:
     return ClaimRecord(
         study=r.study.name, version=r.study.version, scale=r.scale,
         experiment=c.experiment, id=spec.id, kind=spec.kind, primary=spec.primary,
-        counted=spec.counted, shares=spec.shares, statement=spec.statement,
+        counted=spec.counted, shares=spec.shares, guarded_by=spec.guarded_by,
+        statement=spec.statement,
         source=spec.source, literature=spec.literature,
         source_regime={k: _plain(x) for k, x in spec.regime.source},
         needs=tuple(n.describe() for n in spec.regime.needs),
@@ -208,7 +210,7 @@ def _study_result(entry: dict[str, Any], where: str, load_study):
     from layerorder.studies import builtin_names
     from layerorder.studies.claims import Estimate, Verdict
     from layerorder.studies.regime import RegimeMatch
-    from layerorder.studies.run import Cell, ClaimResult, ExperimentRun, StudyResult
+    from layerorder.studies.run import Cell, ClaimResult, ExperimentRun, StudyResult, guarded
 
     # a built-in study by its name (wherever the package lives now), a user's by its file
     study = load_study(entry["study"] if entry["study"] in builtin_names() else entry["path"])
@@ -247,5 +249,6 @@ def _study_result(entry: dict[str, Any], where: str, load_study):
                                          _nan(e["wall_seconds"]), chains, cells, e["reference"],
                                          tuple(e["factors"]),
                                          Metric.named(metric.get("name"), metric.get("goal"))))
-    return StudyResult(study, entry["scale"], entry["store"], tuple(claims), tuple(experiments),
-                       entry["machine"], entry["finished_at"])
+    # a file written before its study's guards: the guards applied to its stored verdicts
+    return StudyResult(study, entry["scale"], entry["store"], tuple(guarded(claims)),
+                       tuple(experiments), entry["machine"], entry["finished_at"])

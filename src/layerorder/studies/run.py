@@ -204,6 +204,7 @@ def run_study(
 # a decisive verdict whose guard fails: undecided (outside the regime: not reproduced)
 GUARDED = {"supported": "undecided", "contradicted": "undecided",
            "agrees outside regime": "not reproduced"}
+GUARD_HOLDS = ("supported", "agrees outside regime")  # a check's outcomes where its guard holds
 
 
 def claim_regime(claim: ClaimSpec, ev: Evidence, config) -> RegimeMatch:
@@ -273,18 +274,22 @@ def evaluate_study(study: Study, scale: str, store: str | Path, *, alpha: float 
 
 def guarded(claims: list[ClaimResult]) -> list[ClaimResult]:
     """Each claim whose guard (``ClaimSpec.guarded_by``) does not hold made undecided, or *not
-    reproduced* outside its source's regime: its reading is in doubt, whichever way it went."""
+    reproduced* outside its source's regime: its reading is in doubt, whichever way it went. A
+    guard holds where its check is supported (or agrees outside its own regime); a guard that
+    was not evaluated does not hold. Applying it twice changes nothing."""
     by_id = {c.claim.id: c.verdict for c in claims}
     out = []
     for c in claims:
-        guard = by_id.get(c.claim.guarded_by) if c.claim.guarded_by else None
-        if guard is not None and guard.outcome != "supported" and c.verdict.outcome in GUARDED:
+        name = c.claim.guarded_by
+        guard = by_id.get(name) if name else None
+        held = guard is not None and guard.outcome in GUARD_HOLDS
+        if name and not held and c.verdict.outcome in GUARDED:
             v = c.verdict
+            state = guard.outcome if guard is not None else "not evaluated"
             c = replace(c, verdict=replace(
                 v, outcome=GUARDED[v.outcome],
-                evidence=f"{v.evidence}; its guard '{c.claim.guarded_by}' is {guard.outcome},"
-                         " so this reading does not stand",
-                decide=f"the check '{c.claim.guarded_by}' to hold"))
+                evidence=f"{v.evidence}; its guard '{name}' is {state}, so this reading does"
+                         " not stand",
+                decide=f"the check '{name}' to hold" + (f"; {v.decide}" if v.decide else "")))
         out.append(c)
     return out
-

@@ -331,7 +331,8 @@ def comparison_key(claim: ClaimSpec) -> tuple:
 
 
 def _check_guards(claims: list[ClaimSpec], where: str) -> None:
-    """A claim's guard is a check of the same study, tested wherever the claim is."""
+    """A claim's guard is a check of the same study, tested wherever the claim is; claims that
+    share one comparison share its guard."""
     by_id = {c.id: c for c in claims}
     for c in claims:
         if not c.guarded_by:
@@ -347,6 +348,10 @@ def _check_guards(claims: list[ClaimSpec], where: str) -> None:
                                                  - set(guard.scales)):
             raise ConfigError(f"{where} claim {c.id}: its guard '{guard.id}' must test the same"
                               " experiment at every scale the claim is tested at")
+    for c in claims:  # after _check_shared: a shared claim exists
+        if c.shares and by_id[c.shares].guarded_by != c.guarded_by:
+            raise ConfigError(f"{where} claim {c.id}: it shares '{c.shares}''s comparison, so it"
+                              " takes the same guarded_by")
 
 
 def _check_shared(claims: list[ClaimSpec], where: str) -> None:
