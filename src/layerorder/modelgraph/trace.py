@@ -87,15 +87,13 @@ def _argmax_read(node: fx.Node) -> bool:
 def _classify(node: fx.Node, root: nn.Module, modules: dict[str, nn.Module], n_data: int):
     if node.op == "call_module":
         found = classify_module(modules[str(node.target)], str(node.target))
-        if found and any(n.indices for n in found) and not _argmax_read(node):
-            found = [replace(n, indices=False) for n in found]
-        return found
-    name = normalise_name(call_name(node))
-    enclosing = _enclosing_path(node)
-    path = f"{enclosing}.{name}" if enclosing else name
-    args = tuple(_attribute(root, a) for a in node.args)
-    kwargs = {k: _attribute(root, v) for k, v in node.kwargs.items()}
-    found = classify_call(name, args, kwargs, path, n_data)
+    else:
+        name = normalise_name(call_name(node))
+        enclosing = _enclosing_path(node)
+        path = f"{enclosing}.{name}" if enclosing else name
+        args = tuple(_attribute(root, a) for a in node.args)
+        kwargs = {k: _attribute(root, v) for k, v in node.kwargs.items()}
+        found = classify_call(name, args, kwargs, path, n_data)
     if found and any(n.indices for n in found) and not _argmax_read(node):
         found = [replace(n, indices=False) for n in found]
     return found

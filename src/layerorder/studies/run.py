@@ -201,12 +201,6 @@ def run_study(
     return tuple(out)
 
 
-# a decisive verdict whose guard fails: undecided (outside the regime: not reproduced)
-GUARDED = {"supported": "undecided", "contradicted": "undecided",
-           "agrees outside regime": "not reproduced"}
-GUARD_HOLDS = ("supported", "agrees outside regime")  # a check's outcomes where its guard holds
-
-
 def claim_regime(claim: ClaimSpec, ev: Evidence, config) -> RegimeMatch:
     """The scale's regime for one claim: the conditions it reads (all of them when it names
     none) and the best mean final accuracy among its orders there."""
@@ -270,6 +264,12 @@ def evaluate_study(study: Study, scale: str, store: str | Path, *, alpha: float 
         claims.append(ClaimResult(study.name, claim, name, verdict))
     return StudyResult(study, scale, shown(store), tuple(guarded(claims)), tuple(summaries),
                        machine, finished_at)
+
+
+# a decisive verdict whose guard fails: undecided (outside the regime: not reproduced)
+GUARDED = {"supported": "undecided", "contradicted": "undecided",
+           "agrees outside regime": "not reproduced"}
+GUARD_HOLDS = ("supported", "agrees outside regime")  # a check's outcomes where its guard holds
 
 
 def guarded(claims: list[ClaimResult]) -> list[ClaimResult]:
