@@ -115,6 +115,11 @@ def provenance(device: str, compiled: bool = False) -> dict:
     }
 
 
+def _test_acc(model, data, cfg: RunConfig, task, given: float | None) -> float:
+    """The trained model's eval-mode test accuracy: ``given`` where the caller has it."""
+    return evaluate(model, data.x_test, data.y_test, cfg.amp, task)[1] if given is None else given
+
+
 def fit_records(model, data, cfg: RunConfig, test_acc: float | None = None
                 ) -> list[tuple[int, str, str, dict]]:
     """The probe record of a trained model's eval-mode accuracy on a fixed sample of its
@@ -124,8 +129,7 @@ def fit_records(model, data, cfg: RunConfig, test_acc: float | None = None
     task = task_for(cfg)
     x, y = probe_batch(data.x_train, data.y_train, FIT_SAMPLE)
     train_acc = evaluate(model, x, y, cfg.amp, task)[1]
-    if test_acc is None:
-        test_acc = evaluate(model, data.x_test, data.y_test, cfg.amp, task)[1]
+    test_acc = _test_acc(model, data, cfg, task, test_acc)
     record = Fit("model", len(x), train_acc, test_acc, train_acc - test_acc)
     return [(cfg.epochs, "fit", record.name, to_data(record, 0))]
 
@@ -138,8 +142,7 @@ def recalibration_records(model, data, cfg: RunConfig, test_acc: float | None = 
     if not any(isinstance(m, BN_TYPES) for m in model.modules()):
         return []
     task = task_for(cfg)
-    before = (evaluate(model, data.x_test, data.y_test, cfg.amp, task)[1] if test_acc is None
-              else test_acc)
+    before = _test_acc(model, data, cfg, task, test_acc)
     layers = recalibrate_bn(model, data.x_train)
     after = evaluate(model, data.x_test, data.y_test, cfg.amp, task)[1]
     record = Recalibration("model", layers, before, after)
