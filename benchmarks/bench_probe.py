@@ -80,6 +80,9 @@ def main() -> None:
     print(f"probes on:  {t_on:.3f} s (median of {args.repeats})")
     probed = [e for e in range(cfg.epochs + 1) if e % cfg.probe_every == 0 or e == cfg.epochs]
     print(f"ratio on/off: {t_on / t_off:.3f}  (target <= 1.05; probes at epochs {probed})")
+    paired = statistics.median(a / b for a, b in zip(on, off))
+    print(f"median of the {args.repeats} paired ratios (each on-run against the off-run just"
+          f" before it): {paired:.3f}")
     print(
         f"time inside the probe calls: {t_in:.3f} s (median), {t_in / t_off:.1%} of a run"
         " without probes (less noisy than the difference of two wall times)"

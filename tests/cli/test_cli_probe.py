@@ -66,7 +66,7 @@ def test_compare_probe_stores_probe_records(capsys, tmp_path):
         probes = store.probes(run.id)
     epochs = {p.epoch for p in probes}
     kinds = {p.kind for p in probes}
-    # init and the last epoch always; epoch 1 is not a multiple of --probe-every's default 3
+    # init and the last epoch always; epoch 1 is not a multiple of --probe-every's default 5
     assert epochs == {0, 2} and kinds == {"stage", "grad", "varshift", "recal", "fit"}
     (recal,) = [p for p in probes if p.kind == "recal"]  # once, at the last epoch
     assert recal.epoch == 2 and recal.data["test_acc"] == pytest.approx(run.final_test_acc)
