@@ -157,7 +157,12 @@ def print_rewrite(result: RewriteResult) -> None:
         out.print(f"note: {shown(note)}")
     if result.checked_shape is not None:
         shape = ",".join(map(str, result.checked_shape))
-        same = " and gives the original's output, bit for bit" if result.same_output else ""
+        same = ""
+        if result.same_output:
+            same = " and gives the original's output, bit for bit"
+        elif result.difference is not None:
+            same = (" and gives the original's output to rounding (largest difference"
+                    f" {result.difference:.2g})")
         out.print(f"checked: the rewritten model runs on an input of shape {shape}{same}")
     else:
         out.print("not run: give --input-shape to check that the rewritten model runs")
