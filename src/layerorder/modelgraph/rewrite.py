@@ -23,6 +23,7 @@ Operations, applied in this order when combined:
 from __future__ import annotations
 
 import copy
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -150,21 +151,53 @@ def _pool_first(gm: fx.GraphModule):
     graph = graph_from_fx(gm)
     for act, pool in pool_first_pairs(graph):
         chain = _chain(graph, act, pool)
-        problem = ""
-        for node in chain:
-            fx_node = fx_nodes.get(node.ref)
-            inputs = fx_node.all_input_nodes if fx_node is not None else []
-            if fx_node is None or len(inputs) != 1 or fx_node.args[0] is not inputs[0]:
-                problem = problem or f"{node.named} is not a single-input call in the traced graph"
+        # only the activation is taken out and put back: the padding and the pool stay as they
+        # are (a pad may read its size from the activation's shape, which its input shares)
+        fx_act, fx_pool = fx_nodes.get(act.ref), fx_nodes.get(pool.ref)
+        inputs = fx_act.all_input_nodes if fx_act is not None else []
+        anchor = _pooled(fx_pool) if fx_pool is not None else None
+        if fx_act is None or len(inputs) != 1 or fx_act.args[0] is not inputs[0]:
+            problem = f"{act.named} is not a single-input call in the traced graph"
+        elif anchor is None:
+            problem = f"{pool.named} returns more than its pooled values to its readers"
+        elif _in_place(gm, fx_act) and len(inputs[0].users) > 1:
+            problem = (f"{act.named} works in place on a tensor that is read elsewhere too;"
+                       " moved, it would no longer change what those readers see")
+        else:
+            problem = ""
         if problem:
             skips.append(RewriteSkip(act.label, problem))
             continue
-        _detach(fx_nodes[act.ref])
-        _insert_after(fx_nodes[act.ref], fx_nodes[pool.ref])
+        _detach(fx_act)
+        _insert_after(fx_act, anchor)
         before = ARROW.join(n.token for n in chain)
         after = ARROW.join(n.token for n in (*chain[1:], act))
         changes.append(RewriteChange(act.label, before, after))
     return changes, skips
+
+
+def _pooled(pool: fx.Node) -> fx.Node | None:
+    """Where a pool's values are read: the pool itself, or the one ``[0]`` of a pool that also
+    returns its indices (read nowhere); None when anything else reads it."""
+    readers = [u for u in pool.users
+               if not (u.op == "call_function" and u.target is operator.getitem
+                       and u.args[1] != 0 and not u.users)]
+    tuples = [u for u in readers if u.op == "call_function" and u.target is operator.getitem]
+    if not tuples:
+        return pool
+    if len(readers) == 1 and readers[0].args[1] == 0:
+        return readers[0]
+    return None
+
+
+def _in_place(gm: fx.GraphModule, node: fx.Node) -> bool:
+    """An activation that overwrites its input: a module with ``inplace`` set, a call with
+    ``inplace=True`` (or a positional True), or an underscore method or function (``relu_``)."""
+    if node.op == "call_module":
+        return bool(getattr(gm.get_submodule(node.target), "inplace", False))
+    name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
+    return (node.kwargs.get("inplace") is True or any(a is True for a in node.args[1:])
+            or (name.endswith("_") and not name.endswith("__")))
 
 
 def _chain(graph: RoleGraph, act: RoleNode, pool: RoleNode) -> list[RoleNode]:
@@ -245,7 +278,7 @@ def rewrite_model(
         checked = tuple(example_input.shape)
         if pool_first and len(steps) == 1:
             before = run_model(model, example_input, "the original model")
-            difference = _rounding_apart(before, after)
+            difference = _rounding_apart(model, gm, example_input, before, after)
             if difference is None:
                 raise LintError(
                     "pooling first changed the model's output on a random input; the model was"
@@ -258,24 +291,72 @@ def rewrite_model(
 
 # Pooling first evaluates the activation at other positions of other tensors, and torch's
 # vectorised transcendental functions (softplus, sigmoid, tanh, exp) round differently by position
-# in the vector, so an exact identity can move the output's last bits. A difference within this
-# many machine epsilons of the output's largest magnitude is that rounding; beyond it, a change.
+# in the vector, so an exact identity can move the output's last bits. Where the outputs differ,
+# both models run again in float64: rounding then shrinks to float64's, within this many of its
+# machine epsilons of the output's largest magnitude, while a real change stays.
 POOL_FIRST_ULPS = 64
 
 
-def _rounding_apart(before, after) -> float | None:
-    """The largest absolute difference of two outputs within rounding (0.0: equal bit for bit),
-    or None where they differ beyond it (``POOL_FIRST_ULPS``) or are not tensors of one shape."""
-    if not (isinstance(before, torch.Tensor) and isinstance(after, torch.Tensor)
-            and before.shape == after.shape and before.dtype == after.dtype):
+def _rounding_apart(model: nn.Module, rewritten: nn.Module, example: torch.Tensor, before,
+                    after) -> float | None:
+    """The largest absolute difference between the two models' outputs (``before``,
+    ``after``) where it is rounding (0.0: equal bit for bit); None where it is a change: the
+    difference stays in float64, the outputs do not match in structure, shape or dtype, or
+    their non-finite values (NaN, infinities) sit in other places."""
+    gap = _largest_gap(before, after)
+    if gap is None or gap == 0.0:
+        return gap
+    if not example.is_floating_point():
         return None
-    if torch.equal(before, after):
-        return 0.0
-    if not before.is_floating_point() or not torch.isfinite(before).all():
+    wide = example.double()
+    before64 = run_model(copy.deepcopy(model).double(), wide, "the original model in float64")
+    after64 = run_model(copy.deepcopy(rewritten).double(), wide,
+                        "the rewritten model in float64")
+    gap64 = _largest_gap(before64, after64)
+    scale = max((float(t[t.isfinite()].abs().max()) for t in _leaves(before64)
+                 if t.isfinite().any()), default=0.0)
+    eps = torch.finfo(torch.float64).eps
+    return gap if gap64 is not None and gap64 <= POOL_FIRST_ULPS * eps * scale else None
+
+
+def _leaves(out) -> list[torch.Tensor] | None:
+    """The tensors of a model's output (a tensor, or tuples, lists and dicts of them), in
+    order; None for anything else."""
+    if isinstance(out, torch.Tensor):
+        return [out]
+    items = out.values() if isinstance(out, dict) else out
+    if not isinstance(out, (tuple, list, dict)):
         return None
-    gap = float((after - before).abs().max())
-    scale = float(before.abs().max())
-    return gap if gap <= POOL_FIRST_ULPS * torch.finfo(before.dtype).eps * scale else None
+    leaves = []
+    for item in items:
+        found = _leaves(item)
+        if found is None:
+            return None
+        leaves.extend(found)
+    return leaves
+
+
+def _largest_gap(before, after) -> float | None:
+    """max |after - before| over the finite values of two outputs alike in structure, shape and
+    dtype whose non-finite values match in place and kind; None where they do not."""
+    pairs = list(zip(_leaves(before) or [None], _leaves(after) or [None]))
+    if (len(_leaves(before) or []) != len(_leaves(after) or [])
+            or any(b is None or a is None or b.shape != a.shape or b.dtype != a.dtype
+                   for b, a in pairs)):
+        return None
+    gap = 0.0
+    for b, a in pairs:
+        if torch.equal(b, a):
+            continue
+        if not b.is_floating_point():
+            return None
+        finite = b.isfinite()
+        if not torch.equal(finite, a.isfinite()) or not torch.equal(
+                b[~finite].nan_to_num(0.0), a[~finite].nan_to_num(0.0)):
+            return None
+        if finite.any():
+            gap = max(gap, float((a[finite] - b[finite]).abs().max()))
+    return gap
 
 
 AS_IS = "as-is"  # the order of a user's model left as it is

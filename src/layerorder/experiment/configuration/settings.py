@@ -74,7 +74,7 @@ UNSTACKED_EXECUTORS = tuple(k.name for k in EXECUTOR_KINDS if not k.stacks)  # f
 
 SLURM_CLUSTERS = ("slurm", "local")
 STACK_MODES = ("auto", "exact", "batched")  # layerorder.experiment.training.stacking says each
-# epochs between probes: on the default model a probe costs about 9% of an epoch's time, and a
+# epochs between probes: on the default model a probe costs 7-9% of an epoch's time, and a
 # probed run's end (its fit, and BN recalibrated over the training set) about a third of an
 # epoch, so every fifth epoch keeps --probe near 4% of a 20-epoch run where every third took 5%
 # (benchmarks/bench_probe.py); no study reads an epoch of probe data other than init and the
