@@ -19,3 +19,7 @@ layerorder study report --from studies/findings/claims.json --format md -o docs/
 # then (bn-regularises guarded by its fit check) the JSON from the store and the page from it
 layerorder study report --all --scale quick --store studies/findings/quick.db --format json -o studies/findings/claims.json
 layerorder study report --from studies/findings/claims.json --format md -o docs/findings-quick.md
+# later on 2026-12-06: dropout-bn's ResNet claims guarded and its formula claims made checks (no
+# run trained): the page and the JSON from the store again
+layerorder study report --all --scale quick --store studies/findings/quick.db --format md -o docs/findings-quick.md
+layerorder study report --all --scale quick --store studies/findings/quick.db --format json -o studies/findings/claims.json
