@@ -64,29 +64,27 @@ def test_a_file_read_back_applies_the_guards_of_its_study():
         "bn-regularises"].evidence
 
 
-def test_the_resnet_readings_of_dropout_bn_stand_only_where_the_dropout_arm_learns():
-    """ResNet-56 with dropout 0.5 before every BN ends at chance at the cpu scale (every seed
-    below chance + 5), so the claims measured against it are undecided on the committed file,
-    for that reason alone: each is on its side, and says its guard failed. Dropout 0.2 learns
-    there, so the claim read against it stands."""
+def test_the_resnet_comparisons_of_dropout_bn_stand_where_the_dropout_arm_learned():
+    """ResNet-56 with dropout 0.5 before every BN ends at chance in eval mode at the cpu scale,
+    the variance shift at work; recalibrated, every seed is above chance + 5, so the arm learned
+    and the two comparisons read against it stand. Read back as if that check had failed (a
+    file of a scale where the arm never trained), they are undecided."""
     path = Path(__file__).resolve().parents[2] / "studies" / "cpu" / "dropout-bn" / "claims.json"
     data = json.loads(path.read_text())
     (entry,) = data["studies"]
-    guarded = ("resnet-drop-before-bn-costs-vs-none", "resnet-dropout-after-last-bn-better",
-               "resnet-recalibration-recovers")
+    guarded = ("resnet-drop-before-bn-costs-vs-none", "resnet-dropout-after-last-bn-better")
 
     def read(payload):
         return {c.claim.id: c.verdict for r in findings_from_json([("f", payload)]).results
                 for c in r.claims}
 
     as_read = read(path.read_text())
-    branch = as_read["resnet-branch-learns"]
-    assert branch.outcome == "contradicted" and max(branch.estimates[0].values) < 15.0
-    assert all(as_read[c].outcome == "undecided" for c in guarded)
-    assert as_read["resnet-cost-grows-with-rate"].outcome == "undecided"
-    assert as_read["resnet-rate-0.2-learns"].outcome == "supported"
-    assert as_read["resnet-drop-before-bn-costs-at-0.2"].outcome == "supported"
+    learned = as_read["resnet-branch-learns"]
+    assert learned.outcome == "supported" and min(learned.estimates[0].values) > 15.6
+    assert all(as_read[c].outcome == "supported" for c in guarded)
+    by_id = {c["id"]: c for c in entry["claims"]}
+    by_id["resnet-branch-learns"]["outcome"] = "contradicted"
+    failed = read(json.dumps(data))
     for claim in guarded:
-        assert "inside the claim's side" in as_read[claim].evidence
-        assert "its guard 'resnet-branch-learns' is contradicted" in as_read[claim].evidence
-    assert [c["outcome"] for c in entry["claims"] if c["id"] in guarded] == ["undecided"] * 3
+        assert failed[claim].outcome == "undecided"
+        assert "its guard 'resnet-branch-learns' is contradicted" in failed[claim].evidence
