@@ -113,6 +113,9 @@ def _with(**changes):
           "claims": [{**BASE["claims"][0], "guarded_by": "g"},
                      {**BASE["claims"][0], "id": "g", "kind": "check", "experiment": "f"}]},
          "must test the same experiment"),
+        ({"claims": [{**BASE["claims"][0], "reading": "yes"}]}, "'reading' takes true or false"),
+        ({"claims": [{**BASE["claims"][0], "kind": "check", "reading": True}]},
+         "a check is never a reading"),
     ],
 )
 def test_bad_study_files(changes, message):
@@ -167,3 +170,25 @@ def test_an_experiment_can_run_at_some_scales_only(tmp_path):
            "claims": data["claims"][1:]}
     with pytest.raises(ConfigError, match="'scales' takes a list of the study's scales"):
         parse_study(bad, tmp_path / "bad.toml")
+
+
+def test_a_claim_that_is_this_studys_reading_says_so_and_is_marked():
+    """``reading = true`` marks exactly the built-in claims whose statement or source says the
+    verdict is on this study's own reading of the source (or a question no source answers)."""
+    import re
+
+    from layerorder.studies import builtin_studies
+
+    says = re.compile(r"this study's (init-time )?(reading|question)|read by this study|"
+                      r"verdict is on the study's reading", re.I)
+    marked, said = set(), set()
+    for study in builtin_studies():
+        for c in study.claims:
+            if c.reading:
+                marked.add(c.id)
+            if c.kind == "claim" and says.search(c.statement + " " + c.source):
+                said.add(c.id)
+    assert marked and marked == said
+    assert _with()().claims[0].reading is False
+    mine = _with(claims=[{**BASE["claims"][0], "reading": True}])()
+    assert mine.claims[0].reading is True

@@ -29,9 +29,20 @@ CHECK_MARK = {"supported": "reproduced", "contradicted": "FAILED", "undecided": 
               "agrees outside regime": "reproduced", "not reproduced": "not reproduced"}
 
 
-def _counts(findings) -> str:
-    every = [c.verdict.outcome for c in findings.counted()]
+def _counts(claims) -> str:
+    every = [c.verdict.outcome for c in claims]
     return ", ".join(f"{every.count(o)} {MARK[o]}" for o in OUTCOMES if every.count(o))
+
+
+def _readings(findings) -> str:
+    """The sentence that counts this study's own readings apart ('' where there are none)."""
+    readings = [c for c in findings.counted() if c.claim.reading]
+    if not readings:
+        return ""
+    return (f" Of these, {len(readings)} are this study's own readings of a source (a sharper or"
+            " narrower form of its words, or a question no source answers; each says so), whose"
+            f" verdicts speak to that reading, not to a claim the source made: "
+            f"{_counts(readings)}.")
 
 
 def _provenance(findings) -> list[str]:
@@ -74,10 +85,11 @@ def _lead(findings) -> str:
     m = len(findings.family)
     return (
         f"Verdicts of the {len(findings.counted())} debated claims (each comparison counted "
-        f"once): {_counts(findings)}. {n_checks} checks (identities, sanity facts the probes "
-        "must reproduce, and guards on how a claim is read) are listed apart and counted as no "
-        "evidence; a claim guarded by a check stands only where the check holds (elsewhere it "
-        "is undecided, or not reproduced outside its source's regime). A claim is *supported* "
+        f"once): {_counts(findings.counted())}.{_readings(findings)} {n_checks} checks"
+        " (identities, sanity facts the probes must reproduce, and guards on how a claim is"
+        " read) are listed apart and counted as no evidence; a claim guarded by a check stands"
+        " only where the check holds (elsewhere it is undecided, or not reproduced outside its"
+        " source's regime). A claim is *supported* "
         "when a one-sided test at 5 % (a 90 % interval on the claim's side of its threshold) "
         "accepts it, *contradicted* when the same test accepts its opposite, and *undecided* "
         "otherwise, but only where the scale meets the regime the claim's source measured in; "

@@ -44,6 +44,7 @@ class ClaimRecord:
     counted: bool  # counted in the page's tally (a debated claim that shares no comparison)
     shares: str
     guarded_by: str  # the check this claim's verdict stands on, if any
+    reading: bool  # this study's own reading of its source: the verdict is on that reading
     statement: str
     source: str
     literature: str  # the source's own number, with its setting
@@ -91,6 +92,7 @@ def _record(r, c) -> ClaimRecord:
         study=r.study.name, version=r.study.version, scale=r.scale,
         experiment=c.experiment, id=spec.id, kind=spec.kind, primary=spec.primary,
         counted=spec.counted, shares=spec.shares, guarded_by=spec.guarded_by,
+        reading=spec.reading,
         statement=spec.statement,
         source=spec.source, literature=spec.literature,
         source_regime={k: _plain(x) for k, x in spec.regime.source},

@@ -99,6 +99,9 @@ class ClaimSpec:
     every primary claim on a page. ``shares``: the id of the claim whose comparison this one
     reads too (tested once, counted once). ``guarded_by``: the id of a check that must hold for
     this claim's verdict to stand (a guard on how the claim is read: elsewhere it is undecided).
+    ``reading``: the statement is this study's own reading of its source (a sharper or narrower
+    form than the source's words, or a question no source answers), so its verdict speaks to
+    that reading and not to a claim the source made; a page counts such verdicts apart.
     ``literature``: the source's own number; ``regime``: what the source measured in and what a
     scale needs (``studies.regime``)."""
 
@@ -114,6 +117,7 @@ class ClaimSpec:
     regime: Regime = field(default_factory=Regime)
     scales: tuple[str, ...] = ()  # tested only at these scales (and where its experiment runs)
     guarded_by: str = ""
+    reading: bool = False
 
     @property
     def counted(self) -> bool:
@@ -280,7 +284,7 @@ def parse_study(data: dict, path: Path) -> Study:
 
 
 CLAIM_KEYS = ("id", "statement", "source", "experiment", "test", "kind", "primary", "shares",
-              "literature", "regime", "needs", "scales", "guarded_by")
+              "literature", "regime", "needs", "scales", "guarded_by", "reading")
 
 
 def _claim(table: dict, i: int, ids: list[str], where: str, parse_test,
@@ -295,6 +299,9 @@ def _claim(table: dict, i: int, ids: list[str], where: str, parse_test,
     primary = table.get("primary", False)
     if not isinstance(primary, bool) or (primary and kind == "check"):
         raise ConfigError(f"{cw}: 'primary' takes true or false, and a check is never primary")
+    reading = table.get("reading", False)
+    if not isinstance(reading, bool) or (reading and kind == "check"):
+        raise ConfigError(f"{cw}: 'reading' takes true or false, and a check is never a reading")
     for key in ("shares", "literature", "guarded_by"):
         if not isinstance(table.get(key, ""), str):
             raise ConfigError(f"{cw}: '{key}' must be a string")
@@ -311,7 +318,7 @@ def _claim(table: dict, i: int, ids: list[str], where: str, parse_test,
         parse_test(_text(table, "test", cw), params, cw), kind, primary,
         table.get("shares", ""), table.get("literature", ""),
         parse_regime(table.get("regime"), table.get("needs"), cw), tuple(only),
-        table.get("guarded_by", ""),
+        table.get("guarded_by", ""), reading,
     )
 
 
