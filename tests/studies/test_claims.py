@@ -222,6 +222,9 @@ def test_stable_lr(limits, outcome):
         assert "finer grid" in v.decide and "bootstrap interval +0 to +0" in v.evidence
     if outcome == "supported":  # 5 of 5 seeds: the exact sign test's p, not the bootstrap's
         assert v.p == pytest.approx(1 / 32) and "higher on 5, lower on 0" in v.evidence
+        # the headline leads with the counts that decide it, then the means' limits
+        assert v.effect == ("seeds' own limits higher on 5, lower on 0, tied on 0 (sign-test p"
+                            " 0.0312); largest stable lr of the means 1.0 vs 0.01")
 
 
 def test_stable_lr_with_three_seeds_cannot_be_decided_however_clear():
