@@ -36,6 +36,7 @@ from layerorder.modelgraph.build import materialise, run_model
 from layerorder.modelgraph.census import ARROW
 from layerorder.modelgraph.errors import LintError, short_reason
 from layerorder.modelgraph.graph import RoleGraph, RoleNode
+from layerorder.modelgraph.hooks import tensors_in
 from layerorder.modelgraph.plans import (
     MOVABLE_ROLES,
     RewriteChange,
@@ -313,36 +314,20 @@ def _rounding_apart(model: nn.Module, rewritten: nn.Module, example: torch.Tenso
     after64 = run_model(copy.deepcopy(rewritten).double(), wide,
                         "the rewritten model in float64")
     gap64 = _largest_gap(before64, after64)
-    scale = max((float(t[t.isfinite()].abs().max()) for t in _leaves(before64)
+    scale = max((float(t[t.isfinite()].abs().max()) for t in tensors_in(before64)
                  if t.isfinite().any()), default=0.0)
     eps = torch.finfo(torch.float64).eps
     return gap if gap64 is not None and gap64 <= POOL_FIRST_ULPS * eps * scale else None
 
 
-def _leaves(out) -> list[torch.Tensor] | None:
-    """The tensors of a model's output (a tensor, or tuples, lists and dicts of them), in
-    order; None for anything else."""
-    if isinstance(out, torch.Tensor):
-        return [out]
-    items = out.values() if isinstance(out, dict) else out
-    if not isinstance(out, (tuple, list, dict)):
-        return None
-    leaves = []
-    for item in items:
-        found = _leaves(item)
-        if found is None:
-            return None
-        leaves.extend(found)
-    return leaves
-
-
 def _largest_gap(before, after) -> float | None:
-    """max |after - before| over the finite values of two outputs alike in structure, shape and
-    dtype whose non-finite values match in place and kind; None where they do not."""
-    pairs = list(zip(_leaves(before) or [None], _leaves(after) or [None]))
-    if (len(_leaves(before) or []) != len(_leaves(after) or [])
-            or any(b is None or a is None or b.shape != a.shape or b.dtype != a.dtype
-                   for b, a in pairs)):
+    """max |after - before| over the finite values of two outputs whose tensors (``tensors_in``)
+    match in number, shape and dtype and whose non-finite values match in place and kind; None
+    where they do not, or where there is no tensor to compare."""
+    olds, news = list(tensors_in(before)), list(tensors_in(after))
+    pairs = list(zip(olds, news, strict=False))
+    if (not olds or len(olds) != len(news)
+            or any(b.shape != a.shape or b.dtype != a.dtype for b, a in pairs)):
         return None
     gap = 0.0
     for b, a in pairs:
