@@ -174,6 +174,26 @@ def test_ranking(shifts, outcome):
     assert v.outcome == outcome and "Kendall" in v.evidence
 
 
+def test_a_ranking_tier_leaves_its_own_pairs_untested():
+    """["a", ["b", "c"], "d"]: b and c are not ranked between themselves, so c ahead of b
+    contradicts nothing (5 pairs, every one in the stated direction), while d ahead of c
+    (across tiers) contradicts; Kendall's tau counts the tier as a tie (scipy's tau-b)."""
+    from scipy import stats
+
+    ranking = ["a", ["b", "c"], "d"]
+    ev = evidence(_acc_runs({"a": 6.0, "b": 2.0, "c": 4.0, "d": 0.0}, 8, 0.1))
+    v = _test("ranking", ranking=ranking).evaluate(ev, 0.05)
+    assert v.outcome == "supported" and "of 5 pairs the ranking implies, 5 differ" in v.evidence
+    means = [e.mean for e in v.estimates]
+    tau = stats.kendalltau([0, 1, 1, 2], [-m for m in means]).statistic
+    assert v.evidence.endswith(f"= {tau:+.2f}") and tau < 1  # the tie keeps tau-b below 1
+    crossed = evidence(_acc_runs({"a": 6.0, "b": 2.0, "c": 4.0, "d": 5.0}, 8, 0.1))
+    assert _test("ranking", ranking=ranking).evaluate(crossed, 0.05).outcome == "contradicted"
+    for bad in (["a", []], ["a", ["b", 3]], ["a", ["a", "b"]]):
+        with pytest.raises(ConfigError, match="'ranking'"):
+            _test("ranking", ranking=bad)
+
+
 def test_reliability():
     rng = np.random.default_rng(3)
     runs, i = [], 0
@@ -319,6 +339,25 @@ def test_not_greater_is_non_superiority_within_the_margin(shift, outcome):
     assert (high < 1.0) == (outcome == "supported") and (low > 1.0) == (outcome == "contradicted")
     with pytest.raises(ConfigError, match="'not-greater' needs a positive margin"):
         _test("difference", expect="not-greater",
+              a={"order": "a", "kind": "run", "statistic": "final_test_acc"})
+
+
+@pytest.mark.parametrize("shift,outcome", [(0.0, "supported"), (-3.0, "contradicted"),
+                                           (-1.0, "undecided")])
+def test_not_less_is_non_inferiority_within_the_margin(shift, outcome):
+    """'a is no worse than b': the 90 % t interval of a - b (scipy's) lies above minus the
+    margin (supported), below it (contradicted), or across it (undecided)."""
+    runs = _acc_runs({"a": shift, "b": 0.0}, seeds=8, sd=0.3)
+    t = _test("difference", expect="not-less", margin=1.0,
+              a={"order": "a", "kind": "run", "statistic": "final_test_acc"}, b={"order": "b"})
+    v = t.evaluate(evidence(runs), 0.05)
+    acc = {(r.label, r.seed): r.final_test_acc for r in runs}
+    diffs = [acc["a", s] - acc["b", s] for s in range(8)]
+    low, high = stats.t.interval(0.9, 7, loc=np.mean(diffs), scale=stats.sem(diffs))
+    assert v.outcome == outcome
+    assert (low > -1.0) == (outcome == "supported") and (high < -1.0) == (outcome == "contradicted")
+    with pytest.raises(ConfigError, match="'not-less' needs a positive margin"):
+        _test("difference", expect="not-less", margin=-1.0,
               a={"order": "a", "kind": "run", "statistic": "final_test_acc"})
 
 

@@ -277,16 +277,35 @@ class AccuracyTest:
 @register
 @dataclass(frozen=True)
 class RankingTest:
+    """The orders rank as listed, best first. An entry may be a list of orders, a tier the
+    ranking does not order within (a source whose own tables put two units either way round at
+    two depths): only pairs from different tiers are tested. ``tiers``: each order's tier."""
+
     kind: ClassVar[str] = "ranking"
     ranking: tuple[str, ...] = ()
     condition: Mapping[str, Any] = field(default_factory=dict)
+    tiers: tuple[int, ...] = ()
 
     @classmethod
     def parse(cls, params: dict[str, Any], where: str) -> RankingTest:
         ranking = params.get("ranking")
+        usage = (f"{where}: 'ranking' takes two or more entries, best first, each an order or a"
+                 " list of orders it does not rank among themselves")
         if not (isinstance(ranking, list) and len(ranking) >= 2):
-            raise ConfigError(f"{where}: 'ranking' takes two or more orders, best first")
-        return cls(tuple(ranking), _condition(params, where))
+            raise ConfigError(usage)
+        orders, tiers = [], []
+        for i, entry in enumerate(ranking):
+            tier = entry if isinstance(entry, list) else [entry]
+            if not tier or not all(isinstance(o, str) for o in tier):
+                raise ConfigError(usage)
+            orders += tier
+            tiers += [i] * len(tier)
+        if len(set(orders)) < len(orders):
+            raise ConfigError(f"{where}: 'ranking' names an order twice")
+        return cls(tuple(orders), _condition(params, where), tuple(tiers))
+
+    def _tier(self, i: int) -> int:
+        return self.tiers[i] if self.tiers else i
 
     def evaluate(self, ev: Evidence, alpha: float) -> Verdict:
         conds = _conditions(ev, self.condition)
@@ -301,7 +320,9 @@ class RankingTest:
         counts = {"agree": 0, "reversed": 0, "equivalent": 0, "undecided": 0}
         p_agree, p_reversed = [], []
         for i, a in enumerate(self.ranking):
-            for b in self.ranking[i + 1:]:
+            for j, b in enumerate(self.ranking[i + 1:], start=i + 1):
+                if self._tier(j) == self._tier(i):  # a tier the ranking does not order
+                    continue
                 found = _decision(cond, a, b)
                 if found is None:
                     return not_run(f"the pair {a} / {b}{_at(cond.name)}")
@@ -313,7 +334,8 @@ class RankingTest:
         accs = {label: _values(ev, cond, label) for label in self.ranking}
         ests = tuple(estimate(f"{k}{_at(cond.name)}", list(v.values())) for k, v in accs.items())
         means = [e.mean for e in ests]
-        tau = stats.kendalltau(range(len(means)), [-metric.gain(m) for m in means]).statistic
+        ranks = [self._tier(i) for i in range(len(means))]
+        tau = stats.kendalltau(ranks, [-metric.gain(m) for m in means]).statistic
         total = sum(counts.values())
         text = (f"{_at(cond.name).strip() or 'overall'}: of {total} pairs the ranking implies, "
                 f"{counts['agree']} differ in its direction, {counts['reversed']} the other way, "

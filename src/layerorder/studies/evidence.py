@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from layerorder.errors import ConfigError, did_you_mean
@@ -43,6 +43,10 @@ REPORTED = "metrics."
 LOOP_ONLY = ("final_test_acc", "final_test_loss", "final_train_loss", *EPOCH_STATISTICS,
              *EPOCH_FIELDS)
 LAYERS = ("all", "first", "last", "first/last")
+# a measure's condition may name a factor's level, its lowest or highest, or the level at which
+# the measure's order does best ("best": each arm at its own better learning rate)
+LEVEL_WORDS = ("min", "max")
+BEST = "best"
 
 
 def role_of_kind(kind: str) -> str | None:
@@ -152,24 +156,57 @@ class Evidence:
         run's own metric, with its goal)."""
         return self.results.analysis.plan.metric
 
-    def resolve(self, condition: Mapping[str, Any] | None) -> dict[str, Any]:
+    def resolve(self, condition: Mapping[str, Any] | None,
+                order: str | None = None) -> dict[str, Any]:
         """A condition with ``"min"``/``"max"`` replaced by the factor's lowest/highest level
-        (so one claim reads 'the deepest network' at every scale)."""
+        (so one claim reads 'the deepest network' at every scale) and ``"best"`` by the level
+        at which ``order`` has its best mean of the compared metric, the condition's other
+        factors as named (each order at its own better learning rate, as a source tunes its
+        baselines; a measure's condition only, since it names the order)."""
         from layerorder.stats.analysis import sort_key as level_order
 
-        out = {}
+        out, best = {}, []
         for factor, level in (condition or {}).items():
             if level in ("min", "max"):
                 conditions = self.results.analysis.conditions
                 levels = sorted({dict(c.levels).get(factor) for c in conditions} - {None},
                                 key=level_order)
                 level = (levels[0] if level == "min" else levels[-1]) if levels else level
+            elif level == BEST:
+                if order is None:
+                    raise ConfigError(f"{factor} = 'best' reads an order's own best level: name "
+                                      "it in a measure's condition")
+                best.append(factor)
             out[factor] = level
+        if len(best) > 1:
+            raise ConfigError(f"'best' names one factor of a condition, not {', '.join(best)}")
+        fixed = {k: v for k, v in out.items() if k not in best}
+        for factor in best:
+            rows = {dict(c.levels)[factor]: row for c in self.results.analysis.conditions
+                    if factor in dict(c.levels)
+                    and all(str(dict(c.levels).get(k)) == str(v) for k, v in fixed.items())
+                    for row in c.rows if row.label == order and math.isfinite(row.summary.mean)}
+            # as the comparison picks an order's best learning rate: a level that lost runs
+            # (diverged or failed) is no fair best, its mean covering the survivors only,
+            # unless every level lost some
+            clean = {k: r.summary.mean for k, r in rows.items()
+                     if not r.summary.n_diverged and not r.summary.n_failed}
+            means = clean or {k: r.summary.mean for k, r in rows.items()}
+            out[factor] = self.metric.best(means) if means else BEST
         return out
+
+    def shown(self, m: Measure) -> Measure:
+        """``m`` as a page describes it: a ``"best"`` level with the level it read
+        (``lr=best (0.001)``)."""
+        if BEST not in m.condition.values():
+            return m
+        levels = self.resolve(m.condition, m.order)
+        return replace(m, condition={k: f"{BEST} ({levels[k]})" if v == BEST else v
+                                     for k, v in m.condition.items()})
 
     def runs(self, order: str, condition: Mapping[str, Any] | None = None) -> list:
         """The finished runs of ``order`` at ``condition`` (every level when not given)."""
-        wanted = self.resolve(condition)
+        wanted = self.resolve(condition, order)
         out = []
         for run in self.results.runs:
             if run.label != order or run.status not in ("done", "diverged"):

@@ -3,7 +3,8 @@
 ``value``: one measure (see ``studies.evidence.Measure``) lies in a band, above or below a
 threshold. ``difference``: measure ``a`` minus measure ``b``, paired by seed (two orders, two
 stages or two epochs of one order), is greater or less than zero, different from zero
-(two-sided), or within ``margin`` of it; with ``log = true`` the ratio a/b is tested on the log
+(two-sided), within ``margin`` of it, at most ``margin`` above it (``not-greater``) or at
+most ``margin`` below it (``not-less``); with ``log = true`` the ratio a/b is tested on the log
 scale and reported as a ratio. ``method = "sign"`` tests the direction with the exact sign test
 instead of a t interval: for counts pinned at a floor (dead units that are 0 for most seeds),
 where a t interval is meaningless; a side that is the same value for every seed switches to it
@@ -32,8 +33,10 @@ from layerorder.studies.claims import (
 from layerorder.studies.evidence import Evidence, Measure, parse_measure
 
 INF = math.inf
-# ``not-greater``: a exceeds b by less than the margin (non-superiority: "does not improve")
-EXPECT = ("greater", "less", "equivalent", "different", "not-greater")
+# ``not-greater``: a exceeds b by less than the margin (non-superiority: "does not improve");
+# ``not-less``: a falls short of b by less than the margin (non-inferiority: "no worse than")
+EXPECT = ("greater", "less", "equivalent", "different", "not-greater", "not-less")
+MARGINED = ("equivalent", "not-greater", "not-less")  # the expectations that need a margin
 METHODS = ("t", "sign")
 
 
@@ -101,7 +104,7 @@ class DifferenceTest:
         if expect not in EXPECT:
             raise ConfigError(f"{where}: expect must be one of {', '.join(EXPECT)}")
         margin = _number(params, "margin", where)
-        if expect in ("equivalent", "not-greater") and not (margin and margin > 0):
+        if expect in MARGINED and not (margin and margin > 0):
             raise ConfigError(f"{where}: expect = '{expect}' needs a positive margin")
         method = params.get("method", "t")
         if method not in METHODS:
@@ -120,7 +123,8 @@ class DifferenceTest:
             diffs = [math.log(x) - math.log(y) for x, y in pairs]
         else:
             diffs = [va[s] - vb[s] for s in seeds]
-        what = f"{self.a.describe()} {'/' if self.log else '-'} {self.b.describe()}"
+        what = (f"{ev.shown(self.a).describe()} {'/' if self.log else '-'} "
+                f"{ev.shown(self.b).describe()}")
         e = estimate("log ratio" if self.log else "difference", diffs)
         constant = any(len({v[s] for s in seeds}) == 1 for v in (va, vb)) and len(seeds) > 1
         if self.expect in ("greater", "less") and (self.method == "sign" or constant):
@@ -132,6 +136,8 @@ class DifferenceTest:
             lo, hi = (-m, m)
         elif self.expect == "not-greater":
             lo, hi = (-INF, m)
+        elif self.expect == "not-less":
+            lo, hi = (-m, INF)
         elif self.expect == "greater":
             lo, hi = (m or 0.0, INF)
         else:
@@ -217,7 +223,7 @@ class ShiftFormulaTest:
         seeds = sorted(set(shift) & set(msq))
         if not seeds:
             return not_run(f"{self.measure.describe()} with its input's mean and variance")
-        named = ev.resolve(self.measure.condition).get("p_drop")
+        named = ev.resolve(self.measure.condition, self.measure.order).get("p_drop")
         if named is None and ev.config is None:
             return not_run(f"{self.measure.describe()}: name p_drop in the measure's condition")
         q = 1.0 - float(named if named is not None else ev.config.p_drop)

@@ -27,7 +27,7 @@ from layerorder.studies.regime import (
     scale_regime,
     untrained_regime,
 )
-from layerorder.studies.spec import ClaimSpec, Study, references
+from layerorder.studies.spec import ClaimSpec, Study, measured_cells, references
 
 ALPHA = 0.05
 
@@ -203,21 +203,33 @@ def run_study(
 
 def claim_regime(claim: ClaimSpec, ev: Evidence, config) -> RegimeMatch:
     """The scale's regime for one claim: the conditions it reads (all of them when it names
-    none) and the best mean final accuracy among its orders there."""
+    none) and the best mean final accuracy among its orders there (among the cells its
+    measures read, for a test of measures alone)."""
     if hasattr(claim.test, "built_orders"):  # built from the settings, never trained
         depths = getattr(claim.test, "depths", ()) or [config.depth]
         deepest = max((d for d in depths if d is not None), default=None)
         return untrained_regime(claim.regime, config, None if deepest is None else float(deepest),
                                 claim.test.built_orders)
     orders, conditions, _factors = references(claim.test)
-    wanted = [ev.resolve(c) for c in conditions if c]
+    cells = measured_cells(claim.test)
+    resolved = [(order, ev.resolve(cond, order)) for order, cond in cells or ()]
+    wanted = [w for _, w in resolved if w] if cells else [ev.resolve(c) for c in conditions if c]
+
+    def at(c, w: dict) -> bool:
+        return all(str(dict(c.levels).get(k)) == str(v) for k, v in w.items())
+
     conds = [c for c in ev.results.analysis.conditions
-             if not wanted or any(all(str(dict(c.levels).get(k)) == str(v) for k, v in w.items())
-                                  for w in wanted)]
+             if not wanted or any(at(c, w) for w in wanted)]
     levels = [dict(c.levels) for c in conds]
     names = set(orders) or set(ev.results.analysis.labels)
+
+    def read(c, label: str) -> bool:
+        if not cells:
+            return label in names
+        # only the cells the measures read, not every order at every condition they name
+        return any(label == order and at(c, w) for order, w in resolved)
     means = {(c.name, row.label): row.summary.mean for c in conds for row in c.rows
-             if row.label in names and math.isfinite(row.summary.mean)}
+             if read(c, row.label) and math.isfinite(row.summary.mean)}
     best = means.get(ev.metric.best(means)) if means else None
     if config.user_run:
         return own_regime(claim.regime, config, ev.metric.name, best)

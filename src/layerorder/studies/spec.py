@@ -406,9 +406,25 @@ def references(test) -> tuple[list[str], list[dict], list[str]]:
     return orders, conditions, factors
 
 
+def measured_cells(test) -> list[tuple[str, dict]] | None:
+    """The (order, condition) cells a claim's test reads, where it reads only measures (a
+    difference of pre-LN without warmup and post-LN with it reads two cells, not the four its
+    orders and conditions make); None for a test that names orders apart from measures."""
+    cells = []
+    for f in fields(test):
+        value = getattr(test, f.name)
+        if hasattr(value, "order") and hasattr(value, "condition"):  # a Measure
+            cells.append((value.order, dict(value.condition)))
+        elif f.name in ("better", "than", "higher", "less_reliable", "equivalent", "ranking",
+                        "condition") and value:
+            return None
+    return cells or None
+
+
 def _checkreferences(claim: ClaimSpec, config: ExperimentConfig, where: str) -> None:
     from layerorder.archs import check_order_for_arch
     from layerorder.errors import LayerorderError
+    from layerorder.studies.evidence import BEST, LEVEL_WORDS
 
     for order in getattr(claim.test, "built_orders", ()):  # built from settings, not trained
         try:
@@ -426,12 +442,15 @@ def _checkreferences(claim: ClaimSpec, config: ExperimentConfig, where: str) -> 
         if factor not in levels:
             raise ConfigError(f"{where}: '{factor}' is not a varied factor of experiment "
                               f"'{claim.experiment}'" + did_you_mean(factor, list(levels)))
-    for condition in conditions:
+    measured = [dict(cond) for _, cond in measured_cells(claim.test) or ()]
+    named = [(c, (*LEVEL_WORDS, BEST)) for c in measured] + [
+        (c, LEVEL_WORDS) for c in conditions if c not in measured]
+    for condition, words in named:
         for factor, level in condition.items():
             known = {str(v) for v in levels[factor]}
-            if level not in ("min", "max") and str(level) not in known:
+            if level not in words and str(level) not in known:
                 raise ConfigError(f"{where}: {factor} = {level} is not a level ({', '.join(known)}"
-                                  "; or 'min', 'max')")
+                                  f"; or {', '.join(repr(w) for w in words)})")
 
 
 def _check_metric(claim: ClaimSpec, config: ExperimentConfig, where: str) -> None:
