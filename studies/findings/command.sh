@@ -23,3 +23,6 @@ layerorder study report --from studies/findings/claims.json --format md -o docs/
 # run trained): the page and the JSON from the store again
 layerorder study report --all --scale quick --store studies/findings/quick.db --format md -o docs/findings-quick.md
 layerorder study report --all --scale quick --store studies/findings/quick.db --format json -o studies/findings/claims.json
+# later on 2026-12-06: claims restated after a review (pre-ln-without-warmup as Xiong et al.'s abstract, Table 2's ranking with a tier, Li et al.'s numbers re-cited; no run trained): the page and the JSON from the store again
+layerorder study report --all --scale quick --store studies/findings/quick.db --format md -o docs/findings-quick.md
+layerorder study report --all --scale quick --store studies/findings/quick.db --format json -o studies/findings/claims.json
