@@ -25,7 +25,7 @@ from tests.reliability.processes import descendants, kill_and_wait
 
 pytestmark = pytest.mark.slow
 
-KILLS = 6
+KILLS = 4
 SEED = 20261205
 WINDOW = 2.5  # seconds after the first worker appears: its whole start-up on this machine
 GONE_WITHIN = 10.0

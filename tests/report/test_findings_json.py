@@ -90,19 +90,18 @@ def test_the_resnet_comparisons_of_dropout_bn_stand_where_the_dropout_arm_learne
         assert "its guard 'resnet-branch-learns' is contradicted" in failed[claim].evidence
 
 
-def test_the_page_counts_this_studys_readings_apart(tmp_path):
+def test_the_page_counts_this_studys_readings_apart():
     """The lead of the page drawn from the committed cpu files counts the debated claims that
     are this study's own readings apart, with their verdicts, as the claims give them; the
     JSON marks each."""
-    from layerorder.report.findings import render_findings_markdown
+    from layerorder.report.findings import lead as page_lead
     from layerorder.report.findings_json import claim_records
 
     files = sorted((Path(__file__).resolve().parents[2] / "studies" / "cpu").glob("*/claims.json"))
     findings = findings_from_json([(str(f), f.read_text()) for f in files])
     readings = [c for c in findings.counted() if c.claim.reading]
     assert len(readings) >= 10
-    render_findings_markdown(findings, tmp_path / "page.md", "test")
-    lead = (tmp_path / "page.md").read_text()
+    lead = page_lead(findings)  # the paragraph both pages open with
     outcomes = [c.verdict.outcome for c in readings]
     contradicted = outcomes.count("contradicted")
     assert f"Of these, {len(readings)} are this study's own readings of a source" in lead
