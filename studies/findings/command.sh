@@ -26,3 +26,4 @@ layerorder study report --all --scale quick --store studies/findings/quick.db --
 # later on 2026-12-06: claims restated after a review (pre-ln-without-warmup as Xiong et al.'s abstract, Table 2's ranking with a tier, Li et al.'s numbers re-cited; no run trained): the page and the JSON from the store again
 layerorder study report --all --scale quick --store studies/findings/quick.db --format md -o docs/findings-quick.md
 layerorder study report --all --scale quick --store studies/findings/quick.db --format json -o studies/findings/claims.json
+# then, after a second review: table2-strict-ranking-deep added (a reading on table2-ranking-deep's comparison) and the restatements disclosed in the claims' sources: the page and the JSON from the store again (the two commands above)

@@ -349,8 +349,8 @@ class RankingTest:
         else:
             outcome = "undecided"
         decide = "" if outcome != "undecided" else (
-            "a larger scale (deeper networks, more seeds): the published gaps are 0.1-1.8 points"
-            if metric.is_accuracy else "more seeds per order")
+            "more seeds, or a scale nearer the source's (the gaps a ranking names can be"
+            " fractions of a point)" if metric.is_accuracy else "more seeds per order")
         # supported needs every pair (the largest p); a contradiction needs one (the smallest)
         p_for = max(p_agree) if len(p_agree) == total else 1.0
         p_against = min(p_reversed) if p_reversed else 1.0
