@@ -323,41 +323,29 @@ def test_nan_values_are_left_out():
     assert e.n == 2
 
 
-@pytest.mark.parametrize("shift,outcome", [(0.0, "supported"), (3.0, "contradicted"),
-                                           (1.0, "undecided")])
-def test_not_greater_is_non_superiority_within_the_margin(shift, outcome):
-    """'a does not improve on b': the 90 % t interval of a - b (scipy's) lies below the margin
-    (supported), above it (contradicted), or across it (undecided)."""
+@pytest.mark.parametrize("expect,shift,outcome", [
+    ("not-greater", 0.0, "supported"), ("not-greater", 3.0, "contradicted"),
+    ("not-greater", 1.0, "undecided"),
+    ("not-less", 0.0, "supported"), ("not-less", -3.0, "contradicted"),
+    ("not-less", -1.0, "undecided"),
+])
+def test_one_sided_margins_are_non_superiority_and_non_inferiority(expect, shift, outcome):
+    """'a does not improve on b' (not-greater): the 90 % t interval of a - b (scipy's) lies below
+    the margin (supported), above it (contradicted), or across it (undecided); 'a is no worse
+    than b' (not-less): above minus the margin, below it, or across it."""
     runs = _acc_runs({"a": shift, "b": 0.0}, seeds=8, sd=0.3)
-    t = _test("difference", expect="not-greater", margin=1.0,
+    t = _test("difference", expect=expect, margin=1.0,
               a={"order": "a", "kind": "run", "statistic": "final_test_acc"}, b={"order": "b"})
     v = t.evaluate(evidence(runs), 0.05)
     acc = {(r.label, r.seed): r.final_test_acc for r in runs}
     diffs = [acc["a", s] - acc["b", s] for s in range(8)]
     low, high = stats.t.interval(0.9, 7, loc=np.mean(diffs), scale=stats.sem(diffs))
     assert v.outcome == outcome
-    assert (high < 1.0) == (outcome == "supported") and (low > 1.0) == (outcome == "contradicted")
-    with pytest.raises(ConfigError, match="'not-greater' needs a positive margin"):
-        _test("difference", expect="not-greater",
-              a={"order": "a", "kind": "run", "statistic": "final_test_acc"})
-
-
-@pytest.mark.parametrize("shift,outcome", [(0.0, "supported"), (-3.0, "contradicted"),
-                                           (-1.0, "undecided")])
-def test_not_less_is_non_inferiority_within_the_margin(shift, outcome):
-    """'a is no worse than b': the 90 % t interval of a - b (scipy's) lies above minus the
-    margin (supported), below it (contradicted), or across it (undecided)."""
-    runs = _acc_runs({"a": shift, "b": 0.0}, seeds=8, sd=0.3)
-    t = _test("difference", expect="not-less", margin=1.0,
-              a={"order": "a", "kind": "run", "statistic": "final_test_acc"}, b={"order": "b"})
-    v = t.evaluate(evidence(runs), 0.05)
-    acc = {(r.label, r.seed): r.final_test_acc for r in runs}
-    diffs = [acc["a", s] - acc["b", s] for s in range(8)]
-    low, high = stats.t.interval(0.9, 7, loc=np.mean(diffs), scale=stats.sem(diffs))
-    assert v.outcome == outcome
-    assert (low > -1.0) == (outcome == "supported") and (high < -1.0) == (outcome == "contradicted")
-    with pytest.raises(ConfigError, match="'not-less' needs a positive margin"):
-        _test("difference", expect="not-less", margin=-1.0,
+    inside, outside = (high < 1.0, low > 1.0) if expect == "not-greater" else (low > -1.0,
+                                                                               high < -1.0)
+    assert inside == (outcome == "supported") and outside == (outcome == "contradicted")
+    with pytest.raises(ConfigError, match=f"'{expect}' needs a positive margin"):
+        _test("difference", expect=expect, margin=-1.0,
               a={"order": "a", "kind": "run", "statistic": "final_test_acc"})
 
 
