@@ -107,11 +107,12 @@ def test_markdown_shows_a_users_html_and_links_as_text(tmp_path, capsys):
             "[x](javascript:alert(1))": "javascript"}
     text = STUDY.format(name="s", minutes=1, claims="[[claims]]").replace(
         'title = "t"', 'title = "<script>alert(1)</script>"\nquestion = "[x](javascript:alert(1))"'
-    ).replace('statement = "s"', 'statement = "<img src=x onerror=alert(1)>"')
+    ).replace('statement = "s"', 'statement = "<img src=x onerror=alert(1)>"').replace(
+        'arch = "mlp"', 'arch = "mlp"\nepochs = 1\nseeds = 2')  # what is trained is not tested
     path = tmp_path / "s.toml"
     path.write_text(text)
     db = tmp_path / "s.db"
-    code, _, err = run_cli(capsys, "study", "run", path, "--store", db)
+    code, _, err = run_cli(capsys, "study", "run", path, "--store", db, "--executor", "sequential")
     assert code == 0, err
     md = tmp_path / "f.md"
     code, _, err = run_cli(capsys, "study", "report", path, "--store", db, "--format", "md",
