@@ -5,6 +5,7 @@ import math
 import pytest
 
 from layerorder.stats import LrPoint, lr_robustness
+from layerorder.stats.lr import fair_best
 
 SWEEP = {
     "conv-bn-relu": {
@@ -65,3 +66,13 @@ def test_stable_lr_difference_reads_log2_steps_and_a_bounded_bootstrap_p():
     assert boot.p_less() == pytest.approx(1.0)
     tie = stable_lr_difference("a", "b", _sweeps(0.4, 0.4), n_boot=200)
     assert tie.diff == 0 and tie.p_greater() == pytest.approx(1.0)
+
+
+def test_fair_best_passes_over_levels_that_lost_runs_unless_all_did():
+    """The comparison's choice of an order's best learning rate, and a claim's 'best' level."""
+    gain = float  # larger is better
+    assert fair_best({1: 80.0, 2: 90.0}, {2: True}, gain) == 1
+    assert fair_best({1: 80.0, 2: 90.0}, {1: True, 2: True}, gain) == 2
+    assert fair_best({1: 80.0, 2: 80.0}, {}, gain) == 1
+    assert fair_best({1: 1.0, 2: 0.5}, {}, lambda v: -v) == 2  # a loss: lower is better
+    assert fair_best({1: float("nan")}, {}, gain) is None

@@ -10,6 +10,7 @@ from layerorder.probe.records import StageStats, VarianceShift
 from layerorder.results import Results
 from layerorder.stats.analysis import analyze
 from layerorder.store import RunRecord
+from layerorder.studies import load_study
 from layerorder.studies.evidence import Evidence
 
 
@@ -65,3 +66,28 @@ def probed(label_values, kind="ReLU", stat="frac_positive", epoch=3):
             rows.append((epoch, "varshift", VarianceShift("f.0.norm", 1.0, v, v, v > 1.25)))
             probes[i] = rows
     return runs, probes
+
+
+def warmup_runs(means: dict, diverged=()) -> list:
+    """Five seeds of each (order, warmup, lr) in ``means`` at depth 12, near its level;
+    (order, warmup, lr, seed) in ``diverged`` diverged."""
+    runs, i = [], 0
+    for (order, warmup, lr), level in means.items():
+        for seed in range(5):
+            i += 1
+            bad = (order, warmup, lr, seed) in diverged
+            runs.append(run(i, order, seed, None if bad else level + 0.1 * seed, lr=lr,
+                            status="diverged" if bad else "done",
+                            config={"warmup": warmup, "depth": 12}))
+    return runs
+
+
+WARMUP_MEANS = {("post-ln", 0.0, 0.001): 80.0, ("post-ln", 0.0, 0.003): 11.0,
+                ("post-ln", 100.0, 0.001): 83.0, ("post-ln", 100.0, 0.003): 75.0,
+                ("pre-ln", 0.0, 0.001): 82.0, ("pre-ln", 0.0, 0.003): 70.0,
+                ("pre-ln", 100.0, 0.001): 86.0, ("pre-ln", 100.0, 0.003): 83.0}
+
+
+def warmup_claim(claim_id: str):
+    study = load_study("transformer-warmup")
+    return next(c for c in study.claims if c.id == claim_id), study.config("warmup", "cpu")

@@ -344,9 +344,10 @@ def test_one_sided_margins_are_non_superiority_and_non_inferiority(expect, shift
     inside, outside = (high < 1.0, low > 1.0) if expect == "not-greater" else (low > -1.0,
                                                                                high < -1.0)
     assert inside == (outcome == "supported") and outside == (outcome == "contradicted")
-    with pytest.raises(ConfigError, match=f"'{expect}' needs a positive margin"):
-        _test("difference", expect=expect, margin=-1.0,
-              a={"order": "a", "kind": "run", "statistic": "final_test_acc"})
+    for margin in ({"margin": -1.0}, {}):  # a negative margin, or none
+        with pytest.raises(ConfigError, match=f"'{expect}' needs a positive margin"):
+            _test("difference", expect=expect, **margin,
+                  a={"order": "a", "kind": "run", "statistic": "final_test_acc"})
 
 
 def test_run_measures_read_a_numbered_epoch():

@@ -26,7 +26,14 @@ from layerorder.studies.family import control_primary
 from layerorder.studies.regime import in_regime, parse_regime, scale_regime
 from layerorder.studies.run import ClaimResult, StudyResult
 from layerorder.studies.spec import parse_study
-from tests.studies.helpers import evidence, paired_runs, run
+from tests.studies.helpers import (
+    WARMUP_MEANS,
+    evidence,
+    paired_runs,
+    run,
+    warmup_claim,
+    warmup_runs,
+)
 
 
 def _test(kind, **params):
@@ -108,31 +115,6 @@ def test_a_claims_regime_reads_the_norm_of_the_orders_it_compares():
     assert "norm" not in dict(claim_regime(faster, ev, config).values)  # read where needed
 
 
-def _warmup_runs(means: dict, diverged=()) -> list:
-    """Five seeds of each (order, warmup, lr) in ``means`` at depth 12, near its level;
-    (order, warmup, lr, seed) in ``diverged`` diverged."""
-    runs, i = [], 0
-    for (order, warmup, lr), level in means.items():
-        for seed in range(5):
-            i += 1
-            bad = (order, warmup, lr, seed) in diverged
-            runs.append(run(i, order, seed, None if bad else level + 0.1 * seed, lr=lr,
-                            status="diverged" if bad else "done",
-                            config={"warmup": warmup, "depth": 12}))
-    return runs
-
-
-WARMUP_MEANS = {("post-ln", 0.0, 0.001): 80.0, ("post-ln", 0.0, 0.003): 11.0,
-                ("post-ln", 100.0, 0.001): 83.0, ("post-ln", 100.0, 0.003): 75.0,
-                ("pre-ln", 0.0, 0.001): 82.0, ("pre-ln", 0.0, 0.003): 70.0,
-                ("pre-ln", 100.0, 0.001): 86.0, ("pre-ln", 100.0, 0.003): 83.0}
-
-
-def _warmup_claim(claim_id: str):
-    study = load_study("transformer-warmup")
-    return next(c for c in study.claims if c.id == claim_id), study.config("warmup", "cpu")
-
-
 def test_best_reads_each_arm_at_its_own_better_level_and_the_regime_those_cells():
     """pre-ln-without-warmup reads pre-LN without warmup and post-LN with it, each at its better
     learning rate (1e-3 for both here): the difference is of those cells (82 - 83 = -1, within
@@ -141,8 +123,8 @@ def test_best_reads_each_arm_at_its_own_better_level_and_the_regime_those_cells(
     86.2)."""
     from layerorder.studies.run import claim_regime
 
-    claim, config = _warmup_claim("pre-ln-without-warmup")
-    ev = evidence(_warmup_runs(WARMUP_MEANS), factors=["warmup", "depth", "lr"])
+    claim, config = warmup_claim("pre-ln-without-warmup")
+    ev = evidence(warmup_runs(WARMUP_MEANS), factors=["warmup", "depth", "lr"])
     v = claim.test.evaluate(ev, 0.05)
     assert v.outcome == "supported"
     assert v.estimates[0].mean == pytest.approx(-1.0)
@@ -157,37 +139,8 @@ def test_best_reads_each_arm_at_its_own_better_level_and_the_regime_those_cells(
     at_max = claim_regime(replace(claim, test=larger), ev, config)
     assert at_max.unmet == ("accuracy >= 80 needed, this scale has 75.2",)
     # a claim of orders at a condition still reads every order there
-    better, _ = _warmup_claim("pre-ln-better-without-warmup")
+    better, _ = warmup_claim("pre-ln-better-without-warmup")
     assert dict(claim_regime(better, ev, config).values)["accuracy"] == pytest.approx(70.2)
-
-
-def test_best_passes_over_a_level_that_lost_runs():
-    """As the comparison picks an order's best learning rate, a level where a run diverged is
-    no fair best (its mean covers the survivors): pre-LN without warmup is read at 3e-3."""
-    claim, _ = _warmup_claim("pre-ln-without-warmup")
-    lost = {("pre-ln", 0.0, 0.001, 2)}
-    ev = evidence(_warmup_runs(WARMUP_MEANS, diverged=lost), factors=["warmup", "depth", "lr"])
-    assert ev.resolve(claim.test.a.condition, "pre-ln") == {"warmup": 0.0, "depth": 12,
-                                                            "lr": 0.003}
-    assert ev.resolve(claim.test.b.condition, "post-ln")["lr"] == 0.001
-    with pytest.raises(ConfigError, match="'best' reads an order's own best level"):
-        ev.resolve({"lr": "best"})
-
-
-def _written(path: Path, text: str) -> Path:
-    path.write_text(text)
-    return path
-
-
-def test_best_is_a_level_of_a_measure_only(tmp_path):
-    text = (Path(__file__).parents[2] / "src/layerorder/studies/builtin"
-            / "transformer-warmup.toml").read_text()
-    accuracy_best = text.replace(
-        'than = "post-ln"\ncondition = { warmup = "min", depth = "max", lr = "max" }',
-        'than = "post-ln"\ncondition = { warmup = "min", depth = "max", lr = "best" }')
-    assert accuracy_best != text
-    with pytest.raises(ConfigError, match=r"lr = best is not a level .*'min', 'max'\)"):
-        load_study(str(_written(tmp_path / "x.toml", accuracy_best)))
 
 
 def test_a_check_on_built_models_reads_the_norm_of_the_orders_it_builds():

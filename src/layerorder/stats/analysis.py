@@ -16,7 +16,7 @@ from typing import Any
 
 from layerorder.stats.decisions import PairDecision, decide_pairs, family_of
 from layerorder.stats.interaction import Interaction, Observation, interaction_tests
-from layerorder.stats.lr import LrRobustness, lr_robustness
+from layerorder.stats.lr import LrRobustness, fair_best, lr_robustness
 from layerorder.stats.paired import PairComparison, compare_pairs
 from layerorder.stats.plan import AnalysisPlan
 from layerorder.stats.reliability import Outcomes, SpreadComparison, at_chance, compare_spread
@@ -142,21 +142,11 @@ def _best_lrs(groups, labels, plan: AnalysisPlan) -> tuple[dict[str, float],
                                 higher_is_better=metric.higher_is_better))
     best = {}
     for item in table:
-        # a learning rate where some runs diverged or failed is not a fair "best": its mean
-        # covers the survivors only; such rates count only when every rate lost runs
-        clean = [
-            p
-            for p in item.points
-            if p.n_diverged == 0
-            and math.isfinite(p.mean)
-            and not any(r.status == "failed" for r in groups[item.label][p.lr])
-        ]
-        if clean:
-            best[item.label] = max(clean, key=lambda p: (metric.gain(p.mean), -p.lr)).lr
-        else:
-            best[item.label] = (
-                item.best_lr if math.isfinite(item.best_lr) else min(sweep[item.label])
-            )
+        lost = {p.lr: p.n_diverged > 0 or any(r.status == "failed"
+                                              for r in groups[item.label][p.lr])
+                for p in item.points}
+        chosen = fair_best({p.lr: p.mean for p in item.points}, lost, metric.gain)
+        best[item.label] = chosen if chosen is not None else min(sweep[item.label])
     return best, table
 
 

@@ -8,8 +8,9 @@ learning rate at which the order still trains: no diverged run and a mean within
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -85,6 +86,17 @@ def lr_robustness(
         points = tuple(sorted((lr_point(label, lr, v) for lr, v in sweep.items()), key=_lr_of))
         out.append(_robustness(label, points, tolerance, 1.0 if higher_is_better else -1.0))
     return out
+
+
+def fair_best(means: Mapping[Any, float], lost: Mapping[Any, bool], gain: Callable[[float], float],
+              order: Callable[[Any], Any] = lambda k: k) -> Any:
+    """The level (a learning rate, or any factor's level) with the best mean, ``gain`` turning a
+    mean into 'larger is better'. A level that lost runs (diverged or failed) is no fair best,
+    its mean covering the survivors only: such levels count only when every level lost some.
+    Ties go to the first level in ``order``; None when no mean is finite."""
+    finite = sorted((k for k, v in means.items() if math.isfinite(v)), key=order)
+    clean = [k for k in finite if not lost.get(k, False)] or finite
+    return max(clean, key=lambda k: gain(means[k])) if clean else None
 
 
 def _lr_of(point: LrPoint) -> float:

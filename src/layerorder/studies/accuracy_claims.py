@@ -304,6 +304,10 @@ class RankingTest:
             raise ConfigError(f"{where}: 'ranking' names an order twice")
         return cls(tuple(orders), _condition(params, where), tuple(tiers))
 
+    def __post_init__(self) -> None:
+        if self.tiers and len(self.tiers) != len(self.ranking):
+            raise ValueError("a ranking's tiers name one tier per order")
+
     def _tier(self, i: int) -> int:
         return self.tiers[i] if self.tiers else i
 

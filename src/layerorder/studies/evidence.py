@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from layerorder.errors import ConfigError, did_you_mean
 from layerorder.experiment.configuration.config import ExperimentConfig
 from layerorder.probe.stored import PROBE_KINDS, typed
+from layerorder.stats.lr import fair_best
 from layerorder.stats.metric import Metric
 
 if TYPE_CHECKING:
@@ -167,7 +168,7 @@ class Evidence:
 
         out, best = {}, []
         for factor, level in (condition or {}).items():
-            if level in ("min", "max"):
+            if level in LEVEL_WORDS:
                 conditions = self.results.analysis.conditions
                 levels = sorted({dict(c.levels).get(factor) for c in conditions} - {None},
                                 key=level_order)
@@ -178,21 +179,17 @@ class Evidence:
                                       "it in a measure's condition")
                 best.append(factor)
             out[factor] = level
-        if len(best) > 1:
-            raise ConfigError(f"'best' names one factor of a condition, not {', '.join(best)}")
         fixed = {k: v for k, v in out.items() if k not in best}
-        for factor in best:
-            rows = {dict(c.levels)[factor]: row for c in self.results.analysis.conditions
+        for factor in best:  # one, and every other factor named (``spec`` checks both)
+            rows = {dict(c.levels)[factor]: row.summary for c in self.results.analysis.conditions
                     if factor in dict(c.levels)
                     and all(str(dict(c.levels).get(k)) == str(v) for k, v in fixed.items())
-                    for row in c.rows if row.label == order and math.isfinite(row.summary.mean)}
-            # as the comparison picks an order's best learning rate: a level that lost runs
-            # (diverged or failed) is no fair best, its mean covering the survivors only,
-            # unless every level lost some
-            clean = {k: r.summary.mean for k, r in rows.items()
-                     if not r.summary.n_diverged and not r.summary.n_failed}
-            means = clean or {k: r.summary.mean for k, r in rows.items()}
-            out[factor] = self.metric.best(means) if means else BEST
+                    for row in c.rows if row.label == order}
+            # as the comparison picks an order's best learning rate (``stats.lr.fair_best``)
+            level = fair_best({k: r.mean for k, r in rows.items()},
+                              {k: bool(r.n_diverged or r.n_failed) for k, r in rows.items()},
+                              self.metric.gain, level_order)
+            out[factor] = BEST if level is None else level
         return out
 
     def shown(self, m: Measure) -> Measure:
@@ -201,8 +198,8 @@ class Evidence:
         if BEST not in m.condition.values():
             return m
         levels = self.resolve(m.condition, m.order)
-        return replace(m, condition={k: f"{BEST} ({levels[k]})" if v == BEST else v
-                                     for k, v in m.condition.items()})
+        return replace(m, condition={k: f"{BEST} ({levels[k]})" if v == BEST != levels[k]
+                                     else v for k, v in m.condition.items()})
 
     def runs(self, order: str, condition: Mapping[str, Any] | None = None) -> list:
         """The finished runs of ``order`` at ``condition`` (every level when not given)."""

@@ -78,9 +78,10 @@ class ValueTest:
         values = ev.values(self.measure)
         if not values:
             return not_run(self.measure.describe())
-        e = estimate(self.measure.describe(), list(values.values()))
+        shown = ev.shown(self.measure).describe()
+        e = estimate(shown, list(values.values()))
         lo, hi = self.band()
-        v = interval_verdict(e, lo, hi, self.measure.describe())
+        v = interval_verdict(e, lo, hi, shown)
         return _with_axis(v, self.measure.statistic)
 
 
@@ -231,7 +232,7 @@ class ShiftFormulaTest:
         logs = [math.log(shift[s] / predicted[s]) for s in seeds]
         e = estimate("log measured/predicted", logs)
         lo, hi = math.log(1 - self.within), math.log(1 + self.within)
-        what = f"measured / predicted shift ({self.measure.describe()})"
+        what = f"measured / predicted shift ({ev.shown(self.measure).describe()})"
         v = _as_ratio(interval_verdict(e, lo, hi, what), e, lo, hi, what)
         mean = lambda d: sum(d[s] for s in seeds) / len(seeds)  # noqa: E731
         text = (f"{v.evidence}; measured {mean(shift):.3g}, predicted {mean(predicted):.3g} "

@@ -386,6 +386,11 @@ def _check_shared(claims: list[ClaimSpec], where: str) -> None:
         first[key] = c.id
 
 
+# the fields of a claim test that name one order, and those that name several
+ORDER_FIELDS = ("better", "than", "higher", "less_reliable")
+ORDERS_FIELDS = ("equivalent", "ranking")
+
+
 def references(test) -> tuple[list[str], list[dict], list[str]]:
     """The orders, conditions and factors a claim's test names (read from its fields: orders
     in better/than/higher/less_reliable/equivalent/ranking and in measures)."""
@@ -395,9 +400,9 @@ def references(test) -> tuple[list[str], list[dict], list[str]]:
         if hasattr(value, "order") and hasattr(value, "condition"):  # a Measure
             orders.append(value.order)
             conditions.append(dict(value.condition))
-        elif f.name in ("better", "than", "higher", "less_reliable") and value:
+        elif f.name in ORDER_FIELDS and value:
             orders.append(value)
-        elif f.name in ("equivalent", "ranking"):
+        elif f.name in ORDERS_FIELDS:
             orders.extend(value)
         elif f.name == "condition":
             conditions.append(dict(value))
@@ -415,8 +420,7 @@ def measured_cells(test) -> list[tuple[str, dict]] | None:
         value = getattr(test, f.name)
         if hasattr(value, "order") and hasattr(value, "condition"):  # a Measure
             cells.append((value.order, dict(value.condition)))
-        elif f.name in ("better", "than", "higher", "less_reliable", "equivalent", "ranking",
-                        "condition") and value:
+        elif f.name in (*ORDER_FIELDS, *ORDERS_FIELDS, "condition") and value:
             return None
     return cells or None
 
@@ -451,6 +455,14 @@ def _checkreferences(claim: ClaimSpec, config: ExperimentConfig, where: str) -> 
             if level not in words and str(level) not in known:
                 raise ConfigError(f"{where}: {factor} = {level} is not a level ({', '.join(known)}"
                                   f"; or {', '.join(repr(w) for w in words)})")
+        best = [f for f, level in condition.items() if level == BEST]
+        missing = sorted(set(levels) - set(condition))
+        if len(best) > 1:
+            raise ConfigError(f"{where}: 'best' picks one factor's level, and {', '.join(best)}"
+                              " all ask for it; name the others' levels")
+        if best and missing:
+            raise ConfigError(f"{where}: a condition with {best[0]} = 'best' names every other "
+                              f"varied factor, so each level is one cell; add {', '.join(missing)}")
 
 
 def _check_metric(claim: ClaimSpec, config: ExperimentConfig, where: str) -> None:
