@@ -60,6 +60,12 @@ class Condition:
     def decided(self) -> bool:
         return all(d.decision != "undecided" for d in self.decisions)
 
+    def at(self, wanted: Mapping[str, Any]) -> bool:
+        """Whether this condition has every level ``wanted`` names (compared as text, as a
+        study file writes them: ``depth = 110`` matches a stored 110)."""
+        levels = dict(self.levels)
+        return all(str(levels.get(k)) == str(v) for k, v in wanted.items())
+
 
 @dataclass(frozen=True)
 class Analysis:

@@ -59,10 +59,7 @@ def _condition(params, where) -> Mapping[str, Any]:
 def _conditions(ev: Evidence, wanted: Mapping[str, Any]):
     """The analysis' conditions at the wanted levels (all of them when none are given)."""
     wanted = ev.resolve(wanted)
-    return [
-        c for c in ev.results.analysis.conditions
-        if all(str(dict(c.levels).get(k)) == str(v) for k, v in wanted.items())
-    ]
+    return [c for c in ev.results.analysis.conditions if c.at(wanted)]
 
 
 def _at(name: str) -> str:

@@ -182,8 +182,7 @@ class Evidence:
         fixed = {k: v for k, v in out.items() if k not in best}
         for factor in best:  # one, and every other factor named (``spec`` checks both)
             rows = {dict(c.levels)[factor]: row.summary for c in self.results.analysis.conditions
-                    if factor in dict(c.levels)
-                    and all(str(dict(c.levels).get(k)) == str(v) for k, v in fixed.items())
+                    if factor in dict(c.levels) and c.at(fixed)
                     for row in c.rows if row.label == order}
             # as the comparison picks an order's best learning rate (``stats.lr.fair_best``)
             level = fair_best({k: r.mean for k, r in rows.items()},

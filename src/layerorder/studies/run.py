@@ -214,12 +214,8 @@ def claim_regime(claim: ClaimSpec, ev: Evidence, config) -> RegimeMatch:
     cells = measured_cells(claim.test)
     resolved = [(order, ev.resolve(cond, order)) for order, cond in cells or ()]
     wanted = [w for _, w in resolved if w] if cells else [ev.resolve(c) for c in conditions if c]
-
-    def at(c, w: dict) -> bool:
-        return all(str(dict(c.levels).get(k)) == str(v) for k, v in w.items())
-
     conds = [c for c in ev.results.analysis.conditions
-             if not wanted or any(at(c, w) for w in wanted)]
+             if not wanted or any(c.at(w) for w in wanted)]
     levels = [dict(c.levels) for c in conds]
     names = set(orders) or set(ev.results.analysis.labels)
 
@@ -227,7 +223,7 @@ def claim_regime(claim: ClaimSpec, ev: Evidence, config) -> RegimeMatch:
         if not cells:
             return label in names
         # only the cells the measures read, not every order at every condition they name
-        return any(label == order and at(c, w) for order, w in resolved)
+        return any(label == order and c.at(w) for order, w in resolved)
     means = {(c.name, row.label): row.summary.mean for c in conds for row in c.rows
              if read(c, row.label) and math.isfinite(row.summary.mean)}
     best = means.get(ev.metric.best(means)) if means else None
