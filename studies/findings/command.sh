@@ -27,3 +27,4 @@ layerorder study report --all --scale quick --store studies/findings/quick.db --
 layerorder study report --all --scale quick --store studies/findings/quick.db --format md -o docs/findings-quick.md
 layerorder study report --all --scale quick --store studies/findings/quick.db --format json -o studies/findings/claims.json
 # then, after a second review: table2-strict-ranking-deep added (a reading on table2-ranking-deep's comparison) and the restatements disclosed in the claims' sources: the page and the JSON from the store again (the two commands above)
+# then He et al.'s four claims on trained runs need epochs >= 160: the page and the JSON from the store again (the two commands above)
