@@ -23,17 +23,29 @@ def alive(pids) -> list[int]:
     return [pid for pid in pids if (fields := _stat(pid)) is not None and fields[0] != "Z"]
 
 
+def _cmdline(pid: int | str) -> bytes:
+    try:
+        return open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        return b""
+
+
 def is_resource_tracker(pid: int | str) -> bool:
     """multiprocessing's resource tracker: one per interpreter, shared by every pool; it ends
     when its parent does."""
-    try:
-        return b"resource_tracker" in open(f"/proc/{pid}/cmdline", "rb").read()
-    except OSError:
-        return False
+    return b"resource_tracker" in _cmdline(pid)
+
+
+def is_fork_server(pid: int | str) -> bool:
+    """multiprocessing's fork server: one per interpreter, shared by every pool, the parent of
+    the pool's workers; it ends when its parent and every worker it forked have."""
+    return b"multiprocessing.forkserver" in _cmdline(pid)
 
 
 def children(pid: int, *, tracker: bool = True) -> list[int]:
-    """Live children of ``pid`` (without the resource tracker unless ``tracker``)."""
+    """Live children of ``pid``. Without ``tracker``: not multiprocessing's helpers, the
+    resource tracker and the fork server, but the workers the fork server forked for ``pid``
+    in their place."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -41,8 +53,10 @@ def children(pid: int, *, tracker: bool = True) -> list[int]:
         fields = _stat(entry)
         if fields is None or int(fields[1]) != pid or fields[0] == "Z":
             continue
-        if tracker or not is_resource_tracker(entry):
+        if tracker or not (is_resource_tracker(entry) or is_fork_server(entry)):
             found.append(int(entry))
+        elif is_fork_server(entry):
+            found += children(int(entry))
     return found
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from layerorder.store import Store
 from tests.gate import gated_compare, gated_env, make_gate, wait_until
-from tests.reliability.processes import alive, children, kill_and_wait
+from tests.reliability.processes import alive, children, descendants, kill_and_wait
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ def test_sigterm_hands_runs_back(tmp_path):
 
 def test_no_process_outlives_a_killed_driver(tmp_path):
     proc, db = _start(tmp_path)
-    workers = children(proc.pid)
-    assert len(workers) >= 2  # the pool's workers (and multiprocessing's resource tracker)
-    kill_and_wait(proc, workers)
-    assert alive(workers) == []
+    assert len(children(proc.pid, tracker=False)) == 2  # the pool's two workers, each at the gate
+    family = descendants(proc.pid)  # and multiprocessing's resource tracker and fork server
+    kill_and_wait(proc, family)
+    assert alive(family) == []

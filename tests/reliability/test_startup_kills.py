@@ -1,14 +1,16 @@
-"""SIGKILL of the driver while its pool's workers are still starting: no worker, and no resource
-tracker held open by one, outlives it.
+"""SIGKILL of the driver while its pool is still starting: no worker, no fork server and no
+resource tracker held open by one outlives it.
 
-A spawned worker is tied to its driver by ``die_with_parent`` (the kernel's parent-death signal and
-a watchdog), the first thing ``pool_worker.worker_main`` does. Before that call a worker has only
-started Python, imported the driver's main module and unpickled its entry point; none of them may
-import torch, which takes seconds (a minute on a loaded machine) and would leave an orphan for as
-long. The kills fall at seeded random points from the moment the first worker appears until its
-start-up is well over, one in each of ``KILLS`` equal slices of that window (so the first instants,
-where a worker is not yet tied, are always among them); every process the sweep had must be gone 10
-s later (in practice well under a second: the time each took is in the assertion message).
+The pool's fork server ties itself to its driver (``lifeline.die_with``, a watchdog) before it
+imports torch (``fork_server.py``), and a worker it forks does so as the first thing
+``pool_worker.worker_main`` does; a spawned worker (where there is no fork server) does too, having
+before that only started Python, imported the driver's main module and unpickled its entry point.
+None of that may import torch, which takes seconds (a minute on a loaded machine) and would leave
+an orphan for as long. The kills fall at seeded random points from the moment the first process
+of the pool appears until its start-up is well over, one in each of ``KILLS`` equal slices of that
+window (so the first instants, where nothing is tied yet, are always among them); every process the
+sweep had must be gone 10 s later (in practice within the watchdog's second and a little more: the
+time each took is in the assertion message).
 """
 
 from __future__ import annotations

@@ -135,6 +135,37 @@ def _sigint_ignored():
         signal.signal(signal.SIGINT, previous)
 
 
+FORK_SERVER_PRELOAD = "layerorder.experiment.execution.fork_server"
+_fork_server_lock = threading.Lock()
+
+
+def pool_context():
+    """The multiprocessing context pool workers start in: multiprocessing's fork server where the
+    platform has one (Linux, macOS), started with ``fork_server.py`` preloaded (torch and the
+    training code imported once, each worker forked from there), else ``spawn`` (a fresh
+    interpreter per worker, importing everything itself).
+
+    The fork server is the interpreter's own, shared with anything else in this process that uses
+    it. Its preload list is multiprocessing's global setting, so it is set only around the start
+    of the server and put back as it was: a server already running (this driver's from an earlier
+    pool, or one the user's own code started) is used as it is, its workers importing what it
+    lacks after the fork."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    from multiprocessing import forkserver
+
+    context = multiprocessing.get_context("forkserver")
+    with _fork_server_lock:
+        # the list to put back is private to multiprocessing: there is no public getter
+        before = list(getattr(forkserver._forkserver, "_preload_modules", []))
+        context.set_forkserver_preload([FORK_SERVER_PRELOAD])
+        try:
+            forkserver.ensure_running()
+        finally:
+            context.set_forkserver_preload(before)
+    return context
+
+
 class _Worker:
     """One worker process and its pipe; ``held``: the runs it holds by id (none when idle)."""
 
@@ -142,7 +173,7 @@ class _Worker:
         self.conn, child = ctx.Pipe(duplex=True)
         self.process = ctx.Process(
             target=worker_main,
-            args=(child, shipped, os.getpid(), threads),
+            args=(child, shipped, os.getpid(), threads, dict(os.environ)),
             name="layerorder-worker",
             daemon=True,
         )
@@ -194,7 +225,8 @@ class _Worker:
 
 
 class ProcessExecutor(Executor):
-    """A local pool of spawned worker processes (so CUDA and threads start clean), one run each.
+    """A local pool of worker processes that start clean (no CUDA, no threads: forked from a fork
+    server that never touched either, or spawned; ``pool_context``), one run each.
 
     Hand-written rather than ``concurrent.futures.ProcessPoolExecutor``: that pool is declared
     broken when any one worker dies, failing every run in flight, and cannot say which run the dead
@@ -233,7 +265,7 @@ class ProcessExecutor(Executor):
     def start(self) -> None:
         """Spawn the workers now (they import torch while the caller goes on); ``execute``
         uses them, or ``stop`` ends them."""
-        ctx = multiprocessing.get_context("spawn")
+        ctx = pool_context()
         while len(self._pool) < self.workers:
             self._pool.append(_Worker(ctx, self.shipped, self.threads))
 
@@ -244,7 +276,7 @@ class ProcessExecutor(Executor):
         self._pool = []
 
     def execute(self, tasks, progress=None):
-        ctx = multiprocessing.get_context("spawn")
+        ctx = pool_context()
         interrupted = True
         try:
             self.start()

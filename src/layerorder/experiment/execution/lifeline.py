@@ -1,10 +1,17 @@
 """Worker processes die with their driver.
 
-A ``compare`` killed with ``kill -9`` cannot clean up; its pool workers
-would be re-parented to PID 1 and keep training (and holding memory) for nothing. Each of them
-calls ``die_with_parent`` first: on Linux the kernel sends it SIGKILL when the driver exits
+A ``compare`` killed with ``kill -9`` cannot clean up; its pool workers would be re-parented to
+PID 1 and keep training (and holding memory) for nothing. Each of them calls ``die_with`` first,
+naming its driver: on Linux the kernel sends it SIGKILL when its parent exits
 (``prctl(PR_SET_PDEATHSIG)``), and everywhere a watchdog thread ends it within a second once its
-parent is gone (a changed parent process id), which needs no OS support.
+parent has changed (its parent died) or the driver is gone, which needs no OS support.
+
+The driver need not be the parent. A worker forked by the pool's fork server
+(``fork_server.py``) has the server as its parent, and the server outlives the driver for as long
+as any worker it forked holds multiprocessing's "alive" pipe open, so such a worker watches the
+driver itself. The fork server ties itself to the driver with the watchdog alone
+(``kernel=False``): the kernel's signal follows the *thread* that started a process, and the
+server is shared by every pool the driver starts, from whichever thread.
 """
 
 from __future__ import annotations
@@ -18,24 +25,46 @@ import threading
 import time
 
 PR_SET_PDEATHSIG = 1
-WATCH_INTERVAL = 1.0  # seconds between the watchdog's looks at the parent
+WATCH_INTERVAL = 1.0  # seconds between the watchdog's looks at the parent and the driver
 
 
-def die_with_parent(parent_pid: int) -> None:
-    """Arrange for this process to end when ``parent_pid`` (its parent) ends."""
-    if sys.platform.startswith("linux"):
+def die_with(driver: int, *, kernel: bool = True) -> None:
+    """Arrange for this process to end when the process ``driver`` ends (at once if it has)."""
+    if kernel and sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
             libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         except (OSError, AttributeError):  # no libc prctl: the watchdog alone
             pass
-    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+    parent = os.getppid()
+    if not _alive(driver, parent):  # the driver died before the lines above took effect
         os._exit(1)
-    threading.Thread(target=_watch, args=(parent_pid,), name="lifeline", daemon=True).start()
+    threading.Thread(target=_watch, args=(driver, parent), name="lifeline", daemon=True).start()
 
 
-def _watch(parent_pid: int) -> None:
+def _alive(driver: int, parent: int) -> bool:
+    """Whether ``driver`` still runs, this process's parent still being ``parent``."""
+    if os.getppid() != parent:  # the parent died: this process was handed to another
+        return False
+    if driver == parent:
+        return True
+    try:  # not the parent: a zombie (dead, not yet reaped by its own parent) counts as ended
+        with open(f"/proc/{driver}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: a signal 0 says whether the process exists
+        try:
+            os.kill(driver, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+
+def _watch(driver: int, parent: int) -> None:
     while True:
         time.sleep(WATCH_INTERVAL)
-        if os.getppid() != parent_pid:
+        if not _alive(driver, parent):
             os._exit(1)

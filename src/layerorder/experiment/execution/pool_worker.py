@@ -1,17 +1,18 @@
 """A pool worker's entry point, kept apart from the pool so that a spawned worker imports nothing
 heavy before it is tied to its driver: unpickling the entry point imports this module (and the
-light ``lifeline``) alone; torch and the training code come after ``die_with_parent``. A driver
-killed while its workers are still importing torch (a minute on a loaded machine) leaves none
-behind.
+light ``lifeline``) alone; torch and the training code come after ``die_with``. A driver killed
+while its workers are still importing torch (a minute on a loaded machine) leaves none behind.
+A worker forked by the pool's fork server (``fork_server.py``) has them imported already.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import traceback
 from dataclasses import dataclass
 
-from layerorder.experiment.execution.lifeline import die_with_parent
+from layerorder.experiment.execution.lifeline import die_with
 
 
 @dataclass(frozen=True)
@@ -24,12 +25,18 @@ class Stack:
     executor: str = "stacked-pool"  # the name stored in each run's provenance
 
 
-def worker_main(conn, shipped: bytes | None, driver: int, threads: int | None) -> None:
-    """A pool worker: die with the driver, install what it shipped, then train what it is sent,
-    one run or one ``Stack`` at a time, sending progress, notes and an outcome per run back over
-    its pipe. An install that fails is reported by every run this worker is given."""
+def worker_main(conn, shipped: bytes | None, driver: int, threads: int | None,
+                environ: dict[str, str] | None = None) -> None:
+    """A pool worker: die with the driver, take its environment (``environ``, as it was when the
+    worker was started: a forked worker has the fork server's, from when that started), install
+    what it shipped, then train what it is sent, one run or one ``Stack`` at a time, sending
+    progress, notes and an outcome per run back over its pipe. An install that fails is reported
+    by every run this worker is given."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group:
-    die_with_parent(driver)  # the driver alone decides when its workers stop
+    die_with(driver)  # the driver alone decides when its workers stop
+    if environ is not None:
+        os.environ.clear()
+        os.environ.update(environ)
     from dataclasses import replace  # the rest only once this worker is tied to its driver
 
     from layerorder.experiment.execution.shipping import install

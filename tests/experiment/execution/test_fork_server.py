@@ -1,0 +1,89 @@
+"""The process pool's workers are forked from multiprocessing's fork server, which imported torch
+and the training code once (``executors.pool_context``, ``fork_server.py``): what each worker is
+forked from, the global setting put back as it was, and the driver's environment as each worker
+starts (a forked worker would otherwise have the server's, from when the server started)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from layerorder.experiment.execution import executors
+from tests.helpers import run_cli
+
+FRESH = r'''
+import json, os
+from multiprocessing import forkserver
+import multiprocessing
+from layerorder.experiment.execution import executors
+
+multiprocessing.set_forkserver_preload(["json"])  # the user's own setting, before any pool
+pool = executors.ProcessExecutor(workers=2)
+pool.start()
+workers = [w.process.pid for w in pool._pool]
+
+def stat(pid):
+    return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+
+def has_torch(pid):
+    return "libtorch" in open(f"/proc/{pid}/maps").read()
+
+server = int(stat(workers[0])[1])
+print(json.dumps({
+    "parents": sorted({int(stat(pid)[1]) for pid in workers}),
+    "server": server,
+    "server_cmdline": open(f"/proc/{server}/cmdline", "rb").read().decode(errors="replace"),
+    "server_parent": int(stat(server)[1]),
+    "driver": os.getpid(),
+    "server_has_torch": has_torch(server),
+    "preload_after": forkserver._forkserver._preload_modules,
+}))
+pool.stop(now=True)
+'''
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_workers_are_forked_from_a_server_that_imported_torch_and_the_preload_is_put_back():
+    out = subprocess.run([sys.executable, "-c", FRESH], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout)
+    assert seen["parents"] == [seen["server"]]  # both workers forked by one server
+    assert "multiprocessing.forkserver" in seen["server_cmdline"]
+    assert "fork_server" in seen["server_cmdline"]  # started with layerorder's preload
+    assert seen["server_parent"] == seen["driver"]
+    assert seen["server_has_torch"]  # torch imported once, in the server, before any fork
+    assert seen["preload_after"] == ["json"]  # the user's setting as it was
+
+
+def test_a_server_already_running_is_used_as_it_is():
+    first = executors.pool_context()
+    from multiprocessing import forkserver
+
+    pid = forkserver._forkserver._forkserver_pid
+    assert executors.pool_context() is first and forkserver._forkserver._forkserver_pid == pid
+
+
+SCRIPT = '''
+import os
+import layerorder
+
+t = layerorder.trial(order="a", seed=0)
+t.report(1, mark=float(os.environ["LAYERORDER_TEST_MARK"]))
+'''
+
+
+def test_a_worker_has_the_drivers_environment_as_it_is_when_the_worker_starts(
+        tmp_path, capsys, monkeypatch):
+    executors.pool_context()  # a fork server runs in this process before the variable is set
+    monkeypatch.setenv("LAYERORDER_TEST_MARK", "7")
+    script = tmp_path / "mark.py"
+    script.write_text(SCRIPT)
+    code, out, err = run_cli(capsys, "compare", "--command", f"{sys.executable} {script}",
+                             "--order", "a,b", "--seeds", "1", "--metric", "mark",
+                             "--executor", "process", "--workers", "2",
+                             "--store", tmp_path / "s.db", "--no-report", "--json")
+    assert code == 0, err
+    rows = json.loads(out)["rows"]
+    assert [r["summary"]["mean"] for r in rows] == [7.0, 7.0]
