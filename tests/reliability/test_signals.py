@@ -2,12 +2,13 @@
 
 import signal
 import subprocess
+import time
 
 import pytest
 
 from layerorder.store import Store
 from tests.gate import gated_compare, gated_env, make_gate, wait_until
-from tests.reliability.processes import alive, children, descendants, kill_and_wait
+from tests.reliability.processes import alive, children, descendants, is_fork_server, kill_and_wait
 
 pytestmark = pytest.mark.slow
 
@@ -41,4 +42,31 @@ def test_no_process_outlives_a_killed_driver(tmp_path):
     assert len(children(proc.pid, tracker=False)) == 2  # the pool's two workers, each at the gate
     family = descendants(proc.pid)  # and multiprocessing's resource tracker and fork server
     kill_and_wait(proc, family)
+    assert alive(family) == []
+
+
+def test_a_ctrl_c_while_the_fork_server_imports_stops_the_driver(tmp_path):
+    """SIGINT to the driver alone (``kill -INT``, a notebook's interrupt) while its first pool
+    waits for the fork server's imports: the sweep stops, interrupted, at once (its runs would
+    otherwise wait at the closed gate for ever), and nothing outlives it."""
+    db, gate = tmp_path / "s.db", make_gate(tmp_path / "gate", tickets=0)
+    proc = subprocess.Popen(
+        gated_compare(db, "--executor", "process", "--workers", "2", seeds=6),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=gated_env(gate))
+    deadline = time.monotonic() + 60
+    while not any(is_fork_server(pid) for pid in children(proc.pid)):
+        assert time.monotonic() < deadline and proc.poll() is None, "no fork server started"
+        time.sleep(0.01)
+    family = descendants(proc.pid)
+    time.sleep(0.3)  # the server is importing torch: it takes seconds
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    deadline = time.monotonic() + 10
+    while alive(family) and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert alive(family) == []

@@ -4,13 +4,17 @@ forked from, the global setting put back as it was, and the driver's environment
 starts (a forked worker would otherwise have the server's, from when the server started)."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
 from layerorder.experiment.execution import executors
 from tests.helpers import run_cli
+from tests.reliability.processes import zombie
 
 FRESH = r'''
 import json, os
@@ -57,12 +61,46 @@ def test_workers_are_forked_from_a_server_that_imported_torch_and_the_preload_is
     assert seen["preload_after"] == ["json"]  # the user's setting as it was
 
 
-def test_a_server_already_running_is_used_as_it_is():
-    first = executors.pool_context()
+def test_the_server_is_started_once_and_again_only_once_it_died():
     from multiprocessing import forkserver
 
+    executors.pool_context()
     pid = forkserver._forkserver._forkserver_pid
-    assert executors.pool_context() is first and forkserver._forkserver._forkserver_pid == pid
+    executors.pool_context()
+    assert forkserver._forkserver._forkserver_pid == pid  # the same server for the next pool
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while not zombie(pid) and time.monotonic() < deadline:  # dead, for multiprocessing to reap
+        time.sleep(0.01)
+    assert executors.pool_context().get_start_method() == "forkserver"
+    assert forkserver._forkserver._forkserver_pid not in (None, pid)
+
+
+USERS_OWN = r'''
+import json, multiprocessing, os
+from multiprocessing import forkserver
+from layerorder.experiment.execution import executors
+
+multiprocessing.get_context("forkserver")
+forkserver.ensure_running()  # the user's own fork server, started before any pool
+pool = executors.ProcessExecutor(workers=1)
+pool.start()
+(worker,) = [w.process.pid for w in pool._pool]
+parent = int(open(f"/proc/{worker}/stat").read().rsplit(")", 1)[1].split()[1])
+print(json.dumps({"parent": parent, "driver": os.getpid()}))
+pool.stop(now=True)
+'''
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_a_fork_server_the_user_started_is_not_used():
+    """Its preload (the user's main module, by default) might touch CUDA or anything else:
+    workers are spawned instead, children of the driver."""
+    out = subprocess.run([sys.executable, "-c", USERS_OWN], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout)
+    assert seen["parent"] == seen["driver"]
 
 
 SCRIPT = '''
@@ -70,14 +108,21 @@ import os
 import layerorder
 
 t = layerorder.trial(order="a", seed=0)
-t.report(1, mark=float(os.environ["LAYERORDER_TEST_MARK"]))
+spawned = "LAYERORDER_CACHE_DIR" not in os.environ  # both remove it, as the driver did
+t.report(1, mark=float(os.environ["LAYERORDER_TEST_MARK"]) + (0 if spawned else 100))
 '''
 
 
+@pytest.mark.parametrize("cuda", [False, True], ids=["fork-server", "spawned"])
 def test_a_worker_has_the_drivers_environment_as_it_is_when_the_worker_starts(
-        tmp_path, capsys, monkeypatch):
+        tmp_path, capsys, monkeypatch, cuda):
+    """From the fork server, and spawned (as on a machine with CUDA, said here by a stub: the
+    runs are a script's, which never asks torch for a GPU)."""
     executors.pool_context()  # a fork server runs in this process before the variable is set
+    monkeypatch.setattr(executors, "_fork_server_fits", lambda: not cuda)
     monkeypatch.setenv("LAYERORDER_TEST_MARK", "7")
+    monkeypatch.delenv("LAYERORDER_CACHE_DIR")  # removed since the server started
+    assert executors.pool_context().get_start_method() == ("spawn" if cuda else "forkserver")
     script = tmp_path / "mark.py"
     script.write_text(SCRIPT)
     code, out, err = run_cli(capsys, "compare", "--command", f"{sys.executable} {script}",

@@ -61,3 +61,19 @@ def test_a_worker_whose_parent_outlives_the_driver_ends_with_the_driver(tmp_path
             except ProcessLookupError:
                 pass
         driver.wait()
+
+
+def test_without_proc_a_live_driver_is_alive_and_a_dead_one_is_not(monkeypatch):
+    """Where there is no /proc (macOS), a driver that is not the parent is looked up with a
+    signal 0: alive while it runs, not once it has ended and been reaped."""
+    from layerorder.experiment.execution import lifeline
+
+    monkeypatch.setattr(lifeline, "_HAS_PROC", False)
+    monkeypatch.setattr("builtins.open", None)  # any read of /proc would fail the test
+    driver = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert lifeline._alive(driver.pid, os.getppid())
+    finally:
+        driver.kill()
+        driver.wait()
+    assert not lifeline._alive(driver.pid, os.getppid())

@@ -39,12 +39,14 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-# What a pool costs against training in this process: each worker is a fresh interpreter that
-# imports torch and layerorder, and pays torch's first-optimizer set-up again. On this 2-core
-# machine, quiet, a pool of two took 2.4-2.7 s longer than one process for two runs that train in
-# no time, and broke even on a grid of 25 runs of 0.4 s (saving 25 x 0.4 / 2 = 5 s): about 5 s
-# in all (``benchmarks/bench_auto.py`` measures both next to the grids it decides). ``auto``
-# starts a pool only where it saves more than this.
+# What a pool costs against training in this process: measured when each worker was a spawned
+# interpreter that imported torch and layerorder and paid torch's first-optimizer set-up again. On
+# this 2-core machine, quiet, a pool of two took 2.4-2.7 s longer than one process for two runs
+# that train in no time, and broke even on a grid of 25 runs of 0.4 s (saving 25 x 0.4 / 2 = 5 s):
+# about 5 s in all (``benchmarks/bench_auto.py`` measures both next to the grids it decides).
+# Workers forked from the fork server (``pool_context``) cost less (+1.8 s against +3.1 s on the
+# two-run grid, one run each); the rule was not weighed again, so it keeps 5 s. ``auto`` starts a
+# pool only where it saves more than this.
 POOL_START_SECONDS = 5.0
 SLURM_ARRAY_MOST = 16  # array tasks submitted for a round unless --workers says otherwise
 
@@ -137,39 +139,57 @@ def _sigint_ignored():
 
 FORK_SERVER_PRELOAD = "layerorder.experiment.execution.fork_server"
 _fork_server_lock = threading.Lock()
+_our_fork_server: int | None = None  # the pid of the fork server pool_context started
 
 
 def pool_context():
-    """The multiprocessing context pool workers start in: multiprocessing's fork server where the
-    platform has one (Linux, macOS), started with ``fork_server.py`` preloaded (torch and the
-    training code imported once, each worker forked from there), else ``spawn`` (a fresh
-    interpreter per worker, importing everything itself).
+    """The multiprocessing context pool workers start in: multiprocessing's fork server, started
+    with ``fork_server.py`` preloaded (torch and the training code imported once, each worker
+    forked from there), where the platform has one (Linux, macOS) and the machine has no CUDA;
+    else ``spawn`` (a fresh interpreter per worker, importing everything itself).
 
-    The fork server is the interpreter's own, shared with anything else in this process that uses
-    it. Its preload list is multiprocessing's global setting, so it is set only around the start
-    of the server and put back as it was: a server already running (this driver's from an earlier
-    pool, or one the user's own code started) is used as it is, its workers importing what it
-    lacks after the fork."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    With CUDA, workers are spawned as they always were: a fork server that touched CUDA (one
+    started by the user's code, whose main module asks ``torch.cuda.is_available()``) would leave
+    every forked worker unable to use it, and the fork server has not been tried on a GPU.
+
+    The fork server is the interpreter's own, one per process. Its preload list is
+    multiprocessing's global setting, so it is set only while the server starts, and put back as
+    it was. A server this function did not start (the user's own, started before any pool) is
+    not used: workers are spawned. One of ours that died is started again. Multiprocessing keeps
+    the server's pid and its preload list in private attributes (there is no public getter), which
+    are read here."""
+    global _our_fork_server
+    if not _fork_server_fits():
         return multiprocessing.get_context("spawn")
     from multiprocessing import forkserver
 
+    server = forkserver._forkserver
     context = multiprocessing.get_context("forkserver")
     with _fork_server_lock:
-        # the list to put back is private to multiprocessing: there is no public getter
-        before = list(getattr(forkserver._forkserver, "_preload_modules", []))
+        running = getattr(server, "_forkserver_pid", None)
+        if running is not None and running != _our_fork_server:
+            return multiprocessing.get_context("spawn")
+        before = list(getattr(server, "_preload_modules", []))
         context.set_forkserver_preload([FORK_SERVER_PRELOAD])
         try:
-            forkserver.ensure_running()
+            with _sigint_ignored():  # inherited through exec: the server, and each worker it
+                forkserver.ensure_running()  # forks, ignores the Ctrl-C the driver handles
         finally:
             context.set_forkserver_preload(before)
+        _our_fork_server = getattr(server, "_forkserver_pid", None)
     return context
+
+
+def _fork_server_fits() -> bool:
+    """Whether pool workers are forked from the fork server here (``pool_context``)."""
+    return "forkserver" in multiprocessing.get_all_start_methods() and not torch.cuda.is_available()
 
 
 class _Worker:
     """One worker process and its pipe; ``held``: the runs it holds by id (none when idle)."""
 
-    def __init__(self, ctx, shipped: bytes | None, threads: int | None) -> None:
+    def __init__(self, shipped: bytes | None, threads: int | None) -> None:
+        ctx = pool_context()  # for each worker: a fork server that died is started again
         self.conn, child = ctx.Pipe(duplex=True)
         self.process = ctx.Process(
             target=worker_main,
@@ -177,8 +197,11 @@ class _Worker:
             name="layerorder-worker",
             daemon=True,
         )
-        with _sigint_ignored():  # inherited through exec: a Ctrl-C while the worker imports
-            self.process.start()  # torch must not print its traceback
+        if ctx.get_start_method() == "spawn":
+            with _sigint_ignored():  # inherited through exec: a Ctrl-C while the worker
+                self.process.start()  # imports torch must not print its traceback
+        else:  # forked from the server, which ignores it; the first start waits for the
+            self.process.start()  # server's imports, and a Ctrl-C meanwhile stops the driver
         child.close()
         self.held: dict[int, RunTask] = {}
 
@@ -263,11 +286,11 @@ class ProcessExecutor(Executor):
         return [runs]
 
     def start(self) -> None:
-        """Spawn the workers now (they import torch while the caller goes on); ``execute``
-        uses them, or ``stop`` ends them."""
-        ctx = pool_context()
+        """Start the workers now (spawned ones import torch while the caller goes on; forked
+        ones start at once, once the fork server has imported it); ``execute`` uses them, or
+        ``stop`` ends them."""
         while len(self._pool) < self.workers:
-            self._pool.append(_Worker(ctx, self.shipped, self.threads))
+            self._pool.append(_Worker(self.shipped, self.threads))
 
     def stop(self, now: bool = True) -> None:
         """End the workers: at once (``now``, or a worker holding a run), else after their run."""
@@ -276,11 +299,10 @@ class ProcessExecutor(Executor):
         self._pool = []
 
     def execute(self, tasks, progress=None):
-        ctx = pool_context()
         interrupted = True
         try:
             self.start()
-            yield from self._loop(ctx, self.parcels(tasks), progress)
+            yield from self._loop(self.parcels(tasks), progress)
             interrupted = False
         finally:
             if interrupted or not self.kept:
@@ -289,7 +311,7 @@ class ProcessExecutor(Executor):
     def close(self, now: bool = False) -> None:
         self.stop(now=now)
 
-    def _loop(self, ctx, parcels, progress):
+    def _loop(self, parcels, progress):
         retry: deque[tuple[RunTask, ...]] = deque()
         tries: dict[int, int] = {}
         exhausted, idle_deaths = False, 0
@@ -308,7 +330,7 @@ class ProcessExecutor(Executor):
                         # before they can start one (a crash at import)
                         idle_deaths += 1
                         worker.stop(now=True)
-                        self._pool[i] = _Worker(ctx, self.shipped, self.threads)
+                        self._pool[i] = _Worker(self.shipped, self.threads)
                         if idle_deaths > self.max_tries * self.workers:
                             error = f"worker processes died {idle_deaths} times before a run began"
                             for task in parcel:
@@ -330,7 +352,7 @@ class ProcessExecutor(Executor):
                 yield from self._received(worker, progress)  # what it sent before it died
                 held = tuple(worker.held.values())
                 worker.stop(now=True)  # a worker died holding runs: only those are charged
-                self._pool[i] = _Worker(ctx, self.shipped, self.threads)
+                self._pool[i] = _Worker(self.shipped, self.threads)
                 again = []
                 for task in held:
                     n = tries[task.run_id]

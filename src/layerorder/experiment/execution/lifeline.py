@@ -22,14 +22,16 @@ import os
 import signal
 import sys
 import threading
-import time
+from collections.abc import Callable
 
 PR_SET_PDEATHSIG = 1
+_HAS_PROC = os.path.exists("/proc/self/stat")
 WATCH_INTERVAL = 1.0  # seconds between the watchdog's looks at the parent and the driver
 
 
-def die_with(driver: int, *, kernel: bool = True) -> None:
-    """Arrange for this process to end when the process ``driver`` ends (at once if it has)."""
+def die_with(driver: int, *, kernel: bool = True) -> Callable[[], None]:
+    """Arrange for this process to end when the process ``driver`` ends (at once if it has).
+    Returns what ends the watchdog (the kernel's signal, where asked for, stays)."""
     if kernel and sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
@@ -39,7 +41,16 @@ def die_with(driver: int, *, kernel: bool = True) -> None:
     parent = os.getppid()
     if not _alive(driver, parent):  # the driver died before the lines above took effect
         os._exit(1)
-    threading.Thread(target=_watch, args=(driver, parent), name="lifeline", daemon=True).start()
+    stop = threading.Event()
+    watchdog = threading.Thread(target=_watch, args=(driver, parent, stop), name="lifeline",
+                                daemon=True)
+    watchdog.start()
+
+    def end() -> None:
+        stop.set()
+        watchdog.join()
+
+    return end
 
 
 def _alive(driver: int, parent: int) -> bool:
@@ -48,23 +59,22 @@ def _alive(driver: int, parent: int) -> bool:
         return False
     if driver == parent:
         return True
-    try:  # not the parent: a zombie (dead, not yet reaped by its own parent) counts as ended
-        with open(f"/proc/{driver}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-    except OSError:  # no /proc: a signal 0 says whether the process exists
+    if _HAS_PROC:  # a zombie (dead, not yet reaped by its own parent) counts as ended
         try:
-            os.kill(driver, 0)
-        except ProcessLookupError:
+            with open(f"/proc/{driver}/stat") as stat:
+                return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
             return False
-        except PermissionError:
-            return True
+    try:  # no /proc (macOS): a signal 0 says whether the process exists
+        os.kill(driver, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
         return True
+    return True
 
 
-def _watch(driver: int, parent: int) -> None:
-    while True:
-        time.sleep(WATCH_INTERVAL)
+def _watch(driver: int, parent: int, stop: threading.Event) -> None:
+    while not stop.wait(WATCH_INTERVAL):
         if not _alive(driver, parent):
             os._exit(1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import traceback
 from dataclasses import dataclass
 
@@ -25,18 +26,27 @@ class Stack:
     executor: str = "stacked-pool"  # the name stored in each run's provenance
 
 
+def _take_environment(environ: dict[str, str]) -> None:
+    """The driver's environment in this worker. A spawned worker has it already; one forked from
+    the fork server has the server's: the driver's when the server started, plus what the
+    server's imports set (torch's own defaults, kept unless the driver sets them too)."""
+    server = sys.modules.get("layerorder.experiment.execution.fork_server")
+    for name in (server.INHERITED if server is not None else ()):
+        if name not in environ:  # removed in the driver since the server started
+            os.environ.pop(name, None)
+    os.environ.update(environ)
+
+
 def worker_main(conn, shipped: bytes | None, driver: int, threads: int | None,
                 environ: dict[str, str] | None = None) -> None:
     """A pool worker: die with the driver, take its environment (``environ``, as it was when the
-    worker was started: a forked worker has the fork server's, from when that started), install
-    what it shipped, then train what it is sent, one run or one ``Stack`` at a time, sending
-    progress, notes and an outcome per run back over its pipe. An install that fails is reported
-    by every run this worker is given."""
+    worker was started: ``_take_environment``), install what it shipped, then train what it is
+    sent, one run or one ``Stack`` at a time, sending progress, notes and an outcome per run back
+    over its pipe. An install that fails is reported by every run this worker is given."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group:
     die_with(driver)  # the driver alone decides when its workers stop
     if environ is not None:
-        os.environ.clear()
-        os.environ.update(environ)
+        _take_environment(environ)
     from dataclasses import replace  # the rest only once this worker is tied to its driver
 
     from layerorder.experiment.execution.shipping import install
