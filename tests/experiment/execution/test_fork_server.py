@@ -16,6 +16,9 @@ from layerorder.experiment.execution import executors
 from tests.helpers import run_cli
 from tests.reliability.processes import zombie
 
+forked = pytest.mark.skipif(not executors._fork_server_fits(),
+                            reason="workers are spawned here (CUDA, or not Linux)")
+
 FRESH = r'''
 import json, os
 from multiprocessing import forkserver
@@ -47,7 +50,7 @@ pool.stop(now=True)
 '''
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+@forked
 def test_workers_are_forked_from_a_server_that_imported_torch_and_the_preload_is_put_back():
     out = subprocess.run([sys.executable, "-c", FRESH], capture_output=True, text=True,
                          timeout=120)
@@ -61,6 +64,7 @@ def test_workers_are_forked_from_a_server_that_imported_torch_and_the_preload_is
     assert seen["preload_after"] == ["json"]  # the user's setting as it was
 
 
+@forked
 def test_the_server_is_started_once_and_again_only_once_it_died():
     from multiprocessing import forkserver
 
@@ -73,7 +77,28 @@ def test_the_server_is_started_once_and_again_only_once_it_died():
     while not zombie(pid) and time.monotonic() < deadline:  # dead, for multiprocessing to reap
         time.sleep(0.01)
     assert executors.pool_context().get_start_method() == "forkserver"
-    assert forkserver._forkserver._forkserver_pid not in (None, pid)
+    again = forkserver._forkserver._forkserver_pid
+    assert again not in (None, pid)
+    assert executors.pool_context().get_start_method() == "forkserver"  # counted as ours
+    assert forkserver._forkserver._forkserver_pid == again
+
+
+def test_a_worker_keeps_what_the_servers_imports_set_and_drops_what_the_driver_removed(
+        monkeypatch):
+    """``_take_environment`` in a worker forked from the server (its module stubbed)."""
+    import types
+
+    from layerorder.experiment.execution import pool_worker
+
+    server = types.SimpleNamespace(INHERITED=frozenset({"LO_T_REMOVED", "LO_T_KEPT"}))
+    monkeypatch.setitem(sys.modules, executors.FORK_SERVER_PRELOAD, server)
+    for name, value in (("LO_T_REMOVED", "a"), ("LO_T_KEPT", "b"), ("LO_T_IMPORTS_SET", "c")):
+        monkeypatch.setenv(name, value)
+    pool_worker._take_environment({"LO_T_KEPT": "B", "LO_T_NEW": "d"})
+    assert "LO_T_REMOVED" not in os.environ  # the driver removed it after the server started
+    assert os.environ["LO_T_IMPORTS_SET"] == "c"  # set by the server's imports: kept
+    assert os.environ["LO_T_KEPT"] == "B" and os.environ["LO_T_NEW"] == "d"
+    monkeypatch.delenv("LO_T_NEW")
 
 
 USERS_OWN = r'''
@@ -108,8 +133,8 @@ import os
 import layerorder
 
 t = layerorder.trial(order="a", seed=0)
-spawned = "LAYERORDER_CACHE_DIR" not in os.environ  # both remove it, as the driver did
-t.report(1, mark=float(os.environ["LAYERORDER_TEST_MARK"]) + (0 if spawned else 100))
+removed = "LAYERORDER_CACHE_DIR" not in os.environ  # removed in the driver: gone here too
+t.report(1, mark=float(os.environ["LAYERORDER_TEST_MARK"]) + (0 if removed else 100))
 '''
 
 
@@ -118,8 +143,8 @@ def test_a_worker_has_the_drivers_environment_as_it_is_when_the_worker_starts(
         tmp_path, capsys, monkeypatch, cuda):
     """From the fork server, and spawned (as on a machine with CUDA, said here by a stub: the
     runs are a script's, which never asks torch for a GPU)."""
-    executors.pool_context()  # a fork server runs in this process before the variable is set
     monkeypatch.setattr(executors, "_fork_server_fits", lambda: not cuda)
+    executors.pool_context()  # a fork server runs in this process before the variable is set
     monkeypatch.setenv("LAYERORDER_TEST_MARK", "7")
     monkeypatch.delenv("LAYERORDER_CACHE_DIR")  # removed since the server started
     assert executors.pool_context().get_start_method() == ("spawn" if cuda else "forkserver")

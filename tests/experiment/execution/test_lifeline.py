@@ -1,6 +1,7 @@
 """``lifeline.die_with``: a process ends within a second of its driver, whether the driver is its
 parent (a spawned worker) or not (a worker forked by the fork server, whose parent outlives the
-driver), and a driver killed but not yet reaped (a zombie) counts as ended."""
+driver), and a driver killed but not yet reaped (a zombie) counts as ended (where there is /proc:
+without it a signal 0 finds a zombie as it finds a live process)."""
 
 import os
 import signal
@@ -68,8 +69,11 @@ def test_without_proc_a_live_driver_is_alive_and_a_dead_one_is_not(monkeypatch):
     signal 0: alive while it runs, not once it has ended and been reaped."""
     from layerorder.experiment.execution import lifeline
 
+    def no_proc(*args, **kwargs):
+        raise AssertionError("read /proc")
+
     monkeypatch.setattr(lifeline, "_HAS_PROC", False)
-    monkeypatch.setattr("builtins.open", None)  # any read of /proc would fail the test
+    monkeypatch.setattr(lifeline, "open", no_proc, raising=False)
     driver = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         assert lifeline._alive(driver.pid, os.getppid())

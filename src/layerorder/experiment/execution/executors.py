@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import signal
 import statistics
+import sys
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
@@ -145,8 +146,8 @@ _our_fork_server: int | None = None  # the pid of the fork server pool_context s
 def pool_context():
     """The multiprocessing context pool workers start in: multiprocessing's fork server, started
     with ``fork_server.py`` preloaded (torch and the training code imported once, each worker
-    forked from there), where the platform has one (Linux, macOS) and the machine has no CUDA;
-    else ``spawn`` (a fresh interpreter per worker, importing everything itself).
+    forked from there), on Linux without CUDA (``_fork_server_fits``); else ``spawn`` (a fresh
+    interpreter per worker, importing everything itself).
 
     With CUDA, workers are spawned as they always were: a fork server that touched CUDA (one
     started by the user's code, whose main module asks ``torch.cuda.is_available()``) would leave
@@ -155,7 +156,9 @@ def pool_context():
     The fork server is the interpreter's own, one per process. Its preload list is
     multiprocessing's global setting, so it is set only while the server starts, and put back as
     it was. A server this function did not start (the user's own, started before any pool) is
-    not used: workers are spawned. One of ours that died is started again. Multiprocessing keeps
+    not used: workers are spawned. One of ours that died is started again here (one that dies
+    between this call and a worker's start is started again by multiprocessing, with the user's
+    preload: that worker imports what it lacks, and later pools are spawned). Multiprocessing keeps
     the server's pid and its preload list in private attributes (there is no public getter), which
     are read here."""
     global _our_fork_server
@@ -181,8 +184,10 @@ def pool_context():
 
 
 def _fork_server_fits() -> bool:
-    """Whether pool workers are forked from the fork server here (``pool_context``)."""
-    return "forkserver" in multiprocessing.get_all_start_methods() and not torch.cuda.is_available()
+    """Whether pool workers are forked from the fork server here (``pool_context``): on Linux
+    (macOS has one too, but forking after its system frameworks load is why Python spawns there
+    by default, and it has not been tried), without CUDA."""
+    return sys.platform.startswith("linux") and not torch.cuda.is_available()
 
 
 class _Worker:
@@ -197,12 +202,17 @@ class _Worker:
             name="layerorder-worker",
             daemon=True,
         )
-        if ctx.get_start_method() == "spawn":
-            with _sigint_ignored():  # inherited through exec: a Ctrl-C while the worker
-                self.process.start()  # imports torch must not print its traceback
-        else:  # forked from the server, which ignores it; the first start waits for the
-            self.process.start()  # server's imports, and a Ctrl-C meanwhile stops the driver
-        child.close()
+        try:
+            if ctx.get_start_method() == "spawn":
+                with _sigint_ignored():  # inherited through exec: a Ctrl-C while the worker
+                    self.process.start()  # imports torch must not print its traceback
+            else:  # forked from the server, which ignores it; the first start waits for the
+                self.process.start()  # server's imports, and a Ctrl-C meanwhile stops the driver
+        except BaseException:  # a worker forked after all finds its pipe closed, and ends
+            self.conn.close()
+            raise
+        finally:
+            child.close()
         self.held: dict[int, RunTask] = {}
 
     def give(self, parcel: tuple[RunTask, ...], message) -> bool:
