@@ -57,20 +57,21 @@ def test_a_ctrl_c_while_the_fork_server_imports_stops_the_driver(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=gated_env(gate),
         # a test run started in the background inherits SIGINT ignored; Ctrl-C in a terminal is not
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 60
-    # the server has been started, and the driver no longer ignores SIGINT (it waits for the
-    # server, which is importing torch: seconds)
-    while not (any(is_fork_server(pid) for pid in children(proc.pid))
-               and not _ignores_sigint(proc.pid)):
-        assert time.monotonic() < deadline and proc.poll() is None, (
-            "no fork server started, or the driver kept ignoring SIGINT")
-        time.sleep(0.01)
-    family = descendants(proc.pid)
-    proc.send_signal(signal.SIGINT)
-    try:
+    try:  # whatever fails, no driver is left waiting at the gate
+        deadline = time.monotonic() + 60
+        # the server has been started, and the driver no longer ignores SIGINT (it waits for the
+        # server, which is importing torch: seconds)
+        while not (any(is_fork_server(pid) for pid in children(proc.pid))
+                   and not _ignores_sigint(proc.pid)):
+            assert time.monotonic() < deadline and proc.poll() is None, (
+                "no fork server started, or the driver kept ignoring SIGINT")
+            time.sleep(0.01)
+        family = descendants(proc.pid)
+        proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
+        proc.wait()
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     deadline = time.monotonic() + 10
