@@ -28,6 +28,27 @@ def _hold(db, run_id: int, lease_until: float) -> None:
         )
 
 
+def _freeze_between_writes(pid: int, db) -> None:
+    """Stop ``pid`` at a moment it holds no write lock on ``db``. A driver stopped inside a write
+    (its heartbeat renewing the lease) would hold the lock while frozen, and the second driver
+    would wait out SQLite's busy timeout instead of taking the run over: that is SQLite's
+    locking, not the lease this test is about. So stop it, check the lock, and thaw and try
+    again if it holds it."""
+    for _ in range(200):
+        os.kill(pid, signal.SIGSTOP)
+        conn = sqlite3.connect(db, timeout=0, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(0.02)
+        finally:
+            conn.close()
+    raise AssertionError(f"the driver {pid} held the store's write lock at every try")
+
+
 def test_a_frozen_drivers_run_is_taken_over_and_its_late_result_discarded(
     tmp_path, capsys, monkeypatch
 ):
@@ -41,7 +62,7 @@ def test_a_frozen_drivers_run_is_taken_over_and_its_late_result_discarded(
     try:
         wait_until(gate, db, done=0, proc=first)
         assert count_runs(db, "running") == 1
-        os.kill(first.pid, signal.SIGSTOP)  # frozen: its heartbeat stops with it
+        _freeze_between_writes(first.pid, db)  # frozen: its heartbeat stops with it
         time.sleep(2.5)  # the lease (2 s) runs out
         open_gate(gate)
         monkeypatch.setenv(ENV, str(gate))
