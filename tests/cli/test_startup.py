@@ -1,6 +1,6 @@
 """The commands that only answer (the version, the help, the vocabulary, a usage error) import
-neither torch nor the statistics nor matplotlib: each is checked in a fresh interpreter, by the
-modules it leaves loaded (the times themselves are measured by benchmarks/bench_cli_start.py)."""
+neither torch nor the statistics nor matplotlib: checked in a fresh interpreter, by the modules
+each leaves loaded (the times themselves are measured by benchmarks/bench_cli_start.py)."""
 
 from __future__ import annotations
 
@@ -9,22 +9,26 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 HEAVY = ("torch", "scipy", "matplotlib", "pandas", "statsmodels", "pyarrow")
 
-# what runs, in a fresh interpreter: the command, then the heavy modules left loaded
+CUT = "-----8<----- end of a command's output"
+
+# what runs, in a fresh interpreter: each command given (a JSON list of argument lists), one
+# after the other, and after each the heavy modules loaded so far
 SCRIPT = f"""
 import json, sys
 from layerorder.cli.app import main
-try:
-    main(sys.argv[1:])
-except SystemExit as exc:
-    code = exc.code
-else:
-    code = 0
-heavy = [m for m in {HEAVY!r} if m in sys.modules]
-print(json.dumps({{"code": code, "heavy": heavy}}), file=sys.stderr)
+results = []
+for args in json.loads(sys.argv[1]):
+    try:
+        main(args)
+    except SystemExit as exc:
+        code = exc.code
+    else:
+        code = 0
+    results.append({{"code": code, "heavy": [m for m in {HEAVY!r} if m in sys.modules]}})
+    print({CUT!r}, flush=True)
+print(json.dumps(results), file=sys.stderr)
 """
 
 ANSWERS = [
@@ -52,18 +56,32 @@ ANSWERS = [
 ]
 
 
-def _run(args: list[str], columns: int = 80) -> tuple[dict, str]:
+def _run_all(commands: list[list[str]], columns: int = 80) -> tuple[list[dict], list[str]]:
+    """Each command's code and heavy modules, and each one's output."""
     env = {**os.environ, "COLUMNS": str(columns), "NO_COLOR": "1"}
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, *args], capture_output=True, text=True,
-                          env=env, timeout=120)
-    return json.loads(proc.stderr.strip().splitlines()[-1]), proc.stdout
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(commands)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    results = json.loads(proc.stderr.strip().splitlines()[-1])
+    outputs = proc.stdout.split(CUT + "\n")[:-1]
+    assert len(results) == len(outputs) == len(commands), proc.stderr[-2000:]
+    return results, outputs
 
 
-@pytest.mark.parametrize(("args", "code"), ANSWERS, ids=[" ".join(a) for a, _ in ANSWERS])
-def test_answers_without_the_heavy_imports(args, code):
-    result, _ = _run(args)
-    assert result["code"] == code
-    assert result["heavy"] == []
+def _run(args: list[str], columns: int = 80) -> tuple[dict, str]:
+    results, outputs = _run_all([args], columns)
+    return results[0], outputs[0]
+
+
+def test_answers_without_the_heavy_imports():
+    """One interpreter answers every command in turn (an interpreter each would cost a second
+    each): a heavy module loaded by one command stays loaded, so the first command that shows
+    it is the one that imported it."""
+    results, _ = _run_all([args for args, _ in ANSWERS])
+    codes = {" ".join(args): (r["code"], code) for (args, code), r in zip(ANSWERS, results)}
+    assert {k: got for k, (got, want) in codes.items() if got != want} == {}
+    first = next(((" ".join(a), r["heavy"]) for (a, _), r in zip(ANSWERS, results) if r["heavy"]),
+                 None)
+    assert first is None, f"{first[0]!r} imports {first[1]}"
 
 
 def test_a_command_that_trains_does_import_torch():
@@ -82,11 +100,12 @@ def test_compare_help_has_panels_and_cuts_nothing_at_80_columns():
         assert flag in text
 
 
-@pytest.mark.parametrize("command", ["", "lint", "search", "probe", "study run", "export", "fold"])
-def test_other_helps_cut_nothing_at_80_columns(command):
-    _, text = _run([*command.split(), "--help"])
-    assert "Usage" in text
-    assert "…" not in text
+def test_other_helps_cut_nothing_at_80_columns():
+    commands = ["", "lint", "search", "probe", "study run", "export", "fold"]
+    _, texts = _run_all([[*command.split(), "--help"] for command in commands])
+    for command, text in zip(commands, texts):
+        assert "Usage" in text, command
+        assert "…" not in text, command
 
 
 def test_help_paragraphs_wrap_at_the_terminal():
