@@ -45,9 +45,10 @@ def available_cores() -> int:
 # this 2-core machine, quiet, a pool of two took 2.4-2.7 s longer than one process for two runs
 # that train in no time, and broke even on a grid of 25 runs of 0.4 s (saving 25 x 0.4 / 2 = 5 s):
 # about 5 s in all (``benchmarks/bench_auto.py`` measures both next to the grids it decides).
-# Workers forked from the fork server (``pool_context``) cost less (+1.8 s against +3.1 s on the
-# two-run grid, one run each); the rule was not weighed again, so it keeps 5 s. ``auto`` starts a
-# pool only where it saves more than this.
+# Workers forked from the fork server (``pool_context``) cost less (+1.0 to +2.0 s on the two-run
+# grid), but the 500-sample grid stayed at the break-even when weighed again (pool - sequential
+# +0.1 s and -1.7 s; benchmarks/RESULTS.md), so it keeps 5 s. ``auto`` starts a pool only where it
+# saves more than this.
 POOL_START_SECONDS = 5.0
 SLURM_ARRAY_MOST = 16  # array tasks submitted for a round unless --workers says otherwise
 
