@@ -143,6 +143,46 @@ def test_best_reads_each_arm_at_its_own_better_level_and_the_regime_those_cells(
     assert dict(claim_regime(better, ev, config).values)["accuracy"] == pytest.approx(70.2)
 
 
+def _units_over_depth(at_110: dict[str, float]) -> list:
+    """original and bn-after-add over depths 20 and 110 (5 seeds, near 92 % at depth 20), each
+    at ``at_110`` (its mean) at depth 110."""
+    runs = paired_runs({"original": 0.0, "bn-after-add": 0.0}, 5, 0.1, {"depth": 20},
+                       center=92.0, rng_seed=3)
+    for label, mean in at_110.items():
+        runs += [replace(r, id=r.id + 100, config={"depth": 110}, final_test_acc=mean + r.seed)
+                 for r in runs[:10] if r.label == label]
+    return runs
+
+
+def test_an_interaction_of_units_that_do_not_train_is_outside_its_sources_regime():
+    """depth-changes-answer's source (gcr/torch-residual-networks) saw every unit train at
+    depth 110 (the worst to 86.4 %): where a unit collapses there, the interaction is one of
+    training failures, and the verdict agrees outside that regime; where every unit trains and
+    still differs, it is supported."""
+    from layerorder.studies.run import claim_regime
+
+    study = load_study("residual-units")
+    claim = next(c for c in study.claims if c.id == "depth-changes-answer")
+    config = study.config("units", "cpu")
+    collapsed = evidence(_units_over_depth({"original": 70.0, "bn-after-add": 12.0}),
+                         factors=["depth"])
+    v = claim.test.evaluate(collapsed, 0.05)
+    match = claim_regime(claim, collapsed, config)
+    assert v.outcome == "supported"
+    assert dict(match.values)["worst_accuracy"] == pytest.approx(14.0)  # 12 + mean seed 2
+    assert match.unmet == ("worst_accuracy >= 50 needed, this scale has 14",)
+    assert in_regime(v, match).outcome == "agrees outside regime"
+    trained = evidence(_units_over_depth({"original": 88.0, "bn-after-add": 80.0}),
+                       factors=["depth"])
+    v = claim.test.evaluate(trained, 0.05)
+    match = claim_regime(claim, trained, config)
+    assert dict(match.values)["worst_accuracy"] == pytest.approx(82.0) and match.meets
+    assert in_regime(v, match).outcome == "supported"
+    # a claim whose needs do not name it does not show it
+    other = next(c for c in study.claims if c.id == "preact-gradient-flow")
+    assert "worst_accuracy" not in dict(claim_regime(other, trained, config).values)
+
+
 def test_a_check_on_built_models_reads_the_norm_of_the_orders_it_builds():
     from layerorder.studies.regime import untrained_regime
 

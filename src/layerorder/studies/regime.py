@@ -106,6 +106,9 @@ FIELDS: dict[str, RegimeField] = {
         RegimeField("train_size", True, _train_size, "training samples"),
         RegimeField("accuracy", True, _measured,
                     "the best mean final test accuracy among the claim's orders (%)"),
+        RegimeField("worst_accuracy", True, _measured,
+                    "the lowest mean final test accuracy among the claim's orders, in any of the"
+                    " conditions the claim reads (%): whether every order trained"),
         RegimeField("norm", False, _measured,
                     "the normalisation of the claim's orders (bn, ln, gn, in, rmsnorm)"),
     )
@@ -206,11 +209,17 @@ def _need(field: RegimeField, value: Any, where: str) -> Need:
     return Need(field.name, choices=tuple(value))
 
 
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
 def scale_regime(regime: Regime, config: ExperimentConfig,
                  levels: Sequence[Mapping[str, Any]], accuracy: float | None,
-                 orders: Sequence[str] = ()) -> RegimeMatch:
+                 orders: Sequence[str] = (), worst: float | None = None) -> RegimeMatch:
     """The scale's regime for a claim that reads the conditions ``levels`` of ``config`` and
-    compares ``orders``, and which of ``regime.needs`` it does not meet."""
+    compares ``orders`` (``accuracy`` and ``worst``: the best and the lowest mean among them),
+    and which of ``regime.needs`` it does not meet. ``worst_accuracy`` is shown only where a
+    need names it."""
     wanted = {n.field for n in regime.needs} | {"dataset", "arch", "depth", "optimizer",
                                                   "epochs", "accuracy"}
     values = []
@@ -218,7 +227,9 @@ def scale_regime(regime: Regime, config: ExperimentConfig,
         if name not in wanted:
             continue
         if name == "accuracy":
-            value = accuracy if accuracy is not None and math.isfinite(accuracy) else None
+            value = _finite(accuracy)
+        elif name == "worst_accuracy":
+            value = _finite(worst)
         elif name == "norm":
             value = _norm(config.arch, orders)
         else:

@@ -203,8 +203,8 @@ def run_study(
 
 def claim_regime(claim: ClaimSpec, ev: Evidence, config) -> RegimeMatch:
     """The scale's regime for one claim: the conditions it reads (all of them when it names
-    none) and the best mean final accuracy among its orders there (among the cells its
-    measures read, for a test of measures alone)."""
+    none) and the best and the lowest mean final accuracy among its orders there (among the
+    cells its measures read, for a test of measures alone)."""
     if hasattr(claim.test, "built_orders"):  # built from the settings, never trained
         depths = getattr(claim.test, "depths", ()) or [config.depth]
         deepest = max((d for d in depths if d is not None), default=None)
@@ -229,9 +229,12 @@ def claim_regime(claim: ClaimSpec, ev: Evidence, config) -> RegimeMatch:
     best = means.get(ev.metric.best(means)) if means else None
     if config.user_run:
         return own_regime(claim.regime, config, ev.metric.name, best)
-    # the regime's ``accuracy`` is the best mean test accuracy: not a loss's best mean
-    return scale_regime(claim.regime, config, levels, best if ev.metric.is_accuracy else None,
-                        sorted(names))
+    # the regime's ``accuracy`` is the best mean test accuracy, ``worst_accuracy`` the lowest:
+    # not a loss's
+    if not ev.metric.is_accuracy:
+        return scale_regime(claim.regime, config, levels, None, sorted(names))
+    return scale_regime(claim.regime, config, levels, best, sorted(names),
+                        worst=min(means.values()) if means else None)
 
 
 def evaluate_study(study: Study, scale: str, store: str | Path, *, alpha: float = ALPHA
