@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from layerorder.errors import ConfigError
 from layerorder.report.findings_json import findings_from_json
 from layerorder.studies import load_study
 
@@ -109,3 +112,18 @@ def test_the_page_counts_this_studys_readings_apart():
         contradicted)
     marked = {r.id for r in claim_records(findings) if r.reading}
     assert marked == {c.claim.id for r in findings.results for c in r.claims if c.claim.reading}
+
+
+def test_a_file_judged_against_other_needs_is_refused():
+    """A claim's needs can change within a study version (depth-changes-answer gained
+    worst_accuracy at residual-units v3): a file judged against the old needs is refused with the
+    fix, never shown with its old verdict beside the new needs."""
+    path = Path(__file__).resolve().parents[2] / "studies/cpu/residual-units/claims.json"
+    data = json.loads(path.read_text())
+    assert findings_from_json([("f", json.dumps(data))]).results  # as written: read back
+    (entry,) = data["studies"]
+    claim = next(c for c in entry["claims"] if c["id"] == "depth-changes-answer")
+    claim["needs"] = ["depth >= 56", "optimizer sgd"]  # as judged before the change
+    with pytest.raises(ConfigError, match="'depth-changes-answer' of 'residual-units' was judged"
+                       ".*report it again from its store"):
+        findings_from_json([("f", json.dumps(data))])

@@ -227,6 +227,13 @@ def _study_result(entry: dict[str, Any], where: str, load_study):
         if spec is None:
             raise ConfigError(f"{where}: study '{study.name}' has no claim '{rec['id']}' any "
                               "more; report it again from its store")
+        # the file's verdict was judged against the needs it names: a claim whose needs changed
+        # since (at the same study version) would show an old verdict beside new needs
+        needs = [n.describe() for n in spec.regime.needs]
+        if "needs" in rec and list(rec["needs"]) != needs:
+            raise ConfigError(f"{where}: claim '{rec['id']}' of '{study.name}' was judged against"
+                              f" the needs {rec['needs']}, the study file now names {needs};"
+                              " report it again from its store")
         regime = (RegimeMatch(tuple(rec["scale_regime"].items()), tuple(rec["unmet"]),
                               spec.regime.needs) if rec["scale_regime"] else None)
         estimates = tuple(Estimate(e["label"], tuple(_nan(x) for x in e["values"]),

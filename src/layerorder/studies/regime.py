@@ -11,7 +11,9 @@ The scale's regime is read, never declared: from the claim's experiment at that 
 config; a varied setting counts at its largest level among the conditions the claim reads); for
 ``accuracy``, the highest mean final accuracy among the claim's orders there; for ``norm``, the
 normalisation those orders use (``needs = { norm = ["bn"] }``: a claim a source made of
-BatchNorm, which a study reads with another norm, is then never decided in the source's regime).
+BatchNorm, which a study reads with another norm, is then never decided in the source's regime);
+for ``worst_accuracy``, the lowest mean final accuracy among them (``needs = { worst_accuracy =
+{ min = 50 } }``: a source whose every order trained; a mean can still hide a seed that failed).
 
 **How "meets" is decided.** A scale meets a claim when every entry of ``needs`` holds: a number
 with ``min`` (``max``) holds when the scale's value is at least (at most) it; a list of choices
@@ -108,7 +110,8 @@ FIELDS: dict[str, RegimeField] = {
                     "the best mean final test accuracy among the claim's orders (%)"),
         RegimeField("worst_accuracy", True, _measured,
                     "the lowest mean final test accuracy among the claim's orders, in any of the"
-                    " conditions the claim reads (%): whether every order trained"),
+                    " conditions the claim reads (%): whether every order trained (a mean, so a"
+                    " seed that failed can hide in it)"),
         RegimeField("norm", False, _measured,
                     "the normalisation of the claim's orders (bn, ln, gn, in, rmsnorm)"),
     )
@@ -218,23 +221,15 @@ def scale_regime(regime: Regime, config: ExperimentConfig,
                  orders: Sequence[str] = (), worst: float | None = None) -> RegimeMatch:
     """The scale's regime for a claim that reads the conditions ``levels`` of ``config`` and
     compares ``orders`` (``accuracy`` and ``worst``: the best and the lowest mean among them),
-    and which of ``regime.needs`` it does not meet. ``worst_accuracy`` is shown only where a
-    need names it."""
+    and which of ``regime.needs`` it does not meet. ``worst_accuracy`` and ``norm`` are shown
+    only where a need names them."""
     wanted = {n.field for n in regime.needs} | {"dataset", "arch", "depth", "optimizer",
                                                   "epochs", "accuracy"}
-    values = []
-    for name, field in FIELDS.items():
-        if name not in wanted:
-            continue
-        if name == "accuracy":
-            value = _finite(accuracy)
-        elif name == "worst_accuracy":
-            value = _finite(worst)
-        elif name == "norm":
-            value = _norm(config.arch, orders)
-        else:
-            value = field.read(config, levels)
-        values.append((name, value))
+    # the fields read from the runs or the orders rather than the config (``_measured``)
+    measured = {"accuracy": _finite(accuracy), "worst_accuracy": _finite(worst),
+                "norm": _norm(config.arch, orders)}
+    values = [(name, measured[name] if name in measured else field.read(config, levels))
+              for name, field in FIELDS.items() if name in wanted]
     return RegimeMatch(tuple(values), _unmet(regime.needs, dict(values), "this scale"),
                        regime.needs)
 
