@@ -231,10 +231,9 @@ def claim_regime(claim: ClaimSpec, ev: Evidence, config) -> RegimeMatch:
         return own_regime(claim.regime, config, ev.metric.name, best)
     # the regime's ``accuracy`` is the best mean test accuracy, ``worst_accuracy`` the lowest:
     # not a loss's
-    if not ev.metric.is_accuracy:
-        return scale_regime(claim.regime, config, levels, None, sorted(names))
-    return scale_regime(claim.regime, config, levels, best, sorted(names),
-                        worst=min(means.values()) if means else None)
+    accuracy = ev.metric.is_accuracy and bool(means)
+    return scale_regime(claim.regime, config, levels, best if accuracy else None, sorted(names),
+                        worst=min(means.values()) if accuracy else None)
 
 
 def evaluate_study(study: Study, scale: str, store: str | Path, *, alpha: float = ALPHA
