@@ -80,6 +80,31 @@ def test_runs_in_the_callers_process_leave_its_random_state_and_threads(tmp_path
         torch.set_num_threads(original)
 
 
+@pytest.mark.parametrize("variable, planned, taken", [
+    (None, 2, 2),  # every core of the (2-core) machine
+    ("1", 1, 1),  # the environment caps the process at one thread
+    ("8", 2, 2),  # and never raises a plan
+])
+def test_omp_num_threads_caps_what_a_sweep_plans_and_its_runs_take(tmp_path, monkeypatch, variable,
+                                                                   planned, taken):
+    """A user who set ``OMP_NUM_THREADS`` (a cluster job, a shared machine) gets no more threads
+    per process than it says: in the plan that is printed, and in what each run takes (its
+    provenance records ``torch.get_num_threads()`` as it trained)."""
+    from layerorder.experiment.execution import executors
+
+    monkeypatch.setattr(executors, "available_cores", lambda: 2)
+    if variable is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", variable)
+    p = executors.plan("sequential", None, 2, "cpu")
+    assert p.threads == planned and p.describe().endswith(f"{planned} thread" + "s" * (planned > 1))
+    with Store.open(tmp_path / "s.db") as store:
+        summary = run_sweep(_config(executor="sequential"), store)
+        runs = store.runs(summary.experiment.id)
+    assert {r.provenance["threads"] for r in runs} == {taken}
+
+
 def test_pool_workers_take_a_gpu_each_where_there_are_several():
     from layerorder.experiment.execution.executors import on_gpu
     from layerorder.experiment.execution.worker import RunTask
@@ -110,6 +135,7 @@ def test_auto_on_several_gpus_plans_a_pool_worker_per_gpu(monkeypatch, gpus, wor
     its own by ``on_gpu``), which it starts once the runs measure long enough, as on the CPU."""
     from layerorder.experiment.execution import executors
 
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # no cap from the environment
     monkeypatch.setattr(executors, "available_cores", lambda: 16)
     monkeypatch.setattr(executors.torch.cuda, "device_count", lambda: gpus)
     p = executors.plan("auto", workers, runs, "cuda")
@@ -134,6 +160,7 @@ def test_a_stacked_pool_plans_a_worker_per_gpu_of_the_device(monkeypatch, device
     ``cuda``, none for one named GPU, which takes a single worker."""
     from layerorder.experiment.execution import executors
 
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # no cap from the environment
     monkeypatch.setattr(executors, "available_cores", lambda: 16)
     monkeypatch.setattr(executors.torch.cuda, "device_count", lambda: gpus)
     p = executors.plan("stacked-pool", workers, 25, device)
@@ -158,16 +185,21 @@ def test_before_a_pool_takes_the_gpus_this_process_gives_its_gpu_memory_back(mon
     assert cached_dataset.cache_info().currsize == 0 and emptied == [True]
 
 
-def test_a_command_on_a_gpu_of_several_sees_only_its_own():
+def test_a_command_on_a_gpu_of_several_sees_only_its_own(monkeypatch):
     from pathlib import Path
 
     from layerorder.experiment.configuration.config import make_config
     from layerorder.experiment.training.user_runs import command_environment
 
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     run = make_config({"command": "x {order}", "metric": "m"}).runs()[0]
     env = command_environment(run, "cuda:1", "m", Path("/tmp/r"), Path("/tmp/r/m.jsonl"), 2)
     assert env["CUDA_VISIBLE_DEVICES"] == "1" and env["LAYERORDER_DEVICE"] == "cuda"
     assert env["OMP_NUM_THREADS"] == "2"
+    # the driver's own OMP_NUM_THREADS caps what the command gets, never raises it
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    env = command_environment(run, "cpu", "m", Path("/tmp/r"), Path("/tmp/r/m.jsonl"), 2)
+    assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "1"
 
 
 @pytest.mark.parametrize("start, epochs, here, note", [

@@ -29,6 +29,7 @@ import torch
 from layerorder.experiment.execution.pool_worker import Stack, worker_main
 from layerorder.experiment.execution.worker import Progress, RunOutcome, RunTask, execute
 from layerorder.experiment.training.run_data import cached_dataset
+from layerorder.experiment.training.threads import capped
 
 ProgressFn = Callable[[Progress], None]
 
@@ -71,8 +72,11 @@ def plan(executor: str, workers: int | None, n_runs: int, device: str) -> Plan:
     """Choose workers x threads <= cores. Tiny models use one core per run best (one cnn1d step:
     3.2 ms on 1 thread, 2.6 ms on 2), so a pool runs one single-thread worker per core; ``auto``
     plans one where a pool could help (several runs, and a CPU with several cores or several
-    GPUs, a worker each) and measures before it starts it (``AdaptiveExecutor``)."""
-    return WAYS[executor].plan(executor, workers, max(n_runs, 1), device, available_cores())
+    GPUs, a worker each) and measures before it starts it (``AdaptiveExecutor``). A process's
+    threads are at most ``OMP_NUM_THREADS`` where the environment sets it (``scope.capped``, which
+    every run applies again in its own process)."""
+    p = WAYS[executor].plan(executor, workers, max(n_runs, 1), device, available_cores())
+    return replace(p, threads=capped(p.threads))
 
 
 def run_seconds(outcome: RunOutcome) -> float:
