@@ -3,6 +3,13 @@ import os
 # pytest-xdist's workers get COLUMNS=80; the CLI's tables are read at the width a log or pipe
 # gets without it (120), as in a run without xdist
 os.environ.pop("COLUMNS", None)
+if "PYTEST_XDIST_WORKER" in os.environ:
+    # one thread per pytest-xdist worker (the workers share the cores), set before numpy and torch
+    # load, which read it then (numpy's OpenBLAS would take every core otherwise), and inherited by
+    # the processes the tests start (a CLI, an example script): beside the other worker, a second
+    # thread spins more than it computes (measured on 2 cores, back to back: 491 s against 533 s
+    # with two OpenMP threads); a run takes no more than it says (experiment/training/threads.py)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -11,13 +18,8 @@ from hypothesis import settings  # noqa: E402
 settings.register_profile("layerorder", deadline=None, max_examples=200)
 settings.load_profile("layerorder")
 
-# one thread per pytest-xdist worker (the workers share the cores); two without xdist
+# one thread per pytest-xdist worker (above); two without xdist
 torch.set_num_threads(1 if "PYTEST_XDIST_WORKER" in os.environ else min(2, os.cpu_count() or 1))
-if "PYTEST_XDIST_WORKER" in os.environ:
-    # ... and in the processes the tests start (a CLI, an example script) that do not set their
-    # own: beside the other worker, a second OpenMP thread spins more than it computes (measured
-    # on 2 cores, back to back: 491 s against 533 s with two threads)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(autouse=True, scope="session")
