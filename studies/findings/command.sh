@@ -31,3 +31,4 @@ layerorder study report --all --scale quick --store studies/findings/quick.db --
 # 2026-12-06, later: the practitioner article's claims paraphrased (sources reworded, no run trained): the page and the JSON from the store again (the two commands above)
 # later on 2026-12-06: depth-changes-answer needs worst_accuracy >= 50 (no run trained): the page and the JSON from the store again (the two commands above)
 # then, after a review: the same claim's source says when its threshold was set (no run trained): the page and the JSON from the store again (the two commands above)
+# 2026-12-06, later: pre-ln-without-warmup gains its literature number (Xiong et al. section 4.2; no run trained): bash studies/cpu/report.sh transformer-warmup, then the page and the JSON from the quick store again (the two commands above)
