@@ -8,11 +8,17 @@ import pytest
 from layerorder.lint import LintError, lint_any
 from tests.helpers import run_cli
 
-try:
-    from tests.lint import keras_models as km
-except LintError:  # Keras 3 is not installed
-    pytest.skip("Keras 3 is not installed (pip install 'layerorder[keras]')",
-                allow_module_level=True)
+
+@pytest.fixture(scope="module", autouse=True)
+def km():
+    """``tests/lint/keras_models.py``, imported before this file's first test runs, not when it is
+    collected: Keras takes seconds to import, in every test process that collects the file."""
+    try:
+        from tests.lint import keras_models
+    except LintError:  # Keras 3 is not installed
+        pytest.skip("Keras 3 is not installed (pip install 'layerorder[keras]')")
+    return keras_models
+
 
 MODELS = Path(__file__).with_name("keras_models.py")
 
@@ -26,21 +32,21 @@ def found(model):
     "make, expected",
     [
         # the article's conv2d -> BN -> relu -> dropout: only the conv's bias is wasted
-        (km.article, {("redundant-bias", "conv")}),
-        (km.dropout_bn, {("dropout-before-norm", "drop"), ("act-before-norm", "bn")}),
+        ("article", {("redundant-bias", "conv")}),
+        ("dropout_bn", {("dropout-before-norm", "drop"), ("act-before-norm", "bn")}),
         # the fused activation sits between: its bias moves the ReLU threshold, not redundant
-        (km.conv_activation_bn, {("act-before-norm", "bn")}),
-        (km.residual, {("act-before-maxpool", "relu")}),  # the ReLU after the sum
-        (km.nested, {("redundant-bias", "block/conv")}),
-        (km.unbuilt, {("redundant-bias", "conv")}),  # channel counts unknown: assumed to match
+        ("conv_activation_bn", {("act-before-norm", "bn")}),
+        ("residual", {("act-before-maxpool", "relu")}),  # the ReLU after the sum
+        ("nested", {("redundant-bias", "block/conv")}),
+        ("unbuilt", {("redundant-bias", "conv")}),  # channel counts unknown: assumed to match
     ],
-    ids=lambda v: getattr(v, "__name__", None),
+    ids=lambda v: v if isinstance(v, str) else None,
 )
-def test_exact_findings(make, expected):
-    assert found(make())[0] == expected
+def test_exact_findings(km, make, expected):
+    assert found(getattr(km, make)())[0] == expected
 
 
-def test_census_reads_keras_layer_orders():
+def test_census_reads_keras_layer_orders(km):
     report = lint_any(km.article())
     assert report.mode == "keras" and report.pattern_count("conv→bn→relu") == 1
     assert report.pattern_count("bn→relu→drop") == 1
@@ -52,7 +58,7 @@ def test_census_reads_keras_layer_orders():
     assert "conv.activation (relu)" in report.findings[0].message
 
 
-def test_residual_sum_and_pool():
+def test_residual_sum_and_pool(km):
     report = lint_any(km.residual())
     assert report.pattern_count("conv→bn→add→relu") == 1
     assert report.pattern_count("bn→add→relu→maxpool") == 1
@@ -61,7 +67,7 @@ def test_residual_sum_and_pool():
     assert "1,536 fewer activation evaluations" in finding.message  # 16*16*8 - 8*8*8
 
 
-def test_saved_keras_file_from_the_cli(capsys, tmp_path):
+def test_saved_keras_file_from_the_cli(km, capsys, tmp_path):
     path = tmp_path / "article.keras"
     km.article().save(path)
     code, out, _ = run_cli(capsys, "lint", str(path), "-f", "json")
@@ -78,7 +84,7 @@ def test_factory_target_from_the_cli(capsys):
     assert code == 1 and "dropout-before-norm" in out
 
 
-def test_keras_refused_where_only_pytorch_works(capsys, tmp_path):
+def test_keras_refused_where_only_pytorch_works(km, capsys, tmp_path):
     path = tmp_path / "m.keras"
     km.article().save(path)
     code, _, err = run_cli(capsys, "rewrite", str(path), "--to", "conv-relu-bn")
@@ -89,7 +95,7 @@ def test_keras_refused_where_only_pytorch_works(capsys, tmp_path):
     assert code == 2 and "does not exist" in err
 
 
-def test_channels_first_norm_and_instance_norm():
+def test_channels_first_norm_and_instance_norm(km):
     keras, layers = km.keras, km.layers
     model = keras.Sequential([
         keras.Input((3, 12, 12)),
@@ -108,7 +114,7 @@ def test_channels_first_norm_and_instance_norm():
     assert report.pattern_count("conv→bn→relu") == 1
 
 
-def test_subclassed_model_is_refused(capsys):
+def test_subclassed_model_is_refused(km, capsys):
     keras, layers = km.keras, km.layers
 
     class Net(keras.Model):
@@ -158,7 +164,7 @@ def test_vgg16_activation_inside_the_conv_before_each_max_pool():
     assert "the relu inside Conv2D block1_conv2" in pools[0].message
 
 
-def test_zero_padding_between_the_activation_and_the_pool():
+def test_zero_padding_between_the_activation_and_the_pool(km):
     (pool,) = [f for f in lint_any(km.padded_pool("relu")).findings
                if f.rule == "act-before-maxpool"]
     assert "through zero padding" in pool.message
@@ -166,7 +172,7 @@ def test_zero_padding_between_the_activation_and_the_pool():
                 if f.rule == "act-before-maxpool"]  # sigmoid(0) != 0: the padding does not commute
 
 
-def test_a_relu_layers_threshold_and_an_elus_alpha_decide_what_commutes():
+def test_a_relu_layers_threshold_and_an_elus_alpha_decide_what_commutes(km):
     """keras's ReLU gives ``negative_slope * (x - threshold)`` below its threshold, so with both
     set it moves 0 and zero padding no longer commutes with it; ELU with alpha < 0 falls, so a
     max-pool does not commute with it either (checked on numbers)."""
@@ -193,14 +199,15 @@ def test_a_relu_layers_threshold_and_an_elus_alpha_decide_what_commutes():
     assert (np.diff(y) < 0).any()
 
 
-@pytest.mark.parametrize("kind", [km.layers.PReLU, km.MyPReLU], ids=["PReLU", "subclass"])
-def test_prelu_fires_only_while_its_learned_slopes_are_non_negative(kind):
+@pytest.mark.parametrize("kind", [lambda km: km.layers.PReLU, lambda km: km.MyPReLU],
+                         ids=["PReLU", "subclass"])
+def test_prelu_fires_only_while_its_learned_slopes_are_non_negative(km, kind):
     """As for a torch ``nn.PReLU`` (tests/lint/test_lint_pool.py): the slopes are read from the
     layer's alpha, a user's subclass included, since a learned slope can turn negative and
     max-pooling then no longer commutes with the activation."""
     import numpy as np
 
-    model = km.prelu_pool(kind)
+    model = km.prelu_pool(kind(km))
     assert ("act-before-maxpool", "prelu") in found(model)[0]
     prelu = model.get_layer("prelu")
     (alpha,) = prelu.get_weights()

@@ -12,31 +12,38 @@ from layerorder.data import load_dataset
 from layerorder.models import build_model
 from layerorder.probe import hook_count
 
-L = pytest.importorskip("lightning", reason="lightning is not installed")
-from layerorder.probe.lightning import ProbeCallback  # noqa: E402
+
+@pytest.fixture(scope="module")
+def L():
+    """Lightning, imported by the test that uses it, not when this file is collected: it takes
+    over a second to import, in every test process that collects the file."""
+    return pytest.importorskip("lightning", reason="lightning is not installed")
 
 
-class Classifier(L.LightningModule):
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
+def classifier(L, net):
+    class Classifier(L.LightningModule):
+        def __init__(self, net):
+            super().__init__()
+            self.net = net
 
-    def forward(self, x):
-        return self.net(x)
+        def forward(self, x):
+            return self.net(x)
 
-    def training_step(self, batch, batch_idx):
-        x, y = batch
-        return nn.functional.cross_entropy(self(x), y)
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            return nn.functional.cross_entropy(self(x), y)
 
-    def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=0.05, momentum=0.9)
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.05, momentum=0.9)
+
+    return Classifier(net)
 
 
-def fit(data, callbacks):
+def fit(L, data, callbacks):
     torch.manual_seed(3)
     net = build_model("cnn1d", "drop-before-bn", in_shape=data.in_shape,
                       num_classes=data.num_classes, p_drop=0.3)
-    module = Classifier(net)
+    module = classifier(L, net)
     loader = torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(data.x_train, data.y_train), batch_size=50)
     trainer = L.Trainer(max_epochs=2, accelerator="cpu", devices=1, logger=False,
@@ -49,11 +56,13 @@ def fit(data, callbacks):
     return module, trainer
 
 
-def test_callback_probes_every_epoch_without_changing_training():
+def test_callback_probes_every_epoch_without_changing_training(L):
+    from layerorder.probe.lightning import ProbeCallback
+
     data = load_dataset("synthetic", num_samples=300)
-    plain, _ = fit(data, [])
+    plain, _ = fit(L, data, [])
     callback = ProbeCallback(data.x_train, data.y_train)
-    probed, trainer = fit(data, [callback])
+    probed, trainer = fit(L, data, [callback])
     assert hook_count(probed) == 0
     for a, b in zip(plain.state_dict().values(), probed.state_dict().values()):
         assert torch.equal(a, b)
