@@ -7,8 +7,9 @@ if "PYTEST_XDIST_WORKER" in os.environ:
     # one thread per pytest-xdist worker (the workers share the cores), set before numpy and torch
     # load, which read it then (numpy's OpenBLAS would take every core otherwise), and inherited by
     # the processes the tests start (a CLI, an example script): beside the other worker, a second
-    # thread spins more than it computes (measured on 2 cores, back to back: 491 s against 533 s
-    # with two OpenMP threads); a run takes no more than it says (experiment/training/threads.py)
+    # thread spins more than it computes (measured on 2 cores, back to back, before runs obeyed
+    # the variable: 491 s against 533 s with two OpenMP threads); a run takes no more than it
+    # says (experiment/training/threads.py)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest  # noqa: E402
@@ -20,6 +21,18 @@ settings.load_profile("layerorder")
 
 # one thread per pytest-xdist worker (above); two without xdist
 torch.set_num_threads(1 if "PYTEST_XDIST_WORKER" in os.environ else min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture
+def no_thread_cap(monkeypatch):
+    """No thread cap from the environment (``experiment/training/threads.py``): the xdist workers
+    set ``OMP_NUM_THREADS=1`` above, and a developer's shell may set any of them. Returns the
+    monkeypatch, to set one."""
+    from layerorder.experiment.training.threads import THREAD_VARIABLES
+
+    for name in THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
 
 
 @pytest.fixture(autouse=True, scope="session")

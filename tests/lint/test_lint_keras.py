@@ -131,7 +131,7 @@ def test_subclassed_model_is_refused(km, capsys):
         lint_any(net)
 
 
-def test_loading_keras_leaves_the_environment_alone(monkeypatch):
+def test_loading_keras_leaves_the_environment_alone(km, monkeypatch):
     import os
 
     from layerorder.modelgraph.keras_graph import keras_backend

@@ -20,7 +20,8 @@ def L():
     return pytest.importorskip("lightning", reason="lightning is not installed")
 
 
-def classifier(L, net):
+@pytest.fixture(scope="module")
+def Classifier(L):
     class Classifier(L.LightningModule):
         def __init__(self, net):
             super().__init__()
@@ -36,14 +37,14 @@ def classifier(L, net):
         def configure_optimizers(self):
             return torch.optim.SGD(self.parameters(), lr=0.05, momentum=0.9)
 
-    return Classifier(net)
+    return Classifier
 
 
-def fit(L, data, callbacks):
+def fit(L, Classifier, data, callbacks):
     torch.manual_seed(3)
     net = build_model("cnn1d", "drop-before-bn", in_shape=data.in_shape,
                       num_classes=data.num_classes, p_drop=0.3)
-    module = classifier(L, net)
+    module = Classifier(net)
     loader = torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(data.x_train, data.y_train), batch_size=50)
     trainer = L.Trainer(max_epochs=2, accelerator="cpu", devices=1, logger=False,
@@ -56,13 +57,13 @@ def fit(L, data, callbacks):
     return module, trainer
 
 
-def test_callback_probes_every_epoch_without_changing_training(L):
+def test_callback_probes_every_epoch_without_changing_training(L, Classifier):
     from layerorder.probe.lightning import ProbeCallback
 
     data = load_dataset("synthetic", num_samples=300)
-    plain, _ = fit(L, data, [])
+    plain, _ = fit(L, Classifier, data, [])
     callback = ProbeCallback(data.x_train, data.y_train)
-    probed, trainer = fit(L, data, [callback])
+    probed, trainer = fit(L, Classifier, data, [callback])
     assert hook_count(probed) == 0
     for a, b in zip(plain.state_dict().values(), probed.state_dict().values()):
         assert torch.equal(a, b)

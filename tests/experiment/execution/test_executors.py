@@ -85,7 +85,8 @@ def test_runs_in_the_callers_process_leave_its_random_state_and_threads(tmp_path
     ("1", 1, 1),  # the environment caps the process at one thread
     ("8", 2, 2),  # and never raises a plan
 ])
-def test_omp_num_threads_caps_what_a_sweep_plans_and_its_runs_take(tmp_path, monkeypatch, variable,
+def test_omp_num_threads_caps_what_a_sweep_plans_and_its_runs_take(tmp_path, monkeypatch,
+                                                                   no_thread_cap, variable,
                                                                    planned, taken):
     """A user who set ``OMP_NUM_THREADS`` (a cluster job, a shared machine) gets no more threads
     per process than it says: in the plan that is printed, and in what each run takes (its
@@ -93,9 +94,7 @@ def test_omp_num_threads_caps_what_a_sweep_plans_and_its_runs_take(tmp_path, mon
     from layerorder.experiment.execution import executors
 
     monkeypatch.setattr(executors, "available_cores", lambda: 2)
-    if variable is None:
-        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    else:
+    if variable is not None:
         monkeypatch.setenv("OMP_NUM_THREADS", variable)
     p = executors.plan("sequential", None, 2, "cpu")
     assert p.threads == planned and p.describe().endswith(f"{planned} thread" + "s" * (planned > 1))
@@ -103,6 +102,32 @@ def test_omp_num_threads_caps_what_a_sweep_plans_and_its_runs_take(tmp_path, mon
         summary = run_sweep(_config(executor="sequential"), store)
         runs = store.runs(summary.experiment.id)
     assert {r.provenance["threads"] for r in runs} == {taken}
+
+
+@pytest.mark.parametrize("executor", ["process", "stacked-pool", "auto", "stacked"])
+def test_every_plan_on_the_cpu_is_capped(monkeypatch, no_thread_cap, executor):
+    from layerorder.experiment.execution import executors
+
+    monkeypatch.setattr(executors, "available_cores", lambda: 4)
+    assert executors.plan(executor, 1, 8, "cpu").threads == 4  # one worker: every core
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert executors.plan(executor, 1, 8, "cpu").threads == 3
+
+
+def test_a_pool_worker_given_more_threads_than_the_cap_takes_the_cap(no_thread_cap):
+    """``auto`` gives a smaller pool than it planned each worker more threads (``_pool_for``);
+    the worker's own run still takes no more than the environment it was started with allows."""
+    from layerorder.experiment.execution.executors import ProcessExecutor
+    from layerorder.experiment.execution.worker import RunTask
+
+    no_thread_cap.setenv("OMP_NUM_THREADS", "1")
+    (run,) = _config(seeds=1, executor="process").runs()
+    pool = ProcessExecutor(workers=1, threads=2)
+    try:
+        (outcome,) = pool.execute(iter([RunTask(1, run.order, run.to_dict())]))
+    finally:
+        pool.close(now=True)
+    assert outcome.status == "done" and outcome.provenance["threads"] == 1
 
 
 def test_pool_workers_take_a_gpu_each_where_there_are_several():
@@ -129,13 +154,12 @@ def test_pool_workers_take_a_gpu_each_where_there_are_several():
         (0, None, 25, ("sequential", 1, 1)),
     ],
 )
-def test_auto_on_several_gpus_plans_a_pool_worker_per_gpu(monkeypatch, gpus, workers, runs,
-                                                          planned):
+def test_auto_on_several_gpus_plans_a_pool_worker_per_gpu(monkeypatch, no_thread_cap, gpus, workers,
+                                                          runs, planned):
     """``auto`` on a machine with several GPUs plans a pool of one worker per GPU (each pinned to
     its own by ``on_gpu``), which it starts once the runs measure long enough, as on the CPU."""
     from layerorder.experiment.execution import executors
 
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # no cap from the environment
     monkeypatch.setattr(executors, "available_cores", lambda: 16)
     monkeypatch.setattr(executors.torch.cuda, "device_count", lambda: gpus)
     p = executors.plan("auto", workers, runs, "cuda")
@@ -154,13 +178,12 @@ def test_auto_on_several_gpus_plans_a_pool_worker_per_gpu(monkeypatch, gpus, wor
         ("cpu", 4, None, (16, 1)),  # a single-thread worker per core; the GPUs do not count
     ],
 )
-def test_a_stacked_pool_plans_a_worker_per_gpu_of_the_device(monkeypatch, device, gpus, workers,
-                                                             planned):
+def test_a_stacked_pool_plans_a_worker_per_gpu_of_the_device(monkeypatch, no_thread_cap, device,
+                                                             gpus, workers, planned):
     """``stacked-pool`` counts the GPUs as ``auto`` does (``executors._gpus``): all of them for
     ``cuda``, none for one named GPU, which takes a single worker."""
     from layerorder.experiment.execution import executors
 
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # no cap from the environment
     monkeypatch.setattr(executors, "available_cores", lambda: 16)
     monkeypatch.setattr(executors.torch.cuda, "device_count", lambda: gpus)
     p = executors.plan("stacked-pool", workers, 25, device)
@@ -185,19 +208,18 @@ def test_before_a_pool_takes_the_gpus_this_process_gives_its_gpu_memory_back(mon
     assert cached_dataset.cache_info().currsize == 0 and emptied == [True]
 
 
-def test_a_command_on_a_gpu_of_several_sees_only_its_own(monkeypatch):
+def test_a_command_on_a_gpu_of_several_sees_only_its_own(no_thread_cap):
     from pathlib import Path
 
     from layerorder.experiment.configuration.config import make_config
     from layerorder.experiment.training.user_runs import command_environment
 
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     run = make_config({"command": "x {order}", "metric": "m"}).runs()[0]
     env = command_environment(run, "cuda:1", "m", Path("/tmp/r"), Path("/tmp/r/m.jsonl"), 2)
     assert env["CUDA_VISIBLE_DEVICES"] == "1" and env["LAYERORDER_DEVICE"] == "cuda"
     assert env["OMP_NUM_THREADS"] == "2"
     # the driver's own OMP_NUM_THREADS caps what the command gets, never raises it
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    no_thread_cap.setenv("OMP_NUM_THREADS", "1")
     env = command_environment(run, "cpu", "m", Path("/tmp/r"), Path("/tmp/r/m.jsonl"), 2)
     assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "1"
 

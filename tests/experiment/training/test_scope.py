@@ -47,9 +47,8 @@ def two_gpus(monkeypatch):
         ("cpu", [], [[]]),
     ],
 )
-def test_a_run_on_one_gpu_of_several_makes_it_current(two_gpus, monkeypatch, device, current,
+def test_a_run_on_one_gpu_of_several_makes_it_current(two_gpus, no_thread_cap, device, current,
                                                      forked):
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # no cap on the run's threads
     threads = torch.get_num_threads()
     with scope.run_scope(threads + 1, device):
         assert torch.get_num_threads() == threads + 1

@@ -57,8 +57,9 @@ SLURM_ARRAY_MOST = 16  # array tasks submitted for a round unless --workers says
 @dataclass(frozen=True)
 class Plan:
     """How a sweep uses the machine: ``workers`` processes x ``threads`` threads each.
-    ``auto``: runs train in this process (``workers x threads`` threads) until they measure
-    long enough that a pool of ``workers`` would finish the rest sooner (``pool_pays``)."""
+    ``auto``: runs train in this process (``workers x threads`` threads, at most what the
+    environment allows: ``training.threads.capped``) until they measure long enough that a pool
+    of ``workers`` would finish the rest sooner (``pool_pays``)."""
 
     executor: str
     workers: int
@@ -73,8 +74,9 @@ def plan(executor: str, workers: int | None, n_runs: int, device: str) -> Plan:
     3.2 ms on 1 thread, 2.6 ms on 2), so a pool runs one single-thread worker per core; ``auto``
     plans one where a pool could help (several runs, and a CPU with several cores or several
     GPUs, a worker each) and measures before it starts it (``AdaptiveExecutor``). A process's
-    threads are at most ``OMP_NUM_THREADS`` where the environment sets it (``scope.capped``, which
-    every run applies again in its own process)."""
+    threads are at most what the environment allows (``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``:
+    ``training.threads.capped``, which every run applies again in its own process); the number
+    of workers is not capped by it."""
     p = WAYS[executor].plan(executor, workers, max(n_runs, 1), device, available_cores())
     return replace(p, threads=capped(p.threads))
 
@@ -570,9 +572,9 @@ class AdaptiveExecutor(Executor):
         if self.on_note is not None:
             self.on_note(f"runs take about {seconds:.1f} s: the {left} left go to a process pool"
                          f" of {workers} workers")
-        cores = self.plan.workers * self.plan.threads  # a smaller pool gives each more threads
+        budget = self.plan.workers * self.plan.threads  # a smaller pool gives each more threads
         _free_this_process_gpu()  # the first GPU's pool worker gets it whole
-        pool = ProcessExecutor(workers, max(1, cores // workers), self.shipped)
+        pool = ProcessExecutor(workers, max(1, budget // workers), self.shipped)
         pool.kept = self.kept
         pool.start()
         return pool

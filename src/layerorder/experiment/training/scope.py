@@ -17,12 +17,13 @@ from layerorder.experiment.training.threads import capped
 
 @contextlib.contextmanager
 def run_scope(threads: int | None, device: str) -> Iterator[None]:
-    """A run's own thread count (``threads``, at most ``threads.thread_cap``), random state and
-    current GPU, the caller's again afterwards: a run trained in the user's own process (the
-    sequential executor, a notebook) seeds torch's generators and may set its threads, and must
-    leave neither changed. A run on one GPU of several (``cuda:1``, as a pool worker's is) makes
-    it the current device while it trains, so that nothing of it (a generator, cuDNN's
-    workspace, a tensor made on plain ``cuda``) lands on GPU 0."""
+    """A run's own thread count (``threads``, at most what the environment allows:
+    ``training.threads.capped``), random state and current GPU, the caller's again afterwards: a
+    run trained in the user's own process (the sequential executor, a notebook) seeds torch's
+    generators and may set its threads, and must leave neither changed. A run on one GPU of
+    several (``cuda:1``, as a pool worker's is) makes it the current device while it trains, so
+    that nothing of it (a generator, cuDNN's workspace, a tensor made on plain ``cuda``) lands
+    on GPU 0."""
     before = torch.get_num_threads()
     # torch.manual_seed reseeds every CUDA device, so every one in use is saved and restored;
     # a device that cannot be read (a bad 'cuda:N') fails inside the run, as a failed outcome

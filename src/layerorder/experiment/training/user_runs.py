@@ -33,7 +33,7 @@ from typing import Any
 
 from layerorder.errors import ConfigError
 from layerorder.experiment.configuration.config import RunConfig
-from layerorder.experiment.training.threads import THREADS_VARIABLE, capped
+from layerorder.experiment.training.threads import capped, thread_environment
 from layerorder.store import EpochRecord
 from layerorder.trials import protocol
 from layerorder.trials.guard import GRACE
@@ -186,10 +186,9 @@ def command_argv(template: str, values: dict[str, Any]) -> list[str]:
 def command_environment(cfg: RunConfig, device: str, metric: str, run_dir: Path,
                         metrics_file: Path, threads: int | None = None) -> dict[str, str]:
     env = dict(os.environ)
-    threads = capped(threads)  # never more than this process's OMP_NUM_THREADS allows
+    threads = capped(threads)
     if threads:  # runs side by side share the cores as the executor planned
-        for name in (THREADS_VARIABLE, "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-            env[name] = str(threads)
+        env.update(thread_environment(threads))
     env.update({
         protocol.ORDER: cfg.order,
         protocol.SEED: str(cfg.seed),
