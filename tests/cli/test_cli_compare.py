@@ -272,3 +272,20 @@ def test_an_architecture_without_orders_compares_its_own(capsys):
     for order in ("post-ln", "pre-ln", "sandwich-ln", "pre-rmsnorm", "no-norm"):
         assert order in out
     assert "25 runs" in out
+
+
+def test_the_plan_a_user_sees_obeys_omp_num_threads(capsys, tmp_path, monkeypatch, no_thread_cap):
+    """``OMP_NUM_THREADS=1 layerorder compare --executor sequential`` plans, says and trains one
+    thread (``experiment/training/threads.py``); without it, every core the machine has."""
+    from layerorder.experiment.execution import executors
+
+    monkeypatch.setattr(executors, "available_cores", lambda: 2)
+    base = ["compare", *TINY, "--order", "standard", "--seeds", "1", "--no-report"]
+    code, _, err = run_cli(capsys, *base, "--store", tmp_path / "all.db")
+    assert code == 0 and "sequential, 2 threads" in err, err
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    code, _, err = run_cli(capsys, *base, "--store", tmp_path / "one.db")
+    assert code == 0 and "sequential, 1 thread" in err, err
+    with Store.open(tmp_path / "one.db") as store:
+        (exp,) = store.experiments()
+        assert {r.provenance["threads"] for r in store.runs(exp.id)} == {1}
