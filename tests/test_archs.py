@@ -2,8 +2,20 @@
 
 import inspect
 
-from layerorder.archs import ARCH_NOTES, ARCH_OPTIONS, PLAIN_ARCHS, takes_option, uses_dropout
+import pytest
+
+from layerorder.archs import (
+    ARCH_NOTES,
+    ARCH_OPTIONS,
+    PLAIN_ARCHS,
+    check_order_for_arch,
+    takes_option,
+    uses_dropout,
+)
+from layerorder.errors import ModelError
 from layerorder.models import ARCHS
+from layerorder.order import OrderSpecError
+from tests.helpers import run_cli
 
 OPTIONS = {"heads", "dropout_at", "final_norm"}  # the ones build_model passes where declared
 
@@ -20,3 +32,35 @@ def test_every_builder_takes_exactly_its_declared_options():
 def test_resnet_has_dropout_only_where_placed():
     assert not uses_dropout("resnet", "none") and uses_dropout("resnet", "branch")
     assert all(uses_dropout(a, "none") for a in ARCHS if a != "resnet")
+
+
+@pytest.mark.parametrize(("arch", "order", "owner"), [
+    ("cnn1d", "post-ln", "transformer"), ("mlp", "lstm-ln", "rnn"),
+    ("cnn2d", "full-preact", "resnet"), ("transformer", "original", "resnet"),
+    ("resnet", "pre-ln", "transformer"), ("rnn", "sandwich-ln", "transformer"),
+])
+def test_an_order_of_another_architecture_names_that_architecture(arch, order, owner):
+    with pytest.raises(ModelError, match=rf"order '{order}' belongs to --arch {owner}, not {arch};"
+                                         rf" use --arch {owner}, or give {arch} "):
+        check_order_for_arch(arch, order)
+    # and the same order on its own architecture is taken, as it was
+    check_order_for_arch(owner, order)
+
+
+@pytest.mark.parametrize(("arch", "order", "fragment"), [
+    ("cnn1d", "conv-bnn-relu", "did you mean 'bn'"),  # not another architecture's: as before
+    ("resnet", "originl", "did you mean 'original'"),
+    ("transformer", "standard", "transformer takes a norm placement"),
+])
+def test_other_bad_orders_keep_their_own_message(arch, order, fragment):
+    with pytest.raises((ModelError, OrderSpecError), match=fragment):
+        check_order_for_arch(arch, order)
+
+
+def test_the_cli_names_the_architecture_an_order_belongs_to(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "compare", "--order", "post-ln", "--plan-only",
+                           "--store", tmp_path / "s.db")
+    assert code == 2
+    assert err.strip() == ("error: order 'post-ln' belongs to --arch transformer, not cnn1d; use"
+                           " --arch transformer, or give cnn1d a block order (a preset or tokens"
+                           " like 'conv-bn-relu')")

@@ -87,6 +87,10 @@ def test_unknown_token_message():
         ("", "empty order spec"),
         ("   ", "empty order spec"),
         ("conv-xyz", "unknown token 'xyz' at position 2"),
+        # one word that is neither: the presets are named, since it was most likely meant as one
+        ("xyz", r"unknown order 'xyz': neither a preset \(act-first, drop-before-bn, no-norm,"
+                r" preact, standard\) nor a token"),
+        ("bnn", "unknown token 'bnn' at position 1 in 'bnn'; did you mean 'bn'"),
     ],
 )
 def test_rejections(spec, fragment):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from layerorder.errors import BlockError, ModelError, did_you_mean
+from layerorder.errors import BlockError, LayerorderError, ModelError, did_you_mean
 from layerorder.order import Order, parse_order
 from layerorder.placements import parse_placement, parse_recurrent, placement_specs, recurrent_specs
 
@@ -110,9 +110,30 @@ def named_orders(arch: str) -> tuple[str, ...] | None:
     return None if family is None else tuple(family())
 
 
+def _arch_of(order: str) -> str | None:
+    """The architecture whose named order ``order`` is (resnet's units, the transformer's
+    placements, the rnn's cells), or None."""
+    text = str(order).strip().lower()
+    return next((arch for arch, family in _named_orders().items() if text in family()), None)
+
+
 def check_order_for_arch(arch: str, order: str | Order) -> str | Order:
-    """Validate an order for an architecture without building anything."""
+    """Validate an order for an architecture without building anything. An order of another
+    architecture ('post-ln' given to a CNN) is refused with the architecture it belongs to."""
     name = check_arch(arch)
+    try:
+        return _check_order_for_arch(name, order)
+    except (LayerorderError, ValueError):
+        other = None if isinstance(order, Order) else _arch_of(order)
+        if other is None or other == name:
+            raise
+        kind = ("a block order (a preset or tokens like 'conv-bn-relu')" if name not in
+                _named_orders() else f"its own orders: {', '.join(_named_orders()[name]())}")
+        raise ModelError(f"order '{order}' belongs to --arch {other}, not {name}; use --arch"
+                         f" {other}, or give {name} {kind}") from None
+
+
+def _check_order_for_arch(name: str, order: str | Order) -> str | Order:
     if name == "resnet":
         return resolve_unit(order.label if isinstance(order, Order) else order)
     if name in ("transformer", "rnn"):

@@ -308,6 +308,13 @@ def parse_order(spec: str | Order) -> Order:
         # a misspelt preset ('standrd', 'pre-act'): no token of it is valid, a preset is close
         tokens = [t.strip().lower() for t in text.split("-")]
         near = closest(preset, PRESETS)
+        if near is None and len(tokens) == 1 and closest(preset, [*_TOKENS, *_ALIASES]) is None:
+            # one word that is nothing: most likely a preset's name, so name the presets
+            raise OrderSpecError(
+                f"unknown order '{text}': neither a preset ({', '.join(sorted(PRESETS))}) nor a"
+                " token; give a preset or tokens joined by '-', e.g. 'conv-bn-relu'"
+                " ('layerorder orders' lists both)"
+            ) from None
         if near is None or any(t in _TOKENS or t in _ALIASES or _POOL_TOKEN.match(t) and
                                _TOKENS.get(_ALIASES.get(t, t)) for t in tokens):
             raise

@@ -80,7 +80,7 @@ CASES = [
     (["compare", "--order", "standrd"], "did you mean the preset 'standard'"),
     (["compare", "--lr", "0.1,,0.2"], "empty entry"),
     (["probe", "--order", "pre-act"], "did you mean the preset 'preact'"),
-    (["probe", "--order", "xyz"], "unknown token 'xyz'"),
+    (["probe", "--order", "xyz"], "neither a preset (act-first, drop-before-bn"),
     (["probe", "--epochs", "0"], "epochs must be >= 1"),
     (["probe", "--plot", "{root}/afile", "--epochs", "1"], "is a file"),
     (["runs", "--store", "{root}/missing.db"], "no store"),

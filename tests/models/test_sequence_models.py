@@ -39,4 +39,6 @@ def test_rnn_specs_build_and_classify(spec):
     model = build_model("rnn", spec, in_shape=(2, 12), num_classes=3, width=8, depth=2)
     assert model(torch.randn(4, 2, 12)).shape == (4, 3) and spec in repr(model)
     with pytest.raises(ModelError, match="CELL-NORMS"):
+        check_order_for_arch("rnn", "lstm-xx")
+    with pytest.raises(ModelError, match="belongs to --arch transformer, not rnn"):
         check_order_for_arch("rnn", "post-ln")
