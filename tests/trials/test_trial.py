@@ -69,6 +69,42 @@ def test_reports_go_to_the_metrics_file_and_bad_ones_are_refused(tmp_path):
         t.report(2, loss="low")
 
 
+def test_reports_take_a_mapping_numpy_numbers_and_one_element_tensors(tmp_path):
+    """Names that are no Python identifier (``val/acc``, as Lightning logs them) go in a
+    mapping; values come as a loop has them (numpy's float32, a loss tensor)."""
+    path = tmp_path / "m.jsonl"
+    t = Trial("standard", 0, metrics_file=path)
+    t.report(1, {"val/acc": np.float32(0.5), "val/loss": torch.tensor(0.25, requires_grad=True)},
+             lr=np.float64(0.01))
+    t.report(2, {"val/acc": torch.tensor([0.75]), "steps": np.int64(40), "skipped": None})
+    t.final({"test/acc": 0.875})
+    reported, _ = read_metrics(path)
+    assert reported.epochs == {1: {"val/acc": 0.5, "val/loss": 0.25, "lr": 0.01},
+                               2: {"val/acc": 0.75, "steps": 40.0}}
+    assert reported.final == {"test/acc": 0.875} and t.reported.epochs == reported.epochs
+    assert all(type(v) is float for e in t.reported.epochs.values() for v in e.values())
+    assert t.reported.final_metrics() == {"val/acc": 0.75, "val/loss": 0.25, "lr": 0.01,
+                                          "steps": 40.0, "test/acc": 0.875}
+
+
+@pytest.mark.parametrize(("args", "kwargs", "fragment"), [
+    ((torch.tensor([0.5, 0.6]),), {}, "got Tensor:"),
+    (({"acc": torch.tensor([0.5, 0.6])},), {}, "metric 'acc' must be a number"),
+    (({"acc": np.array([0.5, 0.6])},), {}, "metric 'acc' must be a number"),
+    ((), {"acc": 1 + 2j}, "metric 'acc' must be a number"),
+    ((), {"acc": True}, "metric 'acc' must be a number"),
+    ((), {"acc": "0.9"}, "metric 'acc' must be a number"),
+    ((0.9,), {}, r"take metrics as keywords or a mapping .* got float: report\(3, val_acc=0.9\)"),
+])
+def test_a_report_of_no_number_is_refused_and_nothing_is_written(tmp_path, args, kwargs,
+                                                                  fragment):
+    path = tmp_path / "m.jsonl"
+    t = Trial("standard", 0, metrics_file=path)
+    with pytest.raises(TrialError, match=fragment):
+        t.report(1, *args, **kwargs)
+    assert not path.exists() and t.reported.epochs == {}
+
+
 def test_trial_reads_the_driver_environment(tmp_path, monkeypatch):
     env = {protocol.ORDER: "preact", protocol.SEED: "7", protocol.LR: "0.05",
            protocol.PARAMS: json.dumps({"width": 32}), protocol.DEVICE: "cpu",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,9 +61,19 @@ class Reported:
 
 
 def number(name: Any, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise MetricsError(f"metric '{name}' must be a number, got {value!r}")
-    return float(value)
+    """A metric's value as a float: a real number (Python's, or numpy's ``float32`` and kin) or a
+    one-element tensor or array (a loss tensor, a torchmetrics result), converted here as the
+    user would with ``.item()``; a bool, text, a complex number or a tensor of several elements
+    is refused with the metric's name."""
+    real = value
+    if not isinstance(value, numbers.Number) and callable(getattr(value, "item", None)):
+        try:
+            real = value.item()  # a one-element tensor or array, read as the user would read it
+        except (TypeError, ValueError, RuntimeError):
+            real = None  # several elements
+    if isinstance(real, numbers.Real) and not isinstance(real, bool):
+        return float(real)
+    raise MetricsError(f"metric '{name}' must be a number, got {value!r}")
 
 
 def is_epoch(value: Any) -> bool:

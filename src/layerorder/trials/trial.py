@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,17 @@ from layerorder.trials import protocol
 
 class TrialError(ValueError):
     """What a trial cannot do: an order that applies to no block of the model, a bad report."""
+
+
+def _merged(metrics: Mapping[str, Any] | None, more: Mapping[str, Any]) -> dict[str, Any]:
+    """``report``'s mapping and keywords as one dict; a mapping that is not one is refused."""
+    if metrics is None:
+        return dict(more)
+    if not isinstance(metrics, Mapping):
+        raise TrialError(f"report() and final() take metrics as keywords or a mapping of names"
+                         f" to numbers, got {type(metrics).__name__}: report(3, val_acc=0.9) or"
+                         " report(3, {'val/acc': 0.9})")
+    return {**metrics, **more}
 
 
 class TrialOrder(str):
@@ -69,24 +80,27 @@ class Trial:
 
     # ---- reporting ---------------------------------------------------------------------------
 
-    def report(self, epoch: int, **metrics: float) -> None:
-        """Metrics after ``epoch`` (numbers; NaN marks a diverged run), e.g.
-        ``trial.report(3, val_loss=0.41, val_accuracy=0.87)``."""
-        self._record(epoch, metrics, final=False)
+    def report(self, epoch: int, metrics: Mapping[str, Any] | None = None, /,
+               **more: Any) -> None:
+        """Metrics after ``epoch``, as keywords or as a mapping (for names such as ``val/acc``,
+        as Lightning and Keras log them), e.g. ``trial.report(3, val_loss=0.41,
+        val_accuracy=0.87)`` or ``trial.report(3, {"val/acc": 0.87})``. A value is a number
+        (numpy's too) or a one-element tensor; NaN marks a diverged run."""
+        self._record(epoch, _merged(metrics, more), final=False)
 
-    def final(self, **metrics: float) -> None:
+    def final(self, metrics: Mapping[str, Any] | None = None, /, **more: Any) -> None:
         """The run's final metrics, where they are not simply the last ones reported (a script's
-        counterpart of a training function's return value)."""
-        self._record(None, metrics, final=True)
+        counterpart of a training function's return value), as ``report`` takes them."""
+        self._record(None, _merged(metrics, more), final=True)
 
     def _record(self, epoch: int | None, metrics: dict[str, Any], final: bool) -> None:
         if not final and not protocol.is_epoch(epoch):
             raise TrialError(f"report() takes the epoch as a whole number >= 0, got {epoch!r}")
         try:
-            self.reported.add(epoch, metrics, final)
+            values = {str(k): protocol.number(k, v) for k, v in metrics.items() if v is not None}
         except protocol.MetricsError as exc:
             raise TrialError(str(exc)) from None
-        values = {k: float(v) for k, v in metrics.items() if v is not None}
+        self.reported.add(epoch, values, final)
         if self._file is not None:
             with self._file.open("a", encoding="utf-8") as fh:
                 fh.write(protocol.line_of(epoch, values, final))

@@ -6,7 +6,9 @@ import math
 import sys
 import time
 
+import numpy as np
 import pytest
+import torch
 
 from layerorder.errors import ConfigError
 from layerorder.experiment.configuration.config import make_config
@@ -109,8 +111,25 @@ def test_a_train_function_returns_its_metrics(tmp_path):
     assert result.status == "done" and result.metrics == {"m": 0.4}
 
 
+@pytest.mark.parametrize("returned", [
+    np.float32(0.25), torch.tensor(0.25), torch.tensor([0.25]), {"m": np.float32(0.25)},
+    {"m": torch.tensor(0.25, requires_grad=True)}, {"m": 0.25, "val/acc": np.float64(0.5)},
+])
+def test_a_train_function_may_return_numpy_numbers_and_one_element_tensors(returned):
+    """What a loop hands back as it computed it (``acc.mean()`` in float32, a loss tensor) is
+    read as ``.item()`` would read it."""
+    from layerorder.experiment.configuration.callables import register_train
+
+    result = run_function(_run(train=register_train(lambda trial: returned)), "cpu", "m")
+    assert result.status == "done", result.error
+    assert result.metrics["m"] == 0.25 and all(type(v) is float for v in result.metrics.values())
+
+
 @pytest.mark.parametrize(("returned", "status", "fragment"), [
     (ValueError("bad data"), "failed", "ValueError: bad data"),
+    (torch.tensor([0.25, 0.5]), "failed", "must return its metrics"),
+    ({"m": torch.tensor([0.25, 0.5])}, "failed", "non-numbers for ['m']"),
+    ({"m": True}, "failed", "non-numbers for ['m']"),
     ("high", "failed", "must return its metrics"),
     ({"m": "x"}, "failed", "non-numbers for ['m']"),
     ({"other": 1.0}, "failed", "never reported 'm'"),

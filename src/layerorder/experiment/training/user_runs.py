@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -134,17 +134,27 @@ def run_function(cfg: RunConfig, device: str, metric: str,
         except Exception as exc:  # the user's code: a failed run, the sweep goes on
             text = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
             return _failed(trial.reported, text)
-    if isinstance(out, dict):
-        bad = [k for k, v in out.items() if isinstance(v, bool) or not isinstance(v, (int, float))]
+    # what it returned, read as ``trial.report`` reads a value (numpy's numbers and one-element
+    # tensors too)
+    if isinstance(out, Mapping):
+        bad = [k for k, v in out.items() if v is not None and not _is_number(v)]
         if bad:
             return _failed(trial.reported, f"the train function returned non-numbers for {bad}")
-        trial.final(**out)
-    elif isinstance(out, (int, float)) and not isinstance(out, bool):
-        trial.final(**{metric: out})
+        trial.final(out)
+    elif out is not None and _is_number(out):
+        trial.final({metric: out})
     elif out is not None:
         return _failed(trial.reported, "the train function must return its metrics (a dict, or"
                        f" one number for '{metric}'), or None; it returned {type(out).__name__}")
     return judge(trial.reported, metric)
+
+
+def _is_number(value) -> bool:
+    try:
+        protocol.number("", value)
+    except protocol.MetricsError:
+        return False
+    return True
 
 
 # ---- a command ---------------------------------------------------------------------------------
