@@ -24,6 +24,11 @@ def test_lazy_layers_get_their_shapes_from_the_example_before_anything_reads_the
     with pytest.raises(LintError, match=r"lazy layers \(LazyLinear 4\).*give --input-shape"):
         lint_model(_prototype())
     model = _prototype().train()
+    # an input shape without its batch dimension: the shape tried, and that the batch comes first
+    with pytest.raises(LintError, match=r"once on a random input of shape 3,16,16 to give its lazy"
+                       r" layers \(LazyLinear 4\) their shapes: .*expected 4D.*; check"
+                       r" --input-shape \(batch first"):
+        lint_model(_prototype(), (3, 16, 16))
     report = lint_model(model, (2, 3, 16, 16))
     assert report.roles and model.training and model[1].num_batches_tracked == 0
     assert model[4].weight.shape == (10, 8 * 14 * 14)

@@ -121,8 +121,10 @@ def materialise(model: nn.Module, example: torch.Tensor | None) -> None:
         with torch.no_grad(), decoder_fed(model):
             model(example)
     except Exception as exc:
-        raise LintError(f"cannot run the model once to give its lazy layers ({shown}) their"
-                        f" shapes: {short_reason(exc)}") from exc
+        raise LintError(f"cannot run the model once on a random input of shape"
+                        f" {describe_shape(example)} to give its lazy layers ({shown}) their"
+                        f" shapes: {short_reason(exc)}; check --input-shape (batch first, e.g."
+                        " 1,3,32,32)") from exc
     finally:
         for module, training in flags.items():
             module.train(training)
