@@ -135,7 +135,10 @@ def _run(command, args: list[str], debug: bool) -> None:
             raise
         ctx = getattr(exc, "ctx", None)
         where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        _fail(exc.format_message() + where, 2)
+        # Typer words a bad choice as pydantic does ("Invalid value for '--format': Value error,
+        # 'xml' is not one of ..."): the prefix says nothing the line does not
+        message = exc.format_message().replace(": Value error, ", ": ", 1)
+        _fail(message + where, 2)
     except EnvironmentFault as exc:  # the machine, not the input: disk full, store locked/damaged
         if debug:
             raise
