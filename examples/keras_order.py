@@ -5,8 +5,8 @@ last BN (Li et al. 2019's advice), against Dropout before BN (conv-relu-drop-bn)
     layerorder compare --command 'python examples/keras_order.py --order {order} --seed {seed}' \
         --order conv-bn-relu-drop,conv-relu-drop-bn --seeds 5 --metric val_accuracy
 
-It reports Keras's own ``val_accuracy`` and ``val_loss`` after every epoch through
-``layerorder.trial()``. Run alone, it trains its default order once.
+It reports Keras's own ``val_accuracy`` and ``val_loss`` after every epoch through the trial's
+Keras callback (``trial.keras_callback``). Run alone, it trains its default order once.
 """
 
 from __future__ import annotations
@@ -49,17 +49,6 @@ def make_data(n: int = 600):
     return x[:cut], y[:cut], x[cut:], y[cut:]
 
 
-class Report(keras.callbacks.Callback):
-    def __init__(self, trial):
-        super().__init__()
-        self.trial = trial
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        self.trial.report(epoch + 1, val_accuracy=float(logs["val_accuracy"]),
-                          val_loss=float(logs["val_loss"]))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--order", default="conv-bn-relu-drop")
@@ -82,7 +71,8 @@ def main() -> None:
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=args.epochs,
-                        batch_size=50, verbose=0, callbacks=[Report(trial)])
+                        batch_size=50, verbose=0,
+                        callbacks=[trial.keras_callback("val_accuracy", "val_loss")])
     print(f"{order} seed {trial.seed}: val_accuracy {history.history['val_accuracy'][-1]:.4f}")
 
 

@@ -1,5 +1,6 @@
 """A Lightning module whose blocks are built by the trial (``trial.block``, layerorder's own block
-in the run's order), trained by Lightning's Trainer and reported from its validation hook:
+in the run's order), trained by Lightning's Trainer; what it logs is reported by the trial's
+Lightning callback (``trial.lightning_callback``):
 
     layerorder compare \
         --command 'python examples/lightning_order.py --order {order} --seed {seed}' \
@@ -47,7 +48,6 @@ class Net(L.LightningModule):
         self.body = nn.Sequential(trial.block(1, 16, ndim=2), nn.MaxPool2d(2),
                                   trial.block(16, 32, ndim=2), nn.AdaptiveAvgPool2d(1),
                                   nn.Flatten(), nn.Linear(32, 4))
-        self.outputs = []
 
     def forward(self, x):
         return self.body(x)
@@ -59,15 +59,9 @@ class Net(L.LightningModule):
     def validation_step(self, batch, _):
         x, y = batch
         logits = self(x)
-        self.outputs.append((F.cross_entropy(logits, y, reduction="sum"),
-                             (logits.argmax(1) == y).sum(), len(y)))
-
-    def on_validation_epoch_end(self):
-        loss, hits, n = (sum(v) for v in zip(*self.outputs))
-        self.outputs.clear()
-        if not self.trainer.sanity_checking:
-            self.trial.report(self.current_epoch + 1, val_loss=float(loss / n),
-                              val_accuracy=float(hits / n))
+        # averaged over the epoch's batches, weighted by their size: the validation set's mean
+        self.log("val_loss", F.cross_entropy(logits, y), batch_size=len(y))
+        self.log("val_accuracy", (logits.argmax(1) == y).float().mean(), batch_size=len(y))
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.parameters(), lr=3e-3)
@@ -84,9 +78,10 @@ def main() -> None:
     logging.getLogger("lightning").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     train, val = make_data()
+    # what the module logs goes to the driver after each epoch (the trial's Lightning callback)
     trainer = L.Trainer(max_epochs=args.epochs, accelerator="cpu", logger=False,
                         enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False)
+                        enable_model_summary=False, callbacks=[trial.lightning_callback()])
     trainer.fit(Net(trial), DataLoader(train, batch_size=50, shuffle=True),
                 DataLoader(val, batch_size=200))
     final = trial.reported.final_metrics()

@@ -47,14 +47,19 @@ def test_an_order_of_another_architecture_names_that_architecture(arch, order, o
     check_order_for_arch(owner, order)
 
 
-@pytest.mark.parametrize(("arch", "order", "fragment"), [
-    ("cnn1d", "conv-bnn-relu", "did you mean 'bn'"),  # not another architecture's: as before
-    ("resnet", "originl", "did you mean 'original'"),
-    ("transformer", "standard", "transformer takes a norm placement"),
+@pytest.mark.parametrize(("arch", "order", "error", "fragment"), [
+    ("cnn1d", "conv-bnn-relu", OrderSpecError, "did you mean 'bn'"),  # as before
+    ("cnn1d", "maxpool1s1", OrderSpecError, "has kernel 1 and stride 1"),
+    ("resnet", "originl", ModelError, "did you mean 'original'"),
+    ("transformer", "standard", ModelError, "transformer takes a norm placement"),
+    # a block preset and a transformer placement both: the architecture's own message
+    ("resnet", "no-norm", ModelError, "resnet takes a residual unit as its order, not 'no-norm'"),
+    ("rnn", "no-norm", ModelError, "rnn takes CELL-NORMS as its order"),
 ])
-def test_other_bad_orders_keep_their_own_message(arch, order, fragment):
-    with pytest.raises((ModelError, OrderSpecError), match=fragment):
+def test_other_bad_orders_keep_their_own_message(arch, order, error, fragment):
+    with pytest.raises(error, match=fragment) as caught:
         check_order_for_arch(arch, order)
+    assert type(caught.value) is error
 
 
 def test_the_cli_names_the_architecture_an_order_belongs_to(tmp_path, capsys):

@@ -91,6 +91,7 @@ def test_unknown_token_message():
         ("xyz", r"unknown order 'xyz': neither a preset \(act-first, drop-before-bn, no-norm,"
                 r" preact, standard\) nor a token"),
         ("bnn", "unknown token 'bnn' at position 1 in 'bnn'; did you mean 'bn'"),
+        ("maxpool20s2", "pool token 'maxpool20s2' at position 1 .* has kernel 20 and stride 2"),
     ],
 )
 def test_rejections(spec, fragment):

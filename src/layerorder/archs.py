@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from layerorder.errors import BlockError, LayerorderError, ModelError, did_you_mean
-from layerorder.order import Order, parse_order
+from layerorder.order import PRESETS, Order, parse_order
 from layerorder.placements import parse_placement, parse_recurrent, placement_specs, recurrent_specs
 
 # the plain stacks, where a pre-activation order gets a final norm and activation (``final_norm``)
@@ -112,8 +112,10 @@ def named_orders(arch: str) -> tuple[str, ...] | None:
 
 def _arch_of(order: str) -> str | None:
     """The architecture whose named order ``order`` is (resnet's units, the transformer's
-    placements, the rnn's cells), or None."""
+    placements, the rnn's cells), or None (none, or a block preset as well)."""
     text = str(order).strip().lower()
+    if text in PRESETS:  # a block preset too ('no-norm'): the plain stacks' as much as any other
+        return None
     return next((arch for arch, family in _named_orders().items() if text in family()), None)
 
 

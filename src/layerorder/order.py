@@ -308,7 +308,10 @@ def parse_order(spec: str | Order) -> Order:
         # a misspelt preset ('standrd', 'pre-act'): no token of it is valid, a preset is close
         tokens = [t.strip().lower() for t in text.split("-")]
         near = closest(preset, PRESETS)
-        if near is None and len(tokens) == 1 and closest(preset, [*_TOKENS, *_ALIASES]) is None:
+        windowed = _POOL_TOKEN.match(preset)  # 'maxpool9s9': its own message stands
+        if (near is None and len(tokens) == 1 and not (windowed and windowed.group(1) in
+                                                        [*_TOKENS, *_ALIASES])
+                and closest(preset, [*_TOKENS, *_ALIASES]) is None):
             # one word that is nothing: most likely a preset's name, so name the presets
             raise OrderSpecError(
                 f"unknown order '{text}': neither a preset ({', '.join(sorted(PRESETS))}) nor a"

@@ -93,6 +93,10 @@ def test_reports_take_a_mapping_numpy_numbers_and_one_element_tensors(tmp_path):
     (({"acc": np.array([0.5, 0.6])},), {}, "metric 'acc' must be a number"),
     ((), {"acc": 1 + 2j}, "metric 'acc' must be a number"),
     ((), {"acc": True}, "metric 'acc' must be a number"),
+    ((), {"acc": np.bool_(True)}, "metric 'acc' must be a number"),
+    ((), {"acc": torch.tensor(True)}, "metric 'acc' must be a number"),
+    (({"epoch": 3, "acc": 0.5},), {}, "may not be named 'epoch': the metrics file uses the name"),
+    ((), {"final": 0.5}, "may not be named 'final'"),
     ((), {"acc": "0.9"}, "metric 'acc' must be a number"),
     ((0.9,), {}, r"take metrics as keywords or a mapping .* got float: report\(3, val_acc=0.9\)"),
 ])

@@ -30,6 +30,7 @@ PARAMS, DEVICE = "LAYERORDER_PARAMS", "LAYERORDER_DEVICE"  # params: a JSON obje
 RUN_DIR, METRICS, METRIC = "LAYERORDER_RUN_DIR", "LAYERORDER_METRICS", "LAYERORDER_METRIC"
 ENV = (ORDER, SEED, LR, EPOCHS, PARAMS, DEVICE, RUN_DIR, METRICS, METRIC)
 
+HEAD_KEYS = ("epoch", "final")  # a line's own keys: no metric may take these names
 MAX_LINES = 1_000_000  # a run that writes more has a bug; reading stops there with an error
 
 
@@ -76,6 +77,15 @@ def number(name: Any, value: Any) -> float:
     raise MetricsError(f"metric '{name}' must be a number, got {value!r}")
 
 
+def is_number(value: Any) -> bool:
+    """Whether ``number`` reads ``value`` as a metric's value."""
+    try:
+        number("", value)
+    except MetricsError:
+        return False
+    return True
+
+
 def is_epoch(value: Any) -> bool:
     """An epoch is a whole number >= 0 (not a bool)."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
@@ -83,7 +93,7 @@ def is_epoch(value: Any) -> bool:
 
 def line_of(epoch: int | None, metrics: dict[str, Any], final: bool = False) -> str:
     """One line of the metrics file (NaN and infinities as JSON's common extension)."""
-    head: dict[str, Any] = {"final": True} if final else {"epoch": int(epoch)}
+    head: dict[str, Any] = {HEAD_KEYS[1]: True} if final else {HEAD_KEYS[0]: int(epoch)}
     return json.dumps({**head, **metrics}, allow_nan=True) + "\n"
 
 

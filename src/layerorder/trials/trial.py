@@ -96,6 +96,10 @@ class Trial:
     def _record(self, epoch: int | None, metrics: dict[str, Any], final: bool) -> None:
         if not final and not protocol.is_epoch(epoch):
             raise TrialError(f"report() takes the epoch as a whole number >= 0, got {epoch!r}")
+        taken = sorted(set(map(str, metrics)) & set(protocol.HEAD_KEYS))
+        if taken:
+            raise TrialError(f"a metric may not be named {' or '.join(map(repr, taken))}: the"
+                             " metrics file uses the name itself; rename the metric")
         try:
             values = {str(k): protocol.number(k, v) for k, v in metrics.items() if v is not None}
         except protocol.MetricsError as exc:
@@ -106,6 +110,24 @@ class Trial:
                 fh.write(protocol.line_of(epoch, values, final))
         if self._on_report is not None and not final:
             self._on_report(epoch, values)
+
+    def keras_callback(self, *names: str):
+        """A Keras callback reporting each epoch's logs (``loss``, ``val_accuracy``, ...; only
+        ``names`` if given) through ``report``:
+        ``model.fit(..., callbacks=[trial.keras_callback()])``. Needs Keras 3
+        (``trials.keras_callback``)."""
+        from layerorder.trials.keras_callback import ReportCallback  # optional: Keras
+
+        return ReportCallback(self, names or None)
+
+    def lightning_callback(self, *names: str):
+        """A Lightning callback reporting what the module logged (``self.log``; only ``names`` if
+        given) after each training epoch through ``report``:
+        ``Trainer(callbacks=[trial.lightning_callback()])``. Needs Lightning
+        (``trials.lightning_callback``)."""
+        from layerorder.trials.lightning_callback import ReportCallback  # optional: Lightning
+
+        return ReportCallback(self, names or None)
 
     # ---- conveniences ------------------------------------------------------------------------
 

@@ -113,7 +113,8 @@ def test_a_train_function_returns_its_metrics(tmp_path):
 
 @pytest.mark.parametrize("returned", [
     np.float32(0.25), torch.tensor(0.25), torch.tensor([0.25]), {"m": np.float32(0.25)},
-    {"m": torch.tensor(0.25, requires_grad=True)}, {"m": 0.25, "val/acc": np.float64(0.5)},
+    {"m": torch.tensor(0.25, requires_grad=True)}, {"m": 0.25, "val/acc": np.float32(0.5)},
+    {"m": 0.25, "not_measured": None},  # None: a metric not measured, as trial.report takes it
 ])
 def test_a_train_function_may_return_numpy_numbers_and_one_element_tensors(returned):
     """What a loop hands back as it computed it (``acc.mean()`` in float32, a loss tensor) is
@@ -130,6 +131,8 @@ def test_a_train_function_may_return_numpy_numbers_and_one_element_tensors(retur
     (torch.tensor([0.25, 0.5]), "failed", "must return its metrics"),
     ({"m": torch.tensor([0.25, 0.5])}, "failed", "non-numbers for ['m']"),
     ({"m": True}, "failed", "non-numbers for ['m']"),
+    ({"m": np.bool_(True)}, "failed", "non-numbers for ['m']"),
+    (torch.tensor(True), "failed", "must return its metrics"),
     ("high", "failed", "must return its metrics"),
     ({"m": "x"}, "failed", "non-numbers for ['m']"),
     ({"other": 1.0}, "failed", "never reported 'm'"),

@@ -137,24 +137,17 @@ def run_function(cfg: RunConfig, device: str, metric: str,
     # what it returned, read as ``trial.report`` reads a value (numpy's numbers and one-element
     # tensors too)
     if isinstance(out, Mapping):
-        bad = [k for k, v in out.items() if v is not None and not _is_number(v)]
+        bad = [k for k, v in out.items() if v is not None and not protocol.is_number(v)]
         if bad:
             return _failed(trial.reported, f"the train function returned non-numbers for {bad}")
         trial.final(out)
-    elif out is not None and _is_number(out):
+    elif out is not None and protocol.is_number(out):
         trial.final({metric: out})
     elif out is not None:
         return _failed(trial.reported, "the train function must return its metrics (a dict, or"
                        f" one number for '{metric}'), or None; it returned {type(out).__name__}")
     return judge(trial.reported, metric)
 
-
-def _is_number(value) -> bool:
-    try:
-        protocol.number("", value)
-    except protocol.MetricsError:
-        return False
-    return True
 
 
 # ---- a command ---------------------------------------------------------------------------------
