@@ -1,4 +1,20 @@
 import os
+import shutil
+
+# the tests' temporary folders (tmp_path) in memory where the machine has a tmpfs with room, set
+# here, before pytest makes the first one, and inherited by the xdist workers: nearly every test
+# writes an SQLite store, which commits each run's claim and result with an fsync, and on this
+# machine's disk the suite spent about a tenth of its time waiting on them (2026-12-06: 358.7 s
+# against 395.6 s back to back; the 20,000-run store test 11.6 s against 22.9 s). What the tests
+# check is the same on either: durability across killed processes does not depend on the fsync.
+# A developer's own choice (PYTEST_DEBUG_TEMPROOT, --basetemp) stands; a small /dev/shm (a
+# container's 64 MiB) is passed over for the disk. The suite leaves about 100 MB a run, of which
+# pytest keeps the last three.
+_SHM = "/dev/shm"
+if ("PYTEST_DEBUG_TEMPROOT" not in os.environ and "PYTEST_XDIST_WORKER" not in os.environ
+        and os.path.isdir(_SHM) and os.access(_SHM, os.W_OK | os.X_OK)
+        and shutil.disk_usage(_SHM).free >= 2 * 2**30):
+    os.environ["PYTEST_DEBUG_TEMPROOT"] = _SHM
 
 # pytest-xdist's workers get COLUMNS=80; the CLI's tables are read at the width a log or pipe
 # gets without it (120), as in a run without xdist
