@@ -7,6 +7,8 @@ import pytest
 from layerorder.trials import Trial, TrialError
 
 EPOCHS = 3
+# Keras's torch backend converts with numpy's pre-2.0 __array__ protocol, once per batch
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 
 @pytest.fixture(scope="module")
