@@ -34,6 +34,7 @@ class ReportCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
-        self.trial.report(epoch + 1, {k: v for k, v in logs.items() if k in self.names}
-                          if self.names is not None else
-                          {k: v for k, v in logs.items() if is_number(v)})
+        chosen = ({k: v for k, v in logs.items() if k in self.names} if self.names is not None
+                  else {k: v for k, v in logs.items() if is_number(v)})
+        if chosen:
+            self.trial.report(epoch + 1, chosen)

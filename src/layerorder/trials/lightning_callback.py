@@ -54,6 +54,7 @@ class ReportCallback(Callback):
         if epoch is None or not trainer.is_global_zero:
             return
         logged = trainer.callback_metrics
-        self.trial.report(epoch, {k: v for k, v in logged.items() if k in self.names}
-                          if self.names is not None else
-                          {k: v for k, v in logged.items() if is_number(v)})
+        chosen = ({k: v for k, v in logged.items() if k in self.names} if self.names is not None
+                  else {k: v for k, v in logged.items() if is_number(v)})
+        if chosen:
+            self.trial.report(epoch, chosen)

@@ -129,6 +129,15 @@ class Trial:
 
         return ReportCallback(self, names or None)
 
+    def hf_callback(self, *names: str):
+        """A Hugging Face ``Trainer`` callback reporting each evaluation's metrics
+        (``eval_loss``, ``eval_accuracy``, ...) with the training logs before it, at the epoch it
+        falls in (only ``names`` if given): ``Trainer(..., callbacks=[trial.hf_callback()])``.
+        Needs transformers (``trials.hf_callback``)."""
+        from layerorder.trials.hf_callback import ReportCallback  # optional: transformers
+
+        return ReportCallback(self, names or None)
+
     # ---- conveniences ------------------------------------------------------------------------
 
     def block(self, in_ch: int, out_ch: int, **options: Any):
