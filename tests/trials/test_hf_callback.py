@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from layerorder.trials import Trial
+from layerorder.trials import Trial, TrialError
 
 EPOCHS = 3
 
@@ -73,14 +73,49 @@ def test_each_evaluation_is_reported_at_its_epoch_with_what_the_trainer_logged(h
         assert got["loss"] == pytest.approx(training["loss"])  # the epoch's training loss
         assert "epoch" not in got
     assert len({m["loss"] for m in trial.reported.epochs.values()}) == EPOCHS
-    # an evaluation after training adds to the last epoch, not a new one
-    before = dict(trial.reported.epochs[EPOCHS])
-    trainer.evaluate()
-    assert sorted(trial.reported.epochs) == list(range(1, EPOCHS + 1))
-    assert trial.reported.epochs[EPOCHS]["eval_loss"] == pytest.approx(before["eval_loss"])
+    # an evaluation after training (here on other data) is the run's final metrics, and leaves
+    # every epoch as it was
+    epochs = {e: dict(m) for e, m in trial.reported.epochs.items()}
+    after = trainer.evaluate(_Data(60, 2))
+    assert trial.reported.epochs == epochs
+    assert trial.reported.final["eval_loss"] == pytest.approx(after["eval_loss"])
+    assert trial.reported.final["eval_loss"] != pytest.approx(epochs[EPOCHS]["eval_loss"])
+    assert trial.reported.final_metrics()["eval_loss"] == pytest.approx(after["eval_loss"])
+
+
+def test_an_evaluation_before_training_is_epoch_0(hf, tmp_path):
+    trial = Trial("linear-bn-relu", 0)
+    trainer = _train(hf, tmp_path, trial.hf_callback(), eval_on_start=True)
+    first = next(h for h in trainer.state.log_history if "eval_loss" in h)
+    assert sorted(trial.reported.epochs) == list(range(0, EPOCHS + 1))
+    assert trial.reported.epochs[0]["eval_loss"] == pytest.approx(first["eval_loss"])
+    assert "loss" not in trial.reported.epochs[0]  # nothing trained yet
+    assert trial.reported.final is None
+
+
+def test_evaluations_and_logs_by_steps_report_their_epochs_last_and_own(hf, tmp_path):
+    """Three steps an epoch, an evaluation every second step and a training log every fifth:
+    each epoch reports its last evaluation, with a training loss only where one was logged in
+    that epoch (step 5, in epoch 2), never one of an earlier epoch."""
+    trial = Trial("linear-bn-relu", 0)
+    trainer = _train(hf, tmp_path, trial.hf_callback(), eval_strategy="steps", eval_steps=2,
+                     logging_strategy="steps", logging_steps=5)
+    evaluations = [h for h in trainer.state.log_history if "eval_loss" in h]
+    # epochs 1, 2, 2, 3, 3 (the Trainer evaluates at its last step too)
+    assert [h["step"] for h in evaluations] == [2, 4, 6, 8, 9]
+    assert sorted(trial.reported.epochs) == [1, 2, 3]
+    assert [trial.reported.epochs[e]["eval_loss"] for e in (1, 2, 3)] == pytest.approx(
+        [evaluations[0]["eval_loss"], evaluations[2]["eval_loss"], evaluations[4]["eval_loss"]])
+    assert len({h["eval_loss"] for h in evaluations}) == 5  # the last one does stand
+    (logged,) = [h for h in trainer.state.log_history if "loss" in h]
+    assert logged["step"] == 5
+    assert trial.reported.epochs[2]["loss"] == pytest.approx(logged["loss"])
+    assert "loss" not in trial.reported.epochs[1] and "loss" not in trial.reported.epochs[3]
 
 
 def test_names_choose_and_a_trainer_that_never_evaluates_reports_its_training(hf, tmp_path):
+    with pytest.raises(TrialError, match="may not be named 'epoch'"):
+        Trial("linear-bn-relu", 0).hf_callback("epoch")
     trial = Trial("linear-bn-relu", 0)
     _train(hf, tmp_path, trial.hf_callback("eval_accuracy"))
     assert all(set(m) == {"eval_accuracy"} for m in trial.reported.epochs.values())

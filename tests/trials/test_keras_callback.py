@@ -62,6 +62,23 @@ def test_a_log_of_several_numbers_is_left_out_unless_named(keras):
 
     trial = Trial("dense-bn-relu", 0)
     _fit(keras, PerClass(), trial.keras_callback())
+    assert sorted(trial.reported.epochs) == list(range(1, EPOCHS + 1))
     assert all("per_class" not in m and "val_loss" in m for m in trial.reported.epochs.values())
     with pytest.raises(TrialError, match="metric 'per_class' must be a number"):
         _fit(keras, PerClass(), Trial("dense-bn-relu", 0).keras_callback("per_class"))
+
+
+def test_a_log_named_as_the_metrics_files_own_keys_is_left_out_or_refused_before_fitting(keras):
+    """Another callback's ``logs["epoch"]`` is not reported (and does not stop the fit); asking
+    for it by name is refused when the callback is made."""
+
+    class Epoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["epoch"] = epoch
+
+    trial = Trial("dense-bn-relu", 0)
+    _fit(keras, Epoch(), trial.keras_callback())
+    assert sorted(trial.reported.epochs) == list(range(1, EPOCHS + 1))
+    assert all("epoch" not in m for m in trial.reported.epochs.values())
+    with pytest.raises(TrialError, match="may not be named 'epoch'"):
+        trial.keras_callback("val_loss", "epoch")

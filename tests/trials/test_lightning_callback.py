@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from layerorder.trials import Trial
+from layerorder.trials import Trial, TrialError
 
 EPOCHS = 3
 
@@ -23,7 +23,7 @@ def L():
     return L
 
 
-def _fit(L, callbacks, **trainer):
+def _fit(L, callbacks, log_step=False, **trainer):
     from lightning.pytorch.loggers import Logger
 
     class Recorder(Logger):
@@ -53,7 +53,7 @@ def _fit(L, callbacks, **trainer):
         def training_step(self, batch, _):
             x, y = batch
             loss = nn.functional.cross_entropy(self.net(x), y)
-            self.log("train_loss", loss, on_step=False, on_epoch=True)
+            self.log("train_loss", loss, on_step=log_step, on_epoch=True)
             return loss
 
         def validation_step(self, batch, _):
@@ -104,3 +104,23 @@ def test_names_choose_what_is_reported_and_early_stopping_still_reports_the_last
     assert all(set(m) == {"val_acc"} for m in trial.reported.epochs.values())
     assert [m["val_acc"] for _, m in sorted(trial.reported.epochs.items())] == pytest.approx(
         [logged[e]["val_acc"] for e in sorted(logged)])
+
+
+def test_an_epoch_without_validation_reports_no_validation_metric_of_an_earlier_one(L):
+    """Lightning keeps ``val_acc`` from the last validation: on an epoch that has none it is
+    left out, as the logger leaves it out. Of a metric logged per step and per epoch, the
+    epoch's value is reported, as the logger has it."""
+    trial = Trial("conv-bn-relu", 0)
+    logged = _fit(L, [trial.lightning_callback()], log_step=True, check_val_every_n_epoch=2)
+    assert sorted(trial.reported.epochs) == list(range(1, EPOCHS + 1))
+    assert ["val_acc" in trial.reported.epochs[e] for e in range(1, EPOCHS + 1)] == [
+        False, True, False] == ["val_acc" in logged.get(e, {}) for e in range(1, EPOCHS + 1)]
+    for epoch, metrics in trial.reported.epochs.items():
+        assert "train_loss_step" not in metrics
+        assert metrics["train_loss_epoch"] == pytest.approx(logged[epoch]["train_loss_epoch"])
+
+
+def test_the_metrics_files_own_keys_cannot_be_asked_for(L):
+    trial = Trial("conv-bn-relu", 0)
+    with pytest.raises(TrialError, match="may not be named 'final'"):
+        trial.lightning_callback("final")

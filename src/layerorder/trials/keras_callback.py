@@ -12,7 +12,7 @@ from collections.abc import Collection
 from typing import Any
 
 from layerorder.errors import LayerorderError
-from layerorder.trials.protocol import is_number
+from layerorder.trials.protocol import check_names, chosen_metrics
 
 try:
     import keras
@@ -30,11 +30,9 @@ class ReportCallback(keras.callbacks.Callback):
     def __init__(self, trial: Any, names: Collection[str] | None = None) -> None:
         super().__init__()
         self.trial = trial
-        self.names = None if names is None else frozenset(names)
+        self.names = check_names(names)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        logs = logs or {}
-        chosen = ({k: v for k, v in logs.items() if k in self.names} if self.names is not None
-                  else {k: v for k, v in logs.items() if is_number(v)})
+        chosen = chosen_metrics(logs or {}, self.names)
         if chosen:
             self.trial.report(epoch + 1, chosen)

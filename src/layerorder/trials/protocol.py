@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,27 @@ def is_number(value: Any) -> bool:
     except MetricsError:
         return False
     return True
+
+
+def check_names(names: Collection[str] | None) -> frozenset[str] | None:
+    """The metric names a framework callback reports (None: all); the file's own keys
+    refused when the callback is made, before any training."""
+    if names is None:
+        return None
+    taken = sorted(set(names) & set(HEAD_KEYS))
+    if taken:
+        raise MetricsError(f"a metric may not be named {' or '.join(map(repr, taken))}: the"
+                           " metrics file uses the name itself; rename the metric")
+    return frozenset(names)
+
+
+def chosen_metrics(logged: Mapping[str, Any], names: frozenset[str] | None) -> dict[str, Any]:
+    """What a framework callback reports of what its framework logged: the ``names`` asked for
+    (refused by ``Trial.report`` if one is no number), or else every value that is a single
+    number, less the metrics file's own keys (Keras and the Trainer log an ``epoch``)."""
+    if names is not None:
+        return {k: v for k, v in logged.items() if k in names}
+    return {k: v for k, v in logged.items() if k not in HEAD_KEYS and is_number(v)}
 
 
 def is_epoch(value: Any) -> bool:

@@ -96,11 +96,8 @@ class Trial:
     def _record(self, epoch: int | None, metrics: dict[str, Any], final: bool) -> None:
         if not final and not protocol.is_epoch(epoch):
             raise TrialError(f"report() takes the epoch as a whole number >= 0, got {epoch!r}")
-        taken = sorted(set(map(str, metrics)) & set(protocol.HEAD_KEYS))
-        if taken:
-            raise TrialError(f"a metric may not be named {' or '.join(map(repr, taken))}: the"
-                             " metrics file uses the name itself; rename the metric")
         try:
+            protocol.check_names(map(str, metrics))
             values = {str(k): protocol.number(k, v) for k, v in metrics.items() if v is not None}
         except protocol.MetricsError as exc:
             raise TrialError(str(exc)) from None
@@ -118,7 +115,7 @@ class Trial:
         (``trials.keras_callback``)."""
         from layerorder.trials.keras_callback import ReportCallback  # optional: Keras
 
-        return ReportCallback(self, names or None)
+        return ReportCallback(self, self._callback_names(names))
 
     def lightning_callback(self, *names: str):
         """A Lightning callback reporting what the module logged (``self.log``; only ``names`` if
@@ -127,7 +124,7 @@ class Trial:
         (``trials.lightning_callback``)."""
         from layerorder.trials.lightning_callback import ReportCallback  # optional: Lightning
 
-        return ReportCallback(self, names or None)
+        return ReportCallback(self, self._callback_names(names))
 
     def hf_callback(self, *names: str):
         """A Hugging Face ``Trainer`` callback reporting each evaluation's metrics
@@ -136,7 +133,15 @@ class Trial:
         Needs transformers (``trials.hf_callback``)."""
         from layerorder.trials.hf_callback import ReportCallback  # optional: transformers
 
-        return ReportCallback(self, names or None)
+        return ReportCallback(self, self._callback_names(names))
+
+    @staticmethod
+    def _callback_names(names: tuple[str, ...]) -> tuple[str, ...] | None:
+        try:
+            protocol.check_names(names)
+        except protocol.MetricsError as exc:
+            raise TrialError(str(exc)) from None
+        return names or None
 
     # ---- conveniences ------------------------------------------------------------------------
 
