@@ -278,6 +278,8 @@ def test_stacked_executor_with_in_memory_data_and_a_factory(tmp_path):
 
 TRAIN_SCRIPT = """
 import math, random
+import numpy as np
+import torch
 import layerorder
 
 def train(trial):
@@ -286,7 +288,9 @@ def train(trial):
     loss = 1.0 + shift + rng.gauss(0, 0.01)
     for epoch in range(1, 4):
         trial.report(epoch, val_loss=loss + 1 / epoch)
-    return {"val_loss": loss, "width": trial.params["width"]}
+    # what the global generators give a function that never seeds them: the run's seed's
+    draw = random.random() + float(np.random.rand()) + float(torch.rand(1))
+    return {"val_loss": loss, "width": trial.params["width"], "draw": draw}
 
 r = layerorder.compare(train=train, orders=["standard", "preact"], seeds=4, metric="val_loss",
                        goal="min", params={"width": 8}, store="s.db", progress=False)
@@ -300,8 +304,11 @@ pooled = layerorder.compare(train=train, orders=["standard", "preact"], seeds=4,
 import os
 assert os.getpid() not in {x.provenance["pid"] for x in pooled.runs}  # shipped to the workers
 def key(res):
-    return sorted((x.label, x.seed, x.metrics["val_loss"]) for x in res.runs)
+    return sorted((x.label, x.seed, x.metrics["val_loss"], x.metrics["draw"]) for x in res.runs)
 assert key(pooled) == key(r)
+draws = {(x.label, x.seed): x.metrics["draw"] for x in r.runs}
+assert len(set(draws.values())) == 4, draws  # one per seed, the same for both orders
+assert all(draws["standard", s] == draws["preact", s] for s in range(4)), draws
 print("OK", r.to_pandas().shape)
 """
 

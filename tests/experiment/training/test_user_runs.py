@@ -153,6 +153,37 @@ def test_what_a_train_function_does_decides_its_outcome(returned, status, fragme
         assert fragment in result.error
 
 
+def _draws(trial):
+    """What a function that never seeds draws from the global generators."""
+    import random
+
+    return {"py": random.random(), "np": float(np.random.rand()), "torch": float(torch.rand(1))}
+
+
+def test_a_train_function_starts_from_its_own_seed_not_from_the_same_state_each_run():
+    """Python's, numpy's and torch's global generators are seeded from the run's seed before the
+    function runs, as ``trial.seed_everything()`` seeds them: a function that never seeds draws
+    what those seeds give (the reference), the same for two orders of one seed, another for
+    another seed. Before, every run drew the same numbers."""
+    import random
+
+    from layerorder.experiment.configuration.callables import register_train
+
+    target = register_train(_draws)
+    # (torch's generator is the executor's run scope's to put back; here, this test's)
+    with torch.random.fork_rng(devices=[]):
+        got = {(order, seed): run_function(_run(train=target, orders=[order], seeds=[seed]),
+                                           "cpu", "np").metrics
+               for order in ("standard", "preact") for seed in (0, 1, 2)}
+        for (order, seed), metrics in got.items():
+            random.seed(seed)
+            np.random.seed(seed)
+            torch.manual_seed(seed)
+            assert metrics == {"py": random.random(), "np": float(np.random.rand()),
+                               "torch": float(torch.rand(1))}, (order, seed)
+    assert len({tuple(m.values()) for m in got.values()}) == 3
+
+
 def test_a_train_function_leaves_the_callers_random_state(tmp_path):
     import random
 

@@ -129,6 +129,12 @@ def run_function(cfg: RunConfig, device: str, metric: str,
     trial = Trial(cfg.order, cfg.seed, lr=cfg.lr, epochs=cfg.epochs, params=dict(cfg.params),
                   device=device, metric=metric, on_report=reported)
     with _own_random_state():
+        # Python's, numpy's and torch's generators from the run's seed, as the built-in loop
+        # seeds its own: without it every run of a function that does not seed them itself
+        # started from the same state (the caller's, put back after each run), so its seeds
+        # drew the same initial weights and batch orders; each is put back after the run
+        # (``_own_random_state``, and torch's by the executor's run scope)
+        trial.seed_everything()
         try:
             out = fn(trial)
         except Exception as exc:  # the user's code: a failed run, the sweep goes on
