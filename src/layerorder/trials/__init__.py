@@ -2,8 +2,7 @@
 ``layerorder.trial()`` in a script) and the protocol between a script and the driver.
 
     def train(trial):                                   # layerorder.compare(train=train, ...)
-        trial.seed_everything()
-        model = trial.rewrite(make_model(), torch.randn(2, 3, 32, 32))
+        model = trial.rewrite(make_model(), torch.randn(2, 3, 32, 32))  # seeded from trial.seed
         for epoch in range(1, 11):
             ...
             trial.report(epoch, val_loss=loss)
