@@ -65,8 +65,9 @@ def compare(
     its order, seed, lr, params and device; ``trial.report(epoch, **metrics)``), returning its
     final metrics (a dict, or one number for ``metric``); name the metric compared with
     ``metric=`` and its direction with ``goal="max"|"min"``; ``params={...}`` reach it as
-    ``trial.params``. The driver still owns seeds, pairing, the store, executors and the
-    analysis.
+    ``trial.params``. It starts with Python's, numpy's and torch's generators seeded from its
+    seed (yours are put back after it). The driver still owns seeds, pairing, the store,
+    executors and the analysis.
     """
     from layerorder.experiment.execution.progress import progress_observer
 
