@@ -59,7 +59,7 @@ class ReportCallback(TrainerCallback):
         self._trained = False
 
     def on_train_begin(self, args, state, control, **kwargs) -> None:
-        self._trained = False
+        self._trained, self._training = False, None
 
     def on_train_end(self, args, state, control, **kwargs) -> None:
         self._trained = True
