@@ -30,7 +30,7 @@ try:
     from transformers import TrainerCallback
 except ImportError:
     raise LayerorderError("trial.hf_callback() needs transformers and accelerate:"
-                          " pip install transformers accelerate") from None
+                          " pip install transformers accelerate (or 'layerorder[hf]')") from None
 
 # the keys by which a log is the training loop's own (a user's trainer.log({...}) or an
 # evaluation under another prefix is not), and those of the summary at the end of training

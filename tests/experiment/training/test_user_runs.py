@@ -115,6 +115,7 @@ def test_a_train_function_returns_its_metrics(tmp_path):
     np.float32(0.25), torch.tensor(0.25), torch.tensor([0.25]), {"m": np.float32(0.25)},
     {"m": torch.tensor(0.25, requires_grad=True)}, {"m": 0.25, "val/acc": np.float32(0.5)},
     {"m": 0.25, "not_measured": None},  # None: a metric not measured, as trial.report takes it
+    {"m": 0.25, "epoch": 3},  # a history's last row: its epoch is no metric, and left out
 ])
 def test_a_train_function_may_return_numpy_numbers_and_one_element_tensors(returned):
     """What a loop hands back as it computed it (``acc.mean()`` in float32, a loss tensor) is
@@ -124,6 +125,7 @@ def test_a_train_function_may_return_numpy_numbers_and_one_element_tensors(retur
     result = run_function(_run(train=register_train(lambda trial: returned)), "cpu", "m")
     assert result.status == "done", result.error
     assert result.metrics["m"] == 0.25 and all(type(v) is float for v in result.metrics.values())
+    assert "epoch" not in result.metrics
 
 
 @pytest.mark.parametrize(("returned", "status", "fragment"), [

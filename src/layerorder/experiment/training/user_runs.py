@@ -134,15 +134,16 @@ def run_function(cfg: RunConfig, device: str, metric: str,
         # started from the same state (the caller's, put back after each run), so its seeds
         # drew the same initial weights and batch orders; each is put back after the run
         # (``_own_random_state``, and torch's by the executor's run scope)
-        trial.seed_everything()
         try:
+            trial.seed_everything()
             out = fn(trial)
         except Exception as exc:  # the user's code: a failed run, the sweep goes on
             text = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
             return _failed(trial.reported, text)
     # what it returned, read as ``trial.report`` reads a value (numpy's numbers and one-element
-    # tensors too)
+    # tensors too); an ``epoch`` it returns beside its metrics (a history's last row) is none
     if isinstance(out, Mapping):
+        out = {k: v for k, v in out.items() if k not in protocol.HEAD_KEYS}
         bad = [k for k, v in out.items() if v is not None and not protocol.is_number(v)]
         if bad:
             return _failed(trial.reported, f"the train function returned non-numbers for {bad}")
