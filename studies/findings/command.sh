@@ -32,3 +32,9 @@ layerorder study report --all --scale quick --store studies/findings/quick.db --
 # later on 2026-12-06: depth-changes-answer needs worst_accuracy >= 50 (no run trained): the page and the JSON from the store again (the two commands above)
 # then, after a review: the same claim's source says when its threshold was set (no run trained): the page and the JSON from the store again (the two commands above)
 # 2026-12-06, later: pre-ln-without-warmup gains its literature number (Xiong et al. section 4.2; no run trained): bash studies/cpu/report.sh transformer-warmup, then the page and the JSON from the quick store again (the two commands above)
+# 2026-12-06, evening: the pages carried pre-ln-without-warmup's earlier literature string ("so a gap of about 0 BLEU"), written before the study file's became "the paper gives no difference, both are about 34"; no store on this machine and no run trained, so every page was drawn again from its JSON, which takes the study file's current words (only that string, the headers and the dates changed):
+#   layerorder study report --from studies/cpu/transformer-warmup/claims.json --format json -o /tmp/tw.json && mv /tmp/tw.json studies/cpu/transformer-warmup/claims.json
+#   layerorder study report --from studies/cpu/transformer-warmup/claims.json --format md -o studies/cpu/transformer-warmup/findings.md
+#   the last four lines of studies/cpu/report.sh (docs/findings.md and studies/cpu/claims.json from every studies/cpu/*/claims.json)
+#   layerorder study report --from studies/findings/claims.json --format json -o /tmp/q.json && mv /tmp/q.json studies/findings/claims.json
+#   layerorder study report --from studies/findings/claims.json --format md -o docs/findings-quick.md
