@@ -113,35 +113,32 @@ class Trial:
         ``names`` if given) through ``report``:
         ``model.fit(..., callbacks=[trial.keras_callback()])``. Needs Keras 3
         (``trials.keras_callback``)."""
-        from layerorder.trials.keras_callback import ReportCallback  # optional: Keras
-
-        return ReportCallback(self, self._callback_names(names))
+        return self._callback("keras_callback", names)
 
     def lightning_callback(self, *names: str):
         """A Lightning callback reporting what the module logged (``self.log``; only ``names`` if
         given) after each training epoch through ``report``:
         ``Trainer(callbacks=[trial.lightning_callback()])``. Needs Lightning
         (``trials.lightning_callback``)."""
-        from layerorder.trials.lightning_callback import ReportCallback  # optional: Lightning
-
-        return ReportCallback(self, self._callback_names(names))
+        return self._callback("lightning_callback", names)
 
     def hf_callback(self, *names: str):
         """A Hugging Face ``Trainer`` callback reporting each evaluation's metrics
-        (``eval_loss``, ``eval_accuracy``, ...) with the training logs before it, at the epoch it
-        falls in (only ``names`` if given): ``Trainer(..., callbacks=[trial.hf_callback()])``.
-        Needs transformers (``trials.hf_callback``)."""
-        from layerorder.trials.hf_callback import ReportCallback  # optional: transformers
+        (``eval_loss``, ``eval_accuracy``, ...) with the training log of its epoch, at the epoch
+        it falls in (only ``names`` if given): ``Trainer(..., callbacks=[trial.hf_callback()])``.
+        Needs transformers and accelerate (``trials.hf_callback``)."""
+        return self._callback("hf_callback", names)
 
-        return ReportCallback(self, self._callback_names(names))
+    def _callback(self, module: str, names: tuple[str, ...]):
+        """The ``ReportCallback`` of ``layerorder.trials.<module>``, imported here: each needs
+        its framework, an optional dependency."""
+        import importlib
 
-    @staticmethod
-    def _callback_names(names: tuple[str, ...]) -> tuple[str, ...] | None:
+        callback = importlib.import_module(f"layerorder.trials.{module}").ReportCallback
         try:
-            protocol.check_names(names)
-        except protocol.MetricsError as exc:
+            return callback(self, names or None)
+        except protocol.MetricsError as exc:  # a name the metrics file keeps for itself
             raise TrialError(str(exc)) from None
-        return names or None
 
     # ---- conveniences ------------------------------------------------------------------------
 

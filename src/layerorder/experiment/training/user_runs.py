@@ -156,7 +156,6 @@ def run_function(cfg: RunConfig, device: str, metric: str,
     return judge(trial.reported, metric)
 
 
-
 # ---- a command ---------------------------------------------------------------------------------
 
 
