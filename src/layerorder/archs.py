@@ -129,8 +129,9 @@ def check_order_for_arch(arch: str, order: str | Order) -> str | Order:
         other = None if isinstance(order, Order) else _arch_of(order)
         if other is None or other == name:
             raise
-        kind = ("a block order (a preset or tokens like 'conv-bn-relu')" if name not in
-                _named_orders() else f"its own orders: {', '.join(_named_orders()[name]())}")
+        own = named_orders(name)
+        kind = ("a block order (a preset or tokens like 'conv-bn-relu')" if own is None
+                else f"its own orders: {', '.join(own)}")
         raise ModelError(f"order '{order}' belongs to --arch {other}, not {name}; use --arch"
                          f" {other}, or give {name} {kind}") from None
 
